@@ -1,0 +1,411 @@
+/**
+ * ONNX ModelProto -> Graph. Untrusted input: every size is checked, names are data, external
+ * data is confined to the model's folder, and malformed input gives one clear EdgecError.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import onnxproto from 'onnx-proto';
+import { AttrValue, Graph, ValueId } from '../../ir/graph.js';
+import { Dim, Tensor, TensorType } from '../../ir/tensor.js';
+import { DEFAULT_LIMITS, EdgecError, ErrorContext, Limits, invalid, limit, security, unsupported } from '../../errors.js';
+import { getOp, normDomain } from '../../ops/registry.js';
+import '../../ops/index.js';
+import { inferShapes } from '../../interp/interp.js';
+import { dtypeOrThrow, tensorFromProto, toNum, ExternalReader } from './tensor-proto.js';
+
+const { onnx } = onnxproto;
+
+/** Highest ai.onnx opset whose semantics edgec implements. */
+export const MAX_OPSET = 25;
+/** Lowest ai.onnx opset accepted. */
+export const MIN_OPSET = 1;
+/** Non-default domains edgec knows (others are 'unsupported'). */
+const KNOWN_DOMAINS = new Set(['', 'ai.onnx', 'edgec', 'com.microsoft', 'ai.onnx.ml', 'qonnx.custom_op.general']);
+
+export interface OnnxImportOptions {
+  limits?: Limits;
+  /** Folder that external data must stay inside (the model's folder). Omit to forbid external data. */
+  baseDir?: string;
+  /** File name for error messages. */
+  file?: string;
+  /** Fix dims: input name -> concrete shape (replaces symbolic dims). */
+  inputShapes?: Record<string, number[]>;
+  /** Replace remaining symbolic input dims with 1 (default true), like most deployment tools do for batch. */
+  symbolicToOne?: boolean;
+  /** Run shape inference after import (default true). */
+  infer?: boolean;
+}
+
+/** Loads an .onnx file (with external data confined to its folder). */
+export function loadOnnxFile(file: string, opts: OnnxImportOptions = {}): Graph {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    throw invalid(`cannot read model file`, { file, hint: 'check the path' });
+  }
+  if (st.isDirectory()) throw invalid('model path is a folder, expected an .onnx file', { file });
+  if (st.size > limits.maxModelBytes) throw limit(`model file is ${st.size} bytes, over the limit of ${limits.maxModelBytes}`, { file });
+  const bytes = fs.readFileSync(file);
+  return importOnnx(bytes, { baseDir: path.dirname(path.resolve(file)), file, ...opts });
+}
+
+/** Describes what some bytes look like, for "wrong format" errors. */
+export function sniffFormat(b: Uint8Array): string | undefined {
+  if (b.length === 0) return 'the file is empty';
+  const head = new TextDecoder().decode(b.subarray(0, Math.min(64, b.length))).trimStart();
+  if (head.startsWith('{') || head.startsWith('[')) return 'it looks like JSON (a TF.js model.json? use the TF.js frontend)';
+  if (b.length >= 8 && String.fromCharCode(b[4]!, b[5]!, b[6]!, b[7]!) === 'TFL3') return 'it looks like a TFLite flatbuffer';
+  if (b[0] === 0x50 && b[1] === 0x4b) return 'it looks like a ZIP archive (PyTorch .pt/.pth or Keras?)';
+  if (b[0] === 0x93 && head.includes('NUMPY')) return 'it looks like a NumPy .npy file';
+  if (b[0] === 0x89 && b[1] === 0x48 && b[2] === 0x44 && b[3] === 0x46) return 'it looks like HDF5 (Keras .h5)';
+  if (head.startsWith('<')) return 'it looks like HTML/XML';
+  if (b[0] === 0x00 && b[1] === 0x61 && b[2] === 0x73 && b[3] === 0x6d) return 'it looks like a WebAssembly module';
+  return undefined;
+}
+
+/** Decodes protobuf bytes into a ModelProto, turning every decoder failure into one clear error. */
+function decodeModel(bytes: Uint8Array, ctx: ErrorContext): onnxproto.onnx.ModelProto {
+  const sniff = sniffFormat(bytes);
+  if (sniff) throw invalid(`not an ONNX model: ${sniff}`, ctx);
+  let m: onnxproto.onnx.ModelProto;
+  try {
+    m = onnx.ModelProto.decode(bytes);
+  } catch (e) {
+    if (e instanceof RangeError && /call stack/i.test(e.message)) {
+      throw limit('not a usable ONNX model: protobuf messages are nested too deeply', ctx);
+    }
+    throw invalid(`not a valid ONNX model: protobuf decoding failed (${(e as Error).message})`, {
+      ...ctx,
+      hint: 'the file is truncated, corrupt, or not ONNX',
+    });
+  }
+  if (!m.graph) throw invalid('not a valid ONNX model: it has no graph', ctx);
+  return m;
+}
+
+/** Imports ONNX model bytes into a Graph. */
+export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Graph {
+  const limits = opts.limits ?? DEFAULT_LIMITS;
+  const fctx: ErrorContext = opts.file ? { file: opts.file } : {};
+  if (bytes.length > limits.maxModelBytes) throw limit(`model is ${bytes.length} bytes, over the limit`, fctx);
+  const m = decodeModel(bytes, fctx);
+  const gp = m.graph!;
+  const g = new Graph();
+  g.name = gp.name || 'graph';
+
+  // Opsets: required, unique per domain, within what we implement.
+  const opsets: Record<string, number> = Object.create(null);
+  if (!m.opsetImport || m.opsetImport.length === 0) {
+    if (toNum(m.irVersion) >= 3 || !m.irVersion) throw invalid('model has no opset_import', { ...fctx, hint: 'the ONNX spec requires one for ai.onnx' });
+  }
+  for (const o of m.opsetImport ?? []) {
+    const d = normDomain(o.domain ?? '');
+    const v = toNum(o.version);
+    if (Object.prototype.hasOwnProperty.call(opsets, d)) throw invalid(`opset_import lists domain "${d || 'ai.onnx'}" twice`, fctx);
+    if (!Number.isInteger(v) || v <= 0) throw invalid(`opset_import for "${d || 'ai.onnx'}" has invalid version ${v}`, fctx);
+    if (d === '' && v > MAX_OPSET) {
+      throw unsupported(`ai.onnx opset ${v} is newer than the newest supported (${MAX_OPSET})`, { ...fctx, opset: v });
+    }
+    opsets[d] = v;
+  }
+  if (opsets[''] === undefined) opsets[''] = m.opsetImport && m.opsetImport.length ? MIN_OPSET : 1;
+  g.opsets = { ...opsets };
+  for (const p of m.metadataProps ?? []) {
+    if (p.key) Object.defineProperty(g.meta, p.key, { value: p.value ?? '', enumerable: true, writable: true, configurable: true });
+  }
+  if (m.producerName) g.meta['producer'] = String(m.producerName);
+
+  const nodesP = gp.node ?? [];
+  if (nodesP.length > limits.maxNodes) throw limit(`graph has ${nodesP.length} nodes, over the limit of ${limits.maxNodes}`, { ...fctx, hint: 'raise it with --max-nodes' });
+
+  const names = new Map<string, ValueId>();
+  const external = opts.baseDir ? confinedReader(opts.baseDir, fctx) : undefined;
+  let totalBytes = 0;
+
+  // Initializers -> constants.
+  for (const tp of gp.initializer ?? []) {
+    const name = tp.name ?? '';
+    if (!name) throw invalid('an initializer has no name', fctx);
+    if (names.has(name)) throw invalid(`initializer "${name}" is defined twice`, { ...fctx, tensor: name });
+    const t = tensorFromProto(tp, { limits, ...(external ? { external } : {}), ctx: { ...fctx, tensor: name }, rejectNonFinite: true });
+    totalBytes += t.byteSize();
+    if (totalBytes > limits.maxTotalBytes) throw limit('total weight bytes exceed the limit', { ...fctx, tensor: name });
+    names.set(name, g.addConst(name, t).id);
+  }
+  if ((gp.sparseInitializer ?? []).length) throw unsupported('sparse initializers are not supported', fctx);
+
+  // Graph inputs (skip those that are initializers: IR<4 exporters list them as inputs too).
+  for (const vi of gp.input ?? []) {
+    const name = vi.name ?? '';
+    if (!name) throw invalid('a graph input has no name', fctx);
+    if (names.has(name)) {
+      if (g.consts.has(names.get(name)!)) continue;
+      throw invalid(`graph input "${name}" is listed twice`, { ...fctx, tensor: name });
+    }
+    let type = typeFromValueInfo(vi, { ...fctx, tensor: name }, limits);
+    type = fixInputShape(type, name, opts);
+    const v = g.addValue(name, type);
+    names.set(name, v.id);
+    g.inputs.push(v.id);
+  }
+
+  // Declared types of intermediate values and outputs (used where inference knows less).
+  const declared = new Map<string, TensorType>();
+  for (const vi of [...(gp.valueInfo ?? []), ...(gp.output ?? [])]) {
+    if (!vi.name || !vi.type?.tensorType) continue;
+    try {
+      declared.set(vi.name, typeFromValueInfo(vi, { ...fctx, tensor: vi.name }, limits));
+    } catch (e) {
+      if (!(e instanceof EdgecError)) throw e;
+      // a bad annotation on an intermediate value is ignored: inference recomputes it
+    }
+  }
+
+  // Node outputs: create values first (allows forward references, detects double producers).
+  const producedBy = new Map<string, number>();
+  nodesP.forEach((np, i) => {
+    for (const o of np.output ?? []) {
+      if (!o) continue;
+      if (names.has(o) || producedBy.has(o)) {
+        const prev = producedBy.get(o);
+        throw invalid(`value "${o}" is produced twice${prev !== undefined ? ` (also by node ${prev})` : ' (it is also a graph input or initializer)'}`, {
+          ...fctx, nodeIndex: i, node: np.name ?? '', op: np.opType ?? '',
+        });
+      }
+      producedBy.set(o, i);
+      const v = g.addValue(o, declared.get(o) ?? { dtype: 'f32', shape: [] });
+      names.set(o, v.id);
+    }
+  });
+
+  nodesP.forEach((np, i) => {
+    const opType = np.opType ?? '';
+    const domain = normDomain(np.domain ?? '');
+    const nctx: ErrorContext = { ...fctx, nodeIndex: i, node: np.name ?? '', op: opType };
+    if (!opType) throw invalid('node has no op_type', nctx);
+    if (!KNOWN_DOMAINS.has(domain) && opsets[domain] === undefined) {
+      throw unsupported(`op ${domain}.${opType} is in domain "${domain}", which is not imported by the model and not supported`, nctx);
+    }
+    if (opsets[domain] === undefined && domain !== '') {
+      throw invalid(`node uses domain "${domain}" but the model has no opset_import for it`, nctx);
+    }
+    const opset = opsets[domain] ?? 1;
+    nctx.opset = opset;
+    if (!getOp(domain, opType) && !(domain === '' && opType === 'Constant')) {
+      throw unsupported(`unsupported op ${domain ? `${domain}.` : ''}${opType}`, { ...nctx, hint: 'see README "Supported ops"' });
+    }
+    const attrs = parseAttributes(np.attribute ?? [], nctx, limits, external);
+    const inputs = (np.input ?? []).map((n) => {
+      if (n === '') return null;
+      const id = names.get(n);
+      if (id === undefined) throw invalid(`input "${n}" is not produced by any node, initializer or graph input`, nctx);
+      return id;
+    });
+    const outputs = (np.output ?? []).map((o) => {
+      if (!o) {
+        // omitted optional output: give it an anonymous value
+        return g.addValue('', { dtype: 'f32', shape: [] }).id;
+      }
+      return names.get(o)!;
+    });
+    if (domain === '' && opType === 'Constant') {
+      // Constant nodes become constants directly.
+      const t = constantValue(attrs, nctx);
+      const out = outputs[0];
+      if (out === undefined) throw invalid('Constant node has no output', nctx);
+      g.consts.set(out, t);
+      g.value(out).type = t.type;
+      return;
+    }
+    g.addNode({ op: opType, domain, inputs, outputs, attrs, name: np.name ?? '' });
+  });
+
+  for (const vi of gp.output ?? []) {
+    const id = names.get(vi.name ?? '');
+    if (id === undefined) throw invalid(`graph output "${vi.name}" is not produced by any node`, fctx);
+    g.outputs.push(id);
+  }
+  if (g.outputs.length === 0) throw invalid('graph has no outputs', fctx);
+  try {
+    g.toposort();
+  } catch (e) {
+    throw invalid(`graph is not a DAG: ${(e as Error).message}`, fctx);
+  }
+  if (opts.infer !== false) {
+    try {
+      inferShapes(g);
+    } catch (e) {
+      if (e instanceof EdgecError) throw e.withContext(fctx);
+      throw e;
+    }
+  }
+  return g;
+}
+
+function fixInputShape(type: TensorType, name: string, opts: OnnxImportOptions): TensorType {
+  const fixed = opts.inputShapes && Object.prototype.hasOwnProperty.call(opts.inputShapes, name) ? opts.inputShapes[name] : undefined;
+  if (fixed) {
+    if (fixed.length !== type.shape.length) {
+      throw invalid(`--input-shape for "${name}" has rank ${fixed.length}, the model's input has rank ${type.shape.length}`);
+    }
+    type.shape.forEach((d, i) => {
+      if (typeof d === 'number' && d !== fixed[i]) {
+        throw invalid(`--input-shape for "${name}" sets dim ${i} to ${fixed[i]}, but the model fixes it to ${d}`);
+      }
+    });
+    return { ...type, shape: [...fixed] };
+  }
+  if (opts.symbolicToOne === false) return type;
+  return { ...type, shape: type.shape.map((d) => (typeof d === 'number' ? d : 1)) };
+}
+
+let anonDim = 0;
+
+/** TypeProto.tensor_type -> TensorType (symbolic dims keep their dim_param name). */
+function typeFromValueInfo(vi: onnxproto.onnx.IValueInfoProto, ctx: ErrorContext, limits: Limits): TensorType {
+  const tt = vi.type?.tensorType;
+  if (!tt) {
+    if (vi.type?.sequenceType || vi.type?.mapType) throw unsupported('sequence and map types are not supported', ctx);
+    throw invalid('value has no tensor type', ctx);
+  }
+  const dtype = dtypeOrThrow(tt.elemType ?? 0, ctx);
+  const dims = tt.shape?.dim ?? [];
+  if (dims.length > limits.maxRank) throw limit(`rank ${dims.length} exceeds the limit of ${limits.maxRank}`, ctx);
+  const shape: Dim[] = dims.map((d) => {
+    if (d.dimValue !== undefined && d.dimValue !== null && (d.dimParam === undefined || d.dimParam === '' || d.dimParam === null)) {
+      const v = toNum(d.dimValue);
+      if (v < 0) return `unk${anonDim++}`;
+      if (!Number.isSafeInteger(v) || v > limits.maxTensorBytes) {
+        throw limit(`dimension ${v} is too large`, ctx);
+      }
+      return v;
+    }
+    if (d.dimParam) return String(d.dimParam);
+    return `unk${anonDim++}`;
+  });
+  return { dtype, shape };
+}
+
+const ATTR = onnx.AttributeProto.AttributeType;
+
+function parseAttributes(
+  list: onnxproto.onnx.IAttributeProto[],
+  ctx: ErrorContext,
+  limits: Limits,
+  external: ExternalReader | undefined,
+): Record<string, AttrValue> {
+  const out: Record<string, AttrValue> = Object.create(null);
+  const dec = new TextDecoder();
+  for (const a of list) {
+    const name = a.name ?? '';
+    if (!name) throw invalid('attribute without a name', ctx);
+    if (Object.prototype.hasOwnProperty.call(out, name)) throw invalid(`attribute "${name}" is given twice`, ctx);
+    let v: AttrValue;
+    if (a.refAttrName) throw unsupported(`attribute "${name}" refers to a function attribute`, ctx);
+    switch (a.type) {
+      case ATTR.FLOAT: v = a.f ?? 0; break;
+      case ATTR.INT: v = toNum(a.i ?? 0); break;
+      case ATTR.STRING: v = dec.decode(a.s ?? new Uint8Array()); break;
+      case ATTR.TENSOR:
+        if (!a.t) throw invalid(`attribute "${name}" has no tensor`, ctx);
+        v = tensorFromProto(a.t, { limits, ...(external ? { external } : {}), ctx: { ...ctx, tensor: name } });
+        break;
+      case ATTR.FLOATS: v = [...(a.floats ?? [])]; break;
+      case ATTR.INTS: v = (a.ints ?? []).map(toNum); break;
+      case ATTR.STRINGS: v = (a.strings ?? []).map((s) => dec.decode(s)); break;
+      case ATTR.GRAPH: case ATTR.GRAPHS:
+        throw unsupported(`attribute "${name}" holds a subgraph (control flow is not supported)`, ctx);
+      case ATTR.SPARSE_TENSOR: case ATTR.SPARSE_TENSORS:
+        throw unsupported(`attribute "${name}" holds a sparse tensor`, ctx);
+      case ATTR.TENSORS:
+        throw unsupported(`attribute "${name}" holds a list of tensors`, ctx);
+      default:
+        // Old exporters leave `type` unset: infer from which field is filled.
+        if (a.ints && a.ints.length) v = a.ints.map(toNum);
+        else if (a.floats && a.floats.length) v = [...a.floats];
+        else if (a.strings && a.strings.length) v = a.strings.map((s) => dec.decode(s));
+        else if (a.t) v = tensorFromProto(a.t, { limits, ctx: { ...ctx, tensor: name } });
+        else if (a.s && a.s.length) v = dec.decode(a.s);
+        else if (a.f) v = a.f;
+        else if (a.i !== undefined && a.i !== null) v = toNum(a.i);
+        else throw invalid(`attribute "${name}" has unknown type ${a.type}`, ctx);
+    }
+    out[name] = v;
+  }
+  return out;
+}
+
+/** The tensor a Constant node produces. */
+function constantValue(attrs: Record<string, AttrValue>, ctx: ErrorContext): Tensor {
+  const keys = Object.keys(attrs);
+  if (keys.length !== 1) throw invalid(`Constant must have exactly one value attribute, got ${keys.length}`, ctx);
+  const k = keys[0]!;
+  const v = attrs[k]!;
+  switch (k) {
+    case 'value': if (v instanceof Tensor) return v; break;
+    case 'value_float': if (typeof v === 'number') return Tensor.from('f32', [], [v]); break;
+    case 'value_floats': if (Array.isArray(v)) return Tensor.from('f32', [v.length], v as number[]); break;
+    case 'value_int': if (typeof v === 'number') return Tensor.from('i64', [], [BigInt(v)]); break;
+    case 'value_ints': if (Array.isArray(v)) return Tensor.from('i64', [v.length], (v as number[]).map((x) => BigInt(x))); break;
+    case 'value_string': if (typeof v === 'string') return new Tensor('string', [], [v]); break;
+    case 'value_strings': if (Array.isArray(v)) return new Tensor('string', [v.length], [...(v as string[])]); break;
+    case 'sparse_value': throw unsupported('sparse Constant values are not supported', ctx);
+    default: throw invalid(`Constant has unknown attribute "${k}"`, ctx);
+  }
+  throw invalid(`Constant attribute "${k}" has the wrong type`, ctx);
+}
+
+/**
+ * External data reader confined to `baseDir`: rejects absolute paths, drive letters, URLs, `..`
+ * escapes, symlinks and hardlinks, and offset/length outside the file.
+ */
+export function confinedReader(baseDir: string, fctx: ErrorContext): ExternalReader {
+  const realBase = fs.realpathSync(baseDir);
+  return (location, offset, length, ctx) => {
+    const c = { ...fctx, ...ctx };
+    if (location.includes('\0')) throw security('external data location contains a NUL byte', c);
+    if (/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(location)) throw security(`external data location "${location}" is a URL or drive path`, c);
+    if (path.isAbsolute(location) || location.startsWith('\\') || location.startsWith('/')) {
+      throw security(`external data location "${location}" is absolute; it must be relative to the model folder`, c);
+    }
+    const parts = location.split(/[\\/]+/);
+    if (parts.includes('..')) throw security(`external data location "${location}" escapes the model folder`, c);
+    const full = path.resolve(realBase, location);
+    if (!full.startsWith(realBase + path.sep)) throw security(`external data location "${location}" escapes the model folder`, c);
+    // Walk each component: no symlinks anywhere below the base.
+    let cur = realBase;
+    for (const p of parts.filter((x) => x && x !== '.')) {
+      cur = path.join(cur, p);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(cur);
+      } catch {
+        throw invalid(`external data file "${location}" does not exist`, c);
+      }
+      if (st.isSymbolicLink()) throw security(`external data location "${location}" goes through a symbolic link`, c);
+    }
+    const st = fs.statSync(full);
+    if (!st.isFile()) throw invalid(`external data location "${location}" is not a regular file`, c);
+    if (st.nlink > 1) throw security(`external data file "${location}" is a hard link`, c);
+    const len = length ?? st.size - offset;
+    if (offset > st.size || len < 0 || offset + len > st.size) {
+      throw invalid(`external data range [${offset}, ${offset + len}) is outside "${location}" (${st.size} bytes)`, c);
+    }
+    const fd = fs.openSync(full, 'r');
+    try {
+      const buf = new Uint8Array(len);
+      let got = 0;
+      while (got < len) {
+        const r = fs.readSync(fd, buf, got, len - got, offset + got);
+        if (r <= 0) break;
+        got += r;
+      }
+      if (got !== len) throw invalid(`external data file "${location}" is shorter than expected`, c);
+      return buf;
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+}

@@ -1,0 +1,146 @@
+import { Graph, Node, ValueId } from '../ir/graph.js';
+import { Tensor, TensorType, Dim, shapeToString } from '../ir/tensor.js';
+import { EdgecError, internal, invalid } from '../errors.js';
+import { InferCtx, opOf, opsetOf, parseAttrs } from '../ops/registry.js';
+import '../ops/index.js';
+
+/** Per-node hook for profiling or debugging (e.g. capture intermediate values). */
+export type NodeHook = (node: Node, inputs: (Tensor | null)[], outputs: Tensor[]) => void;
+
+export interface RunOptions {
+  /** Called after each node. */
+  onNode?: NodeHook;
+  /** Also return these intermediate values (by id). */
+  keep?: ValueId[];
+}
+
+/**
+ * Runs the graph on the reference kernels. Inputs are given in graph-input order or by name.
+ * Returns the outputs in graph-output order.
+ */
+export function runGraph(g: Graph, inputs: Tensor[] | Record<string, Tensor>, opts: RunOptions = {}): Tensor[] {
+  const env = runGraphEnv(g, inputs, opts);
+  return g.outputs.map((o) => {
+    const t = env.get(o);
+    if (!t) throw internal(`output "${g.value(o).name}" was not computed`);
+    return t;
+  });
+}
+
+/** Like runGraph, but returns the value environment (every computed value). */
+export function runGraphEnv(g: Graph, inputs: Tensor[] | Record<string, Tensor>, opts: RunOptions = {}): Map<ValueId, Tensor> {
+  const env = new Map<ValueId, Tensor>(g.consts);
+  const byName = !Array.isArray(inputs);
+  if (!byName && inputs.length !== g.inputs.length) {
+    throw invalid(`model has ${g.inputs.length} input(s) but ${inputs.length} were given`);
+  }
+  g.inputs.forEach((id, i) => {
+    const v = g.value(id);
+    const t = byName ? (inputs as Record<string, Tensor>)[v.name] : (inputs as Tensor[])[i];
+    if (!t) throw invalid(`missing input "${v.name}"`);
+    checkInput(v.name, v.type, t);
+    env.set(id, t);
+  });
+  // Last use of each value, to free intermediates early (keeps memory flat on big models).
+  const lastUse = new Map<ValueId, number>();
+  const order = g.orderedNodes();
+  order.forEach((n, i) => n.inputs.forEach((x) => x !== null && lastUse.set(x, i)));
+  const keep = new Set<ValueId>([...g.outputs, ...(opts.keep ?? [])]);
+  order.forEach((node, idx) => {
+    const def = opOf(node, g);
+    const opset = opsetOf(node, g);
+    const ins = node.inputs.map((x) => {
+      if (x === null) return null;
+      const t = env.get(x);
+      if (!t) throw internal(`value "${g.value(x).name}" used before it is computed`, { node: node.name, op: node.op });
+      return t;
+    });
+    let outs: Tensor[];
+    try {
+      const a = parseAttrs(def, node, opset);
+      outs = def.ref(ins, a, { opset, node });
+    } catch (e) {
+      if (e instanceof EdgecError) throw e.withContext({ node: node.name, op: node.op, opset });
+      if (e instanceof RangeError || e instanceof TypeError || e instanceof Error) {
+        throw invalid(`${node.op} failed: ${(e as Error).message}`, { node: node.name, op: node.op, opset });
+      }
+      throw e;
+    }
+    node.outputs.forEach((o, k) => {
+      const t = outs[k];
+      if (t) env.set(o, t);
+    });
+    opts.onNode?.(node, ins, outs);
+    for (const x of node.inputs) {
+      if (x !== null && lastUse.get(x) === idx && !keep.has(x) && !g.consts.has(x) && !g.inputs.includes(x)) env.delete(x);
+    }
+  });
+  return env;
+}
+
+function checkInput(name: string, type: TensorType, t: Tensor): void {
+  if (t.dtype !== type.dtype) throw invalid(`input "${name}" must be ${type.dtype}, got ${t.dtype}`);
+  if (t.shape.length !== type.shape.length) {
+    throw invalid(`input "${name}" must have shape ${shapeToString(type.shape)}, got ${shapeToString(t.shape)}`);
+  }
+  type.shape.forEach((d, i) => {
+    if (typeof d === 'number' && d !== t.shape[i]) {
+      throw invalid(`input "${name}" must have shape ${shapeToString(type.shape)}, got ${shapeToString(t.shape)}`);
+    }
+  });
+}
+
+let freshCounter = 0;
+
+/** Builds the inference context of a node from the graph's current types and constants. */
+export function inferCtxOf(g: Graph, node: Node): InferCtx {
+  const opset = opsetOf(node, g);
+  return {
+    opset,
+    node,
+    inputs: node.inputs.map((x) => (x === null ? null : g.typeOf(x))),
+    consts: node.inputs.map((x) => (x === null ? undefined : g.consts.get(x))),
+    freshDim: (hint?: string): Dim => `${hint ?? 'd'}${freshCounter++}`,
+  };
+}
+
+/**
+ * Shape and dtype inference over the whole graph (in order). Sets every node output's type.
+ * Declared output types from the model (value_info) are kept where inference knows less.
+ */
+export function inferShapes(g: Graph): void {
+  for (const node of g.orderedNodes()) inferNode(g, node);
+}
+
+/** Infers the types of one node's outputs and stores them. */
+export function inferNode(g: Graph, node: Node): TensorType[] {
+  const def = opOf(node, g);
+  const opset = opsetOf(node, g);
+  const present = node.inputs.length;
+  if (present < def.arity[0] || present > def.arity[1]) {
+    throw invalid(`${node.op} takes ${def.arity[0]}..${def.arity[1] === Infinity ? 'n' : def.arity[1]} inputs, got ${present}`,
+      { node: node.name, op: node.op, opset });
+  }
+  let types: TensorType[];
+  try {
+    const a = parseAttrs(def, node, opset);
+    types = def.infer(inferCtxOf(g, node), a);
+  } catch (e) {
+    if (e instanceof EdgecError) throw e.withContext({ node: node.name, op: node.op, opset });
+    throw invalid(`${node.op}: ${(e as Error).message}`, { node: node.name, op: node.op, opset });
+  }
+  node.outputs.forEach((o, k) => {
+    const t = types[k];
+    if (!t) return;
+    const v = g.value(o);
+    v.type = mergeTypes(v.type, t);
+  });
+  return types;
+}
+
+/** Prefers inferred information, filling symbolic dims from the declared type where it knows more. */
+function mergeTypes(declared: TensorType, inferred: TensorType): TensorType {
+  if (!declared || declared.shape.length !== inferred.shape.length) return inferred;
+  const shape = inferred.shape.map((d, i) => (typeof d === 'number' ? d : typeof declared.shape[i] === 'number' ? declared.shape[i]! : d));
+  return { ...inferred, shape };
+}
