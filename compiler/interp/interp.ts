@@ -92,14 +92,17 @@ function checkInput(name: string, type: TensorType, t: Tensor): void {
 
 let freshCounter = 0;
 
-/** Builds the inference context of a node from the graph's current types and constants. */
-export function inferCtxOf(g: Graph, node: Node): InferCtx {
+/**
+ * Builds the inference context of a node from the graph's current types and constants.
+ * @param known values propagated during inference (see inferShapes), used where no constant exists
+ */
+export function inferCtxOf(g: Graph, node: Node, known?: ReadonlyMap<ValueId, Tensor>): InferCtx {
   const opset = opsetOf(node, g);
   return {
     opset,
     node,
     inputs: node.inputs.map((x) => (x === null ? null : g.typeOf(x))),
-    consts: node.inputs.map((x) => (x === null ? undefined : g.consts.get(x))),
+    consts: node.inputs.map((x) => (x === null ? undefined : g.consts.get(x) ?? known?.get(x))),
     freshDim: (hint?: string): Dim => `${hint ?? 'd'}${freshCounter++}`,
   };
 }
@@ -109,11 +112,61 @@ export function inferCtxOf(g: Graph, node: Node): InferCtx {
  * Declared output types from the model (value_info) are kept where inference knows less.
  */
 export function inferShapes(g: Graph): void {
-  for (const node of g.orderedNodes()) inferNode(g, node);
+  // Small values computed along the way (Shape -> Gather -> Concat -> Reshape chains), so that ops
+  // reading `ctx.consts` see them before constant folding has run. Never stored in the graph.
+  const known = new Map<ValueId, Tensor>();
+  for (const node of g.orderedNodes()) {
+    const types = inferNode(g, node, known);
+    propagateValues(g, node, types, known);
+  }
 }
 
-/** Infers the types of one node's outputs and stores them. */
-export function inferNode(g: Graph, node: Node): TensorType[] {
+/** Largest value (elements) that inference propagates. */
+const PROPAGATE_MAX = 4096;
+const NONDETERMINISTIC = /^(Random|Multinomial$|Bernoulli$|Dropout$)/;
+
+/**
+ * Records the output values of `node` in `known` when they follow from known inputs: through the
+ * op's `value` hook, or by running `ref` on small, fully known inputs. Failures leave values unknown.
+ */
+function propagateValues(g: Graph, node: Node, types: TensorType[], known: Map<ValueId, Tensor>): void {
+  if (types.length === 0 || !types.every((t) => t.shape.every((d) => typeof d === 'number'))) return;
+  if (types.some((t) => (t.shape as number[]).reduce((p, d) => p * d, 1) > PROPAGATE_MAX)) return;
+  try {
+    const def = opOf(node, g);
+    const opset = opsetOf(node, g);
+    const a = parseAttrs(def, node, opset);
+    let outs: (Tensor | undefined)[] | undefined;
+    if (def.value) outs = def.value(inferCtxOf(g, node, known), a, types);
+    else {
+      if (node.inputs.length === 0 || NONDETERMINISTIC.test(node.op)) return;
+      if (Object.values(node.attrs).some((v) => v instanceof Graph)) return;
+      const ins: (Tensor | null)[] = [];
+      for (const x of node.inputs) {
+        if (x === null) {
+          ins.push(null);
+          continue;
+        }
+        const t = g.consts.get(x) ?? known.get(x);
+        if (!t || t.size > PROPAGATE_MAX) return;
+        ins.push(t);
+      }
+      outs = def.ref(ins, a, { opset, node });
+    }
+    node.outputs.forEach((o, k) => {
+      const t = outs?.[k];
+      if (t) known.set(o, t);
+    });
+  } catch {
+    // a value that cannot be computed here simply stays unknown
+  }
+}
+
+/**
+ * Infers the types of one node's outputs and stores them.
+ * @param known values propagated during inference (optional)
+ */
+export function inferNode(g: Graph, node: Node, known?: ReadonlyMap<ValueId, Tensor>): TensorType[] {
   const def = opOf(node, g);
   const opset = opsetOf(node, g);
   const present = node.inputs.length;
@@ -124,7 +177,7 @@ export function inferNode(g: Graph, node: Node): TensorType[] {
   let types: TensorType[];
   try {
     const a = parseAttrs(def, node, opset);
-    types = def.infer(inferCtxOf(g, node), a);
+    types = def.infer(inferCtxOf(g, node, known), a);
   } catch (e) {
     if (e instanceof EdgecError) throw e.withContext({ node: node.name, op: node.op, opset });
     throw invalid(`${node.op}: ${(e as Error).message}`, { node: node.name, op: node.op, opset });

@@ -12,5 +12,7 @@ import './reduce.js';
 import './image.js';
 import './quant.js';
 import './control.js';
+import './qint.js';
+import './qonnx.js';
 
 export * from './registry.js';

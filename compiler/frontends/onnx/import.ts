@@ -20,7 +20,9 @@ export const MAX_OPSET = 25;
 /** Lowest ai.onnx opset accepted. */
 export const MIN_OPSET = 1;
 /** Non-default domains edgec knows (others are 'unsupported'). */
-const KNOWN_DOMAINS = new Set(['', 'ai.onnx', 'edgec', 'com.microsoft', 'ai.onnx.ml', 'qonnx.custom_op.general']);
+const KNOWN_DOMAINS = new Set(['', 'ai.onnx', 'edgec', 'com.microsoft', 'ai.onnx.ml', 'qonnx.custom_op.general', 'onnx.brevitas']);
+/** Custom-op domains that exporters use without an opset_import (QONNX/Brevitas): version 1 is assumed. */
+const IMPLICIT_DOMAINS = new Set(['qonnx.custom_op.general', 'onnx.brevitas', 'edgec']);
 
 export interface OnnxImportOptions {
   limits?: Limits;
@@ -187,6 +189,10 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
     if (!opType) throw invalid('node has no op_type', nctx);
     if (!KNOWN_DOMAINS.has(domain) && opsets[domain] === undefined) {
       throw unsupported(`op ${domain}.${opType} is in domain "${domain}", which is not imported by the model and not supported`, nctx);
+    }
+    if (opsets[domain] === undefined && domain !== '' && IMPLICIT_DOMAINS.has(domain)) {
+      opsets[domain] = 1;
+      g.opsets[domain] = 1;
     }
     if (opsets[domain] === undefined && domain !== '') {
       throw invalid(`node uses domain "${domain}" but the model has no opset_import for it`, nctx);
