@@ -60,6 +60,12 @@ export interface OpDef<A = unknown> {
   infer: (ctx: InferCtx, a: A) => TensorType[];
   /** Reference kernel: slow and obviously correct (float64 accumulation). */
   ref: (inputs: (Tensor | null)[], a: A, ctx: OpCtx) => Tensor[];
+  /**
+   * Output values known at inference time without running on input data (e.g. Shape of a static
+   * shape). Undefined entries are unknown. Without this hook, inferShapes propagates small values
+   * by running `ref` when every input value is known (ONNX-style data propagation).
+   */
+  value?: (ctx: InferCtx, a: A, outputs: TensorType[]) => (Tensor | undefined)[];
   /** Cost; defaults to zero MACs and one flop per output element. */
   cost?: (ctx: InferCtx, a: A, outputs: TensorType[]) => Cost;
   tolerance?: Partial<Record<DType, Tolerance>>;
