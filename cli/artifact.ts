@@ -1,0 +1,254 @@
+/**
+ * Atomic output folders (RELIABILITY.md "Nothing half-written").
+ *
+ * Everything is written into a hidden staging folder beside the target, each file fsynced, the
+ * manifest (sha256 of every file, sorted keys, no timestamps) last; then the staging folder is
+ * renamed into place. A previous output folder is replaced only when it is one edgec wrote (an
+ * artifact with an edgec manifest.json, or a `run --out` folder holding only output_K files).
+ * A failed or killed run leaves the previous output or none, never a mix.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { EdgecError, ioError, security } from '../compiler/errors.js';
+
+/** What kind of folder is being written (decides which existing folders may be replaced). */
+export type OutputKind = 'artifact' | 'outputs';
+
+/** sha256 of bytes, lowercase hex. */
+export function sha256(b: Uint8Array | string): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** JSON with object keys sorted at every level, 2-space indent, trailing newline. */
+export function stableJson(v: unknown): string {
+  const sortKeys = (x: unknown): unknown => {
+    if (Array.isArray(x)) return x.map(sortKeys);
+    if (x && typeof x === 'object') {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(x as object).sort()) {
+        Object.defineProperty(o, k, { value: sortKeys((x as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+      }
+      return o;
+    }
+    return x;
+  };
+  return `${JSON.stringify(sortKeys(v), null, 2)}\n`;
+}
+
+/** True when `p` is `dir` or inside it. */
+function isInside(p: string, dir: string): boolean {
+  const rel = path.relative(dir, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+function realOrSelf(p: string): string {
+  try {
+    return fs.realpathSync(p);
+  } catch {
+    return path.resolve(p);
+  }
+}
+
+/** True when `dir` is an output folder edgec wrote (so it may be replaced). */
+export function isEdgecOutput(dir: string, kind: OutputKind): boolean {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(dir);
+  } catch {
+    return false;
+  }
+  if (kind === 'outputs') {
+    return entries.every((e) => /^output_\d+\.(pb|npy)$/.test(e) || e === 'manifest.json');
+  }
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as unknown;
+    return !!m && typeof m === 'object' && Object.prototype.hasOwnProperty.call(m, 'edgec');
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks that `out` may be written: not a file, not a symbolic link, not the folder of an input
+ * (nor one containing an input), and, when it exists, a folder edgec wrote.
+ * @param out output folder path
+ * @param inputs paths of the files the command reads (model, data)
+ * @param kind artifact or run outputs
+ */
+export function checkOutputPath(out: string, inputs: readonly string[], kind: OutputKind): void {
+  const abs = path.resolve(out);
+  const ctx = { file: out };
+  if (path.basename(abs) === '' || abs === path.parse(abs).root) throw ioError('output path is the file system root', ctx);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.lstatSync(abs);
+  } catch {
+    st = undefined;
+  }
+  if (st?.isSymbolicLink()) {
+    throw security('output path is a symbolic link; refusing to follow it', { ...ctx, hint: 'give a real folder path' });
+  }
+  if (st && !st.isDirectory()) throw ioError('output path exists and is not a folder', { ...ctx, hint: 'choose another -o/--out path' });
+  const realOut = path.join(realOrSelf(path.dirname(abs)), path.basename(abs));
+  for (const inp of inputs) {
+    const ri = realOrSelf(inp);
+    const inDir = path.dirname(ri);
+    if (realOut === inDir || isInside(ri, realOut) || isInside(path.resolve(inp), abs)) {
+      throw ioError("output folder is the input's folder or contains an input file; refusing to replace it", {
+        ...ctx,
+        hint: 'choose an output folder elsewhere',
+      });
+    }
+  }
+  if (st && !isEdgecOutput(abs, kind)) {
+    throw ioError(
+      kind === 'artifact'
+        ? 'output folder exists and is not an edgec artifact (no edgec manifest.json); refusing to replace it'
+        : 'output folder exists and holds files other than output_K.pb/.npy; refusing to replace it',
+      { ...ctx, hint: 'remove it or choose another path' },
+    );
+  }
+}
+
+function fsyncPath(p: string): void {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(p, 'r');
+    fs.fsyncSync(fd);
+  } catch {
+    // some file systems cannot fsync folders; the rename still orders the writes
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+function writeSynced(file: string, data: Uint8Array | string): void {
+  const fd = fs.openSync(file, 'wx', 0o644);
+  try {
+    const b = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < b.length) off += fs.writeSync(fd, b, off, b.length - off);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Validates a relative file name inside an output folder. */
+function checkName(name: string): void {
+  if (!name || path.isAbsolute(name) || name.split(/[\\/]/).some((p) => p === '..' || p === '' || p === '.') || name.includes('\0')) {
+    throw ioError(`internal: bad output file name "${name}"`);
+  }
+}
+
+/** Removes stale staging folders of killed runs (their process is gone). */
+function cleanStale(parent: string, base: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(parent);
+  } catch {
+    return;
+  }
+  const prefix = `.${base}.edgec-`;
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const m = /-(?:tmp|old)-(\d+)-[0-9a-f]+$/.exec(e);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (alive && pid !== process.pid) continue;
+    const full = path.join(parent, e);
+    // A run killed between its two renames leaves the previous output as ".<base>.edgec-old-*":
+    // put it back when nothing has replaced it.
+    if (e.includes('-old-') && !fs.existsSync(path.join(parent, base))) {
+      try {
+        fs.renameSync(full, path.join(parent, base));
+        continue;
+      } catch {
+        // fall through to removal
+      }
+    }
+    fs.rmSync(full, { recursive: true, force: true });
+  }
+}
+
+/** Options of writeOutputFolder. */
+export interface WriteFolderOptions {
+  /** Files the command read (refused as output location). */
+  inputs: readonly string[];
+  kind: OutputKind;
+  /** Manifest object: `files` (name -> sha256) is added; written last as manifest.json. Omit for none. */
+  manifest?: Record<string, unknown>;
+  /** Test hook: called after each file is written into staging. */
+  onFileWritten?: (name: string) => void;
+}
+
+/**
+ * Writes `files` as the folder `out`, atomically.
+ * @param out final folder path
+ * @param files file name (relative, may contain '/') -> content
+ * @param opts inputs to protect, kind, manifest
+ * @returns the manifest written (with `files`), or undefined
+ */
+export function writeOutputFolder(out: string, files: ReadonlyMap<string, Uint8Array | string>, opts: WriteFolderOptions): Record<string, unknown> | undefined {
+  checkOutputPath(out, opts.inputs, opts.kind);
+  const abs = path.resolve(out);
+  const parent = path.dirname(abs);
+  const base = path.basename(abs);
+  try {
+    fs.mkdirSync(parent, { recursive: true });
+  } catch (e) {
+    throw ioError(`cannot create the output's parent folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: parent });
+  }
+  cleanStale(parent, base);
+  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
+  const staging = path.join(parent, `.${base}.edgec-tmp-${tag}`);
+  const old = path.join(parent, `.${base}.edgec-old-${tag}`);
+  let manifestOut: Record<string, unknown> | undefined;
+  try {
+    fs.mkdirSync(staging);
+    const hashes: Record<string, string> = {};
+    for (const name of [...files.keys()].sort()) {
+      checkName(name);
+      if (opts.manifest && name === 'manifest.json') throw ioError('internal: a target tried to write manifest.json itself');
+      const data = files.get(name)!;
+      const full = path.join(staging, name);
+      fs.mkdirSync(path.dirname(full), { recursive: true });
+      writeSynced(full, data);
+      hashes[name] = sha256(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      opts.onFileWritten?.(name);
+    }
+    if (opts.manifest) {
+      manifestOut = { ...opts.manifest, files: hashes };
+      writeSynced(path.join(staging, 'manifest.json'), stableJson(manifestOut));
+      opts.onFileWritten?.('manifest.json');
+    }
+    fsyncPath(staging);
+    // Re-check right before replacing: the folder may have changed while we worked.
+    checkOutputPath(out, opts.inputs, opts.kind);
+    let hadOld = false;
+    if (fs.existsSync(abs)) {
+      fs.renameSync(abs, old);
+      hadOld = true;
+    }
+    try {
+      fs.renameSync(staging, abs);
+    } catch (e) {
+      if (hadOld) fs.renameSync(old, abs);
+      throw e;
+    }
+    fsyncPath(parent);
+    if (hadOld) fs.rmSync(old, { recursive: true, force: true });
+  } catch (e) {
+    fs.rmSync(staging, { recursive: true, force: true });
+    if (e instanceof EdgecError) throw e;
+    throw ioError(`cannot write the output folder: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: out });
+  }
+  return manifestOut;
+}

@@ -1,0 +1,172 @@
+/**
+ * Loading what the user names on the command line: an .onnx model, a TF.js model.json, or an
+ * artifact folder (whose transformed graph `model.onnx` the reference interpreter runs).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Graph } from '../compiler/ir/graph.js';
+import { Limits, invalid, unsupported } from '../compiler/errors.js';
+import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
+import { inferCtxOf } from '../compiler/interp/interp.js';
+import { getOp, parseAttrs, opsetOf } from '../compiler/ops/registry.js';
+import { isFloat } from '../compiler/ir/dtype.js';
+import { Shape } from '../compiler/ir/tensor.js';
+
+/** A loaded model or artifact. */
+export interface Loaded {
+  graph: Graph;
+  /** The model file read (for artifacts: DIR/model.onnx). */
+  file: string;
+  /** Artifact folder and its manifest, when an artifact was given. */
+  artifactDir?: string;
+  manifest?: Record<string, unknown>;
+}
+
+/** Import options the CLI passes to frontends. */
+export interface LoadOptions {
+  limits: Limits;
+  inputShapes?: Record<string, number[]>;
+}
+
+/**
+ * Loads MODEL or ARTIFACT_DIR.
+ * @param p path given by the user
+ * @param opts limits and input shape overrides
+ */
+export function loadModel(p: string, opts: LoadOptions): Loaded {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    throw invalid('cannot read model: no such file or folder', { file: p, hint: 'check the path' });
+  }
+  const importOpts = { limits: opts.limits, ...(opts.inputShapes ? { inputShapes: opts.inputShapes } : {}) };
+  if (st.isDirectory()) {
+    const mf = path.join(p, 'manifest.json');
+    let manifest: Record<string, unknown>;
+    try {
+      const text = fs.readFileSync(mf, 'utf8');
+      if (text.length > opts.limits.maxJsonBytes) throw invalid('manifest.json is too large', { file: mf });
+      manifest = JSON.parse(text) as Record<string, unknown>;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw invalid('folder is not an edgec artifact (no manifest.json)', { file: p, hint: 'give an .onnx model or a folder written by `edgec compile`' });
+      }
+      if (e instanceof SyntaxError) throw invalid(`artifact manifest.json is not valid JSON`, { file: mf });
+      throw e;
+    }
+    if (!manifest || typeof manifest !== 'object' || !Object.prototype.hasOwnProperty.call(manifest, 'edgec')) {
+      throw invalid('folder is not an edgec artifact (manifest.json has no "edgec" key)', { file: p });
+    }
+    const gf = path.join(p, 'model.onnx');
+    if (!fs.existsSync(gf)) throw invalid('artifact has no model.onnx (the transformed graph)', { file: p });
+    return { graph: loadOnnxFile(gf, importOpts), file: gf, artifactDir: p, manifest };
+  }
+  const ext = path.extname(p).toLowerCase();
+  if (ext === '.json') {
+    throw unsupported('TF.js models (model.json) are not supported by this build of edgec yet', { file: p });
+  }
+  return { graph: loadOnnxFile(p, importOpts), file: p };
+}
+
+/** One row of the inspect table. */
+export interface NodeSummary {
+  index: number;
+  name: string;
+  op: string;
+  domain: string;
+  inputs: string[];
+  outputs: { name: string; shape: Shape; dtype: string }[];
+  macs: number;
+  params: number;
+  weight_bytes: number;
+}
+
+/** What `edgec inspect --json` prints. */
+export interface ModelSummary {
+  name: string;
+  opsets: Record<string, number>;
+  inputs: { name: string; shape: Shape; dtype: string }[];
+  outputs: { name: string; shape: Shape; dtype: string }[];
+  ops: Record<string, number>;
+  nodes: NodeSummary[];
+  macs: number;
+  params: number;
+  weights_bytes: number;
+  metadata: Record<string, string>;
+}
+
+/** True for constants that count as parameters (weights: float or quantized data, not shapes). */
+function isParam(dtype: string): boolean {
+  return isFloat(dtype as never) || dtype === 'i8' || dtype === 'u8' || dtype === 'i4' || dtype === 'u4';
+}
+
+/**
+ * Ops histogram, per-node shapes, MACs (sum of each op's `cost().macs`), params and weight bytes.
+ * @param g an imported graph (shapes inferred)
+ */
+export function summarize(g: Graph): ModelSummary {
+  const io = (id: number) => {
+    const v = g.value(id);
+    return { name: v.name, shape: v.type.shape, dtype: v.type.dtype };
+  };
+  const ops: Record<string, number> = Object.create(null);
+  const nodes: NodeSummary[] = [];
+  let macs = 0;
+  const counted = new Set<number>();
+  g.orderedNodes().forEach((n, index) => {
+    const key = n.domain ? `${n.domain}.${n.op}` : n.op;
+    ops[key] = (ops[key] ?? 0) + 1;
+    const def = getOp(n.domain, n.op);
+    let m = 0;
+    if (def?.cost) {
+      const ctx = inferCtxOf(g, n);
+      const a = parseAttrs(def, n, opsetOf(n, g));
+      const outs = n.outputs.map((o) => g.typeOf(o));
+      m = def.cost(ctx, a, outs).macs;
+    }
+    let params = 0;
+    let wb = 0;
+    for (const i of n.inputs) {
+      if (i === null) continue;
+      const t = g.consts.get(i);
+      if (!t) continue;
+      if (isParam(t.dtype)) params += t.size;
+      wb += t.byteSize();
+    }
+    macs += m;
+    nodes.push({
+      index,
+      name: n.name,
+      op: n.op,
+      domain: n.domain,
+      inputs: n.inputs.map((i) => (i === null ? '' : g.value(i).name)),
+      outputs: n.outputs.map(io),
+      macs: m,
+      params,
+      weight_bytes: wb,
+    });
+    for (const i of n.inputs) if (i !== null) counted.add(i);
+  });
+  let params = 0;
+  let weights = 0;
+  for (const [id, t] of g.consts) {
+    if (!counted.has(id) && !g.outputs.includes(id)) continue;
+    if (isParam(t.dtype)) params += t.size;
+    weights += t.byteSize();
+  }
+  const sortedOps: Record<string, number> = Object.create(null);
+  for (const k of Object.keys(ops).sort()) sortedOps[k] = ops[k]!;
+  return {
+    name: g.name,
+    opsets: { ...g.opsets },
+    inputs: g.inputs.map(io),
+    outputs: g.outputs.map(io),
+    ops: sortedOps,
+    nodes,
+    macs,
+    params,
+    weights_bytes: weights,
+    metadata: { ...g.meta },
+  };
+}

@@ -1,0 +1,84 @@
+/**
+ * Parsing and validating option values. Every bad value is a 'usage' error (exit 2) naming the
+ * flag; commander's InvalidArgumentError is mapped to the same exit code.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from 'commander';
+import { DEFAULT_LIMITS, Limits } from '../compiler/errors.js';
+
+/** A positive integer option value (sizes, counts). */
+export function parsePositiveInt(v: string): number {
+  if (!/^\d+$/.test(v.trim())) throw new InvalidArgumentError('expected a positive integer');
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+/** A pruning ratio in [0, 1). */
+export function parseRatio(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('expected a ratio with 0 <= RATIO < 1');
+  return n;
+}
+
+/** `NAME=1x3x32x32` (repeatable) into the accumulated map. */
+export function parseInputShape(v: string, prev: Record<string, number[]> = Object.create(null)): Record<string, number[]> {
+  const eq = v.lastIndexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected NAME=DIMS, e.g. input=1x3x32x32');
+  const name = v.slice(0, eq);
+  const dimsText = v.slice(eq + 1);
+  const parts = dimsText.split(/[x,]/);
+  if (!dimsText || parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError(`dims "${dimsText}" must be positive integers joined by "x"`);
+  const dims = parts.map(Number);
+  if (dims.some((d) => d <= 0 || !Number.isSafeInteger(d))) throw new InvalidArgumentError('every dim must be a positive integer');
+  if (dims.length > DEFAULT_LIMITS.maxRank) throw new InvalidArgumentError(`rank ${dims.length} is over the limit of ${DEFAULT_LIMITS.maxRank}`);
+  const out: Record<string, number[]> = Object.create(null);
+  for (const k of Object.keys(prev)) out[k] = prev[k]!;
+  Object.defineProperty(out, name, { value: dims, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/** Repeatable string option. */
+export function collect(v: string, prev: string[] = []): string[] {
+  return [...prev, v];
+}
+
+/** Limit flags: CLI option name, Limits key, description. */
+export const LIMIT_FLAGS: readonly { flag: string; key: keyof Limits; prop: string; what: string }[] = [
+  { flag: '--max-model-bytes', key: 'maxModelBytes', prop: 'maxModelBytes', what: 'largest model file (bytes)' },
+  { flag: '--max-nodes', key: 'maxNodes', prop: 'maxNodes', what: 'most graph nodes' },
+  { flag: '--max-tensor-bytes', key: 'maxTensorBytes', prop: 'maxTensorBytes', what: 'largest tensor or data file (bytes)' },
+  { flag: '--max-total-bytes', key: 'maxTotalBytes', prop: 'maxTotalBytes', what: 'largest total of weight bytes' },
+  { flag: '--max-nesting', key: 'maxNesting', prop: 'maxNesting', what: 'deepest message/JSON nesting' },
+  { flag: '--max-fold-bytes', key: 'maxFoldBytes', prop: 'maxFoldBytes', what: 'largest constant created by folding (bytes)' },
+  { flag: '--max-json-bytes', key: 'maxJsonBytes', prop: 'maxJsonBytes', what: 'largest JSON file (bytes)' },
+  { flag: '--max-rank', key: 'maxRank', prop: 'maxRank', what: 'highest tensor rank' },
+];
+
+/** Limits from parsed global options (defaults for flags not given). */
+export function limitsFrom(opts: Record<string, unknown>): Limits {
+  const l: Limits = { ...DEFAULT_LIMITS };
+  for (const f of LIMIT_FLAGS) {
+    const v = opts[f.prop];
+    if (typeof v === 'number') l[f.key] = v;
+  }
+  return l;
+}
+
+/** edgec's version from package.json (found by walking up from this file). */
+export function edgecVersion(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const p = path.join(dir, 'package.json');
+    try {
+      const j = JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string };
+      if (j.name === 'edgec' && j.version) return j.version;
+    } catch {
+      // keep walking up
+    }
+    dir = path.dirname(dir);
+  }
+  return '0.0.0';
+}

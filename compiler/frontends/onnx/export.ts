@@ -1,0 +1,387 @@
+/**
+ * Graph -> standard ONNX ModelProto bytes (what `edgec compile --emit-onnx` writes).
+ *
+ * - opset imports come from g.opsets (internal domain 'edgec' is never imported: its ops are
+ *   expanded into standard ONNX here);
+ * - constants become initializers with raw_data;
+ * - every value gets value_info with its dtype and shape (symbolic dims as dim_param);
+ * - attribute kinds (INT vs FLOAT, INTS vs FLOATS) come from the op's own attribute parser, which
+ *   is run with a recording AttrReader, so `alpha: 1` is written as a FLOAT when the op reads it
+ *   as one;
+ * - value names are the source names where unique, generated ones otherwise (names are data).
+ */
+import onnxproto from 'onnx-proto';
+import { AttrValue, Graph, Node, ValueId } from '../../ir/graph.js';
+import { Tensor, TensorType } from '../../ir/tensor.js';
+import { ONNX_DTYPE } from '../../ir/dtype.js';
+import { AttrReader, getOp, normDomain } from '../../ops/registry.js';
+import '../../ops/index.js';
+import { ACT_KINDS, ActKind } from '../../ops/act.js';
+import { EdgecError, ErrorContext, unsupported } from '../../errors.js';
+import { tensorToProto } from './tensor-proto.js';
+
+const { onnx } = onnxproto;
+const ATTR = onnx.AttributeProto.AttributeType;
+
+/** Options of exportOnnx. */
+export interface OnnxExportOptions {
+  /** producer_name (default 'edgec'). */
+  producerName?: string;
+  /** producer_version (default ''). */
+  producerVersion?: string;
+}
+
+/** IR version matching an ai.onnx opset (the oldest IR that carries it). */
+export function irVersionFor(opset: number): number {
+  if (opset <= 8) return 3;
+  if (opset === 9) return 4;
+  if (opset === 10) return 5;
+  if (opset === 11) return 6;
+  if (opset <= 14) return 7;
+  if (opset <= 18) return 8;
+  if (opset <= 20) return 9;
+  if (opset <= 22) return 10;
+  return 11;
+}
+
+type AttrKind = 'int' | 'float' | 'string' | 'ints' | 'floats' | 'strings' | 'tensor';
+
+/** An AttrReader that records which getter the op's parser used for each attribute. */
+class RecordingReader extends AttrReader {
+  readonly kinds = new Map<string, AttrKind>();
+  override int(name: string, def?: number): any {
+    this.kinds.set(name, 'int');
+    return super.int(name, def as number);
+  }
+  override float(name: string, def?: number): any {
+    this.kinds.set(name, 'float');
+    return super.float(name, def as number);
+  }
+  override string(name: string, def?: string): any {
+    this.kinds.set(name, 'string');
+    return super.string(name, def as string);
+  }
+  override ints(name: string, def?: number[]): any {
+    this.kinds.set(name, 'ints');
+    return super.ints(name, def as number[]);
+  }
+  override floats(name: string, def?: number[]): any {
+    this.kinds.set(name, 'floats');
+    return super.floats(name, def as number[]);
+  }
+  override strings(name: string): string[] | undefined {
+    this.kinds.set(name, 'strings');
+    return super.strings(name);
+  }
+  override tensor(name: string): Tensor | undefined {
+    this.kinds.set(name, 'tensor');
+    return super.tensor(name);
+  }
+}
+
+/** Attribute kinds as the op definition reads them (empty map when the op is unknown). */
+function attrKinds(domain: string, op: string, node: Node, opset: number): Map<string, AttrKind> {
+  const def = getOp(domain, op);
+  if (!def) return new Map();
+  const r = new RecordingReader(node, opset);
+  try {
+    def.attrs(r, { opset, node });
+  } catch {
+    // validation errors do not matter here: we only want the kinds read so far
+  }
+  return r.kinds;
+}
+
+/** Encodes one attribute. `kind` comes from the op schema; otherwise it is guessed from the value. */
+function attrProto(name: string, v: AttrValue, kind: AttrKind | undefined, ctx: ErrorContext): onnxproto.onnx.AttributeProto {
+  const a = new onnx.AttributeProto();
+  a.name = name;
+  if (v instanceof Tensor) {
+    a.type = ATTR.TENSOR;
+    a.t = tensorToProto(v, name);
+  } else if (typeof v === 'string') {
+    a.type = ATTR.STRING;
+    a.s = new TextEncoder().encode(v);
+  } else if (typeof v === 'number') {
+    if (kind === 'float' || (kind === undefined && !Number.isInteger(v))) {
+      a.type = ATTR.FLOAT;
+      a.f = v;
+    } else {
+      a.type = ATTR.INT;
+      a.i = v as unknown as typeof a.i;
+    }
+  } else if (Array.isArray(v)) {
+    if (v.length && typeof v[0] === 'string') {
+      a.type = ATTR.STRINGS;
+      a.strings = (v as string[]).map((s) => new TextEncoder().encode(s));
+    } else if (kind === 'floats' || (kind === undefined && (v as number[]).some((x) => !Number.isInteger(x)))) {
+      a.type = ATTR.FLOATS;
+      a.floats = [...(v as number[])];
+    } else if (kind === 'strings') {
+      a.type = ATTR.STRINGS;
+      a.strings = [];
+    } else {
+      a.type = ATTR.INTS;
+      a.ints = [...(v as number[])] as unknown as typeof a.ints;
+    }
+  } else {
+    throw unsupported(`attribute "${name}" holds a subgraph, which cannot be exported`, ctx);
+  }
+  return a;
+}
+
+function valueInfo(name: string, t: TensorType): onnxproto.onnx.ValueInfoProto {
+  const vi = new onnx.ValueInfoProto();
+  vi.name = name;
+  const tt = new onnx.TypeProto.Tensor();
+  tt.elemType = ONNX_DTYPE[t.dtype];
+  const sh = new onnx.TensorShapeProto();
+  sh.dim = t.shape.map((d) => {
+    const dim = new onnx.TensorShapeProto.Dimension();
+    if (typeof d === 'number') dim.dimValue = d as unknown as typeof dim.dimValue;
+    else dim.dimParam = d;
+    return dim;
+  });
+  tt.shape = sh;
+  const tp = new onnx.TypeProto();
+  tp.tensorType = tt;
+  vi.type = tp;
+  return vi;
+}
+
+/** Unique names for values: public (input/output) names kept, others kept when free. */
+function nameValues(g: Graph): Map<ValueId, string> {
+  const names = new Map<ValueId, string>();
+  const used = new Set<string>();
+  const claim = (id: ValueId, preferred: string): void => {
+    if (names.has(id)) return;
+    let n = preferred;
+    if (!n || used.has(n)) {
+      let k = 0;
+      const base = n ? `${n}__${id}` : `v${id}`;
+      n = base;
+      while (used.has(n)) n = `${base}_${++k}`;
+    }
+    used.add(n);
+    names.set(id, n);
+  };
+  for (const id of g.inputs) claim(id, g.value(id).name);
+  for (const id of g.outputs) claim(id, g.value(id).name);
+  for (const id of g.consts.keys()) claim(id, g.value(id).name);
+  for (const n of g.orderedNodes()) {
+    for (const o of n.outputs) claim(o, g.value(o).name);
+  }
+  return names;
+}
+
+/** Builder state of one export. */
+class Emitter {
+  readonly nodes: onnxproto.onnx.NodeProto[] = [];
+  readonly extraInits: onnxproto.onnx.TensorProto[] = [];
+  readonly extraInfo: onnxproto.onnx.ValueInfoProto[] = [];
+  private fresh = 0;
+  /** Values read by a node or listed as graph outputs. */
+  readonly used = new Set<ValueId>();
+  constructor(readonly g: Graph, readonly names: Map<ValueId, string>) {
+    for (const o of g.outputs) this.used.add(o);
+    for (const n of g.nodes.values()) for (const i of n.inputs) if (i !== null) this.used.add(i);
+  }
+
+  /** A new value name that no source value uses. */
+  freshName(hint: string): string {
+    const taken = new Set(this.names.values());
+    let n: string;
+    do n = `${hint}__edgec${this.fresh++}`; while (taken.has(n));
+    this.names.set(-1 - this.fresh, n); // reserve
+    return n;
+  }
+
+  node(op: string, domain: string, inputs: string[], outputs: string[], name: string, attrs: onnxproto.onnx.AttributeProto[]): void {
+    const np = new onnx.NodeProto();
+    np.opType = op;
+    np.domain = domain;
+    np.input = inputs;
+    np.output = outputs;
+    np.name = name;
+    np.attribute = attrs;
+    this.nodes.push(np);
+  }
+
+  nameOf(id: ValueId | null): string {
+    return id === null ? '' : this.names.get(id)!;
+  }
+
+  /** Output names of a node: omitted optional outputs (anonymous and unused) stay omitted. */
+  outputNames(n: Node): string[] {
+    const outs = n.outputs.map((o) => {
+      const v = this.g.value(o);
+      return v.name === '' && !this.used.has(o) ? '' : this.nameOf(o);
+    });
+    while (outs.length > 1 && outs[outs.length - 1] === '') outs.pop();
+    return outs;
+  }
+
+  /** Emits a node with its attributes encoded with the kinds of op `op` (domain `domain`). */
+  plain(n: Node, op: string, domain: string, attrs: Record<string, AttrValue>, outputs: string[], ctx: ErrorContext): void {
+    const opset = this.g.opsets[normDomain(domain)] ?? (domain === '' ? this.g.opset : 1);
+    const probe: Node = { ...n, op, domain, attrs };
+    const kinds = attrKinds(domain, op, probe, opset);
+    const protos = Object.keys(attrs).sort().map((k) => attrProto(k, attrs[k]!, kinds.get(k), ctx));
+    this.node(op, domain, n.inputs.map((i) => this.nameOf(i)), outputs, n.name, protos);
+  }
+
+  /** edgec.FusedX -> X + activation node. */
+  fused(n: Node, base: string, ctx: ErrorContext): void {
+    const attrs: Record<string, AttrValue> = {};
+    for (const [k, v] of Object.entries(n.attrs)) if (k !== 'activation' && k !== 'activation_params') attrs[k] = v;
+    const kind = n.attrs['activation'];
+    const params = Array.isArray(n.attrs['activation_params']) ? (n.attrs['activation_params'] as number[]) : [];
+    const out = this.nameOf(n.outputs[0] ?? null);
+    if (typeof kind !== 'string' || kind === '') {
+      this.plain(n, base, '', attrs, [out], ctx);
+      return;
+    }
+    if (!(ACT_KINDS as readonly string[]).includes(kind)) throw unsupported(`fused activation "${kind}" cannot be exported`, ctx);
+    const tmp = this.freshName(`${out}_pre`);
+    this.plain(n, base, '', attrs, [tmp], ctx);
+    const t = this.g.typeOf(n.outputs[0]!);
+    this.extraInfo.push(valueInfo(tmp, t));
+    this.activation(kind as ActKind, params, tmp, out, `${n.name}_act`, t);
+  }
+
+  /** Standard ONNX nodes computing activation `kind` from `x` into `y`. */
+  activation(kind: ActKind, params: readonly number[], x: string, y: string, name: string, t: TensorType): void {
+    const f = (nm: string, v: number): onnxproto.onnx.AttributeProto => {
+      const a = new onnx.AttributeProto();
+      a.name = nm;
+      a.type = ATTR.FLOAT;
+      a.f = v;
+      return a;
+    };
+    const opset = this.g.opset;
+    switch (kind) {
+      case 'Relu': case 'Sigmoid': case 'Tanh':
+        this.node(kind, '', [x], [y], name, []);
+        return;
+      case 'LeakyRelu':
+        this.node(kind, '', [x], [y], name, [f('alpha', params[0] ?? 0.01)]);
+        return;
+      case 'HardSigmoid':
+        this.node(kind, '', [x], [y], name, [f('alpha', params[0] ?? 0.2), f('beta', params[1] ?? 0.5)]);
+        return;
+      case 'HardSwish':
+        if (opset >= 14) {
+          this.node(kind, '', [x], [y], name, []);
+        } else {
+          // HardSwish(x) = x * HardSigmoid(x; alpha 1/6, beta 0.5)
+          const hs = this.freshName(`${y}_hsig`);
+          this.extraInfo.push(valueInfo(hs, t));
+          this.node('HardSigmoid', '', [x], [hs], `${name}_hsig`, [f('alpha', 1 / 6), f('beta', 0.5)]);
+          this.node('Mul', '', [x, hs], [y], name, []);
+        }
+        return;
+      case 'Clip': {
+        const lo = params[0] ?? -Infinity;
+        const hi = params[1] ?? Infinity;
+        if (opset < 11) {
+          const attrs = [];
+          if (Number.isFinite(lo)) attrs.push(f('min', lo));
+          if (Number.isFinite(hi)) attrs.push(f('max', hi));
+          this.node('Clip', '', [x], [y], name, attrs);
+          return;
+        }
+        const bound = (v: number, which: string): string => {
+          if (!Number.isFinite(v)) return '';
+          const nm = this.freshName(`${y}_${which}`);
+          this.extraInits.push(tensorToProto(Tensor.from(t.dtype, [], [v]), nm));
+          return nm;
+        };
+        const ins = [x, bound(lo, 'min'), bound(hi, 'max')];
+        while (ins[ins.length - 1] === '') ins.pop();
+        this.node('Clip', '', ins, [y], name, []);
+        return;
+      }
+    }
+  }
+}
+
+/**
+ * Writes a graph as a standard ONNX model.
+ * @param g the graph (not modified)
+ * @param opts producer fields
+ * @returns serialized ModelProto bytes
+ */
+export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
+  const names = nameValues(g);
+  const em = new Emitter(g, names);
+  g.orderedNodes().forEach((n, index) => {
+    const ctx: ErrorContext = { nodeIndex: index, node: n.name, op: n.op };
+    const dom = normDomain(n.domain);
+    try {
+      if (dom === 'edgec') {
+        const base = /^Fused(Conv|Gemm|MatMul)$/.exec(n.op)?.[1];
+        if (!base) throw unsupported(`internal op edgec.${n.op} cannot be exported to standard ONNX yet`, ctx);
+        em.fused(n, base, ctx);
+      } else {
+        em.plain(n, n.op, dom, { ...n.attrs }, em.outputNames(n), ctx);
+      }
+    } catch (e) {
+      if (e instanceof EdgecError) throw e.withContext(ctx);
+      throw e;
+    }
+  });
+
+  const gp = new onnx.GraphProto();
+  gp.name = g.name;
+  gp.node = em.nodes;
+  const usedConsts = new Set<ValueId>(g.outputs);
+  for (const n of g.nodes.values()) for (const i of n.inputs) if (i !== null) usedConsts.add(i);
+  gp.initializer = [
+    ...[...g.consts.entries()].filter(([id]) => usedConsts.has(id)).map(([id, t]) => tensorToProto(t, names.get(id)!)),
+    ...em.extraInits,
+  ];
+  gp.input = g.inputs.map((id) => valueInfo(names.get(id)!, g.typeOf(id)));
+  gp.output = g.outputs.map((id) => valueInfo(names.get(id)!, g.typeOf(id)));
+  const pub = new Set<ValueId>([...g.inputs, ...g.outputs, ...g.consts.keys()]);
+  const info: onnxproto.onnx.ValueInfoProto[] = [];
+  for (const n of g.orderedNodes()) {
+    for (const o of n.outputs) {
+      if (pub.has(o) || (g.value(o).name === '' && !em.used.has(o))) continue;
+      const t = g.typeOf(o);
+      if (t) info.push(valueInfo(names.get(o)!, t));
+    }
+  }
+  gp.valueInfo = [...info, ...em.extraInfo];
+
+  const m = new onnx.ModelProto();
+  const opset = g.opsets[''] ?? g.opset;
+  m.irVersion = irVersionFor(opset) as unknown as typeof m.irVersion;
+  m.producerName = opts.producerName ?? 'edgec';
+  m.producerVersion = opts.producerVersion ?? '';
+  m.graph = gp;
+  const usedDomains = new Set(em.nodes.map((n) => n.domain ?? ''));
+  const imports: onnxproto.onnx.OperatorSetIdProto[] = [];
+  for (const d of Object.keys(g.opsets).sort()) {
+    const nd = normDomain(d);
+    if (nd === 'edgec') continue;
+    if (nd !== '' && !usedDomains.has(d) && !usedDomains.has(nd)) continue;
+    const o = new onnx.OperatorSetIdProto();
+    o.domain = nd;
+    o.version = g.opsets[d]! as unknown as typeof o.version;
+    imports.push(o);
+  }
+  if (!imports.some((o) => o.domain === '')) {
+    const o = new onnx.OperatorSetIdProto();
+    o.domain = '';
+    o.version = opset as unknown as typeof o.version;
+    imports.unshift(o);
+  }
+  m.opsetImport = imports;
+  m.metadataProps = Object.keys(g.meta).sort().filter((k) => k !== 'producer').map((k) => {
+    const p = new onnx.StringStringEntryProto();
+    p.key = k;
+    p.value = g.meta[k]!;
+    return p;
+  });
+  return onnx.ModelProto.encode(m).finish();
+}

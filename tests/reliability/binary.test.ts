@@ -1,0 +1,119 @@
+/**
+ * The real binary (node bin/edgec.mjs on the tsc-built dist/): smoke tests, byte-identical
+ * rebuilds, and kill-mid-write (a killed compile leaves the previous artifact or the new one,
+ * never a mix). dist/ is rebuilt once here (tsc emits even while other files have type errors).
+ */
+import { beforeAll, afterAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { HAVE_MODELS, TRAINED, rmTmp, tmpDir } from '../cli/helpers.js';
+import { sha256 } from '../../cli/artifact.js';
+import { encode, seedAdd } from './seed.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.join(ROOT, 'bin', 'edgec.mjs');
+const tmp = tmpDir('edgec-bin-');
+afterAll(() => rmTmp(tmp));
+
+beforeAll(() => {
+  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+  spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'ignore', timeout: 170_000 });
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('tsc did not produce dist/cli/main.js');
+}, 180_000);
+
+function edgec(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd ?? tmp, encoding: 'utf8', env: { ...process.env, ...opts.env }, timeout: 120_000 });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** Checks that DIR is one complete artifact: manifest lists exactly the files, hashes match. */
+function checkComplete(dir: string): string {
+  const man = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as { files: Record<string, string> };
+  const files = fs.readdirSync(dir).filter((f) => f !== 'manifest.json').sort();
+  expect(files).toEqual(Object.keys(man.files).sort());
+  for (const [f, h] of Object.entries(man.files)) expect(sha256(fs.readFileSync(path.join(dir, f))), f).toBe(h);
+  return sha256(fs.readFileSync(path.join(dir, 'manifest.json')));
+}
+
+describe('the real binary', () => {
+  it('--version, exit codes and one-line errors', () => {
+    const v = edgec(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.out.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    const bad = path.join(tmp, 'bad.onnx');
+    fs.writeFileSync(bad, '{"not": "onnx"}');
+    const r = edgec(['inspect', bad]);
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/^edgec: error: not an ONNX model: it looks like JSON[^\n]*\n$/);
+    expect(edgec(['inspect', bad, '--bogus']).code).toBe(2);
+    const seed = path.join(tmp, 'seed.onnx');
+    fs.writeFileSync(seed, encode(seedAdd()));
+    const ok = edgec(['inspect', seed, '--json']);
+    expect(ok.code, ok.err).toBe(0);
+    expect(JSON.parse(ok.out)).toHaveProperty('macs');
+  });
+});
+
+describe.skipIf(!HAVE_MODELS)('determinism', () => {
+  it('compiling twice (other folder names, other cwd) gives byte-identical artifacts', () => {
+    const model = path.join(TRAINED, 'digits_allconv', 'model.onnx');
+    fs.mkdirSync(path.join(tmp, 'cwd2'));
+    const a = edgec(['compile', model, '--target', 'onnx', '-o', path.join(tmp, 'det-a')]);
+    const b = edgec(['compile', model, '--target', 'onnx', '-o', 'det-b'], { cwd: path.join(tmp, 'cwd2') });
+    expect(a.code, a.err).toBe(0);
+    expect(b.code, b.err).toBe(0);
+    const fa = fs.readdirSync(path.join(tmp, 'det-a')).sort();
+    expect(fa).toEqual(fs.readdirSync(path.join(tmp, 'cwd2', 'det-b')).sort());
+    for (const f of fa) {
+      expect(sha256(fs.readFileSync(path.join(tmp, 'det-a', f))), f).toBe(sha256(fs.readFileSync(path.join(tmp, 'cwd2', 'det-b', f))));
+    }
+  });
+});
+
+describe.skipIf(!HAVE_MODELS)('kill mid-write', () => {
+  it('a killed compile leaves the previous artifact or the new one, never a mix', async () => {
+    const out = path.join(tmp, 'killed');
+    const first = edgec(['compile', path.join(TRAINED, 'digits_mlp', 'model.onnx'), '--target', 'onnx', '-o', out]);
+    expect(first.code, first.err).toBe(0);
+    const oldHash = checkComplete(out);
+    const seen = new Set<string>();
+    let newHash = '';
+    let staged = 0;
+    let stagingBefore = 0;
+    const args = [BIN, 'compile', path.join(TRAINED, 'digits_allconv', 'model.onnx'), '--target', 'onnx', '-o', out];
+    const env = { ...process.env, EDGEC_TEST_WRITE_DELAY_MS: '500' };
+    // time one unkilled run (500 ms pause after each staged file) into another folder
+    const t0 = Date.now();
+    const timed = spawnSync(process.execPath, [...args.slice(0, -1), path.join(tmp, 'timed')], { cwd: tmp, env, timeout: 60_000 });
+    expect(timed.status).toBe(0);
+    const total = Date.now() - t0;
+    // 8 kills spread over the second half of the run (staging writes, manifest, rename)
+    for (let k = 0; k < 8; k++) {
+      const child = spawn(process.execPath, args, { cwd: tmp, env, stdio: 'ignore' });
+      const exited = new Promise((r) => child.once('exit', r));
+      const delay = Math.round(total * (0.45 + (0.55 * k) / 8));
+      await new Promise((r) => setTimeout(r, delay));
+      child.kill('SIGKILL');
+      await exited;
+      const stagingNow = fs.readdirSync(tmp).filter((f) => f.startsWith('.killed.edgec-tmp-')).length;
+      if (stagingNow > stagingBefore) staged++;
+      stagingBefore = stagingNow;
+      // killed between its two renames, a run leaves no folder (allowed); the next run restores it
+      if (!fs.existsSync(out)) continue;
+      const h = checkComplete(out);
+      seen.add(h === oldHash ? 'old' : 'new');
+      if (h !== oldHash) newHash = h;
+    }
+    // an unkilled run completes, and cleans the staging folders the killed runs left
+    const done = edgec(['compile', path.join(TRAINED, 'digits_allconv', 'model.onnx'), '--target', 'onnx', '-o', out]);
+    expect(done.code, done.err).toBe(0);
+    const final = checkComplete(out);
+    if (newHash) expect(final).toBe(newHash);
+    expect(fs.readdirSync(tmp).filter((f) => f.startsWith('.killed.edgec-'))).toEqual([]);
+    expect(seen.has('old')).toBe(true);
+    // the test must have killed at least one run while its output was half written
+    expect(staged).toBeGreaterThan(0);
+  }, 300_000);
+});
