@@ -17,10 +17,27 @@ const BIN = path.join(ROOT, 'bin', 'edgec.mjs');
 const tmp = tmpDir('edgec-bin-');
 afterAll(() => rmTmp(tmp));
 
+/** Newest modification time of the TypeScript sources that dist/ is built from. */
+function newestSource(dir: string): number {
+  let t = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) t = Math.max(t, newestSource(p));
+    else if (e.name.endsWith('.ts')) t = Math.max(t, fs.statSync(p).mtimeMs);
+  }
+  return t;
+}
+
 beforeAll(() => {
-  const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-  spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'ignore', timeout: 170_000 });
-  if (!fs.existsSync(path.join(ROOT, 'dist', 'cli', 'main.js'))) throw new Error('tsc did not produce dist/cli/main.js');
+  // dist/ is built by `npm ci` (prepare); rebuild only when a source is newer than the build.
+  const main = path.join(ROOT, 'dist', 'cli', 'main.js');
+  const src = Math.max(...['cli', 'compiler', 'quantize', 'prune', 'targets', 'profile'].filter((d) => fs.existsSync(path.join(ROOT, d)))
+    .map((d) => newestSource(path.join(ROOT, d))));
+  if (!fs.existsSync(main) || fs.statSync(main).mtimeMs < src) {
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    spawnSync(process.execPath, [tsc, '-p', path.join(ROOT, 'tsconfig.json')], { cwd: ROOT, stdio: 'ignore', timeout: 170_000 });
+  }
+  if (!fs.existsSync(main)) throw new Error('tsc did not produce dist/cli/main.js');
 }, 180_000);
 
 function edgec(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
