@@ -11,16 +11,21 @@ import { isFloat } from '../compiler/ir/dtype.js';
 import { runGraph } from '../compiler/interp/interp.js';
 import { encodeDataFile, planBatches, readDataFile, runBatches } from '../compiler/io/data.js';
 import { exportOnnx } from '../compiler/frontends/onnx/export.js';
-import { PassManager, pipelineFor } from '../compiler/pipeline.js';
 import { sanitize } from '../compiler/errors.js';
+import type { Calibrator } from '../quantize/index.js';
+import type { PruneMode } from '../prune/index.js';
 import { Loaded, ModelSummary, loadModel, summarize } from './model.js';
 import { checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
-import { CompileTarget, EmitOptions, RunTarget, emitTarget, runOnTarget } from './targets.js';
+import { CompileTarget, EmitOptions, RunTarget, emitTarget, openTargetRunner } from './targets.js';
+import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines } from './build.js';
+import { progressBar } from './progress.js';
 
 /** Where a command writes text (stdout/stderr, or buffers in tests). */
 export interface CliIO {
   out(s: string): void;
   err(s: string): void;
+  /** True when stderr is a terminal (progress bars are drawn only then). */
+  errIsTTY?: boolean;
 }
 
 /**
@@ -83,12 +88,22 @@ export function cmdInspect(model: string, opts: { json?: boolean }, limits: Limi
 // ---------------------------------------------------------------------------------------------
 // run / eval
 
-/** Runs a loaded model on data tensors (batched per CLI.md) on a target; outputs stacked. */
-async function runOn(l: Loaded, data: Tensor[], target: RunTarget): Promise<{ outputs: Tensor[]; samples: number }> {
+/**
+ * Runs a loaded model on data tensors (batched per CLI.md) on a target; outputs stacked.
+ * `ref` runs the reference interpreter on the loaded graph (for an int8 artifact: its integer
+ * graph); `wasm` runs an artifact's model.mjs, or the model compiled in memory.
+ */
+export async function runOn(l: Loaded, data: Tensor[], target: RunTarget): Promise<{ outputs: Tensor[]; samples: number }> {
   const g = l.graph;
   const plan = planBatches(data, g.inputs.map((i) => g.typeOf(i)), g.inputs.map((i) => g.value(i).name));
-  const outputs = await runBatches(plan, (b) => (target === 'ref' ? runGraph(g, b) : runOnTarget(target, g, l.artifactDir, b)));
-  return { outputs, samples: plan.stacked ? plan.samples : (data[0]?.shape[0] ?? 1) };
+  const samples = plan.stacked ? plan.samples : (data[0]?.shape[0] ?? 1);
+  if (target === 'ref') return { outputs: await runBatches(plan, (b) => runGraph(g, b)), samples };
+  const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined);
+  try {
+    return { outputs: await runBatches(plan, (b) => runner.run(b)), samples };
+  } finally {
+    runner.close();
+  }
 }
 
 /** `edgec run MODEL|ARTIFACT --inputs FILE... [--target T] --out DIR [--npy]` */
@@ -132,6 +147,55 @@ function argmaxRows(t: Tensor, rows: number): number[] {
   return out;
 }
 
+/** A labelled data set for eval/report. */
+export interface LabelledData {
+  x: Tensor;
+  y: Tensor;
+  n: number;
+  metric: 'accuracy' | 'mse';
+}
+
+/**
+ * Reads --data/--labels and picks the metric (accuracy for class labels, else mse).
+ * @param g the model (one input)
+ */
+export function readLabelled(g: Graph, model: string, data: string, labels: string, metric: 'accuracy' | 'mse' | undefined, limits: Limits): LabelledData {
+  if (g.inputs.length !== 1) throw unsupported(`eval needs a model with one input; this one has ${g.inputs.length}`, { file: model });
+  const x = readDataFile(data, limits);
+  const y = readDataFile(labels, limits);
+  const n = x.shape[0];
+  if (n === undefined || n === 0) throw invalid('data file holds no samples', { file: data });
+  if (y.shape[0] !== n) throw invalid(`labels hold ${y.shape[0] ?? 0} samples but the data hold ${n}`, { file: labels });
+  return { x, y, n, metric: metric ?? (isFloat(y.dtype) && y.size !== n ? 'mse' : 'accuracy') };
+}
+
+/**
+ * Accuracy (argmax against class ids or one-hot labels) or mean squared error of `out`.
+ * @param labelsFile for error messages
+ */
+export function scoreOutputs(out: Tensor, d: LabelledData, labelsFile: string): number {
+  const { y, n } = d;
+  if (d.metric === 'accuracy') {
+    if (out.size % n !== 0) throw invalid(`output ${shapeToString(out.shape)} does not split into ${n} samples`);
+    const pred = argmaxRows(out, n);
+    const labels = y.size === n ? y.toNumbers() : argmaxRows(y, n);
+    let ok = 0;
+    for (let i = 0; i < n; i++) if (pred[i] === labels[i]) ok++;
+    return ok / n;
+  }
+  if (out.size !== y.size) {
+    throw invalid(`labels ${shapeToString(y.shape)} do not match the output ${shapeToString(out.shape)} for the mse metric`, { file: labelsFile });
+  }
+  let s = 0;
+  for (let i = 0; i < out.size; i++) {
+    const e = out.get(i) - y.get(i);
+    s += e * e;
+  }
+  const value = s / out.size;
+  if (!Number.isFinite(value)) throw numeric('mse is not finite (NaN or Inf in outputs or labels)', { file: labelsFile });
+  return value;
+}
+
 /** `edgec eval MODEL|ARTIFACT --data X --labels Y [--metric accuracy|mse] [--json]` */
 export async function cmdEval(
   model: string,
@@ -140,37 +204,12 @@ export async function cmdEval(
   io: CliIO,
 ): Promise<void> {
   const l = loadModel(model, { limits });
-  if (l.graph.inputs.length !== 1) throw unsupported(`eval needs a model with one input; this one has ${l.graph.inputs.length}`, { file: model });
-  const x = readDataFile(opts.data, limits);
-  const y = readDataFile(opts.labels, limits);
-  const n = x.shape[0];
-  if (n === undefined || n === 0) throw invalid('data file holds no samples', { file: opts.data });
-  if (y.shape[0] !== n) throw invalid(`labels hold ${y.shape[0] ?? 0} samples but the data hold ${n}`, { file: opts.labels });
-  const metric = opts.metric ?? (isFloat(y.dtype) && y.size !== n ? 'mse' : 'accuracy');
-  const { outputs } = await runOn(l, [x], opts.target);
-  const out = outputs[0]!;
-  let value: number;
-  if (metric === 'accuracy') {
-    if (out.size % n !== 0) throw invalid(`output ${shapeToString(out.shape)} does not split into ${n} samples`);
-    const pred = argmaxRows(out, n);
-    const labels = y.size === n ? y.toNumbers() : argmaxRows(y, n);
-    let ok = 0;
-    for (let i = 0; i < n; i++) if (pred[i] === labels[i]) ok++;
-    value = ok / n;
-  } else {
-    if (out.size !== y.size) {
-      throw invalid(`labels ${shapeToString(y.shape)} do not match the output ${shapeToString(out.shape)} for the mse metric`, { file: opts.labels });
-    }
-    let s = 0;
-    for (let i = 0; i < out.size; i++) {
-      const d = out.get(i) - y.get(i);
-      s += d * d;
-    }
-    value = s / out.size;
-    if (!Number.isFinite(value)) throw numeric('mse is not finite (NaN or Inf in outputs or labels)', { file: opts.labels });
-  }
-  if (opts.json) io.out(`${JSON.stringify({ metric, value, [metric]: value, samples: n, target: opts.target })}\n`);
-  else io.out(`${metric}: ${metric === 'accuracy' ? value.toFixed(4) : value.toPrecision(6)} (${n} samples, target ${opts.target})\n`);
+  const d = readLabelled(l.graph, model, opts.data, opts.labels, opts.metric, limits);
+  const { outputs } = await runOn(l, [d.x], opts.target);
+  const value = scoreOutputs(outputs[0]!, d, opts.labels);
+  const metric = d.metric;
+  if (opts.json) io.out(`${JSON.stringify({ metric, value, [metric]: value, samples: d.n, target: opts.target })}\n`);
+  else io.out(`${metric}: ${metric === 'accuracy' ? value.toFixed(4) : value.toPrecision(6)} (${d.n} samples, target ${opts.target})\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -183,11 +222,14 @@ export interface CompileOptions {
   int8?: boolean;
   fp16?: boolean;
   int4?: boolean;
-  calib?: string;
-  calibrator?: string;
+  calib?: string[];
+  calibRandom?: boolean;
+  calibrator?: Calibrator;
   perTensor?: boolean;
+  keepFloat?: string;
+  explain?: boolean;
   prune?: number;
-  pruneMode?: string;
+  pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
   emitOnnx?: boolean;
   printAfter?: string[];
@@ -197,54 +239,86 @@ export interface CompileOptions {
 }
 
 /** Precision from the flags (at most one). */
-function precisionOf(o: CompileOptions): EmitOptions['precision'] {
+export function precisionOf(o: { int8?: boolean; fp16?: boolean; int4?: boolean }): EmitOptions['precision'] {
   const set = [o.int8 && 'int8', o.fp16 && 'fp16', o.int4 && 'int4'].filter(Boolean) as EmitOptions['precision'][];
   if (set.length > 1) throw usage(`choose one precision, got ${set.map((s) => `--${s}`).join(' and ')}`);
   return set[0] ?? 'fp32';
 }
 
-/** Rejects option combinations that make no sense, then features not built yet. */
+/** Rejects option combinations that make no sense (before anything is read). */
 function checkCompileOptions(o: CompileOptions, precision: string): void {
   if (o.calib !== undefined && precision !== 'int8' && o.prune === undefined) throw usage('--calib needs --int8 (or --prune)');
-  if (o.calibrator !== undefined && precision !== 'int8') throw usage('--calibrator needs --int8');
-  if (o.perTensor && precision !== 'int8' && precision !== 'int4') throw usage('--per-tensor needs --int8 or --int4');
+  if (o.calib !== undefined && o.calibRandom) throw usage('give either --calib FILE or --calib-random, not both');
+  if (o.calibRandom && precision !== 'int8') throw usage('--calib-random needs --int8');
+  for (const [flag, v] of [['--calibrator', o.calibrator], ['--keep-float', o.keepFloat], ['--explain', o.explain]] as const) {
+    if (v !== undefined && v !== false && precision !== 'int8') throw usage(`${flag} needs --int8`);
+  }
+  if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
   if (o.pruneMode !== undefined && o.prune === undefined) throw usage('--prune-mode needs --prune RATIO');
-  if (precision !== 'fp32') throw unsupported(`--${precision} is not available in this build of edgec yet`);
-  if (o.prune !== undefined) throw unsupported('--prune is not available in this build of edgec yet');
+  if (precision === 'int8' && o.calib === undefined && !o.calibRandom) {
+    throw usage('--int8 needs calibration data: --calib FILE (samples along the first axis, .pb/.npy)', {
+      hint: 'or --calib-random to calibrate on random data (smoke tests only: accuracy will suffer)',
+    });
+  }
 }
 
-/** Pass-manager pipeline target for a compile target. */
-function pipelineTarget(t: CompileTarget): 'ref' | 'wasm' | 'webgpu' | 'hls' {
-  return t === 'onnx' ? 'ref' : t;
+/** Writes the compile summary lines on stderr. */
+function logSummary(r: BuildResult, io: CliIO): void {
+  for (const line of summaryLines(r)) io.err(`edgec: ${line}\n`);
 }
 
 /** `edgec compile MODEL [-o DIR] [--target T] [...]` */
 export async function cmdCompile(model: string, o: CompileOptions, limits: Limits, version: string, io: CliIO): Promise<void> {
   const precision = precisionOf(o);
   checkCompileOptions(o, precision);
+  const keepFloat = o.keepFloat !== undefined ? parseKeepFloat(o.keepFloat) : undefined;
   const stem = path.basename(model.replace(/[\\/]+$/, '')).replace(/\.(onnx|json)$/i, '') || 'model';
   const out = o.output ?? `${stem}.${o.target}`;
-  checkOutputPath(out, [model], 'artifact');
+  const reads = [model, ...(o.calib ?? [])];
+  checkOutputPath(out, reads, 'artifact');
   const l = loadModel(model, { limits, ...(o.inputShape ? { inputShapes: o.inputShape } : {}) });
+  if (l.artifactDir) throw usage('compile takes a model file (.onnx), not an artifact folder', { file: model });
   const g: Graph = l.graph;
-
+  let calib: Tensor[] | undefined;
+  if (o.calib) calib = readCalibration(o.calib, g, limits);
+  else if (o.calibRandom) {
+    calib = randomCalibration(g);
+    io.err(`edgec: warning: calibrating on ${RANDOM_CALIB_SAMPLES} random samples (--calib-random); the int8 ranges do not reflect real data\n`);
+  }
+  const log = (m: string) => io.err(`edgec: ${sanitize(m, 300)}\n`);
   const printAfter = o.printAfter?.includes('all') ? 'all' : o.printAfter;
-  const pm = new PassManager(pipelineFor(pipelineTarget(o.target)), {
-    maxFoldBytes: limits.maxFoldBytes,
-    verify: !!o.verify,
+  const built = buildGraph(g, {
+    target: o.target,
+    precision,
+    ...(calib ? { calib } : {}),
+    ...(o.calibrator ? { calibrator: o.calibrator } : {}),
+    ...(o.perTensor ? { perTensor: true } : {}),
+    ...(keepFloat !== undefined ? { keepFloat } : {}),
+    ...(o.explain ? { explain: true } : {}),
+    ...(o.prune !== undefined ? { prune: o.prune } : {}),
+    ...(o.pruneMode ? { pruneMode: o.pruneMode } : {}),
     ...(printAfter ? { printAfter } : {}),
-    ...(o.disablePass ? { disable: o.disablePass } : {}),
+    ...(o.disablePass ? { disablePass: o.disablePass } : {}),
     ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),
+    verify: !!o.verify,
+    limits,
+  }, {
+    log,
     onPrint: (name, text) => io.err(`// after ${name}\n${text}${text.endsWith('\n') ? '' : '\n'}`),
-    log: (m) => io.err(`edgec: ${sanitize(m, 300)}\n`),
+    progress: progressBar((s) => io.err(s), !!io.errIsTTY),
   });
-  pm.run(g);
 
-  const emitted = await emitTarget(o.target, g, { precision, log: (m) => io.err(`edgec: ${sanitize(m, 300)}\n`) });
-  const s = summarize(g);
+  const emitted = await emitTarget(o.target, built.graph, { precision, log });
+  if (precision === 'int4' && o.target === 'wasm') {
+    // The wasm target has no int4 kernels: it folds the weights' DequantizeLinear at compile time.
+    emitted.manifest['note'] = 'wasm stores the int4 weights dequantized to f32 (no int4 kernels); model.onnx holds the int4 form';
+    io.err('edgec: warning: the wasm target has no int4 kernels: model.wasm holds the weights dequantized to f32 ' +
+      '(same results, no size saving); model.onnx keeps the int4 weights\n');
+  }
+  const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);
   if (files.has('model.onnx')) throw unsupported('internal: the target emitted model.onnx itself');
-  files.set('model.onnx', exportOnnx(g, { producerVersion: version }));
+  files.set('model.onnx', exportOnnx(built.onnxGraph, { producerVersion: version }));
   const source = fs.readFileSync(l.file);
   const manifest: Record<string, unknown> = {
     arena_bytes: null,
@@ -255,16 +329,37 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     model: path.basename(l.file),
     source_sha256: sha256(source),
     graph: 'model.onnx',
+    graph_form: precision === 'int8' ? 'qdq' : 'onnx',
     inputs: s.inputs,
     outputs: s.outputs,
     macs: s.macs,
     params: s.params,
     weights_bytes: s.weights_bytes,
     ops: s.ops,
-    passes: pm.stats.map((p) => ({ name: p.name, changes: p.changes })),
+    passes: built.passes.map((p) => ({ name: p.name, changes: p.changes })),
   };
-  writeOutputFolder(out, files, { inputs: [model], kind: 'artifact', manifest, ...testWriteDelay() });
-  const total = pm.stats.reduce((a, p) => a + p.ms, 0);
-  io.err(`edgec: passes (${total.toFixed(1)} ms): ${pm.stats.map((p) => `${p.name} ${p.ms.toFixed(1)}ms${p.changed ? ` (${p.changes} edits)` : ''}`).join(', ')}\n`);
+  if (built.quant) {
+    const q = built.quant;
+    manifest['quantization'] = {
+      mode: q.mode,
+      ...(precision === 'int8' ? { calibrator: o.calibrator ?? 'minmax', per_tensor: !!o.perTensor, calibration: o.calib ? 'file' : 'random' } : {}),
+      weight_bytes_before: q.weightBytesBefore,
+      weight_bytes_after: q.weightBytesAfter,
+      float_islands: q.floatIslands,
+      kept_float: q.keptFloat,
+    };
+  }
+  if (built.prune) {
+    const p = built.prune;
+    manifest['pruning'] = {
+      mode: p.mode, ratio: p.ratio, nnz_before: p.nnzBefore, nnz_after: p.nnzAfter, params_before: p.paramsBefore,
+      params_after: p.paramsAfter, macs_before: p.macsBefore, macs_after: p.macsAfter, sparse_macs_after: p.sparseMacsAfter,
+    };
+  }
+  writeOutputFolder(out, files, { inputs: reads, kind: 'artifact', manifest, ...testWriteDelay() });
+  const total = built.passes.reduce((a, p) => a + p.ms, 0);
+  io.err(`edgec: passes (${total.toFixed(1)} ms): ${built.passes.map((p) => `${p.name} ${p.ms.toFixed(1)}ms${p.changed ? ` (${p.changes} edits)` : ''}`).join(', ')}\n`);
+  logSummary(built, io);
+  if (built.explain) io.out(explainTable(built.explain));
   io.out(`wrote ${sanitize(out, 200)} (${files.size + 1} files, target ${o.target}, ${precision})\n`);
 }

@@ -7,8 +7,11 @@
 import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_LIMITS, EXIT_CODES, EdgecError, Limits, limit, sanitize, usage } from '../compiler/errors.js';
 import { CliIO, cmdCompile, cmdEval, cmdInspect, cmdRun } from './commands.js';
+import { cmdProfile, cmdReport, DEFAULT_REPORT_DEVICE } from './analyze.js';
 import { LIMIT_FLAGS, collect, edgecVersion, limitsFrom, parseInputShape, parsePositiveInt, parseRatio } from './options.js';
 import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
+import { RANDOM_CALIB_SAMPLES } from './build.js';
+import { deviceNames } from '../profile/index.js';
 
 const EXIT_HELP = `
 Data files: .pb (one ONNX TensorProto) or .npy (NumPy), by extension. A file whose first axis is
@@ -33,7 +36,51 @@ Output folders are written atomically: a failed or killed run leaves the previou
 const STDIO: CliIO = {
   out: (s) => void process.stdout.write(s),
   err: (s) => void process.stderr.write(s),
+  errIsTTY: !!process.stderr.isTTY,
 };
+
+const COMPILE_HELP = `
+Pipeline: optimization passes for the target -> pruning (--prune) -> quantization (--int8/--fp16/--int4)
+-> the target's code. A summary on stderr lists the passes, pruning (nonzero weights, MACs) and
+quantization results (weight bytes before/after, float islands: layers computed in float).
+
+Calibration (--int8): --calib FILE holds calibration inputs with samples along the first axis (e.g.
+[256,1,8,8] for an input of [1,1,8,8]); they run through the float model one batch of the model's
+batch size at a time (a progress bar is drawn when stderr is a terminal). For several graph inputs,
+repeat --calib once per input in graph-input order. --calib-random calibrates on ${RANDOM_CALIB_SAMPLES} samples of
+seeded N(0,1) noise instead (explicit opt-in; smoke tests only). --int8 without either is a usage error.
+An empty calibration set or one with NaN/Inf exits 7 (numeric); a mis-shaped one exits 3 (invalid).
+--keep-float: "auto" (= auto:0.005) moves the most sensitive layers to float until the top-1
+disagreement (classifiers) or relative squared error against float is at most LOSS; or give node names.
+--explain prints the per-layer SNR table on stdout.
+
+Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts.
+model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
+>= 13; fp16: float16 weights with Casts; int4: blocked DequantizeLinear, opset 21): ONNX Runtime runs
+it, and \`edgec run/eval/profile DIR\` read it (--target ref on an int8 artifact runs the integer graph
+lowered from it, bit-identical to the int8 wasm kernels). --emit-onnx is accepted for scripts; the file
+is written with or without it.
+The wasm target compiles fp32 and int8 graphs (int8: integer kernels); --int4 compiles with the weights
+dequantized to f32 in model.wasm (a warning says so); --fp16 needs --target onnx for now. An op or
+dtype without a wasm lowering is an error naming the node and op (exit 4), never a silent fallback.
+`;
+
+const PROFILE_HELP = `
+Devices: ${deviceNames().join(', ')}, or the path of a device JSON file (default: all built-in ones).
+Device latency and energy are roofline estimates from datasheet figures, not measurements.
+Measured latency is the median host time of the wasm build (--measure wasm, the default), of the
+reference interpreter (--measure ref), or none (--measure none).
+`;
+
+const REPORT_HELP = `
+Sweep (default): precision=fp32,int8,fp16,int4 x prune=0,0.25,0.5 x target=wasm. Change an axis with
+--sweep AXIS=V,V (repeatable), e.g. --sweep precision=fp32,int8 --sweep prune=0,0.5.
+int8 needs --calib FILE (left out of the default sweep without it). Each configuration is compiled,
+its accuracy measured on --data/--labels on its target (the reference interpreter where the target
+cannot compile it: the error is recorded), size_bytes is the bytes of the files the target emits,
+latency_ms the median wasm time on this host, energy_mj the estimate for --device (default
+${DEFAULT_REPORT_DEVICE}). Writes DIR/report.json, report.md, report.html (default ./<model>.report/).
+`;
 
 /** Strips commander's "error: " prefix and folds its message to one line. */
 function commanderLine(msg: string): string {
@@ -87,7 +134,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .description('run a model or artifact on input data files; writes DIR/output_K.pb in graph-output order')
     .argument('<model>', '.onnx model or artifact folder')
     .requiredOption('--inputs <files...>', 'input data files (.pb/.npy), in graph-input order')
-    .addOption(new Option('--target <t>', 'where to run').choices([...RUN_TARGETS]).default('ref'))
+    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph) or wasm (an artifact\'s model.mjs, or the model compiled in memory)').choices([...RUN_TARGETS]).default('ref'))
     .requiredOption('--out <dir>', 'output folder (written atomically)')
     .option('--npy', 'also write output_K.npy')
     .action((model: string, o, cmd: Command) => cmdRun(model, o, limitsOf(cmd), io));
@@ -98,20 +145,24 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .argument('<model>', '.onnx model')
     .option('-o, --output <dir>', 'artifact folder (written atomically; replaces only a previous edgec artifact)')
     .addOption(new Option('--target <t>', 'code generator ("onnx": only the optimized model.onnx)').choices([...COMPILE_TARGETS]).default('wasm'))
-    .option('--int8', 'int8 quantization (needs --calib)')
+    .option('--int8', 'int8 quantization: int8 activations (per-tensor) and weights (per-channel); needs --calib or --calib-random')
     .option('--fp16', 'fp16 weights and activations')
-    .option('--int4', 'int4 weight-only quantization')
-    .option('--calib <file>', 'calibration inputs (.pb/.npy) for --int8 and data-driven pruning')
-    .addOption(new Option('--calibrator <c>', 'activation range calibrator').choices(['minmax', 'percentile', 'entropy', 'mse']))
-    .option('--per-tensor', 'per-tensor weight scales (default per-channel)')
-    .option('--prune <ratio>', 'prune this fraction of weights (0 <= RATIO < 1)', parseRatio)
-    .addOption(new Option('--prune-mode <m>', 'pruning granularity').choices(['unstructured', 'channel', '2:4']))
+    .option('--int4', 'int4 weight-only quantization (blocks of 32)')
+    .option('--calib <file>', 'calibration inputs (.pb/.npy, samples along axis 0) for --int8 and data-driven channel pruning (repeat per graph input)', collect)
+    .option('--calib-random', `calibrate --int8 on ${RANDOM_CALIB_SAMPLES} seeded random samples (explicit opt-in; smoke tests only)`)
+    .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax)').choices(['minmax', 'percentile', 'entropy', 'mse']))
+    .option('--per-tensor', 'per-tensor int8 weight scales (default per-channel)')
+    .option('--keep-float <spec>', 'keep layers in float: auto | auto:LOSS (max output loss, default 0.005) | name,name')
+    .option('--explain', 'print the per-layer quantization SNR table (stdout)')
+    .option('--prune <ratio>', 'prune this fraction of weights before quantizing (0 <= RATIO < 1)', parseRatio)
+    .addOption(new Option('--prune-mode <m>', 'pruning granularity (default unstructured; 2:4 always prunes 50%)').choices(['unstructured', 'channel', '2:4']))
     .option('--input-shape <name=dims>', 'fix an input shape, e.g. input=1x3x32x32 (repeatable; default: symbolic batch -> 1)', parseInputShape)
-    .option('--emit-onnx', 'also write DIR/model.onnx, the transformed model as standard ONNX (always written)')
+    .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
     .option('--print-after <pass>', 'print the graph after PASS (repeatable, or "all")', collect)
     .option('--disable-pass <pass>', 'skip PASS (repeatable)', collect)
     .option('--stop-after <pass>', 'stop the pipeline after PASS')
     .option('--verify', 'verify the graph after every pass')
+    .addHelpText('after', COMPILE_HELP)
     .action((model: string, o, cmd: Command) => cmdCompile(model, o, limitsOf(cmd), version, io));
 
   program
@@ -121,9 +172,38 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .requiredOption('--data <file>', 'inputs (.pb/.npy), first axis = samples')
     .requiredOption('--labels <file>', 'labels: class ids (accuracy) or targets (mse)')
     .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
-    .addOption(new Option('--target <t>', 'where to run').choices([...RUN_TARGETS]).default('ref'))
+    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph) or wasm (an artifact\'s model.mjs, or the model compiled in memory)').choices([...RUN_TARGETS]).default('ref'))
     .option('--json', 'machine-readable output')
     .action((model: string, o, cmd: Command) => cmdEval(model, o, limitsOf(cmd), io));
+
+  program
+    .command('profile')
+    .description('per-layer MACs, bytes moved, measured host latency, and estimated latency/energy per device')
+    .argument('<model>', '.onnx model or artifact folder')
+    .option('--device <name>', 'device profile name or device JSON file (repeatable; default: all built-in)', collect)
+    .option('--measure <engines>', 'time on this host: wasm (default), ref, wasm,ref, or none')
+    .option('--runs <n>', 'timed runs (median; default 5)', parsePositiveInt)
+    .option('--json', 'machine-readable output: {"layers","latency","energy","devices",...}')
+    .addHelpText('after', PROFILE_HELP)
+    .action((model: string, o, cmd: Command) => cmdProfile(model, o, limitsOf(cmd), io));
+
+  program
+    .command('report')
+    .description('compile a sweep of configurations, measure each, write report.json/.md/.html with the Pareto front')
+    .argument('<model>', '.onnx model')
+    .requiredOption('--data <file>', 'inputs (.pb/.npy), first axis = samples')
+    .requiredOption('--labels <file>', 'labels: class ids (accuracy) or targets (mse)')
+    .option('--calib <file>', 'calibration inputs for the int8 configurations (repeat per graph input)', collect)
+    .option('--calib-random', 'calibrate int8 configurations on random data (smoke tests only)')
+    .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax)').choices(['minmax', 'percentile', 'entropy', 'mse']))
+    .option('-o, --output <dir>', 'report folder (default ./<model-name>.report; written atomically)')
+    .option('--sweep <axis=values>', 'sweep axis: precision=fp32,int8,fp16,int4 | prune=0,0.25,0.5 | target=wasm,onnx (repeatable)', collect)
+    .addOption(new Option('--prune-mode <m>', 'pruning granularity of the pruned configurations (default unstructured)').choices(['unstructured', 'channel', '2:4']))
+    .option('--device <name>', `device for the energy (and untimed latency) estimates (default ${DEFAULT_REPORT_DEVICE})`)
+    .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
+    .option('--runs <n>', 'timed wasm runs per configuration (median; default 5)', parsePositiveInt)
+    .addHelpText('after', REPORT_HELP)
+    .action((model: string, o, cmd: Command) => cmdReport(model, o, limitsOf(cmd), version, io));
 
   return program;
 }

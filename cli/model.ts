@@ -11,6 +11,7 @@ import { inferCtxOf } from '../compiler/interp/interp.js';
 import { getOp, parseAttrs, opsetOf } from '../compiler/ops/registry.js';
 import { isFloat } from '../compiler/ir/dtype.js';
 import { Shape } from '../compiler/ir/tensor.js';
+import { lowerQdq } from '../quantize/index.js';
 
 /** A loaded model or artifact. */
 export interface Loaded {
@@ -60,7 +61,11 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
     }
     const gf = path.join(p, 'model.onnx');
     if (!fs.existsSync(gf)) throw invalid('artifact has no model.onnx (the transformed graph)', { file: p });
-    return { graph: loadOnnxFile(gf, importOpts), file: gf, artifactDir: p, manifest };
+    let graph = loadOnnxFile(gf, importOpts);
+    // An int8 artifact stores its model as standard-ONNX QDQ; the reference interpreter runs the
+    // integer graph lowered from it (the same edgec.Q* graph the targets compiled, bit for bit).
+    if (manifest['precision'] === 'int8') graph = lowerQdq(graph).graph;
+    return { graph, file: gf, artifactDir: p, manifest };
   }
   const ext = path.extname(p).toLowerCase();
   if (ext === '.json') {

@@ -1,11 +1,19 @@
 /**
- * The one place where the CLI calls target code generators and runners. The lead wires
- * targets/wasm, targets/webgpu and targets/hls in here; until a target exists, every entry point
- * gives a clear 'unsupported' error naming it.
+ * The one place where the CLI calls target code generators and runners. The wasm target
+ * (targets/wasm) is wired in; webgpu and hls give a clear 'unsupported' error naming the target
+ * until they exist.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Graph } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
-import { unsupported, usage } from '../compiler/errors.js';
+import { EdgecError, unsupported, usage } from '../compiler/errors.js';
+import { WasmModel, loadWasmArtifact, runWasmModel, writeTempArtifact } from '../targets/wasm/runner.js';
+
+/** The wasm code generator, loaded on first use (binaryen takes a while to load). */
+async function wasmEmitter(): Promise<typeof import('../targets/wasm/emit.js')> {
+  return import('../targets/wasm/emit.js');
+}
 
 /** Targets of `edgec compile`. 'onnx' writes only the transformed standard-ONNX model. */
 export const COMPILE_TARGETS = ['wasm', 'webgpu', 'hls', 'onnx'] as const;
@@ -28,42 +36,112 @@ export interface EmitResult {
   manifest: Record<string, unknown>;
 }
 
+/** Manifest fields the CLI computes itself (a target's own values for these are dropped). */
+const CLI_MANIFEST_KEYS = new Set(['edgec', 'target', 'precision', 'files', 'inputs', 'outputs', 'macs', 'params', 'weights_bytes']);
+
+/** Prefixes a target error with what was being compiled, keeping its kind and context (node, op). */
+function targetError(e: unknown, target: string, precision: string): unknown {
+  if (!(e instanceof EdgecError) || e.kind !== 'unsupported') return e;
+  const what = precision === 'fp32' ? `the ${target} target` : `the ${target} target (--${precision})`;
+  const out = new EdgecError(e.kind, `${what} cannot compile this graph: ${e.message}`, e.ctx);
+  if (!out.ctx.hint) {
+    out.ctx.hint = precision === 'fp32'
+      ? 'use --target onnx to write the optimized model, or run it with `edgec run --target ref`'
+      : `use --target onnx (runs with \`edgec run --target ref\`), or a precision the ${target} target supports`;
+  }
+  return out;
+}
+
 /**
  * Emits the code of `target` for an optimized graph.
  * @param target compile target
- * @param graph the transformed graph (not modified)
+ * @param graph the transformed graph the target compiles (for int8: the lowered integer graph)
  * @param opts precision and logging
  */
 export async function emitTarget(target: CompileTarget, graph: Graph, opts: EmitOptions): Promise<EmitResult> {
-  void graph;
-  void opts;
   switch (target) {
     case 'onnx':
       // The transformed model.onnx is written for every target by the compile command.
       return { files: new Map(), manifest: {} };
-    case 'wasm':
+    case 'wasm': {
+      const { emitWasm } = await wasmEmitter();
+      let art: ReturnType<typeof emitWasm>;
+      try {
+        // The wasm target takes the precision from the graph's dtypes (int8 graphs hold edgec.Q*
+        // integer ops); its `precision` option only accepts fp32, so it is not passed.
+        art = emitWasm(graph);
+      } catch (e) {
+        throw targetError(e, 'wasm', opts.precision);
+      }
+      const manifest: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(art.manifest)) if (!CLI_MANIFEST_KEYS.has(k)) manifest[k] = v;
+      manifest['wasm_weights_bytes'] = art.manifest.weights_bytes;
+      return { files: art.files, manifest };
+    }
     case 'webgpu':
     case 'hls':
       throw unsupported(`target "${target}" is not available in this build of edgec yet`, {
-        hint: 'use --target onnx to write the optimized model, or run it with `edgec run --target ref`',
+        hint: 'use --target wasm or --target onnx',
       });
     default:
       throw usage(`unknown target "${String(target)}"`);
   }
 }
 
+/** Runs batches on a target; `close` frees what it holds (temporary folders). */
+export interface TargetRunner {
+  run(inputs: Tensor[]): Tensor[] | Promise<Tensor[]>;
+  close(): void;
+}
+
 /**
- * Runs a compiled artifact (or a model compiled on the fly) on a target other than 'ref'.
+ * Opens a runner for a target other than 'ref': for an artifact folder, its generated code; for a
+ * model, the model compiled in memory (default options).
  * @param target run target
- * @param graph the graph to run
- * @param artifactDir the artifact folder when running an artifact
- * @param inputs one batch of inputs, in graph-input order
+ * @param graph the model's graph (compiled in memory when no artifact is given)
+ * @param artifact the artifact folder and its manifest target, when running an artifact
  */
-export async function runOnTarget(target: Exclude<RunTarget, 'ref'>, graph: Graph, artifactDir: string | undefined, inputs: Tensor[]): Promise<Tensor[]> {
-  void graph;
-  void artifactDir;
-  void inputs;
-  throw unsupported(`running on target "${target}" is not available in this build of edgec yet`, {
-    hint: 'use --target ref',
-  });
+export async function openTargetRunner(
+  target: Exclude<RunTarget, 'ref'>,
+  graph: Graph,
+  artifact?: { dir: string; target: unknown },
+): Promise<TargetRunner> {
+  if (target !== 'wasm') {
+    throw unsupported(`running on target "${target}" is not available in this build of edgec yet`, { hint: 'use --target ref or --target wasm' });
+  }
+  let dir: string;
+  let temp = false;
+  if (artifact) {
+    if (artifact.target !== 'wasm' || !fs.existsSync(path.join(artifact.dir, 'model.mjs'))) {
+      throw unsupported(`artifact was compiled for target "${String(artifact.target)}", not wasm`, {
+        file: artifact.dir,
+        hint: 'run it with --target ref, or compile it with --target wasm',
+      });
+    }
+    dir = artifact.dir;
+  } else {
+    const { compileWasm } = await wasmEmitter();
+    let files: Map<string, Uint8Array | string>;
+    try {
+      files = compileWasm(graph).files;
+    } catch (e) {
+      throw targetError(e, 'wasm', 'fp32');
+    }
+    dir = writeTempArtifact(files);
+    temp = true;
+  }
+  let model: WasmModel;
+  try {
+    model = await loadWasmArtifact(dir);
+  } catch (e) {
+    if (temp) fs.rmSync(dir, { recursive: true, force: true });
+    if (e instanceof EdgecError) throw e;
+    throw unsupported(`cannot load the wasm artifact: ${(e as Error).message}`, { file: dir });
+  }
+  return {
+    run: (inputs) => runWasmModel(model, inputs),
+    close: () => {
+      if (temp) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

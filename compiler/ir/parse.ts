@@ -9,9 +9,10 @@
  */
 import { AttrValue, Graph, ValueId } from './graph.js';
 import { Dim, Tensor, TensorType, QuantParams, numel } from './tensor.js';
-import { ALL_DTYPES, DType, isBigInt } from './dtype.js';
+import { ALL_DTYPES, DType, intRange, isBigInt, isFloat } from './dtype.js';
 import { invalid } from '../errors.js';
 import { inferShapes } from '../interp/interp.js';
+import { getOp } from '../ops/registry.js';
 
 type Tok =
   | { k: 'val'; n: number; pos: number } // %N
@@ -41,7 +42,13 @@ function lex(src: string): Tok[] {
       let j = i + 1;
       while (j < src.length && src[j] !== '"') j += src[j] === '\\' ? 2 : 1;
       if (j >= src.length) throw err(src, i, 'unterminated string');
-      toks.push({ k: 'str', s: JSON.parse(src.slice(i, j + 1)) as string, pos });
+      let s: string;
+      try {
+        s = JSON.parse(src.slice(i, j + 1)) as string;
+      } catch {
+        throw err(src, i, 'bad string literal (control character or bad escape)');
+      }
+      toks.push({ k: 'str', s, pos });
       i = j + 1;
     } else if (c === '#') {
       const m = /^#[A-Za-z0-9_]+:[0-9a-fA-F]+/.exec(src.slice(i));
@@ -67,6 +74,19 @@ function lex(src: string): Tok[] {
     }
   }
   return toks;
+}
+
+/** Sets an own property (names are data: `__proto__` is a key like any other, never a prototype). */
+function setOwn<T>(o: Record<string, T>, k: string, v: T): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
+/** Exact integer range of an integer dtype (bool is 0..1). */
+function intRangeBig(dt: DType): [bigint, bigint] {
+  if (dt === 'i64') return [-(2n ** 63n), 2n ** 63n - 1n];
+  if (dt === 'u64') return [0n, 2n ** 64n - 1n];
+  const [lo, hi] = intRange(dt);
+  return [BigInt(lo), BigInt(hi)];
 }
 
 function err(src: string, pos: number, msg: string) {
@@ -152,8 +172,11 @@ class Parser {
     const shape: Dim[] = [];
     while (!this.eatP(']')) {
       const t = this.next();
-      if (t.k === 'num') shape.push(Number(t.text));
-      else if (t.k === 'str' || t.k === 'id') shape.push(t.s);
+      if (t.k === 'num') {
+        const d = Number(t.text);
+        if (!Number.isSafeInteger(d) || d < 0) { this.i--; this.fail(`dimension ${t.text} is not a non-negative integer`); }
+        shape.push(d);
+      } else if (t.k === 'str' || t.k === 'id') shape.push(t.s);
       else { this.i--; this.fail('expected a dimension'); }
       if (!this.isP(']')) this.expectP(',');
     }
@@ -194,11 +217,23 @@ class Parser {
     });
     this.expectP('[');
     const raw: (string | number | bigint)[] = [];
+    const dt = type.dtype;
+    const intLike = dt !== 'string' && !isFloat(dt);
     while (!this.eatP(']')) {
       const t = this.next();
-      if (t.k === 'str') raw.push(t.s);
-      else if (t.k === 'num') {
-        raw.push(isBigInt(type.dtype) && /^[-+]?\d+$/.test(t.text) ? BigInt(t.text) : numValue(t.text));
+      if (t.k === 'str') {
+        if (dt !== 'string') { this.i--; this.fail(`a ${dt} const cannot hold a string`); }
+        raw.push(t.s);
+      } else if (t.k === 'num') {
+        if (dt === 'string') { this.i--; this.fail('a string const holds quoted strings'); }
+        if (intLike) {
+          // integers must be written exactly and fit the dtype (no silent truncation or wrapping)
+          if (!/^[-+]?\d+$/.test(t.text)) { this.i--; this.fail(`${t.text} is not an integer (const dtype ${dt})`); }
+          const b = BigInt(t.text);
+          const [lo, hi] = intRangeBig(dt);
+          if (b < lo || b > hi) { this.i--; this.fail(`${t.text} is out of range for ${dt}`); }
+          raw.push(isBigInt(dt) ? b : Number(b));
+        } else raw.push(numValue(t.text));
       } else { this.i--; this.fail('expected a value'); }
       if (!this.isP(']')) this.expectP(',');
     }
@@ -273,7 +308,9 @@ export function parse(src: string): Graph {
     while (!p.eatP('}')) {
       const d = p.str();
       p.expectP(':');
-      g.opsets[d] = p.num();
+      const v = p.num();
+      if (!Number.isSafeInteger(v) || v < 1) p.fail(`opset version for "${d}" must be a positive integer`);
+      setOwn(g.opsets, d, v);
       if (!p.isP('}')) p.expectP(',');
     }
   }
@@ -321,7 +358,9 @@ export function parse(src: string): Graph {
       const op = dot < 0 ? full : full.slice(dot + 1);
       p.expectP('(');
       const inputs: (ValueId | null)[] = [];
+      const minInputs = getOp(domain, op)?.arity[0] ?? 0;
       while (!p.eatP(')')) {
+        if (p.isP('_') && inputs.length < minInputs) p.fail(`input ${inputs.length} of ${op} is required; "_" omits only optional inputs`);
         if (p.eatP('_')) inputs.push(null);
         else inputs.push(use(p.valRef()));
         if (!p.isP(')')) p.expectP(',');
@@ -332,7 +371,8 @@ export function parse(src: string): Graph {
           const kt = p.next();
           const key = kt.k === 'id' || kt.k === 'str' ? kt.s : p.fail('expected an attribute name');
           p.expectP('=');
-          attrs[key] = p.attrValue();
+          if (Object.prototype.hasOwnProperty.call(attrs, key)) p.fail(`attribute "${key}" is given twice`);
+          setOwn(attrs, key, p.attrValue());
           if (!p.isP('}')) p.expectP(',');
         }
       }

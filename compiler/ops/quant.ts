@@ -136,6 +136,7 @@ export const QuantizeLinear = defineOp<QAttrs>({
 });
 
 function dequantOutDtype(ctx: { opset: number }, scale: DType, a: QAttrs): DType {
+  if (!isFloat(scale)) throw invalid(`DequantizeLinear: x_scale must be a float tensor, got ${scale}`);
   if (a.outDtype) {
     if (!isFloat(a.outDtype)) throw invalid(`DequantizeLinear: output_dtype must be a float type, got ${a.outDtype}`);
     return a.outDtype;

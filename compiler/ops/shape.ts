@@ -35,11 +35,13 @@ function optType(ctx: InferCtx, i: number): TensorType | null {
 
 /** Constant value of input `i` as numbers, when known. */
 function constInts(ctx: InferCtx, i: number): number[] | undefined {
-  return ctx.consts[i]?.toNumbers();
+  const t = ctx.consts[i];
+  return t ? ints(t) : undefined;
 }
 
 /** Reads a 1-D integer tensor as numbers (huge i64 values become +-9.2e18, fine for clamping). */
 function ints(t: Tensor): number[] {
+  if (isFloat(t.dtype) || t.dtype === 'bool' || t.dtype === 'string') throw invalid(`expected an integer tensor (shape, axes, pads...), got ${t.dtype}`);
   return t.toNumbers();
 }
 
@@ -631,6 +633,7 @@ function sliceAxis(dim: number, start: number, end: number, step: number): { sta
 function sliceParams(rank: number, p: { starts: number[]; ends: number[]; axes?: number[] | undefined; steps?: number[] | undefined }): SliceParams {
   const n = p.starts.length;
   if (p.ends.length !== n) throw invalid(`Slice: starts has ${n} entries, ends has ${p.ends.length}`);
+  if (n > rank) throw invalid(`Slice: starts has ${n} entries but the input has rank ${rank}`);
   const axes = p.axes ? axesOf('Slice', p.axes, rank) : Array.from({ length: n }, (_, i) => i);
   if (axes.length !== n) throw invalid(`Slice: axes has ${axes.length} entries, starts has ${n}`);
   const steps = p.steps ?? new Array<number>(n).fill(1);
@@ -919,6 +922,7 @@ export const Expand = defineOp<Record<string, never>>({
   infer: (ctx) => {
     const x = ctx.inputs[0]!;
     const s = constInts(ctx, 1);
+    if (s?.some((d) => d < 0)) throw invalid(`Expand: shape [${s.join(', ')}] has a negative dimension`);
     if (s) return [out(x.dtype, broadcastShapes([x.shape, s]))];
     const len = ctx.inputs[1]!.shape[0];
     if (typeof len !== 'number') throw unsupported('Expand: the output rank is unknown (shape input of unknown length)');
@@ -935,6 +939,7 @@ export const Expand = defineOp<Record<string, never>>({
   ref: (ins) => {
     const x = need(ins[0], 0, 'Expand');
     const s = ints(need(ins[1], 1, 'Expand'));
+    if (s.some((d) => d < 0)) throw invalid(`Expand: shape [${s.join(', ')}] has a negative dimension`);
     return [broadcastTo(x, broadcastConcrete([x.shape, s]))];
   },
 });
@@ -1425,6 +1430,7 @@ export const Range = defineOp<Record<string, never>>({
   infer: (ctx) => {
     const dt = sameTypes('Range', ctx.inputs.slice(0, 3));
     const [s, l, d] = [ctx.consts[0], ctx.consts[1], ctx.consts[2]];
+    if ([s, l, d].some((t) => t && t.size !== 1)) throw invalid('Range: start, limit and delta must be scalars');
     if (s && l && d) return [out(dt, [rangeCount(s, l, d)])];
     return [out(dt, [ctx.freshDim()])];
   },

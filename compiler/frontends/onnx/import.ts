@@ -203,8 +203,13 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
       throw unsupported(`unsupported op ${domain ? `${domain}.` : ''}${opType}`, { ...nctx, hint: 'see README "Supported ops"' });
     }
     const attrs = parseAttributes(np.attribute ?? [], nctx, limits, external);
-    const inputs = (np.input ?? []).map((n) => {
-      if (n === '') return null;
+    const def = getOp(domain, opType);
+    const inputs = (np.input ?? []).map((n, k) => {
+      if (n === '') {
+        // '' omits an optional input; ONNX puts required inputs first, so these come before arity[0]
+        if (def && k < def.arity[0]) throw invalid(`input ${k} of ${opType} is required but is empty ("")`, nctx);
+        return null;
+      }
       const id = names.get(n);
       if (id === undefined) throw invalid(`input "${n}" is not produced by any node, initializer or graph input`, nctx);
       return id;

@@ -96,7 +96,6 @@ export function tensorFromProto(tp: TP, opts: TensorDecodeOptions = {}): Tensor 
   const dims = (tp.dims ?? []).map((d) => toNum(d));
   if (dims.length > limits.maxRank) throw limit(`tensor rank ${dims.length} exceeds the limit of ${limits.maxRank}`, ctx);
   const n = checkedNumel(tp.dims ?? [], dt, limits, ctx);
-  const data = allocData(dt, n);
   let raw: Uint8Array | undefined;
   if (tp.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) {
     if (!opts.external) throw unsupported('external data is not allowed here', ctx);
@@ -113,6 +112,16 @@ export function tensorFromProto(tp: TP, opts: TensorDecodeOptions = {}): Tensor 
   } else if (tp.rawData && tp.rawData.length > 0) {
     raw = tp.rawData;
   }
+  // Check the payload length before allocating: a few bytes declaring 2^30 elements must not
+  // cost a gigabyte (or, for strings, a 2^30-element JS array) before being rejected.
+  if (raw) {
+    if (dt === 'string') throw invalid('string tensors cannot use raw_data', ctx);
+    expectLen(raw.length, Math.ceil((n * dtypeBitsOf(dt)) / 8), 'bytes', ctx);
+  } else if (n > 0) {
+    const [have, want, what] = typedPayloadCount(dt, tp, n);
+    expectLen(have, want, what, ctx);
+  }
+  const data = allocData(dt, n);
   if (raw) {
     decodeRaw(dt, raw, data, n, ctx);
   } else if (n > 0) {
@@ -162,6 +171,19 @@ function unpack4(dt: 'i4' | 'u4', byte: (i: number) => number, out: Int8Array | 
     let v = i & 1 ? (b >> 4) & 15 : b & 15;
     if (dt === 'i4' && v >= 8) v -= 16;
     out[i] = v;
+  }
+}
+
+/** [values present, values needed, what they are] for a payload in the typed *_data fields. */
+function typedPayloadCount(dt: DType, tp: TP, n: number): [number, number, string] {
+  switch (dt) {
+    case 'f32': return [(tp.floatData ?? []).length, n, 'floats'];
+    case 'f64': return [(tp.doubleData ?? []).length, n, 'doubles'];
+    case 'i64': return [(tp.int64Data ?? []).length, n, 'int64 values'];
+    case 'u32': case 'u64': return [(tp.uint64Data ?? []).length, n, 'uint64 values'];
+    case 'string': return [(tp.stringData ?? []).length, n, 'strings'];
+    case 'i4': case 'u4': return [(tp.int32Data ?? []).length, Math.ceil(n / 2), 'packed int4 values'];
+    default: return [(tp.int32Data ?? []).length, n, 'int32 values'];
   }
 }
 

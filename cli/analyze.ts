@@ -1,0 +1,293 @@
+/**
+ * `edgec profile` and `edgec report` (CLI.md): per-layer profiles with device estimates, and a
+ * sweep of compiled configurations (precision x pruning x target) measured on labelled data, with
+ * the Pareto front, written as report.json / report.md / report.html.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeTempArtifact } from '../targets/wasm/runner.js';
+import { EdgecError, Limits, sanitize, usage } from '../compiler/errors.js';
+import { Graph } from '../compiler/ir/graph.js';
+import { PassManager, pipelineFor } from '../compiler/pipeline.js';
+import { Tensor } from '../compiler/ir/tensor.js';
+import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
+import { MeasureEngine, MeasuredConfig, ProfileResult, buildReport, configFromProfile, profileGraph, renderProfileTable, resolveDevice } from '../profile/index.js';
+import type { PruneMode } from '../prune/index.js';
+import type { Calibrator } from '../quantize/index.js';
+import { loadModel } from './model.js';
+import { checkOutputPath, writeOutputFolder } from './artifact.js';
+import { CliIO, LabelledData, readLabelled, runOn, scoreOutputs } from './commands.js';
+import { Precision, RANDOM_CALIB_SAMPLES, buildGraph, randomCalibration, readCalibration } from './build.js';
+import { COMPILE_TARGETS, CompileTarget, emitTarget } from './targets.js';
+
+// ---------------------------------------------------------------------------------------------
+// profile
+
+/** A model's display name: the file stem, or its folder's name for a generic "model.onnx". */
+export function modelName(file: string): string {
+  const abs = path.resolve(file.replace(/[\\/]+$/, ''));
+  const stem = path.basename(abs).replace(/\.(onnx|json)$/i, '');
+  return stem === 'model' || stem === '' ? path.basename(path.dirname(abs)) || 'model' : stem;
+}
+
+/** Parsed options of `edgec profile`. */
+export interface ProfileCliOptions {
+  device?: string[];
+  json?: boolean;
+  measure?: string;
+  runs?: number;
+}
+
+/** `--measure` value: comma-separated engines (ref, wasm) or "none". */
+export function parseEngines(v: string): MeasureEngine[] {
+  const t = v.trim();
+  if (t === 'none') return [];
+  const out: MeasureEngine[] = [];
+  for (const e of t.split(',').map((s) => s.trim())) {
+    if (e !== 'ref' && e !== 'wasm') throw usage(`--measure: unknown engine "${sanitize(e)}" (expected ref, wasm, or none)`);
+    if (!out.includes(e)) out.push(e);
+  }
+  return out;
+}
+
+/**
+ * The graph a wasm build of this model or artifact runs: an .onnx model or an fp32 artifact's
+ * model.onnx after the wasm pipeline; an int8 artifact's integer graph as loaded.
+ */
+function wasmGraph(g: Graph, precision: unknown): Graph {
+  if (precision === 'int8') return g;
+  new PassManager(pipelineFor('wasm')).run(g);
+  return g;
+}
+
+/** `edgec profile MODEL|ARTIFACT_DIR [--device NAME]... [--json] [--measure ENGINES]` */
+export async function cmdProfile(model: string, o: ProfileCliOptions, limits: Limits, io: CliIO): Promise<void> {
+  const engines = o.measure !== undefined ? parseEngines(o.measure) : ['wasm' as MeasureEngine];
+  const devices = (o.device ?? []).map((d) => resolveDevice(d));
+  const l = loadModel(model, { limits });
+  const g = wasmGraph(l.graph, l.manifest?.['precision']);
+  const arena = typeof l.manifest?.['arena_bytes'] === 'number' ? (l.manifest['arena_bytes'] as number) : undefined;
+  const name = l.artifactDir ? path.basename(path.resolve(l.artifactDir)) : modelName(model);
+  const opts = {
+    ...(devices.length ? { devices } : {}),
+    measureOptions: { runs: o.runs ?? 5, warmup: 1, budgetMs: 10000 },
+    ...(arena !== undefined ? { arenaBytes: arena } : {}),
+    model: name,
+  };
+  let p: ProfileResult;
+  try {
+    p = await profileGraph(g, { ...opts, measure: engines });
+  } catch (e) {
+    // A graph the wasm target cannot compile is still profiled (estimates, reference timing).
+    if (!(e instanceof EdgecError) || e.kind !== 'unsupported' || !engines.includes('wasm')) throw e;
+    io.err(`edgec: warning: cannot time on wasm (${sanitize(e.oneLine(), 300)}); timing the reference interpreter instead\n`);
+    p = await profileGraph(g, { ...opts, measure: ['ref'] });
+    p.notes.push(`wasm timing unavailable: ${e.message}`);
+  }
+  io.out(o.json ? `${JSON.stringify(p, null, 2)}\n` : renderProfileTable(p));
+}
+
+// ---------------------------------------------------------------------------------------------
+// report
+
+/** Parsed options of `edgec report`. */
+export interface ReportCliOptions {
+  data: string;
+  labels: string;
+  calib?: string[];
+  calibRandom?: boolean;
+  calibrator?: Calibrator;
+  output?: string;
+  sweep?: string[];
+  pruneMode?: PruneMode;
+  device?: string;
+  metric?: 'accuracy' | 'mse';
+  runs?: number;
+}
+
+const SWEEP_PRECISIONS: readonly Precision[] = ['fp32', 'int8', 'fp16', 'int4'];
+/** Default sweep: precisions x pruning ratios x targets. */
+export const DEFAULT_SWEEP = { precision: [...SWEEP_PRECISIONS], prune: [0, 0.25, 0.5], target: ['wasm'] as CompileTarget[] };
+/** Device whose estimates fill energy_mj (and latency when a config cannot be timed) by default. */
+export const DEFAULT_REPORT_DEVICE = 'browser-wasm-simd';
+
+export interface Sweep {
+  precision: Precision[];
+  prune: number[];
+  target: CompileTarget[];
+}
+
+/**
+ * `--sweep AXIS=V,V,...` (repeatable): precision=fp32,int8,fp16,int4 | prune=0,0.25,0.5 |
+ * target=wasm,onnx. Axes not given keep their defaults.
+ * @param specs the --sweep values
+ */
+export function parseSweep(specs: readonly string[]): Sweep {
+  const s: Sweep = { precision: [...DEFAULT_SWEEP.precision], prune: [...DEFAULT_SWEEP.prune], target: [...DEFAULT_SWEEP.target] };
+  for (const spec of specs) {
+    for (const part of spec.split(/[;\s]+/).filter(Boolean)) {
+      const m = /^(precision|prune|target)=(.+)$/.exec(part);
+      if (!m) throw usage(`--sweep: "${sanitize(part)}": expected precision=..., prune=... or target=... (comma-separated values)`);
+      const vals = m[2]!.split(',').map((v) => v.trim()).filter(Boolean);
+      if (vals.length === 0) throw usage(`--sweep: ${m[1]} has no values`);
+      const uniq = <T>(xs: T[]) => [...new Set(xs)];
+      if (m[1] === 'precision') {
+        for (const v of vals) if (!(SWEEP_PRECISIONS as readonly string[]).includes(v)) throw usage(`--sweep: unknown precision "${sanitize(v)}" (expected ${SWEEP_PRECISIONS.join(', ')})`);
+        s.precision = uniq(vals as Precision[]);
+      } else if (m[1] === 'prune') {
+        const r = vals.map((v) => {
+          const x = Number(v);
+          if (!Number.isFinite(x) || x < 0 || x >= 1) throw usage(`--sweep: prune ratio "${sanitize(v)}" must satisfy 0 <= RATIO < 1`);
+          return x;
+        });
+        s.prune = uniq(r);
+      } else {
+        for (const v of vals) {
+          if (!(COMPILE_TARGETS as readonly string[]).includes(v)) throw usage(`--sweep: unknown target "${sanitize(v)}" (expected ${COMPILE_TARGETS.join(', ')})`);
+        }
+        s.target = uniq(vals as CompileTarget[]);
+      }
+    }
+  }
+  return s;
+}
+
+/** Size of what a target deploys: the bytes of its emitted files. */
+function filesBytes(files: ReadonlyMap<string, Uint8Array | string>): number {
+  let n = 0;
+  for (const v of files.values()) n += typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : v.length;
+  return n;
+}
+
+/** `edgec report MODEL --data X --labels Y [--calib C] [-o DIR] [--sweep ...]` */
+export async function cmdReport(model: string, o: ReportCliOptions, limits: Limits, version: string, io: CliIO): Promise<void> {
+  const sweep = parseSweep(o.sweep ?? []);
+  const explicitInt8 = (o.sweep ?? []).some((s) => /precision=/.test(s)) && sweep.precision.includes('int8');
+  const haveCalib = o.calib !== undefined || !!o.calibRandom;
+  if (o.calib !== undefined && o.calibRandom) throw usage('give either --calib FILE or --calib-random, not both');
+  const notes: string[] = [];
+  if (!haveCalib && sweep.precision.includes('int8')) {
+    if (explicitInt8) {
+      throw usage('int8 in the sweep needs calibration data: --calib FILE', { hint: 'or --calib-random (smoke tests only)' });
+    }
+    sweep.precision = sweep.precision.filter((p) => p !== 'int8');
+    notes.push('int8 was left out of the sweep: no --calib file was given.');
+    io.err('edgec: warning: int8 left out of the sweep (no --calib FILE)\n');
+  }
+  const device = resolveDevice(o.device ?? DEFAULT_REPORT_DEVICE);
+  const stem = path.basename(model.replace(/[\\/]+$/, '')).replace(/\.(onnx|json)$/i, '') || 'model';
+  const out = o.output ?? `${stem}.report`;
+  const reads = [model, o.data, o.labels, ...(o.calib ?? [])];
+  checkOutputPath(out, reads, 'artifact');
+
+  const base = loadModel(model, { limits });
+  if (base.artifactDir) throw usage('report takes a model file (.onnx), not an artifact folder', { file: model });
+  const d: LabelledData = readLabelled(base.graph, model, o.data, o.labels, o.metric, limits);
+  let calib: Tensor[] | undefined;
+  if (o.calib) calib = readCalibration(o.calib, base.graph, limits);
+  else if (o.calibRandom) {
+    calib = randomCalibration(base.graph);
+    notes.push(`int8 calibrated on ${RANDOM_CALIB_SAMPLES} random samples (--calib-random).`);
+  }
+  const configs: MeasuredConfig[] = [];
+  const total = sweep.precision.length * sweep.prune.length * sweep.target.length;
+  let k = 0;
+  for (const target of sweep.target) {
+    for (const prune of sweep.prune) {
+      for (const precision of sweep.precision) {
+        k++;
+        const name = `${precision}${prune > 0 ? `-p${prune}` : ''}-${target}`;
+        io.err(`edgec: [${k}/${total}] ${name}\n`);
+        configs.push(await measureConfig({ name, precision, prune, target }, o, limits, model, d, calib, device.name, io));
+      }
+    }
+  }
+  const { json, md, html, report } = buildReport(configs, modelName(model), {
+    metric: d.metric,
+    notes: [
+      `accuracy: ${d.metric} on ${sanitize(path.basename(o.data))} (${d.n} samples), run on each configuration's target (the reference interpreter where the target cannot run it).`,
+      `size_bytes: bytes of the files the target emits; energy_mj: estimate for device ${device.name}.`,
+      ...notes,
+    ],
+  });
+  const files = new Map<string, string>([['report.json', json], ['report.md', md], ['report.html', html]]);
+  writeOutputFolder(out, files, {
+    inputs: reads,
+    kind: 'artifact',
+    manifest: { edgec: version, kind: 'report', model: path.basename(model), device: device.name, configs: configs.length },
+  });
+  io.out(`wrote ${sanitize(out, 200)} (${configs.length} configurations, Pareto front: ${report.pareto_front.map((n) => sanitize(n, 60)).join(', ') || 'none'})\n`);
+}
+
+/**
+ * Compiles and measures one configuration. A configuration the target cannot compile is kept in
+ * the report with its error, accuracy from the reference interpreter, and no size.
+ */
+async function measureConfig(
+  c: { name: string; precision: Precision; prune: number; target: CompileTarget },
+  o: ReportCliOptions,
+  limits: Limits,
+  model: string,
+  d: LabelledData,
+  calib: Tensor[] | undefined,
+  device: string,
+  io: CliIO,
+): Promise<MeasuredConfig> {
+  const base = { name: c.name, precision: c.precision, prune: c.prune, target: c.target };
+  const g = loadOnnxFile(model, { limits });
+  let built: ReturnType<typeof buildGraph>;
+  try {
+    built = buildGraph(g, {
+      target: c.target,
+      precision: c.precision,
+      ...(calib && (c.precision === 'int8' || c.prune > 0) ? { calib } : {}),
+      ...(o.calibrator ? { calibrator: o.calibrator } : {}),
+      ...(c.prune > 0 ? { prune: c.prune, pruneMode: o.pruneMode ?? 'unstructured' } : {}),
+      limits,
+    }, { log: () => undefined });
+  } catch (e) {
+    if (!(e instanceof EdgecError) || e.kind === 'internal') throw e;
+    io.err(`edgec:   ${c.name}: cannot build: ${sanitize(e.oneLine(), 300)}\n`);
+    return { ...base, accuracy: null, size_bytes: null, latency_ms: null, energy_mj: null, macs: null, error: e.oneLine() };
+  }
+  let size: number | null = null;
+  let runTarget: 'ref' | 'wasm' = 'ref';
+  let targetError: string | undefined;
+  let tmp: string | undefined;
+  let outputs: Tensor[];
+  try {
+    if (c.target !== 'onnx') {
+      try {
+        const em = await emitTarget(c.target, built.graph, { precision: c.precision });
+        size = filesBytes(em.files);
+        if (c.target === 'wasm') {
+          runTarget = 'wasm';
+          tmp = writeTempArtifact(em.files);
+        }
+      } catch (e) {
+        if (!(e instanceof EdgecError) || e.kind !== 'unsupported') throw e;
+        targetError = e.oneLine();
+        io.err(`edgec:   ${c.name}: ${sanitize(targetError, 300)}\n`);
+      }
+    }
+    // Accuracy on the configuration's target (the emitted wasm artifact), else the reference.
+    const loaded = { graph: built.graph, file: model, ...(tmp ? { artifactDir: tmp, manifest: { target: 'wasm' } } : {}) };
+    outputs = (await runOn(loaded, [d.x], runTarget)).outputs;
+  } finally {
+    if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  const accuracy = scoreOutputs(outputs[0]!, d, o.labels);
+  const measure: MeasureEngine[] = runTarget === 'wasm' ? ['wasm'] : [];
+  const prof = await profileGraph(built.graph, { devices: [device], measure, measureOptions: { runs: o.runs ?? 5, warmup: 1, budgetMs: 5000 } });
+  const q = built.quant;
+  return configFromProfile(prof, {
+    ...base,
+    accuracy,
+    size_bytes: size,
+    accuracy_target: runTarget,
+    weights_bytes: q ? q.weightBytesAfter : prof.weights_bytes,
+    ...(built.prune ? { nnz_params: built.prune.nnzAfter, prune_mode: built.prune.mode } : {}),
+    ...(q ? { float_islands: q.floatIslands.length } : {}),
+    ...(targetError ? { error: targetError } : {}),
+  }, device);
+}

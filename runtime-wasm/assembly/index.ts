@@ -1,0 +1,12 @@
+/**
+ * edgec runtime-wasm kernel library (f32, WebAssembly SIMD). Every export takes the address of a
+ * parameter block; targets/wasm/kernels.ts is the table of these ids and their parameter layouts.
+ * int8 kernels (i32x4.dot_i16x8_s accumulation, fixed-point requantization) go beside these with
+ * the same ABI: one parameter-block address per call.
+ */
+export { gemm_f32 } from './gemm';
+export { conv2d_f32 } from './conv';
+export { conv3x3_wino_f32 } from './winograd';
+export { unary_f32, binary_f32, copy_strided, fill_f32, pad_f32, channel_affine_f32 } from './eltwise';
+export { pool2d_f32, global_pool_f32, softmax_f32, reduce_f32, norm_f32, gather_f32, resize_f32, grid_sample_f32 } from './nn';
+export { qconv_i8, qgemm_i8, qrequant_i8, qbinary_i8, qreduce_i8, qavgpool_i8, qmaxpool_i8, quantize_f32, dequantize_f32 } from './int8';

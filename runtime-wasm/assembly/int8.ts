@@ -1,0 +1,978 @@
+/**
+ * int8 kernels for edgec's integer ops (compiler/ops/qint.ts is the specification; these kernels
+ * match it bit for bit). Same ABI as the f32 kernels: one argument, the address of a parameter
+ * block of 32-bit words (documented at each kernel; targets/wasm/lower-int8.ts builds them).
+ *
+ * Arithmetic
+ * - Activations are u8 or i8 (flag bits), weights are pre-centered at compile time
+ *   (w' = w - zw[m], which fits i16) and packed for `i32x4.dot_i16x8_s`. The accumulator is
+ *   acc = sum(x * w') + off[m] with off[m] = bias[m] - zx * sum(w'[m]) (int32, wrapping): padding
+ *   reads zx, so it contributes zx * w' - zx * w' = 0. All int32 arithmetic wraps, which is the
+ *   spec's accumulator (the exact sum modulo 2^32), so no K can make the kernels disagree.
+ * - Requantization (fixed): floor((acc * M + 2^(n-1)) / 2^n) exactly in 64 bits
+ *   (i64x2.extmul_{low,high}_i32x4_s, i64x2.add). For n >= 32 (the usual case: m < 1) the high
+ *   words of the 64-bit sums are floor(v / 2^32) and an i32 arithmetic shift by n - 32 finishes the
+ *   floor, then an i32 clamp to [lo - zy, hi - zy]; for n < 32, i64x2.shr_s and a 64-bit clamp.
+ *   Then + zy and narrowed (no saturation left to happen). Per-channel stage constants are
+ *   prepared once per channel (prepSlot) into a small static area, not re-read per output.
+ * - QAdd/QMul: for 20 <= n < 32 the centered inputs are pre-scaled by 2^(32-n) (exact, still
+ *   < 2^53) so the same high-word path applies.
+ * - Requantization (float, ONNX QLinear*): roundHalfEven(f64(acc) * s) (f64x2.nearest), clamped
+ *   in f64, truncated with i32x4.trunc_sat_f64x2_s_zero.
+ * - QuantizeLinear: nearest(x / s) in f32 (round half to even), i32x4.trunc_sat_f32x4_s (never
+ *   traps), clamped, NaN -> 0, as the reference does.
+ *
+ * Channel parameter blobs ("chan"): three int32 arrays of Mp = (M + 3) & ~3 entries each:
+ * off[Mp], mult[Mp], shift[Mp]. Float scales ("scales", rq float mode): f64[M].
+ * Flag bits: F_XS x is i8 (else u8), F_YS y is i8 (else u8), F_Y32 y is raw int32 accumulator,
+ * F_FLOAT float requantization, F_BS second input (b) is i8.
+ */
+import { pa, pi } from './common';
+
+const F_XS: i32 = 1;
+const F_YS: i32 = 2;
+const F_Y32: i32 = 4;
+const F_FLOAT: i32 = 8;
+const F_BS: i32 = 16;
+
+// ---------------------------------------------------------------------------------------------
+// Shared epilogue
+// ---------------------------------------------------------------------------------------------
+
+/** Lanes 0 and 2 (low words) of two i64x2 vectors as one i32x4. */
+@inline function low32(l: v128, h: v128): v128 {
+  return v128.shuffle<i32>(l, h, 0, 2, 4, 6);
+}
+
+/** Clamps i64x2 lanes to [lo, hi]. */
+@inline function clamp64(v: v128, lo: v128, hi: v128): v128 {
+  const a = v128.bitselect(lo, v, i64x2.lt_s(v, lo));
+  return v128.bitselect(hi, a, i64x2.gt_s(a, hi));
+}
+
+/**
+ * Fixed-point requantization of 4 accumulators: clamp(rq(acc, M, n), lo', hi') (lo' = lo - zy)
+ * as i32x4 (zy not added). lo/hi are i64x2 bounds.
+ */
+@inline function rqFixed4(acc: v128, mv: v128, rnd: v128, n: i32, lo: v128, hi: v128): v128 {
+  const l = clamp64(i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(acc, mv), rnd), n), lo, hi);
+  const h = clamp64(i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(acc, mv), rnd), n), lo, hi);
+  return low32(l, h);
+}
+
+/**
+ * The same for n >= 32 without 64-bit shifts: the high word of the 64-bit sum is
+ * floor(v / 2^32), then an arithmetic i32 shift by n - 32 (floor of floor is floor), then an i32
+ * clamp (the result fits in 32 bits since |acc * M| < 2^62). lo/hi are i32x4 bounds.
+ */
+@inline function rqFixed4Hi(acc: v128, mv: v128, rnd: v128, n32: i32, lo: v128, hi: v128): v128 {
+  const l = i64x2.add(i64x2.extmul_low_i32x4_s(acc, mv), rnd);
+  const h = i64x2.add(i64x2.extmul_high_i32x4_s(acc, mv), rnd);
+  const q = i32x4.shr_s(v128.shuffle<i32>(l, h, 1, 3, 5, 7), n32);
+  return i32x4.min_s(i32x4.max_s(q, lo), hi);
+}
+
+/** Float requantization of 4 accumulators: clamp(nearest(f64(acc) * s), lo', hi') as i32x4. */
+@inline function rqFloat4(acc: v128, sv: v128, lo: v128, hi: v128): v128 {
+  const a = f64x2.min(f64x2.max(f64x2.nearest(f64x2.mul(f64x2.convert_low_i32x4_s(acc), sv)), lo), hi);
+  const accHi = v128.shuffle<i32>(acc, acc, 2, 3, 2, 3);
+  const b = f64x2.min(f64x2.max(f64x2.nearest(f64x2.mul(f64x2.convert_low_i32x4_s(accHi), sv)), lo), hi);
+  return v128.shuffle<i32>(i32x4.trunc_sat_f64x2_s_zero(a), i32x4.trunc_sat_f64x2_s_zero(b), 0, 1, 4, 5);
+}
+
+/** Scalar fixed-point requantization with clamp and zero point (the reference's outStage). */
+@inline function rqScalar(acc: i64, m: i32, n: i32, zy: i32, lo: i32, hi: i32): i32 {
+  let v = acc * <i64>m;
+  if (n > 0) v = (v + (<i64>1 << <i64>(n - 1))) >> <i64>n;
+  v += <i64>zy;
+  if (v < <i64>lo) v = <i64>lo;
+  if (v > <i64>hi) v = <i64>hi;
+  return <i32>v;
+}
+
+/** Scalar float requantization: clamp(nearest(acc * s) + zy). */
+@inline function rqScalarF(acc: f64, s: f64, zy: i32, lo: i32, hi: i32): i32 {
+  let v = nearest<f64>(acc * s) + <f64>zy;
+  if (v < <f64>lo) v = <f64>lo;
+  if (v > <f64>hi) v = <f64>hi;
+  return <i32>v;
+}
+
+/** Narrows 8 clamped i32 values (two i32x4) to 8 bytes (low half of the result). */
+@inline function narrow8(a: v128, b: v128, signedOut: bool): v128 {
+  const s = i16x8.narrow_i32x4_s(a, b);
+  return signedOut ? i8x16.narrow_i16x8_s(s, s) : i8x16.narrow_i16x8_u(s, s);
+}
+
+/** Stores the low `n` (<= 8) bytes of v at y. */
+@inline function store8(y: usize, v: v128, n: i32): void {
+  if (n >= 8) {
+    v128.store64_lane(y, v, 0);
+  } else {
+    const bits = i64x2.extract_lane(v, 0);
+    for (let q = 0; q < n; q++) store<u8>(y + <usize>q, <u8>(bits >> (<i64>q << 3)));
+  }
+}
+
+
+/** Stores `n` (<= 8) int32 values (a: 0..3, b: 4..7) at y. */
+@inline function store8x32(y: usize, a: v128, b: v128, n: i32): void {
+  if (n >= 8) {
+    v128.store(y, a);
+    v128.store(y, b, 16);
+    return;
+  }
+  if (n > 0) store<i32>(y, i32x4.extract_lane(a, 0));
+  if (n > 1) store<i32>(y, i32x4.extract_lane(a, 1), 4);
+  if (n > 2) store<i32>(y, i32x4.extract_lane(a, 2), 8);
+  if (n > 3) store<i32>(y, i32x4.extract_lane(a, 3), 12);
+  if (n > 4) store<i32>(y, i32x4.extract_lane(b, 0), 16);
+  if (n > 5) store<i32>(y, i32x4.extract_lane(b, 1), 20);
+  if (n > 6) store<i32>(y, i32x4.extract_lane(b, 2), 24);
+}
+
+// Output-stage sub-block of a parameter block (7 words at address s):
+//   0 chan, 1 scales (f64, float mode; 0 otherwise), 2 flags, 3 zy, 4 lo, 5 hi, 6 M (channels).
+@inline function sChan(s: usize): usize { return pa(s, 0); }
+@inline function sScales(s: usize): usize { return pa(s, 1); }
+@inline function sFlags(s: usize): i32 { return pi(s, 2); }
+@inline function sZy(s: usize): i32 { return pi(s, 3); }
+@inline function sLo(s: usize): i32 { return pi(s, 4); }
+@inline function sHi(s: usize): i32 { return pi(s, 5); }
+@inline function sMp(s: usize): i32 { return (pi(s, 6) + 3) & ~3; }
+
+// Prepared output stage of one channel ("slot", 160 bytes in static memory; kernels run one at a
+// time): v128 at 0 off, 16 multiplier (i32x4) or scale (f64x2), 32 rounding constant (i64x2),
+// 48 lower bound, 64 upper bound (i32x4 or i64x2 or f64x2 per kind), 80 zy (i32x4);
+// i32 at 96 kind (0 raw int32, 1 fixed n >= 32, 2 fixed n < 32, 3 float), 100 shift (n or n - 32),
+// 104 signed output.
+const SLOTS: usize = memory.data(4 * 112, 16);
+const SLOT_BYTES: usize = 112;
+const K_RAW: i32 = 0;
+const K_HI: i32 = 1;
+const K_LO: i32 = 2;
+const K_FLOAT: i32 = 3;
+
+/** Prepares slot `k` for channel m of the output stage at s. */
+function prepSlot(s: usize, m: i32, k: i32): void {
+  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const chan = sChan(s);
+  const flags = sFlags(s);
+  const zy = sZy(s);
+  v128.store(at, i32x4.splat(load<i32>(chan + (<usize>m << 2))));
+  v128.store(at, i32x4.splat(zy), 80);
+  store<i32>(at, (flags & F_YS) != 0 ? 1 : 0, 104);
+  if (flags & F_Y32) {
+    store<i32>(at, K_RAW, 96);
+    return;
+  }
+  const lo = sLo(s) - zy, hi = sHi(s) - zy;
+  if (flags & F_FLOAT) {
+    store<i32>(at, K_FLOAT, 96);
+    v128.store(at, f64x2.splat(load<f64>(sScales(s) + (<usize>m << 3))), 16);
+    v128.store(at, f64x2.splat(<f64>lo), 48);
+    v128.store(at, f64x2.splat(<f64>hi), 64);
+    return;
+  }
+  const mp = sMp(s);
+  const sh = load<i32>(chan + (<usize>(2 * mp + m) << 2));
+  v128.store(at, i32x4.splat(load<i32>(chan + (<usize>(mp + m) << 2))), 16);
+  v128.store(at, i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0), 32);
+  if (sh >= 32) {
+    store<i32>(at, K_HI, 96);
+    store<i32>(at, sh - 32, 100);
+    v128.store(at, i32x4.splat(lo), 48);
+    v128.store(at, i32x4.splat(hi), 64);
+  } else {
+    store<i32>(at, K_LO, 96);
+    store<i32>(at, sh, 100);
+    v128.store(at, i64x2.splat(<i64>lo), 48);
+    v128.store(at, i64x2.splat(<i64>hi), 64);
+  }
+}
+
+/**
+ * Output stage of 8 accumulators (a: outputs 0..3, b: 4..7) with prepared slot k: adds off,
+ * requantizes, clamps, stores n values at y (bytes, or int32 for raw output).
+ */
+@inline function epilogue8(k: i32, a: v128, b: v128, y: usize, n: i32): void {
+  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const off = v128.load(at);
+  a = i32x4.add(a, off);
+  b = i32x4.add(b, off);
+  const kind = load<i32>(at, 96);
+  if (kind == K_RAW) {
+    store8x32(y, a, b, n);
+    return;
+  }
+  let ra: v128, rb: v128;
+  const lo = v128.load(at, 48), hi = v128.load(at, 64);
+  if (kind == K_HI) {
+    const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
+    ra = rqFixed4Hi(a, mv, rnd, sh, lo, hi);
+    rb = rqFixed4Hi(b, mv, rnd, sh, lo, hi);
+  } else if (kind == K_LO) {
+    const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
+    ra = rqFixed4(a, mv, rnd, sh, lo, hi);
+    rb = rqFixed4(b, mv, rnd, sh, lo, hi);
+  } else {
+    const sv = v128.load(at, 16);
+    ra = rqFloat4(a, sv, lo, hi);
+    rb = rqFloat4(b, sv, lo, hi);
+  }
+  const zv = v128.load(at, 80);
+  store8(y, narrow8(i32x4.add(ra, zv), i32x4.add(rb, zv), load<i32>(at, 104) != 0), n);
+}
+
+/** Scalar output stage of one accumulator of channel m; stores at y. */
+@inline function stageScalar(s: usize, m: i32, acc: i32, y: usize): void {
+  const chan = sChan(s);
+  acc += load<i32>(chan + (<usize>m << 2));
+  const flags = sFlags(s);
+  if (flags & F_Y32) {
+    store<i32>(y, acc);
+    return;
+  }
+  let v: i32;
+  if (flags & F_FLOAT) {
+    v = rqScalarF(<f64>acc, load<f64>(sScales(s) + (<usize>m << 3)), sZy(s), sLo(s), sHi(s));
+  } else {
+    const mp = sMp(s);
+    v = rqScalar(<i64>acc, load<i32>(chan + (<usize>(mp + m) << 2)), load<i32>(chan + (<usize>(2 * mp + m) << 2)), sZy(s), sLo(s), sHi(s));
+  }
+  store<u8>(y, <u8>v);
+}
+
+// ---------------------------------------------------------------------------------------------
+// qconv_i8
+// ---------------------------------------------------------------------------------------------
+
+/** Output pixels per tile of the im2col/GEMM conv path (bounds the scratch). */
+const TILE_PIXELS: i32 = 256;
+
+/**
+ * qconv_i8: QConv, NCHW, 2-D (1-D as H = 1).
+ * Params: 0 x, 1 wpack, 2 y, 3 scratch, 4..10 output stage (chan, scales, flags, zy, lo, hi, M),
+ * 11 N, 12 C, 13 H, 14 W, 15 OH, 16 OW, 17 KH, 18 KW, 19 sh, 20 sw, 21 dh, 22 dw, 23 ph (top),
+ * 24 pw (left), 25 G, 26 path (0 im2col + GEMM, 1 pointwise GEMM on x, 2 depthwise direct), 27 zx.
+ * wpack, paths 0/1: per group, Mg rows padded to a multiple of 4, K = Cg*KH*KW padded to even:
+ *   i32 [G][Mg4/4][K2][4] with each i32 = (w'[m][2j] & 0xffff) | (w'[m][2j+1] << 16).
+ * wpack, path 2: i32 [C][KH2][KW] kernel-row pairs (w'[c][2p][kw], w'[c][2p+1][kw] or 0), KH2 = ceil(KH/2).
+ * Scratch, paths 0/1: TR = max(1, 256 / OW) output rows per tile, P8 = TR*OW rounded up to 8:
+ *   im2col bytes K*P8 (path 0 only), then the packed tile P8*K2*4 bytes (16-aligned).
+ * Scratch, path 2: i16 plane PHa*PWd, then the pair plane i32 PHp*PWd (dwRows, dwPairRows, dwCols).
+ */
+export function qconv_i8(p: usize): void {
+  const x = pa(p, 0), wpack = pa(p, 1), y = pa(p, 2), scratch = pa(p, 3);
+  const s = p + 16;
+  const flags = sFlags(s), M = pi(p, 10);
+  const N = pi(p, 11), C = pi(p, 12), H = pi(p, 13), W = pi(p, 14), OH = pi(p, 15), OW = pi(p, 16);
+  const KH = pi(p, 17), KW = pi(p, 18), sh = pi(p, 19), sw = pi(p, 20), dh = pi(p, 21), dw = pi(p, 22);
+  const ph = pi(p, 23), pw = pi(p, 24), G = pi(p, 25), path = pi(p, 26), zx = pi(p, 27);
+  const osz: i32 = (flags & F_Y32) ? 4 : 1;
+  const HW = H * W, OHW = OH * OW;
+  for (let n = 0; n < N; n++) {
+    const xn = x + <usize>(n * C * HW);
+    const yn = y + <usize>(n * M * OHW * osz);
+    if (path == 2) {
+      depthwise(xn, wpack, yn, scratch, s, C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, zx, osz);
+    } else {
+      convGemm(xn, wpack, yn, scratch, s, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G, zx, osz, path == 1);
+    }
+  }
+}
+
+/** Depthwise geometry: rows of the pair plane, rows of the i16 plane, row length (elements). */
+@inline function dwPairRows(OH: i32, KH: i32, sh: i32, dh: i32): i32 {
+  return (OH - 1) * sh + 2 * (((KH + 1) >> 1) - 1) * dh + 1;
+}
+@inline function dwRows(H: i32, OH: i32, KH: i32, sh: i32, dh: i32, ph: i32): i32 {
+  return max(H + ph, dwPairRows(OH, KH, sh, dh) + dh);
+}
+@inline function dwCols(W: i32, OW: i32, KW: i32, sw: i32, dw: i32, pw: i32): i32 {
+  // pair columns read: stride 1, up to ow8 + (KW-1)*dw; stride 2 (even/odd halves of PWd/2),
+  // up to ow8 + ((KW-1)*dw >> 1) + 1 per half
+  const ow8 = (OW + 7) & ~7;
+  const need = sw == 1 ? ow8 + (KW - 1) * dw : 2 * (ow8 + (((KW - 1) * dw) >> 1) + 1);
+  return (max(W + pw, need) + 15) & ~15;
+}
+
+/**
+ * Depthwise conv (group == C == M), horizontal stride 1 or 2. Each channel is widened to i16 into
+ * a plane padded with zx, then rows r and r + dh are interleaved into a pair plane
+ * P2[r][c] = (x[r][c], x[r+dh][c]), so one i32x4.dot_i16x8_s with the weight pair
+ * (w[2p][kw], w[2p+1][kw]) accumulates two kernel rows for 4 output columns without shuffles.
+ * Stride 2 splits each pair-plane row into its even and odd columns, so loads stay contiguous.
+ * Scratch: i16 plane PHa*PWd, then the pair plane PHp*PWd (i32).
+ */
+function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i32, H: i32, W: i32, OH: i32, OW: i32,
+  KH: i32, KW: i32, sh: i32, sw: i32, dh: i32, dw: i32, ph: i32, pw: i32, zx: i32, osz: i32): void {
+  const xs = (sFlags(s) & F_XS) != 0;
+  const PHa = dwRows(H, OH, KH, sh, dh, ph);
+  const PHp = dwPairRows(OH, KH, sh, dh);
+  const PWd = dwCols(W, OW, KW, sw, dw, pw);
+  const KH2 = (KH + 1) >> 1;
+  const plane = scratch;
+  const pairs = scratch + (<usize>(PHa * PWd) << 1);
+  const total = PHa * PWd;
+  const zv = i16x8.splat(<i16>zx);
+  for (let c = 0; c < C; c++) {
+    // padded i16 plane
+    for (let i = 0; i < total; i += 8) v128.store(plane + (<usize>i << 1), zv);
+    const xc = x + <usize>(c * H * W);
+    for (let ih = 0; ih < H; ih++) {
+      const src = xc + <usize>(ih * W);
+      const dst = plane + (<usize>((ih + ph) * PWd + pw) << 1);
+      let iw = 0;
+      if (xs) {
+        for (; iw + 8 <= W; iw += 8) v128.store(dst + (<usize>iw << 1), v128.load8x8_s(src + <usize>iw));
+        for (; iw < W; iw++) store<i16>(dst + (<usize>iw << 1), <i16>load<i8>(src + <usize>iw));
+      } else {
+        for (; iw + 8 <= W; iw += 8) v128.store(dst + (<usize>iw << 1), v128.load8x8_u(src + <usize>iw));
+        for (; iw < W; iw++) store<i16>(dst + (<usize>iw << 1), <i16>load<u8>(src + <usize>iw));
+      }
+    }
+    // pair plane (stride 2: each row split into even and odd columns, PWd/2 pairs each)
+    for (let r = 0; r < PHp; r++) {
+      const r0 = plane + (<usize>(r * PWd) << 1);
+      const r1 = plane + (<usize>((r + dh) * PWd) << 1);
+      const d = pairs + (<usize>(r * PWd) << 2);
+      if (sw == 1) {
+        for (let i = 0; i < PWd; i += 8) {
+          const a = v128.load(r0 + (<usize>i << 1)), b = v128.load(r1 + (<usize>i << 1));
+          v128.store(d + (<usize>i << 2), v128.shuffle<i16>(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+          v128.store(d + (<usize>i << 2), v128.shuffle<i16>(a, b, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+        }
+      } else {
+        const dOdd = d + (<usize>PWd << 1);
+        for (let i = 0; i < PWd; i += 16) {
+          const a0 = v128.load(r0 + (<usize>i << 1)), a1 = v128.load(r0 + (<usize>i << 1), 16);
+          const b0 = v128.load(r1 + (<usize>i << 1)), b1 = v128.load(r1 + (<usize>i << 1), 16);
+          const ae = v128.shuffle<i16>(a0, a1, 0, 2, 4, 6, 8, 10, 12, 14), ao = v128.shuffle<i16>(a0, a1, 1, 3, 5, 7, 9, 11, 13, 15);
+          const be = v128.shuffle<i16>(b0, b1, 0, 2, 4, 6, 8, 10, 12, 14), bo = v128.shuffle<i16>(b0, b1, 1, 3, 5, 7, 9, 11, 13, 15);
+          const j = <usize>i << 1; // (i / 2) pairs * 4 bytes
+          v128.store(d + j, v128.shuffle<i16>(ae, be, 0, 8, 1, 9, 2, 10, 3, 11));
+          v128.store(d + j, v128.shuffle<i16>(ae, be, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+          v128.store(dOdd + j, v128.shuffle<i16>(ao, bo, 0, 8, 1, 9, 2, 10, 3, 11));
+          v128.store(dOdd + j, v128.shuffle<i16>(ao, bo, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+        }
+      }
+    }
+    const wc = w + (<usize>(c * KH2 * KW) << 2);
+    const yc = y + <usize>(c * OH * OW * osz);
+    prepSlot(s, c, 0);
+    if (KH == 3 && KW == 3) {
+      // 3x3: the six weight pairs stay in registers
+      const w0 = v128.load32_splat(wc), w1 = v128.load32_splat(wc, 4), w2 = v128.load32_splat(wc, 8);
+      const w3 = v128.load32_splat(wc, 12), w4 = v128.load32_splat(wc, 16), w5 = v128.load32_splat(wc, 20);
+      const o1 = <usize>dwColOff(dw, sw, PWd) << 2, o2 = <usize>dwColOff(2 * dw, sw, PWd) << 2, down = <usize>(2 * dh * PWd) << 2;
+      for (let oh = 0; oh < OH; oh++) {
+        const yrow = yc + <usize>(oh * OW * osz);
+        const row = pairs + (<usize>(oh * sh * PWd) << 2);
+        for (let ow = 0; ow < OW; ow += 8) {
+          const r0 = row + (<usize>ow << 2), r1 = r0 + down;
+          let a = i32x4.dot_i16x8_s(v128.load(r0), w0);
+          let b = i32x4.dot_i16x8_s(v128.load(r0, 16), w0);
+          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r0 + o1), w1));
+          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r0 + o1, 16), w1));
+          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r0 + o2), w2));
+          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r0 + o2, 16), w2));
+          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r1), w3));
+          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r1, 16), w3));
+          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r1 + o1), w4));
+          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r1 + o1, 16), w4));
+          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r1 + o2), w5));
+          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r1 + o2, 16), w5));
+          epilogue8(0, a, b, yrow + <usize>(ow * osz), min(8, OW - ow));
+        }
+      }
+      continue;
+    }
+    for (let oh = 0; oh < OH; oh++) {
+      const yrow = yc + <usize>(oh * OW * osz);
+      const row = pairs + (<usize>(oh * sh * PWd) << 2);
+      for (let ow = 0; ow < OW; ow += 8) {
+        let a = i32x4.splat(0), b = i32x4.splat(0);
+        for (let p = 0; p < KH2; p++) {
+          const rp = row + (<usize>(2 * p * dh * PWd + ow) << 2);
+          const wp = wc + (<usize>(p * KW) << 2);
+          for (let kw = 0; kw < KW; kw++) {
+            const at = rp + (<usize>dwColOff(kw * dw, sw, PWd) << 2);
+            const wv = v128.load32_splat(wp + (<usize>kw << 2));
+            a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(at), wv));
+            b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(at, 16), wv));
+          }
+        }
+        epilogue8(0, a, b, yrow + <usize>(ow * osz), min(8, OW - ow));
+      }
+    }
+  }
+}
+
+/** Pair-plane column (in pairs) of input column offset `o` for output column 0 (stride 1 or 2). */
+@inline function dwColOff(o: i32, sw: i32, PWd: i32): i32 {
+  return sw == 1 ? o : (o & 1) * (PWd >> 1) + (o >> 1);
+}
+
+/**
+ * Packs K rows of `npix` u8/i8 values (row k at base + k*stride) into the GEMM layout: per block
+ * of 8 pixels, per row pair j, two i16x8 vectors [x(2j,p0) x(2j+1,p0) ... x(2j,p3) x(2j+1,p3)] and
+ * the same for p4..p7. Pixels >= npix (last block) and the odd row past K are zero.
+ */
+function packPairs(base: usize, stride: i32, K: i32, npix: i32, xs: bool, out: usize): void {
+  const K2 = (K + 1) >> 1;
+  const blocks = (npix + 7) >> 3;
+  const full = npix >> 3;
+  for (let j = 0; j < K2; j++) {
+    const r0 = base + <usize>(2 * j * stride);
+    const has1 = 2 * j + 1 < K;
+    const r1 = r0 + <usize>stride;
+    let o = out + (<usize>j << 5);
+    const step = <usize>K2 << 5;
+    for (let blk = 0; blk < full; blk++) {
+      const off = <usize>(blk << 3);
+      const a = xs ? v128.load8x8_s(r0 + off) : v128.load8x8_u(r0 + off);
+      const b = has1 ? (xs ? v128.load8x8_s(r1 + off) : v128.load8x8_u(r1 + off)) : i16x8.splat(0);
+      v128.store(o, v128.shuffle<i16>(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+      v128.store(o, v128.shuffle<i16>(a, b, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+      o += step;
+    }
+    if (full < blocks) {
+      for (let q = 0; q < 8; q++) {
+        const px = (full << 3) + q;
+        let v0: i32 = 0, v1: i32 = 0;
+        if (px < npix) {
+          v0 = xs ? <i32>load<i8>(r0 + <usize>px) : <i32>load<u8>(r0 + <usize>px);
+          if (has1) v1 = xs ? <i32>load<i8>(r1 + <usize>px) : <i32>load<u8>(r1 + <usize>px);
+        }
+        store<i16>(o + (<usize>q << 2), <i16>v0);
+        store<i16>(o + (<usize>q << 2), <i16>v1, 2);
+      }
+    }
+  }
+}
+
+/**
+ * im2col of output rows [oh0, oh0 + TR) as bytes: col[k][(oh - oh0)*OW + ow], k = (c*KH + kh)*KW + kw,
+ * padding = zx. Row length P8.
+ */
+function im2colBytes(x: usize, col: usize, P8: i32, C: i32, H: i32, W: i32, oh0: i32, TR: i32, OW: i32,
+  KH: i32, KW: i32, sh: i32, sw: i32, dh: i32, dw: i32, ph: i32, pw: i32, zx: u8): void {
+  let k = 0;
+  for (let c = 0; c < C; c++) {
+    const xc = x + <usize>(c * H * W);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const off = kw * dw - pw;
+        let owLo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        let owHi = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+        if (owHi > OW) owHi = OW;
+        if (owLo > owHi) owLo = owHi;
+        const rowk = col + <usize>(k * P8);
+        for (let r = 0; r < TR; r++) {
+          const dst = rowk + <usize>(r * OW);
+          const ih = (oh0 + r) * sh - ph + kh * dh;
+          if (ih < 0 || ih >= H) {
+            memory.fill(dst, zx, <usize>OW);
+            continue;
+          }
+          if (owLo > 0) memory.fill(dst, zx, <usize>owLo);
+          const src = xc + <usize>(ih * W + owLo * sw + off);
+          const cnt = owHi - owLo;
+          if (sw == 1) {
+            memory.copy(dst + <usize>owLo, src, <usize>cnt);
+          } else {
+            let i = 0;
+            if (sw == 2) {
+              // even bytes of 16, reading only inside this input row
+              const ix0 = owLo * 2 + off;
+              for (; i + 8 <= cnt && ix0 + 2 * i + 16 <= W; i += 8) {
+                const v = v128.load(src + <usize>(2 * i));
+                v128.store64_lane(dst + <usize>(owLo + i), v128.shuffle<u8>(v, v, 0, 2, 4, 6, 8, 10, 12, 14, 0, 2, 4, 6, 8, 10, 12, 14), 0);
+              }
+            }
+            for (; i < cnt; i++) store<u8>(dst + <usize>(owLo + i), load<u8>(src + <usize>(i * sw)));
+          }
+          if (owHi < OW) memory.fill(dst + <usize>owHi, zx, <usize>(OW - owHi));
+        }
+        k++;
+      }
+    }
+  }
+}
+
+/**
+ * GEMM over a packed tile: for each block of 8 pixels and 4 output rows, acc[r] += dot(x pair,
+ * w' pair) over K2 pairs (i32x4.dot_i16x8_s), then the output stage.
+ * y points at output channel m0 = g*Mg, pixel p0; rows are OHW * osz bytes apart.
+ */
+function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32, s: usize, m0: i32): void {
+  const blocks = (npix + 7) >> 3;
+  const mb4 = (Mg + 3) >> 2;
+  const wstep = <usize>K2 << 4;
+  for (let mb = 0; mb < mb4; mb++) {
+    const wb = wg + <usize>mb * wstep;
+    for (let r = 0; r < 4; r++) if ((mb << 2) + r < Mg) prepSlot(s, m0 + (mb << 2) + r, r);
+    for (let blk = 0; blk < blocks; blk++) {
+      let xp = packed + (<usize>(blk * K2) << 5);
+      let wp = wb;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
+      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let j = 0; j < K2; j++) {
+        const x0 = v128.load(xp);
+        const x1 = v128.load(xp, 16);
+        const w0 = v128.load32_splat(wp);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, w0));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x1, w0));
+        const w1 = v128.load32_splat(wp, 4);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x0, w1));
+        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, w1));
+        const w2 = v128.load32_splat(wp, 8);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x0, w2));
+        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x1, w2));
+        const w3 = v128.load32_splat(wp, 12);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x0, w3));
+        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x1, w3));
+        xp += 32;
+        wp += 16;
+      }
+      const px = blk << 3;
+      const nv = min(8, npix - px);
+      const r0 = mb << 2;
+      const yb = y + <usize>(px * osz);
+      const rowStep = <usize>(OHW * osz);
+      epilogue8(0, a0, b0, yb + <usize>r0 * rowStep, nv);
+      if (r0 + 1 < Mg) epilogue8(1, a1, b1, yb + <usize>(r0 + 1) * rowStep, nv);
+      if (r0 + 2 < Mg) epilogue8(2, a2, b2, yb + <usize>(r0 + 2) * rowStep, nv);
+      if (r0 + 3 < Mg) epilogue8(3, a3, b3, yb + <usize>(r0 + 3) * rowStep, nv);
+    }
+  }
+}
+
+/** Tile size (output rows) of the GEMM conv path. */
+@inline function tileRows(OH: i32, OW: i32): i32 {
+  return min(OH, max(1, TILE_PIXELS / OW));
+}
+
+function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C: i32, H: i32, W: i32, M: i32,
+  OH: i32, OW: i32, KH: i32, KW: i32, sh: i32, sw: i32, dh: i32, dw: i32, ph: i32, pw: i32, G: i32,
+  zx: i32, osz: i32, pointwise: bool): void {
+  const xs = (sFlags(s) & F_XS) != 0;
+  const Cg = C / G, Mg = M / G;
+  const K = Cg * KH * KW, K2 = (K + 1) >> 1;
+  const Mg4 = (Mg + 3) & ~3;
+  const OHW = OH * OW, HW = H * W;
+  const TR = tileRows(OH, OW);
+  const P8 = (TR * OW + 7) & ~7;
+  const col = scratch;
+  const packed = pointwise ? scratch : scratch + ((<usize>(K * P8) + 15) & ~15);
+  for (let g = 0; g < G; g++) {
+    const xg = x + <usize>(g * Cg * HW);
+    const wg = wpack + (<usize>(g * Mg4 * K2) << 2);
+    const yg = y + <usize>(g * Mg * OHW * osz);
+    for (let oh0 = 0; oh0 < OH; oh0 += TR) {
+      const rows = min(TR, OH - oh0);
+      const npix = rows * OW;
+      const p0 = oh0 * OW;
+      if (pointwise) {
+        packPairs(xg + <usize>p0, HW, K, npix, xs, packed);
+      } else {
+        im2colBytes(xg, col, P8, Cg, H, W, oh0, rows, OW, KH, KW, sh, sw, dh, dw, ph, pw, <u8>zx);
+        packPairs(col, P8, K, npix, xs, packed);
+      }
+      gemmTile(packed, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// qgemm_i8
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * qgemm_i8: QGemm, y[r][j] = stage(sum_k x[r][k] * w'[j][k] + off[j]).
+ * Params: 0 x (R x K bytes), 1 wpack (i16 [N4][K8], w' = w - zw[j], zero padded: N4 = N rounded up
+ * to 4, K8 = K rounded up to 8), 2 y (R x N), 3 scratch (K8 i16: the widened row),
+ * 4..10 output stage (M word = N), 11 R, 12 K.
+ */
+export function qgemm_i8(p: usize): void {
+  const x = pa(p, 0), wpack = pa(p, 1), y = pa(p, 2), xw = pa(p, 3);
+  const s = p + 16;
+  const flags = sFlags(s), N = pi(p, 10), R = pi(p, 11), K = pi(p, 12);
+  const xs = (flags & F_XS) != 0;
+  const osz: i32 = (flags & F_Y32) ? 4 : 1;
+  const K8 = (K + 7) & ~7;
+  const kb = K8 >> 3;
+  const rowBytes = <usize>K8 << 1;
+  for (let r = 0; r < R; r++) {
+    const xr = x + <usize>(r * K);
+    // widen the row to i16, zero padded to K8
+    let k = 0;
+    for (; k + 8 <= K; k += 8) v128.store(xw + (<usize>k << 1), xs ? v128.load8x8_s(xr + <usize>k) : v128.load8x8_u(xr + <usize>k));
+    for (; k < K8; k++) store<i16>(xw + (<usize>k << 1), k < K ? (xs ? <i16>load<i8>(xr + <usize>k) : <i16>load<u8>(xr + <usize>k)) : 0);
+    const yr = y + <usize>(r * N * osz);
+    for (let j = 0; j < N; j += 4) {
+      const w0 = wpack + <usize>j * rowBytes;
+      const w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
+      let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
+      for (let b = 0; b < kb; b++) {
+        const o = <usize>b << 4;
+        const xv = v128.load(xw + o);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, v128.load(w0 + o)));
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, v128.load(w1 + o)));
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, v128.load(w2 + o)));
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, v128.load(w3 + o)));
+      }
+      // horizontal sums of a0..a3 -> one i32x4
+      const t0 = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), v128.shuffle<i32>(a0, a1, 2, 6, 3, 7));
+      const t1 = i32x4.add(v128.shuffle<i32>(a2, a3, 0, 4, 1, 5), v128.shuffle<i32>(a2, a3, 2, 6, 3, 7));
+      const sum = i32x4.add(v128.shuffle<i32>(t0, t1, 0, 1, 4, 5), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
+      const yj = yr + <usize>(j * osz);
+      const nv = min(4, N - j);
+      stageScalar(s, j, i32x4.extract_lane(sum, 0), yj);
+      if (nv > 1) stageScalar(s, j + 1, i32x4.extract_lane(sum, 1), yj + <usize>osz);
+      if (nv > 2) stageScalar(s, j + 2, i32x4.extract_lane(sum, 2), yj + <usize>(2 * osz));
+      if (nv > 3) stageScalar(s, j + 3, i32x4.extract_lane(sum, 3), yj + <usize>(3 * osz));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requantize
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * qrequant_i8: Requantize, y = clamp(zy + rq(x - zx)).
+ * Params: 0 x, 1 y, 2 n (elements), 3 x kind (0 u8, 1 i8, 2 i32), 4 flags (F_YS, F_FLOAT),
+ * 5 zx, 6 multiplier, 7 shift, 8 zy, 9 lo, 10 hi, 11 scale (address of one f64; float mode).
+ * The 8-bit fixed-point path is vectorized (|zx| < 2^24 checked by the lowering); i32 inputs and
+ * float mode take x - zx in 64 bits / f64 per element.
+ */
+export function qrequant_i8(p: usize): void {
+  const x = pa(p, 0), y = pa(p, 1), n = pi(p, 2), kind = pi(p, 3), flags = pi(p, 4);
+  const zx = pi(p, 5), mult = pi(p, 6), sh = pi(p, 7), zy = pi(p, 8), lo = pi(p, 9), hi = pi(p, 10);
+  const ys = (flags & F_YS) != 0;
+  let i = 0;
+  if (kind != 2 && (flags & F_FLOAT) == 0) {
+    const zv = i32x4.splat(zx), mv = i32x4.splat(mult);
+    const rnd = i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0);
+    const lov = i64x2.splat(<i64>(lo - zy)), hiv = i64x2.splat(<i64>(hi - zy));
+    const zyv = i32x4.splat(zy);
+    for (; i + 8 <= n; i += 8) {
+      const v = kind == 1 ? v128.load8x8_s(x + <usize>i) : v128.load8x8_u(x + <usize>i);
+      const a = i32x4.sub(i32x4.extend_low_i16x8_s(v), zv);
+      const b = i32x4.sub(i32x4.extend_high_i16x8_s(v), zv);
+      const ra = i32x4.add(rqFixed4(a, mv, rnd, sh, lov, hiv), zyv);
+      const rb = i32x4.add(rqFixed4(b, mv, rnd, sh, lov, hiv), zyv);
+      store8(y + <usize>i, narrow8(ra, rb, ys), 8);
+    }
+  }
+  const sc = (flags & F_FLOAT) ? load<f64>(pa(p, 11)) : 0.0;
+  for (; i < n; i++) {
+    const xv: i64 = kind == 2 ? <i64>load<i32>(x + (<usize>i << 2)) : kind == 1 ? <i64>load<i8>(x + <usize>i) : <i64>load<u8>(x + <usize>i);
+    const acc = xv - <i64>zx;
+    const v = (flags & F_FLOAT) ? rqScalarF(<f64>acc, sc, zy, lo, hi) : rqScalar(acc, mult, sh, zy, lo, hi);
+    store<u8>(y + <usize>i, <u8>v);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// QAdd / QMul with broadcasting
+// ---------------------------------------------------------------------------------------------
+
+const QB_ADD: i32 = 0;
+
+/** Loads 8 bytes as i16x8 (signed or unsigned), or splats one byte when stride is 0. */
+@inline function load8w(at: usize, stride: i32, signed: bool): v128 {
+  if (stride == 0) return i16x8.splat(signed ? <i16>load<i8>(at) : <i16>load<u8>(at));
+  return signed ? v128.load8x8_s(at) : v128.load8x8_u(at);
+}
+
+/** One scalar QAdd/QMul element (64-bit, as the reference). */
+@inline function qbinScalar(op: i32, a: i32, b: i32, ma: i32, mb: i32, sh: i32, zy: i32, lo: i32, hi: i32): i32 {
+  if (op == QB_ADD) {
+    let v = <i64>ma * <i64>a + <i64>mb * <i64>b;
+    if (sh > 0) v = (v + (<i64>1 << <i64>(sh - 1))) >> <i64>sh;
+    v += <i64>zy;
+    return <i32>(v < <i64>lo ? <i64>lo : v > <i64>hi ? <i64>hi : v);
+  }
+  return rqScalar(<i64>(a * b), ma, sh, zy, lo, hi);
+}
+
+/**
+ * qbinary_i8: QAdd (op 0): y = clamp(zy + floor((Ma(a - za) + Mb(b - zb) + 2^(n-1)) / 2^n));
+ * QMul (op 1): y = clamp(zy + rq((a - za)(b - zb), Ma, n)). y is contiguous; a and b are read
+ * through element strides over 6 (coalesced, left-padded) dims.
+ * Params: 0 a, 1 b, 2 y, 3 op, 4 flags (F_XS: a is i8, F_BS: b is i8, F_YS), 5 za, 6 zb,
+ * 7 Ma (QMul: M), 8 Mb, 9 shift, 10 zy, 11 lo, 12 hi, 13..18 dims, 19..24 a strides, 25..30 b strides.
+ */
+export function qbinary_i8(p: usize): void {
+  const A = pa(p, 0), B = pa(p, 1), Y = pa(p, 2), op = pi(p, 3), flags = pi(p, 4);
+  const za = pi(p, 5), zb = pi(p, 6), ma = pi(p, 7), mb = pi(p, 8), sh = pi(p, 9), zy = pi(p, 10), lo = pi(p, 11), hi = pi(p, 12);
+  const as = (flags & F_XS) != 0, bs = (flags & F_BS) != 0, ys = (flags & F_YS) != 0;
+  const d0 = pi(p, 13), d1 = pi(p, 14), d2 = pi(p, 15), d3 = pi(p, 16), d4 = pi(p, 17), d5 = pi(p, 18);
+  const sa5 = pi(p, 24), sb5 = pi(p, 30);
+  const vec = (sa5 == 1 || sa5 == 0) && (sb5 == 1 || sb5 == 0);
+  const zav = i16x8.splat(<i16>za), zbv = i16x8.splat(<i16>zb);
+  const mav = i32x4.splat(ma), mbv = i32x4.splat(mb);
+  const rnd = i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0);
+  const lov = i64x2.splat(<i64>(lo - zy)), hiv = i64x2.splat(<i64>(hi - zy));
+  const zyv = i32x4.splat(zy);
+  // For 20 <= n < 32 the centered inputs (|a - za| <= 383; QMul: |product| < 2^18) are scaled by
+  // 2^k so that n + k >= 32 and the 64-bit sums still fit (< 2^53): the high-word path then needs
+  // no 64-bit shifts or compares. floor((v 2^k + 2^(n+k-1)) / 2^(n+k)) = floor((v + 2^(n-1)) / 2^n).
+  const hiPath = sh >= 20;
+  const k = sh >= 32 ? 0 : 32 - sh;
+  const nh = sh + k - 32;
+  const rndh = i64x2.splat(<i64>1 << <i64>(sh + k - 1));
+  const lo32 = i32x4.splat(lo - zy), hi32 = i32x4.splat(hi - zy);
+  let y = Y;
+  for (let i0 = 0; i0 < d0; i0++) for (let i1 = 0; i1 < d1; i1++) for (let i2 = 0; i2 < d2; i2++)
+    for (let i3 = 0; i3 < d3; i3++) for (let i4 = 0; i4 < d4; i4++) {
+      const ao = i0 * pi(p, 19) + i1 * pi(p, 20) + i2 * pi(p, 21) + i3 * pi(p, 22) + i4 * pi(p, 23);
+      const bo = i0 * pi(p, 25) + i1 * pi(p, 26) + i2 * pi(p, 27) + i3 * pi(p, 28) + i4 * pi(p, 29);
+      const a = A + <usize>ao, b = B + <usize>bo;
+      let i = 0;
+      if (vec) {
+        for (; i + 8 <= d5; i += 8) {
+          const av = i16x8.sub(load8w(a + <usize>(i * sa5), sa5, as), zav);
+          const bv = i16x8.sub(load8w(b + <usize>(i * sb5), sb5, bs), zbv);
+          let r0: v128, r1: v128;
+          if (hiPath) {
+            if (op == QB_ADD) {
+              const a0 = i32x4.shl(i32x4.extend_low_i16x8_s(av), k), a1 = i32x4.shl(i32x4.extend_high_i16x8_s(av), k);
+              const b0 = i32x4.shl(i32x4.extend_low_i16x8_s(bv), k), b1 = i32x4.shl(i32x4.extend_high_i16x8_s(bv), k);
+              const l0 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(a0, mav), i64x2.extmul_low_i32x4_s(b0, mbv)), rndh);
+              const h0 = i64x2.add(i64x2.add(i64x2.extmul_high_i32x4_s(a0, mav), i64x2.extmul_high_i32x4_s(b0, mbv)), rndh);
+              const l1 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(a1, mav), i64x2.extmul_low_i32x4_s(b1, mbv)), rndh);
+              const h1 = i64x2.add(i64x2.add(i64x2.extmul_high_i32x4_s(a1, mav), i64x2.extmul_high_i32x4_s(b1, mbv)), rndh);
+              r0 = i32x4.min_s(i32x4.max_s(i32x4.shr_s(v128.shuffle<i32>(l0, h0, 1, 3, 5, 7), nh), lo32), hi32);
+              r1 = i32x4.min_s(i32x4.max_s(i32x4.shr_s(v128.shuffle<i32>(l1, h1, 1, 3, 5, 7), nh), lo32), hi32);
+            } else {
+              r0 = rqFixed4Hi(i32x4.shl(i32x4.extmul_low_i16x8_s(av, bv), k), mav, rndh, nh, lo32, hi32);
+              r1 = rqFixed4Hi(i32x4.shl(i32x4.extmul_high_i16x8_s(av, bv), k), mav, rndh, nh, lo32, hi32);
+            }
+          } else if (op == QB_ADD) {
+            const a0 = i32x4.extend_low_i16x8_s(av), a1 = i32x4.extend_high_i16x8_s(av);
+            const b0 = i32x4.extend_low_i16x8_s(bv), b1 = i32x4.extend_high_i16x8_s(bv);
+            const l0 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(a0, mav), i64x2.extmul_low_i32x4_s(b0, mbv)), rnd);
+            const h0 = i64x2.add(i64x2.add(i64x2.extmul_high_i32x4_s(a0, mav), i64x2.extmul_high_i32x4_s(b0, mbv)), rnd);
+            const l1 = i64x2.add(i64x2.add(i64x2.extmul_low_i32x4_s(a1, mav), i64x2.extmul_low_i32x4_s(b1, mbv)), rnd);
+            const h1 = i64x2.add(i64x2.add(i64x2.extmul_high_i32x4_s(a1, mav), i64x2.extmul_high_i32x4_s(b1, mbv)), rnd);
+            r0 = low32(clamp64(i64x2.shr_s(l0, sh), lov, hiv), clamp64(i64x2.shr_s(h0, sh), lov, hiv));
+            r1 = low32(clamp64(i64x2.shr_s(l1, sh), lov, hiv), clamp64(i64x2.shr_s(h1, sh), lov, hiv));
+          } else {
+            r0 = rqFixed4(i32x4.extmul_low_i16x8_s(av, bv), mav, rnd, sh, lov, hiv);
+            r1 = rqFixed4(i32x4.extmul_high_i16x8_s(av, bv), mav, rnd, sh, lov, hiv);
+          }
+          store8(y + <usize>i, narrow8(i32x4.add(r0, zyv), i32x4.add(r1, zyv), ys), 8);
+        }
+      }
+      for (; i < d5; i++) {
+        const av = (as ? <i32>load<i8>(a + <usize>(i * sa5)) : <i32>load<u8>(a + <usize>(i * sa5))) - za;
+        const bv = (bs ? <i32>load<i8>(b + <usize>(i * sb5)) : <i32>load<u8>(b + <usize>(i * sb5))) - zb;
+        store<u8>(y + <usize>i, <u8>qbinScalar(op, av, bv, ma, mb, sh, zy, lo, hi));
+      }
+      y += <usize>d5;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// QReduceMean / global average pool
+// ---------------------------------------------------------------------------------------------
+
+/** Sum of n bytes at x (stride 1), int32 wrapping. */
+function sumBytes(x: usize, n: i32, signed: bool): i32 {
+  let acc = i32x4.splat(0);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const v = v128.load(x + <usize>i);
+    const w = signed ? i16x8.extadd_pairwise_i8x16_s(v) : i16x8.extadd_pairwise_i8x16_u(v);
+    acc = i32x4.add(acc, i32x4.extadd_pairwise_i16x8_s(w));
+  }
+  let s = i32x4.extract_lane(acc, 0) + i32x4.extract_lane(acc, 1) + i32x4.extract_lane(acc, 2) + i32x4.extract_lane(acc, 3);
+  for (; i < n; i++) s += signed ? <i32>load<i8>(x + <usize>i) : <i32>load<u8>(x + <usize>i);
+  return s;
+}
+
+/**
+ * qreduce_i8: QReduceMean: y[kept] = clamp(zy + rq(sum_{reduced}(x - zx))). Kept and reduced dims
+ * are coalesced and left-padded to 4 each (element strides into x); y is contiguous over kept dims.
+ * Params: 0 x, 1 y, 2 flags (F_XS, F_YS, F_FLOAT), 3 zx, 4 multiplier, 5 shift, 6 zy, 7 lo, 8 hi,
+ * 9 scale (address of one f64; float mode), 10..13 kept dims, 14..17 kept strides,
+ * 18..21 reduced dims, 22..25 reduced strides.
+ */
+export function qreduce_i8(p: usize): void {
+  const X = pa(p, 0), Y = pa(p, 1), flags = pi(p, 2), zx = pi(p, 3), mult = pi(p, 4), sh = pi(p, 5);
+  const zy = pi(p, 6), lo = pi(p, 7), hi = pi(p, 8);
+  const xs = (flags & F_XS) != 0;
+  const sc = (flags & F_FLOAT) ? load<f64>(pa(p, 9)) : 0.0;
+  const r0 = pi(p, 18), r1 = pi(p, 19), r2 = pi(p, 20), r3 = pi(p, 21);
+  const t0 = pi(p, 22), t1 = pi(p, 23), t2 = pi(p, 24), t3 = pi(p, 25);
+  const count = r0 * r1 * r2 * r3;
+  let y = Y;
+  for (let k0 = 0; k0 < pi(p, 10); k0++) for (let k1 = 0; k1 < pi(p, 11); k1++)
+    for (let k2 = 0; k2 < pi(p, 12); k2++) for (let k3 = 0; k3 < pi(p, 13); k3++) {
+      const xo = X + <usize>(k0 * pi(p, 14) + k1 * pi(p, 15) + k2 * pi(p, 16) + k3 * pi(p, 17));
+      let sum: i32 = 0;
+      for (let j0 = 0; j0 < r0; j0++) for (let j1 = 0; j1 < r1; j1++) for (let j2 = 0; j2 < r2; j2++) {
+        const xr = xo + <usize>(j0 * t0 + j1 * t1 + j2 * t2);
+        if (t3 == 1) {
+          sum += sumBytes(xr, r3, xs);
+        } else {
+          for (let j3 = 0; j3 < r3; j3++) sum += xs ? <i32>load<i8>(xr + <usize>(j3 * t3)) : <i32>load<u8>(xr + <usize>(j3 * t3));
+        }
+      }
+      sum -= count * zx;
+      const v = (flags & F_FLOAT) ? rqScalarF(<f64>sum, sc, zy, lo, hi) : rqScalar(<i64>sum, mult, sh, zy, lo, hi);
+      store<u8>(y, <u8>v);
+      y += 1;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// QAvgPool, MaxPool (int8)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * qavgpool_i8: QAvgPool 2-D (1-D as H = 1): y = clamp(zy + rq(sum_window(x - zx), M[c-1], n[c-1]))
+ * where c is the window count of the output position (with or without pads: a compile-time table).
+ * Params: 0 x, 1 y, 2 count table (i32 [OH*OW]: c - 1), 3 multipliers (i32 [vol]), 4 shifts
+ * (i32 [vol]), 5 flags (F_XS, F_YS), 6 NC, 7 H, 8 W, 9 OH, 10 OW, 11 KH, 12 KW, 13 sh, 14 sw,
+ * 15 ph, 16 pw, 17 zx, 18 zy, 19 lo, 20 hi.
+ */
+export function qavgpool_i8(p: usize): void {
+  const X = pa(p, 0), Y = pa(p, 1), cnt = pa(p, 2), mults = pa(p, 3), shifts = pa(p, 4), flags = pi(p, 5);
+  const NC = pi(p, 6), H = pi(p, 7), W = pi(p, 8), OH = pi(p, 9), OW = pi(p, 10), KH = pi(p, 11), KW = pi(p, 12);
+  const sh = pi(p, 13), sw = pi(p, 14), ph = pi(p, 15), pw = pi(p, 16), zx = pi(p, 17), zy = pi(p, 18), lo = pi(p, 19), hi = pi(p, 20);
+  const xs = (flags & F_XS) != 0;
+  let y = Y;
+  for (let nc = 0; nc < NC; nc++) {
+    const xc = X + <usize>(nc * H * W);
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = max(oh * sh - ph, 0), h1 = min(oh * sh - ph + KH, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = max(ow * sw - pw, 0), w1 = min(ow * sw - pw + KW, W);
+        let sum: i32 = 0;
+        for (let ih = h0; ih < h1; ih++) {
+          const row = xc + <usize>(ih * W);
+          for (let iw = w0; iw < w1; iw++) sum += xs ? <i32>load<i8>(row + <usize>iw) : <i32>load<u8>(row + <usize>iw);
+        }
+        const inRange = max(h1 - h0, 0) * max(w1 - w0, 0);
+        sum -= inRange * zx;
+        const c = load<i32>(cnt + (<usize>(oh * OW + ow) << 2));
+        store<u8>(y, <u8>rqScalar(<i64>sum, load<i32>(mults + (<usize>c << 2)), load<i32>(shifts + (<usize>c << 2)), zy, lo, hi));
+        y += 1;
+      }
+    }
+  }
+}
+
+/**
+ * qmaxpool_i8: MaxPool on int8/uint8 (padding never wins: max over the in-range window).
+ * Params: 0 x, 1 y, 2 signed, 3 NC, 4 H, 5 W, 6 OH, 7 OW, 8 KH, 9 KW, 10 sh, 11 sw, 12 dh, 13 dw,
+ * 14 ph, 15 pw.
+ */
+export function qmaxpool_i8(p: usize): void {
+  const X = pa(p, 0), Y = pa(p, 1), signed = pi(p, 2) != 0;
+  const NC = pi(p, 3), H = pi(p, 4), W = pi(p, 5), OH = pi(p, 6), OW = pi(p, 7), KH = pi(p, 8), KW = pi(p, 9);
+  const sh = pi(p, 10), sw = pi(p, 11), dh = pi(p, 12), dw = pi(p, 13), ph = pi(p, 14), pw = pi(p, 15);
+  let y = Y;
+  for (let nc = 0; nc < NC; nc++) {
+    const xc = X + <usize>(nc * H * W);
+    for (let oh = 0; oh < OH; oh++) {
+      for (let ow = 0; ow < OW; ow++) {
+        let best: i32 = -1000;
+        for (let kh = 0; kh < KH; kh++) {
+          const ih = oh * sh - ph + kh * dh;
+          if (ih < 0 || ih >= H) continue;
+          const row = xc + <usize>(ih * W);
+          for (let kw = 0; kw < KW; kw++) {
+            const iw = ow * sw - pw + kw * dw;
+            if (iw < 0 || iw >= W) continue;
+            const v = signed ? <i32>load<i8>(row + <usize>iw) : <i32>load<u8>(row + <usize>iw);
+            if (v > best) best = v;
+          }
+        }
+        store<u8>(y, <u8>best);
+        y += 1;
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// QuantizeLinear / DequantizeLinear (f32 <-> int8 at float-island boundaries)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * quantize_f32: y = saturate(nearest(x / s[a]) + z[a]) (f32 division, round half to even, NaN -> 0)
+ * over [outer][A][inner] (A = 1: per tensor).
+ * Params: 0 x (f32), 1 y (u8/i8), 2 scales (f32 [A]), 3 zero points (i32 [A]), 4 outer, 5 A,
+ * 6 inner, 7 y signed.
+ */
+export function quantize_f32(p: usize): void {
+  const X = pa(p, 0), Y = pa(p, 1), S = pa(p, 2), Z = pa(p, 3);
+  const outer = pi(p, 4), A = pi(p, 5), inner = pi(p, 6), ys = pi(p, 7) != 0;
+  const lo: i32 = ys ? -128 : 0, hi: i32 = ys ? 127 : 255;
+  let i = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let a = 0; a < A; a++) {
+      const s = load<f32>(S + (<usize>a << 2));
+      const z = load<i32>(Z + (<usize>a << 2));
+      const sv = f32x4.splat(s);
+      const lov = i32x4.splat(lo - z), hiv = i32x4.splat(hi - z), zv = i32x4.splat(z);
+      const end = i + inner;
+      for (; i + 8 <= end; i += 8) {
+        const q0 = f32x4.div(v128.load(X + (<usize>i << 2)), sv);
+        const q1 = f32x4.div(v128.load(X + (<usize>i << 2), 16), sv);
+        let r0 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(q0)), lov), hiv);
+        let r1 = i32x4.min_s(i32x4.max_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(q1)), lov), hiv);
+        // NaN -> 0 (not z), as the reference
+        r0 = v128.andnot(i32x4.add(r0, zv), f32x4.ne(q0, q0));
+        r1 = v128.andnot(i32x4.add(r1, zv), f32x4.ne(q1, q1));
+        store8(Y + <usize>i, narrow8(r0, r1, ys), 8);
+      }
+      for (; i < end; i++) {
+        const q = load<f32>(X + (<usize>i << 2)) / s;
+        let v: i32;
+        if (q != q) v = 0;
+        else {
+          const r = nearest<f32>(q);
+          v = r <= <f32>(lo - z) ? lo : r >= <f32>(hi - z) ? hi : <i32>r + z;
+        }
+        store<u8>(Y + <usize>i, <u8>v);
+      }
+    }
+  }
+}
+
+/**
+ * dequantize_f32: y = f32(x - z[a]) * s[a] over [outer][A][inner].
+ * Params: 0 x (u8/i8), 1 y (f32), 2 scales (f32 [A]), 3 zero points (i32 [A]), 4 outer, 5 A,
+ * 6 inner, 7 x signed.
+ */
+export function dequantize_f32(p: usize): void {
+  const X = pa(p, 0), Y = pa(p, 1), S = pa(p, 2), Z = pa(p, 3);
+  const outer = pi(p, 4), A = pi(p, 5), inner = pi(p, 6), xs = pi(p, 7) != 0;
+  let i = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let a = 0; a < A; a++) {
+      const s = load<f32>(S + (<usize>a << 2));
+      const z = load<i32>(Z + (<usize>a << 2));
+      const sv = f32x4.splat(s), zv = i32x4.splat(z);
+      const end = i + inner;
+      for (; i + 8 <= end; i += 8) {
+        const v = xs ? v128.load8x8_s(X + <usize>i) : v128.load8x8_u(X + <usize>i);
+        const a0 = f32x4.convert_i32x4_s(i32x4.sub(i32x4.extend_low_i16x8_s(v), zv));
+        const a1 = f32x4.convert_i32x4_s(i32x4.sub(i32x4.extend_high_i16x8_s(v), zv));
+        v128.store(Y + (<usize>i << 2), f32x4.mul(a0, sv));
+        v128.store(Y + (<usize>i << 2), f32x4.mul(a1, sv), 16);
+      }
+      for (; i < end; i++) {
+        const v = xs ? <i32>load<i8>(X + <usize>i) : <i32>load<u8>(X + <usize>i);
+        store<f32>(Y + (<usize>i << 2), <f32>(v - z) * s);
+      }
+    }
+  }
+}

@@ -1,0 +1,218 @@
+/**
+ * The wasm target: optimized graph -> artifact files (model.wasm, model.mjs, model.d.ts) and the
+ * manifest fields of ../../shared/CLI.md. Output is deterministic: same graph and options, same bytes.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Graph } from '../../compiler/ir/graph.js';
+import { TensorType } from '../../compiler/ir/tensor.js';
+import { inferCtxOf } from '../../compiler/interp/interp.js';
+import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { pipelineFor } from '../../compiler/pipeline.js';
+import { PassManager } from '../../compiler/pipeline.js';
+import { unsupported } from '../../compiler/errors.js';
+import { Pass } from '../../compiler/passes/pass.js';
+import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
+import { lowerGraph, Lowered } from './lower.js';
+import { buildModule, MemoryLayout } from './module.js';
+
+export interface WasmOptions extends TargetOptions {
+  /** Per-layer timing hooks (imports env.now; model.profile() returns per-layer ms). */
+  profile?: boolean;
+}
+
+/** Compile statistics beside the artifact (bench, profiler). */
+export interface WasmStats {
+  /** model.wasm bytes minus weight data. */
+  codeBytes: number;
+  wasmBytes: number;
+  steps: number;
+  layers: string[];
+}
+
+/** edgec's version (package.json). */
+export function edgecVersion(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../..', '../../..']) {
+    const p = path.resolve(here, up, 'package.json');
+    if (fs.existsSync(p)) {
+      const v = (JSON.parse(fs.readFileSync(p, 'utf8')) as { name?: string; version?: string });
+      if (v.name === 'edgec' && v.version) return v.version;
+    }
+  }
+  return '0.0.0';
+}
+
+const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
+
+/** MACs and parameter count of a graph (op cost functions; params = constant elements used by nodes). */
+export function graphStats(g: Graph): { macs: number; params: number } {
+  let macs = 0;
+  const used = new Set<number>();
+  for (const n of g.orderedNodes()) {
+    for (const i of n.inputs) if (i !== null && g.consts.has(i)) used.add(i);
+    const def = opOf(n, g);
+    if (!def.cost) continue;
+    const outs: TensorType[] = n.outputs.map((o) => g.typeOf(o));
+    macs += def.cost(inferCtxOf(g, n), parseAttrs(def, n, opsetOf(n, g)), outs).macs;
+  }
+  let params = 0;
+  for (const id of used) params += g.consts.get(id)!.size;
+  return { macs, params };
+}
+
+/**
+ * Emits the wasm artifact for an optimized graph (run `wasmTarget.pipeline()` first, or use
+ * `compileWasm`).
+ * @param g optimized graph with concrete shapes
+ * @param opts precision label and profiling
+ */
+export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: WasmStats } {
+  // The graph decides the kernels (a quantized graph lowers to the int8 kernels); `precision` is
+  // the label the manifest records.
+  const precision = opts.precision ?? 'fp32';
+  if (!['fp32', 'int8', 'fp16', 'int4'].includes(precision)) throw unsupported(`precision ${precision} is not supported by the wasm target`);
+  const low = lowerGraph(g);
+  const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false });
+  const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
+  const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
+  const mjs = modelMjs(low, layout, opts.profile ?? false);
+  const dts = modelDts(inputs, outputs, opts.profile ?? false);
+  const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ['model.mjs', mjs], ['model.d.ts', dts]]);
+  const { macs, params } = graphStats(g);
+  const manifest: ArtifactManifest = {
+    edgec: edgecVersion(),
+    target: 'wasm',
+    precision,
+    inputs,
+    outputs,
+    macs,
+    params,
+    weights_bytes: layout.weightsBytes,
+    arena_bytes: layout.arenaBytes,
+    files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])),
+    code_bytes: codeBytes,
+    memory_pages: layout.pages,
+  };
+  return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
+}
+
+/** The wasm target's passes: the shared pipeline for 'wasm'. */
+export function wasmPipeline(): Pass[] {
+  return pipelineFor('wasm');
+}
+
+/**
+ * Optimizes a copy of `g` with the wasm pipeline and emits the artifact.
+ * @param g imported graph (concrete shapes)
+ * @param opts target options
+ */
+export function compileWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: WasmStats; graph: Graph } {
+  const h = g.clone();
+  new PassManager(wasmPipeline()).run(h);
+  return { ...emitWasm(h, opts), graph: h };
+}
+
+/** The wasm Target. */
+export const wasmTarget: Target<WasmOptions> = {
+  name: 'wasm',
+  pipeline: () => wasmPipeline(),
+  emit: (g, opts) => emitWasm(g, opts),
+};
+
+function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean): string {
+  const io = (xs: Lowered['inputs'] | Lowered['outputs'], addrs: number[]) =>
+    xs.map((x, i) => ({ name: x.name, shape: x.shape, dtype: x.dtype, addr: addrs[i]!, size: x.shape.reduce((a, b) => a * b, 1) }));
+  const spec = {
+    inputs: io(low.inputs, layout.inputAddr),
+    outputs: io(low.outputs, layout.outputAddr),
+    profileOffset: layout.profileOffset,
+    layers: profile ? low.layers.map((n) => ({ name: n.name, op: n.op })) : [],
+  };
+  return `// Generated by edgec ${edgecVersion()} (wasm target). Loads model.wasm; no dependencies; Node >= 18 and browsers.
+const SPEC = ${JSON.stringify(spec)};
+
+const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype }));
+
+async function loadSource(options) {
+  if (options.wasm) return options.wasm;
+  const url = options.url ? new URL(options.url, import.meta.url) : new URL('model.wasm', import.meta.url);
+  if (url.protocol === 'file:' && typeof process !== 'undefined' && process.versions && process.versions.node) {
+    const { readFile } = await import('node:fs/promises');
+    return readFile(url);
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(\`cannot load \${url}: HTTP \${res.status}\`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/**
+ * Instantiates the model. options.wasm: bytes or a WebAssembly.Module to use instead of fetching
+ * model.wasm; options.url: where model.wasm is (default: next to this module).
+ */
+export async function create(options = {}) {
+  const src = await loadSource(options);
+  const imports = { env: { now: () => performance.now() } };
+  const instance = src instanceof WebAssembly.Module
+    ? await WebAssembly.instantiate(src, imports)
+    : (await WebAssembly.instantiate(src, imports)).instance;
+  const memory = instance.exports.memory;
+  const runWasm = instance.exports.run;
+  function run(feeds) {
+    if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: Float32Array }');
+    for (const x of SPEC.inputs) {
+      const v = feeds[x.name];
+      if (v === undefined) throw new Error(\`run: missing input "\${x.name}"\`);
+      if (v.length !== x.size) throw new Error(\`run: input "\${x.name}" has \${v.length} elements, expected \${x.size} (shape [\${x.shape}])\`);
+      new Float32Array(memory.buffer, x.addr, x.size).set(v);
+    }
+    runWasm();
+    const out = {};
+    for (const y of SPEC.outputs) out[y.name] = new Float32Array(memory.buffer, y.addr, y.size).slice();
+    return out;
+  }
+  const model = { inputs: pub(SPEC.inputs), outputs: pub(SPEC.outputs), run };
+  if (SPEC.layers.length > 0) {
+    const times = () => new Float64Array(memory.buffer, SPEC.profileOffset, SPEC.layers.length);
+    model.layers = SPEC.layers.map((l) => ({ ...l }));
+    model.profile = () => { const t = times(); return SPEC.layers.map((l, i) => ({ name: l.name, op: l.op, ms: t[i] })); };
+    model.resetProfile = () => times().fill(0);
+  }
+  return model;
+}
+`;
+}
+
+function modelDts(inputs: IoSpec[], outputs: IoSpec[], profile: boolean): string {
+  const feeds = inputs.map((x) => `  ${JSON.stringify(x.name)}: Float32Array | ArrayLike<number>;`).join('\n');
+  const outs = outputs.map((x) => `  ${JSON.stringify(x.name)}: Float32Array;`).join('\n');
+  return `// Generated by edgec (wasm target).
+export interface TensorSpec { name: string; shape: number[]; dtype: string; }
+export interface Feeds {
+${feeds}
+}
+export interface Outputs {
+${outs}
+}
+export interface LayerTime { name: string; op: string; ms: number; }
+export interface Model {
+  readonly inputs: TensorSpec[];
+  readonly outputs: TensorSpec[];
+  /** Runs one inference (synchronous; awaiting the result also works). */
+  run(feeds: Feeds): Outputs;${profile ? `
+  readonly layers: { name: string; op: string }[];
+  /** Accumulated milliseconds per layer since the last reset. */
+  profile(): LayerTime[];
+  resetProfile(): void;` : ''}
+}
+export interface CreateOptions {
+  /** model.wasm bytes or a compiled module (default: fetch/read model.wasm next to model.mjs). */
+  wasm?: BufferSource | WebAssembly.Module;
+  /** Location of model.wasm. */
+  url?: string | URL;
+}
+export function create(options?: CreateOptions): Promise<Model>;
+`;
+}

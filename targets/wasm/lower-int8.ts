@@ -1,0 +1,502 @@
+/**
+ * Lowerings of the integer ops (compiler/ops/qint.ts, domain 'edgec') and of QuantizeLinear /
+ * DequantizeLinear to the int8 kernels of runtime-wasm/assembly/int8.ts, with the compile-time
+ * weight packing those kernels read. Results match the reference kernels bit for bit.
+ *
+ * Packing (see int8.ts for the layouts): weights are centered at compile time (w' = w - zw[m],
+ * |w'| <= 383 fits i16) and the zero point of the input folds into a per-channel offset
+ * off[m] = bias[m] - zx * sum_k w'[m][k] (int32, wrapping like the reference accumulator), so the
+ * inner loops are plain dot products. Accumulators wrap modulo 2^32 exactly as the specification's
+ * int32 accumulator does; no K makes the kernels and the reference disagree.
+ *
+ * Int8/int32 runtime values are placed by the f32 memory plan (4 bytes per element reserved, the
+ * kernels use 1), and steps are appended directly so the f32-only check of LowerCtx.emit does not
+ * reject int8 outputs.
+ */
+import { Node, ValueId } from '../../compiler/ir/graph.js';
+import { numel } from '../../compiler/ir/tensor.js';
+import { internal } from '../../compiler/errors.js';
+import { AttrReader, normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import { KERNELS, KernelId } from './kernels.js';
+// type-only: lower.ts imports this module (a value import back would be an ESM cycle)
+import type { LowerCtx, Step, Word } from './lower.js';
+
+const i32 = (v: number): Word => ({ k: 'i', v });
+const NULL: Word = { k: 'null' };
+const SCRATCH: Word = { k: 'scratch' };
+
+/** Flag bits of the int8 kernels (runtime-wasm/assembly/int8.ts). */
+export const QFLAG = { xSigned: 1, ySigned: 2, yI32: 4, float: 8, bSigned: 16 } as const;
+
+/** Output pixels per tile of qconv_i8's GEMM path (TILE_PIXELS in int8.ts). */
+const TILE_PIXELS = 256;
+
+const align16 = (n: number): number => Math.ceil(n / 16) * 16;
+
+/** Blob ids of constant int tensors already placed, per lowering. */
+const constBlobs = new WeakMap<LowerCtx, Map<ValueId, number>>();
+
+/** Raw bytes of a typed array. */
+function bytesOf(a: ArrayBufferView): Uint8Array {
+  return new Uint8Array(a.buffer.slice(a.byteOffset, a.byteOffset + a.byteLength));
+}
+
+/** Dtype of a value. */
+function dt(c: LowerCtx, id: ValueId): string {
+  return c.g.typeOf(id).dtype;
+}
+
+/** Checks an operand's dtype is one of `ok`. */
+function needDtype(c: LowerCtx, id: ValueId, ok: readonly string[], what: string): string {
+  const d = dt(c, id);
+  if (!ok.includes(d)) throw c.unsupported(`${what} has dtype ${d}; expected ${ok.join(' or ')}`);
+  return d;
+}
+
+/** Address word of an int8/uint8/int32 operand: its constant blob (raw bytes) or runtime buffer. */
+function qaddr(c: LowerCtx, id: ValueId): Word {
+  const t = c.consts.get(id);
+  if (!t) return { k: 'buf', id, off: 0 };
+  let m = constBlobs.get(c);
+  if (!m) constBlobs.set(c, (m = new Map()));
+  let b = m.get(id);
+  if (b === undefined) {
+    if (!(t.data instanceof Int8Array || t.data instanceof Uint8Array || t.data instanceof Int32Array)) {
+      throw c.unsupported(`constant "${c.g.value(id).name}" has dtype ${t.dtype}; expected an int8/uint8/int32 tensor`);
+    }
+    b = (c.blob(bytesOf(t.data)) as { id: number }).id;
+    m.set(id, b);
+  }
+  return { k: 'blob', id: b, off: 0 };
+}
+
+/** Appends a kernel call (like LowerCtx.emit, without its f32-only output check). */
+function emitQ(c: LowerCtx, kernel: KernelId, words: Word[], opts: { reads: (number | null)[]; writes: number[]; scratch?: number }): void {
+  if (words.length !== KERNELS[kernel].words) throw internal(`${kernel}: ${words.length} parameter words, expected ${KERNELS[kernel].words}`);
+  const reads = opts.reads.filter((x): x is number => x !== null && !(x >= 0 && c.isConst(x)));
+  const st: Step = { kernel, words, node: c.node, reads, writes: opts.writes, scratchBytes: opts.scratch ?? 0 };
+  c.steps.push(st);
+}
+
+function attrsOf<A>(c: LowerCtx, n: Node): A {
+  return parseAttrs(opOf(n, c.g), n, opsetOf(n, c.g)) as A;
+}
+
+/** Wraps to int32. */
+const wrap = (v: number): number => v | 0;
+
+/** Per-channel entry k of a list of 1 or n values. */
+const pick = (a: readonly number[], k: number): number => a[a.length === 1 ? 0 : k]!;
+
+/**
+ * Channel blob: off[Mp], mult[Mp], shift[Mp] (Mp = M rounded up to 4) and, in float mode, the f64
+ * scales; the 7 output-stage words of a parameter block.
+ * @param sumW sum_k w'[m][k] per channel (exact integers)
+ */
+function stageWords(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | null, zx: number, sumW: number[], flags: number): Word[] {
+  const Mp = Math.ceil(M / 4) * 4;
+  const chan = new Int32Array(3 * Mp);
+  for (let m = 0; m < M; m++) {
+    // bias - zx * sum(w'), modulo 2^32 (the reference's int32 accumulator wraps the same way)
+    chan[m] = wrap((bias ? bias[m]! : 0) - Math.imul(zx, wrap(sumW[m]!)));
+    if (out.yDtype !== 'i32' && out.mode === 'fixed') {
+      chan[Mp + m] = pick(out.multiplier, m);
+      chan[2 * Mp + m] = pick(out.shift, m);
+    }
+  }
+  let f = flags;
+  let scales: Word = NULL;
+  if (out.yDtype === 'i32') f |= QFLAG.yI32;
+  else if (out.mode === 'float') {
+    f |= QFLAG.float;
+    scales = c.blob(bytesOf(Float64Array.from({ length: M }, (_, m) => pick(out.scale, m))));
+  }
+  if (out.yDtype === 'i8') f |= QFLAG.ySigned;
+  return [c.blob(chan), scales, i32(f), i32(out.yZeroPoint), i32(out.lo), i32(out.hi), i32(M)];
+}
+
+function checkChannels(c: LowerCtx, what: string, len: number, n: number): void {
+  if (len !== 1 && len !== n) throw c.unsupported(`${what} has ${len} values, expected 1 or ${n}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// QConv
+// ---------------------------------------------------------------------------------------------
+
+function lowerQConv(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QConvAttrs>(c, n);
+  const [xId, wId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, xId!, ['i8', 'u8'], 'QConv input');
+  const wt = c.constOf(wId, 'QConv weight');
+  const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
+  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QConv weight has dtype ${wt.dtype}; expected i8 or u8`);
+  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QConv bias has dtype ${bt.dtype}; expected i32`);
+  const xs = c.shape(xId!);
+  const ws = wt.shape;
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D QConv is not supported on wasm (1-D and 2-D only)`);
+  const [N, C] = [xs[0]!, xs[1]!];
+  const M = ws[0]!;
+  const G = a.group;
+  if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
+  if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
+  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
+  const p = windowParams(a, nd, ws.slice(2), n.op);
+  const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
+  const H = geo.I[1], W = geo.I[2], OH = geo.O[1], OW = geo.O[2];
+  const KH = geo.K[1], KW = geo.K[2], sh = geo.S[1], sw = geo.S[2], dh = geo.D[1], dw = geo.D[2], ph = geo.P[1], pw = geo.P[2];
+  const Cg = C / G, Mg = M / G;
+  const K = Cg * KH * KW;
+  const wd = wt.data as Int8Array | Uint8Array;
+  const wc = (m: number, k: number): number => wd[m * K + k]! - pick(a.wZeroPoint, m);
+  const sumW = Array.from({ length: M }, (_, m) => {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += wc(m, k);
+    return s;
+  });
+  const depthwise = G === C && G === M && Cg === 1 && (sw === 1 || sw === 2);
+  const pointwise = !depthwise && KH === 1 && KW === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && OH === H && OW === W;
+  let wpack: Word;
+  let scratch: number;
+  if (depthwise) {
+    // kernel-row pairs: (w'[c][2p][kw], w'[c][2p+1][kw]), zero past the last row
+    const KH2 = Math.ceil(KH / 2);
+    const pairs = new Int32Array(M * KH2 * KW);
+    const tap = (m: number, kh: number, kw: number): number => (kh < KH ? wc(m, kh * KW + kw) : 0);
+    for (let m = 0; m < M; m++) {
+      for (let q = 0; q < KH2; q++) {
+        for (let kw = 0; kw < KW; kw++) pairs[(m * KH2 + q) * KW + kw] = (tap(m, 2 * q, kw) & 0xffff) | (tap(m, 2 * q + 1, kw) << 16);
+      }
+    }
+    wpack = c.blob(pairs);
+    // plane geometry: dwPairRows / dwRows / dwCols of int8.ts
+    const PHp = (OH - 1) * sh + 2 * (KH2 - 1) * dh + 1;
+    const PHa = Math.max(H + ph, PHp + dh);
+    const ow8 = Math.ceil(OW / 8) * 8;
+    const need = sw === 1 ? ow8 + (KW - 1) * dw : 2 * (ow8 + (((KW - 1) * dw) >> 1) + 1);
+    const PWd = Math.ceil(Math.max(W + pw, need) / 16) * 16;
+    scratch = PHa * PWd * 2 + PHp * PWd * 4;
+  } else {
+    const K2 = Math.ceil(K / 2);
+    const Mg4 = Math.ceil(Mg / 4) * 4;
+    const packed = new Int32Array(G * Mg4 * K2 * 4);
+    for (let g = 0; g < G; g++) {
+      for (let r = 0; r < Mg; r++) {
+        const m = g * Mg + r;
+        for (let j = 0; j < K2; j++) {
+          const lo = wc(m, 2 * j);
+          const hi = 2 * j + 1 < K ? wc(m, 2 * j + 1) : 0;
+          packed[((g * (Mg4 / 4) + (r >> 2)) * K2 + j) * 4 + (r & 3)] = (lo & 0xffff) | (hi << 16);
+        }
+      }
+    }
+    wpack = c.blob(packed);
+    const TR = Math.min(OH, Math.max(1, Math.floor(TILE_PIXELS / OW)));
+    const P8 = Math.ceil((TR * OW) / 8) * 8;
+    scratch = (pointwise ? 0 : align16(K * P8)) + P8 * K2 * 4;
+  }
+  const stage = stageWords(c, a.out, M, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW, xd === 'i8' ? QFLAG.xSigned : 0);
+  emitQ(c, 'qconv_i8', [
+    qaddr(c, xId!), wpack, { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage,
+    i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(KH), i32(KW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw),
+    i32(G), i32(depthwise ? 2 : pointwise ? 1 : 0), i32(a.xZeroPoint),
+  ], { reads: [xId!], writes: [y], scratch });
+}
+
+// ---------------------------------------------------------------------------------------------
+// QGemm
+// ---------------------------------------------------------------------------------------------
+
+function lowerQGemm(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QGemmAttrs>(c, n);
+  const [xId, wId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, xId!, ['i8', 'u8'], 'QGemm input');
+  const wt = c.constOf(wId, 'QGemm weight');
+  const bt = bId != null ? c.constOf(bId, 'QGemm bias') : null;
+  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QGemm weight has dtype ${wt.dtype}; expected i8 or u8`);
+  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QGemm bias has dtype ${bt.dtype}; expected i32`);
+  if (wt.shape.length !== 2) throw c.unsupported('QGemm weight must have rank 2');
+  const [K, N] = a.transB ? [wt.shape[1]!, wt.shape[0]!] : [wt.shape[0]!, wt.shape[1]!];
+  const xs = c.shape(xId!);
+  if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
+  if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
+  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
+  const R = K === 0 ? 0 : numel(xs) / K;
+  const K8 = Math.ceil(K / 8) * 8;
+  const N4 = Math.ceil(N / 4) * 4;
+  const wd = wt.data as Int8Array | Uint8Array;
+  const [sk, sn] = a.transB ? [1, K] : [N, 1];
+  const packed = new Int16Array(N4 * K8);
+  const sumW = new Array<number>(N).fill(0);
+  for (let j = 0; j < N; j++) {
+    const z = pick(a.wZeroPoint, j);
+    for (let k = 0; k < K; k++) {
+      const v = wd[k * sk + j * sn]! - z;
+      packed[j * K8 + k] = v;
+      sumW[j] = sumW[j]! + v;
+    }
+  }
+  const stage = stageWords(c, a.out, N, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW, xd === 'i8' ? QFLAG.xSigned : 0);
+  emitQ(c, 'qgemm_i8', [qaddr(c, xId!), c.blob(bytesOf(packed)), { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage, i32(R), i32(K)],
+    { reads: [xId!], writes: [y], scratch: K8 * 2 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requantize, QAdd, QMul
+// ---------------------------------------------------------------------------------------------
+
+function lowerRequantize(c: LowerCtx, n: Node): void {
+  const a = attrsOf<RequantizeAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, x, ['i8', 'u8', 'i32'], 'Requantize input');
+  const o = a.out;
+  if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('Requantize with per-channel multipliers');
+  const lim = xd === 'i32' ? 2 ** 31 - 1 : 2 ** 24;
+  if (!(Math.abs(a.xZeroPoint) <= lim)) throw c.unsupported(`Requantize x_zero_point ${a.xZeroPoint} is out of range for ${xd} input`);
+  let flags = o.yDtype === 'i8' ? QFLAG.ySigned : 0;
+  let scale: Word = NULL;
+  if (o.mode === 'float') {
+    flags |= QFLAG.float;
+    scale = c.blob(bytesOf(new Float64Array([o.scale[0]!])));
+  }
+  emitQ(c, 'qrequant_i8', [
+    qaddr(c, x), { k: 'buf', id: y, off: 0 }, i32(numel(c.shape(x))), i32(xd === 'u8' ? 0 : xd === 'i8' ? 1 : 2), i32(flags),
+    i32(a.xZeroPoint), i32(o.multiplier[0] ?? 0), i32(o.shift[0] ?? 0), i32(o.yZeroPoint), i32(o.lo), i32(o.hi), scale,
+  ], { reads: [x], writes: [y] });
+}
+
+function lowerQBinary(c: LowerCtx, n: Node): void {
+  const [aId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const ad = needDtype(c, aId!, ['i8', 'u8'], `${n.op} input A`);
+  const bd = needDtype(c, bId!, ['i8', 'u8'], `${n.op} input B`);
+  const add = n.op === 'QAdd';
+  const at = add ? attrsOf<QAddAttrs>(c, n) : null;
+  const mt = add ? null : attrsOf<QMulAttrs>(c, n);
+  const base = (at ?? mt)!;
+  const ys = c.shape(y);
+  const co = mergeDims(ys, [broadcastStrides(c.shape(aId!), ys), broadcastStrides(c.shape(bId!), ys)], 6);
+  if (!co) throw c.unsupported(`${n.op} broadcast over more than 6 non-mergeable dims`);
+  if (numel(ys) === 0) return;
+  const flags = (ad === 'i8' ? QFLAG.xSigned : 0) | (bd === 'i8' ? QFLAG.bSigned : 0) | (base.yDtype === 'i8' ? QFLAG.ySigned : 0);
+  emitQ(c, 'qbinary_i8', [
+    qaddr(c, aId!), qaddr(c, bId!), { k: 'buf', id: y, off: 0 }, i32(add ? 0 : 1), i32(flags), i32(base.aZeroPoint), i32(base.bZeroPoint),
+    i32(at ? at.aMultiplier : mt!.multiplier), i32(at ? at.bMultiplier : 0), i32(base.shift), i32(base.yZeroPoint), i32(base.lo), i32(base.hi),
+    ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32),
+  ], { reads: [aId!, bId!], writes: [y] });
+}
+
+// ---------------------------------------------------------------------------------------------
+// QReduceMean, QAvgPool, MaxPool (int8)
+// ---------------------------------------------------------------------------------------------
+
+/** Row-major element strides. */
+function contiguous(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** Strides reading `inShape` (right-aligned) broadcast to `outShape` (0 on broadcast dims). */
+function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
+  const cs = contiguous(inShape);
+  const r = outShape.length;
+  return outShape.map((d, i) => {
+    const k = i - (r - inShape.length);
+    if (k < 0) return 0;
+    return inShape[k] === 1 && d !== 1 ? 0 : cs[k]!;
+  });
+}
+
+/**
+ * Drops size-1 dims, merges neighbours contiguous in every stride list, left-pads to `n` dims.
+ * Undefined when more than `n` dims remain.
+ */
+function mergeDims(dims: readonly number[], strides: readonly (readonly number[])[], n: number): { dims: number[]; strides: number[][] } | undefined {
+  const d: number[] = [];
+  const s: number[][] = strides.map(() => []);
+  dims.forEach((v, i) => {
+    if (v === 1) return;
+    const last = d.length - 1;
+    if (last >= 0 && strides.every((st, k) => s[k]![last] === st[i]! * v)) {
+      d[last] = d[last]! * v;
+      strides.forEach((st, k) => (s[k]![last] = st[i]!));
+    } else {
+      d.push(v);
+      strides.forEach((st, k) => s[k]!.push(st[i]!));
+    }
+  });
+  if (d.length > n) return undefined;
+  while (d.length < n) {
+    d.unshift(1);
+    s.forEach((x) => x.unshift(0));
+  }
+  return { dims: d, strides: s };
+}
+
+function lowerQReduceMean(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QReduceMeanAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, x, ['i8', 'u8'], 'QReduceMean input');
+  const o = a.out;
+  if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('QReduceMean with per-channel multipliers');
+  const xs = c.shape(x);
+  const st = contiguous(xs);
+  const ax = new Set(a.axes.map((v) => normAxis(v, xs.length)));
+  const keptIdx = xs.map((_, i) => i).filter((i) => !ax.has(i));
+  const redIdx = xs.map((_, i) => i).filter((i) => ax.has(i));
+  const kept = mergeDims(keptIdx.map((i) => xs[i]!), [keptIdx.map((i) => st[i]!)], 4);
+  const red = mergeDims(redIdx.map((i) => xs[i]!), [redIdx.map((i) => st[i]!)], 4);
+  if (!kept || !red) throw c.unsupported('QReduceMean over more than 4 non-mergeable kept or reduced dims');
+  if (numel(c.shape(y)) === 0) return;
+  let flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (o.yDtype === 'i8' ? QFLAG.ySigned : 0);
+  let scale: Word = NULL;
+  if (o.mode === 'float') {
+    flags |= QFLAG.float;
+    scale = c.blob(bytesOf(new Float64Array([o.scale[0]!])));
+  }
+  emitQ(c, 'qreduce_i8', [
+    qaddr(c, x), { k: 'buf', id: y, off: 0 }, i32(flags), i32(a.xZeroPoint), i32(o.multiplier[0] ?? 0), i32(o.shift[0] ?? 0),
+    i32(o.yZeroPoint), i32(o.lo), i32(o.hi), scale, ...kept.dims.map(i32), ...kept.strides[0]!.map(i32), ...red.dims.map(i32), ...red.strides[0]!.map(i32),
+  ], { reads: [x], writes: [y] });
+}
+
+function lowerQAvgPool(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QAvgPoolAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, x, ['i8', 'u8'], 'QAvgPool input');
+  const xs = c.shape(x);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D QAvgPool is not supported on wasm (1-D and 2-D only)`);
+  const p = windowParams(a, nd, undefined, n.op);
+  const g = geom3(xs.slice(2), p, a.autoPad, a.ceil, n.op);
+  const [IH, IW] = [g.I[1], g.I[2]];
+  const [OH, OW] = [g.O[1], g.O[2]];
+  // window count per output position, exactly as the reference counts it
+  const table = new Int32Array(OH * OW);
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      let cnt = 0;
+      let padCnt = 0;
+      for (let ky = 0; ky < g.K[1]; ky++) {
+        for (let kx = 0; kx < g.K[2]; kx++) {
+          const iy = oy * g.S[1] - g.P[1] + ky;
+          const ix = ox * g.S[2] - g.P[2] + kx;
+          if (iy < 0 || ix < 0 || iy >= IH || ix >= IW) {
+            if (iy < IH + g.E[1] && ix < IW + g.E[2] && iy >= -g.P[1] && ix >= -g.P[2]) padCnt++;
+            continue;
+          }
+          cnt++;
+        }
+      }
+      const count = a.countIncludePad ? cnt + padCnt : cnt;
+      if (count === 0) throw c.unsupported('QAvgPool has an empty window');
+      table[oy * OW + ox] = count - 1;
+    }
+  }
+  const flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (a.yDtype === 'i8' ? QFLAG.ySigned : 0);
+  emitQ(c, 'qavgpool_i8', [
+    qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(table), c.blob(Int32Array.from(a.multipliers)), c.blob(Int32Array.from(a.shifts)),
+    i32(flags), i32(xs[0]! * xs[1]!), i32(IH), i32(IW), i32(OH), i32(OW), i32(g.K[1]), i32(g.K[2]), i32(g.S[1]), i32(g.S[2]),
+    i32(g.P[1]), i32(g.P[2]), i32(a.xZeroPoint), i32(a.yZeroPoint), i32(a.lo), i32(a.hi),
+  ], { reads: [x], writes: [y] });
+}
+
+/**
+ * MaxPool on an int8/uint8 tensor (scale-preserving op of quantized graphs). Returns false when the
+ * input is not 8-bit (the f32 lowering applies).
+ */
+export function lowerMaxPoolInt8(c: LowerCtx, n: Node): boolean {
+  const x = n.inputs[0]!;
+  const xd = dt(c, x);
+  if (xd !== 'i8' && xd !== 'u8') return false;
+  if (n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('MaxPool Indices output is not supported on wasm');
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D pooling is not supported on wasm`);
+  const wa = readWindowAttrs(new AttrReader(n, c.opset), true);
+  const ceil = n.attrs['ceil_mode'] === 1;
+  const p = windowParams(wa, nd, undefined, n.op);
+  const g = geom3(xs.slice(2), p, wa.autoPad, ceil, n.op);
+  emitQ(c, 'qmaxpool_i8', [
+    qaddr(c, x), { k: 'buf', id: y, off: 0 }, i32(xd === 'i8' ? 1 : 0), i32(xs[0]! * xs[1]!), i32(g.I[1]), i32(g.I[2]), i32(g.O[1]), i32(g.O[2]),
+    i32(g.K[1]), i32(g.K[2]), i32(g.S[1]), i32(g.S[2]), i32(g.D[1]), i32(g.D[2]), i32(g.P[1]), i32(g.P[2]),
+  ], { reads: [x], writes: [y] });
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// QuantizeLinear / DequantizeLinear
+// ---------------------------------------------------------------------------------------------
+
+/** [outer, A, inner] of a per-tensor or per-axis (de)quantization, with the scale and zp lists. */
+function qParams(c: LowerCtx, n: Node, xs: number[]): { outer: number; A: number; inner: number; scales: Float32Array; zps: Int32Array; zdt: string | undefined } {
+  const st = c.constOf(n.inputs[1], `${n.op} scale`);
+  const zt = n.inputs[2] != null ? c.constOf(n.inputs[2], `${n.op} zero point`) : null;
+  if (st.dtype !== 'f32') throw c.unsupported(`${n.op} with a ${st.dtype} scale (f32 only on wasm)`);
+  if (typeof n.attrs['block_size'] === 'number' && n.attrs['block_size'] !== 0) throw c.unsupported(`blocked ${n.op}`);
+  const sv = st.toNumbers();
+  const zv = zt ? zt.toNumbers() : sv.map(() => 0);
+  let outer = 1, A = 1, inner = numel(xs);
+  if (sv.length !== 1 || st.shape.length > 1) {
+    const ax = normAxis(typeof n.attrs['axis'] === 'number' ? (n.attrs['axis'] as number) : 1, xs.length);
+    A = xs[ax]!;
+    if (sv.length !== A) throw c.unsupported(`${n.op} scale has ${sv.length} values for axis size ${A}`);
+    outer = numel(xs.slice(0, ax));
+    inner = numel(xs.slice(ax + 1));
+  }
+  return { outer, A, inner, scales: Float32Array.from(sv), zps: Int32Array.from(zv), zdt: zt?.dtype };
+}
+
+function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  needDtype(c, x, ['f32'], 'QuantizeLinear input');
+  const yd = needDtype(c, y, ['i8', 'u8'], 'QuantizeLinear output');
+  const prec = n.attrs['precision'];
+  if (typeof prec === 'number' && prec !== 0 && prec !== 1) throw c.unsupported('QuantizeLinear precision other than float32');
+  const xs = c.shape(x);
+  const q = qParams(c, n, xs);
+  if (numel(xs) === 0) return;
+  emitQ(c, 'quantize_f32', [c.addr(x), { k: 'buf', id: y, off: 0 }, c.blob(q.scales), c.blob(q.zps), i32(q.outer), i32(q.A), i32(q.inner), i32(yd === 'i8' ? 1 : 0)],
+    { reads: [x], writes: [y] });
+}
+
+function lowerDequantizeLinear(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, x, ['i8', 'u8'], 'DequantizeLinear input');
+  needDtype(c, y, ['f32'], 'DequantizeLinear output');
+  const xs = c.shape(x);
+  const q = qParams(c, n, xs);
+  if (numel(xs) === 0) return;
+  emitQ(c, 'dequantize_f32', [qaddr(c, x), c.addr(y), c.blob(q.scales), c.blob(q.zps), i32(q.outer), i32(q.A), i32(q.inner), i32(xd === 'i8' ? 1 : 0)],
+    { reads: [x], writes: [y] });
+}
+
+/** Lowerings of the integer ops and (de)quantization, by qualified op name (spread into LOWERINGS). */
+export const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => void>> = {
+  'edgec.QConv': lowerQConv,
+  'edgec.QGemm': lowerQGemm,
+  'edgec.Requantize': lowerRequantize,
+  'edgec.QAdd': lowerQBinary,
+  'edgec.QMul': lowerQBinary,
+  'edgec.QReduceMean': lowerQReduceMean,
+  'edgec.QAvgPool': lowerQAvgPool,
+  QuantizeLinear: lowerQuantizeLinear,
+  DequantizeLinear: lowerDequantizeLinear,
+};

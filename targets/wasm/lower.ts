@@ -1,0 +1,1227 @@
+/**
+ * Lowering of an optimized graph (concrete shapes) to a list of kernel calls on one linear memory.
+ *
+ * Each node becomes zero or more steps: a call of a runtime-wasm kernel with the address of a
+ * parameter block (kernels.ts lists the layouts). Parameter words refer to runtime buffers
+ * (planned into the arena by memory-plan.ts), to constant blobs (weights, tables: placed in the
+ * module's data segment) or to a per-step scratch buffer. Reshape-like ops are aliases (no copy);
+ * elementwise ops may run in place. Nodes whose inputs are all constant are evaluated at compile
+ * time with the reference kernels. An op, attribute combination or dtype without a wasm lowering
+ * is an 'unsupported' EdgecError naming the op and node, never a silent fallback.
+ */
+import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
+import { Tensor, isConcrete, numel } from '../../compiler/ir/tensor.js';
+import { EdgecError, internal, unsupported } from '../../compiler/errors.js';
+import { AttrReader, normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { actOf } from '../../compiler/ops/act.js';
+import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
+import { BIAS, BINARY, KERNELS, KernelId, MAX_DIMS, REDUCE, UNARY } from './kernels.js';
+import { BufferReq, MemoryPlan, planMemory } from './memory-plan.js';
+import '../../compiler/ops/index.js';
+import { INT8_LOWERINGS } from './lower-int8.js';
+
+/** One word of a parameter block. */
+export type Word =
+  | { k: 'i'; v: number }
+  | { k: 'f'; v: number }
+  /** Address of runtime buffer `id` plus `off` bytes. */
+  | { k: 'buf'; id: number; off: number }
+  /** Address of constant blob `id` plus `off` bytes. */
+  | { k: 'blob'; id: number; off: number }
+  /** Address of this step's scratch buffer. */
+  | { k: 'scratch' }
+  /** Null address (optional operand absent). */
+  | { k: 'null' };
+
+/** One kernel call. */
+export interface Step {
+  kernel: KernelId;
+  words: Word[];
+  /** Graph node this step implements (for comments, profiling). */
+  node: Node;
+  /** Runtime buffer ids read and written (ids of values or temporaries). */
+  reads: number[];
+  writes: number[];
+  /** Bytes of scratch needed during this step (0: none). */
+  scratchBytes: number;
+  /** In-place candidate [input id, output id]: the output may reuse the input's buffer. */
+  inplace?: [number, number];
+}
+
+/** A runtime buffer (root of an alias class). */
+export interface RuntimeBuffer {
+  bytes: number;
+  first: number;
+  last: number;
+}
+
+/** Result of lowering: steps, buffers, memory plan, constant blobs and the model's I/O. */
+export interface Lowered {
+  steps: Step[];
+  blobs: Uint8Array[];
+  /** Buffer id (root) of every runtime value id and temporary. */
+  rootOf: (id: number) => number;
+  buffers: Map<number, RuntimeBuffer>;
+  plan: MemoryPlan;
+  /** Scratch buffer key of step i (in plan.offsets) when it needs one. */
+  scratchKey: Map<number, number>;
+  inputs: { id: ValueId; name: string; shape: number[]; dtype: string }[];
+  outputs: { id: number; name: string; shape: number[]; dtype: string }[];
+  /** Nodes that were lowered to kernel calls, in order (profiling layer names). */
+  layers: Node[];
+}
+
+const f32 = (v: number): Word => ({ k: 'f', v });
+const i32 = (v: number): Word => ({ k: 'i', v });
+const NULL: Word = { k: 'null' };
+const SCRATCH: Word = { k: 'scratch' };
+
+/** Ops whose output is the input's bytes under another shape. */
+const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+
+/** Lowering context: graph, constants known at compile time, steps and blobs built so far. */
+export class LowerCtx {
+  readonly steps: Step[] = [];
+  readonly blobs: Uint8Array[] = [];
+  /** Values known at compile time (graph constants and folded nodes). */
+  readonly consts: Map<ValueId, Tensor>;
+  /** Alias parent of a value (reshape-like ops). */
+  readonly parent = new Map<number, number>();
+  private readonly constBlob = new Map<ValueId, number>();
+  /** Temporary buffers: synthetic ids below 0 with byte sizes. */
+  readonly temps = new Map<number, number>();
+  private nextTemp = -1;
+  node!: Node;
+
+  constructor(readonly g: Graph) {
+    this.consts = new Map(g.consts);
+  }
+
+  /** Concrete shape of a value. */
+  shape(id: ValueId): number[] {
+    const s = this.g.typeOf(id).shape;
+    if (!isConcrete(s)) throw this.unsupported(`value "${this.g.value(id).name}" has a symbolic shape [${s.join(',')}]; fix input shapes first`);
+    return [...s];
+  }
+
+  isConst(id: ValueId | null | undefined): boolean {
+    return id !== null && id !== undefined && this.consts.has(id);
+  }
+
+  /** The constant value of an input, or an 'unsupported' error naming what must be constant. */
+  constOf(id: ValueId | null | undefined, what: string): Tensor {
+    const t = id === null || id === undefined ? undefined : this.consts.get(id);
+    if (!t) throw this.unsupported(`${what} must be a constant on the wasm target`);
+    return t;
+  }
+
+  /** Constant numbers of an optional input (undefined when absent). */
+  constNums(id: ValueId | null | undefined, what: string): number[] | undefined {
+    if (id === null || id === undefined) return undefined;
+    return this.constOf(id, what).toNumbers();
+  }
+
+  unsupported(msg: string): EdgecError {
+    return unsupported(msg, { node: this.node?.name, op: this.node?.op });
+  }
+
+  /** Adds a constant blob (bytes copied) and returns its address word. */
+  blob(data: Float32Array | Int32Array | Uint8Array): Word {
+    const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    this.blobs.push(bytes);
+    return { k: 'blob', id: this.blobs.length - 1, off: 0 };
+  }
+
+  /** f32 data of a constant tensor (floats rounded to f32). */
+  f32Data(t: Tensor): Float32Array {
+    if (t.data instanceof Float32Array) return t.data;
+    const out = new Float32Array(t.size);
+    for (let i = 0; i < t.size; i++) out[i] = t.get(i);
+    return out;
+  }
+
+  /** Address word of a value: its constant blob, or its runtime buffer. `offElems` adds f32 elements. */
+  addr(id: ValueId, offElems = 0): Word {
+    const t = this.consts.get(id);
+    if (t) {
+      if (t.dtype !== 'f32') throw this.unsupported(`constant "${this.g.value(id).name}" has dtype ${t.dtype}; the wasm target computes in f32`);
+      let b = this.constBlob.get(id);
+      if (b === undefined) {
+        const w = this.blob(this.f32Data(t)) as { id: number };
+        b = w.id;
+        this.constBlob.set(id, b);
+      }
+      return { k: 'blob', id: b, off: offElems * 4 };
+    }
+    this.checkRuntime(id);
+    return { k: 'buf', id, off: offElems * 4 };
+  }
+
+  /** Runtime values must be f32. */
+  checkRuntime(id: number): void {
+    if (id < 0) return;
+    const dt = this.g.typeOf(id).dtype;
+    if (dt !== 'f32') throw this.unsupported(`value "${this.g.value(id).name}" has dtype ${dt}; the wasm target computes in f32 only`);
+  }
+
+  /** A temporary runtime buffer of `bytes` (live from its writer to its last reader). */
+  temp(bytes: number): number {
+    const id = this.nextTemp--;
+    this.temps.set(id, bytes);
+    return id;
+  }
+
+  /** Adds a kernel call for the current node. */
+  emit(kernel: KernelId, words: Word[], opts: { reads?: (number | null)[]; writes: number[]; scratch?: number; inplace?: [number, number] }): void {
+    if (words.length !== KERNELS[kernel].words) throw internal(`${kernel}: ${words.length} parameter words, expected ${KERNELS[kernel].words}`);
+    const reads = (opts.reads ?? []).filter((x): x is number => x !== null && !(x >= 0 && this.consts.has(x)));
+    const st: Step = { kernel, words, node: this.node, reads, writes: opts.writes, scratchBytes: opts.scratch ?? 0 };
+    if (opts.inplace && !this.isConst(opts.inplace[0])) st.inplace = opts.inplace;
+    for (const w of opts.writes) this.checkRuntime(w);
+    this.steps.push(st);
+  }
+
+  /** Parsed attributes of the current node (with its op's schema). */
+  attrs<A>(): A {
+    const n = this.node;
+    return parseAttrs(opOf(n, this.g), n, opsetOf(n, this.g)) as A;
+  }
+
+  get opset(): number {
+    return opsetOf(this.node, this.g);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shape helpers
+// ---------------------------------------------------------------------------------------------
+
+/** Row-major element strides. */
+export function contiguous(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** Strides that read `inShape` (right-aligned) broadcast to `outShape` (0 on broadcast dims). */
+export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
+  const cs = contiguous(inShape);
+  const r = outShape.length;
+  return outShape.map((d, i) => {
+    const k = i - (r - inShape.length);
+    if (k < 0) return 0;
+    return inShape[k] === 1 && d !== 1 ? 0 : cs[k]!;
+  });
+}
+
+/**
+ * Drops size-1 dims and merges adjacent dims that are contiguous in every stride list, then
+ * left-pads to MAX_DIMS. Returns undefined when more than MAX_DIMS dims remain.
+ */
+export function coalesce(dims: readonly number[], strides: readonly (readonly number[])[]): { dims: number[]; strides: number[][] } | undefined {
+  const d: number[] = [];
+  const s: number[][] = strides.map(() => []);
+  dims.forEach((n, i) => {
+    if (n === 1) return;
+    const last = d.length - 1;
+    if (last >= 0 && strides.every((st, k) => s[k]![last] === st[i]! * n)) {
+      d[last] = d[last]! * n;
+      strides.forEach((st, k) => (s[k]![last] = st[i]!));
+    } else {
+      d.push(n);
+      strides.forEach((st, k) => s[k]!.push(st[i]!));
+    }
+  });
+  if (d.length > MAX_DIMS) return undefined;
+  while (d.length < MAX_DIMS) {
+    d.unshift(1);
+    s.forEach((x) => x.unshift(0));
+  }
+  return { dims: d, strides: s };
+}
+
+function attrNum(n: Node, key: string, def: number): number {
+  const v = n.attrs[key];
+  return typeof v === 'number' ? v : def;
+}
+function attrStr(n: Node, key: string, def: string): string {
+  const v = n.attrs[key];
+  return typeof v === 'string' ? v : def;
+}
+function attrInts(n: Node, key: string): number[] | undefined {
+  const v = n.attrs[key];
+  return Array.isArray(v) ? (v as number[]) : undefined;
+}
+
+/** Activation of a fused op as (lo, hi) clamp plus a post-pass act code. */
+function fusedAct(n: Node): { lo: number; hi: number; code: number; a0: number; a1: number } {
+  const a = actOf(n.attrs);
+  const none = { lo: -Infinity, hi: Infinity, code: 0, a0: 0, a1: 0 };
+  if (!a) return none;
+  const p = a.params;
+  switch (a.kind) {
+    case 'Relu': return { ...none, lo: 0 };
+    case 'Clip': return { ...none, lo: p[0] ?? -Infinity, hi: p[1] ?? Infinity };
+    case 'LeakyRelu': return { ...none, code: UNARY.LeakyRelu, a0: p[0] ?? 0.01 };
+    case 'HardSigmoid': return { ...none, code: UNARY.HardSigmoid, a0: p[0] ?? 0.2, a1: p[1] ?? 0.5 };
+    case 'HardSwish': return { ...none, code: UNARY.HardSwish };
+    case 'Sigmoid': return { ...none, code: UNARY.Sigmoid };
+    case 'Tanh': return { ...none, code: UNARY.Tanh };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Op lowerings (one named function per op family)
+// ---------------------------------------------------------------------------------------------
+
+type LowerFn = (c: LowerCtx, n: Node) => void;
+
+/** Strided copy of a view: dst[i] (dstStrides) = src[i] (srcStrides) over `dims`. */
+function copyView(c: LowerCtx, dst: Word, dstStrides: number[], src: Word, srcStrides: number[], dims: number[],
+  io: { reads: (number | null)[]; writes: number[] }): void {
+  if (dims.some((d) => d === 0)) return;
+  const co = coalesce(dims, [srcStrides, dstStrides]);
+  if (!co) throw c.unsupported(`a copy over ${dims.length} non-contiguous dims exceeds the ${MAX_DIMS}-dim kernel`);
+  c.emit('copy_strided', [dst, src, ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32)], io);
+}
+
+function offsetWord(w: Word, bytes: number): Word {
+  if (w.k === 'buf' || w.k === 'blob') return { ...w, off: w.off + bytes };
+  return w;
+}
+
+function lowerConv(c: LowerCtx, n: Node): void {
+  const [xId, wId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(xId!);
+  const ws = c.shape(wId!);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D convolution is not supported on wasm (1-D and 2-D only)`);
+  const r = new AttrReader(n, c.opset);
+  const wa = readWindowAttrs(r, false);
+  const group = attrNum(n, 'group', 1);
+  const p = windowParams(wa, nd, ws.slice(2), n.op);
+  const geo = geom3(xs.slice(2), p, wa.autoPad, false, n.op);
+  const [N, C] = [xs[0]!, xs[1]!];
+  const K = ws[0]!;
+  const H = geo.I[1], W = geo.I[2], OH = geo.O[1], OW = geo.O[2];
+  const KH = geo.K[1], KW = geo.K[2];
+  const act = fusedAct(n);
+  const Cg = C / group;
+  const depthwise = group === C && group === K;
+  const direct = KH === 1 && KW === 1 && geo.S[1] === 1 && geo.S[2] === 1 && geo.P[1] === 0 && geo.P[2] === 0 && OH === H && OW === W;
+  const scratch = depthwise ? depthwiseScratchBytes(H, W, OH, OW, KH, KW, geo.S[1], geo.S[2], geo.P[1], geo.P[2])
+    : (direct ? 0 : Cg * KH * KW * OH * OW * 4) + Cg * KH * KW * 32;
+  const wt0 = c.consts.get(wId!);
+  if (wt0 && useWinograd(C, K, OH, OW, KH, KW, group, geo)) {
+    const U = winogradWeights(c.f32Data(wt0), K, C);
+    const scr = winogradScratchBytes(C, K, OH, OW);
+    c.emit('conv3x3_wino_f32', [
+      c.addr(xId!), c.blob(U), bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
+      i32(N), i32(C), i32(H), i32(W), i32(K), i32(OH), i32(OW), i32(geo.P[1]), i32(geo.P[2]),
+      f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1),
+    ], { reads: [xId!, bId ?? null], writes: [y], scratch: scr });
+    return;
+  }
+  // constant weights of GEMM-path convs are packed in 4-row groups (one pointer in the microkernel)
+  const Kg = K / group;
+  const wt = c.consts.get(wId!);
+  const packA = !depthwise && Kg >= 4 && OH * OW >= 8 && wt !== undefined;
+  const wWord = packA ? c.blob(packRows4(c.f32Data(wt), group, Kg, Cg * KH * KW)) : c.addr(wId!);
+  c.emit('conv2d_f32', [
+    c.addr(xId!), wWord, bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
+    i32(N), i32(C), i32(H), i32(W), i32(K), i32(OH), i32(OW), i32(KH), i32(KW),
+    i32(geo.S[1]), i32(geo.S[2]), i32(geo.D[1]), i32(geo.D[2]), i32(geo.P[1]), i32(geo.P[2]), i32(group),
+    f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1), i32(packA ? 1 : 0),
+  ], { reads: [xId!, wId!, bId ?? null], writes: [y], scratch });
+}
+
+/** Scratch of conv3x3_wino_f32 (mirrors winogradScratchBytes in runtime-wasm/assembly/winograd.ts). */
+export function winogradScratchBytes(C: number, K: number, OH: number, OW: number): number {
+  const Th = Math.ceil(OH / 2);
+  const Tw4 = Math.ceil(Math.ceil(OW / 2) / 4) * 4;
+  const T = Th * Tw4;
+  return (C * (2 * Th + 2) * (2 * Tw4 + 10) + 16 * C * T + 16 * K * T + C * 8) * 4 + 16 + 64;
+}
+
+/** Largest scratch a Winograd conv may use; bigger layers keep im2col. */
+const WINOGRAD_MAX_SCRATCH = 8 << 20;
+
+/**
+ * Winograd F(2x2, 3x3) for 3x3 stride-1 undilated ungrouped convs with enough channels and tiles
+ * for its 16 GEMMs to run well (2.25x fewer multiplies than im2col + GEMM).
+ */
+function useWinograd(C: number, K: number, OH: number, OW: number, KH: number, KW: number, group: number,
+  geo: { S: number[]; D: number[] }): boolean {
+  if (KH !== 3 || KW !== 3 || group !== 1 || geo.S[1] !== 1 || geo.S[2] !== 1 || geo.D[1] !== 1 || geo.D[2] !== 1) return false;
+  const T = Math.ceil(OH / 2) * Math.ceil(Math.ceil(OW / 2) / 4) * 4;
+  // below ~32 channels the tile transforms cost more than the multiplies saved (measured on resnet8)
+  return C >= 32 && K >= 8 && T >= 16 && winogradScratchBytes(C, K, OH, OW) <= WINOGRAD_MAX_SCRATCH;
+}
+
+/**
+ * Filter transform U = G g G^T (G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]) of OIHW 3x3 weights,
+ * as 16 matrices K x C (xi = 4 i + j), each packed in 4-row groups (packRows4), xi-major.
+ */
+export function winogradWeights(w: Float32Array, K: number, C: number): Float32Array {
+  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+  const U = Array.from({ length: 16 }, () => new Float32Array(K * C));
+  for (let k = 0; k < K; k++) {
+    for (let ci = 0; ci < C; ci++) {
+      const g = (r: number, s: number) => w[((k * C + ci) * 3 + r) * 3 + s]!;
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          let v = 0;
+          for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) v += G[i]![r]! * g(r, s) * G[j]![s]!;
+          U[i * 4 + j]![k * C + ci] = v;
+        }
+      }
+    }
+  }
+  const parts = U.map((u) => packRows4(u, 1, K, C));
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Scratch of a depthwise conv: the zero-padded input plane (mirrors depthwiseScratchBytes in
+ * runtime-wasm/assembly/conv.ts).
+ */
+export function depthwiseScratchBytes(H: number, W: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, ph: number, pw: number): number {
+  const needW = Math.ceil(OW / 4) * 4 * sw + KW + 8;
+  const Wp = Math.ceil(Math.max(W + pw, needW) / 4) * 4;
+  const Hp = Math.max(H + ph, (OH - 1) * sh + KH);
+  return Hp * Wp * 4 + 64;
+}
+
+/** Emits a GEMM call (A [M,K] lda, B [K,N] ldb) with bias mode and fused activation. */
+function gemmCall(c: LowerCtx, A: Word, B: Word, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
+  lda: number, ldb: number, alpha: number, act: ReturnType<typeof fusedAct>, batch: number, sA: number, sB: number, sC: number, sBias: number,
+  io: { reads: (number | null)[]; writes: number[] }, packed = false): void {
+  c.emit('gemm_f32', [
+    A, B, C, bias, i32(M), i32(N), i32(K), i32(lda), i32(ldb), i32(N), i32(bmode),
+    f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1),
+    i32(batch), i32(sA), i32(sB), i32(sC), f32(alpha), i32(sBias), !packed && M >= 8 && N >= 8 ? SCRATCH : NULL, i32(packed ? 1 : 0),
+  ], { ...io, scratch: !packed && M >= 8 && N >= 8 ? K * 32 : 0 });
+}
+
+/** A transposed copy of a 2-D operand (constant: at compile time; runtime: into a temporary). */
+function transposed2d(c: LowerCtx, id: ValueId, rows: number, cols: number): { w: Word; id: number | null } {
+  const t = c.consts.get(id);
+  if (t) {
+    const d = c.f32Data(t);
+    const o = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) o[j * rows + i] = d[i * cols + j]!;
+    return { w: c.blob(o), id: null };
+  }
+  const tmp = c.temp(rows * cols * 4);
+  copyView(c, { k: 'buf', id: tmp, off: 0 }, [rows, 1], c.addr(id), [1, cols], [cols, rows], { reads: [id], writes: [tmp] });
+  return { w: { k: 'buf', id: tmp, off: 0 }, id: tmp };
+}
+
+/**
+ * Packs constant conv weights [G * rows, kdim] (rows >= 4 per group) into 4-row groups [kdim][4]
+ * per conv group: rows 0-3, 4-7, ... and, when rows % 4 != 0, rows rows-4..rows-1 (the overlapping
+ * last tile of gemm_f32).
+ */
+export function packRows4(w: Float32Array, groups: number, rows: number, kdim: number): Float32Array {
+  const starts: number[] = [];
+  for (let m = 0; m < rows;) {
+    const mm = rows - m >= 4 ? m : rows - 4;
+    starts.push(mm);
+    m = mm + 4;
+  }
+  const out = new Float32Array(groups * starts.length * kdim * 4);
+  let o = 0;
+  for (let g = 0; g < groups; g++) {
+    for (const m0 of starts) {
+      for (let k = 0; k < kdim; k++) for (let i = 0; i < 4; i++) out[o++] = w[(g * rows + m0 + i) * kdim + k]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Packs a constant row-major B [K, N] (N >= 8) into the K x 8 column panels gemm_f32 walks: panels
+ * at columns 0, 8, 16, ... and, when N % 8 != 0, one more at N - 8 (overlapping the previous one).
+ */
+export function packB(b: Float32Array, K: number, N: number): Float32Array {
+  const starts: number[] = [];
+  for (let n = 0; n < N;) {
+    const nn = N - n >= 8 ? n : N - 8;
+    starts.push(nn);
+    n = nn + 8;
+  }
+  const out = new Float32Array(starts.length * K * 8);
+  starts.forEach((n0, j) => {
+    for (let k = 0; k < K; k++) for (let i = 0; i < 8; i++) out[(j * K + k) * 8 + i] = b[k * N + n0 + i]!;
+  });
+  return out;
+}
+
+/** B as a word: pre-packed panels when B is constant and N >= 8, else the value itself. */
+function bOperand(c: LowerCtx, bId: ValueId, K: number, N: number, data?: Float32Array): { w: Word; packed: boolean } {
+  const t = data ?? (c.consts.get(bId) ? c.f32Data(c.consts.get(bId)!) : undefined);
+  if (t && N >= 8) return { w: c.blob(packB(t, K, N)), packed: true };
+  return { w: c.addr(bId), packed: false };
+}
+
+function lowerGemm(c: LowerCtx, n: Node): void {
+  const [aId, bId, cId] = n.inputs;
+  const y = n.outputs[0]!;
+  const as = c.shape(aId!);
+  const bs = c.shape(bId!);
+  if (as.length !== 2 || bs.length !== 2) throw c.unsupported('Gemm inputs must be 2-D');
+  const transA = attrNum(n, 'transA', 0) !== 0;
+  const transB = attrNum(n, 'transB', 0) !== 0;
+  const alpha = attrNum(n, 'alpha', 1);
+  const beta = attrNum(n, 'beta', 1);
+  const M = transA ? as[1]! : as[0]!;
+  const K = transA ? as[0]! : as[1]!;
+  const N = transB ? bs[0]! : bs[1]!;
+  const reads: (number | null)[] = [aId!, bId!];
+  let A = c.addr(aId!);
+  if (transA) {
+    const t = transposed2d(c, aId!, as[0]!, as[1]!);
+    A = t.w;
+    if (t.id !== null) reads.push(t.id);
+  }
+  let B = c.addr(bId!);
+  let packed = false;
+  const bt = c.consts.get(bId!);
+  if (bt) {
+    const d = c.f32Data(bt);
+    let kn = d;
+    if (transB) {
+      kn = new Float32Array(K * N);
+      for (let i = 0; i < N; i++) for (let j = 0; j < K; j++) kn[j * N + i] = d[i * K + j]!;
+    }
+    const op = bOperand(c, bId!, K, N, kn);
+    B = op.packed ? op.w : c.blob(kn);
+    packed = op.packed;
+  } else if (transB) {
+    const t = transposed2d(c, bId!, bs[0]!, bs[1]!);
+    B = t.w;
+    if (t.id !== null) reads.push(t.id);
+  }
+  let bias: Word = NULL;
+  let bmode: number = BIAS.none;
+  if (cId != null && beta !== 0) {
+    const cs = c.shape(cId);
+    const cn = numel(cs);
+    bmode = cn === 1 ? BIAS.scalar : cn === M * N && cs.length === 2 && cs[0] === M ? BIAS.full
+      : cs[cs.length - 1] === N && cn === N ? BIAS.col : cs.length === 2 && cs[0] === M && cs[1] === 1 ? BIAS.row : -1;
+    if (bmode < 0) throw c.unsupported(`Gemm bias of shape [${cs.join(',')}] does not broadcast to [${M},${N}]`);
+    if (M === 1 && (bmode === BIAS.full)) bmode = BIAS.col;
+    const ct = c.consts.get(cId);
+    if (ct) {
+      const d = Float32Array.from(c.f32Data(ct), (v) => v * beta);
+      bias = c.blob(d);
+    } else {
+      if (beta !== 1) throw c.unsupported('Gemm with a runtime C and beta != 1 is not supported on wasm');
+      bias = c.addr(cId);
+      reads.push(cId);
+    }
+  }
+  gemmCall(c, A, B, c.addr(y), bias, bmode, M, N, K, K, N, alpha, fusedAct(n), 1, 0, 0, 0, 0, { reads, writes: [y] }, packed);
+}
+
+function lowerMatMul(c: LowerCtx, n: Node): void {
+  const [aId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const as = c.shape(aId!);
+  const bs = c.shape(bId!);
+  const a2 = as.length === 1 ? [1, as[0]!] : as;
+  const b2 = bs.length === 1 ? [bs[0]!, 1] : bs;
+  const M = a2[a2.length - 2]!, K = a2[a2.length - 1]!, N = b2[b2.length - 1]!;
+  if (b2[b2.length - 2] !== K) throw c.unsupported(`MatMul inner dims differ: [${as.join(',')}] x [${bs.join(',')}]`);
+  const batchA = numel(a2.slice(0, -2));
+  const batchB = numel(b2.slice(0, -2));
+  const act = fusedAct(n);
+  const io = { reads: [aId!, bId!], writes: [y] };
+  if (batchB === 1) {
+    // B shared by every batch: fold A's batch into M
+    const op = bOperand(c, bId!, K, N);
+    gemmCall(c, c.addr(aId!), op.w, c.addr(y), NULL, BIAS.none, batchA * M, N, K, K, N, 1, act, 1, 0, 0, 0, 0, io, op.packed);
+    return;
+  }
+  const ya = a2.slice(0, -2);
+  const yb = b2.slice(0, -2);
+  const same = ya.length === yb.length && ya.every((d, i) => d === yb[i]);
+  if (batchA !== 1 && !same) throw c.unsupported(`MatMul batch broadcasting [${as.join(',')}] x [${bs.join(',')}] is not supported on wasm`);
+  gemmCall(c, c.addr(aId!), c.addr(bId!), c.addr(y), NULL, BIAS.none, M, N, K, K, N, 1, act, batchB,
+    batchA === 1 ? 0 : M * K, K * N, M * N, 0, io);
+}
+
+function lowerBatchNorm(c: LowerCtx, n: Node): void {
+  if (n.outputs.length > 1 && n.outputs.slice(1).some((o) => c.g.useCount(o) > 0)) throw c.unsupported('BatchNormalization training outputs are not supported');
+  const [x, s, b, m, v] = n.inputs;
+  const eps = attrNum(n, 'epsilon', 1e-5);
+  const xs = c.shape(x!);
+  const C = xs[1]!;
+  const S = c.f32Data(c.constOf(s, 'BatchNormalization scale'));
+  const B = c.f32Data(c.constOf(b, 'BatchNormalization B'));
+  const Mn = c.f32Data(c.constOf(m, 'BatchNormalization mean'));
+  const V = c.f32Data(c.constOf(v, 'BatchNormalization var'));
+  if (S.length !== C) throw c.unsupported('BatchNormalization with per-element parameters is not supported');
+  const sc = new Float32Array(C);
+  const sh = new Float32Array(C);
+  for (let i = 0; i < C; i++) {
+    const k = S[i]! / Math.sqrt(V[i]! + eps);
+    sc[i] = k;
+    sh[i] = B[i]! - Mn[i]! * k;
+  }
+  const y = n.outputs[0]!;
+  c.emit('channel_affine_f32', [c.addr(x!), c.addr(y), i32(xs[0]!), i32(C), i32(numel(xs.slice(2))), c.blob(sc), c.blob(sh)],
+    { reads: [x!], writes: [y], inplace: [x!, y] });
+}
+
+/** Unary ops: op name -> (code, params from the node). */
+function unaryParams(c: LowerCtx, n: Node): { code: number; a0: number; a1: number } {
+  switch (n.op) {
+    case 'Relu': return { code: UNARY.Relu, a0: 0, a1: 0 };
+    case 'Clip': {
+      if (c.opset < 11) return { code: UNARY.Clip, a0: attrNum(n, 'min', -3.4028234663852886e38), a1: attrNum(n, 'max', 3.4028234663852886e38) };
+      const lo = c.constNums(n.inputs[1], 'Clip min')?.[0] ?? -Infinity;
+      const hi = c.constNums(n.inputs[2], 'Clip max')?.[0] ?? Infinity;
+      return { code: UNARY.Clip, a0: lo, a1: hi };
+    }
+    case 'LeakyRelu': return { code: UNARY.LeakyRelu, a0: attrNum(n, 'alpha', 0.01), a1: 0 };
+    case 'HardSigmoid': return { code: UNARY.HardSigmoid, a0: attrNum(n, 'alpha', 0.2), a1: attrNum(n, 'beta', 0.5) };
+    case 'Elu': return { code: UNARY.Elu, a0: attrNum(n, 'alpha', 1), a1: 0 };
+    case 'Selu': return { code: UNARY.Selu, a0: attrNum(n, 'alpha', 1.67326319217681884765625), a1: attrNum(n, 'gamma', 1.05070102214813232421875) };
+    case 'ThresholdedRelu': return { code: UNARY.ThresholdedRelu, a0: attrNum(n, 'alpha', 1), a1: 0 };
+    case 'Gelu': return { code: attrStr(n, 'approximate', 'none') === 'tanh' ? UNARY.GeluTanh : UNARY.Gelu, a0: 0, a1: 0 };
+    default: {
+      const code = (UNARY as Record<string, number>)[n.op];
+      if (code === undefined) throw c.unsupported(`no wasm kernel for ${n.op}`);
+      return { code, a0: 0, a1: 0 };
+    }
+  }
+}
+
+function lowerUnary(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const u = unaryParams(c, n);
+  c.emit('unary_f32', [i32(u.code), c.addr(x), c.addr(y), i32(numel(c.shape(y))), f32(u.a0), f32(u.a1)],
+    { reads: [x], writes: [y], inplace: [x, y] });
+}
+
+/** y = a op b with numpy broadcasting (y has the broadcast shape). */
+function binaryCall(c: LowerCtx, op: number, a: number | null, aw: Word, as: number[], b: number | null, bw: Word, bs: number[],
+  y: number, ys: number[], inplaceOk: boolean): void {
+  const co = coalesce(ys, [broadcastStrides(as, ys), broadcastStrides(bs, ys), contiguous(ys)]);
+  if (!co) throw c.unsupported(`broadcast over more than ${MAX_DIMS} dims`);
+  const [sa, sb] = [co.strides[0]!, co.strides[1]!];
+  if ((sa[5] !== 0 && sa[5] !== 1) || (sb[5] !== 0 && sb[5] !== 1)) throw internal('binary: inner stride not 0/1');
+  const same = (s: number[]) => s.length === ys.length && s.every((d, i) => d === ys[i]);
+  const inplace: [number, number] | undefined = !inplaceOk ? undefined : a !== null && same(as) ? [a, y] : b !== null && same(bs) ? [b, y] : undefined;
+  c.emit('binary_f32', [i32(op), aw, bw, { k: 'buf', id: y, off: 0 }, ...co.dims.map(i32), ...sa.map(i32), ...sb.map(i32)],
+    { reads: [a, b], writes: [y], ...(inplace ? { inplace } : {}) });
+}
+
+const BINARY_OPS: Record<string, number> = { Add: BINARY.Add, Sub: BINARY.Sub, Mul: BINARY.Mul, Div: BINARY.Div, Pow: BINARY.Pow, PRelu: BINARY.PRelu, Max: BINARY.Max, Min: BINARY.Min, Sum: BINARY.Add, Mean: BINARY.Add };
+
+function lowerBinary(c: LowerCtx, n: Node): void {
+  const op = BINARY_OPS[n.op]!;
+  if (n.op === 'Mod' && attrNum(n, 'fmod', 0) === 0) throw c.unsupported('integer Mod is not supported on wasm');
+  const y = n.outputs[0]!;
+  const ys = c.shape(y);
+  const ins = n.inputs.filter((x): x is ValueId => x !== null);
+  for (const i of ins) if (c.isConst(i) && c.consts.get(i)!.dtype !== 'f32') throw c.unsupported(`${n.op} with a non-f32 constant operand`);
+  if (ins.length === 1) {
+    copyView(c, c.addr(y), contiguous(ys), c.addr(ins[0]!), broadcastStrides(c.shape(ins[0]!), ys), ys, { reads: [ins[0]!], writes: [y] });
+  } else {
+    binaryCall(c, op, ins[0]!, c.addr(ins[0]!), c.shape(ins[0]!), ins[1]!, c.addr(ins[1]!), c.shape(ins[1]!), y, ys, true);
+    for (let k = 2; k < ins.length; k++) {
+      binaryCall(c, op, y, c.addr(y), ys, ins[k]!, c.addr(ins[k]!), c.shape(ins[k]!), y, ys, false);
+    }
+  }
+  if (n.op === 'Mean' && ins.length > 1) {
+    const inv = c.blob(new Float32Array([1 / ins.length]));
+    binaryCall(c, BINARY.Mul, y, c.addr(y), ys, null, inv, [1], y, ys, false);
+  }
+}
+
+function lowerSoftmax(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const r = xs.length;
+  let outer: number, L: number, inner: number;
+  if (c.opset < 13) {
+    const ax = normAxis(attrNum(n, 'axis', 1), Math.max(r, 1));
+    outer = numel(xs.slice(0, ax));
+    L = numel(xs.slice(ax));
+    inner = 1;
+  } else {
+    const ax = normAxis(attrNum(n, 'axis', -1), Math.max(r, 1));
+    outer = numel(xs.slice(0, ax));
+    L = xs[ax] ?? 1;
+    inner = numel(xs.slice(ax + 1));
+  }
+  c.emit('softmax_f32', [c.addr(x), c.addr(y), i32(outer), i32(L), i32(inner), i32(n.op === 'LogSoftmax' ? 1 : 0)],
+    { reads: [x], writes: [y] });
+}
+
+function reduceAxes(c: LowerCtx, n: Node, rank: number): number[] | 'noop' {
+  const axesInputFrom = n.op === 'ReduceSum' ? 13 : 18;
+  let axes: number[] | undefined;
+  if (c.opset >= axesInputFrom) axes = c.constNums(n.inputs[1], `${n.op} axes`);
+  else axes = attrInts(n, 'axes');
+  if (!axes || axes.length === 0) {
+    if (c.opset >= axesInputFrom && attrNum(n, 'noop_with_empty_axes', 0) !== 0) return 'noop';
+    return [...Array(rank).keys()];
+  }
+  return [...new Set(axes.map((a) => normAxis(a, rank)))].sort((a, b) => a - b);
+}
+
+function lowerReduce(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const axes = reduceAxes(c, n, xs.length);
+  if (axes === 'noop') {
+    copyView(c, c.addr(y), contiguous(xs), c.addr(x), contiguous(xs), xs, { reads: [x], writes: [y] });
+    return;
+  }
+  const kept = xs.map((d, i) => (axes.includes(i) ? 1 : d));
+  const ks = contiguous(kept);
+  const ostr = xs.map((_, i) => (axes.includes(i) ? 0 : ks[i]!));
+  const co = coalesce(xs, [contiguous(xs), ostr]);
+  if (!co) throw c.unsupported(`reduction over more than ${MAX_DIMS} alternating dims`);
+  const cnt = numel(axes.map((a) => xs[a]!));
+  const osz = numel(kept);
+  const op = (REDUCE as Record<string, number>)[n.op]!;
+  const scratch = op === REDUCE.ReduceLogSumExp ? osz * 4 : 0;
+  c.emit('reduce_f32', [i32(op), c.addr(x), c.addr(y), ...co.dims.map(i32), ...co.strides[1]!.map(i32), i32(cnt), i32(osz), scratch ? SCRATCH : NULL],
+    { reads: [x], writes: [y], scratch });
+}
+
+function lowerGlobalPool(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  c.emit('global_pool_f32', [c.addr(x), c.addr(y), i32(xs[0]! * xs[1]!), i32(numel(xs.slice(2))), i32(n.op === 'GlobalMaxPool' ? 1 : 0)],
+    { reads: [x], writes: [y] });
+}
+
+function lowerPool(c: LowerCtx, n: Node): void {
+  if (n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('MaxPool Indices output is not supported on wasm');
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D pooling is not supported on wasm`);
+  const wa = readWindowAttrs(new AttrReader(n, c.opset), true);
+  const ceil = attrNum(n, 'ceil_mode', 0) !== 0;
+  const p = windowParams(wa, nd, undefined, n.op);
+  const geo = geom3(xs.slice(2), p, wa.autoPad, ceil, n.op);
+  const kind = n.op === 'MaxPool' ? 0 : attrNum(n, 'count_include_pad', 0) !== 0 ? 2 : 1;
+  c.emit('pool2d_f32', [
+    c.addr(x), c.addr(y), i32(xs[0]! * xs[1]!), i32(geo.I[1]), i32(geo.I[2]), i32(geo.O[1]), i32(geo.O[2]),
+    i32(geo.K[1]), i32(geo.K[2]), i32(geo.S[1]), i32(geo.S[2]), i32(geo.P[1]), i32(geo.P[2]), i32(geo.D[1]), i32(geo.D[2]),
+    i32(kind), i32(geo.I[1] + geo.E[1]), i32(geo.I[2] + geo.E[2]),
+  ], { reads: [x], writes: [y] });
+}
+
+function lowerTranspose(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const perm = attrInts(n, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
+  const cs = contiguous(xs);
+  const ys = perm.map((p) => xs[p]!);
+  copyView(c, c.addr(y), contiguous(ys), c.addr(x), perm.map((p) => cs[p]!), ys, { reads: [x], writes: [y] });
+}
+
+function lowerConcat(c: LowerCtx, n: Node): void {
+  const y = n.outputs[0]!;
+  const ys = c.shape(y);
+  const ax = normAxis(attrNum(n, 'axis', 0), ys.length);
+  const yst = contiguous(ys);
+  let off = 0;
+  for (const x of n.inputs) {
+    if (x === null) continue;
+    const xs = c.shape(x);
+    copyView(c, c.addr(y, off * yst[ax]!), yst, c.addr(x), contiguous(xs), xs, { reads: [x], writes: [y] });
+    off += xs[ax]!;
+  }
+}
+
+function lowerSplit(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = c.shape(x);
+  const ax = normAxis(attrNum(n, 'axis', 0), xs.length);
+  const xst = contiguous(xs);
+  let off = 0;
+  for (const o of n.outputs) {
+    const os = c.shape(o);
+    copyView(c, c.addr(o), contiguous(os), c.addr(x, off * xst[ax]!), xst, os, { reads: [x], writes: [o] });
+    off += os[ax]!;
+  }
+}
+
+function lowerSlice(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
+  if (c.opset < 10) {
+    starts = attrInts(n, 'starts') ?? [];
+    ends = attrInts(n, 'ends') ?? [];
+    axes = attrInts(n, 'axes');
+  } else {
+    starts = c.constNums(n.inputs[1], 'Slice starts')!;
+    ends = c.constNums(n.inputs[2], 'Slice ends')!;
+    axes = c.constNums(n.inputs[3], 'Slice axes');
+    steps = c.constNums(n.inputs[4], 'Slice steps');
+  }
+  const cs = contiguous(xs);
+  const begin = xs.map(() => 0);
+  const step = xs.map(() => 1);
+  const count = [...xs];
+  starts.forEach((s0, k) => {
+    const a = normAxis(axes?.[k] ?? k, xs.length);
+    const d = xs[a]!;
+    const st = steps?.[k] ?? 1;
+    let s = s0 < 0 ? s0 + d : s0;
+    let e = ends[k]! < 0 ? ends[k]! + d : ends[k]!;
+    if (st > 0) {
+      s = Math.min(Math.max(s, 0), d);
+      e = Math.min(Math.max(e, 0), d);
+      count[a] = Math.max(0, Math.ceil((e - s) / st));
+    } else {
+      s = Math.min(Math.max(s, 0), d - 1);
+      e = Math.min(Math.max(e, -1), d - 1);
+      count[a] = Math.max(0, Math.ceil((s - e) / -st));
+    }
+    begin[a] = s;
+    step[a] = st;
+  });
+  const ys = c.shape(y);
+  if (count.some((d, i) => d !== ys[i])) throw internal(`Slice: computed shape [${count.join(',')}] differs from inferred [${ys.join(',')}]`);
+  const off = begin.reduce((acc, b, i) => acc + b * cs[i]!, 0);
+  copyView(c, c.addr(y), contiguous(ys), c.addr(x, off), cs.map((s, i) => s * step[i]!), ys, { reads: [x], writes: [y] });
+}
+
+function lowerPad(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const ys = c.shape(y);
+  const r = xs.length;
+  const mode = attrStr(n, 'mode', 'constant');
+  let pads: number[];
+  let value = 0;
+  if (c.opset < 11) {
+    pads = attrInts(n, 'pads') ?? attrInts(n, 'paddings') ?? [];
+    value = attrNum(n, 'value', 0);
+  } else {
+    const raw = c.constNums(n.inputs[1], 'Pad pads')!;
+    value = c.constNums(n.inputs[2], 'Pad constant_value')?.[0] ?? 0;
+    const axes = c.constNums(n.inputs[3], 'Pad axes');
+    if (axes) {
+      pads = new Array<number>(2 * r).fill(0);
+      axes.forEach((a0, k) => {
+        const a = normAxis(a0, r);
+        pads[a] = raw[k]!;
+        pads[a + r] = raw[k + axes.length]!;
+      });
+    } else pads = raw;
+  }
+  const pb = pads.slice(0, r);
+  if (mode === 'constant') {
+    const v = new Float32Array([value]);
+    c.emit('fill_f32', [c.addr(y), i32(numel(ys)), i32(new Int32Array(v.buffer)[0]!)], { writes: [y] });
+    // copy the overlap of the input window into the output
+    const ins = xs.map((d, i) => Math.max(0, -pb[i]!));
+    const outs = xs.map((d, i) => Math.max(0, pb[i]!));
+    const dims = xs.map((d, i) => Math.max(0, Math.min(d - ins[i]!, ys[i]! - outs[i]!)));
+    const xst = contiguous(xs);
+    const yst = contiguous(ys);
+    const xo = ins.reduce((a, b, i) => a + b * xst[i]!, 0);
+    const yo = outs.reduce((a, b, i) => a + b * yst[i]!, 0);
+    copyView(c, c.addr(y, yo), yst, c.addr(x, xo), xst, dims, { reads: [x, y], writes: [y] });
+    return;
+  }
+  const m = mode === 'reflect' ? 1 : mode === 'edge' ? 2 : mode === 'wrap' ? 3 : -1;
+  if (m < 0) throw c.unsupported(`Pad mode "${mode}"`);
+  if (pads.some((p) => p < 0)) throw c.unsupported(`Pad mode "${mode}" with negative pads`);
+  if (r > MAX_DIMS) throw c.unsupported(`Pad of rank ${r}`);
+  const lp = (v: number[], fill: number) => [...new Array<number>(MAX_DIMS - r).fill(fill), ...v];
+  c.emit('pad_f32', [c.addr(x), c.addr(y), i32(m), ...lp(ys, 1).map(i32), ...lp(xs, 1).map(i32), ...lp(pb, 0).map(i32)],
+    { reads: [x], writes: [y] });
+}
+
+function lowerExpand(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const ys = c.shape(y);
+  copyView(c, c.addr(y), contiguous(ys), c.addr(x), broadcastStrides(c.shape(x), ys), ys, { reads: [x], writes: [y] });
+}
+
+function lowerTile(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const reps = c.constNums(n.inputs[1], 'Tile repeats')!;
+  // view y as [r0, d0, r1, d1, ...]: source stride 0 on the repeat dims
+  const dims: number[] = [];
+  const src: number[] = [];
+  const cs = contiguous(xs);
+  xs.forEach((d, i) => {
+    dims.push(reps[i]!, d);
+    src.push(0, cs[i]!);
+  });
+  copyView(c, c.addr(y), contiguous(dims), c.addr(x), src, dims, { reads: [x], writes: [y] });
+}
+
+function lowerGather(c: LowerCtx, n: Node): void {
+  const [x, idx] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!);
+  const ax = normAxis(attrNum(n, 'axis', 0), xs.length);
+  const outer = numel(xs.slice(0, ax));
+  const inner = numel(xs.slice(ax + 1));
+  const it = c.consts.get(idx!);
+  if (!it) throw c.unsupported('Gather with runtime indices is not supported on wasm (indices must be constant)');
+  const ind = Int32Array.from(it.toNumbers());
+  c.emit('gather_f32', [c.addr(x!), c.blob(ind), c.addr(y), i32(outer), i32(xs[ax]!), i32(ind.length), i32(inner), i32(0)],
+    { reads: [x!], writes: [y] });
+}
+
+function lowerDepthSpace(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const [N, C, H, W] = c.shape(x) as [number, number, number, number];
+  const bs = attrNum(n, 'blocksize', 0);
+  const ys = c.shape(y);
+  if (n.op === 'DepthToSpace') {
+    const Cp = C / (bs * bs);
+    const crd = attrStr(n, 'mode', 'DCR') === 'CRD';
+    // out viewed as [N, C', H, b1, W, b2]
+    const src = crd
+      ? [C * H * W, bs * bs * H * W, W, bs * H * W, 1, H * W]
+      : [C * H * W, H * W, W, bs * Cp * H * W, 1, Cp * H * W];
+    copyView(c, c.addr(y), contiguous([N, Cp, H, bs, W, bs]), c.addr(x), src, [N, Cp, H, bs, W, bs], { reads: [x], writes: [y] });
+  } else {
+    const Ho = H / bs, Wo = W / bs;
+    // out viewed as [N, b1, b2, C, H', W'] reading x[n, c, h*bs+b1, w*bs+b2]
+    const src = [C * H * W, W, 1, H * W, bs * W, bs];
+    copyView(c, c.addr(y), contiguous([N, bs, bs, C, Ho, Wo]), c.addr(x), src, [N, bs, bs, C, Ho, Wo], { reads: [x], writes: [y] });
+  }
+  void ys;
+}
+
+function lowerLayerNorm(c: LowerCtx, n: Node): void {
+  const [x, s, b] = n.inputs;
+  const [mo, ro] = [n.outputs[1], n.outputs[2]].map((o) => (o !== undefined && c.g.useCount(o) > 0 ? o : undefined));
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!);
+  const ax = normAxis(attrNum(n, 'axis', -1), xs.length);
+  const outer = numel(xs.slice(0, ax));
+  const inner = numel(xs.slice(ax));
+  const full = (id: ValueId | null | undefined): Word => {
+    if (id == null) return NULL;
+    if (!c.isConst(id) && numel(c.shape(id)) === inner) return c.addr(id);
+    const t = c.constOf(id, `LayerNormalization ${id === s ? 'scale' : 'bias'} (broadcast)`);
+    const d = c.f32Data(t);
+    if (d.length === inner) return c.addr(id);
+    const inShape = xs.slice(ax);
+    const st = broadcastStrides([...t.shape].slice(-inShape.length), inShape);
+    const o = new Float32Array(inner);
+    const cs = contiguous(inShape);
+    for (let i = 0; i < inner; i++) {
+      let k = 0;
+      for (let dI = 0; dI < inShape.length; dI++) k += Math.floor(i / cs[dI]!) % inShape[dI]! * st[dI]!;
+      o[i] = d[k]!;
+    }
+    return c.blob(o);
+  };
+  const extra = [mo, ro].filter((o): o is number => o !== undefined);
+  c.emit('norm_f32', [c.addr(x!), c.addr(y), i32(outer), i32(inner), f32(attrNum(n, 'epsilon', 1e-5)), full(s), full(b), i32(0), i32(1), i32(0),
+    mo !== undefined ? c.addr(mo) : NULL, ro !== undefined ? c.addr(ro) : NULL], { reads: [x!, s ?? null, b ?? null], writes: [y, ...extra] });
+}
+
+function lowerInstanceNorm(c: LowerCtx, n: Node): void {
+  const [x, s, b] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!);
+  const C = xs[1]!;
+  c.emit('norm_f32', [c.addr(x!), c.addr(y), i32(xs[0]! * C), i32(numel(xs.slice(2))), f32(attrNum(n, 'epsilon', 1e-5)),
+    c.addr(s!), c.addr(b!), i32(1), i32(C), i32(0), NULL, NULL], { reads: [x!, s!, b!], writes: [y] });
+}
+
+/** Resize / Upsample on the last two axes (outer axes must keep their size). */
+function lowerResize(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const ys = c.shape(y);
+  const r = xs.length;
+  if (r < 2) throw c.unsupported('Resize of rank < 2');
+  for (let i = 0; i < r - 2; i++) if (xs[i] !== ys[i]) throw c.unsupported('Resize of axes other than the last two is not supported on wasm');
+  const mode = attrStr(n, 'mode', 'nearest');
+  if (mode !== 'nearest' && mode !== 'linear') throw c.unsupported(`Resize mode "${mode}" is not supported on wasm`);
+  const ctm = c.opset >= 11 ? attrStr(n, 'coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
+  const nm = attrStr(n, 'nearest_mode', c.opset >= 11 ? 'round_prefer_floor' : 'floor');
+  if (ctm === 'tf_crop_and_resize') throw c.unsupported('Resize coordinate_transformation_mode "tf_crop_and_resize"');
+  let scales: number[] | undefined;
+  if (n.op === 'Upsample' || c.opset < 11) scales = c.opset >= 9 ? c.constNums(n.inputs[1], 'scales') : (n.attrs['scales'] as number[]);
+  else {
+    const s = c.constNums(n.inputs[2], 'Resize scales');
+    if (s && s.length > 0) scales = s;
+  }
+  if (attrNum(n, 'antialias', 0) !== 0) throw c.unsupported('Resize antialias');
+  const table = (inLen: number, outLen: number, scale: number): Int32Array | Uint8Array => {
+    const nearest = new Int32Array(outLen);
+    const lin = new Uint8Array(outLen * 12);
+    const dv = new DataView(lin.buffer);
+    for (let o = 0; o < outLen; o++) {
+      let xo: number;
+      switch (ctm) {
+        case 'half_pixel': xo = (o + 0.5) / scale - 0.5; break;
+        case 'pytorch_half_pixel': xo = outLen > 1 ? (o + 0.5) / scale - 0.5 : 0; break;
+        case 'align_corners': xo = outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1); break;
+        case 'asymmetric': xo = o / scale; break;
+        case 'half_pixel_symmetric': {
+          const adj = outLen / (scale * inLen);
+          const center = inLen / 2;
+          xo = center * (1 - adj) + (o + 0.5) / scale - 0.5;
+          break;
+        }
+        default: throw c.unsupported(`Resize coordinate_transformation_mode "${ctm}"`);
+      }
+      if (mode === 'nearest') {
+        let k: number;
+        switch (nm) {
+          case 'round_prefer_floor': k = xo === Math.floor(xo) + 0.5 ? Math.floor(xo) : Math.round(xo); break;
+          case 'round_prefer_ceil': k = Math.round(xo); break;
+          case 'floor': k = Math.floor(xo); break;
+          case 'ceil': k = Math.ceil(xo); break;
+          default: throw c.unsupported(`Resize nearest_mode "${nm}"`);
+        }
+        nearest[o] = Math.min(Math.max(k, 0), inLen - 1);
+      } else {
+        const xc = Math.min(Math.max(xo, 0), inLen - 1);
+        const i0 = Math.floor(xc);
+        const i1 = Math.min(i0 + 1, inLen - 1);
+        dv.setInt32(o * 12, i0, true);
+        dv.setInt32(o * 12 + 4, i1, true);
+        dv.setFloat32(o * 12 + 8, xc - i0, true);
+      }
+    }
+    return mode === 'nearest' ? nearest : lin;
+  };
+  const [IH, IW, OH, OW] = [xs[r - 2]!, xs[r - 1]!, ys[r - 2]!, ys[r - 1]!];
+  const sH = scales ? scales[r - 2]! : OH / IH;
+  const sW = scales ? scales[r - 1]! : OW / IW;
+  c.emit('resize_f32', [c.addr(x), c.addr(y), i32(numel(xs.slice(0, r - 2))), i32(IH), i32(IW), i32(OH), i32(OW),
+    i32(mode === 'nearest' ? 0 : 1), c.blob(table(IH, OH, sH)), c.blob(table(IW, OW, sW))], { reads: [x], writes: [y] });
+}
+
+function lowerGridSample(c: LowerCtx, n: Node): void {
+  const [x, grid] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!);
+  const ys = c.shape(y);
+  if (xs.length !== 4) throw c.unsupported('GridSample is supported for 4-D inputs only on wasm');
+  const mode = attrStr(n, 'mode', c.opset >= 20 ? 'linear' : 'bilinear');
+  const m = mode === 'bilinear' || mode === 'linear' ? 0 : mode === 'nearest' ? 1 : -1;
+  if (m < 0) throw c.unsupported(`GridSample mode "${mode}"`);
+  const pm = attrStr(n, 'padding_mode', 'zeros');
+  const p = pm === 'zeros' ? 0 : pm === 'border' ? 1 : pm === 'reflection' ? 2 : -1;
+  if (p < 0) throw c.unsupported(`GridSample padding_mode "${pm}"`);
+  c.emit('grid_sample_f32', [c.addr(x!), c.addr(grid!), c.addr(y), i32(xs[0]!), i32(xs[1]!), i32(xs[2]!), i32(xs[3]!),
+    i32(ys[2]!), i32(ys[3]!), i32(m), i32(p), i32(attrNum(n, 'align_corners', 0))], { reads: [x!, grid!], writes: [y] });
+}
+
+function lowerCast(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  if (c.g.typeOf(x).dtype !== 'f32' || c.g.typeOf(n.outputs[0]!).dtype !== 'f32') throw c.unsupported('Cast between dtypes is not supported on wasm (f32 only)');
+  c.parent.set(n.outputs[0]!, x);
+}
+
+/** Lowering functions by qualified op name ('edgec.X' for the edgec domain). */
+export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  Conv: lowerConv, 'edgec.FusedConv': lowerConv,
+  Gemm: lowerGemm, 'edgec.FusedGemm': lowerGemm,
+  MatMul: lowerMatMul, 'edgec.FusedMatMul': lowerMatMul,
+  BatchNormalization: lowerBatchNorm,
+  ...Object.fromEntries(['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Tanh', 'Exp', 'Log', 'Sqrt',
+    'Neg', 'Abs', 'Erf', 'Gelu', 'Softplus', 'Elu', 'Selu', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sin', 'Cos', 'Softsign',
+    'Sign', 'Mish', 'ThresholdedRelu'].map((k) => [k, lowerUnary])),
+  ...Object.fromEntries(Object.keys(BINARY_OPS).map((k) => [k, lowerBinary])),
+  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax,
+  ...Object.fromEntries(Object.keys(REDUCE).map((k) => [k, lowerReduce])),
+  GlobalAveragePool: lowerGlobalPool, GlobalMaxPool: lowerGlobalPool,
+  MaxPool: lowerPool, AveragePool: lowerPool,
+  Transpose: lowerTranspose, Concat: lowerConcat, Split: lowerSplit, Slice: lowerSlice, Pad: lowerPad,
+  Expand: lowerExpand, Tile: lowerTile, Gather: lowerGather,
+  DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
+  LayerNormalization: lowerLayerNorm, InstanceNormalization: lowerInstanceNorm,
+  Resize: lowerResize, Upsample: lowerResize, GridSample: lowerGridSample,
+  Cast: lowerCast,
+  ...INT8_LOWERINGS,
+};
+
+/** Qualified op name of a node for the lowering table. */
+function qualified(n: Node): string {
+  return n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
+}
+
+/** True when every present input is known at compile time (and the node can be folded). */
+function foldable(c: LowerCtx, n: Node): boolean {
+  return n.inputs.every((x) => x === null || c.isConst(x)) && !Object.values(n.attrs).some((v) => v instanceof Graph);
+}
+
+/**
+ * Lowers an optimized graph to kernel steps and a memory plan.
+ * @param g graph with concrete shapes (after the wasm pipeline)
+ */
+export function lowerGraph(g: Graph): Lowered {
+  const c = new LowerCtx(g);
+  const layers: Node[] = [];
+  for (const n of g.orderedNodes()) {
+    c.node = n;
+    try {
+      if (foldable(c, n)) {
+        const def = opOf(n, g);
+        const opset = opsetOf(n, g);
+        const outs = def.ref(n.inputs.map((x) => (x === null ? null : c.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
+        n.outputs.forEach((o, k) => outs[k] && c.consts.set(o, outs[k]!));
+        continue;
+      }
+      if (n.op === 'Shape' && n.domain === '') {
+        const s = c.shape(n.inputs[0]!);
+        const start = attrNum(n, 'start', 0);
+        const end = attrNum(n, 'end', s.length);
+        const norm = (v: number) => Math.min(Math.max(v < 0 ? v + s.length : v, 0), s.length);
+        const dims = s.slice(norm(start), norm(end));
+        c.consts.set(n.outputs[0]!, new Tensor('i64', [dims.length], BigInt64Array.from(dims.map((d) => BigInt(d)))));
+        continue;
+      }
+      if (ALIAS_OPS.has(n.op) && n.domain === '') {
+        if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
+        c.checkRuntime(n.inputs[0]!);
+        c.parent.set(n.outputs[0]!, n.inputs[0]!);
+        continue;
+      }
+      const fn = LOWERINGS[qualified(n)];
+      if (!fn) throw c.unsupported(`no wasm lowering for op ${qualified(n)}`);
+      const before = c.steps.length;
+      fn(c, n);
+      if (c.steps.length > before) layers.push(n);
+    } catch (e) {
+      if (e instanceof EdgecError) throw e.withContext({ node: n.name, op: n.op, opset: opsetOf(n, g) });
+      throw e;
+    }
+  }
+  return finish(c, layers);
+}
+
+/** Resolves aliases, decides in-place reuse, computes live ranges and plans the arena. */
+function finish(c: LowerCtx, layers: Node[]): Lowered {
+  const g = c.g;
+  const parent = c.parent;
+  const rootOf = (id: number): number => {
+    let r = id;
+    while (parent.has(r)) r = parent.get(r)!;
+    return r;
+  };
+  const steps = c.steps;
+  // graph outputs that are constants, graph inputs, or share a buffer with an earlier output get a copy
+  const outputs: Lowered['outputs'] = [];
+  const seenRoots = new Set<number>();
+  const inputSet = new Set(g.inputs);
+  const fakeNode = (o: ValueId): Node => ({ id: -1, op: 'Identity', domain: '', inputs: [o], outputs: [o], attrs: {}, name: g.value(o).name });
+  for (const o of g.outputs) {
+    const v = g.value(o);
+    const shape = c.shape(o);
+    let id: number = o;
+    const r = rootOf(o);
+    if (c.consts.has(r) || c.consts.has(o) || inputSet.has(r) || seenRoots.has(r)) {
+      id = c.temp(numel(shape) * 4);
+      c.node = fakeNode(o);
+      const src = c.consts.has(o) ? c.addr(o) : c.addr(r);
+      copyView(c, { k: 'buf', id, off: 0 }, contiguous(shape), src, contiguous(shape), shape, { reads: [o], writes: [id] });
+      if (numel(shape) === 0) id = o;
+    }
+    seenRoots.add(rootOf(id));
+    c.checkRuntime(id);
+    outputs.push({ id, name: v.name, shape, dtype: v.type.dtype });
+  }
+  const bytesOf = (id: number): number => (id < 0 ? c.temps.get(id)! : numel(c.shape(id)) * 4);
+  // last use per root (graph outputs live to the end)
+  const END = steps.length;
+  const lastUse = new Map<number, number>();
+  const bump = (id: number, i: number) => {
+    const r = rootOf(id);
+    lastUse.set(r, Math.max(lastUse.get(r) ?? -1, i));
+  };
+  steps.forEach((s, i) => {
+    s.reads.forEach((x) => bump(x, i));
+    s.writes.forEach((x) => bump(x, i));
+  });
+  for (const o of outputs) bump(o.id, END);
+  // in-place: the output takes the input's buffer when the input dies at this step
+  const outRoots = new Set(outputs.map((o) => rootOf(o.id)));
+  steps.forEach((s, i) => {
+    if (!s.inplace) return;
+    const [x, y] = s.inplace;
+    const rx = rootOf(x);
+    const ry = rootOf(y);
+    if (rx === ry || inputSet.has(rx) || c.consts.has(rx) || outRoots.has(rx) || parent.has(y)) return;
+    if ((lastUse.get(rx) ?? -1) !== i || bytesOf(rx) !== bytesOf(ry)) return;
+    const firstWrite = steps.findIndex((t) => t.writes.some((w) => rootOf(w) === ry));
+    if (firstWrite !== i) return;
+    parent.set(ry, rx);
+    lastUse.set(rx, Math.max(lastUse.get(rx)!, lastUse.get(ry) ?? i));
+    if (outRoots.has(ry)) outRoots.add(rx);
+  });
+  // buffers
+  const buffers = new Map<number, RuntimeBuffer>();
+  const touch = (id: number, i: number) => {
+    const r = rootOf(id);
+    if (r >= 0 && c.consts.has(r)) return;
+    const b = buffers.get(r);
+    if (b) {
+      b.first = Math.min(b.first, i);
+      b.last = Math.max(b.last, i);
+    } else buffers.set(r, { bytes: bytesOf(r), first: i, last: i });
+  };
+  for (const x of g.inputs) touch(x, -1);
+  steps.forEach((s, i) => {
+    s.reads.forEach((x) => touch(x, i));
+    s.writes.forEach((x) => touch(x, i));
+  });
+  for (const o of outputs) touch(o.id, END);
+  const reqs: BufferReq[] = [...buffers].map(([key, b]) => ({ key, bytes: b.bytes, first: b.first, last: b.last }));
+  const scratchKey = new Map<number, number>();
+  let sk = Math.min(-1, ...c.temps.keys()) - 1;
+  steps.forEach((s, i) => {
+    if (s.scratchBytes > 0) {
+      scratchKey.set(i, sk);
+      reqs.push({ key: sk, bytes: s.scratchBytes, first: i, last: i });
+      sk--;
+    }
+  });
+  const plan = planMemory(reqs, 16);
+  const inputs = g.inputs.map((id) => {
+    const v = g.value(id);
+    c.checkRuntime(id);
+    return { id, name: v.name, shape: c.shape(id), dtype: v.type.dtype };
+  });
+  return { steps, blobs: c.blobs, rootOf, buffers, plan, scratchKey, inputs, outputs, layers };
+}

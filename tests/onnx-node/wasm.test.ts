@@ -1,0 +1,70 @@
+/**
+ * ONNX backend node tests on the wasm target: each test's model is compiled with the wasm pipeline,
+ * loaded through its model.mjs and run on the test's inputs; outputs must match the test data
+ * (rtol 1e-3, atol 1e-5). Tests excluded for the reference (exclude/*.jsonc) are skipped; tests the
+ * wasm target cannot run are listed with a reason in exclude-wasm.jsonc.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { EdgecError } from '../../compiler/errors.js';
+import { compileWasm } from '../../targets/wasm/emit.js';
+import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
+import { compareTensors } from '../helpers/compare.js';
+import { exclusions, listNodeTests, loadNodeCase, readJsonc } from './cases.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const refExcluded = exclusions(path.join(here, 'exclude'));
+const wasmExcluded = new Map(Object.entries(readJsonc(path.join(here, 'exclude-wasm.jsonc'))));
+const all = listNodeTests();
+const failures: Record<string, string> = {};
+let passed = 0;
+
+describe.skipIf(all.length === 0)('onnx node tests (wasm)', () => {
+  for (const c of all) {
+    if (refExcluded.has(c.name) || wasmExcluded.has(c.name)) continue;
+    it(c.name, async () => {
+      try {
+        const { graph, inputs, outputs } = loadNodeCase(c);
+        const art = compileWasm(graph);
+        const dir = writeTempArtifact(art.files);
+        try {
+          const model = await loadWasmArtifact(dir);
+          const got = runWasmModel(model, inputs.slice(0, graph.inputs.length));
+          outputs.forEach((want, k) => {
+            const w = want.dtype === 'f32' ? want : new Tensor('f32', want.shape, Float32Array.from(want.toNumbers()));
+            const msg = compareTensors(got[k]!, w, { rtol: 1e-3, atol: 1e-5 });
+            expect(msg, `output ${k}`).toBeNull();
+          });
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+        passed++;
+      } catch (e) {
+        failures[c.name] = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+        throw e;
+      }
+    });
+  }
+  // the list stays honest: every excluded test must still be rejected at compile time
+  it('every wasm exclusion is still an unsupported compile error', () => {
+    const stale: string[] = [];
+    for (const c of all) {
+      if (!wasmExcluded.has(c.name) || refExcluded.has(c.name)) continue;
+      try {
+        compileWasm(loadNodeCase(c).graph);
+        stale.push(`${c.name}: compiles now`);
+      } catch (e) {
+        if (!(e instanceof EdgecError) || e.kind !== 'unsupported') stale.push(`${c.name}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    expect(stale).toEqual([]);
+  });
+  afterAll(() => {
+    const ran = all.length - [...all].filter((c) => refExcluded.has(c.name) || wasmExcluded.has(c.name)).length;
+    console.log(`onnx-node wasm: ${passed} passed, ${Object.keys(failures).length} failed of ${ran} run; ${wasmExcluded.size} excluded for wasm, ${refExcluded.size} for the reference (${all.length} tests)`);
+    if (process.env.EDGEC_WASM_NODE_REPORT) fs.writeFileSync(process.env.EDGEC_WASM_NODE_REPORT, JSON.stringify(failures, null, 1));
+  });
+});

@@ -1,0 +1,34 @@
+/** Shared helpers of the wasm target tests: compile a graph, run it through model.mjs. */
+import fs from 'node:fs';
+import { Graph } from '../../compiler/ir/graph.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { compileWasm, WasmOptions } from '../../targets/wasm/emit.js';
+import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
+
+/** Compiles `g` for wasm, loads the artifact through model.mjs and runs it on `inputs`. */
+export async function runOnWasm(g: Graph, inputs: Tensor[], opts: WasmOptions = {}): Promise<{ outputs: Tensor[]; codeBytes: number }> {
+  const art = compileWasm(g, opts);
+  const dir = writeTempArtifact(art.files);
+  try {
+    const model = await loadWasmArtifact(dir);
+    return { outputs: runWasmModel(model, inputs), codeBytes: art.stats.codeBytes };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Deterministic pseudo-random f32 tensor in [lo, hi) (mulberry32). */
+export function randomTensor(shape: number[], seed: number, lo = -1, hi = 1): Tensor {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) d[i] = lo + (hi - lo) * next();
+  return new Tensor('f32', shape, d);
+}

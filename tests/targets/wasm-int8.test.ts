@@ -1,0 +1,428 @@
+/**
+ * int8 wasm kernels (runtime-wasm/assembly/int8.ts via targets/wasm/lower-int8.ts) against the
+ * reference interpreter running the same integer graph: outputs must be identical bit for bit.
+ * Graphs: f32 input -> QuantizeLinear -> integer op(s) -> DequantizeLinear (scale 1, zero point 0,
+ * so the f32 output is the integer result itself) -> f32 output.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadOnnxFile } from '../../compiler/frontends/onnx/import.js';
+import { optimize } from '../../compiler/pipeline.js';
+import { quantizeModel } from '../../quantize/index.js';
+import { loadForInputs, readPb, sliceBatch, uniform } from '../models/harness.js';
+import { GraphBuilder } from '../../compiler/ir/builder.js';
+import { AttrValue, Graph, ValueId } from '../../compiler/ir/graph.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { runGraph } from '../../compiler/interp/interp.js';
+import { quantizeMultiplier } from '../../compiler/ops/qint.js';
+import { runOnWasm } from './wasm-helpers.js';
+import { LOWERINGS } from '../../targets/wasm/lower.js';
+import { lowerMaxPoolInt8 } from '../../targets/wasm/lower-int8.js';
+
+/** Deterministic PRNG (mulberry32) in [0, 1). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const randInts = (n: number, lo: number, hi: number, seed: number): number[] => {
+  const r = rng(seed);
+  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+};
+
+/** f32 input in [lo, hi) with a few exact rounding ties (k + 0.5 steps of `scale`). */
+function input(shape: number[], seed: number, scale: number, lo = -1.5, hi = 1.5): Tensor {
+  const r = rng(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  const d = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    d[i] = i % 7 === 3 ? (Math.floor(r() * 40) - 20 + 0.5) * scale : lo + (hi - lo) * r();
+  }
+  return new Tensor('f32', shape, d);
+}
+
+const XS = 0.01; // input scale
+
+interface QIn {
+  b: GraphBuilder;
+  x: ValueId;
+}
+
+/** Builds f32 input -> QuantizeLinear(dtype, zp) and returns the builder and the quantized value. */
+function quantIn(shape: number[], dtype: 'u8' | 'i8', zp: number): QIn {
+  const b = new GraphBuilder('int8', { '': 19, edgec: 1 });
+  const xf = b.input('x', 'f32', shape);
+  const x = b.node('QuantizeLinear', [xf, b.const('xs', 'f32', [], [XS]), b.const('xz', dtype, [], [zp])]);
+  return { b, x };
+}
+
+/** Ends the graph: DequantizeLinear(scale 1, zp 0) of every given 8-bit value as outputs. */
+function finish(b: GraphBuilder, ys: ValueId[]): Graph {
+  ys.forEach((y, k) => {
+    const dt = b.typeOf(y).dtype as 'u8' | 'i8';
+    b.output(b.node('DequantizeLinear', [y, b.const(`ones${k}`, 'f32', [], [1]), b.const(`zeros${k}`, dt, [], [0])], {}, { outputNames: [`y${k}`] }));
+  });
+  return b.build();
+}
+
+/** Runs both and requires identical bits; returns the reference outputs. */
+async function same(g: Graph, inputs: Tensor[]): Promise<Tensor[]> {
+  const want = runGraph(g, inputs);
+  const { outputs } = await runOnWasm(g, inputs);
+  want.forEach((w, k) => {
+    const got = outputs[k]!;
+    expect(got.shape).toEqual(w.shape);
+    const a = new Uint32Array((got.data as Float32Array).buffer.slice(0));
+    const e = new Uint32Array(Float32Array.from(w.data as Float32Array).buffer);
+    let bad = -1;
+    for (let i = 0; i < e.length; i++) if (a[i] !== e[i]) { bad = i; break; }
+    if (bad >= 0) expect(`output ${k}[${bad}] = ${got.get(bad)}`).toBe(`output ${k}[${bad}] = ${w.get(bad)}`);
+  });
+  return want;
+}
+
+/** Per-channel fixed multipliers around `m` (spread x0.5..x2) as attributes. */
+function fixedStage(M: number, m: number, seed: number): Record<string, AttrValue> {
+  const r = rng(seed);
+  const q = Array.from({ length: M }, () => quantizeMultiplier(m * 2 ** (2 * r() - 1)));
+  return { multiplier: q.map((v) => v.multiplier), shift: q.map((v) => v.shift) };
+}
+
+/** Checks the output is not degenerate (the test exercises a real range of values). */
+function spread(t: Tensor): number {
+  return new Set(Array.from(t.data as Float32Array)).size;
+}
+
+interface ConvCase {
+  name: string;
+  x: number[];
+  w: number[];
+  xdt?: 'u8' | 'i8';
+  ydt?: 'u8' | 'i8';
+  attrs?: Record<string, AttrValue>;
+  wdt?: 'i8' | 'u8';
+  wzp?: 'per-channel' | 'zero';
+  float?: boolean;
+  clamp?: [number, number];
+  noBias?: boolean;
+}
+
+const convCases: ConvCase[] = [
+  { name: '3x3 pad 1, C 5 -> 7', x: [1, 5, 9, 11], w: [7, 5, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'K = 27 (first layer), stride 2, i8 in/out', x: [1, 3, 13, 12], w: [10, 3, 3, 3], xdt: 'i8', ydt: 'i8', attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { name: 'stride 2 over wide rows (vector im2col), odd width', x: [1, 3, 20, 37], w: [8, 3, 3, 3], attrs: { strides: [2, 2], pads: [1, 0, 1, 1] } },
+  { name: 'stride 2 + dilation 2 + asymmetric pads', x: [1, 4, 13, 10], w: [6, 4, 3, 2], attrs: { strides: [2, 1], dilations: [2, 2], pads: [1, 0, 2, 1] } },
+  { name: 'pointwise 1x1, odd channels, P = 35', x: [1, 17, 7, 5], w: [9, 17, 1, 1], xdt: 'i8' },
+  { name: 'pointwise 1x1, tiled (P = 600), clamp', x: [1, 8, 20, 30], w: [12, 8, 1, 1], clamp: [-100, 90], ydt: 'i8' },
+  { name: 'grouped (g = 3)', x: [1, 6, 8, 9], w: [9, 2, 3, 3], attrs: { group: 3, pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 3x3 s1 p1', x: [1, 13, 10, 19], w: [13, 1, 3, 3], attrs: { group: 13, pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 3x3 s2 p1, i8', x: [1, 9, 15, 17], w: [9, 1, 3, 3], xdt: 'i8', ydt: 'i8', attrs: { group: 9, strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 5x5 dilation 2, no bias', x: [1, 5, 14, 14], w: [5, 1, 5, 5], noBias: true, attrs: { group: 5, dilations: [2, 2], pads: [4, 4, 4, 4] } },
+  { name: 'depthwise 5x3 s2, dilation (2, 1), even-row pairs', x: [1, 6, 17, 29], w: [6, 1, 5, 3], attrs: { group: 6, strides: [2, 2], dilations: [2, 1], pads: [2, 1, 3, 0] } },
+  { name: 'depthwise 2x2 s1 (KH even), i8 in', x: [1, 7, 9, 21], w: [7, 1, 2, 2], xdt: 'i8', attrs: { group: 7 } },
+  { name: 'depthwise 3x3 s2 d2 (3x3 fast path, dilated)', x: [1, 3, 19, 26], w: [3, 1, 3, 3], attrs: { group: 3, strides: [2, 2], dilations: [2, 2], pads: [2, 2, 2, 2] } },
+  { name: 'depthwise stride 3 (general path)', x: [1, 4, 11, 11], w: [4, 1, 3, 3], attrs: { group: 4, strides: [3, 3], pads: [1, 1, 1, 1] } },
+  { name: 'large tile 3x3 (OH*OW = 1024)', x: [1, 6, 32, 32], w: [16, 6, 3, 3], attrs: { pads: [1, 1, 1, 1] }, clamp: [0, 255] },
+  { name: 'u8 weights, per-channel zero points, float rq', x: [1, 5, 8, 7], w: [6, 5, 3, 3], wdt: 'u8', wzp: 'per-channel', float: true, attrs: { pads: [0, 1, 1, 0] } },
+  { name: 'i8 weights, per-channel zp, fixed rq', x: [1, 7, 6, 6], w: [5, 7, 2, 2], wzp: 'per-channel', xdt: 'i8' },
+  { name: 'batch 2', x: [2, 3, 6, 7], w: [4, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
+  { name: '1-D conv', x: [1, 6, 29], w: [5, 6, 3], attrs: { pads: [1, 1], strides: [2] } },
+];
+
+function convGraph(cs: ConvCase, seed: number, yI32 = false): { g: Graph; x: Tensor } {
+  const xdt = cs.xdt ?? 'u8';
+  const zx = xdt === 'u8' ? 131 : -7;
+  const { b, x } = quantIn(cs.x, xdt, zx);
+  const M = cs.w[0]!;
+  const K = cs.w.slice(1).reduce((a, v) => a * v, 1);
+  const wdt = cs.wdt ?? 'i8';
+  const wv = wdt === 'u8' ? randInts(M * K, 0, 255, seed + 1) : randInts(M * K, -127, 127, seed + 1);
+  const w = b.const('w', wdt, cs.w, wv);
+  const wzp = cs.wzp === 'per-channel' ? randInts(M, wdt === 'u8' ? 100 : -20, wdt === 'u8' ? 150 : 20, seed + 2) : [0];
+  const bias = cs.noBias ? null : b.const('b', 'i32', [M], randInts(M, -20000, 20000, seed + 3));
+  const ydt = cs.ydt ?? 'u8';
+  const accScale = 128 * 70 * Math.sqrt(K);
+  const stage: Record<string, AttrValue> = yI32 ? { y_dtype: 'i32' } : cs.float
+    ? { rq_mode: 'float', scale: Array.from({ length: M }, (_, m) => Math.fround(60 / accScale * (1 + m / M))) }
+    : fixedStage(M, 60 / accScale, seed + 4);
+  const attrs: Record<string, AttrValue> = {
+    ...cs.attrs, x_zero_point: zx, w_zero_point: wzp, ...stage,
+    ...(yI32 ? {} : { y_dtype: ydt, y_zero_point: ydt === 'u8' ? 120 : 3 }),
+    ...(cs.clamp ? { clamp_lo: cs.clamp[0], clamp_hi: cs.clamp[1] } : {}),
+  };
+  let y = b.node('QConv', [x, w, bias], attrs, { domain: 'edgec' });
+  if (yI32) {
+    const q = quantizeMultiplier(60 / accScale);
+    y = b.node('Requantize', [y], { x_zero_point: 5, multiplier: [q.multiplier], shift: [q.shift], y_dtype: 'i8', y_zero_point: -2 }, { domain: 'edgec' });
+  }
+  return { g: finish(b, [y]), x: input(cs.x, seed, XS) };
+}
+
+describe('wasm int8: QConv == reference, bit for bit', () => {
+  convCases.forEach((cs, i) => {
+    it(cs.name, async () => {
+      const { g, x } = convGraph(cs, 100 + i * 10);
+      const [want] = await same(g, [x]);
+      expect(spread(want!)).toBeGreaterThan(8);
+    });
+  });
+  it('y_dtype i32 (raw accumulator) then Requantize from int32', async () => {
+    const { g, x } = convGraph(convCases[1]!, 7, true);
+    await same(g, [x]);
+  });
+  it('rounding ties: M = 2^30, n = 31 (acc / 2) and n = 0 (saturating)', async () => {
+    for (const [m, n] of [[2 ** 30, 31], [3, 0], [2 ** 30, 33]] as const) {
+      const { b, x } = quantIn([1, 3, 5, 5], 'u8', 128);
+      const w = b.const('w', 'i8', [4, 3, 1, 1], [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, -1, 1]);
+      const y = b.node('QConv', [x, w], { x_zero_point: 128, multiplier: [m], shift: [n], y_dtype: 'i8' }, { domain: 'edgec' });
+      await same(finish(b, [y]), [input([1, 3, 5, 5], 3, XS)]);
+    }
+  });
+});
+
+describe('wasm int8: rounding ties in the scalar and vector requantizers', () => {
+  for (const [m, n] of [[2 ** 30, 31], [2 ** 30, 32], [2 ** 30, 34], [5, 0]] as const) {
+    it(`QGemm + Requantize + QReduceMean with M = ${m}, n = ${n}`, async () => {
+      const { b, x } = quantIn([2, 24], 'u8', 128);
+      const w = b.const('w', 'i8', [24, 5], randInts(120, -3, 3, n));
+      const st = { multiplier: [m], shift: [n] };
+      const y1 = b.node('QGemm', [x, w], { x_zero_point: 128, ...st, y_dtype: 'i8' }, { domain: 'edgec' });
+      const y2 = b.node('Requantize', [x], { x_zero_point: 128, ...st, y_dtype: 'i8' }, { domain: 'edgec' });
+      const y3 = b.node('QReduceMean', [x], { axes: [1], x_zero_point: 128, ...st, y_dtype: 'i8' }, { domain: 'edgec' });
+      await same(finish(b, [y1, y2, y3]), [input([2, 24], 12, XS)]);
+    });
+  }
+});
+
+describe('wasm int8: QGemm', () => {
+  for (const [transB, xdt, R, K, N] of [[0, 'u8', 3, 37, 11], [1, 'i8', 1, 64, 10], [1, 'u8', 5, 8, 4], [0, 'i8', 2, 129, 33]] as const) {
+    it(`trans_b ${transB}, ${xdt}, [${R}x${K}] x [${K}x${N}]`, async () => {
+      const zx = xdt === 'u8' ? 120 : 9;
+      const { b, x } = quantIn([R, K], xdt, zx);
+      const w = b.const('w', 'i8', transB ? [N, K] : [K, N], randInts(K * N, -127, 127, K));
+      const bias = b.const('b', 'i32', [N], randInts(N, -5000, 5000, N));
+      const y = b.node('QGemm', [x, w, bias], {
+        trans_b: transB, x_zero_point: zx, w_zero_point: randInts(N, -3, 3, 5), ...fixedStage(N, 50 / (128 * 70 * Math.sqrt(K)), 9),
+        y_dtype: 'i8', y_zero_point: -5, clamp_lo: -120,
+      }, { domain: 'edgec' });
+      const [want] = await same(finish(b, [y]), [input([R, K], K, XS)]);
+      expect(spread(want!)).toBeGreaterThan(4);
+    });
+  }
+  it('float rq mode with u8 weights and zero points (QLinearMatMul)', async () => {
+    const { b, x } = quantIn([4, 21], 'u8', 100);
+    const w = b.const('w', 'u8', [21, 6], randInts(126, 0, 255, 1));
+    const y = b.node('QGemm', [x, w], { x_zero_point: 100, w_zero_point: [128, 120, 130, 127, 128, 100], rq_mode: 'float',
+      scale: [0.0005, 0.00075, 0.001, 0.0004, 0.0003, 0.0002].map(Math.fround), y_dtype: 'u8', y_zero_point: 128 }, { domain: 'edgec' });
+    await same(finish(b, [y]), [input([4, 21], 2, XS)]);
+  });
+  it('K large enough to wrap int32: wraps exactly as the reference accumulator', async () => {
+    const K = 70000;
+    const { b, x } = quantIn([1, K], 'u8', 0);
+    const w = b.const('w', 'i8', [K, 2], Array.from({ length: 2 * K }, (_, i) => (i % 2 ? -128 : 127)));
+    const acc = b.node('QGemm', [x, w], { x_zero_point: 0, y_dtype: 'i32' }, { domain: 'edgec' });
+    const y = b.node('Requantize', [acc], { multiplier: [2 ** 30], shift: [55], y_dtype: 'i8' }, { domain: 'edgec' });
+    const xf = new Tensor('f32', [1, K], new Float32Array(K).fill(3));
+    const [want] = await same(finish(b, [y]), [xf]);
+    // 70000 * 255 * 127 > 2^31: the reference wraps, so the result is not the unwrapped sign
+    expect(want!.get(0)).toBeLessThan(0);
+  });
+});
+
+describe('wasm int8: QAdd / QMul / Requantize', () => {
+  const shapes: [number[], number[], string][] = [
+    [[2, 3, 4, 9], [2, 3, 4, 9], 'same shape'],
+    [[2, 3, 4, 9], [3, 1, 9], 'broadcast middle'],
+    [[1, 5, 6, 7], [1, 5, 1, 1], 'per-channel broadcast'],
+    [[4, 17], [1], 'scalar'],
+    [[3, 1, 11], [1, 4, 11], 'both broadcast'],
+  ];
+  for (const op of ['QAdd', 'QMul'] as const) {
+    shapes.forEach(([sa, sb, what], i) => {
+      it(`${op} ${what}`, async () => {
+        const { b, x } = quantIn(sa, 'u8', 125);
+        const bf = b.input('x2', 'f32', sb);
+        const xb = b.node('QuantizeLinear', [bf, b.const('s2', 'f32', [], [0.02]), b.const('z2', 'i8', [], [-3])]);
+        const attrs: Record<string, AttrValue> = op === 'QAdd'
+          ? { a_zero_point: 125, b_zero_point: -3, a_multiplier: 1518500250 + i * 1000, b_multiplier: 1073741824 + i, shift: 31, y_zero_point: 7, y_dtype: 'i8', clamp_lo: -100 }
+          : { a_zero_point: 125, b_zero_point: -3, multiplier: 1879048192 - i, shift: 39, y_zero_point: 128, y_dtype: 'u8' };
+        const y = b.node(op, [x, xb], attrs, { domain: 'edgec' });
+        const [want] = await same(finish(b, [y]), [input(sa, 11 + i, XS), input(sb, 21 + i, 0.02, -2.5, 2.5)]);
+        expect(spread(want!)).toBeGreaterThan(4);
+      });
+    });
+  }
+  for (const n of [20, 24, 31, 32, 40]) {
+    it(`QAdd (negative b multiplier: Sub) and QMul, shift ${n}`, async () => {
+      const { b, x } = quantIn([3, 29], 'i8', 4);
+      const bf = b.input('x2', 'f32', [3, 29]);
+      const xb = b.node('QuantizeLinear', [bf, b.const('s2', 'f32', [], [0.01]), b.const('z2', 'u8', [], [120])]);
+      const m = 2 ** (n - 1) < 2 ** 30 ? 2 ** (n - 1) + 12345 : 1518500250;
+      const add = b.node('QAdd', [x, xb], { a_zero_point: 4, b_zero_point: 120, a_multiplier: m, b_multiplier: -m + 777, shift: n, y_zero_point: -3 }, { domain: 'edgec' });
+      const mul = b.node('QMul', [x, xb], { a_zero_point: 4, b_zero_point: 120, multiplier: m, shift: Math.min(n + 8, 36), y_zero_point: 5, y_dtype: 'u8' }, { domain: 'edgec' });
+      const [wa, wm] = await same(finish(b, [add, mul]), [input([3, 29], 13, XS), input([3, 29], 14, 0.01)]);
+      // (shift 40 with M < 2^31 scales by < 2^-9: few distinct values, still exact)
+      expect(spread(wa!)).toBeGreaterThan(n <= 32 ? 4 : 0);
+      expect(spread(wm!)).toBeGreaterThan(n <= 32 ? 4 : 1);
+    });
+  }
+  it('QAdd ties (shift 1) and a constant operand', async () => {
+    const { b, x } = quantIn([2, 19], 'i8', 0);
+    const c = b.const('c', 'i8', [19], randInts(19, -128, 127, 4));
+    const y = b.node('QAdd', [x, c], { a_multiplier: 1, b_multiplier: 2, shift: 1 }, { domain: 'edgec' });
+    await same(finish(b, [y]), [input([2, 19], 5, XS)]);
+  });
+  for (const mode of ['fixed', 'float'] as const) {
+    it(`Requantize u8 -> i8 (${mode})`, async () => {
+      const { b, x } = quantIn([3, 37], 'u8', 140);
+      const stage: Record<string, AttrValue> = mode === 'fixed' ? { multiplier: [1288490189], shift: [30] } : { rq_mode: 'float', scale: [Math.fround(0.75)] };
+      const y = b.node('Requantize', [x], { x_zero_point: 140, ...stage, y_dtype: 'i8', y_zero_point: 1, clamp_hi: 100 }, { domain: 'edgec' });
+      await same(finish(b, [y]), [input([3, 37], 8, XS)]);
+    });
+  }
+});
+
+describe('wasm int8: QReduceMean / QAvgPool', () => {
+  for (const [shape, axes, keepdims] of [[[1, 7, 5, 6], [2, 3], 1], [[2, 6, 9], [1], 0], [[3, 4, 5, 2], [0, 2], 1], [[1, 3, 40, 41], [-1, -2], 0]] as const) {
+    it(`QReduceMean [${shape}] axes [${axes}] keepdims ${keepdims}`, async () => {
+      const { b, x } = quantIn([...shape], 'i8', -4);
+      const cnt = axes.reduce((p, a) => p * shape[(a + shape.length) % shape.length]!, 1);
+      const q = quantizeMultiplier(XS / (0.008 * cnt));
+      const y = b.node('QReduceMean', [x], { axes: [...axes], keepdims, x_zero_point: -4, multiplier: [q.multiplier], shift: [q.shift], y_dtype: 'i8', y_zero_point: 2 }, { domain: 'edgec' });
+      await same(finish(b, [y]), [input([...shape], 30, XS)]);
+    });
+  }
+  for (const [k, s, pads, cip, ceil] of [[3, 2, [1, 1, 1, 1], 0, 0], [3, 2, [1, 1, 1, 1], 1, 0], [2, 2, [0, 0, 0, 0], 0, 1], [3, 1, [0, 1, 2, 0], 1, 1]] as const) {
+    it(`QAvgPool k${k} s${s} pads [${pads}] count_include_pad ${cip} ceil ${ceil}`, async () => {
+      const { b, x } = quantIn([1, 3, 9, 8], 'u8', 100);
+      const vol = k * k;
+      const q = Array.from({ length: vol }, (_, c) => quantizeMultiplier(XS / (0.009 * (c + 1))));
+      const y = b.node('QAvgPool', [x], {
+        kernel_shape: [k, k], strides: [s, s], pads: [...pads], count_include_pad: cip, ceil_mode: ceil, x_zero_point: 100,
+        multipliers: q.map((v) => v.multiplier), shifts: q.map((v) => v.shift), y_dtype: 'u8', y_zero_point: 90,
+      }, { domain: 'edgec' });
+      await same(finish(b, [y]), [input([1, 3, 9, 8], 31, XS)]);
+    });
+  }
+});
+
+describe('wasm int8: MaxPool on int8 (lowerMaxPoolInt8)', () => {
+  // lower.ts routes MaxPool to its f32 lowering; until it consults lowerMaxPoolInt8 first, the test
+  // installs that dispatch for its own duration.
+  for (const [dt, k, s, pads, dil, ceil] of [['u8', 3, 2, [1, 1, 1, 1], 1, 0], ['i8', 2, 2, [0, 0, 0, 0], 1, 1], ['i8', 3, 1, [1, 0, 2, 1], 2, 0]] as const) {
+    it(`${dt} k${k} s${s} pads [${pads}] dilation ${dil} ceil ${ceil}`, async () => {
+      const table = LOWERINGS as Record<string, (c: never, n: never) => void>;
+      const orig = table['MaxPool']!;
+      table['MaxPool'] = (c, n) => {
+        if (!lowerMaxPoolInt8(c, n)) orig(c, n);
+      };
+      try {
+        const { b, x } = quantIn([1, 3, 11, 10], dt, dt === 'u8' ? 128 : 0);
+        const y = b.node('MaxPool', [x], { kernel_shape: [k, k], strides: [s, s], pads: [...pads], dilations: [dil, dil], ceil_mode: ceil });
+        await same(finish(b, [y]), [input([1, 3, 11, 10], 50, XS)]);
+      } finally {
+        table['MaxPool'] = orig;
+      }
+    });
+  }
+});
+
+describe('wasm int8: QuantizeLinear / DequantizeLinear', () => {
+  it('per-tensor: ties to even, saturation, NaN and infinities', async () => {
+    const b = new GraphBuilder('q', { '': 19 });
+    const xf = b.input('x', 'f32', [2, 21]);
+    const q1 = b.node('QuantizeLinear', [xf, b.const('s', 'f32', [], [0.5]), b.const('z', 'u8', [], [3])]);
+    const q2 = b.node('QuantizeLinear', [xf, b.const('s2', 'f32', [], [0.25]), b.const('z2', 'i8', [], [-1])]);
+    const g = finish(b, [q1, q2]);
+    const vals = [0.25, 0.75, 1.25, -0.25, -0.75, 1e9, -1e9, NaN, Infinity, -Infinity, 63.75, 64.25, -64.25, -1.75, 2.3, 0, -0, 126.75, -1.25, 127.5, -66];
+    const x = new Tensor('f32', [2, 21], Float32Array.from([...vals, ...vals.map((v) => v * 0.7)]));
+    await same(g, [x]);
+  });
+  it('per-axis quantize and dequantize (axis 1)', async () => {
+    const b = new GraphBuilder('q', { '': 19 });
+    const xf = b.input('x', 'f32', [2, 3, 11]);
+    const s = b.const('s', 'f32', [3], [0.01, 0.02, 0.005]);
+    const z = b.const('z', 'i8', [3], [0, -10, 7]);
+    const q = b.node('QuantizeLinear', [xf, s, z], { axis: 1 });
+    b.output(b.node('DequantizeLinear', [q, s, z], { axis: 1 }));
+    await same(b.build(), [input([2, 3, 11], 40, 0.01)]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// End to end: quantizeModel's integer graphs of the trained and benchmark models
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Flatten of a QReduceMean output [N, C, 1, ...] (keepdims 1, only user) becomes keepdims 0: the
+ * same values and shape. Needed because lowerGraph (lower.ts) still checks that aliased values are
+ * f32, which int8 Flatten/Reshape are not.
+ */
+function foldFlattenIntoReduce(g: Graph): void {
+  for (const n of [...g.orderedNodes()]) {
+    if (n.op !== 'Flatten' || n.domain !== '') continue;
+    const x = n.inputs[0]!;
+    const p = g.orderedNodes().find((m) => m.outputs.includes(x));
+    const xs = g.typeOf(x).shape;
+    if (!p || p.op !== 'QReduceMean' || g.useCount(x) !== 1 || xs.length < 2 || xs.slice(2).some((d) => d !== 1)) continue;
+    if (!(n.attrs['axis'] === undefined || n.attrs['axis'] === 1)) continue;
+    const axes = (p.attrs['axes'] as number[]).map((a) => (a < 0 ? a + xs.length : a)).sort();
+    if (axes.join() !== xs.slice(2).map((_, i) => i + 2).join()) continue;
+    p.attrs = { ...p.attrs, keepdims: 0 };
+    g.value(x).type = g.typeOf(n.outputs[0]!);
+    g.replaceAllUses(n.outputs[0]!, x);
+    g.removeNode(n.id);
+  }
+}
+
+const MODELS = '/work/shared/models';
+
+/**
+ * Models whose integer graphs use a data-movement op on int8 values that lower.ts still lowers
+ * f32-only (Slice here; also Transpose/Concat/Pad/... and the reshape aliases): the lowering
+ * rejects them with an 'unsupported' error naming the value. Not an int8-kernel gap.
+ */
+const KNOWN_GAPS: Record<string, RegExp> = {
+  digits_lae_ail: /has dtype i8; the wasm target computes in f32 only/,
+};
+const haveModels = fs.existsSync(MODELS);
+
+describe.skipIf(!haveModels)('wasm int8: quantized models, reference == wasm bit for bit', () => {
+  const trained = haveModels ? fs.readdirSync(path.join(MODELS, 'trained')).filter((d) => fs.existsSync(path.join(MODELS, 'trained', d, 'model.onnx'))) : [];
+  for (const m of trained) {
+    it(`trained/${m}`, async () => {
+      const dir = path.join(MODELS, 'trained', m);
+      const calib = readPb(path.join(dir, 'calib_x.pb'));
+      const x = sliceBatch(readPb(path.join(dir, 'test_x.pb')), 0, 4);
+      const g = loadForInputs(path.join(dir, 'model.onnx'), [x]);
+      optimize(g, { target: 'wasm' });
+      const q = quantizeModel(g, { mode: 'int8', calib: [calib] }).graph;
+      foldFlattenIntoReduce(q);
+      expect(q.orderedNodes().some((n) => n.domain === 'edgec')).toBe(true);
+      const gap = KNOWN_GAPS[m];
+      if (gap) {
+        // listed gap: must still fail exactly this way (remove the entry once the f32 lowering handles int8)
+        await expect(same(q, [x])).rejects.toThrow(gap);
+        return;
+      }
+      await same(q, [x]);
+    }, 120_000);
+  }
+  for (const m of ['resnet8', 'dscnn', 'mobilenetv1_025', 'mobilenetv2', 'autoencoder']) {
+    it(`bench/${m}`, async () => {
+      const g = loadOnnxFile(path.join(MODELS, 'bench', `${m}.onnx`));
+      optimize(g, { target: 'wasm' });
+      const shape = g.typeOf(g.inputs[0]!).shape.map((d) => (typeof d === 'number' ? d : 1));
+      const q = quantizeModel(g, { mode: 'int8', calib: [uniform([8, ...shape.slice(1)], 1, -1, 1)] }).graph;
+      foldFlattenIntoReduce(q);
+      await same(q, [uniform(shape, 2, -1, 1)]);
+    }, 120_000);
+  }
+});
