@@ -278,7 +278,7 @@ async function measureConfig(
   }
   const accuracy = scoreOutputs(outputs[0]!, d, o.labels);
   const measure: MeasureEngine[] = runTarget === 'wasm' ? ['wasm'] : [];
-  const prof = await profileGraph(built.graph, { devices: [device], measure, measureOptions: { runs: o.runs ?? 5, warmup: 1, budgetMs: 5000 } });
+  const prof = await profileGraph(built.graph, { devices: [device], measure, measureOptions: { runs: o.runs ?? 10, warmup: 2, budgetMs: 5000 } });
   const q = built.quant;
   return configFromProfile(prof, {
     ...base,

@@ -196,7 +196,13 @@ export function summaryLines(r: BuildResult): string[] {
     out.push(`prune ${p.mode} ${p.ratio}: nonzero weights ${p.nnzBefore} -> ${p.nnzAfter} (${(sp * 100).toFixed(1)}% sparse), ` +
       `params ${p.paramsBefore} -> ${p.paramsAfter}, MACs ${p.macsBefore} -> ${p.macsAfter}, ${p.layers.length} layer(s) pruned` +
       (p.skipped.length ? `, ${p.skipped.length} skipped` : ''));
-    for (const s of p.skipped.slice(0, 8)) out.push(`  skipped: ${sanitize(JSON.stringify(s), 200)}`);
+    for (const s of p.skipped.slice(0, 8)) {
+      const o = s as unknown as Record<string, unknown>;
+      out.push(typeof o['node'] === 'string' && typeof o['reason'] === 'string'
+        ? `  skipped ${sanitize(o['node'], 60)}: ${sanitize(o['reason'], 160)}`
+        : `  skipped: ${sanitize(JSON.stringify(s), 200)}`);
+    }
+    if (p.skipped.length > 8) out.push(`  ... and ${p.skipped.length - 8} more skipped`);
     for (const n of p.notes.slice(0, 8)) out.push(`  note: ${sanitize(n, 200)}`);
   }
   if (r.quant) {

@@ -201,7 +201,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(new Option('--prune-mode <m>', 'pruning granularity of the pruned configurations (default unstructured)').choices(['unstructured', 'channel', '2:4']))
     .option('--device <name>', `device for the energy (and untimed latency) estimates (default ${DEFAULT_REPORT_DEVICE})`)
     .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
-    .option('--runs <n>', 'timed wasm runs per configuration (median; default 5)', parsePositiveInt)
+    .option('--runs <n>', 'timed wasm runs per configuration (median; default 10)', parsePositiveInt)
     .addHelpText('after', REPORT_HELP)
     .action((model: string, o, cmd: Command) => cmdReport(model, o, limitsOf(cmd), version, io));
 
