@@ -1,0 +1,1227 @@
+/**
+ * The FPGA-HLS target: optimized graph -> a Vitis HLS project (hls4ml pattern, ../../shared/STYLE.md
+ * section 6). Only the glue is generated: one config struct per layer (static consts + typedefs,
+ * firmware/parameters.h), the top function (firmware/<top>.cpp, DATAFLOW + INTERFACE pragmas),
+ * weight headers (firmware/weights/*.h) and a C testbench with test vectors (tb/, tb_data/). The
+ * kernels are the hand-written templates of ./lib/*.h, copied to firmware/nnet_utils/.
+ *
+ * Names are data: every generated identifier is positional (in0, layer3, w3, out0); node and op
+ * names appear only inside escaped `// node: ...` comments. Output is deterministic.
+ *
+ * Precision: fp32 (float kernels) or the quantized integer graph of quantize/ (edgec.QConv, QGemm,
+ * QAdd, QMul, QReduceMean, QAvgPool, Requantize, Quantize/DequantizeLinear at the float boundary);
+ * the integer kernels follow compiler/ops/qint.ts bit for bit.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
+import { Tensor, numel } from '../../compiler/ir/tensor.js';
+import { EdgecError, internal, invalid, unsupported, usage } from '../../compiler/errors.js';
+import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { ConvAttrs, FusedAttrs, WindowAttrs, geom3, windowParams, Geom3 } from '../../compiler/ops/conv.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import { runGraph } from '../../compiler/interp/interp.js';
+import { PassManager, pipelineFor } from '../../compiler/pipeline.js';
+import { Pass } from '../../compiler/passes/pass.js';
+import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
+import { edgecVersion, graphStats } from '../wasm/emit.js';
+import { HlsEstimate, LayerCost, estimateProject, resolvePart } from './estimate.js';
+
+export interface HlsOptions extends TargetOptions {
+  /** 'fp32' (default) or 'int8' (the graph must already be the quantized integer graph). */
+  precision?: string;
+  /** Reuse factor of every MAC layer, or 'auto' (default): the smallest divisor-friendly factor
+   * that keeps each layer at or below `maxMultipliers` parallel multipliers. */
+  reuseFactor?: number | 'auto';
+  /** Per-layer reuse factors by layer index (overrides `reuseFactor`). */
+  layerReuse?: Record<number, number>;
+  /** Bound on parallel multipliers per layer for the 'auto' reuse factor (default 64). */
+  maxMultipliers?: number;
+  /** FPGA part for the estimate and build_prj.tcl (default xc7z020). */
+  part?: string;
+  /** Clock period in ns (default 10). */
+  clockNs?: number;
+  /** Top-level interface: 'm_axi' (default) or 'axis', both with s_axilite control. */
+  io?: 'm_axi' | 'axis';
+  /** Top function / project name (a C identifier; default 'myproject'). */
+  topName?: string;
+  /** Testbench vectors: given inputs (outputs computed by the reference interpreter when absent),
+   * or false for none; default: seeded uniform inputs in [-1, 1). */
+  testVectors?: { inputs: Tensor[]; outputs?: Tensor[] } | false;
+}
+
+/** Location of the kernel library (targets/hls/lib), also from the compiled dist tree. */
+export function hlsLibraryPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const p of [path.join(here, 'lib'), path.resolve(here, '../../../targets/hls/lib')]) {
+    if (fs.existsSync(path.join(p, 'nnet_common.h'))) return p;
+  }
+  throw internal(`HLS kernel library not found next to ${here}`);
+}
+
+const LIB_FILES = ['nnet_common.h', 'nnet_conv.h', 'nnet_dense.h', 'nnet_pooling.h', 'nnet_merge.h', 'nnet_activation.h'];
+
+const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
+
+/** A name or op as a safe C++ comment body: printable ASCII only, no comment delimiters, no
+ * trigraphs, no trailing backslash (JSON-quoted, then \uXXXX for everything outside [ -~]). */
+export function commentText(s: string): string {
+  let q = JSON.stringify(s);
+  q = q.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return q.replace(/\?/g, '\\u003f').replace(/\*\//g, '*\\u002f').replace(/\/\*/g, '\\u002f*').replace(/\/\//g, '/\\u002f');
+}
+
+/** Exact C++ float literal of a float32 value. */
+export function floatLit(v: number): string {
+  if (Number.isNaN(v)) return 'std::numeric_limits<float>::quiet_NaN()';
+  if (v === Infinity) return 'std::numeric_limits<float>::infinity()';
+  if (v === -Infinity) return '-std::numeric_limits<float>::infinity()';
+  if (Object.is(v, -0)) return '-0.0f';
+  const f = Math.fround(v);
+  let s = String(f);
+  if (!/[.e]/.test(s)) s += '.0';
+  return `${s}f`;
+}
+
+const CTYPE: Record<string, string> = { f32: 'float', i8: 'int8_t', u8: 'uint8_t', i32: 'int32_t', i16: 'int16_t', u16: 'uint16_t' };
+const APTYPE: Record<string, string> = { i8: 'ap_int<8>', u8: 'ap_uint<8>', i32: 'ap_int<32>', i16: 'ap_int<16>', u16: 'ap_uint<16>' };
+
+/** One generated layer. */
+interface Layer {
+  index: number;
+  node: Node;
+  /** Comment line(s) (already escaped). */
+  comment: string;
+  /** Statements in the top function. */
+  calls: string[];
+  /** Config structs (parameters.h). */
+  configs: string[];
+  cost: LayerCost;
+}
+
+/** A runtime buffer: a top-function argument or a static local array. */
+interface Buf {
+  name: string;
+  ctype: string;
+  size: number;
+  dtype: string;
+}
+
+/** Weight array emitted into firmware/weights/<name>.h. */
+interface Weight {
+  name: string;
+  ctype: string;
+  body: string;
+  count: number;
+  bits: number;
+}
+
+const BITS: Record<string, number> = { f32: 32, i8: 8, u8: 8, i32: 32, i16: 16, u16: 16 };
+
+class Emitter {
+  readonly layers: Layer[] = [];
+  readonly weights: Weight[] = [];
+  readonly bufs = new Map<ValueId, Buf>();
+  readonly consts = new Map<ValueId, Tensor>();
+  readonly typedefs: string[] = [];
+  readonly locals: Buf[] = [];
+  readonly constNames = new Map<ValueId, string>();
+  node!: Node;
+  index = 0;
+  readonly kernels = new Set<string>();
+
+  constructor(readonly g: Graph, readonly opts: Required<Pick<HlsOptions, 'maxMultipliers'>> & HlsOptions) {
+    for (const [id, t] of g.consts) this.consts.set(id, t);
+  }
+
+  err(m: string): EdgecError {
+    return unsupported(m);
+  }
+
+  shape(id: ValueId): number[] {
+    const t = this.consts.get(id);
+    if (t) return [...t.shape];
+    const s = this.g.typeOf(id).shape;
+    if (s.some((d) => typeof d !== 'number')) throw unsupported(`value has a symbolic shape [${s.join(',')}]; the HLS target needs concrete shapes (set the input shapes)`);
+    return s as number[];
+  }
+
+  dtype(id: ValueId): string {
+    const t = this.consts.get(id);
+    return t ? t.dtype : this.g.typeOf(id).dtype;
+  }
+
+  ctypeOf(dtype: string): string {
+    const c = CTYPE[dtype];
+    if (!c) throw unsupported(`dtype ${dtype} is not supported by the HLS target`);
+    return c;
+  }
+
+  /** Name of the array holding a value: a weight array for constants, else the runtime buffer. */
+  ref(id: ValueId): string {
+    const c = this.consts.get(id);
+    if (c) return this.constArray(id, c);
+    const b = this.bufs.get(id);
+    if (!b) throw internal(`value ${id} has no buffer`);
+    return b.name;
+  }
+
+  /** C type of a value's array elements. */
+  tref(id: ValueId): string {
+    const c = this.consts.get(id);
+    if (c) return this.ctypeOf(c.dtype);
+    return this.bufs.get(id)!.ctype;
+  }
+
+  constArray(id: ValueId, t: Tensor): string {
+    const got = this.constNames.get(id);
+    if (got) return got;
+    const name = `c${this.constNames.size}`;
+    this.constNames.set(id, name);
+    const ct = this.ctypeOf(t.dtype);
+    this.addWeight(name, ct, t.dtype === 'f32' ? t.toNumbers().map(floatLit) : t.toNumbers().map(String), BITS[t.dtype]!);
+    return name;
+  }
+
+  addWeight(name: string, ctype: string, vals: string[], bits: number): string {
+    const lines: string[] = [];
+    for (let i = 0; i < vals.length; i += 16) lines.push(`  ${vals.slice(i, i + 16).join(', ')}`);
+    if (vals.length === 0) lines.push('  0');
+    this.weights.push({ name, ctype, body: lines.join(',\n'), count: Math.max(1, vals.length), bits: bits * vals.length });
+    return name;
+  }
+
+  /** Allocates the output buffer of the current layer. */
+  out(id: ValueId, k = 0): Buf {
+    const dtype = this.g.typeOf(id).dtype;
+    const ctype = this.ctypeOf(dtype);
+    const tname = `layer${this.index}_t${k ? `_${k}` : ''}`;
+    const ap = APTYPE[dtype];
+    this.typedefs.push(ap
+      ? `#ifdef EDGEC_AP_TYPES\ntypedef ${ap} ${tname};\n#else\ntypedef ${ctype} ${tname};\n#endif`
+      : `typedef ${ctype} ${tname};`);
+    const b: Buf = { name: `layer${this.index}_out${k ? `_${k}` : ''}`, ctype: tname, size: Math.max(1, numel(this.shape(id))), dtype };
+    this.bufs.set(id, b);
+    this.locals.push(b);
+    return b;
+  }
+
+  attrs<A>(n: Node): A {
+    const def = opOf(n, this.g);
+    return parseAttrs(def, n, opsetOf(n, this.g)) as A;
+  }
+
+  /** Reuse factor of layer `index` with `mults` multiplications per pipelined iteration. */
+  reuse(mults: number): number {
+    const o = this.opts.layerReuse?.[this.index];
+    const r0 = o ?? this.opts.reuseFactor ?? 'auto';
+    if (typeof r0 === 'number') {
+      if (!Number.isInteger(r0) || r0 < 1) throw usage(`reuse factor ${r0} must be a positive integer`);
+      return Math.min(r0, Math.max(1, mults));
+    }
+    let r = Math.max(1, Math.ceil(mults / this.opts.maxMultipliers));
+    while (r < mults && mults % r !== 0) r++;
+    return Math.min(r, Math.max(1, mults));
+  }
+
+  push(configs: string[], calls: string[], cost: Omit<LayerCost, 'index' | 'node' | 'op'>): void {
+    const n = this.node;
+    const op = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op}` : n.op;
+    this.layers.push({
+      index: this.index, node: n, comment: `// layer${this.index} -- node: ${commentText(n.name)} (${commentText(op)})`,
+      calls, configs, cost: { index: this.index, node: n.name, op, ...cost },
+    });
+    this.index++;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lowerings
+// ---------------------------------------------------------------------------------------------
+
+const ACT_ID: Record<string, number> = {
+  Relu: 1, Clip: 2, Sigmoid: 3, HardSigmoid: 4, HardSwish: 5, LeakyRelu: 6, Tanh: 7, Exp: 8, Log: 9, Abs: 10, Neg: 11,
+  Sqrt: 12, Erf: 13, Reciprocal: 14, Softplus: 15, Elu: 16, Floor: 17, Ceil: 18,
+};
+
+/** [id, p0, p1] of a fused activation. */
+function fusedAct(n: Node, a: Partial<FusedAttrs>): [number, number, number] {
+  if (!a.activation) return [0, 0, 0];
+  const p = a.activationParams ?? [];
+  switch (a.activation) {
+    case 'Clip': return [2, p[0] ?? -Infinity, p[1] ?? Infinity];
+    case 'HardSigmoid': return [4, p[0] ?? 0.2, p[1] ?? 0.5];
+    case 'LeakyRelu': return [6, p[0] ?? 0.01, 0];
+    default: {
+      const id = ACT_ID[a.activation];
+      if (id === undefined) throw unsupported(`fused activation ${a.activation} is not supported by the HLS target`);
+      void n;
+      return [id, 0, 0];
+    }
+  }
+}
+
+const cfgHead = (e: Emitter, base: string, kind: string) => `// layer${e.index} ${kind}\nstruct config${e.index} : nnet::${base} {`;
+const u = (name: string, v: number) => `  static const unsigned ${name} = ${v};`;
+const i = (name: string, v: number) => `  static const int ${name} = ${v};`;
+const i64 = (name: string, v: number) => `  static const int64_t ${name} = ${v}LL;`;
+const b = (name: string, v: boolean) => `  static const bool ${name} = ${v};`;
+const f = (name: string, v: number) => `  static constexpr float ${name} = ${floatLit(v)};`;
+
+function geomLines(gm: Geom3, withEnd: boolean): string[] {
+  const [d, h, w] = ['d', 'h', 'w'];
+  const L = [
+    u(`in_${d}`, gm.I[0]), u(`in_${h}`, gm.I[1]), u(`in_${w}`, gm.I[2]),
+    u(`out_${d}`, gm.O[0]), u(`out_${h}`, gm.O[1]), u(`out_${w}`, gm.O[2]),
+    u('k_d', gm.K[0]), u('k_h', gm.K[1]), u('k_w', gm.K[2]),
+    u('s_d', gm.S[0]), u('s_h', gm.S[1]), u('s_w', gm.S[2]),
+    u('dl_d', gm.D[0]), u('dl_h', gm.D[1]), u('dl_w', gm.D[2]),
+    i('p_d', gm.P[0]), i('p_h', gm.P[1]), i('p_w', gm.P[2]),
+  ];
+  if (withEnd) L.push(i('e_d', gm.E[0]), i('e_h', gm.E[1]), i('e_w', gm.E[2]));
+  return L;
+}
+
+/** Int8 output-stage config lines and the per-channel qchan array. */
+function outStageLines(s: OutStage): string[] {
+  const [dlo, dhi] = s.yDtype === 'u8' ? [0, 255] : s.yDtype === 'i8' ? [-128, 127] : [-2147483648, 2147483647];
+  return [
+    b('out_raw', s.yDtype === 'i32'), b('rq_float', s.mode === 'float'), i64('y_zero_point', s.yZeroPoint),
+    i64('clamp_lo', Math.max(dlo, s.lo)), i64('clamp_hi', Math.min(dhi, s.hi)),
+  ];
+}
+
+function qchanArray(e: Emitter, name: string, M: number, zw: number[], s: OutStage): string {
+  const vals: string[] = [];
+  for (let m = 0; m < M; m++) {
+    const k = (arr: number[]) => (arr.length > 1 ? arr[m]! : arr[0] ?? 0);
+    const sc = s.mode === 'float' ? k(s.scale) : 0;
+    vals.push(`{${k(zw)}, ${s.mode === 'fixed' && s.yDtype !== 'i32' ? k(s.multiplier) : 0}, ${s.mode === 'fixed' && s.yDtype !== 'i32' ? k(s.shift) : 0}, ${floatLit(sc)}}`);
+  }
+  const lines: string[] = [];
+  for (let j = 0; j < vals.length; j += 4) lines.push(`  ${vals.slice(j, j + 4).join(', ')}`);
+  e.weights.push({ name, ctype: 'nnet::qchan', body: lines.join(',\n'), count: M, bits: M * 128 });
+  return name;
+}
+
+function needConst(e: Emitter, id: ValueId | null | undefined, what: string): Tensor {
+  const t = id === null || id === undefined ? undefined : e.consts.get(id);
+  if (!t) throw unsupported(`${what} must be a constant for the HLS target`);
+  return t;
+}
+
+function lowerConv(e: Emitter, n: Node): void {
+  const q = n.op === 'QConv';
+  const a = e.attrs<ConvAttrs & Partial<FusedAttrs> & Partial<QConvAttrs>>(n);
+  const x = n.inputs[0]!;
+  const wT = needConst(e, n.inputs[1], 'the convolution weight');
+  const bT = n.inputs[2] ? needConst(e, n.inputs[2], 'the convolution bias') : null;
+  const xs = e.shape(x);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 3) throw unsupported(`Conv with ${nd} spatial dims is not supported by the HLS target`);
+  const p = windowParams(a, nd, wT.shape.slice(2), n.op);
+  const gm = geom3(xs.slice(2), p, a.autoPad, false, n.op);
+  const [N, C] = [xs[0]!, xs[1]!];
+  const M = wT.shape[0]!;
+  const G = a.group;
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  const wname = `w${idx}`;
+  const wct = e.ctypeOf(wT.dtype);
+  e.addWeight(wname, wct, wT.dtype === 'f32' ? wT.toNumbers().map(floatLit) : wT.toNumbers().map(String), BITS[wT.dtype]!);
+  const bct = q ? 'int32_t' : 'float';
+  const bname = `b${idx}`;
+  const bvals = bT ? bT.toNumbers() : new Array<number>(M).fill(0);
+  e.addWeight(bname, bct, bct === 'float' ? bvals.map(floatLit) : bvals.map(String), 32);
+  const kvol = gm.K[0] * gm.K[1] * gm.K[2];
+  const macsPerIter = (C / G) * kvol;
+  const rf = e.reuse(macsPerIter);
+  const mult = Math.ceil(macsPerIter / rf);
+  const depthwise = G === C && G === M && G > 1;
+  const kname = q ? (nd === 1 ? 'qconv1d' : 'qconv2d') : depthwise ? 'depthwise_conv2d' : nd === 1 ? 'conv1d' : 'conv2d';
+  e.kernels.add('nnet_conv.h');
+  const L = [cfgHead(e, 'conv_config', `${kname} ${nd}-D, group ${G}`),
+    u('n_batch', N), u('n_chan', C), u('n_filt', M), u('n_group', G), ...geomLines(gm, false),
+    b('has_bias', !!bT), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
+    `  typedef ${wct} weight_t;`, `  typedef ${bct} bias_t;`];
+  if (q) {
+    L.push(`  typedef int64_t accum_t;`, i64('x_zero_point', a.xZeroPoint!), ...outStageLines(a.out!));
+  } else {
+    const [act, p0, p1] = fusedAct(n, a);
+    L.push(`  typedef float accum_t;`, i('activation', act), f('act_p0', p0), f('act_p1', p1));
+  }
+  L.push('};');
+  const calls = q
+    ? [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${wname}, ${bname}, ${qchanArray(e, `q${idx}`, M, a.wZeroPoint!, a.out!)});`]
+    : [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${wname}, ${bname});`];
+  const plane = gm.O[0] * gm.O[1] * gm.O[2];
+  e.push([L.join('\n')], calls, {
+    kernel: `nnet::${kname}`, macs: N * M * plane * macsPerIter, multipliers: mult, reuse: rf, iterations: N * M * plane,
+    weightBits: wT.size * BITS[wT.dtype]! + (bT ? bT.size * 32 : 0), outBits: y.size * BITS[y.dtype]!, int8: q, requant: q,
+  });
+}
+
+function lowerDense(e: Emitter, n: Node): void {
+  const q = n.op === 'QGemm';
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const wT = needConst(e, n.inputs[1], 'the dense weight');
+  if (wT.shape.length !== 2) throw unsupported(`${n.op} with a weight of rank ${wT.shape.length} is not supported by the HLS target (rank 2 only)`);
+  let transB = false;
+  let alpha = 1;
+  let beta = 1;
+  let act: [number, number, number] = [0, 0, 0];
+  let qa: QGemmAttrs | undefined;
+  if (q) {
+    qa = e.attrs<QGemmAttrs>(n);
+    transB = !!qa.transB;
+  } else if (n.op === 'MatMul' || n.op === 'FusedMatMul') {
+    const a = e.attrs<Partial<FusedAttrs>>(n);
+    act = fusedAct(n, a);
+  } else {
+    const a = e.attrs<{ alpha: number; beta: number; transA: boolean; transB: boolean } & Partial<FusedAttrs>>(n);
+    if (a.transA) throw unsupported('Gemm with transA = 1 is not supported by the HLS target');
+    transB = a.transB;
+    alpha = a.alpha;
+    beta = a.beta;
+    act = fusedAct(n, a);
+    if (xs.length !== 2) throw unsupported('Gemm input must be 2-D');
+  }
+  const [K, Nn] = transB ? [wT.shape[1]!, wT.shape[0]!] : [wT.shape[0]!, wT.shape[1]!];
+  if (xs[xs.length - 1] !== K) throw invalid(`${n.op}: inner dims differ (${xs[xs.length - 1]} vs ${K})`);
+  const rows = numel(xs) / K;
+  // weights as [N][K]
+  const wv: number[] = new Array<number>(K * Nn);
+  for (let j = 0; j < Nn; j++) for (let k = 0; k < K; k++) wv[j * K + k] = wT.get(transB ? j * K + k : k * Nn + j) * (q ? 1 : alpha);
+  const idx = e.index;
+  const y = e.out(n.outputs[0]!);
+  const wct = e.ctypeOf(wT.dtype);
+  e.addWeight(`w${idx}`, wct, wT.dtype === 'f32' ? wv.map(floatLit) : wv.map(String), BITS[wT.dtype]!);
+  let bname = '';
+  const bid = q || n.op === 'Gemm' || n.op === 'FusedGemm' ? n.inputs[2] : null;
+  if (bid !== null && bid !== undefined) {
+    const bT = needConst(e, bid, 'the dense bias');
+    if (q) {
+      e.addWeight(`b${idx}`, 'int32_t', bT.toNumbers().map(String), 32);
+    } else {
+      if (bT.size !== 1 && bT.size !== Nn) throw unsupported(`Gemm bias of shape [${bT.shape.join(',')}] is not supported by the HLS target (scalar or [N])`);
+      const bv = Array.from({ length: Nn }, (_, j) => bT.get(bT.size === 1 ? 0 : j) * beta);
+      e.addWeight(`b${idx}`, 'float', bv.map(floatLit), 32);
+    }
+    bname = `b${idx}`;
+  }
+  const hasBias = bname !== '';
+  if (!hasBias) {
+    bname = `b${idx}`;
+    e.addWeight(bname, q ? 'int32_t' : 'float', new Array<string>(Nn).fill(q ? '0' : '0.0f'), 32);
+  }
+  const rf = e.reuse(K);
+  const mult = Math.ceil(K / rf);
+  e.kernels.add('nnet_dense.h');
+  const L = [cfgHead(e, 'dense_config', q ? 'qdense' : 'dense'), u('n_rows', rows), u('n_in', K), u('n_out', Nn), b('has_bias', hasBias),
+    u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)), `  typedef ${wct} weight_t;`, `  typedef ${q ? 'int32_t' : 'float'} bias_t;`];
+  if (q) L.push('  typedef int64_t accum_t;', i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(qa!.out));
+  else L.push('  typedef float accum_t;', i('activation', act[0]), f('act_p0', act[1]), f('act_p1', act[2]));
+  L.push('};');
+  const kname = q ? 'qdense' : 'dense';
+  const extra = q ? `, ${qchanArray(e, `q${idx}`, Nn, qa!.wZeroPoint, qa!.out)}` : '';
+  e.push([L.join('\n')], [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, w${idx}, ${bname}${extra});`], {
+    kernel: `nnet::${kname}`, macs: rows * Nn * K, multipliers: mult, reuse: rf, iterations: rows * Nn,
+    weightBits: wT.size * BITS[wT.dtype]! + (hasBias ? Nn * 32 : 0), outBits: y.size * BITS[y.dtype]!, int8: q, requant: q,
+  });
+}
+
+/** Rank-6 broadcast config lines for a binary op. */
+function broadcastLines(e: Emitter, a: ValueId, bb: ValueId, out: number[]): string[] {
+  if (out.length > 6) throw unsupported(`broadcast over rank ${out.length} is not supported by the HLS target (rank <= 6)`);
+  const pad = (s: number[]) => [...new Array<number>(6 - s.length).fill(1), ...s];
+  const od = pad(out);
+  const strides = (s: number[]): number[] => {
+    const p = pad(s);
+    const st = new Array<number>(6).fill(0);
+    let acc = 1;
+    for (let k = 5; k >= 0; k--) {
+      st[k] = p[k] === 1 ? 0 : acc;
+      acc *= p[k]!;
+    }
+    return st;
+  };
+  const sa = strides(e.shape(a));
+  const sb = strides(e.shape(bb));
+  return [...od.map((d, k) => u(`d${k}`, d)), ...sa.map((s, k) => u(`sa${k}`, s)), ...sb.map((s, k) => u(`sb${k}`, s))];
+}
+
+const BIN_ID: Record<string, number> = { Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, Pow: 6 };
+
+function lowerBinary(e: Emitter, n: Node): void {
+  const ins = n.inputs.filter((v): v is ValueId => v !== null);
+  if (ins.length === 1) return lowerCopy(e, n, ins[0]!);
+  if (ins.length !== 2) throw unsupported(`${n.op} with ${ins.length} inputs is not supported by the HLS target (2 inputs)`);
+  const [a, bb] = ins as [ValueId, ValueId];
+  const y = e.out(n.outputs[0]!);
+  const os = e.shape(n.outputs[0]!);
+  const idx = e.index;
+  const isInt = y.dtype !== 'f32';
+  if (isInt && (n.op === 'Add' || n.op === 'Sub' || n.op === 'Mul' || n.op === 'Div' || n.op === 'Pow')) {
+    throw unsupported(`${n.op} on ${y.dtype} tensors is not supported by the HLS target (use the quantized QAdd/QMul)`);
+  }
+  e.kernels.add('nnet_merge.h');
+  const L = [cfgHead(e, 'broadcast_config', `binary ${n.op}`), ...broadcastLines(e, a, bb, os), i('op', BIN_ID[n.op]!), u('reuse_factor', 1),
+    `  typedef ${isInt ? 'int64_t' : 'float'} accum_t;`, '};'];
+  const nel = numel(os);
+  e.push([L.join('\n')], [`nnet::binary<${e.tref(a)}, ${e.tref(bb)}, ${y.ctype}, config${idx}>(${e.ref(a)}, ${e.ref(bb)}, ${y.name});`], {
+    kernel: 'nnet::binary', macs: 0, multipliers: n.op === 'Mul' ? 1 : 0, reuse: 1, iterations: nel, weightBits: 0, outBits: y.size * BITS[y.dtype]!,
+    int8: isInt, requant: false,
+  });
+}
+
+function lowerQBinary(e: Emitter, n: Node): void {
+  const [a, bb] = [n.inputs[0]!, n.inputs[1]!];
+  const y = e.out(n.outputs[0]!);
+  const os = e.shape(n.outputs[0]!);
+  const idx = e.index;
+  const L = [cfgHead(e, 'broadcast_config', n.op), ...broadcastLines(e, a, bb, os), u('reuse_factor', 1)];
+  if (n.op === 'QAdd') {
+    const q = e.attrs<QAddAttrs>(n);
+    L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('a_multiplier', q.aMultiplier), i64('b_multiplier', q.bMultiplier),
+      i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
+  } else {
+    const q = e.attrs<QMulAttrs>(n);
+    L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('multiplier', q.multiplier),
+      i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
+  }
+  L.push('};');
+  e.kernels.add('nnet_merge.h');
+  const k = n.op === 'QAdd' ? 'qadd' : 'qmul';
+  e.push([L.join('\n')], [`nnet::${k}<${e.tref(a)}, ${e.tref(bb)}, ${y.ctype}, config${idx}>(${e.ref(a)}, ${e.ref(bb)}, ${y.name});`], {
+    kernel: `nnet::${k}`, macs: 0, multipliers: n.op === 'QMul' ? 1 : 0, reuse: 1, iterations: numel(os), weightBits: 0, outBits: y.size * 8, int8: true, requant: true,
+  });
+}
+
+function scalarParam(e: Emitter, n: Node, inputIdx: number, attr: string, dflt: number): number {
+  const id = n.inputs[inputIdx];
+  if (id !== null && id !== undefined) {
+    const t = needConst(e, id, `${n.op} input ${inputIdx}`);
+    return t.get(0);
+  }
+  const v = n.attrs[attr];
+  return typeof v === 'number' ? v : dflt;
+}
+
+function lowerUnary(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  let p: [number, number, number];
+  const opset = opsetOf(n, e.g);
+  switch (n.op) {
+    case 'Clip':
+      p = opset >= 11 ? [2, scalarParam(e, n, 1, '', -Infinity), scalarParam(e, n, 2, '', Infinity)]
+        : [2, typeof n.attrs['min'] === 'number' ? (n.attrs['min'] as number) : -Infinity, typeof n.attrs['max'] === 'number' ? (n.attrs['max'] as number) : Infinity];
+      break;
+    case 'LeakyRelu': p = [6, typeof n.attrs['alpha'] === 'number' ? (n.attrs['alpha'] as number) : 0.01, 0]; break;
+    case 'HardSigmoid': p = [4, typeof n.attrs['alpha'] === 'number' ? (n.attrs['alpha'] as number) : 0.2, typeof n.attrs['beta'] === 'number' ? (n.attrs['beta'] as number) : 0.5]; break;
+    case 'Elu': p = [16, typeof n.attrs['alpha'] === 'number' ? (n.attrs['alpha'] as number) : 1, 0]; break;
+    default: p = [ACT_ID[n.op]!, 0, 0];
+  }
+  if (y.dtype !== 'f32') {
+    if (n.op !== 'Relu' && n.op !== 'Clip') throw unsupported(`${n.op} on ${y.dtype} tensors is not supported by the HLS target`);
+  }
+  e.kernels.add('nnet_merge.h');
+  const isInt = y.dtype !== 'f32';
+  const L = [cfgHead(e, 'unary_config', `activation ${n.op}`), u('n_elem', y.size), i('activation', p[0]), f('act_p0', p[1]), f('act_p1', p[2]),
+    u('reuse_factor', 1), '  typedef float accum_t;', '};'];
+  e.push([L.join('\n')], [`nnet::activation<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: 'nnet::activation', macs: 0, multipliers: 0, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: isInt, requant: false,
+  });
+}
+
+function lowerSoftmax(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const a = e.attrs<{ axis: number; coerce2d: boolean }>(n);
+  if (e.dtype(x) !== 'f32') throw unsupported(`${n.op} on ${e.dtype(x)} tensors is not supported by the HLS target`);
+  const ax = xs.length === 0 ? 0 : normAxis(a.axis, xs.length);
+  const outer = numel(xs.slice(0, ax));
+  const [nAxis, inner] = a.coerce2d ? [numel(xs.slice(ax)), 1] : [xs[ax] ?? 1, numel(xs.slice(ax + 1))];
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_activation.h');
+  const L = [cfgHead(e, 'softmax_config', n.op), u('n_outer', outer), u('n_axis', nAxis), u('n_inner', inner), b('log', n.op === 'LogSoftmax'),
+    u('reuse_factor', 1), '  typedef float accum_t;', '};'];
+  e.push([L.join('\n')], [`nnet::softmax<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: 'nnet::softmax', macs: 0, multipliers: 1, reuse: 1, iterations: y.size * 3, weightBits: 0, outBits: y.size * 32, int8: false, requant: false,
+  });
+}
+
+function lowerPool(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const nd = xs.length - 2;
+  const glob = n.op.startsWith('Global');
+  const isMax = n.op.endsWith('MaxPool');
+  const q = n.op === 'QAvgPool';
+  let gm: Geom3;
+  let cip = false;
+  let qa: QAvgPoolAttrs | undefined;
+  if (glob) {
+    const sp = xs.slice(2);
+    gm = geom3(sp, { kernel: sp, strides: sp.map(() => 1), dilations: sp.map(() => 1), pads: [...sp, ...sp].map(() => 0) }, 'NOTSET', false, n.op);
+  } else {
+    const a = e.attrs<WindowAttrs & { ceil: boolean; countIncludePad?: boolean; storageOrder?: number }>(n);
+    if (n.outputs.length > 1 && e.g.useCount(n.outputs[1]!) > 0) throw unsupported('MaxPool indices output is not supported by the HLS target');
+    const p = windowParams(a, nd, undefined, n.op);
+    gm = geom3(xs.slice(2), p, a.autoPad, a.ceil, n.op);
+    cip = !!a.countIncludePad;
+    if (q) qa = a as unknown as QAvgPoolAttrs;
+  }
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_pooling.h');
+  const L = [cfgHead(e, 'pool_config', n.op), u('n_planes', xs[0]! * xs[1]!), ...geomLines(gm, true), i('pool', isMax ? 0 : 1),
+    b('count_include_pad', cip), u('reuse_factor', 1)];
+  const isInt = y.dtype !== 'f32';
+  if (!q && isInt && !isMax) throw unsupported(`${n.op} on ${y.dtype} tensors is not supported by the HLS target (use QAvgPool)`);
+  let call: string;
+  if (q) {
+    L.push(i64('x_zero_point', qa!.xZeroPoint), i64('y_zero_point', qa!.yZeroPoint), i64('clamp_lo', qa!.lo), i64('clamp_hi', qa!.hi));
+    e.addWeight(`m${idx}`, 'int32_t', qa!.multipliers.map(String), 32);
+    e.addWeight(`s${idx}`, 'int32_t', qa!.shifts.map(String), 32);
+    call = `nnet::qavgpool<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, m${idx}, s${idx});`;
+  } else call = `nnet::pooling<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`;
+  L.push(`  typedef ${isInt ? 'int32_t' : 'float'} accum_t;`, '};');
+  const kvol = gm.K[0] * gm.K[1] * gm.K[2];
+  e.push([L.join('\n')], [call], {
+    kernel: q ? 'nnet::qavgpool' : 'nnet::pooling', macs: 0, multipliers: 0, reuse: 1, iterations: y.size * (glob ? kvol : 1), weightBits: 0,
+    outBits: y.size * BITS[y.dtype]!, int8: isInt, requant: q,
+  });
+}
+
+const RED_ID: Record<string, number> = {
+  ReduceSum: 0, ReduceMean: 1, ReduceMax: 2, ReduceMin: 3, ReduceProd: 4, ReduceLogSumExp: 5, ReduceSumSquare: 6, ReduceL1: 7, ReduceL2: 8, ReduceLogSum: 9,
+};
+
+/** [outer, n, inner] of a reduction over a contiguous run of axes. */
+function reduceLayout(xs: number[], axes: number[], op: string): [number, number, number] {
+  const ax = [...new Set(axes.map((a) => normAxis(a, xs.length)))].sort((p, q) => p - q);
+  // drop size-1 axes from the contiguity check
+  const real = ax.filter((a) => xs[a] !== 1);
+  if (real.length > 0 && real[real.length - 1]! - real[0]! + 1 !== real.length) {
+    // non-contiguous: allowed only when the dims between are 1
+    for (let k = real[0]!; k <= real[real.length - 1]!; k++) if (!ax.includes(k) && xs[k] !== 1) throw unsupported(`${op} over non-contiguous axes [${ax.join(',')}] is not supported by the HLS target`);
+  }
+  if (real.length === 0) return [numel(xs), 1, 1];
+  const lo = real[0]!;
+  const hi = real[real.length - 1]!;
+  return [numel(xs.slice(0, lo)), numel(xs.slice(lo, hi + 1)), numel(xs.slice(hi + 1))];
+}
+
+function lowerReduce(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const q = n.op === 'QReduceMean';
+  let axes: number[];
+  let qa: QReduceMeanAttrs | undefined;
+  if (q) {
+    qa = e.attrs<QReduceMeanAttrs>(n);
+    axes = qa.axes;
+  } else {
+    const a = e.attrs<{ axes?: number[]; noopWithEmptyAxes: boolean; axesInput: boolean }>(n);
+    const ai = n.inputs[1];
+    axes = ai !== null && ai !== undefined ? needConst(e, ai, `${n.op} axes`).toNumbers() : a.axes ?? [];
+    if (axes.length === 0) {
+      if (a.noopWithEmptyAxes) return lowerCopy(e, n, x);
+      axes = xs.map((_, k) => k);
+    }
+  }
+  const [outer, red, inner] = reduceLayout(xs, axes, n.op);
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_pooling.h');
+  const L = [cfgHead(e, 'reduce_config', n.op), u('n_outer', outer), u('n_reduce', red), u('n_inner', inner), u('reuse_factor', 1)];
+  let k: string;
+  if (q) {
+    const s = qa!.out;
+    L.push(i('op', 1), i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(s), i64('multiplier', s.multiplier[0] ?? 0), i('shift', s.shift[0] ?? 0),
+      f('scale', s.scale[0] ?? 0), '  typedef int64_t accum_t;');
+    k = 'qreduce_mean';
+  } else {
+    const id = RED_ID[n.op];
+    if (id === undefined) throw unsupported(`${n.op} is not supported by the HLS target`);
+    if (y.dtype !== 'f32' && id !== 2 && id !== 3) throw unsupported(`${n.op} on ${y.dtype} tensors is not supported by the HLS target`);
+    L.push(i('op', id), `  typedef ${y.dtype === 'f32' ? 'float' : 'int32_t'} accum_t;`);
+    k = 'reduce';
+  }
+  L.push('};');
+  e.push([L.join('\n')], [`nnet::${k}<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: `nnet::${k}`, macs: 0, multipliers: 0, reuse: 1, iterations: numel(xs), weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: q, requant: q,
+  });
+}
+
+function lowerBatchNorm(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const a = e.attrs<{ epsilon: number; training: boolean }>(n);
+  if (a.training || n.outputs.slice(1).some((o) => e.g.useCount(o) > 0)) throw unsupported('BatchNormalization in training mode is not supported by the HLS target');
+  const [sc, bi, mean, v] = [1, 2, 3, 4].map((k) => needConst(e, n.inputs[k], `BatchNormalization input ${k}`)) as [Tensor, Tensor, Tensor, Tensor];
+  const C = xs[1] ?? 1;
+  if ([sc, bi, mean, v].some((t) => t.size !== C)) throw unsupported('BatchNormalization parameters must have one value per channel for the HLS target');
+  const scale: number[] = [];
+  const shift: number[] = [];
+  for (let c = 0; c < C; c++) {
+    const s = sc.get(c) / Math.sqrt(v.get(c) + a.epsilon);
+    scale.push(s);
+    shift.push(bi.get(c) - mean.get(c) * s);
+  }
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.addWeight(`s${idx}`, 'float', scale.map(floatLit), 32);
+  e.addWeight(`t${idx}`, 'float', shift.map(floatLit), 32);
+  e.kernels.add('nnet_activation.h');
+  const L = [cfgHead(e, 'batchnorm_config', 'batchnorm (scale-shift)'), u('n_outer', xs[0] ?? 1), u('n_chan', C), u('n_inner', numel(xs.slice(2))),
+    u('reuse_factor', 1), '  typedef float accum_t;', '  typedef float scale_t;', '};'];
+  e.push([L.join('\n')], [`nnet::normalize<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, s${idx}, t${idx});`], {
+    kernel: 'nnet::normalize', macs: y.size, multipliers: 1, reuse: 1, iterations: y.size, weightBits: 64 * C, outBits: y.size * 32, int8: false, requant: false,
+  });
+}
+
+function lowerConcat(e: Emitter, n: Node): void {
+  const a = e.attrs<{ axis: number }>(n);
+  const os = e.shape(n.outputs[0]!);
+  const ax = normAxis(a.axis, os.length);
+  const outer = numel(os.slice(0, ax));
+  const inner = numel(os.slice(ax + 1));
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  const configs: string[] = [];
+  const calls: string[] = [];
+  let off = 0;
+  n.inputs.forEach((x, k) => {
+    if (x === null) return;
+    const xs = e.shape(x);
+    const part = (xs[ax] ?? 1) * inner;
+    configs.push([`// layer${idx} concat part ${k}`, `struct config${idx}_${k} : nnet::concat_config {`, u('n_outer', outer), u('in_inner', part),
+      u('out_inner', os[ax]! * inner), u('offset', off), '};'].join('\n'));
+    calls.push(`nnet::concat_part<${e.tref(x)}, ${y.ctype}, config${idx}_${k}>(${e.ref(x)}, ${y.name});`);
+    off += part;
+  });
+  e.push(configs, calls, { kernel: 'nnet::concat_part', macs: 0, multipliers: 0, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: y.dtype !== 'f32', requant: false });
+}
+
+/** A strided copy: y[i0..i5] = x[offset + sum ik * st_k]. */
+function emitStrided(e: Emitter, n: Node, x: ValueId, dims: number[], strides: number[], offset: number, what: string): void {
+  if (dims.length > 6) throw unsupported(`${n.op} over rank ${dims.length} is not supported by the HLS target (rank <= 6)`);
+  const d = [...new Array<number>(6 - dims.length).fill(1), ...dims];
+  const s = [...new Array<number>(6 - strides.length).fill(0), ...strides];
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  const L = [cfgHead(e, 'strided_config', what), ...d.map((v, k) => u(`d${k}`, v)), ...s.map((v, k) => i(`st${k}`, v)), i('offset', offset), '};'];
+  e.push([L.join('\n')], [`nnet::strided_copy<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: 'nnet::strided_copy', macs: 0, multipliers: 0, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: y.dtype !== 'f32', requant: false,
+  });
+}
+
+const stridesOf = (s: number[]): number[] => {
+  const st = new Array<number>(s.length).fill(1);
+  for (let k = s.length - 2; k >= 0; k--) st[k] = st[k + 1]! * s[k + 1]!;
+  return st;
+};
+
+function lowerSlice(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const get = (k: number, attr: string): number[] | undefined => {
+    const id = n.inputs[k];
+    if (id !== null && id !== undefined) return needConst(e, id, `Slice input ${k}`).toNumbers();
+    const v = n.attrs[attr];
+    return Array.isArray(v) ? (v as number[]) : undefined;
+  };
+  const starts = get(1, 'starts') ?? [];
+  const ends = get(2, 'ends') ?? [];
+  const axes = (get(3, 'axes') ?? starts.map((_, k) => k)).map((a) => normAxis(a, xs.length));
+  const steps = get(4, 'steps') ?? starts.map(() => 1);
+  const st = stridesOf(xs);
+  const dims = [...xs];
+  const strides = [...st];
+  let off = 0;
+  axes.forEach((ax, k) => {
+    const D = xs[ax]!;
+    const step = steps[k]!;
+    if (step === 0) throw invalid('Slice step must not be 0');
+    let s = starts[k]!;
+    let en = ends[k]!;
+    if (s < 0) s += D;
+    if (en < 0) en += D;
+    if (step > 0) {
+      s = Math.min(Math.max(s, 0), D);
+      en = Math.min(Math.max(en, 0), D);
+    } else {
+      s = Math.min(Math.max(s, 0), D - 1);
+      en = Math.min(Math.max(en, -1), D - 1);
+    }
+    dims[ax] = Math.max(0, Math.ceil((en - s) / step));
+    strides[ax] = st[ax]! * step;
+    off += s * st[ax]!;
+  });
+  emitStrided(e, n, x, dims, strides, off, 'slice');
+}
+
+function lowerTranspose(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const p = Array.isArray(n.attrs['perm']) ? (n.attrs['perm'] as number[]) : xs.map((_, k) => xs.length - 1 - k);
+  const st = stridesOf(xs);
+  emitStrided(e, n, x, p.map((k) => xs[k]!), p.map((k) => st[k]!), 0, 'transpose');
+}
+
+function lowerCopy(e: Emitter, n: Node, x: ValueId): void {
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  e.push([[cfgHead(e, 'copy_config', 'copy'), u('n_elem', y.size), '};'].join('\n')], [`nnet::copy<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: 'nnet::copy', macs: 0, multipliers: 0, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: y.dtype !== 'f32', requant: false,
+  });
+}
+
+function perTensorParam(e: Emitter, n: Node, k: number, what: string): number {
+  const id = n.inputs[k];
+  if (id === null || id === undefined) return 0;
+  const t = needConst(e, id, `${n.op} ${what}`);
+  if (t.size !== 1) throw unsupported(`${n.op} with a per-axis ${what} is not supported by the HLS target (per tensor only)`);
+  return t.get(0);
+}
+
+function lowerQuantLinear(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const scale = perTensorParam(e, n, 1, 'scale');
+  const zp = perTensorParam(e, n, 2, 'zero point');
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  const L = [cfgHead(e, 'unary_config', n.op), u('n_elem', y.size), f('scale', scale), i64('zero_point', zp), u('reuse_factor', 1)];
+  let k: string;
+  if (n.op === 'QuantizeLinear') {
+    if (e.dtype(x) !== 'f32') throw unsupported(`QuantizeLinear from ${e.dtype(x)} is not supported by the HLS target`);
+    if (y.dtype !== 'i8' && y.dtype !== 'u8') throw unsupported(`QuantizeLinear to ${y.dtype} is not supported by the HLS target`);
+    const [lo, hi] = y.dtype === 'u8' ? [0, 255] : [-128, 127];
+    L.push(i64('clamp_lo', lo), i64('clamp_hi', hi));
+    k = 'quantize';
+  } else {
+    if (y.dtype !== 'f32') throw unsupported(`DequantizeLinear to ${y.dtype} is not supported by the HLS target`);
+    k = 'dequantize';
+  }
+  L.push('};');
+  e.push([L.join('\n')], [`nnet::${k}<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: `nnet::${k}`, macs: 0, multipliers: 1, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: true, requant: false,
+  });
+}
+
+function lowerRequantize(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const a = e.attrs<RequantizeAttrs>(n);
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  const s = a.out;
+  const L = [cfgHead(e, 'unary_config', 'requantize'), u('n_elem', y.size), i64('x_zero_point', a.xZeroPoint), ...outStageLines(s),
+    i64('multiplier', s.multiplier[0] ?? 0), i('shift', s.shift[0] ?? 0), f('scale', s.scale[0] ?? 0), u('reuse_factor', 1), '};'];
+  e.push([L.join('\n')], [`nnet::requantize<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: 'nnet::requantize', macs: 0, multipliers: 1, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * 8, int8: true, requant: true,
+  });
+}
+
+type LowerFn = (e: Emitter, n: Node) => void;
+
+const LOWER: Record<string, LowerFn> = {
+  Conv: lowerConv, 'edgec.FusedConv': lowerConv, 'edgec.QConv': lowerConv,
+  Gemm: lowerDense, 'edgec.FusedGemm': lowerDense, MatMul: lowerDense, 'edgec.FusedMatMul': lowerDense, 'edgec.QGemm': lowerDense,
+  Add: lowerBinary, Sub: lowerBinary, Mul: lowerBinary, Div: lowerBinary, Max: lowerBinary, Min: lowerBinary, Pow: lowerBinary,
+  'edgec.QAdd': lowerQBinary, 'edgec.QMul': lowerQBinary,
+  ...Object.fromEntries(Object.keys(ACT_ID).map((k) => [k, lowerUnary])),
+  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax,
+  MaxPool: lowerPool, AveragePool: lowerPool, GlobalAveragePool: lowerPool, GlobalMaxPool: lowerPool, 'edgec.QAvgPool': lowerPool,
+  ...Object.fromEntries(Object.keys(RED_ID).map((k) => [k, lowerReduce])), 'edgec.QReduceMean': lowerReduce,
+  BatchNormalization: lowerBatchNorm,
+  Concat: lowerConcat, Slice: lowerSlice, Transpose: lowerTranspose,
+  QuantizeLinear: lowerQuantLinear, DequantizeLinear: lowerQuantLinear, 'edgec.Requantize': lowerRequantize,
+};
+
+/** Ops that only reinterpret the flat NCHW buffer (reshape-free layouts). */
+const ALIAS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+
+function qualified(n: Node): string {
+  return n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
+}
+
+/** Ops the HLS target generates code for (qualified names), plus the layout-only aliases. */
+export const HLS_OPS: readonly string[] = [...Object.keys(LOWER), ...ALIAS].sort();
+
+// ---------------------------------------------------------------------------------------------
+// Project files
+// ---------------------------------------------------------------------------------------------
+
+/** The generated project before estimates and files are assembled. */
+interface Lowered {
+  e: Emitter;
+  inputs: { id: ValueId; name: string; shape: number[]; dtype: string; size: number }[];
+  outputs: { id: ValueId; name: string; shape: number[]; dtype: string; size: number }[];
+}
+
+function lowerAll(g: Graph, opts: HlsOptions): Lowered {
+  const e = new Emitter(g, { ...opts, maxMultipliers: opts.maxMultipliers ?? 64 });
+  const inputs = g.inputs.filter((id) => !g.consts.has(id)).map((id, k) => {
+    const v = g.value(id);
+    const shape = e.shape(id);
+    const dtype = v.type.dtype;
+    const ctype = e.ctypeOf(dtype);
+    e.typedefs.push(`typedef ${ctype} input${k}_t;`);
+    e.bufs.set(id, { name: `in${k}`, ctype: `input${k}_t`, size: Math.max(1, numel(shape)), dtype });
+    return { id, name: v.name, shape, dtype, size: Math.max(1, numel(shape)) };
+  });
+  for (const n of g.orderedNodes()) {
+    e.node = n;
+    try {
+      const present = n.inputs.filter((x): x is ValueId => x !== null);
+      if (present.length > 0 && present.every((x) => e.consts.has(x))) {
+        const def = opOf(n, g);
+        const opset = opsetOf(n, g);
+        const outs = def.ref(n.inputs.map((x) => (x === null ? null : e.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
+        n.outputs.forEach((o, k) => outs[k] && e.consts.set(o, outs[k]!));
+        continue;
+      }
+      if (ALIAS.has(n.op) && (n.domain === '' || n.domain === 'ai.onnx')) {
+        const x = n.inputs[0]!;
+        if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw unsupported('Dropout mask output is not supported by the HLS target');
+        const src = e.bufs.get(x);
+        if (!src) throw internal('alias of a value without a buffer');
+        e.bufs.set(n.outputs[0]!, src);
+        continue;
+      }
+      if (n.op === 'Cast' && e.dtype(n.inputs[0]!) === g.typeOf(n.outputs[0]!).dtype) {
+        e.bufs.set(n.outputs[0]!, e.bufs.get(n.inputs[0]!)!);
+        continue;
+      }
+      if (n.op === 'Cast' && (n.domain === '' || n.domain === 'ai.onnx')) {
+        const from = e.dtype(n.inputs[0]!);
+        const to = g.typeOf(n.outputs[0]!).dtype;
+        const widen: Record<string, string[]> = { i8: ['i16', 'i32', 'f32'], u8: ['i16', 'u16', 'i32', 'f32'], i16: ['i32', 'f32'], u16: ['i32', 'f32'], i32: ['f32'] };
+        if (!(widen[from] ?? []).includes(to)) throw unsupported(`Cast from ${from} to ${to} is not supported by the HLS target (exact widening casts only)`);
+        lowerCopy(e, n, n.inputs[0]!);
+        continue;
+      }
+      const fn = LOWER[qualified(n)];
+      if (!fn) throw unsupported(`no HLS kernel for op ${qualified(n)}`);
+      if (n.outputs.length > 1 && !n.op.endsWith('Pool') && n.op !== 'BatchNormalization' && n.op !== 'Dropout') {
+        if (n.outputs.slice(1).some((o) => g.useCount(o) > 0 || g.outputs.includes(o))) throw unsupported(`${n.op} with several outputs is not supported by the HLS target`);
+      }
+      fn(e, n);
+    } catch (err) {
+      if (err instanceof EdgecError) throw err.withContext({ node: n.name, op: n.op, opset: opsetOf(n, g) });
+      throw err;
+    }
+  }
+  const outputs = g.outputs.map((id) => {
+    const v = g.value(id);
+    const shape = e.shape(id);
+    e.ctypeOf(v.type.dtype);
+    return { id, name: v.name, shape, dtype: v.type.dtype, size: Math.max(1, numel(shape)) };
+  });
+  return { e, inputs, outputs };
+}
+
+/** Seeded uniform [-1, 1) input for the default test vectors (mulberry32). */
+function seededInput(shape: number[], dtype: string, seed: number): Tensor {
+  let s = seed >>> 0;
+  const r = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = numel(shape);
+  const v = new Array<number>(n);
+  for (let k = 0; k < n; k++) v[k] = dtype === 'f32' ? r() * 2 - 1 : Math.floor(r() * 7) - 3;
+  return Tensor.from(dtype as never, shape, v);
+}
+
+/** Text form of tensor values for the testbench (.dat): exact (shortest round-trip decimal). */
+export function datLine(t: Tensor): string {
+  const vals = t.toNumbers().map((v) => (Number.isNaN(v) ? 'nan' : v === Infinity ? 'inf' : v === -Infinity ? '-inf' : Object.is(v, -0) ? '-0' : String(v)));
+  return vals.join(' ');
+}
+
+/** Result of `emitHls`. */
+export interface HlsArtifact extends Artifact {
+  estimate: HlsEstimate;
+}
+
+/**
+ * Emits the Vitis HLS project for an optimized graph (run `hlsTarget.pipeline()` and, for int8,
+ * quantize/ first; or use `compileHls`).
+ * @param g optimized graph with concrete shapes (fp32, or the quantized integer graph)
+ * @param opts precision, reuse factor, part, interface, test vectors
+ */
+export function emitHls(g: Graph, opts: HlsOptions = {}): HlsArtifact {
+  const precision = opts.precision ?? (g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QAvgPool|QReduceMean|Requantize)$/.test(n.op)) ? 'int8' : 'fp32');
+  if (precision !== 'fp32' && precision !== 'int8') throw unsupported(`precision ${precision} is not supported by the hls target (fp32, int8)`);
+  const top = opts.topName ?? 'myproject';
+  if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(top) || /^(main|nnet|std)$/.test(top)) throw usage(`top function name "${top.slice(0, 40)}" is not a valid C identifier`);
+  const io = opts.io ?? 'm_axi';
+  if (io !== 'm_axi' && io !== 'axis') throw usage(`interface ${String(io)} must be m_axi or axis`);
+  const part = resolvePart(opts.part ?? 'xc7z020');
+  const clockNs = opts.clockNs ?? 10;
+  if (!(clockNs > 0)) throw usage(`clock period ${clockNs} must be > 0`);
+  const { e, inputs, outputs } = lowerAll(g, opts);
+
+  // output copies into the top-function result arrays
+  const outCalls: string[] = [];
+  const outCfgs: string[] = [];
+  outputs.forEach((o, k) => {
+    e.typedefs.push(`typedef ${e.ctypeOf(o.dtype)} result${k}_t;`);
+    const c = e.consts.get(o.id);
+    const src = c ? e.constArray(o.id, c) : e.bufs.get(o.id)?.name;
+    const st = c ? e.ctypeOf(c.dtype) : e.bufs.get(o.id)?.ctype;
+    if (!src || !st) throw internal(`output ${k} has no buffer`);
+    outCfgs.push([`// output ${k} copy`, `struct config_out${k} : nnet::copy_config {`, u('n_elem', o.size), '};'].join('\n'));
+    outCalls.push(`// output ${k}: ${commentText(o.name)}`, `nnet::copy<${st}, result${k}_t, config_out${k}>(${src}, out${k});`);
+  });
+  e.kernels.add('nnet_merge.h');
+
+  const estimate = estimateProject(e.layers.map((l) => l.cost), { part, clockNs, precision, bufferBits: e.locals.map((bf) => bf.size * BITS[bf.dtype]!) });
+
+  const version = edgecVersion();
+  const head = (what: string) => `// ${what}\n// Generated by edgec ${version} (hls target). Do not edit.\n`;
+  const guard = (name: string, body: string) => `#ifndef ${name}\n#define ${name}\n\n${body}\n#endif\n`;
+  const files = new Map<string, string>();
+
+  // defines.h: sizes and types
+  const defs: string[] = ['#include <cstdint>', '#include <cstddef>', '#if defined(__SYNTHESIS__) || defined(EDGEC_AP_TYPES)', '#ifndef EDGEC_AP_TYPES', '#define EDGEC_AP_TYPES', '#endif',
+    '#include "ap_int.h"', '#include "ap_fixed.h"', '#endif', ''];
+  inputs.forEach((x, k) => defs.push(`// input ${k}: ${commentText(x.name)} [${x.shape.join(', ')}] ${x.dtype}`, `#define N_INPUT_${k} ${x.size}`));
+  outputs.forEach((y, k) => defs.push(`// output ${k}: ${commentText(y.name)} [${y.shape.join(', ')}] ${y.dtype}`, `#define N_OUTPUT_${k} ${y.size}`));
+  defs.push(`#define N_INPUTS ${inputs.length}`, `#define N_OUTPUTS ${outputs.length}`, '', ...e.typedefs);
+  files.set('firmware/defines.h', head('Sizes and data types') + guard('EDGEC_DEFINES_H_', defs.join('\n') + '\n'));
+
+  // weights
+  const wincs: string[] = [];
+  for (const w of e.weights) {
+    const body = `#include "../defines.h"\n#include "../nnet_utils/nnet_conv.h"\n#include <limits>\n\nstatic const ${w.ctype} ${w.name}[${w.count}] = {\n${w.body}\n};\n`;
+    files.set(`firmware/weights/${w.name}.h`, head(`Weights ${w.name}`) + guard(`EDGEC_W_${w.name.toUpperCase()}_H_`, body));
+    wincs.push(`#include "weights/${w.name}.h"`);
+  }
+  // parameters.h
+  const kincs = LIB_FILES.filter((f0) => e.kernels.has(f0) || f0 === 'nnet_common.h').map((f0) => `#include "nnet_utils/${f0}"`);
+  if (e.weights.some((w) => w.ctype === 'nnet::qchan') && !e.kernels.has('nnet_conv.h')) kincs.push('#include "nnet_utils/nnet_conv.h"');
+  const params = [...kincs, '#include "defines.h"', '', ...wincs, '', ...e.layers.flatMap((l) => [l.comment, ...l.configs, '']), ...outCfgs, ''];
+  files.set('firmware/parameters.h', head('Layer configurations (one struct per layer: static consts + typedefs)') + guard('EDGEC_PARAMETERS_H_', params.join('\n')));
+
+  // top function
+  const args = [...inputs.map((x, k) => `const input${k}_t in${k}[N_INPUT_${k}]`), ...outputs.map((_, k) => `result${k}_t out${k}[N_OUTPUT_${k}]`)];
+  const proto = `void ${top}(\n  ${args.join(',\n  ')}\n)`;
+  files.set(`firmware/${top}.h`, head('Top function') + guard('EDGEC_TOP_H_', `#include "defines.h"\n\n${proto};\n`));
+  const pragmas: string[] = [];
+  const ports = [...inputs.map((_, k) => [`in${k}`, `N_INPUT_${k}`]), ...outputs.map((_, k) => [`out${k}`, `N_OUTPUT_${k}`])];
+  ports.forEach(([p, n], k) => {
+    if (io === 'axis') pragmas.push(`#pragma HLS INTERFACE axis port=${p}`);
+    else pragmas.push(`#pragma HLS INTERFACE m_axi port=${p} offset=slave bundle=gmem${k} depth=${n}`, `#pragma HLS INTERFACE s_axilite port=${p} bundle=control`);
+  });
+  pragmas.push('#pragma HLS INTERFACE s_axilite port=return bundle=control', '#pragma HLS DATAFLOW');
+  const body: string[] = [];
+  for (const bf of e.locals) body.push(`  static ${bf.ctype} ${bf.name}[${bf.size}];`);
+  if (e.locals.length) body.push('');
+  for (const l of e.layers) {
+    body.push(`  ${l.comment}`);
+    for (const c of l.calls) body.push(`  ${c}`);
+  }
+  body.push('', ...outCalls.map((c) => `  ${c}`));
+  files.set(`firmware/${top}.cpp`, head('Top function: one kernel call per layer') +
+    `#include "${top}.h"\n#include "parameters.h"\n\n${proto} {\n${pragmas.join('\n')}\n\n${body.join('\n')}\n}\n`);
+
+  // kernel library
+  const lib = hlsLibraryPath();
+  for (const f0 of LIB_FILES) files.set(`firmware/nnet_utils/${f0}`, fs.readFileSync(path.join(lib, f0), 'utf8'));
+
+  // testbench + vectors
+  let tv: { inputs: Tensor[]; outputs: Tensor[] } | null = null;
+  if (opts.testVectors !== false) {
+    const ins = opts.testVectors?.inputs ?? inputs.map((x, k) => seededInput(x.shape, x.dtype, 17 + k));
+    if (ins.length !== inputs.length) throw invalid(`test vectors: ${ins.length} input(s) given, the model has ${inputs.length}`);
+    ins.forEach((t, k) => {
+      if (t.size !== inputs[k]!.size) throw invalid(`test vectors: input ${k} has ${t.size} values, expected ${inputs[k]!.size}`);
+    });
+    const outs = opts.testVectors?.outputs ?? runGraph(g, ins);
+    tv = { inputs: ins, outputs: outs };
+  }
+  if (tv) {
+    files.set('tb_data/tb_input_features.dat', tv.inputs.map(datLine).join('\n') + '\n');
+    files.set('tb_data/tb_output_predictions.dat', tv.outputs.map(datLine).join('\n') + '\n');
+  }
+  // int8: outputs of the integer kernels (DequantizeLinear) must match exactly; float islands
+  // (Softmax, Tanh... kept float by the quantizer) are float math like the fp32 target
+  const exact = outputs.map((o) => fromDequantize(g, o.id));
+  files.set(`tb/${top}_test.cpp`, testbench(top, inputs.length, exact, !!tv));
+  files.set('build_prj.tcl', buildTcl(top, part.fullName, clockNs));
+  files.set('estimate.json', JSON.stringify(estimate, null, 2) + '\n');
+
+  const sorted = new Map([...files].sort(([p], [q]) => (p < q ? -1 : p > q ? 1 : 0)));
+  const { macs, params: nparams } = graphStats(g);
+  const ioSpec = (xs: Lowered['inputs']): IoSpec[] => xs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
+  const weightsBytes = e.weights.reduce((s0, w) => s0 + Math.ceil(w.bits / 8), 0);
+  const arenaBytes = e.locals.reduce((s0, bf) => s0 + Math.ceil((bf.size * BITS[bf.dtype]!) / 8), 0);
+  const manifest: ArtifactManifest = {
+    edgec: version,
+    target: 'hls',
+    precision,
+    inputs: ioSpec(inputs),
+    outputs: ioSpec(outputs),
+    macs,
+    params: nparams,
+    weights_bytes: weightsBytes,
+    arena_bytes: arenaBytes,
+    files: Object.fromEntries([...sorted].map(([k, v]) => [k, sha256(v)])),
+    top,
+    part: part.fullName,
+    clock_ns: clockNs,
+    interface: io,
+    layers: e.layers.length,
+    test_vectors: !!tv,
+    estimate: { dsp: estimate.total.dsp, bram18k: estimate.total.bram18k, lut: estimate.total.lut, ff: estimate.total.ff,
+      latency_cycles: estimate.total.latency_cycles, interval_cycles: estimate.total.interval_cycles, fits: estimate.fits, warnings: estimate.warnings },
+  };
+  return { files: sorted, manifest, estimate };
+}
+
+/** True when a value is a DequantizeLinear result (through layout-only aliases). */
+function fromDequantize(g: Graph, id: ValueId): boolean {
+  for (;;) {
+    const n = g.producerOf(id);
+    if (!n) return false;
+    if (n.op === 'DequantizeLinear') return true;
+    if (!ALIAS.has(n.op)) return false;
+    id = n.inputs[0]!;
+  }
+}
+
+function testbench(top: string, nIn: number, exact: boolean[], haveRef: boolean): string {
+  const ins = Array.from({ length: nIn }, (_, k) => k);
+  const outs = exact.map((_, k) => k);
+  return `// C simulation testbench: reads input vectors, runs ${top}, writes the outputs and (without
+// arguments) compares them with the expected vectors of tb_data/.
+// Usage: ${top}_test [INPUT_FILE [OUTPUT_FILE]]  (whitespace-separated values, inputs in order)
+// Generated by edgec ${edgecVersion()} (hls target). Do not edit.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+#include "../firmware/${top}.h"
+
+static bool read_values(FILE *f, std::vector<double> &v) {
+  for (size_t i = 0; i < v.size(); i++) {
+    if (std::fscanf(f, "%lf", &v[i]) != 1) return false;
+  }
+  return true;
+}
+
+int main(int argc, char **argv) {
+  const char *in_path = argc > 1 ? argv[1] : "tb_data/tb_input_features.dat";
+  const char *out_path = argc > 2 ? argv[2] : "tb_data/csim_results.log";
+  const bool check = argc <= 1 && ${haveRef ? 'true' : 'false'};
+  FILE *fi = std::fopen(in_path, "r");
+  if (!fi) { std::fprintf(stderr, "cannot open input file %s\\n", in_path); return 2; }
+${ins.map((k) => `  static input${k}_t in${k}[N_INPUT_${k}];
+  {
+    std::vector<double> v(N_INPUT_${k});
+    if (!read_values(fi, v)) { std::fprintf(stderr, "input ${k}: expected %d values in %s\\n", (int)N_INPUT_${k}, in_path); return 2; }
+    for (size_t i = 0; i < v.size(); i++) in${k}[i] = (input${k}_t)v[i];
+  }`).join('\n')}
+  std::fclose(fi);
+${outs.map((k) => `  static result${k}_t out${k}[N_OUTPUT_${k}];`).join('\n')}
+
+  ${top}(${[...ins.map((k) => `in${k}`), ...outs.map((k) => `out${k}`)].join(', ')});
+
+  FILE *fo = std::fopen(out_path, "w");
+  if (!fo) { std::fprintf(stderr, "cannot write output file %s\\n", out_path); return 2; }
+${outs.map((k) => `  for (size_t i = 0; i < N_OUTPUT_${k}; i++) std::fprintf(fo, i ? " %.17g" : "%.17g", (double)out${k}[i]);
+  std::fprintf(fo, "\\n");`).join('\n')}
+  std::fclose(fo);
+
+  if (check) {
+    FILE *fr = std::fopen("tb_data/tb_output_predictions.dat", "r");
+    if (!fr) { std::fprintf(stderr, "cannot open tb_data/tb_output_predictions.dat\\n"); return 2; }
+    long bad = 0;
+${outs.map((k) => `    {
+      // output ${k}: ${exact[k] ? 'integer kernels, exact' : 'float, rtol 1e-3 / atol 1e-4'}
+      const double rtol = ${exact[k] ? '0.0' : '1e-3'}, atol = ${exact[k] ? '0.0' : '1e-4'};
+      std::vector<double> want(N_OUTPUT_${k});
+      if (!read_values(fr, want)) { std::fprintf(stderr, "output ${k}: expected %d values\\n", (int)N_OUTPUT_${k}); return 2; }
+      for (size_t i = 0; i < want.size(); i++) {
+        const double got = (double)out${k}[i];
+        const bool same = (got == want[i]) || (std::isnan(got) && std::isnan(want[i])) || std::fabs(got - want[i]) <= atol + rtol * std::fabs(want[i]);
+        if (!same) { if (bad < 10) std::printf("output ${k}[%d]: got %.9g, expected %.9g\\n", (int)i, got, want[i]); bad++; }
+      }
+    }`).join('\n')}
+    std::fclose(fr);
+    if (bad) { std::printf("FAIL: %ld mismatches\\n", bad); return 1; }
+    std::printf("PASS\\n");
+  }
+  return 0;
+}
+`;
+}
+
+function buildTcl(top: string, part: string, clockNs: number): string {
+  return `# Vitis HLS project: C simulation and synthesis of ${top}.
+# Usage: vitis_hls -f build_prj.tcl   (set csim/synth to 0 to skip a step)
+# Generated by edgec ${edgecVersion()} (hls target).
+array set opt {
+  csim 1
+  synth 1
+}
+foreach arg $::argv {
+  foreach {k v} [split $arg =] { if {[info exists opt($k)]} { set opt($k) $v } }
+}
+open_project -reset ${top}_prj
+set_top ${top}
+add_files firmware/${top}.cpp -cflags "-std=c++14"
+add_files -tb tb/${top}_test.cpp -cflags "-std=c++14 -Wno-unknown-pragmas"
+add_files -tb tb_data
+open_solution -reset "solution1" -flow_target vivado
+set_part {${part}}
+create_clock -period ${clockNs} -name default
+config_compile -name_max_length 80
+if {$opt(csim)} {
+  csim_design
+}
+if {$opt(synth)} {
+  csynth_design
+}
+exit
+`;
+}
+
+/** The HLS target's passes: the shared pipeline for 'hls'. */
+export function hlsPipeline(): Pass[] {
+  return pipelineFor('hls');
+}
+
+/**
+ * Optimizes a copy of `g` with the hls pipeline and emits the project (fp32). For int8, quantize
+ * the optimized graph with quantize/ and pass the integer graph to `emitHls` with precision 'int8'.
+ */
+export function compileHls(g: Graph, opts: HlsOptions = {}): HlsArtifact & { graph: Graph } {
+  const h = g.clone();
+  new PassManager(hlsPipeline()).run(h);
+  return { ...emitHls(h, opts), graph: h };
+}
+
+/** The HLS Target. */
+export const hlsTarget: Target<HlsOptions> = {
+  name: 'hls',
+  pipeline: () => hlsPipeline(),
+  emit: (g, opts) => emitHls(g, opts),
+};

@@ -1,0 +1,166 @@
+/**
+ * Resource and latency estimate of a generated HLS project, per layer and in total, against an
+ * FPGA part (default xc7z020). A first-order model for planning (hls4ml-style reuse factor), not
+ * a synthesis result:
+ * - DSP: parallel multipliers = ceil(multiplications per pipelined iteration / reuse factor).
+ *   fp32: 5 DSP48 per multiply-accumulate unit (3 for fmul, 2 for fadd on 7-series/UltraScale);
+ *   int8: two 8x8 products packed per DSP48 (ceil(mult / 2)), plus 4 DSP48 for the 32x32-bit
+ *   requantization multiply of a layer with an output stage.
+ * - BRAM18K: weight arrays and activation buffers above 2 kbit go to BRAM (ceil(bits / 18432),
+ *   at least one per array partition that still holds more than 2 kbit); smaller ones to LUTRAM.
+ * - LUT/FF: per multiplier (fp32 ~ 400 LUT / 600 FF for an fmul+fadd pair around the DSPs; int8
+ *   ~ 30 LUT / 50 FF) plus a per-layer control overhead (250 LUT / 350 FF) and LUTRAM for small arrays.
+ * - Latency: iterations x II (the reuse factor) + the pipeline depth per layer; the layers run
+ *   in sequence for one input (total latency), and under DATAFLOW the initiation interval is the
+ *   slowest layer.
+ */
+import { usage } from '../../compiler/errors.js';
+
+/** What the generator knows about one layer. */
+export interface LayerCost {
+  index: number;
+  /** Source node name (data). */
+  node: string;
+  op: string;
+  kernel: string;
+  macs: number;
+  /** Parallel multipliers of the pipelined loop body. */
+  multipliers: number;
+  /** Reuse factor (the pipeline II). */
+  reuse: number;
+  /** Pipelined loop iterations. */
+  iterations: number;
+  weightBits: number;
+  outBits: number;
+  int8: boolean;
+  /** The layer ends in an integer requantization (a 32x32-bit multiply). */
+  requant: boolean;
+}
+
+/** An FPGA part's resources. */
+export interface Part {
+  name: string;
+  fullName: string;
+  dsp: number;
+  bram18k: number;
+  lut: number;
+  ff: number;
+}
+
+export const PARTS: Readonly<Record<string, Part>> = {
+  xc7z020: { name: 'xc7z020', fullName: 'xc7z020clg400-1', dsp: 220, bram18k: 280, lut: 53200, ff: 106400 },
+  xc7z010: { name: 'xc7z010', fullName: 'xc7z010clg400-1', dsp: 80, bram18k: 120, lut: 17600, ff: 35200 },
+  xc7a100t: { name: 'xc7a100t', fullName: 'xc7a100tcsg324-1', dsp: 240, bram18k: 270, lut: 63400, ff: 126800 },
+  xczu3eg: { name: 'xczu3eg', fullName: 'xczu3eg-sbva484-1-e', dsp: 360, bram18k: 432, lut: 70560, ff: 141120 },
+  xczu9eg: { name: 'xczu9eg', fullName: 'xczu9eg-ffvb1156-2-e', dsp: 2520, bram18k: 1824, lut: 274080, ff: 548160 },
+  xcu250: { name: 'xcu250', fullName: 'xcu250-figd2104-2L-e', dsp: 12288, bram18k: 5376, lut: 1728000, ff: 3456000 },
+};
+
+/** Looks up a part by short or full name. */
+export function resolvePart(name: string): Part {
+  const key = name.toLowerCase();
+  const p = PARTS[key] ?? Object.values(PARTS).find((q) => q.fullName.toLowerCase() === key);
+  if (!p) throw usage(`unknown FPGA part "${name.slice(0, 60)}" (known: ${Object.keys(PARTS).join(', ')})`);
+  return p;
+}
+
+export interface LayerEstimate {
+  index: number;
+  node: string;
+  op: string;
+  kernel: string;
+  reuse_factor: number;
+  multipliers: number;
+  macs: number;
+  dsp: number;
+  bram18k: number;
+  lut: number;
+  ff: number;
+  latency_cycles: number;
+}
+
+export interface HlsEstimate {
+  part: string;
+  clock_ns: number;
+  precision: string;
+  layers: LayerEstimate[];
+  total: { dsp: number; bram18k: number; lut: number; ff: number; latency_cycles: number; interval_cycles: number; latency_us: number };
+  available: { dsp: number; bram18k: number; lut: number; ff: number };
+  utilization: { dsp: number; bram18k: number; lut: number; ff: number };
+  fits: boolean;
+  warnings: string[];
+  model: string;
+}
+
+const BRAM_BITS = 18432;
+const LUTRAM_MAX_BITS = 2048;
+
+/** BRAM18K of one array of `bits`, split over `parts` partitions. */
+export function bramFor(bits: number, parts = 1): number {
+  if (bits <= LUTRAM_MAX_BITS) return 0;
+  const per = bits / Math.max(1, parts);
+  if (per <= LUTRAM_MAX_BITS) return Math.ceil(bits / BRAM_BITS);
+  return Math.max(Math.ceil(bits / BRAM_BITS), Math.max(1, parts) * Math.ceil(per / BRAM_BITS));
+}
+
+/** LUTs used as distributed RAM for a small array (64 bits per LUT). */
+const lutramFor = (bits: number): number => (bits > 0 && bits <= LUTRAM_MAX_BITS ? Math.ceil(bits / 64) : 0);
+
+/** Pipeline depth of a layer's loop body (adder tree + multiply + output stage). */
+function depth(c: LayerCost): number {
+  const tree = c.multipliers > 1 ? Math.ceil(Math.log2(c.multipliers)) : 0;
+  return c.int8 ? 3 + tree + (c.requant ? 4 : 0) : 8 + 4 * tree;
+}
+
+/**
+ * Estimates resources and latency.
+ * @param costs per-layer facts from the generator
+ * @param o part, clock, precision and the activation buffer sizes (bits)
+ */
+export function estimateProject(costs: LayerCost[], o: { part: Part; clockNs: number; precision: string; bufferBits: number[] }): HlsEstimate {
+  const layers: LayerEstimate[] = costs.map((c) => {
+    const mult = c.multipliers;
+    let dsp = 0;
+    if (c.macs > 0 && mult > 0) dsp = c.int8 ? Math.ceil(mult / 2) : 5 * mult;
+    else if (mult > 0 && !c.int8) dsp = 3 * mult;
+    if (c.requant) dsp += 4;
+    const parts = Math.max(1, Math.min(mult, 64));
+    const bram = bramFor(c.weightBits, c.macs > 0 ? parts : 1);
+    const lut = 250 + mult * (c.int8 ? 30 : 400) + lutramFor(c.weightBits);
+    const ff = 350 + mult * (c.int8 ? 50 : 600);
+    const latency = c.iterations * Math.max(1, c.reuse) + depth(c);
+    return {
+      index: c.index, node: c.node, op: c.op, kernel: c.kernel, reuse_factor: c.reuse, multipliers: mult, macs: c.macs,
+      dsp, bram18k: bram, lut, ff, latency_cycles: latency,
+    };
+  });
+  const sum = (k: 'dsp' | 'bram18k' | 'lut' | 'ff') => layers.reduce((s, l) => s + l[k], 0);
+  const bufBram = o.bufferBits.reduce((s, bits) => s + bramFor(bits), 0);
+  const bufLut = o.bufferBits.reduce((s, bits) => s + lutramFor(bits), 0);
+  const total = {
+    dsp: sum('dsp'),
+    bram18k: sum('bram18k') + bufBram,
+    lut: sum('lut') + bufLut,
+    ff: sum('ff'),
+    latency_cycles: layers.reduce((s, l) => s + l.latency_cycles, 0),
+    interval_cycles: layers.reduce((s, l) => Math.max(s, l.latency_cycles), 0),
+    latency_us: 0,
+  };
+  total.latency_us = Math.round(total.latency_cycles * o.clockNs) / 1000;
+  const p = o.part;
+  const util = (used: number, avail: number) => Math.round((used / avail) * 10000) / 10000;
+  const utilization = { dsp: util(total.dsp, p.dsp), bram18k: util(total.bram18k, p.bram18k), lut: util(total.lut, p.lut), ff: util(total.ff, p.ff) };
+  const warnings: string[] = [];
+  const over = (what: string, used: number, avail: number) => {
+    if (used > avail) warnings.push(`${what} estimate ${used} exceeds the ${p.name} (${avail}); raise the reuse factor or pick a larger part`);
+  };
+  over('DSP', total.dsp, p.dsp);
+  over('BRAM18K', total.bram18k, p.bram18k);
+  over('LUT', total.lut, p.lut);
+  over('FF', total.ff, p.ff);
+  return {
+    part: p.fullName, clock_ns: o.clockNs, precision: o.precision, layers, total,
+    available: { dsp: p.dsp, bram18k: p.bram18k, lut: p.lut, ff: p.ff }, utilization, fits: warnings.length === 0, warnings,
+    model: 'edgec first-order model: DSP = multipliers (fp32 x5, int8 /2 packed) per layer; BRAM18K from array bits; latency = iterations x II + depth',
+  };
+}

@@ -1,0 +1,85 @@
+// edgec HLS kernel library: common types and helpers (hls4ml nnet_utils style).
+// Kernels are templates `template<class In, class Out, class CFG>`; the generated parameters.h
+// holds one config struct per layer (static consts + typedefs). Plain C++ types by default so the
+// host compiler can run the C simulation; define EDGEC_AP_TYPES (or synthesize) to pull in ap_int.
+#ifndef NNET_COMMON_H_
+#define NNET_COMMON_H_
+
+#include <cmath>
+#include <cstdint>
+#include <cstddef>
+#include <limits>
+
+#if defined(__SYNTHESIS__) || defined(EDGEC_AP_TYPES)
+#include "ap_int.h"
+#include "ap_fixed.h"
+#endif
+
+namespace nnet {
+
+// Activation kinds (fused into conv/dense or standalone unary layers).
+enum act_kind {
+  ACT_NONE = 0, ACT_RELU = 1, ACT_CLIP = 2, ACT_SIGMOID = 3, ACT_HARDSIGMOID = 4, ACT_HARDSWISH = 5,
+  ACT_LEAKYRELU = 6, ACT_TANH = 7, ACT_EXP = 8, ACT_LOG = 9, ACT_ABS = 10, ACT_NEG = 11, ACT_SQRT = 12,
+  ACT_ERF = 13, ACT_RECIPROCAL = 14, ACT_SOFTPLUS = 15, ACT_ELU = 16, ACT_FLOOR = 17, ACT_CEIL = 18
+};
+
+template<class T> inline T act_apply(int kind, T x, T p0, T p1) {
+  switch (kind) {
+    case ACT_RELU: return x != x ? x : (x > T(0) ? x : T(0));
+    case ACT_CLIP: return x != x ? x : (x < p0 ? p0 : (x > p1 ? p1 : x));
+    case ACT_SIGMOID: return x >= T(0) ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x));
+    case ACT_HARDSIGMOID: { T v = p0 * x + p1; return v < T(0) ? T(0) : (v > T(1) ? T(1) : v); }
+    case ACT_HARDSWISH: { T v = x / T(6) + T(0.5); v = v < T(0) ? T(0) : (v > T(1) ? T(1) : v); return x * v; }
+    case ACT_LEAKYRELU: return x >= T(0) ? x : p0 * x;
+    case ACT_TANH: return std::tanh(x);
+    case ACT_EXP: return std::exp(x);
+    case ACT_LOG: return std::log(x);
+    case ACT_ABS: return std::fabs(x);
+    case ACT_NEG: return -x;
+    case ACT_SQRT: return std::sqrt(x);
+    case ACT_ERF: return std::erf(x);
+    case ACT_RECIPROCAL: return T(1) / x;
+    case ACT_SOFTPLUS: return x > T(20) ? x : std::log1p(std::exp(x));
+    case ACT_ELU: return x >= T(0) ? x : p0 * (std::exp(x) - T(1));
+    case ACT_FLOOR: return std::floor(x);
+    case ACT_CEIL: return std::ceil(x);
+    default: return x;
+  }
+}
+
+// ---- integer requantization (the spec: compiler/ops/qint.ts) ----------------------------------
+
+// Wraps a 64-bit sum to int32 (two's complement), like the reference's int32 accumulator.
+inline int32_t wrap_i32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
+
+// floor((acc * M + 2^(n-1)) / 2^n): round to nearest, ties toward +infinity (n = 0: acc * M).
+inline int64_t rq_fixed(int64_t acc, int64_t M, int n) {
+  int64_t p = acc * M;
+  if (n == 0) return p;
+  return (p + ((int64_t)1 << (n - 1))) >> n;
+}
+
+// floor((v + 2^(n-1)) / 2^n) of an exact 64-bit integer.
+inline int64_t round_shift(int64_t v, int n) {
+  if (n == 0) return v;
+  return (v + ((int64_t)1 << (n - 1))) >> n;
+}
+
+// roundHalfEven(acc * s) in double (rq_mode 'float': ONNX QLinearConv/QLinearMatMul).
+inline int64_t rq_float(int64_t acc, float s) {
+  return (int64_t)std::nearbyint((double)acc * (double)s);
+}
+
+inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// Output stage of QConv/QGemm: raw accumulator (i32 output), fixed-point or float rescale.
+template<class CFG> inline int64_t out_stage(int32_t acc, int32_t M, int n, float s) {
+  if (CFG::out_raw) return acc;
+  int64_t v = CFG::rq_float ? rq_float(acc, s) : rq_fixed(acc, M, n);
+  return clamp64(v + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
+}
+
+} // namespace nnet
+
+#endif
