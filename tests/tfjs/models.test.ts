@@ -1,0 +1,87 @@
+/**
+ * TF.js graph models from ../shared/models/tfjs: each sample/input_0.pb is run on the reference
+ * interpreter and compared with sample/output_K.pb (outputs of @tensorflow/tfjs 4.22's CPU
+ * backend, in model.outputs order) at rtol 1e-3 / atol 1e-4, straight after import and again
+ * after the optimization pipeline. Skipped only when the shared models are absent.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadTfjsModel } from '../../compiler/frontends/tfjs/index.js';
+import { decodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
+import { runGraph } from '../../compiler/interp/interp.js';
+import { optimize } from '../../compiler/pipeline.js';
+import { verify } from '../../compiler/ir/verify.js';
+import { EdgecError } from '../../compiler/errors.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { Graph } from '../../compiler/ir/graph.js';
+import { compareTensors } from '../helpers/compare.js';
+
+const DIR = '/work/shared/models/tfjs';
+const HAVE = fs.existsSync(DIR);
+const TOL = { rtol: 1e-3, atol: 1e-4 };
+
+function readPb(file: string): Tensor {
+  return decodeTensorProtoBytes(fs.readFileSync(file)).tensor;
+}
+
+interface Io { outputs: { name: string; shape: number[] }[] }
+
+function check(g: Graph, dir: string): void {
+  const io = JSON.parse(fs.readFileSync(path.join(dir, 'sample/io.json'), 'utf8')) as Io;
+  const x = readPb(path.join(dir, 'sample/input_0.pb'));
+  const outs = runGraph(g, [x]);
+  expect(outs.length).toBe(io.outputs.length);
+  io.outputs.forEach((o, k) => {
+    expect(g.value(g.outputs[k]!).name).toBe(o.name);
+    const want = readPb(path.join(dir, `sample/output_${k}.pb`));
+    expect(compareTensors(outs[k]!, want, TOL), `output ${k} (${o.name})`).toBeNull();
+  });
+}
+
+describe.skipIf(!HAVE)('tfjs graph models vs tfjs 4.22 CPU outputs', () => {
+  for (const m of ['emotion', 'blazeface', 'movenet-lightning']) {
+    it(`${m}: imported graph, then optimized graph`, () => {
+      const dir = path.join(DIR, m);
+      const g = loadTfjsModel(path.join(dir, 'model.json'));
+      verify(g);
+      check(g, dir);
+      optimize(g, { target: 'ref', verify: true });
+      check(g, dir);
+      // the optimized graph keeps the same outputs in the same order
+      optimize(g, { target: 'wasm', verify: true });
+      check(g, dir);
+    }, 240_000);
+  }
+
+  it('emotion with a symbolic batch dim: a batch of 2 gives the sample output twice; --input-shape fixes it', () => {
+    const dir = path.join(DIR, 'emotion');
+    const g = loadTfjsModel(path.join(dir, 'model.json'), { symbolicToOne: false });
+    const s = g.typeOf(g.inputs[0]!).shape;
+    expect(typeof s[0]).toBe('string');
+    expect(s.slice(1)).toEqual([64, 64, 1]);
+    const x = readPb(path.join(dir, 'sample/input_0.pb'));
+    const x2 = Tensor.from('f32', [2, 64, 64, 1], [...x.toNumbers(), ...x.toNumbers()]);
+    const want = readPb(path.join(dir, 'sample/output_0.pb'));
+    const want2 = Tensor.from('f32', [2, 7], [...want.toNumbers(), ...want.toNumbers()]);
+    expect(compareTensors(runGraph(g, [x2])[0]!, want2, TOL)).toBeNull();
+    const g3 = loadTfjsModel(path.join(dir, 'model.json'), { inputShapes: { 'input_1:0': [3, 64, 64, 1] } });
+    expect(g3.typeOf(g3.outputs[0]!).shape).toEqual([3, 7]);
+  }, 120_000);
+
+  it('handtrack: rejected naming the NMS op and the control flow', () => {
+    let err: unknown;
+    try {
+      loadTfjsModel(path.join(DIR, 'handtrack/model.json'));
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EdgecError);
+    const e = err as EdgecError;
+    expect(e.kind).toBe('unsupported');
+    expect(e.ctx.op).toBe('NonMaxSuppressionV5');
+    expect(e.ctx.node).toMatch(/NonMaxSuppression/);
+    expect(e.message).toMatch(/unsupported TF op NonMaxSuppressionV5/);
+    expect(e.ctx.hint).toMatch(/control flow/);
+  });
+});
