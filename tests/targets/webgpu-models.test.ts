@@ -2,8 +2,9 @@
  * Every model in ../shared/models/trained and ../shared/models/bench on the WebGPU target (the
  * `webgpu` package, SwiftShader in CI) against the reference interpreter (rtol 1e-3): trained
  * models on their sample inputs, bench models on seeded random inputs. SwiftShader runs on the
- * CPU, so each model compiles and runs once (mobilenetv2 included). Skips (logged) only when no
- * adapter exists and CI is not set.
+ * CPU, so each model compiles and runs once (mobilenetv2 included); EDGEC_WEBGPU_ALL_MODELS=1 adds
+ * the public models of ../shared/models/onnx (slow). Skips (logged) only when no adapter exists and
+ * CI is not set.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -38,6 +39,22 @@ function cases(): ModelCase[] {
   const bench = path.join(MODELS, 'bench');
   for (const f of fs.existsSync(bench) ? fs.readdirSync(bench).filter((x) => x.endsWith('.onnx')).sort() : []) {
     out.push({ id: `bench/${path.basename(f, '.onnx')}`, file: path.join(bench, f), inputs: () => [] });
+  }
+  // opt-in (slow on SwiftShader): the public models in ../shared/models/onnx on their test inputs
+  const onnx = path.join(MODELS, 'onnx');
+  if (process.env['EDGEC_WEBGPU_ALL_MODELS'] && fs.existsSync(onnx)) {
+    for (const f of fs.readdirSync(onnx).filter((x) => x.endsWith('.onnx') && !x.includes('integer-quant')).sort()) {
+      const name = path.basename(f, '.onnx');
+      const ds = [path.join(onnx, name, 'test_data_set_0'), path.join(onnx, name, 'sample')].find((p) => fs.existsSync(p));
+      out.push({
+        id: `onnx/${name}`, file: path.join(onnx, f),
+        inputs: () => {
+          const ins: Tensor[] = [];
+          for (let k = 0; ds && fs.existsSync(path.join(ds, `input_${k}.pb`)); k++) ins.push(readPb(path.join(ds, `input_${k}.pb`)));
+          return ins;
+        },
+      });
+    }
   }
   return out;
 }

@@ -229,6 +229,17 @@ describe.skipIf(!gpu)('webgpu nn ops', () => {
       outs.push(b.node('ReduceMean', [x]));
       b.output(...outs);
     }, 18],
+    ['ConvTranspose stride 2 with bias, grouped with output_padding, 1-D', (b, r) => {
+      const x = b.input('x', 'f32', [1, 4, 5, 6]);
+      const x1 = b.input('x1', 'f32', [2, 3, 7]);
+      b.output(b.node('ConvTranspose', [x, r('w', [4, 3, 3, 3]), r('bb', [3])], { strides: [2, 2], pads: [1, 0, 1, 1] }),
+        b.node('ConvTranspose', [x, r('w2', [4, 2, 2, 3])], { group: 2, strides: [2, 3], output_padding: [1, 2], dilations: [1, 1] }),
+        b.node('ConvTranspose', [x1, r('w3', [3, 2, 4])], { strides: [3] }));
+    }],
+    ['Clip with runtime bounds', (b) => {
+      const x = b.input('x', 'f32', [3, 8]);
+      b.output(b.node('Clip', [x, b.input('lo', 'f32', []), b.input('hi', 'f32', [])]), b.node('Clip', [x, b.input('lo2', 'f32', [])]));
+    }],
     ['BatchNormalization (unfused, after a Relu)', (b, r) => {
       const x = b.input('x', 'f32', [2, 4, 3, 3]);
       b.output(b.node('BatchNormalization', [b.node('Relu', [x]), r('s', [4]), r('bb', [4]), r('m', [4]), r('v', [4], 0.5, 2)]));
@@ -368,6 +379,24 @@ describe('webgpu target errors and guarantees', () => {
       const y = b.node('Relu', [x]);
       b.output(r, y, b.node('Identity', [y]));
     }));
+  });
+
+  it.skipIf(!gpu)('profiling build reports per-layer times', async () => {
+    const g = graphOf((b) => {
+      const x = b.input('x', 'f32', [1, 2, 6, 6]);
+      b.output(b.node('Sigmoid', [b.node('Conv', [x, b.const('w', randomTensor([3, 2, 3, 3], 3))])], { name: 'act' }));
+    });
+    const { files } = compileWebgpu(g, { profile: true });
+    const { writeTempArtifact, loadWebgpuArtifact } = await import('../../targets/webgpu/runner.js');
+    const dir = writeTempArtifact(files);
+    const m = await loadWebgpuArtifact(dir);
+    const inputs = [randomTensor([1, 2, 6, 6], 4)];
+    const out = await m.run({ x: inputs[0]!.data as Float32Array });
+    expect(compareTensors(new Tensor('f32', [1, 3, 4, 4], out[m.outputs[0]!.name]!), runGraph(g, inputs)[0]!, { rtol: 1e-3, atol: 1e-5 })).toBeNull();
+    const p = m.profile!();
+    expect(p.map((l) => l.op)).toEqual(['FusedConv']);
+    expect(p[0]!.ms).toBeGreaterThan(0);
+    m.destroy();
   });
 
   it('nodes with equal kernel parameters share one shader; different shapes do not', () => {

@@ -154,7 +154,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 }
 
 // ===== kernel_3.wgsl =====
-// edgec webgpu kernel: gemm_tiled_f32
+// edgec webgpu kernel: gemm_direct_f32
 @group(0) @binding(0) var<storage, read_write> arena: array<f32>;
 @group(0) @binding(1) var<storage, read> weights: array<f32>;
 struct Offsets {
@@ -169,67 +169,24 @@ fn f32_bits(b: u32) -> f32 {
   return bitcast<f32>(b);
 }
 
-var<workgroup> ta: array<array<f32, 16>, 32>;
-
-var<workgroup> tb: array<array<f32, 32>, 16>;
-
 fn act(v: f32) -> f32 {
   return v;
 }
 
-@compute @workgroup_size(8, 8, 1)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>, @builtin(local_invocation_index) lidx: u32) {
-  let z = i32(wid.z);
-  let abase = 0;
-  let bbase = 0;
-  let tx = i32(lid.x);
-  let ty = i32(lid.y);
-  let tid = i32(lidx);
-  let row0 = i32(wid.y) * 32;
-  let col0 = i32(wid.x) * 32;
-  var acc: array<f32, 16>;
-  for (var k0 = 0; k0 < 16; k0 += 16) {
-    for (var e = 0; e < 8; e++) {
-      let li = tid + e * 64;
-      let r = li / 16;
-      let kk = li % 16;
-      let m = row0 + r;
-      let k = k0 + kk;
-      var av = 0.0;
-      if (m < 1 && k < 16) {
-        av = arena[i32(off.a) + abase + m * 16 + k * 1];
-      }
-      ta[r][kk] = av;
-    }
-    for (var e = 0; e < 8; e++) {
-      let li = tid + e * 64;
-      let kk = li / 32;
-      let cc = li % 32;
-      let n = col0 + cc;
-      let k = k0 + kk;
-      var bv = 0.0;
-      if (n < 10 && k < 16) {
-        bv = weights[i32(off.b) + bbase + k * 1 + n * 16];
-      }
-      tb[kk][cc] = bv;
-    }
-    workgroupBarrier();
-    for (var kk = 0; kk < 16; kk++) {
-      for (var i = 0; i < 4; i++) {
-        let a = ta[ty + i * 8][kk];
-        for (var j = 0; j < 4; j++) { acc[i * 4 + j] = fma(a, tb[kk][tx + j * 8], acc[i * 4 + j]); }
-      }
-    }
-    workgroupBarrier();
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let gi = i32((wid.y * 1u + wid.x) * 64u + lid);
+  if (gi >= 10) { return; }
+  let n = gi % 10;
+  let m = (gi / 10) % 1;
+  let z = gi / 10;
+  let abase = 0 + m * 16;
+  let bbase = 0 + n * 16;
+  var acc = 0.0;
+  for (var k = 0; k < 16; k++) {
+    acc = fma(arena[i32(off.a) + abase + k * 1], weights[i32(off.b) + bbase + k * 1], acc);
   }
-  for (var i = 0; i < 4; i++) {
-    for (var j = 0; j < 4; j++) {
-      let m = row0 + ty + i * 8;
-      let n = col0 + tx + j * 8;
-      let v = acc[i * 4 + j];
-      if (m < 1 && n < 10) { arena[i32(off.y) + z * 10 + m * 10 + n] = act(bitcast<f32>(0x3f800000u) * v + weights[i32(off.c) + n]); }
-    }
-  }
+  arena[i32(off.y) + gi] = act(bitcast<f32>(0x3f800000u) * acc + weights[i32(off.c) + n]);
 }
 
 // ===== kernel_4.wgsl =====

@@ -1,0 +1,41 @@
+/** The WebGPU kernel table: kernel id -> WGSL generator (one file per kernel). */
+import { KernelProgram } from '../wgsl/shader.js';
+import { binaryF32 } from './binary.js';
+import { channelAffineF32 } from './channel-affine.js';
+import { conv2dDirectF32 } from './conv-direct.js';
+import { conv2dIgemmTiledF32 } from './conv-tiled.js';
+import { convTranspose2dDirectF32 } from './conv-transpose.js';
+import { copyStridedF32 } from './copy.js';
+import { gatherF32 } from './gather.js';
+import { gemmTiledF32 } from './gemm.js';
+import { gemmDirectF32 } from './gemm-direct.js';
+import { globalPoolF32 } from './global-pool.js';
+import { gridSampleF32 } from './grid-sample.js';
+import { normF32 } from './norm.js';
+import { padF32 } from './pad.js';
+import { pool2dF32 } from './pool.js';
+import { reduceF32 } from './reduce.js';
+import { resizeF32 } from './resize.js';
+import { softmaxF32 } from './softmax.js';
+import { KernelGen } from './types.js';
+import { unaryF32 } from './unary.js';
+
+const ALL = [unaryF32, binaryF32, copyStridedF32, padF32, conv2dDirectF32, conv2dIgemmTiledF32, convTranspose2dDirectF32, gemmTiledF32, gemmDirectF32, pool2dF32,
+  globalPoolF32, softmaxF32, reduceF32, gatherF32, resizeF32, gridSampleF32, normF32, channelAffineF32] as const;
+
+/** Kernel id -> generator. */
+export const KERNELS: ReadonlyMap<string, KernelGen<never>> = new Map(ALL.map((k) => [k.id, k as unknown as KernelGen<never>]));
+
+/** Kernel ids. */
+export type KernelId = (typeof ALL)[number]['id'];
+
+/**
+ * Generates the program of kernel `id` with parameters `params`.
+ * @param id kernel id
+ * @param params the kernel's parameters (JSON data)
+ */
+export function generate(id: string, params: unknown): KernelProgram {
+  const k = KERNELS.get(id);
+  if (!k) throw new Error(`unknown webgpu kernel ${id}`);
+  return (k as unknown as KernelGen<object>).gen(params as object);
+}

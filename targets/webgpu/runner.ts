@@ -1,0 +1,122 @@
+/**
+ * Node-side helpers to run a WebGPU artifact through its own runtime API (model.mjs) on the
+ * `webgpu` package (Dawn for Node): what `edgec run --target webgpu`, the tests and the bench use.
+ * One GPU device is shared by every model loaded in the process. On machines without a GPU,
+ * SwiftShader (Vulkan on the CPU) serves: VK_ICD_FILENAMES defaults to Chromium's SwiftShader ICD
+ * when it is installed and the variable is unset.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { invalid, unsupported } from '../../compiler/errors.js';
+import { Graph } from '../../compiler/ir/graph.js';
+
+/** The runtime API of a WebGPU artifact (../../shared/CLI.md). */
+export interface WebgpuModel {
+  inputs: { name: string; shape: number[]; dtype: string }[];
+  outputs: { name: string; shape: number[]; dtype: string }[];
+  layers: { name: string; op: string }[];
+  run(feeds: Record<string, ArrayLike<number>>): Promise<Record<string, Float32Array>>;
+  destroy(): void;
+  /** Profiling builds: per-layer milliseconds accumulated since the last reset. */
+  profile?(): { name: string; op: string; ms: number }[];
+  resetProfile?(): void;
+}
+
+/** Chromium's SwiftShader Vulkan ICD (used when no other Vulkan driver is configured). */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+let devicePromise: Promise<unknown | null> | undefined;
+/** The Dawn instance: it must stay referenced while its devices live (a collected instance crashes them). */
+let gpuInstance: unknown;
+
+/**
+ * The shared GPU device of this process (null when no adapter exists). Sets VK_ICD_FILENAMES to
+ * SwiftShader first when unset and the ICD file exists.
+ */
+export function nodeGpuDevice(): Promise<unknown | null> {
+  devicePromise ??= (async () => {
+    if (!process.env['VK_ICD_FILENAMES'] && fs.existsSync(SWIFTSHADER_ICD)) process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
+    let mod: { create(o: string[]): { requestAdapter(): Promise<unknown> }; globals: object };
+    try {
+      mod = (await import('webgpu')) as unknown as typeof mod;
+    } catch {
+      return null;
+    }
+    Object.assign(globalThis, mod.globals);
+    // Dawn zero-fills workgroup memory in every shader by default, which SwiftShader compiles very
+    // slowly (seconds per tiled kernel); edgec kernels write every workgroup word before reading it.
+    const gpu = mod.create(['enable-dawn-features=disable_workgroup_init']);
+    gpuInstance = gpu;
+    const adapter = (await gpu.requestAdapter()) as {
+      limits: { maxStorageBufferBindingSize: number; maxBufferSize: number };
+      requestDevice(d?: unknown): Promise<unknown>;
+    } | null;
+    if (!adapter) return null;
+    return adapter.requestDevice({
+      requiredLimits: { maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize, maxBufferSize: adapter.limits.maxBufferSize },
+    });
+  })();
+  return devicePromise;
+}
+
+/** Writes artifact files into a fresh temporary folder and returns its path. */
+export function writeTempArtifact(files: Map<string, Uint8Array | string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-webgpu-'));
+  for (const [name, data] of files) fs.writeFileSync(path.join(dir, name), data);
+  return dir;
+}
+
+/** Loads an artifact folder (model.mjs, weights.bin, shaders) and creates the model on the shared device. */
+export async function loadWebgpuArtifact(dir: string): Promise<WebgpuModel> {
+  const mjs = path.join(dir, 'model.mjs');
+  if (!fs.existsSync(mjs)) throw invalid('artifact folder has no model.mjs', { file: dir });
+  const device = await nodeGpuDevice();
+  if (!device) throw unsupported('no WebGPU adapter is available on this machine (install a Vulkan driver or SwiftShader)');
+  const mod = (await import(pathToFileURL(mjs).href)) as { create(o?: unknown): Promise<WebgpuModel> };
+  return mod.create({ device });
+}
+
+/** Runs a loaded model on tensors given in input order; returns f32 tensors in output order. */
+export async function runWebgpuModel(model: WebgpuModel, inputs: readonly Tensor[]): Promise<Tensor[]> {
+  if (inputs.length !== model.inputs.length) throw invalid(`model has ${model.inputs.length} input(s) but ${inputs.length} were given`);
+  const feeds: Record<string, ArrayLike<number>> = {};
+  model.inputs.forEach((x, i) => {
+    const t = inputs[i]!;
+    feeds[x.name] = t.data instanceof Float32Array ? t.data : Float32Array.from(t.toNumbers());
+  });
+  const out = await model.run(feeds);
+  return model.outputs.map((y) => new Tensor('f32', y.shape, out[y.name]!));
+}
+
+/**
+ * Runs an artifact folder on one batch of inputs (what `edgec run ARTIFACT --target webgpu` does).
+ * @param dir artifact folder
+ * @param inputs tensors in graph-input order
+ */
+export async function runWebgpuArtifact(dir: string, inputs: readonly Tensor[]): Promise<Tensor[]> {
+  const model = await loadWebgpuArtifact(dir);
+  try {
+    return await runWebgpuModel(model, inputs);
+  } finally {
+    model.destroy();
+  }
+}
+
+/**
+ * Compiles a graph for WebGPU in memory, runs it through its model.mjs on one batch of inputs and
+ * removes the temporary artifact (what `edgec run --target webgpu MODEL` does).
+ * @param graph graph with concrete shapes (the webgpu pipeline runs on a copy)
+ * @param inputs tensors in graph-input order
+ */
+export async function compileAndRunWebgpu(graph: Graph, inputs: readonly Tensor[]): Promise<Tensor[]> {
+  const { compileWebgpu } = await import('./emit.js');
+  const dir = writeTempArtifact(compileWebgpu(graph).files);
+  try {
+    return await runWebgpuArtifact(dir, inputs);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
