@@ -7,8 +7,14 @@
  * the reference interpreter (rtol 1e-3), and the share of this machine's measured WASM SIMD f32
  * multiply-add peak. Prints a markdown table; `--out FILE` writes the results as JSON.
  *
+ * int8 rows (unless --no-int8): the model quantized by quantizeModel (seeded uniform [-1, 1)
+ * calibration, minmax) and emitted by emitWasm, timed against edgec fp32, ORT-web fp32 and ORT-web
+ * running the same quantization as standard ONNX (exportOnnx of quantizeModel's `qdq` graph), the
+ * four runtimes alternating in blocks; its output must equal the reference interpreter's run of the
+ * integer graph bit for bit.
+ *
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
- * --only a,b (model names), --out FILE, --no-check (skip the reference check).
+ * --only a,b (model names), --out FILE, --no-check (skip the reference check), --no-int8.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -19,7 +25,10 @@ import * as ort from 'onnxruntime-web';
 import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
 import { runGraph } from '../compiler/interp/interp.js';
 import { Tensor } from '../compiler/ir/tensor.js';
-import { compileWasm } from '../targets/wasm/emit.js';
+import { compileWasm, emitWasm } from '../targets/wasm/emit.js';
+import { exportOnnx } from '../compiler/frontends/onnx/export.js';
+import { optimize } from '../compiler/pipeline.js';
+import { quantizeModel } from '../quantize/index.js';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
 
 interface Args {
@@ -29,12 +38,13 @@ interface Args {
   only?: string[];
   out?: string;
   check: boolean;
+  int8: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true };
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -48,6 +58,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--only') a.only = v().split(',');
     else if (k === '--out') a.out = v();
     else if (k === '--no-check') a.check = false;
+    else if (k === '--no-int8') a.int8 = false;
     else throw new Error(`unknown flag ${k}`);
   }
   return a;
@@ -139,6 +150,34 @@ interface ModelResult {
   max_rel_err_vs_ref: number | null;
   matches_ref: boolean | null;
   max_abs_diff_vs_ort: number;
+  int8?: Int8Result;
+}
+
+/** int8 row of one model: edgec int8 wasm against edgec fp32, ORT-web fp32 and ORT-web on the QDQ model. */
+interface Int8Result {
+  compile_ms: number;
+  code_bytes: number;
+  weights_bytes: number;
+  arena_bytes: number;
+  int8_ms: number;
+  int8_min_ms: number;
+  fp32_ms: number;
+  fp32_min_ms: number;
+  ort_ms: number;
+  ort_min_ms: number;
+  ort_qdq_ms: number;
+  ort_qdq_min_ms: number;
+  /** Ratios of medians (and of minimums): other runtime's latency / edgec int8's. */
+  vs_fp32: number;
+  vs_fp32_min: number;
+  vs_ort: number;
+  vs_ort_min: number;
+  vs_ort_qdq: number;
+  vs_ort_qdq_min: number;
+  /** Output identical to the reference interpreter's run of the integer graph (null: --no-check). */
+  bit_exact: boolean | null;
+  /** Max |int8 - fp32 reference| on the bench input (quantization error, for information). */
+  max_abs_diff_vs_fp32: number;
 }
 
 function maxRelErr(got: Float32Array, want: Float32Array): { rel: number; ok: boolean } {
@@ -198,39 +237,91 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
     });
   }
 
-  // timing: alternate the runtimes in blocks so both see the same machine state
-  // warm-up: at least `warmup` runs and 300 ms each, so V8 has tiered both modules up
-  for (const fn of [() => model.run(feeds), () => session.run(ortFeeds)]) {
+  // int8: quantize (seeded calibration), emit, ORT-web session on the QDQ export
+  let q: { model: Awaited<ReturnType<typeof loadWasmArtifact>>; session: ort.InferenceSession; compileMs: number; art: ReturnType<typeof emitWasm>;
+    exact: boolean | null; diffFp32: number } | undefined;
+  if (args.int8) {
+    const tq = performance.now();
+    const gq = loadOnnxFile(file);
+    optimize(gq, { target: 'wasm' });
+    const calibN = 8;
+    const calib = model.inputs.map((x, i) => new Tensor('f32', [calibN, ...x.shape.slice(1)],
+      randomData(calibN * x.shape.slice(1).reduce((p, r) => p * r, 1), 99 + i)));
+    const r = quantizeModel(gq, { mode: 'int8', calib });
+    const art8 = emitWasm(r.graph, { precision: 'int8' });
+    const compileMs8 = performance.now() - tq;
+    const d8 = writeTempArtifact(art8.files);
+    const model8 = await loadWasmArtifact(d8);
+    fs.rmSync(d8, { recursive: true, force: true });
+    const sessQ = await ort.InferenceSession.create(exportOnnx(r.qdq), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
+    const out8 = model8.run(feeds);
+    let exact: boolean | null = null;
+    if (args.check) {
+      const ref8 = runGraph(r.graph, model8.inputs.map((x) => new Tensor('f32', x.shape, feeds[x.name]!)));
+      exact = model8.outputs.every((y, k) => {
+        const a = new Uint32Array(out8[y.name]!.buffer.slice(0));
+        const e = new Uint32Array(Float32Array.from(ref8[k]!.data as Float32Array).buffer);
+        return a.length === e.length && a.every((v, i) => v === e[i]);
+      });
+    }
+    let diff = 0;
+    model8.outputs.forEach((y) => {
+      const a = out8[y.name]!;
+      const b = ours[y.name]!;
+      for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    });
+    q = { model: model8, session: sessQ, compileMs: compileMs8, art: art8, exact, diffFp32: diff };
+  }
+
+  // the runtimes timed: edgec fp32, ORT-web fp32, and with int8: edgec int8, ORT-web on the QDQ model
+  const runners: (() => unknown)[] = [() => model.run(feeds), () => session.run(ortFeeds)];
+  if (q) runners.push(() => q!.model.run(feeds), () => q!.session.run(ortFeeds));
+  // warm-up: at least `warmup` runs and 300 ms each, so V8 has tiered every module up
+  for (const fn of runners) {
     const end = performance.now() + 300;
     for (let i = 0; i < args.warmup || performance.now() < end; i++) await fn();
   }
-  // alternate the runtimes in blocks of 10 runs so both see the same machine state (block-wise
-  // rather than run-wise, so neither runtime always starts with caches the other one evicted)
-  const te: number[] = [];
-  const to: number[] = [];
+  // alternate the runtimes in blocks of 10 runs so all see the same machine state (block-wise
+  // rather than run-wise, so no runtime always starts with caches another one evicted); the block
+  // order rotates each round
+  const times: number[][] = runners.map(() => []);
   const block = 10;
-  for (let done = 0; done < args.runs; done += block) {
-    for (let i = 0; i < block; i++) {
-      const s = performance.now();
-      model.run(feeds);
-      te.push(performance.now() - s);
-    }
-    for (let i = 0; i < block; i++) {
-      const s = performance.now();
-      await session.run(ortFeeds);
-      to.push(performance.now() - s);
+  for (let done = 0, round = 0; done < args.runs; done += block, round++) {
+    for (let j = 0; j < runners.length; j++) {
+      const k = (j + round) % runners.length;
+      const fn = runners[k]!;
+      for (let i = 0; i < block; i++) {
+        const s = performance.now();
+        await fn();
+        times[k]!.push(performance.now() - s);
+      }
     }
   }
   await session.release();
+  const [te, to] = [times[0]!, times[1]!];
   const edgecMs = median(te);
   const ortMs = median(to);
+  let int8: Int8Result | undefined;
+  if (q) {
+    await q.session.release();
+    const [ti, tq] = [times[2]!, times[3]!];
+    const m8 = median(ti), m8min = Math.min(...ti);
+    const mq = median(tq), mqmin = Math.min(...tq);
+    int8 = {
+      compile_ms: q.compileMs, code_bytes: q.art.stats.codeBytes, weights_bytes: q.art.manifest.weights_bytes, arena_bytes: q.art.manifest.arena_bytes,
+      int8_ms: m8, int8_min_ms: m8min, fp32_ms: edgecMs, fp32_min_ms: Math.min(...te), ort_ms: ortMs, ort_min_ms: Math.min(...to),
+      ort_qdq_ms: mq, ort_qdq_min_ms: mqmin,
+      vs_fp32: edgecMs / m8, vs_fp32_min: Math.min(...te) / m8min, vs_ort: ortMs / m8, vs_ort_min: Math.min(...to) / m8min,
+      vs_ort_qdq: mq / m8, vs_ort_qdq_min: mqmin / m8min, bit_exact: q.exact, max_abs_diff_vs_fp32: q.diffFp32,
+    };
+  }
   const macs = art.manifest.macs;
   const gflops = (2 * macs) / (edgecMs / 1000) / 1e9;
   return {
     model: name, macs, compile_ms: compileMs, code_bytes: art.stats.codeBytes, wasm_bytes: art.stats.wasmBytes,
     weights_bytes: art.manifest.weights_bytes, arena_bytes: art.manifest.arena_bytes,
     edgec_ms: edgecMs, ort_ms: ortMs, edgec_min_ms: Math.min(...te), ort_min_ms: Math.min(...to), speedup: ortMs / edgecMs, edgec_gflops: gflops, peak_share: gflops / peak,
-    max_rel_err_vs_ref: rel, matches_ref: ok, max_abs_diff_vs_ort: maxOrt,
+    max_rel_err_vs_ref: rel, matches_ref: ok, max_abs_diff_vs_ort: maxOrt, ...(int8 ? { int8 } : {}),
   };
 }
 
@@ -268,12 +359,31 @@ async function main(): Promise<void> {
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
     ...results.map((r) => `| ${r.model} | ${(r.macs / 1e6).toFixed(2)} M | ${r.compile_ms.toFixed(0)} | ${kb(r.code_bytes)} | ${r.edgec_ms.toFixed(3)} / ${r.edgec_min_ms.toFixed(3)} | ${r.ort_ms.toFixed(3)} / ${r.ort_min_ms.toFixed(3)} | ${r.speedup.toFixed(2)}x | ${r.edgec_gflops.toFixed(2)} | ${(100 * r.peak_share).toFixed(1)}% | ${r.matches_ref === null ? 'n/a' : r.matches_ref ? 'yes' : 'NO'} |`),
     '',
-    `Geomean speedup over ORT-web: ${geo.toFixed(2)}x (${results.length} models; median of ${args.runs} runs each, the two runtimes alternating in blocks of 10, after >= ${args.warmup} warm-up runs and 300 ms each). Speedup from minimum latencies: ${geoMin.toFixed(2)}x.`,
+    `Geomean speedup over ORT-web: ${geo.toFixed(2)}x (${results.length} models; median of ${args.runs} runs each, the runtimes alternating in blocks of 10, rotating, after >= ${args.warmup} warm-up runs and 300 ms each). Speedup from minimum latencies: ${geoMin.toFixed(2)}x.`,
   ];
+  const q8 = results.filter((r) => r.int8).map((r) => ({ model: r.model, ...r.int8! }));
+  const gm = (f: (r: (typeof q8)[number]) => number) => Math.exp(q8.reduce((a, r) => a + Math.log(f(r)), 0) / Math.max(q8.length, 1));
+  const geo8 = q8.length === 0 ? undefined : {
+    vs_fp32: gm((r) => r.vs_fp32), vs_fp32_min: gm((r) => r.vs_fp32_min), vs_ort: gm((r) => r.vs_ort), vs_ort_min: gm((r) => r.vs_ort_min),
+    vs_ort_qdq: gm((r) => r.vs_ort_qdq), vs_ort_qdq_min: gm((r) => r.vs_ort_qdq_min),
+  };
+  if (geo8) {
+    const ms = (a: number, b: number) => `${a.toFixed(3)} / ${b.toFixed(3)}`;
+    const x = (a: number, b: number) => `${a.toFixed(2)}x / ${b.toFixed(2)}x`;
+    lines.push(
+      '',
+      'int8 (quantizeModel, minmax on 8 seeded uniform samples; edgec emitWasm of the integer graph; ORT-web QDQ = exportOnnx(qdq) on ORT-web WASM, one thread). Latencies median / min; ratios = other / edgec int8, from medians / from minimums.',
+      '',
+      '| model | compile ms | code KB | weights KB | edgec int8 ms | edgec fp32 ms | ORT-web fp32 ms | ORT-web QDQ ms | vs edgec fp32 | vs ORT-web fp32 | vs ORT-web QDQ | bit-exact vs ref |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      ...q8.map((r) => `| ${r.model} | ${r.compile_ms.toFixed(0)} | ${kb(r.code_bytes)} | ${kb(r.weights_bytes)} | ${ms(r.int8_ms, r.int8_min_ms)} | ${ms(r.fp32_ms, r.fp32_min_ms)} | ${ms(r.ort_ms, r.ort_min_ms)} | ${ms(r.ort_qdq_ms, r.ort_qdq_min_ms)} | ${x(r.vs_fp32, r.vs_fp32_min)} | ${x(r.vs_ort, r.vs_ort_min)} | ${x(r.vs_ort_qdq, r.vs_ort_qdq_min)} | ${r.bit_exact === null ? 'n/a' : r.bit_exact ? 'yes' : 'NO'} |`),
+      `| **geomean** | | | | | | | | ${x(geo8.vs_fp32, geo8.vs_fp32_min)} | ${x(geo8.vs_ort, geo8.vs_ort_min)} | ${x(geo8.vs_ort_qdq, geo8.vs_ort_qdq_min)} | |`,
+    );
+  }
   console.log(lines.join('\n'));
   if (args.out) {
     const json = { machine: { simd_peak_gflops: peak, node: process.version, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
-      runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, models: results };
+      runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), models: results };
     fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     fs.writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');
   }

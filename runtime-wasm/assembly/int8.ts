@@ -152,6 +152,8 @@ const K_RAW: i32 = 0;
 const K_HI: i32 = 1;
 const K_LO: i32 = 2;
 const K_FLOAT: i32 = 3;
+/** K_HI with an int8 output (K_HI itself: uint8 output). */
+const K_HIS: i32 = 4;
 
 /** Prepares slot `k` for channel m of the output stage at s. */
 function prepSlot(s: usize, m: i32, k: i32): void {
@@ -179,10 +181,16 @@ function prepSlot(s: usize, m: i32, k: i32): void {
   v128.store(at, i32x4.splat(load<i32>(chan + (<usize>(mp + m) << 2))), 16);
   v128.store(at, i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0), 32);
   if (sh >= 32) {
-    store<i32>(at, K_HI, 96);
+    // the clamp happens after the saturating narrows, in the 8-bit domain (bounds with zy added):
+    // the narrows clamp to the dtype range, which contains [lo, hi], so clamping again to
+    // [lo, hi] gives clamp(v, lo, hi) exactly
+    const signedOut = (flags & F_YS) != 0;
+    store<i32>(at, signedOut ? K_HIS : K_HI, 96);
     store<i32>(at, sh - 32, 100);
-    v128.store(at, i32x4.splat(lo), 48);
-    v128.store(at, i32x4.splat(hi), 64);
+    const dlo = signedOut ? -128 : 0, dhi = signedOut ? 127 : 255;
+    const l8 = max(sLo(s), dlo), h8 = min(sHi(s), dhi);
+    v128.store(at, i8x16.splat(<i8>l8), 48);
+    v128.store(at, i8x16.splat(<i8>h8), 64);
   } else {
     store<i32>(at, K_LO, 96);
     store<i32>(at, sh, 100);
@@ -207,11 +215,27 @@ function prepSlot(s: usize, m: i32, k: i32): void {
   }
   let ra: v128, rb: v128;
   const lo = v128.load(at, 48), hi = v128.load(at, 64);
-  if (kind == K_HI) {
+  if (kind == K_HI || kind == K_HIS) {
+    // (acc * M + rnd) >> n for n >= 32: high words, arithmetic shift by n - 32; |result| < 2^30
     const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
-    ra = rqFixed4Hi(a, mv, rnd, sh, lo, hi);
-    rb = rqFixed4Hi(b, mv, rnd, sh, lo, hi);
-  } else if (kind == K_LO) {
+    const zv = v128.load(at, 80);
+    const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, mv), rnd), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, mv), rnd);
+    const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mv), rnd), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mv), rnd);
+    const qa = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh), zv);
+    const qb = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh), zv);
+    const s16 = i16x8.narrow_i32x4_s(qa, qb);
+    let v: v128;
+    if (kind == K_HIS) {
+      v = i8x16.narrow_i16x8_s(s16, s16);
+      v = i8x16.min_s(i8x16.max_s(v, lo), hi);
+    } else {
+      v = i8x16.narrow_i16x8_u(s16, s16);
+      v = i8x16.min_u(i8x16.max_u(v, lo), hi);
+    }
+    store8(y, v, n);
+    return;
+  }
+  if (kind == K_LO) {
     const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
     ra = rqFixed4(a, mv, rnd, sh, lo, hi);
     rb = rqFixed4(b, mv, rnd, sh, lo, hi);
@@ -316,6 +340,11 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
   const pairs = scratch + (<usize>(PHa * PWd) << 1);
   const total = PHa * PWd;
   const zv = i16x8.splat(<i16>zx);
+  // tail of each input row (W % 8 values) as one masked 8-lane store when the plane row has room
+  const tail = W & 7;
+  const tailVec = tail != 0 && pw + W - tail + 8 <= PWd;
+  const tailMask = i16x8.gt_s(i16x8.splat(<i16>tail), i16x8(0, 1, 2, 3, 4, 5, 6, 7));
+  const xEnd = x + <usize>(C * H * W);
   for (let c = 0; c < C; c++) {
     // padded i16 plane
     for (let i = 0; i < total; i += 8) v128.store(plane + (<usize>i << 1), zv);
@@ -326,11 +355,17 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
       let iw = 0;
       if (xs) {
         for (; iw + 8 <= W; iw += 8) v128.store(dst + (<usize>iw << 1), v128.load8x8_s(src + <usize>iw));
-        for (; iw < W; iw++) store<i16>(dst + (<usize>iw << 1), <i16>load<i8>(src + <usize>iw));
       } else {
         for (; iw + 8 <= W; iw += 8) v128.store(dst + (<usize>iw << 1), v128.load8x8_u(src + <usize>iw));
-        for (; iw < W; iw++) store<i16>(dst + (<usize>iw << 1), <i16>load<u8>(src + <usize>iw));
       }
+      // ragged tail: one 8-lane load when it stays inside x and the plane row, lanes >= W - iw
+      // keep the padding value zx
+      if (iw < W && tailVec && src + <usize>(iw + 8) <= xEnd) {
+        const v = xs ? v128.load8x8_s(src + <usize>iw) : v128.load8x8_u(src + <usize>iw);
+        v128.store(dst + (<usize>iw << 1), v128.bitselect(v, zv, tailMask));
+        iw = W;
+      }
+      for (; iw < W; iw++) store<i16>(dst + (<usize>iw << 1), xs ? <i16>load<i8>(src + <usize>iw) : <i16>load<u8>(src + <usize>iw));
     }
     // pair plane (stride 2: each row split into even and odd columns, PWd/2 pairs each)
     for (let r = 0; r < PHp; r++) {
@@ -973,6 +1008,216 @@ export function dequantize_f32(p: usize): void {
         const v = xs ? <i32>load<i8>(X + <usize>i) : <i32>load<u8>(X + <usize>i);
         store<f32>(Y + (<usize>i << 2), <f32>(v - z) * s);
       }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// qconv_wino_i8: integer Winograd F(2x2, 3x3)
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * qconv_wino_i8: QConv 3x3, stride 1, dilation 1, group 1, by integer Winograd F(2x2, 3x3).
+ * The input is centered (d = x - zx; padding reads 0), V = B^T d B (|V| <= 4 * 255, i16), the
+ * weights are transformed at compile time with the doubled matrix G2 = 2G, U' = G2 w' G2^T = 4U
+ * (integers, |U'| <= 9 * 383, i16), M[t] = sum_c U'[t][m][c] V[t][c] (one i32x4.dot_i16x8_s GEMM per
+ * t = 0..15) and Y = A^T M A = 4 * acc exactly, so acc = Y >> 2. The compiler only picks this path
+ * when 4 * 255 * sum_t sum_c |U'[t][m][c]| < 2^31 for every m: then no intermediate wraps, and acc
+ * equals the reference's int32 accumulator bit for bit. The output stage's offset is the bias
+ * (zx is already subtracted).
+ * Params: 0 x, 1 U (i32 [16][M4/4][C2][4] channel pairs, the conv GEMM layout per t), 2 y,
+ * 3 scratch, 4..10 output stage, 11 N, 12 C, 13 H, 14 W, 15 OH, 16 OW, 17 ph, 18 pw, 19 zx,
+ * 20 CR (tile rows per chunk).
+ * Tiles: TH = ceil(OH/2) rows of TWp = ceil(ceil(OW/2) / 8) * 8 tiles; a chunk is CR tile rows,
+ * TC = CR * TWp tiles, B8 = TC / 8 blocks. Scratch: V i16 pairs [16][B8][C2][8][2], then
+ * M i32 [16][M][B8 * 8], then two centered i16 planes of (2 * CR + 2) x PWw (PWw = 2 * TWp + 8).
+ */
+export function qconv_wino_i8(p: usize): void {
+  const x = pa(p, 0), U = pa(p, 1), y = pa(p, 2), scratch = pa(p, 3);
+  const s = p + 16;
+  const flags = sFlags(s), M = pi(p, 10);
+  const N = pi(p, 11), C = pi(p, 12), H = pi(p, 13), W = pi(p, 14), OH = pi(p, 15), OW = pi(p, 16);
+  const ph = pi(p, 17), pw = pi(p, 18), zx = pi(p, 19), CR = pi(p, 20);
+  const xs = (flags & F_XS) != 0;
+  const osz: i32 = (flags & F_Y32) ? 4 : 1;
+  const TH = (OH + 1) >> 1, TW = (OW + 1) >> 1;
+  const TWp = ((TW + 7) >> 3) << 3;
+  const C2 = (C + 1) >> 1, M4 = (M + 3) & ~3;
+  const PWw = 2 * TWp + 8;
+  const B8max = (CR * TWp + 7) >> 3;
+  const vT = <usize>(B8max * C2) << 5; // bytes of V per t
+  const Vb = scratch;
+  const Mb = scratch + (vT << 4);
+  const TCp = B8max << 3;
+  const mT = <usize>(M * TCp) << 2; // bytes of M per t
+  const P0 = Mb + (mT << 4);
+  const P1 = P0 + (<usize>((2 * CR + 2) * PWw) << 1);
+  const uT = <usize>(M4 * C2) << 2; // bytes of U per t
+  const HW = H * W;
+  for (let n = 0; n < N; n++) {
+    const xn = x + <usize>(n * C * HW);
+    const yn = y + <usize>(n * M * OH * OW * osz);
+    for (let tr0 = 0; tr0 < TH; tr0 += CR) {
+      const rows = min(CR, TH - tr0);
+      const TC = rows * TWp;
+      const B8 = (TC + 7) >> 3;
+      // input transform, two channels and 8 tiles at a time from centered, zero-padded i16 planes
+      const ih0 = 2 * tr0 - ph;
+      const rowsP = 2 * rows + 2;
+      for (let c0 = 0; c0 < C; c0 += 2) {
+        winoPlane(xn + <usize>(c0 * HW), P0, ih0, rowsP, H, W, pw, PWw, zx, xs);
+        if (c0 + 1 < C) winoPlane(xn + <usize>((c0 + 1) * HW), P1, ih0, rowsP, H, W, pw, PWw, zx, xs);
+        else winoPlane(0, P1, ih0, rowsP, 0, 0, pw, PWw, zx, xs); // pad channel: zeros
+        const j = c0 >> 1;
+        for (let r = 0; r < rows; r++) {
+          for (let tw0 = 0; tw0 < TWp; tw0 += 8) {
+            const off = <usize>((2 * r * PWw + 2 * tw0) << 1);
+            winoInput8(P0 + off, PWw, VT);
+            winoInput8(P1 + off, PWw, VT + 256);
+            const blk = (r * TWp + tw0) >> 3;
+            const dst = Vb + (<usize>(blk * C2 + j) << 5);
+            for (let t = 0; t < 16; t++) {
+              const a = v128.load(VT + (<usize>t << 4)), b = v128.load(VT + 256 + (<usize>t << 4));
+              const at = dst + <usize>t * vT;
+              v128.store(at, v128.shuffle<i16>(a, b, 0, 8, 1, 9, 2, 10, 3, 11));
+              v128.store(at, v128.shuffle<i16>(a, b, 4, 12, 5, 13, 6, 14, 7, 15), 16);
+            }
+          }
+        }
+      }
+      // 16 GEMMs: M[t][m][tile] = sum_c U'[t][m][c] V[t][c][tile]
+      for (let t = 0; t < 16; t++) winoGemm(Vb + <usize>t * vT, U + <usize>t * uT, C2, M, B8, Mb + <usize>t * mT, TCp);
+      // output transform + output stage, 4 tiles (8 output columns) at a time
+      for (let m = 0; m < M; m++) {
+        prepSlot(s, m, 0);
+        const mm = Mb + (<usize>(m * TCp) << 2);
+        const ym = yn + <usize>(m * OH * OW * osz);
+        for (let r = 0; r < rows; r++) {
+          const oh = 2 * (tr0 + r);
+          for (let g = 0; g < TWp; g += 4) {
+            const ncol = min(8, OW - 2 * g);
+            if (ncol <= 0) break;
+            const q = mm + (<usize>(r * TWp + g) << 2);
+            const v0 = v128.load(q), v1 = v128.load(q + mT), v2 = v128.load(q + 2 * mT), v3 = v128.load(q + 3 * mT);
+            const v4 = v128.load(q + 4 * mT), v5 = v128.load(q + 5 * mT), v6 = v128.load(q + 6 * mT), v7 = v128.load(q + 7 * mT);
+            const v8 = v128.load(q + 8 * mT), v9 = v128.load(q + 9 * mT), v10 = v128.load(q + 10 * mT), v11 = v128.load(q + 11 * mT);
+            const v12 = v128.load(q + 12 * mT), v13 = v128.load(q + 13 * mT), v14 = v128.load(q + 14 * mT), v15 = v128.load(q + 15 * mT);
+            // A^T M: rows
+            const s00 = i32x4.add(i32x4.add(v0, v4), v8), s01 = i32x4.add(i32x4.add(v1, v5), v9);
+            const s02 = i32x4.add(i32x4.add(v2, v6), v10), s03 = i32x4.add(i32x4.add(v3, v7), v11);
+            const s10 = i32x4.sub(i32x4.sub(v4, v8), v12), s11 = i32x4.sub(i32x4.sub(v5, v9), v13);
+            const s12 = i32x4.sub(i32x4.sub(v6, v10), v14), s13 = i32x4.sub(i32x4.sub(v7, v11), v15);
+            // (.) A: columns; Y = 4 * acc exactly
+            const y00 = i32x4.shr_s(i32x4.add(i32x4.add(s00, s01), s02), 2);
+            const y01 = i32x4.shr_s(i32x4.sub(i32x4.sub(s01, s02), s03), 2);
+            const y10 = i32x4.shr_s(i32x4.add(i32x4.add(s10, s11), s12), 2);
+            const y11 = i32x4.shr_s(i32x4.sub(i32x4.sub(s11, s12), s13), 2);
+            const yo = ym + <usize>((oh * OW + 2 * g) * osz);
+            epilogue8(0, v128.shuffle<i32>(y00, y01, 0, 4, 1, 5), v128.shuffle<i32>(y00, y01, 2, 6, 3, 7), yo, ncol);
+            if (oh + 1 < OH) epilogue8(0, v128.shuffle<i32>(y10, y11, 0, 4, 1, 5), v128.shuffle<i32>(y10, y11, 2, 6, 3, 7), yo + <usize>(OW * osz), ncol);
+          }
+        }
+      }
+    }
+  }
+}
+
+/** 16 i16x8 transformed tiles of the Winograd input transform (two channels), static scratch. */
+const VT: usize = memory.data(512, 16);
+
+/**
+ * Centered, zero-padded i16 plane of input rows [ih0, ih0 + rowsP): plane column j holds
+ * x[ih][j - pw] - zx, 0 outside the input (H = 0: all zeros).
+ */
+function winoPlane(xc: usize, P: usize, ih0: i32, rowsP: i32, H: i32, W: i32, pw: i32, PWw: i32, zx: i32, xs: bool): void {
+  const z = i16x8.splat(0), zv = i16x8.splat(<i16>zx);
+  for (let pr = 0; pr < rowsP; pr++) {
+    const dst = P + (<usize>(pr * PWw) << 1);
+    for (let i = 0; i < PWw; i += 8) v128.store(dst + (<usize>i << 1), z);
+    const ih = ih0 + pr;
+    if (ih < 0 || ih >= H) continue;
+    const src = xc + <usize>(ih * W);
+    // input columns iw with 0 <= pw + iw < PWw
+    let iw = max(0, -pw);
+    const iwEnd = min(W, PWw - pw);
+    for (; iw + 8 <= iwEnd; iw += 8) {
+      const v = xs ? v128.load8x8_s(src + <usize>iw) : v128.load8x8_u(src + <usize>iw);
+      v128.store(dst + (<usize>(pw + iw) << 1), i16x8.sub(v, zv));
+    }
+    for (; iw < iwEnd; iw++) store<i16>(dst + (<usize>(pw + iw) << 1), <i16>((xs ? <i32>load<i8>(src + <usize>iw) : <i32>load<u8>(src + <usize>iw)) - zx));
+  }
+}
+
+/**
+ * V = B^T d B of 8 consecutive tiles of one tile row (i16x8 lanes = tiles): d[i][k] is plane row
+ * i, column 2 * tile + k (even / odd lanes of two 8-column windows). Writes 16 vectors at out.
+ */
+@inline function winoInput8(P: usize, PWw: i32, out: usize): void {
+  const rs = <usize>PWw << 1;
+  let a = v128.load(P), b = v128.load(P, 16), a2 = v128.load(P, 4), b2 = v128.load(P, 20);
+  const d00 = v128.shuffle<i16>(a, b, 0, 2, 4, 6, 8, 10, 12, 14), d01 = v128.shuffle<i16>(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+  const d02 = v128.shuffle<i16>(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14), d03 = v128.shuffle<i16>(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
+  a = v128.load(P + rs); b = v128.load(P + rs, 16); a2 = v128.load(P + rs, 4); b2 = v128.load(P + rs, 20);
+  const d10 = v128.shuffle<i16>(a, b, 0, 2, 4, 6, 8, 10, 12, 14), d11 = v128.shuffle<i16>(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+  const d12 = v128.shuffle<i16>(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14), d13 = v128.shuffle<i16>(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
+  a = v128.load(P + 2 * rs); b = v128.load(P + 2 * rs, 16); a2 = v128.load(P + 2 * rs, 4); b2 = v128.load(P + 2 * rs, 20);
+  const d20 = v128.shuffle<i16>(a, b, 0, 2, 4, 6, 8, 10, 12, 14), d21 = v128.shuffle<i16>(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+  const d22 = v128.shuffle<i16>(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14), d23 = v128.shuffle<i16>(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
+  a = v128.load(P + 3 * rs); b = v128.load(P + 3 * rs, 16); a2 = v128.load(P + 3 * rs, 4); b2 = v128.load(P + 3 * rs, 20);
+  const d30 = v128.shuffle<i16>(a, b, 0, 2, 4, 6, 8, 10, 12, 14), d31 = v128.shuffle<i16>(a, b, 1, 3, 5, 7, 9, 11, 13, 15);
+  const d32 = v128.shuffle<i16>(a2, b2, 0, 2, 4, 6, 8, 10, 12, 14), d33 = v128.shuffle<i16>(a2, b2, 1, 3, 5, 7, 9, 11, 13, 15);
+  // B^T d (|.| <= 2 * 255), then (.) B (|V| <= 4 * 255): i16 never overflows
+  const t00 = i16x8.sub(d00, d20), t01 = i16x8.sub(d01, d21), t02 = i16x8.sub(d02, d22), t03 = i16x8.sub(d03, d23);
+  const t10 = i16x8.add(d10, d20), t11 = i16x8.add(d11, d21), t12 = i16x8.add(d12, d22), t13 = i16x8.add(d13, d23);
+  const t20 = i16x8.sub(d20, d10), t21 = i16x8.sub(d21, d11), t22 = i16x8.sub(d22, d12), t23 = i16x8.sub(d23, d13);
+  const t30 = i16x8.sub(d10, d30), t31 = i16x8.sub(d11, d31), t32 = i16x8.sub(d12, d32), t33 = i16x8.sub(d13, d33);
+  v128.store(out, i16x8.sub(t00, t02)); v128.store(out, i16x8.add(t01, t02), 16);
+  v128.store(out, i16x8.sub(t02, t01), 32); v128.store(out, i16x8.sub(t01, t03), 48);
+  v128.store(out, i16x8.sub(t10, t12), 64); v128.store(out, i16x8.add(t11, t12), 80);
+  v128.store(out, i16x8.sub(t12, t11), 96); v128.store(out, i16x8.sub(t11, t13), 112);
+  v128.store(out, i16x8.sub(t20, t22), 128); v128.store(out, i16x8.add(t21, t22), 144);
+  v128.store(out, i16x8.sub(t22, t21), 160); v128.store(out, i16x8.sub(t21, t23), 176);
+  v128.store(out, i16x8.sub(t30, t32), 192); v128.store(out, i16x8.add(t31, t32), 208);
+  v128.store(out, i16x8.sub(t32, t31), 224); v128.store(out, i16x8.sub(t31, t33), 240);
+}
+
+/** Raw GEMM of the Winograd path: out[m][tile] = sum_j dot(V pair, U' pair), i32, B8 blocks of 8 tiles. */
+function winoGemm(packed: usize, w: usize, K2: i32, Mg: i32, B8: i32, out: usize, TCp: i32): void {
+  const mb4 = (Mg + 3) >> 2;
+  const wstep = <usize>K2 << 4;
+  const row = <usize>TCp << 2;
+  for (let mb = 0; mb < mb4; mb++) {
+    const wb = w + <usize>mb * wstep;
+    const o = out + <usize>(mb << 2) * row;
+    for (let blk = 0; blk < B8; blk++) {
+      let xp = packed + (<usize>(blk * K2) << 5);
+      let wp = wb;
+      let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
+      let a2 = i32x4.splat(0), b2 = i32x4.splat(0), a3 = i32x4.splat(0), b3 = i32x4.splat(0);
+      for (let j = 0; j < K2; j++) {
+        const x0 = v128.load(xp);
+        const x1 = v128.load(xp, 16);
+        const w0 = v128.load32_splat(wp);
+        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(x0, w0));
+        b0 = i32x4.add(b0, i32x4.dot_i16x8_s(x1, w0));
+        const w1 = v128.load32_splat(wp, 4);
+        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(x0, w1));
+        b1 = i32x4.add(b1, i32x4.dot_i16x8_s(x1, w1));
+        const w2 = v128.load32_splat(wp, 8);
+        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(x0, w2));
+        b2 = i32x4.add(b2, i32x4.dot_i16x8_s(x1, w2));
+        const w3 = v128.load32_splat(wp, 12);
+        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(x0, w3));
+        b3 = i32x4.add(b3, i32x4.dot_i16x8_s(x1, w3));
+        xp += 32;
+        wp += 16;
+      }
+      const ob = o + (<usize>(blk << 3) << 2);
+      const r0 = mb << 2;
+      v128.store(ob, a0); v128.store(ob, b0, 16);
+      if (r0 + 1 < Mg) { v128.store(ob + row, a1); v128.store(ob + row, b1, 16); }
+      if (r0 + 2 < Mg) { v128.store(ob + 2 * row, a2); v128.store(ob + 2 * row, b2, 16); }
+      if (r0 + 3 < Mg) { v128.store(ob + 3 * row, a3); v128.store(ob + 3 * row, b3, 16); }
     }
   }
 }

@@ -72,7 +72,7 @@ export function graphStats(g: Graph): { macs: number; params: number } {
 export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: WasmStats } {
   // The graph decides the kernels (a quantized graph lowers to the int8 kernels); `precision` is
   // the label the manifest records.
-  const precision = opts.precision ?? 'fp32';
+  const precision = opts.precision ?? (isIntegerGraph(g) ? 'int8' : 'fp32');
   if (!['fp32', 'int8', 'fp16', 'int4'].includes(precision)) throw unsupported(`precision ${precision} is not supported by the wasm target`);
   const low = lowerGraph(g);
   const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false });
@@ -97,6 +97,11 @@ export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: 
     memory_pages: layout.pages,
   };
   return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
+}
+
+/** True when the graph holds quantizeModel's integer ops (compiler/ops/qint.ts, domain edgec). */
+function isIntegerGraph(g: Graph): boolean {
+  return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|Requantize)$/.test(n.op));
 }
 
 /** The wasm target's passes: the shared pipeline for 'wasm'. */

@@ -9,9 +9,11 @@
  * inner loops are plain dot products. Accumulators wrap modulo 2^32 exactly as the specification's
  * int32 accumulator does; no K makes the kernels and the reference disagree.
  *
- * Int8/int32 runtime values are placed by the f32 memory plan (4 bytes per element reserved, the
- * kernels use 1), and steps are appended directly so the f32-only check of LowerCtx.emit does not
- * reject int8 outputs.
+ * Int8/int32 runtime values are sized by their dtype in the memory plan (1 byte per int8/uint8
+ * element, 4 per int32); steps are appended directly so the f32-only check of LowerCtx.emit does
+ * not reject int8 outputs. Data movement on int8 values (aliases, Transpose, Slice, Concat, Pad,
+ * Gather, Max/Min, ...) is lowered by lower.ts with the 1-byte kernels of bytes.ts; MaxPool on
+ * int8 comes here through lower.ts's lowerPool.
  */
 import { Node, ValueId } from '../../compiler/ir/graph.js';
 import { numel } from '../../compiler/ir/tensor.js';
@@ -158,6 +160,7 @@ function lowerQConv(c: LowerCtx, n: Node): void {
     for (let k = 0; k < K; k++) s += wc(m, k);
     return s;
   });
+  if (winogradInt8(c, n, a, xd, xId!, y, wt, bt, sumW, { N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G })) return;
   const depthwise = G === C && G === M && Cg === 1 && (sw === 1 || sw === 2);
   const pointwise = !depthwise && KH === 1 && KW === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && OH === H && OW === W;
   let wpack: Word;
@@ -183,7 +186,7 @@ function lowerQConv(c: LowerCtx, n: Node): void {
   } else {
     const K2 = Math.ceil(K / 2);
     const Mg4 = Math.ceil(Mg / 4) * 4;
-    const packed = new Int32Array(G * Mg4 * K2 * 4);
+    const packed = new Int32Array(G * Mg4 * K2);
     for (let g = 0; g < G; g++) {
       for (let r = 0; r < Mg; r++) {
         const m = g * Mg + r;
@@ -205,6 +208,68 @@ function lowerQConv(c: LowerCtx, n: Node): void {
     i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(KH), i32(KW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw),
     i32(G), i32(depthwise ? 2 : pointwise ? 1 : 0), i32(a.xZeroPoint),
   ], { reads: [xId!], writes: [y], scratch });
+}
+
+/** Doubled Winograd weight matrix G2 = 2G of F(2x2, 3x3) (integers). */
+const G2 = [[2, 0, 0], [1, 1, 1], [1, -1, 1], [0, 0, 2]] as const;
+
+/** Winograd tile rows per chunk of qconv_wino_i8 (about 32 tiles per chunk: V and M stay in cache). */
+function winoChunkRows(TWp: number, TH: number): number {
+  return Math.max(1, Math.min(TH, Math.floor(32 / TWp)));
+}
+
+/**
+ * QConv 3x3 / stride 1 / dilation 1 / group 1 with enough channels: integer Winograd F(2x2, 3x3)
+ * (qconv_wino_i8 in int8.ts) when the compile-time bound proves no intermediate can wrap:
+ * |V| <= 4 * max|x - zx| and, per output channel m, 4 * max|x - zx| * sum_t sum_c |U'[t][m][c]| < 2^31
+ * bounds every M entry, every partial sum of the output transform and Y = 4 * acc. Returns false
+ * (the im2col path applies) otherwise.
+ */
+function winogradInt8(c: LowerCtx, n: Node, a: QConvAttrs, xd: string, xId: ValueId, y: ValueId, wt: { data: unknown }, bt: { data: unknown } | null,
+  sumW: number[], g: { N: number; C: number; H: number; W: number; M: number; OH: number; OW: number; KH: number; KW: number;
+    sh: number; sw: number; dh: number; dw: number; ph: number; pw: number; G: number }): boolean {
+  const { N, C, H, W, M, OH, OW } = g;
+  if (g.KH !== 3 || g.KW !== 3 || g.sh !== 1 || g.sw !== 1 || g.dh !== 1 || g.dw !== 1 || g.G !== 1) return false;
+  if (C < 8 || M < 8 || OH < 4 || OW < 4) return false;
+  const wd = wt.data as Int8Array | Uint8Array;
+  const zx = a.xZeroPoint;
+  const [dmin, dmax] = xd === 'i8' ? [-128, 127] : [0, 255];
+  const dmaxAbs = Math.max(Math.abs(dmin - zx), Math.abs(dmax - zx));
+  const C2 = Math.ceil(C / 2), M4 = Math.ceil(M / 4) * 4;
+  const U = new Int32Array(16 * M4 * C2);
+  const K = C * 9;
+  for (let m = 0; m < M; m++) {
+    const zw = pick(a.wZeroPoint, m);
+    let total = 0;
+    for (let ch = 0; ch < C; ch++) {
+      const gw = (i: number, j: number): number => wd[m * K + ch * 9 + i * 3 + j]! - zw;
+      for (let ta = 0; ta < 4; ta++) {
+        for (let tb = 0; tb < 4; tb++) {
+          let v = 0;
+          for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) v += G2[ta]![i]! * gw(i, j) * G2[tb]![j]!;
+          total += Math.abs(v);
+          const t = ta * 4 + tb;
+          const idx = ((t * (M4 / 4) + (m >> 2)) * C2 + (ch >> 1)) * 4 + (m & 3);
+          U[idx] = ch & 1 ? (U[idx]! & 0xffff) | (v << 16) : (U[idx]! & ~0xffff) | (v & 0xffff);
+        }
+      }
+    }
+    if (4 * dmaxAbs * total >= 2 ** 31) return false;
+  }
+  // offset = bias only: the kernel subtracts zx from the input itself
+  const stage = stageWords(c, a.out, M, bt ? (bt.data as Int32Array) : null, 0, sumW, xd === 'i8' ? QFLAG.xSigned : 0);
+  const TH = Math.ceil(OH / 2), TW = Math.ceil(OW / 2);
+  const TWp = Math.ceil(TW / 8) * 8;
+  const CR = winoChunkRows(TWp, TH);
+  const B8 = (CR * TWp) / 8;
+  // V pairs, M accumulators, two centered i16 planes (mirrors qconv_wino_i8's scratch layout)
+  const scratch = 16 * B8 * C2 * 32 + 16 * M * B8 * 8 * 4 + 2 * (2 * CR + 2) * (2 * TWp + 8) * 2;
+  emitQ(c, 'qconv_wino_i8', [
+    qaddr(c, xId), c.blob(U), { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage,
+    i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(g.ph), i32(g.pw), i32(zx), i32(CR),
+  ], { reads: [xId], writes: [y], scratch });
+  void n;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

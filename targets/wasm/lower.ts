@@ -18,7 +18,7 @@ import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js
 import { BIAS, BINARY, KERNELS, KernelId, MAX_DIMS, REDUCE, UNARY } from './kernels.js';
 import { BufferReq, MemoryPlan, planMemory } from './memory-plan.js';
 import '../../compiler/ops/index.js';
-import { INT8_LOWERINGS } from './lower-int8.js';
+import { INT8_LOWERINGS, lowerMaxPoolInt8 } from './lower-int8.js';
 
 /** One word of a parameter block. */
 export type Word =
@@ -157,6 +157,44 @@ export class LowerCtx {
     return { k: 'buf', id, off: offElems * 4 };
   }
 
+  /**
+   * Bytes per element of a value that data-movement ops (copies, aliases, gathers, pads) may carry:
+   * 4 for f32/i32, 1 for i8/u8; any other dtype is 'unsupported'.
+   */
+  esize(id: ValueId): 1 | 4 {
+    const dt = this.g.typeOf(id).dtype;
+    if (dt === 'f32' || dt === 'i32') return 4;
+    if (dt === 'i8' || dt === 'u8') return 1;
+    throw this.unsupported(`value "${this.g.value(id).name}" has dtype ${dt}; wasm data movement supports f32, i32, i8 and u8`);
+  }
+
+  /**
+   * Address word of a value of any data-movement dtype (see esize): constants become raw-byte blobs,
+   * `offElems` counts elements of the value's own size.
+   */
+  vaddr(id: ValueId, offElems = 0): Word {
+    const es = this.esize(id);
+    const t = this.consts.get(id);
+    if (t && t.dtype !== 'f32') {
+      let b = this.constBlob.get(id);
+      if (b === undefined) {
+        const d = t.data as Int8Array | Uint8Array | Int32Array;
+        b = (this.blob(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)) as { id: number }).id;
+        this.constBlob.set(id, b);
+      }
+      return { k: 'blob', id: b, off: offElems * es };
+    }
+    if (t || es === 4 && this.g.typeOf(id).dtype === 'f32') return this.addr(id, offElems);
+    return { k: 'buf', id, off: offElems * es };
+  }
+
+  /** Bytes of a runtime value's buffer (its element size times its element count). */
+  valueBytes(id: ValueId): number {
+    const dt = this.g.typeOf(id).dtype;
+    const es = dt === 'i8' || dt === 'u8' || dt === 'bool' ? 1 : dt === 'f16' || dt === 'i16' || dt === 'u16' ? 2 : dt === 'i64' || dt === 'f64' || dt === 'u64' ? 8 : 4;
+    return numel(this.shape(id)) * es;
+  }
+
   /** Runtime values must be f32. */
   checkRuntime(id: number): void {
     if (id < 0) return;
@@ -172,12 +210,15 @@ export class LowerCtx {
   }
 
   /** Adds a kernel call for the current node. */
-  emit(kernel: KernelId, words: Word[], opts: { reads?: (number | null)[]; writes: number[]; scratch?: number; inplace?: [number, number] }): void {
+  emit(kernel: KernelId, words: Word[], opts: { reads?: (number | null)[]; writes: number[]; scratch?: number; inplace?: [number, number]; anyDtype?: boolean }): void {
     if (words.length !== KERNELS[kernel].words) throw internal(`${kernel}: ${words.length} parameter words, expected ${KERNELS[kernel].words}`);
     const reads = (opts.reads ?? []).filter((x): x is number => x !== null && !(x >= 0 && this.consts.has(x)));
     const st: Step = { kernel, words, node: this.node, reads, writes: opts.writes, scratchBytes: opts.scratch ?? 0 };
     if (opts.inplace && !this.isConst(opts.inplace[0])) st.inplace = opts.inplace;
-    for (const w of opts.writes) this.checkRuntime(w);
+    for (const w of opts.writes) {
+      if (opts.anyDtype && w >= 0) this.esize(w);
+      else this.checkRuntime(w);
+    }
     this.steps.push(st);
   }
 
@@ -280,13 +321,26 @@ function fusedAct(n: Node): { lo: number; hi: number; code: number; a0: number; 
 
 type LowerFn = (c: LowerCtx, n: Node) => void;
 
-/** Strided copy of a view: dst[i] (dstStrides) = src[i] (srcStrides) over `dims`. */
+/**
+ * Strided copy of a view: dst[i] (dstStrides) = src[i] (srcStrides) over `dims`, elements of
+ * `esize` bytes (4: copy_strided, 1: copy_strided_u8; strides count elements).
+ */
 function copyView(c: LowerCtx, dst: Word, dstStrides: number[], src: Word, srcStrides: number[], dims: number[],
-  io: { reads: (number | null)[]; writes: number[] }): void {
+  io: { reads: (number | null)[]; writes: number[] }, esize: 1 | 4 = 4): void {
   if (dims.some((d) => d === 0)) return;
   const co = coalesce(dims, [srcStrides, dstStrides]);
   if (!co) throw c.unsupported(`a copy over ${dims.length} non-contiguous dims exceeds the ${MAX_DIMS}-dim kernel`);
-  c.emit('copy_strided', [dst, src, ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32)], io);
+  c.emit(esize === 1 ? 'copy_strided_u8' : 'copy_strided', [dst, src, ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32)],
+    { ...io, anyDtype: true });
+}
+
+/** Element size shared by a data-movement op's data input and outputs (they must agree). */
+function moveSize(c: LowerCtx, n: Node, x: ValueId): 1 | 4 {
+  const es = c.esize(x);
+  for (const o of n.outputs) {
+    if (c.g.typeOf(o).dtype !== c.g.typeOf(x).dtype) throw c.unsupported(`${n.op} output dtype ${c.g.typeOf(o).dtype} differs from its input's ${c.g.typeOf(x).dtype}`);
+  }
+  return es;
 }
 
 function offsetWord(w: Word, bytes: number): Word {
@@ -632,12 +686,36 @@ function binaryCall(c: LowerCtx, op: number, a: number | null, aw: Word, as: num
 
 const BINARY_OPS: Record<string, number> = { Add: BINARY.Add, Sub: BINARY.Sub, Mul: BINARY.Mul, Div: BINARY.Div, Pow: BINARY.Pow, PRelu: BINARY.PRelu, Max: BINARY.Max, Min: BINARY.Min, Sum: BINARY.Add, Mean: BINARY.Add };
 
+/** Max / Min of int8 or uint8 tensors (all inputs and the output share one dtype). */
+function lowerMinMaxInt8(c: LowerCtx, n: Node, op: number, ins: ValueId[], y: ValueId, ys: number[]): void {
+  const ydt = c.g.typeOf(y).dtype;
+  for (const x of ins) if (c.g.typeOf(x).dtype !== ydt) throw c.unsupported(`${n.op} mixes ${c.g.typeOf(x).dtype} and ${ydt} operands`);
+  if (ins.length === 1) {
+    copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(ins[0]!), broadcastStrides(c.shape(ins[0]!), ys), ys, { reads: [ins[0]!], writes: [y] }, 1);
+    return;
+  }
+  if (numel(ys) === 0) return;
+  const call = (a: ValueId, as: number[], b: ValueId) => {
+    const co = coalesce(ys, [broadcastStrides(as, ys), broadcastStrides(c.shape(b), ys)]);
+    if (!co) throw c.unsupported(`broadcast over more than ${MAX_DIMS} dims`);
+    c.emit('minmax_u8', [i32(op), c.vaddr(a), c.vaddr(b), c.vaddr(y), ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32), i32(ydt === 'i8' ? 1 : 0)],
+      { reads: [a, b], writes: [y], anyDtype: true });
+  };
+  call(ins[0]!, c.shape(ins[0]!), ins[1]!);
+  for (let k = 2; k < ins.length; k++) call(y, ys, ins[k]!);
+}
+
 function lowerBinary(c: LowerCtx, n: Node): void {
   const op = BINARY_OPS[n.op]!;
   if (n.op === 'Mod' && attrNum(n, 'fmod', 0) === 0) throw c.unsupported('integer Mod is not supported on wasm');
   const y = n.outputs[0]!;
   const ys = c.shape(y);
   const ins = n.inputs.filter((x): x is ValueId => x !== null);
+  const ydt = c.g.typeOf(y).dtype;
+  if ((n.op === 'Max' || n.op === 'Min') && (ydt === 'i8' || ydt === 'u8')) {
+    lowerMinMaxInt8(c, n, op, ins, y, ys);
+    return;
+  }
   for (const i of ins) if (c.isConst(i) && c.consts.get(i)!.dtype !== 'f32') throw c.unsupported(`${n.op} with a non-f32 constant operand`);
   if (ins.length === 1) {
     copyView(c, c.addr(y), contiguous(ys), c.addr(ins[0]!), broadcastStrides(c.shape(ins[0]!), ys), ys, { reads: [ins[0]!], writes: [y] });
@@ -717,6 +795,7 @@ function lowerGlobalPool(c: LowerCtx, n: Node): void {
 }
 
 function lowerPool(c: LowerCtx, n: Node): void {
+  if (n.op === 'MaxPool' && lowerMaxPoolInt8(c, n)) return;
   if (n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('MaxPool Indices output is not supported on wasm');
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
@@ -742,7 +821,8 @@ function lowerTranspose(c: LowerCtx, n: Node): void {
   const perm = attrInts(n, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
   const cs = contiguous(xs);
   const ys = perm.map((p) => xs[p]!);
-  copyView(c, c.addr(y), contiguous(ys), c.addr(x), perm.map((p) => cs[p]!), ys, { reads: [x], writes: [y] });
+  const es = moveSize(c, n, x);
+  copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(x), perm.map((p) => cs[p]!), ys, { reads: [x], writes: [y] }, es);
 }
 
 function lowerConcat(c: LowerCtx, n: Node): void {
@@ -754,7 +834,8 @@ function lowerConcat(c: LowerCtx, n: Node): void {
   for (const x of n.inputs) {
     if (x === null) continue;
     const xs = c.shape(x);
-    copyView(c, c.addr(y, off * yst[ax]!), yst, c.addr(x), contiguous(xs), xs, { reads: [x], writes: [y] });
+    const es = moveSize(c, n, x);
+    copyView(c, c.vaddr(y, off * yst[ax]!), yst, c.vaddr(x), contiguous(xs), xs, { reads: [x], writes: [y] }, es);
     off += xs[ax]!;
   }
 }
@@ -765,9 +846,10 @@ function lowerSplit(c: LowerCtx, n: Node): void {
   const ax = normAxis(attrNum(n, 'axis', 0), xs.length);
   const xst = contiguous(xs);
   let off = 0;
+  const es = moveSize(c, n, x);
   for (const o of n.outputs) {
     const os = c.shape(o);
-    copyView(c, c.addr(o), contiguous(os), c.addr(x, off * xst[ax]!), xst, os, { reads: [x], writes: [o] });
+    copyView(c, c.vaddr(o), contiguous(os), c.vaddr(x, off * xst[ax]!), xst, os, { reads: [x], writes: [o] }, es);
     off += os[ax]!;
   }
 }
@@ -812,7 +894,7 @@ function lowerSlice(c: LowerCtx, n: Node): void {
   const ys = c.shape(y);
   if (count.some((d, i) => d !== ys[i])) throw internal(`Slice: computed shape [${count.join(',')}] differs from inferred [${ys.join(',')}]`);
   const off = begin.reduce((acc, b, i) => acc + b * cs[i]!, 0);
-  copyView(c, c.addr(y), contiguous(ys), c.addr(x, off), cs.map((s, i) => s * step[i]!), ys, { reads: [x], writes: [y] });
+  copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(x, off), cs.map((s, i) => s * step[i]!), ys, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
 function lowerPad(c: LowerCtx, n: Node): void {
@@ -841,9 +923,16 @@ function lowerPad(c: LowerCtx, n: Node): void {
     } else pads = raw;
   }
   const pb = pads.slice(0, r);
+  const es = moveSize(c, n, x);
+  const xdt = c.g.typeOf(x).dtype;
   if (mode === 'constant') {
-    const v = new Float32Array([value]);
-    c.emit('fill_f32', [c.addr(y), i32(numel(ys)), i32(new Int32Array(v.buffer)[0]!)], { writes: [y] });
+    if (xdt === 'f32') {
+      const v = new Float32Array([value]);
+      c.emit('fill_f32', [c.addr(y), i32(numel(ys)), i32(new Int32Array(v.buffer)[0]!)], { writes: [y] });
+    } else {
+      // integer pad value: the ONNX value is already of the input's dtype
+      c.emit(es === 1 ? 'fill_u8' : 'fill_f32', [c.vaddr(y), i32(numel(ys)), i32(value | 0)], { writes: [y], anyDtype: true });
+    }
     // copy the overlap of the input window into the output
     const ins = xs.map((d, i) => Math.max(0, -pb[i]!));
     const outs = xs.map((d, i) => Math.max(0, pb[i]!));
@@ -852,7 +941,7 @@ function lowerPad(c: LowerCtx, n: Node): void {
     const yst = contiguous(ys);
     const xo = ins.reduce((a, b, i) => a + b * xst[i]!, 0);
     const yo = outs.reduce((a, b, i) => a + b * yst[i]!, 0);
-    copyView(c, c.addr(y, yo), yst, c.addr(x, xo), xst, dims, { reads: [x, y], writes: [y] });
+    copyView(c, c.vaddr(y, yo), yst, c.vaddr(x, xo), xst, dims, { reads: [x, y], writes: [y] }, es);
     return;
   }
   const m = mode === 'reflect' ? 1 : mode === 'edge' ? 2 : mode === 'wrap' ? 3 : -1;
@@ -860,15 +949,15 @@ function lowerPad(c: LowerCtx, n: Node): void {
   if (pads.some((p) => p < 0)) throw c.unsupported(`Pad mode "${mode}" with negative pads`);
   if (r > MAX_DIMS) throw c.unsupported(`Pad of rank ${r}`);
   const lp = (v: number[], fill: number) => [...new Array<number>(MAX_DIMS - r).fill(fill), ...v];
-  c.emit('pad_f32', [c.addr(x), c.addr(y), i32(m), ...lp(ys, 1).map(i32), ...lp(xs, 1).map(i32), ...lp(pb, 0).map(i32)],
-    { reads: [x], writes: [y] });
+  c.emit(es === 1 ? 'pad_u8' : 'pad_f32', [c.vaddr(x), c.vaddr(y), i32(m), ...lp(ys, 1).map(i32), ...lp(xs, 1).map(i32), ...lp(pb, 0).map(i32)],
+    { reads: [x], writes: [y], anyDtype: true });
 }
 
 function lowerExpand(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const ys = c.shape(y);
-  copyView(c, c.addr(y), contiguous(ys), c.addr(x), broadcastStrides(c.shape(x), ys), ys, { reads: [x], writes: [y] });
+  copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(x), broadcastStrides(c.shape(x), ys), ys, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
 function lowerTile(c: LowerCtx, n: Node): void {
@@ -884,7 +973,7 @@ function lowerTile(c: LowerCtx, n: Node): void {
     dims.push(reps[i]!, d);
     src.push(0, cs[i]!);
   });
-  copyView(c, c.addr(y), contiguous(dims), c.addr(x), src, dims, { reads: [x], writes: [y] });
+  copyView(c, c.vaddr(y), contiguous(dims), c.vaddr(x), src, dims, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
 function lowerGather(c: LowerCtx, n: Node): void {
@@ -897,8 +986,9 @@ function lowerGather(c: LowerCtx, n: Node): void {
   const it = c.consts.get(idx!);
   if (!it) throw c.unsupported('Gather with runtime indices is not supported on wasm (indices must be constant)');
   const ind = Int32Array.from(it.toNumbers());
-  c.emit('gather_f32', [c.addr(x!), c.blob(ind), c.addr(y), i32(outer), i32(xs[ax]!), i32(ind.length), i32(inner), i32(0)],
-    { reads: [x!], writes: [y] });
+  const es = moveSize(c, n, x!);
+  c.emit(es === 1 ? 'gather_u8' : 'gather_f32', [c.vaddr(x!), c.blob(ind), c.vaddr(y), i32(outer), i32(xs[ax]!), i32(ind.length), i32(inner), i32(0)],
+    { reads: [x!], writes: [y], anyDtype: true });
 }
 
 function lowerDepthSpace(c: LowerCtx, n: Node): void {
@@ -914,12 +1004,12 @@ function lowerDepthSpace(c: LowerCtx, n: Node): void {
     const src = crd
       ? [C * H * W, bs * bs * H * W, W, bs * H * W, 1, H * W]
       : [C * H * W, H * W, W, bs * Cp * H * W, 1, Cp * H * W];
-    copyView(c, c.addr(y), contiguous([N, Cp, H, bs, W, bs]), c.addr(x), src, [N, Cp, H, bs, W, bs], { reads: [x], writes: [y] });
+    copyView(c, c.vaddr(y), contiguous([N, Cp, H, bs, W, bs]), c.vaddr(x), src, [N, Cp, H, bs, W, bs], { reads: [x], writes: [y] }, moveSize(c, n, x));
   } else {
     const Ho = H / bs, Wo = W / bs;
     // out viewed as [N, b1, b2, C, H', W'] reading x[n, c, h*bs+b1, w*bs+b2]
     const src = [C * H * W, W, 1, H * W, bs * W, bs];
-    copyView(c, c.addr(y), contiguous([N, bs, bs, C, Ho, Wo]), c.addr(x), src, [N, bs, bs, C, Ho, Wo], { reads: [x], writes: [y] });
+    copyView(c, c.vaddr(y), contiguous([N, bs, bs, C, Ho, Wo]), c.vaddr(x), src, [N, bs, bs, C, Ho, Wo], { reads: [x], writes: [y] }, moveSize(c, n, x));
   }
   void ys;
 }
@@ -1114,7 +1204,8 @@ export function lowerGraph(g: Graph): Lowered {
       }
       if (ALIAS_OPS.has(n.op) && n.domain === '') {
         if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
-        c.checkRuntime(n.inputs[0]!);
+        if (c.g.typeOf(n.inputs[0]!).dtype !== c.g.typeOf(n.outputs[0]!).dtype) throw c.unsupported(`${n.op} changes the dtype`);
+        c.esize(n.inputs[0]!);
         c.parent.set(n.outputs[0]!, n.inputs[0]!);
         continue;
       }
@@ -1162,7 +1253,7 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     c.checkRuntime(id);
     outputs.push({ id, name: v.name, shape, dtype: v.type.dtype });
   }
-  const bytesOf = (id: number): number => (id < 0 ? c.temps.get(id)! : numel(c.shape(id)) * 4);
+  const bytesOf = (id: number): number => (id < 0 ? c.temps.get(id)! : c.valueBytes(id));
   // last use per root (graph outputs live to the end)
   const END = steps.length;
   const lastUse = new Map<number, number>();
