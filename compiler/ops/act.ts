@@ -35,3 +35,19 @@ export function actOf(attrs: Readonly<Record<string, unknown>>): { kind: ActKind
   const p = attrs['activation_params'];
   return { kind: k as ActKind, params: Array.isArray(p) ? (p as number[]) : [] };
 }
+
+/**
+ * The two parameters of a fused activation with ONNX defaults filled in (the values applyAct
+ * uses): Clip [min, max] (default -inf, inf), HardSigmoid [alpha, beta] (0.2, 0.5), LeakyRelu
+ * [alpha, 0] (0.01); [0, 0] for kinds without parameters.
+ * @param kind activation kind
+ * @param params activation_params as given (possibly shorter)
+ */
+export function actParams(kind: ActKind, params: readonly number[]): [number, number] {
+  switch (kind) {
+    case 'Clip': return [params[0] ?? -Infinity, params[1] ?? Infinity];
+    case 'HardSigmoid': return [params[0] ?? 0.2, params[1] ?? 0.5];
+    case 'LeakyRelu': return [params[0] ?? 0.01, 0];
+    default: return [0, 0];
+  }
+}

@@ -236,6 +236,16 @@ function softmaxLayout(shape: readonly number[], a: AxisAttrs): [number, number,
   return [outer, shape[axis]!, numel(shape.slice(axis + 1))];
 }
 
+/**
+ * [outer, n, inner] of a Softmax/LogSoftmax/Hardmax node on a concrete shape (opset < 13 coerces
+ * to 2-D), the layout the reference kernel reduces over.
+ * @param shape concrete input shape
+ * @param a parsed attributes of the node (parseAttrs)
+ */
+export function softmaxDims(shape: readonly number[], a: { axis: number; coerce2d: boolean }): [number, number, number] {
+  return softmaxLayout(shape, a);
+}
+
 type RowKind = 'softmax' | 'logsoftmax' | 'hardmax';
 
 /** Applies a softmax-like function along rows of length n with stride `inner`. */

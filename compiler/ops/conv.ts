@@ -945,6 +945,20 @@ function convTGeometry(inSp: readonly Dim[], p: WindowParams, a: ConvTransposeAt
   return { out, pb };
 }
 
+/** Parsed ConvTranspose attributes (the op's `attrs`), for lowerings. */
+export type ConvTransposeParams = ConvTransposeAttrs;
+
+/**
+ * Begin pad of each spatial dim of a ConvTranspose on concrete input dims (explicit pads,
+ * auto_pad or output_shape, as the reference resolves them).
+ * @param inSp concrete input spatial dims
+ * @param p resolved window parameters (windowParams)
+ * @param a parsed ConvTranspose attributes
+ */
+export function convTransposeBeginPads(inSp: readonly number[], p: WindowParams, a: ConvTransposeAttrs): number[] {
+  return convTGeometry(inSp, p, a).pb;
+}
+
 function convTChannels(x: Shape, w: Shape, group: number): Dim {
   if (x.length < 3) throw invalid(`ConvTranspose: input must have rank >= 3, got rank ${x.length}`);
   if (w.length !== x.length) throw invalid(`ConvTranspose: weight rank ${w.length} differs from input rank ${x.length}`);

@@ -235,6 +235,38 @@ function sourceCoord(a: ResizeAttrs, x: number, inLen: number, outLen: number, s
   }
 }
 
+/** Parsed Resize/Upsample attributes (the `attrs` of Resize and Upsample), for lowerings. */
+export type ResizeParams = ResizeAttrs;
+
+/**
+ * Source coordinate of output position `x` along a resized axis, by the node's
+ * coordinate_transformation_mode (roi 0..1); null where tf_crop_and_resize extrapolates.
+ * @param a parsed Resize/Upsample attributes
+ * @param x output position
+ * @param inLen input length of the axis
+ * @param outLen output length of the axis
+ * @param scale scale factor of the axis
+ */
+export function resizeSourceCoord(a: ResizeAttrs, x: number, inLen: number, outLen: number, scale: number): number | null {
+  return sourceCoord(a, x, inLen, outLen, scale, 0, 1);
+}
+
+/**
+ * Source index nearest-mode Resize reads for source coordinate `xo` (the node's nearest_mode,
+ * 'simple' before opset 11), clamped to the axis.
+ * @param a parsed Resize/Upsample attributes
+ * @param xo source coordinate (resizeSourceCoord)
+ * @param inLen input length of the axis
+ * @param scale scale factor of the axis
+ */
+export function resizeNearestIndex(a: ResizeAttrs, xo: number, inLen: number, scale: number): number {
+  const isInt = Number.isInteger(xo);
+  const base = isInt ? xo - 1 : Math.floor(xo);
+  const { start, c } = coeffs({ ...a, mode: 'nearest' }, isInt ? 1 : xo - base, scale, scale < 1);
+  const k = base + start + (c[0] === 1 ? 0 : 1);
+  return Math.min(Math.max(k, 0), inLen - 1);
+}
+
 function axisPlan(a: ResizeAttrs, inLen: number, outLen: number, scale: number, roiS: number, roiE: number): AxisPlan {
   const down = scale < 1;
   let n = 0;

@@ -54,6 +54,17 @@ function resolveAxes(axes: number[] | undefined, rank: number, noop: boolean): n
   return [...seen].sort((p, q) => p - q);
 }
 
+/**
+ * Normalized, sorted axes a Reduce* node reduces over, or null for "no reduction"
+ * (noop_with_empty_axes with empty axes), by the same rule the reference kernel uses.
+ * @param axes requested axes: the `axes` attribute, or the constant axes input (opsets where it is an input)
+ * @param rank input rank
+ * @param noopWithEmptyAxes the parsed noop_with_empty_axes attribute
+ */
+export function resolveReduceAxes(axes: number[] | undefined, rank: number, noopWithEmptyAxes: boolean): number[] | null {
+  return resolveAxes(axes, rank, noopWithEmptyAxes);
+}
+
 /** Output shape of a reduction over `axes`. */
 function reducedShape<D extends Dim>(shape: readonly D[], axes: number[], keepdims: boolean): (D | 1)[] {
   const out: (D | 1)[] = [];

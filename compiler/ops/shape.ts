@@ -642,6 +642,27 @@ function sliceParams(rank: number, p: { starts: number[]; ends: number[]; axes?:
   return { starts: p.starts, ends: p.ends, axes, steps };
 }
 
+/**
+ * Resolved view of a Slice on a concrete input shape (numpy slicing rules, the same ones the
+ * reference kernel uses): per axis the first element read, the step and the output length.
+ * Lowerings use it to turn a Slice into a strided copy.
+ * @param shape concrete input shape
+ * @param p starts/ends and optional axes/steps (attributes before opset 10, constant inputs after)
+ */
+export function resolveSlice(shape: readonly number[], p: { starts: number[]; ends: number[]; axes?: number[] | undefined; steps?: number[] | undefined }): { begin: number[]; step: number[]; count: number[] } {
+  const sp = sliceParams(shape.length, p);
+  const begin = shape.map(() => 0);
+  const step = shape.map(() => 1);
+  const count = [...shape];
+  sp.axes.forEach((ax, k) => {
+    const s = sliceAxis(shape[ax]!, sp.starts[k]!, sp.ends[k]!, sp.steps[k]!);
+    begin[ax] = s.start;
+    step[ax] = sp.steps[k]!;
+    count[ax] = s.len;
+  });
+  return { begin, step, count };
+}
+
 // Slice(x, starts, ends, axes?, steps?) -> x[starts:ends:steps] on `axes` (opset < 10: attributes)
 export const Slice = defineOp<SliceAttrs>({
   name: 'Slice',
@@ -794,6 +815,16 @@ function padsPerAxis(rank: number, pads: number[], axesIn: number[] | undefined)
     e[ax] = pads[k + axes.length]!;
   });
   return [b, e];
+}
+
+/**
+ * Per-axis [begin, end] pads of a Pad node (negative values crop), as the reference reads them.
+ * @param rank input rank
+ * @param pads the pads list (attribute before opset 11, input 1 after)
+ * @param axes the optional axes input (opset 18+)
+ */
+export function resolvePads(rank: number, pads: number[], axes: number[] | undefined): [number[], number[]] {
+  return padsPerAxis(rank, pads, axes);
 }
 
 // Pad(x, pads, value?, axes?) -> x padded (negative pads crop) with mode constant/reflect/edge/wrap
@@ -1322,6 +1353,15 @@ function shapeRange(rank: number, a: { start: number; end?: number }): [number, 
   const s = clamp(a.start);
   const e = a.end === undefined ? rank : clamp(a.end);
   return [s, Math.max(s, e)];
+}
+
+/**
+ * [start, end) of the dims a Shape node returns (opset 15 start/end, clamped).
+ * @param rank input rank
+ * @param a parsed Shape attributes
+ */
+export function shapeDimsRange(rank: number, a: { start: number; end?: number }): [number, number] {
+  return shapeRange(rank, a);
 }
 
 // Shape(x) -> int64 dims of x (optionally dims[start:end])

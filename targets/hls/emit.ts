@@ -17,16 +17,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { Tensor, numel } from '../../compiler/ir/tensor.js';
+import { Tensor, numel, stridesOf } from '../../compiler/ir/tensor.js';
 import { EdgecError, internal, invalid, unsupported, usage } from '../../compiler/errors.js';
 import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
 import { ConvAttrs, FusedAttrs, WindowAttrs, geom3, windowParams, Geom3 } from '../../compiler/ops/conv.js';
 import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import { actParams } from '../../compiler/ops/act.js';
 import { runGraph } from '../../compiler/interp/interp.js';
-import { PassManager, pipelineFor } from '../../compiler/pipeline.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { edgecVersion, graphStats } from '../wasm/emit.js';
+import { ParamCtx, batchNormAffine, convGeom, reduceAxes, sliceView, softmaxLayout, transposeView, unarySpec } from '../common/params.js';
+import { defineTarget } from '../common/target.js';
 import { HlsEstimate, LayerCost, estimateProject, resolvePart } from './estimate.js';
 
 export interface HlsOptions extends TargetOptions {
@@ -249,18 +251,10 @@ const ACT_ID: Record<string, number> = {
 /** [id, p0, p1] of a fused activation. */
 function fusedAct(n: Node, a: Partial<FusedAttrs>): [number, number, number] {
   if (!a.activation) return [0, 0, 0];
-  const p = a.activationParams ?? [];
-  switch (a.activation) {
-    case 'Clip': return [2, p[0] ?? -Infinity, p[1] ?? Infinity];
-    case 'HardSigmoid': return [4, p[0] ?? 0.2, p[1] ?? 0.5];
-    case 'LeakyRelu': return [6, p[0] ?? 0.01, 0];
-    default: {
-      const id = ACT_ID[a.activation];
-      if (id === undefined) throw unsupported(`fused activation ${a.activation} is not supported by the HLS target`);
-      void n;
-      return [id, 0, 0];
-    }
-  }
+  const id = ACT_ID[a.activation];
+  if (id === undefined) throw unsupported(`fused activation ${a.activation} is not supported by the HLS target`);
+  void n;
+  return [id, ...actParams(a.activation, a.activationParams ?? [])];
 }
 
 const cfgHead = (e: Emitter, base: string, kind: string) => `// layer${e.index} ${kind}\nstruct config${e.index} : nnet::${base} {`;
@@ -312,6 +306,14 @@ function needConst(e: Emitter, id: ValueId | null | undefined, what: string): Te
   return t;
 }
 
+/** The parameter context of node `n` for the shared helpers (targets/common/params.ts). */
+function paramCtx(e: Emitter, n: Node): ParamCtx {
+  return {
+    opset: opsetOf(n, e.g),
+    constNums: (id, what) => (id === null || id === undefined ? undefined : needConst(e, id, what).toNumbers()),
+  };
+}
+
 function lowerConv(e: Emitter, n: Node): void {
   const q = n.op === 'QConv';
   const a = e.attrs<ConvAttrs & Partial<FusedAttrs> & Partial<QConvAttrs>>(n);
@@ -321,11 +323,9 @@ function lowerConv(e: Emitter, n: Node): void {
   const xs = e.shape(x);
   const nd = xs.length - 2;
   if (nd < 1 || nd > 3) throw unsupported(`Conv with ${nd} spatial dims is not supported by the HLS target`);
-  const p = windowParams(a, nd, wT.shape.slice(2), n.op);
-  const gm = geom3(xs.slice(2), p, a.autoPad, false, n.op);
+  const { geo: gm, group: G } = convGeom(paramCtx(e, n), n, xs, wT.shape);
   const [N, C] = [xs[0]!, xs[1]!];
   const M = wT.shape[0]!;
-  const G = a.group;
   const y = e.out(n.outputs[0]!);
   const idx = e.index;
   const wname = `w${idx}`;
@@ -514,18 +514,8 @@ function lowerUnary(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   const y = e.out(n.outputs[0]!);
   const idx = e.index;
-  let p: [number, number, number];
-  const opset = opsetOf(n, e.g);
-  switch (n.op) {
-    case 'Clip':
-      p = opset >= 11 ? [2, scalarParam(e, n, 1, '', -Infinity), scalarParam(e, n, 2, '', Infinity)]
-        : [2, typeof n.attrs['min'] === 'number' ? (n.attrs['min'] as number) : -Infinity, typeof n.attrs['max'] === 'number' ? (n.attrs['max'] as number) : Infinity];
-      break;
-    case 'LeakyRelu': p = [6, typeof n.attrs['alpha'] === 'number' ? (n.attrs['alpha'] as number) : 0.01, 0]; break;
-    case 'HardSigmoid': p = [4, typeof n.attrs['alpha'] === 'number' ? (n.attrs['alpha'] as number) : 0.2, typeof n.attrs['beta'] === 'number' ? (n.attrs['beta'] as number) : 0.5]; break;
-    case 'Elu': p = [16, typeof n.attrs['alpha'] === 'number' ? (n.attrs['alpha'] as number) : 1, 0]; break;
-    default: p = [ACT_ID[n.op]!, 0, 0];
-  }
+  const sp = unarySpec(paramCtx(e, n), n);
+  const p: [number, number, number] = [ACT_ID[sp.op]!, sp.alpha, sp.beta];
   if (y.dtype !== 'f32') {
     if (n.op !== 'Relu' && n.op !== 'Clip') throw unsupported(`${n.op} on ${y.dtype} tensors is not supported by the HLS target`);
   }
@@ -541,11 +531,8 @@ function lowerUnary(e: Emitter, n: Node): void {
 function lowerSoftmax(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   const xs = e.shape(x);
-  const a = e.attrs<{ axis: number; coerce2d: boolean }>(n);
   if (e.dtype(x) !== 'f32') throw unsupported(`${n.op} on ${e.dtype(x)} tensors is not supported by the HLS target`);
-  const ax = xs.length === 0 ? 0 : normAxis(a.axis, xs.length);
-  const outer = numel(xs.slice(0, ax));
-  const [nAxis, inner] = a.coerce2d ? [numel(xs.slice(ax)), 1] : [xs[ax] ?? 1, numel(xs.slice(ax + 1))];
+  const [outer, nAxis, inner] = softmaxLayout(paramCtx(e, n), n, xs);
   const y = e.out(n.outputs[0]!);
   const idx = e.index;
   e.kernels.add('nnet_activation.h');
@@ -628,13 +615,9 @@ function lowerReduce(e: Emitter, n: Node): void {
     qa = e.attrs<QReduceMeanAttrs>(n);
     axes = qa.axes;
   } else {
-    const a = e.attrs<{ axes?: number[]; noopWithEmptyAxes: boolean; axesInput: boolean }>(n);
-    const ai = n.inputs[1];
-    axes = ai !== null && ai !== undefined ? needConst(e, ai, `${n.op} axes`).toNumbers() : a.axes ?? [];
-    if (axes.length === 0) {
-      if (a.noopWithEmptyAxes) return lowerCopy(e, n, x);
-      axes = xs.map((_, k) => k);
-    }
+    const ra = reduceAxes(paramCtx(e, n), n, xs.length);
+    if (ra === 'noop') return lowerCopy(e, n, x);
+    axes = ra;
   }
   const [outer, red, inner] = reduceLayout(xs, axes, n.op);
   const y = e.out(n.outputs[0]!);
@@ -668,13 +651,7 @@ function lowerBatchNorm(e: Emitter, n: Node): void {
   const [sc, bi, mean, v] = [1, 2, 3, 4].map((k) => needConst(e, n.inputs[k], `BatchNormalization input ${k}`)) as [Tensor, Tensor, Tensor, Tensor];
   const C = xs[1] ?? 1;
   if ([sc, bi, mean, v].some((t) => t.size !== C)) throw unsupported('BatchNormalization parameters must have one value per channel for the HLS target');
-  const scale: number[] = [];
-  const shift: number[] = [];
-  for (let c = 0; c < C; c++) {
-    const s = sc.get(c) / Math.sqrt(v.get(c) + a.epsilon);
-    scale.push(s);
-    shift.push(bi.get(c) - mean.get(c) * s);
-  }
+  const { scale, shift } = batchNormAffine(sc.toNumbers(), bi.toNumbers(), mean.toNumbers(), v.toNumbers(), a.epsilon);
   const y = e.out(n.outputs[0]!);
   const idx = e.index;
   e.addWeight(`s${idx}`, 'float', scale.map(floatLit), 32);
@@ -725,57 +702,16 @@ function emitStrided(e: Emitter, n: Node, x: ValueId, dims: number[], strides: n
   });
 }
 
-const stridesOf = (s: number[]): number[] => {
-  const st = new Array<number>(s.length).fill(1);
-  for (let k = s.length - 2; k >= 0; k--) st[k] = st[k + 1]! * s[k + 1]!;
-  return st;
-};
-
 function lowerSlice(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
-  const xs = e.shape(x);
-  const get = (k: number, attr: string): number[] | undefined => {
-    const id = n.inputs[k];
-    if (id !== null && id !== undefined) return needConst(e, id, `Slice input ${k}`).toNumbers();
-    const v = n.attrs[attr];
-    return Array.isArray(v) ? (v as number[]) : undefined;
-  };
-  const starts = get(1, 'starts') ?? [];
-  const ends = get(2, 'ends') ?? [];
-  const axes = (get(3, 'axes') ?? starts.map((_, k) => k)).map((a) => normAxis(a, xs.length));
-  const steps = get(4, 'steps') ?? starts.map(() => 1);
-  const st = stridesOf(xs);
-  const dims = [...xs];
-  const strides = [...st];
-  let off = 0;
-  axes.forEach((ax, k) => {
-    const D = xs[ax]!;
-    const step = steps[k]!;
-    if (step === 0) throw invalid('Slice step must not be 0');
-    let s = starts[k]!;
-    let en = ends[k]!;
-    if (s < 0) s += D;
-    if (en < 0) en += D;
-    if (step > 0) {
-      s = Math.min(Math.max(s, 0), D);
-      en = Math.min(Math.max(en, 0), D);
-    } else {
-      s = Math.min(Math.max(s, 0), D - 1);
-      en = Math.min(Math.max(en, -1), D - 1);
-    }
-    dims[ax] = Math.max(0, Math.ceil((en - s) / step));
-    strides[ax] = st[ax]! * step;
-    off += s * st[ax]!;
-  });
-  emitStrided(e, n, x, dims, strides, off, 'slice');
+  const v = sliceView(paramCtx(e, n), n, e.shape(x));
+  emitStrided(e, n, x, v.dims, v.strides, v.offset, 'slice');
 }
 
 function lowerTranspose(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
-  const xs = e.shape(x);
-  const p = Array.isArray(n.attrs['perm']) ? (n.attrs['perm'] as number[]) : xs.map((_, k) => xs.length - 1 - k);
-  const st = stridesOf(xs);
-  emitStrided(e, n, x, p.map((k) => xs[k]!), p.map((k) => st[k]!), 0, 'transpose');
+  const v = transposeView(paramCtx(e, n), n, e.shape(x));
+  emitStrided(e, n, x, v.dims, v.strides, v.offset, 'transpose');
 }
 
 function lowerCopy(e: Emitter, n: Node, x: ValueId): void {
@@ -1204,24 +1140,16 @@ exit
 `;
 }
 
+const HLS = defineTarget('hls', emitHls);
+
 /** The HLS target's passes: the shared pipeline for 'hls'. */
-export function hlsPipeline(): Pass[] {
-  return pipelineFor('hls');
-}
+export const hlsPipeline: () => Pass[] = HLS.pipeline;
 
 /**
  * Optimizes a copy of `g` with the hls pipeline and emits the project (fp32). For int8, quantize
  * the optimized graph with quantize/ and pass the integer graph to `emitHls` with precision 'int8'.
  */
-export function compileHls(g: Graph, opts: HlsOptions = {}): HlsArtifact & { graph: Graph } {
-  const h = g.clone();
-  new PassManager(hlsPipeline()).run(h);
-  return { ...emitHls(h, opts), graph: h };
-}
+export const compileHls: (g: Graph, opts?: HlsOptions) => HlsArtifact & { graph: Graph } = HLS.compile;
 
 /** The HLS Target. */
-export const hlsTarget: Target<HlsOptions> = {
-  name: 'hls',
-  pipeline: () => hlsPipeline(),
-  emit: (g, opts) => emitHls(g, opts),
-};
+export const hlsTarget: Target<HlsOptions> = HLS.target;

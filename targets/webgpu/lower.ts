@@ -11,14 +11,19 @@
  * naming the op and node.
  */
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { Tensor, isConcrete, numel } from '../../compiler/ir/tensor.js';
-import { EdgecError, internal, unsupported } from '../../compiler/errors.js';
-import { AttrReader, normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
-import { actOf } from '../../compiler/ops/act.js';
-import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
+import { Tensor, numel } from '../../compiler/ir/tensor.js';
+import { EdgecError, internal } from '../../compiler/errors.js';
+import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { ConvTransposeParams, convTransposeBeginPads, windowParams } from '../../compiler/ops/conv.js';
 import { BufferReq, MemoryPlan, planMemory } from '../wasm/memory-plan.js';
 import '../../compiler/ops/index.js';
 import { BufKind, stridesOf } from './wgsl/shader.js';
+import {
+  StridedView, batchNormAffine, broadcastStrides, convGeom, depthSpaceView, expandToInner, fusedActSpec, gatherLayout, gemmBias, gemmSpec,
+  gridSampleSpec, opAttrs, padSpec, partOffsets, poolGeom, reduceAxes, shapeOpDims, sliceView, softmaxLayout, tileView, transposeView, unarySpec,
+} from '../common/params.js';
+import { resizeSpec, resizeTable } from '../common/resize.js';
+import { ConstCtx } from '../common/ctx.js';
 import { UNARY_OPS } from './kernels/unary.js';
 import { REDUCE_OPS } from './kernels/reduce.js';
 import { ConvParams } from './kernels/conv-params.js';
@@ -64,43 +69,16 @@ export interface Lowered {
 const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 
 /** Lowering context: graph, compile-time constants, steps and blobs built so far. */
-export class LowerCtx {
+export class LowerCtx extends ConstCtx {
   readonly steps: Step[] = [];
   readonly blobs: Float32Array[] = [];
-  readonly consts: Map<ValueId, Tensor>;
   readonly parent = new Map<number, number>();
   readonly temps = new Map<number, number>();
   private readonly constBlob = new Map<ValueId, number>();
   private nextTemp = -1;
-  node!: Node;
 
-  constructor(readonly g: Graph) {
-    this.consts = new Map(g.consts);
-  }
-
-  shape(id: ValueId): number[] {
-    const s = this.g.typeOf(id).shape;
-    if (!isConcrete(s)) throw this.unsupported(`value "${this.g.value(id).name}" has a symbolic shape [${s.join(',')}]; fix input shapes first`);
-    return [...s];
-  }
-
-  isConst(id: ValueId | null | undefined): boolean {
-    return id !== null && id !== undefined && this.consts.has(id);
-  }
-
-  constOf(id: ValueId | null | undefined, what: string): Tensor {
-    const t = id === null || id === undefined ? undefined : this.consts.get(id);
-    if (!t) throw this.unsupported(`${what} must be a constant on the webgpu target`);
-    return t;
-  }
-
-  constNums(id: ValueId | null | undefined, what: string): number[] | undefined {
-    if (id === null || id === undefined) return undefined;
-    return this.constOf(id, what).toNumbers();
-  }
-
-  unsupported(msg: string): EdgecError {
-    return unsupported(msg, { node: this.node?.name, op: this.node?.op });
+  constructor(g: Graph) {
+    super(g, 'webgpu');
   }
 
   /** Adds a constant blob. */
@@ -108,13 +86,6 @@ export class LowerCtx {
     const f = data instanceof Float32Array ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     this.blobs.push(f.length === 0 ? new Float32Array(1) : f);
     return { k: 'blob', blob: this.blobs.length - 1 };
-  }
-
-  f32Data(t: Tensor): Float32Array {
-    if (t.data instanceof Float32Array) return t.data;
-    const out = new Float32Array(t.size);
-    for (let i = 0; i < t.size; i++) out[i] = t.get(i);
-    return out;
   }
 
   /** Operand of a value: its constant blob or its runtime buffer. */
@@ -164,9 +135,6 @@ export class LowerCtx {
     this.steps.push({ kernel, params: p, operands, node: this.node, reads, writes });
   }
 
-  get opset(): number {
-    return opsetOf(this.node, this.g);
-  }
 }
 
 /** Operand names kernels write. */
@@ -176,33 +144,10 @@ const OUTPUT_OPERANDS = new Set(['y', 'mean', 'rstd']);
 // Helpers
 // ---------------------------------------------------------------------------------------------
 
-/** Strides that read `inShape` (right-aligned) broadcast to `outShape` (0 on broadcast dims). */
-export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const cs = stridesOf(inShape);
-  const r = outShape.length;
-  return outShape.map((d, i) => {
-    const k = i - (r - inShape.length);
-    if (k < 0) return 0;
-    return inShape[k] === 1 && d !== 1 ? 0 : cs[k]!;
-  });
-}
-
-function attrNum(n: Node, key: string, def: number): number {
-  const v = n.attrs[key];
-  return typeof v === 'number' ? v : def;
-}
-function attrStr(n: Node, key: string, def: string): string {
-  const v = n.attrs[key];
-  return typeof v === 'string' ? v : def;
-}
-function attrInts(n: Node, key: string): number[] | undefined {
-  const v = n.attrs[key];
-  return Array.isArray(v) ? (v as number[]) : undefined;
-}
-
 /** Fused activation of an edgec.Fused* node (null: none). */
 function fusedAct(n: Node): { kind: string; params: number[] } | null {
-  return actOf(n.attrs) ?? null;
+  const a = fusedActSpec(n);
+  return a && { kind: a.kind, params: [a.p0, a.p1] };
 }
 
 type LowerFn = (c: LowerCtx, n: Node) => void;
@@ -216,6 +161,11 @@ function copyView(c: LowerCtx, y: Operand, ySize: number, dstStrides: number[], 
 
 const val = (id: number): Operand => ({ k: 'val', id });
 
+/** Copies the strided view `v` of runtime/constant `x` into the contiguous output `y`. */
+function viewCopy(c: LowerCtx, y: number, x: ValueId, v: StridedView): void {
+  copyView(c, val(y), numel(v.dims), stridesOf(v.dims), 0, c.op(x), numel(c.shape(x)), v.strides, v.offset, v.dims);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Op lowerings
 // ---------------------------------------------------------------------------------------------
@@ -227,10 +177,7 @@ function lowerConv(c: LowerCtx, n: Node): void {
   const ws = c.shape(wId!);
   const nd = xs.length - 2;
   if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D convolution is not supported on webgpu (1-D and 2-D only)`);
-  const wa = readWindowAttrs(new AttrReader(n, c.opset), false);
-  const group = attrNum(n, 'group', 1);
-  const p = windowParams(wa, nd, ws.slice(2), n.op);
-  const geo = geom3(xs.slice(2), p, wa.autoPad, false, n.op);
+  const { geo, group } = convGeom(c, n, xs, ws);
   const params: ConvParams = {
     N: xs[0]!, C: xs[1]!, H: geo.I[1], W: geo.I[2], K: ws[0]!, OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2],
     sh: geo.S[1], sw: geo.S[2], dh: geo.D[1], dw: geo.D[2], ph: geo.P[1], pw: geo.P[2], group, bias: bId != null, act: fusedAct(n),
@@ -242,18 +189,6 @@ function lowerConv(c: LowerCtx, n: Node): void {
   c.emit(tiled ? 'conv2d_igemm_tiled_f32' : 'conv2d_direct_f32', params as unknown as Record<string, unknown>, ops);
 }
 
-/** Tiled GEMM, or the direct kernel for skinny products (M < 8) that would leave tiles mostly idle. */
-/** Begin pad of one spatial dim of ConvTranspose (compiler/ops/conv.ts convTDim). */
-function convTBegin(I: number, k: number, s: number, d: number, pb: number, op: number, out: number, autoPad: string, explicitShape: boolean): number {
-  const full = s * (I - 1) + op + (k - 1) * d + 1;
-  if (explicitShape || autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
-    const total = full - out;
-    const half = Math.floor(total / 2);
-    return autoPad === 'SAME_UPPER' ? half : total - half;
-  }
-  return autoPad === 'VALID' ? 0 : pb;
-}
-
 function lowerConvTranspose(c: LowerCtx, n: Node): void {
   const [xId, wId, bId] = n.inputs;
   const y = n.outputs[0]!;
@@ -262,12 +197,10 @@ function lowerConvTranspose(c: LowerCtx, n: Node): void {
   const ys = c.shape(y);
   const nd = xs.length - 2;
   if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D ConvTranspose is not supported on webgpu (1-D and 2-D only)`);
-  const wa = readWindowAttrs(new AttrReader(n, c.opset), false);
-  const group = attrNum(n, 'group', 1);
-  const p = windowParams(wa, nd, ws.slice(2), n.op);
-  const op = attrInts(n, 'output_padding') ?? new Array<number>(nd).fill(0);
-  const explicit = attrInts(n, 'output_shape') !== undefined;
-  const pb = xs.slice(2).map((I, i) => convTBegin(I, p.kernel[i]!, p.strides[i]!, p.dilations[i]!, p.pads[i]!, op[i]!, ys[2 + i]!, wa.autoPad, explicit));
+  const a = opAttrs<ConvTransposeParams>(n, c.opset);
+  const group = a.group;
+  const p = windowParams(a, nd, ws.slice(2), n.op);
+  const pb = convTransposeBeginPads(xs.slice(2), p, a);
   const lift = (v: number[], fill: number) => (nd === 1 ? [fill, v[0]!] : v);
   const [H, W] = lift(xs.slice(2), 1);
   const [OH, OW] = lift(ys.slice(2), 1);
@@ -285,6 +218,7 @@ function lowerConvTranspose(c: LowerCtx, n: Node): void {
   c.emit('conv_transpose2d_direct_f32', params as unknown as Record<string, unknown>, ops);
 }
 
+/** Tiled GEMM, or the direct kernel for skinny products (M < 8) that would leave tiles mostly idle. */
 function emitGemm(c: LowerCtx, p: Omit<GemmParams, 'bufs'>, ops: Record<string, Operand>): void {
   c.emit(p.M < 8 ? 'gemm_direct_f32' : 'gemm_tiled_f32', p as unknown as Record<string, unknown>, ops);
 }
@@ -295,22 +229,12 @@ function lowerGemm(c: LowerCtx, n: Node): void {
   const as = c.shape(aId!);
   const bs = c.shape(bId!);
   if (as.length !== 2 || bs.length !== 2) throw c.unsupported('Gemm inputs must be 2-D');
-  const transA = attrNum(n, 'transA', 0) !== 0;
-  const transB = attrNum(n, 'transB', 0) !== 0;
-  const alpha = attrNum(n, 'alpha', 1);
-  const beta = attrNum(n, 'beta', 1);
-  const M = transA ? as[1]! : as[0]!;
-  const K = transA ? as[0]! : as[1]!;
-  const N = transB ? bs[0]! : bs[1]!;
+  const { transA, transB, alpha, beta, M, K, N } = gemmSpec(c, n, as, bs);
   const ops: Record<string, Operand> = { a: c.op(aId!), b: c.op(bId!), y: val(y) };
   let bias: GemmParams['bias'] = 'none';
   let bBeta = 1;
   if (cId != null && beta !== 0) {
-    const cs = c.shape(cId);
-    const cn = numel(cs);
-    bias = cn === 1 ? 'scalar' : cn === M * N && cs.length === 2 && cs[0] === M ? 'full'
-      : cs[cs.length - 1] === N && cn === N ? 'col' : cs.length === 2 && cs[0] === M && cs[1] === 1 ? 'row' : 'none';
-    if (bias === 'none') throw c.unsupported(`Gemm bias of shape [${cs.join(',')}] does not broadcast to [${M},${N}]`);
+    bias = gemmBias(c.shape(cId), M, N);
     const ct = c.consts.get(cId);
     if (ct) ops['c'] = c.blob(Float32Array.from(c.f32Data(ct), (v) => v * beta));
     else {
@@ -352,7 +276,7 @@ function lowerMatMul(c: LowerCtx, n: Node): void {
 function lowerBatchNorm(c: LowerCtx, n: Node): void {
   if (n.outputs.length > 1 && n.outputs.slice(1).some((o) => c.g.useCount(o) > 0)) throw c.unsupported('BatchNormalization training outputs are not supported');
   const [x, s, b, m, v] = n.inputs;
-  const eps = attrNum(n, 'epsilon', 1e-5);
+  const eps = opAttrs<{ epsilon: number }>(n, c.opset).epsilon;
   const xs = c.shape(x!);
   const C = xs[1] ?? 1;
   const S = c.f32Data(c.constOf(s, 'BatchNormalization scale'));
@@ -360,34 +284,11 @@ function lowerBatchNorm(c: LowerCtx, n: Node): void {
   const Mn = c.f32Data(c.constOf(m, 'BatchNormalization mean'));
   const V = c.f32Data(c.constOf(v, 'BatchNormalization var'));
   if (S.length !== C) throw c.unsupported('BatchNormalization with per-element parameters is not supported');
-  const sc = new Float32Array(C);
-  const sh = new Float32Array(C);
-  for (let i = 0; i < C; i++) {
-    const k = S[i]! / Math.sqrt(V[i]! + eps);
-    sc[i] = k;
-    sh[i] = B[i]! - Mn[i]! * k;
-  }
-  c.emit('channel_affine_f32', { N: xs[0]!, C, S: numel(xs.slice(2)) }, { x: c.op(x!), scale: c.blob(sc), shift: c.blob(sh), y: val(n.outputs[0]!) });
+  const { scale, shift } = batchNormAffine(S, B, Mn, V, eps);
+  c.emit('channel_affine_f32', { N: xs[0]!, C, S: numel(xs.slice(2)) }, { x: c.op(x!), scale: c.blob(Float32Array.from(scale)), shift: c.blob(Float32Array.from(shift)), y: val(n.outputs[0]!) });
 }
 
-function unaryParams(c: LowerCtx, n: Node): { op: string; alpha: number; beta: number } {
-  switch (n.op) {
-    case 'Clip': {
-      if (c.opset < 11) return { op: 'Clip', alpha: attrNum(n, 'min', -3.4028234663852886e38), beta: attrNum(n, 'max', 3.4028234663852886e38) };
-      const lo = c.constNums(n.inputs[1], 'Clip min')?.[0] ?? -Infinity;
-      const hi = c.constNums(n.inputs[2], 'Clip max')?.[0] ?? Infinity;
-      return { op: 'Clip', alpha: lo, beta: hi };
-    }
-    case 'LeakyRelu': return { op: n.op, alpha: attrNum(n, 'alpha', 0.01), beta: 0 };
-    case 'HardSigmoid': return { op: n.op, alpha: attrNum(n, 'alpha', 0.2), beta: attrNum(n, 'beta', 0.5) };
-    case 'Elu': return { op: n.op, alpha: attrNum(n, 'alpha', 1), beta: 0 };
-    case 'Celu': return { op: n.op, alpha: attrNum(n, 'alpha', 1), beta: 0 };
-    case 'Selu': return { op: n.op, alpha: attrNum(n, 'alpha', 1.67326319217681884765625), beta: attrNum(n, 'gamma', 1.05070102214813232421875) };
-    case 'ThresholdedRelu': return { op: n.op, alpha: attrNum(n, 'alpha', 1), beta: 0 };
-    case 'Gelu': return { op: attrStr(n, 'approximate', 'none') === 'tanh' ? 'GeluTanh' : 'Gelu', alpha: 0, beta: 0 };
-    default: return { op: n.op, alpha: 0, beta: 0 };
-  }
-}
+
 
 function lowerUnary(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
@@ -405,7 +306,7 @@ function lowerUnary(c: LowerCtx, n: Node): void {
     if (hi != null) binaryStep(c, 'Min', cur, ys, c.op(hi), c.shape(hi), y, ys);
     return;
   }
-  c.emit('unary_f32', { ...unaryParams(c, n), n: numel(c.shape(y)) }, { x: c.op(x), y: val(y) });
+  c.emit('unary_f32', { ...unarySpec(c, n), n: numel(c.shape(y)) }, { x: c.op(x), y: val(y) });
 }
 
 function binaryStep(c: LowerCtx, op: string, a: Operand, as: number[], b: Operand, bs: number[], y: number, ys: number[]): void {
@@ -418,7 +319,7 @@ const BINARY_OPS: Record<string, string> = { Add: 'Add', Sub: 'Sub', Mul: 'Mul',
 
 function lowerBinary(c: LowerCtx, n: Node): void {
   const op = BINARY_OPS[n.op]!;
-  if (n.op === 'Mod' && attrNum(n, 'fmod', 0) === 0) throw c.unsupported('integer Mod (fmod=0) is not supported on webgpu');
+  if (n.op === 'Mod' && opAttrs<{ fmod: number }>(n, c.opset).fmod === 0) throw c.unsupported('integer Mod (fmod=0) is not supported on webgpu');
   const y = n.outputs[0]!;
   const ys = c.shape(y);
   c.checkRuntime(y);
@@ -442,35 +343,12 @@ function lowerBinary(c: LowerCtx, n: Node): void {
 function lowerSoftmax(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const r = xs.length;
-  let outer: number, L: number, inner: number;
-  if (c.opset < 13) {
-    const ax = normAxis(attrNum(n, 'axis', 1), Math.max(r, 1));
-    outer = numel(xs.slice(0, ax));
-    L = numel(xs.slice(ax));
-    inner = 1;
-  } else {
-    const ax = normAxis(attrNum(n, 'axis', -1), Math.max(r, 1));
-    outer = numel(xs.slice(0, ax));
-    L = xs[ax] ?? 1;
-    inner = numel(xs.slice(ax + 1));
-  }
+  const [outer, L, inner] = softmaxLayout(c, n, c.shape(x));
   if (outer * L * inner === 0) return;
   c.emit('softmax_f32', { outer, L, inner, log: n.op === 'LogSoftmax' }, { x: c.op(x), y: val(y) });
 }
 
-function reduceAxes(c: LowerCtx, n: Node, rank: number): number[] | 'noop' {
-  const axesInputFrom = n.op === 'ReduceSum' ? 13 : 18;
-  let axes: number[] | undefined;
-  if (c.opset >= axesInputFrom) axes = c.constNums(n.inputs[1], `${n.op} axes`);
-  else axes = attrInts(n, 'axes');
-  if (!axes || axes.length === 0) {
-    if (c.opset >= axesInputFrom && attrNum(n, 'noop_with_empty_axes', 0) !== 0) return 'noop';
-    return [...Array(rank).keys()];
-  }
-  return [...new Set(axes.map((a) => normAxis(a, rank)))].sort((a, b) => a - b);
-}
+
 
 function lowerReduce(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
@@ -498,11 +376,7 @@ function lowerPool(c: LowerCtx, n: Node): void {
   const xs = c.shape(x);
   const nd = xs.length - 2;
   if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D pooling is not supported on webgpu (1-D and 2-D only)`);
-  const wa = readWindowAttrs(new AttrReader(n, c.opset), true);
-  const ceil = attrNum(n, 'ceil_mode', 0) !== 0;
-  const p = windowParams(wa, nd, undefined, n.op);
-  const geo = geom3(xs.slice(2), p, wa.autoPad, ceil, n.op);
-  const kind = n.op === 'MaxPool' ? 'max' : attrNum(n, 'count_include_pad', 0) !== 0 ? 'avg_pad' : 'avg';
+  const { geo, kind } = poolGeom(c, n, xs);
   c.emit('pool2d_f32', {
     planes: xs[0]! * xs[1]!, H: geo.I[1], W: geo.I[2], OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2],
     sh: geo.S[1], sw: geo.S[2], ph: geo.P[1], pw: geo.P[2], dh: geo.D[1], dw: geo.D[2], kind,
@@ -512,82 +386,38 @@ function lowerPool(c: LowerCtx, n: Node): void {
 
 function lowerTranspose(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const perm = attrInts(n, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
-  const cs = stridesOf(xs);
-  const ys = perm.map((p) => xs[p]!);
-  copyView(c, val(y), numel(ys), stridesOf(ys), 0, c.op(x), numel(xs), perm.map((p) => cs[p]!), 0, ys);
+  viewCopy(c, n.outputs[0]!, x, transposeView(c, n, c.shape(x)));
 }
 
 function lowerConcat(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const ys = c.shape(y);
-  const ax = normAxis(attrNum(n, 'axis', 0), ys.length);
-  const yst = stridesOf(ys);
-  let off = 0;
-  for (const x of n.inputs) {
-    if (x === null) continue;
+  const ins = n.inputs.filter((x): x is ValueId => x !== null);
+  const { offsets } = partOffsets(c, n, ys, ins.map((x) => c.shape(x)));
+  ins.forEach((x, k) => {
     const xs = c.shape(x);
-    copyView(c, val(y), numel(ys), yst, off * yst[ax]!, c.op(x), numel(xs), stridesOf(xs), 0, xs);
-    off += xs[ax]!;
-  }
+    copyView(c, val(y), numel(ys), stridesOf(ys), offsets[k]!, c.op(x), numel(xs), stridesOf(xs), 0, xs);
+  });
 }
 
 function lowerSplit(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const xs = c.shape(x);
-  const ax = normAxis(attrNum(n, 'axis', 0), xs.length);
   const xst = stridesOf(xs);
-  let off = 0;
-  for (const o of n.outputs) {
+  const { offsets } = partOffsets(c, n, xs, n.outputs.map((o) => c.shape(o)));
+  n.outputs.forEach((o, k) => {
     const os = c.shape(o);
-    copyView(c, val(o), numel(os), stridesOf(os), 0, c.op(x), numel(xs), xst, off * xst[ax]!, os);
-    off += os[ax]!;
-  }
+    copyView(c, val(o), numel(os), stridesOf(os), 0, c.op(x), numel(xs), xst, offsets[k]!, os);
+  });
 }
 
 function lowerSlice(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
-  if (c.opset < 10) {
-    starts = attrInts(n, 'starts') ?? [];
-    ends = attrInts(n, 'ends') ?? [];
-    axes = attrInts(n, 'axes');
-  } else {
-    starts = c.constNums(n.inputs[1], 'Slice starts')!;
-    ends = c.constNums(n.inputs[2], 'Slice ends')!;
-    axes = c.constNums(n.inputs[3], 'Slice axes');
-    steps = c.constNums(n.inputs[4], 'Slice steps');
-  }
-  const cs = stridesOf(xs);
-  const begin = xs.map(() => 0);
-  const step = xs.map(() => 1);
-  const count = [...xs];
-  starts.forEach((s0, k) => {
-    const a = normAxis(axes?.[k] ?? k, xs.length);
-    const d = xs[a]!;
-    const st = steps?.[k] ?? 1;
-    let s = s0 < 0 ? s0 + d : s0;
-    let e = ends[k]! < 0 ? ends[k]! + d : ends[k]!;
-    if (st > 0) {
-      s = Math.min(Math.max(s, 0), d);
-      e = Math.min(Math.max(e, 0), d);
-      count[a] = Math.max(0, Math.ceil((e - s) / st));
-    } else {
-      s = Math.min(Math.max(s, 0), d - 1);
-      e = Math.min(Math.max(e, -1), d - 1);
-      count[a] = Math.max(0, Math.ceil((s - e) / -st));
-    }
-    begin[a] = s;
-    step[a] = st;
-  });
+  const v = sliceView(c, n, c.shape(x));
   const ys = c.shape(y);
-  if (count.some((d, i) => d !== ys[i])) throw internal(`Slice: computed shape [${count.join(',')}] differs from inferred [${ys.join(',')}]`);
-  const off = begin.reduce((acc, b, i) => acc + b * cs[i]!, 0);
-  copyView(c, val(y), numel(ys), stridesOf(ys), 0, c.op(x), numel(xs), cs.map((s, i) => s * step[i]!), off, ys);
+  if (v.dims.some((d, i) => d !== ys[i])) throw internal(`Slice: computed shape [${v.dims.join(',')}] differs from inferred [${ys.join(',')}]`);
+  viewCopy(c, y, x, v);
 }
 
 function lowerPad(c: LowerCtx, n: Node): void {
@@ -595,30 +425,10 @@ function lowerPad(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xs = c.shape(x);
   const ys = c.shape(y);
-  const r = xs.length;
-  const mode = attrStr(n, 'mode', 'constant');
-  let pads: number[];
-  let value = 0;
-  if (c.opset < 11) {
-    pads = attrInts(n, 'pads') ?? attrInts(n, 'paddings') ?? [];
-    value = attrNum(n, 'value', 0);
-  } else {
-    const raw = c.constNums(n.inputs[1], 'Pad pads')!;
-    value = c.constNums(n.inputs[2], 'Pad constant_value')?.[0] ?? 0;
-    const axes = c.constNums(n.inputs[3], 'Pad axes');
-    if (axes) {
-      pads = new Array<number>(2 * r).fill(0);
-      axes.forEach((a0, k) => {
-        const a = normAxis(a0, r);
-        pads[a] = raw[k]!;
-        pads[a + r] = raw[k + axes.length]!;
-      });
-    } else pads = raw;
-  }
-  if (mode !== 'constant' && mode !== 'reflect' && mode !== 'edge' && mode !== 'wrap') throw c.unsupported(`Pad mode "${mode}"`);
-  if (mode !== 'constant' && pads.some((p) => p < 0)) throw c.unsupported(`Pad mode "${mode}" with negative pads`);
+  const p = padSpec(c, n, xs.length);
+  if (p.mode !== 'constant' && [...p.begin, ...p.end].some((v) => v < 0)) throw c.unsupported(`Pad mode "${p.mode}" with negative pads`);
   if (numel(ys) === 0) return;
-  c.emit('pad_f32', { mode, xs, ys, begin: pads.slice(0, r), value }, { x: c.op(x), y: val(y) });
+  c.emit('pad_f32', { mode: p.mode, xs, ys, begin: p.begin, value: p.value }, { x: c.op(x), y: val(y) });
 }
 
 function lowerExpand(c: LowerCtx, n: Node): void {
@@ -631,56 +441,24 @@ function lowerExpand(c: LowerCtx, n: Node): void {
 
 function lowerTile(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const reps = c.constNums(n.inputs[1], 'Tile repeats')!;
-  // view y as [r0, d0, r1, d1, ...]: source stride 0 on the repeat dims
-  const dims: number[] = [];
-  const src: number[] = [];
-  const cs = stridesOf(xs);
-  xs.forEach((d, i) => {
-    dims.push(reps[i]!, d);
-    src.push(0, cs[i]!);
-  });
-  copyView(c, val(y), numel(dims), stridesOf(dims), 0, c.op(x), numel(xs), src, 0, dims);
+  viewCopy(c, n.outputs[0]!, x, tileView(c.shape(x), c.constNums(n.inputs[1], 'Tile repeats')!));
 }
 
 function lowerGather(c: LowerCtx, n: Node): void {
   const [x, idx] = n.inputs;
   const y = n.outputs[0]!;
-  const xs = c.shape(x!);
-  const ax = normAxis(attrNum(n, 'axis', 0), xs.length);
   const it = c.consts.get(idx!);
   if (!it) throw c.unsupported('Gather with runtime indices is not supported on webgpu (indices must be constant)');
   c.checkRuntime(y);
-  const ind = Int32Array.from(it.toNumbers());
+  const g = gatherLayout(c, n, c.shape(x!), it.toNumbers());
   if (numel(c.shape(y)) === 0) return;
-  c.emit('gather_f32', { outer: numel(xs.slice(0, ax)), axisLen: xs[ax]!, nIdx: ind.length, inner: numel(xs.slice(ax + 1)) },
-    { x: c.op(x!), idx: c.blob(ind), y: val(y) });
+  c.emit('gather_f32', { outer: g.outer, axisLen: g.axisLen, nIdx: g.indices.length, inner: g.inner },
+    { x: c.op(x!), idx: c.blob(g.indices), y: val(y) });
 }
 
 function lowerDepthSpace(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const [N, C, H, W] = c.shape(x) as [number, number, number, number];
-  const bs = attrNum(n, 'blocksize', 0);
-  const xo = c.op(x);
-  const size = N * C * H * W;
-  if (n.op === 'DepthToSpace') {
-    const Cp = C / (bs * bs);
-    const crd = attrStr(n, 'mode', 'DCR') === 'CRD';
-    // out viewed as [N, C', H, b1, W, b2]
-    const src = crd
-      ? [C * H * W, bs * bs * H * W, W, bs * H * W, 1, H * W]
-      : [C * H * W, H * W, W, bs * Cp * H * W, 1, Cp * H * W];
-    const dims = [N, Cp, H, bs, W, bs];
-    copyView(c, val(y), size, stridesOf(dims), 0, xo, size, src, 0, dims);
-  } else {
-    const Ho = H / bs, Wo = W / bs;
-    // out viewed as [N, b1, b2, C, H', W'] reading x[n, c, h*bs+b1, w*bs+b2]
-    const dims = [N, bs, bs, C, Ho, Wo];
-    copyView(c, val(y), size, stridesOf(dims), 0, xo, size, [C * H * W, W, 1, H * W, bs * W, bs], 0, dims);
-  }
+  viewCopy(c, n.outputs[0]!, x, depthSpaceView(c, n, c.shape(x)));
 }
 
 function lowerLayerNorm(c: LowerCtx, n: Node): void {
@@ -688,7 +466,8 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
   const [mo, ro] = [n.outputs[1], n.outputs[2]].map((o) => (o !== undefined && c.g.useCount(o) > 0 ? o : undefined));
   const y = n.outputs[0]!;
   const xs = c.shape(x!);
-  const ax = normAxis(attrNum(n, 'axis', -1), xs.length);
+  const la = opAttrs<{ axis: number; epsilon: number }>(n, c.opset);
+  const ax = normAxis(la.axis, xs.length);
   const rows = numel(xs.slice(0, ax));
   const inner = numel(xs.slice(ax));
   const full = (id: ValueId | null | undefined): Operand | undefined => {
@@ -697,16 +476,7 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
     const t = c.constOf(id, `LayerNormalization ${id === s ? 'scale' : 'bias'} (broadcast)`);
     const d = c.f32Data(t);
     if (d.length === inner) return c.op(id);
-    const inShape = xs.slice(ax);
-    const st = broadcastStrides([...t.shape].slice(-inShape.length), inShape);
-    const o = new Float32Array(inner);
-    const cs = stridesOf(inShape);
-    for (let i = 0; i < inner; i++) {
-      let k = 0;
-      for (let dI = 0; dI < inShape.length; dI++) k += Math.floor(i / cs[dI]!) % inShape[dI]! * st[dI]!;
-      o[i] = d[k]!;
-    }
-    return c.blob(o);
+    return c.blob(expandToInner(d, [...t.shape] as number[], xs.slice(ax)));
   };
   const ops: Record<string, Operand> = { x: c.op(x!), y: val(y) };
   const so = full(s);
@@ -718,14 +488,14 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
     ops['mean'] = val(mo ?? c.temp(rows * 4));
     ops['rstd'] = val(ro ?? c.temp(rows * 4));
   }
-  c.emit('norm_f32', { rows, inner, eps: attrNum(n, 'epsilon', 1e-5), affine: 'inner', C: 1, scale: !!so, bias: !!bo, stats }, ops);
+  c.emit('norm_f32', { rows, inner, eps: la.epsilon, affine: 'inner', C: 1, scale: !!so, bias: !!bo, stats }, ops);
 }
 
 function lowerInstanceNorm(c: LowerCtx, n: Node): void {
   const [x, s, b] = n.inputs;
   const xs = c.shape(x!);
   const C = xs[1]!;
-  c.emit('norm_f32', { rows: xs[0]! * C, inner: numel(xs.slice(2)), eps: attrNum(n, 'epsilon', 1e-5), affine: 'channel', C, scale: true, bias: true, stats: false },
+  c.emit('norm_f32', { rows: xs[0]! * C, inner: numel(xs.slice(2)), eps: opAttrs<{ epsilon: number }>(n, c.opset).epsilon, affine: 'channel', C, scale: true, bias: true, stats: false },
     { x: c.op(x!), s: c.op(s!), b: c.op(b!), y: val(n.outputs[0]!) });
 }
 
@@ -733,69 +503,13 @@ function lowerInstanceNorm(c: LowerCtx, n: Node): void {
 function lowerResize(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
   const ys = c.shape(y);
-  const r = xs.length;
-  if (r < 2) throw c.unsupported('Resize of rank < 2');
-  for (let i = 0; i < r - 2; i++) if (xs[i] !== ys[i]) throw c.unsupported('Resize of axes other than the last two is not supported on webgpu');
-  const mode = attrStr(n, 'mode', 'nearest');
-  if (mode !== 'nearest' && mode !== 'linear') throw c.unsupported(`Resize mode "${mode}" is not supported on webgpu`);
-  const ctm = c.opset >= 11 ? attrStr(n, 'coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
-  const nm = attrStr(n, 'nearest_mode', c.opset >= 11 ? 'round_prefer_floor' : 'floor');
-  if (ctm === 'tf_crop_and_resize') throw c.unsupported('Resize coordinate_transformation_mode "tf_crop_and_resize"');
-  if (attrNum(n, 'antialias', 0) !== 0) throw c.unsupported('Resize antialias');
-  if (attrInts(n, 'axes')) throw c.unsupported('Resize with the axes attribute');
-  if (attrStr(n, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') throw c.unsupported('Resize keep_aspect_ratio_policy');
-  let scales: number[] | undefined;
-  if (n.op === 'Upsample' || c.opset < 11) scales = c.opset >= 9 ? c.constNums(n.inputs[1], 'scales') : (n.attrs['scales'] as number[]);
-  else {
-    const s = c.constNums(n.inputs[2], 'Resize scales');
-    if (s && s.length > 0) scales = s;
-  }
-  const table = (inLen: number, outLen: number, scale: number): Int32Array => {
-    const t = new Int32Array(mode === 'nearest' ? outLen : outLen * 3);
-    const f = new Float32Array(t.buffer);
-    for (let o = 0; o < outLen; o++) {
-      let xo: number;
-      switch (ctm) {
-        case 'half_pixel': xo = (o + 0.5) / scale - 0.5; break;
-        case 'pytorch_half_pixel': xo = outLen > 1 ? (o + 0.5) / scale - 0.5 : 0; break;
-        case 'align_corners': xo = outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1); break;
-        case 'asymmetric': xo = o / scale; break;
-        case 'half_pixel_symmetric': {
-          const adj = outLen / (scale * inLen);
-          const center = inLen / 2;
-          xo = center * (1 - adj) + (o + 0.5) / scale - 0.5;
-          break;
-        }
-        default: throw c.unsupported(`Resize coordinate_transformation_mode "${ctm}"`);
-      }
-      if (mode === 'nearest') {
-        let k: number;
-        switch (nm) {
-          case 'round_prefer_floor': k = xo === Math.floor(xo) + 0.5 ? Math.floor(xo) : Math.round(xo); break;
-          case 'round_prefer_ceil': k = Math.round(xo); break;
-          case 'floor': k = Math.floor(xo); break;
-          case 'ceil': k = Math.ceil(xo); break;
-          default: throw c.unsupported(`Resize nearest_mode "${nm}"`);
-        }
-        t[o] = Math.min(Math.max(k, 0), inLen - 1);
-      } else {
-        const xc = Math.min(Math.max(xo, 0), inLen - 1);
-        const i0 = Math.floor(xc);
-        t[o * 3] = i0;
-        t[o * 3 + 1] = Math.min(i0 + 1, inLen - 1);
-        f[o * 3 + 2] = xc - i0;
-      }
-    }
-    return t;
-  };
-  const [IH, IW, OH, OW] = [xs[r - 2]!, xs[r - 1]!, ys[r - 2]!, ys[r - 1]!];
-  const sH = scales ? scales[r - 2]! : OH / IH;
-  const sW = scales ? scales[r - 1]! : OW / IW;
+  const r = resizeSpec(c, n, c.shape(x), ys, 'webgpu');
+  const th = resizeTable(r, r.IH, r.OH, r.sH);
+  const tw = resizeTable(r, r.IW, r.OW, r.sW);
   if (numel(ys) === 0) return;
-  c.emit('resize_f32', { outer: numel(xs.slice(0, r - 2)), IH, IW, OH, OW, mode },
-    { x: c.op(x), th: c.blob(table(IH, OH, sH)), tw: c.blob(table(IW, OW, sW)), y: val(y) });
+  c.emit('resize_f32', { outer: r.outer, IH: r.IH, IW: r.IW, OH: r.OH, OW: r.OW, mode: r.mode },
+    { x: c.op(x), th: c.blob(th), tw: c.blob(tw), y: val(y) });
 }
 
 function lowerGridSample(c: LowerCtx, n: Node): void {
@@ -804,12 +518,10 @@ function lowerGridSample(c: LowerCtx, n: Node): void {
   const xs = c.shape(x!);
   const ys = c.shape(y);
   if (xs.length !== 4) throw c.unsupported('GridSample is supported for 4-D inputs only on webgpu');
-  const mode = attrStr(n, 'mode', c.opset >= 20 ? 'linear' : 'bilinear');
-  const m = mode === 'bilinear' || mode === 'linear' ? 'bilinear' : mode === 'nearest' ? 'nearest' : undefined;
-  if (!m) throw c.unsupported(`GridSample mode "${mode}"`);
-  const pm = attrStr(n, 'padding_mode', 'zeros');
-  if (pm !== 'zeros' && pm !== 'border' && pm !== 'reflection') throw c.unsupported(`GridSample padding_mode "${pm}"`);
-  c.emit('grid_sample_f32', { N: xs[0]!, C: xs[1]!, H: xs[2]!, W: xs[3]!, OH: ys[2]!, OW: ys[3]!, mode: m, padding: pm, alignCorners: attrNum(n, 'align_corners', 0) !== 0 },
+  const gs = gridSampleSpec(c, n, 'webgpu');
+  c.emit('grid_sample_f32', {
+    N: xs[0]!, C: xs[1]!, H: xs[2]!, W: xs[3]!, OH: ys[2]!, OW: ys[3]!, mode: gs.mode === 'linear' ? 'bilinear' : 'nearest', padding: gs.padding, alignCorners: gs.alignCorners,
+  },
     { x: c.op(x!), grid: c.op(grid!), y: val(y) });
 }
 
@@ -865,11 +577,7 @@ export function lowerGraph(g: Graph): Lowered {
         continue;
       }
       if (n.op === 'Shape' && n.domain === '') {
-        const s = c.shape(n.inputs[0]!);
-        const start = attrNum(n, 'start', 0);
-        const end = attrNum(n, 'end', s.length);
-        const norm = (v: number) => Math.min(Math.max(v < 0 ? v + s.length : v, 0), s.length);
-        const dims = s.slice(norm(start), norm(end));
+        const dims = shapeOpDims(c, n, c.shape(n.inputs[0]!));
         c.consts.set(n.outputs[0]!, new Tensor('i64', [dims.length], BigInt64Array.from(dims.map((d) => BigInt(d)))));
         continue;
       }

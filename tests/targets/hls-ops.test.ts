@@ -363,7 +363,9 @@ describe('hls project', () => {
     const conv = String(a.files.get('firmware/nnet_utils/nnet_conv.h'));
     expect(conv).toContain('#pragma HLS PIPELINE II=CFG::reuse_factor');
     expect(conv).toContain('#pragma HLS ARRAY_PARTITION');
-    expect(conv).toContain('#pragma HLS UNROLL');
+    // the unrolled kernel-window loop is the shared window walker (nnet_common.h) conv and pooling use
+    expect(conv).toContain('for_each_window_tap');
+    expect(String(a.files.get('firmware/nnet_utils/nnet_common.h'))).toContain('#pragma HLS UNROLL');
     // the kernels are templates, not generated code
     expect(conv).toMatch(/template<class In, class Out, class CFG>/);
     expect(top).not.toMatch(/for \(/);

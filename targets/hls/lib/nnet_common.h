@@ -80,6 +80,29 @@ template<class CFG> inline int64_t out_stage(int32_t acc, int32_t M, int n, floa
   return clamp64(v + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
 }
 
+// Calls f(xi, ki) for every tap of the window of output position (od, oh, ow) that lies inside the
+// input (taps in the padding are skipped): xi indexes the input plane (in_d x in_h x in_w), ki the
+// kernel window (k_d x k_h x k_w). The geometry (k_*, s_*, dl_*, p_*, in_*) comes from CFG, a
+// conv_config or pool_config; shared by the convolution and pooling kernels.
+template<class CFG, class F>
+inline void for_each_window_tap(unsigned od, unsigned oh, unsigned ow, F f) {
+Window:
+  for (unsigned kd = 0; kd < CFG::k_d; kd++) {
+    const int id = (int)(od * CFG::s_d + kd * CFG::dl_d) - CFG::p_d;
+    if (id < 0 || id >= (int)CFG::in_d) continue;
+    for (unsigned kh = 0; kh < CFG::k_h; kh++) {
+      const int ih = (int)(oh * CFG::s_h + kh * CFG::dl_h) - CFG::p_h;
+      if (ih < 0 || ih >= (int)CFG::in_h) continue;
+      for (unsigned kw = 0; kw < CFG::k_w; kw++) {
+#pragma HLS UNROLL
+        const int iw = (int)(ow * CFG::s_w + kw * CFG::dl_w) - CFG::p_w;
+        if (iw < 0 || iw >= (int)CFG::in_w) continue;
+        f((unsigned)((id * CFG::in_h + ih) * CFG::in_w + iw), (kd * CFG::k_h + kh) * CFG::k_w + kw);
+      }
+    }
+  }
+}
+
 } // namespace nnet
 
 #endif

@@ -31,6 +31,24 @@ struct qchan {
   float scale;
 };
 
+// One tap operand as an accumulator value: float kernels cast, int8 kernels subtract the zero point.
+template<class Acc, bool Centered> struct conv_tap {
+  template<class T> static Acc of(T v, int32_t) { return (Acc)v; }
+};
+template<class Acc> struct conv_tap<Acc, true> {
+  template<class T> static Acc of(T v, int32_t z) { return (Acc)((int32_t)v - z); }
+};
+
+// acc += sum over the kernel window of output (od, oh, ow) of tap(x, zx) * tap(w, zw), for one
+// input plane xp and its filter slice wp; taps in the padding are skipped (zero padding, or zx for
+// int8, which adds 0). Shared by conv_nd and qconv_nd.
+template<class Acc, bool Centered, class CFG, class In, class W>
+inline void conv_window_mac(Acc &acc, const In *xp, const W *wp, unsigned od, unsigned oh, unsigned ow, int32_t zx, int32_t zw) {
+  for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned ki) {
+    acc += conv_tap<Acc, Centered>::of(xp[xi], zx) * conv_tap<Acc, Centered>::of(wp[ki], zw);
+  });
+}
+
 template<class In, class Out, class CFG>
 void conv_nd(const In x[CFG::n_batch * CFG::n_chan * CFG::in_d * CFG::in_h * CFG::in_w], Out y[CFG::n_batch * CFG::n_filt * CFG::out_d * CFG::out_h * CFG::out_w],
              const typename CFG::weight_t w[CFG::n_filt * (CFG::n_chan / CFG::n_group) * CFG::k_d * CFG::k_h * CFG::k_w], const typename CFG::bias_t b[CFG::n_filt]) {
@@ -57,22 +75,7 @@ Batch:
             for (unsigned c = 0; c < cpg; c++) {
               const In *xp = x + (n * CFG::n_chan + g * cpg + c) * in_plane;
               const typename CFG::weight_t *wp = w + (m * cpg + c) * k_vol;
-            Kern:
-              for (unsigned kd = 0; kd < CFG::k_d; kd++) {
-                const int id = (int)(od * CFG::s_d + kd * CFG::dl_d) - CFG::p_d;
-                if (id < 0 || id >= (int)CFG::in_d) continue;
-                for (unsigned kh = 0; kh < CFG::k_h; kh++) {
-                  const int ih = (int)(oh * CFG::s_h + kh * CFG::dl_h) - CFG::p_h;
-                  if (ih < 0 || ih >= (int)CFG::in_h) continue;
-                  for (unsigned kw = 0; kw < CFG::k_w; kw++) {
-#pragma HLS UNROLL
-                    const int iw = (int)(ow * CFG::s_w + kw * CFG::dl_w) - CFG::p_w;
-                    if (iw < 0 || iw >= (int)CFG::in_w) continue;
-                    acc += (typename CFG::accum_t)xp[(id * CFG::in_h + ih) * CFG::in_w + iw] *
-                           (typename CFG::accum_t)wp[(kd * CFG::k_h + kh) * CFG::k_w + kw];
-                  }
-                }
-              }
+              conv_window_mac<typename CFG::accum_t, false, CFG>(acc, xp, wp, od, oh, ow, 0, 0);
             }
             y[((n * CFG::n_filt + m) * CFG::out_d + od) * CFG::out_h * CFG::out_w + oh * CFG::out_w + ow] =
                 (Out)act_apply<typename CFG::accum_t>(CFG::activation, acc, p0, p1);
@@ -131,22 +134,7 @@ Batch:
             for (unsigned c = 0; c < cpg; c++) {
               const In *xp = x + (n * CFG::n_chan + g * cpg + c) * in_plane;
               const typename CFG::weight_t *wp = w + (m * cpg + c) * k_vol;
-            Kern:
-              for (unsigned kd = 0; kd < CFG::k_d; kd++) {
-                const int id = (int)(od * CFG::s_d + kd * CFG::dl_d) - CFG::p_d;
-                if (id < 0 || id >= (int)CFG::in_d) continue;
-                for (unsigned kh = 0; kh < CFG::k_h; kh++) {
-                  const int ih = (int)(oh * CFG::s_h + kh * CFG::dl_h) - CFG::p_h;
-                  if (ih < 0 || ih >= (int)CFG::in_h) continue;
-                  for (unsigned kw = 0; kw < CFG::k_w; kw++) {
-#pragma HLS UNROLL
-                    const int iw = (int)(ow * CFG::s_w + kw * CFG::dl_w) - CFG::p_w;
-                    if (iw < 0 || iw >= (int)CFG::in_w) continue;
-                    acc += (typename CFG::accum_t)((int32_t)xp[(id * CFG::in_h + ih) * CFG::in_w + iw] - zx) *
-                           (typename CFG::accum_t)((int32_t)wp[(kd * CFG::k_h + kh) * CFG::k_w + kw] - zw);
-                  }
-                }
-              }
+              conv_window_mac<typename CFG::accum_t, true, CFG>(acc, xp, wp, od, oh, ow, zx, zw);
             }
             y[((n * CFG::n_filt + m) * CFG::out_d + od) * CFG::out_h * CFG::out_w + oh * CFG::out_w + ow] =
                 (Out)out_stage<CFG>(wrap_i32(acc), q[m].multiplier, q[m].shift, q[m].scale);

@@ -33,6 +33,17 @@ inline int tap_count(int o, int s, int p, int d, int k, int lo, int hi) {
   return c;
 }
 
+// Taps average pooling divides by for output (od, oh, ow): those inside the input, or inside the
+// padded input (plus the ceil-mode extension e_*) when count_include_pad.
+template<class CFG>
+inline int window_count(unsigned od, unsigned oh, unsigned ow) {
+  const bool inc = CFG::count_include_pad;
+  const int cd = tap_count(od, CFG::s_d, CFG::p_d, CFG::dl_d, CFG::k_d, inc ? -CFG::p_d : 0, inc ? (int)CFG::in_d + CFG::e_d : (int)CFG::in_d);
+  const int ch = tap_count(oh, CFG::s_h, CFG::p_h, CFG::dl_h, CFG::k_h, inc ? -CFG::p_h : 0, inc ? (int)CFG::in_h + CFG::e_h : (int)CFG::in_h);
+  const int cw = tap_count(ow, CFG::s_w, CFG::p_w, CFG::dl_w, CFG::k_w, inc ? -CFG::p_w : 0, inc ? (int)CFG::in_w + CFG::e_w : (int)CFG::in_w);
+  return cd * ch * cw;
+}
+
 template<class In, class Out, class CFG>
 void pooling(const In x[], Out y[]) {
   const unsigned in_plane = CFG::in_d * CFG::in_h * CFG::in_w;
@@ -46,34 +57,16 @@ Planes:
 #pragma HLS PIPELINE II=CFG::reuse_factor
           typename CFG::accum_t acc = 0;
           bool first = true;
-        Window:
-          for (unsigned kd = 0; kd < CFG::k_d; kd++) {
-            const int id = (int)(od * CFG::s_d + kd * CFG::dl_d) - CFG::p_d;
-            if (id < 0 || id >= (int)CFG::in_d) continue;
-            for (unsigned kh = 0; kh < CFG::k_h; kh++) {
-              const int ih = (int)(oh * CFG::s_h + kh * CFG::dl_h) - CFG::p_h;
-              if (ih < 0 || ih >= (int)CFG::in_h) continue;
-              for (unsigned kw = 0; kw < CFG::k_w; kw++) {
-#pragma HLS UNROLL
-                const int iw = (int)(ow * CFG::s_w + kw * CFG::dl_w) - CFG::p_w;
-                if (iw < 0 || iw >= (int)CFG::in_w) continue;
-                const typename CFG::accum_t v = (typename CFG::accum_t)xp[(id * CFG::in_h + ih) * CFG::in_w + iw];
-                if (CFG::pool == POOL_MAX) {
-                  if (first || v > acc || v != v) acc = v;
-                } else {
-                  acc += v;
-                }
-                first = false;
-              }
+          for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned) {
+            const typename CFG::accum_t v = (typename CFG::accum_t)xp[xi];
+            if (CFG::pool == POOL_MAX) {
+              if (first || v > acc || v != v) acc = v;
+            } else {
+              acc += v;
             }
-          }
-          if (CFG::pool == POOL_AVG) {
-            const bool inc = CFG::count_include_pad;
-            const int cd = tap_count(od, CFG::s_d, CFG::p_d, CFG::dl_d, CFG::k_d, inc ? -CFG::p_d : 0, inc ? (int)CFG::in_d + CFG::e_d : (int)CFG::in_d);
-            const int ch = tap_count(oh, CFG::s_h, CFG::p_h, CFG::dl_h, CFG::k_h, inc ? -CFG::p_h : 0, inc ? (int)CFG::in_h + CFG::e_h : (int)CFG::in_h);
-            const int cw = tap_count(ow, CFG::s_w, CFG::p_w, CFG::dl_w, CFG::k_w, inc ? -CFG::p_w : 0, inc ? (int)CFG::in_w + CFG::e_w : (int)CFG::in_w);
-            acc = acc / (typename CFG::accum_t)(cd * ch * cw);
-          }
+            first = false;
+          });
+          if (CFG::pool == POOL_AVG) acc = acc / (typename CFG::accum_t)window_count<CFG>(od, oh, ow);
           y[yi++] = (Out)acc;
         }
       }
@@ -85,7 +78,6 @@ Planes:
 template<class In, class Out, class CFG>
 void qavgpool(const In x[], Out y[], const int32_t mult[], const int32_t shift[]) {
   const unsigned in_plane = CFG::in_d * CFG::in_h * CFG::in_w;
-  const bool inc = CFG::count_include_pad;
   unsigned yi = 0;
 Planes:
   for (unsigned pl = 0; pl < CFG::n_planes; pl++) {
@@ -95,24 +87,8 @@ Planes:
         for (unsigned ow = 0; ow < CFG::out_w; ow++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
           int64_t acc = 0;
-          for (unsigned kd = 0; kd < CFG::k_d; kd++) {
-            const int id = (int)(od * CFG::s_d + kd) - CFG::p_d;
-            if (id < 0 || id >= (int)CFG::in_d) continue;
-            for (unsigned kh = 0; kh < CFG::k_h; kh++) {
-              const int ih = (int)(oh * CFG::s_h + kh) - CFG::p_h;
-              if (ih < 0 || ih >= (int)CFG::in_h) continue;
-              for (unsigned kw = 0; kw < CFG::k_w; kw++) {
-#pragma HLS UNROLL
-                const int iw = (int)(ow * CFG::s_w + kw) - CFG::p_w;
-                if (iw < 0 || iw >= (int)CFG::in_w) continue;
-                acc += (int32_t)xp[(id * CFG::in_h + ih) * CFG::in_w + iw] - CFG::x_zero_point;
-              }
-            }
-          }
-          const int cd = tap_count(od, CFG::s_d, CFG::p_d, 1, CFG::k_d, inc ? -CFG::p_d : 0, inc ? (int)CFG::in_d + CFG::e_d : (int)CFG::in_d);
-          const int ch = tap_count(oh, CFG::s_h, CFG::p_h, 1, CFG::k_h, inc ? -CFG::p_h : 0, inc ? (int)CFG::in_h + CFG::e_h : (int)CFG::in_h);
-          const int cw = tap_count(ow, CFG::s_w, CFG::p_w, 1, CFG::k_w, inc ? -CFG::p_w : 0, inc ? (int)CFG::in_w + CFG::e_w : (int)CFG::in_w);
-          const int cnt = cd * ch * cw;
+          for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned) { acc += (int32_t)xp[xi] - CFG::x_zero_point; });
+          const int cnt = window_count<CFG>(od, oh, ow);
           const int64_t v = rq_fixed(acc, mult[cnt - 1], shift[cnt - 1]) + CFG::y_zero_point;
           y[yi++] = (Out)clamp64(v, CFG::clamp_lo, CFG::clamp_hi);
         }

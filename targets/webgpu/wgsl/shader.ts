@@ -11,6 +11,8 @@
  * Shapes, strides and attributes are WGSL constants (part of the pipeline cache key); only the
  * operand offsets vary per dispatch, so nodes with equal shapes and attributes share one pipeline.
  */
+import { ACT_KINDS, ActKind, actParams } from '../../../compiler/ops/act.js';
+import { stridesOf } from '../../../compiler/ir/tensor.js';
 
 /** Where an operand lives: the runtime arena or the constant weights buffer. */
 export type BufKind = 'arena' | 'weights';
@@ -20,16 +22,8 @@ export const WG = 64;
 /** Workgroups per dimension limit (WebGPU default maxComputeWorkgroupsPerDimension). */
 export const MAX_GROUPS = 65535;
 
-/** Row-major element strides of `shape`. */
-export function stridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
+/** Row-major element strides of `shape` (compiler/ir/tensor.ts). */
+export { stridesOf };
 
 /** Number of elements of `shape`. */
 export function sizeOf(shape: readonly number[]): number {
@@ -247,16 +241,17 @@ export interface Activation {
  * name; the formulas follow compiler/ops/act.ts applyAct.
  */
 export function actFn(sb: ShaderBuilder, act: Activation | undefined): string {
-  const p = act?.params ?? [];
+  // parameter defaults are the op's (compiler/ops/act.ts actParams)
+  const [p0, p1] = act && (ACT_KINDS as readonly string[]).includes(act.kind) ? actParams(act.kind as ActKind, act.params) : [0, 0];
   let body: string;
   switch (act?.kind) {
     case undefined: body = 'return v;'; break;
     case 'Relu': body = 'return max(v, 0.0);'; break;
-    case 'Clip': body = `return min(max(v, ${float(p[0] ?? -Infinity)}), ${float(p[1] ?? Infinity)});`; break;
+    case 'Clip': body = `return min(max(v, ${float(p0)}), ${float(p1)});`; break;
     case 'Sigmoid': sb.fn(SIGMOID); body = 'return sigmoid_f32(v);'; break;
-    case 'HardSigmoid': body = `return clamp(${float(p[0] ?? 0.2)} * v + ${float(p[1] ?? 0.5)}, 0.0, 1.0);`; break;
+    case 'HardSigmoid': body = `return clamp(${float(p0)} * v + ${float(p1)}, 0.0, 1.0);`; break;
     case 'HardSwish': body = 'return v * clamp(v / 6.0 + 0.5, 0.0, 1.0);'; break;
-    case 'LeakyRelu': body = `return select(${float(p[0] ?? 0.01)} * v, v, v >= 0.0);`; break;
+    case 'LeakyRelu': body = `return select(${float(p0)} * v, v, v >= 0.0);`; break;
     case 'Tanh': sb.fn(TANH); body = 'return tanh_f32(v);'; break;
     default: throw new Error(`unknown fused activation ${act?.kind}`);
   }
