@@ -10,11 +10,10 @@ import { Graph } from '../../compiler/ir/graph.js';
 import { TensorType } from '../../compiler/ir/tensor.js';
 import { inferCtxOf } from '../../compiler/interp/interp.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
-import { pipelineFor } from '../../compiler/pipeline.js';
-import { PassManager } from '../../compiler/pipeline.js';
 import { unsupported } from '../../compiler/errors.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
+import { defineTarget } from '../common/target.js';
 import { lowerGraph, Lowered } from './lower.js';
 import { buildModule, MemoryLayout } from './module.js';
 
@@ -104,28 +103,20 @@ function isIntegerGraph(g: Graph): boolean {
   return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|Requantize)$/.test(n.op));
 }
 
+const WASM = defineTarget('wasm', emitWasm);
+
 /** The wasm target's passes: the shared pipeline for 'wasm'. */
-export function wasmPipeline(): Pass[] {
-  return pipelineFor('wasm');
-}
+export const wasmPipeline: () => Pass[] = WASM.pipeline;
 
 /**
  * Optimizes a copy of `g` with the wasm pipeline and emits the artifact.
  * @param g imported graph (concrete shapes)
  * @param opts target options
  */
-export function compileWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: WasmStats; graph: Graph } {
-  const h = g.clone();
-  new PassManager(wasmPipeline()).run(h);
-  return { ...emitWasm(h, opts), graph: h };
-}
+export const compileWasm: (g: Graph, opts?: WasmOptions) => Artifact & { stats: WasmStats; graph: Graph } = WASM.compile;
 
 /** The wasm Target. */
-export const wasmTarget: Target<WasmOptions> = {
-  name: 'wasm',
-  pipeline: () => wasmPipeline(),
-  emit: (g, opts) => emitWasm(g, opts),
-};
+export const wasmTarget: Target<WasmOptions> = WASM.target;
 
 function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean): string {
   const io = (xs: Lowered['inputs'] | Lowered['outputs'], addrs: number[]) =>

@@ -10,11 +10,15 @@
  * is an 'unsupported' EdgecError naming the op and node, never a silent fallback.
  */
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { Tensor, isConcrete, numel } from '../../compiler/ir/tensor.js';
-import { EdgecError, internal, unsupported } from '../../compiler/errors.js';
-import { AttrReader, normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
-import { actOf } from '../../compiler/ops/act.js';
-import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
+import { Tensor, numel } from '../../compiler/ir/tensor.js';
+import { EdgecError, internal } from '../../compiler/errors.js';
+import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import {
+  batchNormAffine, broadcastStrides, contiguous, convGeom, depthSpaceView, expandToInner, fusedClamp, gatherLayout, gemmBias, gemmSpec,
+  gridSampleSpec, opAttrs, padSpec, partOffsets, poolGeom, reduceAxes, shapeOpDims, sliceView, softmaxLayout, tileView, transposeView, unarySpec,
+} from '../common/params.js';
+import { resizeSpec, resizeTable } from '../common/resize.js';
+import { ConstCtx } from '../common/ctx.js';
 import { BIAS, BINARY, KERNELS, KernelId, MAX_DIMS, REDUCE, UNARY } from './kernels.js';
 import { BufferReq, MemoryPlan, planMemory } from './memory-plan.js';
 import '../../compiler/ops/index.js';
@@ -80,49 +84,18 @@ const SCRATCH: Word = { k: 'scratch' };
 const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 
 /** Lowering context: graph, constants known at compile time, steps and blobs built so far. */
-export class LowerCtx {
+export class LowerCtx extends ConstCtx {
   readonly steps: Step[] = [];
   readonly blobs: Uint8Array[] = [];
-  /** Values known at compile time (graph constants and folded nodes). */
-  readonly consts: Map<ValueId, Tensor>;
   /** Alias parent of a value (reshape-like ops). */
   readonly parent = new Map<number, number>();
   private readonly constBlob = new Map<ValueId, number>();
   /** Temporary buffers: synthetic ids below 0 with byte sizes. */
   readonly temps = new Map<number, number>();
   private nextTemp = -1;
-  node!: Node;
 
-  constructor(readonly g: Graph) {
-    this.consts = new Map(g.consts);
-  }
-
-  /** Concrete shape of a value. */
-  shape(id: ValueId): number[] {
-    const s = this.g.typeOf(id).shape;
-    if (!isConcrete(s)) throw this.unsupported(`value "${this.g.value(id).name}" has a symbolic shape [${s.join(',')}]; fix input shapes first`);
-    return [...s];
-  }
-
-  isConst(id: ValueId | null | undefined): boolean {
-    return id !== null && id !== undefined && this.consts.has(id);
-  }
-
-  /** The constant value of an input, or an 'unsupported' error naming what must be constant. */
-  constOf(id: ValueId | null | undefined, what: string): Tensor {
-    const t = id === null || id === undefined ? undefined : this.consts.get(id);
-    if (!t) throw this.unsupported(`${what} must be a constant on the wasm target`);
-    return t;
-  }
-
-  /** Constant numbers of an optional input (undefined when absent). */
-  constNums(id: ValueId | null | undefined, what: string): number[] | undefined {
-    if (id === null || id === undefined) return undefined;
-    return this.constOf(id, what).toNumbers();
-  }
-
-  unsupported(msg: string): EdgecError {
-    return unsupported(msg, { node: this.node?.name, op: this.node?.op });
+  constructor(g: Graph) {
+    super(g, 'wasm');
   }
 
   /** Adds a constant blob (bytes copied) and returns its address word. */
@@ -130,14 +103,6 @@ export class LowerCtx {
     const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     this.blobs.push(bytes);
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };
-  }
-
-  /** f32 data of a constant tensor (floats rounded to f32). */
-  f32Data(t: Tensor): Float32Array {
-    if (t.data instanceof Float32Array) return t.data;
-    const out = new Float32Array(t.size);
-    for (let i = 0; i < t.size; i++) out[i] = t.get(i);
-    return out;
   }
 
   /** Address word of a value: its constant blob, or its runtime buffer. `offElems` adds f32 elements. */
@@ -224,12 +189,7 @@ export class LowerCtx {
 
   /** Parsed attributes of the current node (with its op's schema). */
   attrs<A>(): A {
-    const n = this.node;
-    return parseAttrs(opOf(n, this.g), n, opsetOf(n, this.g)) as A;
-  }
-
-  get opset(): number {
-    return opsetOf(this.node, this.g);
+    return opAttrs<A>(this.node, this.opset);
   }
 }
 
@@ -237,27 +197,8 @@ export class LowerCtx {
 // Shape helpers
 // ---------------------------------------------------------------------------------------------
 
-/** Row-major element strides. */
-export function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-/** Strides that read `inShape` (right-aligned) broadcast to `outShape` (0 on broadcast dims). */
-export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const cs = contiguous(inShape);
-  const r = outShape.length;
-  return outShape.map((d, i) => {
-    const k = i - (r - inShape.length);
-    if (k < 0) return 0;
-    return inShape[k] === 1 && d !== 1 ? 0 : cs[k]!;
-  });
-}
+// re-exported for lower-int8.ts and other users of this module
+export { broadcastStrides, contiguous };
 
 /**
  * Drops size-1 dims and merges adjacent dims that are contiguous in every stride list, then
@@ -285,34 +226,12 @@ export function coalesce(dims: readonly number[], strides: readonly (readonly nu
   return { dims: d, strides: s };
 }
 
-function attrNum(n: Node, key: string, def: number): number {
-  const v = n.attrs[key];
-  return typeof v === 'number' ? v : def;
-}
-function attrStr(n: Node, key: string, def: string): string {
-  const v = n.attrs[key];
-  return typeof v === 'string' ? v : def;
-}
-function attrInts(n: Node, key: string): number[] | undefined {
-  const v = n.attrs[key];
-  return Array.isArray(v) ? (v as number[]) : undefined;
-}
+/** Fused activation of an edgec.Fused* node as a (lo, hi) clamp plus a post-pass act code. */
+type FusedAct = { lo: number; hi: number; code: number; a0: number; a1: number };
 
-/** Activation of a fused op as (lo, hi) clamp plus a post-pass act code. */
-function fusedAct(n: Node): { lo: number; hi: number; code: number; a0: number; a1: number } {
-  const a = actOf(n.attrs);
-  const none = { lo: -Infinity, hi: Infinity, code: 0, a0: 0, a1: 0 };
-  if (!a) return none;
-  const p = a.params;
-  switch (a.kind) {
-    case 'Relu': return { ...none, lo: 0 };
-    case 'Clip': return { ...none, lo: p[0] ?? -Infinity, hi: p[1] ?? Infinity };
-    case 'LeakyRelu': return { ...none, code: UNARY.LeakyRelu, a0: p[0] ?? 0.01 };
-    case 'HardSigmoid': return { ...none, code: UNARY.HardSigmoid, a0: p[0] ?? 0.2, a1: p[1] ?? 0.5 };
-    case 'HardSwish': return { ...none, code: UNARY.HardSwish };
-    case 'Sigmoid': return { ...none, code: UNARY.Sigmoid };
-    case 'Tanh': return { ...none, code: UNARY.Tanh };
-  }
+function fusedAct(n: Node): FusedAct {
+  const { lo, hi, post } = fusedClamp(n);
+  return { lo, hi, code: post ? UNARY[post.kind] : 0, a0: post?.p0 ?? 0, a1: post?.p1 ?? 0 };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,11 +274,7 @@ function lowerConv(c: LowerCtx, n: Node): void {
   const ws = c.shape(wId!);
   const nd = xs.length - 2;
   if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D convolution is not supported on wasm (1-D and 2-D only)`);
-  const r = new AttrReader(n, c.opset);
-  const wa = readWindowAttrs(r, false);
-  const group = attrNum(n, 'group', 1);
-  const p = windowParams(wa, nd, ws.slice(2), n.op);
-  const geo = geom3(xs.slice(2), p, wa.autoPad, false, n.op);
+  const { geo, group } = convGeom(c, n, xs, ws);
   const [N, C] = [xs[0]!, xs[1]!];
   const K = ws[0]!;
   const H = geo.I[1], W = geo.I[2], OH = geo.O[1], OW = geo.O[2];
@@ -459,7 +374,7 @@ export function depthwiseScratchBytes(H: number, W: number, OH: number, OW: numb
 
 /** Emits a GEMM call (A [M,K] lda, B [K,N] ldb) with bias mode and fused activation. */
 function gemmCall(c: LowerCtx, A: Word, B: Word, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
-  lda: number, ldb: number, alpha: number, act: ReturnType<typeof fusedAct>, batch: number, sA: number, sB: number, sC: number, sBias: number,
+  lda: number, ldb: number, alpha: number, act: FusedAct, batch: number, sA: number, sB: number, sC: number, sBias: number,
   io: { reads: (number | null)[]; writes: number[] }, packed = false): void {
   c.emit('gemm_f32', [
     A, B, C, bias, i32(M), i32(N), i32(K), i32(lda), i32(ldb), i32(N), i32(bmode),
@@ -535,13 +450,7 @@ function lowerGemm(c: LowerCtx, n: Node): void {
   const as = c.shape(aId!);
   const bs = c.shape(bId!);
   if (as.length !== 2 || bs.length !== 2) throw c.unsupported('Gemm inputs must be 2-D');
-  const transA = attrNum(n, 'transA', 0) !== 0;
-  const transB = attrNum(n, 'transB', 0) !== 0;
-  const alpha = attrNum(n, 'alpha', 1);
-  const beta = attrNum(n, 'beta', 1);
-  const M = transA ? as[1]! : as[0]!;
-  const K = transA ? as[0]! : as[1]!;
-  const N = transB ? bs[0]! : bs[1]!;
+  const { transA, transB, alpha, beta, M, K, N } = gemmSpec(c, n, as, bs);
   const reads: (number | null)[] = [aId!, bId!];
   let A = c.addr(aId!);
   if (transA) {
@@ -570,11 +479,7 @@ function lowerGemm(c: LowerCtx, n: Node): void {
   let bias: Word = NULL;
   let bmode: number = BIAS.none;
   if (cId != null && beta !== 0) {
-    const cs = c.shape(cId);
-    const cn = numel(cs);
-    bmode = cn === 1 ? BIAS.scalar : cn === M * N && cs.length === 2 && cs[0] === M ? BIAS.full
-      : cs[cs.length - 1] === N && cn === N ? BIAS.col : cs.length === 2 && cs[0] === M && cs[1] === 1 ? BIAS.row : -1;
-    if (bmode < 0) throw c.unsupported(`Gemm bias of shape [${cs.join(',')}] does not broadcast to [${M},${N}]`);
+    bmode = BIAS[gemmBias(c.shape(cId), M, N)];
     if (M === 1 && (bmode === BIAS.full)) bmode = BIAS.col;
     const ct = c.consts.get(cId);
     if (ct) {
@@ -619,7 +524,7 @@ function lowerMatMul(c: LowerCtx, n: Node): void {
 function lowerBatchNorm(c: LowerCtx, n: Node): void {
   if (n.outputs.length > 1 && n.outputs.slice(1).some((o) => c.g.useCount(o) > 0)) throw c.unsupported('BatchNormalization training outputs are not supported');
   const [x, s, b, m, v] = n.inputs;
-  const eps = attrNum(n, 'epsilon', 1e-5);
+  const eps = opAttrs<{ epsilon: number }>(n, c.opset).epsilon;
   const xs = c.shape(x!);
   const C = xs[1]!;
   const S = c.f32Data(c.constOf(s, 'BatchNormalization scale'));
@@ -627,40 +532,20 @@ function lowerBatchNorm(c: LowerCtx, n: Node): void {
   const Mn = c.f32Data(c.constOf(m, 'BatchNormalization mean'));
   const V = c.f32Data(c.constOf(v, 'BatchNormalization var'));
   if (S.length !== C) throw c.unsupported('BatchNormalization with per-element parameters is not supported');
-  const sc = new Float32Array(C);
-  const sh = new Float32Array(C);
-  for (let i = 0; i < C; i++) {
-    const k = S[i]! / Math.sqrt(V[i]! + eps);
-    sc[i] = k;
-    sh[i] = B[i]! - Mn[i]! * k;
-  }
+  const { scale, shift } = batchNormAffine(S, B, Mn, V, eps);
+  const sc = Float32Array.from(scale);
+  const sh = Float32Array.from(shift);
   const y = n.outputs[0]!;
   c.emit('channel_affine_f32', [c.addr(x!), c.addr(y), i32(xs[0]!), i32(C), i32(numel(xs.slice(2))), c.blob(sc), c.blob(sh)],
     { reads: [x!], writes: [y], inplace: [x!, y] });
 }
 
-/** Unary ops: op name -> (code, params from the node). */
+/** Unary ops: the kernel's op code and scalar parameters (targets/common/params.ts unarySpec). */
 function unaryParams(c: LowerCtx, n: Node): { code: number; a0: number; a1: number } {
-  switch (n.op) {
-    case 'Relu': return { code: UNARY.Relu, a0: 0, a1: 0 };
-    case 'Clip': {
-      if (c.opset < 11) return { code: UNARY.Clip, a0: attrNum(n, 'min', -3.4028234663852886e38), a1: attrNum(n, 'max', 3.4028234663852886e38) };
-      const lo = c.constNums(n.inputs[1], 'Clip min')?.[0] ?? -Infinity;
-      const hi = c.constNums(n.inputs[2], 'Clip max')?.[0] ?? Infinity;
-      return { code: UNARY.Clip, a0: lo, a1: hi };
-    }
-    case 'LeakyRelu': return { code: UNARY.LeakyRelu, a0: attrNum(n, 'alpha', 0.01), a1: 0 };
-    case 'HardSigmoid': return { code: UNARY.HardSigmoid, a0: attrNum(n, 'alpha', 0.2), a1: attrNum(n, 'beta', 0.5) };
-    case 'Elu': return { code: UNARY.Elu, a0: attrNum(n, 'alpha', 1), a1: 0 };
-    case 'Selu': return { code: UNARY.Selu, a0: attrNum(n, 'alpha', 1.67326319217681884765625), a1: attrNum(n, 'gamma', 1.05070102214813232421875) };
-    case 'ThresholdedRelu': return { code: UNARY.ThresholdedRelu, a0: attrNum(n, 'alpha', 1), a1: 0 };
-    case 'Gelu': return { code: attrStr(n, 'approximate', 'none') === 'tanh' ? UNARY.GeluTanh : UNARY.Gelu, a0: 0, a1: 0 };
-    default: {
-      const code = (UNARY as Record<string, number>)[n.op];
-      if (code === undefined) throw c.unsupported(`no wasm kernel for ${n.op}`);
-      return { code, a0: 0, a1: 0 };
-    }
-  }
+  const u = unarySpec(c, n);
+  const code = (UNARY as Record<string, number>)[u.op];
+  if (code === undefined) throw c.unsupported(`no wasm kernel for ${n.op}`);
+  return { code, a0: u.alpha, a1: u.beta };
 }
 
 function lowerUnary(c: LowerCtx, n: Node): void {
@@ -707,7 +592,7 @@ function lowerMinMaxInt8(c: LowerCtx, n: Node, op: number, ins: ValueId[], y: Va
 
 function lowerBinary(c: LowerCtx, n: Node): void {
   const op = BINARY_OPS[n.op]!;
-  if (n.op === 'Mod' && attrNum(n, 'fmod', 0) === 0) throw c.unsupported('integer Mod is not supported on wasm');
+  if (n.op === 'Mod' && opAttrs<{ fmod: number }>(n, c.opset).fmod === 0) throw c.unsupported('integer Mod is not supported on wasm');
   const y = n.outputs[0]!;
   const ys = c.shape(y);
   const ins = n.inputs.filter((x): x is ValueId => x !== null);
@@ -734,34 +619,9 @@ function lowerBinary(c: LowerCtx, n: Node): void {
 function lowerSoftmax(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const r = xs.length;
-  let outer: number, L: number, inner: number;
-  if (c.opset < 13) {
-    const ax = normAxis(attrNum(n, 'axis', 1), Math.max(r, 1));
-    outer = numel(xs.slice(0, ax));
-    L = numel(xs.slice(ax));
-    inner = 1;
-  } else {
-    const ax = normAxis(attrNum(n, 'axis', -1), Math.max(r, 1));
-    outer = numel(xs.slice(0, ax));
-    L = xs[ax] ?? 1;
-    inner = numel(xs.slice(ax + 1));
-  }
+  const [outer, L, inner] = softmaxLayout(c, n, c.shape(x));
   c.emit('softmax_f32', [c.addr(x), c.addr(y), i32(outer), i32(L), i32(inner), i32(n.op === 'LogSoftmax' ? 1 : 0)],
     { reads: [x], writes: [y] });
-}
-
-function reduceAxes(c: LowerCtx, n: Node, rank: number): number[] | 'noop' {
-  const axesInputFrom = n.op === 'ReduceSum' ? 13 : 18;
-  let axes: number[] | undefined;
-  if (c.opset >= axesInputFrom) axes = c.constNums(n.inputs[1], `${n.op} axes`);
-  else axes = attrInts(n, 'axes');
-  if (!axes || axes.length === 0) {
-    if (c.opset >= axesInputFrom && attrNum(n, 'noop_with_empty_axes', 0) !== 0) return 'noop';
-    return [...Array(rank).keys()];
-  }
-  return [...new Set(axes.map((a) => normAxis(a, rank)))].sort((a, b) => a - b);
 }
 
 function lowerReduce(c: LowerCtx, n: Node): void {
@@ -794,6 +654,9 @@ function lowerGlobalPool(c: LowerCtx, n: Node): void {
     { reads: [x], writes: [y] });
 }
 
+/** Pooling kind codes of pool2d_f32. */
+const POOL_KINDS = { max: 0, avg: 1, avg_pad: 2 } as const;
+
 function lowerPool(c: LowerCtx, n: Node): void {
   if (n.op === 'MaxPool' && lowerMaxPoolInt8(c, n)) return;
   if (n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('MaxPool Indices output is not supported on wasm');
@@ -802,11 +665,9 @@ function lowerPool(c: LowerCtx, n: Node): void {
   const xs = c.shape(x);
   const nd = xs.length - 2;
   if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D pooling is not supported on wasm`);
-  const wa = readWindowAttrs(new AttrReader(n, c.opset), true);
-  const ceil = attrNum(n, 'ceil_mode', 0) !== 0;
-  const p = windowParams(wa, nd, undefined, n.op);
-  const geo = geom3(xs.slice(2), p, wa.autoPad, ceil, n.op);
-  const kind = n.op === 'MaxPool' ? 0 : attrNum(n, 'count_include_pad', 0) !== 0 ? 2 : 1;
+  const pg = poolGeom(c, n, xs);
+  const geo = pg.geo;
+  const kind = POOL_KINDS[pg.kind];
   c.emit('pool2d_f32', [
     c.addr(x), c.addr(y), i32(xs[0]! * xs[1]!), i32(geo.I[1]), i32(geo.I[2]), i32(geo.O[1]), i32(geo.O[2]),
     i32(geo.K[1]), i32(geo.K[2]), i32(geo.S[1]), i32(geo.S[2]), i32(geo.P[1]), i32(geo.P[2]), i32(geo.D[1]), i32(geo.D[2]),
@@ -817,85 +678,49 @@ function lowerPool(c: LowerCtx, n: Node): void {
 function lowerTranspose(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const perm = attrInts(n, 'perm') ?? xs.map((_, i) => xs.length - 1 - i);
-  const cs = contiguous(xs);
-  const ys = perm.map((p) => xs[p]!);
+  const v = transposeView(c, n, c.shape(x));
   const es = moveSize(c, n, x);
-  copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(x), perm.map((p) => cs[p]!), ys, { reads: [x], writes: [y] }, es);
+  copyView(c, c.vaddr(y), contiguous(v.dims), c.vaddr(x, v.offset), v.strides, v.dims, { reads: [x], writes: [y] }, es);
 }
 
 function lowerConcat(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const ys = c.shape(y);
-  const ax = normAxis(attrNum(n, 'axis', 0), ys.length);
+  const ins = n.inputs.filter((x): x is ValueId => x !== null);
+  const shapes = ins.map((x) => c.shape(x));
+  const { offsets } = partOffsets(c, n, ys, shapes);
   const yst = contiguous(ys);
-  let off = 0;
-  for (const x of n.inputs) {
-    if (x === null) continue;
-    const xs = c.shape(x);
+  ins.forEach((x, k) => {
+    const xs = shapes[k]!;
     const es = moveSize(c, n, x);
-    copyView(c, c.vaddr(y, off * yst[ax]!), yst, c.vaddr(x), contiguous(xs), xs, { reads: [x], writes: [y] }, es);
-    off += xs[ax]!;
-  }
+    copyView(c, c.vaddr(y, offsets[k]!), yst, c.vaddr(x), contiguous(xs), xs, { reads: [x], writes: [y] }, es);
+  });
 }
 
 function lowerSplit(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const xs = c.shape(x);
-  const ax = normAxis(attrNum(n, 'axis', 0), xs.length);
+  const shapes = n.outputs.map((o) => c.shape(o));
+  const { offsets } = partOffsets(c, n, xs, shapes);
   const xst = contiguous(xs);
-  let off = 0;
   const es = moveSize(c, n, x);
-  for (const o of n.outputs) {
-    const os = c.shape(o);
-    copyView(c, c.vaddr(o), contiguous(os), c.vaddr(x, off * xst[ax]!), xst, os, { reads: [x], writes: [o] }, es);
-    off += os[ax]!;
-  }
+  n.outputs.forEach((o, k) => {
+    const os = shapes[k]!;
+    copyView(c, c.vaddr(o), contiguous(os), c.vaddr(x, offsets[k]!), xst, os, { reads: [x], writes: [o] }, es);
+  });
 }
 
 function lowerSlice(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  let starts: number[], ends: number[], axes: number[] | undefined, steps: number[] | undefined;
-  if (c.opset < 10) {
-    starts = attrInts(n, 'starts') ?? [];
-    ends = attrInts(n, 'ends') ?? [];
-    axes = attrInts(n, 'axes');
-  } else {
-    starts = c.constNums(n.inputs[1], 'Slice starts')!;
-    ends = c.constNums(n.inputs[2], 'Slice ends')!;
-    axes = c.constNums(n.inputs[3], 'Slice axes');
-    steps = c.constNums(n.inputs[4], 'Slice steps');
-  }
-  const cs = contiguous(xs);
-  const begin = xs.map(() => 0);
-  const step = xs.map(() => 1);
-  const count = [...xs];
-  starts.forEach((s0, k) => {
-    const a = normAxis(axes?.[k] ?? k, xs.length);
-    const d = xs[a]!;
-    const st = steps?.[k] ?? 1;
-    let s = s0 < 0 ? s0 + d : s0;
-    let e = ends[k]! < 0 ? ends[k]! + d : ends[k]!;
-    if (st > 0) {
-      s = Math.min(Math.max(s, 0), d);
-      e = Math.min(Math.max(e, 0), d);
-      count[a] = Math.max(0, Math.ceil((e - s) / st));
-    } else {
-      s = Math.min(Math.max(s, 0), d - 1);
-      e = Math.min(Math.max(e, -1), d - 1);
-      count[a] = Math.max(0, Math.ceil((s - e) / -st));
-    }
-    begin[a] = s;
-    step[a] = st;
-  });
+  const v = sliceView(c, n, c.shape(x));
   const ys = c.shape(y);
-  if (count.some((d, i) => d !== ys[i])) throw internal(`Slice: computed shape [${count.join(',')}] differs from inferred [${ys.join(',')}]`);
-  const off = begin.reduce((acc, b, i) => acc + b * cs[i]!, 0);
-  copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(x, off), cs.map((s, i) => s * step[i]!), ys, { reads: [x], writes: [y] }, moveSize(c, n, x));
+  if (v.dims.some((d, i) => d !== ys[i])) throw internal(`Slice: computed shape [${v.dims.join(',')}] differs from inferred [${ys.join(',')}]`);
+  copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(x, v.offset), v.strides, ys, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
+
+/** Pad mode codes of pad_f32 / pad_u8 (constant is a fill and a copy). */
+const PAD_MODES = { reflect: 1, edge: 2, wrap: 3 } as const;
 
 function lowerPad(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
@@ -903,26 +728,7 @@ function lowerPad(c: LowerCtx, n: Node): void {
   const xs = c.shape(x);
   const ys = c.shape(y);
   const r = xs.length;
-  const mode = attrStr(n, 'mode', 'constant');
-  let pads: number[];
-  let value = 0;
-  if (c.opset < 11) {
-    pads = attrInts(n, 'pads') ?? attrInts(n, 'paddings') ?? [];
-    value = attrNum(n, 'value', 0);
-  } else {
-    const raw = c.constNums(n.inputs[1], 'Pad pads')!;
-    value = c.constNums(n.inputs[2], 'Pad constant_value')?.[0] ?? 0;
-    const axes = c.constNums(n.inputs[3], 'Pad axes');
-    if (axes) {
-      pads = new Array<number>(2 * r).fill(0);
-      axes.forEach((a0, k) => {
-        const a = normAxis(a0, r);
-        pads[a] = raw[k]!;
-        pads[a + r] = raw[k + axes.length]!;
-      });
-    } else pads = raw;
-  }
-  const pb = pads.slice(0, r);
+  const { mode, begin, end, value } = padSpec(c, n, r);
   const es = moveSize(c, n, x);
   const xdt = c.g.typeOf(x).dtype;
   if (mode === 'constant') {
@@ -934,8 +740,8 @@ function lowerPad(c: LowerCtx, n: Node): void {
       c.emit(es === 1 ? 'fill_u8' : 'fill_f32', [c.vaddr(y), i32(numel(ys)), i32(value | 0)], { writes: [y], anyDtype: true });
     }
     // copy the overlap of the input window into the output
-    const ins = xs.map((d, i) => Math.max(0, -pb[i]!));
-    const outs = xs.map((d, i) => Math.max(0, pb[i]!));
+    const ins = xs.map((d, i) => Math.max(0, -begin[i]!));
+    const outs = xs.map((d, i) => Math.max(0, begin[i]!));
     const dims = xs.map((d, i) => Math.max(0, Math.min(d - ins[i]!, ys[i]! - outs[i]!)));
     const xst = contiguous(xs);
     const yst = contiguous(ys);
@@ -944,12 +750,11 @@ function lowerPad(c: LowerCtx, n: Node): void {
     copyView(c, c.vaddr(y, yo), yst, c.vaddr(x, xo), xst, dims, { reads: [x, y], writes: [y] }, es);
     return;
   }
-  const m = mode === 'reflect' ? 1 : mode === 'edge' ? 2 : mode === 'wrap' ? 3 : -1;
-  if (m < 0) throw c.unsupported(`Pad mode "${mode}"`);
-  if (pads.some((p) => p < 0)) throw c.unsupported(`Pad mode "${mode}" with negative pads`);
+  const m = PAD_MODES[mode];
+  if ([...begin, ...end].some((p) => p < 0)) throw c.unsupported(`Pad mode "${mode}" with negative pads`);
   if (r > MAX_DIMS) throw c.unsupported(`Pad of rank ${r}`);
   const lp = (v: number[], fill: number) => [...new Array<number>(MAX_DIMS - r).fill(fill), ...v];
-  c.emit(es === 1 ? 'pad_u8' : 'pad_f32', [c.vaddr(x), c.vaddr(y), i32(m), ...lp(ys, 1).map(i32), ...lp(xs, 1).map(i32), ...lp(pb, 0).map(i32)],
+  c.emit(es === 1 ? 'pad_u8' : 'pad_f32', [c.vaddr(x), c.vaddr(y), i32(m), ...lp(ys, 1).map(i32), ...lp(xs, 1).map(i32), ...lp(begin, 0).map(i32)],
     { reads: [x], writes: [y], anyDtype: true });
 }
 
@@ -963,55 +768,27 @@ function lowerExpand(c: LowerCtx, n: Node): void {
 function lowerTile(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const reps = c.constNums(n.inputs[1], 'Tile repeats')!;
-  // view y as [r0, d0, r1, d1, ...]: source stride 0 on the repeat dims
-  const dims: number[] = [];
-  const src: number[] = [];
-  const cs = contiguous(xs);
-  xs.forEach((d, i) => {
-    dims.push(reps[i]!, d);
-    src.push(0, cs[i]!);
-  });
-  copyView(c, c.vaddr(y), contiguous(dims), c.vaddr(x), src, dims, { reads: [x], writes: [y] }, moveSize(c, n, x));
+  const v = tileView(c.shape(x), c.constNums(n.inputs[1], 'Tile repeats')!);
+  copyView(c, c.vaddr(y), contiguous(v.dims), c.vaddr(x, v.offset), v.strides, v.dims, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
 function lowerGather(c: LowerCtx, n: Node): void {
   const [x, idx] = n.inputs;
   const y = n.outputs[0]!;
   const xs = c.shape(x!);
-  const ax = normAxis(attrNum(n, 'axis', 0), xs.length);
-  const outer = numel(xs.slice(0, ax));
-  const inner = numel(xs.slice(ax + 1));
   const it = c.consts.get(idx!);
   if (!it) throw c.unsupported('Gather with runtime indices is not supported on wasm (indices must be constant)');
-  const ind = Int32Array.from(it.toNumbers());
+  const { outer, axisLen, inner, indices } = gatherLayout(c, n, xs, it.toNumbers());
   const es = moveSize(c, n, x!);
-  c.emit(es === 1 ? 'gather_u8' : 'gather_f32', [c.vaddr(x!), c.blob(ind), c.vaddr(y), i32(outer), i32(xs[ax]!), i32(ind.length), i32(inner), i32(0)],
+  c.emit(es === 1 ? 'gather_u8' : 'gather_f32', [c.vaddr(x!), c.blob(indices), c.vaddr(y), i32(outer), i32(axisLen), i32(indices.length), i32(inner), i32(0)],
     { reads: [x!], writes: [y], anyDtype: true });
 }
 
 function lowerDepthSpace(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const [N, C, H, W] = c.shape(x) as [number, number, number, number];
-  const bs = attrNum(n, 'blocksize', 0);
-  const ys = c.shape(y);
-  if (n.op === 'DepthToSpace') {
-    const Cp = C / (bs * bs);
-    const crd = attrStr(n, 'mode', 'DCR') === 'CRD';
-    // out viewed as [N, C', H, b1, W, b2]
-    const src = crd
-      ? [C * H * W, bs * bs * H * W, W, bs * H * W, 1, H * W]
-      : [C * H * W, H * W, W, bs * Cp * H * W, 1, Cp * H * W];
-    copyView(c, c.vaddr(y), contiguous([N, Cp, H, bs, W, bs]), c.vaddr(x), src, [N, Cp, H, bs, W, bs], { reads: [x], writes: [y] }, moveSize(c, n, x));
-  } else {
-    const Ho = H / bs, Wo = W / bs;
-    // out viewed as [N, b1, b2, C, H', W'] reading x[n, c, h*bs+b1, w*bs+b2]
-    const src = [C * H * W, W, 1, H * W, bs * W, bs];
-    copyView(c, c.vaddr(y), contiguous([N, bs, bs, C, Ho, Wo]), c.vaddr(x), src, [N, bs, bs, C, Ho, Wo], { reads: [x], writes: [y] }, moveSize(c, n, x));
-  }
-  void ys;
+  const v = depthSpaceView(c, n, c.shape(x));
+  copyView(c, c.vaddr(y), contiguous(v.dims), c.vaddr(x, v.offset), v.strides, v.dims, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
 function lowerLayerNorm(c: LowerCtx, n: Node): void {
@@ -1019,7 +796,8 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
   const [mo, ro] = [n.outputs[1], n.outputs[2]].map((o) => (o !== undefined && c.g.useCount(o) > 0 ? o : undefined));
   const y = n.outputs[0]!;
   const xs = c.shape(x!);
-  const ax = normAxis(attrNum(n, 'axis', -1), xs.length);
+  const la = opAttrs<{ axis: number; epsilon: number }>(n, c.opset);
+  const ax = normAxis(la.axis, xs.length);
   const outer = numel(xs.slice(0, ax));
   const inner = numel(xs.slice(ax));
   const full = (id: ValueId | null | undefined): Word => {
@@ -1028,19 +806,10 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
     const t = c.constOf(id, `LayerNormalization ${id === s ? 'scale' : 'bias'} (broadcast)`);
     const d = c.f32Data(t);
     if (d.length === inner) return c.addr(id);
-    const inShape = xs.slice(ax);
-    const st = broadcastStrides([...t.shape].slice(-inShape.length), inShape);
-    const o = new Float32Array(inner);
-    const cs = contiguous(inShape);
-    for (let i = 0; i < inner; i++) {
-      let k = 0;
-      for (let dI = 0; dI < inShape.length; dI++) k += Math.floor(i / cs[dI]!) % inShape[dI]! * st[dI]!;
-      o[i] = d[k]!;
-    }
-    return c.blob(o);
+    return c.blob(expandToInner(d, [...t.shape], xs.slice(ax)));
   };
   const extra = [mo, ro].filter((o): o is number => o !== undefined);
-  c.emit('norm_f32', [c.addr(x!), c.addr(y), i32(outer), i32(inner), f32(attrNum(n, 'epsilon', 1e-5)), full(s), full(b), i32(0), i32(1), i32(0),
+  c.emit('norm_f32', [c.addr(x!), c.addr(y), i32(outer), i32(inner), f32(la.epsilon), full(s), full(b), i32(0), i32(1), i32(0),
     mo !== undefined ? c.addr(mo) : NULL, ro !== undefined ? c.addr(ro) : NULL], { reads: [x!, s ?? null, b ?? null], writes: [y, ...extra] });
 }
 
@@ -1049,7 +818,7 @@ function lowerInstanceNorm(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xs = c.shape(x!);
   const C = xs[1]!;
-  c.emit('norm_f32', [c.addr(x!), c.addr(y), i32(xs[0]! * C), i32(numel(xs.slice(2))), f32(attrNum(n, 'epsilon', 1e-5)),
+  c.emit('norm_f32', [c.addr(x!), c.addr(y), i32(xs[0]! * C), i32(numel(xs.slice(2))), f32(opAttrs<{ epsilon: number }>(n, c.opset).epsilon),
     c.addr(s!), c.addr(b!), i32(1), i32(C), i32(0), NULL, NULL], { reads: [x!, s!, b!], writes: [y] });
 }
 
@@ -1057,69 +826,15 @@ function lowerInstanceNorm(c: LowerCtx, n: Node): void {
 function lowerResize(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const ys = c.shape(y);
-  const r = xs.length;
-  if (r < 2) throw c.unsupported('Resize of rank < 2');
-  for (let i = 0; i < r - 2; i++) if (xs[i] !== ys[i]) throw c.unsupported('Resize of axes other than the last two is not supported on wasm');
-  const mode = attrStr(n, 'mode', 'nearest');
-  if (mode !== 'nearest' && mode !== 'linear') throw c.unsupported(`Resize mode "${mode}" is not supported on wasm`);
-  const ctm = c.opset >= 11 ? attrStr(n, 'coordinate_transformation_mode', 'half_pixel') : 'asymmetric';
-  const nm = attrStr(n, 'nearest_mode', c.opset >= 11 ? 'round_prefer_floor' : 'floor');
-  if (ctm === 'tf_crop_and_resize') throw c.unsupported('Resize coordinate_transformation_mode "tf_crop_and_resize"');
-  let scales: number[] | undefined;
-  if (n.op === 'Upsample' || c.opset < 11) scales = c.opset >= 9 ? c.constNums(n.inputs[1], 'scales') : (n.attrs['scales'] as number[]);
-  else {
-    const s = c.constNums(n.inputs[2], 'Resize scales');
-    if (s && s.length > 0) scales = s;
-  }
-  if (attrNum(n, 'antialias', 0) !== 0) throw c.unsupported('Resize antialias');
-  const table = (inLen: number, outLen: number, scale: number): Int32Array | Uint8Array => {
-    const nearest = new Int32Array(outLen);
-    const lin = new Uint8Array(outLen * 12);
-    const dv = new DataView(lin.buffer);
-    for (let o = 0; o < outLen; o++) {
-      let xo: number;
-      switch (ctm) {
-        case 'half_pixel': xo = (o + 0.5) / scale - 0.5; break;
-        case 'pytorch_half_pixel': xo = outLen > 1 ? (o + 0.5) / scale - 0.5 : 0; break;
-        case 'align_corners': xo = outLen === 1 ? 0 : (o * (inLen - 1)) / (outLen - 1); break;
-        case 'asymmetric': xo = o / scale; break;
-        case 'half_pixel_symmetric': {
-          const adj = outLen / (scale * inLen);
-          const center = inLen / 2;
-          xo = center * (1 - adj) + (o + 0.5) / scale - 0.5;
-          break;
-        }
-        default: throw c.unsupported(`Resize coordinate_transformation_mode "${ctm}"`);
-      }
-      if (mode === 'nearest') {
-        let k: number;
-        switch (nm) {
-          case 'round_prefer_floor': k = xo === Math.floor(xo) + 0.5 ? Math.floor(xo) : Math.round(xo); break;
-          case 'round_prefer_ceil': k = Math.round(xo); break;
-          case 'floor': k = Math.floor(xo); break;
-          case 'ceil': k = Math.ceil(xo); break;
-          default: throw c.unsupported(`Resize nearest_mode "${nm}"`);
-        }
-        nearest[o] = Math.min(Math.max(k, 0), inLen - 1);
-      } else {
-        const xc = Math.min(Math.max(xo, 0), inLen - 1);
-        const i0 = Math.floor(xc);
-        const i1 = Math.min(i0 + 1, inLen - 1);
-        dv.setInt32(o * 12, i0, true);
-        dv.setInt32(o * 12 + 4, i1, true);
-        dv.setFloat32(o * 12 + 8, xc - i0, true);
-      }
-    }
-    return mode === 'nearest' ? nearest : lin;
-  };
-  const [IH, IW, OH, OW] = [xs[r - 2]!, xs[r - 1]!, ys[r - 2]!, ys[r - 1]!];
-  const sH = scales ? scales[r - 2]! : OH / IH;
-  const sW = scales ? scales[r - 1]! : OW / IW;
-  c.emit('resize_f32', [c.addr(x), c.addr(y), i32(numel(xs.slice(0, r - 2))), i32(IH), i32(IW), i32(OH), i32(OW),
-    i32(mode === 'nearest' ? 0 : 1), c.blob(table(IH, OH, sH)), c.blob(table(IW, OW, sW))], { reads: [x], writes: [y] });
+  const sp = resizeSpec(c, n, c.shape(x), c.shape(y), 'wasm');
+  c.emit('resize_f32', [c.addr(x), c.addr(y), i32(sp.outer), i32(sp.IH), i32(sp.IW), i32(sp.OH), i32(sp.OW),
+    i32(sp.mode === 'nearest' ? 0 : 1), c.blob(resizeTable(sp, sp.IH, sp.OH, sp.sH)), c.blob(resizeTable(sp, sp.IW, sp.OW, sp.sW))],
+  { reads: [x], writes: [y] });
 }
+
+/** GridSample mode and padding codes of grid_sample_f32. */
+const GRID_MODES = { linear: 0, nearest: 1 } as const;
+const GRID_PADDING = { zeros: 0, border: 1, reflection: 2 } as const;
 
 function lowerGridSample(c: LowerCtx, n: Node): void {
   const [x, grid] = n.inputs;
@@ -1127,14 +842,9 @@ function lowerGridSample(c: LowerCtx, n: Node): void {
   const xs = c.shape(x!);
   const ys = c.shape(y);
   if (xs.length !== 4) throw c.unsupported('GridSample is supported for 4-D inputs only on wasm');
-  const mode = attrStr(n, 'mode', c.opset >= 20 ? 'linear' : 'bilinear');
-  const m = mode === 'bilinear' || mode === 'linear' ? 0 : mode === 'nearest' ? 1 : -1;
-  if (m < 0) throw c.unsupported(`GridSample mode "${mode}"`);
-  const pm = attrStr(n, 'padding_mode', 'zeros');
-  const p = pm === 'zeros' ? 0 : pm === 'border' ? 1 : pm === 'reflection' ? 2 : -1;
-  if (p < 0) throw c.unsupported(`GridSample padding_mode "${pm}"`);
+  const gs = gridSampleSpec(c, n, 'wasm');
   c.emit('grid_sample_f32', [c.addr(x!), c.addr(grid!), c.addr(y), i32(xs[0]!), i32(xs[1]!), i32(xs[2]!), i32(xs[3]!),
-    i32(ys[2]!), i32(ys[3]!), i32(m), i32(p), i32(attrNum(n, 'align_corners', 0))], { reads: [x!, grid!], writes: [y] });
+    i32(ys[2]!), i32(ys[3]!), i32(GRID_MODES[gs.mode]), i32(GRID_PADDING[gs.padding]), i32(gs.alignCorners ? 1 : 0)], { reads: [x!, grid!], writes: [y] });
 }
 
 function lowerCast(c: LowerCtx, n: Node): void {
@@ -1194,11 +904,7 @@ export function lowerGraph(g: Graph): Lowered {
         continue;
       }
       if (n.op === 'Shape' && n.domain === '') {
-        const s = c.shape(n.inputs[0]!);
-        const start = attrNum(n, 'start', 0);
-        const end = attrNum(n, 'end', s.length);
-        const norm = (v: number) => Math.min(Math.max(v < 0 ? v + s.length : v, 0), s.length);
-        const dims = s.slice(norm(start), norm(end));
+        const dims = shapeOpDims(c, n, c.shape(n.inputs[0]!));
         c.consts.set(n.outputs[0]!, new Tensor('i64', [dims.length], BigInt64Array.from(dims.map((d) => BigInt(d)))));
         continue;
       }
