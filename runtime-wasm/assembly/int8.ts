@@ -25,7 +25,10 @@
  * Channel parameter blobs ("chan"): three int32 arrays of Mp = (M + 3) & ~3 entries each:
  * off[Mp], mult[Mp], shift[Mp]. Float scales ("scales", rq float mode): f64[M].
  * Flag bits: F_XS x is i8 (else u8), F_YS y is i8 (else u8), F_Y32 y is raw int32 accumulator,
- * F_FLOAT float requantization, F_BS second input (b) is i8.
+ * F_FLOAT float requantization, F_BS second input (b) is i8; qgemm_i8 only: F_W8 i8 weight panel,
+ * F_VHI vector output stage (chan blob extended with rnd[Mp]), F_USH one shift for every channel.
+ * Ragged 8-lane output stores may write up to 7 values past a row when those bytes belong to output
+ * the same kernel call writes later (never past the end of the output).
  */
 import { pa, pi } from './common';
 
@@ -34,6 +37,12 @@ const F_YS: i32 = 2;
 const F_Y32: i32 = 4;
 const F_FLOAT: i32 = 8;
 const F_BS: i32 = 16;
+/** qgemm_i8: weights packed as i8 (every w' fits). */
+const F_W8: i32 = 32;
+/** qgemm_i8: vector output stage (fixed mode, 8-bit output, every shift >= 32; rnd[Mp] in the blob). */
+const F_VHI: i32 = 64;
+/** qgemm_i8 with F_VHI: every channel has the same shift. */
+const F_USH: i32 = 128;
 
 // ---------------------------------------------------------------------------------------------
 // Shared epilogue
@@ -248,6 +257,30 @@ function prepSlot(s: usize, m: i32, k: i32): void {
   store8(y, narrow8(i32x4.add(ra, zv), i32x4.add(rb, zv), load<i32>(at, 104) != 0), n);
 }
 
+/**
+ * The K_HI / K_HIS branch of epilogue8 with the slot's constants already in locals (loop-invariant
+ * in the depthwise loops): off, multiplier, rounding, bounds (8-bit), zy, shift - 32.
+ */
+@inline function epilogueHi8(a: v128, b: v128, off: v128, mv: v128, rnd: v128, sh: i32, zv: v128, lo: v128, hi: v128,
+  signedOut: bool, y: usize, n: i32): void {
+  a = i32x4.add(a, off);
+  b = i32x4.add(b, off);
+  const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, mv), rnd), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, mv), rnd);
+  const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mv), rnd), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mv), rnd);
+  const qa = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh), zv);
+  const qb = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh), zv);
+  const s16 = i16x8.narrow_i32x4_s(qa, qb);
+  let v: v128;
+  if (signedOut) {
+    v = i8x16.narrow_i16x8_s(s16, s16);
+    v = i8x16.min_s(i8x16.max_s(v, lo), hi);
+  } else {
+    v = i8x16.narrow_i16x8_u(s16, s16);
+    v = i8x16.min_u(i8x16.max_u(v, lo), hi);
+  }
+  store8(y, v, n);
+}
+
 /** Scalar output stage of one accumulator of channel m; stores at y. */
 @inline function stageScalar(s: usize, m: i32, acc: i32, y: usize): void {
   const chan = sChan(s);
@@ -338,16 +371,33 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
   const KH2 = (KH + 1) >> 1;
   const plane = scratch;
   const pairs = scratch + (<usize>(PHa * PWd) << 1);
-  const total = PHa * PWd;
   const zv = i16x8.splat(<i16>zx);
   // tail of each input row (W % 8 values) as one masked 8-lane store when the plane row has room
   const tail = W & 7;
   const tailVec = tail != 0 && pw + W - tail + 8 <= PWd;
   const tailMask = i16x8.gt_s(i16x8.splat(<i16>tail), i16x8(0, 1, 2, 3, 4, 5, 6, 7));
   const xEnd = x + <usize>(C * H * W);
+  // input rows: fill only their padding columns when that takes fewer stores than the whole row
+  const rightFrom = (pw + W) & ~7;
+  const padOnly = ((pw + 7) >> 3) + ((PWd - rightFrom) >> 3) < (PWd >> 3);
+  // output rows are written in order (channel-major, row-major), so a ragged 8-lane store may spill
+  // into output not written yet (it gets overwritten later), except past the end of the output
+  const yEnd = y + <usize>(C * OH * OW * osz);
+  const span = <usize>(8 * osz);
   for (let c = 0; c < C; c++) {
-    // padded i16 plane
-    for (let i = 0; i < total; i += 8) v128.store(plane + (<usize>i << 1), zv);
+    // padded i16 plane: zx on the padding (pad rows, then the columns left and right of each input
+    // row, in 8-lane stores that the row copy below partly overwrites)
+    if (!padOnly) {
+      for (let i = 0, total = PHa * PWd; i < total; i += 8) v128.store(plane + (<usize>i << 1), zv);
+    } else for (let r = 0; r < PHa; r++) {
+      const d = plane + (<usize>(r * PWd) << 1);
+      if (r < ph || r >= ph + H) {
+        for (let i = 0; i < PWd; i += 8) v128.store(d + (<usize>i << 1), zv);
+      } else {
+        for (let i = 0; i < pw; i += 8) v128.store(d + (<usize>i << 1), zv);
+        for (let i = rightFrom; i < PWd; i += 8) v128.store(d + (<usize>i << 1), zv);
+      }
+    }
     const xc = x + <usize>(c * H * W);
     for (let ih = 0; ih < H; ih++) {
       const src = xc + <usize>(ih * W);
@@ -368,7 +418,9 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
       for (; iw < W; iw++) store<i16>(dst + (<usize>iw << 1), xs ? <i16>load<i8>(src + <usize>iw) : <i16>load<u8>(src + <usize>iw));
     }
     // pair plane (stride 2: each row split into even and odd columns, PWd/2 pairs each)
-    for (let r = 0; r < PHp; r++) {
+    // the kernel reads pair rows oh * sh + 2 * p * dh only: all even when sh is even
+    const rstep = (sh & 1) == 0 ? 2 : 1;
+    for (let r = 0; r < PHp; r += rstep) {
       const r0 = plane + (<usize>(r * PWd) << 1);
       const r1 = plane + (<usize>((r + dh) * PWd) << 1);
       const d = pairs + (<usize>(r * PWd) << 2);
@@ -401,24 +453,29 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
       const w0 = v128.load32_splat(wc), w1 = v128.load32_splat(wc, 4), w2 = v128.load32_splat(wc, 8);
       const w3 = v128.load32_splat(wc, 12), w4 = v128.load32_splat(wc, 16), w5 = v128.load32_splat(wc, 20);
       const o1 = <usize>dwColOff(dw, sw, PWd) << 2, o2 = <usize>dwColOff(2 * dw, sw, PWd) << 2, down = <usize>(2 * dh * PWd) << 2;
+      // the output stage's constants in locals (high-word requantization, the usual case)
+      const kind = load<i32>(SLOTS, 96);
+      const hiK = kind == K_HI || kind == K_HIS, sgn = kind == K_HIS;
+      const eOff = v128.load(SLOTS), eM = v128.load(SLOTS, 16), eR = v128.load(SLOTS, 32);
+      const eLo = v128.load(SLOTS, 48), eHi = v128.load(SLOTS, 64), eZ = v128.load(SLOTS, 80), eSh = load<i32>(SLOTS, 100);
       for (let oh = 0; oh < OH; oh++) {
         const yrow = yc + <usize>(oh * OW * osz);
         const row = pairs + (<usize>(oh * sh * PWd) << 2);
         for (let ow = 0; ow < OW; ow += 8) {
           const r0 = row + (<usize>ow << 2), r1 = r0 + down;
-          let a = i32x4.dot_i16x8_s(v128.load(r0), w0);
-          let b = i32x4.dot_i16x8_s(v128.load(r0, 16), w0);
-          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r0 + o1), w1));
-          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r0 + o1, 16), w1));
-          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r0 + o2), w2));
-          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r0 + o2, 16), w2));
-          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r1), w3));
-          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r1, 16), w3));
-          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r1 + o1), w4));
-          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r1 + o1, 16), w4));
-          a = i32x4.add(a, i32x4.dot_i16x8_s(v128.load(r1 + o2), w5));
-          b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(r1 + o2, 16), w5));
-          epilogue8(0, a, b, yrow + <usize>(ow * osz), min(8, OW - ow));
+          // balanced sums (short dependency chains; int32 addition wraps, so the order is free)
+          const a0 = i32x4.add(i32x4.dot_i16x8_s(v128.load(r0), w0), i32x4.dot_i16x8_s(v128.load(r0 + o1), w1));
+          const b0 = i32x4.add(i32x4.dot_i16x8_s(v128.load(r0, 16), w0), i32x4.dot_i16x8_s(v128.load(r0 + o1, 16), w1));
+          const a1 = i32x4.add(i32x4.dot_i16x8_s(v128.load(r0 + o2), w2), i32x4.dot_i16x8_s(v128.load(r1), w3));
+          const b1 = i32x4.add(i32x4.dot_i16x8_s(v128.load(r0 + o2, 16), w2), i32x4.dot_i16x8_s(v128.load(r1, 16), w3));
+          const a2 = i32x4.add(i32x4.dot_i16x8_s(v128.load(r1 + o1), w4), i32x4.dot_i16x8_s(v128.load(r1 + o2), w5));
+          const b2 = i32x4.add(i32x4.dot_i16x8_s(v128.load(r1 + o1, 16), w4), i32x4.dot_i16x8_s(v128.load(r1 + o2, 16), w5));
+          const a = i32x4.add(i32x4.add(a0, a1), a2);
+          const b = i32x4.add(i32x4.add(b0, b1), b2);
+          const yo = yrow + <usize>(ow * osz);
+          const nst = yo + span <= yEnd ? 8 : min(8, OW - ow);
+          if (hiK) epilogueHi8(a, b, eOff, eM, eR, eSh, eZ, eLo, eHi, sgn, yo, nst);
+          else epilogue8(0, a, b, yo, nst);
         }
       }
       continue;
@@ -438,7 +495,8 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
             b = i32x4.add(b, i32x4.dot_i16x8_s(v128.load(at, 16), wv));
           }
         }
-        epilogue8(0, a, b, yrow + <usize>(ow * osz), min(8, OW - ow));
+        const yo = yrow + <usize>(ow * osz);
+        epilogue8(0, a, b, yo, yo + span <= yEnd ? 8 : min(8, OW - ow));
       }
     }
   }
@@ -541,14 +599,17 @@ function im2colBytes(x: usize, col: usize, P8: i32, C: i32, H: i32, W: i32, oh0:
  * w' pair) over K2 pairs (i32x4.dot_i16x8_s), then the output stage.
  * y points at output channel m0 = g*Mg, pixel p0; rows are OHW * osz bytes apart.
  */
-function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32, s: usize, m0: i32): void {
+function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32, s: usize, m0: i32,
+  spill: bool, yEnd: usize): void {
   const blocks = (npix + 7) >> 3;
   const mb4 = (Mg + 3) >> 2;
   const wstep = <usize>K2 << 4;
+  const span = <usize>(8 * osz);
   for (let mb = 0; mb < mb4; mb++) {
     const wb = wg + <usize>mb * wstep;
     for (let r = 0; r < 4; r++) if ((mb << 2) + r < Mg) prepSlot(s, m0 + (mb << 2) + r, r);
-    for (let blk = 0; blk < blocks; blk++) {
+    // last block first: its ragged 8-lane stores (spill) land on output written later
+    for (let blk = blocks - 1; blk >= 0; blk--) {
       let xp = packed + (<usize>(blk * K2) << 5);
       let wp = wb;
       let a0 = i32x4.splat(0), b0 = i32x4.splat(0), a1 = i32x4.splat(0), b1 = i32x4.splat(0);
@@ -576,10 +637,11 @@ function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usiz
       const r0 = mb << 2;
       const yb = y + <usize>(px * osz);
       const rowStep = <usize>(OHW * osz);
-      epilogue8(0, a0, b0, yb + <usize>r0 * rowStep, nv);
-      if (r0 + 1 < Mg) epilogue8(1, a1, b1, yb + <usize>(r0 + 1) * rowStep, nv);
-      if (r0 + 2 < Mg) epilogue8(2, a2, b2, yb + <usize>(r0 + 2) * rowStep, nv);
-      if (r0 + 3 < Mg) epilogue8(3, a3, b3, yb + <usize>(r0 + 3) * rowStep, nv);
+      const y0 = yb + <usize>r0 * rowStep, y1 = y0 + rowStep, y2 = y1 + rowStep, y3 = y2 + rowStep;
+      epilogue8(0, a0, b0, y0, spill && y0 + span <= yEnd ? 8 : nv);
+      if (r0 + 1 < Mg) epilogue8(1, a1, b1, y1, spill && y1 + span <= yEnd ? 8 : nv);
+      if (r0 + 2 < Mg) epilogue8(2, a2, b2, y2, spill && y2 + span <= yEnd ? 8 : nv);
+      if (r0 + 3 < Mg) epilogue8(3, a3, b3, y3, spill && y3 + span <= yEnd ? 8 : nv);
     }
   }
 }
@@ -601,6 +663,7 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
   const P8 = (TR * OW + 7) & ~7;
   const col = scratch;
   const packed = pointwise ? scratch : scratch + ((<usize>(K * P8) + 15) & ~15);
+  const yEnd = y + <usize>(M * OHW * osz);
   for (let g = 0; g < G; g++) {
     const xg = x + <usize>(g * Cg * HW);
     const wg = wpack + (<usize>(g * Mg4 * K2) << 2);
@@ -615,7 +678,10 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
         im2colBytes(xg, col, P8, Cg, H, W, oh0, rows, OW, KH, KW, sh, sw, dh, dw, ph, pw, <u8>zx);
         packPairs(col, P8, K, npix, xs, packed);
       }
-      gemmTile(packed, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg);
+      // ragged stores may spill 8 - nv values past the tile: onto later channels (one tile), or onto
+      // this channel's next tile when at least 8 values of it remain (never onto earlier tiles)
+      const spill = (p0 == 0 && npix == OHW) || OHW - (p0 + npix) >= 8;
+      gemmTile(packed, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd);
     }
   }
 }
@@ -626,19 +692,29 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
 
 /**
  * qgemm_i8: QGemm, y[r][j] = stage(sum_k x[r][k] * w'[j][k] + off[j]).
- * Params: 0 x (R x K bytes), 1 wpack (i16 [N4][K8], w' = w - zw[j], zero padded: N4 = N rounded up
- * to 4, K8 = K rounded up to 8), 2 y (R x N), 3 scratch (K8 i16: the widened row),
- * 4..10 output stage (M word = N), 11 R, 12 K.
+ * Params: 0 x (R x K bytes), 1 wpack (w' = w - zw[j], zero padded: N4 = N rounded up to 4, K8 = K
+ * rounded up to 8; i16 [N4][K8], or i8 [N4][K8] with F_W8 when every w' fits i8), 2 y (R x N),
+ * 3 scratch (K8 i16: the widened row), 4..10 output stage (M word = N), 11 R, 12 K.
+ * F_VHI (fixed mode, 8-bit output, every shift >= 32): the output stage runs on 4 channels at once;
+ * the chan blob then also holds rnd[Mp] (i64, 2^(n-1)) after shift[Mp]. F_USH: every shift equal.
  */
 export function qgemm_i8(p: usize): void {
   const x = pa(p, 0), wpack = pa(p, 1), y = pa(p, 2), xw = pa(p, 3);
   const s = p + 16;
   const flags = sFlags(s), N = pi(p, 10), R = pi(p, 11), K = pi(p, 12);
   const xs = (flags & F_XS) != 0;
+  const w8 = (flags & F_W8) != 0;
+  const vhi = (flags & F_VHI) != 0;
   const osz: i32 = (flags & F_Y32) ? 4 : 1;
   const K8 = (K + 7) & ~7;
   const kb = K8 >> 3;
-  const rowBytes = <usize>K8 << 1;
+  const rowBytes = w8 ? <usize>K8 : <usize>K8 << 1;
+  const chan = sChan(s), mp = sMp(s);
+  const zy = sZy(s);
+  const lov = i32x4.splat(sLo(s) - zy), hiv = i32x4.splat(sHi(s) - zy), zyv = i32x4.splat(zy);
+  const ys = (flags & F_YS) != 0;
+  const ush = (flags & F_USH) != 0;
+  const sh0 = vhi ? load<i32>(chan + (<usize>(2 * mp) << 2)) - 32 : 0;
   for (let r = 0; r < R; r++) {
     const xr = x + <usize>(r * K);
     // widen the row to i16, zero padded to K8
@@ -650,13 +726,24 @@ export function qgemm_i8(p: usize): void {
       const w0 = wpack + <usize>j * rowBytes;
       const w1 = w0 + rowBytes, w2 = w1 + rowBytes, w3 = w2 + rowBytes;
       let a0 = i32x4.splat(0), a1 = i32x4.splat(0), a2 = i32x4.splat(0), a3 = i32x4.splat(0);
-      for (let b = 0; b < kb; b++) {
-        const o = <usize>b << 4;
-        const xv = v128.load(xw + o);
-        a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, v128.load(w0 + o)));
-        a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, v128.load(w1 + o)));
-        a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, v128.load(w2 + o)));
-        a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, v128.load(w3 + o)));
+      if (w8) {
+        for (let b = 0; b < kb; b++) {
+          const o = <usize>b << 3;
+          const xv = v128.load(xw + (o << 1));
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w0 + o)));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w1 + o)));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w2 + o)));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, v128.load8x8_s(w3 + o)));
+        }
+      } else {
+        for (let b = 0; b < kb; b++) {
+          const o = <usize>b << 4;
+          const xv = v128.load(xw + o);
+          a0 = i32x4.add(a0, i32x4.dot_i16x8_s(xv, v128.load(w0 + o)));
+          a1 = i32x4.add(a1, i32x4.dot_i16x8_s(xv, v128.load(w1 + o)));
+          a2 = i32x4.add(a2, i32x4.dot_i16x8_s(xv, v128.load(w2 + o)));
+          a3 = i32x4.add(a3, i32x4.dot_i16x8_s(xv, v128.load(w3 + o)));
+        }
       }
       // horizontal sums of a0..a3 -> one i32x4
       const t0 = i32x4.add(v128.shuffle<i32>(a0, a1, 0, 4, 1, 5), v128.shuffle<i32>(a0, a1, 2, 6, 3, 7));
@@ -664,6 +751,30 @@ export function qgemm_i8(p: usize): void {
       const sum = i32x4.add(v128.shuffle<i32>(t0, t1, 0, 1, 4, 5), v128.shuffle<i32>(t0, t1, 2, 3, 6, 7));
       const yj = yr + <usize>(j * osz);
       const nv = min(4, N - j);
+      if (vhi) {
+        // channels j..j+3 (blob arrays padded to Mp, a multiple of 4)
+        const acc = i32x4.add(sum, v128.load(chan + (<usize>j << 2)));
+        const mv = v128.load(chan + (<usize>(mp + j) << 2));
+        const rb = chan + (<usize>(3 * mp) << 2) + (<usize>j << 3);
+        const l = i64x2.add(i64x2.extmul_low_i32x4_s(acc, mv), v128.load(rb));
+        const h = i64x2.add(i64x2.extmul_high_i32x4_s(acc, mv), v128.load(rb, 16));
+        let q = v128.shuffle<i32>(l, h, 1, 3, 5, 7);
+        if (ush) {
+          q = i32x4.shr_s(q, sh0);
+        } else {
+          const sv = chan + (<usize>(2 * mp + j) << 2);
+          q = i32x4.replace_lane(q, 0, i32x4.extract_lane(q, 0) >> (load<i32>(sv) - 32));
+          q = i32x4.replace_lane(q, 1, i32x4.extract_lane(q, 1) >> (load<i32>(sv, 4) - 32));
+          q = i32x4.replace_lane(q, 2, i32x4.extract_lane(q, 2) >> (load<i32>(sv, 8) - 32));
+          q = i32x4.replace_lane(q, 3, i32x4.extract_lane(q, 3) >> (load<i32>(sv, 12) - 32));
+        }
+        q = i32x4.add(i32x4.min_s(i32x4.max_s(q, lov), hiv), zyv);
+        const s16 = i16x8.narrow_i32x4_s(q, q);
+        const v = ys ? i8x16.narrow_i16x8_s(s16, s16) : i8x16.narrow_i16x8_u(s16, s16);
+        if (nv == 4) v128.store32_lane(yj, v, 0);
+        else store8(yj, v, nv);
+        continue;
+      }
       stageScalar(s, j, i32x4.extract_lane(sum, 0), yj);
       if (nv > 1) stageScalar(s, j + 1, i32x4.extract_lane(sum, 1), yj + <usize>osz);
       if (nv > 2) stageScalar(s, j + 2, i32x4.extract_lane(sum, 2), yj + <usize>(2 * osz));

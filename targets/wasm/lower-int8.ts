@@ -30,7 +30,7 @@ const NULL: Word = { k: 'null' };
 const SCRATCH: Word = { k: 'scratch' };
 
 /** Flag bits of the int8 kernels (runtime-wasm/assembly/int8.ts). */
-export const QFLAG = { xSigned: 1, ySigned: 2, yI32: 4, float: 8, bSigned: 16 } as const;
+export const QFLAG = { xSigned: 1, ySigned: 2, yI32: 4, float: 8, bSigned: 16, w8: 32, gemmVec: 64, uniformShift: 128 } as const;
 
 /** Output pixels per tile of qconv_i8's GEMM path (TILE_PIXELS in int8.ts). */
 const TILE_PIXELS = 256;
@@ -97,9 +97,22 @@ const pick = (a: readonly number[], k: number): number => a[a.length === 1 ? 0 :
  * scales; the 7 output-stage words of a parameter block.
  * @param sumW sum_k w'[m][k] per channel (exact integers)
  */
-function stageWords(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | null, zx: number, sumW: number[], flags: number): Word[] {
+function stageWords(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | null, zx: number, sumW: number[], flags: number, gemmVec = false): Word[] {
   const Mp = Math.ceil(M / 4) * 4;
-  const chan = new Int32Array(3 * Mp);
+  // qgemm_i8's vector output stage: fixed mode, 8-bit output, every shift >= 32 (high-word path)
+  const shifts = Array.from({ length: M }, (_, m) => (out.mode === 'fixed' && out.shift.length > 0 ? pick(out.shift, m) : 0));
+  const vec = gemmVec && out.yDtype !== 'i32' && out.mode === 'fixed' && M > 0 && shifts.every((n) => n >= 32);
+  const chan = new Int32Array((vec ? 5 : 3) * Mp);
+  if (vec) {
+    // rnd[Mp] as i64 (low, high words): 2^(n-1), n in [32, 62]
+    for (let m = 0; m < M; m++) {
+      const n = shifts[m]!;
+      chan[3 * Mp + 2 * m] = n === 32 ? -0x80000000 : 0;
+      chan[3 * Mp + 2 * m + 1] = n === 32 ? 0 : 2 ** (n - 33);
+    }
+    flags |= QFLAG.gemmVec;
+    if (shifts.every((n) => n === shifts[0])) flags |= QFLAG.uniformShift;
+  }
   for (let m = 0; m < M; m++) {
     // bias - zx * sum(w'), modulo 2^32 (the reference's int32 accumulator wraps the same way)
     chan[m] = wrap((bias ? bias[m]! : 0) - Math.imul(zx, wrap(sumW[m]!)));
@@ -299,16 +312,21 @@ function lowerQGemm(c: LowerCtx, n: Node): void {
   const [sk, sn] = a.transB ? [1, K] : [N, 1];
   const packed = new Int16Array(N4 * K8);
   const sumW = new Array<number>(N).fill(0);
+  let fitsI8 = true;
   for (let j = 0; j < N; j++) {
     const z = pick(a.wZeroPoint, j);
     for (let k = 0; k < K; k++) {
       const v = wd[k * sk + j * sn]! - z;
       packed[j * K8 + k] = v;
       sumW[j] = sumW[j]! + v;
+      if (v < -128 || v > 127) fitsI8 = false;
     }
   }
-  const stage = stageWords(c, a.out, N, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW, xd === 'i8' ? QFLAG.xSigned : 0);
-  emitQ(c, 'qgemm_i8', [qaddr(c, xId!), c.blob(bytesOf(packed)), { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage, i32(R), i32(K)],
+  // every centered weight fits i8 (symmetric weights): half the bytes, widened by load8x8_s
+  const wblob = fitsI8 ? bytesOf(Int8Array.from(packed)) : bytesOf(packed);
+  const flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (fitsI8 ? QFLAG.w8 : 0);
+  const stage = stageWords(c, a.out, N, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW, flags, true);
+  emitQ(c, 'qgemm_i8', [qaddr(c, xId!), c.blob(wblob), { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage, i32(R), i32(K)],
     { reads: [xId!], writes: [y], scratch: K8 * 2 });
 }
 

@@ -13,6 +13,7 @@ import { quantizeModel } from '../../quantize/index.js';
 import { argmaxRows, loadForInputs, readPb, sliceBatch, uniform } from '../models/harness.js';
 import { emitWasm } from '../../targets/wasm/emit.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
+import { QFLAG } from '../../targets/wasm/lower-int8.js';
 import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { AttrValue, Graph, ValueId } from '../../compiler/ir/graph.js';
@@ -122,6 +123,17 @@ const convCases: ConvCase[] = [
   { name: 'stride 2 + dilation 2 + asymmetric pads', x: [1, 4, 13, 10], w: [6, 4, 3, 2], attrs: { strides: [2, 1], dilations: [2, 2], pads: [1, 0, 2, 1] } },
   { name: 'pointwise 1x1, odd channels, P = 35', x: [1, 17, 7, 5], w: [9, 17, 1, 1], xdt: 'i8' },
   { name: 'pointwise 1x1, tiled (P = 600), clamp', x: [1, 8, 20, 30], w: [12, 8, 1, 1], clamp: [-100, 90], ydt: 'i8' },
+  // ragged 8-lane stores that spill onto output written later (one tile, tiles, groups, tiny planes)
+  { name: 'pointwise 1x1 on 1x3 planes (one block spans channels)', x: [1, 5, 1, 3], w: [7, 5, 1, 1], ydt: 'i8' },
+  { name: 'pointwise 1x1 grouped, tiled with ragged tiles (50x7)', x: [1, 6, 50, 7], w: [9, 2, 1, 1], attrs: { group: 3 } },
+  { name: 'pointwise 1x1 tiled, last tile < 8 values (87x3)', x: [1, 4, 87, 3], w: [6, 4, 1, 1], clamp: [10, 240] },
+  { name: '3x3 s2 im2col on 3x3 output, 11 channels', x: [1, 4, 6, 5], w: [11, 4, 3, 3], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 3x3 on 25x5 (dscnn rows), i8', x: [1, 6, 25, 5], w: [6, 1, 3, 3], xdt: 'i8', ydt: 'i8', attrs: { group: 6, pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 3x3 s2 on 3x3 -> 2x2, then widths 1..9', x: [1, 9, 3, 3], w: [9, 1, 3, 3], attrs: { group: 9, strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 3x3 strides (2, 1), i8 in', x: [1, 5, 12, 11], w: [5, 1, 3, 3], xdt: 'i8', attrs: { group: 5, strides: [2, 1], pads: [1, 1, 1, 1] } },
+  { name: 'depthwise 3x3 strides (1, 2), odd plane', x: [1, 5, 9, 15], w: [5, 1, 3, 3], attrs: { group: 5, strides: [1, 2], pads: [1, 0, 1, 1] } },
+  { name: 'depthwise 4x3 strides (4, 2), dilation (3, 1) (general path, even stride)', x: [1, 3, 23, 14], w: [3, 1, 4, 3], attrs: { group: 3, strides: [4, 2], dilations: [3, 1], pads: [2, 1, 1, 0] } },
+  ...[1, 2, 3, 4, 5, 6, 7, 8, 9].map((wd): ConvCase => ({ name: `depthwise 3x3 p1 width ${wd}`, x: [1, 3, 4, wd], w: [3, 1, 3, 3], attrs: { group: 3, pads: [1, 1, 1, 1] } })),
   { name: 'grouped (g = 3)', x: [1, 6, 8, 9], w: [9, 2, 3, 3], attrs: { group: 3, pads: [1, 1, 1, 1] } },
   { name: 'depthwise 3x3 s1 p1', x: [1, 13, 10, 19], w: [13, 1, 3, 3], attrs: { group: 13, pads: [1, 1, 1, 1] } },
   { name: 'depthwise 3x3 s2 p1, i8', x: [1, 9, 15, 17], w: [9, 1, 3, 3], xdt: 'i8', ydt: 'i8', attrs: { group: 9, strides: [2, 2], pads: [1, 1, 1, 1] } },
@@ -227,6 +239,32 @@ describe('wasm int8: QGemm', () => {
         y_dtype: 'i8', y_zero_point: -5, clamp_lo: -120,
       }, { domain: 'edgec' });
       const [want] = await same(finish(b, [y]), [input([R, K], K, XS)]);
+      expect(spread(want!)).toBeGreaterThan(4);
+    });
+  }
+  // w_zero_point 0 (every w' fits i8: i8 weight panel) with per-channel shifts >= 32 (vector output
+  // stage, per-lane shifts) or one shared shift (uniform vector shift); N not a multiple of 4
+  for (const [xdt, ydt, R, K, N, uniform] of [['i8', 'i8', 1, 640, 13, false], ['u8', 'u8', 3, 37, 7, false], ['i8', 'u8', 3, 9, 4, true], ['u8', 'i8', 2, 130, 6, true]] as const) {
+    it(`i8 weight panel, vector stage (${uniform ? 'uniform' : 'per-channel'} shifts), ${xdt} -> ${ydt}, [${R}x${K}] x [${K}x${N}]`, async () => {
+      const zx = xdt === 'u8' ? 133 : -11;
+      const { b, x } = quantIn([R, K], xdt, zx);
+      const w = b.const('w', 'i8', [N, K], randInts(K * N, -128, 127, K + N));
+      const bias = b.const('b', 'i32', [N], randInts(N, -9000, 9000, N + 1));
+      const st = fixedStage(N, 40 / (128 * 70 * Math.sqrt(K)), K);
+      if (uniform) st['shift'] = (st['shift'] as number[]).map(() => (st['shift'] as number[])[0]!);
+      expect((st['shift'] as number[]).every((n) => n >= 32)).toBe(true);
+      const y = b.node('QGemm', [x, w, bias], {
+        trans_b: 1, x_zero_point: zx, w_zero_point: [0], ...st, y_dtype: ydt, y_zero_point: ydt === 'u8' ? 125 : -4,
+        clamp_lo: ydt === 'u8' ? 20 : -100, clamp_hi: ydt === 'u8' ? 230 : 110,
+      }, { domain: 'edgec' });
+      const g = finish(b, [y]);
+      const step = lowerGraph(g).steps.find((s) => s.kernel === 'qgemm_i8')!;
+      // the i8 panel and the vector stage are really taken
+      const f = (step.words[6] as { v: number }).v;
+      expect(f & QFLAG.w8).toBe(QFLAG.w8);
+      expect(f & QFLAG.gemmVec).toBe(QFLAG.gemmVec);
+      expect(f & QFLAG.uniformShift).toBe(uniform ? QFLAG.uniformShift : 0);
+      const [want] = await same(g, [input([R, K], K + 1, XS, -2, 2)]);
       expect(spread(want!)).toBeGreaterThan(4);
     });
   }
