@@ -11,6 +11,7 @@ import { Graph } from '../compiler/ir/graph.js';
 import { PassManager, pipelineFor } from '../compiler/pipeline.js';
 import { Tensor } from '../compiler/ir/tensor.js';
 import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
+import { exportOnnx } from '../compiler/frontends/onnx/export.js';
 import { MeasureEngine, MeasuredConfig, ProfileResult, buildReport, configFromProfile, profileGraph, renderProfileTable, resolveDevice } from '../profile/index.js';
 import type { PruneMode } from '../prune/index.js';
 import type { Calibrator } from '../quantize/index.js';
@@ -206,7 +207,7 @@ export async function cmdReport(model: string, o: ReportCliOptions, limits: Limi
     metric: d.metric,
     notes: [
       `accuracy: ${d.metric} on ${sanitize(path.basename(o.data))} (${d.n} samples), run on each configuration's target (the reference interpreter where the target cannot run it).`,
-      `size_bytes: bytes of the files the target emits; energy_mj: estimate for device ${device.name}.`,
+      `size_bytes: bytes of the files the target emits (target onnx: model.onnx); energy_mj: estimate for device ${device.name}.`,
       ...notes,
     ],
   });
@@ -256,7 +257,9 @@ async function measureConfig(
   let tmp: string | undefined;
   let outputs: Tensor[];
   try {
-    if (c.target !== 'onnx') {
+    if (c.target === 'onnx') {
+      size = exportOnnx(built.onnxGraph).length;
+    } else {
       try {
         const em = await emitTarget(c.target, built.graph, { precision: c.precision });
         size = filesBytes(em.files);

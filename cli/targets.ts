@@ -67,9 +67,9 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       const { emitWasm } = await wasmEmitter();
       let art: ReturnType<typeof emitWasm>;
       try {
-        // The wasm target takes the precision from the graph's dtypes (int8 graphs hold edgec.Q*
-        // integer ops); its `precision` option only accepts fp32, so it is not passed.
-        art = emitWasm(graph);
+        // The graph decides the kernels (int8 graphs hold edgec.Q* integer ops); `precision` is
+        // the label the wasm target records.
+        art = emitWasm(graph, { precision: opts.precision });
       } catch (e) {
         throw targetError(e, 'wasm', opts.precision);
       }
