@@ -101,7 +101,7 @@ function toEdgecError(e: unknown): EdgecError {
 function buildProgram(io: CliIO, version: string, captured: { msg?: string }): Command {
   const program = new Command('edgec');
   program
-    .description('Compile trained neural networks (ONNX) into WebAssembly SIMD, WebGPU and FPGA-HLS artifacts.')
+    .description('Compile trained neural networks (ONNX, TF.js) into WebAssembly SIMD, WebGPU and FPGA-HLS artifacts.')
     .version(version, '-V, --version', 'print the edgec version')
     .option('--verbose', 'print stack traces with errors')
     .exitOverride()

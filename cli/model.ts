@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { Graph } from '../compiler/ir/graph.js';
 import { Limits, invalid, unsupported } from '../compiler/errors.js';
 import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
+import { loadModelFile } from '../compiler/frontends/index.js';
 import { inferCtxOf } from '../compiler/interp/interp.js';
 import { getOp, parseAttrs, opsetOf } from '../compiler/ops/registry.js';
 import { isFloat } from '../compiler/ir/dtype.js';
@@ -42,6 +43,10 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
     throw invalid('cannot read model: no such file or folder', { file: p, hint: 'check the path' });
   }
   const importOpts = { limits: opts.limits, ...(opts.inputShapes ? { inputShapes: opts.inputShapes } : {}) };
+  if (st.isDirectory() && !fs.existsSync(path.join(p, 'manifest.json')) && fs.existsSync(path.join(p, 'model.json'))) {
+    // A TF.js model folder (model.json + weight shards).
+    return { graph: loadModelFile(p, importOpts), file: path.join(p, 'model.json') };
+  }
   if (st.isDirectory()) {
     const mf = path.join(p, 'manifest.json');
     let manifest: Record<string, unknown>;
@@ -67,11 +72,8 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
     if (manifest['precision'] === 'int8') graph = lowerQdq(graph).graph;
     return { graph, file: gf, artifactDir: p, manifest };
   }
-  const ext = path.extname(p).toLowerCase();
-  if (ext === '.json') {
-    throw unsupported('TF.js models (model.json) are not supported by this build of edgec yet', { file: p });
-  }
-  return { graph: loadOnnxFile(p, importOpts), file: p };
+  // .onnx -> ONNX importer; model.json -> TF.js graph/layers model; other files are sniffed.
+  return { graph: loadModelFile(p, importOpts), file: p };
 }
 
 /** One row of the inspect table. */

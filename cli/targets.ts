@@ -1,7 +1,7 @@
 /**
- * The one place where the CLI calls target code generators and runners. The wasm target
- * (targets/wasm) is wired in; webgpu and hls give a clear 'unsupported' error naming the target
- * until they exist.
+ * The one place where the CLI calls target code generators and runners: wasm (targets/wasm),
+ * webgpu (targets/webgpu; runs in Node through the `webgpu` package) and hls (targets/hls; runs
+ * the C simulation with the host C++ compiler). Each target is loaded on first use.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -79,10 +79,23 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       return { files: art.files, manifest };
     }
     case 'webgpu':
-    case 'hls':
-      throw unsupported(`target "${target}" is not available in this build of edgec yet`, {
-        hint: 'use --target wasm or --target onnx',
-      });
+    case 'hls': {
+      let art: { files: Map<string, Uint8Array | string>; manifest: Record<string, unknown> };
+      try {
+        if (target === 'webgpu') {
+          const { emitWebgpu } = await import('../targets/webgpu/emit.js');
+          art = emitWebgpu(graph, { precision: opts.precision });
+        } else {
+          const { emitHls } = await import('../targets/hls/emit.js');
+          art = emitHls(graph, { precision: opts.precision });
+        }
+      } catch (e) {
+        throw targetError(e, target, opts.precision);
+      }
+      const manifest: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(art.manifest)) if (!CLI_MANIFEST_KEYS.has(k)) manifest[k] = v;
+      return { files: art.files, manifest };
+    }
     default:
       throw usage(`unknown target "${String(target)}"`);
   }
@@ -106,9 +119,7 @@ export async function openTargetRunner(
   graph: Graph,
   artifact?: { dir: string; target: unknown },
 ): Promise<TargetRunner> {
-  if (target !== 'wasm') {
-    throw unsupported(`running on target "${target}" is not available in this build of edgec yet`, { hint: 'use --target ref or --target wasm' });
-  }
+  if (target === 'webgpu' || target === 'hls') return otherRunner(target, graph, artifact);
   let dir: string;
   let temp = false;
   if (artifact) {
@@ -143,5 +154,34 @@ export async function openTargetRunner(
     close: () => {
       if (temp) fs.rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Runner for the webgpu (Dawn in Node) and hls (C simulation) targets. */
+async function otherRunner(target: 'webgpu' | 'hls', graph: Graph, artifact?: { dir: string; target: unknown }): Promise<TargetRunner> {
+  if (artifact && artifact.target !== target) {
+    throw unsupported(`artifact was compiled for target "${String(artifact.target)}", not ${target}`, {
+      file: artifact.dir,
+      hint: `run it with --target ref, or compile it with --target ${target}`,
+    });
+  }
+  const wrap = async (f: () => Promise<Tensor[]>): Promise<Tensor[]> => {
+    try {
+      return await f();
+    } catch (e) {
+      throw targetError(e, target, 'fp32');
+    }
+  };
+  if (target === 'webgpu') {
+    const w = await import('../targets/webgpu/runner.js');
+    return {
+      run: (inputs) => wrap(() => (artifact ? w.runWebgpuArtifact(path.resolve(artifact.dir), inputs) : w.compileAndRunWebgpu(graph, inputs))),
+      close: () => undefined,
+    };
+  }
+  const h = await import('../targets/hls/csim.js');
+  return {
+    run: (inputs) => wrap(() => (artifact ? h.runHlsArtifact(path.resolve(artifact.dir), inputs) : h.emitAndRunHls(graph, inputs))),
+    close: () => undefined,
   };
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { readDataFile } from '../../compiler/io/data.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
+import { decodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
 import { compareTensors } from '../helpers/compare.js';
 import { BENCH, HAVE_MODELS, TRAINED, cli, rmTmp, tmpDir } from './helpers.js';
 import { sha256 } from '../../cli/artifact.js';
@@ -142,18 +143,32 @@ describe.skipIf(!HAVE_MODELS)('edgec compile (--target onnx) and running the art
     const man = JSON.parse(fs.readFileSync(path.join(art, 'manifest.json'), 'utf8')) as { inputs: { shape: number[] }[] };
     expect(man.inputs[0]!.shape).toEqual([4, 64]);
   });
-  it('targets and options not built yet are clear "unsupported" errors (exit 4), leaving no folder', async () => {
-    // fp16 on wasm: the wasm target has no f16 lowering (the error names the node and op)
-    for (const extra of [['--target', 'hls'], ['--target', 'webgpu'], ['--target', 'wasm', '--fp16']]) {
+  it('a precision a target cannot compile is a clear "unsupported" error (exit 4), leaving no folder', async () => {
+    // fp16 on wasm and webgpu: no f16 lowering (the error names the node and op)
+    for (const extra of [['--target', 'wasm', '--fp16'], ['--target', 'webgpu', '--fp16']]) {
       const out = path.join(tmp, `u-${extra.join('')}`);
       const r = await cli('compile', path.join(TRAINED, 'digits_mlp', 'model.onnx'), '-o', out, ...extra);
       expect(r.code, r.err).toBe(4);
       expect(r.err.split('\n').filter(Boolean).length).toBe(1);
       expect(fs.existsSync(out)).toBe(false);
     }
-    const r = await cli('run', path.join(TRAINED, 'digits_mlp', 'model.onnx'), '--inputs', path.join(TRAINED, 'digits_mlp', 'sample_in.pb'), '--target', 'webgpu', '--out', path.join(tmp, 'wg'));
-    expect(r.code).toBe(4);
-    expect(r.err).toMatch(/webgpu/);
-    expect(fs.existsSync(path.join(tmp, 'wg'))).toBe(false);
+  });
+
+  it('compiles and runs on the webgpu and hls targets like on the reference', async () => {
+    const model = path.join(TRAINED, 'digits_mlp', 'model.onnx');
+    const input = path.join(TRAINED, 'digits_mlp', 'sample_in.pb');
+    const ref = await cli('run', model, '--inputs', input, '--target', 'ref', '--out', path.join(tmp, 'o-ref'));
+    expect(ref.code, ref.err).toBe(0);
+    const want = decodeTensorProtoBytes(fs.readFileSync(path.join(tmp, 'o-ref', 'output_0.pb'))).tensor;
+    for (const target of ['hls', 'webgpu']) {
+      const art = path.join(tmp, `a-${target}`);
+      const c = await cli('compile', model, '--target', target, '-o', art);
+      expect(c.code, c.err).toBe(0);
+      expect(JSON.parse(fs.readFileSync(path.join(art, 'manifest.json'), 'utf8')).target).toBe(target);
+      const r = await cli('run', art, '--inputs', input, '--target', target, '--out', path.join(tmp, `o-${target}`));
+      expect(r.code, r.err).toBe(0);
+      const got = decodeTensorProtoBytes(fs.readFileSync(path.join(tmp, `o-${target}`, 'output_0.pb'))).tensor;
+      expect(compareTensors(got, want, { rtol: 1e-3, atol: 1e-4 }), target).toBeNull();
+    }
   });
 });
