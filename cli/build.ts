@@ -16,7 +16,10 @@ import { isFloat } from '../compiler/ir/dtype.js';
 import { readDataFile } from '../compiler/io/data.js';
 import { PassManager, PassStat, pipelineFor } from '../compiler/pipeline.js';
 import { sanitize } from '../compiler/errors.js';
-import { Calibrator, ExplainRow, KeepFloat, QuantSummary, quantizeModel } from '../quantize/index.js';
+import { Calibrator, ExplainRow, KeepFloat, QuantSummary, lowerQdq, quantizeModel } from '../quantize/index.js';
+
+/** Ops that mark an already-quantized ONNX model. */
+const PREQUANT_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger']);
 import { PruneMode, PruneSummary, pruneModel } from '../prune/index.js';
 import { CompileTarget, EmitOptions } from './targets.js';
 import { Progress } from './progress.js';
@@ -93,7 +96,14 @@ export function buildGraph(g: Graph, o: BuildOptions, h: BuildHooks): BuildResul
     graph = pr.graph;
     res.prune = pr.summary;
   }
-  if (o.precision === 'fp32') return { ...res, graph, onnxGraph: graph };
+  if (o.precision === 'fp32') {
+    // A pre-quantized model (QDQ, QLinear*, ConvInteger/MatMulInteger) compiles through the same
+    // exact integer ops as --int8; model.onnx keeps the model as given.
+    if (o.target !== 'onnx' && graph.orderedNodes().some((n) => n.domain === '' && PREQUANT_OPS.has(n.op))) {
+      return { ...res, graph: lowerQdq(graph).graph, onnxGraph: graph };
+    }
+    return { ...res, graph, onnxGraph: graph };
+  }
   const q = quantizeModel(graph, {
     mode: o.precision,
     ...(o.calib ? { calib: o.calib } : {}),

@@ -199,3 +199,22 @@ export function channel_affine_f32(p: usize): void {
     }
   }
 }
+
+/**
+ * cast_to_f32 params: 0 src, 1 dst, 2 n, 3 source kind (0: i32, 1: i8, 2: u8). Exact for i8/u8;
+ * i32 rounds to nearest f32 like ONNX Cast (f32x4.convert_i32x4_s).
+ */
+export function cast_to_f32(p: usize): void {
+  const src = pa(p, 0), dst = pa(p, 1), n = pi(p, 2), kind = pi(p, 3);
+  let i = 0;
+  if (kind == 0) {
+    for (; i + 4 <= n; i += 4) {
+      v128.store(dst + (<usize>i << 2), f32x4.convert_i32x4_s(v128.load(src + (<usize>i << 2))));
+    }
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>load<i32>(src + (<usize>i << 2)));
+  } else if (kind == 1) {
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>load<i8>(src + <usize>i));
+  } else {
+    for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>load<u8>(src + <usize>i));
+  }
+}

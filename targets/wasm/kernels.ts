@@ -13,6 +13,7 @@ export const KERNELS = {
   binary_f32: { words: 22 },
   copy_strided: { words: 20 },
   fill_f32: { words: 3 },
+  cast_to_f32: { words: 4 },
   pad_f32: { words: 21 },
   channel_affine_f32: { words: 7 },
   pool2d_f32: { words: 18 },

@@ -849,8 +849,17 @@ function lowerGridSample(c: LowerCtx, n: Node): void {
 
 function lowerCast(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
-  if (c.g.typeOf(x).dtype !== 'f32' || c.g.typeOf(n.outputs[0]!).dtype !== 'f32') throw c.unsupported('Cast between dtypes is not supported on wasm (f32 only)');
-  c.parent.set(n.outputs[0]!, x);
+  const y = n.outputs[0]!;
+  const from = c.g.typeOf(x).dtype;
+  const to = c.g.typeOf(y).dtype;
+  if (from === 'f32' && to === 'f32') {
+    c.parent.set(y, x);
+    return;
+  }
+  // integer -> f32 (e.g. the int32 accumulator of ConvInteger/MatMulInteger before its rescale)
+  const kind = ({ i32: 0, i8: 1, u8: 2 } as Record<string, number>)[from];
+  if (to !== 'f32' || kind === undefined) throw c.unsupported(`Cast from ${from} to ${to} is not supported on wasm (i32/i8/u8 -> f32 only)`);
+  c.emit('cast_to_f32', [c.vaddr(x), c.addr(y), i32(numel(c.shape(y))), i32(kind)], { reads: [x], writes: [y] });
 }
 
 /** Lowering functions by qualified op name ('edgec.X' for the edgec domain). */
