@@ -93,7 +93,6 @@ export function storageValue(dtype: DType, v: number | bigint | string): number 
  */
 export function transposeTensor(t: Tensor, perm: readonly number[]): Tensor {
   const inShape = t.shape;
-  const rank = inShape.length;
   const outShape = perm.map((p) => inShape[p]!);
   const out = alloc(t.dtype, outShape);
   const n = t.size;
@@ -102,19 +101,30 @@ export function transposeTensor(t: Tensor, perm: readonly number[]): Tensor {
   const dst = raw(out);
   const inStr = stridesOf(inShape);
   const str = perm.map((p) => inStr[p]!); // input stride per output axis
+  gatherStrided(src, dst, outShape, str, 0);
+  return out;
+}
+
+/**
+ * dst[j] = src[off + sum_d i_d * str[d]] for every output index (i_0..i_r) of `outShape`, in
+ * row-major order; the innermost axis is the unrolled inner loop. Shared by Transpose and Slice.
+ */
+function gatherStrided(src: ArrayLike<unknown> & { [i: number]: unknown }, dst: { [i: number]: unknown }, outShape: readonly number[],
+  str: readonly number[], off: number): void {
+  const rank = outShape.length;
+  const n = outShape.reduce((x, d) => x * d, 1);
+  if (n === 0) return;
   if (rank === 0) {
-    dst[0] = src[0]!;
-    return out;
+    dst[0] = src[off];
+    return;
   }
   const counter = new Array<number>(rank).fill(0);
-  let off = 0;
   const last = rank - 1;
   const lastDim = outShape[last]!;
   const lastStr = str[last]!;
   let j = 0;
   while (j < n) {
-    // innermost loop unrolled over the last output axis
-    for (let k = 0, o = off; k < lastDim; k++, o += lastStr) dst[j++] = src[o]!;
+    for (let k = 0, o = off; k < lastDim; k++, o += lastStr) dst[j++] = src[o];
     let d = last - 1;
     for (; d >= 0; d--) {
       counter[d]!++;
@@ -125,7 +135,6 @@ export function transposeTensor(t: Tensor, perm: readonly number[]): Tensor {
     }
     if (d < 0) break;
   }
-  return out;
 }
 
 /** Copies `t` broadcast to `outShape` (numpy rules). */
@@ -739,36 +748,11 @@ export const Slice = defineOp<SliceAttrs>({
 /** out[i0..] = x[starts[d] + i_d * steps[d]] for an output of `outShape`. */
 function stridedCopy(x: Tensor, outShape: number[], starts: number[], steps: number[]): Tensor {
   const res = alloc(x.dtype, outShape);
-  const n = res.size;
-  if (n === 0) return res;
-  const rank = outShape.length;
-  const src = raw(x);
-  const dst = raw(res);
-  if (rank === 0) {
-    dst[0] = src[0]!;
-    return res;
-  }
+  if (res.size === 0) return res;
   const inStr = stridesOf(x.shape);
-  const str = inStr.map((s, d) => s * steps[d]!);
   let off = 0;
-  for (let d = 0; d < rank; d++) off += starts[d]! * inStr[d]!;
-  const counter = new Array<number>(rank).fill(0);
-  const last = rank - 1;
-  const lastDim = outShape[last]!;
-  const lastStr = str[last]!;
-  let j = 0;
-  while (j < n) {
-    for (let k = 0, o = off; k < lastDim; k++, o += lastStr) dst[j++] = src[o]!;
-    let d = last - 1;
-    for (; d >= 0; d--) {
-      counter[d]!++;
-      off += str[d]!;
-      if (counter[d]! < outShape[d]!) break;
-      off -= str[d]! * outShape[d]!;
-      counter[d] = 0;
-    }
-    if (d < 0) break;
-  }
+  for (let d = 0; d < outShape.length; d++) off += starts[d]! * inStr[d]!;
+  gatherStrided(raw(x), raw(res), outShape, inStr.map((st, d) => st * steps[d]!), off);
   return res;
 }
 
