@@ -24,7 +24,7 @@ import { Tensor } from '../compiler/ir/tensor.js';
 import { roundHalfEven } from '../compiler/ir/dtype.js';
 import { inferShapes } from '../compiler/interp/interp.js';
 import { opsetOf } from '../compiler/ops/registry.js';
-import { quantizeMultiplier, qRange } from '../compiler/ops/qint.js';
+import { quantizeMultiplier, quantizeMultipliers, qRange } from '../compiler/ops/qint.js';
 import { requantMultiplier } from '../compiler/ops/conv.js';
 import { reduceMeanAxes } from './qdq.js';
 
@@ -227,7 +227,7 @@ function convLike(c: Ctx, n: Node): boolean {
   if (bias) inputs.push(c.g.addConst(`${n.name}.bias_i32`, bias).id);
   const wzp = w.zps.length === 1 ? [w.zps[0]!] : w.zps;
   const attrs: Record<string, AttrValue> = {
-    x_zero_point: x.zps[0]!, w_zero_point: wzp, ...fixedAttrs(accScales.map((s) => s / ch.q.scale)), ...outAttrs(ch),
+    x_zero_point: x.zps[0]!, w_zero_point: wzp, ...quantizeMultipliers(accScales.map((s) => s / ch.q.scale)), ...outAttrs(ch),
   };
   if (n.op === 'Conv') {
     for (const k of ['auto_pad', 'pads', 'strides', 'dilations', 'group', 'kernel_shape']) if (n.attrs[k] !== undefined) attrs[k] = n.attrs[k]!;

@@ -70,6 +70,25 @@ export function quantizeMultiplier(m: number): FixedMultiplier {
 }
 
 /**
+ * Per-channel multipliers m_j as fixed-point pairs with ONE shared shift when that costs no real
+ * precision: n is the shift of the largest m_j and every nonzero M_j = roundHalfEven(m_j * 2^n) keeps
+ * at least 2^22 (23 significant bits); otherwise each channel gets its own normalized pair
+ * (quantizeMultiplier). The requantization formula is the same either way; a shared shift lets
+ * kernels that vectorize across output channels shift all lanes with one instruction.
+ * @param ms real multipliers, one per output channel (>= 0)
+ */
+export function quantizeMultipliers(ms: readonly number[]): { multiplier: number[]; shift: number[] } {
+  const f = ms.map((m) => quantizeMultiplier(m));
+  const own = { multiplier: f.map((x) => x.multiplier), shift: f.map((x) => x.shift) };
+  const nz = f.filter((x) => x.multiplier !== 0);
+  if (nz.length < 2) return own;
+  const n = Math.min(...nz.map((x) => x.shift));
+  const M = ms.map((m) => roundHalfEven(m * 2 ** n));
+  const ok = M.every((v, j) => (f[j]!.multiplier === 0 ? v === 0 : v >= 2 ** 22 && v < 2 ** 31));
+  return ok ? { multiplier: M, shift: M.map(() => n) } : own;
+}
+
+/**
  * The fixed-point rescale: floor((acc * M + 2^(n-1)) / 2^n), exact (acc*M in 64 bits).
  * @param acc an int32 accumulator (or any integer with |acc * M| < 2^63)
  * @param M multiplier in [0, 2^31)

@@ -43,6 +43,9 @@ const F_W8: i32 = 32;
 const F_VHI: i32 = 64;
 /** qgemm_i8 with F_VHI: every channel has the same shift. */
 const F_USH: i32 = 128;
+/** qconv_i8 layout bits: x channels-last (pointwise path), y channels-last. */
+const L_XNHWC: i32 = 1;
+const L_YNHWC: i32 = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Shared epilogue
@@ -214,14 +217,24 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  */
 @inline function epilogue8(k: i32, a: v128, b: v128, y: usize, n: i32): void {
   const at = SLOTS + <usize>k * SLOT_BYTES;
+  if (load<i32>(at, 96) == K_RAW) {
+    const off = v128.load(at);
+    store8x32(y, i32x4.add(a, off), i32x4.add(b, off), n);
+    return;
+  }
+  store8(y, epi8v(k, a, b), n);
+}
+
+/**
+ * The 8-bit output stage of slot k (any kind but K_RAW) on 8 accumulators: the 8 output bytes in
+ * the low half of the result.
+ */
+@inline function epi8v(k: i32, a: v128, b: v128): v128 {
+  const at = SLOTS + <usize>k * SLOT_BYTES;
   const off = v128.load(at);
   a = i32x4.add(a, off);
   b = i32x4.add(b, off);
   const kind = load<i32>(at, 96);
-  if (kind == K_RAW) {
-    store8x32(y, a, b, n);
-    return;
-  }
   let ra: v128, rb: v128;
   const lo = v128.load(at, 48), hi = v128.load(at, 64);
   if (kind == K_HI || kind == K_HIS) {
@@ -233,16 +246,12 @@ function prepSlot(s: usize, m: i32, k: i32): void {
     const qa = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh), zv);
     const qb = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh), zv);
     const s16 = i16x8.narrow_i32x4_s(qa, qb);
-    let v: v128;
     if (kind == K_HIS) {
-      v = i8x16.narrow_i16x8_s(s16, s16);
-      v = i8x16.min_s(i8x16.max_s(v, lo), hi);
-    } else {
-      v = i8x16.narrow_i16x8_u(s16, s16);
-      v = i8x16.min_u(i8x16.max_u(v, lo), hi);
+      const v = i8x16.narrow_i16x8_s(s16, s16);
+      return i8x16.min_s(i8x16.max_s(v, lo), hi);
     }
-    store8(y, v, n);
-    return;
+    const v = i8x16.narrow_i16x8_u(s16, s16);
+    return i8x16.min_u(i8x16.max_u(v, lo), hi);
   }
   if (kind == K_LO) {
     const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
@@ -254,7 +263,41 @@ function prepSlot(s: usize, m: i32, k: i32): void {
     rb = rqFloat4(b, sv, lo, hi);
   }
   const zv = v128.load(at, 80);
-  store8(y, narrow8(i32x4.add(ra, zv), i32x4.add(rb, zv), load<i32>(at, 104) != 0), n);
+  return narrow8(i32x4.add(ra, zv), i32x4.add(rb, zv), load<i32>(at, 104) != 0);
+}
+
+/**
+ * Channels-last store of a 4-channel x 8-pixel output block: v0..v3 hold the 8 bytes (pixels 0..7)
+ * of channels r0..r0+3; pixel q's 4 bytes go to y + q * pstride. Only `nv` pixels and `nch`
+ * channels are written (exact stores: the neighbouring bytes belong to other blocks).
+ */
+@inline function storeNhwc4x8(v0: v128, v1: v128, v2: v128, v3: v128, y: usize, pstride: usize, nv: i32, nch: i32): void {
+  const s01 = v128.shuffle<u8>(v0, v1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const s23 = v128.shuffle<u8>(v2, v3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const u = v128.shuffle<i16>(s01, s23, 0, 8, 1, 9, 2, 10, 3, 11);
+  const w = v128.shuffle<i16>(s01, s23, 4, 12, 5, 13, 6, 14, 7, 15);
+  if (nch == 4 && nv == 8) {
+    v128.store32_lane(y, u, 0);
+    v128.store32_lane(y + pstride, u, 1);
+    v128.store32_lane(y + 2 * pstride, u, 2);
+    v128.store32_lane(y + 3 * pstride, u, 3);
+    v128.store32_lane(y + 4 * pstride, w, 0);
+    v128.store32_lane(y + 5 * pstride, w, 1);
+    v128.store32_lane(y + 6 * pstride, w, 2);
+    v128.store32_lane(y + 7 * pstride, w, 3);
+    return;
+  }
+  for (let q = 0; q < nv; q++) {
+    const word = q < 4 ? laneOf(u, q) : laneOf(w, q - 4);
+    const d = y + <usize>q * pstride;
+    if (nch == 4) store<u32>(d, word);
+    else for (let r = 0; r < nch; r++) store<u8>(d + <usize>r, <u8>(word >> (<u32>r << 3)));
+  }
+}
+
+/** i32 lane `q` (0..3, runtime) of v. */
+@inline function laneOf(v: v128, q: i32): u32 {
+  return q == 0 ? <u32>i32x4.extract_lane(v, 0) : q == 1 ? <u32>i32x4.extract_lane(v, 1) : q == 2 ? <u32>i32x4.extract_lane(v, 2) : <u32>i32x4.extract_lane(v, 3);
 }
 
 /**
@@ -311,7 +354,9 @@ const TILE_PIXELS: i32 = 256;
  * qconv_i8: QConv, NCHW, 2-D (1-D as H = 1).
  * Params: 0 x, 1 wpack, 2 y, 3 scratch, 4..10 output stage (chan, scales, flags, zy, lo, hi, M),
  * 11 N, 12 C, 13 H, 14 W, 15 OH, 16 OW, 17 KH, 18 KW, 19 sh, 20 sw, 21 dh, 22 dw, 23 ph (top),
- * 24 pw (left), 25 G, 26 path (0 im2col + GEMM, 1 pointwise GEMM on x, 2 depthwise direct), 27 zx.
+ * 24 pw (left), 25 G, 26 path (0 im2col + GEMM, 1 pointwise GEMM on x, 2 depthwise direct), 27 zx,
+ * 28 layout bits (paths 0/1; 8-bit output): L_XNHWC x is channels-last [N][H][W][C] (path 1 only),
+ * L_YNHWC y is written channels-last [N][OH][OW][M].
  * wpack, paths 0/1: per group, Mg rows padded to a multiple of 4, K = Cg*KH*KW padded to even:
  *   i32 [G][Mg4/4][K2][4] with each i32 = (w'[m][2j] & 0xffff) | (w'[m][2j+1] << 16).
  * wpack, path 2: i32 [C][KH2][KW] kernel-row pairs (w'[c][2p][kw], w'[c][2p+1][kw] or 0), KH2 = ceil(KH/2).
@@ -325,7 +370,7 @@ export function qconv_i8(p: usize): void {
   const flags = sFlags(s), M = pi(p, 10);
   const N = pi(p, 11), C = pi(p, 12), H = pi(p, 13), W = pi(p, 14), OH = pi(p, 15), OW = pi(p, 16);
   const KH = pi(p, 17), KW = pi(p, 18), sh = pi(p, 19), sw = pi(p, 20), dh = pi(p, 21), dw = pi(p, 22);
-  const ph = pi(p, 23), pw = pi(p, 24), G = pi(p, 25), path = pi(p, 26), zx = pi(p, 27);
+  const ph = pi(p, 23), pw = pi(p, 24), G = pi(p, 25), path = pi(p, 26), zx = pi(p, 27), layout = pi(p, 28);
   const osz: i32 = (flags & F_Y32) ? 4 : 1;
   const HW = H * W, OHW = OH * OW;
   for (let n = 0; n < N; n++) {
@@ -334,7 +379,8 @@ export function qconv_i8(p: usize): void {
     if (path == 2) {
       depthwise(xn, wpack, yn, scratch, s, C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, zx, osz);
     } else {
-      convGemm(xn, wpack, yn, scratch, s, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G, zx, osz, path == 1);
+      convGemm(xn, wpack, yn, scratch, s, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G, zx, osz, path == 1,
+        (layout & L_XNHWC) != 0, (layout & L_YNHWC) != 0);
     }
   }
 }
@@ -502,6 +548,159 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
   }
 }
 
+/**
+ * qdw_nhwc_i8: depthwise QConv (group == C == M) on channels-last tensors x [N][H][W][C] ->
+ * y [N][OH][OW][C], any kernel size, stride, dilation and padding, for the usual output stage only:
+ * fixed-point, one shift n >= 32 shared by every channel, 8-bit output (the lowering checks).
+ * Vectorized over 8 channels: the kernel taps go in pairs (t, t + 1); the two taps' input bytes are
+ * interleaved per channel so one i32x4.dot_i16x8_s adds both products for 4 channels.
+ * Params: 0 x, 1 wpack, 2 y, 3 chan (i32 off[C8], then mult[C8]; C8 = C rounded up to 8),
+ * 4 n - 32, 5 zy, 6 lo, 7 hi (clamp bounds within the output dtype), 8 flags (F_XS, F_YS), 9 N,
+ * 10 C, 11 H, 12 W, 13 OH, 14 OW, 15 KH, 16 KW, 17 sh, 18 sw, 19 dh, 20 dw, 21 ph, 22 pw, 23 zx,
+ * 24 scratch (2 * T2 * 16 + C8 + 8 bytes; T = KH*KW, T2 = ceil(T / 2)).
+ * wpack: i16 [T2][C8 / 8][2][8]: for tap pair q and channels c..c+7, the vectors
+ *   (w'[c][2q], w'[c][2q+1], w'[c+1][2q], w'[c+1][2q+1], ..., w'[c+3][2q+1]) and the same for c+4..c+7
+ *   (w' of tap T, past the last tap, is 0). Padding taps read zx (cancelled by off, as in qconv_i8).
+ */
+export function qdw_nhwc_i8(p: usize): void {
+  const x = pa(p, 0), w = pa(p, 1), y = pa(p, 2), chan = pa(p, 3);
+  const sh32 = pi(p, 4), zy = pi(p, 5), lo = pi(p, 6), hi = pi(p, 7), flags = pi(p, 8);
+  const N = pi(p, 9), C = pi(p, 10), H = pi(p, 11), W = pi(p, 12), OH = pi(p, 13), OW = pi(p, 14);
+  const KH = pi(p, 15), KW = pi(p, 16), sh = pi(p, 17), sw = pi(p, 18), dh = pi(p, 19), dw = pi(p, 20);
+  const ph = pi(p, 21), pw = pi(p, 22), zx = pi(p, 23), scratch = pa(p, 24);
+  const xs = (flags & F_XS) != 0, ys = (flags & F_YS) != 0;
+  const T = KH * KW, T2 = (T + 1) >> 1, TP = 2 * T2;
+  const C8 = (C + 7) & ~7;
+  const full = C & ~7;
+  const wstep = <usize>(C8 << 2); // bytes per tap pair: C8 channels x 2 taps x i16
+  const rnd = i64x2.splat(<i64>1 << <i64>(sh32 + 31));
+  const zv = i32x4.splat(zy);
+  const lov = i8x16.splat(<i8>lo), hiv = i8x16.splat(<i8>hi);
+  const chanM = chan + (<usize>C8 << 2);
+  // scratch: tap (dy, dx) pairs [TP][2] i32, interior tap offsets [TP] (bytes from the window's
+  // first input pixel), a border pixel's tap addresses [TP], a row of C8 + 8 bytes of zx that
+  // padding taps read
+  const taps = scratch;
+  const rel = taps + (<usize>TP << 3);
+  const ptrs = rel + (<usize>TP << 2);
+  const zrow = ptrs + (<usize>TP << 2);
+  const zEnd = zrow + <usize>(C8 + 8);
+  memory.fill(zrow, <u8>zx, <usize>(C8 + 8));
+  for (let t = 0; t < TP; t++) {
+    const tt = t < T ? t : T - 1; // the tap past the last one (weight 0) repeats the last
+    const ty = (tt / KW) * dh, tx = (tt % KW) * dw;
+    store<i32>(taps + (<usize>t << 3), ty);
+    store<i32>(taps + (<usize>t << 3), tx, 4);
+    store<i32>(rel + (<usize>t << 2), (ty * W + tx) * C);
+  }
+  const HWC = H * W * C;
+  const t9 = T == 9;
+  // 3x3 interior offsets in locals
+  const r0 = <usize>load<u32>(rel), r1 = <usize>load<u32>(rel, 4), r2 = <usize>load<u32>(rel, 8);
+  const r3 = <usize>load<u32>(rel, 12), r4 = <usize>load<u32>(rel, 16), r5 = <usize>load<u32>(rel, 20);
+  const r6 = <usize>load<u32>(rel, 24), r7 = <usize>load<u32>(rel, 28), r8 = <usize>load<u32>(rel, 32);
+  for (let n = 0; n < N; n++) {
+    const xn = x + <usize>(n * HWC);
+    const xEnd = xn + <usize>HWC;
+    const yn = y + <usize>(n * OH * OW * C);
+    for (let oh = 0; oh < OH; oh++) {
+      const ih0 = oh * sh - ph;
+      const rowIn = ih0 >= 0 && ih0 + (KH - 1) * dh < H;
+      for (let ow = 0; ow < OW; ow++) {
+        const iw0 = ow * sw - pw;
+        // tap addresses: base + tb[t] (interior: offsets from the window's first pixel; border:
+        // absolute addresses, zrow in the padding)
+        let tb = rel, base: usize = 0;
+        if (rowIn && iw0 >= 0 && iw0 + (KW - 1) * dw < W) {
+          base = xn + <usize>((ih0 * W + iw0) * C);
+        } else {
+          for (let t = 0; t < TP; t++) {
+            const ih = ih0 + load<i32>(taps + (<usize>t << 3)), iw = iw0 + load<i32>(taps + (<usize>t << 3), 4);
+            const inb = ih >= 0 && ih < H && iw >= 0 && iw < W;
+            store<u32>(ptrs + (<usize>t << 2), inb ? <u32>(xn + <usize>((ih * W + iw) * C)) : <u32>zrow);
+          }
+          tb = ptrs;
+        }
+        const yo = yn + <usize>((oh * OW + ow) * C);
+        // 3x3: the ten tap addresses in locals
+        let q0: usize = 0, q1: usize = 0, q2: usize = 0, q3: usize = 0, q4: usize = 0;
+        let q5: usize = 0, q6: usize = 0, q7: usize = 0, q8: usize = 0;
+        if (t9) {
+          if (tb == rel) {
+            q0 = base + r0; q1 = base + r1; q2 = base + r2; q3 = base + r3; q4 = base + r4;
+            q5 = base + r5; q6 = base + r6; q7 = base + r7; q8 = base + r8;
+          } else {
+            q0 = <usize>load<u32>(tb); q1 = <usize>load<u32>(tb, 4); q2 = <usize>load<u32>(tb, 8);
+            q3 = <usize>load<u32>(tb, 12); q4 = <usize>load<u32>(tb, 16); q5 = <usize>load<u32>(tb, 20);
+            q6 = <usize>load<u32>(tb, 24); q7 = <usize>load<u32>(tb, 28); q8 = <usize>load<u32>(tb, 32);
+          }
+        }
+        for (let c = 0; c < C8; c += 8) {
+          let a = i32x4.splat(0), b = i32x4.splat(0);
+          let wp = w + (<usize>c << 2);
+          const cc = <usize>c;
+          if (c < full && t9) {
+            // taps (0,1) (2,3) (4,5) (6,7) (8,-): the fifth pair's second weight is 0
+            const x0 = xs ? v128.load8x8_s(q0 + cc) : v128.load8x8_u(q0 + cc);
+            const x1 = xs ? v128.load8x8_s(q1 + cc) : v128.load8x8_u(q1 + cc);
+            const x2 = xs ? v128.load8x8_s(q2 + cc) : v128.load8x8_u(q2 + cc);
+            const x3 = xs ? v128.load8x8_s(q3 + cc) : v128.load8x8_u(q3 + cc);
+            const x4 = xs ? v128.load8x8_s(q4 + cc) : v128.load8x8_u(q4 + cc);
+            const x5 = xs ? v128.load8x8_s(q5 + cc) : v128.load8x8_u(q5 + cc);
+            const x6 = xs ? v128.load8x8_s(q6 + cc) : v128.load8x8_u(q6 + cc);
+            const x7 = xs ? v128.load8x8_s(q7 + cc) : v128.load8x8_u(q7 + cc);
+            const x8 = xs ? v128.load8x8_s(q8 + cc) : v128.load8x8_u(q8 + cc);
+            const ws = wstep;
+            const a0 = i32x4.add(i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wp)),
+              i32x4.dot_i16x8_s(v128.shuffle<i16>(x2, x3, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wp + ws)));
+            const b0 = i32x4.add(i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wp, 16)),
+              i32x4.dot_i16x8_s(v128.shuffle<i16>(x2, x3, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wp + ws, 16)));
+            const a1 = i32x4.add(i32x4.dot_i16x8_s(v128.shuffle<i16>(x4, x5, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wp + 2 * ws)),
+              i32x4.dot_i16x8_s(v128.shuffle<i16>(x6, x7, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wp + 3 * ws)));
+            const b1 = i32x4.add(i32x4.dot_i16x8_s(v128.shuffle<i16>(x4, x5, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wp + 2 * ws, 16)),
+              i32x4.dot_i16x8_s(v128.shuffle<i16>(x6, x7, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wp + 3 * ws, 16)));
+            const a2 = i32x4.dot_i16x8_s(v128.shuffle<i16>(x8, x8, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wp + 4 * ws));
+            const b2 = i32x4.dot_i16x8_s(v128.shuffle<i16>(x8, x8, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wp + 4 * ws, 16));
+            a = i32x4.add(i32x4.add(a0, a1), a2);
+            b = i32x4.add(i32x4.add(b0, b1), b2);
+          } else if (c < full) {
+            for (let q = 0; q < T2; q++) {
+              const p0 = base + <usize>load<u32>(tb + (<usize>q << 3)) + cc, p1 = base + <usize>load<u32>(tb + (<usize>q << 3), 4) + cc;
+              const x0 = xs ? v128.load8x8_s(p0) : v128.load8x8_u(p0);
+              const x1 = xs ? v128.load8x8_s(p1) : v128.load8x8_u(p1);
+              a = i32x4.add(a, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wp)));
+              b = i32x4.add(b, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wp, 16)));
+              wp += wstep;
+            }
+          } else {
+            // last, partial block of channels: reads stop at the end of x (lanes past C unused)
+            for (let q = 0; q < T2; q++) {
+              const p0 = base + <usize>load<u32>(tb + (<usize>q << 3)) + cc, p1 = base + <usize>load<u32>(tb + (<usize>q << 3), 4) + cc;
+              const x0 = load8upto(p0, p0 >= zrow && p0 < zEnd ? zEnd : xEnd, xs);
+              const x1 = load8upto(p1, p1 >= zrow && p1 < zEnd ? zEnd : xEnd, xs);
+              a = i32x4.add(a, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 0, 8, 1, 9, 2, 10, 3, 11), v128.load(wp)));
+              b = i32x4.add(b, i32x4.dot_i16x8_s(v128.shuffle<i16>(x0, x1, 4, 12, 5, 13, 6, 14, 7, 15), v128.load(wp, 16)));
+              wp += wstep;
+            }
+          }
+          // output stage: + off, (acc * M + 2^(n-1)) >> n via the high words, + zy, narrow, clamp
+          a = i32x4.add(a, v128.load(chan + (cc << 2)));
+          b = i32x4.add(b, v128.load(chan + (cc << 2), 16));
+          const ma = v128.load(chanM + (cc << 2)), mb = v128.load(chanM + (cc << 2), 16);
+          const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, ma), rnd), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, ma), rnd);
+          const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mb), rnd), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mb), rnd);
+          const qa = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh32), zv);
+          const qb = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh32), zv);
+          const s16 = i16x8.narrow_i32x4_s(qa, qb);
+          const v = ys ? i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(s16, s16), lov), hiv)
+            : i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv);
+          store8(yo + cc, v, min(8, C - c));
+        }
+      }
+    }
+  }
+}
+
 /** Pair-plane column (in pairs) of input column offset `o` for output column 0 (stride 1 or 2). */
 @inline function dwColOff(o: i32, sw: i32, PWd: i32): i32 {
   return sw == 1 ? o : (o & 1) * (PWd >> 1) + (o >> 1);
@@ -545,6 +744,98 @@ function packPairs(base: usize, stride: i32, K: i32, npix: i32, xs: bool, out: u
   }
 }
 
+/** 8 bytes at a (widened to i16x8), or fewer when a + 8 passes `end` (the missing lanes are 0). */
+@inline function load8upto(a: usize, end: usize, xs: bool): v128 {
+  if (a + 8 <= end) return xs ? v128.load8x8_s(a) : v128.load8x8_u(a);
+  let v = i16x8.splat(0);
+  const n = <i32>(end - a);
+  for (let q = 0; q < n; q++) {
+    const e = xs ? <i32>load<i8>(a + <usize>q) : <i32>load<u8>(a + <usize>q);
+    v = v128.or(v128.and(v, v128.not(laneMask16(q))), v128.and(i16x8.splat(<i16>e), laneMask16(q)));
+  }
+  return v;
+}
+
+/** All-ones in i16 lane q (runtime), zero elsewhere. */
+@inline function laneMask16(q: i32): v128 {
+  return i16x8.eq(i16x8.splat(<i16>q), i16x8(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/**
+ * packPairs for a channels-last input: `npix` pixels starting at base, pixel p's K channels at
+ * base + p * pstride (contiguous). Same output layout as packPairs. Channel pairs past K read the
+ * next bytes (their packed weights are zero, so they add nothing; reads stop at `end`); pixels
+ * >= npix are zero.
+ */
+function packPairsNhwc(base: usize, pstride: i32, K: i32, npix: i32, xs: bool, out: usize, end: usize): void {
+  const K2 = (K + 1) >> 1;
+  const blocks = (npix + 7) >> 3;
+  const z = i16x8.splat(0);
+  for (let blk = 0; blk < blocks; blk++) {
+    const p0 = blk << 3;
+    const o = out + (<usize>(blk * K2) << 5);
+    for (let c = 0; c < K; c += 8) {
+      // pixels p0..p0+7, channels c..c+7: four i32 lanes (channel pairs) per pixel
+      const at = base + <usize>(p0 * pstride + c);
+      const st = <usize>pstride;
+      const v0 = load8upto(at, end, xs);
+      const v1 = p0 + 1 < npix ? load8upto(at + st, end, xs) : z;
+      const v2 = p0 + 2 < npix ? load8upto(at + 2 * st, end, xs) : z;
+      const v3 = p0 + 3 < npix ? load8upto(at + 3 * st, end, xs) : z;
+      const v4 = p0 + 4 < npix ? load8upto(at + 4 * st, end, xs) : z;
+      const v5 = p0 + 5 < npix ? load8upto(at + 5 * st, end, xs) : z;
+      const v6 = p0 + 6 < npix ? load8upto(at + 6 * st, end, xs) : z;
+      const v7 = p0 + 7 < npix ? load8upto(at + 7 * st, end, xs) : z;
+      // 4x4 transposes of i32 lanes: pair j of pixels 0..3 / 4..7
+      const t0 = v128.shuffle<i32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<i32>(v2, v3, 0, 4, 1, 5);
+      const t2 = v128.shuffle<i32>(v0, v1, 2, 6, 3, 7), t3 = v128.shuffle<i32>(v2, v3, 2, 6, 3, 7);
+      const u0 = v128.shuffle<i32>(v4, v5, 0, 4, 1, 5), u1 = v128.shuffle<i32>(v6, v7, 0, 4, 1, 5);
+      const u2 = v128.shuffle<i32>(v4, v5, 2, 6, 3, 7), u3 = v128.shuffle<i32>(v6, v7, 2, 6, 3, 7);
+      const j = c >> 1;
+      const d = o + (<usize>j << 5);
+      v128.store(d, v128.shuffle<i32>(t0, t1, 0, 1, 4, 5));
+      v128.store(d, v128.shuffle<i32>(u0, u1, 0, 1, 4, 5), 16);
+      if (j + 1 < K2) {
+        v128.store(d, v128.shuffle<i32>(t0, t1, 2, 3, 6, 7), 32);
+        v128.store(d, v128.shuffle<i32>(u0, u1, 2, 3, 6, 7), 48);
+      }
+      if (j + 2 < K2) {
+        v128.store(d, v128.shuffle<i32>(t2, t3, 0, 1, 4, 5), 64);
+        v128.store(d, v128.shuffle<i32>(u2, u3, 0, 1, 4, 5), 80);
+      }
+      if (j + 3 < K2) {
+        v128.store(d, v128.shuffle<i32>(t2, t3, 2, 3, 6, 7), 96);
+        v128.store(d, v128.shuffle<i32>(u2, u3, 2, 3, 6, 7), 112);
+      }
+    }
+  }
+}
+
+/**
+ * Byte copy / fill for the short runs of im2col (inline 8-byte moves; memory.copy and memory.fill
+ * are calls into the engine, which cost more than a short row).
+ */
+@inline function copyBytes(d: usize, s: usize, n: i32): void {
+  if (n > 64) {
+    memory.copy(d, s, <usize>n);
+    return;
+  }
+  let i = 0;
+  for (; i + 8 <= n; i += 8) store<u64>(d + <usize>i, load<u64>(s + <usize>i));
+  for (; i < n; i++) store<u8>(d + <usize>i, load<u8>(s + <usize>i));
+}
+
+@inline function fillBytes(d: usize, v: u8, n: i32): void {
+  if (n > 64) {
+    memory.fill(d, v, <usize>n);
+    return;
+  }
+  const w = <u64>v * 0x0101010101010101;
+  let i = 0;
+  for (; i + 8 <= n; i += 8) store<u64>(d + <usize>i, w);
+  for (; i < n; i++) store<u8>(d + <usize>i, v);
+}
+
 /**
  * im2col of output rows [oh0, oh0 + TR) as bytes: col[k][(oh - oh0)*OW + ow], k = (c*KH + kh)*KW + kw,
  * padding = zx. Row length P8.
@@ -566,14 +857,14 @@ function im2colBytes(x: usize, col: usize, P8: i32, C: i32, H: i32, W: i32, oh0:
           const dst = rowk + <usize>(r * OW);
           const ih = (oh0 + r) * sh - ph + kh * dh;
           if (ih < 0 || ih >= H) {
-            memory.fill(dst, zx, <usize>OW);
+            fillBytes(dst, zx, OW);
             continue;
           }
-          if (owLo > 0) memory.fill(dst, zx, <usize>owLo);
+          if (owLo > 0) fillBytes(dst, zx, owLo);
           const src = xc + <usize>(ih * W + owLo * sw + off);
           const cnt = owHi - owLo;
           if (sw == 1) {
-            memory.copy(dst + <usize>owLo, src, <usize>cnt);
+            copyBytes(dst + <usize>owLo, src, cnt);
           } else {
             let i = 0;
             if (sw == 2) {
@@ -586,7 +877,7 @@ function im2colBytes(x: usize, col: usize, P8: i32, C: i32, H: i32, W: i32, oh0:
             }
             for (; i < cnt; i++) store<u8>(dst + <usize>(owLo + i), load<u8>(src + <usize>(i * sw)));
           }
-          if (owHi < OW) memory.fill(dst + <usize>owHi, zx, <usize>(OW - owHi));
+          if (owHi < OW) fillBytes(dst + <usize>owHi, zx, OW - owHi);
         }
         k++;
       }
@@ -600,7 +891,7 @@ function im2colBytes(x: usize, col: usize, P8: i32, C: i32, H: i32, W: i32, oh0:
  * y points at output channel m0 = g*Mg, pixel p0; rows are OHW * osz bytes apart.
  */
 function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32, s: usize, m0: i32,
-  spill: bool, yEnd: usize): void {
+  spill: bool, yEnd: usize, nhwcStride: i32): void {
   const blocks = (npix + 7) >> 3;
   const mb4 = (Mg + 3) >> 2;
   const wstep = <usize>K2 << 4;
@@ -635,6 +926,16 @@ function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usiz
       const px = blk << 3;
       const nv = min(8, npix - px);
       const r0 = mb << 2;
+      if (nhwcStride > 0) {
+        // channels-last: y is (pixel 0, channel m0); pixel stride nhwcStride bytes
+        const z = i32x4.splat(0);
+        const v0 = epi8v(0, a0, b0);
+        const v1 = r0 + 1 < Mg ? epi8v(1, a1, b1) : z;
+        const v2 = r0 + 2 < Mg ? epi8v(2, a2, b2) : z;
+        const v3 = r0 + 3 < Mg ? epi8v(3, a3, b3) : z;
+        storeNhwc4x8(v0, v1, v2, v3, y + <usize>(px * nhwcStride + r0), <usize>nhwcStride, nv, min(4, Mg - r0));
+        continue;
+      }
       const yb = y + <usize>(px * osz);
       const rowStep = <usize>(OHW * osz);
       const y0 = yb + <usize>r0 * rowStep, y1 = y0 + rowStep, y2 = y1 + rowStep, y3 = y2 + rowStep;
@@ -653,7 +954,7 @@ function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usiz
 
 function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C: i32, H: i32, W: i32, M: i32,
   OH: i32, OW: i32, KH: i32, KW: i32, sh: i32, sw: i32, dh: i32, dw: i32, ph: i32, pw: i32, G: i32,
-  zx: i32, osz: i32, pointwise: bool): void {
+  zx: i32, osz: i32, pointwise: bool, xNhwc: bool, yNhwc: bool): void {
   const xs = (sFlags(s) & F_XS) != 0;
   const Cg = C / G, Mg = M / G;
   const K = Cg * KH * KW, K2 = (K + 1) >> 1;
@@ -665,14 +966,16 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
   const packed = pointwise ? scratch : scratch + ((<usize>(K * P8) + 15) & ~15);
   const yEnd = y + <usize>(M * OHW * osz);
   for (let g = 0; g < G; g++) {
-    const xg = x + <usize>(g * Cg * HW);
+    const xg = x + <usize>(xNhwc ? g * Cg : g * Cg * HW);
     const wg = wpack + (<usize>(g * Mg4 * K2) << 2);
-    const yg = y + <usize>(g * Mg * OHW * osz);
+    const yg = y + <usize>(yNhwc ? g * Mg : g * Mg * OHW * osz);
     for (let oh0 = 0; oh0 < OH; oh0 += TR) {
       const rows = min(TR, OH - oh0);
       const npix = rows * OW;
       const p0 = oh0 * OW;
-      if (pointwise) {
+      if (pointwise && xNhwc) {
+        packPairsNhwc(xg + <usize>(p0 * C), C, K, npix, xs, packed, x + <usize>(HW * C));
+      } else if (pointwise) {
         packPairs(xg + <usize>p0, HW, K, npix, xs, packed);
       } else {
         im2colBytes(xg, col, P8, Cg, H, W, oh0, rows, OW, KH, KW, sh, sw, dh, dw, ph, pw, <u8>zx);
@@ -681,7 +984,8 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
       // ragged stores may spill 8 - nv values past the tile: onto later channels (one tile), or onto
       // this channel's next tile when at least 8 values of it remain (never onto earlier tiles)
       const spill = (p0 == 0 && npix == OHW) || OHW - (p0 + npix) >= 8;
-      gemmTile(packed, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd);
+      if (yNhwc) gemmTile(packed, wg, K2, Mg, npix, yg + <usize>(p0 * M), OHW, osz, s, g * Mg, false, yEnd, M);
+      else gemmTile(packed, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd, 0);
     }
   }
 }

@@ -140,10 +140,18 @@ function checkChannels(c: LowerCtx, what: string, len: number, n: number): void 
 // QConv
 // ---------------------------------------------------------------------------------------------
 
-function lowerQConv(c: LowerCtx, n: Node): void {
+/** Geometry of a QConv node (2-D view: 1-D convs have H = OH = KH = 1). */
+interface QConvGeom {
+  a: QConvAttrs;
+  xd: string;
+  N: number; C: number; H: number; W: number; M: number; OH: number; OW: number;
+  KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number; G: number;
+}
+
+/** Reads and checks a QConv node (throws the lowering's unsupported errors). */
+function qconvGeom(c: LowerCtx, n: Node): QConvGeom {
   const a = attrsOf<QConvAttrs>(c, n);
   const [xId, wId, bId] = n.inputs;
-  const y = n.outputs[0]!;
   const xd = needDtype(c, xId!, ['i8', 'u8'], 'QConv input');
   const wt = c.constOf(wId, 'QConv weight');
   const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
@@ -162,8 +170,114 @@ function lowerQConv(c: LowerCtx, n: Node): void {
   if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
   const p = windowParams(a, nd, ws.slice(2), n.op);
   const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
-  const H = geo.I[1], W = geo.I[2], OH = geo.O[1], OW = geo.O[2];
-  const KH = geo.K[1], KW = geo.K[2], sh = geo.S[1], sw = geo.S[2], dh = geo.D[1], dw = geo.D[2], ph = geo.P[1], pw = geo.P[2];
+  return {
+    a, xd, N, C, H: geo.I[1], W: geo.I[2], M, OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2], sh: geo.S[1], sw: geo.S[2],
+    dh: geo.D[1], dw: geo.D[2], ph: geo.P[1], pw: geo.P[2], G,
+  };
+}
+
+const isDepthwise = (q: QConvGeom): boolean => q.G === q.C && q.G === q.M;
+const isPointwise = (q: QConvGeom): boolean => !isDepthwise(q) && q.KH === 1 && q.KW === 1 && q.sh === 1 && q.sw === 1 &&
+  q.ph === 0 && q.pw === 0 && q.OH === q.H && q.OW === q.W;
+/** Shapes that qconv_wino_i8 may take (its overflow bound decides at lowering). */
+const mayWinograd = (q: QConvGeom): boolean => q.KH === 3 && q.KW === 3 && q.sh === 1 && q.sw === 1 && q.dh === 1 && q.dw === 1 &&
+  q.G === 1 && q.C >= 8 && q.M >= 8 && q.OH >= 4 && q.OW >= 4;
+/** The output stage qdw_nhwc_i8 vectorizes over channels: fixed, 8-bit, one shift >= 32. */
+function sharedHighShift(q: QConvGeom): number | undefined {
+  const o = q.a.out;
+  if (o.yDtype === 'i32' || o.mode !== 'fixed' || o.shift.length === 0) return undefined;
+  const n = o.shift[0]!;
+  return n >= 32 && o.shift.every((v) => v === n) ? n : undefined;
+}
+
+/** Channels-last values of a lowering (computed once per LowerCtx). */
+const nhwcSets = new WeakMap<LowerCtx, Set<ValueId>>();
+
+/**
+ * Which 8-bit activations the int8 convolutions exchange channels-last ([N][H][W][C]): the input
+ * and output of every depthwise QConv whose neighbours can read / write that layout. Producers:
+ * QConv on the GEMM paths (im2col or pointwise; 8-bit output, not Winograd) or a channels-last
+ * depthwise; consumers: pointwise QConv (input 0) or channels-last depthwise. Graph inputs and
+ * outputs and values read by anything else stay NCHW. A depthwise conv runs channels-last only when
+ * both its input and its output do (qdw_nhwc_i8); its output stage must fit the kernel
+ * (sharedHighShift). The layout is internal: every other op sees NCHW values.
+ */
+function nhwcValues(c: LowerCtx): Set<ValueId> {
+  let set = nhwcSets.get(c);
+  if (set) return set;
+  const g = c.g;
+  const geoms = new Map<Node, QConvGeom | null>();
+  const geomOf = (n: Node): QConvGeom | null => {
+    if (geoms.has(n)) return geoms.get(n)!;
+    let q: QConvGeom | null = null;
+    if (n.domain === 'edgec' && n.op === 'QConv') {
+      try {
+        q = qconvGeom(c, n);
+      } catch {
+        q = null;
+      }
+    }
+    geoms.set(n, q);
+    return q;
+  };
+  // channels-last pays off on narrow outputs (the NCHW kernel's 8-pixel rows run partly empty and
+  // its per-channel plane setup dominates) with at least 16 channels (two 8-channel blocks per pixel)
+  const dwOk = (q: QConvGeom): boolean => isDepthwise(q) && sharedHighShift(q) !== undefined && q.OW <= 16 && q.C >= 16;
+  const uses = g.uses();
+  const outs = new Set(g.outputs);
+  set = new Set<ValueId>();
+  const dws: Node[] = [];
+  for (const n of g.orderedNodes()) {
+    const q = geomOf(n);
+    if (q && dwOk(q)) {
+      dws.push(n);
+      set.add(n.inputs[0]!);
+      set.add(n.outputs[0]!);
+    }
+  }
+  const writes = (n: Node | undefined): boolean => {
+    const q = n && geomOf(n);
+    if (!q || q.a.out.yDtype === 'i32') return false;
+    return isDepthwise(q) ? dwOk(q) : !mayWinograd(q);
+  };
+  const reads = (n: Node, v: ValueId): boolean => {
+    const q = geomOf(n);
+    if (!q || n.inputs[0] !== v || n.inputs.slice(1).includes(v)) return false;
+    return isDepthwise(q) ? dwOk(q) : isPointwise(q);
+  };
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const v of [...set]) {
+      const r = c.shape(v).length;
+      const us = uses.get(v) ?? [];
+      const ok = !outs.has(v) && !g.inputs.includes(v) && !c.isConst(v) && (r === 3 || r === 4) &&
+        writes(g.producerOf(v)) && us.length > 0 && us.every((u) => reads(u, v));
+      if (!ok) {
+        set.delete(v);
+        changed = true;
+      }
+    }
+    for (const n of dws) {
+      const [i, o] = [n.inputs[0]!, n.outputs[0]!];
+      if (set.has(i) !== set.has(o)) {
+        set.delete(i);
+        set.delete(o);
+        changed = true;
+      }
+    }
+  }
+  nhwcSets.set(c, set);
+  return set;
+}
+
+function lowerQConv(c: LowerCtx, n: Node): void {
+  const q = qconvGeom(c, n);
+  const { a, xd, N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G } = q;
+  const [xId, wId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const wt = c.constOf(wId, 'QConv weight');
+  const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
+  const nhwc = nhwcValues(c);
   const Cg = C / G, Mg = M / G;
   const K = Cg * KH * KW;
   const wd = wt.data as Int8Array | Uint8Array;
@@ -173,9 +287,15 @@ function lowerQConv(c: LowerCtx, n: Node): void {
     for (let k = 0; k < K; k++) s += wc(m, k);
     return s;
   });
-  if (winogradInt8(c, n, a, xd, xId!, y, wt, bt, sumW, { N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G })) return;
-  const depthwise = G === C && G === M && Cg === 1 && (sw === 1 || sw === 2);
-  const pointwise = !depthwise && KH === 1 && KW === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && OH === H && OW === W;
+  const xNhwc = nhwc.has(xId!), yNhwc = nhwc.has(y);
+  if (!xNhwc && !yNhwc && winogradInt8(c, n, a, xd, xId!, y, wt, bt, sumW, { N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G })) return;
+  if (xNhwc && isDepthwise(q)) {
+    lowerDepthwiseNhwc(c, q, xId!, y, wc, bt ? (bt.data as Int32Array) : null, sumW);
+    return;
+  }
+  const depthwise = isDepthwise(q) && (sw === 1 || sw === 2);
+  const pointwise = isPointwise(q);
+  if (xNhwc && !pointwise) throw internal('channels-last input on a non-pointwise QConv');
   let wpack: Word;
   let scratch: number;
   if (depthwise) {
@@ -219,8 +339,42 @@ function lowerQConv(c: LowerCtx, n: Node): void {
   emitQ(c, 'qconv_i8', [
     qaddr(c, xId!), wpack, { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage,
     i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(KH), i32(KW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw),
-    i32(G), i32(depthwise ? 2 : pointwise ? 1 : 0), i32(a.xZeroPoint),
+    i32(G), i32(depthwise ? 2 : pointwise ? 1 : 0), i32(a.xZeroPoint), i32((xNhwc ? 1 : 0) | (yNhwc ? 2 : 0)),
   ], { reads: [xId!], writes: [y], scratch });
+}
+
+/**
+ * Depthwise QConv on channels-last input and output (qdw_nhwc_i8): weights as tap pairs
+ * interleaved per channel (see int8.ts), off/mult per channel padded to a multiple of 8.
+ */
+function lowerDepthwiseNhwc(c: LowerCtx, q: QConvGeom, xId: ValueId, y: ValueId, wc: (m: number, k: number) => number,
+  bias: Int32Array | null, sumW: number[]): void {
+  const { a, xd, N, C, H, W, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw } = q;
+  const n = sharedHighShift(q);
+  if (n === undefined) throw internal('qdw_nhwc_i8 needs one shift >= 32');
+  const T = KH * KW, T2 = Math.ceil(T / 2), C8 = Math.ceil(C / 8) * 8;
+  const wp = new Int16Array(T2 * C8 * 2);
+  for (let t2 = 0; t2 < T2; t2++) {
+    for (let ch = 0; ch < C; ch++) {
+      const base = t2 * C8 * 2 + (ch >> 3) * 16 + ((ch & 7) >> 2) * 8 + (ch & 3) * 2;
+      wp[base] = wc(ch, 2 * t2);
+      wp[base + 1] = 2 * t2 + 1 < T ? wc(ch, 2 * t2 + 1) : 0;
+    }
+  }
+  const chan = new Int32Array(2 * C8);
+  const o = a.out;
+  for (let ch = 0; ch < C; ch++) {
+    chan[ch] = wrap((bias ? bias[ch]! : 0) - Math.imul(a.xZeroPoint, wrap(sumW[ch]!)));
+    chan[C8 + ch] = pick(o.multiplier, ch);
+  }
+  const ys = o.yDtype === 'i8';
+  const [dlo, dhi] = ys ? [-128, 127] : [0, 255];
+  emitQ(c, 'qdw_nhwc_i8', [
+    qaddr(c, xId), c.blob(bytesOf(wp)), { k: 'buf', id: y, off: 0 }, c.blob(chan), i32(n - 32), i32(o.yZeroPoint),
+    i32(Math.max(o.lo, dlo)), i32(Math.min(o.hi, dhi)), i32((xd === 'i8' ? QFLAG.xSigned : 0) | (ys ? QFLAG.ySigned : 0)),
+    i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(KH), i32(KW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw),
+    i32(a.xZeroPoint), SCRATCH,
+  ], { reads: [xId], writes: [y], scratch: 2 * T2 * 16 + C8 + 8 });
 }
 
 /** Doubled Winograd weight matrix G2 = 2G of F(2x2, 3x3) (integers). */

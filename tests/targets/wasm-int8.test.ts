@@ -19,7 +19,7 @@ import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { AttrValue, Graph, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
-import { quantizeMultiplier } from '../../compiler/ops/qint.js';
+import { quantizeMultiplier, quantizeMultipliers } from '../../compiler/ops/qint.js';
 import { runOnWasm } from './wasm-helpers.js';
 
 /** Deterministic PRNG (mulberry32) in [0, 1). */
@@ -210,6 +210,100 @@ describe('wasm int8: QConv == reference, bit for bit', () => {
       const y = b.node('QConv', [x, w], { x_zero_point: 128, multiplier: [m], shift: [n], y_dtype: 'i8' }, { domain: 'edgec' });
       await same(finish(b, [y]), [input([1, 3, 5, 5], 3, XS)]);
     }
+  });
+});
+
+/**
+ * Channels-last chains: producer QConv (im2col or pointwise GEMM path) -> depthwise QConv -> pointwise
+ * QConv. With a shared shift >= 32, 8-bit output, OW <= 16 and C >= 16, the depthwise conv runs
+ * channels-last (qdw_nhwc_i8) and its neighbours write / read that layout (qconv_i8 layout bits).
+ */
+interface ChainCase {
+  name: string;
+  x: number[];
+  /** producer: 'pw' (1x1) or 'conv' (3x3 stride 2, im2col) */
+  first: 'pw' | 'conv';
+  C: number;
+  dw: Record<string, AttrValue> & { kernel: number[] };
+  xdt?: 'u8' | 'i8';
+  ydt?: 'u8' | 'i8';
+  clamp?: [number, number];
+  /** depthwise output stage with per-channel shifts (stays NCHW) */
+  ownShifts?: boolean;
+  /** producer group count (pointwise producer) */
+  group?: number;
+  /** the depthwise input is also a graph output (through DequantizeLinear) */
+  tapDwInput?: boolean;
+}
+
+const chainCases: ChainCase[] = [
+  { name: 'pw -> dw 3x3 p1 -> pw, C 16, 12x12', x: [1, 8, 12, 12], first: 'pw', C: 16, dw: { kernel: [3, 3], pads: [1, 1, 1, 1] } },
+  { name: 'conv s2 (im2col, channels-last out) -> dw 3x3 s2 -> pw, C 24, i8', x: [1, 3, 25, 21], first: 'conv', C: 24, xdt: 'i8', ydt: 'i8',
+    dw: { kernel: [3, 3], pads: [1, 1, 1, 1], strides: [2, 2] } },
+  { name: 'C 20 (partial channel block), dw 3x3 p1 on 7x5, clamp', x: [1, 6, 7, 5], first: 'pw', C: 20, clamp: [30, 220], dw: { kernel: [3, 3], pads: [1, 1, 1, 1] } },
+  { name: 'C 35, dw 5x5 dilation 2, asymmetric pads (general tap loop)', x: [1, 5, 11, 9], first: 'pw', C: 35,
+    dw: { kernel: [5, 5], dilations: [2, 2], pads: [3, 4, 2, 1] } },
+  { name: 'C 16, dw 2x3 strides (2, 1), no padding, batch 2', x: [2, 7, 10, 8], first: 'pw', C: 16, dw: { kernel: [2, 3], strides: [2, 1] } },
+  { name: 'C 17, dw 3x3 p1 on 1x1 plane (all padding but the centre)', x: [1, 4, 1, 1], first: 'pw', C: 17, dw: { kernel: [3, 3], pads: [1, 1, 1, 1] } },
+  { name: '1-D: pw -> dw k5 p2 -> pw, C 32, L 14, i8 in', x: [1, 9, 14], first: 'pw', C: 32, xdt: 'i8', dw: { kernel: [5], pads: [2, 2] } },
+  { name: 'grouped pointwise producer (g 2), C 24', x: [1, 6, 9, 9], first: 'pw', group: 2, C: 24, dw: { kernel: [3, 3], pads: [1, 1, 1, 1] } },
+  { name: 'per-channel shifts: the depthwise conv stays NCHW', x: [1, 8, 12, 12], first: 'pw', C: 16, ownShifts: true, dw: { kernel: [3, 3], pads: [1, 1, 1, 1] } },
+];
+
+/** Output stage with one shift shared by all M channels (quantizeMultipliers) around m. */
+function sharedStage(M: number, m: number, seed: number): Record<string, AttrValue> {
+  const r = rng(seed);
+  return quantizeMultipliers(Array.from({ length: M }, () => m * 2 ** (2 * r() - 1)));
+}
+
+function chainGraph(cs: ChainCase, seed: number): { g: Graph; x: Tensor } {
+  const xdt = cs.xdt ?? 'u8';
+  const ydt = cs.ydt ?? 'u8';
+  const zx = xdt === 'u8' ? 131 : -7;
+  const { b, x } = quantIn(cs.x, xdt, zx);
+  const nd = cs.x.length - 2;
+  const C = cs.C;
+  const zy = ydt === 'u8' ? 120 : 3;
+  const out = (M: number, K: number, s: number, own = false): Record<string, AttrValue> => ({
+    ...(own ? fixedStage(M, 60 / (128 * 70 * Math.sqrt(K)), s) : sharedStage(M, 60 / (128 * 70 * Math.sqrt(K)), s)),
+    y_dtype: ydt, y_zero_point: zy, ...(cs.clamp ? { clamp_lo: cs.clamp[0], clamp_hi: cs.clamp[1] } : {}),
+  });
+  const conv = (v: ValueId, xz: number, M: number, wshape: number[], attrs: Record<string, AttrValue>, s: number, own = false): ValueId => {
+    const K = wshape.slice(1).reduce((p, q) => p * q, 1);
+    const w = b.const(`w${s}`, 'i8', wshape, randInts(M * K, -127, 127, s));
+    const bias = b.const(`b${s}`, 'i32', [M], randInts(M, -20000, 20000, s + 1));
+    return b.node('QConv', [v, w, bias], { ...attrs, x_zero_point: xz, w_zero_point: [0], ...out(M, K, s + 2, own) }, { domain: 'edgec' });
+  };
+  const Cin = cs.x[1]!;
+  const ones = (k: number) => Array.from({ length: nd }, () => k);
+  const g0 = cs.group ?? 1;
+  const y0 = cs.first === 'pw'
+    ? conv(x, zx, C, [C, Cin / g0, ...ones(1)], { group: g0 }, seed)
+    : conv(x, zx, C, [C, Cin, ...ones(3)], { strides: ones(2), pads: ones(1).concat(ones(1)) }, seed);
+  const { kernel, ...dwAttrs } = cs.dw;
+  const y1 = conv(y0, zy, C, [C, 1, ...kernel], { ...dwAttrs, group: C }, seed + 10, cs.ownShifts);
+  const y2 = conv(y1, zy, 11, [11, C, ...ones(1)], {}, seed + 20);
+  return { g: finish(b, cs.tapDwInput ? [y2, y0] : [y2]), x: input(cs.x, seed, XS) };
+}
+
+describe('wasm int8: channels-last depthwise chains == reference, bit for bit', () => {
+  chainCases.forEach((cs, i) => {
+    it(cs.name, async () => {
+      const { g, x } = chainGraph(cs, 500 + i * 37);
+      const steps = lowerGraph(g).steps;
+      const nhwc = steps.filter((st) => st.kernel === 'qdw_nhwc_i8').length;
+      expect(nhwc).toBe(cs.ownShifts ? 0 : 1);
+      // qconv_i8's layout word (the last): producer writes channels-last (2), consumer reads it (1)
+      const layouts = steps.filter((st) => st.kernel === 'qconv_i8').map((st) => (st.words[st.words.length - 1] as { v: number }).v);
+      expect(layouts).toEqual(cs.ownShifts ? [0, 0, 0] : [2, 1]);
+      const [want] = await same(g, [x]);
+      expect(spread(want!)).toBeGreaterThan(8);
+    });
+  });
+  it('a channels-last candidate read by another op (DequantizeLinear to an output) stays NCHW', async () => {
+    const { g, x } = chainGraph({ ...chainCases[0]!, tapDwInput: true }, 77);
+    expect(lowerGraph(g).steps.some((st) => st.kernel === 'qdw_nhwc_i8')).toBe(false);
+    await same(g, [x]);
   });
 });
 
