@@ -43,6 +43,8 @@ const F_W8: i32 = 32;
 const F_VHI: i32 = 64;
 /** qgemm_i8 with F_VHI: every channel has the same shift. */
 const F_USH: i32 = 128;
+/** qconv_i8: no accumulator can wrap (|sum x*w'| + |off| < 2^31), so the output stage may fold off and zy. */
+const F_NOWRAP: i32 = 256;
 /** qconv_i8 layout bits: x channels-last (pointwise path), y channels-last. */
 const L_XNHWC: i32 = 1;
 const L_YNHWC: i32 = 2;
@@ -166,6 +168,14 @@ const K_LO: i32 = 2;
 const K_FLOAT: i32 = 3;
 /** K_HI with an int8 output (K_HI itself: uint8 output). */
 const K_HIS: i32 = 4;
+/**
+ * K_HI / K_HIS folded (F_NOWRAP): off and zy ride in the 64-bit constant
+ * c = off * M + 2^(n-1) + zy * 2^n, so the stage is hi32(acc * M + c) >> (n - 32) (the zy term is
+ * a multiple of 2^n, so it adds exactly zy after the floor). Valid when acc + off cannot wrap and
+ * n <= 54 (the lowering proves both); the slot's off and zy vectors are zero.
+ */
+const K_HF: i32 = 5;
+const K_HFS: i32 = 6;
 
 /** Prepares slot `k` for channel m of the output stage at s. */
 function prepSlot(s: usize, m: i32, k: i32): void {
@@ -199,6 +209,13 @@ function prepSlot(s: usize, m: i32, k: i32): void {
     const signedOut = (flags & F_YS) != 0;
     store<i32>(at, signedOut ? K_HIS : K_HI, 96);
     store<i32>(at, sh - 32, 100);
+    if ((flags & F_NOWRAP) != 0 && sh <= 54) {
+      const off = <i64>load<i32>(chan + (<usize>m << 2)), mul = <i64>load<i32>(chan + (<usize>(mp + m) << 2));
+      store<i32>(at, signedOut ? K_HFS : K_HF, 96);
+      v128.store(at, i64x2.splat(off * mul + (<i64>1 << <i64>(sh - 1)) + (<i64>zy << <i64>sh)), 32);
+      v128.store(at, i32x4.splat(0));
+      v128.store(at, i32x4.splat(0), 80);
+    }
     const dlo = signedOut ? -128 : 0, dhi = signedOut ? 127 : 255;
     const l8 = max(sLo(s), dlo), h8 = min(sHi(s), dhi);
     v128.store(at, i8x16.splat(<i8>l8), 48);
@@ -231,6 +248,15 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  */
 @inline function epi8v(k: i32, a: v128, b: v128): v128 {
   const at = SLOTS + <usize>k * SLOT_BYTES;
+  const kind0 = load<i32>(at, 96);
+  if (kind0 == K_HF || kind0 == K_HFS) {
+    const mv = v128.load(at, 16), c = v128.load(at, 32), sh = load<i32>(at, 100);
+    const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, mv), c), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, mv), c);
+    const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mv), c), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mv), c);
+    const s16 = i16x8.narrow_i32x4_s(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh), i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh));
+    if (kind0 == K_HFS) return i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(s16, s16), v128.load(at, 48)), v128.load(at, 64));
+    return i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), v128.load(at, 48)), v128.load(at, 64));
+  }
   const off = v128.load(at);
   a = i32x4.add(a, off);
   b = i32x4.add(b, off);
@@ -501,7 +527,8 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
       const o1 = <usize>dwColOff(dw, sw, PWd) << 2, o2 = <usize>dwColOff(2 * dw, sw, PWd) << 2, down = <usize>(2 * dh * PWd) << 2;
       // the output stage's constants in locals (high-word requantization, the usual case)
       const kind = load<i32>(SLOTS, 96);
-      const hiK = kind == K_HI || kind == K_HIS, sgn = kind == K_HIS;
+      // folded slots (K_HF/K_HFS) have zero off and zy vectors: the same arithmetic
+      const hiK = kind == K_HI || kind == K_HIS || kind == K_HF || kind == K_HFS, sgn = kind == K_HIS || kind == K_HFS;
       const eOff = v128.load(SLOTS), eM = v128.load(SLOTS, 16), eR = v128.load(SLOTS, 32);
       const eLo = v128.load(SLOTS, 48), eHi = v128.load(SLOTS, 64), eZ = v128.load(SLOTS, 80), eSh = load<i32>(SLOTS, 100);
       for (let oh = 0; oh < OH; oh++) {

@@ -30,7 +30,7 @@ const NULL: Word = { k: 'null' };
 const SCRATCH: Word = { k: 'scratch' };
 
 /** Flag bits of the int8 kernels (runtime-wasm/assembly/int8.ts). */
-export const QFLAG = { xSigned: 1, ySigned: 2, yI32: 4, float: 8, bSigned: 16, w8: 32, gemmVec: 64, uniformShift: 128 } as const;
+export const QFLAG = { xSigned: 1, ySigned: 2, yI32: 4, float: 8, bSigned: 16, w8: 32, gemmVec: 64, uniformShift: 128, noWrap: 256 } as const;
 
 /** Output pixels per tile of qconv_i8's GEMM path (TILE_PIXELS in int8.ts). */
 const TILE_PIXELS = 256;
@@ -335,7 +335,17 @@ function lowerQConv(c: LowerCtx, n: Node): void {
     const P8 = Math.ceil((TR * OW) / 8) * 8;
     scratch = (pointwise ? 0 : align16(K * P8)) + P8 * K2 * 4;
   }
-  const stage = stageWords(c, a.out, M, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW, xd === 'i8' ? QFLAG.xSigned : 0);
+  // no accumulator can wrap: |sum x * w'| <= max|x| * sum |w'| plus |off| stays below 2^31 (the
+  // kernel may then fold off and zy into its 64-bit rounding constant)
+  const xmax = xd === 'i8' ? 128 : 255;
+  const nowrap = Array.from({ length: M }, (_, m) => {
+    let abs = 0;
+    for (let k = 0; k < K; k++) abs += Math.abs(wc(m, k));
+    const off = wrap((bt ? (bt.data as Int32Array)[m]! : 0) - Math.imul(a.xZeroPoint, wrap(sumW[m]!)));
+    return xmax * abs + Math.abs(off) < 2 ** 31;
+  }).every(Boolean);
+  const stage = stageWords(c, a.out, M, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW,
+    (xd === 'i8' ? QFLAG.xSigned : 0) | (nowrap ? QFLAG.noWrap : 0));
   emitQ(c, 'qconv_i8', [
     qaddr(c, xId!), wpack, { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage,
     i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(KH), i32(KW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw),
