@@ -6,8 +6,15 @@
  *   fp32: 5 DSP48 per multiply-accumulate unit (3 for fmul, 2 for fadd on 7-series/UltraScale);
  *   int8: two 8x8 products packed per DSP48 (ceil(mult / 2)), plus 4 DSP48 for the 32x32-bit
  *   requantization multiply of a layer with an output stage.
+ *   fp16 (half storage, float accumulation as in the kernels): the same multiply-accumulate units as
+ *   fp32. int4 weights: a dequantizing fmul, float(q) * scale (3 DSP48, ~100 LUT / 150 FF): one per
+ *   parallel multiplier in dense layers (each weight is read once per row), one per conv layer
+ *   (it fills a float buffer with the current filter before its output positions; the buffer
+ *   costs LUTRAM/BRAM and the fill adds its cycles to the latency).
  * - BRAM18K: weight arrays and activation buffers above 2 kbit go to BRAM (ceil(bits / 18432),
  *   at least one per array partition that still holds more than 2 kbit); smaller ones to LUTRAM.
+ *   Weight bits are the stored bits: 32 per fp32 value, 16 per half, 4 per int4 weight plus 32 per
+ *   block scale.
  * - LUT/FF: per multiplier (fp32 ~ 400 LUT / 600 FF for an fmul+fadd pair around the DSPs; int8
  *   ~ 30 LUT / 50 FF) plus a per-layer control overhead (250 LUT / 350 FF) and LUTRAM for small arrays.
  * - Latency: iterations x II (the reuse factor) + the pipeline depth per layer; the layers run
@@ -35,6 +42,11 @@ export interface LayerCost {
   int8: boolean;
   /** The layer ends in an integer requantization (a 32x32-bit multiply). */
   requant: boolean;
+  /** Block-wise int4 weights: dequantized per multiplier ('tap') or per filter into a buffer ('filter'). */
+  int4?: 'tap' | 'filter';
+  /** int4 'filter': bits of the dequantized filter buffer and the cycles spent filling it. */
+  dequantBits?: number;
+  dequantCycles?: number;
 }
 
 /** An FPGA part's resources. */
@@ -124,11 +136,14 @@ export function estimateProject(costs: LayerCost[], o: { part: Part; clockNs: nu
     if (c.macs > 0 && mult > 0) dsp = c.int8 ? Math.ceil(mult / 2) : 5 * mult;
     else if (mult > 0 && !c.int8) dsp = 3 * mult;
     if (c.requant) dsp += 4;
+    const deq = c.int4 === 'tap' ? mult : c.int4 === 'filter' ? 1 : 0;
+    dsp += 3 * deq;
     const parts = Math.max(1, Math.min(mult, 64));
-    const bram = bramFor(c.weightBits, c.macs > 0 ? parts : 1);
-    const lut = 250 + mult * (c.int8 ? 30 : 400) + lutramFor(c.weightBits);
-    const ff = 350 + mult * (c.int8 ? 50 : 600);
-    const latency = c.iterations * Math.max(1, c.reuse) + depth(c);
+    const dqBits = c.int4 === 'filter' ? c.dequantBits ?? 0 : 0;
+    const bram = bramFor(c.weightBits, c.macs > 0 ? parts : 1) + bramFor(dqBits, parts);
+    const lut = 250 + mult * (c.int8 ? 30 : 400) + 100 * deq + lutramFor(c.weightBits) + lutramFor(dqBits);
+    const ff = 350 + mult * (c.int8 ? 50 : 600) + 150 * deq;
+    const latency = c.iterations * Math.max(1, c.reuse) + depth(c) + (c.int4 === 'filter' ? c.dequantCycles ?? 0 : 0);
     return {
       index: c.index, node: c.node, op: c.op, kernel: c.kernel, reuse_factor: c.reuse, multipliers: mult, macs: c.macs,
       dsp, bram18k: bram, lut, ff, latency_cycles: latency,
@@ -161,6 +176,6 @@ export function estimateProject(costs: LayerCost[], o: { part: Part; clockNs: nu
   return {
     part: p.fullName, clock_ns: o.clockNs, precision: o.precision, layers, total,
     available: { dsp: p.dsp, bram18k: p.bram18k, lut: p.lut, ff: p.ff }, utilization, fits: warnings.length === 0, warnings,
-    model: 'edgec first-order model: DSP = multipliers (fp32 x5, int8 /2 packed) per layer; BRAM18K from array bits; latency = iterations x II + depth',
+    model: 'edgec first-order model: DSP = multipliers (fp32/fp16 x5, int8 /2 packed) per layer, + 3 per int4 dequantizer (per multiplier in dense, per conv layer); BRAM18K from stored array bits (fp32 32, fp16 16, int4 4 + block scales); latency = iterations x II + depth',
   };
 }

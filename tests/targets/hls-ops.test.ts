@@ -453,7 +453,7 @@ describe('hls project', () => {
     expect(err).toBeInstanceOf(EdgecError);
     expect((err as EdgecError).kind).toBe('unsupported');
     expect(String((err as Error).message) + JSON.stringify((err as EdgecError).ctx)).toMatch(/my_topk/);
-    expect(() => emitHls(canonical().g, { precision: 'fp16' })).toThrow(/precision fp16/);
+    expect(() => emitHls(canonical().g, { precision: 'bf16' })).toThrow(/precision bf16/);
     expect(() => emitHls(canonical().g, { topName: 'bad name' })).toThrow(/not a valid C identifier/);
     expect(() => emitHls(canonical().g, { part: 'xc9nope' })).toThrow(/unknown FPGA part/);
   });

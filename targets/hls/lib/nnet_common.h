@@ -15,7 +15,75 @@
 #include "ap_fixed.h"
 #endif
 
+// ---- half (IEEE binary16, --fp16) -----------------------------------------------------------
+// Vitis HLS: `half` from hls_half.h (synthesis, and C simulation under vitis_hls: the generated
+// build_prj.tcl defines EDGEC_HLS_HALF). Host C simulation: the compiler's _Float16 (GCC >= 12,
+// Clang), else (or with EDGEC_SOFT_HALF) a storage class with the same binary16 semantics. The
+// kernels only load and store half: arithmetic runs in the layer's accum_t (float), and every
+// store rounds to nearest even, as the reference rounds each op's output to f16.
+#if defined(__SYNTHESIS__) || defined(EDGEC_HLS_HALF)
+#include "hls_half.h"
+#elif defined(__FLT16_MANT_DIG__) && !defined(EDGEC_SOFT_HALF)
+typedef _Float16 half;
+#else
+#include <cstring>
+class half {
+ public:
+  half() : bits_(0) {}
+  half(float f) : bits_(from_float(f)) {}
+  operator float() const { return to_float(bits_); }
+
+ private:
+  uint16_t bits_;
+  // float -> binary16, round to nearest even; overflow to inf, NaN stays NaN.
+  static uint16_t from_float(float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    const uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
+    const uint32_t ax = x & 0x7fffffffu;
+    if (ax >= 0x7f800000u) return sign | (ax > 0x7f800000u ? 0x7e00u : 0x7c00u);
+    if (ax >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds to inf
+    uint32_t q, rem, tie;
+    if (ax < 0x38800000u) {  // below 2^-14: subnormal half (units of 2^-24) or zero
+      const uint32_t e = ax >> 23;
+      if (e < 102) return sign;
+      const uint32_t m = (ax & 0x7fffffu) | 0x800000u, sh = 126 - e;
+      q = m >> sh;
+      rem = m & ((1u << sh) - 1);
+      tie = 1u << (sh - 1);
+    } else {
+      const uint32_t r = ax - 0x38000000u;  // rebias the exponent (127 -> 15)
+      q = r >> 13;
+      rem = r & 0x1fffu;
+      tie = 0x1000u;
+    }
+    if (rem > tie || (rem == tie && (q & 1u))) q++;  // a carry moves into the exponent
+    return (uint16_t)(sign | q);
+  }
+  static float to_float(uint16_t h) {
+    const uint32_t s = (uint32_t)(h & 0x8000u) << 16, e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0) {
+      const float v = std::ldexp((float)m, -24);
+      return s ? -v : v;
+    }
+    const uint32_t x = s | (e == 31 ? 0x7f800000u | (m << 13) : ((e + 112) << 23) | (m << 13));
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+  }
+};
+#endif
+
 namespace nnet {
+
+// ---- int4 weights (--int4) ------------------------------------------------------------------
+// Weight-only block-wise int4: 4-bit words in the weight ROM under synthesis (ap_int<4>); one
+// byte per value (-8..7) in the host C simulation.
+#if defined(__SYNTHESIS__) || defined(EDGEC_AP_TYPES)
+typedef ap_int<4> int4_t;
+#else
+typedef int8_t int4_t;
+#endif
 
 // Activation kinds (fused into conv/dense or standalone unary layers).
 enum act_kind {

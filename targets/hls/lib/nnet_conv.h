@@ -1,5 +1,5 @@
-// Convolution kernels: conv1d / conv2d (also 3-D, grouped and depthwise) in NCHW layout, float and
-// int8 (QConv). Geometry comes from the layer config: the generator lifts every problem to three
+// Convolution kernels: conv1d / conv2d (also 3-D, grouped and depthwise) in NCHW layout: float
+// (fp32 or half storage), block-wise int4 weights (conv_nd_int4) and int8 (QConv). Geometry comes from the layer config: the generator lifts every problem to three
 // spatial dims (leading dims of size 1), so conv1d is conv2d with in_d = in_h = 1.
 #ifndef NNET_CONV_H_
 #define NNET_CONV_H_
@@ -18,9 +18,11 @@ struct conv_config {
   static const int activation = ACT_NONE;
   static const unsigned reuse_factor = 1;
   static const unsigned n_partitions = 1;
+  static const unsigned block_size = 32, n_blocks = 1;
   typedef float accum_t;
   typedef float weight_t;
   typedef float bias_t;
+  typedef float scale_t;
 };
 
 // Per-output-channel integer parameters of QConv/QGemm: weight zero point and output rescale.
@@ -31,38 +33,63 @@ struct qchan {
   float scale;
 };
 
-// One tap operand as an accumulator value: float kernels cast, int8 kernels subtract the zero point.
-template<class Acc, bool Centered> struct conv_tap {
-  template<class T> static Acc of(T v, int32_t) { return (Acc)v; }
-};
-template<class Acc> struct conv_tap<Acc, true> {
-  template<class T> static Acc of(T v, int32_t z) { return (Acc)((int32_t)v - z); }
-};
-
-// acc += sum over the kernel window of output (od, oh, ow) of tap(x, zx) * tap(w, zw), for one
-// input plane xp and its filter slice wp; taps in the padding are skipped (zero padding, or zx for
-// int8, which adds 0). Shared by conv_nd and qconv_nd.
-template<class Acc, bool Centered, class CFG, class In, class W>
-inline void conv_window_mac(Acc &acc, const In *xp, const W *wp, unsigned od, unsigned oh, unsigned ow, int32_t zx, int32_t zw) {
+// acc += sum over the kernel window of output (od, oh, ow) of (x - zx)(w - zw), for one input
+// plane xp and its filter slice wp (int8 QConv); taps in the padding are skipped (they would read
+// zx, which adds 0).
+template<class Acc, class CFG, class In, class W>
+inline void qconv_window_mac(Acc &acc, const In *xp, const W *wp, unsigned od, unsigned oh, unsigned ow, int32_t zx, int32_t zw) {
   for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned ki) {
-    acc += conv_tap<Acc, Centered>::of(xp[xi], zx) * conv_tap<Acc, Centered>::of(wp[ki], zw);
+    acc += (Acc)((int32_t)xp[xi] - zx) * (Acc)((int32_t)wp[ki] - zw);
   });
 }
 
-template<class In, class Out, class CFG>
-void conv_nd(const In x[CFG::n_batch * CFG::n_chan * CFG::in_d * CFG::in_h * CFG::in_w], Out y[CFG::n_batch * CFG::n_filt * CFG::out_d * CFG::out_h * CFG::out_w],
-             const typename CFG::weight_t w[CFG::n_filt * (CFG::n_chan / CFG::n_group) * CFG::k_d * CFG::k_h * CFG::k_w], const typename CFG::bias_t b[CFG::n_filt]) {
+// Weight readers of the float convolution: filter(m) is called when filter m starts, then
+// (c, ki) returns tap ki for input channel c of the filter's group as an accumulator value.
+// Plain weights (float or half storage):
+template<class Acc, class CFG> struct conv_weights {
+  static const unsigned f_vol = (CFG::n_chan / CFG::n_group) * CFG::k_d * CFG::k_h * CFG::k_w;
+  const typename CFG::weight_t *w, *wm;
+  explicit conv_weights(const typename CFG::weight_t *w_) : w(w_), wm(w_) {}
+  void filter(unsigned m) { wm = w + m * f_vol; }
+  Acc operator()(unsigned c, unsigned ki) const { return (Acc)wm[c * CFG::k_d * CFG::k_h * CFG::k_w + ki]; }
+};
+
+// Block-wise int4 weights (--int4; ONNX DequantizeLinear, axis 1, block_size): the 4-bit ROM q and
+// the scale ROM s[m][c / block_size][k]; filter(m) dequantizes the filter once, w = float(q) * s
+// (exactly the reference's f32 weight), into a float buffer the MAC loop reads.
+template<class Acc, class CFG> struct conv_weights_int4 {
+  static const unsigned k_vol = CFG::k_d * CFG::k_h * CFG::k_w;
+  static const unsigned f_vol = (CFG::n_chan / CFG::n_group) * k_vol;
+  const typename CFG::weight_t *w;
+  const typename CFG::scale_t *s;
+  Acc *buf;
+  conv_weights_int4(const typename CFG::weight_t *w_, const typename CFG::scale_t *s_, Acc *buf_) : w(w_), s(s_), buf(buf_) {}
+  void filter(unsigned m) {
+  Dequant:
+    for (unsigned i = 0; i < f_vol; i++) {
+#pragma HLS PIPELINE II=1
+      const unsigned c = i / k_vol, ki = i % k_vol;
+      buf[i] = (Acc)w[m * f_vol + i] * (Acc)s[(m * CFG::n_blocks + c / CFG::block_size) * k_vol + ki];
+    }
+  }
+  Acc operator()(unsigned c, unsigned ki) const { return buf[c * k_vol + ki]; }
+};
+
+// Float convolution over a weight reader `wr` (conv_weights or conv_weights_int4).
+template<class In, class Out, class CFG, class WR>
+inline void conv_float_core(const In x[CFG::n_batch * CFG::n_chan * CFG::in_d * CFG::in_h * CFG::in_w], Out y[CFG::n_batch * CFG::n_filt * CFG::out_d * CFG::out_h * CFG::out_w],
+                            const typename CFG::bias_t b[CFG::n_filt], WR &wr) {
+  typedef typename CFG::accum_t Acc;
   const unsigned cpg = CFG::n_chan / CFG::n_group;
   const unsigned mpg = CFG::n_filt / CFG::n_group;
   const unsigned in_plane = CFG::in_d * CFG::in_h * CFG::in_w;
-  const unsigned k_vol = CFG::k_d * CFG::k_h * CFG::k_w;
-  const typename CFG::accum_t p0 = CFG::act_p0, p1 = CFG::act_p1;
-#pragma HLS ARRAY_PARTITION variable=w cyclic factor=CFG::n_partitions
+  const Acc p0 = CFG::act_p0, p1 = CFG::act_p1;
 Batch:
   for (unsigned n = 0; n < CFG::n_batch; n++) {
   Filt:
     for (unsigned m = 0; m < CFG::n_filt; m++) {
       const unsigned g = m / mpg;
+      wr.filter(m);
     OutD:
       for (unsigned od = 0; od < CFG::out_d; od++) {
       OutH:
@@ -70,20 +97,39 @@ Batch:
         OutW:
           for (unsigned ow = 0; ow < CFG::out_w; ow++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
-            typename CFG::accum_t acc = CFG::has_bias ? (typename CFG::accum_t)b[m] : (typename CFG::accum_t)0;
+            Acc acc = CFG::has_bias ? (Acc)b[m] : (Acc)0;
           Chan:
             for (unsigned c = 0; c < cpg; c++) {
               const In *xp = x + (n * CFG::n_chan + g * cpg + c) * in_plane;
-              const typename CFG::weight_t *wp = w + (m * cpg + c) * k_vol;
-              conv_window_mac<typename CFG::accum_t, false, CFG>(acc, xp, wp, od, oh, ow, 0, 0);
+              for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned ki) { acc += (Acc)xp[xi] * wr(c, ki); });
             }
             y[((n * CFG::n_filt + m) * CFG::out_d + od) * CFG::out_h * CFG::out_w + oh * CFG::out_w + ow] =
-                (Out)act_apply<typename CFG::accum_t>(CFG::activation, acc, p0, p1);
+                (Out)act_apply<Acc>(CFG::activation, acc, p0, p1);
           }
         }
       }
     }
   }
+}
+
+template<class In, class Out, class CFG>
+void conv_nd(const In x[CFG::n_batch * CFG::n_chan * CFG::in_d * CFG::in_h * CFG::in_w], Out y[CFG::n_batch * CFG::n_filt * CFG::out_d * CFG::out_h * CFG::out_w],
+             const typename CFG::weight_t w[CFG::n_filt * (CFG::n_chan / CFG::n_group) * CFG::k_d * CFG::k_h * CFG::k_w], const typename CFG::bias_t b[CFG::n_filt]) {
+#pragma HLS ARRAY_PARTITION variable=w cyclic factor=CFG::n_partitions
+  conv_weights<typename CFG::accum_t, CFG> wr(w);
+  conv_float_core<In, Out, CFG>(x, y, b, wr);
+}
+
+// Block-wise int4 weights: 4-bit weight ROM w, scales s (n_blocks = ceil(C/G / block_size) per
+// filter and kernel tap), one dequantizer filling the filter buffer, float accumulation.
+template<class In, class Out, class CFG>
+void conv_nd_int4(const In x[CFG::n_batch * CFG::n_chan * CFG::in_d * CFG::in_h * CFG::in_w], Out y[CFG::n_batch * CFG::n_filt * CFG::out_d * CFG::out_h * CFG::out_w],
+                  const typename CFG::weight_t w[CFG::n_filt * (CFG::n_chan / CFG::n_group) * CFG::k_d * CFG::k_h * CFG::k_w],
+                  const typename CFG::scale_t s[CFG::n_filt * CFG::n_blocks * CFG::k_d * CFG::k_h * CFG::k_w], const typename CFG::bias_t b[CFG::n_filt]) {
+  typename CFG::accum_t buf[(CFG::n_chan / CFG::n_group) * CFG::k_d * CFG::k_h * CFG::k_w];
+#pragma HLS ARRAY_PARTITION variable=buf cyclic factor=CFG::n_partitions
+  conv_weights_int4<typename CFG::accum_t, CFG> wr(w, s, buf);
+  conv_float_core<In, Out, CFG>(x, y, b, wr);
 }
 
 template<class In, class Out, class CFG>
@@ -134,7 +180,7 @@ Batch:
             for (unsigned c = 0; c < cpg; c++) {
               const In *xp = x + (n * CFG::n_chan + g * cpg + c) * in_plane;
               const typename CFG::weight_t *wp = w + (m * cpg + c) * k_vol;
-              conv_window_mac<typename CFG::accum_t, true, CFG>(acc, xp, wp, od, oh, ow, zx, zw);
+              qconv_window_mac<typename CFG::accum_t, CFG>(acc, xp, wp, od, oh, ow, zx, zw);
             }
             y[((n * CFG::n_filt + m) * CFG::out_d + od) * CFG::out_h * CFG::out_w + oh * CFG::out_w + ow] =
                 (Out)out_stage<CFG>(wrap_i32(acc), q[m].multiplier, q[m].shift, q[m].scale);

@@ -1,5 +1,6 @@
 // Dense (fully connected) kernels: y[r, j] = act(b[j] + sum_k x[r, k] * w[j, k]); weights are
-// stored [n_out][n_in] (the generator transposes Gemm trans_b = 0 / MatMul weights). int8: QGemm.
+// stored [n_out][n_in] (the generator transposes Gemm trans_b = 0 / MatMul weights). Float (fp32
+// or half storage), block-wise int4 weights (dense_int4), int8: QGemm.
 #ifndef NNET_DENSE_H_
 #define NNET_DENSE_H_
 
@@ -14,28 +15,51 @@ struct dense_config {
   static const int activation = ACT_NONE;
   static const unsigned reuse_factor = 1;
   static const unsigned n_partitions = 1;
+  static const unsigned block_size = 32, n_blocks = 1;
   typedef float accum_t;
   typedef float weight_t;
   typedef float bias_t;
+  typedef float scale_t;
 };
 
-template<class In, class Out, class CFG>
-void dense(const In x[CFG::n_rows * CFG::n_in], Out y[CFG::n_rows * CFG::n_out], const typename CFG::weight_t w[CFG::n_out * CFG::n_in], const typename CFG::bias_t b[CFG::n_out]) {
-  const typename CFG::accum_t p0 = CFG::act_p0, p1 = CFG::act_p1;
-#pragma HLS ARRAY_PARTITION variable=w cyclic factor=CFG::n_partitions
+// Float dense over a weight reader: wat(j, k) is weight [j][k] as an accumulator value.
+template<class In, class Out, class CFG, class WAt>
+inline void dense_float_core(const In x[CFG::n_rows * CFG::n_in], Out y[CFG::n_rows * CFG::n_out], const typename CFG::bias_t b[CFG::n_out], WAt wat) {
+  typedef typename CFG::accum_t Acc;
+  const Acc p0 = CFG::act_p0, p1 = CFG::act_p1;
 Rows:
   for (unsigned r = 0; r < CFG::n_rows; r++) {
   Out_:
     for (unsigned j = 0; j < CFG::n_out; j++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
-      typename CFG::accum_t acc = CFG::has_bias ? (typename CFG::accum_t)b[j] : (typename CFG::accum_t)0;
+      Acc acc = CFG::has_bias ? (Acc)b[j] : (Acc)0;
     In_:
       for (unsigned k = 0; k < CFG::n_in; k++) {
-        acc += (typename CFG::accum_t)x[r * CFG::n_in + k] * (typename CFG::accum_t)w[j * CFG::n_in + k];
+        acc += (Acc)x[r * CFG::n_in + k] * wat(j, k);
       }
-      y[r * CFG::n_out + j] = (Out)act_apply<typename CFG::accum_t>(CFG::activation, acc, p0, p1);
+      y[r * CFG::n_out + j] = (Out)act_apply<Acc>(CFG::activation, acc, p0, p1);
     }
   }
+}
+
+template<class In, class Out, class CFG>
+void dense(const In x[CFG::n_rows * CFG::n_in], Out y[CFG::n_rows * CFG::n_out], const typename CFG::weight_t w[CFG::n_out * CFG::n_in], const typename CFG::bias_t b[CFG::n_out]) {
+  typedef typename CFG::accum_t Acc;
+#pragma HLS ARRAY_PARTITION variable=w cyclic factor=CFG::n_partitions
+  dense_float_core<In, Out, CFG>(x, y, b, [&](unsigned j, unsigned k) { return (Acc)w[j * CFG::n_in + k]; });
+}
+
+// Weight-only block-wise int4 (--int4): 4-bit q[j][k] and scales s[j][k / block_size]
+// (n_blocks = ceil(n_in / block_size)), dequantized per weight in the datapath, float accumulation.
+template<class In, class Out, class CFG>
+void dense_int4(const In x[CFG::n_rows * CFG::n_in], Out y[CFG::n_rows * CFG::n_out], const typename CFG::weight_t w[CFG::n_out * CFG::n_in],
+                const typename CFG::scale_t s[CFG::n_out * CFG::n_blocks], const typename CFG::bias_t b[CFG::n_out]) {
+  typedef typename CFG::accum_t Acc;
+#pragma HLS ARRAY_PARTITION variable=w cyclic factor=CFG::n_partitions
+#pragma HLS ARRAY_PARTITION variable=s cyclic factor=CFG::n_partitions
+  dense_float_core<In, Out, CFG>(x, y, b, [&](unsigned j, unsigned k) {
+    return (Acc)w[j * CFG::n_in + k] * (Acc)s[j * CFG::n_blocks + k / CFG::block_size];
+  });
 }
 
 // int8 QGemm: acc = bias + sum_k (x - zx)(w - zw[j]) wrapped to int32, then the output stage.
