@@ -220,9 +220,11 @@ function nhwcValues(c: LowerCtx): Set<ValueId> {
     geoms.set(n, q);
     return q;
   };
-  // channels-last pays off on narrow outputs (the NCHW kernel's 8-pixel rows run partly empty and
-  // its per-channel plane setup dominates) with at least 16 channels (two 8-channel blocks per pixel)
-  const dwOk = (q: QConvGeom): boolean => isDepthwise(q) && sharedHighShift(q) !== undefined && q.OW <= 16 && q.C >= 16;
+  // channels-last pays off (measured on the bench models) on narrow outputs (the NCHW kernel's
+  // 8-pixel rows run partly empty and its per-channel plane setup dominates), on strided ones (the
+  // NCHW kernel splits even/odd columns) and on mid-size planes with many channels, given at least
+  // 16 channels (two 8-channel blocks per pixel); wide planes with few channels stay NCHW
+  const dwOk = (q: QConvGeom): boolean => isDepthwise(q) && sharedHighShift(q) !== undefined && q.C >= 16 && (q.OW <= 16 || q.sh > 1 || q.sw > 1 || (q.C >= 64 && q.OW <= 32));
   const uses = g.uses();
   const outs = new Set(g.outputs);
   set = new Set<ValueId>();
