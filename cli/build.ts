@@ -22,6 +22,7 @@ import { Calibrator, ExplainRow, KeepFloat, QuantSummary, lowerQdq, quantizeMode
 const PREQUANT_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger']);
 import { PruneMode, PruneSummary, pruneModel } from '../prune/index.js';
 import { CompileTarget, EmitOptions } from './targets.js';
+import { createFloatObserver } from '../targets/wasm/observe.js';
 import { Progress } from './progress.js';
 
 export type Precision = EmitOptions['precision'];
@@ -111,6 +112,8 @@ export function buildGraph(g: Graph, o: BuildOptions, h: BuildHooks): BuildResul
     ...(o.perTensor ? { perTensor: true } : {}),
     ...(o.keepFloat !== undefined ? { keepFloat: o.keepFloat } : {}),
     ...(o.explain ? { explain: true } : {}),
+    // calibration runs the float graph compiled to wasm when it compiles (the reference otherwise)
+    calibEngine: createFloatObserver,
     ...(h.progress ? { onProgress: (phase: string, done: number, total: number) => h.progress!.update(phase, done, total) } : {}),
   });
   h.progress?.done();

@@ -27,7 +27,20 @@ export interface ValueStats {
 /** Progress callback: `done` of `total` samples processed in `phase`. */
 export type ProgressFn = (phase: string, done: number, total: number) => void;
 
+/**
+ * A fast float forward engine reporting every value of every sample (the CLI passes the wasm
+ * target's observer, targets/wasm/observe.ts; quantize/ itself only knows this interface).
+ */
+export interface FloatEngine {
+  /** Values it reports; calibration falls back to the reference interpreter if one it needs is missing. */
+  readonly observed: ReadonlySet<ValueId>;
+  /** Runs a batch (samples along the first axis) and reports each value of each sample. */
+  run(inputs: readonly Tensor[], sink: (id: ValueId, data: Float32Array) => void): void;
+}
+
 export interface CalibrateOptions {
+  /** Builds a fast engine for the float graph (undefined or a missing value: the reference interpreter). */
+  engine?: (g: Graph) => FloatEngine | undefined;
   calibrator?: Calibrator;
   /** Samples per interpreter run when the model's batch dim is symbolic (default 32). */
   batchSize?: number;
@@ -119,7 +132,8 @@ function floatValues(g: Graph, only?: ReadonlySet<ValueId>): Set<ValueId> {
 }
 
 /**
- * Runs the float graph over the calibration set and returns statistics per value.
+ * Runs the float graph over the calibration set (on `opts.engine` when given and able, else the
+ * reference interpreter) and returns statistics per value.
  * Two passes when a histogram calibrator is chosen (min/max first, then histograms over the
  * final ranges), so results do not depend on the batch order.
  * @param g float graph (already optimized; shapes inferred)
@@ -135,14 +149,22 @@ export function calibrate(g: Graph, calib: readonly Tensor[], opts: CalibrateOpt
   const visit = (id: ValueId, t: Tensor, f: (id: ValueId, d: ArrayLike<number>) => void) => {
     if (want.has(id) && t && isFloat(t.dtype)) f(id, t.data as Float32Array);
   };
+  const fast = opts.engine?.(g);
+  const engine = fast && [...want].every((id) => fast.observed.has(id)) ? fast : undefined;
   const run = (phase: string, f: (id: ValueId, d: ArrayLike<number>) => void) => {
     let done = 0;
     for (const b of batches(g, calib, opts.batchSize)) {
-      g.inputs.forEach((id, k) => visit(id, b.inputs[k]!, f));
       try {
-        runGraphEnv(g, b.inputs, {
-          onNode: (node, _ins, outs) => node.outputs.forEach((o, k) => visit(o, outs[k]!, f)),
-        });
+        if (engine) {
+          engine.run(b.inputs, (id, d) => {
+            if (want.has(id)) f(id, d);
+          });
+        } else {
+          g.inputs.forEach((id, k) => visit(id, b.inputs[k]!, f));
+          runGraphEnv(g, b.inputs, {
+            onNode: (node, _ins, outs) => node.outputs.forEach((o, k) => visit(o, outs[k]!, f)),
+          });
+        }
       } catch (e) {
         if (e instanceof EdgecError) e.withContext({ hint: `while running calibration samples ${b.first}..${b.first + b.count - 1}` });
         throw e;
@@ -154,12 +176,18 @@ export function calibrate(g: Graph, calib: readonly Tensor[], opts: CalibrateOpt
   run('calibrate', (id, d) => {
     let s = stats.get(id);
     if (!s) stats.set(id, (s = { min: Infinity, max: -Infinity, absMax: 0 }));
+    let mn = s.min, mx = s.max, nan = false;
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
-      if (!Number.isFinite(v)) throw numeric(`calibration produced a non-finite value in "${g.value(id).name}"`, { tensor: g.value(id).name });
-      if (v < s.min) s.min = v;
-      if (v > s.max) s.max = v;
+      nan ||= v !== v;
+      if (v < mn) mn = v;
+      if (v > mx) mx = v;
     }
+    if (nan || (d.length > 0 && !(Number.isFinite(mn) && Number.isFinite(mx)))) {
+      throw numeric(`calibration produced a non-finite value in "${g.value(id).name}"`, { tensor: g.value(id).name });
+    }
+    s.min = mn;
+    s.max = mx;
     s.absMax = Math.max(Math.abs(s.min), Math.abs(s.max));
   });
   if (calibrator !== 'minmax') {

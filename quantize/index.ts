@@ -12,14 +12,14 @@ import { isFloat } from '../compiler/ir/dtype.js';
 import { inferShapes } from '../compiler/interp/interp.js';
 import { usage } from '../compiler/errors.js';
 import { ActKind, actOf } from '../compiler/ops/act.js';
-import { CALIBRATORS, Calibrator, ProgressFn, calibrate } from './calibrate.js';
+import { CALIBRATORS, Calibrator, FloatEngine, ProgressFn, calibrate } from './calibrate.js';
 import { LayerInfo, insertQdq } from './qdq.js';
 import { lowerQdq } from './lower.js';
 import { toFp16 } from './fp16.js';
 import { toInt4 } from './int4.js';
 import { ExplainRow, KeepFloat, explainLayers, selectKeepFloat } from './sensitivity.js';
 
-export type { Calibrator, ProgressFn } from './calibrate.js';
+export type { Calibrator, FloatEngine, ProgressFn } from './calibrate.js';
 export { CALIBRATORS } from './calibrate.js';
 export { lowerQdq } from './lower.js';
 export type { LayerInfo } from './qdq.js';
@@ -41,6 +41,11 @@ export interface QuantizeOptions {
   /** Samples per interpreter run when the batch dim is symbolic. */
   batchSize?: number;
   onProgress?: ProgressFn;
+  /**
+   * Fast float engine for calibration (e.g. targets/wasm/observe.ts createFloatObserver); default:
+   * the reference interpreter. Statistics agree within f32 rounding.
+   */
+  calibEngine?: (g: Graph) => FloatEngine | undefined;
 }
 
 export interface QuantSummary {
@@ -166,7 +171,7 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
   const fg = prepareFloat(g);
   const calibrator = opts.calibrator ?? 'minmax';
   const stats = calibrate(fg, opts.calib, { calibrator, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}) });
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts.calibEngine ? { engine: opts.calibEngine } : {}) });
   const build = (keep: ReadonlySet<string>) => {
     const q = insertQdq(fg, stats, { calibrator, perTensor: opts.perTensor ?? false, keepFloat: keep });
     return { q, lowered: lowerQdq(q.graph) };
