@@ -17,7 +17,7 @@ import type { PruneMode } from '../prune/index.js';
 import { Loaded, ModelSummary, loadModel, summarize } from './model.js';
 import { checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
 import { CompileTarget, EmitOptions, RunTarget, emitTarget, openTargetRunner } from './targets.js';
-import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines } from './build.js';
+import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines, fmtBytes } from './build.js';
 import { progressBar } from './progress.js';
 
 /** Where a command writes text (stdout/stderr, or buffers in tests). */
@@ -309,12 +309,6 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   });
 
   const emitted = await emitTarget(o.target, built.graph, { precision, log });
-  if (precision === 'int4' && o.target === 'wasm') {
-    // The wasm target has no int4 kernels: it folds the weights' DequantizeLinear at compile time.
-    emitted.manifest['note'] = 'wasm stores the int4 weights dequantized to f32 (no int4 kernels); model.onnx holds the int4 form';
-    io.err('edgec: warning: the wasm target has no int4 kernels: model.wasm holds the weights dequantized to f32 ' +
-      '(same results, no size saving); model.onnx keeps the int4 weights\n');
-  }
   const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);
   if (files.has('model.onnx')) throw unsupported('internal: the target emitted model.onnx itself');
@@ -360,6 +354,10 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const total = built.passes.reduce((a, p) => a + p.ms, 0);
   io.err(`edgec: passes (${total.toFixed(1)} ms): ${built.passes.map((p) => `${p.name} ${p.ms.toFixed(1)}ms${p.changed ? ` (${p.changes} edits)` : ''}`).join(', ')}\n`);
   logSummary(built, io);
+  const stored = emitted.manifest[`${o.target}_weights_bytes`];
+  if ((precision === 'fp16' || precision === 'int4') && typeof stored === 'number') {
+    io.err(`edgec: ${o.target} stores the weights as ${precision === 'fp16' ? 'f16' : 'int4 blocks'} (expanded to f32 at load): ${stored} bytes (${fmtBytes(stored)})\n`);
+  }
   if (built.explain) io.out(explainTable(built.explain));
   io.out(`wrote ${sanitize(out, 200)} (${files.size + 1} files, target ${o.target}, ${precision})\n`);
 }

@@ -60,9 +60,12 @@ model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channe
 it, and \`edgec run/eval/profile DIR\` read it (--target ref on an int8 artifact runs the integer graph
 lowered from it, bit-identical to the int8 wasm kernels). --emit-onnx is accepted for scripts; the file
 is written with or without it.
-The wasm target compiles fp32 and int8 graphs (int8: integer kernels); --int4 compiles with the weights
-dequantized to f32 in model.wasm (a warning says so); --fp16 needs --target onnx for now. An op or
+The wasm target compiles fp32 and int8 graphs (int8: integer kernels). --fp16 and --int4 compile for
+wasm and webgpu with the weights stored as f16 / packed int4 blocks (model.wasm, weights.bin) and
+expanded to f32 once at load; fp16 activations are rounded to f16 after every op, like the reference. An op or
 dtype without a wasm lowering is an error naming the node and op (exit 4), never a silent fallback.
+The hls target compiles fp32, int8, fp16 (Vitis half storage) and int4 (4-bit weight ROMs + block
+scales) graphs; \`edgec run DIR --target hls\` runs the project's C simulation with g++.
 `;
 
 const PROFILE_HELP = `

@@ -94,6 +94,8 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       }
       const manifest: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(art.manifest)) if (!CLI_MANIFEST_KEYS.has(k)) manifest[k] = v;
+      // bytes of weights.bin (fp16/int4 weights stored compressed)
+      if (target === 'webgpu') manifest['webgpu_weights_bytes'] = art.manifest['weights_bytes'];
       return { files: art.files, manifest };
     }
     default:
@@ -174,9 +176,14 @@ async function otherRunner(target: 'webgpu' | 'hls', graph: Graph, artifact?: { 
   };
   if (target === 'webgpu') {
     const w = await import('../targets/webgpu/runner.js');
+    // an artifact is loaded (shaders compiled, weights uploaded) once for all batches
+    let model: ReturnType<typeof w.loadWebgpuArtifact> | undefined;
+    const runArtifact = async (dir: string, inputs: Tensor[]): Promise<Tensor[]> => w.runWebgpuModel(await (model ??= w.loadWebgpuArtifact(dir)), inputs);
     return {
-      run: (inputs) => wrap(() => (artifact ? w.runWebgpuArtifact(path.resolve(artifact.dir), inputs) : w.compileAndRunWebgpu(graph, inputs))),
-      close: () => undefined,
+      run: (inputs) => wrap(() => (artifact ? runArtifact(path.resolve(artifact.dir), inputs) : w.compileAndRunWebgpu(graph, inputs))),
+      close: () => {
+        model?.then((m) => m.destroy(), () => undefined);
+      },
     };
   }
   const h = await import('../targets/hls/csim.js');

@@ -4,21 +4,18 @@
  * unchanged float op (ONNX opset 21 blocked quantization): blocks of 32 along the reduction axis
  * (MatMul B [K,N] axis 0; Gemm B axis 1 with transB=1 else 0; Conv W [M, C/G, k...] axis 1).
  * Symmetric: q = clamp(roundHalfEven(w / s), -7, 7), s = max|w| / 7 per block (1 for zero blocks).
- * The graph is raised to opset 21; Reduce* `axes` attributes move to inputs as opset 18 requires.
+ * The graph is converted to opset 21 first (compiler/passes/upgrade-opset.ts).
  */
 import { Graph, Node } from '../compiler/ir/graph.js';
 import { Tensor, stridesOf } from '../compiler/ir/tensor.js';
 import { isFloat, roundHalfEven } from '../compiler/ir/dtype.js';
 import { inferShapes } from '../compiler/interp/interp.js';
-import { unsupported } from '../compiler/errors.js';
+import { upgradeOpset } from '../compiler/passes/upgrade-opset.js';
 import { MIN_SCALE } from './params.js';
 import type { LayerInfo } from './qdq.js';
 import type { RewriteResult } from './fp16.js';
 
 export const INT4_BLOCK = 32;
-
-/** Reduce ops whose `axes` became an input in opset 18. */
-const REDUCE_18 = new Set(['ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceL2', 'ReduceLogSum', 'ReduceLogSumExp', 'ReduceSumSquare']);
 
 /**
  * Block-wise symmetric int4 quantization of `w` along `axis`.
@@ -73,20 +70,7 @@ function blockAxis(g: Graph, n: Node): number | undefined {
  */
 export function toInt4(src: Graph): RewriteResult {
   const g = src.clone();
-  if (g.opset < 21) {
-    for (const n of g.nodes.values()) {
-      if (n.domain !== '' || !REDUCE_18.has(n.op) || g.opset >= 18) continue;
-      const axes = n.attrs['axes'];
-      if (Array.isArray(axes)) {
-        const a = { ...n.attrs };
-        delete (a as Record<string, unknown>)['axes'];
-        n.attrs = a;
-        n.inputs = [n.inputs[0]!, g.addConst(`${n.name}.axes`, Tensor.from('i64', [axes.length], axes as number[])).id];
-      }
-    }
-    if (g.opset < 13) throw unsupported(`--int4 needs opset >= 13 (the model has opset ${g.opset})`);
-    g.opsets[''] = 21;
-  }
+  if (g.opset < 21) upgradeOpset(g, 21);
   const layers: LayerInfo[] = [];
   for (const n of g.orderedNodes()) {
     const axis = blockAxis(g, n);

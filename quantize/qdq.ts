@@ -17,7 +17,8 @@ import { Tensor } from '../compiler/ir/tensor.js';
 import { isFloat } from '../compiler/ir/dtype.js';
 import { inferShapes } from '../compiler/interp/interp.js';
 import { opsetOf } from '../compiler/ops/registry.js';
-import { internal, unsupported } from '../compiler/errors.js';
+import { upgradeOpset } from '../compiler/passes/upgrade-opset.js';
+import { internal } from '../compiler/errors.js';
 import { Calibrator, ValueStats, rangeOf } from './calibrate.js';
 import { QParams, activationParams, quantizeBias, quantizeValue, quantizeWeight } from './params.js';
 
@@ -30,14 +31,6 @@ export const FUSABLE_ACTS = new Set(['Relu', 'Clip']);
 const FUSE_INTO = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Sub']);
 /** Ops whose every float activation input is quantized (not just input 0). */
 const MULTI_INPUT = new Set(['Add', 'Sub', 'Mul', 'Concat', 'Max', 'Min']);
-
-/**
- * Ops whose semantics (as the importer reads them) are the same at opset 13 for any older opset
- * version, so a graph made only of them can be raised to opset 13 (per-axis Q/DQ).
- */
-const UPGRADE_SAFE = new Set(['Conv', 'ConvTranspose', 'Add', 'Sub', 'Mul', 'Div', 'Relu', 'LeakyRelu', 'Sigmoid', 'Tanh', 'MaxPool',
-  'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'Reshape', 'MatMul', 'Gemm', 'Flatten', 'Concat', 'Transpose', 'Identity', 'Exp',
-  'Log', 'Sqrt', 'Abs', 'Neg', 'Max', 'Min', 'Sum']);
 
 export interface QdqOptions {
   calibrator?: Calibrator;
@@ -174,10 +167,16 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
   const g = src.clone();
   g.toposort();
   inferShapes(g);
-  if (g.opset < 13 && g.orderedNodes().every((n) => n.domain === '' && UPGRADE_SAFE.has(n.op))) g.opsets[''] = 13;
+  // Per-axis QuantizeLinear/DequantizeLinear need opset 13: older graphs are converted first.
+  // Values the conversion creates have no calibration statistics, so nodes touching them stay float.
+  const keep = new Set<string>(opts.keepFloat ?? []);
+  if (g.opset < 13) {
+    const before = new Set(g.values.keys());
+    upgradeOpset(g, 13);
+    const fresh = (x: ValueId | null) => x !== null && !before.has(x) && !g.consts.has(x);
+    for (const n of g.nodes.values()) if (n.inputs.some(fresh) || n.outputs.some(fresh)) keep.add(n.name);
+  }
   const perChannelOk = g.opset >= 13;
-  if (g.opset < 10) throw unsupported(`int8 quantization needs opset >= 10 (QuantizeLinear); the model has opset ${g.opset}`);
-  const keep = opts.keepFloat ?? new Set<string>();
   const uses = g.uses();
   const quantNodes = new Set<Node>();
   for (const n of g.orderedNodes()) if (!keep.has(n.name) && isQuantizable(g, n)) quantNodes.add(n);

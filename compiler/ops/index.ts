@@ -14,5 +14,6 @@ import './quant.js';
 import './control.js';
 import './qint.js';
 import './qonnx.js';
+import './f16.js';
 
 export * from './registry.js';

@@ -14,6 +14,7 @@ import { unsupported } from '../../compiler/errors.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { defineTarget } from '../common/target.js';
+import { emulateF16, hasF16 } from '../common/f16-graph.js';
 import { lowerGraph, Lowered } from './lower.js';
 import { buildModule, MemoryLayout } from './module.js';
 
@@ -71,9 +72,12 @@ export function graphStats(g: Graph): { macs: number; params: number } {
 export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: WasmStats } {
   // The graph decides the kernels (a quantized graph lowers to the int8 kernels); `precision` is
   // the label the manifest records.
-  const precision = opts.precision ?? (isIntegerGraph(g) ? 'int8' : 'fp32');
+  const precision = opts.precision ?? (isIntegerGraph(g) ? 'int8' : hasF16(g) ? 'fp16' : 'fp32');
   if (!['fp32', 'int8', 'fp16', 'int4'].includes(precision)) throw unsupported(`precision ${precision} is not supported by the wasm target`);
-  const low = lowerGraph(g);
+  // --fp16: the f16 graph runs as f32 with per-op rounding to f16 (edgec.RoundF16); its weights
+  // (f16 numbers) are stored as f16 in model.wasm. --int4 weights are stored as int4 blocks.
+  const f16 = hasF16(g);
+  const low = lowerGraph(f16 ? emulateF16(g) : g, { f16Weights: f16 || precision === 'fp16' });
   const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false });
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));

@@ -19,6 +19,9 @@ import {
 } from '../common/params.js';
 import { resizeSpec, resizeTable } from '../common/resize.js';
 import { ConstCtx } from '../common/ctx.js';
+import {
+  BlobCodec, Int4Blob, Int4Weight, MIN_COMPRESSED, decodeInt4, int4Blob, int4WeightOf, isF16Exact, storedBytes,
+} from '../common/compress.js';
 import { BIAS, BINARY, KERNELS, KernelId, MAX_DIMS, REDUCE, UNARY } from './kernels.js';
 import { BufferReq, MemoryPlan, planMemory } from './memory-plan.js';
 import '../../compiler/ops/index.js';
@@ -63,6 +66,8 @@ export interface RuntimeBuffer {
 export interface Lowered {
   steps: Step[];
   blobs: Uint8Array[];
+  /** Storage of each blob (parallel to `blobs`): f16 halves or int4 blocks expanded at instantiation; undefined: as is. */
+  codecs: (BlobCodec | undefined)[];
   /** Buffer id (root) of every runtime value id and temporary. */
   rootOf: (id: number) => number;
   buffers: Map<number, RuntimeBuffer>;
@@ -83,10 +88,19 @@ const SCRATCH: Word = { k: 'scratch' };
 /** Ops whose output is the input's bytes under another shape. */
 const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 
+/** Lowering options. */
+export interface LowerOptions {
+  /** Store f32 blobs whose values are all f16 numbers as f16, expanded at instantiation (--fp16). */
+  f16Weights?: boolean;
+}
+
 /** Lowering context: graph, constants known at compile time, steps and blobs built so far. */
 export class LowerCtx extends ConstCtx {
   readonly steps: Step[] = [];
   readonly blobs: Uint8Array[] = [];
+  readonly codecs: (BlobCodec | undefined)[] = [];
+  /** Folded DequantizeLinear outputs of int4 constants: stored as int4 blocks, not f32. */
+  readonly int4 = new Map<ValueId, Int4Weight>();
   /** Alias parent of a value (reshape-like ops). */
   readonly parent = new Map<number, number>();
   private readonly constBlob = new Map<ValueId, number>();
@@ -94,7 +108,11 @@ export class LowerCtx extends ConstCtx {
   readonly temps = new Map<number, number>();
   private nextTemp = -1;
 
-  constructor(g: Graph) {
+  /**
+   * @param g graph being lowered
+   * @param opts f16Weights: store f32 blobs whose values are all f16 numbers as f16 (--fp16)
+   */
+  constructor(g: Graph, readonly opts: LowerOptions = {}) {
     super(g, 'wasm');
   }
 
@@ -102,7 +120,28 @@ export class LowerCtx extends ConstCtx {
   blob(data: Float32Array | Int32Array | Uint8Array): Word {
     const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     this.blobs.push(bytes);
+    const f16 = data instanceof Float32Array && this.opts.f16Weights && data.length >= MIN_COMPRESSED && isF16Exact(data);
+    this.codecs.push(f16 ? { kind: 'f16' } : undefined);
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };
+  }
+
+  /**
+   * Adds an f32 blob stored as int4 blocks (expanded at instantiation) and returns its address
+   * word; stored as f32 when that is smaller (blocks of one weight: depthwise filters).
+   */
+  int4Blob(b: Int4Blob): Word {
+    if (storedBytes(b.q.length, b) >= b.q.length * 4) return this.blob(decodeInt4(b));
+    this.blobs.push(new Uint8Array(b.q.length * 4));
+    this.codecs.push(b);
+    return { k: 'blob', id: this.blobs.length - 1, off: 0 };
+  }
+
+  /**
+   * True when constant weights `id` are stored compressed and a value-changing transform (the
+   * Winograd filter transform) would leave them f32: such layers keep the direct kernels.
+   */
+  compressed(id: ValueId): boolean {
+    return this.opts.f16Weights === true || this.int4.has(id);
   }
 
   /** Address word of a value: its constant blob, or its runtime buffer. `offElems` adds f32 elements. */
@@ -112,7 +151,8 @@ export class LowerCtx extends ConstCtx {
       if (t.dtype !== 'f32') throw this.unsupported(`constant "${this.g.value(id).name}" has dtype ${t.dtype}; the wasm target computes in f32`);
       let b = this.constBlob.get(id);
       if (b === undefined) {
-        const w = this.blob(this.f32Data(t)) as { id: number };
+        const q = this.int4.get(id);
+        const w = (q ? this.int4Blob(int4Blob(q)) : this.blob(this.f32Data(t))) as { id: number };
         b = w.id;
         this.constBlob.set(id, b);
       }
@@ -286,7 +326,7 @@ function lowerConv(c: LowerCtx, n: Node): void {
   const scratch = depthwise ? depthwiseScratchBytes(H, W, OH, OW, KH, KW, geo.S[1], geo.S[2], geo.P[1], geo.P[2])
     : (direct ? 0 : Cg * KH * KW * OH * OW * 4) + Cg * KH * KW * 32;
   const wt0 = c.consts.get(wId!);
-  if (wt0 && useWinograd(C, K, OH, OW, KH, KW, group, geo)) {
+  if (wt0 && !c.compressed(wId!) && useWinograd(C, K, OH, OW, KH, KW, group, geo)) {
     const U = winogradWeights(c.f32Data(wt0), K, C);
     const scr = winogradScratchBytes(C, K, OH, OW);
     c.emit('conv3x3_wino_f32', [
@@ -300,7 +340,11 @@ function lowerConv(c: LowerCtx, n: Node): void {
   const Kg = K / group;
   const wt = c.consts.get(wId!);
   const packA = !depthwise && Kg >= 4 && OH * OW >= 8 && wt !== undefined;
-  const wWord = packA ? c.blob(packRows4(c.f32Data(wt), group, Kg, Cg * KH * KW)) : c.addr(wId!);
+  // int4 weights blocked along the input channels (quantize/int4.ts) are repacked compressed
+  const q4 = c.int4.get(wId!)?.axis === 1 ? c.int4.get(wId!) : undefined;
+  const wWord = !packA ? c.addr(wId!)
+    : q4 ? c.int4Blob(int4PackRows4(q4, group, Kg, Cg, KH * KW))
+      : c.blob(packRows4(c.f32Data(wt), group, Kg, Cg * KH * KW));
   c.emit('conv2d_f32', [
     c.addr(xId!), wWord, bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
     i32(N), i32(C), i32(H), i32(W), i32(K), i32(OH), i32(OW), i32(KH), i32(KW),
@@ -439,9 +483,52 @@ export function packB(b: Float32Array, K: number, N: number): Float32Array {
 
 /** B as a word: pre-packed panels when B is constant and N >= 8, else the value itself. */
 function bOperand(c: LowerCtx, bId: ValueId, K: number, N: number, data?: Float32Array): { w: Word; packed: boolean } {
+  const q4 = data ? undefined : int4KN(c, bId, false, K, N);
+  if (q4) return int4BOperand(c, q4, K, N);
   const t = data ?? (c.consts.get(bId) ? c.f32Data(c.consts.get(bId)!) : undefined);
   if (t && N >= 8) return { w: c.blob(packB(t, K, N)), packed: true };
   return { w: c.addr(bId), packed: false };
+}
+
+// Compressed int4 weights are repacked in compressed form: packRows4/packB/transposition permute
+// the int4 values, and the block scales move with them so that the packed blob is again blocks
+// along the reduction axis (compress.ts view [outer, D, inner]).
+
+const asF32 = (q: Int8Array): Float32Array => Float32Array.from(q);
+const asI8 = (f: Float32Array): Int8Array => Int8Array.from(f);
+
+/**
+ * packRows4 of int4 conv weights [G * rows, Cg, khw] (blocks along Cg): the packed blob
+ * [G * S][Cg][khw * 4] takes scales packed the same way from [G * rows, ceil(Cg/block) * khw].
+ */
+function int4PackRows4(w: Int4Weight, groups: number, rows: number, Cg: number, khw: number): Int4Blob {
+  const q = asI8(packRows4(asF32(w.q), groups, rows, Cg * khw));
+  const scale = packRows4(w.scale, groups, rows, Math.ceil(Cg / w.block) * khw);
+  return { kind: 'int4', q, scale, outer: q.length / (Cg * khw * 4), D: Cg, inner: khw * 4, block: w.block };
+}
+
+/**
+ * A constant int4 B operand of a GEMM as [K, N] values and [ceil(K/block), N] scales (blocks along
+ * K), transposing when B is stored [N, K]; undefined when B is not an int4 weight blocked along K.
+ */
+function int4KN(c: LowerCtx, bId: ValueId, transB: boolean, K: number, N: number): { q: Float32Array; s: Float32Array; block: number } | undefined {
+  const w = c.int4.get(bId);
+  if (!w || w.shape.length !== 2 || w.axis !== (transB ? 1 : 0)) return undefined;
+  const Kb = Math.ceil(K / w.block);
+  if (!transB) return { q: asF32(w.q), s: w.scale, block: w.block };
+  const q = new Float32Array(K * N);
+  const s = new Float32Array(Kb * N);
+  for (let i = 0; i < N; i++) for (let j = 0; j < K; j++) q[j * N + i] = w.q[i * K + j]!;
+  for (let i = 0; i < N; i++) for (let j = 0; j < Kb; j++) s[j * N + i] = w.scale[i * Kb + j]!;
+  return { q, s, block: w.block };
+}
+
+/** An int4 [K, N] B operand: packed into K x 8 panels (blob [J][K][8], scales [J][Kb][8]) when N >= 8. */
+function int4BOperand(c: LowerCtx, b: { q: Float32Array; s: Float32Array; block: number }, K: number, N: number): { w: Word; packed: boolean } {
+  if (N < 8) return { w: c.int4Blob({ kind: 'int4', q: asI8(b.q), scale: b.s, outer: 1, D: K, inner: N, block: b.block }), packed: false };
+  const q = asI8(packB(b.q, K, N));
+  const scale = packB(b.s, Math.ceil(K / b.block), N);
+  return { w: c.int4Blob({ kind: 'int4', q, scale, outer: q.length / (K * 8), D: K, inner: 8, block: b.block }), packed: true };
 }
 
 function lowerGemm(c: LowerCtx, n: Node): void {
@@ -461,7 +548,12 @@ function lowerGemm(c: LowerCtx, n: Node): void {
   let B = c.addr(bId!);
   let packed = false;
   const bt = c.consts.get(bId!);
-  if (bt) {
+  const q4 = bt ? int4KN(c, bId!, transB, K, N) : undefined;
+  if (q4) {
+    const op = int4BOperand(c, q4, K, N);
+    B = op.w;
+    packed = op.packed;
+  } else if (bt) {
     const d = c.f32Data(bt);
     let kn = d;
     if (transB) {
@@ -847,6 +939,13 @@ function lowerGridSample(c: LowerCtx, n: Node): void {
     i32(ys[2]!), i32(ys[3]!), i32(GRID_MODES[gs.mode]), i32(GRID_PADDING[gs.padding]), i32(gs.alignCorners ? 1 : 0)], { reads: [x!, grid!], writes: [y] });
 }
 
+/** edgec.RoundF16 (--fp16 on f32 hardware): round to the f16 grid, SIMD bit manipulation. */
+function lowerRoundF16(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  c.emit('round_f16_f32', [c.addr(x), c.addr(y), i32(numel(c.shape(y)))], { reads: [x], writes: [y], inplace: [x, y] });
+}
+
 function lowerCast(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
@@ -882,6 +981,7 @@ export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
   LayerNormalization: lowerLayerNorm, InstanceNormalization: lowerInstanceNorm,
   Resize: lowerResize, Upsample: lowerResize, GridSample: lowerGridSample,
   Cast: lowerCast,
+  'edgec.RoundF16': lowerRoundF16,
   ...INT8_LOWERINGS,
 };
 
@@ -899,13 +999,15 @@ function foldable(c: LowerCtx, n: Node): boolean {
  * Lowers an optimized graph to kernel steps and a memory plan.
  * @param g graph with concrete shapes (after the wasm pipeline)
  */
-export function lowerGraph(g: Graph): Lowered {
-  const c = new LowerCtx(g);
+export function lowerGraph(g: Graph, opts: LowerOptions = {}): Lowered {
+  const c = new LowerCtx(g, opts);
   const layers: Node[] = [];
   for (const n of g.orderedNodes()) {
     c.node = n;
     try {
       if (foldable(c, n)) {
+        const q4 = int4WeightOf(g, c.consts, n);
+        if (q4) c.int4.set(n.outputs[0]!, q4);
         const def = opOf(n, g);
         const opset = opsetOf(n, g);
         const outs = def.ref(n.inputs.map((x) => (x === null ? null : c.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
@@ -1029,5 +1131,5 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     c.checkRuntime(id);
     return { id, name: v.name, shape: c.shape(id), dtype: v.type.dtype };
   });
-  return { steps, blobs: c.blobs, rootOf, buffers, plan, scratchKey, inputs, outputs, layers };
+  return { steps, blobs: c.blobs, codecs: c.codecs, rootOf, buffers, plan, scratchKey, inputs, outputs, layers };
 }

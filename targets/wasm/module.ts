@@ -3,15 +3,20 @@
  * kernels.wasm) plus a generated `run` function that calls the kernels with constant parameter-
  * block addresses, one data segment holding weights, tables and parameter blocks, and a memory
  * sized for static data + the planned arena. Only `memory` and `run` are exported; kernels that no
- * step calls are removed. With profiling on, `run` calls the imported `env.now()` around each layer
- * and accumulates milliseconds into an f64 array (`profile_offset` in the layout).
+ * step calls are removed. With profiling on, `run` calls the imported `env.now()` around each
+ * layer and accumulates milliseconds into an f64 array (`profile_offset` in the layout).
+ * Blobs stored compressed (--fp16 halves, --int4 blocks: ../common/compress.ts) sit in the data
+ * segment in their compressed form; the module's start function expands them once, at
+ * instantiation, into f32 regions after the data segment (not in the binary), where the kernels
+ * read them.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import binaryen from 'binaryen';
 import { internal } from '../../compiler/errors.js';
-import { KERNELS } from './kernels.js';
+import { KERNELS, KernelId } from './kernels.js';
+import { encodeF16, packInt4 } from '../common/compress.js';
 import { Lowered, Word } from './lower.js';
 import { alignUp } from './memory-plan.js';
 
@@ -19,8 +24,9 @@ import { alignUp } from './memory-plan.js';
 export interface MemoryLayout {
   /** Start of edgec's static data (after the kernel library's own constants). */
   staticBase: number;
-  /** Byte offset of each blob. */
+  /** Byte offset of each blob (compressed blobs: their expanded f32 region). */
   blobAddr: number[];
+  /** Bytes of constant data stored in model.wasm (compressed blobs counted compressed). */
   weightsBytes: number;
   /** Start of the arena (runtime buffers). */
   arenaBase: number;
@@ -95,13 +101,36 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     }
     for (const n of exportNames) mod.removeExport(n);
 
-    // static data: blobs (16-byte aligned), then parameter blocks
+    // static data: plain blobs (16-byte aligned), compressed payloads, then parameter blocks
     const staticBase = alignUp(Math.max(libEnd, 1024), 64);
     let cur = staticBase;
-    const blobAddr = low.blobs.map((b) => {
+    const blobAddr: number[] = new Array<number>(low.blobs.length).fill(0);
+    const payloads: { addr: number; data: Uint8Array }[] = [];
+    const inits: { kernel: KernelId; words: (blobAddr: number[]) => number[] }[] = [];
+    low.blobs.forEach((b, i) => {
+      if (low.codecs[i]) return;
+      blobAddr[i] = alignUp(cur, 16);
+      cur = blobAddr[i]! + b.length;
+    });
+    const payload = (data: Uint8Array): number => {
       const a = alignUp(cur, 16);
-      cur = a + b.length;
+      payloads.push({ addr: a, data });
+      cur = a + data.length;
       return a;
+    };
+    low.blobs.forEach((b, i) => {
+      const codec = low.codecs[i];
+      if (!codec) return;
+      const n = b.length / 4;
+      if (codec.kind === 'f16') {
+        const h = encodeF16(new Float32Array(b.buffer, b.byteOffset, n));
+        const src = payload(new Uint8Array(h.buffer));
+        inits.push({ kernel: 'f16_to_f32', words: (ba) => [src, ba[i]!, n] });
+      } else {
+        const q = payload(packInt4(codec.q));
+        const sc = payload(new Uint8Array(codec.scale.buffer, codec.scale.byteOffset, codec.scale.byteLength));
+        inits.push({ kernel: 'int4_dequant_f32', words: (ba) => [q, sc, ba[i]!, codec.outer, codec.D, codec.inner, codec.block] });
+      }
     });
     const weightsBytes = cur - staticBase;
     cur = alignUp(cur, 16);
@@ -109,6 +138,18 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
       const a = cur;
       cur += KERNELS[s.kernel].words * 4;
       return a;
+    });
+    const initAddr = inits.map((s) => {
+      const a = cur;
+      cur += KERNELS[s.kernel].words * 4;
+      return a;
+    });
+    const dataEnd = cur;
+    // expanded f32 regions of the compressed blobs (written by the start function)
+    low.blobs.forEach((b, i) => {
+      if (!low.codecs[i]) return;
+      blobAddr[i] = alignUp(cur, 16);
+      cur = blobAddr[i]! + b.length;
     });
     const arenaBase = alignUp(cur, 64);
     const arenaBytes = low.plan.arenaBytes;
@@ -122,9 +163,13 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
       if (off === undefined) throw internal(`no buffer planned for value ${id}`);
       return arenaBase + off;
     };
-    const data = new Uint8Array(cur - staticBase);
+    const data = new Uint8Array(dataEnd - staticBase);
     const dv = new DataView(data.buffer);
-    low.blobs.forEach((b, i) => data.set(b, blobAddr[i]! - staticBase));
+    low.blobs.forEach((b, i) => {
+      if (!low.codecs[i]) data.set(b, blobAddr[i]! - staticBase);
+    });
+    for (const p of payloads) data.set(p.data, p.addr - staticBase);
+    inits.forEach((s, i) => s.words(blobAddr).forEach((w, k) => dv.setUint32(initAddr[i]! - staticBase + k * 4, w, true)));
     low.steps.forEach((s, i) => {
       const base = paramAddr[i]! - staticBase;
       s.words.forEach((w: Word, k: number) => {
@@ -174,6 +219,15 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     }
     mod.addFunction('run', binaryen.none, binaryen.none, opts.profile ? [binaryen.f64] : [], mod.block(null, body, binaryen.none));
     mod.addFunctionExport('run', 'run');
+    if (inits.length > 0) {
+      // start function: expand the compressed blobs once, at instantiation
+      const calls = inits.map((s, i) => {
+        const fn = fnOf.get(s.kernel);
+        if (!fn) throw internal(`kernel ${s.kernel} is missing from the kernel library`);
+        return mod.call(fn, [mod.i32.const(initAddr[i]!)], binaryen.none);
+      });
+      mod.setStart(mod.addFunction('expand_weights', binaryen.none, binaryen.none, [], mod.block(null, calls, binaryen.none)));
+    }
     // drop kernels and helpers that `run` does not reach
     mod.runPasses(['remove-unused-module-elements']);
     if (!mod.validate()) throw internal('generated wasm module does not validate');

@@ -3,7 +3,9 @@
  *
  *   model.mjs       host code (ES module, no dependencies; browsers, or Node given a GPU object)
  *   model.d.ts      its types
- *   weights.bin     every constant (f32; index tables as i32 bit patterns), uploaded once at create()
+ *   weights.bin     every constant (f32; index tables as i32 bit patterns), uploaded once at create();
+ *                   --fp16 / --int4 weights stored as f16 halves / packed int4 blocks (../common/
+ *                   compress.ts), expanded to f32 by model.mjs before the upload
  *   kernel_K.wgsl   one compute shader per distinct (kernel id, parameters) pair
  *
  * Buffers: one storage-buffer arena for all runtime tensors, laid out by the memory planner
@@ -19,7 +21,10 @@ import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { edgecVersion, graphStats } from '../wasm/emit.js';
 import { defineTarget } from '../common/target.js';
+import { emulateF16, hasF16 } from '../common/f16-graph.js';
+import { encodeF16, packInt4 } from '../common/compress.js';
 import { Lowered, lowerGraph } from './lower.js';
+import { isIntegerGraph } from './lower-int8.js';
 import { generate } from './kernels/index.js';
 import { Groups } from './wgsl/shader.js';
 
@@ -45,7 +50,14 @@ export interface HostSpec {
   inputs: (IoSpec & { offset: number; size: number })[];
   outputs: (IoSpec & { offset: number; size: number })[];
   arenaBytes: number;
+  /** Bytes of the GPU weights buffer (f32). */
   weightsBytes: number;
+  /**
+   * How weights.bin expands into the weights buffer (empty: it is the buffer). Records:
+   * [0, src byte, dst elem, n] f32 copy; [1, src byte, dst elem, n] f16 halves;
+   * [2, q byte, scale byte, dst elem, outer, D, inner, block] int4 blocks.
+   */
+  decode: number[][];
   shaders: string[];
   dispatches: DispatchSpec[];
   layers: { name: string; op: string }[];
@@ -84,6 +96,7 @@ export function buildProgram(low: Lowered, profile = false): { spec: HostSpec; w
   }
   const wdata = new Float32Array(Math.max(4, welems));
   low.blobs.forEach((b, i) => wdata.set(b, blobOff[i]!));
+  const { file, decode } = weightsFile(low, blobOff, wdata);
   const arenaOff = (id: number): number => {
     const o = low.plan.offsets.get(low.rootOf(id));
     if (o === undefined) throw new Error(`internal: value ${id} has no arena slot`);
@@ -122,12 +135,52 @@ export function buildProgram(low: Lowered, profile = false): { spec: HostSpec; w
     outputs: io(low.outputs),
     arenaBytes: Math.max(16, low.plan.arenaBytes),
     weightsBytes: wdata.byteLength,
+    decode,
     shaders,
     dispatches,
     layers: low.layers.map((n) => ({ name: n.name, op: n.op })),
     profile,
   };
-  return { spec, weights: new Uint8Array(wdata.buffer), sources, kernels };
+  return { spec, weights: file, sources, kernels };
+}
+
+/**
+ * weights.bin: the f32 weights buffer itself when no blob is compressed; else each blob in its
+ * storage form (4-byte aligned) with the records that expand it (HostSpec.decode).
+ */
+function weightsFile(low: Lowered, blobOff: number[], wdata: Float32Array): { file: Uint8Array; decode: number[][] } {
+  if (!low.codecs.some((c) => c !== undefined)) return { file: new Uint8Array(wdata.buffer), decode: [] };
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  const put = (b: Uint8Array): number => {
+    const start = at;
+    const padded = Math.ceil(b.length / 4) * 4;
+    parts.push(b, new Uint8Array(padded - b.length));
+    at += padded;
+    return start;
+  };
+  const bytes = (a: Float32Array | Uint16Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+  const decode: number[][] = [];
+  low.blobs.forEach((b, i) => {
+    const codec = low.codecs[i];
+    const dst = blobOff[i]!;
+    if (!codec) {
+      const last = decode[decode.length - 1];
+      // a plain blob right after another one: extend its copy record
+      if (last && last[0] === 0 && last[1]! + last[3]! * 4 === at && last[2]! + last[3]! === dst) {
+        put(bytes(b));
+        last[3] = last[3]! + b.length;
+      } else decode.push([0, put(bytes(b)), dst, b.length]);
+    } else if (codec.kind === 'f16') decode.push([1, put(bytes(encodeF16(b))), dst, b.length]);
+    else decode.push([2, put(packInt4(codec.q)), put(bytes(codec.scale)), dst, codec.outer, codec.D, codec.inner, codec.block]);
+  });
+  const file = new Uint8Array(at);
+  let o = 0;
+  for (const p of parts) {
+    file.set(p, o);
+    o += p.length;
+  }
+  return { file, decode };
 }
 
 /**
@@ -137,9 +190,15 @@ export function buildProgram(low: Lowered, profile = false): { spec: HostSpec; w
  * @param opts precision (fp32 only); profile: run() measures per-layer times (model.profile())
  */
 export function emitWebgpu(g: Graph, opts: WebgpuOptions = {}): Artifact & { stats: WebgpuStats } {
-  const precision = opts.precision ?? 'fp32';
-  if (precision !== 'fp32') throw unsupported(`precision ${precision} is not supported by the webgpu target yet (fp32 only)`);
-  const low = lowerGraph(g);
+  // an integer graph (edgec.Q* ops: --int8 or a pre-quantized model) lowers to the int8 kernels (lower-int8.ts)
+  const precision = opts.precision ?? (isIntegerGraph(g) ? 'int8' : 'fp32');
+  if (precision !== 'fp32' && precision !== 'fp16' && precision !== 'int4' && precision !== 'int8') {
+    throw unsupported(`precision ${precision} is not supported by the webgpu target yet (fp32, fp16, int8 and int4)`);
+  }
+  // --fp16: the f16 graph runs as f32 with per-op rounding to f16 (edgec.RoundF16), its weights
+  // stored as f16 in weights.bin; --int4 weights are stored as int4 blocks
+  const f16 = hasF16(g);
+  const low = lowerGraph(f16 ? emulateF16(g) : g, { f16Weights: f16 || precision === 'fp16' });
   const { spec, weights, sources, kernels } = buildProgram(low, opts.profile ?? false);
   const pub = (xs: HostSpec['inputs']): IoSpec[] => xs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const files = new Map<string, Uint8Array | string>([
@@ -204,6 +263,43 @@ async function loadFile(options, name, text) {
   return text ? res.text() : new Uint8Array(await res.arrayBuffer());
 }
 
+/** binary16 bits -> number (exact). */
+function halfToFloat(h) {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 31;
+  const m = h & 1023;
+  if (e === 0) return s * m * 5.9604644775390625e-8;
+  if (e === 31) return m ? NaN : s * Infinity;
+  return s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** Expands weights.bin (f16 halves, packed int4 blocks with f32 scales, f32) into the f32 weights buffer. */
+function expandWeights(file) {
+  const out = new Float32Array(SPEC.weightsBytes / 4);
+  const dv = new DataView(file.buffer, file.byteOffset, file.byteLength);
+  for (const d of SPEC.decode) {
+    if (d[0] === 0) {
+      for (let i = 0; i < d[3]; i++) out[d[2] + i] = dv.getFloat32(d[1] + 4 * i, true);
+    } else if (d[0] === 1) {
+      for (let i = 0; i < d[3]; i++) out[d[2] + i] = halfToFloat(dv.getUint16(d[1] + 2 * i, true));
+    } else {
+      const [, qs, ss, dst, outer, D, inner, block] = d;
+      const nb = Math.ceil(D / block);
+      let e = 0;
+      for (let o = 0; o < outer; o++) {
+        for (let k = 0; k < D; k++) {
+          const sb = ss + (o * nb + Math.floor(k / block)) * inner * 4;
+          for (let i = 0; i < inner; i++, e++) {
+            const byte = file[qs + (e >> 1)];
+            out[dst + e] = (((e & 1 ? byte >> 4 : byte & 15) << 28) >> 28) * dv.getFloat32(sb + 4 * i, true);
+          }
+        }
+      }
+    }
+  }
+  return new Uint8Array(out.buffer);
+}
+
 async function getDevice(options) {
   if (options.device) return options.device;
   const gpu = options.gpu || (typeof navigator !== 'undefined' ? navigator.gpu : undefined);
@@ -228,7 +324,8 @@ async function getDevice(options) {
  */
 export async function create(options = {}) {
   const device = await getDevice(options);
-  const [weights, ...sources] = await Promise.all([loadFile(options, 'weights.bin', false), ...SPEC.shaders.map((s) => loadFile(options, s, true))]);
+  const [stored, ...sources] = await Promise.all([loadFile(options, 'weights.bin', false), ...SPEC.shaders.map((s) => loadFile(options, s, true))]);
+  const weights = SPEC.decode.length > 0 ? expandWeights(stored) : stored;
   device.pushErrorScope('validation');
   const arena = device.createBuffer({ size: SPEC.arenaBytes, usage: STORAGE | COPY_SRC | COPY_DST });
   const wbuf = device.createBuffer({ size: SPEC.weightsBytes, usage: STORAGE | COPY_DST });

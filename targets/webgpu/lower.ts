@@ -24,10 +24,12 @@ import {
 } from '../common/params.js';
 import { resizeSpec, resizeTable } from '../common/resize.js';
 import { ConstCtx } from '../common/ctx.js';
+import { BlobCodec, Int4Weight, MIN_COMPRESSED, int4Blob, int4WeightOf, isF16Exact, storedBytes } from '../common/compress.js';
 import { UNARY_OPS } from './kernels/unary.js';
 import { REDUCE_OPS } from './kernels/reduce.js';
 import { ConvParams } from './kernels/conv-params.js';
 import { GemmParams } from './kernels/gemm.js';
+import { lowerInt8Node, valueBytes } from './lower-int8.js';
 
 /** An operand of a step: a runtime value (or temporary, id < 0) or a constant blob. */
 export type Operand = { k: 'val'; id: number } | { k: 'blob'; blob: number };
@@ -56,6 +58,8 @@ export interface Lowered {
   steps: Step[];
   /** Constant blobs (f32 data; i32 tables stored as their bit patterns). */
   blobs: Float32Array[];
+  /** Storage of each blob in weights.bin (f16 halves, int4 blocks; undefined: f32), decoded at create(). */
+  codecs: (BlobCodec | undefined)[];
   rootOf: (id: number) => number;
   buffers: Map<number, RuntimeBuffer>;
   /** Byte offsets of buffer roots in the arena. */
@@ -72,12 +76,19 @@ const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identi
 export class LowerCtx extends ConstCtx {
   readonly steps: Step[] = [];
   readonly blobs: Float32Array[] = [];
+  readonly codecs: (BlobCodec | undefined)[] = [];
+  /** Folded DequantizeLinear outputs of int4 constants: stored as int4 blocks. */
+  readonly int4 = new Map<ValueId, Int4Weight>();
   readonly parent = new Map<number, number>();
   readonly temps = new Map<number, number>();
   private readonly constBlob = new Map<ValueId, number>();
   private nextTemp = -1;
 
-  constructor(g: Graph) {
+  /**
+   * @param g graph being lowered
+   * @param f16Weights store f32 blobs whose values are all f16 numbers as f16 (--fp16)
+   */
+  constructor(g: Graph, readonly f16Weights = false) {
     super(g, 'webgpu');
   }
 
@@ -85,6 +96,8 @@ export class LowerCtx extends ConstCtx {
   blob(data: Float32Array | Int32Array): Operand {
     const f = data instanceof Float32Array ? data : new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     this.blobs.push(f.length === 0 ? new Float32Array(1) : f);
+    const f16 = this.f16Weights && data instanceof Float32Array && data.length >= MIN_COMPRESSED && isF16Exact(data);
+    this.codecs.push(f16 ? { kind: 'f16' } : undefined);
     return { k: 'blob', blob: this.blobs.length - 1 };
   }
 
@@ -96,6 +109,9 @@ export class LowerCtx extends ConstCtx {
       let b = this.constBlob.get(id);
       if (b === undefined) {
         b = (this.blob(this.f32Data(t)) as { blob: number }).blob;
+        const q4 = this.int4.get(id);
+        // int4 blocks unless f32 is smaller (blocks of one weight: depthwise filters)
+        if (q4 && storedBytes(q4.q.length, int4Blob(q4)) < q4.q.length * 4) this.codecs[b] = int4Blob(q4);
         this.constBlob.set(id, b);
       }
       return { k: 'blob', blob: b };
@@ -525,6 +541,12 @@ function lowerGridSample(c: LowerCtx, n: Node): void {
     { x: c.op(x!), grid: c.op(grid!), y: val(y) });
 }
 
+/** edgec.RoundF16 (--fp16 on f32 hardware): kernels/round-f16.ts. */
+function lowerRoundF16(c: LowerCtx, n: Node): void {
+  const y = n.outputs[0]!;
+  c.emit('round_f16_f32', { n: numel(c.shape(y)) }, { x: c.op(n.inputs[0]!), y: val(y) });
+}
+
 function lowerCast(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   if (c.g.typeOf(x).dtype !== 'f32' || c.g.typeOf(n.outputs[0]!).dtype !== 'f32') throw c.unsupported('Cast between dtypes is not supported on webgpu (f32 only)');
@@ -549,6 +571,7 @@ export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
   LayerNormalization: lowerLayerNorm, InstanceNormalization: lowerInstanceNorm,
   Resize: lowerResize, Upsample: lowerResize, GridSample: lowerGridSample,
   Cast: lowerCast,
+  'edgec.RoundF16': lowerRoundF16,
 };
 
 function qualified(n: Node): string {
@@ -563,13 +586,15 @@ function foldable(c: LowerCtx, n: Node): boolean {
  * Lowers an optimized graph to dispatch steps and an arena plan.
  * @param g graph with concrete shapes (after the webgpu pipeline)
  */
-export function lowerGraph(g: Graph): Lowered {
-  const c = new LowerCtx(g);
+export function lowerGraph(g: Graph, opts: { f16Weights?: boolean } = {}): Lowered {
+  const c = new LowerCtx(g, opts.f16Weights ?? false);
   const layers: Node[] = [];
   for (const n of g.orderedNodes()) {
     c.node = n;
     try {
       if (foldable(c, n)) {
+        const q4 = int4WeightOf(g, c.consts, n);
+        if (q4) c.int4.set(n.outputs[0]!, q4);
         const def = opOf(n, g);
         const opset = opsetOf(n, g);
         const outs = def.ref(n.inputs.map((x) => (x === null ? null : c.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
@@ -579,6 +604,12 @@ export function lowerGraph(g: Graph): Lowered {
       if (n.op === 'Shape' && n.domain === '') {
         const dims = shapeOpDims(c, n, c.shape(n.inputs[0]!));
         c.consts.set(n.outputs[0]!, new Tensor('i64', [dims.length], BigInt64Array.from(dims.map((d) => BigInt(d)))));
+        continue;
+      }
+      // integer ops and int8/uint8/int32 values (lower-int8.ts)
+      const stepsBefore = c.steps.length;
+      if (lowerInt8Node(c, n)) {
+        if (c.steps.length > stepsBefore) layers.push(n);
         continue;
       }
       if (ALIAS_OPS.has(n.op) && n.domain === '') {
@@ -629,7 +660,7 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     c.checkRuntime(id);
     outputs.push({ id, name: v.name, shape, dtype: v.type.dtype });
   }
-  const bytesOf = (id: number): number => (id < 0 ? c.temps.get(id)! : Math.max(1, numel(c.shape(id))) * 4);
+  const bytesOf = (id: number): number => (id < 0 ? c.temps.get(id)! : valueBytes(c, id));
   const END = steps.length;
   const buffers = new Map<number, RuntimeBuffer>();
   const touch = (id: number, i: number) => {
@@ -654,5 +685,5 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     c.checkRuntime(id);
     return { id, name: v.name, shape: c.shape(id), dtype: v.type.dtype };
   });
-  return { steps, blobs: c.blobs, rootOf, buffers, plan, inputs, outputs, layers };
+  return { steps, blobs: c.blobs, codecs: c.codecs, rootOf, buffers, plan, inputs, outputs, layers };
 }

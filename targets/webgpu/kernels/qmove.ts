@@ -1,0 +1,214 @@
+/**
+ * Data movement on integer tensors of the int8 path (packed 8-bit or int32 words, wgsl/qshader.ts):
+ * every kernel is output-driven (one thread per output word), so packed outputs never share a
+ * word between threads. Inputs may be stored wide (one word per 8-bit element, lower-int8.ts):
+ * their loader kind is a parameter (`xel`).
+ *
+ *   qview_b       y[i] = x[offset + sum_k i_k * strides_k]: Transpose, Slice, Split parts, Expand,
+ *                 Tile, DepthToSpace / SpaceToDepth, output copies
+ *   qconcat_b     Concat of up to 16 parts (part chosen by the axis coordinate)
+ *   qpad_b        Pad (constant / reflect / edge / wrap)
+ *   qgather_b     Gather with constant indices (table in weights)
+ *   qminmax_b     Max / Min of two tensors with broadcasting
+ *   qmaxpool_b    MaxPool (1-D / 2-D) of 8-bit tensors
+ */
+import { WgslFn, decompose, int, linear, stridesOf } from '../wgsl/shader.js';
+import { QElem, QShaderBuilder } from '../wgsl/qshader.js';
+import { BaseParams, KernelGen, bufOf } from './types.js';
+
+/** Element kind of a movable value. */
+export type MoveElem = 'i8' | 'u8' | 'i32';
+
+function elemFn(body: readonly string[]): WgslFn {
+  return { name: 'elem', code: ['fn elem(e: i32) -> u32 {', ...body.map((l) => `  ${l}`), '}'].join('\n') };
+}
+
+export interface QViewParams extends BaseParams {
+  el: MoveElem;
+  /** Loader of the input (int32 when an 8-bit input is stored wide). */
+  xel: MoveElem;
+  dims: number[];
+  strides: number[];
+  offset: number;
+}
+
+export const qviewB: KernelGen<QViewParams> = {
+  id: 'qview_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const x = s.input('x', p.xel, bufOf(p, 'x'));
+    const y = s.output(p.el);
+    const d = decompose('e', p.dims, 'i');
+    s.fn(elemFn([...d.code, `return bitcast<u32>(${x.ld(`${int(p.offset)} + ${linear(d.idx, p.strides)}`)});`]));
+    return s.elementwise(p.dims.reduce((a, b) => a * b, 1), y);
+  },
+};
+
+export interface QConcatParams extends BaseParams {
+  el: MoveElem;
+  ys: number[];
+  axis: number;
+  /** Part shapes and loaders. */
+  parts: number[][];
+  xels: MoveElem[];
+}
+
+/** Most parts one qconcat_b dispatch takes (offset slots of the 256-byte uniform record). */
+export const CONCAT_MAX_PARTS = 16;
+
+export const qconcatB: KernelGen<QConcatParams> = {
+  id: 'qconcat_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const xs = p.parts.map((_, k) => s.input(`x${k}`, p.xels[k]!, bufOf(p, `x${k}`)));
+    const y = s.output(p.el);
+    const d = decompose('e', p.ys, 'i');
+    const body = [...d.code, `let a = ${d.idx[p.axis]};`];
+    let start = 0;
+    p.parts.forEach((ps, k) => {
+      const idx = d.idx.map((v, i) => (i === p.axis ? `a - ${int(start)}` : v));
+      const end = start + ps[p.axis]!;
+      body.push(`if (a < ${int(end)}) { return bitcast<u32>(${xs[k]!.ld(linear(idx, stridesOf(ps)))}); }`);
+      start = end;
+    });
+    body.push('return 0u;');
+    s.fn(elemFn(body));
+    return s.elementwise(p.ys.reduce((a, b) => a * b, 1), y);
+  },
+};
+
+export interface QPadParams extends BaseParams {
+  el: MoveElem;
+  xel: MoveElem;
+  mode: 'constant' | 'reflect' | 'edge' | 'wrap';
+  xs: number[];
+  ys: number[];
+  begin: number[];
+  /** Constant fill (an integer of the dtype). */
+  value: number;
+}
+
+/** Statements mapping output index `o` of one dim to the source index `name` (mode-dependent). */
+function srcIndex(mode: QPadParams['mode'], name: string, o: string, begin: number, len: number): string[] {
+  const base = `let ${name}_r = ${o} - ${int(begin)};`;
+  switch (mode) {
+    case 'constant': return [base, `let ${name} = ${name}_r;`];
+    case 'edge': return [base, `let ${name} = clamp(${name}_r, 0, ${int(len - 1)});`];
+    case 'wrap': return [base, `let ${name} = ((${name}_r % ${int(len)}) + ${int(len)}) % ${int(len)};`];
+    case 'reflect': {
+      if (len === 1) return [base, `let ${name} = 0;`];
+      const period = 2 * (len - 1);
+      return [base, `let ${name}_m = ((${name}_r % ${int(period)}) + ${int(period)}) % ${int(period)};`,
+        `let ${name} = select(${int(period)} - ${name}_m, ${name}_m, ${name}_m < ${int(len)});`];
+    }
+  }
+}
+
+export const qpadB: KernelGen<QPadParams> = {
+  id: 'qpad_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const x = s.input('x', p.xel, bufOf(p, 'x'));
+    const y = s.output(p.el);
+    const d = decompose('e', p.ys, 'o');
+    const body = [...d.code];
+    const src: string[] = [];
+    const inb: string[] = [];
+    p.xs.forEach((len, k) => {
+      body.push(...srcIndex(p.mode, `s${k}`, d.idx[k]!, p.begin[k]!, len));
+      src.push(`s${k}`);
+      inb.push(`s${k} >= 0 && s${k} < ${int(len)}`);
+    });
+    const off = linear(src, stridesOf(p.xs));
+    if (p.mode === 'constant') {
+      body.push(`var v = ${int(p.value)};`);
+      if (p.xs.every((v) => v > 0)) body.push(`if (${inb.join(' && ') || 'true'}) { v = ${x.ld(off)}; }`);
+      body.push('return bitcast<u32>(v);');
+    } else body.push(`return bitcast<u32>(${x.ld(off)});`);
+    s.fn(elemFn(body));
+    return s.elementwise(p.ys.reduce((a, b) => a * b, 1), y);
+  },
+};
+
+export interface QGatherParams extends BaseParams {
+  el: MoveElem;
+  xel: MoveElem;
+  outer: number; axisLen: number; nIdx: number; inner: number;
+}
+
+export const qgatherB: KernelGen<QGatherParams> = {
+  id: 'qgather_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const x = s.input('x', p.xel, bufOf(p, 'x'));
+    const idx = s.input('idx', 'i32', 'weights');
+    const y = s.output(p.el);
+    s.fn(elemFn([
+      `let i = e % ${int(p.inner)};`,
+      `let j = (e / ${int(p.inner)}) % ${int(p.nIdx)};`,
+      `let o = e / ${int(p.inner * p.nIdx)};`,
+      `return bitcast<u32>(${x.ld(`(o * ${int(p.axisLen)} + ${idx.ld('j')}) * ${int(p.inner)} + i`)});`,
+    ]));
+    return s.elementwise(p.outer * p.nIdx * p.inner, y);
+  },
+};
+
+export interface QMinMaxParams extends BaseParams {
+  el: MoveElem;
+  ael: MoveElem;
+  bel: MoveElem;
+  op: 'max' | 'min';
+  shape: number[];
+  sa: number[];
+  sb: number[];
+}
+
+export const qminmaxB: KernelGen<QMinMaxParams> = {
+  id: 'qminmax_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const a = s.input('a', p.ael, bufOf(p, 'a'));
+    const b = s.input('b', p.bel, bufOf(p, 'b'));
+    const y = s.output(p.el);
+    const d = decompose('e', p.shape, 'i');
+    s.fn(elemFn([...d.code, `return bitcast<u32>(${p.op}(${a.ld(linear(d.idx, p.sa))}, ${b.ld(linear(d.idx, p.sb))}));`]));
+    return s.elementwise(p.shape.reduce((u, v) => u * v, 1), y);
+  },
+};
+
+export interface QMaxPoolParams extends BaseParams {
+  el: 'i8' | 'u8';
+  xel: MoveElem;
+  planes: number; H: number; W: number; OH: number; OW: number;
+  KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number;
+}
+
+export const qmaxpoolB: KernelGen<QMaxPoolParams> = {
+  id: 'qmaxpool_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const x = s.input('x', p.xel as QElem);
+    const y = s.output(p.el);
+    const P = p.OH * p.OW;
+    s.fn(elemFn([
+      `let ow = e % ${int(p.OW)};`,
+      `let oh = (e / ${int(p.OW)}) % ${int(p.OH)};`,
+      `let xb = (e / ${int(P)}) * ${int(p.H)};`,
+      'var acc = -2147483647;',
+      `for (var kh = 0; kh < ${int(p.KH)}; kh++) {`,
+      `  let ih = oh * ${int(p.sh)} - ${int(p.ph)} + kh * ${int(p.dh)};`,
+      `  if (ih < 0 || ih >= ${int(p.H)}) { continue; }`,
+      `  for (var kw = 0; kw < ${int(p.KW)}; kw++) {`,
+      `    let iw = ow * ${int(p.sw)} - ${int(p.pw)} + kw * ${int(p.dw)};`,
+      `    if (iw < 0 || iw >= ${int(p.W)}) { continue; }`,
+      `    acc = max(acc, ${x.ld(`(xb + ih) * ${int(p.W)} + iw`)});`,
+      '  }',
+      '}',
+      `return bitcast<u32>(max(acc, ${p.el === 'i8' ? -128 : 0}));`,
+    ]));
+    return s.elementwise(p.planes * P, y);
+  },
+};
+
+/** Every data-movement kernel of this file. */
+export const QMOVE_KERNELS = [qviewB, qconcatB, qpadB, qgatherB, qminmaxB, qmaxpoolB] as const;

@@ -1,0 +1,589 @@
+/**
+ * WebGPU lowering of integer graphs: the integer ops of compiler/ops/qint.ts (QConv, QGemm, QAdd,
+ * QMul, Requantize, QReduceMean, QAvgPool), QuantizeLinear / DequantizeLinear at the float
+ * boundaries, Cast from integers, and data movement on int8/uint8/int32 tensors, to the kernels
+ * of kernels/qint.ts and kernels/qmove.ts. Results match the reference interpreter bit for bit.
+ *
+ * Storage (wgsl/qshader.ts): 8-bit values packed 4 per u32 word (byte order = element order),
+ * or "wide" (one word per element) when a convolution / GEMM writes rows that do not fill whole
+ * words; int32 one word per element; valueBytes() sizes them in the memory plan. Compile-time packing:
+ * weights are centered (w' = w - zw[m]) and stored as int8 when every w' fits, else as int16
+ * pairs; each output channel gets [bias, multiplier, shift] (fixed requantization) or
+ * [bias, mantissa, exponent] of its float32 scale (float requantization). Reshape-like ops on
+ * integer values are aliases, as for f32.
+ *
+ * lower.ts calls lowerInt8Node() first for every node: it claims the integer ops and every node
+ * with an integer runtime input or output, so the f32 lowerings never see packed data.
+ */
+import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
+import { numel } from '../../compiler/ir/tensor.js';
+import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
+import { AttrReader, normAxis } from '../../compiler/ops/registry.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import {
+  StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
+} from '../common/params.js';
+import { stridesOf } from './wgsl/shader.js';
+import { f32Parts, wordsOf } from './wgsl/qshader.js';
+import { QOut, convTapTable } from './kernels/qint.js';
+import { CONCAT_MAX_PARTS, MoveElem } from './kernels/qmove.js';
+// type-only: lower.ts imports this module (a value import back would be an ESM cycle)
+import type { LowerCtx, Operand } from './lower.js';
+
+/** Integer dtypes the int8 path stores in the arena. */
+const INT_DTYPES = new Set(['i8', 'u8', 'i32']);
+
+/** Ops whose output is the input's bytes under another shape. */
+const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+
+/**
+ * Arena bytes of a runtime value: 8-bit values packed 4 per word, everything else 4 bytes per
+ * element (at least one word).
+ * @param c lowering context
+ * @param id value id
+ */
+export function valueBytes(c: LowerCtx, id: ValueId): number {
+  return (isWide(c, id) ? Math.max(1, numel(c.shape(id))) : wordsOf(c.g.typeOf(id).dtype, numel(c.shape(id)))) * 4;
+}
+
+/**
+ * 8-bit values stored one word per element ("wide"): outputs of convolutions / GEMMs whose rows
+ * do not fill whole words (a thread would share a word with its neighbour). Consumers read them
+ * with int32 loaders, so no packing pass is needed. Keyed by alias root.
+ */
+const wideVals = new WeakMap<LowerCtx, Set<number>>();
+
+function rootOf(c: LowerCtx, id: number): number {
+  let r = id;
+  while (c.parent.has(r)) r = c.parent.get(r)!;
+  return r;
+}
+
+function isWide(c: LowerCtx, id: number): boolean {
+  return wideVals.get(c)?.has(rootOf(c, id)) ?? false;
+}
+
+/** Loader element kind of a runtime or constant integer operand: its dtype, or 'i32' when stored wide. */
+function qelem<T extends string>(c: LowerCtx, id: ValueId, dtype: T): T | 'i32' {
+  return isWide(c, id) ? 'i32' : dtype;
+}
+
+const dt = (c: LowerCtx, id: ValueId): string => c.g.typeOf(id).dtype;
+const val = (id: number): Operand => ({ k: 'val', id });
+
+/** Blob ids of integer constants already placed, per lowering. */
+const constBlobs = new WeakMap<LowerCtx, Map<ValueId, Operand>>();
+
+/** Packs 8-bit values 4 per little-endian word. */
+function pack8(v: ArrayLike<number>): Int32Array {
+  const out = new Int32Array(Math.max(1, Math.ceil(v.length / 4)));
+  for (let i = 0; i < v.length; i++) out[i >> 2] = out[i >> 2]! | ((v[i]! & 0xff) << ((i & 3) * 8));
+  return out;
+}
+
+/** Packs int16 values 2 per word. */
+function pack16(v: ArrayLike<number>): Int32Array {
+  const out = new Int32Array(Math.max(1, Math.ceil(v.length / 2)));
+  for (let i = 0; i < v.length; i++) out[i >> 1] = out[i >> 1]! | ((v[i]! & 0xffff) << ((i & 1) * 16));
+  return out;
+}
+
+/** Operand of an integer (or f32) value: its packed constant blob or its runtime buffer. */
+function qop(c: LowerCtx, id: ValueId): Operand {
+  const t = c.consts.get(id);
+  if (!t) return val(id);
+  let m = constBlobs.get(c);
+  if (!m) constBlobs.set(c, (m = new Map()));
+  let o = m.get(id);
+  if (!o) {
+    const d = t.data;
+    if (d instanceof Int8Array || d instanceof Uint8Array) o = c.blob(pack8(d));
+    else if (d instanceof Int32Array || d instanceof Float32Array) o = c.blob(d);
+    else throw c.unsupported(`constant "${c.g.value(id).name}" has dtype ${t.dtype}; the webgpu int8 path reads int8, uint8, int32 or f32 constants`);
+    m.set(id, o);
+  }
+  return o;
+}
+
+function needDtype<T extends string>(c: LowerCtx, id: ValueId, ok: readonly T[], what: string): T {
+  const d = dt(c, id);
+  if (!(ok as readonly string[]).includes(d)) throw c.unsupported(`${what} has dtype ${d}; expected ${ok.join(' or ')}`);
+  return d as T;
+}
+
+const pick = (a: readonly number[], k: number): number => a[a.length === 1 ? 0 : k]!;
+
+function checkChannels(c: LowerCtx, what: string, len: number, n: number): void {
+  if (len !== 1 && len !== n) throw c.unsupported(`${what} has ${len} values, expected 1 or ${n}`);
+}
+
+/** A float-mode scale as mantissa/exponent (it must be a float32 value, as ONNX scales are). */
+function scaleParts(c: LowerCtx, s: number): [number, number] {
+  if (Math.fround(s) !== s) throw c.unsupported(`float requantization scale ${s} is not a float32 value (webgpu computes the product exactly only for float32 scales)`);
+  const { mant, ex } = f32Parts(s);
+  return [mant, ex];
+}
+
+/**
+ * Per-channel stage table [bias, a, b] x M and the kernel's output-stage parameters.
+ * @param bias int32 bias or null
+ */
+function stageTable(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | null): { st: Operand; out: QOut } {
+  const t = new Int32Array(3 * Math.max(1, M));
+  for (let m = 0; m < M; m++) {
+    t[3 * m] = bias ? bias[m]! : 0;
+    if (out.yDtype === 'i32') continue;
+    if (out.mode === 'fixed') {
+      t[3 * m + 1] = pick(out.multiplier, m);
+      t[3 * m + 2] = pick(out.shift, m);
+    } else [t[3 * m + 1], t[3 * m + 2]] = scaleParts(c, pick(out.scale, m));
+  }
+  return { st: c.blob(t), out: { y: out.yDtype, mode: out.mode, zp: out.yZeroPoint, lo: out.lo, hi: out.hi } };
+}
+
+/** Per-tensor output stage as kernel constants. */
+function stageConst(c: LowerCtx, out: OutStage, what: string): QOut {
+  if ((out.mode === 'fixed' ? out.multiplier.length : out.scale.length) !== 1) throw c.unsupported(`${what} with per-channel multipliers`);
+  const k: [number, number] = out.mode === 'fixed' ? [out.multiplier[0]!, out.shift[0]!] : scaleParts(c, out.scale[0]!);
+  return { y: out.yDtype, mode: out.mode, zp: out.yZeroPoint, lo: out.lo, hi: out.hi, k };
+}
+
+/** Centered weights w'[m][k] (m-major) packed as int8 when all fit, else as int16 pairs. */
+function centeredWeights(c: LowerCtx, wc: Int32Array): { w: Operand; kind: 'i8' | 'i16' } {
+  const fits = wc.every((v) => v >= -128 && v <= 127);
+  return fits ? { w: c.blob(pack8(wc)), kind: 'i8' } : { w: c.blob(pack16(wc)), kind: 'i16' };
+}
+
+function attrsOf<A>(c: LowerCtx, n: Node): A {
+  return opAttrs<A>(n, c.opset);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Integer ops
+// ---------------------------------------------------------------------------------------------
+
+function lowerQConv(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QConvAttrs>(c, n);
+  const [xId, wId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, xId!, ['i8', 'u8'] as const, 'QConv input');
+  const wt = c.constOf(wId, 'QConv weight');
+  const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
+  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QConv weight has dtype ${wt.dtype}; expected i8 or u8`);
+  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QConv bias has dtype ${bt.dtype}; expected i32`);
+  const xs = c.shape(xId!);
+  const ws = wt.shape;
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D QConv is not supported on webgpu (1-D and 2-D only)`);
+  const [N, C] = [xs[0]!, xs[1]!];
+  const M = ws[0]!;
+  const G = a.group;
+  if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
+  if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
+  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
+  const p = windowParams(a, nd, ws.slice(2), n.op);
+  const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
+  const K = numel(ws.slice(1));
+  const wd = wt.data as Int8Array | Uint8Array;
+  const wc = Int32Array.from({ length: M * K }, (_, i) => wd[i]! - pick(a.wZeroPoint, Math.floor(i / K)));
+  const { w, kind } = centeredWeights(c, wc);
+  const { st, out } = stageTable(c, a.out, M, bt ? (bt.data as Int32Array) : null);
+  if (numel(c.shape(y)) === 0) return;
+  const params = {
+    N, C, H: geo.I[1], W: geo.I[2], M, OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2], sh: geo.S[1], sw: geo.S[2],
+    dh: geo.D[1], dw: geo.D[2], ph: geo.P[1], pw: geo.P[2], G, xdt: qelem(c, xId!, xdt), zx: a.xZeroPoint, w: kind, out,
+  };
+  // depthwise-like convs (few output channels per group) would leave most of a 32-row tile idle
+  if (M / G < 4) {
+    emitTiled(c, 'qconv_i8', params, { x: qop(c, xId!), w, st }, y, out.y, geo.O[2] % 4 === 0);
+    return;
+  }
+  const pointwise = params.KH === 1 && params.KW === 1 && params.sh === 1 && params.sw === 1 && params.ph === 0 && params.pw === 0
+    && params.OH * params.OW === params.H * params.W;
+  if (!pointwise && (params.KH - 1) * params.dh >= 32768) throw c.unsupported(`QConv dilated kernel height ${(params.KH - 1) * params.dh + 1} is too large for webgpu`);
+  if (!pointwise && (params.KW - 1) * params.dw >= 65536) throw c.unsupported(`QConv dilated kernel width ${(params.KW - 1) * params.dw + 1} is too large for webgpu`);
+  const ops: Record<string, Operand> = { x: qop(c, xId!), w, st };
+  if (!pointwise) ops['kt'] = c.blob(convTapTable(params));
+  emitTiled(c, 'qconv_tiled_i8', params, ops, y, out.y, (geo.O[1] * geo.O[2]) % 4 === 0);
+}
+
+/**
+ * A convolution / GEMM kernel with a `store` parameter: 8-bit outputs whose rows are whole words
+ * are stored packed; otherwise the kernel writes one word per element and y is stored wide
+ * (int32 outputs: always one word per element).
+ */
+function emitTiled(c: LowerCtx, kernel: string, params: Record<string, unknown>, ops: Record<string, Operand>, y: ValueId, ydt: 'i8' | 'u8' | 'i32', aligned: boolean): void {
+  if (ydt !== 'i32' && !aligned) {
+    let set = wideVals.get(c);
+    if (!set) wideVals.set(c, (set = new Set()));
+    set.add(y);
+  }
+  c.emit(kernel, { ...params, store: ydt === 'i32' || !aligned ? 'words' : 'packed' }, { ...ops, y: val(y) });
+}
+
+function lowerQGemm(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QGemmAttrs>(c, n);
+  const [xId, wId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, xId!, ['i8', 'u8'] as const, 'QGemm input');
+  const wt = c.constOf(wId, 'QGemm weight');
+  const bt = bId != null ? c.constOf(bId, 'QGemm bias') : null;
+  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QGemm weight has dtype ${wt.dtype}; expected i8 or u8`);
+  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QGemm bias has dtype ${bt.dtype}; expected i32`);
+  if (wt.shape.length !== 2) throw c.unsupported('QGemm weight must have rank 2');
+  const [K, N] = a.transB ? [wt.shape[1]!, wt.shape[0]!] : [wt.shape[0]!, wt.shape[1]!];
+  const xs = c.shape(xId!);
+  if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
+  if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
+  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
+  const wd = wt.data as Int8Array | Uint8Array;
+  const [sk, sn] = a.transB ? [1, K] : [N, 1];
+  // w'[j][k], row j contiguous
+  const wc = Int32Array.from({ length: N * K }, (_, i) => {
+    const j = Math.floor(i / K), k = i % K;
+    return wd[k * sk + j * sn]! - pick(a.wZeroPoint, j);
+  });
+  const { w, kind } = centeredWeights(c, wc);
+  const { st, out } = stageTable(c, a.out, N, bt ? (bt.data as Int32Array) : null);
+  const R = K === 0 ? 0 : numel(xs) / K;
+  if (R * N === 0) return;
+  const params = { R, K, N, xdt: qelem(c, xId!, xdt), zx: a.xZeroPoint, w: kind, out };
+  // skinny products (few rows) would leave most of a tile idle; very tall ones exceed the grid
+  if (R < 8 || R > 65535 * 4) c.emit('qgemm_i8', params, { x: qop(c, xId!), w, st, y: val(y) });
+  else emitTiled(c, 'qgemm_tiled_i8', params, { x: qop(c, xId!), w, st }, y, out.y, N % 4 === 0);
+}
+
+function lowerQBinary(c: LowerCtx, n: Node): void {
+  const [aId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const adt = needDtype(c, aId!, ['i8', 'u8'] as const, `${n.op} input A`);
+  const bdt = needDtype(c, bId!, ['i8', 'u8'] as const, `${n.op} input B`);
+  const add = n.op === 'QAdd';
+  const at = add ? attrsOf<QAddAttrs>(c, n) : null;
+  const mt = add ? null : attrsOf<QMulAttrs>(c, n);
+  const base = (at ?? mt)!;
+  const ys = c.shape(y);
+  if (numel(ys) === 0) return;
+  c.emit('qbinary_i8', {
+    op: add ? 'add' : 'mul', shape: ys, sa: broadcastStrides(c.shape(aId!), ys), sb: broadcastStrides(c.shape(bId!), ys),
+    adt: qelem(c, aId!, adt), bdt: qelem(c, bId!, bdt),
+    za: base.aZeroPoint, zb: base.bZeroPoint, ma: at ? at.aMultiplier : mt!.multiplier, mb: at ? at.bMultiplier : 0, shift: base.shift,
+    y: base.yDtype as 'i8' | 'u8', zp: base.yZeroPoint, lo: base.lo, hi: base.hi,
+  }, { a: qop(c, aId!), b: qop(c, bId!), y: val(y) });
+}
+
+function lowerRequantize(c: LowerCtx, n: Node): void {
+  const a = attrsOf<RequantizeAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, x, ['i8', 'u8', 'i32'] as const, 'Requantize input');
+  // x - zx must stay an int32 (the reference takes it exactly): int32 inputs need zx = 0
+  if (xdt === 'i32' ? a.xZeroPoint !== 0 : Math.abs(a.xZeroPoint) > 2 ** 24) {
+    throw c.unsupported(`Requantize x_zero_point ${a.xZeroPoint} with a ${xdt} input is not supported on webgpu`);
+  }
+  const out = stageConst(c, a.out, 'Requantize');
+  if (numel(c.shape(x)) === 0) return;
+  c.emit('qrequant_i8', { n: numel(c.shape(x)), xdt: qelem(c, x, xdt), zx: a.xZeroPoint, out }, { x: qop(c, x), y: val(y) });
+}
+
+function lowerQReduceMean(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QReduceMeanAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'QReduceMean input');
+  const out = stageConst(c, a.out, 'QReduceMean');
+  const xs = c.shape(x);
+  const st = stridesOf(xs);
+  const ax = new Set(a.axes.map((v) => normAxis(v, xs.length)));
+  const kept = xs.map((_, i) => i).filter((i) => !ax.has(i) && xs[i] !== 1);
+  const red = xs.map((_, i) => i).filter((i) => ax.has(i));
+  if (numel(c.shape(y)) === 0) return;
+  c.emit('qreduce_i8', {
+    kept: kept.map((i) => xs[i]!), ks: kept.map((i) => st[i]!), red: red.map((i) => xs[i]!), rs: red.map((i) => st[i]!), xdt: qelem(c, x, xdt), zx: a.xZeroPoint, out,
+  }, { x: qop(c, x), y: val(y) });
+}
+
+function lowerQAvgPool(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QAvgPoolAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'QAvgPool input');
+  const xs = c.shape(x);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D QAvgPool is not supported on webgpu (1-D and 2-D only)`);
+  const p = windowParams(a, nd, undefined, n.op);
+  const g = geom3(xs.slice(2), p, a.autoPad, a.ceil, n.op);
+  const [IH, IW, OH, OW] = [g.I[1], g.I[2], g.O[1], g.O[2]];
+  const vol = g.K[1] * g.K[2];
+  // (count - 1) per output position, exactly as the reference counts the window
+  const tb = new Int32Array(OH * OW + 2 * vol);
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      let cnt = 0;
+      let padCnt = 0;
+      for (let ky = 0; ky < g.K[1]; ky++) {
+        for (let kx = 0; kx < g.K[2]; kx++) {
+          const iy = oy * g.S[1] - g.P[1] + ky;
+          const ix = ox * g.S[2] - g.P[2] + kx;
+          if (iy < 0 || ix < 0 || iy >= IH || ix >= IW) {
+            if (iy < IH + g.E[1] && ix < IW + g.E[2] && iy >= -g.P[1] && ix >= -g.P[2]) padCnt++;
+            continue;
+          }
+          cnt++;
+        }
+      }
+      const count = a.countIncludePad ? cnt + padCnt : cnt;
+      if (count === 0) throw c.unsupported('QAvgPool has an empty window');
+      tb[oy * OW + ox] = count - 1;
+    }
+  }
+  tb.set(a.multipliers, OH * OW);
+  tb.set(a.shifts, OH * OW + vol);
+  if (numel(c.shape(y)) === 0) return;
+  c.emit('qavgpool_i8', {
+    planes: xs[0]! * xs[1]!, H: IH, W: IW, OH, OW, KH: g.K[1], KW: g.K[2], sh: g.S[1], sw: g.S[2], ph: g.P[1], pw: g.P[2],
+    xdt: qelem(c, x, xdt), zx: a.xZeroPoint, y: a.yDtype as 'i8' | 'u8', zp: a.yZeroPoint, lo: a.lo, hi: a.hi,
+  }, { x: qop(c, x), tb: c.blob(tb), y: val(y) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// QuantizeLinear / DequantizeLinear / Cast
+// ---------------------------------------------------------------------------------------------
+
+/** [A, inner] of a per-tensor or per-axis (de)quantization and its table: A scale bit patterns, then A zero points. */
+function qParams(c: LowerCtx, n: Node, xs: number[]): { A: number; inner: number; table: Int32Array } {
+  const st = c.constOf(n.inputs[1], `${n.op} scale`);
+  const zt = n.inputs[2] != null ? c.constOf(n.inputs[2], `${n.op} zero point`) : null;
+  if (st.dtype !== 'f32') throw c.unsupported(`${n.op} with a ${st.dtype} scale (f32 only on webgpu)`);
+  if (typeof n.attrs['block_size'] === 'number' && n.attrs['block_size'] !== 0) throw c.unsupported(`blocked ${n.op}`);
+  const sv = st.data as Float32Array;
+  const zv = zt ? zt.toNumbers() : Array.from(sv, () => 0);
+  let A = 1, inner = numel(xs);
+  if (sv.length !== 1 || st.shape.length > 1) {
+    const ax = normAxis(typeof n.attrs['axis'] === 'number' ? (n.attrs['axis'] as number) : 1, xs.length);
+    A = xs[ax]!;
+    if (sv.length !== A) throw c.unsupported(`${n.op} scale has ${sv.length} values for axis size ${A}`);
+    inner = numel(xs.slice(ax + 1));
+  }
+  const table = new Int32Array(2 * A);
+  table.set(new Int32Array(sv.buffer.slice(sv.byteOffset, sv.byteOffset + 4 * A)), 0);
+  table.set(zv, A);
+  return { A, inner: Math.max(1, inner), table };
+}
+
+function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  needDtype(c, x, ['f32'] as const, 'QuantizeLinear input');
+  const ydt = needDtype(c, y, ['i8', 'u8'] as const, 'QuantizeLinear output');
+  const prec = n.attrs['precision'];
+  if (typeof prec === 'number' && prec !== 0 && prec !== 1) throw c.unsupported('QuantizeLinear precision other than float32');
+  const xs = c.shape(x);
+  const q = qParams(c, n, xs);
+  if (numel(xs) === 0) return;
+  c.emit('quantize_f32_i8', { n: numel(xs), A: q.A, inner: q.inner, y: ydt }, { x: qop(c, x), qp: c.blob(q.table), y: val(y) });
+}
+
+function lowerDequantizeLinear(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'DequantizeLinear input');
+  needDtype(c, y, ['f32'] as const, 'DequantizeLinear output');
+  const xs = c.shape(x);
+  const q = qParams(c, n, xs);
+  if (numel(xs) === 0) return;
+  c.emit('dequantize_i8_f32', { n: numel(xs), A: q.A, inner: q.inner, xdt: qelem(c, x, xdt) }, { x: qop(c, x), qp: c.blob(q.table), y: val(y) });
+}
+
+function lowerCast(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const from = dt(c, x);
+  const to = dt(c, y);
+  if (from === to) {
+    c.parent.set(y, x);
+    return;
+  }
+  if (to !== 'f32' || !INT_DTYPES.has(from)) throw c.unsupported(`Cast from ${from} to ${to} is not supported on webgpu (int32/int8/uint8 -> f32 only)`);
+  if (numel(c.shape(x)) === 0) return;
+  c.emit('cast_int_f32', { n: numel(c.shape(x)), xdt: qelem(c, x, from) }, { x: qop(c, x), y: val(y) });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data movement on integer values
+// ---------------------------------------------------------------------------------------------
+
+/** Element kind of an integer value (data movement). */
+function moveElem(c: LowerCtx, id: ValueId): MoveElem {
+  return needDtype(c, id, ['i8', 'u8', 'i32'] as const, `${c.node.op} operand`);
+}
+
+/** y = strided view of x. */
+function viewCopy(c: LowerCtx, y: ValueId, x: ValueId, v: StridedView): void {
+  if (numel(v.dims) === 0) return;
+  const el = moveElem(c, x);
+  c.emit('qview_b', { el, xel: qelem(c, x, el), dims: v.dims, strides: v.strides, offset: v.offset }, { x: qop(c, x), y: val(y) });
+}
+
+function lowerTranspose(c: LowerCtx, n: Node): void {
+  viewCopy(c, n.outputs[0]!, n.inputs[0]!, transposeView(c, n, c.shape(n.inputs[0]!)));
+}
+
+function lowerSlice(c: LowerCtx, n: Node): void {
+  viewCopy(c, n.outputs[0]!, n.inputs[0]!, sliceView(c, n, c.shape(n.inputs[0]!)));
+}
+
+function lowerExpand(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const ys = c.shape(n.outputs[0]!);
+  viewCopy(c, n.outputs[0]!, x, { dims: ys, strides: broadcastStrides(c.shape(x), ys), offset: 0 });
+}
+
+function lowerTile(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  viewCopy(c, n.outputs[0]!, x, tileView(c.shape(x), c.constNums(n.inputs[1], 'Tile repeats')!));
+}
+
+function lowerDepthSpace(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  viewCopy(c, n.outputs[0]!, x, depthSpaceView(c, n, c.shape(x)));
+}
+
+function lowerSplit(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = c.shape(x);
+  const { offsets } = partOffsets(c, n, xs, n.outputs.map((o) => c.shape(o)));
+  n.outputs.forEach((o, k) => viewCopy(c, o, x, { dims: c.shape(o), strides: stridesOf(xs), offset: offsets[k]! }));
+}
+
+function lowerConcat(c: LowerCtx, n: Node): void {
+  const y = n.outputs[0]!;
+  const ys = c.shape(y);
+  const ins = n.inputs.filter((x): x is ValueId => x !== null && numel(c.shape(x)) > 0);
+  const { axis } = partOffsets(c, n, ys, ins.map((x) => c.shape(x)));
+  if (ins.length > CONCAT_MAX_PARTS) throw c.unsupported(`Concat of ${ins.length} integer tensors (at most ${CONCAT_MAX_PARTS} on webgpu)`);
+  if (numel(ys) === 0) return;
+  const ops: Record<string, Operand> = { y: val(y) };
+  ins.forEach((x, k) => (ops[`x${k}`] = qop(c, x)));
+  const el = moveElem(c, y);
+  c.emit('qconcat_b', { el, xels: ins.map((x) => qelem(c, x, el)), ys, axis, parts: ins.map((x) => c.shape(x)) }, ops);
+}
+
+function lowerPad(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const p = padSpec(c, n, xs.length);
+  if (p.mode !== 'constant' && [...p.begin, ...p.end].some((v) => v < 0)) throw c.unsupported(`Pad mode "${p.mode}" with negative pads`);
+  if (numel(c.shape(y)) === 0) return;
+  const el = moveElem(c, x);
+  c.emit('qpad_b', { el, xel: qelem(c, x, el), mode: p.mode, xs, ys: c.shape(y), begin: p.begin, value: Math.trunc(p.value) }, { x: qop(c, x), y: val(y) });
+}
+
+function lowerGather(c: LowerCtx, n: Node): void {
+  const [x, idx] = n.inputs;
+  const y = n.outputs[0]!;
+  const it = c.consts.get(idx!);
+  if (!it) throw c.unsupported('Gather with runtime indices is not supported on webgpu (indices must be constant)');
+  const g = gatherLayout(c, n, c.shape(x!), it.toNumbers());
+  if (numel(c.shape(y)) === 0) return;
+  const el = moveElem(c, x!);
+  c.emit('qgather_b', { el, xel: qelem(c, x!, el), outer: g.outer, axisLen: g.axisLen, nIdx: g.indices.length, inner: g.inner },
+    { x: qop(c, x!), idx: c.blob(g.indices), y: val(y) });
+}
+
+function lowerMinMax(c: LowerCtx, n: Node): void {
+  const y = n.outputs[0]!;
+  const ys = c.shape(y);
+  const el = moveElem(c, y);
+  const ins = n.inputs.filter((x): x is ValueId => x !== null);
+  for (const x of ins) if (dt(c, x) !== el) throw c.unsupported(`${n.op} of mixed dtypes (${dt(c, x)} and ${el})`);
+  if (numel(ys) === 0) return;
+  if (ins.length === 1) {
+    viewCopy(c, y, ins[0]!, { dims: ys, strides: broadcastStrides(c.shape(ins[0]!), ys), offset: 0 });
+    return;
+  }
+  // variadic: accumulate through temporaries (a kernel never reads the buffer it writes)
+  let acc: { o: Operand; s: number[] } = { o: qop(c, ins[0]!), s: c.shape(ins[0]!) };
+  for (let k = 1; k < ins.length; k++) {
+    const dst = k === ins.length - 1 ? y : c.temp(wordsOf(el, numel(ys)) * 4);
+    const ael = acc.o.k === 'val' && acc.o.id >= 0 ? qelem(c, acc.o.id, el) : el;
+    c.emit('qminmax_b', { el, ael, bel: qelem(c, ins[k]!, el), op: n.op === 'Max' ? 'max' : 'min', shape: ys, sa: broadcastStrides(acc.s, ys), sb: broadcastStrides(c.shape(ins[k]!), ys) },
+      { a: acc.o, b: qop(c, ins[k]!), y: val(dst) });
+    acc = { o: val(dst), s: ys };
+  }
+}
+
+function lowerMaxPool(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const el = needDtype(c, x, ['i8', 'u8'] as const, 'MaxPool input');
+  if (n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('MaxPool Indices output is not supported on webgpu');
+  const xs = c.shape(x);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D pooling is not supported on webgpu (1-D and 2-D only)`);
+  const wa = readWindowAttrs(new AttrReader(n, c.opset), true);
+  const p = windowParams(wa, nd, undefined, n.op);
+  const g = geom3(xs.slice(2), p, wa.autoPad, n.attrs['ceil_mode'] === 1, n.op);
+  if (numel(c.shape(n.outputs[0]!)) === 0) return;
+  c.emit('qmaxpool_b', {
+    el, xel: qelem(c, x, el), planes: xs[0]! * xs[1]!, H: g.I[1], W: g.I[2], OH: g.O[1], OW: g.O[2], KH: g.K[1], KW: g.K[2],
+    sh: g.S[1], sw: g.S[2], dh: g.D[1], dw: g.D[2], ph: g.P[1], pw: g.P[2],
+  }, { x: qop(c, x), y: val(n.outputs[0]!) });
+}
+
+/** Lowerings of the integer path by qualified op name. */
+const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => void>> = {
+  'edgec.QConv': lowerQConv,
+  'edgec.QGemm': lowerQGemm,
+  'edgec.Requantize': lowerRequantize,
+  'edgec.QAdd': lowerQBinary,
+  'edgec.QMul': lowerQBinary,
+  'edgec.QReduceMean': lowerQReduceMean,
+  'edgec.QAvgPool': lowerQAvgPool,
+  QuantizeLinear: lowerQuantizeLinear,
+  DequantizeLinear: lowerDequantizeLinear,
+  Cast: lowerCast,
+  Transpose: lowerTranspose, Slice: lowerSlice, Expand: lowerExpand, Tile: lowerTile, Split: lowerSplit, Concat: lowerConcat,
+  Pad: lowerPad, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
+  Max: lowerMinMax, Min: lowerMinMax, MaxPool: lowerMaxPool,
+};
+
+/** Ops of the integer path that are claimed whatever their operand dtypes. */
+const ALWAYS = new Set(['edgec.QConv', 'edgec.QGemm', 'edgec.Requantize', 'edgec.QAdd', 'edgec.QMul', 'edgec.QReduceMean', 'edgec.QAvgPool', 'QuantizeLinear', 'DequantizeLinear']);
+
+/**
+ * Lowers `n` when it belongs to the integer path: an integer op, a (de)quantization, or any node
+ * with an integer runtime input or output. Returns false for every other node (the f32 lowerings
+ * apply).
+ * @param c lowering context (c.node is n)
+ * @param n the node
+ */
+export function lowerInt8Node(c: LowerCtx, n: Node): boolean {
+  const q = n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
+  const runtimeInt = [...n.inputs.filter((x): x is ValueId => x !== null && !c.isConst(x)), ...n.outputs]
+    .some((id) => INT_DTYPES.has(dt(c, id)));
+  if (!ALWAYS.has(q) && !runtimeInt) return false;
+  if (ALIAS_OPS.has(q)) {
+    if (n.op === 'Dropout' && n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
+    c.parent.set(n.outputs[0]!, n.inputs[0]!);
+    return true;
+  }
+  const fn = INT8_LOWERINGS[q];
+  if (!fn) {
+    const dts = [...new Set([...n.inputs.filter((x): x is ValueId => x !== null), ...n.outputs].map((id) => dt(c, id)))].join('/');
+    throw c.unsupported(`no webgpu lowering for op ${q} on ${dts} tensors (the int8 path supports the edgec integer ops, (De)QuantizeLinear and data movement)`);
+  }
+  fn(c, n);
+  return true;
+}
+
+/**
+ * True when the graph holds integer ops (compiler/ops/qint.ts, domain edgec): quantizeModel's
+ * output or a lowered pre-quantized model.
+ * @param g graph
+ */
+export function isIntegerGraph(g: Graph): boolean {
+  return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|Requantize)$/.test(n.op));
+}
