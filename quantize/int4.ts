@@ -16,6 +16,8 @@ import type { LayerInfo } from './qdq.js';
 import type { RewriteResult } from './fp16.js';
 
 export const INT4_BLOCK = 32;
+/** Smallest reduction length (Conv input channels per group) worth int4 blocks. */
+export const MIN_BLOCK = 16;
 
 /**
  * Block-wise symmetric int4 quantization of `w` along `axis`.
@@ -60,7 +62,10 @@ function blockAxis(g: Graph, n: Node): number | undefined {
   if (!w || !isFloat(w.dtype)) return undefined;
   if (n.op === 'MatMul' && w.shape.length === 2) return 0;
   if (n.op === 'Gemm' && w.shape.length === 2) return n.attrs['transB'] === 1 ? 1 : 0;
-  if (n.op === 'Conv' && w.shape.length >= 3) return 1;
+  // Conv blocks run along the input channels of a group (axis 1): with fewer than MIN_BLOCK of them
+  // (depthwise, RGB input layers) a block holds a handful of weights and its f32 scale costs more
+  // than the 4-bit storage saves, so those layers stay float (listed, like any float layer)
+  if (n.op === 'Conv' && w.shape.length >= 3) return w.shape[1]! >= MIN_BLOCK ? 1 : undefined;
   return undefined;
 }
 

@@ -249,8 +249,9 @@ export const AveragePool = defineOp<AvgPoolAttrs>({
   cost: (_c, a, outs) => poolCost(outs, a),
 });
 
+/** LpPool / GlobalLpPool `p`: FLOAT in opset 1, INT from opset 2 (so the exporter writes it as such). */
 function readP(r: AttrReader, def: number): number {
-  const p = r.float('p', def);
+  const p = r.opset >= 2 ? r.int('p', def) : r.float('p', def);
   if (!(p > 0)) throw r.error(`p must be positive, got ${p}`);
   return p;
 }

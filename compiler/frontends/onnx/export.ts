@@ -177,6 +177,7 @@ function nameValues(g: Graph): Map<ValueId, string> {
 /** Builder state of one export. */
 class Emitter {
   readonly nodes: onnxproto.onnx.NodeProto[] = [];
+  private readonly nodeNames = new Set<string>();
   readonly extraInits: onnxproto.onnx.TensorProto[] = [];
   readonly extraInfo: onnxproto.onnx.ValueInfoProto[] = [];
   private fresh = 0;
@@ -197,6 +198,14 @@ class Emitter {
   }
 
   node(op: string, domain: string, inputs: string[], outputs: string[], name: string, attrs: onnxproto.onnx.AttributeProto[]): void {
+    // node names must be unique (ONNX Runtime rejects duplicates); derived names of anonymous
+    // source nodes (".w_DequantizeLinear") can collide, so repeats get a numeric suffix
+    if (name !== '') {
+      let k = 1;
+      const base = name;
+      while (this.nodeNames.has(name)) name = `${base}_${k++}`;
+      this.nodeNames.add(name);
+    }
     const np = new onnx.NodeProto();
     np.opType = op;
     np.domain = domain;
