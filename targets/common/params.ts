@@ -453,3 +453,36 @@ export function poolGeom(c: ParamCtx, n: Node, xs: readonly number[]): { geo: Ge
   const kind: PoolKind = n.op === 'MaxPool' ? 'max' : a.countIncludePad ? 'avg_pad' : 'avg';
   return { geo: geom3(xs.slice(2), p, a.autoPad, a.ceil, n.op), kind };
 }
+
+/**
+ * Window element count of every output position of an average pool (2-D view), counted exactly as
+ * the reference counts it: inside the input, plus the explicit padding when `countIncludePad`
+ * (never the ceil-mode overhang). Entries are count - 1 (the int8 kernels index their multiplier
+ * tables with it); `undefined` when some window is empty.
+ */
+export function avgPoolCountsMinus1(g: Geom3, countIncludePad: boolean): Int32Array | undefined {
+  const [IH, IW, OH, OW] = [g.I[1], g.I[2], g.O[1], g.O[2]];
+  const table = new Int32Array(OH * OW);
+  for (let oy = 0; oy < OH; oy++) {
+    for (let ox = 0; ox < OW; ox++) {
+      let cnt = 0;
+      let padCnt = 0;
+      for (let ky = 0; ky < g.K[1]; ky++) {
+        for (let kx = 0; kx < g.K[2]; kx++) {
+          const iy = oy * g.S[1] - g.P[1] + ky;
+          const ix = ox * g.S[2] - g.P[2] + kx;
+          if (iy < 0 || ix < 0 || iy >= IH || ix >= IW) {
+            if (iy < IH + g.E[1] && ix < IW + g.E[2] && iy >= -g.P[1] && ix >= -g.P[2]) padCnt++;
+            continue;
+          }
+          cnt++;
+        }
+      }
+      const count = countIncludePad ? cnt + padCnt : cnt;
+      if (count === 0) return undefined;
+      table[oy * OW + ox] = count - 1;
+    }
+  }
+  return table;
+}
+

@@ -22,6 +22,7 @@ import { AttrReader, normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/
 import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
 import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
 import { KERNELS, KernelId } from './kernels.js';
+import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../common/params.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
 import type { LowerCtx, Step, Word } from './lower.js';
 
@@ -546,28 +547,6 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
 // QReduceMean, QAvgPool, MaxPool (int8)
 // ---------------------------------------------------------------------------------------------
 
-/** Row-major element strides. */
-function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-/** Strides reading `inShape` (right-aligned) broadcast to `outShape` (0 on broadcast dims). */
-function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const cs = contiguous(inShape);
-  const r = outShape.length;
-  return outShape.map((d, i) => {
-    const k = i - (r - inShape.length);
-    if (k < 0) return 0;
-    return inShape[k] === 1 && d !== 1 ? 0 : cs[k]!;
-  });
-}
-
 /**
  * Drops size-1 dims, merges neighbours contiguous in every stride list, left-pads to `n` dims.
  * Undefined when more than `n` dims remain.
@@ -634,28 +613,8 @@ function lowerQAvgPool(c: LowerCtx, n: Node): void {
   const g = geom3(xs.slice(2), p, a.autoPad, a.ceil, n.op);
   const [IH, IW] = [g.I[1], g.I[2]];
   const [OH, OW] = [g.O[1], g.O[2]];
-  // window count per output position, exactly as the reference counts it
-  const table = new Int32Array(OH * OW);
-  for (let oy = 0; oy < OH; oy++) {
-    for (let ox = 0; ox < OW; ox++) {
-      let cnt = 0;
-      let padCnt = 0;
-      for (let ky = 0; ky < g.K[1]; ky++) {
-        for (let kx = 0; kx < g.K[2]; kx++) {
-          const iy = oy * g.S[1] - g.P[1] + ky;
-          const ix = ox * g.S[2] - g.P[2] + kx;
-          if (iy < 0 || ix < 0 || iy >= IH || ix >= IW) {
-            if (iy < IH + g.E[1] && ix < IW + g.E[2] && iy >= -g.P[1] && ix >= -g.P[2]) padCnt++;
-            continue;
-          }
-          cnt++;
-        }
-      }
-      const count = a.countIncludePad ? cnt + padCnt : cnt;
-      if (count === 0) throw c.unsupported('QAvgPool has an empty window');
-      table[oy * OW + ox] = count - 1;
-    }
-  }
+  const table = avgPoolCountsMinus1(g, a.countIncludePad);
+  if (!table) throw c.unsupported('QAvgPool has an empty window');
   const flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (a.yDtype === 'i8' ? QFLAG.ySigned : 0);
   emitQ(c, 'qavgpool_i8', [
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(table), c.blob(Int32Array.from(a.multipliers)), c.blob(Int32Array.from(a.shifts)),

@@ -21,6 +21,7 @@ import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js
 import { AttrReader, normAxis } from '../../compiler/ops/registry.js';
 import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
 import {
+  avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../common/params.js';
 import { stridesOf } from './wgsl/shader.js';
@@ -318,27 +319,10 @@ function lowerQAvgPool(c: LowerCtx, n: Node): void {
   const [IH, IW, OH, OW] = [g.I[1], g.I[2], g.O[1], g.O[2]];
   const vol = g.K[1] * g.K[2];
   // (count - 1) per output position, exactly as the reference counts the window
+  const counts = avgPoolCountsMinus1(g, a.countIncludePad);
+  if (!counts) throw c.unsupported('QAvgPool has an empty window');
   const tb = new Int32Array(OH * OW + 2 * vol);
-  for (let oy = 0; oy < OH; oy++) {
-    for (let ox = 0; ox < OW; ox++) {
-      let cnt = 0;
-      let padCnt = 0;
-      for (let ky = 0; ky < g.K[1]; ky++) {
-        for (let kx = 0; kx < g.K[2]; kx++) {
-          const iy = oy * g.S[1] - g.P[1] + ky;
-          const ix = ox * g.S[2] - g.P[2] + kx;
-          if (iy < 0 || ix < 0 || iy >= IH || ix >= IW) {
-            if (iy < IH + g.E[1] && ix < IW + g.E[2] && iy >= -g.P[1] && ix >= -g.P[2]) padCnt++;
-            continue;
-          }
-          cnt++;
-        }
-      }
-      const count = a.countIncludePad ? cnt + padCnt : cnt;
-      if (count === 0) throw c.unsupported('QAvgPool has an empty window');
-      tb[oy * OW + ox] = count - 1;
-    }
-  }
+  tb.set(counts);
   tb.set(a.multipliers, OH * OW);
   tb.set(a.shifts, OH * OW + vol);
   if (numel(c.shape(y)) === 0) return;

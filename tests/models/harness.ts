@@ -18,8 +18,10 @@ import { runGraph } from '../../compiler/interp/interp.js';
 const { onnx } = onnxproto;
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-/** ../shared/models relative to the repository (absent on a user's machine). */
-export const MODELS_DIR = path.resolve(here, '../../../shared/models');
+/** ../shared relative to the repository (absent on a user's machine). */
+export const SHARED_DIR = path.resolve(here, '../../../shared');
+/** ../shared/models relative to the repository. */
+export const MODELS_DIR = path.join(SHARED_DIR, 'models');
 export const HAVE_MODELS = fs.existsSync(MODELS_DIR);
 
 /** Reads one TensorProto .pb file. */

@@ -15,8 +15,9 @@ import { randomInputs } from './helpers.js';
 import { parse } from '../../compiler/ir/parse.js';
 import { print } from '../../compiler/ir/print.js';
 import { verify } from '../../compiler/ir/verify.js';
+import { MODELS_DIR } from '../models/harness.js';
 
-const SHARED = '/work/shared/models';
+const SHARED = MODELS_DIR;
 
 function modelFiles(): string[] {
   const out: string[] = [];

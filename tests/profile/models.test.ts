@@ -4,6 +4,7 @@
  * model cannot fit, and measured per-layer times on the reference interpreter and the wasm target.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadOnnxFile } from '../../compiler/frontends/onnx/import.js';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
@@ -12,8 +13,9 @@ import { profileGraph, renderProfileTable } from '../../profile/profile.js';
 import { measureReference } from '../../profile/measure.js';
 import { deviceNames } from '../../profile/devices.js';
 import { summarize } from '../../cli/model.js';
+import { MODELS_DIR } from '../models/harness.js';
 
-const BENCH = '/work/shared/models/bench';
+const BENCH = path.join(MODELS_DIR, 'bench');
 /** MACs in millions from shared/models/README.md, with the number of decimals given there. */
 const README_MACS: Record<string, [number, number]> = {
   resnet8: [12.5, 1], dscnn: [2.66, 2], mobilenetv1_025: [7.49, 2], autoencoder: [0.26, 2], mobilenetv2: [300.8, 1],
@@ -135,13 +137,13 @@ describe('renderProfileTable', () => {
   });
 });
 
-describe.skipIf(!fs.existsSync('/work/shared/models/trained/digits_allconv'))('quantized graphs (digits_allconv)', () => {
+describe.skipIf(!fs.existsSync(path.join(MODELS_DIR, 'trained', 'digits_allconv')))('quantized graphs (digits_allconv)', () => {
   it('QDQ form (artifact model.onnx) and the lowered integer graph agree: int8 layers, 1-byte activations', async () => {
     const { quantizeModel } = await import('../../quantize/index.js');
     const { readDataFile } = await import('../../compiler/io/data.js');
     const { DEFAULT_LIMITS } = await import('../../compiler/errors.js');
     const { layerCosts, arenaBytes } = await import('../../profile/estimate.js');
-    const dir = '/work/shared/models/trained/digits_allconv';
+    const dir = path.join(MODELS_DIR, 'trained', 'digits_allconv');
     const m = loadOnnxFile(`${dir}/model.onnx`);
     new PassManager(pipelineFor('ref')).run(m);
     const q = quantizeModel(m, { mode: 'int8', calib: [readDataFile(`${dir}/calib_x.pb`, DEFAULT_LIMITS)] });

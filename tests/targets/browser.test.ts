@@ -106,7 +106,7 @@ describe.skipIf(!CHROMIUM)('wasm artifact in headless Chromium', () => {
         inputs: unknown; outputs: { name: string }[]; probs: number[];
       };
       expect(result.inputs).toEqual([{ name: 'image', shape: [1, 3, 12, 12], dtype: 'f32' }]);
-      expect(result.outputs[0].name).toBe('probs');
+      expect(result.outputs[0]!.name).toBe('probs');
       const want = runGraph(buildModel(), [new Tensor('f32', [1, 3, 12, 12], Float32Array.from(input))])[0]!;
       const got = new Tensor('f32', [1, 5], Float32Array.from(result.probs));
       expect(compareTensors(got, want, { rtol: 1e-3, atol: 1e-5 })).toBeNull();

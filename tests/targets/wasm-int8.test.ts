@@ -21,99 +21,15 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { quantizeMultiplier, quantizeMultipliers } from '../../compiler/ops/qint.js';
 import { runOnWasm } from './wasm-helpers.js';
-
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const randInts = (n: number, lo: number, hi: number, seed: number): number[] => {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
-};
-
-/** f32 input in [lo, hi) with a few exact rounding ties (k + 0.5 steps of `scale`). */
-function input(shape: number[], seed: number, scale: number, lo = -1.5, hi = 1.5): Tensor {
-  const r = rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    d[i] = i % 7 === 3 ? (Math.floor(r() * 40) - 20 + 0.5) * scale : lo + (hi - lo) * r();
-  }
-  return new Tensor('f32', shape, d);
-}
-
-const XS = 0.01; // input scale
-
-interface QIn {
-  b: GraphBuilder;
-  x: ValueId;
-}
-
-/** Builds f32 input -> QuantizeLinear(dtype, zp) and returns the builder and the quantized value. */
-function quantIn(shape: number[], dtype: 'u8' | 'i8', zp: number): QIn {
-  const b = new GraphBuilder('int8', { '': 19, edgec: 1 });
-  const xf = b.input('x', 'f32', shape);
-  const x = b.node('QuantizeLinear', [xf, b.const('xs', 'f32', [], [XS]), b.const('xz', dtype, [], [zp])]);
-  return { b, x };
-}
-
-/** Ends the graph: DequantizeLinear(scale 1, zp 0) of every given 8-bit value as outputs. */
-function finish(b: GraphBuilder, ys: ValueId[]): Graph {
-  ys.forEach((y, k) => {
-    const dt = b.typeOf(y).dtype as 'u8' | 'i8';
-    b.output(b.node('DequantizeLinear', [y, b.const(`ones${k}`, 'f32', [], [1]), b.const(`zeros${k}`, dt, [], [0])], {}, { outputNames: [`y${k}`] }));
-  });
-  return b.build();
-}
+import { ConvCase, XS, convGraph, expectSameBits, finish, fixedStage, input, quantIn, randInts, rng, spread } from './int8-graphs.js';
+import { MODELS_DIR } from '../models/harness.js';
 
 /** Runs both and requires identical bits; returns the reference outputs. */
 async function same(g: Graph, inputs: Tensor[]): Promise<Tensor[]> {
   const want = runGraph(g, inputs);
   const { outputs } = await runOnWasm(g, inputs);
-  want.forEach((w, k) => {
-    const got = outputs[k]!;
-    expect(got.shape).toEqual(w.shape);
-    const a = new Uint32Array((got.data as Float32Array).buffer.slice(0));
-    const e = new Uint32Array(Float32Array.from(w.data as Float32Array).buffer);
-    let bad = -1;
-    for (let i = 0; i < e.length; i++) if (a[i] !== e[i]) { bad = i; break; }
-    if (bad >= 0) expect(`output ${k}[${bad}] = ${got.get(bad)}`).toBe(`output ${k}[${bad}] = ${w.get(bad)}`);
-  });
+  expectSameBits(outputs, want);
   return want;
-}
-
-/** Per-channel fixed multipliers around `m` (spread x0.5..x2) as attributes. */
-function fixedStage(M: number, m: number, seed: number): Record<string, AttrValue> {
-  const r = rng(seed);
-  const q = Array.from({ length: M }, () => quantizeMultiplier(m * 2 ** (2 * r() - 1)));
-  return { multiplier: q.map((v) => v.multiplier), shift: q.map((v) => v.shift) };
-}
-
-/** Checks the output is not degenerate (the test exercises a real range of values). */
-function spread(t: Tensor): number {
-  return new Set(Array.from(t.data as Float32Array)).size;
-}
-
-interface ConvCase {
-  name: string;
-  x: number[];
-  w: number[];
-  xdt?: 'u8' | 'i8';
-  ydt?: 'u8' | 'i8';
-  attrs?: Record<string, AttrValue>;
-  wdt?: 'i8' | 'u8';
-  wzp?: 'per-channel' | 'zero';
-  float?: boolean;
-  clamp?: [number, number];
-  noBias?: boolean;
 }
 
 const convCases: ConvCase[] = [
@@ -155,35 +71,6 @@ const convCases: ConvCase[] = [
   { name: 'batch 2', x: [2, 3, 6, 7], w: [4, 3, 3, 3], attrs: { pads: [1, 1, 1, 1] } },
   { name: '1-D conv', x: [1, 6, 29], w: [5, 6, 3], attrs: { pads: [1, 1], strides: [2] } },
 ];
-
-function convGraph(cs: ConvCase, seed: number, yI32 = false): { g: Graph; x: Tensor } {
-  const xdt = cs.xdt ?? 'u8';
-  const zx = xdt === 'u8' ? 131 : -7;
-  const { b, x } = quantIn(cs.x, xdt, zx);
-  const M = cs.w[0]!;
-  const K = cs.w.slice(1).reduce((a, v) => a * v, 1);
-  const wdt = cs.wdt ?? 'i8';
-  const wv = wdt === 'u8' ? randInts(M * K, 0, 255, seed + 1) : randInts(M * K, -127, 127, seed + 1);
-  const w = b.const('w', wdt, cs.w, wv);
-  const wzp = cs.wzp === 'per-channel' ? randInts(M, wdt === 'u8' ? 100 : -20, wdt === 'u8' ? 150 : 20, seed + 2) : [0];
-  const bias = cs.noBias ? null : b.const('b', 'i32', [M], randInts(M, -20000, 20000, seed + 3));
-  const ydt = cs.ydt ?? 'u8';
-  const accScale = 128 * 70 * Math.sqrt(K);
-  const stage: Record<string, AttrValue> = yI32 ? { y_dtype: 'i32' } : cs.float
-    ? { rq_mode: 'float', scale: Array.from({ length: M }, (_, m) => Math.fround(60 / accScale * (1 + m / M))) }
-    : fixedStage(M, 60 / accScale, seed + 4);
-  const attrs: Record<string, AttrValue> = {
-    ...cs.attrs, x_zero_point: zx, w_zero_point: wzp, ...stage,
-    ...(yI32 ? {} : { y_dtype: ydt, y_zero_point: ydt === 'u8' ? 120 : 3 }),
-    ...(cs.clamp ? { clamp_lo: cs.clamp[0], clamp_hi: cs.clamp[1] } : {}),
-  };
-  let y = b.node('QConv', [x, w, bias], attrs, { domain: 'edgec' });
-  if (yI32) {
-    const q = quantizeMultiplier(60 / accScale);
-    y = b.node('Requantize', [y], { x_zero_point: 5, multiplier: [q.multiplier], shift: [q.shift], y_dtype: 'i8', y_zero_point: -2 }, { domain: 'edgec' });
-  }
-  return { g: finish(b, [y]), x: input(cs.x, seed, XS) };
-}
 
 describe('wasm int8: QConv == reference, bit for bit', () => {
   convCases.forEach((cs, i) => {
@@ -439,7 +326,7 @@ describe('wasm int8: QReduceMean / QAvgPool', () => {
   for (const [shape, axes, keepdims] of [[[1, 7, 5, 6], [2, 3], 1], [[2, 6, 9], [1], 0], [[3, 4, 5, 2], [0, 2], 1], [[1, 3, 40, 41], [-1, -2], 0]] as const) {
     it(`QReduceMean [${shape}] axes [${axes}] keepdims ${keepdims}`, async () => {
       const { b, x } = quantIn([...shape], 'i8', -4);
-      const cnt = axes.reduce((p, a) => p * shape[(a + shape.length) % shape.length]!, 1);
+      const cnt = (axes as readonly number[]).reduce((p: number, a: number) => p * shape[(a + shape.length) % shape.length]!, 1);
       const q = quantizeMultiplier(XS / (0.008 * cnt));
       const y = b.node('QReduceMean', [x], { axes: [...axes], keepdims, x_zero_point: -4, multiplier: [q.multiplier], shift: [q.shift], y_dtype: 'i8', y_zero_point: 2 }, { domain: 'edgec' });
       await same(finish(b, [y]), [input([...shape], 30, XS)]);
@@ -548,7 +435,7 @@ describe('wasm int8: QuantizeLinear / DequantizeLinear', () => {
 // End to end: quantizeModel's integer graphs of the trained and benchmark models
 // ---------------------------------------------------------------------------------------------
 
-const MODELS = '/work/shared/models';
+const MODELS = MODELS_DIR;
 
 const haveModels = fs.existsSync(MODELS);
 

@@ -18,7 +18,7 @@ import { emitWebgpu, compileWebgpu } from '../../targets/webgpu/emit.js';
 import { lowerGraph } from '../../targets/webgpu/lower.js';
 import { loadWebgpuArtifact, runWebgpuModel, writeTempArtifact } from '../../targets/webgpu/runner.js';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
-import { AttrValue, Graph, ValueId } from '../../compiler/ir/graph.js';
+import { AttrValue, Graph } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { quantizeMultiplier, rqFixed } from '../../compiler/ops/qint.js';
@@ -28,57 +28,12 @@ import { RQ_LIB, f32Parts } from '../../targets/webgpu/wgsl/qshader.js';
 import { QUANT_F32 } from '../../targets/webgpu/kernels/qint.js';
 import { EdgecError } from '../../compiler/errors.js';
 import { gpuAvailable } from './webgpu-helpers.js';
+import { ConvCase, XS, convGraph, expectSameBits, finish, fixedStage, input, quantIn, randInts, rng, spread } from './int8-graphs.js';
 import { cli } from '../cli/helpers.js';
 import { encodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
+import { MODELS_DIR } from '../models/harness.js';
 
 const gpu = await gpuAvailable('webgpu-int8');
-
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const randInts = (n: number, lo: number, hi: number, seed: number): number[] => {
-  const r = rng(seed);
-  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
-};
-
-/** f32 input in [lo, hi) with a few exact rounding ties (k + 0.5 steps of `scale`). */
-function input(shape: number[], seed: number, scale: number, lo = -1.5, hi = 1.5): Tensor {
-  const r = rng(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    d[i] = i % 7 === 3 ? (Math.floor(r() * 40) - 20 + 0.5) * scale : lo + (hi - lo) * r();
-  }
-  return new Tensor('f32', shape, d);
-}
-
-const XS = 0.01; // input scale
-
-/** Builds f32 input -> QuantizeLinear(dtype, zp) and returns the builder and the quantized value. */
-function quantIn(shape: number[], dtype: 'u8' | 'i8', zp: number): { b: GraphBuilder; x: ValueId } {
-  const b = new GraphBuilder('int8', { '': 19, edgec: 1 });
-  const xf = b.input('x', 'f32', shape);
-  const x = b.node('QuantizeLinear', [xf, b.const('xs', 'f32', [], [XS]), b.const('xz', dtype, [], [zp])]);
-  return { b, x };
-}
-
-/** Ends the graph: DequantizeLinear(scale 1, zp 0) of every given 8-bit value as outputs. */
-function finish(b: GraphBuilder, ys: ValueId[]): Graph {
-  ys.forEach((y, k) => {
-    const dt = b.typeOf(y).dtype as 'u8' | 'i8';
-    b.output(b.node('DequantizeLinear', [y, b.const(`ones${k}`, 'f32', [], [1]), b.const(`zeros${k}`, dt, [], [0])], {}, { outputNames: [`y${k}`] }));
-  });
-  return b.build();
-}
 
 /** Runs an artifact's model.mjs on the shared device. */
 async function runArtifact(files: Map<string, Uint8Array | string>, inputs: Tensor[]): Promise<Tensor[]> {
@@ -95,51 +50,12 @@ async function runArtifact(files: Map<string, Uint8Array | string>, inputs: Tens
   }
 }
 
-/** Requires identical bits of every output. */
-function expectSameBits(got: Tensor[], want: Tensor[], what = ''): void {
-  want.forEach((w, k) => {
-    const g = got[k]!;
-    expect(g.shape).toEqual(w.shape);
-    const a = new Uint32Array((g.data as Float32Array).buffer.slice(0));
-    const e = new Uint32Array(Float32Array.from(w.data as Float32Array).buffer);
-    let bad = -1;
-    for (let i = 0; i < e.length; i++) if (a[i] !== e[i]) { bad = i; break; }
-    if (bad >= 0) expect(`${what}output ${k}[${bad}] = ${g.get(bad)}`).toBe(`${what}output ${k}[${bad}] = ${w.get(bad)}`);
-  });
-}
-
 /** Compiles with the webgpu pipeline, runs both and requires identical bits; returns the reference outputs. */
 async function same(g: Graph, inputs: Tensor[]): Promise<Tensor[]> {
   const want = runGraph(g, inputs);
   const art = compileWebgpu(g);
   expectSameBits(await runArtifact(art.files, inputs), want);
   return want;
-}
-
-/** Per-channel fixed multipliers around `m` (spread x0.5..x2) as attributes. */
-function fixedStage(M: number, m: number, seed: number): Record<string, AttrValue> {
-  const r = rng(seed);
-  const q = Array.from({ length: M }, () => quantizeMultiplier(m * 2 ** (2 * r() - 1)));
-  return { multiplier: q.map((v) => v.multiplier), shift: q.map((v) => v.shift) };
-}
-
-/** Number of distinct output values (the test exercises a real range of values). */
-function spread(t: Tensor): number {
-  return new Set(Array.from(t.data as Float32Array)).size;
-}
-
-interface ConvCase {
-  name: string;
-  x: number[];
-  w: number[];
-  xdt?: 'u8' | 'i8';
-  ydt?: 'u8' | 'i8';
-  attrs?: Record<string, AttrValue>;
-  wdt?: 'i8' | 'u8';
-  wzp?: 'per-channel' | 'zero';
-  float?: boolean;
-  clamp?: [number, number];
-  noBias?: boolean;
 }
 
 const convCases: ConvCase[] = [
@@ -185,35 +101,6 @@ function convLowering(cs: ConvCase, g: Graph): { kernel: string; bytes: number }
   return { kernel: tiled ? 'qconv_tiled_i8' : 'qconv_i8', bytes: aligned ? Math.ceil(n / 4) * 4 : n * 4 };
 }
 
-function convGraph(cs: ConvCase, seed: number, yI32 = false): { g: Graph; x: Tensor } {
-  const xdt = cs.xdt ?? 'u8';
-  const zx = xdt === 'u8' ? 131 : -7;
-  const { b, x } = quantIn(cs.x, xdt, zx);
-  const M = cs.w[0]!;
-  const K = cs.w.slice(1).reduce((a, v) => a * v, 1);
-  const wdt = cs.wdt ?? 'i8';
-  const wv = wdt === 'u8' ? randInts(M * K, 0, 255, seed + 1) : randInts(M * K, -127, 127, seed + 1);
-  const w = b.const('w', wdt, cs.w, wv);
-  const wzp = cs.wzp === 'per-channel' ? randInts(M, wdt === 'u8' ? 100 : -20, wdt === 'u8' ? 150 : 20, seed + 2) : [0];
-  const bias = cs.noBias ? null : b.const('b', 'i32', [M], randInts(M, -20000, 20000, seed + 3));
-  const ydt = cs.ydt ?? 'u8';
-  const accScale = 128 * 70 * Math.sqrt(K);
-  const stage: Record<string, AttrValue> = yI32 ? { y_dtype: 'i32' } : cs.float
-    ? { rq_mode: 'float', scale: Array.from({ length: M }, (_, m) => Math.fround(60 / accScale * (1 + m / M))) }
-    : fixedStage(M, 60 / accScale, seed + 4);
-  const attrs: Record<string, AttrValue> = {
-    ...cs.attrs, x_zero_point: zx, w_zero_point: wzp, ...stage,
-    ...(yI32 ? {} : { y_dtype: ydt, y_zero_point: ydt === 'u8' ? 120 : 3 }),
-    ...(cs.clamp ? { clamp_lo: cs.clamp[0], clamp_hi: cs.clamp[1] } : {}),
-  };
-  let y = b.node('QConv', [x, w, bias], attrs, { domain: 'edgec' });
-  if (yI32) {
-    const q = quantizeMultiplier(60 / accScale);
-    y = b.node('Requantize', [y], { multiplier: [q.multiplier], shift: [q.shift], y_dtype: 'i8', y_zero_point: -2 }, { domain: 'edgec' });
-  }
-  return { g: finish(b, [y]), x: input(cs.x, seed, XS) };
-}
-
 describe.skipIf(!gpu)('webgpu int8: QConv == reference, bit for bit', () => {
   convCases.forEach((cs, i) => {
     it(cs.name, async () => {
@@ -229,7 +116,7 @@ describe.skipIf(!gpu)('webgpu int8: QConv == reference, bit for bit', () => {
   });
   it('y_dtype i32 (raw accumulator) then Requantize from int32: tiled, direct, direct row of four', async () => {
     for (const name of ['K = 27 (first layer), stride 2, i8 in/out', 'grouped (g = 3) 3x3', 'depthwise 3x3 s1 p1 on 12x16 (row of four per thread)']) {
-      const { g, x } = convGraph(convCases.find((cs) => cs.name === name)!, 7, true);
+      const { g, x } = convGraph(convCases.find((cs) => cs.name === name)!, 7, true, 0);
       await same(g, [x]);
     }
   });
@@ -741,7 +628,7 @@ describe('webgpu int8: lowering and artifact', () => {
 // End to end: quantized models (the CLI path: quantizeModel / lowerQdq, then emitWebgpu)
 // ---------------------------------------------------------------------------------------------
 
-const MODELS = '/work/shared/models';
+const MODELS = MODELS_DIR;
 const haveModels = fs.existsSync(MODELS);
 
 /** Emits the integer graph, runs the artifact on each input batch and requires the reference's bits. */

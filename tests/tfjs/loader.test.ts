@@ -13,6 +13,7 @@ import { DEFAULT_LIMITS, EdgecError, ErrorKind } from '../../compiler/errors.js'
 import { runGraph } from '../../compiler/interp/interp.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { b64, f32Bytes, manifest, node, tfShape, tmpDir, writeModel, cleanup } from './fixture.js';
+import { SHARED_DIR } from '../models/harness.js';
 
 /** Runs f, expecting one EdgecError of `kind` whose one-line form matches `re`. */
 function expectError(f: () => unknown, kind: ErrorKind, re: RegExp): EdgecError {
@@ -62,7 +63,7 @@ describe('tfjs loader: good inputs', () => {
   });
 
   it('loadModelFile dispatches ONNX files (by extension and by content) to the ONNX importer', () => {
-    const onnx = '/work/shared/conformance/onnx-node/test_add/model.onnx';
+    const onnx = path.join(SHARED_DIR, 'conformance', 'onnx-node', 'test_add', 'model.onnx');
     if (!fs.existsSync(onnx)) return;
     expect(detectModelFormat(onnx)).toBe('onnx');
     const g = loadModelFile(onnx);

@@ -16,8 +16,9 @@ import { EdgecError } from '../../compiler/errors.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { Graph } from '../../compiler/ir/graph.js';
 import { compareTensors } from '../helpers/compare.js';
+import { MODELS_DIR } from '../models/harness.js';
 
-const DIR = '/work/shared/models/tfjs';
+const DIR = path.join(MODELS_DIR, 'tfjs');
 const HAVE = fs.existsSync(DIR);
 const TOL = { rtol: 1e-3, atol: 1e-4 };
 

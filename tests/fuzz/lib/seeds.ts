@@ -10,6 +10,7 @@ import { Tensor } from '../../../compiler/ir/tensor.js';
 import { DType } from '../../../compiler/ir/dtype.js';
 import { encodeTensorProtoBytes } from '../../../compiler/frontends/onnx/tensor-proto.js';
 import { encodeNpy } from '../../../compiler/io/npy.js';
+import { MODELS_DIR } from '../../models/harness.js';
 
 export const { onnx } = onnxproto;
 type IModel = onnxproto.onnx.IModelProto;
@@ -18,7 +19,7 @@ type IAttr = onnxproto.onnx.IAttributeProto;
 type ITensor = onnxproto.onnx.ITensorProto;
 type IVI = onnxproto.onnx.IValueInfoProto;
 
-export const TRAINED_DIR = '/work/shared/models/trained';
+export const TRAINED_DIR = path.join(MODELS_DIR, 'trained');
 const A = onnx.AttributeProto.AttributeType;
 
 function vi(name: string, dims: (number | string)[], elemType = 1): IVI {
