@@ -18,11 +18,12 @@
 import { Node, ValueId } from '../../compiler/ir/graph.js';
 import { numel } from '../../compiler/ir/tensor.js';
 import { internal } from '../../compiler/errors.js';
-import { AttrReader, normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { AttrReader, normAxis } from '../../compiler/ops/registry.js';
 import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
 import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
 import { KERNELS, KernelId } from './kernels.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../common/params.js';
+import { QConvGeom, attrsOf, checkChannels, needDtype, pick, qconvGeom } from '../common/qint.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
 import type { LowerCtx, Step, Word } from './lower.js';
 
@@ -51,13 +52,6 @@ function dt(c: LowerCtx, id: ValueId): string {
   return c.g.typeOf(id).dtype;
 }
 
-/** Checks an operand's dtype is one of `ok`. */
-function needDtype(c: LowerCtx, id: ValueId, ok: readonly string[], what: string): string {
-  const d = dt(c, id);
-  if (!ok.includes(d)) throw c.unsupported(`${what} has dtype ${d}; expected ${ok.join(' or ')}`);
-  return d;
-}
-
 /** Address word of an int8/uint8/int32 operand: its constant blob (raw bytes) or runtime buffer. */
 function qaddr(c: LowerCtx, id: ValueId): Word {
   const t = c.consts.get(id);
@@ -83,15 +77,8 @@ function emitQ(c: LowerCtx, kernel: KernelId, words: Word[], opts: { reads: (num
   c.steps.push(st);
 }
 
-function attrsOf<A>(c: LowerCtx, n: Node): A {
-  return parseAttrs(opOf(n, c.g), n, opsetOf(n, c.g)) as A;
-}
-
 /** Wraps to int32. */
 const wrap = (v: number): number => v | 0;
-
-/** Per-channel entry k of a list of 1 or n values. */
-const pick = (a: readonly number[], k: number): number => a[a.length === 1 ? 0 : k]!;
 
 /**
  * Channel blob: off[Mp], mult[Mp], shift[Mp] (Mp = M rounded up to 4) and, in float mode, the f64
@@ -133,49 +120,9 @@ function stageWords(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | nu
   return [c.blob(chan), scales, i32(f), i32(out.yZeroPoint), i32(out.lo), i32(out.hi), i32(M)];
 }
 
-function checkChannels(c: LowerCtx, what: string, len: number, n: number): void {
-  if (len !== 1 && len !== n) throw c.unsupported(`${what} has ${len} values, expected 1 or ${n}`);
-}
-
 // ---------------------------------------------------------------------------------------------
 // QConv
 // ---------------------------------------------------------------------------------------------
-
-/** Geometry of a QConv node (2-D view: 1-D convs have H = OH = KH = 1). */
-interface QConvGeom {
-  a: QConvAttrs;
-  xd: string;
-  N: number; C: number; H: number; W: number; M: number; OH: number; OW: number;
-  KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number; G: number;
-}
-
-/** Reads and checks a QConv node (throws the lowering's unsupported errors). */
-function qconvGeom(c: LowerCtx, n: Node): QConvGeom {
-  const a = attrsOf<QConvAttrs>(c, n);
-  const [xId, wId, bId] = n.inputs;
-  const xd = needDtype(c, xId!, ['i8', 'u8'], 'QConv input');
-  const wt = c.constOf(wId, 'QConv weight');
-  const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
-  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QConv weight has dtype ${wt.dtype}; expected i8 or u8`);
-  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QConv bias has dtype ${bt.dtype}; expected i32`);
-  const xs = c.shape(xId!);
-  const ws = wt.shape;
-  const nd = xs.length - 2;
-  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D QConv is not supported on wasm (1-D and 2-D only)`);
-  const [N, C] = [xs[0]!, xs[1]!];
-  const M = ws[0]!;
-  const G = a.group;
-  if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
-  if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
-  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
-  const p = windowParams(a, nd, ws.slice(2), n.op);
-  const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
-  return {
-    a, xd, N, C, H: geo.I[1], W: geo.I[2], M, OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2], sh: geo.S[1], sw: geo.S[2],
-    dh: geo.D[1], dw: geo.D[2], ph: geo.P[1], pw: geo.P[2], G,
-  };
-}
 
 const isDepthwise = (q: QConvGeom): boolean => q.G === q.C && q.G === q.M;
 const isPointwise = (q: QConvGeom): boolean => !isDepthwise(q) && q.KH === 1 && q.KW === 1 && q.sh === 1 && q.sw === 1 &&
@@ -275,11 +222,9 @@ function nhwcValues(c: LowerCtx): Set<ValueId> {
 
 function lowerQConv(c: LowerCtx, n: Node): void {
   const q = qconvGeom(c, n);
-  const { a, xd, N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G } = q;
-  const [xId, wId, bId] = n.inputs;
+  const { a, xd, wt, bt, N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G } = q;
+  const xId = n.inputs[0];
   const y = n.outputs[0]!;
-  const wt = c.constOf(wId, 'QConv weight');
-  const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
   const nhwc = nhwcValues(c);
   const Cg = C / G, Mg = M / G;
   const K = Cg * KH * KW;

@@ -19,11 +19,12 @@ import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
 import { numel } from '../../compiler/ir/tensor.js';
 import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
 import { AttrReader, normAxis } from '../../compiler/ops/registry.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
 import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../common/params.js';
+import { checkChannels, needDtype, pick, qconvGeom } from '../common/qint.js';
 import { stridesOf } from './wgsl/shader.js';
 import { f32Parts, wordsOf } from './wgsl/qshader.js';
 import { QOut, convTapTable } from './kernels/qint.js';
@@ -106,18 +107,6 @@ function qop(c: LowerCtx, id: ValueId): Operand {
   return o;
 }
 
-function needDtype<T extends string>(c: LowerCtx, id: ValueId, ok: readonly T[], what: string): T {
-  const d = dt(c, id);
-  if (!(ok as readonly string[]).includes(d)) throw c.unsupported(`${what} has dtype ${d}; expected ${ok.join(' or ')}`);
-  return d as T;
-}
-
-const pick = (a: readonly number[], k: number): number => a[a.length === 1 ? 0 : k]!;
-
-function checkChannels(c: LowerCtx, what: string, len: number, n: number): void {
-  if (len !== 1 && len !== n) throw c.unsupported(`${what} has ${len} values, expected 1 or ${n}`);
-}
-
 /** A float-mode scale as mantissa/exponent (it must be a float32 value, as ONNX scales are). */
 function scaleParts(c: LowerCtx, s: number): [number, number] {
   if (Math.fround(s) !== s) throw c.unsupported(`float requantization scale ${s} is not a float32 value (webgpu computes the product exactly only for float32 scales)`);
@@ -164,27 +153,10 @@ function attrsOf<A>(c: LowerCtx, n: Node): A {
 // ---------------------------------------------------------------------------------------------
 
 function lowerQConv(c: LowerCtx, n: Node): void {
-  const a = attrsOf<QConvAttrs>(c, n);
-  const [xId, wId, bId] = n.inputs;
+  const { a, xd: xdt, wt, bt, N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G } = qconvGeom(c, n);
+  const [xId] = n.inputs;
   const y = n.outputs[0]!;
-  const xdt = needDtype(c, xId!, ['i8', 'u8'] as const, 'QConv input');
-  const wt = c.constOf(wId, 'QConv weight');
-  const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
-  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QConv weight has dtype ${wt.dtype}; expected i8 or u8`);
-  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QConv bias has dtype ${bt.dtype}; expected i32`);
-  const xs = c.shape(xId!);
   const ws = wt.shape;
-  const nd = xs.length - 2;
-  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D QConv is not supported on webgpu (1-D and 2-D only)`);
-  const [N, C] = [xs[0]!, xs[1]!];
-  const M = ws[0]!;
-  const G = a.group;
-  if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
-  if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
-  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
-  const p = windowParams(a, nd, ws.slice(2), n.op);
-  const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
   const K = numel(ws.slice(1));
   const wd = wt.data as Int8Array | Uint8Array;
   const wc = Int32Array.from({ length: M * K }, (_, i) => wd[i]! - pick(a.wZeroPoint, Math.floor(i / K)));
@@ -192,12 +164,11 @@ function lowerQConv(c: LowerCtx, n: Node): void {
   const { st, out } = stageTable(c, a.out, M, bt ? (bt.data as Int32Array) : null);
   if (numel(c.shape(y)) === 0) return;
   const params = {
-    N, C, H: geo.I[1], W: geo.I[2], M, OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2], sh: geo.S[1], sw: geo.S[2],
-    dh: geo.D[1], dw: geo.D[2], ph: geo.P[1], pw: geo.P[2], G, xdt: qelem(c, xId!, xdt), zx: a.xZeroPoint, w: kind, out,
+    N, C, H, W, M, OH, OW, KH, KW, sh, sw, dh, dw, ph, pw, G, xdt: qelem(c, xId!, xdt), zx: a.xZeroPoint, w: kind, out,
   };
   // depthwise-like convs (few output channels per group) would leave most of a 32-row tile idle
   if (M / G < 4) {
-    emitTiled(c, 'qconv_i8', params, { x: qop(c, xId!), w, st }, y, out.y, geo.O[2] % 4 === 0);
+    emitTiled(c, 'qconv_i8', params, { x: qop(c, xId!), w, st }, y, out.y, OW % 4 === 0);
     return;
   }
   const pointwise = params.KH === 1 && params.KW === 1 && params.sh === 1 && params.sw === 1 && params.ph === 0 && params.pw === 0
@@ -206,7 +177,7 @@ function lowerQConv(c: LowerCtx, n: Node): void {
   if (!pointwise && (params.KW - 1) * params.dw >= 65536) throw c.unsupported(`QConv dilated kernel width ${(params.KW - 1) * params.dw + 1} is too large for webgpu`);
   const ops: Record<string, Operand> = { x: qop(c, xId!), w, st };
   if (!pointwise) ops['kt'] = c.blob(convTapTable(params));
-  emitTiled(c, 'qconv_tiled_i8', params, ops, y, out.y, (geo.O[1] * geo.O[2]) % 4 === 0);
+  emitTiled(c, 'qconv_tiled_i8', params, ops, y, out.y, (OH * OW) % 4 === 0);
 }
 
 /**

@@ -1,0 +1,68 @@
+/**
+ * Shared parts of the targets' int8 lowerings (wasm lower-int8.ts, webgpu lower-int8.ts): operand
+ * checks and the reading of an edgec.QConv node (compiler/ops/qint.ts is the specification).
+ */
+import { Node, ValueId } from '../../compiler/ir/graph.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { geom3, windowParams } from '../../compiler/ops/conv.js';
+import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import type { QConvAttrs } from '../../compiler/ops/qint.js';
+import type { ConstCtx } from './ctx.js';
+
+/** Parsed attributes of a node (its op's parser at the graph's opset). */
+export function attrsOf<A>(c: ConstCtx, n: Node): A {
+  return parseAttrs(opOf(n, c.g), n, opsetOf(n, c.g)) as A;
+}
+
+/** Checks an operand's dtype is one of `ok` (unsupported otherwise) and returns it. */
+export function needDtype<T extends string>(c: ConstCtx, id: ValueId, ok: readonly T[], what: string): T {
+  const d = c.g.typeOf(id).dtype;
+  if (!(ok as readonly string[]).includes(d)) throw c.unsupported(`${what} has dtype ${d}; expected ${ok.join(' or ')}`);
+  return d as T;
+}
+
+/** Per-channel entry k of a list of 1 or n values. */
+export const pick = (a: readonly number[], k: number): number => a[a.length === 1 ? 0 : k]!;
+
+/** Checks a per-channel list has 1 or n values. */
+export function checkChannels(c: ConstCtx, what: string, len: number, n: number): void {
+  if (len !== 1 && len !== n) throw c.unsupported(`${what} has ${len} values, expected 1 or ${n}`);
+}
+
+/** A QConv node, read and checked: attributes, weights, bias and the 2-D geometry (1-D: H = OH = KH = 1). */
+export interface QConvGeom {
+  a: QConvAttrs;
+  xd: 'i8' | 'u8';
+  wt: Tensor;
+  bt: Tensor | null;
+  N: number; C: number; H: number; W: number; M: number; OH: number; OW: number;
+  KH: number; KW: number; sh: number; sw: number; dh: number; dw: number; ph: number; pw: number; G: number;
+}
+
+/** Reads and checks a QConv node (1-D and 2-D; the target's unsupported errors otherwise). */
+export function qconvGeom(c: ConstCtx, n: Node): QConvGeom {
+  const a = attrsOf<QConvAttrs>(c, n);
+  const [xId, wId, bId] = n.inputs;
+  const xd = needDtype(c, xId!, ['i8', 'u8'] as const, 'QConv input');
+  const wt = c.constOf(wId, 'QConv weight');
+  const bt = bId != null ? c.constOf(bId, 'QConv bias') : null;
+  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QConv weight has dtype ${wt.dtype}; expected i8 or u8`);
+  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QConv bias has dtype ${bt.dtype}; expected i32`);
+  const xs = c.shape(xId!);
+  const ws = wt.shape;
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D QConv is not supported on ${c.target} (1-D and 2-D only)`);
+  const [N, C] = [xs[0]!, xs[1]!];
+  const M = ws[0]!;
+  const G = a.group;
+  if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
+  if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
+  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
+  const p = windowParams(a, nd, ws.slice(2), n.op);
+  const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
+  return {
+    a, xd, wt, bt, N, C, H: geo.I[1], W: geo.I[2], M, OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2], sh: geo.S[1], sw: geo.S[2],
+    dh: geo.D[1], dw: geo.D[2], ph: geo.P[1], pw: geo.P[2], G,
+  };
+}
