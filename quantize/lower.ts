@@ -144,6 +144,24 @@ function quantize(x: number, q: { scale: number; zp: number; dtype: 'i8' | 'u8' 
   return v < lo ? lo : v > hi ? hi : v;
 }
 
+/**
+ * The larger multiplier of a QAdd as a 20-bit fixed-point pair (M in [2^19, 2^20), relative
+ * precision 2^-20, far below the int8 output step) when its shift allows, else the normalized
+ * 31-bit pair: with |M| < 2^20 and n <= 30 the sum Ma (a-za) + Mb (b-zb) + 2^(n-1) fits in 30 bits,
+ * so kernels add in plain int32 (same formula, exact either way).
+ */
+function addMultipliers(m: number): { multiplier: number; shift: number } {
+  const f = quantizeMultiplier(m);
+  if (f.multiplier === 0 || f.shift < 12 || f.shift - 11 > 30) return f;
+  let n = f.shift - 11;
+  let M = roundHalfEven(m * 2 ** n);
+  if (M >= 2 ** 20) {
+    n -= 1;
+    M = roundHalfEven(m * 2 ** n);
+  }
+  return M > 0 && M < 2 ** 20 ? { multiplier: M, shift: n } : f;
+}
+
 function fixedAttrs(ms: readonly number[]): { multiplier: number[]; shift: number[] } {
   const f = ms.map((m) => quantizeMultiplier(m));
   return { multiplier: f.map((x) => x.multiplier), shift: f.map((x) => x.shift) };
@@ -269,7 +287,7 @@ function addMul(c: Ctx, n: Node): boolean {
     // Add: y = Ma (a-za) + Mb (b-zb); Sub: the same with Mb negated
     const ra = a.scales[0]! / sy;
     const rb = b.scales[0]! / sy;
-    const f = quantizeMultiplier(Math.max(ra, rb));
+    const f = addMultipliers(Math.max(ra, rb));
     const other = roundHalfEven(Math.min(ra, rb) * 2 ** f.shift);
     const [ma, mb] = ra >= rb ? [f.multiplier, other] : [other, f.multiplier];
     if (mb >= 2 ** 31 || ma >= 2 ** 31) return false;

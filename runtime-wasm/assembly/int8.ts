@@ -1203,6 +1203,10 @@ export function qbinary_i8(p: usize): void {
   const nh = sh + k - 32;
   const rndh = i64x2.splat(<i64>1 << <i64>(sh + k - 1));
   const lo32 = i32x4.splat(lo - zy), hi32 = i32x4.splat(hi - zy);
+  // QAdd with 20-bit multipliers (what the quantizer emits) and n <= 30: |M (x - z)| < 2^28, so
+  // the whole sum, rounding term included, stays below 2^30 and plain i32 arithmetic is exact
+  const add32 = op == QB_ADD && sh >= 1 && sh <= 30 && ma > -(1 << 20) && ma < (1 << 20) && mb > -(1 << 20) && mb < (1 << 20);
+  const rnd32 = i32x4.splat(sh >= 1 ? 1 << (sh - 1) : 0);
   let y = Y;
   for (let i0 = 0; i0 < d0; i0++) for (let i1 = 0; i1 < d1; i1++) for (let i2 = 0; i2 < d2; i2++)
     for (let i3 = 0; i3 < d3; i3++) for (let i4 = 0; i4 < d4; i4++) {
@@ -1215,7 +1219,12 @@ export function qbinary_i8(p: usize): void {
           const av = i16x8.sub(load8w(a + <usize>(i * sa5), sa5, as), zav);
           const bv = i16x8.sub(load8w(b + <usize>(i * sb5), sb5, bs), zbv);
           let r0: v128, r1: v128;
-          if (hiPath) {
+          if (add32) {
+            const s0 = i32x4.add(i32x4.add(i32x4.mul(i32x4.extend_low_i16x8_s(av), mav), i32x4.mul(i32x4.extend_low_i16x8_s(bv), mbv)), rnd32);
+            const s1 = i32x4.add(i32x4.add(i32x4.mul(i32x4.extend_high_i16x8_s(av), mav), i32x4.mul(i32x4.extend_high_i16x8_s(bv), mbv)), rnd32);
+            r0 = i32x4.min_s(i32x4.max_s(i32x4.shr_s(s0, sh), lo32), hi32);
+            r1 = i32x4.min_s(i32x4.max_s(i32x4.shr_s(s1, sh), lo32), hi32);
+          } else if (hiPath) {
             if (op == QB_ADD) {
               const a0 = i32x4.shl(i32x4.extend_low_i16x8_s(av), k), a1 = i32x4.shl(i32x4.extend_high_i16x8_s(av), k);
               const b0 = i32x4.shl(i32x4.extend_low_i16x8_s(bv), k), b1 = i32x4.shl(i32x4.extend_high_i16x8_s(bv), k);

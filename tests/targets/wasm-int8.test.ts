@@ -306,6 +306,29 @@ describe('wasm int8: QAdd / QMul / Requantize', () => {
       expect(spread(wm!)).toBeGreaterThan(n <= 32 ? 4 : 1);
     });
   }
+  for (const n of [1, 9, 21, 30]) {
+    it(`QAdd with 20-bit multipliers (int32 path), extreme zero points and clamps, shift ${n}`, async () => {
+      // |a - za| up to 255 on both sides; |M| just below 2^20; sums near the int32 path's bound
+      const { b, x } = quantIn([4, 33], 'u8', 255);
+      const bf = b.input('x2', 'f32', [4, 33]);
+      const xb = b.node('QuantizeLinear', [bf, b.const('s2', 'f32', [], [0.01]), b.const('z2', 'i8', [], [-128])]);
+      const big = 2 ** 20 - 1;
+      const y1 = b.node('QAdd', [x, xb], { a_zero_point: 255, b_zero_point: -128, a_multiplier: big, b_multiplier: -big, shift: n, y_zero_point: 2, y_dtype: 'i8', clamp_lo: -120, clamp_hi: 110 }, { domain: 'edgec' });
+      const y2 = b.node('QAdd', [x, xb], { a_zero_point: 255, b_zero_point: -128, a_multiplier: 3 * 2 ** (n - 1), b_multiplier: 2 ** (n - 1), shift: n, y_zero_point: 100, y_dtype: 'u8' }, { domain: 'edgec' });
+      await same(finish(b, [y1, y2]), [input([4, 33], 31 + n, XS, -3, 0.5), input([4, 33], 41 + n, 0.01, -2, 2)]);
+    });
+  }
+  it('the quantizer gives QAdd 20-bit multipliers (the int32 path)', () => {
+    const bld = new GraphBuilder('add', { '': 13 });
+    const x1 = bld.input('a', 'f32', [1, 8]);
+    const x2 = bld.input('b', 'f32', [1, 8]);
+    bld.output(bld.node('Add', [bld.node('Relu', [x1]), bld.node('Tanh', [x2])]));
+    const calib = [input([16, 8], 1, 0.01, -2, 2), input([16, 8], 2, 0.01, -3, 3)];
+    const q = quantizeModel(bld.build(), { mode: 'int8', calib });
+    const add = q.graph.orderedNodes().find((n) => n.op === 'QAdd')!;
+    for (const k of ['a_multiplier', 'b_multiplier']) expect(Math.abs(add.attrs[k] as number)).toBeLessThan(2 ** 20);
+    expect(add.attrs['shift'] as number).toBeLessThanOrEqual(30);
+  });
   it('QAdd ties (shift 1) and a constant operand', async () => {
     const { b, x } = quantIn([2, 19], 'i8', 0);
     const c = b.const('c', 'i8', [19], randInts(19, -128, 127, 4));
