@@ -182,7 +182,8 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
   };
   let keep = new Set<string>();
   if (opts.keepFloat !== undefined) {
-    keep = selectKeepFloat(fg, opts.calib, opts.keepFloat, buildGraphs, opts.onProgress);
+    const engine = opts.calibEngine?.(fg);
+    keep = selectKeepFloat(fg, opts.calib, opts.keepFloat, buildGraphs, opts.onProgress, engine);
   }
   const { q, lowered } = build(keep);
   const res: QuantizeResult = {
@@ -197,6 +198,6 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
       keptFloat: [...keep],
     },
   };
-  if (opts.explain) res.explain = explainLayers(fg, q.graph, lowered.graph, opts.calib, q.layers);
+  if (opts.explain) res.explain = explainLayers(fg, q.graph, lowered.graph, opts.calib, q.layers, opts.calibEngine?.(fg));
   return res;
 }

@@ -14,7 +14,7 @@
 import { Graph, ValueId } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
 import { runGraph, runGraphEnv } from '../compiler/interp/interp.js';
-import { batches } from './calibrate.js';
+import { FloatEngine, batches } from './calibrate.js';
 import type { LayerInfo } from './qdq.js';
 import type { ProgressFn } from './calibrate.js';
 
@@ -39,6 +39,40 @@ function limitSamples(calib: readonly Tensor[]): Tensor[] {
     const per = t.size / t.shape[0]!;
     return new Tensor(t.dtype, [n, ...t.shape.slice(1)], (t.data as Float32Array).slice(0, n * per));
   });
+}
+
+/**
+ * Values of the float graph for one batch: through `engine` when it reports them all (samples
+ * concatenated in order), else the reference interpreter. Returns data per value id.
+ */
+function floatValues(fg: Graph, inputs: Tensor[], ids: readonly ValueId[], engine?: FloatEngine): Map<ValueId, ArrayLike<number>> {
+  const out = new Map<ValueId, ArrayLike<number>>();
+  if (engine && ids.every((id) => engine.observed.has(id))) {
+    const want = new Set(ids);
+    const parts = new Map<ValueId, Float32Array[]>();
+    engine.run(inputs, (id, d) => {
+      if (!want.has(id)) return;
+      let l = parts.get(id);
+      if (!l) parts.set(id, (l = []));
+      l.push(d.slice());
+    });
+    for (const [id, l] of parts) {
+      const all = new Float32Array(l.reduce((n, a) => n + a.length, 0));
+      let o = 0;
+      for (const a of l) {
+        all.set(a, o);
+        o += a.length;
+      }
+      out.set(id, all);
+    }
+    return out;
+  }
+  const env = runGraphEnv(fg, inputs, { keep: [...ids] });
+  for (const id of ids) {
+    const t = env.get(id);
+    if (t) out.set(id, t.data as ArrayLike<number>);
+  }
+  return out;
 }
 
 /** Accumulates signal and noise power. */
@@ -74,7 +108,7 @@ function deq(t: Tensor, scale: number, zp: number): Float64Array {
  * @param calib calibration inputs
  * @param layers layer list of the QDQ pass
  */
-export function explainLayers(fg: Graph, qdq: Graph, lowered: Graph, calib: readonly Tensor[], layers: LayerInfo[]): ExplainRow[] {
+export function explainLayers(fg: Graph, qdq: Graph, lowered: Graph, calib: readonly Tensor[], layers: LayerInfo[], engine?: FloatEngine): ExplainRow[] {
   // float value -> quantized value id + params, from the Q nodes of the QDQ graph
   const probes: { f: ValueId; q: ValueId; scale: number; zp: number; node: string; op: string }[] = [];
   for (const n of qdq.orderedNodes()) {
@@ -99,12 +133,12 @@ export function explainLayers(fg: Graph, qdq: Graph, lowered: Graph, calib: read
   const acc = probes.map(() => new Snr());
   const samples = limitSamples(calib);
   for (const b of batches(fg, samples)) {
-    const fe = runGraphEnv(fg, b.inputs, { keep: probes.map((p) => p.f) });
+    const fe = floatValues(fg, b.inputs, probes.map((p) => p.f), engine);
     const qe = runGraphEnv(lowered, b.inputs, { keep: probes.map((p) => p.q) });
     probes.forEach((p, i) => {
       const ft = fe.get(p.f);
       const qt = qe.get(p.q);
-      if (ft && qt && ft.size === qt.size) acc[i]!.add(ft.data as Float32Array, deq(qt, p.scale, p.zp));
+      if (ft && qt && ft.length === qt.size) acc[i]!.add(ft, deq(qt, p.scale, p.zp));
     });
   }
   const snrOf = new Map<ValueId, number>();
@@ -137,13 +171,14 @@ function probesHas(qdq: Graph, v: ValueId): boolean {
  * Output loss of a quantized graph against the float graph (see the file comment).
  * @param fg float graph @param qg quantized graph @param calib calibration inputs
  */
-export function outputLoss(fg: Graph, qg: Graph, calib: readonly Tensor[]): number {
+export function outputLoss(fg: Graph, qg: Graph, calib: readonly Tensor[], floatOut?: readonly Tensor[][]): number {
   let changed = 0;
   let total = 0;
   const snr = new Snr();
   let classifier = true;
+  let k0 = 0;
   for (const b of batches(fg, limitSamples(calib))) {
-    const fo = runGraph(fg, b.inputs);
+    const fo = floatOut?.[k0++] ?? runGraph(fg, b.inputs);
     const qo = runGraph(qg, b.inputs);
     fo.forEach((f, k) => {
       const q = qo[k]!;
@@ -177,21 +212,30 @@ function argmax(t: Tensor, row: number, C: number): number {
  * @param build builds the lowered graph for a keep set (returns the QDQ and lowered graphs and layers)
  */
 export function selectKeepFloat(fg: Graph, calib: readonly Tensor[], keep: KeepFloat,
-  build: (keep: ReadonlySet<string>) => { qdq: Graph; lowered: Graph; layers: LayerInfo[] }, onProgress?: ProgressFn): Set<string> {
+  build: (keep: ReadonlySet<string>) => { qdq: Graph; lowered: Graph; layers: LayerInfo[] }, onProgress?: ProgressFn,
+  engine?: FloatEngine): Set<string> {
   if (Array.isArray(keep)) return new Set(keep as readonly string[]);
   const maxLoss = keep === 'auto' ? 0.005 : (keep as { maxLoss: number }).maxLoss;
+  // the float model's outputs, once (every candidate is compared with them)
+  const floatOut = [...batches(fg, limitSamples(calib))].map((b) => {
+    const v = floatValues(fg, b.inputs, fg.outputs, engine);
+    return fg.outputs.map((id) => {
+      const d = v.get(id);
+      return d ? new Tensor('f32', [b.count, ...(fg.typeOf(id).shape.slice(1) as number[])], Float32Array.from(d)) : runGraph(fg, b.inputs)[fg.outputs.indexOf(id)]!;
+    });
+  });
   const set = new Set<string>();
   let cur = build(set);
-  let loss = outputLoss(fg, cur.lowered, calib);
+  let loss = outputLoss(fg, cur.lowered, calib, floatOut);
   if (loss <= maxLoss) return set;
-  const rows = explainLayers(fg, cur.qdq, cur.lowered, calib, cur.layers);
+  const rows = explainLayers(fg, cur.qdq, cur.lowered, calib, cur.layers, engine);
   const weightLayers = new Set(cur.layers.filter((l) => l.mode === 'int8').map((l) => l.node));
   const order = rows.filter((r) => weightLayers.has(r.node)).sort((a, b) => b.dropDb - a.dropDb).map((r) => r.node);
   let step = 0;
   for (const name of order) {
     set.add(name);
     cur = build(set);
-    loss = outputLoss(fg, cur.lowered, calib);
+    loss = outputLoss(fg, cur.lowered, calib, floatOut);
     onProgress?.('keep-float', ++step, order.length);
     if (loss <= maxLoss) break;
   }

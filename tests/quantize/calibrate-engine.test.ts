@@ -112,3 +112,21 @@ describe('calibration on the wasm observer == calibration on the reference', () 
     qa.forEach((n, i) => expect(qb[i]!.attrs['y_zero_point']).toBe(n.attrs['y_zero_point']));
   });
 });
+
+describe('sensitivity (--explain, --keep-float auto) with the wasm float engine', () => {
+  it.skipIf(!HAVE_MODELS)('digits_lae_ail: same SNR table and the same kept layers as on the reference', () => {
+    const t = loadTrained('digits_lae_ail');
+    const calib = [new Tensor('f32', [64, ...t.calib.shape.slice(1)], (t.calib.data as Float32Array).slice(0, 64 * (t.calib.data.length / t.calib.shape[0]!)))];
+    const src = loadForInputs(path.join(MODELS_DIR, 'trained', 'digits_lae_ail', 'model.onnx'), calib);
+    optimize(src, { target: 'wasm' });
+    const ref = quantizeModel(src, { mode: 'int8', calib, explain: true, keepFloat: { maxLoss: 0 } });
+    const fast = quantizeModel(src, { mode: 'int8', calib, explain: true, keepFloat: { maxLoss: 0 }, calibEngine: createFloatObserver });
+    expect(fast.explain!.map((r) => r.node)).toEqual(ref.explain!.map((r) => r.node));
+    fast.explain!.forEach((r, i) => {
+      const w = ref.explain![i]!;
+      if (Number.isFinite(w.snrDb)) expect(Math.abs(r.snrDb - w.snrDb), r.node).toBeLessThan(0.05);
+      else expect(r.snrDb).toBe(w.snrDb);
+    });
+    expect([...fast.summary.keptFloat].sort()).toEqual([...ref.summary.keptFloat].sort());
+  });
+});
