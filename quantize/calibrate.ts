@@ -35,12 +35,15 @@ export interface FloatEngine {
   /** Values it reports; calibration falls back to the reference interpreter if one it needs is missing. */
   readonly observed: ReadonlySet<ValueId>;
   /** Runs a batch (samples along the first axis) and reports each value of each sample. */
-  run(inputs: readonly Tensor[], sink: (id: ValueId, data: Float32Array) => void): void;
+  run(inputs: readonly Tensor[], sink: (id: ValueId, data: Float32Array | Int8Array | Uint8Array | Int32Array) => void): void;
 }
+
+/** Builds an engine for a graph (undefined: it cannot); `integers`: also report int8/uint8/int32 values. */
+export type EngineFactory = (g: Graph, opts?: { integers?: boolean }) => FloatEngine | undefined;
 
 export interface CalibrateOptions {
   /** Builds a fast engine for the float graph (undefined or a missing value: the reference interpreter). */
-  engine?: (g: Graph) => FloatEngine | undefined;
+  engine?: EngineFactory;
   calibrator?: Calibrator;
   /** Samples per interpreter run when the model's batch dim is symbolic (default 32). */
   batchSize?: number;

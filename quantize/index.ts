@@ -12,14 +12,14 @@ import { isFloat } from '../compiler/ir/dtype.js';
 import { inferShapes } from '../compiler/interp/interp.js';
 import { usage } from '../compiler/errors.js';
 import { ActKind, actOf } from '../compiler/ops/act.js';
-import { CALIBRATORS, Calibrator, FloatEngine, ProgressFn, calibrate } from './calibrate.js';
+import { CALIBRATORS, Calibrator, EngineFactory, ProgressFn, calibrate } from './calibrate.js';
 import { LayerInfo, insertQdq } from './qdq.js';
 import { lowerQdq } from './lower.js';
 import { toFp16 } from './fp16.js';
 import { toInt4 } from './int4.js';
 import { ExplainRow, KeepFloat, explainLayers, selectKeepFloat } from './sensitivity.js';
 
-export type { Calibrator, FloatEngine, ProgressFn } from './calibrate.js';
+export type { Calibrator, EngineFactory, FloatEngine, ProgressFn } from './calibrate.js';
 export { CALIBRATORS } from './calibrate.js';
 export { lowerQdq } from './lower.js';
 export type { LayerInfo } from './qdq.js';
@@ -45,7 +45,7 @@ export interface QuantizeOptions {
    * Fast float engine for calibration (e.g. targets/wasm/observe.ts createFloatObserver); default:
    * the reference interpreter. Statistics agree within f32 rounding.
    */
-  calibEngine?: (g: Graph) => FloatEngine | undefined;
+  calibEngine?: EngineFactory;
 }
 
 export interface QuantSummary {
@@ -182,8 +182,7 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
   };
   let keep = new Set<string>();
   if (opts.keepFloat !== undefined) {
-    const engine = opts.calibEngine?.(fg);
-    keep = selectKeepFloat(fg, opts.calib, opts.keepFloat, buildGraphs, opts.onProgress, engine);
+    keep = selectKeepFloat(fg, opts.calib, opts.keepFloat, buildGraphs, opts.onProgress, opts.calibEngine);
   }
   const { q, lowered } = build(keep);
   const res: QuantizeResult = {
@@ -198,6 +197,6 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
       keptFloat: [...keep],
     },
   };
-  if (opts.explain) res.explain = explainLayers(fg, q.graph, lowered.graph, opts.calib, q.layers, opts.calibEngine?.(fg));
+  if (opts.explain) res.explain = explainLayers(fg, q.graph, lowered.graph, opts.calib, q.layers, opts.calibEngine);
   return res;
 }

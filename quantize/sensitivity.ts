@@ -14,7 +14,7 @@
 import { Graph, ValueId } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
 import { runGraph, runGraphEnv } from '../compiler/interp/interp.js';
-import { FloatEngine, batches } from './calibrate.js';
+import { EngineFactory, FloatEngine, batches } from './calibrate.js';
 import type { LayerInfo } from './qdq.js';
 import type { ProgressFn } from './calibrate.js';
 
@@ -42,14 +42,14 @@ function limitSamples(calib: readonly Tensor[]): Tensor[] {
 }
 
 /**
- * Values of the float graph for one batch: through `engine` when it reports them all (samples
- * concatenated in order), else the reference interpreter. Returns data per value id.
+ * Values of a graph for one batch: through `engine` when it reports them all (samples concatenated
+ * in order), else the reference interpreter. Returns the data per value id.
  */
-function floatValues(fg: Graph, inputs: Tensor[], ids: readonly ValueId[], engine?: FloatEngine): Map<ValueId, ArrayLike<number>> {
+function valuesOf(g: Graph, inputs: Tensor[], ids: readonly ValueId[], engine?: FloatEngine): Map<ValueId, ArrayLike<number>> {
   const out = new Map<ValueId, ArrayLike<number>>();
   if (engine && ids.every((id) => engine.observed.has(id))) {
     const want = new Set(ids);
-    const parts = new Map<ValueId, Float32Array[]>();
+    const parts = new Map<ValueId, ArrayLike<number>[]>();
     engine.run(inputs, (id, d) => {
       if (!want.has(id)) return;
       let l = parts.get(id);
@@ -57,22 +57,29 @@ function floatValues(fg: Graph, inputs: Tensor[], ids: readonly ValueId[], engin
       l.push(d.slice());
     });
     for (const [id, l] of parts) {
-      const all = new Float32Array(l.reduce((n, a) => n + a.length, 0));
+      const all = new Float64Array(l.reduce((n, a) => n + a.length, 0));
       let o = 0;
       for (const a of l) {
-        all.set(a, o);
+        for (let i = 0; i < a.length; i++) all[o + i] = a[i]!;
         o += a.length;
       }
       out.set(id, all);
     }
     return out;
   }
-  const env = runGraphEnv(fg, inputs, { keep: [...ids] });
+  const env = runGraphEnv(g, inputs, { keep: [...ids] });
   for (const id of ids) {
     const t = env.get(id);
     if (t) out.set(id, t.data as ArrayLike<number>);
   }
   return out;
+}
+
+/** Graph outputs of one batch as tensors (engine or reference). */
+function outputsOf(g: Graph, inputs: Tensor[], count: number, engine?: FloatEngine): Tensor[] {
+  const v = valuesOf(g, inputs, g.outputs, engine);
+  if (!g.outputs.every((id) => v.has(id))) return runGraph(g, inputs);
+  return g.outputs.map((id) => new Tensor('f32', [count, ...(g.typeOf(id).shape.slice(1) as number[])], Float32Array.from(v.get(id)!)));
 }
 
 /** Accumulates signal and noise power. */
@@ -92,10 +99,9 @@ class Snr {
   }
 }
 
-/** Dequantized values of an int tensor. */
-function deq(t: Tensor, scale: number, zp: number): Float64Array {
-  const out = new Float64Array(t.size);
-  const d = t.data as ArrayLike<number>;
+/** Dequantized values of integer data. */
+function deq(d: ArrayLike<number>, scale: number, zp: number): Float64Array {
+  const out = new Float64Array(d.length);
   for (let i = 0; i < d.length; i++) out[i] = (d[i]! - zp) * scale;
   return out;
 }
@@ -108,7 +114,7 @@ function deq(t: Tensor, scale: number, zp: number): Float64Array {
  * @param calib calibration inputs
  * @param layers layer list of the QDQ pass
  */
-export function explainLayers(fg: Graph, qdq: Graph, lowered: Graph, calib: readonly Tensor[], layers: LayerInfo[], engine?: FloatEngine): ExplainRow[] {
+export function explainLayers(fg: Graph, qdq: Graph, lowered: Graph, calib: readonly Tensor[], layers: LayerInfo[], engines?: EngineFactory): ExplainRow[] {
   // float value -> quantized value id + params, from the Q nodes of the QDQ graph
   const probes: { f: ValueId; q: ValueId; scale: number; zp: number; node: string; op: string }[] = [];
   for (const n of qdq.orderedNodes()) {
@@ -132,13 +138,15 @@ export function explainLayers(fg: Graph, qdq: Graph, lowered: Graph, calib: read
   void layers;
   const acc = probes.map(() => new Snr());
   const samples = limitSamples(calib);
+  const fEngine = engines?.(fg);
+  const qEngine = engines?.(lowered, { integers: true });
   for (const b of batches(fg, samples)) {
-    const fe = floatValues(fg, b.inputs, probes.map((p) => p.f), engine);
-    const qe = runGraphEnv(lowered, b.inputs, { keep: probes.map((p) => p.q) });
+    const fe = valuesOf(fg, b.inputs, probes.map((p) => p.f), fEngine);
+    const qe = valuesOf(lowered, b.inputs, probes.map((p) => p.q), qEngine);
     probes.forEach((p, i) => {
       const ft = fe.get(p.f);
       const qt = qe.get(p.q);
-      if (ft && qt && ft.length === qt.size) acc[i]!.add(ft, deq(qt, p.scale, p.zp));
+      if (ft && qt && ft.length === qt.length) acc[i]!.add(ft, deq(qt, p.scale, p.zp));
     });
   }
   const snrOf = new Map<ValueId, number>();
@@ -171,15 +179,16 @@ function probesHas(qdq: Graph, v: ValueId): boolean {
  * Output loss of a quantized graph against the float graph (see the file comment).
  * @param fg float graph @param qg quantized graph @param calib calibration inputs
  */
-export function outputLoss(fg: Graph, qg: Graph, calib: readonly Tensor[], floatOut?: readonly Tensor[][]): number {
+export function outputLoss(fg: Graph, qg: Graph, calib: readonly Tensor[], floatOut?: readonly Tensor[][], engines?: EngineFactory): number {
   let changed = 0;
   let total = 0;
   const snr = new Snr();
   let classifier = true;
   let k0 = 0;
+  const qEngine = engines?.(qg);
   for (const b of batches(fg, limitSamples(calib))) {
     const fo = floatOut?.[k0++] ?? runGraph(fg, b.inputs);
-    const qo = runGraph(qg, b.inputs);
+    const qo = outputsOf(qg, b.inputs, b.count, qEngine);
     fo.forEach((f, k) => {
       const q = qo[k]!;
       snr.add(f.data as Float32Array, q.data as Float32Array);
@@ -213,29 +222,24 @@ function argmax(t: Tensor, row: number, C: number): number {
  */
 export function selectKeepFloat(fg: Graph, calib: readonly Tensor[], keep: KeepFloat,
   build: (keep: ReadonlySet<string>) => { qdq: Graph; lowered: Graph; layers: LayerInfo[] }, onProgress?: ProgressFn,
-  engine?: FloatEngine): Set<string> {
+  engines?: EngineFactory): Set<string> {
   if (Array.isArray(keep)) return new Set(keep as readonly string[]);
   const maxLoss = keep === 'auto' ? 0.005 : (keep as { maxLoss: number }).maxLoss;
   // the float model's outputs, once (every candidate is compared with them)
-  const floatOut = [...batches(fg, limitSamples(calib))].map((b) => {
-    const v = floatValues(fg, b.inputs, fg.outputs, engine);
-    return fg.outputs.map((id) => {
-      const d = v.get(id);
-      return d ? new Tensor('f32', [b.count, ...(fg.typeOf(id).shape.slice(1) as number[])], Float32Array.from(d)) : runGraph(fg, b.inputs)[fg.outputs.indexOf(id)]!;
-    });
-  });
+  const fEngine = engines?.(fg);
+  const floatOut = [...batches(fg, limitSamples(calib))].map((b) => outputsOf(fg, b.inputs, b.count, fEngine));
   const set = new Set<string>();
   let cur = build(set);
-  let loss = outputLoss(fg, cur.lowered, calib, floatOut);
+  let loss = outputLoss(fg, cur.lowered, calib, floatOut, engines);
   if (loss <= maxLoss) return set;
-  const rows = explainLayers(fg, cur.qdq, cur.lowered, calib, cur.layers, engine);
+  const rows = explainLayers(fg, cur.qdq, cur.lowered, calib, cur.layers, engines);
   const weightLayers = new Set(cur.layers.filter((l) => l.mode === 'int8').map((l) => l.node));
   const order = rows.filter((r) => weightLayers.has(r.node)).sort((a, b) => b.dropDb - a.dropDb).map((r) => r.node);
   let step = 0;
   for (const name of order) {
     set.add(name);
     cur = build(set);
-    loss = outputLoss(fg, cur.lowered, calib, floatOut);
+    loss = outputLoss(fg, cur.lowered, calib, floatOut, engines);
     onProgress?.('keep-float', ++step, order.length);
     if (loss <= maxLoss) break;
   }

@@ -153,6 +153,10 @@ const nhwcSets = new WeakMap<LowerCtx, Set<ValueId>>();
 function nhwcValues(c: LowerCtx): Set<ValueId> {
   let set = nhwcSets.get(c);
   if (set) return set;
+  if (c.opts.graphLayouts) {
+    nhwcSets.set(c, (set = new Set()));
+    return set;
+  }
   const g = c.g;
   const geoms = new Map<Node, QConvGeom | null>();
   const geomOf = (n: Node): QConvGeom | null => {

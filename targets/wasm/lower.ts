@@ -92,6 +92,8 @@ const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identi
 export interface LowerOptions {
   /** Store f32 blobs whose values are all f16 numbers as f16, expanded at instantiation (--fp16). */
   f16Weights?: boolean;
+  /** Keep every 8-bit activation in its graph layout (NCHW): observer builds read them from memory. */
+  graphLayouts?: boolean;
 }
 
 /** Lowering context: graph, constants known at compile time, steps and blobs built so far. */

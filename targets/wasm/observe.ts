@@ -20,8 +20,19 @@ interface WasmApi {
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
-/** Receives one value of one sample: `data` is a view into wasm memory, valid during the call only. */
-export type ValueSink = (id: ValueId, data: Float32Array) => void;
+/**
+ * Receives one value of one sample: `data` is a view into wasm memory (Float32Array for f32 values;
+ * Int8Array / Uint8Array / Int32Array for integer ones), valid during the call only.
+ */
+export type ValueSink = (id: ValueId, data: Float32Array | Int8Array | Uint8Array | Int32Array) => void;
+
+/** Element types the observer can report, with their typed-array views. */
+const VIEWS = { f32: Float32Array, i8: Int8Array, u8: Uint8Array, i32: Int32Array } as const;
+
+export interface ObserverOptions {
+  /** Also report int8/uint8/int32 values (integer graphs); default: f32 values only. */
+  integers?: boolean;
+}
 
 /** A compiled float graph that reports its values sample by sample. */
 export interface FloatObserver {
@@ -42,16 +53,16 @@ export interface FloatObserver {
  * non-f32 inputs), so callers fall back to the reference interpreter.
  * @param g float graph (not modified)
  */
-export function createFloatObserver(g: Graph): FloatObserver | undefined {
+export function createFloatObserver(g: Graph, opts: ObserverOptions = {}): FloatObserver | undefined {
   try {
-    return build(g);
+    return build(g, opts);
   } catch (e) {
     if (e instanceof EdgecError) return undefined;
     throw e;
   }
 }
 
-function build(src: Graph): FloatObserver | undefined {
+function build(src: Graph, opts: ObserverOptions): FloatObserver | undefined {
   const g = src.clone();
   // a symbolic batch dim compiles as 1 (samples run one at a time); any other symbolic dim: fall back
   let batch = 0;
@@ -67,7 +78,7 @@ function build(src: Graph): FloatObserver | undefined {
   }
   if (batch === 0) return undefined;
   inferShapes(g);
-  const low = lowerGraph(g);
+  const low = lowerGraph(g, { graphLayouts: true });
   const { wasm, layout } = buildModule(low, { profile: true });
   const bufAddr = (id: number): number | undefined => {
     const off = low.plan.offsets.get(low.rootOf(id));
@@ -80,7 +91,8 @@ function build(src: Graph): FloatObserver | undefined {
   const elems = new Map<ValueId, number>();
   const ok = (id: ValueId): boolean => {
     const t = g.typeOf(id);
-    return t.dtype === 'f32' && !g.consts.has(id) && low.buffers.has(low.rootOf(id)) && bufAddr(id) !== undefined;
+    const kind = t.dtype === 'f32' || (opts.integers === true && (t.dtype === 'i8' || t.dtype === 'u8' || t.dtype === 'i32'));
+    return kind && !g.consts.has(id) && low.buffers.has(low.rootOf(id)) && bufAddr(id) !== undefined;
   };
   const layerSet = new Set(low.layers);
   const aliases = new Map<ValueId, ValueId[]>();
@@ -121,7 +133,7 @@ function build(src: Graph): FloatObserver | undefined {
   let sink: ValueSink | undefined;
   let mem: { buffer: ArrayBuffer } | undefined;
   const report = (id: ValueId) => {
-    sink!(id, new Float32Array(mem!.buffer, bufAddr(id)!, elems.get(id)!));
+    sink!(id, new VIEWS[g.typeOf(id).dtype as keyof typeof VIEWS](mem!.buffer, bufAddr(id)!, elems.get(id)!));
     for (const a of aliases.get(id) ?? []) report(a);
   };
   const now = (): number => {

@@ -14,6 +14,7 @@ import { isFloat } from '../../compiler/ir/dtype.js';
 import { optimize } from '../../compiler/pipeline.js';
 import { Calibrator, ValueStats, calibrate, rangeOf } from '../../quantize/calibrate.js';
 import { prepareFloat, quantizeModel } from '../../quantize/index.js';
+import { runGraphEnv } from '../../compiler/interp/interp.js';
 import { createFloatObserver } from '../../targets/wasm/observe.js';
 import { HAVE_MODELS, MODELS_DIR, loadForInputs } from '../models/harness.js';
 import { loadTrained, trainedModels } from './harness.js';
@@ -110,6 +111,18 @@ describe('calibration on the wasm observer == calibration on the reference', () 
     const qb = bq.graph.orderedNodes().filter((n) => n.op === 'QConv');
     expect(qb.length).toBe(qa.length);
     qa.forEach((n, i) => expect(qb[i]!.attrs['y_zero_point']).toBe(n.attrs['y_zero_point']));
+    // the integer graph's observer (sensitivity) reports every 8-bit activation, in graph layout:
+    // equal to the reference interpreter's values bit for bit
+    const lowered = bq.graph;
+    const obs = createFloatObserver(lowered, { integers: true })!;
+    const ints = lowered.orderedNodes().flatMap((n) => n.outputs).filter((id) => ['i8', 'u8'].includes(lowered.typeOf(id).dtype));
+    expect(ints.length).toBeGreaterThan(5);
+    expect(ints.filter((id) => !obs.observed.has(id)).map((id) => lowered.value(id).name)).toEqual([]);
+    const x = [randomTensor([1, 1, 49, 10], 77, -1, 1)];
+    const got = new Map<number, number[]>();
+    obs.run(x, (id, d) => got.set(id, Array.from(d)));
+    const env = runGraphEnv(lowered, x, { keep: ints });
+    for (const id of ints) expect(got.get(id), lowered.value(id).name).toEqual(Array.from(env.get(id)!.data as ArrayLike<number>));
   });
 });
 
