@@ -229,6 +229,27 @@ function prepSlot(s: usize, m: i32, k: i32): void {
 }
 
 /**
+ * The high-word requantization (n >= 32) of 8 accumulators (a: 0..3 with multipliers ma, b: 4..7
+ * with mb; per-channel vectors or one splat): hi32(acc * M + c) >> sh (floor of floor is floor),
+ * + zy when `addZy` (a folded c already holds it), narrowed with saturation and clamped to
+ * [lo, hi] (8-bit bounds): the 8 output bytes in the low half.
+ */
+@inline function hiBytes(a: v128, b: v128, ma: v128, mb: v128, c: v128, sh: i32, zv: v128, lo: v128, hi: v128,
+  signedOut: bool, addZy: bool): v128 {
+  const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, ma), c), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, ma), c);
+  const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mb), c), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mb), c);
+  let qa = i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh);
+  let qb = i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh);
+  if (addZy) {
+    qa = i32x4.add(qa, zv);
+    qb = i32x4.add(qb, zv);
+  }
+  const s16 = i16x8.narrow_i32x4_s(qa, qb);
+  if (signedOut) return i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(s16, s16), lo), hi);
+  return i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lo), hi);
+}
+
+/**
  * Output stage of 8 accumulators (a: outputs 0..3, b: 4..7) with prepared slot k: adds off,
  * requantizes, clamps, stores n values at y (bytes, or int32 for raw output).
  */
@@ -250,12 +271,11 @@ function prepSlot(s: usize, m: i32, k: i32): void {
   const at = SLOTS + <usize>k * SLOT_BYTES;
   const kind0 = load<i32>(at, 96);
   if (kind0 == K_HF || kind0 == K_HFS) {
-    const mv = v128.load(at, 16), c = v128.load(at, 32), sh = load<i32>(at, 100);
-    const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, mv), c), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, mv), c);
-    const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mv), c), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mv), c);
-    const s16 = i16x8.narrow_i32x4_s(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh), i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh));
-    if (kind0 == K_HFS) return i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(s16, s16), v128.load(at, 48)), v128.load(at, 64));
-    return i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), v128.load(at, 48)), v128.load(at, 64));
+    const mv = v128.load(at, 16);
+    const lo8 = v128.load(at, 48), hi8 = v128.load(at, 64);
+    const c = v128.load(at, 32), sh = load<i32>(at, 100);
+    if (kind0 == K_HFS) return hiBytes(a, b, mv, mv, c, sh, mv, lo8, hi8, true, false);
+    return hiBytes(a, b, mv, mv, c, sh, mv, lo8, hi8, false, false);
   }
   const off = v128.load(at);
   a = i32x4.add(a, off);
@@ -267,17 +287,8 @@ function prepSlot(s: usize, m: i32, k: i32): void {
     // (acc * M + rnd) >> n for n >= 32: high words, arithmetic shift by n - 32; |result| < 2^30
     const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
     const zv = v128.load(at, 80);
-    const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, mv), rnd), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, mv), rnd);
-    const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mv), rnd), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mv), rnd);
-    const qa = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh), zv);
-    const qb = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh), zv);
-    const s16 = i16x8.narrow_i32x4_s(qa, qb);
-    if (kind == K_HIS) {
-      const v = i8x16.narrow_i16x8_s(s16, s16);
-      return i8x16.min_s(i8x16.max_s(v, lo), hi);
-    }
-    const v = i8x16.narrow_i16x8_u(s16, s16);
-    return i8x16.min_u(i8x16.max_u(v, lo), hi);
+    if (kind == K_HIS) return hiBytes(a, b, mv, mv, rnd, sh, zv, lo, hi, true, true);
+    return hiBytes(a, b, mv, mv, rnd, sh, zv, lo, hi, false, true);
   }
   if (kind == K_LO) {
     const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
@@ -334,20 +345,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
   signedOut: bool, y: usize, n: i32): void {
   a = i32x4.add(a, off);
   b = i32x4.add(b, off);
-  const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, mv), rnd), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, mv), rnd);
-  const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mv), rnd), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mv), rnd);
-  const qa = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh), zv);
-  const qb = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh), zv);
-  const s16 = i16x8.narrow_i32x4_s(qa, qb);
-  let v: v128;
-  if (signedOut) {
-    v = i8x16.narrow_i16x8_s(s16, s16);
-    v = i8x16.min_s(i8x16.max_s(v, lo), hi);
-  } else {
-    v = i8x16.narrow_i16x8_u(s16, s16);
-    v = i8x16.min_u(i8x16.max_u(v, lo), hi);
-  }
-  store8(y, v, n);
+  store8(y, signedOut ? hiBytes(a, b, mv, mv, rnd, sh, zv, lo, hi, true, true) : hiBytes(a, b, mv, mv, rnd, sh, zv, lo, hi, false, true), n);
 }
 
 /** Scalar output stage of one accumulator of channel m; stores at y. */
@@ -714,13 +712,7 @@ export function qdw_nhwc_i8(p: usize): void {
           a = i32x4.add(a, v128.load(chan + (cc << 2)));
           b = i32x4.add(b, v128.load(chan + (cc << 2), 16));
           const ma = v128.load(chanM + (cc << 2)), mb = v128.load(chanM + (cc << 2), 16);
-          const la = i64x2.add(i64x2.extmul_low_i32x4_s(a, ma), rnd), ha = i64x2.add(i64x2.extmul_high_i32x4_s(a, ma), rnd);
-          const lb = i64x2.add(i64x2.extmul_low_i32x4_s(b, mb), rnd), hb = i64x2.add(i64x2.extmul_high_i32x4_s(b, mb), rnd);
-          const qa = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(la, ha, 1, 3, 5, 7), sh32), zv);
-          const qb = i32x4.add(i32x4.shr_s(v128.shuffle<i32>(lb, hb, 1, 3, 5, 7), sh32), zv);
-          const s16 = i16x8.narrow_i32x4_s(qa, qb);
-          const v = ys ? i8x16.min_s(i8x16.max_s(i8x16.narrow_i16x8_s(s16, s16), lov), hiv)
-            : i8x16.min_u(i8x16.max_u(i8x16.narrow_i16x8_u(s16, s16), lov), hiv);
+          const v = ys ? hiBytes(a, b, ma, mb, rnd, sh32, zv, lov, hiv, true, true) : hiBytes(a, b, ma, mb, rnd, sh32, zv, lov, hiv, false, true);
           store8(yo + cc, v, min(8, C - c));
         }
       }

@@ -81,6 +81,13 @@ function emitQ(c: LowerCtx, kernel: KernelId, words: Word[], opts: { reads: (num
 const wrap = (v: number): number => v | 0;
 
 /**
+ * Accumulator offset of channel m: bias - zx * sum(w'), modulo 2^32 (the reference's int32
+ * accumulator wraps the same way), so the kernels sum x * w' on raw (uncentered) inputs.
+ */
+const offsetOf = (bias: Int32Array | null, zx: number, sumW: readonly number[], m: number): number =>
+  wrap((bias ? bias[m]! : 0) - Math.imul(zx, wrap(sumW[m]!)));
+
+/**
  * Channel blob: off[Mp], mult[Mp], shift[Mp] (Mp = M rounded up to 4) and, in float mode, the f64
  * scales; the 7 output-stage words of a parameter block.
  * @param sumW sum_k w'[m][k] per channel (exact integers)
@@ -102,8 +109,7 @@ function stageWords(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | nu
     if (shifts.every((n) => n === shifts[0])) flags |= QFLAG.uniformShift;
   }
   for (let m = 0; m < M; m++) {
-    // bias - zx * sum(w'), modulo 2^32 (the reference's int32 accumulator wraps the same way)
-    chan[m] = wrap((bias ? bias[m]! : 0) - Math.imul(zx, wrap(sumW[m]!)));
+    chan[m] = offsetOf(bias, zx, sumW, m);
     if (out.yDtype !== 'i32' && out.mode === 'fixed') {
       chan[Mp + m] = pick(out.multiplier, m);
       chan[2 * Mp + m] = pick(out.shift, m);
@@ -293,7 +299,7 @@ function lowerQConv(c: LowerCtx, n: Node): void {
   const nowrap = Array.from({ length: M }, (_, m) => {
     let abs = 0;
     for (let k = 0; k < K; k++) abs += Math.abs(wc(m, k));
-    const off = wrap((bt ? (bt.data as Int32Array)[m]! : 0) - Math.imul(a.xZeroPoint, wrap(sumW[m]!)));
+    const off = offsetOf(bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW, m);
     return xmax * abs + Math.abs(off) < 2 ** 31;
   }).every(Boolean);
   const stage = stageWords(c, a.out, M, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW,
@@ -326,7 +332,7 @@ function lowerDepthwiseNhwc(c: LowerCtx, q: QConvGeom, xId: ValueId, y: ValueId,
   const chan = new Int32Array(2 * C8);
   const o = a.out;
   for (let ch = 0; ch < C; ch++) {
-    chan[ch] = wrap((bias ? bias[ch]! : 0) - Math.imul(a.xZeroPoint, wrap(sumW[ch]!)));
+    chan[ch] = offsetOf(bias, a.xZeroPoint, sumW, ch);
     chan[C8 + ch] = pick(o.multiplier, ch);
   }
   const ys = o.yDtype === 'i8';
