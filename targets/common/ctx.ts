@@ -7,8 +7,10 @@
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor, isConcrete } from '../../compiler/ir/tensor.js';
 import { EdgecError, unsupported } from '../../compiler/errors.js';
-import { opsetOf } from '../../compiler/ops/registry.js';
+import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { shapeOpDims } from './params.js';
 import type { ParamCtx } from './params.js';
+import { Int4Weight, int4WeightOf } from './compress.js';
 
 /** Base class of the targets' lowering contexts. */
 export class ConstCtx implements ParamCtx {
@@ -16,6 +18,8 @@ export class ConstCtx implements ParamCtx {
   readonly consts: Map<ValueId, Tensor>;
   /** The node being lowered. */
   node!: Node;
+  /** Folded DequantizeLinear outputs of int4 constants: stored as int4 blocks, not f32. */
+  readonly int4 = new Map<ValueId, Int4Weight>();
 
   /**
    * @param g graph being lowered
@@ -66,5 +70,50 @@ export class ConstCtx implements ParamCtx {
   /** Opset of the current node's domain. */
   get opset(): number {
     return opsetOf(this.node, this.g);
+  }
+
+  /**
+   * Compile-time work every target does first: a node whose inputs are all known is evaluated by
+   * its reference kernel (int4 weights it dequantizes are remembered, to be stored packed), and
+   * Shape of a concrete shape becomes a constant. True when `n` needs no kernel.
+   */
+  foldNode(n: Node): boolean {
+    const g = this.g;
+    if (n.inputs.every((x) => x === null || this.isConst(x)) && !Object.values(n.attrs).some((v) => v instanceof Graph)) {
+      const q4 = int4WeightOf(g, this.consts, n);
+      if (q4) this.int4.set(n.outputs[0]!, q4);
+      const def = opOf(n, g);
+      const opset = opsetOf(n, g);
+      const outs = def.ref(n.inputs.map((x) => (x === null ? null : this.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
+      n.outputs.forEach((o, k) => outs[k] && this.consts.set(o, outs[k]!));
+      return true;
+    }
+    if (n.op === 'Shape' && n.domain === '') {
+      const dims = shapeOpDims(this, n, this.shape(n.inputs[0]!));
+      this.consts.set(n.outputs[0]!, new Tensor('i64', [dims.length], BigInt64Array.from(dims.map((d) => BigInt(d)))));
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * Runs `lower` on every node in order with `node` set, adding the node, op and opset to the
+   * errors it throws. Returns the nodes that emitted kernel steps (`steps()`: the step count).
+   */
+  lowerNodes(steps: () => number, lower: (n: Node) => void): Node[] {
+    const layers: Node[] = [];
+    for (const n of this.g.orderedNodes()) {
+      this.node = n;
+      try {
+        if (this.foldNode(n)) continue;
+        const before = steps();
+        lower(n);
+        if (steps() > before) layers.push(n);
+      } catch (e) {
+        if (e instanceof EdgecError) throw e.withContext({ node: n.name, op: n.op, opset: opsetOf(n, this.g) });
+        throw e;
+      }
+    }
+    return layers;
   }
 }

@@ -10,17 +10,17 @@
  * is an 'unsupported' EdgecError naming the op and node, never a silent fallback.
  */
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { Tensor, numel } from '../../compiler/ir/tensor.js';
-import { EdgecError, internal } from '../../compiler/errors.js';
-import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { numel } from '../../compiler/ir/tensor.js';
+import { internal } from '../../compiler/errors.js';
+import { normAxis } from '../../compiler/ops/registry.js';
 import {
   batchNormAffine, broadcastStrides, contiguous, convGeom, depthSpaceView, expandToInner, fusedClamp, gatherLayout, gemmBias, gemmSpec,
-  gridSampleSpec, opAttrs, padSpec, partOffsets, poolGeom, reduceAxes, shapeOpDims, sliceView, softmaxLayout, tileView, transposeView, unarySpec,
+  gridSampleSpec, opAttrs, padSpec, partOffsets, poolGeom, reduceAxes, sliceView, softmaxLayout, tileView, transposeView, unarySpec,
 } from '../common/params.js';
 import { resizeSpec, resizeTable } from '../common/resize.js';
 import { ConstCtx } from '../common/ctx.js';
 import {
-  BlobCodec, Int4Blob, Int4Weight, MIN_COMPRESSED, decodeInt4, int4Blob, int4WeightOf, isF16Exact, storedBytes,
+  BlobCodec, Int4Blob, Int4Weight, MIN_COMPRESSED, decodeInt4, int4Blob, isF16Exact, storedBytes,
 } from '../common/compress.js';
 import { BIAS, BINARY, KERNELS, KernelId, MAX_DIMS, REDUCE, UNARY } from './kernels.js';
 import { BufferReq, MemoryPlan, planMemory } from './memory-plan.js';
@@ -101,8 +101,6 @@ export class LowerCtx extends ConstCtx {
   readonly steps: Step[] = [];
   readonly blobs: Uint8Array[] = [];
   readonly codecs: (BlobCodec | undefined)[] = [];
-  /** Folded DequantizeLinear outputs of int4 constants: stored as int4 blocks, not f32. */
-  readonly int4 = new Map<ValueId, Int4Weight>();
   /** Alias parent of a value (reshape-like ops). */
   readonly parent = new Map<number, number>();
   private readonly constBlob = new Map<ValueId, number>();
@@ -302,11 +300,6 @@ function moveSize(c: LowerCtx, n: Node, x: ValueId): 1 | 4 {
     if (c.g.typeOf(o).dtype !== c.g.typeOf(x).dtype) throw c.unsupported(`${n.op} output dtype ${c.g.typeOf(o).dtype} differs from its input's ${c.g.typeOf(x).dtype}`);
   }
   return es;
-}
-
-function offsetWord(w: Word, bytes: number): Word {
-  if (w.k === 'buf' || w.k === 'blob') return { ...w, off: w.off + bytes };
-  return w;
 }
 
 function lowerConv(c: LowerCtx, n: Node): void {
@@ -992,52 +985,24 @@ function qualified(n: Node): string {
   return n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
 }
 
-/** True when every present input is known at compile time (and the node can be folded). */
-function foldable(c: LowerCtx, n: Node): boolean {
-  return n.inputs.every((x) => x === null || c.isConst(x)) && !Object.values(n.attrs).some((v) => v instanceof Graph);
-}
-
 /**
  * Lowers an optimized graph to kernel steps and a memory plan.
  * @param g graph with concrete shapes (after the wasm pipeline)
  */
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Lowered {
   const c = new LowerCtx(g, opts);
-  const layers: Node[] = [];
-  for (const n of g.orderedNodes()) {
-    c.node = n;
-    try {
-      if (foldable(c, n)) {
-        const q4 = int4WeightOf(g, c.consts, n);
-        if (q4) c.int4.set(n.outputs[0]!, q4);
-        const def = opOf(n, g);
-        const opset = opsetOf(n, g);
-        const outs = def.ref(n.inputs.map((x) => (x === null ? null : c.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
-        n.outputs.forEach((o, k) => outs[k] && c.consts.set(o, outs[k]!));
-        continue;
-      }
-      if (n.op === 'Shape' && n.domain === '') {
-        const dims = shapeOpDims(c, n, c.shape(n.inputs[0]!));
-        c.consts.set(n.outputs[0]!, new Tensor('i64', [dims.length], BigInt64Array.from(dims.map((d) => BigInt(d)))));
-        continue;
-      }
-      if (ALIAS_OPS.has(n.op) && n.domain === '') {
-        if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
-        if (c.g.typeOf(n.inputs[0]!).dtype !== c.g.typeOf(n.outputs[0]!).dtype) throw c.unsupported(`${n.op} changes the dtype`);
-        c.esize(n.inputs[0]!);
-        c.parent.set(n.outputs[0]!, n.inputs[0]!);
-        continue;
-      }
-      const fn = LOWERINGS[qualified(n)];
-      if (!fn) throw c.unsupported(`no wasm lowering for op ${qualified(n)}`);
-      const before = c.steps.length;
-      fn(c, n);
-      if (c.steps.length > before) layers.push(n);
-    } catch (e) {
-      if (e instanceof EdgecError) throw e.withContext({ node: n.name, op: n.op, opset: opsetOf(n, g) });
-      throw e;
+  const layers = c.lowerNodes(() => c.steps.length, (n) => {
+    if (ALIAS_OPS.has(n.op) && n.domain === '') {
+      if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
+      if (c.g.typeOf(n.inputs[0]!).dtype !== c.g.typeOf(n.outputs[0]!).dtype) throw c.unsupported(`${n.op} changes the dtype`);
+      c.esize(n.inputs[0]!);
+      c.parent.set(n.outputs[0]!, n.inputs[0]!);
+      return;
     }
-  }
+    const fn = LOWERINGS[qualified(n)];
+    if (!fn) throw c.unsupported(`no wasm lowering for op ${qualified(n)}`);
+    fn(c, n);
+  });
   return finish(c, layers);
 }
 

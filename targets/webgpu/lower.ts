@@ -11,20 +11,20 @@
  * naming the op and node.
  */
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { Tensor, numel } from '../../compiler/ir/tensor.js';
-import { EdgecError, internal } from '../../compiler/errors.js';
-import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { numel } from '../../compiler/ir/tensor.js';
+import { internal } from '../../compiler/errors.js';
+import { normAxis } from '../../compiler/ops/registry.js';
 import { ConvTransposeParams, convTransposeBeginPads, windowParams } from '../../compiler/ops/conv.js';
 import { BufferReq, MemoryPlan, planMemory } from '../wasm/memory-plan.js';
 import '../../compiler/ops/index.js';
 import { BufKind, stridesOf } from './wgsl/shader.js';
 import {
   StridedView, batchNormAffine, broadcastStrides, convGeom, depthSpaceView, expandToInner, fusedActSpec, gatherLayout, gemmBias, gemmSpec,
-  gridSampleSpec, opAttrs, padSpec, partOffsets, poolGeom, reduceAxes, shapeOpDims, sliceView, softmaxLayout, tileView, transposeView, unarySpec,
+  gridSampleSpec, opAttrs, padSpec, partOffsets, poolGeom, reduceAxes, sliceView, softmaxLayout, tileView, transposeView, unarySpec,
 } from '../common/params.js';
 import { resizeSpec, resizeTable } from '../common/resize.js';
 import { ConstCtx } from '../common/ctx.js';
-import { BlobCodec, Int4Weight, MIN_COMPRESSED, int4Blob, int4WeightOf, isF16Exact, storedBytes } from '../common/compress.js';
+import { BlobCodec, MIN_COMPRESSED, int4Blob, isF16Exact, storedBytes } from '../common/compress.js';
 import { UNARY_OPS } from './kernels/unary.js';
 import { REDUCE_OPS } from './kernels/reduce.js';
 import { ConvParams } from './kernels/conv-params.js';
@@ -78,7 +78,6 @@ export class LowerCtx extends ConstCtx {
   readonly blobs: Float32Array[] = [];
   readonly codecs: (BlobCodec | undefined)[] = [];
   /** Folded DequantizeLinear outputs of int4 constants: stored as int4 blocks. */
-  readonly int4 = new Map<ValueId, Int4Weight>();
   readonly parent = new Map<number, number>();
   readonly temps = new Map<number, number>();
   private readonly constBlob = new Map<ValueId, number>();
@@ -578,57 +577,26 @@ function qualified(n: Node): string {
   return n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
 }
 
-function foldable(c: LowerCtx, n: Node): boolean {
-  return n.inputs.every((x) => x === null || c.isConst(x)) && !Object.values(n.attrs).some((v) => v instanceof Graph);
-}
-
 /**
  * Lowers an optimized graph to dispatch steps and an arena plan.
  * @param g graph with concrete shapes (after the webgpu pipeline)
  */
 export function lowerGraph(g: Graph, opts: { f16Weights?: boolean } = {}): Lowered {
   const c = new LowerCtx(g, opts.f16Weights ?? false);
-  const layers: Node[] = [];
-  for (const n of g.orderedNodes()) {
-    c.node = n;
-    try {
-      if (foldable(c, n)) {
-        const q4 = int4WeightOf(g, c.consts, n);
-        if (q4) c.int4.set(n.outputs[0]!, q4);
-        const def = opOf(n, g);
-        const opset = opsetOf(n, g);
-        const outs = def.ref(n.inputs.map((x) => (x === null ? null : c.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
-        n.outputs.forEach((o, k) => outs[k] && c.consts.set(o, outs[k]!));
-        continue;
-      }
-      if (n.op === 'Shape' && n.domain === '') {
-        const dims = shapeOpDims(c, n, c.shape(n.inputs[0]!));
-        c.consts.set(n.outputs[0]!, new Tensor('i64', [dims.length], BigInt64Array.from(dims.map((d) => BigInt(d)))));
-        continue;
-      }
-      // integer ops and int8/uint8/int32 values (lower-int8.ts)
-      const stepsBefore = c.steps.length;
-      if (lowerInt8Node(c, n)) {
-        if (c.steps.length > stepsBefore) layers.push(n);
-        continue;
-      }
-      if (ALIAS_OPS.has(n.op) && n.domain === '') {
-        if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
-        c.checkRuntime(n.inputs[0]!);
-        c.parent.set(n.outputs[0]!, n.inputs[0]!);
-        continue;
-      }
-      const fn = LOWERINGS[qualified(n)];
-      if (!fn) throw c.unsupported(`no webgpu lowering for op ${qualified(n)}`);
-      for (const o of n.outputs) if (g.useCount(o) > 0 || g.outputs.includes(o)) c.checkRuntime(o);
-      const before = c.steps.length;
-      fn(c, n);
-      if (c.steps.length > before) layers.push(n);
-    } catch (e) {
-      if (e instanceof EdgecError) throw e.withContext({ node: n.name, op: n.op, opset: opsetOf(n, g) });
-      throw e;
+  const layers = c.lowerNodes(() => c.steps.length, (n) => {
+    // integer ops and int8/uint8/int32 values (lower-int8.ts)
+    if (lowerInt8Node(c, n)) return;
+    if (ALIAS_OPS.has(n.op) && n.domain === '') {
+      if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
+      c.checkRuntime(n.inputs[0]!);
+      c.parent.set(n.outputs[0]!, n.inputs[0]!);
+      return;
     }
-  }
+    const fn = LOWERINGS[qualified(n)];
+    if (!fn) throw c.unsupported(`no webgpu lowering for op ${qualified(n)}`);
+    for (const o of n.outputs) if (g.useCount(o) > 0 || g.outputs.includes(o)) c.checkRuntime(o);
+    fn(c, n);
+  });
   return finish(c, layers);
 }
 
