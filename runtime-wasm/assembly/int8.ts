@@ -1,7 +1,7 @@
 /**
  * int8 kernels for edgec's integer ops (compiler/ops/qint.ts is the specification; these kernels
  * match it bit for bit). Same ABI as the f32 kernels: one argument, the address of a parameter
- * block of 32-bit words (documented at each kernel; targets/wasm/lower-int8.ts builds them).
+ * block of 32-bit words (documented at each kernel; targets/wasm/ops/qint.ts builds them).
  *
  * Arithmetic
  * - Activations are u8 or i8 (flag bits), weights are pre-centered at compile time

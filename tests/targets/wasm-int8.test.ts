@@ -1,5 +1,5 @@
 /**
- * int8 wasm kernels (runtime-wasm/assembly/int8.ts via targets/wasm/lower-int8.ts) against the
+ * int8 wasm kernels (runtime-wasm/assembly/int8.ts via targets/wasm/ops/qint.ts) against the
  * reference interpreter running the same integer graph: outputs must be identical bit for bit.
  * Graphs: f32 input -> QuantizeLinear -> integer op(s) -> DequantizeLinear (scale 1, zero point 0,
  * so the f32 output is the integer result itself) -> f32 output.
@@ -13,7 +13,7 @@ import { quantizeModel } from '../../quantize/index.js';
 import { argmaxRows, loadForInputs, readPb, sliceBatch, uniform } from '../models/harness.js';
 import { emitWasm } from '../../targets/wasm/emit.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
-import { QFLAG } from '../../targets/wasm/lower-int8.js';
+import { QFLAG } from '../../targets/wasm/ops/qint.js';
 import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { AttrValue, Graph, ValueId } from '../../compiler/ir/graph.js';

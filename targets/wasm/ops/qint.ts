@@ -15,17 +15,17 @@
  * Gather, Max/Min, ...) is lowered by lower.ts with the 1-byte kernels of bytes.ts; MaxPool on
  * int8 comes here through lower.ts's lowerPool.
  */
-import { Node, ValueId } from '../../compiler/ir/graph.js';
-import { numel } from '../../compiler/ir/tensor.js';
-import { internal } from '../../compiler/errors.js';
-import { AttrReader, normAxis } from '../../compiler/ops/registry.js';
-import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
-import { KERNELS, KernelId } from './kernels.js';
-import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../common/params.js';
-import { QConvGeom, attrsOf, checkChannels, needDtype, pick, qconvGeom } from '../common/qint.js';
+import { Node, ValueId } from '../../../compiler/ir/graph.js';
+import { numel } from '../../../compiler/ir/tensor.js';
+import { internal } from '../../../compiler/errors.js';
+import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
+import { geom3, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
+import { KERNELS, KernelId } from '../kernels.js';
+import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
+import { QConvGeom, attrsOf, checkChannels, needDtype, pick, qconvGeom } from '../../common/qint.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
-import type { LowerCtx, Step, Word } from './lower.js';
+import type { LowerCtx, Step, Word } from '../ctx.js';
 
 const i32 = (v: number): Word => ({ k: 'i', v });
 const NULL: Word = { k: 'null' };

@@ -1,0 +1,152 @@
+/**
+ * Wasm lowerings of the conv family (compiler/ops/conv.ts): Conv and edgec.FusedConv on the im2col/GEMM,
+ * depthwise and Winograd F(2x2,3x3) kernels of runtime-wasm/assembly/conv.ts and winograd.ts.
+ */
+import { Node } from '../../../compiler/ir/graph.js';
+import { convGeom } from '../../common/params.js';
+import { LowerCtx, LowerFn, f32, i32, NULL, SCRATCH, fusedAct, asF32, asI8 } from '../ctx.js';
+import { Int4Blob, Int4Weight } from '../../common/compress.js';
+
+function lowerConv(c: LowerCtx, n: Node): void {
+  const [xId, wId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(xId!);
+  const ws = c.shape(wId!);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D convolution is not supported on wasm (1-D and 2-D only)`);
+  const { geo, group } = convGeom(c, n, xs, ws);
+  const [N, C] = [xs[0]!, xs[1]!];
+  const K = ws[0]!;
+  const H = geo.I[1], W = geo.I[2], OH = geo.O[1], OW = geo.O[2];
+  const KH = geo.K[1], KW = geo.K[2];
+  const act = fusedAct(n);
+  const Cg = C / group;
+  const depthwise = group === C && group === K;
+  const direct = KH === 1 && KW === 1 && geo.S[1] === 1 && geo.S[2] === 1 && geo.P[1] === 0 && geo.P[2] === 0 && OH === H && OW === W;
+  const scratch = depthwise ? depthwiseScratchBytes(H, W, OH, OW, KH, KW, geo.S[1], geo.S[2], geo.P[1], geo.P[2])
+    : (direct ? 0 : Cg * KH * KW * OH * OW * 4) + Cg * KH * KW * 32;
+  const wt0 = c.consts.get(wId!);
+  if (wt0 && !c.compressed(wId!) && useWinograd(C, K, OH, OW, KH, KW, group, geo)) {
+    const U = winogradWeights(c.f32Data(wt0), K, C);
+    const scr = winogradScratchBytes(C, K, OH, OW);
+    c.emit('conv3x3_wino_f32', [
+      c.addr(xId!), c.blob(U), bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
+      i32(N), i32(C), i32(H), i32(W), i32(K), i32(OH), i32(OW), i32(geo.P[1]), i32(geo.P[2]),
+      f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1),
+    ], { reads: [xId!, bId ?? null], writes: [y], scratch: scr });
+    return;
+  }
+  // constant weights of GEMM-path convs are packed in 4-row groups (one pointer in the microkernel)
+  const Kg = K / group;
+  const wt = c.consts.get(wId!);
+  const packA = !depthwise && Kg >= 4 && OH * OW >= 8 && wt !== undefined;
+  // int4 weights blocked along the input channels (quantize/int4.ts) are repacked compressed
+  const q4 = c.int4.get(wId!)?.axis === 1 ? c.int4.get(wId!) : undefined;
+  const wWord = !packA ? c.addr(wId!)
+    : q4 ? c.int4Blob(int4PackRows4(q4, group, Kg, Cg, KH * KW))
+      : c.blob(packRows4(c.f32Data(wt), group, Kg, Cg * KH * KW));
+  c.emit('conv2d_f32', [
+    c.addr(xId!), wWord, bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
+    i32(N), i32(C), i32(H), i32(W), i32(K), i32(OH), i32(OW), i32(KH), i32(KW),
+    i32(geo.S[1]), i32(geo.S[2]), i32(geo.D[1]), i32(geo.D[2]), i32(geo.P[1]), i32(geo.P[2]), i32(group),
+    f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1), i32(packA ? 1 : 0),
+  ], { reads: [xId!, wId!, bId ?? null], writes: [y], scratch });
+}
+
+/** Scratch of conv3x3_wino_f32 (mirrors winogradScratchBytes in runtime-wasm/assembly/winograd.ts). */
+export function winogradScratchBytes(C: number, K: number, OH: number, OW: number): number {
+  const Th = Math.ceil(OH / 2);
+  const Tw4 = Math.ceil(Math.ceil(OW / 2) / 4) * 4;
+  const T = Th * Tw4;
+  return (C * (2 * Th + 2) * (2 * Tw4 + 10) + 16 * C * T + 16 * K * T + C * 8) * 4 + 16 + 64;
+}
+
+/** Largest scratch a Winograd conv may use; bigger layers keep im2col. */
+const WINOGRAD_MAX_SCRATCH = 8 << 20;
+
+/**
+ * Winograd F(2x2, 3x3) for 3x3 stride-1 undilated ungrouped convs with enough channels and tiles
+ * for its 16 GEMMs to run well (2.25x fewer multiplies than im2col + GEMM).
+ */
+function useWinograd(C: number, K: number, OH: number, OW: number, KH: number, KW: number, group: number,
+  geo: { S: number[]; D: number[] }): boolean {
+  if (KH !== 3 || KW !== 3 || group !== 1 || geo.S[1] !== 1 || geo.S[2] !== 1 || geo.D[1] !== 1 || geo.D[2] !== 1) return false;
+  const T = Math.ceil(OH / 2) * Math.ceil(Math.ceil(OW / 2) / 4) * 4;
+  // below ~32 channels the tile transforms cost more than the multiplies saved (measured on resnet8)
+  return C >= 32 && K >= 8 && T >= 16 && winogradScratchBytes(C, K, OH, OW) <= WINOGRAD_MAX_SCRATCH;
+}
+
+/**
+ * Filter transform U = G g G^T (G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]) of OIHW 3x3 weights,
+ * as 16 matrices K x C (xi = 4 i + j), each packed in 4-row groups (packRows4), xi-major.
+ */
+export function winogradWeights(w: Float32Array, K: number, C: number): Float32Array {
+  const G = [[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]];
+  const U = Array.from({ length: 16 }, () => new Float32Array(K * C));
+  for (let k = 0; k < K; k++) {
+    for (let ci = 0; ci < C; ci++) {
+      const g = (r: number, s: number) => w[((k * C + ci) * 3 + r) * 3 + s]!;
+      for (let i = 0; i < 4; i++) {
+        for (let j = 0; j < 4; j++) {
+          let v = 0;
+          for (let r = 0; r < 3; r++) for (let s = 0; s < 3; s++) v += G[i]![r]! * g(r, s) * G[j]![s]!;
+          U[i * 4 + j]![k * C + ci] = v;
+        }
+      }
+    }
+  }
+  const parts = U.map((u) => packRows4(u, 1, K, C));
+  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/**
+ * Scratch of a depthwise conv: the zero-padded input plane (mirrors depthwiseScratchBytes in
+ * runtime-wasm/assembly/conv.ts).
+ */
+export function depthwiseScratchBytes(H: number, W: number, OH: number, OW: number, KH: number, KW: number, sh: number, sw: number, ph: number, pw: number): number {
+  const needW = Math.ceil(OW / 4) * 4 * sw + KW + 8;
+  const Wp = Math.ceil(Math.max(W + pw, needW) / 4) * 4;
+  const Hp = Math.max(H + ph, (OH - 1) * sh + KH);
+  return Hp * Wp * 4 + 64;
+}
+
+/**
+ * Packs constant conv weights [G * rows, kdim] (rows >= 4 per group) into 4-row groups [kdim][4]
+ * per conv group: rows 0-3, 4-7, ... and, when rows % 4 != 0, rows rows-4..rows-1 (the overlapping
+ * last tile of gemm_f32).
+ */
+export function packRows4(w: Float32Array, groups: number, rows: number, kdim: number): Float32Array {
+  const starts: number[] = [];
+  for (let m = 0; m < rows;) {
+    const mm = rows - m >= 4 ? m : rows - 4;
+    starts.push(mm);
+    m = mm + 4;
+  }
+  const out = new Float32Array(groups * starts.length * kdim * 4);
+  let o = 0;
+  for (let g = 0; g < groups; g++) {
+    for (const m0 of starts) {
+      for (let k = 0; k < kdim; k++) for (let i = 0; i < 4; i++) out[o++] = w[(g * rows + m0 + i) * kdim + k]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * packRows4 of int4 conv weights [G * rows, Cg, khw] (blocks along Cg): the packed blob
+ * [G * S][Cg][khw * 4] takes scales packed the same way from [G * rows, ceil(Cg/block) * khw].
+ */
+function int4PackRows4(w: Int4Weight, groups: number, rows: number, Cg: number, khw: number): Int4Blob {
+  const q = asI8(packRows4(asF32(w.q), groups, rows, Cg * khw));
+  const scale = packRows4(w.scale, groups, rows, Math.ceil(Cg / w.block) * khw);
+  return { kind: 'int4', q, scale, outer: q.length / (Cg * khw * 4), D: Cg, inner: khw * 4, block: w.block };
+}
+
+/** Conv-family lowerings by qualified op name. */
+export const CONV_LOWERINGS: Readonly<Record<string, LowerFn>> = { Conv: lowerConv, 'edgec.FusedConv': lowerConv };

@@ -1,0 +1,176 @@
+/**
+ * Wasm lowerings of the matmul family (compiler/ops/matmul.ts): Gemm, MatMul and their fused forms on
+ * gemm_f32 (runtime-wasm/assembly/gemm.ts), with constant B operands pre-packed into column panels.
+ */
+import { Node, ValueId } from '../../../compiler/ir/graph.js';
+import { numel } from '../../../compiler/ir/tensor.js';
+import { gemmBias, gemmSpec } from '../../common/params.js';
+import { BIAS } from '../kernels.js';
+import { LowerCtx, LowerFn, Word, FusedAct, f32, i32, NULL, SCRATCH, fusedAct, copyView, asF32, asI8 } from '../ctx.js';
+
+/** Emits a GEMM call (A [M,K] lda, B [K,N] ldb) with bias mode and fused activation. */
+function gemmCall(c: LowerCtx, A: Word, B: Word, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
+  lda: number, ldb: number, alpha: number, act: FusedAct, batch: number, sA: number, sB: number, sC: number, sBias: number,
+  io: { reads: (number | null)[]; writes: number[] }, packed = false): void {
+  c.emit('gemm_f32', [
+    A, B, C, bias, i32(M), i32(N), i32(K), i32(lda), i32(ldb), i32(N), i32(bmode),
+    f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1),
+    i32(batch), i32(sA), i32(sB), i32(sC), f32(alpha), i32(sBias), !packed && M >= 8 && N >= 8 ? SCRATCH : NULL, i32(packed ? 1 : 0),
+  ], { ...io, scratch: !packed && M >= 8 && N >= 8 ? K * 32 : 0 });
+}
+
+/** A transposed copy of a 2-D operand (constant: at compile time; runtime: into a temporary). */
+function transposed2d(c: LowerCtx, id: ValueId, rows: number, cols: number): { w: Word; id: number | null } {
+  const t = c.consts.get(id);
+  if (t) {
+    const d = c.f32Data(t);
+    const o = new Float32Array(rows * cols);
+    for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) o[j * rows + i] = d[i * cols + j]!;
+    return { w: c.blob(o), id: null };
+  }
+  const tmp = c.temp(rows * cols * 4);
+  copyView(c, { k: 'buf', id: tmp, off: 0 }, [rows, 1], c.addr(id), [1, cols], [cols, rows], { reads: [id], writes: [tmp] });
+  return { w: { k: 'buf', id: tmp, off: 0 }, id: tmp };
+}
+
+/**
+ * Packs a constant row-major B [K, N] (N >= 8) into the K x 8 column panels gemm_f32 walks: panels
+ * at columns 0, 8, 16, ... and, when N % 8 != 0, one more at N - 8 (overlapping the previous one).
+ */
+export function packB(b: Float32Array, K: number, N: number): Float32Array {
+  const starts: number[] = [];
+  for (let n = 0; n < N;) {
+    const nn = N - n >= 8 ? n : N - 8;
+    starts.push(nn);
+    n = nn + 8;
+  }
+  const out = new Float32Array(starts.length * K * 8);
+  starts.forEach((n0, j) => {
+    for (let k = 0; k < K; k++) for (let i = 0; i < 8; i++) out[(j * K + k) * 8 + i] = b[k * N + n0 + i]!;
+  });
+  return out;
+}
+
+/** B as a word: pre-packed panels when B is constant and N >= 8, else the value itself. */
+function bOperand(c: LowerCtx, bId: ValueId, K: number, N: number, data?: Float32Array): { w: Word; packed: boolean } {
+  const q4 = data ? undefined : int4KN(c, bId, false, K, N);
+  if (q4) return int4BOperand(c, q4, K, N);
+  const t = data ?? (c.consts.get(bId) ? c.f32Data(c.consts.get(bId)!) : undefined);
+  if (t && N >= 8) return { w: c.blob(packB(t, K, N)), packed: true };
+  return { w: c.addr(bId), packed: false };
+}
+
+// Compressed int4 weights are repacked in compressed form: packRows4/packB/transposition permute
+// the int4 values, and the block scales move with them so that the packed blob is again blocks
+// along the reduction axis (compress.ts view [outer, D, inner]).
+
+/**
+ * A constant int4 B operand of a GEMM as [K, N] values and [ceil(K/block), N] scales (blocks along
+ * K), transposing when B is stored [N, K]; undefined when B is not an int4 weight blocked along K.
+ */
+function int4KN(c: LowerCtx, bId: ValueId, transB: boolean, K: number, N: number): { q: Float32Array; s: Float32Array; block: number } | undefined {
+  const w = c.int4.get(bId);
+  if (!w || w.shape.length !== 2 || w.axis !== (transB ? 1 : 0)) return undefined;
+  const Kb = Math.ceil(K / w.block);
+  if (!transB) return { q: asF32(w.q), s: w.scale, block: w.block };
+  const q = new Float32Array(K * N);
+  const s = new Float32Array(Kb * N);
+  for (let i = 0; i < N; i++) for (let j = 0; j < K; j++) q[j * N + i] = w.q[i * K + j]!;
+  for (let i = 0; i < N; i++) for (let j = 0; j < Kb; j++) s[j * N + i] = w.scale[i * Kb + j]!;
+  return { q, s, block: w.block };
+}
+
+/** An int4 [K, N] B operand: packed into K x 8 panels (blob [J][K][8], scales [J][Kb][8]) when N >= 8. */
+function int4BOperand(c: LowerCtx, b: { q: Float32Array; s: Float32Array; block: number }, K: number, N: number): { w: Word; packed: boolean } {
+  if (N < 8) return { w: c.int4Blob({ kind: 'int4', q: asI8(b.q), scale: b.s, outer: 1, D: K, inner: N, block: b.block }), packed: false };
+  const q = asI8(packB(b.q, K, N));
+  const scale = packB(b.s, Math.ceil(K / b.block), N);
+  return { w: c.int4Blob({ kind: 'int4', q, scale, outer: q.length / (K * 8), D: K, inner: 8, block: b.block }), packed: true };
+}
+
+function lowerGemm(c: LowerCtx, n: Node): void {
+  const [aId, bId, cId] = n.inputs;
+  const y = n.outputs[0]!;
+  const as = c.shape(aId!);
+  const bs = c.shape(bId!);
+  if (as.length !== 2 || bs.length !== 2) throw c.unsupported('Gemm inputs must be 2-D');
+  const { transA, transB, alpha, beta, M, K, N } = gemmSpec(c, n, as, bs);
+  const reads: (number | null)[] = [aId!, bId!];
+  let A = c.addr(aId!);
+  if (transA) {
+    const t = transposed2d(c, aId!, as[0]!, as[1]!);
+    A = t.w;
+    if (t.id !== null) reads.push(t.id);
+  }
+  let B = c.addr(bId!);
+  let packed = false;
+  const bt = c.consts.get(bId!);
+  const q4 = bt ? int4KN(c, bId!, transB, K, N) : undefined;
+  if (q4) {
+    const op = int4BOperand(c, q4, K, N);
+    B = op.w;
+    packed = op.packed;
+  } else if (bt) {
+    const d = c.f32Data(bt);
+    let kn = d;
+    if (transB) {
+      kn = new Float32Array(K * N);
+      for (let i = 0; i < N; i++) for (let j = 0; j < K; j++) kn[j * N + i] = d[i * K + j]!;
+    }
+    const op = bOperand(c, bId!, K, N, kn);
+    B = op.packed ? op.w : c.blob(kn);
+    packed = op.packed;
+  } else if (transB) {
+    const t = transposed2d(c, bId!, bs[0]!, bs[1]!);
+    B = t.w;
+    if (t.id !== null) reads.push(t.id);
+  }
+  let bias: Word = NULL;
+  let bmode: number = BIAS.none;
+  if (cId != null && beta !== 0) {
+    bmode = BIAS[gemmBias(c.shape(cId), M, N)];
+    if (M === 1 && (bmode === BIAS.full)) bmode = BIAS.col;
+    const ct = c.consts.get(cId);
+    if (ct) {
+      const d = Float32Array.from(c.f32Data(ct), (v) => v * beta);
+      bias = c.blob(d);
+    } else {
+      if (beta !== 1) throw c.unsupported('Gemm with a runtime C and beta != 1 is not supported on wasm');
+      bias = c.addr(cId);
+      reads.push(cId);
+    }
+  }
+  gemmCall(c, A, B, c.addr(y), bias, bmode, M, N, K, K, N, alpha, fusedAct(n), 1, 0, 0, 0, 0, { reads, writes: [y] }, packed);
+}
+
+function lowerMatMul(c: LowerCtx, n: Node): void {
+  const [aId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  const as = c.shape(aId!);
+  const bs = c.shape(bId!);
+  const a2 = as.length === 1 ? [1, as[0]!] : as;
+  const b2 = bs.length === 1 ? [bs[0]!, 1] : bs;
+  const M = a2[a2.length - 2]!, K = a2[a2.length - 1]!, N = b2[b2.length - 1]!;
+  if (b2[b2.length - 2] !== K) throw c.unsupported(`MatMul inner dims differ: [${as.join(',')}] x [${bs.join(',')}]`);
+  const batchA = numel(a2.slice(0, -2));
+  const batchB = numel(b2.slice(0, -2));
+  const act = fusedAct(n);
+  const io = { reads: [aId!, bId!], writes: [y] };
+  if (batchB === 1) {
+    // B shared by every batch: fold A's batch into M
+    const op = bOperand(c, bId!, K, N);
+    gemmCall(c, c.addr(aId!), op.w, c.addr(y), NULL, BIAS.none, batchA * M, N, K, K, N, 1, act, 1, 0, 0, 0, 0, io, op.packed);
+    return;
+  }
+  const ya = a2.slice(0, -2);
+  const yb = b2.slice(0, -2);
+  const same = ya.length === yb.length && ya.every((d, i) => d === yb[i]);
+  if (batchA !== 1 && !same) throw c.unsupported(`MatMul batch broadcasting [${as.join(',')}] x [${bs.join(',')}] is not supported on wasm`);
+  gemmCall(c, c.addr(aId!), c.addr(bId!), c.addr(y), NULL, BIAS.none, M, N, K, K, N, 1, act, batchB,
+    batchA === 1 ? 0 : M * K, K * N, M * N, 0, io);
+}
+
+/** Matmul-family lowerings by qualified op name. */
+export const MATMUL_LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  Gemm: lowerGemm, 'edgec.FusedGemm': lowerGemm, MatMul: lowerMatMul, 'edgec.FusedMatMul': lowerMatMul,
+};

@@ -1,0 +1,43 @@
+/**
+ * Wasm lowerings of the pool family (compiler/ops/pool.ts): MaxPool/AveragePool on pool2d_f32 (int8 MaxPool
+ * on the integer kernel), global pools on global_pool_f32.
+ */
+import { Node } from '../../../compiler/ir/graph.js';
+import { numel } from '../../../compiler/ir/tensor.js';
+import { poolGeom } from '../../common/params.js';
+import { LowerCtx, LowerFn, i32 } from '../ctx.js';
+import { lowerMaxPoolInt8 } from './qint.js';
+
+function lowerGlobalPool(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  c.emit('global_pool_f32', [c.addr(x), c.addr(y), i32(xs[0]! * xs[1]!), i32(numel(xs.slice(2))), i32(n.op === 'GlobalMaxPool' ? 1 : 0)],
+    { reads: [x], writes: [y] });
+}
+
+/** Pooling kind codes of pool2d_f32. */
+const POOL_KINDS = { max: 0, avg: 1, avg_pad: 2 } as const;
+
+function lowerPool(c: LowerCtx, n: Node): void {
+  if (n.op === 'MaxPool' && lowerMaxPoolInt8(c, n)) return;
+  if (n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('MaxPool Indices output is not supported on wasm');
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D pooling is not supported on wasm`);
+  const pg = poolGeom(c, n, xs);
+  const geo = pg.geo;
+  const kind = POOL_KINDS[pg.kind];
+  c.emit('pool2d_f32', [
+    c.addr(x), c.addr(y), i32(xs[0]! * xs[1]!), i32(geo.I[1]), i32(geo.I[2]), i32(geo.O[1]), i32(geo.O[2]),
+    i32(geo.K[1]), i32(geo.K[2]), i32(geo.S[1]), i32(geo.S[2]), i32(geo.P[1]), i32(geo.P[2]), i32(geo.D[1]), i32(geo.D[2]),
+    i32(kind), i32(geo.I[1] + geo.E[1]), i32(geo.I[2] + geo.E[2]),
+  ], { reads: [x], writes: [y] });
+}
+
+/** Pool-family lowerings by qualified op name. */
+export const POOL_LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  GlobalAveragePool: lowerGlobalPool, GlobalMaxPool: lowerGlobalPool, MaxPool: lowerPool, AveragePool: lowerPool,
+};
