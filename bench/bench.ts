@@ -215,7 +215,8 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
   });
 
   // correctness: reference interpreter and ORT
-  const ours = model.run(feeds);
+  // the bench models are float models: f32 outputs (Float32Array)
+  const ours = model.run(feeds) as Record<string, Float32Array>;
   const ortOut = await session.run(ortFeeds);
   let maxOrt = 0;
   model.outputs.forEach((y) => {
@@ -254,7 +255,7 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
     const model8 = await loadWasmArtifact(d8);
     fs.rmSync(d8, { recursive: true, force: true });
     const sessQ = await ort.InferenceSession.create(exportOnnx(r.qdq), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
-    const out8 = model8.run(feeds);
+    const out8 = model8.run(feeds) as Record<string, Float32Array>;
     let exact: boolean | null = null;
     if (args.check) {
       const ref8 = runGraph(r.graph, model8.inputs.map((x) => new Tensor('f32', x.shape, feeds[x.name]!)));

@@ -17,7 +17,7 @@ import type { PruneMode } from '../prune/index.js';
 import type { Calibrator } from '../quantize/index.js';
 import { loadModel } from './model.js';
 import { checkOutputPath, writeOutputFolder } from './artifact.js';
-import { CliIO, LabelledData, readLabelled, runOn, scoreOutputs } from './commands.js';
+import { CliIO, LabelledData, readLabelled, runOn, scoreOutputs, shapeOpts } from './commands.js';
 import { Precision, RANDOM_CALIB_SAMPLES, buildGraph, randomCalibration, readCalibration } from './build.js';
 import { COMPILE_TARGETS, CompileTarget, emitTarget } from './targets.js';
 
@@ -34,6 +34,8 @@ export function modelName(file: string): string {
 /** Parsed options of `edgec profile`. */
 export interface ProfileCliOptions {
   device?: string[];
+  /** --input-shape values. */
+  inputShape?: Record<string, number[]>;
   json?: boolean;
   measure?: string;
   runs?: number;
@@ -65,7 +67,7 @@ function wasmGraph(g: Graph, precision: unknown): Graph {
 export async function cmdProfile(model: string, o: ProfileCliOptions, limits: Limits, io: CliIO): Promise<void> {
   const engines = o.measure !== undefined ? parseEngines(o.measure) : ['wasm' as MeasureEngine];
   const devices = (o.device ?? []).map((d) => resolveDevice(d));
-  const l = loadModel(model, { limits });
+  const l = loadModel(model, { limits, ...shapeOpts(o) });
   const g = wasmGraph(l.graph, l.manifest?.['precision']);
   const arena = typeof l.manifest?.['arena_bytes'] === 'number' ? (l.manifest['arena_bytes'] as number) : undefined;
   const name = l.artifactDir ? path.basename(path.resolve(l.artifactDir)) : modelName(model);

@@ -15,6 +15,7 @@ import { sanitize } from '../compiler/errors.js';
 import type { Calibrator } from '../quantize/index.js';
 import type { PruneMode } from '../prune/index.js';
 import { Loaded, ModelSummary, loadModel, summarize } from './model.js';
+import { matchInputNames } from './input-shapes.js';
 import { checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
 import { CompileTarget, EmitOptions, RunTarget, emitTarget, openTargetRunner } from './targets.js';
 import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines, fmtBytes } from './build.js';
@@ -77,9 +78,9 @@ export function formatSummary(s: ModelSummary, file: string): string {
   return t + table(rows);
 }
 
-/** `edgec inspect MODEL [--json]` */
-export function cmdInspect(model: string, opts: { json?: boolean }, limits: Limits, io: CliIO): void {
-  const l = loadModel(model, { limits });
+/** `edgec inspect MODEL [--json] [--input-shape NAME=DIMS]...` */
+export function cmdInspect(model: string, opts: { json?: boolean; inputShape?: Record<string, number[]> }, limits: Limits, io: CliIO): void {
+  const l = loadModel(model, { limits, ...shapeOpts(opts) });
   const s = summarize(l.graph);
   if (opts.json) io.out(`${JSON.stringify({ file: model, ...s }, null, 2)}\n`);
   else io.out(formatSummary(s, model));
@@ -106,17 +107,25 @@ export async function runOn(l: Loaded, data: Tensor[], target: RunTarget): Promi
   }
 }
 
-/** `edgec run MODEL|ARTIFACT --inputs FILE... [--target T] --out DIR [--npy]` */
+/** `--input-shape` values as loadModel options. */
+export function shapeOpts(o: { inputShape?: Record<string, number[]> }): { inputShapes?: Record<string, number[]> } {
+  return o.inputShape ? { inputShapes: o.inputShape } : {};
+}
+
+/**
+ * `edgec run MODEL|ARTIFACT --inputs FILE... [--target T] --out DIR [--npy] [--input-shape NAME=DIMS]...`
+ * Symbolic input dims without --input-shape take their sizes from the input files (see RUN_HELP).
+ */
 export async function cmdRun(
   model: string,
-  opts: { inputs: string[]; target: RunTarget; out: string; npy?: boolean },
+  opts: { inputs: string[]; target: RunTarget; out: string; npy?: boolean; inputShape?: Record<string, number[]> },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
   const readInputs = [model, ...opts.inputs];
   checkOutputPath(opts.out, readInputs, 'outputs');
-  const l = loadModel(model, { limits });
   const data = opts.inputs.map((f) => readDataFile(f, limits));
+  const l = loadModel(model, { limits, ...shapeOpts(opts), data });
   const { outputs } = await runOn(l, data, opts.target);
   const files = new Map<string, Uint8Array>();
   outputs.forEach((t, k) => {
@@ -159,9 +168,9 @@ export interface LabelledData {
  * Reads --data/--labels and picks the metric (accuracy for class labels, else mse).
  * @param g the model (one input)
  */
-export function readLabelled(g: Graph, model: string, data: string, labels: string, metric: 'accuracy' | 'mse' | undefined, limits: Limits): LabelledData {
+export function readLabelled(g: Graph, model: string, data: string, labels: string, metric: 'accuracy' | 'mse' | undefined, limits: Limits, x0?: Tensor): LabelledData {
   if (g.inputs.length !== 1) throw unsupported(`eval needs a model with one input; this one has ${g.inputs.length}`, { file: model });
-  const x = readDataFile(data, limits);
+  const x = x0 ?? readDataFile(data, limits);
   const y = readDataFile(labels, limits);
   const n = x.shape[0];
   if (n === undefined || n === 0) throw invalid('data file holds no samples', { file: data });
@@ -196,15 +205,19 @@ export function scoreOutputs(out: Tensor, d: LabelledData, labelsFile: string): 
   return value;
 }
 
-/** `edgec eval MODEL|ARTIFACT --data X --labels Y [--metric accuracy|mse] [--json]` */
+/**
+ * `edgec eval MODEL|ARTIFACT --data X --labels Y [--metric accuracy|mse] [--json] [--input-shape NAME=DIMS]...`
+ * Symbolic input dims without --input-shape take their sizes from the data file, as in `run`.
+ */
 export async function cmdEval(
   model: string,
-  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target: RunTarget },
+  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target: RunTarget; inputShape?: Record<string, number[]> },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
-  const l = loadModel(model, { limits });
-  const d = readLabelled(l.graph, model, opts.data, opts.labels, opts.metric, limits);
+  const x = readDataFile(opts.data, limits);
+  const l = loadModel(model, { limits, ...shapeOpts(opts), data: [x] });
+  const d = readLabelled(l.graph, model, opts.data, opts.labels, opts.metric, limits, x);
   const { outputs } = await runOn(l, [d.x], opts.target);
   const value = scoreOutputs(outputs[0]!, d, opts.labels);
   const metric = d.metric;
@@ -231,6 +244,7 @@ export interface CompileOptions {
   prune?: number;
   pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
+  maxInputShape?: Record<string, number[]>;
   emitOnnx?: boolean;
   printAfter?: string[];
   disablePass?: string[];
@@ -262,6 +276,26 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   }
 }
 
+/**
+ * `--max-input-shape` bounds keyed by the graph's input names, checked against the model: a NAME
+ * the model lacks or also given to --input-shape is a usage error; the rank and the fixed dims
+ * must match.
+ */
+function boundsOf(g: Graph, given: Record<string, number[]>, fixed: Record<string, number[]> | undefined, file: string): Record<string, number[]> {
+  const declared = g.inputs.map((id) => ({ name: g.value(id).name, shape: g.typeOf(id).shape }));
+  const out: Record<string, number[]> = {};
+  for (const [name, dims] of matchInputNames(declared, given, file)) {
+    if (fixed && matchInputNames(declared, fixed, file).has(name)) throw usage(`input "${sanitize(name, 60)}" has both --input-shape and --max-input-shape`);
+    const d = declared.find((x) => x.name === name)!;
+    if (dims.length !== d.shape.length) throw invalid(`--max-input-shape for "${sanitize(name, 60)}" has rank ${dims.length}, the model's input has rank ${d.shape.length}`, { file });
+    d.shape.forEach((x, k) => {
+      if (typeof x === 'number' && x !== dims[k]) throw invalid(`--max-input-shape for "${sanitize(name, 60)}" sets dim ${k} to ${dims[k]}, but the model fixes it to ${x}`, { file });
+    });
+    out[name] = [...dims];
+  }
+  return out;
+}
+
 /** Writes the compile summary lines on stderr. */
 function logSummary(r: BuildResult, io: CliIO): void {
   for (const line of summaryLines(r)) io.err(`edgec: ${line}\n`);
@@ -276,8 +310,9 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const out = o.output ?? `${stem}.${o.target}`;
   const reads = [model, ...(o.calib ?? [])];
   checkOutputPath(out, reads, 'artifact');
-  const l = loadModel(model, { limits, ...(o.inputShape ? { inputShapes: o.inputShape } : {}) });
+  const l = loadModel(model, { limits, ...shapeOpts(o), ...(o.maxInputShape ? { keepSymbolic: new Set(Object.keys(o.maxInputShape)) } : {}) });
   if (l.artifactDir) throw usage('compile takes a model file (.onnx), not an artifact folder', { file: model });
+  const maxInputShapes = o.maxInputShape ? boundsOf(l.graph, o.maxInputShape, o.inputShape, l.file) : undefined;
   const g: Graph = l.graph;
   let calib: Tensor[] | undefined;
   if (o.calib) calib = readCalibration(o.calib, g, limits);
@@ -308,7 +343,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     progress: progressBar((s) => io.err(s), !!io.errIsTTY),
   });
 
-  const emitted = await emitTarget(o.target, built.graph, { precision, log });
+  const emitted = await emitTarget(o.target, built.graph, { precision, log, ...(maxInputShapes ? { maxInputShapes } : {}) });
   const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);
   if (files.has('model.onnx')) throw unsupported('internal: the target emitted model.onnx itself');

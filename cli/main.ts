@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_LIMITS, EXIT_CODES, EdgecError, Limits, limit, sanitize, usage } from '../compiler/errors.js';
 import { CliIO, cmdCompile, cmdEval, cmdInspect, cmdRun } from './commands.js';
 import { cmdProfile, cmdReport, DEFAULT_REPORT_DEVICE } from './analyze.js';
-import { LIMIT_FLAGS, collect, edgecVersion, limitsFrom, parseInputShape, parsePositiveInt, parseRatio } from './options.js';
+import { LIMIT_FLAGS, collect, edgecVersion, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio } from './options.js';
 import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
 import { RANDOM_CALIB_SAMPLES } from './build.js';
 import { deviceNames } from '../profile/index.js';
@@ -25,7 +25,7 @@ Exit codes:
   4   unsupported: valid input edgec cannot handle (op, dtype, opset, target, option)
   5   limit exceeded (see the --max-* options)
   6   security violation (path escapes the model folder, symbolic link output)
-  7   numeric: NaN/Inf weights or data, bad calibration set
+  7   numeric: NaN weights (+-Inf constants are valid), NaN/Inf data, bad calibration set
   8   output I/O: cannot write, or the output path is a file / the input's folder / not an edgec folder
   70  internal error (a bug in edgec; please report it with --verbose output)
 Failures print one line "edgec: error: ..." on stderr; --verbose adds the stack trace.
@@ -67,6 +67,25 @@ dtype without a wasm lowering is an error naming the node and op (exit 4), never
 The hls target compiles fp32, int8, fp16 (Vitis half storage) and int4 (4-bit weight ROMs + block
 scales) graphs; \`edgec run DIR --target hls\` runs the project's C simulation with g++.
 `;
+
+const SHAPES_HELP = `
+Input shapes: --input-shape NAME=DIMS (repeatable) fixes an input's symbolic dims; a NAME the model
+lacks is a usage error (exit 2). A symbolic first (batch) dim defaults to 1; any other symbolic dim
+without a size is an error naming it (exit 4).
+`;
+
+/** Help on input shapes for commands that read data (`what`: "--inputs files" / "--data file"). */
+function dataShapesHelp(what: string): string {
+  return `
+Input shapes: --input-shape NAME=DIMS (repeatable) fixes an input's symbolic dims; a NAME the model
+lacks is a usage error (exit 2). Without it, a model's symbolic dims take their sizes from the
+${what}, except the first (batch) dim, which is 1 unless --input-shape sets it: a file with more
+samples along its first axis than the batch size runs one batch at a time and the outputs are
+stacked (e.g. a [8,3,H,W] file on an [N,3,H,W] model runs 8 batches of one). A symbolic dim that gets
+no size either way is an error naming the dim and the input (exit 4). An artifact's input shapes
+are fixed when it is compiled.
+`;
+}
 
 const PROFILE_HELP = `
 Devices: ${deviceNames().join(', ')}, or the path of a device JSON file (default: all built-in ones).
@@ -130,7 +149,9 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .description('ops, opsets, inputs/outputs, per-node output shapes, params, MACs and weight bytes')
     .argument('<model>', '.onnx model or artifact folder')
     .option('--json', 'machine-readable output: {"macs","params","weights_bytes","ops","nodes",...}')
-    .action((model: string, o: { json?: boolean }, cmd: Command) => cmdInspect(model, o, limitsOf(cmd), io));
+    .addOption(inputShapeOption())
+    .addHelpText('after', SHAPES_HELP)
+    .action((model: string, o: { json?: boolean; inputShape?: Record<string, number[]> }, cmd: Command) => cmdInspect(model, o, limitsOf(cmd), io));
 
   program
     .command('run')
@@ -140,6 +161,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph) or wasm (an artifact\'s model.mjs, or the model compiled in memory)').choices([...RUN_TARGETS]).default('ref'))
     .requiredOption('--out <dir>', 'output folder (written atomically)')
     .option('--npy', 'also write output_K.npy')
+    .addOption(inputShapeOption())
+    .addHelpText('after', dataShapesHelp('--inputs files'))
     .action((model: string, o, cmd: Command) => cmdRun(model, o, limitsOf(cmd), io));
 
   program
@@ -159,7 +182,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--explain', 'print the per-layer quantization SNR table (stdout)')
     .option('--prune <ratio>', 'prune this fraction of weights before quantizing (0 <= RATIO < 1)', parseRatio)
     .addOption(new Option('--prune-mode <m>', 'pruning granularity (default unstructured; 2:4 always prunes 50%)').choices(['unstructured', 'channel', '2:4']))
-    .option('--input-shape <name=dims>', 'fix an input shape, e.g. input=1x3x32x32 (repeatable; default: symbolic batch -> 1)', parseInputShape)
+    .addOption(inputShapeOption())
+    .addOption(maxInputShapeOption())
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
     .option('--print-after <pass>', 'print the graph after PASS (repeatable, or "all")', collect)
     .option('--disable-pass <pass>', 'skip PASS (repeatable)', collect)
@@ -177,6 +201,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
     .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph) or wasm (an artifact\'s model.mjs, or the model compiled in memory)').choices([...RUN_TARGETS]).default('ref'))
     .option('--json', 'machine-readable output')
+    .addOption(inputShapeOption())
+    .addHelpText('after', dataShapesHelp('--data file'))
     .action((model: string, o, cmd: Command) => cmdEval(model, o, limitsOf(cmd), io));
 
   program
@@ -187,7 +213,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--measure <engines>', 'time on this host: wasm (default), ref, wasm,ref, or none')
     .option('--runs <n>', 'timed runs (median; default 5)', parsePositiveInt)
     .option('--json', 'machine-readable output: {"layers","latency","energy","devices",...}')
-    .addHelpText('after', PROFILE_HELP)
+    .addOption(inputShapeOption())
+    .addHelpText('after', PROFILE_HELP + SHAPES_HELP)
     .action((model: string, o, cmd: Command) => cmdProfile(model, o, limitsOf(cmd), io));
 
   program

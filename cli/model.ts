@@ -5,13 +5,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph } from '../compiler/ir/graph.js';
-import { Limits, invalid, unsupported } from '../compiler/errors.js';
+import { EdgecError, Limits, invalid } from '../compiler/errors.js';
 import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
-import { loadModelFile } from '../compiler/frontends/index.js';
-import { inferCtxOf } from '../compiler/interp/interp.js';
+import { detectModelFormat, loadModelFile } from '../compiler/frontends/index.js';
+import { inferCtxOf, inferShapes } from '../compiler/interp/interp.js';
 import { getOp, parseAttrs, opsetOf } from '../compiler/ops/registry.js';
 import { isFloat } from '../compiler/ir/dtype.js';
-import { Shape } from '../compiler/ir/tensor.js';
+import { Shape, Tensor } from '../compiler/ir/tensor.js';
+import { ShapeSources, resolveInputShapes } from './input-shapes.js';
 import { lowerQdq } from '../quantize/index.js';
 
 /** A loaded model or artifact. */
@@ -27,13 +28,23 @@ export interface Loaded {
 /** Import options the CLI passes to frontends. */
 export interface LoadOptions {
   limits: Limits;
+  /** `--input-shape` values: input name -> dims. */
   inputShapes?: Record<string, number[]>;
+  /**
+   * Data tensors in graph-input order (`run --inputs`, `eval --data`): their shapes size the
+   * symbolic dims that --input-shape leaves open (cli/input-shapes.ts).
+   */
+  data?: readonly (Tensor | undefined)[];
+  /** Inputs whose symbolic dims stay symbolic (`--max-input-shape`). */
+  keepSymbolic?: ReadonlySet<string>;
 }
 
 /**
- * Loads MODEL or ARTIFACT_DIR.
+ * Loads MODEL or ARTIFACT_DIR, with every input's shape resolved by cli/input-shapes.ts
+ * (--input-shape, then the data files, then a symbolic batch dim -> 1; another symbolic dim left
+ * open is an 'unsupported' error naming it).
  * @param p path given by the user
- * @param opts limits and input shape overrides
+ * @param opts limits, input shapes, data tensors
  */
 export function loadModel(p: string, opts: LoadOptions): Loaded {
   let st: fs.Stats;
@@ -42,10 +53,10 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
   } catch {
     throw invalid('cannot read model: no such file or folder', { file: p, hint: 'check the path' });
   }
-  const importOpts = { limits: opts.limits, ...(opts.inputShapes ? { inputShapes: opts.inputShapes } : {}) };
   if (st.isDirectory() && !fs.existsSync(path.join(p, 'manifest.json')) && fs.existsSync(path.join(p, 'model.json'))) {
     // A TF.js model folder (model.json + weight shards).
-    return { graph: loadModelFile(p, importOpts), file: path.join(p, 'model.json') };
+    const file = path.join(p, 'model.json');
+    return { graph: loadTfjsResolved(p, file, opts), file };
   }
   if (st.isDirectory()) {
     const mf = path.join(p, 'manifest.json');
@@ -66,14 +77,66 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
     }
     const gf = path.join(p, 'model.onnx');
     if (!fs.existsSync(gf)) throw invalid('artifact has no model.onnx (the transformed graph)', { file: p });
-    let graph = loadOnnxFile(gf, importOpts);
+    let graph = loadOnnxResolved(gf, opts);
     // An int8 artifact stores its model as standard-ONNX QDQ; the reference interpreter runs the
     // integer graph lowered from it (the same edgec.Q* graph the targets compiled, bit for bit).
     if (manifest['precision'] === 'int8') graph = lowerQdq(graph).graph;
     return { graph, file: gf, artifactDir: p, manifest };
   }
   // .onnx -> ONNX importer; model.json -> TF.js graph/layers model; other files are sniffed.
-  return { graph: loadModelFile(p, importOpts), file: p };
+  const graph = detectModelFormat(p) === 'onnx' ? loadOnnxResolved(p, opts) : loadTfjsResolved(p, p, opts);
+  return { graph, file: p };
+}
+
+/** Shape sources of cli/input-shapes.ts from load options. */
+function sourcesOf(opts: LoadOptions, file: string): ShapeSources {
+  return {
+    file,
+    ...(opts.inputShapes ? { given: opts.inputShapes } : {}),
+    ...(opts.data ? { data: opts.data.map((t) => t?.shape) } : {}),
+    ...(opts.keepSymbolic ? { keepSymbolic: opts.keepSymbolic } : {}),
+  };
+}
+
+/**
+ * An ONNX file with its input shapes resolved: imported once with symbolic dims kept and no
+ * inference, then the resolved input types are set and shapes inferred (what the importer does).
+ */
+function loadOnnxResolved(file: string, opts: LoadOptions): Graph {
+  const g = loadOnnxFile(file, { limits: opts.limits, symbolicToOne: false, infer: false });
+  const shapes = resolveInputShapes(g.inputs.map((id) => ({ name: g.value(id).name, shape: g.typeOf(id).shape })), sourcesOf(opts, file));
+  for (const id of g.inputs) {
+    const v = g.value(id);
+    v.type = { ...v.type, shape: shapes.get(v.name)! };
+  }
+  try {
+    inferShapes(g);
+  } catch (e) {
+    if (e instanceof EdgecError) throw e.withContext({ file });
+    throw e;
+  }
+  return g;
+}
+
+/**
+ * A TF.js model with its input shapes resolved: read with symbolic dims kept to learn them, and
+ * read again with the resolved shapes when they differ from the declared ones.
+ */
+function loadTfjsResolved(p: string, file: string, opts: LoadOptions): Graph {
+  const g = loadModelFile(p, { limits: opts.limits, symbolicToOne: false });
+  const declared = g.inputs.map((id) => ({ name: g.value(id).name, shape: g.typeOf(id).shape }));
+  const shapes = resolveInputShapes(declared, sourcesOf(opts, file));
+  const same = declared.every((d) => {
+    const s = shapes.get(d.name)!;
+    return s.length === d.shape.length && s.every((x, k) => x === d.shape[k]);
+  });
+  if (same) return g;
+  const fixed: Record<string, number[]> = Object.create(null);
+  for (const d of declared) {
+    const s = shapes.get(d.name)!;
+    if (s.every((x) => typeof x === 'number')) fixed[d.name] = s as number[];
+  }
+  return loadModelFile(p, { limits: opts.limits, inputShapes: fixed, symbolicToOne: false });
 }
 
 /** One row of the inspect table. */

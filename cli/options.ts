@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LIMITS, Limits } from '../compiler/errors.js';
 
 /** A positive integer option value (sizes, counts). */
@@ -38,6 +38,24 @@ export function parseInputShape(v: string, prev: Record<string, number[]> = Obje
   for (const k of Object.keys(prev)) out[k] = prev[k]!;
   Object.defineProperty(out, name, { value: dims, enumerable: true, writable: true, configurable: true });
   return out;
+}
+
+/**
+ * The `--input-shape NAME=DIMS` option (repeatable) that compile, run, eval, inspect and profile
+ * share; cli/input-shapes.ts applies it (an unknown NAME is a usage error).
+ */
+export function inputShapeOption(): Option {
+  return new Option('--input-shape <name=dims>', 'fix an input shape, e.g. input=1x3x224x224 (repeatable; default: a symbolic batch dim -> 1, '
+    + 'any other symbolic dim needs a size)').argParser(parseInputShape);
+}
+
+/**
+ * compile's `--max-input-shape NAME=DIMS` (repeatable): the input keeps its symbolic dims and the
+ * artifact runs every shape up to DIMS (wasm target, targets/wasm/dynamic).
+ */
+export function maxInputShapeOption(): Option {
+  return new Option('--max-input-shape <name=dims>', 'compile once for every shape of an input up to DIMS, e.g. image=1x3x640x640 '
+    + '(its symbolic dims stay symbolic; wasm target; repeatable)').argParser(parseInputShape);
 }
 
 /** Repeatable string option. */

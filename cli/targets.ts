@@ -28,6 +28,8 @@ export interface EmitOptions {
   precision: 'fp32' | 'fp16' | 'int8' | 'int4';
   /** Print progress/diagnostics (stderr). */
   log?: (msg: string) => void;
+  /** `--max-input-shape`: largest shape per input kept symbolic (wasm dynamic-shape artifacts). */
+  maxInputShapes?: Record<string, number[]>;
 }
 
 /** What a target emits: files (relative names) and manifest fields it adds (e.g. arena_bytes). */
@@ -69,7 +71,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       try {
         // The graph decides the kernels (int8 graphs hold edgec.Q* integer ops); `precision` is
         // the label the wasm target records.
-        art = emitWasm(graph, { precision: opts.precision });
+        art = emitWasm(graph, { precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}) });
       } catch (e) {
         throw targetError(e, 'wasm', opts.precision);
       }
@@ -80,6 +82,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
     }
     case 'webgpu':
     case 'hls': {
+      if (opts.maxInputShapes) throw usage(`--max-input-shape is supported on the wasm target only (not ${target})`, { hint: 'fix the shapes with --input-shape' });
       let art: { files: Map<string, Uint8Array | string>; manifest: Record<string, unknown> };
       try {
         if (target === 'webgpu') {

@@ -10,8 +10,9 @@ import { verify } from './ir/verify.js';
 import { EdgecError, usage } from './errors.js';
 import { Pass, PassCtx, PassOptions } from './passes/pass.js';
 import {
-  ALL_PASSES, constFold, dce, foldBatchnorm, foldShape, fuseActivation, matmulAddToGemmPass, removeIdentity, shapeInfer,
+  ALL_PASSES, constFold, dce, decomposePass, foldBatchnorm, foldShape, fuseActivation, matmulAddToGemmPass, removeIdentity, shapeInfer,
 } from './passes/index.js';
+import type { OpSupport } from './passes/decompose.js';
 
 export type PipelineTarget = 'ref' | 'wasm' | 'webgpu' | 'hls';
 
@@ -20,17 +21,25 @@ export interface PipelineOptions {
   fuseActivations?: boolean;
   /** Fold BatchNormalization (default true). */
   foldBatchnorm?: boolean;
+  /**
+   * What the target has kernels for (the target passes it in from its lowering table). When given,
+   * the pipeline runs `decompose`, which expands function ops the target does not support.
+   */
+  supports?: OpSupport;
 }
 
 /**
  * Passes for a target, in order: shape-infer, remove-identity, fold-shape, const-fold, dce,
- * fold-batchnorm, matmul-add-to-gemm, [fuse-activation], shape-infer, dce.
+ * [decompose], fold-batchnorm, matmul-add-to-gemm, [fuse-activation], shape-infer, dce.
+ * decompose runs when `opts.supports` says what the target has kernels for: after constant
+ * folding (hooks see constant inputs) and before the fusions (which then see its primitives).
  * @param target the target the graph is compiled for
  * @param opts pipeline switches
  */
 export function pipelineFor(target: PipelineTarget, opts: PipelineOptions = {}): Pass[] {
   const fuse = opts.fuseActivations ?? target !== 'ref';
   const passes: Pass[] = [shapeInfer, removeIdentity, foldShape, constFold, dce];
+  if (opts.supports) passes.push(decomposePass(opts.supports));
   if (opts.foldBatchnorm ?? true) passes.push(foldBatchnorm);
   passes.push(matmulAddToGemmPass);
   if (fuse) passes.push(fuseActivation);

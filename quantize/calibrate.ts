@@ -186,9 +186,9 @@ export function calibrate(g: Graph, calib: readonly Tensor[], opts: CalibrateOpt
       if (v < mn) mn = v;
       if (v > mx) mx = v;
     }
-    if (nan || (d.length > 0 && !(Number.isFinite(mn) && Number.isFinite(mx)))) {
-      throw numeric(`calibration produced a non-finite value in "${g.value(id).name}"`, { tensor: g.value(id).name });
-    }
+    // +-Inf is a legitimate activation value (a -inf attention mask, Clip to +inf): the value's
+    // range is then non-finite and insertQdq keeps its readers and producer in float. NaN is not.
+    if (nan) throw numeric(`calibration produced NaN in "${g.value(id).name}"`, { tensor: g.value(id).name });
     s.min = mn;
     s.max = mx;
     s.absMax = Math.max(Math.abs(s.min), Math.abs(s.max));
@@ -201,6 +201,7 @@ export function calibrate(g: Graph, calib: readonly Tensor[], opts: CalibrateOpt
       const w = s.absMax > 0 ? HIST_BINS / s.absMax : 0;
       // exact zeros (ReLU outputs, padding) are represented exactly by the zero point: leaving them
       // out keeps their spike from dominating the percentile / KL / MSE searches
+      if (!Number.isFinite(s.absMax)) return; // stays float (see above): no histogram
       for (let i = 0; i < d.length; i++) if (d[i] !== 0) h[Math.min(HIST_BINS - 1, Math.floor(Math.abs(d[i]!) * w))]! += 1;
     });
   }

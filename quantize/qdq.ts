@@ -176,6 +176,7 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
     const fresh = (x: ValueId | null) => x !== null && !before.has(x) && !g.consts.has(x);
     for (const n of g.nodes.values()) if (n.inputs.some(fresh) || n.outputs.some(fresh)) keep.add(n.name);
   }
+  for (const n of g.nodes.values()) if (touchesInfinity(g, n, stats)) keep.add(n.name);
   const perChannelOk = g.opset >= 13;
   const uses = g.uses();
   const quantNodes = new Set<Node>();
@@ -293,6 +294,29 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
   g.removeUnusedValues();
   inferShapes(g);
   return { graph: g, layers, params };
+}
+
+/**
+ * True when int8 cannot represent what node `n` reads or writes: an activation whose calibrated
+ * range reaches +-Inf (e.g. after adding a -inf attention mask), or a constant data operand holding
+ * +-Inf. Such nodes stay float. Clip's bounds are parameters, not data: Clip(x, 0, +inf) quantizes
+ * (an infinite bound imposes no clamp).
+ * @param g float graph @param n node @param stats calibration statistics
+ */
+function touchesInfinity(g: Graph, n: Node, stats: Map<ValueId, ValueStats>): boolean {
+  const vals = n.op === 'Clip' ? [n.inputs[0] ?? null, ...n.outputs] : [...n.inputs, ...n.outputs];
+  for (const v of vals) {
+    if (v === null) continue;
+    const t = g.constOf(v);
+    if (t) {
+      if (!isFloat(t.dtype)) continue;
+      for (let i = 0; i < t.size; i++) if (!Number.isFinite(t.get(i))) return true;
+      continue;
+    }
+    const s = stats.get(v);
+    if (s && !(Number.isFinite(s.min) && Number.isFinite(s.max))) return true;
+  }
+  return false;
 }
 
 function replaceInput(n: Node, i: number, v: ValueId): void {

@@ -2,7 +2,8 @@
 /**
  * Builds the runtime-wasm kernel library: compiles runtime-wasm/assembly/index.ts with the installed
  * AssemblyScript compiler (SIMD on, stub runtime: no GC, no allocation at run time) to
- * runtime-wasm/build/kernels.wasm (+ .wat for review). targets/wasm reads the .wasm at compile time.
+ * runtime-wasm/build/kernels.wasm (+ .wat for review), and bundles the dynamic-shape planner into
+ * runtime-wasm/build/relower.mjs. targets/wasm reads both at compile time.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -26,3 +27,14 @@ if (error) {
   process.exit(1);
 }
 console.log(`build-runtime: wrote ${join('runtime-wasm', 'build', 'kernels.wasm')}`);
+
+// The planner of dynamic-shape artifacts: edgec's lowering bundled into one ES module (no Node
+// APIs) that model.mjs imports at run time (targets/wasm/dynamic/relower.ts).
+const esbuild = await import('esbuild');
+await esbuild.build({
+  entryPoints: [join(root, 'targets', 'wasm', 'dynamic', 'relower.ts')],
+  outfile: join(outDir, 'relower.mjs'),
+  bundle: true, format: 'esm', platform: 'neutral', target: 'es2020', minify: true, legalComments: 'none',
+  banner: { js: '// edgec run-time planner (Apache-2.0): the wasm lowering, bundled. Generated; do not edit.' },
+});
+console.log(`build-runtime: wrote ${join('runtime-wasm', 'build', 'relower.mjs')}`);

@@ -9,8 +9,11 @@ import { Pass } from '../compiler/passes/pass.js';
 /** One input or output of a compiled model, as the manifest and the runtime API list it. */
 export interface IoSpec {
   name: string;
-  shape: number[];
+  /** Concrete dims, or symbolic dim names in a dynamic-shape artifact (with `max_shape`). */
+  shape: (number | string)[];
   dtype: string;
+  /** Dynamic-shape artifacts: the largest shape compiled for (`--max-input-shape`). */
+  max_shape?: number[];
 }
 
 /** Manifest fields a target fills (the CLI adds `edgec` and `files` hashes when writing). */

@@ -3,8 +3,18 @@ import { Tensor, TensorType } from './tensor.js';
 export type ValueId = number;
 export type NodeId = number;
 
-/** An attribute value as imported (ints/floats are JS numbers; the op schema gives them meaning). */
-export type AttrValue = number | string | Tensor | number[] | string[] | Graph;
+/**
+ * An attribute value as imported (ints/floats are JS numbers; the op schema gives them meaning).
+ * A Graph is a subgraph (If branches, Loop/Scan bodies); see `Graph.captures` for how a body reads
+ * values of the enclosing graph.
+ */
+export type AttrValue = number | string | Tensor | number[] | string[] | Graph | Graph[] | TypeAttr;
+
+/** A TYPE_PROTO attribute (Optional's `type`): the type it names, possibly a sequence type. */
+export class TypeAttr {
+  /** @param type the named type (kind 'sequence' for a sequence type, none for a tensor type) */
+  constructor(readonly type: TensorType) {}
+}
 export type Attrs = Readonly<Record<string, AttrValue>>;
 
 /** An SSA edge. `name` is the source name (data, never used in generated code). */
@@ -43,8 +53,25 @@ export class Graph {
   order: NodeId[] = [];
   inputs: ValueId[] = [];
   outputs: ValueId[] = [];
+  /**
+   * Subgraphs only: values of this graph that stand for values of the enclosing graph (outer-scope
+   * references, like ONNX Runtime's implicit inputs). Capture k is bound to the k-th implicit input
+   * of the node owning this subgraph: its trailing `implicitInputCount(node)` inputs. Every
+   * subgraph of one node has the same number of captures, bound to the same implicit inputs.
+   * Captures have no producer and are neither inputs nor consts.
+   */
+  captures: ValueId[] = [];
+  /**
+   * Subgraphs only: true when shape inference could not type every value (an If branch that
+   * cannot run with the shapes at hand, so it is never taken); its untyped values hold
+   * placeholders, which the ONNX exporter does not write.
+   */
+  partialTypes = false;
   consts = new Map<ValueId, Tensor>();
-  /** Imported opset per domain ('' = ai.onnx). */
+  /**
+   * Imported opset per domain ('' = ai.onnx). Subgraphs share their main graph's object (see
+   * linkSubgraphOpsets): a model has one opset import.
+   */
   opsets: Record<string, number> = { '': 17 };
   /** Model-level metadata (producer, doc...). Data only. */
   meta: Record<string, string> = {};
@@ -177,7 +204,7 @@ export class Graph {
 
   /** Removes values that nothing references. */
   removeUnusedValues(): void {
-    const used = new Set<ValueId>([...this.inputs, ...this.outputs]);
+    const used = new Set<ValueId>([...this.inputs, ...this.outputs, ...this.captures]);
     for (const n of this.nodes.values()) {
       for (const i of n.inputs) if (i !== null) used.add(i);
       for (const o of n.outputs) used.add(o);
@@ -225,21 +252,27 @@ export class Graph {
     this.order = out;
   }
 
-  /** Deep-enough copy: nodes, values and arrays are copied; tensors (immutable) are shared. */
+  /**
+   * Deep-enough copy: nodes, values and arrays are copied, subgraph attributes are cloned
+   * recursively; tensors (immutable) are shared.
+   */
   clone(): Graph {
     const g = new Graph();
     g.name = this.name;
     for (const [id, v] of this.values) g.values.set(id, { ...v });
     for (const [id, n] of this.nodes) {
-      const c: Node = { ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: { ...n.attrs } };
+      const c: Node = { ...n, inputs: [...n.inputs], outputs: [...n.outputs], attrs: cloneAttrs(n.attrs) };
       if (n.meta) c.meta = { ...n.meta };
       g.nodes.set(id, c);
     }
     g.order = [...this.order];
     g.inputs = [...this.inputs];
     g.outputs = [...this.outputs];
+    g.captures = [...this.captures];
+    g.partialTypes = this.partialTypes;
     g.consts = new Map(this.consts);
     g.opsets = { ...this.opsets };
+    linkSubgraphOpsets(g);
     g.meta = { ...this.meta };
     g.nextValue = this.nextValue;
     g.nextNode = this.nextNode;
@@ -249,5 +282,57 @@ export class Graph {
   /** The opset of the default domain. */
   get opset(): number {
     return this.opsets[''] ?? 1;
+  }
+}
+
+/** Copies attributes, cloning subgraphs (they are mutable: inference sets their value types). */
+function cloneAttrs(a: Attrs): Attrs {
+  if (!Object.values(a).some((v) => v instanceof Graph || (Array.isArray(v) && v[0] instanceof Graph))) return { ...a };
+  const out: Record<string, AttrValue> = {};
+  for (const [k, v] of Object.entries(a)) {
+    const c = v instanceof Graph ? v.clone() : Array.isArray(v) && v[0] instanceof Graph ? (v as Graph[]).map((x) => x.clone()) : v;
+    Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+/** The subgraphs a node holds (GRAPH and GRAPHS attributes, in attribute-name order). */
+export function subgraphsOf(n: Node): Graph[] {
+  const out: Graph[] = [];
+  for (const k of Object.keys(n.attrs).sort()) {
+    const v = n.attrs[k];
+    if (v instanceof Graph) out.push(v);
+    else if (Array.isArray(v)) for (const x of v as unknown[]) if (x instanceof Graph) out.push(x);
+  }
+  return out;
+}
+
+/** True when the node has at least one subgraph attribute. */
+export function hasSubgraph(n: Node): boolean {
+  return subgraphsOf(n).length > 0;
+}
+
+/**
+ * Number of trailing inputs of `n` that are implicit (outer values its subgraphs capture);
+ * 0 for nodes without subgraphs.
+ */
+export function implicitInputCount(n: Node): number {
+  const sg = subgraphsOf(n)[0];
+  return sg ? sg.captures.length : 0;
+}
+
+/** The node's explicit (ONNX) inputs: `inputs` without the trailing implicit ones. */
+export function explicitInputs(n: Node): (ValueId | null)[] {
+  const k = implicitInputCount(n);
+  return k === 0 ? n.inputs : n.inputs.slice(0, n.inputs.length - k);
+}
+
+/** Makes every subgraph of `g` (recursively) share `g.opsets`, the model's opset import. */
+export function linkSubgraphOpsets(g: Graph): void {
+  for (const n of g.nodes.values()) {
+    for (const b of subgraphsOf(n)) {
+      b.opsets = g.opsets;
+      linkSubgraphOpsets(b);
+    }
   }
 }

@@ -5,12 +5,14 @@
  * - names may be omitted (values get `v<N>`, nodes `<op>_<id>`, the graph `graph`);
  * - node output types may be omitted; shape inference then fills them in (the ops must be registered);
  * - `opsets {...}` may be omitted (default {"": 17}); `%N` numbers need not be contiguous.
- * Consts must carry inline values (`#fnv1a:` digests cannot be parsed); subgraph attributes are rejected.
+ * Consts must carry inline values (`#fnv1a:` digests cannot be parsed). Subgraph attributes are
+ * nested `graph "name" { capture ... input ... output ... }` blocks with their own value numbering
+ * (see print.ts); `capture` values bind, in order, to the node's trailing (implicit) inputs.
  */
-import { AttrValue, Graph, ValueId } from './graph.js';
-import { Dim, Tensor, TensorType, QuantParams, numel } from './tensor.js';
+import { AttrValue, Graph, TypeAttr, ValueId, linkSubgraphOpsets } from './graph.js';
+import { Dim, Tensor, TensorType, QuantParams, ValueKind, numel } from './tensor.js';
 import { ALL_DTYPES, DType, intRange, isBigInt, isFloat } from './dtype.js';
-import { invalid } from '../errors.js';
+import { DEFAULT_LIMITS, invalid } from '../errors.js';
 import { inferShapes } from '../interp/interp.js';
 import { getOp } from '../ops/registry.js';
 
@@ -104,6 +106,10 @@ function numValue(text: string): number {
 
 class Parser {
   private i = 0;
+  /** Some node (in any graph) omitted its output types: inference runs after parsing. */
+  missingTypes = false;
+  /** Subgraph nesting depth of the graph being parsed. */
+  depth = 0;
   constructor(private readonly src: string, private readonly toks: Tok[]) {}
 
   peek(): Tok | undefined {
@@ -166,6 +172,23 @@ class Parser {
   }
 
   type(): TensorType {
+    // seq(T), opt(T), opt(seq(T)) wrap a tensor type
+    if (this.isId('seq') || this.isId('opt')) {
+      const outer = this.ident();
+      this.expectP('(');
+      let kind: ValueKind = outer === 'seq' ? 'sequence' : 'optional';
+      let inner: TensorType;
+      if (outer === 'opt' && this.isId('seq')) {
+        this.next();
+        this.expectP('(');
+        inner = this.type();
+        this.expectP(')');
+        kind = 'optional-sequence';
+      } else inner = this.type();
+      if (inner.kind !== undefined) this.fail('only seq(T), opt(T) and opt(seq(T)) are supported');
+      this.expectP(')');
+      return { ...inner, kind };
+    }
     const dt = this.ident();
     if (!(ALL_DTYPES as readonly string[]).includes(dt)) this.fail(`unknown dtype ${dt}`);
     this.expectP('[');
@@ -259,7 +282,21 @@ class Parser {
       this.expectP(')');
       return v;
     }
-    if (t.k === 'id' && t.s === 'subgraph') this.fail('subgraph attributes cannot be parsed');
+    if (t.k === 'id' && t.s === 'subgraph') this.fail('subgraph summaries cannot be parsed; print subgraphs in full');
+    if (t.k === 'id' && t.s === 'graph') {
+      if (this.depth >= DEFAULT_LIMITS.maxNesting) this.fail(`subgraphs are nested more than ${DEFAULT_LIMITS.maxNesting} deep`);
+      this.depth++;
+      const g = parseGraph(this, false);
+      this.depth--;
+      return g;
+    }
+    if (t.k === 'id' && t.s === 'type') {
+      this.i++;
+      this.expectP('(');
+      const ty = this.type();
+      this.expectP(')');
+      return new TypeAttr(ty);
+    }
     if (this.eatP('[')) {
       const nums: number[] = [];
       const strs: string[] = [];
@@ -284,6 +321,15 @@ class Parser {
  */
 export function parse(src: string): Graph {
   const p = new Parser(src, lex(src));
+  const g = parseGraph(p, true);
+  if (!p.done()) p.fail('text after the closing "}"');
+  linkSubgraphOpsets(g);
+  if (p.missingTypes) inferShapes(g);
+  return g;
+}
+
+/** Parses `graph "name" [opsets {...}] { ... }`; subgraphs (top false) infer nothing themselves. */
+function parseGraph(p: Parser, top: boolean): Graph {
   const g = new Graph();
   const ids = new Map<number, ValueId>();
   const define = (n: number, name: string | undefined, type: TensorType): ValueId => {
@@ -302,6 +348,7 @@ export function parse(src: string): Graph {
   const gname = p.optStr();
   if (gname !== undefined) g.name = gname;
   if (p.isId('opsets')) {
+    if (!top) p.fail('a subgraph has no opsets of its own');
     p.next();
     p.expectP('{');
     g.opsets = {};
@@ -319,12 +366,13 @@ export function parse(src: string): Graph {
   let sawOutput = false;
   const placeholder: TensorType = { dtype: 'f32', shape: [] };
   while (!p.eatP('}')) {
-    if (p.isId('input')) {
-      p.next();
+    if (p.isId('input') || p.isId('capture')) {
+      const capture = p.ident() === 'capture';
+      if (capture && top) p.fail('only a subgraph can capture values');
       const n = p.valRef();
       const name = p.optStr();
       p.expectP(':');
-      g.inputs.push(define(n, name, p.type()));
+      (capture ? g.captures : g.inputs).push(define(n, name, p.type()));
     } else if (p.isId('const')) {
       p.next();
       const n = p.valRef();
@@ -376,6 +424,10 @@ export function parse(src: string): Graph {
           if (!p.isP('}')) p.expectP(',');
         }
       }
+      const bodies = Object.values(attrs).filter((v): v is Graph => v instanceof Graph);
+      const caps = bodies[0]?.captures.length ?? 0;
+      if (bodies.some((b) => b.captures.length !== caps)) p.fail(`the subgraphs of ${op} capture different numbers of values`);
+      if (caps > inputs.length) p.fail(`${op} has ${caps} captured values but only ${inputs.length} inputs`);
       let nodeName: string | undefined;
       if (p.eatP('@')) nodeName = p.str();
       const types: TensorType[] = [];
@@ -389,7 +441,6 @@ export function parse(src: string): Graph {
       g.addNode({ op, domain, inputs, outputs: outIds, attrs, ...(nodeName !== undefined ? { name: nodeName } : {}) });
     }
   }
-  if (!p.done()) p.fail('text after the closing "}"');
-  if (missingTypes) inferShapes(g);
+  if (missingTypes) p.missingTypes = true;
   return g;
 }

@@ -14,7 +14,8 @@
  * structurally equal graphs print the same text whatever their internal ids. Names are data and
  * are always JSON-quoted. `parse.ts` reads this form back (consts must be inline, not digests).
  */
-import { Attrs, AttrValue, Graph, Node, ValueId } from './graph.js';
+import { Attrs, AttrValue, Graph, Node, TypeAttr, ValueId } from './graph.js';
+import { wrapTypeStr } from './value.js';
 import { Tensor, TensorType, Shape, TypedArray } from './tensor.js';
 import { DType, roundToDType, isFloat } from './dtype.js';
 
@@ -36,11 +37,20 @@ export interface PrintOptions {
 
 /** Returns the text form of `g`. @param g the graph @param opts what to include */
 export function print(g: Graph, opts: PrintOptions = {}): string {
+  return printGraph(g, opts, new Map(), '', true) + '\n';
+}
+
+/**
+ * Text of one graph; subgraphs print nested inside their node's attributes, as
+ * `then_branch=graph "name" { capture %0 "x" : f32[3] ... output %2 }` with their own value
+ * numbering. A `capture` line is an outer-scope value the subgraph reads; capture k is bound to the
+ * node's k-th implicit input (the node's trailing inputs, see Graph.captures).
+ */
+function printGraph(g: Graph, opts: PrintOptions, syms: Map<string, string>, indent: string, top: boolean): string {
   const names = opts.names ?? true;
   const inlineLimit = opts.inlineLimit ?? 16;
   const constValues = opts.constValues ?? true;
   const types = opts.types ?? true;
-  const syms = new Map<string, string>();
   const ty = (t: TensorType): string => {
     if (!opts.canonicalSymbols) return typeStr(t);
     const shape = t.shape.map((d) => {
@@ -61,11 +71,16 @@ export function print(g: Graph, opts: PrintOptions = {}): string {
   };
   const nm = (s: string): string => (names ? ` ${JSON.stringify(s)}` : '');
   const lines: string[] = [];
-  const opsets = Object.keys(g.opsets).sort().map((k) => `${JSON.stringify(k)}: ${g.opsets[k]}`).join(', ');
-  lines.push(`graph${names ? ` ${JSON.stringify(g.name)}` : ''} opsets {${opsets}} {`);
+  const ind = `${indent}  `;
+  const header = top ? ` opsets {${Object.keys(g.opsets).sort().map((k) => `${JSON.stringify(k)}: ${g.opsets[k]}`).join(', ')}}` : '';
+  lines.push(`graph${names ? ` ${JSON.stringify(g.name)}` : ''}${header} {`);
+  for (const id of g.captures) {
+    assign(id);
+    lines.push(`${ind}capture ${ref(id)}${nm(g.value(id).name)} : ${ty(g.typeOf(id))}`);
+  }
   for (const id of g.inputs) {
     assign(id);
-    lines.push(`  input ${ref(id)}${nm(g.value(id).name)} : ${ty(g.typeOf(id))}`);
+    lines.push(`${ind}input ${ref(id)}${nm(g.value(id).name)} : ${ty(g.typeOf(id))}`);
   }
   // Consts in order of first use, then unused ones by id.
   const constOrder: ValueId[] = [];
@@ -83,24 +98,25 @@ export function print(g: Graph, opts: PrintOptions = {}): string {
   for (const id of constOrder) {
     assign(id);
     const t = g.consts.get(id)!;
-    let s = `  const ${ref(id)}${nm(g.value(id).name)} : ${ty(t.type)}`;
+    let s = `${ind}const ${ref(id)}${nm(g.value(id).name)} : ${ty(t.type)}`;
     if (constValues) s += ` = ${t.size <= inlineLimit ? valuesStr(t) : digestStr(t)}`;
     lines.push(s);
   }
+  const sub = (b: Graph): string => printGraph(b, opts, syms, `${ind}  `, false);
   for (const n of order) {
     n.outputs.forEach(assign);
     const outs = n.outputs.map((o) => `${ref(o)}${nm(g.value(o).name)}`).join(', ');
     const op = n.domain ? `${n.domain}.${n.op}` : n.op;
-    let s = `  ${outs || '()'} = ${op}(${n.inputs.map(ref).join(', ')})`;
-    const at = attrsStr(n.attrs);
+    let s = `${ind}${outs || '()'} = ${op}(${n.inputs.map(ref).join(', ')})`;
+    const at = attrsStr(n.attrs, sub);
     if (at) s += ` ${at}`;
     if (names) s += ` @${JSON.stringify(n.name)}`;
     if (types && n.outputs.length) s += ` : ${n.outputs.map((o) => ty(g.typeOf(o))).join(', ')}`;
     lines.push(s);
   }
-  lines.push(`  output ${g.outputs.map(ref).join(', ')}`.trimEnd());
-  lines.push('}');
-  return lines.join('\n') + '\n';
+  lines.push(`${ind}output ${g.outputs.map(ref).join(', ')}`.trimEnd());
+  lines.push(`${indent}}`);
+  return lines.join('\n');
 }
 
 /** Prints one node on a line (values by internal id), for error messages and logs. */
@@ -111,8 +127,12 @@ export function printNode(g: Graph, n: Node): string {
   return `${n.outputs.map((o) => `%${o}`).join(', ')} = ${op}(${ins})${at ? ` ${at}` : ''} @${JSON.stringify(n.name)}`;
 }
 
-/** `f32[1,3,"N",8]`, plus ` quant(scale=[..], zp=[..], axis=1)` when quantized. */
+/**
+ * `f32[1,3,"N",8]`, plus ` quant(scale=[..], zp=[..], axis=1)` when quantized; sequences and
+ * optionals wrap it: `seq(f32[2])`, `opt(f32[2])`, `opt(seq(f32[2]))`.
+ */
 export function typeStr(t: TensorType): string {
+  if (t.kind !== undefined) return wrapTypeStr(t.kind, typeStr({ dtype: t.dtype, shape: t.shape, ...(t.quant ? { quant: t.quant } : {}) }));
   let s = `${t.dtype}${dimsStr(t.shape)}`;
   if (t.quant) {
     const q = t.quant;
@@ -179,23 +199,28 @@ export function digestStr(t: Tensor): string {
   return `#fnv1a:${h.toString(16).padStart(8, '0')}`;
 }
 
-/** `{a=1, b=[1,2], mode="constant"}` with keys sorted; empty string when there are none. */
-export function attrsStr(a: Attrs): string {
+/**
+ * `{a=1, b=[1,2], mode="constant"}` with keys sorted; empty string when there are none.
+ * @param a the attributes
+ * @param sub prints a subgraph (default: a one-line summary `subgraph("name", 3 nodes)`)
+ */
+export function attrsStr(a: Attrs, sub?: (g: Graph) => string): string {
   const keys = Object.keys(a).sort();
   if (!keys.length) return '';
-  return `{${keys.map((k) => `${attrKey(k)}=${attrValueStr(a[k]!)}`).join(', ')}}`;
+  return `{${keys.map((k) => `${attrKey(k)}=${attrValueStr(a[k]!, sub)}`).join(', ')}}`;
 }
 
 function attrKey(k: string): string {
   return /^[A-Za-z_][A-Za-z0-9_]*$/.test(k) ? k : JSON.stringify(k);
 }
 
-function attrValueStr(v: AttrValue): string {
+function attrValueStr(v: AttrValue, sub?: (g: Graph) => string): string {
+  const graphStr = (g: Graph): string => (sub ? sub(g) : `subgraph(${JSON.stringify(g.name)}, ${g.nodes.size} nodes)`);
   if (typeof v === 'number') return numStr(v);
   if (typeof v === 'string') return JSON.stringify(v);
   if (v instanceof Tensor) return `tensor(${typeStr(v.type)}, ${v.size <= 64 ? valuesStr(v) : digestStr(v)})`;
-  if (Array.isArray(v)) {
-    return `[${(v as (number | string)[]).map((x) => (typeof x === 'number' ? numStr(x) : JSON.stringify(x))).join(',')}]`;
-  }
-  return `subgraph(${JSON.stringify(v.name)}, ${v.nodes.size} nodes)`;
+  if (v instanceof Graph) return graphStr(v);
+  if (v instanceof TypeAttr) return `type(${typeStr(v.type)})`;
+  if (Array.isArray(v) && v[0] instanceof Graph) return `[${(v as Graph[]).map(graphStr).join(', ')}]`;
+  return `[${(v as (number | string)[]).map((x) => (typeof x === 'number' ? numStr(x) : JSON.stringify(x))).join(',')}]`;
 }

@@ -14,11 +14,22 @@ export interface QuantParams {
   axis?: number;
 }
 
+/**
+ * What a non-tensor value holds (ONNX sequence/optional types). Absent means a plain tensor.
+ * - 'sequence': a sequence of tensors; dtype/shape describe every element (dims that differ
+ *   between elements are symbolic);
+ * - 'optional': an optional tensor of dtype/shape; 'optional-sequence': an optional sequence.
+ * Only the reference interpreter runs such values; passes and targets reject them.
+ */
+export type ValueKind = 'sequence' | 'optional' | 'optional-sequence';
+
 /** Static type of a value: element type, shape, optional quantization parameters. */
 export interface TensorType {
   readonly dtype: DType;
   readonly shape: Shape;
   readonly quant?: QuantParams;
+  /** Sequence/optional wrapper (see ValueKind); undefined for tensors. */
+  readonly kind?: ValueKind;
 }
 
 export type TypedArray =

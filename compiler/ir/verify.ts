@@ -3,7 +3,7 @@
  * in `--verify` mode. Every failure is an 'internal' EdgecError naming the node: a pass broke
  * an invariant, which is a bug in edgec rather than in the model.
  */
-import { Graph, Node, NodeId, ValueId } from './graph.js';
+import { Graph, Node, NodeId, ValueId, explicitInputs, subgraphsOf } from './graph.js';
 import { EdgecError, ErrorContext } from '../errors.js';
 import { getOp } from '../ops/registry.js';
 
@@ -25,11 +25,18 @@ export interface VerifyOptions {
  * Invariants: single producer per value and matching `producer` links; every referenced value
  * exists; SSA order (each input defined before use in `order`, hence no cycles); `order` lists
  * every node exactly once; graph outputs are defined; node outputs have types; consts are not
- * produced by nodes and are not graph inputs; node arity matches the registered op.
+ * produced by nodes and are not graph inputs; node arity matches the registered op (counting
+ * explicit inputs). Subgraphs are verified recursively: captures are plain values (no producer,
+ * not inputs or consts), every subgraph of a node captures the same number of values, and the
+ * node has that many trailing (implicit) inputs, none omitted.
  * @param g the graph to check
  * @param opts context added to errors
  */
 export function verify(g: Graph, opts: VerifyOptions = {}): void {
+  verifyGraph(g, opts, 0);
+}
+
+function verifyGraph(g: Graph, opts: VerifyOptions, depth: number): void {
   const fail = (msg: string, n?: Node): never => {
     const ctx: ErrorContext = {};
     if (n) { ctx.node = n.name; ctx.op = n.op; }
@@ -60,6 +67,14 @@ export function verify(g: Graph, opts: VerifyOptions = {}): void {
     if (g.consts.has(id)) fail(`graph input ${vname(id)} is also a const`);
     if (g.value(id).producer !== undefined) fail(`graph input ${vname(id)} has a producer`);
   }
+  const captureSet = new Set<ValueId>();
+  for (const id of g.captures) {
+    if (!g.values.has(id)) fail(`capture ${id} does not exist`);
+    if (captureSet.has(id) || inputSet.has(id)) fail(`capture ${vname(id)} is listed twice or is also a graph input`);
+    captureSet.add(id);
+    if (g.consts.has(id)) fail(`capture ${vname(id)} is also a const`);
+    if (g.value(id).producer !== undefined) fail(`capture ${vname(id)} has a producer`);
+  }
   for (const [id, t] of g.consts) {
     if (!g.values.has(id)) fail(`const ${id} has no value`);
     const ty = g.value(id).type;
@@ -78,6 +93,7 @@ export function verify(g: Graph, opts: VerifyOptions = {}): void {
       producedBy.set(o, n);
       if (g.consts.has(o)) fail(`const ${vname(o)} is also produced by a node`, n);
       if (inputSet.has(o)) fail(`graph input ${vname(o)} is also produced by a node`, n);
+      if (captureSet.has(o)) fail(`capture ${vname(o)} is also produced by a node`, n);
       const v = g.value(o);
       if (v.producer !== n.id) fail(`value ${vname(o)} records producer ${v.producer ?? 'none'}, not this node`, n);
       if (!v.type || !v.type.dtype || !Array.isArray(v.type.shape)) fail(`output ${vname(o)} has no type`, n);
@@ -91,7 +107,7 @@ export function verify(g: Graph, opts: VerifyOptions = {}): void {
   }
 
   // SSA order: inputs defined before use (this also rules out cycles)
-  const defined = new Set<ValueId>([...g.inputs, ...g.consts.keys()]);
+  const defined = new Set<ValueId>([...g.inputs, ...g.captures, ...g.consts.keys()]);
   for (const id of g.order) {
     const n = g.node(id);
     n.inputs.forEach((x, k) => {
@@ -105,6 +121,7 @@ export function verify(g: Graph, opts: VerifyOptions = {}): void {
       }
     });
     for (const o of n.outputs) defined.add(o);
+    checkSubgraphs(n, fail, opts, depth);
     checkArity(n, fail);
   }
   for (const o of g.outputs) {
@@ -117,8 +134,30 @@ function checkArity(n: Node, fail: (m: string, n?: Node) => never): void {
   const def = getOp(n.domain, n.op);
   if (!def) return;
   const [lo, hi] = def.arity;
-  if (n.inputs.length < lo || n.inputs.length > hi) {
-    fail(`${n.op} takes ${lo}..${hi === Infinity ? 'n' : hi} inputs, got ${n.inputs.length}`, n);
+  const count = explicitInputs(n).length;
+  if (count < lo || count > hi) {
+    fail(`${n.op} takes ${lo}..${hi === Infinity ? 'n' : hi} inputs, got ${count}`, n);
+  }
+}
+
+/** Subgraph invariants of one node, then each subgraph recursively. */
+function checkSubgraphs(n: Node, fail: (m: string, n?: Node) => never, opts: VerifyOptions, depth: number): void {
+  const bodies = subgraphsOf(n);
+  if (!bodies.length) return;
+  if (depth >= 1000) fail('subgraphs are nested too deeply', n);
+  const caps = bodies[0]!.captures.length;
+  if (bodies.some((b) => b.captures.length !== caps)) fail('its subgraphs capture different numbers of values', n);
+  if (caps > n.inputs.length) fail(`its subgraphs capture ${caps} values but it has ${n.inputs.length} inputs`, n);
+  n.inputs.slice(n.inputs.length - caps).forEach((x, k) => {
+    if (x === null) fail(`implicit input ${k} (bound to a subgraph capture) is omitted`, n);
+  });
+  for (const b of bodies) {
+    try {
+      verifyGraph(b, opts, depth + 1);
+    } catch (e) {
+      if (e instanceof VerifyError) throw new VerifyError(`${e.message.replace(/^verify: /, '')} (in subgraph "${b.name}" of node "${n.name}")`, e.ctx);
+      throw e;
+    }
   }
 }
 

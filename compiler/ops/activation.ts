@@ -2,10 +2,10 @@
  * Activation ops: pointwise nonlinearities (float), Clip (every numeric dtype), PRelu, and the
  * axis-wise Softmax / LogSoftmax / Hardmax.
  */
-import { isBigInt, isFloat } from '../ir/dtype.js';
+import { DType, isBigInt, isFloat } from '../ir/dtype.js';
 import { Tensor, TensorType, numel } from '../ir/tensor.js';
 import { invalid } from '../errors.js';
-import { AttrReader, InferCtx, OpCtx, broadcastShapes, defineOp, need, normAxis } from './registry.js';
+import { AttrReader, DecomposeBuilder, InferCtx, OpCtx, OpDef, broadcastShapes, defineOp, need, normAxis } from './registry.js';
 import { applyAct } from './act.js';
 import { broadcastConcrete } from './util.js';
 import { broadcastOffsets, erf, finish, numData, numOut, perElementCost, rawData, requireDtype, unaryMap } from './elementwise.js';
@@ -16,9 +16,11 @@ import { broadcastOffsets, erf, finish, numData, numOut, perElementCost, rawData
  * @param since first opset of the op
  * @param attrs attribute parser
  * @param make builds the scalar function from parsed attributes
+ * @param decompose optional expansion into primitive ops (OpDef.decompose)
  */
-function floatAct<A>(name: string, since: number, attrs: (r: AttrReader, ctx: OpCtx) => A, make: (a: A) => (x: number) => number) {
-  return defineOp({
+function floatAct<A>(name: string, since: number, attrs: (r: AttrReader, ctx: OpCtx) => A, make: (a: A) => (x: number) => number,
+  decompose?: OpDef<A>['decompose']) {
+  return defineOp<A>({
     name,
     domain: '',
     since,
@@ -35,10 +37,16 @@ function floatAct<A>(name: string, since: number, attrs: (r: AttrReader, ctx: Op
       return [unaryMap(x, x.dtype, make(a))];
     },
     cost: perElementCost,
+    ...(decompose ? { decompose } : {}),
   });
 }
 
 const none = () => ({});
+
+/** Input 0 of a node being decomposed and its dtype. */
+function input0(b: DecomposeBuilder): { x: number; dt: DType } {
+  return { x: b.ids[0]!, dt: b.inputs[0]!.dtype };
+}
 
 // y = x >= 0 ? x : alpha * x
 export const LeakyRelu = floatAct('LeakyRelu', 1, (r) => ({ alpha: r.float('alpha', 0.01) }),
@@ -60,7 +68,13 @@ export const Celu = floatAct('Celu', 12,
     if (alpha === 0) throw r.error('attribute "alpha" must not be 0');
     return { alpha };
   },
-  (a) => (x) => (x > 0 ? x : x <= 0 ? a.alpha * Math.expm1(x / a.alpha) : x));
+  (a) => (x) => (x > 0 ? x : x <= 0 ? a.alpha * Math.expm1(x / a.alpha) : x),
+  // ONNX function body: Celu(x) = alpha * Elu(x / alpha) (Elu with alpha 1)
+  (b, a) => {
+    const { x, dt } = input0(b);
+    const e = b.op1('Elu', [b.op1('Div', [x, b.scalar(dt, a.alpha)])], { alpha: 1 });
+    return [b.op1('Mul', [e, b.scalar(dt, a.alpha)])];
+  });
 
 // y = 1 / (1 + e^-x)
 export const Sigmoid = floatAct('Sigmoid', 1, none, () => (x) => applyAct('Sigmoid', [], x));
@@ -70,7 +84,12 @@ export const HardSigmoid = floatAct('HardSigmoid', 1, (r) => ({ alpha: r.float('
   (a) => (x) => (x !== x ? x : applyAct('HardSigmoid', [a.alpha, a.beta], x)));
 
 // y = x * max(0, min(1, x / 6 + 1/2))
-export const HardSwish = floatAct('HardSwish', 14, none, () => (x) => applyAct('HardSwish', [], x));
+export const HardSwish = floatAct('HardSwish', 14, none, () => (x) => applyAct('HardSwish', [], x),
+  // ONNX function body: HardSwish(x) = x * HardSigmoid(x, alpha = 1/6, beta = 1/2)
+  (b) => {
+    const { x } = input0(b);
+    return [b.op1('Mul', [x, b.op1('HardSigmoid', [x], { alpha: 1 / 6, beta: 0.5 })])];
+  });
 
 // y = tanh(x)
 export const Tanh = floatAct('Tanh', 1, none, () => Math.tanh);
@@ -84,14 +103,29 @@ export function softplus(x: number): number {
 export const Softplus = floatAct('Softplus', 1, none, () => softplus);
 
 // y = x / (1 + |x|)
-export const Softsign = floatAct('Softsign', 1, none, () => (x) => x / (1 + Math.abs(x)));
+export const Softsign = floatAct('Softsign', 1, none, () => (x) => x / (1 + Math.abs(x)),
+  // Softsign(x) = x / (1 + Abs(x))
+  (b) => {
+    const { x, dt } = input0(b);
+    return [b.op1('Div', [x, b.op1('Add', [b.op1('Abs', [x]), b.scalar(dt, 1)])])];
+  });
 
 // y = x * tanh(softplus(x))
-export const Mish = floatAct('Mish', 18, none, () => (x) => x * Math.tanh(softplus(x)));
+export const Mish = floatAct('Mish', 18, none, () => (x) => x * Math.tanh(softplus(x)),
+  // Mish(x) = x * Tanh(Softplus(x))
+  (b) => {
+    const { x } = input0(b);
+    return [b.op1('Mul', [x, b.op1('Tanh', [b.op1('Softplus', [x])])])];
+  });
 
 // y = x > alpha ? x : 0
 export const ThresholdedRelu = floatAct('ThresholdedRelu', 10, (r) => ({ alpha: r.float('alpha', 1) }),
-  (a) => (x) => (x > a.alpha ? x : x !== x ? x : 0));
+  (a) => (x) => (x > a.alpha ? x : x !== x ? x : 0),
+  // Where(x > alpha, x, x * 0): x * 0 keeps NaN as NaN
+  (b, a) => {
+    const { x, dt } = input0(b);
+    return [b.op1('Where', [b.op1('Greater', [x, b.scalar(dt, a.alpha)]), x, b.op1('Mul', [x, b.scalar(dt, 0)])])];
+  });
 
 const SQRT2 = Math.SQRT2;
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
@@ -101,7 +135,16 @@ export const Gelu = floatAct('Gelu', 20,
   (r) => ({ tanh: r.oneOf('approximate', 'none' as 'none' | 'tanh', ['none', 'tanh']) === 'tanh' }),
   (a) => a.tanh
     ? (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)))
-    : (x) => 0.5 * x * (1 + erf(x / SQRT2)));
+    : (x) => 0.5 * x * (1 + erf(x / SQRT2)),
+  // ONNX function body: 0.5 x (1 + Erf(x / sqrt 2)), or 0.5 x (1 + Tanh(sqrt(2/pi) (x + 0.044715 x^3)))
+  (b, a) => {
+    const { x, dt } = input0(b);
+    const c = (v: number) => b.scalar(dt, v);
+    const inner = a.tanh
+      ? b.op1('Tanh', [b.op1('Mul', [b.op1('Add', [x, b.op1('Mul', [b.op1('Mul', [b.op1('Mul', [x, x]), x]), c(0.044715)])]), c(SQRT_2_OVER_PI)])])
+      : b.op1('Erf', [b.op1('Div', [x, c(SQRT2)])]);
+    return [b.op1('Mul', [b.op1('Mul', [x, c(0.5)]), b.op1('Add', [inner, c(1)])])];
+  });
 
 // y = x >= 0 ? x : slope * x, slope broadcast to x (unidirectional)
 export const PRelu = defineOp({
@@ -322,3 +365,48 @@ export const Softmax = softmaxLike('Softmax', 'softmax');
 export const LogSoftmax = softmaxLike('LogSoftmax', 'logsoftmax');
 // y = one-hot of the first maximum along axis
 export const Hardmax = softmaxLike('Hardmax', 'hardmax');
+
+// y = x < -lambd ? x + bias : x > lambd ? x - bias : 0 (any numeric dtype; integer results
+// truncate like numpy's astype)
+export const Shrink = defineOp({
+  name: 'Shrink',
+  domain: '',
+  since: 9,
+  arity: [1, 1],
+  attrs: (r) => {
+    const lambd = r.float('lambd', 0.5);
+    if (lambd < 0) throw r.error(`attribute "lambd" must be non-negative, got ${lambd}`);
+    return { lambd, bias: r.float('bias', 0) };
+  },
+  infer: (ctx) => {
+    const x = need(ctx.inputs[0], 0, 'Shrink');
+    requireDtype('Shrink', x.dtype, (d) => d !== 'string' && d !== 'bool', 'a numeric type');
+    return [x];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'Shrink');
+    requireDtype('Shrink', x.dtype, (d) => d !== 'string' && d !== 'bool', 'a numeric type');
+    return [unaryMap(x, x.dtype, (v) => (v < -a.lambd ? v + a.bias : v > a.lambd ? v - a.bias : v !== v ? v : 0))];
+  },
+  cost: perElementCost,
+  // Where(x < -lambd, x + bias, Where(x > lambd, x - bias, x * 0)); x * 0 keeps NaN as NaN. Float
+  // inputs only (integer results truncate the float arithmetic, which primitives do not spell).
+  decompose: (b, a) => {
+    const { x, dt } = input0(b);
+    if (!isFloat(dt)) return null;
+    const lo = b.op1('Less', [x, b.scalar(dt, -a.lambd)]);
+    const hi = b.op1('Greater', [x, b.scalar(dt, a.lambd)]);
+    const mid = b.op1('Where', [hi, b.op1('Sub', [x, b.scalar(dt, a.bias)]), b.op1('Mul', [x, b.scalar(dt, 0)])]);
+    return [b.op1('Where', [lo, b.op1('Add', [x, b.scalar(dt, a.bias)]), mid])];
+  },
+});
+
+// y = x * sigmoid(alpha * x)
+export const Swish = floatAct('Swish', 24, (r) => ({ alpha: r.float('alpha', 1) }),
+  (a) => (x) => x * applyAct('Sigmoid', [], a.alpha * x),
+  // Swish(x) = x * Sigmoid(alpha * x)
+  (b, a) => {
+    const { x, dt } = input0(b);
+    const ax = a.alpha === 1 ? x : b.op1('Mul', [x, b.scalar(dt, a.alpha)]);
+    return [b.op1('Mul', [x, b.op1('Sigmoid', [ax])])];
+  });

@@ -16,6 +16,8 @@ export const Identity = defineOp({
   attrs: () => ({}),
   infer: (ctx) => [need(ctx.inputs[0], 0, 'Identity')],
   ref: (ins) => [need(ins[0], 0, 'Identity')],
+  // sequences and optionals pass through too (ONNX Identity takes any value type)
+  run: (ins) => [need(ins[0], 0, 'Identity')],
   cost: () => ({ macs: 0, flops: 0 }),
 });
 

@@ -1027,3 +1027,100 @@ export const ConvTranspose = defineOp<ConvTransposeAttrs>({
     return { macs: elemsOf(x.shape) * elemsOf(w.shape.slice(1)), flops: elemsOf(outs[0]?.shape ?? []) };
   },
 });
+
+// ---------------------------------------------------------------------------------------------
+// Col2Im
+// ---------------------------------------------------------------------------------------------
+
+interface Col2ImAttrs {
+  dilations?: number[];
+  pads?: number[];
+  strides?: number[];
+}
+
+/** Number of sliding-block positions along one dim: (I + pb + pe - (d (k - 1) + 1)) / s + 1. */
+function col2imBlocks(img: number, k: number, s: number, d: number, pb: number, pe: number): number {
+  return Math.floor((img + pb + pe - (d * (k - 1) + 1)) / s) + 1;
+}
+
+// Col2Im(X[N, C*prod(block), L], image_shape, block_shape) -> Y[N, C, *image_shape]: the inverse
+// of im2col, Y[n, c, p*s - pad + q*d] += X[n, c*prod(block) + q, p] over block offsets q and
+// block positions p (row-major over the spatial dims), taps outside the image dropped
+export const Col2Im = defineOp<Col2ImAttrs>({
+  name: 'Col2Im',
+  domain: '',
+  since: 18,
+  arity: [3, 3],
+  attrs: (r) => {
+    const a: Col2ImAttrs = {};
+    const d = r.ints('dilations');
+    const p = r.ints('pads');
+    const s = r.ints('strides');
+    if (d) { if (d.some((v) => v <= 0)) throw r.error(`dilations must be positive, got [${d.join(',')}]`); a.dilations = d; }
+    if (s) { if (s.some((v) => v <= 0)) throw r.error(`strides must be positive, got [${s.join(',')}]`); a.strides = s; }
+    if (p) { if (p.some((v) => v < 0)) throw r.error(`pads must be non-negative, got [${p.join(',')}]`); a.pads = p; }
+    return a;
+  },
+  infer: (ctx) => {
+    const x = need(ctx.inputs[0], 0, 'Col2Im');
+    if (!isFloat(x.dtype)) throw unsupported(`Col2Im: input dtype ${x.dtype} is not supported (float types only)`);
+    if (x.shape.length !== 3) throw invalid(`Col2Im: input must be [N, C*prod(block_shape), L], got rank ${x.shape.length}`);
+    const img = ctx.consts[1];
+    const blk = ctx.consts[2];
+    const nd = img ? img.size : need(ctx.inputs[1], 1, 'Col2Im').shape[0];
+    const c: Dim = blk && typeof x.shape[1] === 'number' ? x.shape[1] / numel(blk.toNumbers()) : ctx.freshDim();
+    const sp: Dim[] = img ? img.toNumbers() : Array.from({ length: typeof nd === 'number' ? nd : 0 }, () => ctx.freshDim());
+    return [{ dtype: x.dtype, shape: [x.shape[0]!, c, ...sp] }];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'Col2Im');
+    const img = need(ins[1], 1, 'Col2Im').toNumbers();
+    const blk = need(ins[2], 2, 'Col2Im').toNumbers();
+    const nd = img.length;
+    if (x.shape.length !== 3) throw invalid(`Col2Im: input must be [N, C*prod(block_shape), L], got rank ${x.shape.length}`);
+    if (blk.length !== nd || nd === 0) throw invalid(`Col2Im: image_shape and block_shape must have one equal, non-zero length`);
+    if (blk.some((k) => k <= 0) || img.some((v) => v <= 0)) throw invalid('Col2Im: image_shape and block_shape must be positive');
+    const dil = a.dilations ?? new Array<number>(nd).fill(1);
+    const str = a.strides ?? new Array<number>(nd).fill(1);
+    const pads = a.pads ?? new Array<number>(2 * nd).fill(0);
+    if (dil.length !== nd || str.length !== nd || pads.length !== 2 * nd) {
+      throw invalid(`Col2Im: dilations, strides and pads must match ${nd} spatial dims`);
+    }
+    const [N, CK, L] = x.shape as [number, number, number];
+    const K = numel(blk);
+    if (CK % K !== 0) throw invalid(`Col2Im: input dim 1 (${CK}) is not a multiple of prod(block_shape) = ${K}`);
+    const C = CK / K;
+    const blocks = img.map((v, i) => col2imBlocks(v, blk[i]!, str[i]!, dil[i]!, pads[i]!, pads[i + nd]!));
+    if (blocks.some((b) => b < 1) || numel(blocks) !== L) {
+      throw invalid(`Col2Im: input has ${L} blocks, image/block/strides/pads/dilations give [${blocks.join(',')}]`);
+    }
+    const xd = floatData(x);
+    const imgSize = numel(img);
+    const y = new Float64Array(N * C * imgSize);
+    const q = new Array<number>(nd).fill(0);
+    const p = new Array<number>(nd).fill(0);
+    for (let n = 0; n < N; n++) {
+      for (let c = 0; c < C; c++) {
+        const yBase = (n * C + c) * imgSize;
+        for (let k = 0; k < K; k++) {
+          // q: offset of tap k inside the block (row-major)
+          for (let d = nd - 1, r = k; d >= 0; d--) { q[d] = r % blk[d]!; r = Math.floor(r / blk[d]!); }
+          const xBase = ((n * C + c) * K + k) * L;
+          for (let l = 0; l < L; l++) {
+            for (let d = nd - 1, r = l; d >= 0; d--) { p[d] = r % blocks[d]!; r = Math.floor(r / blocks[d]!); }
+            let off = 0;
+            let inside = true;
+            for (let d = 0; d < nd; d++) {
+              const at = p[d]! * str[d]! - pads[d]! + q[d]! * dil[d]!;
+              if (at < 0 || at >= img[d]!) { inside = false; break; }
+              off = off * img[d]! + at;
+            }
+            if (inside) y[yBase + off]! += xd[xBase + l]!;
+          }
+        }
+      }
+    }
+    return [tensorFromF64(x.dtype, [N, C, ...img], y)];
+  },
+  cost: (ctx) => ({ macs: 0, flops: elemsOf(ctx.inputs[0]?.shape ?? []) }),
+});

@@ -6,7 +6,10 @@
  * loops do flat index arithmetic only. Integer results wrap like C (typed-array stores), i64/u64
  * use bigint arithmetic so they stay exact beyond 2^53.
  */
-import { DType, isBigInt, isFloat, isInt, roundToDType } from '../ir/dtype.js';
+import {
+  DType, ONNX_DTYPE_NAMES, bf16BitsToNumber, dtypeFromOnnx, f16BitsToNumber, isBigInt, isFloat, isInt, numberToBf16Bits,
+  numberToF16Bits, roundToDType,
+} from '../ir/dtype.js';
 import { ConcreteShape, Shape, Tensor, TensorData, TensorType, allocData, numel } from '../ir/tensor.js';
 import { invalid, unsupported } from '../errors.js';
 import { AttrReader, InferCtx, OpCtx, defineOp, need } from './registry.js';
@@ -1028,3 +1031,177 @@ export const IsInf = defineOp({
 });
 
 export { Tensor };
+
+// ---------------------------------------------------------------------------------------------
+// Bitwise ops (opset 18) and BitCast (opset 26)
+// ---------------------------------------------------------------------------------------------
+
+const BITWISE_DTYPES: readonly DType[] = ['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', 'u64'];
+const isBitwiseDtype = (dt: DType): boolean => BITWISE_DTYPES.includes(dt);
+
+/**
+ * Defines BitwiseAnd/Or/Xor: two's-complement bit operations with numpy broadcasting. Up to 32
+ * bits the JS int32 operators give the right bit pattern and the typed-array store keeps the
+ * dtype's low bits; i64/u64 use bigint operators (the store wraps modulo 2^64).
+ */
+function bitwiseBinary(name: string, f: (x: number, y: number) => number, big: (x: bigint, y: bigint) => bigint) {
+  return defineOp({
+    name,
+    domain: '',
+    since: 18,
+    arity: [2, 2],
+    attrs: () => ({}),
+    infer: (ctx) => {
+      const dt = sameDtype(ctx);
+      requireDtype(name, dt, isBitwiseDtype, 'an integer type');
+      return [broadcastType(ctx, dt)];
+    },
+    ref: (ins) => {
+      const a = need(ins[0], 0, name);
+      const b = need(ins[1], 1, name);
+      if (a.dtype !== b.dtype) throw invalid(`${name}: input dtypes differ (${a.dtype} vs ${b.dtype})`);
+      requireDtype(name, a.dtype, isBitwiseDtype, 'an integer type');
+      return [isBigInt(a.dtype) ? binaryBig(a, b, big) : binaryMap(a, b, a.dtype, f)];
+    },
+    cost: perElementCost,
+  });
+}
+
+// y = a & b (bitwise, two's complement)
+export const BitwiseAnd = bitwiseBinary('BitwiseAnd', (x, y) => x & y, (x, y) => x & y);
+// y = a | b
+export const BitwiseOr = bitwiseBinary('BitwiseOr', (x, y) => x | y, (x, y) => x | y);
+// y = a ^ b
+export const BitwiseXor = bitwiseBinary('BitwiseXor', (x, y) => x ^ y, (x, y) => x ^ y);
+
+// y = ~x (every bit flipped; unsigned results are the dtype's low bits of the complement)
+export const BitwiseNot = defineOp({
+  name: 'BitwiseNot',
+  domain: '',
+  since: 18,
+  arity: [1, 1],
+  attrs: () => ({}),
+  infer: (ctx) => {
+    const x = need(ctx.inputs[0], 0, 'BitwiseNot');
+    requireDtype('BitwiseNot', x.dtype, isBitwiseDtype, 'an integer type');
+    return [x];
+  },
+  ref: (ins) => {
+    const x = need(ins[0], 0, 'BitwiseNot');
+    requireDtype('BitwiseNot', x.dtype, isBitwiseDtype, 'an integer type');
+    if (isBigInt(x.dtype)) {
+      const s = x.data as BigInt64Array;
+      const out = Tensor.zeros(x.dtype, x.shape);
+      const d = out.data as BigInt64Array;
+      // BigInt64Array/BigUint64Array stores keep the low 64 bits of the complement
+      for (let i = 0; i < s.length; i++) d[i] = ~s[i]!;
+      return [out];
+    }
+    return [unaryMap(x, x.dtype, (v) => ~v)];
+  },
+  cost: perElementCost,
+});
+
+/** Bits per element of a dtype BitCast can reinterpret (string has no fixed width). */
+function bitWidth(dt: DType): number {
+  switch (dt) {
+    case 'i4': case 'u4': return 4;
+    case 'bool': case 'i8': case 'u8': return 8;
+    case 'f16': case 'bf16': case 'i16': case 'u16': return 16;
+    case 'f32': case 'i32': case 'u32': return 32;
+    case 'f64': case 'i64': case 'u64': return 64;
+    case 'string': throw unsupported('BitCast: string tensors have no fixed bit width');
+  }
+}
+
+/** Unsigned storage for `n` raw elements of `bits` bits (4-bit values use one byte each). */
+function bitsArray(bits: number, n: number): Uint8Array | Uint16Array | Uint32Array | BigUint64Array {
+  return bits <= 8 ? new Uint8Array(n) : bits === 16 ? new Uint16Array(n) : bits === 32 ? new Uint32Array(n) : new BigUint64Array(n);
+}
+
+/** Copies a typed array's bytes into a fresh `bits`-wide unsigned array (same native byte order). */
+function reinterpretBytes(src: TensorData, bits: number): Uint8Array | Uint16Array | Uint32Array | BigUint64Array {
+  const s = src as Uint8Array;
+  const bytes = new Uint8Array(s.buffer, s.byteOffset, s.byteLength).slice();
+  return bits === 8 ? bytes : bits === 16 ? new Uint16Array(bytes.buffer) : bits === 32 ? new Uint32Array(bytes.buffer) : new BigUint64Array(bytes.buffer);
+}
+
+/**
+ * The bit pattern of every element of `t` as unsigned integers of the dtype's width: IEEE
+ * half/bfloat16 encodings for f16/bf16 (their storage holds exact values), the low 4 bits for
+ * i4/u4, 0/1 for bool, the storage bytes otherwise.
+ * @param t input tensor (not string)
+ */
+export function tensorBits(t: Tensor): Uint8Array | Uint16Array | Uint32Array | BigUint64Array {
+  const bits = bitWidth(t.dtype);
+  const n = t.size;
+  if (t.dtype === 'f16' || t.dtype === 'bf16') {
+    const out = new Uint16Array(n);
+    const s = t.data as Float32Array;
+    for (let i = 0; i < n; i++) out[i] = t.dtype === 'f16' ? numberToF16Bits(s[i]!) : numberToBf16Bits(s[i]!);
+    return out;
+  }
+  if (bits === 4) {
+    const out = new Uint8Array(n);
+    const s = t.data as Int8Array;
+    for (let i = 0; i < n; i++) out[i] = s[i]! & 15;
+    return out;
+  }
+  return reinterpretBytes(t.data, bits);
+}
+
+/**
+ * A tensor of dtype `dt` whose elements have the given bit patterns (inverse of tensorBits).
+ * A bool element is true when any of its 8 bits is set (numpy's view of a nonzero byte).
+ * @param dt output dtype (same width as the patterns)
+ * @param shape output shape
+ * @param b bit patterns, one per element
+ */
+export function tensorFromBits(dt: DType, shape: ConcreteShape, b: Uint8Array | Uint16Array | Uint32Array | BigUint64Array): Tensor {
+  const bits = bitWidth(dt);
+  const n = b.length;
+  const out = Tensor.zeros(dt, shape);
+  if (dt === 'f16' || dt === 'bf16') {
+    const d = out.data as Float32Array;
+    for (let i = 0; i < n; i++) d[i] = dt === 'f16' ? f16BitsToNumber(b[i] as number) : bf16BitsToNumber(b[i] as number);
+    return out;
+  }
+  if (bits === 4 || dt === 'bool') {
+    for (let i = 0; i < n; i++) out.set(i, b[i] as number); // i4/u4: set() wraps to 4 bits; bool: != 0
+    return out;
+  }
+  const view = reinterpretBytes(b, bits);
+  new Uint8Array((out.data as Uint8Array).buffer).set(new Uint8Array(view.buffer));
+  return out;
+}
+
+// y = the bits of x read as dtype `to` (same width; shape unchanged, no value conversion)
+export const BitCast = defineOp({
+  name: 'BitCast',
+  domain: '',
+  since: 26,
+  arity: [1, 1],
+  attrs: (r) => {
+    const n = r.int('to');
+    if (n === undefined) throw r.error('attribute "to" is required');
+    const to = dtypeFromOnnx(n);
+    if (!to) throw r.unsupported(`BitCast to ${ONNX_DTYPE_NAMES[n] ?? `data type ${n}`} is not supported`);
+    if (to === 'string') throw r.error('BitCast: "to" must be a fixed-width type, not STRING');
+    return { to };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'BitCast');
+    if (bitWidth(x.dtype) !== bitWidth(a.to)) {
+      throw invalid(`BitCast: ${x.dtype} (${bitWidth(x.dtype)} bits) and ${a.to} (${bitWidth(a.to)} bits) differ in width`);
+    }
+    return [{ dtype: a.to, shape: x.shape }];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'BitCast');
+    if (bitWidth(x.dtype) !== bitWidth(a.to)) {
+      throw invalid(`BitCast: ${x.dtype} (${bitWidth(x.dtype)} bits) and ${a.to} (${bitWidth(a.to)} bits) differ in width`);
+    }
+    return [tensorFromBits(a.to, x.shape, tensorBits(x))];
+  },
+  cost: perElementCost,
+});

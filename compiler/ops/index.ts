@@ -15,5 +15,14 @@ import './control.js';
 import './qint.js';
 import './qonnx.js';
 import './f16.js';
+import './signal.js';
+import './detection.js';
+import './ml.js';
+import './imagedecode.js';
+import './attention.js';
+import './control-flow.js';
+import './rnn.js';
+import './sequence.js';
+import './loss.js';
 
 export * from './registry.js';

@@ -392,7 +392,7 @@ export const QLinearMatMul = defineOp<Record<string, never>>({
 // Einsum
 // ---------------------------------------------------------------------------------------------
 
-interface EinsumAttrs {
+export interface EinsumAttrs {
   /** Terms of the inputs: label characters, '.' standing for the ellipsis. */
   inputs: string[][];
   /** Output labels, null when implicit. */
@@ -441,7 +441,7 @@ function parseEinsum(r: AttrReader): EinsumAttrs {
   return { inputs, output };
 }
 
-interface EinsumPlan {
+export interface EinsumPlan {
   /** Per input: label per dim (ellipsis expanded to private labels). */
   terms: string[][];
   outLabels: string[];
@@ -449,8 +449,8 @@ interface EinsumPlan {
   size: Map<string, Dim>;
 }
 
-/** Expands the ellipsis and resolves label sizes for concrete or symbolic shapes. */
-function einsumPlan(a: EinsumAttrs, shapes: Shape[]): EinsumPlan {
+/** Expands the ellipsis and resolves label sizes for concrete or symbolic shapes (lowerings share it). */
+export function einsumPlan(a: EinsumAttrs, shapes: Shape[]): EinsumPlan {
   if (shapes.length !== a.inputs.length) throw invalid(`Einsum: equation has ${a.inputs.length} inputs, got ${shapes.length}`);
   let ellRank = 0;
   const terms = a.inputs.map((t, k) => {
@@ -552,3 +552,74 @@ export const Einsum = defineOp<EinsumAttrs>({
 });
 
 
+
+// ---------------------------------------------------------------------------------------------
+// Det
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Determinant of the n x n row-major matrix at a[off..] by LU decomposition with partial
+ * pivoting in float64: det = sign(permutation) * prod(U diagonal).
+ * @param a matrix elements
+ * @param off offset of element (0, 0)
+ * @param n matrix size
+ */
+export function determinant(a: FArr, off: number, n: number): number {
+  const m = new Float64Array(n * n);
+  for (let i = 0; i < n * n; i++) m[i] = a[off + i]!;
+  let det = 1;
+  for (let c = 0; c < n; c++) {
+    let p = c;
+    for (let r = c + 1; r < n; r++) if (Math.abs(m[r * n + c]!) > Math.abs(m[p * n + c]!)) p = r;
+    const piv = m[p * n + c]!;
+    if (piv === 0) return 0;
+    if (p !== c) {
+      for (let k = 0; k < n; k++) { const t = m[c * n + k]!; m[c * n + k] = m[p * n + k]!; m[p * n + k] = t; }
+      det = -det;
+    }
+    det *= piv;
+    for (let r = c + 1; r < n; r++) {
+      const f = m[r * n + c]! / piv;
+      if (f === 0) continue;
+      for (let k = c + 1; k < n; k++) m[r * n + k]! -= f * m[c * n + k]!;
+    }
+  }
+  return det;
+}
+
+// Det(X[..., M, M]) -> Y[...]: the determinant of each square matrix in the batch
+export const Det = defineOp({
+  name: 'Det',
+  domain: '',
+  since: 11,
+  arity: [1, 1],
+  attrs: () => ({}),
+  infer: (ctx) => {
+    const x = need(ctx.inputs[0], 0, 'Det');
+    if (x.dtype !== 'f32' && x.dtype !== 'f16' && x.dtype !== 'bf16' && x.dtype !== 'f64') {
+      throw unsupported(`Det: input dtype ${x.dtype} is not supported (float types only)`);
+    }
+    const r = x.shape.length;
+    if (r < 2) throw invalid(`Det: input must have rank >= 2, got ${r}`);
+    const [p, q] = [x.shape[r - 2]!, x.shape[r - 1]!];
+    if (typeof p === 'number' && typeof q === 'number' && p !== q) throw invalid(`Det: matrices must be square, got ${p}x${q}`);
+    return [{ dtype: x.dtype, shape: x.shape.slice(0, r - 2) }];
+  },
+  ref: (ins) => {
+    const x = need(ins[0], 0, 'Det');
+    const r = x.shape.length;
+    if (r < 2) throw invalid(`Det: input must have rank >= 2, got ${r}`);
+    const n = x.shape[r - 1]!;
+    if (x.shape[r - 2] !== n) throw invalid(`Det: matrices must be square, got ${x.shape[r - 2]}x${n}`);
+    const batch = numel(x.shape.slice(0, r - 2));
+    const xd = floatData(x);
+    const y = new Float64Array(batch);
+    for (let b = 0; b < batch; b++) y[b] = determinant(xd, b * n * n, n);
+    return [tensorFromF64(x.dtype, x.shape.slice(0, r - 2), y)];
+  },
+  cost: (ctx) => {
+    const s = ctx.inputs[0]?.shape ?? [];
+    const n = typeof s[s.length - 1] === 'number' ? (s[s.length - 1] as number) : 1;
+    return { macs: (elemsOf(s) / Math.max(1, n * n)) * Math.ceil((n * n * n) / 3), flops: 0 };
+  },
+});

@@ -1,15 +1,16 @@
 /**
  * Op family: normalizations. BatchNormalization (inference, and training_mode outputs of
- * opset 14+), InstanceNormalization, LayerNormalization, GroupNormalization, LRN and
- * MeanVarianceNormalization.
+ * opset 14+), InstanceNormalization, LayerNormalization, GroupNormalization, LRN,
+ * MeanVarianceNormalization and RMSNormalization.
  *
  * Statistics are computed in float64 with two passes (mean, then mean squared deviation) and
  * the outputs are rounded once to the output dtype.
  */
-import { DType, dtypeFromOnnx, isFloat } from '../ir/dtype.js';
+import { DType, ONNX_DTYPE, dtypeFromOnnx, isFloat } from '../ir/dtype.js';
 import { Shape, Tensor, TensorType, numel } from '../ir/tensor.js';
 import { invalid, unsupported } from '../errors.js';
-import { InferCtx, defineOp, need, normAxis } from './registry.js';
+import { DecomposeBuilder, InferCtx, defineOp, need, normAxis } from './registry.js';
+import type { ValueId } from '../ir/graph.js';
 import { broadcastIndex } from './util.js';
 import { FArr, elemsOf, floatData, tensorFromF64 } from './conv.js';
 
@@ -44,6 +45,36 @@ function reducedShape(shape: readonly number[], axes: readonly number[]): number
 }
 
 const unaryCost = (_c: InferCtx, _a: unknown, outs: TensorType[]) => ({ macs: 0, flops: 4 * elemsOf(outs[0]?.shape ?? []) });
+
+/** Axes [from, rank). */
+function axesFrom(from: number, rank: number): number[] {
+  return Array.from({ length: rank - from }, (_, i) => from + i);
+}
+
+/** `x` cast to `to` (no node when it already has that dtype). */
+function castTo(b: DecomposeBuilder, x: ValueId, to: DType): ValueId {
+  return b.typeOf(x).dtype === to ? x : b.op1('Cast', [x], { to: ONNX_DTYPE[to] });
+}
+
+/**
+ * Primitive mean and variance over `axes` (two passes, as the reference): returns
+ * d = x - mean(x) and the statistics kept as size-1 dims.
+ */
+function centered(b: DecomposeBuilder, x: ValueId, axes: readonly number[]): { d: ValueId; mean: ValueId; variance: ValueId } {
+  const mean = b.reduce('ReduceMean', x, axes);
+  const d = b.op1('Sub', [x, mean]);
+  return { d, mean, variance: b.reduce('ReduceMean', b.op1('Mul', [d, d]), axes) };
+}
+
+/** 1 / sqrt(v + eps) in v's dtype. */
+function invStd(b: DecomposeBuilder, v: ValueId, eps: number): ValueId {
+  return b.op1('Reciprocal', [b.op1('Sqrt', [b.op1('Add', [v, b.scalar(b.typeOf(v).dtype, eps)])])]);
+}
+
+/** Dims of a type when all are concrete, else null. */
+function staticShape(t: TensorType | null | undefined): number[] | null {
+  return t && t.shape.every((d) => typeof d === 'number') ? (t.shape as number[]) : null;
+}
 
 // ---------------------------------------------------------------------------------------------
 // BatchNormalization
@@ -240,6 +271,29 @@ export const GroupNormalization = defineOp<{ epsilon: number; groups: number }>(
     return [groupNorm(X, a.groups, scale, need(ins[2], 2, op), a.epsilon, perGroup, op)];
   },
   cost: unaryCost,
+  // X [N, C, ...] -> Reshape [N, G, -1]; normalize over axis 2; Reshape back to Shape(X); then
+  // * scale + bias per channel ([C, 1, ...] views). Per-group scale/bias (opset < 21) are first
+  // repeated C/G times (Reshape [G, 1] -> Expand [G, C/G] -> Reshape [C]).
+  decompose: (b, a) => {
+    const [x, s, bias] = b.ids as [ValueId, ValueId, ValueId];
+    const xt = b.inputs[0]!;
+    const C = xt.shape[1];
+    const st = staticShape(b.inputs[1]);
+    if (typeof C !== 'number' || !st || C % a.groups !== 0 || !staticShape(b.inputs[2])) return null;
+    const rank = xt.shape.length;
+    const grouped = b.op1('Reshape', [x, b.int64s([0, a.groups, -1])]);
+    const { d, variance } = centered(b, grouped, [2]);
+    const norm = b.op1('Reshape', [b.op1('Mul', [d, invStd(b, variance, a.epsilon)]), b.op1('Shape', [x])]);
+    const perGroup = b.opset < 21 && st.reduce((p, q) => p * q, 1) === a.groups;
+    const channels = (p: ValueId): ValueId => {
+      let v = p;
+      if (perGroup && a.groups !== C) {
+        v = b.op1('Expand', [b.op1('Reshape', [v, b.int64s([a.groups, 1])]), b.int64s([a.groups, C / a.groups])]);
+      }
+      return b.op1('Reshape', [v, b.int64s([C, ...new Array<number>(rank - 2).fill(1)])]);
+    };
+    return [b.op1('Add', [b.op1('Mul', [norm, channels(s)]), channels(bias)])];
+  },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -313,6 +367,17 @@ export const LayerNormalization = defineOp<LNAttrs>({
     return [tensorFromF64(X.dtype, X.shape, y), tensorFromF64(a.stash, red, mean), tensorFromF64(a.stash, red, inv)];
   },
   cost: unaryCost,
+  // ONNX function body: in the stash type, D = X - ReduceMean(X), V = ReduceMean(D * D),
+  // InvStdDev = 1 / Sqrt(V + epsilon); Y = Cast(D * InvStdDev, T) * Scale + B (axes [axis, rank))
+  decompose: (b, a) => {
+    const xt = b.inputs[0]!;
+    const { ax } = lnShapes(xt.shape, a.axis);
+    const axes = axesFrom(ax, xt.shape.length);
+    const { d, mean, variance } = centered(b, castTo(b, b.ids[0]!, a.stash), axes);
+    const inv = invStd(b, variance, a.epsilon);
+    const y = b.op1('Mul', [castTo(b, b.op1('Mul', [d, inv]), xt.dtype), b.ids[1]!]);
+    return [b.ids[2] == null ? y : b.op1('Add', [y, b.ids[2]]), mean, inv];
+  },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -401,4 +466,132 @@ export const MeanVarianceNormalization = defineOp<{ axes: number[] }>({
     return [tensorFromF64(X.dtype, X.shape, y)];
   },
   cost: unaryCost,
+  // D = X - ReduceMean(X, axes), Y = D / (Sqrt(ReduceMean(D * D, axes)) + 1e-9). The ONNX function
+  // body takes the variance as E[X^2] - E[X]^2; the two-pass form here is the reference's.
+  decompose: (b, a) => {
+    const xt = b.inputs[0]!;
+    const axes = [...new Set(a.axes.map((ax) => normAxis(ax, xt.shape.length, 'MeanVarianceNormalization axis')))].sort((p, q) => p - q);
+    const { d, variance } = centered(b, b.ids[0]!, axes);
+    const den = b.op1('Add', [b.op1('Sqrt', [variance]), b.scalar(xt.dtype, 1e-9)]);
+    return [b.op1('Div', [d, den])];
+  },
 });
+
+// ---------------------------------------------------------------------------------------------
+// RMSNormalization
+// ---------------------------------------------------------------------------------------------
+
+// Y = X / sqrt(mean(X^2 over dims [axis, rank)) + epsilon) * Scale (Scale broadcast to X)
+export const RMSNormalization = defineOp<LNAttrs>({
+  name: 'RMSNormalization',
+  domain: '',
+  since: 23,
+  arity: [2, 2],
+  attrs: (r) => {
+    const st = r.int('stash_type', 1);
+    const stash = dtypeFromOnnx(st);
+    if (!stash || !isFloat(stash)) throw r.error(`stash_type ${st} is not a supported float type`);
+    return { axis: r.int('axis', -1), epsilon: r.float('epsilon', 1e-5), stash };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'RMSNormalization');
+    checkFloatIn('RMSNormalization', x.dtype);
+    lnShapes(x.shape, a.axis);
+    return [x];
+  },
+  ref: (ins, a) => {
+    const op = 'RMSNormalization';
+    const X = need(ins[0], 0, op);
+    checkFloatIn(op, X.dtype);
+    const W = need(ins[1], 1, op);
+    const { ax } = lnShapes(X.shape, a.axis);
+    const k0 = X.shape.length - W.shape.length;
+    if (k0 < 0 || W.shape.some((d, k) => d !== 1 && d !== X.shape[k0 + k])) {
+      throw invalid(`${op}: Scale shape [${W.shape.join(',')}] does not broadcast to X [${X.shape.join(',')}]`);
+    }
+    const rows = numel(X.shape.slice(0, ax));
+    const cols = numel(X.shape.slice(ax));
+    const x = floatData(X);
+    const w = floatData(W);
+    const wi = broadcastIndex(W.shape, X.shape);
+    const y = new Float64Array(X.size);
+    for (let r = 0; r < rows; r++) {
+      const off = r * cols;
+      let ms = 0;
+      for (let i = off; i < off + cols; i++) ms += x[i]! * x[i]!;
+      const inv = 1 / Math.sqrt(ms / cols + a.epsilon);
+      for (let i = off; i < off + cols; i++) y[i] = x[i]! * inv * w[wi[i]!]!;
+    }
+    return [tensorFromF64(X.dtype, X.shape, y)];
+  },
+  cost: unaryCost,
+  // ONNX function body: in the stash type, InvRMS = 1 / Sqrt(ReduceMean(X * X) + epsilon) over
+  // [axis, rank); Y = Cast(X * InvRMS, T) * Scale
+  decompose: (b, a) => {
+    const xt = b.inputs[0]!;
+    const { ax } = lnShapes(xt.shape, a.axis);
+    const x = castTo(b, b.ids[0]!, a.stash);
+    const ms = b.reduce('ReduceMean', b.op1('Mul', [x, x]), axesFrom(ax, xt.shape.length));
+    const n = castTo(b, b.op1('Mul', [x, invStd(b, ms, a.epsilon)]), xt.dtype);
+    return [b.op1('Mul', [n, b.ids[1]!])];
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// LpNormalization
+// ---------------------------------------------------------------------------------------------
+
+// y = x / (sum_axis |x|^p)^(1/p), p in {1, 2}, with y = 0 where the norm is 0 (as ONNX's test
+// data and onnxruntime give); the norm is computed in float64
+export const LpNormalization = defineOp<{ axis: number; p: number }>({
+  name: 'LpNormalization',
+  domain: '',
+  since: 1,
+  arity: [1, 1],
+  attrs: (r) => {
+    const p = r.int('p', 2);
+    if (p !== 1 && p !== 2) throw r.error(`attribute "p" must be 1 or 2, got ${p}`);
+    return { axis: r.int('axis', -1), p };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'LpNormalization');
+    checkFloatIn('LpNormalization', x.dtype);
+    normAxis(a.axis, x.shape.length);
+    return [x];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'LpNormalization');
+    checkFloatIn('LpNormalization', x.dtype);
+    const axis = normAxis(a.axis, x.shape.length);
+    const n = x.shape[axis]!;
+    const inner = numel(x.shape.slice(axis + 1));
+    const outer = numel(x.shape.slice(0, axis));
+    const xd = floatData(x);
+    const y = new Float64Array(x.size);
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < inner; j++) {
+        const base = o * n * inner + j;
+        let s = 0;
+        for (let k = 0; k < n; k++) {
+          const v = Math.abs(xd[base + k * inner]!);
+          s += a.p === 1 ? v : v * v;
+        }
+        const norm = a.p === 1 ? s : Math.sqrt(s);
+        for (let k = 0; k < n; k++) y[base + k * inner] = norm === 0 ? 0 : xd[base + k * inner]! / norm;
+      }
+    }
+    return [tensorFromF64(x.dtype, x.shape, y)];
+  },
+  cost: unaryCost,
+  // Y = X / Max(ReduceL1|L2(X, axis), tiny), tiny the dtype's smallest positive value: a zero norm
+  // means X is all zeros there, so Y = 0 as the reference gives, and any nonzero norm is >= tiny
+  decompose: (b, a) => {
+    const xt = b.inputs[0]!;
+    const axis = normAxis(a.axis, xt.shape.length);
+    const norm = b.reduce(a.p === 1 ? 'ReduceL1' : 'ReduceL2', b.ids[0]!, [axis]);
+    return [b.op1('Div', [b.ids[0]!, b.op1('Max', [norm, b.scalar(xt.dtype, TINY[xt.dtype] ?? Number.MIN_VALUE)])])];
+  },
+});
+
+/** Smallest positive value per float dtype. */
+const TINY: Partial<Record<DType, number>> = { f32: 2 ** -149, f16: 2 ** -24, bf16: 2 ** -133, f64: Number.MIN_VALUE };

@@ -349,3 +349,89 @@ export const GlobalLpPool = defineOp<{ p: number }>({
   cost: globalCost,
 });
 
+
+// ---------------------------------------------------------------------------------------------
+// MaxUnpool
+// ---------------------------------------------------------------------------------------------
+
+interface MaxUnpoolAttrs {
+  kernelShape: number[];
+  strides: number[];
+  pads: number[];
+}
+
+/** Spatial dims MaxPool's input had: (out - 1) * stride - pad_begin - pad_end + kernel. */
+function unpoolDims(x: readonly number[], a: MaxUnpoolAttrs): number[] {
+  const nd = a.kernelShape.length;
+  return x.slice(2).map((d, i) => (d - 1) * a.strides[i]! - a.pads[i]! - a.pads[i + nd]! + a.kernelShape[i]!);
+}
+
+// MaxUnpool(X, I, output_shape?): Y = zeros of MaxPool's input shape with Y.flat[I[j]] = X.flat[j]
+// (I as MaxPool's Indices output: offsets into the whole N x C x spatial tensor). With
+// output_shape, that tensor sits at the start of each dim of a zero tensor of output_shape, as
+// ONNX's reference implementation and test data place it.
+export const MaxUnpool = defineOp<MaxUnpoolAttrs>({
+  name: 'MaxUnpool',
+  domain: '',
+  since: 9,
+  arity: [2, 3],
+  attrs: (r) => {
+    const kernelShape = r.ints('kernel_shape');
+    if (!kernelShape || kernelShape.length === 0 || kernelShape.some((k) => k <= 0)) {
+      throw r.error('attribute "kernel_shape" is required and must be positive');
+    }
+    const nd = kernelShape.length;
+    const strides = r.ints('strides', new Array<number>(nd).fill(1));
+    const pads = r.ints('pads', new Array<number>(2 * nd).fill(0));
+    if (strides.length !== nd || strides.some((s) => s <= 0)) throw r.error(`strides must be ${nd} positive values, got [${strides.join(',')}]`);
+    if (pads.length !== 2 * nd || pads.some((p) => p < 0)) throw r.error(`pads must be ${2 * nd} non-negative values, got [${pads.join(',')}]`);
+    return { kernelShape, strides, pads };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'MaxUnpool');
+    const idx = need(ctx.inputs[1], 1, 'MaxUnpool');
+    if (idx.dtype !== 'i64') throw invalid(`MaxUnpool: indices must be int64, got ${idx.dtype}`);
+    if (x.shape.length !== a.kernelShape.length + 2) {
+      throw invalid(`MaxUnpool: input rank ${x.shape.length} does not match ${a.kernelShape.length} spatial dims`);
+    }
+    const given = ctx.consts[2];
+    if (given) return [{ dtype: x.dtype, shape: given.toNumbers() }];
+    if (ctx.inputs[2]) return [{ dtype: x.dtype, shape: x.shape.map(() => ctx.freshDim()) }];
+    const sp = x.shape.every((d) => typeof d === 'number') ? unpoolDims(x.shape as number[], a) : x.shape.slice(2).map(() => ctx.freshDim());
+    return [{ dtype: x.dtype, shape: [x.shape[0]!, x.shape[1]!, ...sp] }];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'MaxUnpool');
+    const idx = need(ins[1], 1, 'MaxUnpool');
+    if (x.shape.length !== a.kernelShape.length + 2) {
+      throw invalid(`MaxUnpool: input rank ${x.shape.length} does not match ${a.kernelShape.length} spatial dims`);
+    }
+    if (idx.size !== x.size) throw invalid(`MaxUnpool: indices have ${idx.size} elements, X has ${x.size}`);
+    const inferred = [x.shape[0]!, x.shape[1]!, ...unpoolDims(x.shape, a)];
+    const shapeIn = ins[2];
+    const shape = shapeIn ? shapeIn.toNumbers() : inferred;
+    if (shape.length !== inferred.length || shape.some((d, i) => d < inferred[i]!)) {
+      throw invalid(`MaxUnpool: output_shape [${shape.join(',')}] is smaller than the unpooled shape [${inferred.join(',')}]`);
+    }
+    const total = inferred.reduce((p, d) => p * d, 1);
+    const y = Tensor.zeros(x.dtype, shape);
+    const src = x.data as unknown as { [i: number]: number };
+    const dst = y.data as unknown as { [i: number]: number };
+    const rank = shape.length;
+    for (let j = 0; j < x.size; j++) {
+      let f = idx.get(j);
+      if (!Number.isInteger(f) || f < 0 || f >= total) throw invalid(`MaxUnpool: index ${f} is outside [0, ${total})`);
+      // unflatten against the inferred shape, flatten against the output shape
+      let off = 0;
+      let mul = 1;
+      for (let d = rank - 1; d >= 0; d--) {
+        const c = f % inferred[d]!;
+        f = (f - c) / inferred[d]!;
+        off += c * mul;
+        mul *= shape[d]!;
+      }
+      dst[off] = src[j]!;
+    }
+    return [y];
+  },
+});

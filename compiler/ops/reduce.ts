@@ -493,3 +493,74 @@ export const CumSum = defineOp({
   },
   cost: (_c, _a, outs) => ({ macs: 0, flops: outs[0]!.shape.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1) }),
 });
+
+// ---------------------------------------------------------------------------------------------
+// CumProd
+// ---------------------------------------------------------------------------------------------
+
+/** CumProd element types: every numeric type except the 4-bit ones. */
+const cumProdDtype = (d: DType): boolean => d !== 'string' && d !== 'bool' && d !== 'i4' && d !== 'u4';
+
+// y[i] = product of x[j] for j <= i along axis (exclusive: j < i, the first is 1; reverse: from
+// the end). Floats multiply in float64 and round once; integers wrap like C at every step.
+export const CumProd = defineOp({
+  name: 'CumProd',
+  domain: '',
+  since: 26,
+  arity: [2, 2],
+  attrs: (r) => ({ exclusive: r.int('exclusive', 0) !== 0, reverse: r.int('reverse', 0) !== 0 }),
+  infer: (ctx) => {
+    const x = need(ctx.inputs[0], 0, 'CumProd');
+    requireDtype('CumProd', x.dtype, cumProdDtype, 'a numeric type of 8 bits or more');
+    const at = ctx.inputs[1];
+    if (at && (isFloat(at.dtype) || at.dtype === 'bool' || at.dtype === 'string')) {
+      throw invalid(`CumProd: axis must be an integer tensor, got ${at.dtype}`);
+    }
+    return [x];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'CumProd');
+    const at = need(ins[1], 1, 'CumProd');
+    requireDtype('CumProd', x.dtype, cumProdDtype, 'a numeric type of 8 bits or more');
+    if (at.size !== 1) throw invalid(`CumProd: axis must be a scalar, got shape [${at.shape.join(',')}]`);
+    const axis = normAxis(at.get(0), x.shape.length);
+    const [outer, n, inner] = axisLayout(x.shape, axis);
+    const dt = x.dtype;
+    const big = isBigInt(dt);
+    const float = isFloat(dt);
+    const out = Tensor.zeros(dt, x.shape);
+    const xb = big ? (x.data as BigInt64Array) : null;
+    const ob = big ? (out.data as BigInt64Array) : null;
+    const xd = big ? null : numData(x);
+    const buf = float ? new Float64Array(x.size) : null;
+    // integer products keep the dtype's low bits: Math.imul gives the low 32, the store the rest
+    const acc1 = !big && !float ? (out.data as unknown as { [i: number]: number }) : null;
+    const wrap = !big && !float ? (Tensor.zeros(dt, [1]).data as unknown as { [i: number]: number }) : null;
+    for (let o = 0; o < outer; o++) {
+      for (let j = 0; j < inner; j++) {
+        const base = o * n * inner + j;
+        let p = 1;
+        let pb = 1n;
+        for (let q = 0; q < n; q++) {
+          const k = base + (a.reverse ? n - 1 - q : q) * inner;
+          if (xb && ob) {
+            if (a.exclusive) { ob[k] = pb; pb = dt === 'i64' ? BigInt.asIntN(64, pb * xb[k]!) : BigInt.asUintN(64, pb * xb[k]!); }
+            else { pb = dt === 'i64' ? BigInt.asIntN(64, pb * xb[k]!) : BigInt.asUintN(64, pb * xb[k]!); ob[k] = pb; }
+          } else if (buf) {
+            if (a.exclusive) { buf[k] = p; p *= xd![k]!; } else { p *= xd![k]!; buf[k] = p; }
+          } else {
+            const before = p;
+            wrap![0] = Math.imul(p, xd![k]!);
+            p = wrap![0]!;
+            acc1![k] = a.exclusive ? before : p;
+          }
+        }
+      }
+    }
+    if (!buf) return [out];
+    const res = numOut(dt, x.size);
+    for (let i = 0; i < x.size; i++) res[i] = buf[i]!;
+    return [finish(dt, x.shape, res)];
+  },
+  cost: (_c, _a, outs) => ({ macs: 0, flops: outs[0]!.shape.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1) }),
+});

@@ -1,7 +1,8 @@
-import { AttrValue, Attrs, Graph, Node } from '../ir/graph.js';
+import { AttrValue, Attrs, Graph, Node, ValueId } from '../ir/graph.js';
 import { Dim, Shape, Tensor, TensorType } from '../ir/tensor.js';
 import { DType } from '../ir/dtype.js';
 import { EdgecError, invalid, unsupported } from '../errors.js';
+import type { RtValue } from '../ir/value.js';
 
 /** Context given to attribute parsing, inference and reference kernels. */
 export interface OpCtx {
@@ -18,6 +19,17 @@ export interface InferCtx extends OpCtx {
   consts: (Tensor | undefined)[];
   /** Returns a fresh symbolic dim for a size that cannot be known before running. */
   freshDim(hint?: string): Dim;
+  /**
+   * Infers a subgraph's output types given its input and capture types (set by the interpreter's
+   * inference; ops with subgraph attributes need it).
+   */
+  inferSubgraph?: (body: Graph, inputs: readonly TensorType[], captures: readonly TensorType[]) => TensorType[];
+}
+
+/** Context of `run` (ops on sequences/optionals and ops with subgraphs). */
+export interface RunCtx extends OpCtx {
+  /** Runs a subgraph on the reference interpreter with its inputs and captured outer values. */
+  runSubgraph: (body: Graph, inputs: readonly RtValue[], captures: readonly RtValue[]) => RtValue[];
 }
 
 /** Compute cost of one node (feeds inspect, the profiler and reports). */
@@ -43,6 +55,48 @@ export interface Lowering {
 export type TargetName = 'wasm' | 'webgpu' | 'hls';
 
 /**
+ * What an op's `decompose` hook builds with: nodes added to the enclosing graph just before the
+ * node being expanded (compiler/passes/decompose.ts implements it). Emitted nodes use the graph's
+ * opset, so hooks spell opset-dependent forms (reduction axes) through `reduce`.
+ */
+export interface DecomposeBuilder {
+  /** The node being expanded and the opset of its domain. */
+  readonly node: Node;
+  readonly opset: number;
+  /** The node's input types (null for omitted optional inputs) and constant values where known. */
+  readonly inputs: readonly (TensorType | null)[];
+  readonly consts: readonly (Tensor | undefined)[];
+  /** The node's input value ids (null for omitted optional inputs). */
+  readonly ids: readonly (ValueId | null)[];
+  /**
+   * Adds a node (types inferred) and returns its outputs.
+   * @param op ONNX op name @param inputs value ids (null: omitted) @param attrs attributes
+   * @param outputs number of outputs (default 1) @param domain op domain (default '' = ai.onnx)
+   */
+  op(op: string, inputs: readonly (ValueId | null)[], attrs?: Record<string, AttrValue>, outputs?: number, domain?: string): ValueId[];
+  /** `op` for a single-output node. */
+  op1(op: string, inputs: readonly (ValueId | null)[], attrs?: Record<string, AttrValue>): ValueId;
+  /** Adds a constant. */
+  constant(t: Tensor): ValueId;
+  /** A rank-0 constant of `dtype` holding `v`. */
+  scalar(dtype: DType, v: number): ValueId;
+  /** A rank-1 int64 constant (shapes, axes, slice bounds). */
+  int64s(values: readonly number[]): ValueId;
+  /**
+   * A Reduce* node over `axes` in the form the graph's opset takes (attribute or input).
+   * @param op e.g. 'ReduceMean' @param x input @param axes non-negative axes @param keepdims keep reduced dims as 1
+   */
+  reduce(op: string, x: ValueId, axes: readonly number[], keepdims?: boolean): ValueId;
+  /** Type of a value (inputs of the node or values built so far). */
+  typeOf(id: ValueId): TensorType;
+  /**
+   * Copies a subgraph's nodes in, its inputs bound to `inputs` and its captures to `captures`;
+   * returns its outputs, or null when it holds nested subgraphs.
+   */
+  inline(body: Graph, inputs: readonly ValueId[], captures: readonly ValueId[]): ValueId[] | null;
+}
+
+/**
  * One op: schema, attribute parsing, shape inference, reference kernel and cost, in one place.
  * @typeParam A typed attributes produced by `attrs`
  */
@@ -61,6 +115,11 @@ export interface OpDef<A = unknown> {
   /** Reference kernel: slow and obviously correct (float64 accumulation). */
   ref: (inputs: (Tensor | null)[], a: A, ctx: OpCtx) => Tensor[];
   /**
+   * Reference kernel on any runtime value (sequences, optionals) and with subgraphs; the
+   * interpreter calls it instead of `ref` when present. Inputs include a node's implicit inputs.
+   */
+  run?: (inputs: (RtValue | null)[], a: A, ctx: RunCtx) => RtValue[];
+  /**
    * Output values known at inference time without running on input data (e.g. Shape of a static
    * shape). Undefined entries are unknown. Without this hook, inferShapes propagates small values
    * by running `ref` when every input value is known (ONNX-style data propagation).
@@ -71,6 +130,12 @@ export interface OpDef<A = unknown> {
   tolerance?: Partial<Record<DType, Tolerance>>;
   /** Target lowering hooks; filled in by target packages via registerLowering. */
   lower?: Partial<Record<TargetName, (node: Node, g: Graph, a: A) => Lowering | null>>;
+  /**
+   * Expresses the node through primitive ops, for targets without a kernel for it (the decompose
+   * pass). Returns one value per node output (null for an output it does not build, allowed only
+   * when that output is unused), or null when this node cannot be expanded (e.g. symbolic shapes).
+   */
+  decompose?: (b: DecomposeBuilder, a: A) => (ValueId | null)[] | null;
 }
 
 const REGISTRY = new Map<string, OpDef<any>>();
@@ -211,6 +276,13 @@ export class AttrReader {
     const v = this.raw(name);
     if (v === undefined) return undefined;
     if (!(v instanceof Tensor)) throw this.bad(name, 'a tensor');
+    return v;
+  }
+  /** A subgraph attribute. */
+  graph(name: string): Graph | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    if (!(v instanceof Graph)) throw this.bad(name, 'a graph');
     return v;
   }
   /** Value must be one of `allowed`. */

@@ -1694,3 +1694,289 @@ export const Trilu = defineOp<{ upper: boolean }>({
   },
 });
 
+
+// ---------------------------------------------------------------------------------------------
+// Scatter (deprecated), ReverseSequence, Compress, Unique, CenterCropPad
+// ---------------------------------------------------------------------------------------------
+
+// Scatter(data, indices, updates) = ScatterElements without reduction (opset 9-10 name, kept
+// deprecated from 11): res[.. indices[i..] (on axis) ..] = updates[i..]
+export const Scatter = defineOp<{ axis: number }>({
+  name: 'Scatter',
+  domain: '',
+  since: 9,
+  arity: [3, 3],
+  attrs: (r) => ({ axis: r.int('axis', 0) }),
+  infer: (ctx, a) => {
+    const x = ctx.inputs[0]!;
+    checkIndexType('Scatter', ctx.inputs[1]!);
+    axisOf('Scatter', a.axis, x.shape.length);
+    if (ctx.inputs[2]!.dtype !== x.dtype) throw invalid('Scatter: updates dtype differs from data');
+    return [out(x.dtype, x.shape)];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'Scatter');
+    const idx = need(ins[1], 1, 'Scatter');
+    const upd = need(ins[2], 2, 'Scatter');
+    if (idx.shape.length !== upd.shape.length || idx.shape.some((d, i) => d !== upd.shape[i])) {
+      throw invalid('Scatter: indices and updates shapes differ');
+    }
+    const offs = elementOffsets('Scatter', x.shape, idx, axisOf('Scatter', a.axis, x.shape.length));
+    const res = copyOf(x);
+    scatterInto(res, offs, upd, 1, 'none');
+    return [res];
+  },
+});
+
+// ReverseSequence(x, lens): for batch b, y[b, t] = x[b, lens[b] - 1 - t] for t < lens[b], else x[b, t]
+// (batch_axis and time_axis are 0 and 1 in either order)
+export const ReverseSequence = defineOp<{ batchAxis: number; timeAxis: number }>({
+  name: 'ReverseSequence',
+  domain: '',
+  since: 10,
+  arity: [2, 2],
+  attrs: (r) => {
+    const batchAxis = r.int('batch_axis', 1);
+    const timeAxis = r.int('time_axis', 0);
+    if (![0, 1].includes(batchAxis) || ![0, 1].includes(timeAxis) || batchAxis === timeAxis) {
+      throw r.error(`batch_axis and time_axis must be 0 and 1 in some order, got ${batchAxis} and ${timeAxis}`);
+    }
+    return { batchAxis, timeAxis };
+  },
+  infer: (ctx) => {
+    const x = need(ctx.inputs[0], 0, 'ReverseSequence');
+    const lens = need(ctx.inputs[1], 1, 'ReverseSequence');
+    if (x.shape.length < 2) throw invalid(`ReverseSequence: input must have rank >= 2, got ${x.shape.length}`);
+    if (lens.dtype !== 'i64') throw invalid(`ReverseSequence: sequence_lens must be int64, got ${lens.dtype}`);
+    if (lens.shape.length !== 1) throw invalid(`ReverseSequence: sequence_lens must be 1-D, got rank ${lens.shape.length}`);
+    return [out(x.dtype, x.shape)];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'ReverseSequence');
+    const lensT = need(ins[1], 1, 'ReverseSequence');
+    if (x.shape.length < 2) throw invalid(`ReverseSequence: input must have rank >= 2, got ${x.shape.length}`);
+    const B = x.shape[a.batchAxis]!;
+    const T = x.shape[a.timeAxis]!;
+    if (lensT.shape.length !== 1 || lensT.size !== B) {
+      throw invalid(`ReverseSequence: sequence_lens must have shape [${B}], got [${lensT.shape.join(',')}]`);
+    }
+    const lens = ints(lensT);
+    for (const l of lens) if (l < 0 || l > T) throw invalid(`ReverseSequence: sequence length ${l} is outside [0, ${T}]`);
+    const inner = numel(x.shape.slice(2));
+    const str = stridesOf(x.shape);
+    const res = copyOf(x);
+    const src = raw(x);
+    const dst = raw(res);
+    for (let b = 0; b < B; b++) {
+      const l = lens[b]!;
+      for (let t = 0; t < l; t++) {
+        const o = b * str[a.batchAxis]! + t * str[a.timeAxis]!;
+        const s = b * str[a.batchAxis]! + (l - 1 - t) * str[a.timeAxis]!;
+        for (let i = 0; i < inner; i++) dst[o + i] = src[s + i]!;
+      }
+    }
+    return [res];
+  },
+});
+
+// Compress(x, cond, axis) = the slices of x along axis (or of flattened x) where cond is true;
+// cond may be shorter than the axis (missing entries are false), never select past its end
+export const Compress = defineOp<{ axis?: number }>({
+  name: 'Compress',
+  domain: '',
+  since: 9,
+  arity: [2, 2],
+  attrs: (r) => {
+    const axis = r.int('axis');
+    return axis === undefined ? {} : { axis };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'Compress');
+    const c = need(ctx.inputs[1], 1, 'Compress');
+    if (c.dtype !== 'bool') throw invalid(`Compress: condition must be bool, got ${c.dtype}`);
+    if (c.shape.length !== 1) throw invalid(`Compress: condition must be 1-D, got rank ${c.shape.length}`);
+    const cv = ctx.consts[1];
+    const kept: Dim = cv ? countNonZero(cv) : ctx.freshDim('compress');
+    if (a.axis === undefined) return [out(x.dtype, [kept])];
+    const ax = axisOf('Compress', a.axis, x.shape.length);
+    return [out(x.dtype, x.shape.map((d, i) => (i === ax ? kept : d)))];
+  },
+  ref: (ins, a) => {
+    const x0 = need(ins[0], 0, 'Compress');
+    const c = need(ins[1], 1, 'Compress');
+    if (c.dtype !== 'bool' || c.shape.length !== 1) throw invalid('Compress: condition must be a 1-D bool tensor');
+    const x = a.axis === undefined ? x0.reshape([x0.size]) : x0;
+    const ax = a.axis === undefined ? 0 : axisOf('Compress', a.axis, x.shape.length);
+    const dim = x.shape[ax]!;
+    const keep: number[] = [];
+    for (let i = 0; i < c.size; i++) {
+      if (!c.get(i)) continue;
+      if (i >= dim) throw invalid(`Compress: condition selects index ${i} but the axis has size ${dim}`);
+      keep.push(i);
+    }
+    return [takeAlong(x, ax, keep)];
+  },
+});
+
+/** The slices `idx` of `x` along `axis`, in that order (a Gather with a 1-D index list). */
+function takeAlong(x: Tensor, axis: number, idx: readonly number[]): Tensor {
+  const outer = numel(x.shape.slice(0, axis));
+  const dim = x.shape[axis]!;
+  const inner = numel(x.shape.slice(axis + 1));
+  const res = alloc(x.dtype, x.shape.map((d, i) => (i === axis ? idx.length : d)));
+  const src = raw(x);
+  const dst = raw(res);
+  let o = 0;
+  for (let p = 0; p < outer; p++) {
+    for (const k of idx) {
+      const s = (p * dim + k) * inner;
+      for (let i = 0; i < inner; i++) dst[o++] = src[s + i]!;
+    }
+  }
+  return res;
+}
+
+/** numpy ordering of two elements of one dtype: numbers (NaN last, NaN equal to NaN), bigints, strings. */
+function compareElems(p: number | bigint | string, q: number | bigint | string): number {
+  if (typeof p === 'number' && typeof q === 'number') {
+    if (p !== p) return q !== q ? 0 : 1;
+    if (q !== q) return -1;
+  }
+  return p < q ? -1 : p > q ? 1 : 0;
+}
+
+interface UniqueAttrs {
+  sorted: boolean;
+  axis?: number;
+}
+
+// Unique(x) -> (y, indices, inverse_indices, counts): the distinct elements of flattened x (or
+// distinct slices along axis), ascending (sorted=1, slices compared lexicographically) or in order
+// of first occurrence (sorted=0); x = y.take(inverse_indices), y = x.take(indices)
+export const Unique = defineOp<UniqueAttrs>({
+  name: 'Unique',
+  domain: '',
+  since: 11,
+  arity: [1, 1],
+  attrs: (r) => {
+    const sorted = r.int('sorted', 1);
+    if (sorted !== 0 && sorted !== 1) throw r.error(`attribute "sorted" must be 0 or 1, got ${sorted}`);
+    const axis = r.int('axis');
+    return axis === undefined ? { sorted: sorted === 1 } : { sorted: sorted === 1, axis };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'Unique');
+    const u = ctx.freshDim('unique');
+    let y: Dim[];
+    let n: Dim;
+    if (a.axis === undefined) {
+      y = [u];
+      n = knownNumel(x.shape) ?? ctx.freshDim();
+    } else {
+      const ax = axisOf('Unique', a.axis, x.shape.length);
+      y = x.shape.map((d, i) => (i === ax ? u : d));
+      n = x.shape[ax]!;
+    }
+    return [out(x.dtype, y), out('i64', [u]), out('i64', [n]), out('i64', [u])];
+  },
+  ref: (ins, a) => {
+    const x0 = need(ins[0], 0, 'Unique');
+    const x = a.axis === undefined ? x0.reshape([x0.size]) : x0;
+    const ax = a.axis === undefined ? 0 : axisOf('Unique', a.axis, x.shape.length);
+    const n = x.shape[ax]!;
+    const outer = numel(x.shape.slice(0, ax));
+    const inner = numel(x.shape.slice(ax + 1));
+    const src = raw(x);
+    // slice k: elements src[(p * n + k) * inner + i] for p < outer, i < inner (row-major)
+    const cmp = (k1: number, k2: number): number => {
+      for (let p = 0; p < outer; p++) {
+        for (let i = 0; i < inner; i++) {
+          const c = compareElems(src[(p * n + k1) * inner + i]!, src[(p * n + k2) * inner + i]!);
+          if (c !== 0) return c;
+        }
+      }
+      return 0;
+    };
+    const order = Array.from({ length: n }, (_, k) => k).sort((k1, k2) => cmp(k1, k2) || k1 - k2);
+    // groups of equal slices in ascending order; the first member is the first occurrence
+    const groups: number[][] = [];
+    for (const k of order) {
+      const g = groups[groups.length - 1];
+      if (g && cmp(g[0]!, k) === 0) g.push(k);
+      else groups.push([k]);
+    }
+    if (!a.sorted) groups.sort((g1, g2) => g1[0]! - g2[0]!);
+    const inverse = new Array<number>(n);
+    groups.forEach((g, u) => { for (const k of g) inverse[k] = u; });
+    const first = groups.map((g) => g[0]!);
+    const i64 = (v: number[]) => Tensor.from('i64', [v.length], v.map((q) => BigInt(q)));
+    return [takeAlong(x, ax, first), i64(first), i64(inverse), i64(groups.map((g) => g.length))];
+  },
+});
+
+/** [start offset in the input, start offset in the output, copied length] of one centered axis. */
+function centerSpan(dim: number, want: number): [number, number, number] {
+  if (want <= dim) return [Math.floor((dim - want) / 2), 0, want];
+  return [0, Math.floor((want - dim) / 2), dim];
+}
+
+// CenterCropPad(x, shape, axes): each listed axis becomes shape[i], cropped around the center
+// (start floor((dim - s) / 2)) or zero-padded around it (offset floor((s - dim) / 2))
+export const CenterCropPad = defineOp<{ axes?: number[] }>({
+  name: 'CenterCropPad',
+  domain: '',
+  since: 18,
+  arity: [2, 2],
+  attrs: (r) => {
+    const axes = r.ints('axes');
+    return axes === undefined ? {} : { axes };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'CenterCropPad');
+    const s = need(ctx.inputs[1], 1, 'CenterCropPad');
+    if (s.dtype !== 'i32' && s.dtype !== 'i64') throw invalid(`CenterCropPad: shape must be int32 or int64, got ${s.dtype}`);
+    const rank = x.shape.length;
+    const axes = a.axes ? axesOf('CenterCropPad', a.axes, rank) : Array.from({ length: rank }, (_, i) => i);
+    const want = constInts(ctx, 1);
+    if (want && want.length !== axes.length) throw invalid(`CenterCropPad: shape has ${want.length} entries for ${axes.length} axes`);
+    return [out(x.dtype, x.shape.map((d, i) => {
+      const k = axes.indexOf(i);
+      return k < 0 ? d : want ? want[k]! : ctx.freshDim();
+    }))];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'CenterCropPad');
+    const want = ints(need(ins[1], 1, 'CenterCropPad'));
+    const rank = x.shape.length;
+    const axes = a.axes ? axesOf('CenterCropPad', a.axes, rank) : Array.from({ length: rank }, (_, i) => i);
+    if (want.length !== axes.length) throw invalid(`CenterCropPad: shape has ${want.length} entries for ${axes.length} axes`);
+    if (want.some((w) => w < 0)) throw invalid(`CenterCropPad: target sizes must be non-negative, got [${want.join(',')}]`);
+    const spans = x.shape.map((d, i): [number, number, number] => {
+      const k = axes.indexOf(i);
+      return k < 0 ? [0, 0, d] : centerSpan(d, want[k]!);
+    });
+    const outShape = x.shape.map((d, i) => { const k = axes.indexOf(i); return k < 0 ? d : want[k]!; });
+    const res = alloc(x.dtype, outShape);
+    const n = numel(spans.map((s) => s[2]));
+    if (n === 0) return [res];
+    const src = raw(x);
+    const dst = raw(res);
+    const si = stridesOf(x.shape);
+    const so = stridesOf(outShape);
+    const counter = new Array<number>(rank).fill(0);
+    for (let j = 0; j < n; j++) {
+      let offIn = 0;
+      let offOut = 0;
+      for (let d = 0; d < rank; d++) {
+        offIn += (spans[d]![0] + counter[d]!) * si[d]!;
+        offOut += (spans[d]![1] + counter[d]!) * so[d]!;
+      }
+      dst[offOut] = src[offIn]!;
+      for (let d = rank - 1; d >= 0; d--) {
+        if (++counter[d]! < spans[d]![2]) break;
+        counter[d] = 0;
+      }
+    }
+    return [res];
+  },
+});

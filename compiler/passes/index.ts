@@ -8,13 +8,15 @@ import { dce } from './dce.js';
 import { foldBatchnorm } from './fold-batchnorm.js';
 import { matmulAddToGemmPass } from './matmul-add-to-gemm.js';
 import { fuseActivation } from './fuse-activation.js';
+import { decompose, decomposePass } from './decompose.js';
 
-export { shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation };
+export { shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation, decompose, decomposePass };
+export type { OpSupport } from './decompose.js';
 export type { Pass, PassCtx, PassOptions } from './pass.js';
 
 /** All registered passes. */
 export const ALL_PASSES: readonly Pass[] = [
-  shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation,
+  shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation, decompose,
 ];
 
 /** Looks a pass up by its kebab-case name. */

@@ -25,7 +25,8 @@
  *
  * Used by quantize/qdq.ts (int8 needs opset 13) and quantize/int4.ts (opset 21).
  */
-import { Graph, Node, ValueId } from '../ir/graph.js';
+import { AttrValue, Graph, Node, ValueId } from '../ir/graph.js';
+import { requireTensorType } from '../ir/value.js';
 import { Dim, Tensor, TensorType } from '../ir/tensor.js';
 import { DType, ONNX_DTYPE, ONNX_DTYPE_NAMES, isFloat } from '../ir/dtype.js';
 import { inferCtxOf, inferNode, inferShapes } from '../interp/interp.js';
@@ -92,7 +93,7 @@ function valueOf(c: Ctx, id: ValueId | null | undefined): Tensor | undefined {
   return c.g.consts.get(id) ?? c.known.get(id);
 }
 
-function attrsWithout(n: Node, ...names: string[]): Record<string, Graph | number | string | Tensor | number[] | string[]> {
+function attrsWithout(n: Node, ...names: string[]): Record<string, AttrValue> {
   const a = { ...n.attrs };
   for (const k of names) delete a[k];
   return a;
@@ -676,6 +677,7 @@ export function upgradeOpset(g: Graph, target: number): UpgradeResult {
     if (Object.values(n.attrs).some((v) => v instanceof Graph)) {
       throw unsupported(`cannot upgrade ${n.op} from opset ${from}: nodes with subgraphs are not supported`, where(n, from));
     }
+    for (const o of n.outputs) requireTensorType(g.typeOf(o), 'upgrade-opset');
     // Scatter (opset 9-10) has no edgec definition; it is ScatterElements under its old name
     if (n.op === 'Scatter' && target >= 11) n.op = 'ScatterElements';
   }

@@ -56,7 +56,7 @@ export function gather_u8(p: usize): void {
   }
 }
 
-function padIndex(i: i32, n: i32, mode: i32): i32 {
+export function padIndex(i: i32, n: i32, mode: i32): i32 {
   if (i >= 0 && i < n) return i;
   if (mode == 2 || n == 1) return i < 0 ? 0 : n - 1;
   if (mode == 3) { let r = i % n; if (r < 0) r += n; return r; }

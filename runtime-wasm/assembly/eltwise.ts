@@ -41,7 +41,8 @@ function binS(op: i32, a: f32, b: f32): f32 {
     case B_DIV: return a / b;
     case B_MAX: return a != a || b != b ? a + b : Mathf.max(a, b);
     case B_MIN: return a != a || b != b ? a + b : Mathf.min(a, b);
-    case B_POW: return <f32>Math.pow(<f64>a, <f64>b);
+    // C pow: 1^y = 1 and x^0 = 1 even for NaN, (-1)^(+-inf) = 1 (the reference's cpow)
+    case B_POW: return a == 1 || b == 0 || (a == -1 && Mathf.abs(b) == Infinity) ? <f32>1 : <f32>Math.pow(<f64>a, <f64>b);
     case B_PRELU: return a >= 0 ? a : a * b;
     case B_MOD: {
       const r = <f32>(<f64>a % <f64>b);

@@ -12,3 +12,9 @@ export { pool2d_f32, global_pool_f32, softmax_f32, reduce_f32, norm_f32, gather_
 export { copy_strided_u8, fill_u8, gather_u8, pad_u8, minmax_u8 } from './bytes';
 export { qconv_i8, qdw_nhwc_i8, qconv_wino_i8, qgemm_i8, qrequant_i8, qbinary_i8, qreduce_i8, qavgpool_i8, qmaxpool_i8, quantize_f32, dequantize_f32 } from './int8';
 export { round_f16_f32, f16_to_f32, int4_dequant_f32 } from './f16';
+export { copy_strided_es, fill_es, gather_es, pad_es } from './move';
+export { gather_elements, scatter_elements, gather_nd, scatter_nd, onehot, trilu } from './gather';
+export { argminmax, topk, cumsum, reduce_any } from './select';
+export { unary_any, binary_any, where_any } from './anytype';
+export { convt_col2im_f32, einsum_f32 } from './convt';
+export { pool3d_f32 } from './pool3d';

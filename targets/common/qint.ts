@@ -1,12 +1,12 @@
 /**
- * Shared parts of the targets' int8 lowerings (wasm lower-int8.ts, webgpu lower-int8.ts): operand
+ * Shared parts of the targets' int8 lowerings (wasm ops/qint.ts, webgpu ops/qint.ts): operand
  * checks and the reading of an edgec.QConv node (compiler/ops/qint.ts is the specification).
  */
 import { Node, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { geom3, windowParams } from '../../compiler/ops/conv.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
-import type { QConvAttrs } from '../../compiler/ops/qint.js';
+import type { QConvAttrs, QGemmAttrs } from '../../compiler/ops/qint.js';
 import type { ConstCtx } from './ctx.js';
 
 /** Parsed attributes of a node (its op's parser at the graph's opset). */
@@ -65,4 +65,41 @@ export function qconvGeom(c: ConstCtx, n: Node): QConvGeom {
     a, xd, wt, bt, N, C, H: geo.I[1], W: geo.I[2], M, OH: geo.O[1], OW: geo.O[2], KH: geo.K[1], KW: geo.K[2], sh: geo.S[1], sw: geo.S[2],
     dh: geo.D[1], dw: geo.D[2], ph: geo.P[1], pw: geo.P[2], G,
   };
+}
+
+/** A QGemm node, read and checked: attributes, input dtype, constant weights [K, N] (transB: [N, K]) and bias. */
+export interface QGemmOperands {
+  a: QGemmAttrs;
+  xd: 'i8' | 'u8';
+  wt: Tensor;
+  bt: Tensor | null;
+  /** Input shape (its last dim is K). */
+  xs: number[];
+  K: number;
+  N: number;
+}
+
+/**
+ * Reads an edgec.QGemm node and checks its operands (compiler/ops/qint.ts): i8/u8 input, constant
+ * rank-2 i8/u8 weights whose K matches the input's last dim, an optional constant i32 bias of N
+ * values, per-tensor or per-column zero points and multipliers.
+ * @param c lowering context (c.node is n)
+ * @param n the QGemm node
+ */
+export function qgemmOperands(c: ConstCtx, n: Node): QGemmOperands {
+  const a = attrsOf<QGemmAttrs>(c, n);
+  const [xId, wId, bId] = n.inputs;
+  const xd = needDtype(c, xId!, ['i8', 'u8'] as const, 'QGemm input');
+  const wt = c.constOf(wId, 'QGemm weight');
+  const bt = bId != null ? c.constOf(bId, 'QGemm bias') : null;
+  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QGemm weight has dtype ${wt.dtype}; expected i8 or u8`);
+  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QGemm bias has dtype ${bt.dtype}; expected i32`);
+  if (wt.shape.length !== 2) throw c.unsupported('QGemm weight must have rank 2');
+  const [K, N] = a.transB ? [wt.shape[1]!, wt.shape[0]!] : [wt.shape[0]!, wt.shape[1]!];
+  const xs = c.shape(xId!);
+  if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
+  if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
+  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
+  return { a, xd, wt, bt, xs, K, N };
 }

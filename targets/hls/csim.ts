@@ -77,6 +77,7 @@ export function readHlsManifest(dir: string): ArtifactManifest {
     throw invalid(`manifest.json is not valid JSON: ${(e as Error).message}`, { file: p });
   }
   if (m.target !== 'hls') throw invalid(`artifact target is ${String(m.target)}, not hls`, { file: p });
+  if ([...m.inputs, ...m.outputs].some((x) => x.shape.some((d) => typeof d !== 'number'))) throw invalid('an hls artifact has concrete shapes only', { file: p });
   return m;
 }
 
@@ -181,7 +182,7 @@ export async function runHlsArtifact(dir: string, inputs: readonly Tensor[], opt
   const m = readHlsManifest(dir);
   if (inputs.length !== m.inputs.length) throw invalid(`model has ${m.inputs.length} input(s) but ${inputs.length} were given`);
   m.inputs.forEach((x, k) => {
-    const n = x.shape.reduce((a, b) => a * b, 1);
+    const n = (x.shape as number[]).reduce((a, b) => a * b, 1);
     if (inputs[k]!.size !== n) throw invalid(`input ${k} ("${x.name.slice(0, 60)}") has ${inputs[k]!.size} values, expected ${n} (shape [${x.shape.join(',')}])`);
   });
   const bin = await buildCsim(dir, opts);
@@ -201,9 +202,10 @@ export async function runHlsArtifact(dir: string, inputs: readonly Tensor[], opt
     const lines = fs.readFileSync(outFile, 'utf8').split('\n');
     return m.outputs.map((y, k) => {
       const vals = (lines[k] ?? '').trim().split(/\s+/).filter((s) => s !== '').map((s) => (s === 'nan' || s === '-nan' ? NaN : s === 'inf' ? Infinity : s === '-inf' ? -Infinity : Number(s)));
-      const n = y.shape.reduce((a, b) => a * b, 1);
+      const shape = y.shape as number[];
+      const n = shape.reduce((a, b) => a * b, 1);
       if (vals.length !== Math.max(1, n)) throw internal(`the C simulation wrote ${vals.length} values for output ${k}, expected ${n}`, { file: outFile });
-      return Tensor.from(y.dtype as DType, y.shape, vals.slice(0, n));
+      return Tensor.from(y.dtype as DType, shape, vals.slice(0, n));
     });
   } catch (e) {
     if (e instanceof EdgecError) throw e;

@@ -4,7 +4,8 @@
  * shape helpers (coalescing strided views, strided copies) the families share.
  */
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { numel } from '../../compiler/ir/tensor.js';
+import { DType, numberToBf16Bits, numberToF16Bits } from '../../compiler/ir/dtype.js';
+import { Tensor, numel } from '../../compiler/ir/tensor.js';
 import { internal } from '../../compiler/errors.js';
 import { broadcastStrides, contiguous, fusedClamp, opAttrs } from '../common/params.js';
 import { ConstCtx } from '../common/ctx.js';
@@ -72,6 +73,35 @@ export const i32 = (v: number): Word => ({ k: 'i', v });
 export const NULL: Word = { k: 'null' };
 export const SCRATCH: Word = { k: 'scratch' };
 
+/**
+ * Bytes per element of every dtype a wasm runtime value may have (f16/bf16: their 16-bit
+ * encodings; bool: one byte holding 0 or 1; i64/u64: little-endian 64-bit integers).
+ */
+export const DTYPE_BYTES: Readonly<Partial<Record<DType, 1 | 2 | 4 | 8>>> = {
+  f32: 4, f64: 8, f16: 2, bf16: 2, i8: 1, u8: 1, i16: 2, u16: 2, i32: 4, u32: 4, i64: 8, u64: 8, bool: 1,
+};
+
+/** True when values of `dt` can live in a wasm runtime buffer (see DTYPE_BYTES). */
+export function isRuntimeDtype(dt: DType): boolean {
+  return DTYPE_BYTES[dt] !== undefined;
+}
+
+/**
+ * The bytes of a constant tensor as a runtime buffer of its dtype holds them: f16/bf16 as their
+ * 16-bit encodings (the reference stores their values in a Float32Array), others as stored.
+ * @param t constant of a runtime dtype (DTYPE_BYTES)
+ */
+export function runtimeBytes(t: Tensor): Uint8Array {
+  if (t.dtype === 'f16' || t.dtype === 'bf16') {
+    const enc = t.dtype === 'f16' ? numberToF16Bits : numberToBf16Bits;
+    const h = new Uint16Array(t.size);
+    for (let i = 0; i < t.size; i++) h[i] = enc(t.get(i));
+    return new Uint8Array(h.buffer);
+  }
+  const d = t.data as Uint8Array;
+  return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+}
+
 /** Lowering options. */
 export interface LowerOptions {
   /** Store f32 blobs whose values are all f16 numbers as f16, expanded at instantiation (--fp16). */
@@ -128,7 +158,7 @@ export class LowerCtx extends ConstCtx {
     return this.opts.f16Weights === true || this.int4.has(id);
   }
 
-  /** Address word of a value: its constant blob, or its runtime buffer. `offElems` adds f32 elements. */
+  /** Address word of an f32 value: its constant blob, or its runtime buffer. `offElems` adds f32 elements. */
   addr(id: ValueId, offElems = 0): Word {
     const t = this.consts.get(id);
     if (t) {
@@ -142,53 +172,65 @@ export class LowerCtx extends ConstCtx {
       }
       return { k: 'blob', id: b, off: offElems * 4 };
     }
-    this.checkRuntime(id);
+    this.requireF32(id);
     return { k: 'buf', id, off: offElems * 4 };
   }
 
   /**
-   * Bytes per element of a value that data-movement ops (copies, aliases, gathers, pads) may carry:
-   * 4 for f32/i32, 1 for i8/u8; any other dtype is 'unsupported'.
+   * Bytes per element of a value that data-movement ops (copies, aliases, gathers, pads) carry:
+   * every runtime dtype (1: i8/u8/bool, 2: f16/bf16/i16/u16, 4: f32/i32/u32, 8: f64/i64/u64);
+   * others are 'unsupported'.
    */
-  esize(id: ValueId): 1 | 4 {
-    const dt = this.g.typeOf(id).dtype;
-    if (dt === 'f32' || dt === 'i32') return 4;
-    if (dt === 'i8' || dt === 'u8') return 1;
-    throw this.unsupported(`value "${this.g.value(id).name}" has dtype ${dt}; wasm data movement supports f32, i32, i8 and u8`);
+  esize(id: ValueId): 1 | 2 | 4 | 8 {
+    return this.dtypeBytes(id);
   }
 
   /**
-   * Address word of a value of any data-movement dtype (see esize): constants become raw-byte blobs,
-   * `offElems` counts elements of the value's own size.
+   * Address word of a value of any runtime dtype (DTYPE_BYTES): f32 values as `addr`, constants of
+   * other dtypes as raw-byte blobs (runtimeBytes); `offElems` counts elements of the value's size.
    */
   vaddr(id: ValueId, offElems = 0): Word {
-    const es = this.esize(id);
+    const dt = this.g.typeOf(id).dtype;
     const t = this.consts.get(id);
-    if (t && t.dtype !== 'f32') {
+    if (t ? t.dtype === 'f32' : dt === 'f32') return this.addr(id, offElems);
+    const es = this.dtypeBytes(id);
+    if (t) {
       let b = this.constBlob.get(id);
       if (b === undefined) {
-        const d = t.data as Int8Array | Uint8Array | Int32Array;
-        b = (this.blob(new Uint8Array(d.buffer, d.byteOffset, d.byteLength)) as { id: number }).id;
+        if (t.dtype !== dt) throw this.unsupported(`constant "${this.g.value(id).name}" holds ${t.dtype} data for a ${dt} value`);
+        b = (this.blob(runtimeBytes(t)) as { id: number }).id;
         this.constBlob.set(id, b);
       }
       return { k: 'blob', id: b, off: offElems * es };
     }
-    if (t || es === 4 && this.g.typeOf(id).dtype === 'f32') return this.addr(id, offElems);
     return { k: 'buf', id, off: offElems * es };
+  }
+
+  /** Bytes per element of a value of a runtime dtype ('unsupported' for i4/u4/string). */
+  dtypeBytes(id: ValueId): 1 | 2 | 4 | 8 {
+    this.checkRuntime(id);
+    return DTYPE_BYTES[this.g.typeOf(id).dtype]!;
   }
 
   /** Bytes of a runtime value's buffer (its element size times its element count). */
   valueBytes(id: ValueId): number {
-    const dt = this.g.typeOf(id).dtype;
-    const es = dt === 'i8' || dt === 'u8' || dt === 'bool' ? 1 : dt === 'f16' || dt === 'i16' || dt === 'u16' ? 2 : dt === 'i64' || dt === 'f64' || dt === 'u64' ? 8 : 4;
-    return numel(this.shape(id)) * es;
+    return numel(this.shape(id)) * (DTYPE_BYTES[this.g.typeOf(id).dtype] ?? 4);
   }
 
-  /** Runtime values must be f32. */
+  /** Runtime values may have any dtype of DTYPE_BYTES ('unsupported' for i4/u4, strings, sequences). */
   checkRuntime(id: number): void {
     if (id < 0) return;
+    const v = this.g.value(id);
+    if (v.type.kind) throw this.unsupported(`value "${v.name}" is a ${v.type.kind}; the wasm target runs tensors only`);
+    if (!isRuntimeDtype(v.type.dtype)) throw this.unsupported(`value "${v.name}" has dtype ${v.type.dtype}; the wasm target runs f32, f64, f16, bf16, 8..64-bit integers and bool`);
+  }
+
+  /** The f32 kernels' operands must be f32: 'unsupported' naming the value otherwise. */
+  requireF32(id: number): void {
+    if (id < 0) return;
+    this.checkRuntime(id);
     const dt = this.g.typeOf(id).dtype;
-    if (dt !== 'f32') throw this.unsupported(`value "${this.g.value(id).name}" has dtype ${dt}; the wasm target computes in f32 only`);
+    if (dt !== 'f32') throw this.unsupported(`value "${this.g.value(id).name}" has dtype ${dt}; this wasm kernel computes in f32 only`);
   }
 
   /** A temporary runtime buffer of `bytes` (live from its writer to its last reader). */
@@ -198,15 +240,24 @@ export class LowerCtx extends ConstCtx {
     return id;
   }
 
-  /** Adds a kernel call for the current node. */
-  emit(kernel: KernelId, words: Word[], opts: { reads?: (number | null)[]; writes: number[]; scratch?: number; inplace?: [number, number]; anyDtype?: boolean }): void {
+  /**
+   * Adds a kernel call for the current node. Written values must be f32 (the f32 kernels), or of
+   * the data-movement dtypes (`anyDtype`, see esize), or of dtype `dtype` (the dtype-generic
+   * kernels: a DType, or 'any' for every runtime dtype).
+   */
+  emit(kernel: KernelId, words: Word[], opts: { reads?: (number | null)[]; writes: number[]; scratch?: number; inplace?: [number, number]; anyDtype?: boolean; dtype?: DType | 'any' }): void {
     if (words.length !== KERNELS[kernel].words) throw internal(`${kernel}: ${words.length} parameter words, expected ${KERNELS[kernel].words}`);
     const reads = (opts.reads ?? []).filter((x): x is number => x !== null && !(x >= 0 && this.consts.has(x)));
     const st: Step = { kernel, words, node: this.node, reads, writes: opts.writes, scratchBytes: opts.scratch ?? 0 };
     if (opts.inplace && !this.isConst(opts.inplace[0])) st.inplace = opts.inplace;
     for (const w of opts.writes) {
-      if (opts.anyDtype && w >= 0) this.esize(w);
-      else this.checkRuntime(w);
+      if (w < 0) continue;
+      if (opts.dtype !== undefined) {
+        this.checkRuntime(w);
+        const dt = this.g.typeOf(w).dtype;
+        if (opts.dtype !== 'any' && dt !== opts.dtype) throw internal(`${kernel} writes ${opts.dtype} into "${this.g.value(w).name}" of dtype ${dt}`);
+      } else if (opts.anyDtype) this.esize(w);
+      else this.requireF32(w);
     }
     this.steps.push(st);
   }
@@ -263,19 +314,20 @@ export type LowerFn = (c: LowerCtx, n: Node) => void;
 
 /**
  * Strided copy of a view: dst[i] (dstStrides) = src[i] (srcStrides) over `dims`, elements of
- * `esize` bytes (4: copy_strided, 1: copy_strided_u8; strides count elements).
+ * `esize` bytes (4: copy_strided, 1: copy_strided_u8, 2 and 8: copy_strided_es; strides count elements).
  */
 export function copyView(c: LowerCtx, dst: Word, dstStrides: number[], src: Word, srcStrides: number[], dims: number[],
-  io: { reads: (number | null)[]; writes: number[] }, esize: 1 | 4 = 4): void {
+  io: { reads: (number | null)[]; writes: number[] }, esize: 1 | 2 | 4 | 8 = 4): void {
   if (dims.some((d) => d === 0)) return;
   const co = coalesce(dims, [srcStrides, dstStrides]);
   if (!co) throw c.unsupported(`a copy over ${dims.length} non-contiguous dims exceeds the ${MAX_DIMS}-dim kernel`);
-  c.emit(esize === 1 ? 'copy_strided_u8' : 'copy_strided', [dst, src, ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32)],
-    { ...io, anyDtype: true });
+  const words = [dst, src, ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32)];
+  if (esize === 1 || esize === 4) c.emit(esize === 1 ? 'copy_strided_u8' : 'copy_strided', words, { ...io, anyDtype: true });
+  else c.emit('copy_strided_es', [...words, i32(esize)], { ...io, anyDtype: true });
 }
 
 /** Element size shared by a data-movement op's data input and outputs (they must agree). */
-export function moveSize(c: LowerCtx, n: Node, x: ValueId): 1 | 4 {
+export function moveSize(c: LowerCtx, n: Node, x: ValueId): 1 | 2 | 4 | 8 {
   const es = c.esize(x);
   for (const o of n.outputs) {
     if (c.g.typeOf(o).dtype !== c.g.typeOf(x).dtype) throw c.unsupported(`${n.op} output dtype ${c.g.typeOf(o).dtype} differs from its input's ${c.g.typeOf(x).dtype}`);

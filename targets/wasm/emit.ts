@@ -10,17 +10,20 @@ import { Graph } from '../../compiler/ir/graph.js';
 import { TensorType } from '../../compiler/ir/tensor.js';
 import { inferCtxOf } from '../../compiler/interp/interp.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
-import { unsupported } from '../../compiler/errors.js';
+import { EdgecError, unsupported } from '../../compiler/errors.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
-import { defineTarget } from '../common/target.js';
+import { defineTarget, supportsFromTables } from '../common/target.js';
 import { emulateF16, hasF16 } from '../common/f16-graph.js';
-import { lowerGraph, Lowered } from './lower.js';
+import { LOWERINGS, lowerGraph, Lowered } from './lower.js';
 import { buildModule, MemoryLayout } from './module.js';
+import { emitWasmDynamic, isStaticGraph } from './dynamic/emit.js';
 
 export interface WasmOptions extends TargetOptions {
   /** Per-layer timing hooks (imports env.now; model.profile() returns per-layer ms). */
   profile?: boolean;
+  /** Largest shape per input name, for inputs with symbolic dims (`--max-input-shape`): a dynamic-shape artifact. */
+  maxInputShapes?: Record<string, number[]>;
 }
 
 /** Compile statistics beside the artifact (bench, profiler). */
@@ -76,8 +79,12 @@ export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: 
   if (!['fp32', 'int8', 'fp16', 'int4'].includes(precision)) throw unsupported(`precision ${precision} is not supported by the wasm target`);
   // --fp16: the f16 graph runs as f32 with per-op rounding to f16 (edgec.RoundF16); its weights
   // (f16 numbers) are stored as f16 in model.wasm. --int4 weights are stored as int4 blocks.
-  const f16 = hasF16(g);
-  const low = lowerGraph(f16 ? emulateF16(g) : g, { f16Weights: f16 || precision === 'fp16' });
+  if (!isStaticGraph(g)) {
+    // symbolic input dims or value-dependent sizes: one artifact for every shape up to the bound (dynamic/emit.ts)
+    if (precision === 'fp16' || precision === 'int4') throw unsupported(`dynamic input shapes are not supported with ${precision} on the wasm target`, { hint: 'fix the input shapes with --input-shape' });
+    return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision } });
+  }
+  const low = lowerF16Aware(g, precision);
   const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false });
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
@@ -102,12 +109,33 @@ export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: 
   return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
 }
 
+/**
+ * Lowers a graph, choosing how its f16 values run. A graph with f16 inputs or outputs first lowers
+ * natively (f16 values stored as 16-bit encodings, computed by the dtype-generic kernels exactly
+ * as the reference rounds them; run() takes and returns Uint16Array encodings); when an op has no
+ * native f16 kernel, and for --fp16 graphs (f32 interface, f16 inside), the graph runs as f32 with
+ * per-op rounding to f16 (emulateF16: f16 inputs and outputs become f32 ones).
+ */
+function lowerF16Aware(g: Graph, precision: string): Lowered {
+  const f16 = hasF16(g);
+  const opts = { f16Weights: f16 || precision === 'fp16' };
+  if (!f16) return lowerGraph(g, opts);
+  if ([...g.inputs, ...g.outputs].some((id) => g.typeOf(id).dtype === 'f16')) {
+    try {
+      return lowerGraph(g, { f16Weights: precision === 'fp16' });
+    } catch (e) {
+      if (!(e instanceof EdgecError) || e.kind !== 'unsupported') throw e;
+    }
+  }
+  return lowerGraph(emulateF16(g), opts);
+}
+
 /** True when the graph holds quantizeModel's integer ops (compiler/ops/qint.ts, domain edgec). */
 function isIntegerGraph(g: Graph): boolean {
   return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|Requantize)$/.test(n.op));
 }
 
-const WASM = defineTarget('wasm', emitWasm);
+const WASM = defineTarget('wasm', emitWasm, supportsFromTables(LOWERINGS));
 
 /** The wasm target's passes: the shared pipeline for 'wasm'. */
 export const wasmPipeline: () => Pass[] = WASM.pipeline;
@@ -136,6 +164,58 @@ const SPEC = ${JSON.stringify(spec)};
 
 const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype }));
 
+// typed array of each dtype's storage: f16/bf16 values are their 16-bit encodings, bool one byte (0/1)
+const ARRAYS = {
+  f32: Float32Array, f64: Float64Array, f16: Uint16Array, bf16: Uint16Array, i8: Int8Array, u8: Uint8Array, bool: Uint8Array,
+  i16: Int16Array, u16: Uint16Array, i32: Int32Array, u32: Uint32Array, i64: BigInt64Array, u64: BigUint64Array,
+};
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half bits of a number, round to nearest even. */
+function toF16(x) {
+  if (Number.isNaN(x)) return 0x7e00;
+  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
+  const a = Math.abs(x);
+  if (a >= 65520) return sign | 0x7c00;
+  if (a < 2 ** -14) return sign | roundEven(a * 2 ** 24);
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  if (2 ** (e + 1) <= a) e++;
+  const m = roundEven((a / 2 ** e - 1) * 1024);
+  return sign | (((e + 15) << 10) + m);
+}
+
+/** bfloat16 bits of a number (via f32, round to nearest even). */
+function toBf16(x) {
+  if (Number.isNaN(x)) return 0x7fc0;
+  f32[0] = x;
+  const u = u32[0];
+  return ((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+function roundEven(v) {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d > 0.5 || (d === 0.5 && f % 2 !== 0) ? f + 1 : f;
+}
+
+/**
+ * Copies a feed into an input buffer: typed arrays of the input's storage as they are; numbers for
+ * f16/bf16 inputs are rounded to their encodings; numbers for i64/u64 inputs become bigints.
+ */
+function writeInput(dst, dtype, v) {
+  if ((dtype === 'f16' || dtype === 'bf16') && !(v instanceof Uint16Array)) {
+    const enc = dtype === 'f16' ? toF16 : toBf16;
+    for (let i = 0; i < dst.length; i++) dst[i] = enc(Number(v[i]));
+  } else if ((dtype === 'i64' || dtype === 'u64') && !(v instanceof BigInt64Array || v instanceof BigUint64Array)) {
+    for (let i = 0; i < dst.length; i++) dst[i] = typeof v[i] === 'bigint' ? v[i] : BigInt(Math.trunc(Number(v[i])));
+  } else if (dtype === 'bool') {
+    for (let i = 0; i < dst.length; i++) dst[i] = v[i] ? 1 : 0;
+  } else dst.set(v);
+}
+
 async function loadSource(options) {
   if (options.wasm) return options.wasm;
   const url = options.url ? new URL(options.url, import.meta.url) : new URL('model.wasm', import.meta.url);
@@ -160,17 +240,18 @@ export async function create(options = {}) {
     : (await WebAssembly.instantiate(src, imports)).instance;
   const memory = instance.exports.memory;
   const runWasm = instance.exports.run;
+  const view = (x) => new ARRAYS[x.dtype](memory.buffer, x.addr, x.size);
   function run(feeds) {
-    if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: Float32Array }');
+    if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: typed array }');
     for (const x of SPEC.inputs) {
       const v = feeds[x.name];
       if (v === undefined) throw new Error(\`run: missing input "\${x.name}"\`);
       if (v.length !== x.size) throw new Error(\`run: input "\${x.name}" has \${v.length} elements, expected \${x.size} (shape [\${x.shape}])\`);
-      new Float32Array(memory.buffer, x.addr, x.size).set(v);
+      writeInput(view(x), x.dtype, v);
     }
     runWasm();
     const out = {};
-    for (const y of SPEC.outputs) out[y.name] = new Float32Array(memory.buffer, y.addr, y.size).slice();
+    for (const y of SPEC.outputs) out[y.name] = view(y).slice();
     return out;
   }
   const model = { inputs: pub(SPEC.inputs), outputs: pub(SPEC.outputs), run };
@@ -185,10 +266,27 @@ export async function create(options = {}) {
 `;
 }
 
+/** TypeScript type of the typed array that holds a value of each dtype in model.mjs's run(). */
+const DTS_ARRAYS: Readonly<Record<string, string>> = {
+  f32: 'Float32Array', f64: 'Float64Array', f16: 'Uint16Array', bf16: 'Uint16Array', i8: 'Int8Array', u8: 'Uint8Array',
+  bool: 'Uint8Array', i16: 'Int16Array', u16: 'Uint16Array', i32: 'Int32Array', u32: 'Uint32Array', i64: 'BigInt64Array',
+  u64: 'BigUint64Array',
+};
+
 function modelDts(inputs: IoSpec[], outputs: IoSpec[], profile: boolean): string {
-  const feeds = inputs.map((x) => `  ${JSON.stringify(x.name)}: Float32Array | ArrayLike<number>;`).join('\n');
-  const outs = outputs.map((x) => `  ${JSON.stringify(x.name)}: Float32Array;`).join('\n');
+  const arr = (dt: string): string => DTS_ARRAYS[dt] ?? 'Float32Array';
+  const feedType = (dt: string): string =>
+    dt === 'f16' || dt === 'bf16' ? 'Uint16Array | ArrayLike<number>'
+      : dt === 'i64' || dt === 'u64' ? `${arr(dt)} | ArrayLike<number | bigint>`
+        : `${arr(dt)} | ArrayLike<number>`;
+  const feeds = inputs.map((x) => `  /** ${x.dtype} [${x.shape.join(', ')}] */\n  ${JSON.stringify(x.name)}: ${feedType(x.dtype)};`).join('\n');
+  const outs = outputs.map((x) => `  /** ${x.dtype} [${x.shape.join(', ')}] */\n  ${JSON.stringify(x.name)}: ${arr(x.dtype)};`).join('\n');
   return `// Generated by edgec (wasm target).
+// Tensors are flat row-major typed arrays of their dtype: f32 Float32Array, f64 Float64Array,
+// i8 Int8Array, u8 and bool Uint8Array (0/1), i16 Int16Array, u16 Uint16Array, i32 Int32Array,
+// u32 Uint32Array, i64 BigInt64Array, u64 BigUint64Array, and f16/bf16 Uint16Array holding the
+// 16-bit encodings (an input also takes plain numbers, rounded to nearest even; an i64/u64 input
+// also takes numbers or bigints).
 export interface TensorSpec { name: string; shape: number[]; dtype: string; }
 export interface Feeds {
 ${feeds}

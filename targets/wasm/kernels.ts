@@ -31,6 +31,19 @@ export const KERNELS = {
   // int8 kernels (runtime-wasm/assembly/int8.ts, lowered by lower-int8.ts)
   qconv_i8: { words: 29 }, qdw_nhwc_i8: { words: 25 }, qconv_wino_i8: { words: 21 }, qgemm_i8: { words: 13 }, qrequant_i8: { words: 12 }, qbinary_i8: { words: 31 },
   qreduce_i8: { words: 26 }, qavgpool_i8: { words: 21 }, qmaxpool_i8: { words: 16 }, quantize_f32: { words: 8 }, dequantize_f32: { words: 8 },
+  // dtype-generic elementwise kernels (runtime-wasm/assembly/anytype.ts): every runtime dtype
+  unary_any: { words: 9 }, binary_any: { words: 25 }, where_any: { words: 29 },
+  // data movement on elements of any size (runtime-wasm/assembly/move.ts): 2- and 8-byte tensors
+  copy_strided_es: { words: 21 }, fill_es: { words: 5 }, gather_es: { words: 9 }, pad_es: { words: 22 },
+  // index ops on any dtype (runtime-wasm/assembly/gather.ts; dtype words are DTYPE codes)
+  gather_elements: { words: 20 }, scatter_elements: { words: 20 }, gather_nd: { words: 23 }, scatter_nd: { words: 23 },
+  onehot: { words: 8 }, trilu: { words: 9 },
+  // selection / scans / integer reductions (runtime-wasm/assembly/select.ts)
+  argminmax: { words: 8 }, topk: { words: 10 }, cumsum: { words: 17 }, reduce_any: { words: 24 },
+  // ConvTranspose column folding (runtime-wasm/assembly/convt.ts)
+  convt_col2im_f32: { words: 17 }, einsum_f32: { words: 42 },
+  // pools on 1..3-D windows with MaxPool Indices (runtime-wasm/assembly/pool3d.ts)
+  pool3d_f32: { words: 28 },
 } as const;
 
 export type KernelId = keyof typeof KERNELS;
@@ -57,3 +70,27 @@ export const BIAS = { none: 0, row: 1, col: 2, full: 3, scalar: 4 } as const;
 
 /** Number of dims the strided kernels iterate (shapes are coalesced, then left-padded with 1s). */
 export const MAX_DIMS = 6;
+
+/** Element-type codes of the dtype-generic kernels (runtime-wasm/assembly/dtype.ts). */
+export const DTYPE = {
+  f32: 0, f64: 1, i8: 2, u8: 3, i16: 4, u16: 5, i32: 6, u32: 7, i64: 8, u64: 9, bool: 10, f16: 11, bf16: 12,
+} as const;
+
+/** Scatter reduction codes (runtime-wasm/assembly/gather.ts). */
+export const SCATTER_REDUCTION = { none: 0, add: 1, mul: 2, max: 3, min: 4 } as const;
+
+/** Op codes of unary_any (runtime-wasm/assembly/anytype.ts N_*; its dtype words are DTYPE codes). */
+export const ANY_UNARY = {
+  Cast: 0, Neg: 1, Abs: 2, Sign: 3, Relu: 4, Not: 5, BitwiseNot: 6, IsNaN: 7, IsInf: 8, Clip: 9, Exp: 10, Log: 11,
+  Sqrt: 12, Reciprocal: 13, Floor: 14, Ceil: 15, Round: 16, Sin: 17, Cos: 18, Tan: 19, Asin: 20, Acos: 21, Atan: 22,
+  Sinh: 23, Cosh: 24, Asinh: 25, Acosh: 26, Atanh: 27, Erf: 28, Tanh: 29, Sigmoid: 30, Softplus: 31, Softsign: 32,
+  LeakyRelu: 33, Elu: 34, Selu: 35, Celu: 36, HardSigmoid: 37, HardSwish: 38, ThresholdedRelu: 39, Mish: 40, Gelu: 41,
+  GeluTanh: 42,
+} as const;
+
+/** Op codes of binary_any (runtime-wasm/assembly/anytype.ts A_*); Mod is Python modulo, FMod C fmod. */
+export const ANY_BINARY = {
+  Add: 0, Sub: 1, Mul: 2, Div: 3, Max: 4, Min: 5, Pow: 6, PRelu: 7, Mod: 8, FMod: 9, Equal: 10, Less: 11, LessOrEqual: 12,
+  Greater: 13, GreaterOrEqual: 14, And: 15, Or: 16, Xor: 17, BitShiftLeft: 18, BitShiftRight: 19, BitwiseAnd: 20,
+  BitwiseOr: 21, BitwiseXor: 22,
+} as const;

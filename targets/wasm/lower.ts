@@ -36,7 +36,7 @@ export { depthwiseScratchBytes, packRows4, winogradScratchBytes, winogradWeights
 export { packB } from './ops/matmul.js';
 
 /** Ops whose output is the input's bytes under another shape. */
-const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
+export const ALIAS_OPS: ReadonlySet<string> = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
 
 /** Lowering functions by qualified op name ('edgec.X' for the edgec domain), one table per op family. */
 export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
@@ -91,15 +91,16 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     const shape = c.shape(o);
     let id: number = o;
     const r = rootOf(o);
+    c.node = fakeNode(o);
+    c.checkRuntime(o);
     if (c.consts.has(r) || c.consts.has(o) || inputSet.has(r) || seenRoots.has(r)) {
-      id = c.temp(numel(shape) * 4);
-      c.node = fakeNode(o);
-      const src = c.consts.has(o) ? c.addr(o) : c.addr(r);
-      copyView(c, { k: 'buf', id, off: 0 }, contiguous(shape), src, contiguous(shape), shape, { reads: [o], writes: [id] });
+      // a raw copy of the value's bytes, whatever its dtype (element size from the data-movement table)
+      id = c.temp(c.valueBytes(o));
+      const src = c.consts.has(o) ? c.vaddr(o) : c.vaddr(r);
+      copyView(c, { k: 'buf', id, off: 0 }, contiguous(shape), src, contiguous(shape), shape, { reads: [o], writes: [id] }, c.esize(o));
       if (numel(shape) === 0) id = o;
     }
     seenRoots.add(rootOf(id));
-    c.checkRuntime(id);
     outputs.push({ id, name: v.name, shape, dtype: v.type.dtype });
   }
   const bytesOf = (id: number): number => (id < 0 ? c.temps.get(id)! : c.valueBytes(id));

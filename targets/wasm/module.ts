@@ -17,7 +17,8 @@ import binaryen from 'binaryen';
 import { internal } from '../../compiler/errors.js';
 import { KERNELS, KernelId } from './kernels.js';
 import { encodeF16, packInt4 } from '../common/compress.js';
-import { Lowered, Word } from './lower.js';
+import { Lowered } from './lower.js';
+import { resolveWords } from './layout.js';
 import { alignUp } from './memory-plan.js';
 
 /** Where things live in linear memory. */
@@ -171,17 +172,8 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     for (const p of payloads) data.set(p.data, p.addr - staticBase);
     inits.forEach((s, i) => s.words(blobAddr).forEach((w, k) => dv.setUint32(initAddr[i]! - staticBase + k * 4, w, true)));
     low.steps.forEach((s, i) => {
-      const base = paramAddr[i]! - staticBase;
-      s.words.forEach((w: Word, k: number) => {
-        const at = base + k * 4;
-        switch (w.k) {
-          case 'i': dv.setInt32(at, w.v | 0, true); break;
-          case 'f': dv.setFloat32(at, w.v, true); break;
-          case 'buf': dv.setUint32(at, bufAddr(w.id) + w.off, true); break;
-          case 'blob': dv.setUint32(at, blobAddr[w.id]! + w.off, true); break;
-          case 'scratch': dv.setUint32(at, arenaBase + low.plan.offsets.get(low.scratchKey.get(i)!)!, true); break;
-          case 'null': dv.setUint32(at, 0, true); break;
-        }
+      resolveWords(dv, paramAddr[i]! - staticBase, s.words, {
+        buf: bufAddr, blob: (id) => blobAddr[id]!, scratch: () => arenaBase + low.plan.offsets.get(low.scratchKey.get(i)!)!,
       });
     });
     // the (possibly large) static data is appended to the emitted binary directly: routing MBs of
@@ -333,4 +325,70 @@ export function appendDataSegment(wasm: Uint8Array, offset: number, bytes: Uint8
     o += p.length;
   }
   return out;
+}
+
+/**
+ * Builds the module of a dynamic-shape artifact: every kernel of the library in one function table
+ * (in targets/wasm/kernels.ts order: dynamic/relower.ts KERNEL_INDEX) and an exported
+ * `run_steps(table, n)` that calls n steps read from memory as [kernel index, parameter address]
+ * pairs. Memory is exported and growable; the planner writes blobs, parameter blocks, the step
+ * table and the arena from `dynBase` on, for the input shapes of each call.
+ * @param pages initial memory pages (sized for the compiled bound)
+ * @returns the binary and the first byte the planner may use
+ */
+export function buildDynamicModule(pages: number): { wasm: Uint8Array; dynBase: number } {
+  const mod = binaryen.readBinary(kernels());
+  try {
+    mod.setFeatures(FEATURES() | binaryen.Features.ReferenceTypes);
+    const dsApi = mod as unknown as { getNumDataSegments(): number; getDataSegmentInfo(ref: number): unknown };
+    const segs: { offset: number; data: Uint8Array }[] = [];
+    let libEnd = 0;
+    for (let i = 0; i < dsApi.getNumDataSegments(); i++) {
+      const info = dsApi.getDataSegmentInfo(mod.getDataSegmentByIndex(i)) as { offset: number; data: ArrayBuffer | Uint8Array; passive: boolean };
+      if (info.passive) throw internal('kernel library has passive data segments');
+      const data = info.data instanceof Uint8Array ? info.data : new Uint8Array(info.data);
+      segs.push({ offset: info.offset, data });
+      libEnd = Math.max(libEnd, info.offset + data.length);
+    }
+    const fnOf = new Map<string, string>();
+    const exportNames: string[] = [];
+    for (let i = 0; i < mod.getNumExports(); i++) {
+      const e = binaryen.getExportInfo(mod.getExportByIndex(i));
+      exportNames.push(e.name);
+      if (e.kind === binaryen.ExternalFunction) fnOf.set(e.name, e.value);
+    }
+    for (const n of exportNames) mod.removeExport(n);
+    const fns = (Object.keys(KERNELS) as KernelId[]).map((k) => {
+      const f = fnOf.get(k);
+      if (!f) throw internal(`kernel ${k} is missing from the kernel library`);
+      return f;
+    });
+    mod.addTable('kernels', fns.length, fns.length);
+    mod.addActiveElementSegment('kernels', 'kernel_elems', fns, mod.i32.const(0));
+    const dynBase = alignUp(Math.max(libEnd, 1024), 64);
+    mod.setMemory(Math.max(pages, Math.ceil((dynBase + 64) / 65536)), 65536, 'memory',
+      segs.map((s) => ({ offset: mod.i32.const(s.offset), data: s.data, passive: false })));
+    // run_steps(tbl, n): for (i = 0; i < n; i++) kernels[load(tbl + 8i)](load(tbl + 8i + 4))
+    const [tbl, n, i, p] = [0, 1, 2, 3];
+    const I = binaryen.i32;
+    const body = mod.block(null, [
+      mod.local.set(i, mod.i32.const(0)),
+      mod.block('done', [
+        mod.loop('next', mod.block(null, [
+          mod.br('done', mod.i32.ge_u(mod.local.get(i, I), mod.local.get(n, I))),
+          mod.local.set(p, mod.i32.add(mod.local.get(tbl, I), mod.i32.shl(mod.local.get(i, I), mod.i32.const(3)))),
+          mod.call_indirect('kernels', mod.i32.load(0, 4, mod.local.get(p, I)), [mod.i32.load(4, 4, mod.local.get(p, I))], I, binaryen.none),
+          mod.local.set(i, mod.i32.add(mod.local.get(i, I), mod.i32.const(1))),
+          mod.br('next'),
+        ])),
+      ]),
+    ]);
+    mod.addFunction('run_steps', binaryen.createType([I, I]), binaryen.none, [I, I], body);
+    mod.addFunctionExport('run_steps', 'run_steps');
+    mod.runPasses(['remove-unused-module-elements']);
+    if (!mod.validate()) throw internal('generated dynamic wasm module does not validate');
+    return { wasm: mod.emitBinary(), dynBase };
+  } finally {
+    mod.dispose();
+  }
 }

@@ -6,14 +6,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { Tensor } from '../../compiler/ir/tensor.js';
-import { invalid } from '../../compiler/errors.js';
+import { DType, bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../compiler/ir/dtype.js';
+import { Tensor, TypedArray, allocData } from '../../compiler/ir/tensor.js';
+import { internal, invalid } from '../../compiler/errors.js';
 
 /** The runtime API of a wasm artifact (../../shared/CLI.md). */
 export interface WasmModel {
   inputs: { name: string; shape: number[]; dtype: string }[];
   outputs: { name: string; shape: number[]; dtype: string }[];
-  run(feeds: Record<string, ArrayLike<number>>): Record<string, Float32Array>;
+  /** Inputs and outputs are typed arrays of their dtype (model.d.ts): f16/bf16 as Uint16Array encodings. */
+  run(feeds: Record<string, TypedArray | ArrayLike<number> | { data: TypedArray; shape: number[] }>): Record<string, TypedArray>;
+  /** Dynamic-shape artifacts (targets/wasm/dynamic): output shapes of the last run. */
+  outputShapes?(): Record<string, number[]>;
   layers?: { name: string; op: string }[];
   profile?(): { name: string; op: string; ms: number }[];
   resetProfile?(): void;
@@ -34,16 +38,55 @@ export async function loadWasmArtifact(dir: string): Promise<WasmModel> {
   return mod.create();
 }
 
-/** Runs a loaded model on tensors given in input order; returns f32 tensors in output order. */
+/**
+ * The run() feed of a tensor for an input of dtype `dt`: the tensor's own storage when it has that
+ * dtype (f16/bf16: their 16-bit encodings), else its numbers converted as Tensor.set converts them.
+ * @param t input tensor
+ * @param dt the model input's dtype
+ */
+export function feedOf(t: Tensor, dt: DType): TypedArray {
+  const src = t.dtype === dt ? t : Tensor.from(dt, t.shape, t.dtype === 'i64' || t.dtype === 'u64' ? Array.from(t.data as BigInt64Array) : t.toNumbers());
+  if (dt === 'f16' || dt === 'bf16') {
+    const enc = dt === 'f16' ? numberToF16Bits : numberToBf16Bits;
+    const h = new Uint16Array(src.size);
+    for (let i = 0; i < h.length; i++) h[i] = enc(src.get(i));
+    return h;
+  }
+  return src.data as TypedArray;
+}
+
+/** A run() output of dtype `dt` as a tensor (f16/bf16 encodings decoded to their values). */
+export function tensorOfOutput(dt: DType, shape: number[], data: TypedArray): Tensor {
+  if (dt === 'f16' || dt === 'bf16') {
+    const dec = dt === 'f16' ? f16BitsToNumber : bf16BitsToNumber;
+    const v = allocData(dt, data.length) as Float32Array;
+    for (let i = 0; i < v.length; i++) v[i] = dec((data as Uint16Array)[i]!);
+    return new Tensor(dt, shape, v);
+  }
+  return new Tensor(dt, shape, data);
+}
+
+/** Runs a loaded model on tensors given in input order; returns tensors of the outputs' dtypes in output order. */
 export function runWasmModel(model: WasmModel, inputs: readonly Tensor[]): Tensor[] {
   if (inputs.length !== model.inputs.length) throw invalid(`model has ${model.inputs.length} input(s) but ${inputs.length} were given`);
-  const feeds: Record<string, ArrayLike<number>> = {};
+  const feeds: Record<string, TypedArray | { data: TypedArray; shape: number[] }> = {};
+  const dynamic = typeof model.outputShapes === 'function';
   model.inputs.forEach((x, i) => {
-    const t = inputs[i]!;
-    feeds[x.name] = t.data instanceof Float32Array ? t.data : Float32Array.from(t.toNumbers());
+    const data = feedOf(inputs[i]!, x.dtype as DType);
+    // a dynamic-shape artifact takes each input's shape with its data
+    feeds[x.name] = dynamic ? { data, shape: [...inputs[i]!.shape] } : data;
   });
-  const out = model.run(feeds);
-  return model.outputs.map((y) => new Tensor('f32', y.shape, out[y.name]!));
+  let out: Record<string, TypedArray>;
+  try {
+    out = model.run(feeds);
+  } catch (e) {
+    // model.mjs validates its inputs (count, sizes, shapes within a dynamic artifact's bound); a
+    // trap inside model.wasm is a bug
+    if (!(e instanceof Error) || e.constructor.name === 'RuntimeError') throw internal(`model.wasm failed: ${String(e)}`);
+    throw invalid(`model.mjs: ${e.message}`);
+  }
+  const shapes = dynamic ? model.outputShapes!() : undefined;
+  return model.outputs.map((y) => tensorOfOutput(y.dtype as DType, shapes ? shapes[y.name]! : y.shape, out[y.name]!));
 }
 
 /**

@@ -20,13 +20,14 @@ import { unsupported } from '../../compiler/errors.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { edgecVersion, graphStats } from '../wasm/emit.js';
-import { defineTarget } from '../common/target.js';
+import { defineTarget, supportsFromTables } from '../common/target.js';
 import { emulateF16, hasF16 } from '../common/f16-graph.js';
 import { encodeF16, packInt4 } from '../common/compress.js';
-import { Lowered, lowerGraph } from './lower.js';
-import { isIntegerGraph } from './lower-int8.js';
+import { INT_LOWERINGS, LOWERINGS, Lowered, lowerGraph } from './lower.js';
+import { isIntegerGraph } from './ops/qint.js';
 import { generate } from './kernels/index.js';
 import { Groups } from './wgsl/shader.js';
+import { wordsOf } from './wgsl/qshader.js';
 
 export type WebgpuOptions = TargetOptions;
 
@@ -47,8 +48,12 @@ export interface DispatchSpec {
 
 /** Everything model.mjs needs, as data. */
 export interface HostSpec {
-  inputs: (IoSpec & { offset: number; size: number })[];
-  outputs: (IoSpec & { offset: number; size: number })[];
+  /**
+   * Graph inputs and outputs: arena word offset, element count and words (8-bit and bool values
+   * packed 4 per word, 16-bit values 2 per word, i64 values held as i32).
+   */
+  inputs: (IoSpec & { offset: number; size: number; words: number })[];
+  outputs: (IoSpec & { offset: number; size: number; words: number })[];
   arenaBytes: number;
   /** Bytes of the GPU weights buffer (f32). */
   weightsBytes: number;
@@ -128,8 +133,10 @@ export function buildProgram(low: Lowered, profile = false): { spec: HostSpec; w
     if (prog.groups.some((g) => g === 0)) continue;
     dispatches.push({ s, g: prog.groups, o, l: layerIdx.get(st.node) ?? -1 });
   }
-  const io = (xs: Lowered['inputs'] | Lowered['outputs']) =>
-    xs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype, offset: arenaOff(x.id), size: x.shape.reduce((a, b) => a * b, 1) }));
+  const io = (xs: Lowered['inputs'] | Lowered['outputs']) => xs.map((x) => {
+    const size = x.shape.reduce((a, b) => a * b, 1);
+    return { name: x.name, shape: x.shape, dtype: x.dtype, offset: arenaOff(x.id), size, words: wordsOf(x.dtype, size) };
+  });
   const spec: HostSpec = {
     inputs: io(low.inputs),
     outputs: io(low.outputs),
@@ -190,7 +197,7 @@ function weightsFile(low: Lowered, blobOff: number[], wdata: Float32Array): { fi
  * @param opts precision (fp32 only); profile: run() measures per-layer times (model.profile())
  */
 export function emitWebgpu(g: Graph, opts: WebgpuOptions = {}): Artifact & { stats: WebgpuStats } {
-  // an integer graph (edgec.Q* ops: --int8 or a pre-quantized model) lowers to the int8 kernels (lower-int8.ts)
+  // an integer graph (edgec.Q* ops: --int8 or a pre-quantized model) lowers to the int8 kernels (ops/qint.ts)
   const precision = opts.precision ?? (isIntegerGraph(g) ? 'int8' : 'fp32');
   if (precision !== 'fp32' && precision !== 'fp16' && precision !== 'int4' && precision !== 'int8') {
     throw unsupported(`precision ${precision} is not supported by the webgpu target yet (fp32, fp16, int8 and int4)`);
@@ -225,7 +232,7 @@ export function emitWebgpu(g: Graph, opts: WebgpuOptions = {}): Artifact & { sta
   return { files, manifest, stats: { dispatches: spec.dispatches.length, shaders: spec.shaders.length, layers: spec.layers.map((l) => l.name), kernels } };
 }
 
-const WEBGPU = defineTarget('webgpu', emitWebgpu);
+const WEBGPU = defineTarget('webgpu', emitWebgpu, supportsFromTables(LOWERINGS, INT_LOWERINGS));
 
 /** The webgpu target's passes: the shared pipeline for 'webgpu'. */
 export const webgpuPipeline: () => Pass[] = WEBGPU.pipeline;
@@ -249,6 +256,34 @@ const UNIFORM_STRIDE = ${UNIFORM_STRIDE};
 const MAP_READ = 0x1, COPY_SRC = 0x4, COPY_DST = 0x8, UNIFORM = 0x40, STORAGE = 0x80, MODE_READ = 0x1, COMPUTE = 0x4;
 
 const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype }));
+
+// typed arrays of each dtype as the host sees it (i64: BigInt64Array; bool: Uint8Array of 0 / 1)
+const ARRAYS = { f32: Float32Array, i32: Int32Array, u32: Uint32Array, i8: Int8Array, u8: Uint8Array, bool: Uint8Array, i16: Int16Array, u16: Uint16Array };
+
+/** Arena words of input x from feed v: packed 8-/16-bit values, i64 checked to fit the i32 it is held in. */
+function toWords(x, v) {
+  const out = new Uint8Array(x.words * 4);
+  if (x.dtype === 'i64') {
+    const w = new Int32Array(out.buffer);
+    for (let i = 0; i < x.size; i++) {
+      const b = typeof v[i] === 'bigint' ? v[i] : BigInt(v[i]);
+      if (b < -2147483648n || b > 2147483647n) throw new RangeError(\`run: input "\${x.name}" element \${i} (\${b}) is outside the int32 range this webgpu model holds int64 values in\`);
+      w[i] = Number(b);
+    }
+    return out;
+  }
+  const T = ARRAYS[x.dtype];
+  const a = v instanceof T ? v : x.dtype === 'bool' ? Uint8Array.from(v, (e) => (e ? 1 : 0)) : T.from(v);
+  out.set(new Uint8Array(a.buffer, a.byteOffset, x.size * T.BYTES_PER_ELEMENT));
+  return out;
+}
+
+/** Output y from its arena bytes. */
+function fromWords(y, bytes) {
+  if (y.dtype === 'i64') return BigInt64Array.from(new Int32Array(bytes.buffer, bytes.byteOffset, y.size), (e) => BigInt(e));
+  const T = ARRAYS[y.dtype];
+  return new T(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + y.size * T.BYTES_PER_ELEMENT));
+}
 
 async function loadFile(options, name, text) {
   const given = options.files && options.files[name];
@@ -335,7 +370,7 @@ export async function create(options = {}) {
   const u = new Uint32Array(nd * UNIFORM_STRIDE / 4);
   SPEC.dispatches.forEach((d, i) => u.set(d.o, i * UNIFORM_STRIDE / 4));
   device.queue.writeBuffer(ubuf, 0, u);
-  const outBytes = SPEC.outputs.reduce((a, y) => a + y.size * 4, 0);
+  const outBytes = SPEC.outputs.reduce((a, y) => a + y.words * 4, 0);
   const readback = device.createBuffer({ size: Math.max(4, outBytes), usage: MAP_READ | COPY_DST });
   const layout = device.createBindGroupLayout({ entries: [
     { binding: 0, visibility: COMPUTE, buffer: { type: 'storage' } },
@@ -386,30 +421,30 @@ export async function create(options = {}) {
     }
   }
   async function runOnce(feeds) {
-    if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: Float32Array }');
+    if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: typed array }');
     for (const x of SPEC.inputs) {
       const v = feeds[x.name];
       if (v === undefined) throw new Error(\`run: missing input "\${x.name}"\`);
       if (v.length !== x.size) throw new Error(\`run: input "\${x.name}" has \${v.length} elements, expected \${x.size} (shape [\${x.shape}])\`);
-      if (x.size > 0) device.queue.writeBuffer(arena, x.offset * 4, v instanceof Float32Array ? v : Float32Array.from(v));
+      if (x.size > 0) device.queue.writeBuffer(arena, x.offset * 4, toWords(x, v));
     }
     if (SPEC.profile) await profiledDispatches();
     const enc = device.createCommandEncoder();
     if (!SPEC.profile) encodeDispatches(enc, 0, SPEC.dispatches.length);
     let at = 0;
     for (const y of SPEC.outputs) {
-      if (y.size > 0) enc.copyBufferToBuffer(arena, y.offset * 4, readback, at, y.size * 4);
-      at += y.size * 4;
+      if (y.size > 0) enc.copyBufferToBuffer(arena, y.offset * 4, readback, at, y.words * 4);
+      at += y.words * 4;
     }
     device.queue.submit([enc.finish()]);
     await readback.mapAsync(MODE_READ);
-    const all = new Float32Array(readback.getMappedRange().slice(0));
+    const all = new Uint8Array(readback.getMappedRange().slice(0));
     readback.unmap();
     const out = {};
     at = 0;
     for (const y of SPEC.outputs) {
-      out[y.name] = all.slice(at, at + y.size);
-      at += y.size;
+      out[y.name] = fromWords(y, all.subarray(at, at + y.words * 4));
+      at += y.words * 4;
     }
     return out;
   }
@@ -433,8 +468,8 @@ export async function create(options = {}) {
 }
 
 function modelDts(inputs: IoSpec[], outputs: IoSpec[]): string {
-  const feeds = inputs.map((x) => `  ${JSON.stringify(x.name)}: Float32Array | ArrayLike<number>;`).join('\n');
-  const outs = outputs.map((x) => `  ${JSON.stringify(x.name)}: Float32Array;`).join('\n');
+  const feeds = inputs.map((x) => `  ${JSON.stringify(x.name)}: ${x.dtype === 'i64' ? 'BigInt64Array | ArrayLike<number | bigint>' : `${hostArray(x.dtype)} | ArrayLike<number>`};`).join('\n');
+  const outs = outputs.map((x) => `  ${JSON.stringify(x.name)}: ${hostArray(x.dtype)};`).join('\n');
   return `// Generated by edgec (webgpu target).
 export interface TensorSpec { name: string; shape: number[]; dtype: string; }
 export interface Feeds {
@@ -467,4 +502,12 @@ export interface CreateOptions {
 }
 export function create(options?: CreateOptions): Promise<Model>;
 `;
+}
+
+/** Typed array a model.mjs input or output of `dtype` is given / returned as. */
+function hostArray(dtype: string): string {
+  const m: Record<string, string> = {
+    f32: 'Float32Array', i32: 'Int32Array', u32: 'Uint32Array', i8: 'Int8Array', u8: 'Uint8Array', bool: 'Uint8Array', i16: 'Int16Array', u16: 'Uint16Array', i64: 'BigInt64Array',
+  };
+  return m[dtype] ?? 'Float32Array';
 }

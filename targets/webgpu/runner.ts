@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Tensor } from '../../compiler/ir/tensor.js';
+import type { DType } from '../../compiler/ir/dtype.js';
 import { invalid, unsupported } from '../../compiler/errors.js';
 import { Graph } from '../../compiler/ir/graph.js';
 
@@ -18,7 +19,8 @@ export interface WebgpuModel {
   inputs: { name: string; shape: number[]; dtype: string }[];
   outputs: { name: string; shape: number[]; dtype: string }[];
   layers: { name: string; op: string }[];
-  run(feeds: Record<string, ArrayLike<number>>): Promise<Record<string, Float32Array>>;
+  /** Feeds and outputs are typed arrays of each value's dtype (i64: BigInt64Array; bool: Uint8Array). */
+  run(feeds: Record<string, ArrayLike<number | bigint>>): Promise<Record<string, ArrayLike<number | bigint>>>;
   destroy(): void;
   /** Profiling builds: per-layer milliseconds accumulated since the last reset. */
   profile?(): { name: string; op: string; ms: number }[];
@@ -79,16 +81,21 @@ export async function loadWebgpuArtifact(dir: string): Promise<WebgpuModel> {
   return mod.create({ device });
 }
 
-/** Runs a loaded model on tensors given in input order; returns f32 tensors in output order. */
+/**
+ * Runs a loaded model on tensors given in input order; returns tensors of the model's output
+ * dtypes in output order (f16 values of an --fp16 graph come back as f32).
+ */
 export async function runWebgpuModel(model: WebgpuModel, inputs: readonly Tensor[]): Promise<Tensor[]> {
   if (inputs.length !== model.inputs.length) throw invalid(`model has ${model.inputs.length} input(s) but ${inputs.length} were given`);
-  const feeds: Record<string, ArrayLike<number>> = {};
+  const feeds: Record<string, ArrayLike<number | bigint>> = {};
   model.inputs.forEach((x, i) => {
     const t = inputs[i]!;
-    feeds[x.name] = t.data instanceof Float32Array ? t.data : Float32Array.from(t.toNumbers());
+    if (t.dtype === 'string') throw unsupported(`input "${x.name}" is a string tensor`);
+    const d = t.data as ArrayLike<number | bigint>;
+    feeds[x.name] = x.dtype === 'f32' && !(d instanceof Float32Array) ? Float32Array.from(t.toNumbers()) : d;
   });
   const out = await model.run(feeds);
-  return model.outputs.map((y) => new Tensor('f32', y.shape, out[y.name]!));
+  return model.outputs.map((y) => new Tensor(y.dtype as DType, y.shape, out[y.name]! as Tensor['data']));
 }
 
 /**

@@ -1,7 +1,7 @@
 /**
  * ONNX backend node tests on the wasm target: each test's model is compiled with the wasm pipeline,
  * loaded through its model.mjs and run on the test's inputs; outputs must match the test data
- * (rtol 1e-3, atol 1e-5). Tests excluded for the reference (exclude/*.jsonc) are skipped; tests the
+ * (float outputs within rtol 1e-3, atol 1e-5; integer and bool outputs bit-exact in their dtype). Tests excluded for the reference (exclude/*.jsonc) are skipped; tests the
  * wasm target cannot run are listed with a reason in exclude-wasm.jsonc.
  */
 import { afterAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Tensor } from '../../compiler/ir/tensor.js';
+import { isFloat } from '../../compiler/ir/dtype.js';
 import { EdgecError } from '../../compiler/errors.js';
 import { compileWasm } from '../../targets/wasm/emit.js';
 import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
@@ -16,6 +17,16 @@ import { compareTensors } from '../helpers/compare.js';
 import { exclusions, listNodeTests, loadNodeCase, readJsonc } from './cases.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The pair to compare: integer and bool outputs as they are (same dtype, bit-exact); float outputs
+ * as f32 numbers on both sides (an f16 graph may run emulated in f32, with f32 outputs).
+ */
+function comparable(got: Tensor, want: Tensor): [Tensor, Tensor] {
+  if (!isFloat(want.dtype)) return [got, want];
+  const asF32 = (t: Tensor) => (t.dtype === 'f32' ? t : new Tensor('f32', t.shape, Float32Array.from(t.toNumbers())));
+  return [asF32(got), asF32(want)];
+}
 const refExcluded = exclusions(path.join(here, 'exclude'));
 // EDGEC_WASM_NODE_ALL=1 ignores exclude-wasm.jsonc (to regenerate it with EDGEC_WASM_NODE_REPORT=out.json)
 const wasmExcluded = process.env.EDGEC_WASM_NODE_ALL ? new Map<string, string>() : new Map(Object.entries(readJsonc(path.join(here, 'exclude-wasm.jsonc'))));
@@ -35,8 +46,7 @@ describe.skipIf(all.length === 0)('onnx node tests (wasm)', () => {
           const model = await loadWasmArtifact(dir);
           const got = runWasmModel(model, inputs.slice(0, graph.inputs.length));
           outputs.forEach((want, k) => {
-            const w = want.dtype === 'f32' ? want : new Tensor('f32', want.shape, Float32Array.from(want.toNumbers()));
-            const msg = compareTensors(got[k]!, w, { rtol: 1e-3, atol: 1e-5 });
+            const msg = compareTensors(...comparable(got[k]!, want), { rtol: 1e-3, atol: 1e-5 });
             expect(msg, `output ${k}`).toBeNull();
           });
         } finally {

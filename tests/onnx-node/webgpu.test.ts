@@ -5,7 +5,9 @@
  * reference (exclude/*.jsonc) are skipped; tests the webgpu target cannot run are listed with a
  * reason in exclude-webgpu.jsonc: compile-time 'unsupported' errors (checked to still be rejected)
  * and, prefixed "known mismatch:", tests that compile but differ from the test data.
- * Regenerate: EDGEC_WEBGPU_NODE_REPORT=out.json npx vitest run tests/onnx-node/webgpu.test.ts.
+ * Integer and bool outputs must match bit for bit.
+ * Regenerate: EDGEC_WEBGPU_NODE_ALL=1 (ignore exclude-webgpu.jsonc) EDGEC_WEBGPU_NODE_REPORT=out.json (write the
+ * failures, test name -> first error line) npx vitest run tests/onnx-node/webgpu.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
@@ -20,11 +22,24 @@ import { exclusions, listNodeTests, loadNodeCase, readJsonc } from './cases.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const refExcluded = exclusions(path.join(here, 'exclude'));
-const gpuExcluded = new Map(Object.entries(readJsonc(path.join(here, 'exclude-webgpu.jsonc'))));
+// EDGEC_WEBGPU_NODE_ALL=1 ignores exclude-webgpu.jsonc (to regenerate it with EDGEC_WEBGPU_NODE_REPORT=out.json)
+const gpuExcluded = process.env['EDGEC_WEBGPU_NODE_ALL'] ? new Map<string, string>() : new Map(Object.entries(readJsonc(path.join(here, 'exclude-webgpu.jsonc'))));
 const all = listNodeTests();
 const failures: Record<string, string> = {};
 let passed = 0;
 const gpu = all.length > 0 ? await gpuAvailable('onnx-node webgpu') : false;
+
+/**
+ * Compares a webgpu output with the test data: integer and bool outputs bit for bit, f16/f64/bf16
+ * outputs (computed in f32 on webgpu) and f32 outputs within rtol 1e-3, atol 1e-5.
+ */
+function compareOutput(got: Tensor, want: Tensor): string | null {
+  const float = ['f32', 'f64', 'f16', 'bf16'].includes(want.dtype);
+  if (!float) return compareTensors(got, want);
+  const g = got.dtype === 'f32' ? got : new Tensor('f32', got.shape, Float32Array.from(got.toNumbers()));
+  const w = want.dtype === 'f32' ? want : new Tensor('f32', want.shape, Float32Array.from(want.toNumbers()));
+  return compareTensors(g, w, { rtol: 1e-3, atol: 1e-5 });
+}
 
 describe.skipIf(all.length === 0 || !gpu)('onnx node tests (webgpu)', () => {
   for (const c of all) {
@@ -34,9 +49,8 @@ describe.skipIf(all.length === 0 || !gpu)('onnx node tests (webgpu)', () => {
         const { graph, inputs, outputs } = loadNodeCase(c);
         const { outputs: got } = await runOnWebgpu(graph, inputs.slice(0, graph.inputs.length));
         outputs.forEach((want, k) => {
-          const w = want.dtype === 'f32' ? want : new Tensor('f32', want.shape, Float32Array.from(want.toNumbers()));
-          const msg = compareTensors(got[k]!, w, { rtol: 1e-3, atol: 1e-5 });
-          expect(msg, `output ${k}`).toBeNull();
+          expect(got[k], `output ${k}`).toBeDefined();
+          expect(compareOutput(got[k]!, want), `output ${k}`).toBeNull();
         });
         passed++;
       } catch (e) {

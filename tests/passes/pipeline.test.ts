@@ -33,6 +33,7 @@ describe('pipelines', () => {
     for (const t of TARGETS) {
       for (const p of pipelineFor(t)) used.add(p.name);
       for (const p of pipelineFor(t, { fuseActivations: true })) used.add(p.name);
+      for (const p of pipelineFor(t, { supports: () => true })) used.add(p.name);
     }
     const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../compiler/passes');
     for (const p of ALL_PASSES) {

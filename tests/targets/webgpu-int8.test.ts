@@ -1,5 +1,5 @@
 /**
- * int8 WebGPU kernels (targets/webgpu/lower-int8.ts, kernels/qint.ts, kernels/qmove.ts) against the
+ * int8 WebGPU kernels (targets/webgpu/ops/qint.ts, kernels/qint.ts, kernels/qmove.ts) against the
  * reference interpreter running the same integer graph: outputs must be identical bit for bit.
  * Graphs: f32 input -> QuantizeLinear -> integer op(s) -> DequantizeLinear (scale 1, zero point 0,
  * so the f32 output is the integer result itself) -> f32 output; plus whole quantized models.

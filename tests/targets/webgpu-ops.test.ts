@@ -74,12 +74,17 @@ describe('webgpu target errors and guarantees', () => {
     expect(Object.values(art.stats.kernels)).toEqual(['conv2d_igemm_tiled_f32', 'conv2d_igemm_tiled_f32']);
   });
 
-  it('non-f32 tensors are rejected at compile time', () => {
+  it('tensors of dtypes webgpu does not hold (f64; i64 arithmetic) are rejected at compile time', () => {
     const g = graphOf((b) => {
-      const x = b.input('x', 'i32', [4]);
-      b.output(b.node('Add', [x, x], {}, { name: 'int_add' }));
+      const x = b.input('x', 'f64', [4]);
+      b.output(b.node('Add', [x, x], {}, { name: 'f64_add' }));
     });
-    expectUnsupported(() => compileWebgpu(g), 'int_add');
+    expectUnsupported(() => compileWebgpu(g), 'f64_add');
+    const h = graphOf((b) => {
+      const x = b.input('x', 'i64', [4]);
+      b.output(b.node('Add', [x, x], {}, { name: 'i64_add' }));
+    });
+    expectUnsupported(() => compileWebgpu(h), 'i64_add');
   });
 });
 

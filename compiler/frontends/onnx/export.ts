@@ -11,7 +11,7 @@
  * - value names are the source names where unique, generated ones otherwise (names are data).
  */
 import onnxproto from 'onnx-proto';
-import { AttrValue, Graph, Node, ValueId } from '../../ir/graph.js';
+import { AttrValue, Graph, Node, TypeAttr, ValueId, explicitInputs, implicitInputCount } from '../../ir/graph.js';
 import { Tensor, TensorType } from '../../ir/tensor.js';
 import { ONNX_DTYPE } from '../../ir/dtype.js';
 import { AttrReader, getOp, normDomain } from '../../ops/registry.js';
@@ -92,11 +92,42 @@ function attrKinds(domain: string, op: string, node: Node, opset: number): Map<s
   return r.kinds;
 }
 
-/** Encodes one attribute. `kind` comes from the op schema; otherwise it is guessed from the value. */
-function attrProto(name: string, v: AttrValue, kind: AttrKind | undefined, ctx: ErrorContext): onnxproto.onnx.AttributeProto {
+/** protobuf int64 words of INT64_MAX and INT64_MIN ({low, high} is what protobufjs's LongBits reads). */
+const INT64_MAX_WORDS = { low: -1, high: 0x7fffffff, unsigned: false };
+const INT64_MIN_WORDS = { low: 0, high: -0x80000000, unsigned: false };
+const TWO_POW_63 = 2 ** 63;
+
+/**
+ * An integer attribute value for protobuf's int64 fields. IR attributes hold ints as JS numbers,
+ * so INT64_MAX (e.g. Slice's "to the end" `ends`, 9223372036854775807) reads back as 2^63, which
+ * protobufjs would encode as INT64_MIN (two's-complement wrap), reversing its meaning. Values at
+ * or beyond the int64 range saturate to INT64_MAX / INT64_MIN; all others encode exactly.
+ * @param v an integer (or +-Infinity)
+ */
+export function int64Attr(v: number): number | typeof INT64_MAX_WORDS {
+  if (v >= TWO_POW_63) return INT64_MAX_WORDS;
+  if (v < -TWO_POW_63) return INT64_MIN_WORDS;
+  return v;
+}
+
+/**
+ * Encodes one attribute. `kind` comes from the op schema; otherwise it is guessed from the value.
+ * `sub` writes a subgraph attribute's GraphProto.
+ */
+function attrProto(name: string, v: AttrValue, kind: AttrKind | undefined, ctx: ErrorContext,
+  sub: (g: Graph) => onnxproto.onnx.GraphProto): onnxproto.onnx.AttributeProto {
   const a = new onnx.AttributeProto();
   a.name = name;
-  if (v instanceof Tensor) {
+  if (v instanceof Graph) {
+    a.type = ATTR.GRAPH;
+    a.g = sub(v);
+  } else if (v instanceof TypeAttr) {
+    a.type = ATTR.TYPE_PROTO;
+    a.tp = typeProto(v.type);
+  } else if (Array.isArray(v) && v[0] instanceof Graph) {
+    a.type = ATTR.GRAPHS;
+    a.graphs = (v as Graph[]).map(sub);
+  } else if (v instanceof Tensor) {
     a.type = ATTR.TENSOR;
     a.t = tensorToProto(v, name);
   } else if (typeof v === 'string') {
@@ -108,7 +139,7 @@ function attrProto(name: string, v: AttrValue, kind: AttrKind | undefined, ctx: 
       a.f = v;
     } else {
       a.type = ATTR.INT;
-      a.i = v as unknown as typeof a.i;
+      a.i = int64Attr(v) as unknown as typeof a.i;
     }
   } else if (Array.isArray(v)) {
     if (v.length && typeof v[0] === 'string') {
@@ -122,10 +153,10 @@ function attrProto(name: string, v: AttrValue, kind: AttrKind | undefined, ctx: 
       a.strings = [];
     } else {
       a.type = ATTR.INTS;
-      a.ints = [...(v as number[])] as unknown as typeof a.ints;
+      a.ints = (v as number[]).map(int64Attr) as unknown as typeof a.ints;
     }
   } else {
-    throw unsupported(`attribute "${name}" holds a subgraph, which cannot be exported`, ctx);
+    throw unsupported(`attribute "${name}" has a value that cannot be exported`, ctx);
   }
   return a;
 }
@@ -133,6 +164,12 @@ function attrProto(name: string, v: AttrValue, kind: AttrKind | undefined, ctx: 
 function valueInfo(name: string, t: TensorType): onnxproto.onnx.ValueInfoProto {
   const vi = new onnx.ValueInfoProto();
   vi.name = name;
+  vi.type = typeProto(t);
+  return vi;
+}
+
+/** TypeProto of a value type: a tensor type, or sequence/optional wrappers around one (see ValueKind). */
+function typeProto(t: TensorType): onnxproto.onnx.TypeProto {
   const tt = new onnx.TypeProto.Tensor();
   tt.elemType = ONNX_DTYPE[t.dtype];
   const sh = new onnx.TensorShapeProto();
@@ -143,16 +180,36 @@ function valueInfo(name: string, t: TensorType): onnxproto.onnx.ValueInfoProto {
     return dim;
   });
   tt.shape = sh;
-  const tp = new onnx.TypeProto();
-  tp.tensorType = tt;
-  vi.type = tp;
-  return vi;
+  const tensor = new onnx.TypeProto();
+  tensor.tensorType = tt;
+  const seq = (): onnxproto.onnx.TypeProto => {
+    const tp = new onnx.TypeProto();
+    tp.sequenceType = new onnx.TypeProto.Sequence();
+    tp.sequenceType.elemType = tensor;
+    return tp;
+  };
+  const opt = (elem: onnxproto.onnx.TypeProto): onnxproto.onnx.TypeProto => {
+    const tp = new onnx.TypeProto();
+    tp.optionalType = new onnx.TypeProto.Optional();
+    tp.optionalType.elemType = elem;
+    return tp;
+  };
+  switch (t.kind) {
+    case undefined: return tensor;
+    case 'sequence': return seq();
+    case 'optional': return opt(tensor);
+    case 'optional-sequence': return opt(seq());
+  }
 }
 
-/** Unique names for values: public (input/output) names kept, others kept when free. */
-function nameValues(g: Graph): Map<ValueId, string> {
+/**
+ * Unique names for values: public (input/output) names kept, others kept when free. Names are
+ * unique across the whole model (`used` is shared with subgraphs, so no subgraph shadows an outer
+ * name); a subgraph's captures take the names of the outer values they stand for (`captures`).
+ */
+function nameValues(g: Graph, used: Set<string>, captures: readonly string[] = []): Map<ValueId, string> {
   const names = new Map<ValueId, string>();
-  const used = new Set<string>();
+  g.captures.forEach((id, k) => names.set(id, captures[k]!));
   const claim = (id: ValueId, preferred: string): void => {
     if (names.has(id)) return;
     let n = preferred;
@@ -183,17 +240,17 @@ class Emitter {
   private fresh = 0;
   /** Values read by a node or listed as graph outputs. */
   readonly used = new Set<ValueId>();
-  constructor(readonly g: Graph, readonly names: Map<ValueId, string>) {
+  constructor(readonly g: Graph, readonly names: Map<ValueId, string>, readonly taken: Set<string>,
+    readonly sub: (g: Graph, node: Node) => onnxproto.onnx.GraphProto) {
     for (const o of g.outputs) this.used.add(o);
     for (const n of g.nodes.values()) for (const i of n.inputs) if (i !== null) this.used.add(i);
   }
 
   /** A new value name that no source value uses. */
   freshName(hint: string): string {
-    const taken = new Set(this.names.values());
     let n: string;
-    do n = `${hint}__edgec${this.fresh++}`; while (taken.has(n));
-    this.names.set(-1 - this.fresh, n); // reserve
+    do n = `${hint}__edgec${this.fresh++}`; while (this.taken.has(n));
+    this.taken.add(n);
     return n;
   }
 
@@ -235,8 +292,9 @@ class Emitter {
     const opset = this.g.opsets[normDomain(domain)] ?? (domain === '' ? this.g.opset : 1);
     const probe: Node = { ...n, op, domain, attrs };
     const kinds = attrKinds(domain, op, probe, opset);
-    const protos = Object.keys(attrs).sort().map((k) => attrProto(k, attrs[k]!, kinds.get(k), ctx));
-    this.node(op, domain, n.inputs.map((i) => this.nameOf(i)), outputs, n.name, protos);
+    const protos = Object.keys(attrs).sort().map((k) => attrProto(k, attrs[k]!, kinds.get(k), ctx, (b) => this.sub(b, n)));
+    // implicit inputs (values the subgraphs capture) are not node inputs in ONNX
+    this.node(op, domain, explicitInputs(n).map((i) => this.nameOf(i)), outputs, n.name, protos);
   }
 
   /** edgec.FusedX -> X + activation node. */
@@ -315,14 +373,23 @@ class Emitter {
 }
 
 /**
- * Writes a graph as a standard ONNX model.
- * @param g the graph (not modified)
- * @param opts producer fields
- * @returns serialized ModelProto bytes
+ * One graph (the main graph or a subgraph) as a GraphProto.
+ * @param g the graph
+ * @param taken value names used anywhere in the model so far (shared with subgraphs)
+ * @param captures for a subgraph, the outer names its captures stand for
+ * @param domains collects the domains of every emitted node
  */
-export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
-  const names = nameValues(g);
-  const em = new Emitter(g, names);
+function graphProto(g: Graph, taken: Set<string>, captures: readonly string[], domains: Set<string>, partial = false): onnxproto.onnx.GraphProto {
+  const names = nameValues(g, taken, captures);
+  // A subgraph whose types inference could not fill (partialTypes, or inside such a subgraph)
+  // gets no value_info and untyped outputs: its placeholder types would mislead the reader.
+  const untyped = partial || g.partialTypes;
+  // A subgraph's captures are bound to the node's implicit inputs, by the outer names.
+  const sub = (b: Graph, node: Node): onnxproto.onnx.GraphProto => {
+    const implicit = node.inputs.slice(node.inputs.length - implicitInputCount(node)).map((i) => names.get(i!)!);
+    return graphProto(b, taken, implicit, domains, untyped);
+  };
+  const em = new Emitter(g, names, taken, sub);
   g.orderedNodes().forEach((n, index) => {
     const ctx: ErrorContext = { nodeIndex: index, node: n.name, op: n.op };
     const dom = normDomain(n.domain);
@@ -339,6 +406,15 @@ export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
       throw e;
     }
   });
+  // A subgraph output that is a captured outer value gets its own name through an Identity.
+  const captureSet = new Set(g.captures);
+  const outNames = g.outputs.map((id) => {
+    if (!captureSet.has(id)) return names.get(id)!;
+    const n = em.freshName(names.get(id)!);
+    em.node('Identity', '', [names.get(id)!], [n], '', []);
+    return n;
+  });
+  for (const np of em.nodes) domains.add(np.domain ?? '');
 
   const gp = new onnx.GraphProto();
   gp.name = g.name;
@@ -350,7 +426,7 @@ export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
     ...em.extraInits,
   ];
   gp.input = g.inputs.map((id) => valueInfo(names.get(id)!, g.typeOf(id)));
-  gp.output = g.outputs.map((id) => valueInfo(names.get(id)!, g.typeOf(id)));
+  gp.output = g.outputs.map((id, k) => (untyped ? new onnx.ValueInfoProto({ name: outNames[k]! }) : valueInfo(outNames[k]!, g.typeOf(id))));
   const pub = new Set<ValueId>([...g.inputs, ...g.outputs, ...g.consts.keys()]);
   const info: onnxproto.onnx.ValueInfoProto[] = [];
   for (const n of g.orderedNodes()) {
@@ -360,7 +436,19 @@ export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
       if (t) info.push(valueInfo(names.get(o)!, t));
     }
   }
-  gp.valueInfo = [...info, ...em.extraInfo];
+  gp.valueInfo = untyped ? [] : [...info, ...em.extraInfo];
+  return gp;
+}
+
+/**
+ * Writes a graph as a standard ONNX model.
+ * @param g the graph (not modified)
+ * @param opts producer fields
+ * @returns serialized ModelProto bytes
+ */
+export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
+  const usedDomains = new Set<string>();
+  const gp = graphProto(g, new Set<string>(), [], usedDomains);
 
   const m = new onnx.ModelProto();
   const opset = g.opsets[''] ?? g.opset;
@@ -368,7 +456,6 @@ export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
   m.producerName = opts.producerName ?? 'edgec';
   m.producerVersion = opts.producerVersion ?? '';
   m.graph = gp;
-  const usedDomains = new Set(em.nodes.map((n) => n.domain ?? ''));
   const imports: onnxproto.onnx.OperatorSetIdProto[] = [];
   for (const d of Object.keys(g.opsets).sort()) {
     const nd = normDomain(d);

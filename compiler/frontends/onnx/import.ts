@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import onnxproto from 'onnx-proto';
-import { AttrValue, Graph, ValueId } from '../../ir/graph.js';
+import { AttrValue, Graph, TypeAttr, ValueId } from '../../ir/graph.js';
 import { Dim, Tensor, TensorType } from '../../ir/tensor.js';
-import { DEFAULT_LIMITS, EdgecError, ErrorContext, Limits, invalid, limit, security, unsupported } from '../../errors.js';
+import { DEFAULT_LIMITS, EdgecError, ErrorContext, Limits, internal, invalid, limit, security, unsupported } from '../../errors.js';
 import { getOp, normDomain } from '../../ops/registry.js';
 import '../../ops/index.js';
 import { inferShapes } from '../../interp/interp.js';
@@ -15,8 +15,12 @@ import { dtypeOrThrow, tensorFromProto, toNum, ExternalReader } from './tensor-p
 
 const { onnx } = onnxproto;
 
-/** Highest ai.onnx opset whose semantics edgec implements. */
-export const MAX_OPSET = 25;
+/**
+ * Highest ai.onnx opset whose semantics edgec implements. Opsets 26-28 only add ops (BitCast and
+ * CumProd at 26, LinearAttention and CausalConvWithState at 27, SwiGLU at 28) or widen types
+ * (Range-27 float16/bfloat16 with stash_type, Celu-28 float16/bfloat16); unknown ops still fail.
+ */
+export const MAX_OPSET = 28;
 /** Lowest ai.onnx opset accepted. */
 export const MIN_OPSET = 1;
 /** Non-default domains edgec knows (others are 'unsupported'). */
@@ -119,21 +123,87 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
   }
   if (m.producerName) g.meta['producer'] = String(m.producerName);
 
+  const external = opts.baseDir ? confinedReader(opts.baseDir, fctx) : undefined;
+  const sc: ImportScope = { opsets, root: g, limits, external, fctx, opts, nodes: 0, totalBytes: 0 };
+  importGraph(gp, g, sc, 0);
+  if (opts.infer !== false) {
+    try {
+      inferShapes(g);
+    } catch (e) {
+      if (e instanceof EdgecError) throw e.withContext(fctx);
+      throw e;
+    }
+  }
+  return g;
+}
+
+/** State shared by the main graph and every subgraph of one import. */
+interface ImportScope {
+  /** Opset per domain (implicit custom domains are added as nodes use them). */
+  opsets: Record<string, number>;
+  /** The main graph (its `opsets` follow `opsets`). */
+  root: Graph;
+  limits: Limits;
+  external: ExternalReader | undefined;
+  fctx: ErrorContext;
+  opts: OnnxImportOptions;
+  /** Nodes imported so far, all graphs together (limits.maxNodes). */
+  nodes: number;
+  /** Weight bytes imported so far, all graphs together (limits.maxTotalBytes). */
+  totalBytes: number;
+}
+
+/** Names visible from the graphs enclosing a subgraph. */
+interface OuterScope {
+  /** The type of outer value `name`, or undefined when no enclosing graph defines it. */
+  lookup(name: string): TensorType | undefined;
+}
+
+/** Outer-scope names each imported subgraph captures (capture k of the graph stands for name k). */
+const capturedNames = new WeakMap<Graph, string[]>();
+
+/**
+ * Imports a GraphProto into `g`. The main graph has no `outer`; a subgraph resolves names it does
+ * not define through `outer` and turns each into a capture (Graph.captures). Its nodes' own
+ * subgraphs are imported recursively and the names they capture become the node's implicit inputs.
+ */
+function importGraph(gp: onnxproto.onnx.IGraphProto, g: Graph, sc: ImportScope, depth: number, outer?: OuterScope): void {
+  const { limits, external, opts, opsets } = sc;
+  const fctx: ErrorContext = sc.fctx;
   const nodesP = gp.node ?? [];
-  if (nodesP.length > limits.maxNodes) throw limit(`graph has ${nodesP.length} nodes, over the limit of ${limits.maxNodes}`, { ...fctx, hint: 'raise it with --max-nodes' });
+  sc.nodes += nodesP.length;
+  if (sc.nodes > limits.maxNodes) throw limit(`graph has ${sc.nodes} nodes, over the limit of ${limits.maxNodes}`, { ...fctx, hint: 'raise it with --max-nodes' });
 
   const names = new Map<string, ValueId>();
-  const external = opts.baseDir ? confinedReader(opts.baseDir, fctx) : undefined;
-  let totalBytes = 0;
+  const captured: string[] = [];
+  if (outer) capturedNames.set(g, captured);
+  /** A name defined in this graph, or a capture of an outer value; undefined when neither. */
+  const resolve = (n: string): ValueId | undefined => {
+    const id = names.get(n);
+    if (id !== undefined || !outer) return id;
+    const t = outer.lookup(n);
+    if (!t) return undefined;
+    const v = g.addValue(n, t);
+    names.set(n, v.id);
+    g.captures.push(v.id);
+    captured.push(n);
+    return v.id;
+  };
+  const scope: OuterScope = {
+    lookup: (n) => {
+      const id = names.get(n);
+      return id !== undefined ? g.value(id).type : outer?.lookup(n);
+    },
+  };
 
   // Initializers -> constants.
   for (const tp of gp.initializer ?? []) {
     const name = tp.name ?? '';
     if (!name) throw invalid('an initializer has no name', fctx);
     if (names.has(name)) throw invalid(`initializer "${name}" is defined twice`, { ...fctx, tensor: name });
-    const t = tensorFromProto(tp, { limits, ...(external ? { external } : {}), ctx: { ...fctx, tensor: name }, rejectNonFinite: true });
-    totalBytes += t.byteSize();
-    if (totalBytes > limits.maxTotalBytes) throw limit('total weight bytes exceed the limit', { ...fctx, tensor: name });
+    const t = tensorFromProto(tp, { limits, ...(external ? { external } : {}), ctx: { ...fctx, tensor: name }, rejectNaN: true });
+    sc.totalBytes += t.byteSize();
+    if (sc.totalBytes > limits.maxTotalBytes) throw limit('total weight bytes exceed the limit', { ...fctx, tensor: name });
     names.set(name, g.addConst(name, t).id);
   }
   if ((gp.sparseInitializer ?? []).length) throw unsupported('sparse initializers are not supported', fctx);
@@ -146,8 +216,9 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
       if (g.consts.has(names.get(name)!)) continue;
       throw invalid(`graph input "${name}" is listed twice`, { ...fctx, tensor: name });
     }
-    let type = typeFromValueInfo(vi, { ...fctx, tensor: name }, limits);
-    type = fixInputShape(type, name, opts);
+    let type: TensorType;
+    if (depth === 0) type = fixInputShape(typeFromValueInfo(vi, { ...fctx, tensor: name }, limits), name, opts);
+    else type = vi.type ? typeFromValueInfo(vi, { ...fctx, tensor: name }, limits) : { dtype: 'f32', shape: [] }; // the op's inference sets body input types
     const v = g.addValue(name, type);
     names.set(name, v.id);
     g.inputs.push(v.id);
@@ -156,7 +227,7 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
   // Declared types of intermediate values and outputs (used where inference knows less).
   const declared = new Map<string, TensorType>();
   for (const vi of [...(gp.valueInfo ?? []), ...(gp.output ?? [])]) {
-    if (!vi.name || !vi.type?.tensorType) continue;
+    if (!vi.name || !vi.type) continue;
     try {
       declared.set(vi.name, typeFromValueInfo(vi, { ...fctx, tensor: vi.name }, limits));
     } catch (e) {
@@ -192,6 +263,7 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
     }
     if (opsets[domain] === undefined && domain !== '' && IMPLICIT_DOMAINS.has(domain)) {
       opsets[domain] = 1;
+      sc.root.opsets[domain] = 1;
       g.opsets[domain] = 1;
     }
     if (opsets[domain] === undefined && domain !== '') {
@@ -202,7 +274,17 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
     if (!getOp(domain, opType) && !(domain === '' && opType === 'Constant')) {
       throw unsupported(`unsupported op ${domain ? `${domain}.` : ''}${opType}`, { ...nctx, hint: 'see README "Supported ops"' });
     }
-    const attrs = parseAttributes(np.attribute ?? [], nctx, limits, external);
+    const since = getOp(domain, opType)?.since ?? 1;
+    if (opset < since) throw unsupported(`${opType} at opset ${opset} is not supported (edgec implements it from opset ${since})`, nctx);
+    const subgraph = (sgp: onnxproto.onnx.IGraphProto, attr: string): Graph => {
+      if (depth + 1 > limits.maxNesting) throw limit(`subgraphs are nested more than ${limits.maxNesting} deep`, nctx);
+      const body = new Graph();
+      body.name = sgp.name || attr;
+      body.opsets = sc.root.opsets;
+      importGraph(sgp, body, sc, depth + 1, scope);
+      return body;
+    };
+    const attrs = parseAttributes(np.attribute ?? [], nctx, limits, external, subgraph);
     const def = getOp(domain, opType);
     const inputs = (np.input ?? []).map((n, k) => {
       if (n === '') {
@@ -210,10 +292,22 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
         if (def && k < def.arity[0]) throw invalid(`input ${k} of ${opType} is required but is empty ("")`, nctx);
         return null;
       }
-      const id = names.get(n);
+      const id = resolve(n);
       if (id === undefined) throw invalid(`input "${n}" is not produced by any node, initializer or graph input`, nctx);
       return id;
     });
+    // Outer values the node's subgraphs read become its implicit inputs (same captures in each).
+    const bodies = Object.values(attrs).flatMap((v) => (v instanceof Graph ? [v] : Array.isArray(v) ? (v as unknown[]).filter((x): x is Graph => x instanceof Graph) : []));
+    if (bodies.length) {
+      const union: string[] = [];
+      for (const b of bodies) for (const n of capturedNames.get(b) ?? []) if (!union.includes(n)) union.push(n);
+      for (const b of bodies) alignCaptures(b, union);
+      for (const n of union) {
+        const id = resolve(n);
+        if (id === undefined) throw internal(`captured value "${n}" has no definition`, nctx);
+        inputs.push(id);
+      }
+    }
     const outputs = (np.output ?? []).map((o) => {
       if (!o) {
         // omitted optional output: give it an anonymous value
@@ -234,7 +328,7 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
   });
 
   for (const vi of gp.output ?? []) {
-    const id = names.get(vi.name ?? '');
+    const id = resolve(vi.name ?? '');
     if (id === undefined) throw invalid(`graph output "${vi.name}" is not produced by any node`, fctx);
     g.outputs.push(id);
   }
@@ -244,15 +338,14 @@ export function importOnnx(bytes: Uint8Array, opts: OnnxImportOptions = {}): Gra
   } catch (e) {
     throw invalid(`graph is not a DAG: ${(e as Error).message}`, fctx);
   }
-  if (opts.infer !== false) {
-    try {
-      inferShapes(g);
-    } catch (e) {
-      if (e instanceof EdgecError) throw e.withContext(fctx);
-      throw e;
-    }
-  }
-  return g;
+}
+
+/** Makes `body` capture exactly `names`, in that order (adding unused captures where needed). */
+function alignCaptures(body: Graph, names: readonly string[]): void {
+  const have = capturedNames.get(body) ?? [];
+  const byName = new Map(have.map((n, k) => [n, body.captures[k]!]));
+  body.captures = names.map((n) => byName.get(n) ?? body.addValue(n, { dtype: 'f32', shape: [] }).id);
+  capturedNames.set(body, [...names]);
 }
 
 function fixInputShape(type: TensorType, name: string, opts: OnnxImportOptions): TensorType {
@@ -274,13 +367,36 @@ function fixInputShape(type: TensorType, name: string, opts: OnnxImportOptions):
 
 let anonDim = 0;
 
-/** TypeProto.tensor_type -> TensorType (symbolic dims keep their dim_param name). */
+/**
+ * ValueInfoProto type -> TensorType: tensor types (symbolic dims keep their dim_param name), and
+ * sequence(tensor), optional(tensor), optional(sequence(tensor)) as a TensorType with `kind`.
+ */
 function typeFromValueInfo(vi: onnxproto.onnx.IValueInfoProto, ctx: ErrorContext, limits: Limits): TensorType {
-  const tt = vi.type?.tensorType;
-  if (!tt) {
-    if (vi.type?.sequenceType || vi.type?.mapType) throw unsupported('sequence and map types are not supported', ctx);
+  if (!vi.type) throw invalid('value has no type', ctx);
+  return typeFromTypeProto(vi.type, ctx, limits);
+}
+
+/** TypeProto -> TensorType (see typeFromValueInfo). */
+function typeFromTypeProto(t: onnxproto.onnx.ITypeProto, ctx: ErrorContext, limits: Limits): TensorType {
+  if (t.sequenceType) {
+    const e = t.sequenceType.elemType;
+    if (!e?.tensorType) throw unsupported('only sequences of tensors are supported', ctx);
+    return { ...tensorTypeOf(e.tensorType, ctx, limits), kind: 'sequence' };
+  }
+  if (t.optionalType) {
+    const e = t.optionalType.elemType;
+    if (e?.tensorType) return { ...tensorTypeOf(e.tensorType, ctx, limits), kind: 'optional' };
+    if (e?.sequenceType?.elemType?.tensorType) return { ...tensorTypeOf(e.sequenceType.elemType.tensorType, ctx, limits), kind: 'optional-sequence' };
+    throw unsupported('only optional tensors and optional sequences of tensors are supported', ctx);
+  }
+  if (!t.tensorType) {
+    if (t.mapType) throw unsupported('map types are not supported', ctx);
     throw invalid('value has no tensor type', ctx);
   }
+  return tensorTypeOf(t.tensorType, ctx, limits);
+}
+
+function tensorTypeOf(tt: onnxproto.onnx.TypeProto.ITensor, ctx: ErrorContext, limits: Limits): TensorType {
   const dtype = dtypeOrThrow(tt.elemType ?? 0, ctx);
   const dims = tt.shape?.dim ?? [];
   if (dims.length > limits.maxRank) throw limit(`rank ${dims.length} exceeds the limit of ${limits.maxRank}`, ctx);
@@ -306,6 +422,7 @@ function parseAttributes(
   ctx: ErrorContext,
   limits: Limits,
   external: ExternalReader | undefined,
+  subgraph: (g: onnxproto.onnx.IGraphProto, attr: string) => Graph,
 ): Record<string, AttrValue> {
   const out: Record<string, AttrValue> = Object.create(null);
   const dec = new TextDecoder();
@@ -326,8 +443,20 @@ function parseAttributes(
       case ATTR.FLOATS: v = [...(a.floats ?? [])]; break;
       case ATTR.INTS: v = (a.ints ?? []).map(toNum); break;
       case ATTR.STRINGS: v = (a.strings ?? []).map((s) => dec.decode(s)); break;
-      case ATTR.GRAPH: case ATTR.GRAPHS:
-        throw unsupported(`attribute "${name}" holds a subgraph (control flow is not supported)`, ctx);
+      case ATTR.GRAPH:
+        if (!a.g) throw invalid(`attribute "${name}" has no graph`, ctx);
+        v = subgraph(a.g, name);
+        break;
+      case ATTR.GRAPHS:
+        v = (a.graphs ?? []).map((x) => subgraph(x, name));
+        break;
+      case ATTR.TYPE_PROTO: {
+        if (!a.tp) throw invalid(`attribute "${name}" has no type`, ctx);
+        const t = typeFromTypeProto(a.tp, ctx, limits);
+        if (t.kind !== undefined && t.kind !== 'sequence') throw unsupported(`attribute "${name}" names an optional type`, ctx);
+        v = new TypeAttr(t);
+        break;
+      }
       case ATTR.SPARSE_TENSOR: case ATTR.SPARSE_TENSORS:
         throw unsupported(`attribute "${name}" holds a sparse tensor`, ctx);
       case ATTR.TENSORS:
@@ -340,6 +469,7 @@ function parseAttributes(
         else if (a.t) v = tensorFromProto(a.t, { limits, ctx: { ...ctx, tensor: name } });
         else if (a.s && a.s.length) v = dec.decode(a.s);
         else if (a.f) v = a.f;
+        else if (a.g) v = subgraph(a.g, name);
         else if (a.i !== undefined && a.i !== null) v = toNum(a.i);
         else throw invalid(`attribute "${name}" has unknown type ${a.type}`, ctx);
     }

@@ -41,8 +41,11 @@ export interface TensorDecodeOptions {
   external?: ExternalReader;
   /** Where this tensor comes from, for error messages. */
   ctx?: ErrorContext;
-  /** Reject NaN/Inf in float payloads (weights). */
-  rejectNonFinite?: boolean;
+  /**
+   * Reject NaN in float payloads (weights). +-Inf stays valid: it is how models write unbounded
+   * Clip limits, -inf attention masks and open Range limits (RELIABILITY.md).
+   */
+  rejectNaN?: boolean;
 }
 
 /** Element count of dims, checked against limits (BigInt arithmetic; no overflow). */
@@ -128,10 +131,10 @@ export function tensorFromProto(tp: TP, opts: TensorDecodeOptions = {}): Tensor 
     decodeTyped(dt, tp, data, n, ctx);
   }
   const t = new Tensor(dt, dims, data);
-  if (opts.rejectNonFinite && (dt === 'f32' || dt === 'f64' || dt === 'f16' || dt === 'bf16')) {
+  if (opts.rejectNaN && (dt === 'f32' || dt === 'f64' || dt === 'f16' || dt === 'bf16')) {
     const d = data as Float32Array;
     for (let i = 0; i < n; i++) {
-      if (!Number.isFinite(d[i]!)) throw numeric(`tensor holds ${d[i]} at element ${i}`, { ...ctx, hint: 'weights must be finite' });
+      if (Number.isNaN(d[i]!)) throw numeric(`tensor holds NaN at element ${i}`, { ...ctx, hint: 'weights must not be NaN (+-Inf is allowed)' });
     }
   }
   return t;

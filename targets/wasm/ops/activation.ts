@@ -1,6 +1,7 @@
 /**
  * Wasm lowerings of the activation family (compiler/ops/activation.ts): activations on unary_f32
- * (the elementwise family's kernel), Softmax and LogSoftmax on softmax_f32.
+ * (the elementwise family's kernel; other dtypes, runtime Clip bounds and Celu on unary_any),
+ * Softmax and LogSoftmax on softmax_f32.
  */
 import { Node } from '../../../compiler/ir/graph.js';
 import { softmaxLayout } from '../../common/params.js';
@@ -17,7 +18,7 @@ function lowerSoftmax(c: LowerCtx, n: Node): void {
 
 /** Activations lowered as unary ops. */
 const ACTIVATIONS = ['Relu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'LeakyRelu', 'Tanh', 'Gelu', 'Softplus', 'Elu', 'Selu',
-  'Softsign', 'Mish', 'ThresholdedRelu'];
+  'Softsign', 'Mish', 'ThresholdedRelu', 'Celu'];
 
 /** Activation-family lowerings by qualified op name. */
 export const ACTIVATION_LOWERINGS: Readonly<Record<string, LowerFn>> = {

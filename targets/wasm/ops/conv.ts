@@ -3,8 +3,12 @@
  * depthwise and Winograd F(2x2,3x3) kernels of runtime-wasm/assembly/conv.ts and winograd.ts.
  */
 import { Node } from '../../../compiler/ir/graph.js';
-import { convGeom } from '../../common/params.js';
-import { LowerCtx, LowerFn, f32, i32, NULL, SCRATCH, fusedAct, asF32, asI8 } from '../ctx.js';
+import { numel } from '../../../compiler/ir/tensor.js';
+import { ConvTransposeParams, convTransposeBeginPads, windowParams } from '../../../compiler/ops/conv.js';
+import { contiguous, convGeom } from '../../common/params.js';
+import { copyView } from '../ctx.js';
+import { gemmCall } from './matmul.js';
+import { LowerCtx, LowerFn, Word, f32, i32, NULL, SCRATCH, fusedAct, asF32, asI8 } from '../ctx.js';
 import { Int4Blob, Int4Weight } from '../../common/compress.js';
 
 function lowerConv(c: LowerCtx, n: Node): void {
@@ -148,5 +152,63 @@ function int4PackRows4(w: Int4Weight, groups: number, rows: number, Cg: number, 
   return { kind: 'int4', q, scale, outer: q.length / (Cg * khw * 4), D: Cg, inner: khw * 4, block: w.block };
 }
 
+// ConvTranspose (1-D / 2-D, f32): Y = col2im(W^T X) + B. Per group g, one batched GEMM computes the
+// columns cols[n, g*Mg + m, kh, kw, :] = sum_c W[g*Cg + c, m, kh, kw] * X[n, g*Cg + c, :]; the
+// col2im kernel sums, for every output position, the columns of the taps that land on it
+// (oh = ih*sh - ph + kh*dh), and adds the bias.
+function lowerConvTranspose(c: LowerCtx, n: Node): void {
+  const [xId, wId, bId] = n.inputs;
+  const x = xId!;
+  const w = wId!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const ws = c.shape(w);
+  const ys = c.shape(y);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D ConvTranspose is not supported on wasm (1-D and 2-D only)`);
+  const a = c.attrs<ConvTransposeParams>();
+  const p = windowParams(a, nd, ws.slice(2), n.op);
+  const pb = convTransposeBeginPads(xs.slice(2), p, a);
+  const lift = (v: number[], fill: number): number[] => (nd === 1 ? [fill, v[0]!] : v);
+  const [IH, IW] = lift(xs.slice(2), 1) as [number, number];
+  const [OH, OW] = lift(ys.slice(2), 1) as [number, number];
+  const [KH, KW] = lift(p.kernel, 1) as [number, number];
+  const [sh, sw] = lift(p.strides, 1) as [number, number];
+  const [dh, dw] = lift(p.dilations, 1) as [number, number];
+  const [ph, pw] = lift(pb, 0) as [number, number];
+  const [N, C] = [xs[0]!, xs[1]!];
+  const G = a.group;
+  const Cg = C / G;
+  const Mg = ws[1]!;
+  const M = Mg * G;
+  const K = KH * KW;
+  const plane = IH * IW;
+  if (numel(ys) === 0) return;
+  // weights as [G, Mg*K, Cg] (each group's GEMM A operand): transposed at compile time, or by a copy
+  const rows = Mg * K;
+  const wAt = (g: number): Word => (wtId === null ? { ...wtBlob!, off: g * rows * Cg * 4 } : { k: 'buf', id: wtId, off: g * rows * Cg * 4 });
+  let wtBlob: { k: 'blob'; id: number; off: number } | undefined;
+  let wtId: number | null = null;
+  const wc = c.consts.get(w);
+  if (wc) {
+    const src = c.f32Data(wc);
+    const t = new Float32Array(G * rows * Cg);
+    for (let g = 0; g < G; g++) for (let r = 0; r < rows; r++) for (let ci = 0; ci < Cg; ci++) t[(g * rows + r) * Cg + ci] = src[(g * Cg + ci) * rows + r]!;
+    wtBlob = c.blob(t) as { k: 'blob'; id: number; off: number };
+  } else {
+    wtId = c.temp(G * rows * Cg * 4);
+    copyView(c, { k: 'buf', id: wtId, off: 0 }, contiguous([G, rows, Cg]), c.addr(w), [Cg * rows, 1, rows], [G, rows, Cg], { reads: [w], writes: [wtId] });
+  }
+  const cols = c.temp(N * M * K * plane * 4);
+  const colsAt = (off: number): Word => ({ k: 'buf', id: cols, off: off * 4 });
+  const noAct = { lo: -Infinity, hi: Infinity, code: 0, a0: 0, a1: 0 };
+  for (let g = 0; g < G; g++) {
+    gemmCall(c, wAt(g), c.addr(x, g * Cg * plane), colsAt(g * rows * plane), NULL, 0, rows, plane, Cg, Cg, plane, 1, noAct,
+      N, 0, C * plane, M * K * plane, 0, { reads: [x, wtId], writes: [cols] });
+  }
+  c.emit('convt_col2im_f32', [colsAt(0), c.addr(y), bId != null ? c.addr(bId) : NULL, i32(N), i32(M), i32(KH), i32(KW), i32(IH), i32(IW),
+    i32(OH), i32(OW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw)], { reads: [cols, bId ?? null], writes: [y] });
+}
+
 /** Conv-family lowerings by qualified op name. */
-export const CONV_LOWERINGS: Readonly<Record<string, LowerFn>> = { Conv: lowerConv, 'edgec.FusedConv': lowerConv };
+export const CONV_LOWERINGS: Readonly<Record<string, LowerFn>> = { Conv: lowerConv, 'edgec.FusedConv': lowerConv, ConvTranspose: lowerConvTranspose };

@@ -4,12 +4,13 @@
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
-import { gemmBias, gemmSpec } from '../../common/params.js';
+import { EinsumAttrs, einsumPlan } from '../../../compiler/ops/matmul.js';
+import { contiguous, gemmBias, gemmSpec } from '../../common/params.js';
 import { BIAS } from '../kernels.js';
 import { LowerCtx, LowerFn, Word, FusedAct, f32, i32, NULL, SCRATCH, fusedAct, copyView, asF32, asI8 } from '../ctx.js';
 
 /** Emits a GEMM call (A [M,K] lda, B [K,N] ldb) with bias mode and fused activation. */
-function gemmCall(c: LowerCtx, A: Word, B: Word, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
+export function gemmCall(c: LowerCtx, A: Word, B: Word, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
   lda: number, ldb: number, alpha: number, act: FusedAct, batch: number, sA: number, sB: number, sC: number, sBias: number,
   io: { reads: (number | null)[]; writes: number[] }, packed = false): void {
   c.emit('gemm_f32', [
@@ -170,7 +171,35 @@ function lowerMatMul(c: LowerCtx, n: Node): void {
     batchA === 1 ? 0 : M * K, K * N, M * N, 0, io);
 }
 
+// Einsum (one or two f32 / f64 operands): y[out labels] = sum over the other labels of A[..] * B[..], as a
+// generic loop (einsum_f32) with per-operand label strides; a repeated label reads a diagonal.
+function lowerEinsum(c: LowerCtx, n: Node): void {
+  const ins = n.inputs.filter((x): x is ValueId => x !== null);
+  const y = n.outputs[0]!;
+  if (ins.length > 2) throw c.unsupported(`Einsum with ${ins.length} operands (wasm takes one or two)`);
+  const shapes = ins.map((x) => c.shape(x));
+  const p = einsumPlan(c.attrs<EinsumAttrs>(), shapes);
+  if (p.outLabels.length > 6 || p.sumLabels.length > 6) throw c.unsupported('Einsum with more than 6 output or summed labels');
+  const stridesOf = (k: number, labels: string[]): number[] => {
+    const st = contiguous(shapes[k]!);
+    return labels.map((l) => p.terms[k]!.reduce((acc, tl, i) => acc + (tl === l && shapes[k]![i] !== 1 ? st[i]! : 0), 0));
+  };
+  const pad = (v: number[], fill: number): number[] => [...new Array<number>(6 - v.length).fill(fill), ...v];
+  const size = (labels: string[]): number[] => labels.map((l) => p.size.get(l) as number);
+  const O = numel(size(p.outLabels));
+  const S = numel(size(p.sumLabels));
+  if (O === 0) return;
+  const opStr = (k: number, labels: string[]): number[] => (k < ins.length ? pad(stridesOf(k, labels), 0) : new Array<number>(6).fill(0));
+  const dt = c.g.typeOf(y).dtype;
+  if ((dt !== 'f32' && dt !== 'f64') || ins.some((x) => c.g.typeOf(x).dtype !== dt)) throw c.unsupported(`Einsum on ${dt} (wasm: f32 or f64)`);
+  c.emit('einsum_f32', [c.vaddr(ins[0]!), ins.length > 1 ? c.vaddr(ins[1]!) : NULL, c.vaddr(y),
+    ...pad(size(p.outLabels), 1).map(i32), ...opStr(0, p.outLabels).map(i32), ...opStr(1, p.outLabels).map(i32),
+    ...pad(size(p.sumLabels), 1).map(i32), ...opStr(0, p.sumLabels).map(i32), ...opStr(1, p.sumLabels).map(i32), i32(O), i32(S), i32(dt === 'f64' ? 1 : 0)],
+  { reads: ins, writes: [y], dtype: dt });
+}
+
 /** Matmul-family lowerings by qualified op name. */
 export const MATMUL_LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  Einsum: lowerEinsum,
   Gemm: lowerGemm, 'edgec.FusedGemm': lowerGemm, MatMul: lowerMatMul, 'edgec.FusedMatMul': lowerMatMul,
 };

@@ -1,12 +1,15 @@
 /**
  * Wasm lowerings of the normalization family (compiler/ops/norm.ts): BatchNormalization as a per-channel
- * affine, LayerNormalization and InstanceNormalization on norm_f32.
+ * affine (folded from constant parameters, or computed at run time from runtime ones),
+ * LayerNormalization and InstanceNormalization on norm_f32 (scale/bias constant or runtime).
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { normAxis } from '../../../compiler/ops/registry.js';
-import { batchNormAffine, expandToInner, opAttrs } from '../../common/params.js';
-import { LowerCtx, LowerFn, Word, f32, i32, NULL } from '../ctx.js';
+import { batchNormAffine, broadcastStrides, contiguous, expandToInner, opAttrs } from '../../common/params.js';
+import { BINARY, UNARY } from '../kernels.js';
+import { LowerCtx, LowerFn, Word, f32, i32, NULL, copyView } from '../ctx.js';
+import { binaryCall } from './elementwise.js';
 
 function lowerBatchNorm(c: LowerCtx, n: Node): void {
   if (n.outputs.length > 1 && n.outputs.slice(1).some((o) => c.g.useCount(o) > 0)) throw c.unsupported('BatchNormalization training outputs are not supported');
@@ -14,17 +17,35 @@ function lowerBatchNorm(c: LowerCtx, n: Node): void {
   const eps = opAttrs<{ epsilon: number }>(n, c.opset).epsilon;
   const xs = c.shape(x!);
   const C = xs[1]!;
-  const S = c.f32Data(c.constOf(s, 'BatchNormalization scale'));
-  const B = c.f32Data(c.constOf(b, 'BatchNormalization B'));
-  const Mn = c.f32Data(c.constOf(m, 'BatchNormalization mean'));
-  const V = c.f32Data(c.constOf(v, 'BatchNormalization var'));
-  if (S.length !== C) throw c.unsupported('BatchNormalization with per-element parameters is not supported');
-  const { scale, shift } = batchNormAffine(S, B, Mn, V, eps);
-  const sc = Float32Array.from(scale);
-  const sh = Float32Array.from(shift);
   const y = n.outputs[0]!;
-  c.emit('channel_affine_f32', [c.addr(x!), c.addr(y), i32(xs[0]!), i32(C), i32(numel(xs.slice(2))), c.blob(sc), c.blob(sh)],
-    { reads: [x!], writes: [y], inplace: [x!, y] });
+  const params = [s, b, m, v];
+  for (const p of params) {
+    if (p === null || p === undefined || numel(c.shape(p)) !== C) throw c.unsupported('BatchNormalization with per-element parameters is not supported');
+  }
+  let sc: Word;
+  let sh: Word;
+  const reads: (number | null)[] = [x!];
+  if (params.every((p) => c.isConst(p))) {
+    // constant parameters: the affine folded at compile time
+    const [S, B, Mn, V] = params.map((p, i) => c.f32Data(c.constOf(p, `BatchNormalization ${['scale', 'B', 'mean', 'var'][i]}`)));
+    const { scale, shift } = batchNormAffine(S!, B!, Mn!, V!, eps);
+    sc = c.blob(Float32Array.from(scale));
+    sh = c.blob(Float32Array.from(shift));
+  } else {
+    // runtime parameters: scale' = s / sqrt(var + eps), shift' = B - mean * scale' on the f32 kernels
+    const [k, t] = [c.temp(C * 4), c.temp(C * 4)];
+    sc = { k: 'buf', id: k, off: 0 };
+    sh = { k: 'buf', id: t, off: 0 };
+    const one = [C];
+    binaryCall(c, BINARY.Add, v!, c.addr(v!), one, null, c.blob(new Float32Array([eps])), [1], k, one, false);
+    c.emit('unary_f32', [i32(UNARY.Sqrt), sc, sc, i32(C), f32(0), f32(0)], { reads: [k], writes: [k] });
+    binaryCall(c, BINARY.Div, s!, c.addr(s!), one, k, sc, one, k, one, false);
+    binaryCall(c, BINARY.Mul, m!, c.addr(m!), one, k, sc, one, t, one, false);
+    binaryCall(c, BINARY.Sub, b!, c.addr(b!), one, t, sh, one, t, one, false);
+    reads.push(k, t);
+  }
+  c.emit('channel_affine_f32', [c.addr(x!), c.addr(y), i32(xs[0]!), i32(C), i32(numel(xs.slice(2))), sc, sh],
+    { reads, writes: [y], inplace: [x!, y] });
 }
 
 function lowerLayerNorm(c: LowerCtx, n: Node): void {
@@ -36,9 +57,19 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
   const ax = normAxis(la.axis, xs.length);
   const outer = numel(xs.slice(0, ax));
   const inner = numel(xs.slice(ax));
+  const temps: number[] = [];
   const full = (id: ValueId | null | undefined): Word => {
     if (id == null) return NULL;
-    if (!c.isConst(id) && numel(c.shape(id)) === inner) return c.addr(id);
+    if (!c.isConst(id)) {
+      if (numel(c.shape(id)) === inner) return c.addr(id);
+      // a runtime scale/bias broadcast to the normalized shape: copied out to `inner` elements
+      const t = c.temp(inner * 4);
+      const ns = xs.slice(ax);
+      const w: Word = { k: 'buf', id: t, off: 0 };
+      copyView(c, w, contiguous(ns), c.addr(id), broadcastStrides(c.shape(id), ns), ns, { reads: [id], writes: [t] });
+      temps.push(t);
+      return w;
+    }
     const t = c.constOf(id, `LayerNormalization ${id === s ? 'scale' : 'bias'} (broadcast)`);
     const d = c.f32Data(t);
     if (d.length === inner) return c.addr(id);
@@ -46,7 +77,7 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
   };
   const extra = [mo, ro].filter((o): o is number => o !== undefined);
   c.emit('norm_f32', [c.addr(x!), c.addr(y), i32(outer), i32(inner), f32(la.epsilon), full(s), full(b), i32(0), i32(1), i32(0),
-    mo !== undefined ? c.addr(mo) : NULL, ro !== undefined ? c.addr(ro) : NULL], { reads: [x!, s ?? null, b ?? null], writes: [y, ...extra] });
+    mo !== undefined ? c.addr(mo) : NULL, ro !== undefined ? c.addr(ro) : NULL], { reads: [x!, s ?? null, b ?? null, ...temps], writes: [y, ...extra] });
 }
 
 function lowerInstanceNorm(c: LowerCtx, n: Node): void {

@@ -1,11 +1,11 @@
 /**
  * Wasm lowerings of the pool family (compiler/ops/pool.ts): MaxPool/AveragePool on pool2d_f32 (int8 MaxPool
- * on the integer kernel), global pools on global_pool_f32.
+ * on the integer kernel; 3-D windows, MaxPool's Indices and LpPool on pool3d_f32), global pools on global_pool_f32.
  */
 import { Node } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { poolGeom } from '../../common/params.js';
-import { LowerCtx, LowerFn, i32 } from '../ctx.js';
+import { LowerCtx, LowerFn, NULL, f32, i32 } from '../ctx.js';
 import { lowerMaxPoolInt8 } from './qint.js';
 
 function lowerGlobalPool(c: LowerCtx, n: Node): void {
@@ -21,15 +21,25 @@ const POOL_KINDS = { max: 0, avg: 1, avg_pad: 2 } as const;
 
 function lowerPool(c: LowerCtx, n: Node): void {
   if (n.op === 'MaxPool' && lowerMaxPoolInt8(c, n)) return;
-  if (n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('MaxPool Indices output is not supported on wasm');
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const xs = c.shape(x);
   const nd = xs.length - 2;
-  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D pooling is not supported on wasm`);
+  if (nd < 1 || nd > 3) throw c.unsupported(`${nd}-D pooling is not supported on wasm`);
   const pg = poolGeom(c, n, xs);
   const geo = pg.geo;
   const kind = POOL_KINDS[pg.kind];
+  const ind = n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0 ? n.outputs[1]! : null;
+  if (nd === 3 || ind !== null || n.op === 'LpPool') {
+    // 3-D windows, or MaxPool's Indices read: the general kernel (f64 sums, i64 flat indices)
+    const indices = ind;
+    const g3 = (v: readonly number[]) => v.map(i32);
+    c.emit('pool3d_f32', [c.addr(x), c.addr(y), indices !== null ? c.vaddr(indices) : NULL, i32(xs[0]! * xs[1]!), ...g3(geo.I), ...g3(geo.O), ...g3(geo.K),
+      ...g3(geo.S), ...g3(geo.D), ...g3(geo.P), ...g3(geo.E), i32(n.op === 'LpPool' ? 3 : kind), i32(c.attrs<{ storageOrder?: number }>().storageOrder ?? 0),
+      f32(n.op === 'LpPool' ? c.attrs<{ p: number }>().p : 0)],
+    { reads: [x], writes: indices !== null ? [y, indices] : [y], dtype: 'any' });
+    return;
+  }
   c.emit('pool2d_f32', [
     c.addr(x), c.addr(y), i32(xs[0]! * xs[1]!), i32(geo.I[1]), i32(geo.I[2]), i32(geo.O[1]), i32(geo.O[2]),
     i32(geo.K[1]), i32(geo.K[2]), i32(geo.S[1]), i32(geo.S[2]), i32(geo.P[1]), i32(geo.P[2]), i32(geo.D[1]), i32(geo.D[2]),
@@ -39,5 +49,5 @@ function lowerPool(c: LowerCtx, n: Node): void {
 
 /** Pool-family lowerings by qualified op name. */
 export const POOL_LOWERINGS: Readonly<Record<string, LowerFn>> = {
-  GlobalAveragePool: lowerGlobalPool, GlobalMaxPool: lowerGlobalPool, MaxPool: lowerPool, AveragePool: lowerPool,
+  GlobalAveragePool: lowerGlobalPool, GlobalMaxPool: lowerGlobalPool, MaxPool: lowerPool, AveragePool: lowerPool, LpPool: lowerPool,
 };

@@ -21,7 +21,8 @@ import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
 import { geom3, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
 import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
-import { KERNELS, KernelId } from '../kernels.js';
+import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
+import { Operand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
 import { QConvGeom, attrsOf, checkChannels, needDtype, pick, qconvGeom } from '../../common/qint.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
@@ -606,28 +607,104 @@ export function lowerMaxPoolInt8(c: LowerCtx, n: Node): boolean {
 // QuantizeLinear / DequantizeLinear
 // ---------------------------------------------------------------------------------------------
 
-/** [outer, A, inner] of a per-tensor or per-axis (de)quantization, with the scale and zp lists. */
-function qParams(c: LowerCtx, n: Node, xs: number[]): { outer: number; A: number; inner: number; scales: Float32Array; zps: Int32Array; zdt: string | undefined } {
-  const st = c.constOf(n.inputs[1], `${n.op} scale`);
-  const zt = n.inputs[2] != null ? c.constOf(n.inputs[2], `${n.op} zero point`) : null;
-  if (st.dtype !== 'f32') throw c.unsupported(`${n.op} with a ${st.dtype} scale (f32 only on wasm)`);
+/**
+ * [outer, A, inner] of a per-tensor or per-axis (de)quantization, with the address words of the
+ * scales (f32 [A]) and zero points (i32 [A]): blobs for constants (the compile-time fast path),
+ * the scale's runtime buffer, and a runtime zero point widened to i32 by unary_any.
+ */
+function qParams(c: LowerCtx, n: Node, xs: number[]): { outer: number; A: number; inner: number; scales: Word; zps: Word; reads: number[] } {
+  const sId = n.inputs[1]!;
+  const zId = n.inputs[2] ?? null;
+  const sdt = c.g.typeOf(sId).dtype;
+  if (sdt !== 'f32') throw c.unsupported(`${n.op} with a ${sdt} scale (f32 only on wasm)`);
   if (typeof n.attrs['block_size'] === 'number' && n.attrs['block_size'] !== 0) throw c.unsupported(`blocked ${n.op}`);
-  const sv = st.toNumbers();
-  const zv = zt ? zt.toNumbers() : sv.map(() => 0);
+  const sShape = c.shape(sId);
+  const count = numel(sShape);
   let outer = 1, A = 1, inner = numel(xs);
-  if (sv.length !== 1 || st.shape.length > 1) {
+  if (count !== 1 || sShape.length > 1) {
     const ax = normAxis(typeof n.attrs['axis'] === 'number' ? (n.attrs['axis'] as number) : 1, xs.length);
     A = xs[ax]!;
-    if (sv.length !== A) throw c.unsupported(`${n.op} scale has ${sv.length} values for axis size ${A}`);
+    if (count !== A) throw c.unsupported(`${n.op} scale has ${count} values for axis size ${A}`);
     outer = numel(xs.slice(0, ax));
     inner = numel(xs.slice(ax + 1));
   }
-  return { outer, A, inner, scales: Float32Array.from(sv), zps: Int32Array.from(zv), zdt: zt?.dtype };
+  const reads: number[] = [];
+  const st = c.consts.get(sId);
+  let scales: Word;
+  if (st) scales = c.blob(Float32Array.from(st.toNumbers()));
+  else {
+    scales = { k: 'buf', id: sId, off: 0 };
+    reads.push(sId);
+  }
+  let zps: Word;
+  const zt = zId !== null ? c.consts.get(zId) : undefined;
+  if (zId === null) zps = c.blob(new Int32Array(count));
+  else if (zt) zps = c.blob(Int32Array.from(zt.toNumbers()));
+  else {
+    const zdt = c.g.typeOf(zId).dtype;
+    if (zdt !== 'i8' && zdt !== 'u8') throw c.unsupported(`${n.op} zero point has dtype ${zdt}; expected i8 or u8`);
+    const t = c.temp(count * 4);
+    zps = { k: 'buf', id: t, off: 0 };
+    emitQ(c, 'unary_any', [i32(ANY_UNARY.Cast), { k: 'buf', id: zId, off: 0 }, zps, i32(DTYPE[zdt]), i32(DTYPE.i32), i32(count), NULL, NULL, NULL],
+      { reads: [zId], writes: [t] });
+    reads.push(t);
+  }
+  return { outer, A, inner, scales, zps, reads };
+}
+
+/**
+ * QuantizeLinear / DequantizeLinear on 16-bit (and int32 DequantizeLinear input) integers, on the
+ * dtype-generic kernels with the reference's arithmetic: q = saturate(round_half_even(f32(x / s))
+ * + z) (NaN -> 0); y = f32(f32(x - z) * s). Scales and zero points constant or runtime.
+ */
+function lowerQGeneric(c: LowerCtx, n: Node, quantize: boolean): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const sId = n.inputs[1]!;
+  const zId = n.inputs[2] ?? null;
+  if (dt(c, sId) !== 'f32') throw c.unsupported(`${n.op} with a ${dt(c, sId)} scale (f32 only on wasm)`);
+  if (typeof n.attrs['block_size'] === 'number' && n.attrs['block_size'] !== 0) throw c.unsupported(`blocked ${n.op}`);
+  const xs = c.shape(x);
+  // the parameters' shape broadcast against x: a scalar, or [A] along the axis
+  const count = numel(c.shape(sId));
+  let ps: number[] = [];
+  if (count !== 1 || c.shape(sId).length > 1) {
+    const ax = normAxis(typeof n.attrs['axis'] === 'number' ? (n.attrs['axis'] as number) : 1, xs.length);
+    if (count !== xs[ax]) throw c.unsupported(`${n.op} scale has ${count} values for axis size ${xs[ax]}`);
+    ps = xs.map((d, i) => (i === ax ? d : 1));
+  }
+  const sOp: Operand = { ...operand(c, sId), shape: ps };
+  const zOp: Operand | null = zId !== null ? { ...operand(c, zId), shape: ps } : null;
+  if (numel(xs) === 0) return;
+  if (quantize) {
+    needDtype(c, x, ['f32'], 'QuantizeLinear input');
+    const yd = needDtype(c, y, ['i16', 'u16'], 'QuantizeLinear output') as 'i16' | 'u16';
+    const t = tempOperand(c, 'f32', xs);
+    emitBinaryAny(c, ANY_BINARY.Div, operand(c, x), sOp, t, false);
+    emitUnaryOperands(c, ANY_UNARY.Round, t, t);
+    const u = tempOperand(c, 'f64', xs);
+    if (zOp) emitBinaryAny(c, ANY_BINARY.Add, t, zOp, u, false);
+    else emitUnaryOperands(c, ANY_UNARY.Cast, t, u);
+    const [lo, hi] = yd === 'i16' ? [-32768, 32767] : [0, 65535];
+    emitUnaryOperands(c, ANY_UNARY.Clip, u, u, [c.blob(new Uint8Array(new Float64Array([lo]).buffer)), c.blob(new Uint8Array(new Float64Array([hi]).buffer))]);
+    emitUnaryOperands(c, ANY_UNARY.Cast, u, operand(c, y));
+    return;
+  }
+  needDtype(c, x, ['i16', 'u16', 'i32'], 'DequantizeLinear input');
+  needDtype(c, y, ['f32'], 'DequantizeLinear output');
+  const d = tempOperand(c, 'f32', xs);
+  if (zOp) emitBinaryAny(c, ANY_BINARY.Sub, operand(c, x), zOp, d, false);
+  else emitUnaryOperands(c, ANY_UNARY.Cast, operand(c, x), d);
+  emitBinaryAny(c, ANY_BINARY.Mul, d, sOp, operand(c, y), false);
 }
 
 function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
+  if (dt(c, y) === 'i16' || dt(c, y) === 'u16') {
+    lowerQGeneric(c, n, true);
+    return;
+  }
   needDtype(c, x, ['f32'], 'QuantizeLinear input');
   const yd = needDtype(c, y, ['i8', 'u8'], 'QuantizeLinear output');
   const prec = n.attrs['precision'];
@@ -635,20 +712,24 @@ function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
   const xs = c.shape(x);
   const q = qParams(c, n, xs);
   if (numel(xs) === 0) return;
-  emitQ(c, 'quantize_f32', [c.addr(x), { k: 'buf', id: y, off: 0 }, c.blob(q.scales), c.blob(q.zps), i32(q.outer), i32(q.A), i32(q.inner), i32(yd === 'i8' ? 1 : 0)],
-    { reads: [x], writes: [y] });
+  emitQ(c, 'quantize_f32', [c.addr(x), { k: 'buf', id: y, off: 0 }, q.scales, q.zps, i32(q.outer), i32(q.A), i32(q.inner), i32(yd === 'i8' ? 1 : 0)],
+    { reads: [x, ...q.reads], writes: [y] });
 }
 
 function lowerDequantizeLinear(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
+  if (['i16', 'u16', 'i32'].includes(dt(c, x))) {
+    lowerQGeneric(c, n, false);
+    return;
+  }
   const xd = needDtype(c, x, ['i8', 'u8'], 'DequantizeLinear input');
   needDtype(c, y, ['f32'], 'DequantizeLinear output');
   const xs = c.shape(x);
   const q = qParams(c, n, xs);
   if (numel(xs) === 0) return;
-  emitQ(c, 'dequantize_f32', [qaddr(c, x), c.addr(y), c.blob(q.scales), c.blob(q.zps), i32(q.outer), i32(q.A), i32(q.inner), i32(xd === 'i8' ? 1 : 0)],
-    { reads: [x], writes: [y] });
+  emitQ(c, 'dequantize_f32', [qaddr(c, x), c.addr(y), q.scales, q.zps, i32(q.outer), i32(q.A), i32(q.inner), i32(xd === 'i8' ? 1 : 0)],
+    { reads: [x, ...q.reads], writes: [y] });
 }
 
 /** Lowerings of the integer ops and (de)quantization, by qualified op name (spread into LOWERINGS). */

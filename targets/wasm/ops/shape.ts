@@ -9,8 +9,10 @@ import { internal } from '../../../compiler/errors.js';
 import {
   broadcastStrides, contiguous, depthSpaceView, gatherLayout, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
-import { MAX_DIMS } from '../kernels.js';
-import { LowerCtx, LowerFn, i32, copyView, moveSize } from '../ctx.js';
+import { numberToBf16Bits, numberToF16Bits } from '../../../compiler/ir/dtype.js';
+import { normAxis } from '../../../compiler/ops/registry.js';
+import { DTYPE, MAX_DIMS, SCATTER_REDUCTION } from '../kernels.js';
+import { LowerCtx, LowerFn, NULL, Word, i32, copyView, moveSize } from '../ctx.js';
 
 function lowerTranspose(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
@@ -72,9 +74,12 @@ function lowerPad(c: LowerCtx, n: Node): void {
     if (xdt === 'f32') {
       const v = new Float32Array([value]);
       c.emit('fill_f32', [c.addr(y), i32(numel(ys)), i32(new Int32Array(v.buffer)[0]!)], { writes: [y] });
-    } else {
+    } else if (es === 1 || es === 4) {
       // integer pad value: the ONNX value is already of the input's dtype
-      c.emit(es === 1 ? 'fill_u8' : 'fill_f32', [c.vaddr(y), i32(numel(ys)), i32(value | 0)], { writes: [y], anyDtype: true });
+      c.emit(es === 1 ? 'fill_u8' : 'fill_f32', [c.vaddr(y), i32(numel(ys)), i32(fillBits(xdt, value)[0])], { writes: [y], anyDtype: true });
+    } else {
+      const [lo, hi] = fillBits(xdt, value);
+      c.emit('fill_es', [c.vaddr(y), i32(numel(ys)), i32(lo), i32(hi), i32(es)], { writes: [y], anyDtype: true });
     }
     // copy the overlap of the input window into the output
     const ins = xs.map((d, i) => Math.max(0, -begin[i]!));
@@ -91,8 +96,9 @@ function lowerPad(c: LowerCtx, n: Node): void {
   if ([...begin, ...end].some((p) => p < 0)) throw c.unsupported(`Pad mode "${mode}" with negative pads`);
   if (r > MAX_DIMS) throw c.unsupported(`Pad of rank ${r}`);
   const lp = (v: number[], fill: number) => [...new Array<number>(MAX_DIMS - r).fill(fill), ...v];
-  c.emit(es === 1 ? 'pad_u8' : 'pad_f32', [c.vaddr(x), c.vaddr(y), i32(m), ...lp(ys, 1).map(i32), ...lp(xs, 1).map(i32), ...lp(begin, 0).map(i32)],
-    { reads: [x], writes: [y], anyDtype: true });
+  const words = [c.vaddr(x), c.vaddr(y), i32(m), ...lp(ys, 1).map(i32), ...lp(xs, 1).map(i32), ...lp(begin, 0).map(i32)];
+  if (es === 1 || es === 4) c.emit(es === 1 ? 'pad_u8' : 'pad_f32', words, { reads: [x], writes: [y], anyDtype: true });
+  else c.emit('pad_es', [...words, i32(es)], { reads: [x], writes: [y], anyDtype: true });
 }
 
 function lowerExpand(c: LowerCtx, n: Node): void {
@@ -109,16 +115,31 @@ function lowerTile(c: LowerCtx, n: Node): void {
   copyView(c, c.vaddr(y), contiguous(v.dims), c.vaddr(x, v.offset), v.strides, v.dims, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
+/** Gather kernel of an element size: the 1- and 4-byte originals, the size-generic one otherwise. */
+function emitGather(c: LowerCtx, words: Word[], es: 1 | 2 | 4 | 8, io: { reads: (number | null)[]; writes: number[] }): void {
+  if (es === 1 || es === 4) c.emit(es === 1 ? 'gather_u8' : 'gather_f32', words, { ...io, anyDtype: true });
+  else c.emit('gather_es', [...words, i32(es)], { ...io, anyDtype: true });
+}
+
 function lowerGather(c: LowerCtx, n: Node): void {
   const [x, idx] = n.inputs;
   const y = n.outputs[0]!;
   const xs = c.shape(x!);
-  const it = c.consts.get(idx!);
-  if (!it) throw c.unsupported('Gather with runtime indices is not supported on wasm (indices must be constant)');
-  const { outer, axisLen, inner, indices } = gatherLayout(c, n, xs, it.toNumbers());
   const es = moveSize(c, n, x!);
-  c.emit(es === 1 ? 'gather_u8' : 'gather_f32', [c.vaddr(x!), c.blob(indices), c.vaddr(y), i32(outer), i32(axisLen), i32(indices.length), i32(inner), i32(0)],
-    { reads: [x!], writes: [y], anyDtype: true });
+  const it = c.consts.get(idx!);
+  if (it) {
+    const { outer, axisLen, inner, indices } = gatherLayout(c, n, xs, it.toNumbers());
+    emitGather(c, [c.vaddr(x!), c.blob(indices), c.vaddr(y), i32(outer), i32(axisLen), i32(indices.length), i32(inner), i32(0)], es,
+      { reads: [x!], writes: [y] });
+    return;
+  }
+  // runtime indices (i32 / i64): the kernel normalizes negative ones and clamps out-of-range ones
+  const { outer, axisLen, inner } = gatherLayout(c, n, xs, []);
+  const nI = numel(c.shape(idx!));
+  if (numel(c.shape(y)) === 0) return;
+  if (axisLen === 0) throw c.unsupported('Gather from an empty axis (every index is out of range)');
+  emitGather(c, [c.vaddr(x!), c.vaddr(idx!), c.vaddr(y), i32(outer), i32(axisLen), i32(nI), i32(inner), i32(indexKind(c, idx!))], es,
+    { reads: [x!, idx!], writes: [y] });
 }
 
 function lowerDepthSpace(c: LowerCtx, n: Node): void {
@@ -128,8 +149,190 @@ function lowerDepthSpace(c: LowerCtx, n: Node): void {
   copyView(c, c.vaddr(y), contiguous(v.dims), c.vaddr(x, v.offset), v.strides, v.dims, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
+/**
+ * The two 32-bit words of a fill value of dtype `dt` (low, high): its bits as a runtime buffer holds
+ * them (f16/bf16 encodings, f64 / i64 as 64-bit little-endian).
+ */
+function fillBits(dt: string, v: number): [number, number] {
+  switch (dt) {
+    case 'f32': return [new Int32Array(new Float32Array([v]).buffer)[0]!, 0];
+    case 'f64': { const w = new Int32Array(new Float64Array([v]).buffer); return [w[0]!, w[1]!]; }
+    case 'f16': return [numberToF16Bits(v), 0];
+    case 'bf16': return [numberToBf16Bits(v), 0];
+    case 'bool': return [v ? 1 : 0, 0];
+    case 'i64': case 'u64': {
+      const b = BigInt.asUintN(64, BigInt(Math.trunc(v)));
+      return [Number(b & 0xffffffffn) | 0, Number(b >> 32n) | 0];
+    }
+    default: return [Math.trunc(v) | 0, 0];
+  }
+}
+
+/** Index kind word of an index tensor: 0 for i32, 1 for i64 ('unsupported' otherwise). */
+export function indexKind(c: LowerCtx, id: ValueId): 0 | 1 {
+  const dt = c.g.typeOf(id).dtype;
+  if (dt === 'i32') return 0;
+  if (dt === 'i64') return 1;
+  throw c.unsupported(`indices "${c.g.value(id).name}" have dtype ${dt}; expected int32 or int64`);
+}
+
+/**
+ * DTYPE code of a value for the dtype-generic kernels; `arith` (kernels that compare or combine
+ * values) rejects the 16-bit floats, which those kernels only move.
+ */
+export function dtypeCode(c: LowerCtx, id: ValueId, arith: boolean): number {
+  c.checkRuntime(id);
+  const dt = c.g.typeOf(id).dtype;
+  const code = (DTYPE as Record<string, number>)[dt];
+  if (code === undefined || (arith && (dt === 'f16' || dt === 'bf16'))) {
+    throw c.unsupported(`value "${c.g.value(id).name}" has dtype ${dt}; this wasm kernel takes f32, f64, 8..64-bit integers and bool`);
+  }
+  return code;
+}
+
+/** Left-pads a list to MAX_DIMS entries with `fill` ('unsupported' above MAX_DIMS). */
+function pad6(c: LowerCtx, v: readonly number[], fill: number): number[] {
+  if (v.length > MAX_DIMS) throw c.unsupported(`rank ${v.length} exceeds the ${MAX_DIMS}-dim kernel`);
+  return [...new Array<number>(MAX_DIMS - v.length).fill(fill), ...v];
+}
+
+/** Reduction code of a ScatterElements / ScatterND node (opset 16+ attribute; 'none' before). */
+function scatterReduction(c: LowerCtx): number {
+  const r = c.attrs<{ reduction?: keyof typeof SCATTER_REDUCTION }>().reduction ?? 'none';
+  return SCATTER_REDUCTION[r];
+}
+
+/**
+ * Parameter words of the GatherElements / ScatterElements element walk (words 5..18): axis stride,
+ * axis length, index dims and data strides (0 on the axis), all padded to MAX_DIMS.
+ */
+function elementsWords(c: LowerCtx, xs: number[], is: number[], axis: number): Word[] {
+  if (is.length !== xs.length) throw c.unsupported(`indices rank ${is.length} differs from data rank ${xs.length}`);
+  if (xs[axis] === 0) throw c.unsupported('indices into an empty axis (every index is out of range)');
+  if (is.some((d, i) => i !== axis && d > xs[i]!)) throw c.unsupported(`indices shape [${is.join(',')}] exceeds data shape [${xs.join(',')}]`);
+  const st = contiguous(xs);
+  const ds = st.map((s, i) => (i === axis ? 0 : s));
+  return [i32(st[axis]!), i32(xs[axis]!), ...pad6(c, is, 1).map(i32), ...pad6(c, ds, 0).map(i32)];
+}
+
+// GatherElements: y[i..] = x[i.. with the axis coordinate replaced by indices[i..]]
+function lowerGatherElements(c: LowerCtx, n: Node): void {
+  const [x, idx] = n.inputs as [ValueId, ValueId];
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const is = c.shape(idx);
+  moveSize(c, n, x);
+  if (numel(is) === 0) return;
+  const axis = normAxis(c.attrs<{ axis: number }>().axis, xs.length);
+  c.emit('gather_elements', [c.vaddr(x), c.vaddr(idx), c.vaddr(y), i32(dtypeCode(c, x, false)), i32(indexKind(c, idx)),
+    ...elementsWords(c, xs, is, axis), i32(0)], { reads: [x, idx], writes: [y], dtype: 'any' });
+}
+
+// ScatterElements / Scatter: y = copy of data; y[.. indices[i..] on axis ..] = red(y[..], updates[i..]) in index order
+function lowerScatterElements(c: LowerCtx, n: Node): void {
+  const [x, idx, upd] = n.inputs as [ValueId, ValueId, ValueId];
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const is = c.shape(idx);
+  const es = moveSize(c, n, x);
+  const red = n.op === 'Scatter' ? 0 : scatterReduction(c);
+  const dt = dtypeCode(c, x, red !== 0);
+  copyView(c, c.vaddr(y), contiguous(xs), c.vaddr(x), contiguous(xs), xs, { reads: [x], writes: [y] }, es);
+  if (numel(is) === 0) return;
+  if (numel(c.shape(upd)) !== numel(is)) throw c.unsupported(`${n.op} updates shape differs from indices shape`);
+  const axis = normAxis(c.attrs<{ axis: number }>().axis, xs.length);
+  c.emit('scatter_elements', [c.vaddr(y), c.vaddr(idx), c.vaddr(upd), i32(dt), i32(indexKind(c, idx)), ...elementsWords(c, xs, is, axis), i32(red)],
+    { reads: [y, idx, upd], writes: [y], dtype: 'any' });
+}
+
+/**
+ * Parameter words 5..21 of the GatherND / ScatterND tuple walk: tuple count, tuple length, slice
+ * size, tuples per batch, batch stride, and the sizes / strides of the indexed dims.
+ */
+function ndWords(c: LowerCtx, xs: number[], is: number[], batch: number): Word[] | undefined {
+  const k = is[is.length - 1]!;
+  if (k < 1 || k > xs.length - batch) throw c.unsupported(`indices last dim ${k} must be in [1, ${xs.length - batch}]`);
+  if (k > MAX_DIMS) throw c.unsupported(`index tuples of ${k} coordinates exceed the ${MAX_DIMS}-dim kernel`);
+  const tuples = numel(is) / k;
+  if (tuples === 0) return undefined;
+  const st = contiguous(xs);
+  const batchSize = numel(xs.slice(0, batch));
+  const perBatch = batch > 0 ? tuples / batchSize : 0;
+  const dims = xs.slice(batch, batch + k);
+  if (dims.includes(0)) throw c.unsupported('index tuples into an empty dim (every index is out of range)');
+  if (is.slice(0, batch).some((d, i) => d !== xs[i])) throw c.unsupported('batch dims of data and indices differ');
+  const strides = st.slice(batch, batch + k);
+  const fill = (v: number[], f: number) => [...v, ...new Array<number>(MAX_DIMS - v.length).fill(f)];
+  return [i32(tuples), i32(k), i32(numel(xs.slice(batch + k))), i32(perBatch), i32(batch > 0 ? st[batch - 1]! : 0),
+    ...fill(dims, 1).map(i32), ...fill(strides, 0).map(i32)];
+}
+
+// GatherND: y[t, :] = x[b, indices[t, :], :] for tuple t of batch b
+function lowerGatherND(c: LowerCtx, n: Node): void {
+  const [x, idx] = n.inputs as [ValueId, ValueId];
+  const y = n.outputs[0]!;
+  moveSize(c, n, x);
+  const batch = c.attrs<{ batchDims: number }>().batchDims;
+  const w = ndWords(c, c.shape(x), c.shape(idx), batch);
+  if (!w || numel(c.shape(y)) === 0) return;
+  c.emit('gather_nd', [c.vaddr(x), c.vaddr(idx), c.vaddr(y), i32(dtypeCode(c, x, false)), i32(indexKind(c, idx)), ...w, i32(0)],
+    { reads: [x, idx], writes: [y], dtype: 'any' });
+}
+
+// ScatterND: y = copy of data; y[indices[t, :], :] = red(y[..], updates[t, :]) in tuple order
+function lowerScatterND(c: LowerCtx, n: Node): void {
+  const [x, idx, upd] = n.inputs as [ValueId, ValueId, ValueId];
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const es = moveSize(c, n, x);
+  const red = scatterReduction(c);
+  const dt = dtypeCode(c, x, red !== 0);
+  copyView(c, c.vaddr(y), contiguous(xs), c.vaddr(x), contiguous(xs), xs, { reads: [x], writes: [y] }, es);
+  const is = c.shape(idx);
+  const w = ndWords(c, xs, is, 0);
+  if (!w || numel(xs) === 0) return;
+  const k = is[is.length - 1]!;
+  if (numel(c.shape(upd)) !== (numel(is) / k) * numel(xs.slice(k))) throw c.unsupported('ScatterND updates shape does not match indices and data');
+  c.emit('scatter_nd', [c.vaddr(y), c.vaddr(idx), c.vaddr(upd), i32(dt), i32(indexKind(c, idx)), ...w, i32(red)],
+    { reads: [y, idx, upd], writes: [y], dtype: 'any' });
+}
+
+// OneHot: y[o, d, i] = d == trunc(indices[o, i]) (negative + depth) ? values[1] : values[0]; depth constant
+function lowerOneHot(c: LowerCtx, n: Node): void {
+  const [idx, , vals] = n.inputs as [ValueId, ValueId, ValueId];
+  const y = n.outputs[0]!;
+  const is = c.shape(idx);
+  const ys = c.shape(y);
+  if (numel(c.shape(vals)) !== 2) throw c.unsupported('OneHot values must have 2 elements');
+  const axis = normAxis(c.attrs<{ axis: number }>().axis, is.length + 1);
+  const depth = ys[axis]!;
+  if (numel(ys) === 0) return;
+  c.emit('onehot', [c.vaddr(idx), c.vaddr(vals), c.vaddr(y), i32(dtypeCode(c, vals, false)), i32(dtypeCode(c, idx, true)),
+    i32(numel(is.slice(0, axis))), i32(depth), i32(numel(is.slice(axis)))], { reads: [idx, vals], writes: [y], dtype: 'any' });
+}
+
+// Trilu: keeps the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims, zeroes the rest
+function lowerTrilu(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const kin = n.inputs[1] ?? null;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const es = moveSize(c, n, x);
+  const rows = xs[xs.length - 2]!;
+  const cols = xs[xs.length - 1]!;
+  if (numel(xs) === 0) return;
+  const kc = kin === null ? [0] : c.isConst(kin) ? c.constNums(kin, 'Trilu k') : undefined;
+  if (kin !== null && !kc && c.g.typeOf(kin).dtype !== 'i64') throw c.unsupported('Trilu k must be int64');
+  const k = kc ? Math.max(-(rows + cols + 1), Math.min(rows + cols + 1, kc[0]!)) : 0;
+  c.emit('trilu', [c.vaddr(x), c.vaddr(y), i32(es), i32(numel(xs) / (rows * cols)), i32(rows), i32(cols), i32(k),
+    kc ? NULL : c.vaddr(kin!), i32(c.attrs<{ upper: boolean }>().upper ? 1 : 0)],
+    { reads: [x, kc ? null : kin], writes: [y], dtype: 'any', inplace: [x, y] });
+}
+
 /** Shape-family lowerings by qualified op name. */
 export const SHAPE_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   Transpose: lowerTranspose, Concat: lowerConcat, Split: lowerSplit, Slice: lowerSlice, Pad: lowerPad,
   Expand: lowerExpand, Tile: lowerTile, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
+  GatherElements: lowerGatherElements, ScatterElements: lowerScatterElements, Scatter: lowerScatterElements,
+  GatherND: lowerGatherND, ScatterND: lowerScatterND, OneHot: lowerOneHot, Trilu: lowerTrilu,
 };

@@ -14,18 +14,19 @@ import { gridSampleF32 } from './grid-sample.js';
 import { normF32 } from './norm.js';
 import { padF32 } from './pad.js';
 import { pool2dF32 } from './pool.js';
-import { reduceF32 } from './reduce.js';
+import { reduceAxesF32, reduceF32 } from './reduce.js';
 import { resizeF32 } from './resize.js';
 import { roundF16F32 } from './round-f16.js';
 import { softmaxF32 } from './softmax.js';
 import { KernelGen } from './types.js';
 import { QINT_KERNELS } from './qint.js';
 import { QMOVE_KERNELS } from './qmove.js';
+import { TYPED_KERNELS } from './typed.js';
 import { unaryF32 } from './unary.js';
 
 const ALL = [unaryF32, binaryF32, copyStridedF32, padF32, conv2dDirectF32, conv2dIgemmTiledF32, convTranspose2dDirectF32, gemmTiledF32, gemmDirectF32, pool2dF32,
-  globalPoolF32, softmaxF32, reduceF32, gatherF32, resizeF32, gridSampleF32, normF32, channelAffineF32, roundF16F32,
-  ...QINT_KERNELS, ...QMOVE_KERNELS] as const;
+  globalPoolF32, softmaxF32, reduceF32, reduceAxesF32, gatherF32, resizeF32, gridSampleF32, normF32, channelAffineF32, roundF16F32,
+  ...QINT_KERNELS, ...QMOVE_KERNELS, ...TYPED_KERNELS] as const;
 
 /** Kernel id -> generator. */
 export const KERNELS: ReadonlyMap<string, KernelGen<never>> = new Map(ALL.map((k) => [k.id, k as unknown as KernelGen<never>]));

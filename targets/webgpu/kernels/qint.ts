@@ -72,7 +72,7 @@ export interface QConvDirectParams extends QConvParams {
  * qconv_i8: direct convolution looping over each output's C/G x KH x KW window (depthwise and
  * other small-reduction convolutions). When OW % 4 == 0 a thread computes the four outputs of a
  * row in one word: one loop over the window updates four accumulators with one weight load per
- * tap. Otherwise a thread computes one output ('words': the output is stored wide, lower-int8.ts).
+ * tap. Otherwise a thread computes one output ('words': the output is stored wide, ops/qint.ts).
  */
 export const qconvI8: KernelGen<QConvDirectParams> = {
   id: 'qconv_i8',
@@ -164,7 +164,7 @@ function qconvRow4(p: QConvParams): ReturnType<QShaderBuilder['linear']> {
  * Epilogue statements of the tiled kernels: row `m` (output channel `ch`), results v0..v3 at
  * element index `eb` .. `eb + 3`; 'packed' stores one word (four 8-bit outputs, eb % 4 == 0 and
  * all four valid), 'words' stores one word per element (int32 outputs, or 8-bit outputs stored
- * wide, lower-int8.ts).
+ * wide, ops/qint.ts).
  */
 function tiledStore(mode: 'packed' | 'words', ch: string, eb: string): string[] {
   if (mode === 'packed') {

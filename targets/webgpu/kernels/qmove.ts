@@ -1,7 +1,7 @@
 /**
  * Data movement on integer tensors of the int8 path (packed 8-bit or int32 words, wgsl/qshader.ts):
  * every kernel is output-driven (one thread per output word), so packed outputs never share a
- * word between threads. Inputs may be stored wide (one word per 8-bit element, lower-int8.ts):
+ * word between threads. Inputs may be stored wide (one word per 8-bit element, ops/qint.ts):
  * their loader kind is a parameter (`xel`).
  *
  *   qview_b       y[i] = x[offset + sum_k i_k * strides_k]: Transpose, Slice, Split parts, Expand,
@@ -11,13 +11,15 @@
  *   qgather_b     Gather with constant indices (table in weights)
  *   qminmax_b     Max / Min of two tensors with broadcasting
  *   qmaxpool_b    MaxPool (1-D / 2-D) of 8-bit tensors
+ *   qgather_elements_b  GatherElements (constant or runtime indices)
+ *   qtrilu_b      Trilu (constant or runtime diagonal offset)
  */
 import { WgslFn, decompose, int, linear, stridesOf } from '../wgsl/shader.js';
 import { QElem, QShaderBuilder } from '../wgsl/qshader.js';
 import { BaseParams, KernelGen, bufOf } from './types.js';
 
-/** Element kind of a movable value. */
-export type MoveElem = 'i8' | 'u8' | 'i32';
+/** Element kind of a movable value (the storage kinds of wgsl/qshader.ts). */
+export type MoveElem = 'i8' | 'u8' | 'i16' | 'u16' | 'i32';
 
 function elemFn(body: readonly string[]): WgslFn {
   return { name: 'elem', code: ['fn elem(e: i32) -> u32 {', ...body.map((l) => `  ${l}`), '}'].join('\n') };
@@ -134,6 +136,11 @@ export interface QGatherParams extends BaseParams {
   el: MoveElem;
   xel: MoveElem;
   outer: number; axisLen: number; nIdx: number; inner: number;
+  /**
+   * Loader of runtime indices (an arena operand; negative ones count from the end, out-of-range
+   * ones are clamped so no thread reads outside x); absent: normalized constant indices in weights.
+   */
+  idxel?: MoveElem;
 }
 
 export const qgatherB: KernelGen<QGatherParams> = {
@@ -141,13 +148,17 @@ export const qgatherB: KernelGen<QGatherParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
-    const idx = s.input('idx', 'i32', 'weights');
+    const idx = s.input('idx', p.idxel ?? 'i32', p.idxel ? 'arena' : 'weights');
     const y = s.output(p.el);
+    const k = p.idxel
+      ? [`let kr = ${idx.ld('j')};`, `let k = clamp(select(kr, kr + ${int(p.axisLen)}, kr < 0), 0, ${int(Math.max(0, p.axisLen - 1))});`]
+      : [`let k = ${idx.ld('j')};`];
     s.fn(elemFn([
       `let i = e % ${int(p.inner)};`,
       `let j = (e / ${int(p.inner)}) % ${int(p.nIdx)};`,
       `let o = e / ${int(p.inner * p.nIdx)};`,
-      `return bitcast<u32>(${x.ld(`(o * ${int(p.axisLen)} + ${idx.ld('j')}) * ${int(p.inner)} + i`)});`,
+      ...k,
+      `return bitcast<u32>(${x.ld(`(o * ${int(p.axisLen)} + k) * ${int(p.inner)} + i`)});`,
     ]));
     return s.elementwise(p.outer * p.nIdx * p.inner, y);
   },
@@ -210,5 +221,71 @@ export const qmaxpoolB: KernelGen<QMaxPoolParams> = {
   },
 };
 
+
+export interface QGatherElementsParams extends BaseParams {
+  el: MoveElem;
+  xel: MoveElem;
+  /** Loader of the indices (i32 words; i64 indices are held as i32). */
+  idxel: MoveElem;
+  /** Data and index (= output) shapes. */
+  xs: number[];
+  is: number[];
+  axis: number;
+}
+
+/**
+ * qgather_elements_b: GatherElements, y[i] = x[i with the axis coordinate replaced by idx[i]]
+ * (negative indices count from the end; out-of-range ones are clamped so no thread reads outside x).
+ */
+export const qgatherElementsB: KernelGen<QGatherElementsParams> = {
+  id: 'qgather_elements_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const x = s.input('x', p.xel, bufOf(p, 'x'));
+    const idx = s.input('idx', p.idxel, bufOf(p, 'idx'));
+    const y = s.output(p.el);
+    const L = p.xs[p.axis]!;
+    const d = decompose('e', p.is, 'i');
+    const src = d.idx.map((v, k) => (k === p.axis ? 'k' : v));
+    s.fn(elemFn([
+      ...d.code,
+      `let kr = ${idx.ld('e')};`,
+      `let k = clamp(select(kr, kr + ${int(L)}, kr < 0), 0, ${int(Math.max(0, L - 1))});`,
+      `return bitcast<u32>(${x.ld(linear(src, stridesOf(p.xs)))});`,
+    ]));
+    return s.elementwise(p.is.reduce((a, b) => a * b, 1), y);
+  },
+};
+
+export interface QTriluParams extends BaseParams {
+  el: MoveElem;
+  xel: MoveElem;
+  /** Matrices, rows and columns of the last two dims. */
+  n: number;
+  rows: number;
+  cols: number;
+  upper: boolean;
+  /** Diagonal offset: a constant, or read from operand `k` (a runtime i32 / i64 scalar) when absent. */
+  k?: number;
+}
+
+/** qtrilu_b: Trilu, y[.., i, j] = x[.., i, j] where j - i >= k (upper) or j - i <= k (lower), else 0. */
+export const qtriluB: KernelGen<QTriluParams> = {
+  id: 'qtrilu_b',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const x = s.input('x', p.xel, bufOf(p, 'x'));
+    const kk = p.k === undefined ? s.input('k', 'i32', bufOf(p, 'k')).ld('0') : int(p.k);
+    const y = s.output(p.el);
+    s.fn(elemFn([
+      `let j = e % ${int(p.cols)};`,
+      `let i = (e / ${int(p.cols)}) % ${int(p.rows)};`,
+      `let keep = ${p.upper ? `j - i >= ${kk}` : `j - i <= ${kk}`};`,
+      `return select(0u, bitcast<u32>(${x.ld('e')}), keep);`,
+    ]));
+    return s.elementwise(p.n * p.rows * p.cols, y);
+  },
+};
+
 /** Every data-movement kernel of this file. */
-export const QMOVE_KERNELS = [qviewB, qconcatB, qpadB, qgatherB, qminmaxB, qmaxpoolB] as const;
+export const QMOVE_KERNELS = [qviewB, qconcatB, qpadB, qgatherB, qminmaxB, qmaxpoolB, qgatherElementsB, qtriluB] as const;

@@ -21,17 +21,34 @@ import { Groups, KernelProgram, MAX_GROUPS, WG, WgslFn, int } from './shader.js'
 /** Where an operand lives. */
 export type QBuf = 'arena' | 'weights';
 
-/** Element kind of an operand: 8-bit packed, int16 pairs (centered weights), one word per element. */
-export type QElem = 'i8' | 'u8' | 'i16' | 'i32' | 'f32';
+/** Element kind of an operand: 8-bit packed, 16-bit pairs, one word per element. */
+export type QElem = 'i8' | 'u8' | 'i16' | 'u16' | 'i32' | 'f32';
 
-/** Bytes per element of a runtime value dtype in the arena (8-bit values are packed). */
+/** Storage kind of an arena value: 8-bit values packed 4 per word, 16-bit values 2 per word, else one word. */
+export type StoreElem = 'i8' | 'u8' | 'i16' | 'u16' | 'i32';
+
+/**
+ * Storage kind of a runtime value dtype: bool as u8 (0 / 1), u32, f32 and i64 (held as i32 on
+ * webgpu, see ops/qint.ts) as words.
+ * @param dtype value dtype
+ */
+export function storeElem(dtype: string): StoreElem {
+  switch (dtype) {
+    case 'i8': case 'u8': case 'i16': case 'u16': return dtype;
+    case 'bool': return 'u8';
+    default: return 'i32';
+  }
+}
+
+/** Bytes per element of a runtime value dtype in the arena (8- and 16-bit values are packed). */
 export function elemBytes(dtype: string): number {
-  return dtype === 'i8' || dtype === 'u8' ? 1 : 4;
+  const e = storeElem(dtype);
+  return e === 'i8' || e === 'u8' ? 1 : e === 'i16' || e === 'u16' ? 2 : 4;
 }
 
 /** Words an arena tensor of `n` elements of `dtype` occupies (at least one). */
 export function wordsOf(dtype: string, n: number): number {
-  return Math.max(1, elemBytes(dtype) === 1 ? Math.ceil(n / 4) : n);
+  return Math.max(1, Math.ceil((n * elemBytes(dtype)) / 4));
 }
 
 /** A typed operand: `ld(e)` reads element e as i32 (f32 for 'f32'). */
@@ -57,6 +74,7 @@ export class QOperand {
       case 'i8': body = `return extractBits(bitcast<i32>(${w('e >> 2u')}), (e & 3u) * 8u, 8u);`; break;
       case 'u8': body = `return i32(extractBits(${w('e >> 2u')}, (e & 3u) * 8u, 8u));`; break;
       case 'i16': body = `return extractBits(bitcast<i32>(${w('e >> 1u')}), (e & 1u) * 16u, 16u);`; break;
+      case 'u16': body = `return i32(extractBits(${w('e >> 1u')}, (e & 1u) * 16u, 16u));`; break;
       case 'i32': body = `return bitcast<i32>(${w('e')});`; break;
       case 'f32': body = `return bitcast<f32>(${w('e')});`; break;
     }
@@ -133,20 +151,22 @@ export class QShaderBuilder {
 
   /**
    * An elementwise-style kernel: `fn elem(e: i32) -> u32` (the caller adds it) gives the raw bits
-   * of output element e; 8-bit outputs run one thread per word of 4 elements and pack them.
+   * of output element e; 8-bit (16-bit) outputs run one thread per word of 4 (2) elements and
+   * pack them, keeping the low bits (integers wrap modulo 2^bits, as a C cast).
    * @param n output elements
    * @param y output operand (its elem decides packing)
    */
   elementwise(n: number, y: QOperand): KernelProgram {
-    const packed = y.elem === 'i8' || y.elem === 'u8';
-    const count = packed ? Math.ceil(n / 4) : n;
+    const per = y.elem === 'i8' || y.elem === 'u8' ? 4 : y.elem === 'i16' || y.elem === 'u16' ? 2 : 1;
+    const bits = 32 / per;
+    const count = Math.ceil(n / per);
     const { gx, gy } = this.grid(count);
-    const body = packed
+    const body = per > 1
       ? [
         'var word = 0u;',
-        'for (var l = 0; l < 4; l++) {',
-        '  let e = gi * 4 + l;',
-        `  if (e < ${int(n)}) { word |= (elem(e) & 0xffu) << (u32(l) * 8u); }`,
+        `for (var l = 0; l < ${per}; l++) {`,
+        `  let e = gi * ${per} + l;`,
+        `  if (e < ${int(n)}) { word |= (elem(e) & ${bits === 8 ? '0xffu' : '0xffffu'}) << (u32(l) * ${bits}u); }`,
         '}',
         'arena[off.y + u32(gi)] = word;',
       ]

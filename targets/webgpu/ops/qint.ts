@@ -1,111 +1,40 @@
 /**
- * WebGPU lowering of integer graphs: the integer ops of compiler/ops/qint.ts (QConv, QGemm, QAdd,
+ * WebGPU lowerings of the integer family (compiler/ops/qint.ts) and of integer graphs: the integer ops of compiler/ops/qint.ts (QConv, QGemm, QAdd,
  * QMul, Requantize, QReduceMean, QAvgPool), QuantizeLinear / DequantizeLinear at the float
  * boundaries, Cast from integers, and data movement on int8/uint8/int32 tensors, to the kernels
  * of kernels/qint.ts and kernels/qmove.ts. Results match the reference interpreter bit for bit.
  *
  * Storage (wgsl/qshader.ts): 8-bit values packed 4 per u32 word (byte order = element order),
  * or "wide" (one word per element) when a convolution / GEMM writes rows that do not fill whole
- * words; int32 one word per element; valueBytes() sizes them in the memory plan. Compile-time packing:
+ * words; int32 one word per element; valueBytes() (ctx.ts) sizes them in the memory plan. Compile-time packing:
  * weights are centered (w' = w - zw[m]) and stored as int8 when every w' fits, else as int16
  * pairs; each output channel gets [bias, multiplier, shift] (fixed requantization) or
  * [bias, mantissa, exponent] of its float32 scale (float requantization). Reshape-like ops on
  * integer values are aliases, as for f32.
  *
- * lower.ts calls lowerInt8Node() first for every node: it claims the integer ops and every node
- * with an integer runtime input or output, so the f32 lowerings never see packed data.
+ * The driver (lower.ts) calls lowerInt8Node() first for every node: it claims the integer ops and
+ * every node with an integer runtime input or output, so the f32 lowerings never see packed data.
  */
-import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { numel } from '../../compiler/ir/tensor.js';
-import { geom3, readWindowAttrs, windowParams } from '../../compiler/ops/conv.js';
-import { AttrReader, normAxis } from '../../compiler/ops/registry.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import { Graph, Node, ValueId } from '../../../compiler/ir/graph.js';
+import { numel } from '../../../compiler/ir/tensor.js';
+import { geom3, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
+import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
 import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
-} from '../common/params.js';
-import { checkChannels, needDtype, pick, qconvGeom } from '../common/qint.js';
-import { stridesOf } from './wgsl/shader.js';
-import { f32Parts, wordsOf } from './wgsl/qshader.js';
-import { QOut, convTapTable } from './kernels/qint.js';
-import { CONCAT_MAX_PARTS, MoveElem } from './kernels/qmove.js';
-// type-only: lower.ts imports this module (a value import back would be an ESM cycle)
-import type { LowerCtx, Operand } from './lower.js';
+} from '../../common/params.js';
+import { needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { stridesOf } from '../wgsl/shader.js';
+import { f32Parts, wordsOf } from '../wgsl/qshader.js';
+import { QOut, convTapTable } from '../kernels/qint.js';
+import { CONCAT_MAX_PARTS, MoveElem } from '../kernels/qmove.js';
+import { INT_DTYPES, LowerCtx, LowerFn, Operand, markWide, pack16, pack8, qelem, qop, val } from '../ctx.js';
+import { storeElem } from '../wgsl/qshader.js';
+import { emitTypedMap, typedOperand } from './elementwise.js';
 
-/** Integer dtypes the int8 path stores in the arena. */
-const INT_DTYPES = new Set(['i8', 'u8', 'i32']);
-
-/** Ops whose output is the input's bytes under another shape. */
-const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
-
-/**
- * Arena bytes of a runtime value: 8-bit values packed 4 per word, everything else 4 bytes per
- * element (at least one word).
- * @param c lowering context
- * @param id value id
- */
-export function valueBytes(c: LowerCtx, id: ValueId): number {
-  return (isWide(c, id) ? Math.max(1, numel(c.shape(id))) : wordsOf(c.g.typeOf(id).dtype, numel(c.shape(id)))) * 4;
-}
-
-/**
- * 8-bit values stored one word per element ("wide"): outputs of convolutions / GEMMs whose rows
- * do not fill whole words (a thread would share a word with its neighbour). Consumers read them
- * with int32 loaders, so no packing pass is needed. Keyed by alias root.
- */
-const wideVals = new WeakMap<LowerCtx, Set<number>>();
-
-function rootOf(c: LowerCtx, id: number): number {
-  let r = id;
-  while (c.parent.has(r)) r = c.parent.get(r)!;
-  return r;
-}
-
-function isWide(c: LowerCtx, id: number): boolean {
-  return wideVals.get(c)?.has(rootOf(c, id)) ?? false;
-}
-
-/** Loader element kind of a runtime or constant integer operand: its dtype, or 'i32' when stored wide. */
-function qelem<T extends string>(c: LowerCtx, id: ValueId, dtype: T): T | 'i32' {
-  return isWide(c, id) ? 'i32' : dtype;
-}
 
 const dt = (c: LowerCtx, id: ValueId): string => c.g.typeOf(id).dtype;
-const val = (id: number): Operand => ({ k: 'val', id });
-
-/** Blob ids of integer constants already placed, per lowering. */
-const constBlobs = new WeakMap<LowerCtx, Map<ValueId, Operand>>();
-
-/** Packs 8-bit values 4 per little-endian word. */
-function pack8(v: ArrayLike<number>): Int32Array {
-  const out = new Int32Array(Math.max(1, Math.ceil(v.length / 4)));
-  for (let i = 0; i < v.length; i++) out[i >> 2] = out[i >> 2]! | ((v[i]! & 0xff) << ((i & 3) * 8));
-  return out;
-}
-
-/** Packs int16 values 2 per word. */
-function pack16(v: ArrayLike<number>): Int32Array {
-  const out = new Int32Array(Math.max(1, Math.ceil(v.length / 2)));
-  for (let i = 0; i < v.length; i++) out[i >> 1] = out[i >> 1]! | ((v[i]! & 0xffff) << ((i & 1) * 16));
-  return out;
-}
-
-/** Operand of an integer (or f32) value: its packed constant blob or its runtime buffer. */
-function qop(c: LowerCtx, id: ValueId): Operand {
-  const t = c.consts.get(id);
-  if (!t) return val(id);
-  let m = constBlobs.get(c);
-  if (!m) constBlobs.set(c, (m = new Map()));
-  let o = m.get(id);
-  if (!o) {
-    const d = t.data;
-    if (d instanceof Int8Array || d instanceof Uint8Array) o = c.blob(pack8(d));
-    else if (d instanceof Int32Array || d instanceof Float32Array) o = c.blob(d);
-    else throw c.unsupported(`constant "${c.g.value(id).name}" has dtype ${t.dtype}; the webgpu int8 path reads int8, uint8, int32 or f32 constants`);
-    m.set(id, o);
-  }
-  return o;
-}
 
 /** A float-mode scale as mantissa/exponent (it must be a float32 value, as ONNX scales are). */
 function scaleParts(c: LowerCtx, s: number): [number, number] {
@@ -186,30 +115,14 @@ function lowerQConv(c: LowerCtx, n: Node): void {
  * (int32 outputs: always one word per element).
  */
 function emitTiled(c: LowerCtx, kernel: string, params: Record<string, unknown>, ops: Record<string, Operand>, y: ValueId, ydt: 'i8' | 'u8' | 'i32', aligned: boolean): void {
-  if (ydt !== 'i32' && !aligned) {
-    let set = wideVals.get(c);
-    if (!set) wideVals.set(c, (set = new Set()));
-    set.add(y);
-  }
+  if (ydt !== 'i32' && !aligned) markWide(c, y);
   c.emit(kernel, { ...params, store: ydt === 'i32' || !aligned ? 'words' : 'packed' }, { ...ops, y: val(y) });
 }
 
 function lowerQGemm(c: LowerCtx, n: Node): void {
-  const a = attrsOf<QGemmAttrs>(c, n);
-  const [xId, wId, bId] = n.inputs;
+  const { a, xd: xdt, wt, bt, xs, K, N } = qgemmOperands(c, n);
+  const xId = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xdt = needDtype(c, xId!, ['i8', 'u8'] as const, 'QGemm input');
-  const wt = c.constOf(wId, 'QGemm weight');
-  const bt = bId != null ? c.constOf(bId, 'QGemm bias') : null;
-  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QGemm weight has dtype ${wt.dtype}; expected i8 or u8`);
-  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QGemm bias has dtype ${bt.dtype}; expected i32`);
-  if (wt.shape.length !== 2) throw c.unsupported('QGemm weight must have rank 2');
-  const [K, N] = a.transB ? [wt.shape[1]!, wt.shape[0]!] : [wt.shape[0]!, wt.shape[1]!];
-  const xs = c.shape(xId!);
-  if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
-  if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
-  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
   const wd = wt.data as Int8Array | Uint8Array;
   const [sk, sn] = a.transB ? [1, K] : [N, 1];
   // w'[j][k], row j contiguous
@@ -352,27 +265,15 @@ function lowerDequantizeLinear(c: LowerCtx, n: Node): void {
   c.emit('dequantize_i8_f32', { n: numel(xs), A: q.A, inner: q.inner, xdt: qelem(c, x, xdt) }, { x: qop(c, x), qp: c.blob(q.table), y: val(y) });
 }
 
-function lowerCast(c: LowerCtx, n: Node): void {
-  const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const from = dt(c, x);
-  const to = dt(c, y);
-  if (from === to) {
-    c.parent.set(y, x);
-    return;
-  }
-  if (to !== 'f32' || !INT_DTYPES.has(from)) throw c.unsupported(`Cast from ${from} to ${to} is not supported on webgpu (int32/int8/uint8 -> f32 only)`);
-  if (numel(c.shape(x)) === 0) return;
-  c.emit('cast_int_f32', { n: numel(c.shape(x)), xdt: qelem(c, x, from) }, { x: qop(c, x), y: val(y) });
-}
 
 // ---------------------------------------------------------------------------------------------
 // Data movement on integer values
 // ---------------------------------------------------------------------------------------------
 
-/** Element kind of an integer value (data movement). */
+/** Storage kind of a value (data movement moves 8-bit, 16-bit or 32-bit elements of any dtype). */
 function moveElem(c: LowerCtx, id: ValueId): MoveElem {
-  return needDtype(c, id, ['i8', 'u8', 'i32'] as const, `${c.node.op} operand`);
+  c.checkStorable(id);
+  return storeElem(dt(c, id));
 }
 
 /** y = strided view of x. */
@@ -441,10 +342,21 @@ function lowerGather(c: LowerCtx, n: Node): void {
   const [x, idx] = n.inputs;
   const y = n.outputs[0]!;
   const it = c.consts.get(idx!);
-  if (!it) throw c.unsupported('Gather with runtime indices is not supported on webgpu (indices must be constant)');
+  const el = moveElem(c, x!);
+  if (!it) {
+    // runtime indices: [outer, axisLen, inner] of x as for constant ones, indices read by the kernel
+    const xs = c.shape(x!);
+    const ni = numel(c.shape(idx!));
+    const ax = gatherLayout(c, n, xs, []);
+    if (numel(c.shape(y)) === 0) return;
+    const idt = dt(c, idx!);
+    if (idt !== 'i32' && idt !== 'i64') throw c.unsupported(`Gather indices of dtype ${idt}`);
+    c.emit('qgather_b', { el, xel: qelem(c, x!, el), outer: ax.outer, axisLen: ax.axisLen, nIdx: ni, inner: ax.inner, idxel: 'i32' },
+      { x: qop(c, x!), idx: qop(c, idx!), y: val(y) });
+    return;
+  }
   const g = gatherLayout(c, n, c.shape(x!), it.toNumbers());
   if (numel(c.shape(y)) === 0) return;
-  const el = moveElem(c, x!);
   c.emit('qgather_b', { el, xel: qelem(c, x!, el), outer: g.outer, axisLen: g.axisLen, nIdx: g.indices.length, inner: g.inner },
     { x: qop(c, x!), idx: c.blob(g.indices), y: val(y) });
 }
@@ -452,9 +364,14 @@ function lowerGather(c: LowerCtx, n: Node): void {
 function lowerMinMax(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const ys = c.shape(y);
-  const el = moveElem(c, y);
+  const ydt = dt(c, y);
   const ins = n.inputs.filter((x): x is ValueId => x !== null);
-  for (const x of ins) if (dt(c, x) !== el) throw c.unsupported(`${n.op} of mixed dtypes (${dt(c, x)} and ${el})`);
+  for (const x of ins) if (dt(c, x) !== ydt) throw c.unsupported(`${n.op} of mixed dtypes (${dt(c, x)} and ${ydt})`);
+  if (ydt !== 'i8' && ydt !== 'u8' && ydt !== 'i32') {
+    emitTypedMap(c, n.op, ins.map((x) => typedOperand(c, x)), y, ydt);
+    return;
+  }
+  const el = moveElem(c, y);
   if (numel(ys) === 0) return;
   if (ins.length === 1) {
     viewCopy(c, y, ins[0]!, { dims: ys, strides: broadcastStrides(c.shape(ins[0]!), ys), offset: 0 });
@@ -489,7 +406,7 @@ function lowerMaxPool(c: LowerCtx, n: Node): void {
 }
 
 /** Lowerings of the integer path by qualified op name. */
-const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => void>> = {
+export const INT8_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   'edgec.QConv': lowerQConv,
   'edgec.QGemm': lowerQGemm,
   'edgec.Requantize': lowerRequantize,
@@ -499,7 +416,6 @@ const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => void>> =
   'edgec.QAvgPool': lowerQAvgPool,
   QuantizeLinear: lowerQuantizeLinear,
   DequantizeLinear: lowerDequantizeLinear,
-  Cast: lowerCast,
   Transpose: lowerTranspose, Slice: lowerSlice, Expand: lowerExpand, Tile: lowerTile, Split: lowerSplit, Concat: lowerConcat,
   Pad: lowerPad, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
   Max: lowerMinMax, Min: lowerMinMax, MaxPool: lowerMaxPool,
@@ -509,28 +425,18 @@ const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => void>> =
 const ALWAYS = new Set(['edgec.QConv', 'edgec.QGemm', 'edgec.Requantize', 'edgec.QAdd', 'edgec.QMul', 'edgec.QReduceMean', 'edgec.QAvgPool', 'QuantizeLinear', 'DequantizeLinear']);
 
 /**
- * Lowers `n` when it belongs to the integer path: an integer op, a (de)quantization, or any node
- * with an integer runtime input or output. Returns false for every other node (the f32 lowerings
- * apply).
+ * True when `n` belongs to the integer path: an integer op, a (de)quantization, or any node with
+ * an integer / bool runtime input or output. The driver lowers it with the integer lowering
+ * tables (INT8_LOWERINGS and the families' typed lowerings) so the f32 lowerings never see packed
+ * data. Throws 'unsupported' when one of its runtime values has a dtype webgpu does not hold.
  * @param c lowering context (c.node is n)
  * @param n the node
  */
-export function lowerInt8Node(c: LowerCtx, n: Node): boolean {
+export function isIntNode(c: LowerCtx, n: Node): boolean {
   const q = n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
-  const runtimeInt = [...n.inputs.filter((x): x is ValueId => x !== null && !c.isConst(x)), ...n.outputs]
-    .some((id) => INT_DTYPES.has(dt(c, id)));
-  if (!ALWAYS.has(q) && !runtimeInt) return false;
-  if (ALIAS_OPS.has(q)) {
-    if (n.op === 'Dropout' && n.outputs.length > 1 && c.g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
-    c.parent.set(n.outputs[0]!, n.inputs[0]!);
-    return true;
-  }
-  const fn = INT8_LOWERINGS[q];
-  if (!fn) {
-    const dts = [...new Set([...n.inputs.filter((x): x is ValueId => x !== null), ...n.outputs].map((id) => dt(c, id)))].join('/');
-    throw c.unsupported(`no webgpu lowering for op ${q} on ${dts} tensors (the int8 path supports the edgec integer ops, (De)QuantizeLinear and data movement)`);
-  }
-  fn(c, n);
+  const runtime = [...n.inputs.filter((x): x is ValueId => x !== null && !c.isConst(x)), ...n.outputs];
+  if (!ALWAYS.has(q) && !runtime.some((id) => INT_DTYPES.has(dt(c, id)))) return false;
+  for (const id of runtime) if (c.g.useCount(id) > 0 || n.inputs.includes(id) || c.g.outputs.includes(id)) c.checkStorable(id);
   return true;
 }
 

@@ -1,0 +1,160 @@
+/**
+ * Dynamic-shape wasm artifacts: a graph whose input dims stay symbolic, compiled once for every
+ * input shape up to a bound (`edgec compile --max-input-shape x=1x3x640x640`). The artifact holds
+ * model.wasm (every kernel, a step-table runner, growable memory sized for the bound), the graph
+ * (model.graph.json + model.weights.bin), relower.mjs (edgec's lowering bundled, see relower.ts) and
+ * model.mjs (runtime/model-dynamic.mjs with the model's spec injected). Each call with new input
+ * shapes is planned by the same lowering a static compile uses, so results equal a static compile
+ * at those shapes.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Graph } from '../../../compiler/ir/graph.js';
+import { internal, unsupported } from '../../../compiler/errors.js';
+import { Artifact, ArtifactManifest, IoSpec } from '../../target.js';
+import { buildDynamicModule } from '../module.js';
+import { ALIAS_OPS, LOWERINGS, lowerGraph } from '../lower.js';
+import { isConcrete } from '../../../compiler/ir/tensor.js';
+import { graphToJson } from './graph-json.js';
+import { bindShapes, layoutPlan } from './relower.js';
+
+/** Finds a file of the package from this module (sources under vitest, or dist/). */
+function packageFile(rel: string): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../../..', '../../../..']) {
+    const p = path.resolve(here, up, rel);
+    if (fs.existsSync(p)) return p;
+  }
+  throw internal(`${rel} is missing; run "npm run build" first`);
+}
+
+const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
+
+/**
+ * True when every value of the graph has a concrete shape: a static artifact. Otherwise (symbolic
+ * input dims, or sizes that depend on values: NonZero, a Reshape to a computed shape...) the graph
+ * compiles to a dynamic-shape artifact.
+ */
+export function isStaticGraph(g: Graph): boolean {
+  return [...g.values.values()].every((v) => v.type.shape.every((d) => typeof d === 'number'));
+}
+
+/** Options of a dynamic-shape compile. */
+export interface DynamicOptions {
+  /** Largest shape per input name; required for every input with a symbolic dim. */
+  maxInputShapes: Record<string, number[]>;
+  /** Manifest fields the static emitter computes (version, precision). */
+  manifest: Pick<ArtifactManifest, 'edgec' | 'precision'>;
+  /** MACs and parameters of a graph with concrete shapes (emit.ts graphStats), taken at the bound. */
+  stats?: (g: Graph) => { macs: number; params: number };
+}
+
+/**
+ * Emits a dynamic-shape wasm artifact.
+ * @param g optimized graph whose inputs may have symbolic dims
+ * @param opts bounds and manifest fields
+ */
+export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { stats: { codeBytes: number; wasmBytes: number; steps: number; layers: string[] } } {
+  const bound: Record<string, number[]> = {};
+  for (const id of g.inputs) {
+    const v = g.value(id);
+    const max = opts.maxInputShapes[v.name];
+    const sym = v.type.shape.filter((d) => typeof d === 'string');
+    if (!max) {
+      if (sym.length > 0) {
+        throw unsupported(`input "${v.name}" has symbolic dim${sym.length > 1 ? 's' : ''} ${sym.map((d) => `"${d}"`).join(', ')}: give a shape with `
+          + `--input-shape ${v.name}=DIMS or compile for a range with --max-input-shape ${v.name}=DIMS`, { tensor: v.name });
+      }
+      bound[v.name] = v.type.shape as number[];
+    } else bound[v.name] = max;
+  }
+  // lower once at the bound: every op must lower, and it sizes the module's memory
+  const { wasm: probe, dynBase } = buildDynamicModule(1);
+  void probe;
+  const gBound = bindShapes(g, bound, { max: bound }, false);
+  const order = gBound.orderedNodes();
+  const firstHost = order.findIndex((n) => !n.outputs.every((o) => isConcrete(gBound.typeOf(o).shape)));
+  if (firstHost >= 0) {
+    // sizes after `firstHost` depend on values: check that every node has a wasm lowering or runs
+    // on the host (value-dependent sizes); the plan at run time sizes memory
+    for (const n of order.slice(firstHost)) {
+      const key = n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
+      const host = !n.outputs.every((o) => isConcrete(gBound.typeOf(o).shape));
+      if (!host && !LOWERINGS[key] && !ALIAS_OPS.has(n.op)) throw unsupported(`no wasm lowering for op ${key}`, { node: n.name, op: n.op });
+    }
+    for (const n of order.slice(firstHost)) gBound.removeNode(n.id);
+    gBound.outputs = [];
+    gBound.removeUnusedValues();
+  }
+  const lowBound = lowerGraph(gBound);
+  const atBound = layoutPlan(lowBound, dynBase);
+  const pages = Math.ceil(atBound.end / 65536);
+  const { wasm } = buildDynamicModule(pages);
+  const { json, weights } = graphToJson(g);
+  const inputs: IoSpec[] = g.inputs.map((id) => {
+    const v = g.value(id);
+    return { name: v.name, shape: [...v.type.shape], dtype: v.type.dtype, max_shape: bound[v.name]! };
+  });
+  const outputs: IoSpec[] = g.outputs.map((id) => {
+    const v = g.value(id);
+    const b = atBound.outputs.find((o) => o.name === v.name);
+    return { name: v.name, shape: [...v.type.shape], dtype: v.type.dtype, ...(b ? { max_shape: b.shape } : {}) };
+  });
+  const spec = {
+    edgec: opts.manifest.edgec,
+    inputs: inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype, max: x.max_shape })),
+    outputs: outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype })),
+    dynBase,
+  };
+  const template = fs.readFileSync(packageFile('targets/wasm/runtime/model-dynamic.mjs'), 'utf8');
+  const marker = "/*EDGEC_SPEC*/ ({ edgec: '', inputs: [], outputs: [], dynBase: 0 })";
+  if (!template.includes(marker)) throw internal('model-dynamic.mjs has no spec marker');
+  const mjs = template.replace(marker, JSON.stringify(spec));
+  const relower = fs.readFileSync(packageFile('runtime-wasm/build/relower.mjs'), 'utf8');
+  const files = new Map<string, Uint8Array | string>([
+    ['model.wasm', wasm], ['model.mjs', mjs], ['relower.mjs', relower], ['model.graph.json', JSON.stringify(json)],
+    ['model.weights.bin', weights], ['model.d.ts', DTS],
+  ]);
+  const { macs, params } = opts.stats ? opts.stats(gBound) : { macs: 0, params: 0 };
+  const manifest: ArtifactManifest = {
+    ...opts.manifest,
+    macs,
+    params,
+    target: 'wasm',
+    dynamic: true,
+    max_input_shapes: Object.fromEntries(inputs.map((x) => [x.name, x.max_shape!])),
+    inputs,
+    outputs,
+    weights_bytes: weights.length,
+    arena_bytes: atBound.end - dynBase,
+    memory_pages: pages,
+    files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])),
+  };
+  return { files, manifest, stats: { codeBytes: wasm.length, wasmBytes: wasm.length, steps: lowBound.steps.length, layers: lowBound.layers.map((n) => n.name) } };
+}
+
+const DTS = `// Generated by edgec (wasm target, dynamic shapes).
+export interface TensorSpec { name: string; shape: (number | string)[]; dtype: string; }
+/** A typed array (for an input whose shape is fully known) or data with its shape. */
+export type Feed = ArrayLike<number> | ArrayLike<bigint> | { data: ArrayLike<number> | ArrayLike<bigint>; shape: number[] };
+export interface Model {
+  readonly inputs: TensorSpec[];
+  readonly outputs: TensorSpec[];
+  /** Runs one inference on inputs of any shape within the compiled bound (synchronous). */
+  run(feeds: Record<string, Feed>): Record<string, ArrayLike<number> | ArrayLike<bigint>>;
+  /** Output shapes of the last run. */
+  outputShapes(): Record<string, number[]>;
+  /** The compiled bound: the largest shape of each input. */
+  maxInputShapes(): Record<string, number[]>;
+}
+export interface CreateOptions {
+  /** model.wasm bytes or a compiled module (default: load model.wasm next to model.mjs). */
+  wasm?: BufferSource | WebAssembly.Module;
+  /** model.graph.json and model.weights.bin bytes (default: load them next to model.mjs). */
+  graph?: Uint8Array;
+  weights?: Uint8Array;
+}
+export function create(options?: CreateOptions): Promise<Model>;
+`;

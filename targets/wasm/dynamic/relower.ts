@@ -1,0 +1,357 @@
+/**
+ * The run-time planner of dynamic-shape wasm artifacts (`edgec compile --max-input-shape`, or a
+ * graph whose input dims stay symbolic). It is bundled with the compiler code it needs into the
+ * artifact's `relower.mjs` (scripts/build-runtime.mjs) and runs inside model.mjs, in Node and
+ * browsers: for the input shapes of a call it binds the symbolic dims, infers every shape, lowers
+ * the graph with the same lowering as a static compile (targets/wasm/lower.ts: same kernels, same
+ * parameter blocks, same memory planner) and lays the result out in linear memory after the
+ * module's static data. The module (module.ts buildDynamicModule) holds every kernel in a function
+ * table and runs the step table [kernel index, parameter-block address]* that this planner writes.
+ * A plan depends only on the input shapes, so model.mjs keeps the last one and re-plans when they
+ * change. No Node APIs here: this runs in browsers too.
+ */
+import { Graph, Node, ValueId } from '../../../compiler/ir/graph.js';
+import { Tensor, TypedArray, isConcrete } from '../../../compiler/ir/tensor.js';
+import { opOf, opsetOf, parseAttrs } from '../../../compiler/ops/registry.js';
+import { DType, bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../../compiler/ir/dtype.js';
+import { EdgecError, invalid, unsupported } from '../../../compiler/errors.js';
+import { inferShapes } from '../../../compiler/interp/interp.js';
+import { decodeInt4 } from '../../common/compress.js';
+import { KERNELS, KernelId } from '../kernels.js';
+import { lowerGraph, Lowered } from '../lower.js';
+import { alignUp } from '../memory-plan.js';
+import { GraphJson, graphFromJson } from './graph-json.js';
+import { resolveWords } from '../layout.js';
+
+/** Table index of each kernel in a dynamic module: the order of targets/wasm/kernels.ts. */
+export const KERNEL_INDEX: ReadonlyMap<KernelId, number> = new Map((Object.keys(KERNELS) as KernelId[]).map((k, i) => [k, i]));
+
+/** A graph input or output as the plan placed it. */
+export interface PlannedIo {
+  name: string;
+  dtype: string;
+  shape: number[];
+  /** Byte address in linear memory. */
+  addr: number;
+  /** Element count. */
+  size: number;
+}
+
+/** Everything model.mjs needs to run one input-shape configuration. */
+export interface Plan {
+  /** Bytes to write at `base`: constant blobs, parameter blocks, the step table. */
+  image: Uint8Array;
+  base: number;
+  /** Address and number of [kernel index, parameter address] pairs of the step table. */
+  table: number;
+  steps: number;
+  /** First byte past the arena: linear memory must be at least this large. */
+  end: number;
+  inputs: PlannedIo[];
+  outputs: PlannedIo[];
+}
+
+/** Binds dims of the graph inputs: dim names -> sizes, checked against the model and the bound. */
+export interface Bound {
+  /** Largest shape of each input (the `--max-input-shape` bound; absent: unbounded). */
+  max?: Record<string, number[]>;
+}
+
+/**
+ * Fixes the graph inputs of a copy of `base` to `shapes` and infers every shape.
+ * @param base graph with symbolic input dims
+ * @param shapes one concrete shape per graph input name
+ * @param bound optional upper bounds per input
+ * @throws EdgecError 'invalid' on a rank mismatch, a fixed dim that differs, a symbolic dim given
+ *   two different sizes, or a dim over the bound
+ */
+export function bindShapes(base: Graph, shapes: Readonly<Record<string, readonly number[]>>, bound: Bound = {}, requireStatic = true): Graph {
+  const g = base.clone();
+  const sym = new Map<string, number>();
+  for (const id of g.inputs) {
+    const v = g.value(id);
+    const s = shapes[v.name];
+    if (!s) throw invalid(`no shape given for input "${v.name}"`);
+    if (s.length !== v.type.shape.length) throw invalid(`input "${v.name}" has rank ${v.type.shape.length}, got a shape of rank ${s.length} [${s.join(',')}]`);
+    const max = bound.max?.[v.name];
+    v.type.shape.forEach((d, i) => {
+      const n = s[i]!;
+      if (!Number.isInteger(n) || n < 0) throw invalid(`input "${v.name}": dim ${i} must be a non-negative integer, got ${n}`);
+      if (typeof d === 'number' && d !== n) throw invalid(`input "${v.name}" has dim ${i} = ${d}, got ${n}`);
+      if (typeof d === 'string') {
+        const prev = sym.get(d);
+        if (prev !== undefined && prev !== n) throw invalid(`symbolic dim "${d}" is ${prev} in one input and ${n} in "${v.name}"`);
+        sym.set(d, n);
+      }
+      if (max && n > max[i]!) throw invalid(`input "${v.name}" dim ${i} is ${n}, over the compiled bound ${max[i]} (shape [${max.join(',')}])`);
+    });
+    v.type = { ...v.type, shape: [...s] };
+  }
+  inferShapes(g);
+  if (!requireStatic) return g;
+  for (const id of g.outputs) {
+    const t = g.typeOf(id);
+    if (!isConcrete(t.shape)) throw unsupported(`output "${g.value(id).name}" has shape [${t.shape.join(',')}] at these input shapes: its size depends on data`);
+  }
+  return g;
+}
+
+/**
+ * Lays a lowering out in linear memory from `base`: blobs (16-byte aligned), parameter blocks, the
+ * step table, then the arena (64-byte aligned).
+ * @param low the lowering of a graph with concrete shapes
+ * @param base first free byte address
+ */
+export function layoutPlan(low: Lowered, base: number): Plan {
+  let cur = alignUp(base, 16);
+  const blobAddr = low.blobs.map((b) => {
+    const a = alignUp(cur, 16);
+    cur = a + b.length;
+    return a;
+  });
+  cur = alignUp(cur, 16);
+  const paramAddr = low.steps.map((s) => {
+    const a = cur;
+    cur += KERNELS[s.kernel].words * 4;
+    return a;
+  });
+  const table = alignUp(cur, 8);
+  cur = table + low.steps.length * 8;
+  const arenaBase = alignUp(cur, 64);
+  const image = new Uint8Array(arenaBase - base);
+  const dv = new DataView(image.buffer);
+  low.blobs.forEach((b, i) => {
+    const codec = low.codecs[i];
+    // compressed storage is a static-artifact concern: here blobs are written expanded
+    const bytes = codec?.kind === 'int4' ? new Uint8Array(decodeInt4(codec).buffer) : b;
+    image.set(bytes, blobAddr[i]! - base);
+  });
+  const bufAddr = (id: number): number => {
+    const off = low.plan.offsets.get(low.rootOf(id));
+    if (off === undefined) throw invalid(`no buffer planned for value ${id}`);
+    return arenaBase + off;
+  };
+  low.steps.forEach((s, i) => {
+    resolveWords(dv, paramAddr[i]! - base, s.words, {
+      buf: bufAddr, blob: (id) => blobAddr[id]!, scratch: () => arenaBase + low.plan.offsets.get(low.scratchKey.get(i)!)!,
+    });
+    dv.setInt32(table - base + i * 8, KERNEL_INDEX.get(s.kernel)!, true);
+    dv.setInt32(table - base + i * 8 + 4, paramAddr[i]!, true);
+  });
+  const io = (xs: Lowered['inputs'] | Lowered['outputs']): PlannedIo[] =>
+    xs.map((x) => ({ name: x.name, dtype: x.dtype, shape: [...x.shape], addr: bufAddr(x.id), size: x.shape.reduce((a, b) => a * b, 1) }));
+  return {
+    image, base, table, steps: low.steps.length, end: arenaBase + low.plan.arenaBytes + 64,
+    inputs: io(low.inputs), outputs: io(low.outputs),
+  };
+}
+
+/**
+ * Plans one call: binds the input shapes, lowers and lays out.
+ * @param base the artifact's graph (symbolic input dims)
+ * @param shapes input name -> concrete shape
+ * @param memBase first byte of linear memory the plan may use
+ * @param bound compiled upper bounds
+ */
+export function planFor(base: Graph, shapes: Readonly<Record<string, readonly number[]>>, memBase: number, bound: Bound = {}): Plan {
+  return layoutPlan(lowerGraph(bindShapes(base, shapes, bound)), memBase);
+}
+
+/** A tensor crossing the model.mjs boundary: data in its dtype's typed array, and its shape. */
+export interface HostTensor {
+  data: TypedArray;
+  shape: number[];
+}
+
+/** What the planner needs from the instantiated module (model.mjs implements it). */
+export interface ModuleHost {
+  /** Makes linear memory at least `end` bytes. */
+  ensure(end: number): void;
+  /** Writes bytes at an address. */
+  write(addr: number, bytes: Uint8Array): void;
+  /** A copy of `size` elements of `dtype` at `addr`. */
+  read(dtype: string, addr: number, size: number): TypedArray;
+  /** Writes a typed array at `addr` (element type converted by the view). */
+  set(dtype: string, addr: number, data: ArrayLike<number | bigint>): void;
+  /** Runs `steps` entries of the step table at `table`. */
+  runSteps(table: number, steps: number): void;
+}
+
+/** A tensor from data in wasm storage (f16/bf16 as 16-bit encodings). */
+function fromWasm(dtype: DType, shape: readonly number[], data: TypedArray): Tensor {
+  if (dtype !== 'f16' && dtype !== 'bf16') return new Tensor(dtype, shape, data);
+  const dec = dtype === 'f16' ? f16BitsToNumber : bf16BitsToNumber;
+  return new Tensor(dtype, shape, Float32Array.from(data as Uint16Array, (h) => dec(h)));
+}
+
+/** A tensor's data in wasm storage (f16/bf16 as 16-bit encodings). */
+function toWasm(t: Tensor): TypedArray {
+  if (t.dtype !== 'f16' && t.dtype !== 'bf16') return t.data as TypedArray;
+  const enc = t.dtype === 'f16' ? numberToF16Bits : numberToBf16Bits;
+  return Uint16Array.from(t.data as Float32Array, (v) => enc(v));
+}
+
+/** True when every output of `n` has a concrete, plain-tensor type in `g`. */
+function staticNode(g: Graph, n: Node): boolean {
+  return n.outputs.every((o) => g.typeOf(o).kind === undefined && isConcrete(g.typeOf(o).shape));
+}
+
+/** Host results up to this many elements become constants of later segments (shape values). */
+const HOST_CONST_MAX = 4096;
+
+/**
+ * A graph of some of `g`'s nodes (in order): values read from outside become graph inputs, or
+ * constants when `consts` holds them; values used after `nodes` (or graph outputs) become outputs.
+ * Returns the graph and the outer value of each of its inputs and outputs, in order.
+ */
+function segmentGraph(g: Graph, nodes: Node[], consts: ReadonlyMap<ValueId, Tensor>, later: ReadonlySet<ValueId>): {
+  graph: Graph; inputs: ValueId[]; outputs: ValueId[];
+} {
+  const s = new Graph();
+  s.name = g.name;
+  s.opsets = { ...g.opsets };
+  const ids = new Map<ValueId, ValueId>();
+  const inputs: ValueId[] = [];
+  const produced = new Set(nodes.flatMap((n) => n.outputs));
+  const val = (id: ValueId): ValueId => {
+    let m = ids.get(id);
+    if (m !== undefined) return m;
+    const v = g.value(id);
+    const t = produced.has(id) ? undefined : consts.get(id);
+    if (t) m = s.addConst(v.name, t).id;
+    else {
+      m = s.addValue(v.name, v.type).id;
+      if (!produced.has(id)) {
+        s.inputs.push(m);
+        inputs.push(id);
+      }
+    }
+    ids.set(id, m);
+    return m;
+  };
+  for (const n of nodes) {
+    const ins = n.inputs.map((x) => (x === null ? null : val(x)));
+    const outs = n.outputs.map(val);
+    s.addNode({ op: n.op, domain: n.domain, name: n.name, inputs: ins, outputs: outs, attrs: n.attrs });
+  }
+  const outputs = nodes.flatMap((n) => n.outputs).filter((o) => later.has(o));
+  s.outputs = outputs.map((o) => ids.get(o)!);
+  return { graph: s, inputs, outputs };
+}
+
+/**
+ * Runs one node on the host with its reference kernel (a node whose output shapes depend on
+ * values: NonZero, a Reshape to a computed shape...), exactly as the reference interpreter does.
+ */
+function hostRun(g: Graph, n: Node, env: ReadonlyMap<ValueId, Tensor>): Tensor[] {
+  const def = opOf(n, g);
+  const opset = opsetOf(n, g);
+  const ins = n.inputs.map((x) => (x === null ? null : g.consts.get(x) ?? env.get(x) ?? null));
+  return def.ref(ins, parseAttrs(def, n, opset), { opset, node: n });
+}
+
+/**
+ * The entry point model.mjs uses: reads the artifact's graph once and returns a runner. A call
+ * whose shapes are all known from the input shapes runs as one plan, kept until the input shapes
+ * change. Otherwise the graph runs in segments: each maximal run of nodes with known output shapes
+ * is lowered and run in wasm; a node whose output shapes depend on values runs on the host with its
+ * reference kernel, and the shapes after it are inferred from its results. Errors are plain
+ * `Error`s with edgec's one-line message.
+ * @param json model.graph.json
+ * @param weights model.weights.bin
+ * @param memBase first free byte of the module's memory
+ * @param bound compiled upper bounds
+ * @param host the module's memory and step runner
+ */
+export function createRunner(json: GraphJson, weights: Uint8Array, memBase: number, bound: Bound, host: ModuleHost): {
+  run(inputs: Record<string, HostTensor>): Record<string, HostTensor>;
+} {
+  const base = graphFromJson(json, weights);
+  let cached: { key: string; plan: Plan } | undefined;
+
+  /** Writes a plan into memory (when new), feeds its inputs (in order), runs it, reads its outputs (in order). */
+  const exec = (plan: Plan, fresh: boolean, feeds: readonly TypedArray[]): HostTensor[] => {
+    host.ensure(plan.end);
+    if (fresh) host.write(plan.base, plan.image);
+    plan.inputs.forEach((x, k) => {
+      const d = feeds[k]!;
+      if (d.length !== x.size) throw invalid(`input "${x.name}" has ${d.length} elements, expected ${x.size} (shape [${x.shape.join(',')}])`);
+      host.set(x.dtype, x.addr, d as ArrayLike<number>);
+    });
+    host.runSteps(plan.table, plan.steps);
+    return plan.outputs.map((y) => ({ data: host.read(y.dtype, y.addr, y.size), shape: y.shape }));
+  };
+  const feedsOf = (g: Graph, inputs: Record<string, HostTensor>): TypedArray[] => g.inputs.map((id) => inputs[g.value(id).name]!.data);
+
+  const runSegmented = (g: Graph, inputs: Record<string, HostTensor>): Record<string, HostTensor> => {
+    const env = new Map<ValueId, Tensor>();
+    for (const id of g.inputs) {
+      const v = g.value(id);
+      env.set(id, fromWasm(v.type.dtype, inputs[v.name]!.shape, inputs[v.name]!.data));
+    }
+    /** Small host results: constants of later segments. */
+    const hostConsts = new Map<ValueId, Tensor>(g.consts);
+    const order = g.orderedNodes();
+    const lastUse = new Map<ValueId, number>();
+    order.forEach((n, i) => n.inputs.forEach((x) => x !== null && lastUse.set(x, i)));
+    for (const o of g.outputs) lastUse.set(o, order.length);
+    let i = 0;
+    while (i < order.length) {
+      if (!staticNode(g, order[i]!)) {
+        const n = order[i]!;
+        const outs = hostRun(g, n, env);
+        n.outputs.forEach((o, k) => {
+          const t = outs[k];
+          if (!t) return;
+          env.set(o, t);
+          g.value(o).type = { ...g.typeOf(o), shape: [...t.shape] };
+          if (t.size <= HOST_CONST_MAX) {
+            hostConsts.set(o, t);
+            g.consts.set(o, t);
+          }
+        });
+        // the shapes after it follow from its results
+        inferShapes(g);
+        i++;
+        continue;
+      }
+      let j = i;
+      while (j < order.length && staticNode(g, order[j]!)) j++;
+      const nodes = order.slice(i, j);
+      const later = new Set([...lastUse].filter(([, u]) => u >= j).map(([v]) => v));
+      const seg = segmentGraph(g, nodes, hostConsts, later);
+      const plan = layoutPlan(lowerGraph(seg.graph), memBase);
+      const outs = exec(plan, true, seg.inputs.map((x) => toWasm(env.get(x)!)));
+      seg.outputs.forEach((o, k) => env.set(o, fromWasm(g.typeOf(o).dtype, outs[k]!.shape, outs[k]!.data)));
+      i = j;
+    }
+    return Object.fromEntries(g.outputs.map((o) => {
+      const t = env.get(o) ?? g.consts.get(o);
+      if (!t) throw invalid(`output "${g.value(o).name}" was not computed`);
+      return [g.value(o).name, { data: toWasm(t), shape: [...t.shape] }];
+    }));
+  };
+
+  const named = (g: Graph, outs: HostTensor[]): Record<string, HostTensor> => Object.fromEntries(g.outputs.map((o, k) => [g.value(o).name, outs[k]!]));
+
+  return {
+    run(inputs) {
+      try {
+        const shapes = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.shape]));
+        const key = JSON.stringify(base.inputs.map((id) => shapes[base.value(id).name]));
+        if (cached?.key === key) return named(base, exec(cached.plan, false, feedsOf(base, inputs)));
+        const g = bindShapes(base, shapes, bound, false);
+        if (g.orderedNodes().every((n) => staticNode(g, n))) {
+          const plan = layoutPlan(lowerGraph(g), memBase);
+          cached = { key, plan };
+          return named(g, exec(plan, true, feedsOf(g, inputs)));
+        }
+        cached = undefined;
+        return runSegmented(g, inputs);
+      } catch (e) {
+        if (e instanceof EdgecError) throw new Error(e.message);
+        throw e;
+      }
+    },
+  };
+}

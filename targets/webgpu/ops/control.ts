@@ -1,0 +1,47 @@
+/**
+ * WebGPU lowerings of the control / type family (compiler/ops/control.ts): Cast and CastLike. A
+ * cast to the same dtype is an alias; int8 / uint8 / int32 -> f32 runs on cast_int_f32 (it reads
+ * wide-stored 8-bit values), every other pair of webgpu dtypes on typed_map with the reference's
+ * C-cast semantics (truncation, wrap modulo 2^bits, NaN / infinities to 0, nonzero to true).
+ */
+import { Node } from '../../../compiler/ir/graph.js';
+import { numel } from '../../../compiler/ir/tensor.js';
+import { castTensor } from '../../../compiler/ops/control.js';
+import type { DType } from '../../../compiler/ir/dtype.js';
+import { LowerCtx, LowerFn, qelem, qop, val } from '../ctx.js';
+import { emitTypedMap, typedOperand } from './elementwise.js';
+
+/** Source dtypes whose values all fit the i32 that webgpu holds i64 values in. */
+const FITS_I32 = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'bool', 'i64']);
+
+/** Cast / CastLike (the target dtype is CastLike's second input's). */
+function lowerCast(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const from = c.g.typeOf(x).dtype;
+  const to = c.g.typeOf(y).dtype;
+  // CastLike of a constant with a runtime `like`: the cast is known at compile time
+  const xt = c.consts.get(x);
+  if (xt) {
+    c.consts.set(y, castTensor(xt, to as DType));
+    return;
+  }
+  if (from === to) {
+    c.parent.set(y, x);
+    return;
+  }
+  c.checkStorable(x);
+  c.checkStorable(y);
+  if (to === 'i64' && !FITS_I32.has(from)) {
+    throw c.unsupported(`Cast from ${from} to i64 is not supported on webgpu (i64 values are held as i32 and ${from} values may not fit)`);
+  }
+  if (numel(c.shape(x)) === 0) return;
+  if (to === 'f32' && (from === 'i8' || from === 'u8' || from === 'i32')) {
+    c.emit('cast_int_f32', { n: numel(c.shape(x)), xdt: qelem(c, x, from) }, { x: qop(c, x), y: val(y) });
+    return;
+  }
+  emitTypedMap(c, 'Cast', [typedOperand(c, x)], y, to);
+}
+
+/** Control-family lowerings by qualified op name (f32 and integer / bool values alike). */
+export const CONTROL_LOWERINGS: Readonly<Record<string, LowerFn>> = { Cast: lowerCast, CastLike: lowerCast };
