@@ -17,7 +17,7 @@ import type { PruneMode } from '../prune/index.js';
 import type { Calibrator } from '../quantize/index.js';
 import { loadModel } from './model.js';
 import { checkOutputPath, writeOutputFolder } from './artifact.js';
-import { CliIO, LabelledData, readLabelled, runOn, scoreOutputs, shapeOpts } from './commands.js';
+import { CliIO, LabelledData, modelName, readLabelled, runOn, scoreOutputs, shapeOpts } from './commands.js';
 import { Precision, RANDOM_CALIB_SAMPLES, buildGraph, randomCalibration, readCalibration } from './build.js';
 import { COMPILE_TARGETS, CompileTarget, emitTarget } from './targets.js';
 
@@ -25,11 +25,7 @@ import { COMPILE_TARGETS, CompileTarget, emitTarget } from './targets.js';
 // profile
 
 /** A model's display name: the file stem, or its folder's name for a generic "model.onnx". */
-export function modelName(file: string): string {
-  const abs = path.resolve(file.replace(/[\\/]+$/, ''));
-  const stem = path.basename(abs).replace(/\.(onnx|json)$/i, '');
-  return stem === 'model' || stem === '' ? path.basename(path.dirname(abs)) || 'model' : stem;
-}
+export { modelName };
 
 /** Parsed options of `edgec profile`. */
 export interface ProfileCliOptions {
@@ -178,8 +174,7 @@ export async function cmdReport(model: string, o: ReportCliOptions, limits: Limi
     io.err('edgec: warning: int8 left out of the sweep (no --calib FILE)\n');
   }
   const device = resolveDevice(o.device ?? DEFAULT_REPORT_DEVICE);
-  const stem = path.basename(model.replace(/[\\/]+$/, '')).replace(/\.(onnx|json)$/i, '') || 'model';
-  const out = o.output ?? `${stem}.report`;
+  const out = o.output ?? `${modelName(model)}.report`;
   const reads = [model, o.data, o.labels, ...(o.calib ?? [])];
   checkOutputPath(out, reads, 'artifact');
 

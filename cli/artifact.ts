@@ -10,10 +10,25 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
-import { EdgecError, ioError, security } from '../compiler/errors.js';
+import { EdgecError, ioError, sanitize, security } from '../compiler/errors.js';
 
 /** What kind of folder is being written (decides which existing folders may be replaced). */
 export type OutputKind = 'artifact' | 'outputs';
+
+/**
+ * What an artifact folder holds: the model's name (cli/commands.ts modelName), target and
+ * precision. An existing artifact with another identity is replaced only with `force`.
+ */
+export interface ArtifactIdentity {
+  /** Model name (the output folder's default stem), recorded as manifest "name". */
+  name: string;
+  /** Model file's base name, recorded as manifest "model" (matched when an old manifest has no "name"). */
+  model: string;
+  target: string;
+  precision: string;
+  /** `--force`: replace an artifact of another model, target or precision. */
+  force?: boolean;
+}
 
 /** sha256 of bytes, lowercase hex. */
 export function sha256(b: Uint8Array | string): string {
@@ -58,6 +73,7 @@ export function isEdgecOutput(dir: string, kind: OutputKind): boolean {
   } catch {
     return false;
   }
+  if (entries.length === 0) return true; // an empty folder (made with mkdir) holds nothing to lose
   if (kind === 'outputs') {
     return entries.every((e) => /^output_\d+\.(pb|npy)$/.test(e) || e === 'manifest.json');
   }
@@ -71,12 +87,14 @@ export function isEdgecOutput(dir: string, kind: OutputKind): boolean {
 
 /**
  * Checks that `out` may be written: not a file, not a symbolic link, not the folder of an input
- * (nor one containing an input), and, when it exists, a folder edgec wrote.
+ * (nor one containing an input), and, when it exists, an empty folder or one edgec wrote; with
+ * `identity`, an existing artifact must be of the same model, target and precision unless forced.
  * @param out output folder path
  * @param inputs paths of the files the command reads (model, data)
  * @param kind artifact or run outputs
+ * @param identity what the artifact about to be written holds (compile)
  */
-export function checkOutputPath(out: string, inputs: readonly string[], kind: OutputKind): void {
+export function checkOutputPath(out: string, inputs: readonly string[], kind: OutputKind, identity?: ArtifactIdentity): void {
   const abs = path.resolve(out);
   const ctx = { file: out };
   if (path.basename(abs) === '' || abs === path.parse(abs).root) throw ioError('output path is the file system root', ctx);
@@ -109,6 +127,46 @@ export function checkOutputPath(out: string, inputs: readonly string[], kind: Ou
       { ...ctx, hint: 'remove it or choose another path' },
     );
   }
+  if (st && identity && !identity.force) checkSameArtifact(abs, identity, out);
+}
+
+/** Reads an artifact's manifest.json as an object (undefined for none: an empty folder). */
+function readManifest(dir: string): Record<string, unknown> | undefined {
+  try {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as unknown;
+    return m && typeof m === 'object' ? (m as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Refuses (exit 8, naming --force) to replace an artifact of another model, target or precision. */
+function checkSameArtifact(dir: string, id: ArtifactIdentity, out: string): void {
+  const m = readManifest(dir);
+  if (!m) return;
+  const str = (v: unknown) => (typeof v === 'string' ? v : '?');
+  const kinds: string[] = [];
+  const diffs: string[] = [];
+  const oldName = typeof m['name'] === 'string' ? m['name'] : undefined;
+  if (oldName !== undefined ? oldName !== id.name : str(m['model']) !== id.model) {
+    kinds.push('model');
+    diffs.push(`model "${sanitizeShort(oldName ?? str(m['model']))}", not "${sanitizeShort(id.name)}"`);
+  }
+  for (const k of ['target', 'precision'] as const) {
+    if (str(m[k]) === id[k]) continue;
+    kinds.push(k);
+    diffs.push(`${k} ${sanitizeShort(str(m[k]))}, not ${id[k]}`);
+  }
+  if (diffs.length === 0) return;
+  throw ioError(`output folder holds an artifact of another ${kinds.join('/')} (${diffs.join('; ')}); refusing to replace it without --force`, {
+    file: out,
+    hint: 'add --force to replace it, or choose another -o path',
+  });
+}
+
+/** A manifest value as a short single-line string (it is data). */
+function sanitizeShort(s: string): string {
+  return sanitize(s, 60);
 }
 
 function fsyncPath(p: string): void {
@@ -183,6 +241,8 @@ export interface WriteFolderOptions {
   /** Files the command read (refused as output location). */
   inputs: readonly string[];
   kind: OutputKind;
+  /** Artifact identity checked against an existing artifact folder (compile). */
+  identity?: ArtifactIdentity;
   /** Manifest object: `files` (name -> sha256) is added; written last as manifest.json. Omit for none. */
   manifest?: Record<string, unknown>;
   /** Test hook: called after each file is written into staging. */
@@ -197,7 +257,7 @@ export interface WriteFolderOptions {
  * @returns the manifest written (with `files`), or undefined
  */
 export function writeOutputFolder(out: string, files: ReadonlyMap<string, Uint8Array | string>, opts: WriteFolderOptions): Record<string, unknown> | undefined {
-  checkOutputPath(out, opts.inputs, opts.kind);
+  checkOutputPath(out, opts.inputs, opts.kind, opts.identity);
   const abs = path.resolve(out);
   const parent = path.dirname(abs);
   const base = path.basename(abs);
@@ -231,7 +291,7 @@ export function writeOutputFolder(out: string, files: ReadonlyMap<string, Uint8A
     }
     fsyncPath(staging);
     // Re-check right before replacing: the folder may have changed while we worked.
-    checkOutputPath(out, opts.inputs, opts.kind);
+    checkOutputPath(out, opts.inputs, opts.kind, opts.identity);
     let hadOld = false;
     if (fs.existsSync(abs)) {
       fs.renameSync(abs, old);

@@ -15,6 +15,7 @@ import { Tensor, numel } from '../compiler/ir/tensor.js';
 import { isFloat } from '../compiler/ir/dtype.js';
 import { readDataFile } from '../compiler/io/data.js';
 import { PassManager, PassStat, pipelineFor } from '../compiler/pipeline.js';
+import { ALL_PASSES } from '../compiler/passes/index.js';
 import { sanitize } from '../compiler/errors.js';
 import { Calibrator, ExplainRow, KeepFloat, QuantSummary, lowerQdq, quantizeModel } from '../quantize/index.js';
 
@@ -23,6 +24,8 @@ const PREQUANT_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv
 import { PruneMode, PruneSummary, pruneModel } from '../prune/index.js';
 import { CompileTarget, EmitOptions } from './targets.js';
 import { createFloatObserver } from '../targets/wasm/observe.js';
+import { wasmPipeline } from '../targets/wasm/emit.js';
+import { webgpuPipeline } from '../targets/webgpu/emit.js';
 import { Progress } from './progress.js';
 
 export type Precision = EmitOptions['precision'];
@@ -70,13 +73,38 @@ export function pipelineTarget(t: CompileTarget): 'ref' | 'wasm' | 'webgpu' | 'h
 }
 
 /**
+ * Rejects unknown names in --print-after / --disable-pass / --stop-after with a usage error that
+ * lists the passes of this target's pipeline (the ones those flags can name usefully).
+ * @param pipeline pass names of the target's pipeline, in order
+ */
+export function checkPassNames(pipeline: readonly string[], o: Pick<BuildOptions, 'printAfter' | 'disablePass' | 'stopAfter'>): void {
+  const known = new Set([...pipeline, ...ALL_PASSES.map((p) => p.name)]);
+  const flags: [string, readonly string[] | undefined][] = [
+    ['--print-after', o.printAfter === 'all' ? undefined : o.printAfter],
+    ['--disable-pass', o.disablePass],
+    ['--stop-after', typeof o.stopAfter === 'string' ? [o.stopAfter] : undefined],
+  ];
+  for (const [flag, names] of flags) {
+    for (const n of names ?? []) {
+      if (known.has(n)) continue;
+      const valid = [...new Set(pipeline)].join(', ');
+      throw usage(`${flag}: unknown pass "${sanitize(n, 60)}"; the passes of this target are: ${valid}${flag === '--print-after' ? ', or all' : ''}`);
+    }
+  }
+}
+
+/**
  * Runs the compile pipeline on `g` (modified in place by the passes).
  * @param g imported graph
  * @param o target, precision, pruning and pass options
  * @param h diagnostics
  */
 export function buildGraph(g: Graph, o: BuildOptions, h: BuildHooks): BuildResult {
-  const pm = new PassManager(pipelineFor(pipelineTarget(o.target)), {
+  // wasm and webgpu pass their kernel tables: ops they have no kernel for decompose into primitives
+  const t = pipelineTarget(o.target);
+  const pipeline = t === 'wasm' ? wasmPipeline() : t === 'webgpu' ? webgpuPipeline() : pipelineFor(t);
+  checkPassNames(pipeline.map((p) => p.name), o);
+  const pm = new PassManager(pipeline, {
     maxFoldBytes: o.limits.maxFoldBytes,
     verify: !!o.verify,
     ...(o.printAfter ? { printAfter: o.printAfter } : {}),

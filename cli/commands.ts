@@ -6,18 +6,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Limits, invalid, numeric, unsupported, usage } from '../compiler/errors.js';
 import { Graph } from '../compiler/ir/graph.js';
-import { Tensor, shapeToString } from '../compiler/ir/tensor.js';
+import { Tensor, TensorType, shapeToString } from '../compiler/ir/tensor.js';
 import { isFloat } from '../compiler/ir/dtype.js';
 import { runGraph } from '../compiler/interp/interp.js';
-import { encodeDataFile, planBatches, readDataFile, runBatches } from '../compiler/io/data.js';
+import { encodeDataFile, planBatches, readDataFile, runBatches, sliceRows } from '../compiler/io/data.js';
 import { exportOnnx } from '../compiler/frontends/onnx/export.js';
 import { sanitize } from '../compiler/errors.js';
 import type { Calibrator } from '../quantize/index.js';
 import type { PruneMode } from '../prune/index.js';
 import { Loaded, ModelSummary, loadModel, summarize } from './model.js';
 import { matchInputNames } from './input-shapes.js';
-import { checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
-import { CompileTarget, EmitOptions, RunTarget, emitTarget, openTargetRunner } from './targets.js';
+import { ArtifactIdentity, checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
+import { CompileTarget, EmitOptions, RUN_TARGETS, RunTarget, emitTarget, openTargetRunner } from './targets.js';
 import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines, fmtBytes } from './build.js';
 import { progressBar } from './progress.js';
 
@@ -92,19 +92,95 @@ export function cmdInspect(model: string, opts: { json?: boolean; inputShape?: R
 /**
  * Runs a loaded model on data tensors (batched per CLI.md) on a target; outputs stacked.
  * `ref` runs the reference interpreter on the loaded graph (for an int8 artifact: its integer
- * graph); `wasm` runs an artifact's model.mjs, or the model compiled in memory.
+ * graph); `wasm` runs an artifact's model.mjs, or the model compiled in memory. Samples that do
+ * not fill the last batch (e.g. 540 samples at batch size 8) are padded with zero samples whose
+ * outputs are dropped.
+ * @param note receives a one-line note when the last batch is padded
  */
-export async function runOn(l: Loaded, data: Tensor[], target: RunTarget): Promise<{ outputs: Tensor[]; samples: number }> {
+export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?: (m: string) => void): Promise<{ outputs: Tensor[]; samples: number }> {
   const g = l.graph;
-  const plan = planBatches(data, g.inputs.map((i) => g.typeOf(i)), g.inputs.map((i) => g.value(i).name));
-  const samples = plan.stacked ? plan.samples : (data[0]?.shape[0] ?? 1);
-  if (target === 'ref') return { outputs: await runBatches(plan, (b) => runGraph(g, b)), samples };
-  const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined);
-  try {
-    return { outputs: await runBatches(plan, (b) => runner.run(b)), samples };
-  } finally {
-    runner.close();
+  const types = g.inputs.map((i) => g.typeOf(i));
+  const pad = padPartialBatch(data, types);
+  if (pad) {
+    note?.(`${pad.samples} samples are not a multiple of the model's batch size ${pad.batch}: the last batch is padded with ${pad.padded - pad.samples} zero sample(s), whose outputs are dropped`);
+    data = pad.data;
   }
+  const plan = planBatches(data, types, g.inputs.map((i) => g.value(i).name));
+  const samples = plan.stacked ? plan.samples : (data[0]?.shape[0] ?? 1);
+  let outputs: Tensor[];
+  if (target === 'ref') outputs = await runBatches(plan, (b) => runGraph(g, b));
+  else {
+    const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined);
+    try {
+      outputs = await runBatches(plan, (b) => runner.run(b));
+    } finally {
+      runner.close();
+    }
+  }
+  if (!pad) return { outputs, samples };
+  return { outputs: outputs.map((t) => (t.shape[0] === pad.padded ? sliceRows(t, 0, pad.samples) : t)), samples: pad.samples };
+}
+
+/**
+ * Pads data whose sample count is not a multiple of the model's (fixed, > 1) batch size with zero
+ * samples up to the next multiple; undefined when no padding applies. Every tensor must have the
+ * input's rank, the same sample count and the input's other dims (else planBatches reports it).
+ */
+function padPartialBatch(data: readonly Tensor[], types: readonly TensorType[]): { data: Tensor[]; samples: number; padded: number; batch: number } | undefined {
+  if (data.length === 0 || data.length !== types.length) return undefined;
+  const n = data[0]!.shape[0];
+  let batch: number | undefined;
+  for (let i = 0; i < data.length; i++) {
+    const t = data[i]!;
+    const want = types[i]!.shape;
+    const b = want[0];
+    if (typeof b !== 'number' || b <= 1 || t.dtype === 'string' || t.shape.length !== want.length || t.shape[0] !== n) return undefined;
+    if (t.shape.slice(1).some((d, k) => typeof want[k + 1] === 'number' && want[k + 1] !== d)) return undefined;
+    if (batch !== undefined && batch !== b) return undefined;
+    batch = b;
+  }
+  if (n === undefined || n === 0 || batch === undefined || n % batch === 0) return undefined;
+  const padded = Math.ceil(n / batch) * batch;
+  const out = data.map((t) => {
+    const shape = [padded, ...t.shape.slice(1)];
+    const z = Tensor.zeros(t.dtype, shape);
+    for (let i = 0; i < t.size; i++) z.set(i, t.data[i] as number | bigint);
+    return z;
+  });
+  return { data: out, samples: n, padded, batch };
+}
+
+/**
+ * Data in the model inputs' dtypes where that is safe: float data (e.g. NumPy's default float64)
+ * for a float input is rounded to the input's dtype, integer data for a float input is converted
+ * only when every value is exact; each conversion writes a one-line note. Other mismatches are
+ * left for planBatches to report.
+ * @param files the data files, for the notes
+ */
+export function conformData(data: readonly Tensor[], g: Graph, files: readonly string[], note: (m: string) => void): Tensor[] {
+  return data.map((t, i) => {
+    const id = g.inputs[i];
+    if (id === undefined) return t;
+    const want = g.typeOf(id).dtype;
+    if (t.dtype === want || !isFloat(want) || t.dtype === 'string') return t;
+    const name = sanitize(g.value(id).name, 60);
+    const file = sanitize(files[i] ?? `input ${i}`, 200);
+    const out = Tensor.zeros(want, [...t.shape]);
+    if (isFloat(t.dtype)) {
+      for (let k = 0; k < t.size; k++) out.set(k, t.get(k));
+      note(`${file} holds ${t.dtype} data; converted to ${want} for input "${name}"`);
+      return out;
+    }
+    const big = t.dtype === 'i64' || t.dtype === 'u64';
+    for (let k = 0; k < t.size; k++) {
+      out.set(k, big ? t.getBig(k) : t.get(k));
+      const back = out.get(k);
+      const exact = big ? Number.isInteger(back) && BigInt(back) === t.getBig(k) : back === t.get(k);
+      if (!exact) return t;
+    }
+    note(`${file} holds ${t.dtype} data; converted exactly to ${want} for input "${name}"`);
+    return out;
+  });
 }
 
 /** `--input-shape` values as loadModel options. */
@@ -118,23 +194,44 @@ export function shapeOpts(o: { inputShape?: Record<string, number[]> }): { input
  */
 export async function cmdRun(
   model: string,
-  opts: { inputs: string[]; target: RunTarget; out: string; npy?: boolean; inputShape?: Record<string, number[]> },
+  opts: { inputs: string[]; target?: RunTarget; out: string; npy?: boolean; inputShape?: Record<string, number[]> },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
   const readInputs = [model, ...opts.inputs];
   checkOutputPath(opts.out, readInputs, 'outputs');
-  const data = opts.inputs.map((f) => readDataFile(f, limits));
-  const l = loadModel(model, { limits, ...shapeOpts(opts), data });
-  const { outputs } = await runOn(l, data, opts.target);
+  const note = noteTo(io);
+  const raw = opts.inputs.map((f) => readDataFile(f, limits));
+  const l = loadModel(model, { limits, ...shapeOpts(opts), data: raw });
+  const data = conformData(raw, l.graph, opts.inputs, note);
+  const target = runTargetOf(l, opts.target);
+  const { outputs } = await runOn(l, data, target, note);
   const files = new Map<string, Uint8Array>();
+  const lines: string[] = [];
   outputs.forEach((t, k) => {
     const name = l.graph.value(l.graph.outputs[k]!).name;
     files.set(`output_${k}.pb`, encodeDataFile(t, 'pb', name));
     if (opts.npy) files.set(`output_${k}.npy`, encodeDataFile(t, 'npy'));
+    lines.push(`edgec: output ${k} "${sanitize(name, 60)}": ${t.dtype} ${shapeToString(t.shape)} -> ${sanitize(path.join(opts.out, `output_${k}.pb`), 200)}${opts.npy ? ` (+ .npy)` : ''}\n`);
   });
   writeOutputFolder(opts.out, files, { inputs: readInputs, kind: 'outputs', ...testWriteDelay() });
-  io.err(`edgec: wrote ${outputs.length} output(s) to ${sanitize(opts.out, 200)}\n`);
+  for (const line of lines) io.err(line);
+  io.err(`edgec: wrote ${outputs.length} output(s) to ${sanitize(opts.out, 200)} (target ${target})\n`);
+}
+
+/** One-line notes on stderr. */
+function noteTo(io: CliIO): (m: string) => void {
+  return (m) => io.err(`edgec: note: ${m}\n`);
+}
+
+/**
+ * Where `run`/`eval` run: the --target given, else an artifact's own target (manifest.json
+ * "target", when it is one `run` can use), else the reference interpreter.
+ */
+export function runTargetOf(l: Loaded, given: RunTarget | undefined): RunTarget {
+  if (given) return given;
+  const t = l.manifest?.['target'];
+  return typeof t === 'string' && (RUN_TARGETS as readonly string[]).includes(t) ? (t as RunTarget) : 'ref';
 }
 
 function argmaxRows(t: Tensor, rows: number): number[] {
@@ -211,18 +308,21 @@ export function scoreOutputs(out: Tensor, d: LabelledData, labelsFile: string): 
  */
 export async function cmdEval(
   model: string,
-  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target: RunTarget; inputShape?: Record<string, number[]> },
+  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target?: RunTarget; inputShape?: Record<string, number[]> },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
-  const x = readDataFile(opts.data, limits);
-  const l = loadModel(model, { limits, ...shapeOpts(opts), data: [x] });
+  const note = noteTo(io);
+  const raw = readDataFile(opts.data, limits);
+  const l = loadModel(model, { limits, ...shapeOpts(opts), data: [raw] });
+  const target = runTargetOf(l, opts.target);
+  const x = l.graph.inputs.length === 1 ? conformData([raw], l.graph, [opts.data], note)[0]! : raw;
   const d = readLabelled(l.graph, model, opts.data, opts.labels, opts.metric, limits, x);
-  const { outputs } = await runOn(l, [d.x], opts.target);
+  const { outputs } = await runOn(l, [d.x], target, note);
   const value = scoreOutputs(outputs[0]!, d, opts.labels);
   const metric = d.metric;
-  if (opts.json) io.out(`${JSON.stringify({ metric, value, [metric]: value, samples: d.n, target: opts.target })}\n`);
-  else io.out(`${metric}: ${metric === 'accuracy' ? value.toFixed(4) : value.toPrecision(6)} (${d.n} samples, target ${opts.target})\n`);
+  if (opts.json) io.out(`${JSON.stringify({ metric, value, [metric]: value, samples: d.n, target })}\n`);
+  else io.out(`${metric}: ${metric === 'accuracy' ? value.toFixed(4) : value.toPrecision(6)} (${d.n} samples, target ${target})\n`);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,6 +350,37 @@ export interface CompileOptions {
   disablePass?: string[];
   stopAfter?: string;
   verify?: boolean;
+  /** Replace an existing artifact of another model, target or precision. */
+  force?: boolean;
+}
+
+/** True for a model file name that says nothing about the model (`model.onnx`, `model.json`). */
+function isGenericName(base: string): boolean {
+  return /^model\.(onnx|json)$/i.test(base);
+}
+
+/** The model file a path names (a TF.js folder: its model.json). */
+function modelFileOf(model: string): string {
+  const p = model.replace(/[\\/]+$/, '');
+  try {
+    if (fs.statSync(p).isDirectory()) return path.join(p, 'model.json');
+  } catch {
+    // not there: loadModel reports it
+  }
+  return p;
+}
+
+/**
+ * The model's name, the stem of default output folders (`<name>.<target>/`): the model file's
+ * stem, or for a generic `model.onnx` / `model.json` (and a TF.js folder) its folder's name, so
+ * `edgec compile a/model.onnx` writes `./a.wasm/`.
+ * @param model the path the user gave
+ */
+export function modelName(model: string): string {
+  const file = modelFileOf(model);
+  const base = path.basename(file);
+  const name = isGenericName(base) ? path.basename(path.dirname(path.resolve(file))) : base.replace(/\.(onnx|json)$/i, '');
+  return name && name !== '.' && name !== path.sep ? name : 'model';
 }
 
 /** Precision from the flags (at most one). */
@@ -306,10 +437,11 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const precision = precisionOf(o);
   checkCompileOptions(o, precision);
   const keepFloat = o.keepFloat !== undefined ? parseKeepFloat(o.keepFloat) : undefined;
-  const stem = path.basename(model.replace(/[\\/]+$/, '')).replace(/\.(onnx|json)$/i, '') || 'model';
-  const out = o.output ?? `${stem}.${o.target}`;
+  const name = modelName(model);
+  const out = o.output ?? `${name}.${o.target}`;
   const reads = [model, ...(o.calib ?? [])];
-  checkOutputPath(out, reads, 'artifact');
+  const identity: ArtifactIdentity = { name, model: path.basename(modelFileOf(model)), target: o.target, precision, ...(o.force ? { force: true } : {}) };
+  checkOutputPath(out, reads, 'artifact', identity);
   const l = loadModel(model, { limits, ...shapeOpts(o), ...(o.maxInputShape ? { keepSymbolic: new Set(Object.keys(o.maxInputShape)) } : {}) });
   if (l.artifactDir) throw usage('compile takes a model file (.onnx), not an artifact folder', { file: model });
   const maxInputShapes = o.maxInputShape ? boundsOf(l.graph, o.maxInputShape, o.inputShape, l.file) : undefined;
@@ -353,6 +485,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     arena_bytes: null,
     ...emitted.manifest,
     edgec: version,
+    name,
     target: o.target,
     precision,
     model: path.basename(l.file),
@@ -385,7 +518,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
       params_after: p.paramsAfter, macs_before: p.macsBefore, macs_after: p.macsAfter, sparse_macs_after: p.sparseMacsAfter,
     };
   }
-  writeOutputFolder(out, files, { inputs: reads, kind: 'artifact', manifest, ...testWriteDelay() });
+  writeOutputFolder(out, files, { inputs: reads, kind: 'artifact', identity, manifest, ...testWriteDelay() });
   const total = built.passes.reduce((a, p) => a + p.ms, 0);
   io.err(`edgec: passes (${total.toFixed(1)} ms): ${built.passes.map((p) => `${p.name} ${p.ms.toFixed(1)}ms${p.changed ? ` (${p.changes} edits)` : ''}`).join(', ')}\n`);
   logSummary(built, io);
@@ -393,6 +526,6 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   if ((precision === 'fp16' || precision === 'int4') && typeof stored === 'number') {
     io.err(`edgec: ${o.target} stores the weights as ${precision === 'fp16' ? 'f16' : 'int4 blocks'} (expanded to f32 at load): ${stored} bytes (${fmtBytes(stored)})\n`);
   }
-  if (built.explain) io.out(explainTable(built.explain));
+  if (built.explain) io.err(explainTable(built.explain));
   io.out(`wrote ${sanitize(out, 200)} (${files.size + 1} files, target ${o.target}, ${precision})\n`);
 }

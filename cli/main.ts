@@ -26,7 +26,8 @@ Exit codes:
   5   limit exceeded (see the --max-* options)
   6   security violation (path escapes the model folder, symbolic link output)
   7   numeric: NaN weights (+-Inf constants are valid), NaN/Inf data, bad calibration set
-  8   output I/O: cannot write, or the output path is a file / the input's folder / not an edgec folder
+  8   output I/O: cannot write, or the output path is a file / the input's folder / not an edgec folder /
+      an artifact of another model, target or precision (compile --force replaces it)
   70  internal error (a bug in edgec; please report it with --verbose output)
 Failures print one line "edgec: error: ..." on stderr; --verbose adds the stack trace.
 Output folders are written atomically: a failed or killed run leaves the previous output or none.
@@ -52,7 +53,7 @@ seeded N(0,1) noise instead (explicit opt-in; smoke tests only). --int8 without 
 An empty calibration set or one with NaN/Inf exits 7 (numeric); a mis-shaped one exits 3 (invalid).
 --keep-float: "auto" (= auto:0.005) moves the most sensitive layers to float until the top-1
 disagreement (classifiers) or relative squared error against float is at most LOSS; or give node names.
---explain prints the per-layer SNR table on stdout.
+--explain prints the per-layer SNR table on stderr, the stream of --print-after and the summary.
 
 Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
@@ -158,7 +159,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .description('run a model or artifact on input data files; writes DIR/output_K.pb in graph-output order')
     .argument('<model>', '.onnx model or artifact folder')
     .requiredOption('--inputs <files...>', 'input data files (.pb/.npy), in graph-input order')
-    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph) or wasm (an artifact\'s model.mjs, or the model compiled in memory)').choices([...RUN_TARGETS]).default('ref'))
+    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
     .requiredOption('--out <dir>', 'output folder (written atomically)')
     .option('--npy', 'also write output_K.npy')
     .addOption(inputShapeOption())
@@ -179,16 +180,17 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax)').choices(['minmax', 'percentile', 'entropy', 'mse']))
     .option('--per-tensor', 'per-tensor int8 weight scales (default per-channel)')
     .option('--keep-float <spec>', 'keep layers in float: auto | auto:LOSS (max output loss, default 0.005) | name,name')
-    .option('--explain', 'print the per-layer quantization SNR table (stdout)')
+    .option('--explain', 'print the per-layer quantization SNR table (on stderr, like --print-after)')
     .option('--prune <ratio>', 'prune this fraction of weights before quantizing (0 <= RATIO < 1)', parseRatio)
     .addOption(new Option('--prune-mode <m>', 'pruning granularity (default unstructured; 2:4 always prunes 50%)').choices(['unstructured', 'channel', '2:4']))
     .addOption(inputShapeOption())
     .addOption(maxInputShapeOption())
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
-    .option('--print-after <pass>', 'print the graph after PASS (repeatable, or "all")', collect)
+    .option('--print-after <pass>', 'print the graph after PASS on stderr (repeatable, or "all")', collect)
     .option('--disable-pass <pass>', 'skip PASS (repeatable)', collect)
     .option('--stop-after <pass>', 'stop the pipeline after PASS')
     .option('--verify', 'verify the graph after every pass')
+    .option('--force', 'replace an existing artifact folder of another model, target or precision')
     .addHelpText('after', COMPILE_HELP)
     .action((model: string, o, cmd: Command) => cmdCompile(model, o, limitsOf(cmd), version, io));
 
@@ -199,7 +201,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .requiredOption('--data <file>', 'inputs (.pb/.npy), first axis = samples')
     .requiredOption('--labels <file>', 'labels: class ids (accuracy) or targets (mse)')
     .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
-    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph) or wasm (an artifact\'s model.mjs, or the model compiled in memory)').choices([...RUN_TARGETS]).default('ref'))
+    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
     .option('--json', 'machine-readable output')
     .addOption(inputShapeOption())
     .addHelpText('after', dataShapesHelp('--data file'))

@@ -67,6 +67,10 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
       manifest = JSON.parse(text) as Record<string, unknown>;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+        const onnx = path.join(p, 'model.onnx');
+        if (fs.existsSync(onnx)) {
+          throw invalid(`folder is not an edgec artifact (no manifest.json); did you mean ${onnx}?`, { file: p });
+        }
         throw invalid('folder is not an edgec artifact (no manifest.json)', { file: p, hint: 'give an .onnx model or a folder written by `edgec compile`' });
       }
       if (e instanceof SyntaxError) throw invalid(`artifact manifest.json is not valid JSON`, { file: mf });

@@ -583,15 +583,16 @@ export const LpNormalization = defineOp<{ axis: number; p: number }>({
     return [tensorFromF64(x.dtype, x.shape, y)];
   },
   cost: unaryCost,
-  // Y = X / Max(ReduceL1|L2(X, axis), tiny), tiny the dtype's smallest positive value: a zero norm
-  // means X is all zeros there, so Y = 0 as the reference gives, and any nonzero norm is >= tiny
+  // Y = X / Max(ReduceL1|L2(X, axis), tiny), tiny the dtype's smallest normal value (GPUs flush
+  // subnormals to zero): a zero norm means X is all zeros there, so Y = 0 as the reference gives;
+  // only a nonzero norm below tiny (|x| < 1.2e-38 everywhere in f32) differs from the reference
   decompose: (b, a) => {
     const xt = b.inputs[0]!;
     const axis = normAxis(a.axis, xt.shape.length);
     const norm = b.reduce(a.p === 1 ? 'ReduceL1' : 'ReduceL2', b.ids[0]!, [axis]);
-    return [b.op1('Div', [b.ids[0]!, b.op1('Max', [norm, b.scalar(xt.dtype, TINY[xt.dtype] ?? Number.MIN_VALUE)])])];
+    return [b.op1('Div', [b.ids[0]!, b.op1('Max', [norm, b.scalar(xt.dtype, TINY[xt.dtype] ?? 2 ** -1022)])])];
   },
 });
 
-/** Smallest positive value per float dtype. */
-const TINY: Partial<Record<DType, number>> = { f32: 2 ** -149, f16: 2 ** -24, bf16: 2 ** -133, f64: Number.MIN_VALUE };
+/** Smallest normal value per float dtype. */
+const TINY: Partial<Record<DType, number>> = { f32: 2 ** -126, f16: 2 ** -14, bf16: 2 ** -126, f64: 2 ** -1022 };

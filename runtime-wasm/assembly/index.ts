@@ -18,3 +18,4 @@ export { argminmax, topk, cumsum, reduce_any } from './select';
 export { unary_any, binary_any, where_any } from './anytype';
 export { convt_col2im_f32, einsum_f32 } from './convt';
 export { pool3d_f32 } from './pool3d';
+export { rnn_f32 } from './rnn';

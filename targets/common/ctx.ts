@@ -7,6 +7,7 @@
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor, isConcrete } from '../../compiler/ir/tensor.js';
 import { EdgecError, unsupported } from '../../compiler/errors.js';
+import { requireTensorType } from '../../compiler/ir/value.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
 import { shapeOpDims } from './params.js';
 import type { ParamCtx } from './params.js';
@@ -105,6 +106,8 @@ export class ConstCtx implements ParamCtx {
     for (const n of this.g.orderedNodes()) {
       this.node = n;
       try {
+        // sequence/optional values run on the reference interpreter only
+        for (const v of [...n.inputs, ...n.outputs]) if (v !== null) requireTensorType(this.g.typeOf(v), `value "${this.g.value(v).name}"`);
         if (this.foldNode(n)) continue;
         const before = steps();
         lower(n);

@@ -44,6 +44,8 @@ export const KERNELS = {
   convt_col2im_f32: { words: 17 }, einsum_f32: { words: 42 },
   // pools on 1..3-D windows with MaxPool Indices (runtime-wasm/assembly/pool3d.ts)
   pool3d_f32: { words: 28 },
+  // recurrent layers, one direction over the whole sequence per call (runtime-wasm/assembly/rnn.ts)
+  rnn_f32: { words: 38 },
 } as const;
 
 export type KernelId = keyof typeof KERNELS;

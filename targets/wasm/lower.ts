@@ -29,6 +29,7 @@ import { POOL_LOWERINGS } from './ops/pool.js';
 import { INT8_LOWERINGS } from './ops/qint.js';
 import { REDUCE_LOWERINGS } from './ops/reduce.js';
 import { SHAPE_LOWERINGS } from './ops/shape.js';
+import { RNN_LOWERINGS } from './ops/rnn.js';
 
 export type { LowerOptions, Lowered, RuntimeBuffer, Step, Word } from './ctx.js';
 export { LowerCtx, coalesce } from './ctx.js';
@@ -43,6 +44,7 @@ export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
   ...CONV_LOWERINGS, ...MATMUL_LOWERINGS, ...NORM_LOWERINGS, ...ELEMENTWISE_LOWERINGS, ...ACTIVATION_LOWERINGS,
   ...REDUCE_LOWERINGS, ...POOL_LOWERINGS, ...SHAPE_LOWERINGS, ...IMAGE_LOWERINGS, ...CONTROL_LOWERINGS, ...F16_LOWERINGS,
   ...INT8_LOWERINGS,
+  ...RNN_LOWERINGS,
 };
 
 /** Qualified op name of a node for the lowering table. */

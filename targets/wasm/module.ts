@@ -226,8 +226,9 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     const wasm = appendDataSegment(mod.emitBinary(), staticBase, data);
     const layout: MemoryLayout = {
       staticBase, blobAddr, weightsBytes, arenaBase, arenaBytes,
-      inputAddr: low.inputs.map((x) => bufAddr(x.id)),
-      outputAddr: low.outputs.map((x) => bufAddr(x.id)),
+      // empty tensors have no buffer
+      inputAddr: low.inputs.map((x) => (x.shape.includes(0) ? 0 : bufAddr(x.id))),
+      outputAddr: low.outputs.map((x) => (x.shape.includes(0) ? 0 : bufAddr(x.id))),
       profileOffset, pages,
     };
     return { wasm, layout, codeBytes: wasm.length - weightsBytes };

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DType, bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../compiler/ir/dtype.js';
 import { Tensor, TypedArray, allocData } from '../../compiler/ir/tensor.js';
-import { internal, invalid } from '../../compiler/errors.js';
+import { internal, invalid, unsupported } from '../../compiler/errors.js';
 
 /** The runtime API of a wasm artifact (../../shared/CLI.md). */
 export interface WasmModel {
@@ -83,6 +83,8 @@ export function runWasmModel(model: WasmModel, inputs: readonly Tensor[]): Tenso
     // model.mjs validates its inputs (count, sizes, shapes within a dynamic artifact's bound); a
     // trap inside model.wasm is a bug
     if (!(e instanceof Error) || e.constructor.name === 'RuntimeError') throw internal(`model.wasm failed: ${String(e)}`);
+    const kind = (e as { kind?: unknown }).kind;
+    if (kind === 'unsupported') throw unsupported(`model.mjs: ${e.message}`);
     throw invalid(`model.mjs: ${e.message}`);
   }
   const shapes = dynamic ? model.outputShapes!() : undefined;

@@ -95,8 +95,8 @@ describe.skipIf(!HAVE_MODELS)('compile --int8 (wasm target)', () => {
     expect(r.err).toContain(`weight bytes ${q.weight_bytes_before} -> ${q.weight_bytes_after}`);
     expect(r.err).toMatch(/float islands/);
     expect(Object.keys(man['ops'])).toContain('edgec.QConv');
-    // --explain: one row per quantized Conv with its SNR
-    const rows = r.out.split('\n').filter((l) => /^\/f\/f\.\d+\/Conv\s/.test(l));
+    // --explain: one row per quantized Conv with its SNR (on stderr, with --print-after)
+    const rows = r.err.split('\n').filter((l) => /^\/f\/f\.\d+\/Conv\s/.test(l));
     expect(rows.length).toBe(5);
     for (const l of rows) expect(Number(l.trim().split(/\s+/)[2])).toBeGreaterThan(20);
   });

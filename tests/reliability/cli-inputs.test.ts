@@ -139,7 +139,9 @@ describe('bad data files (run --inputs)', () => {
   });
   it('wrong shape, wrong dtype, uneven samples, giant declared shape', async () => {
     await check([put('s.pb', encodeTensorProtoBytes(Tensor.from('f32', [1, 5], [1, 2, 3, 4, 5])))], 3, /shape \[1,5\].*\[1,4\]/);
-    await check([put('d.pb', encodeTensorProtoBytes(Tensor.from('f64', [1, 4], [1, 2, 3, 4])))], 3, /f64.*f32/);
+    // float64 data is converted to float32 with a note (tests/cli/first-hour.test.ts); integer data only
+    // where exact: 2^24 + 1 has no float32, so this stays a dtype error
+    await check([put('d.pb', encodeTensorProtoBytes(Tensor.from('i32', [1, 4], [1, 2, 3, 2 ** 24 + 1])))], 3, /i32.*f32/);
     const big = encodeNpy(Tensor.from('f32', [1, 4], [1, 2, 3, 4]));
     const hdr = new TextDecoder('latin1').decode(big.subarray(10, 10 + (big[8]! | (big[9]! << 8))));
     const giant = hdr.replace('(1, 4)', '(2147483648, 2147483648)');

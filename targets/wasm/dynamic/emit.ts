@@ -16,9 +16,8 @@ import { internal, unsupported } from '../../../compiler/errors.js';
 import { Artifact, ArtifactManifest, IoSpec } from '../../target.js';
 import { buildDynamicModule } from '../module.js';
 import { ALIAS_OPS, LOWERINGS, lowerGraph } from '../lower.js';
-import { isConcrete } from '../../../compiler/ir/tensor.js';
 import { graphToJson } from './graph-json.js';
-import { bindShapes, layoutPlan } from './relower.js';
+import { SHAPE_PARAMS, bindShapes, blocks, layoutPlan } from './relower.js';
 
 /** Finds a file of the package from this module (sources under vitest, or dist/). */
 function packageFile(rel: string): string {
@@ -38,7 +37,8 @@ const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d
  * compiles to a dynamic-shape artifact.
  */
 export function isStaticGraph(g: Graph): boolean {
-  return [...g.values.values()].every((v) => v.type.shape.every((d) => typeof d === 'number'));
+  return [...g.values.values()].every((v) => v.type.shape.every((d) => typeof d === 'number'))
+    && g.orderedNodes().every((n) => blocks(g, n, g.consts) === undefined);
 }
 
 /** Options of a dynamic-shape compile. */
@@ -75,14 +75,15 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
   void probe;
   const gBound = bindShapes(g, bound, { max: bound }, false);
   const order = gBound.orderedNodes();
-  const firstHost = order.findIndex((n) => !n.outputs.every((o) => isConcrete(gBound.typeOf(o).shape)));
+  const firstHost = order.findIndex((n) => blocks(gBound, n, gBound.consts) !== undefined);
   if (firstHost >= 0) {
     // sizes after `firstHost` depend on values: check that every node has a wasm lowering or runs
     // on the host (value-dependent sizes); the plan at run time sizes memory
     for (const n of order.slice(firstHost)) {
       const key = n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
-      const host = !n.outputs.every((o) => isConcrete(gBound.typeOf(o).shape));
-      if (!host && !LOWERINGS[key] && !ALIAS_OPS.has(n.op)) throw unsupported(`no wasm lowering for op ${key}`, { node: n.name, op: n.op });
+      const host = blocks(gBound, n, gBound.consts) === 'host';
+      // ops with shape parameters fold once those are known (ConstantOfShape, Range...)
+      if (!host && !LOWERINGS[key] && !ALIAS_OPS.has(n.op) && !SHAPE_PARAMS[n.op]) throw unsupported(`no wasm lowering for op ${key}`, { node: n.name, op: n.op });
     }
     for (const n of order.slice(firstHost)) gBound.removeNode(n.id);
     gBound.outputs = [];

@@ -10,13 +10,14 @@
  * A plan depends only on the input shapes, so model.mjs keeps the last one and re-plans when they
  * change. No Node APIs here: this runs in browsers too.
  */
-import { Graph, Node, ValueId } from '../../../compiler/ir/graph.js';
+import { Graph, Node, ValueId, hasSubgraph } from '../../../compiler/ir/graph.js';
 import { Tensor, TypedArray, isConcrete } from '../../../compiler/ir/tensor.js';
 import { opOf, opsetOf, parseAttrs } from '../../../compiler/ops/registry.js';
 import { DType, bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../../compiler/ir/dtype.js';
 import { EdgecError, invalid, unsupported } from '../../../compiler/errors.js';
 import { inferShapes } from '../../../compiler/interp/interp.js';
 import { decodeInt4 } from '../../common/compress.js';
+import { ConstCtx } from '../../common/ctx.js';
 import { KERNELS, KernelId } from '../kernels.js';
 import { lowerGraph, Lowered } from '../lower.js';
 import { alignUp } from '../memory-plan.js';
@@ -88,6 +89,7 @@ export function bindShapes(base: Graph, shapes: Readonly<Record<string, readonly
     v.type = { ...v.type, shape: [...s] };
   }
   inferShapes(g);
+  foldShapeValues(g);
   if (!requireStatic) return g;
   for (const id of g.outputs) {
     const t = g.typeOf(id);
@@ -139,7 +141,7 @@ export function layoutPlan(low: Lowered, base: number): Plan {
     dv.setInt32(table - base + i * 8 + 4, paramAddr[i]!, true);
   });
   const io = (xs: Lowered['inputs'] | Lowered['outputs']): PlannedIo[] =>
-    xs.map((x) => ({ name: x.name, dtype: x.dtype, shape: [...x.shape], addr: bufAddr(x.id), size: x.shape.reduce((a, b) => a * b, 1) }));
+    xs.map((x) => ({ name: x.name, dtype: x.dtype, shape: [...x.shape], addr: x.shape.includes(0) ? 0 : bufAddr(x.id), size: x.shape.reduce((a, b) => a * b, 1) }));
   return {
     image, base, table, steps: low.steps.length, end: arenaBase + low.plan.arenaBytes + 64,
     inputs: io(low.inputs), outputs: io(low.outputs),
@@ -194,6 +196,55 @@ function toWasm(t: Tensor): TypedArray {
 /** True when every output of `n` has a concrete, plain-tensor type in `g`. */
 function staticNode(g: Graph, n: Node): boolean {
   return n.outputs.every((o) => g.typeOf(o).kind === undefined && isConcrete(g.typeOf(o).shape));
+}
+
+/**
+ * Ops whose output sizes depend on the values of their data inputs: they run on the host with
+ * their reference kernel, whatever their declared output shapes.
+ */
+export const HOST_OPS: ReadonlySet<string> = new Set(['NonZero', 'Unique', 'Compress', 'NonMaxSuppression']);
+
+/**
+ * Inputs that size or place an op's output (Reshape's shape, Slice's starts...). The wasm lowering
+ * takes them as constants: when one is a runtime value, the graph runs in segments and the value,
+ * read back after the segment that computes it, is a constant of the next one.
+ */
+export const SHAPE_PARAMS: Readonly<Record<string, readonly number[]>> = {
+  Reshape: [1], Expand: [1], Tile: [1], Slice: [1, 2, 3, 4], Pad: [1, 2, 3], Resize: [1, 2, 3], Upsample: [1],
+  ConstantOfShape: [0], Range: [0, 1, 2], OneHot: [1], TopK: [1], CenterCropPad: [1], Squeeze: [1], Unsqueeze: [1], Split: [1],
+};
+
+/** Inputs of `n` listed in SHAPE_PARAMS that are not known in `known` (or the graph's constants). */
+export function missingParams(g: Graph, n: Node, known: ReadonlyMap<ValueId, Tensor>): ValueId[] {
+  if (n.domain !== '' && n.domain !== 'ai.onnx') return [];
+  const idx = SHAPE_PARAMS[n.op] ?? [];
+  return idx.map((i) => n.inputs[i]).filter((x): x is ValueId => x !== null && x !== undefined && !g.consts.has(x) && !known.has(x));
+}
+
+/**
+ * Folds what the input shapes decide: Shape of a concrete shape, and nodes whose inputs are all
+ * constants with small outputs (shape arithmetic: Shape -> Gather -> Concat -> Reshape). Their
+ * values become graph constants, so shape parameters computed from shapes need no segment split.
+ */
+export function foldShapeValues(g: Graph): void {
+  const c = new ConstCtx(g, 'wasm');
+  for (const n of g.orderedNodes()) {
+    if (hasSubgraph(n) || n.outputs.some((o) => g.typeOf(o).kind !== undefined || !isConcrete(g.typeOf(o).shape))) continue;
+    if (/^(Random|Multinomial$|Bernoulli$)/.test(n.op)) continue;
+    c.node = n;
+    try {
+      c.foldNode(n);
+    } catch {
+      // not foldable here: it runs in wasm or on the host
+    }
+  }
+  for (const [id, t] of c.consts) if (!g.consts.has(id) && t.size <= HOST_CONST_MAX) g.consts.set(id, t);
+}
+
+/** Why `n` cannot join a wasm segment now: its sizes depend on values, or it needs parameter values. */
+export function blocks(g: Graph, n: Node, known: ReadonlyMap<ValueId, Tensor>): 'host' | 'params' | undefined {
+  if ((n.domain === '' && HOST_OPS.has(n.op)) || !staticNode(g, n)) return 'host';
+  return missingParams(g, n, known).length > 0 ? 'params' : undefined;
 }
 
 /** Host results up to this many elements become constants of later segments (shape values). */
@@ -289,16 +340,26 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
       const v = g.value(id);
       env.set(id, fromWasm(v.type.dtype, inputs[v.name]!.shape, inputs[v.name]!.data));
     }
-    /** Small host results: constants of later segments. */
-    const hostConsts = new Map<ValueId, Tensor>(g.consts);
     const order = g.orderedNodes();
     const lastUse = new Map<ValueId, number>();
     order.forEach((n, i) => n.inputs.forEach((x) => x !== null && lastUse.set(x, i)));
     for (const o of g.outputs) lastUse.set(o, order.length);
     let i = 0;
     while (i < order.length) {
-      if (!staticNode(g, order[i]!)) {
-        const n = order[i]!;
+      const n = order[i]!;
+      const why = blocks(g, n, g.consts);
+      if (why === 'params') {
+        // parameters computed by earlier segments: their values become constants from here on
+        for (const x of missingParams(g, n, g.consts)) {
+          const t = env.get(x);
+          if (!t) throw invalid(`value "${g.value(x).name}" was not computed`);
+          g.consts.set(x, t);
+        }
+        inferShapes(g);
+        foldShapeValues(g);
+        if (blocks(g, n, g.consts) === undefined) continue;
+      }
+      if (why !== undefined) {
         const outs = hostRun(g, n, env);
         n.outputs.forEach((o, k) => {
           const t = outs[k];
@@ -306,20 +367,20 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
           env.set(o, t);
           g.value(o).type = { ...g.typeOf(o), shape: [...t.shape] };
           if (t.size <= HOST_CONST_MAX) {
-            hostConsts.set(o, t);
             g.consts.set(o, t);
           }
         });
         // the shapes after it follow from its results
         inferShapes(g);
+        foldShapeValues(g);
         i++;
         continue;
       }
       let j = i;
-      while (j < order.length && staticNode(g, order[j]!)) j++;
+      while (j < order.length && blocks(g, order[j]!, g.consts) === undefined) j++;
       const nodes = order.slice(i, j);
       const later = new Set([...lastUse].filter(([, u]) => u >= j).map(([v]) => v));
-      const seg = segmentGraph(g, nodes, hostConsts, later);
+      const seg = segmentGraph(g, nodes, g.consts, later);
       const plan = layoutPlan(lowerGraph(seg.graph), memBase);
       const outs = exec(plan, true, seg.inputs.map((x) => toWasm(env.get(x)!)));
       seg.outputs.forEach((o, k) => env.set(o, fromWasm(g.typeOf(o).dtype, outs[k]!.shape, outs[k]!.data)));
@@ -341,7 +402,7 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
         const key = JSON.stringify(base.inputs.map((id) => shapes[base.value(id).name]));
         if (cached?.key === key) return named(base, exec(cached.plan, false, feedsOf(base, inputs)));
         const g = bindShapes(base, shapes, bound, false);
-        if (g.orderedNodes().every((n) => staticNode(g, n))) {
+        if (g.orderedNodes().every((n) => blocks(g, n, g.consts) === undefined)) {
           const plan = layoutPlan(lowerGraph(g), memBase);
           cached = { key, plan };
           return named(g, exec(plan, true, feedsOf(g, inputs)));
@@ -349,7 +410,8 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
         cached = undefined;
         return runSegmented(g, inputs);
       } catch (e) {
-        if (e instanceof EdgecError) throw new Error(e.message);
+        // plain Errors across the model.mjs boundary, keeping edgec's kind (unsupported, invalid...)
+        if (e instanceof EdgecError) throw Object.assign(new Error(e.message), { kind: e.kind });
         throw e;
       }
     },

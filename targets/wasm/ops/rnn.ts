@@ -1,0 +1,161 @@
+/**
+ * Wasm lowerings of the recurrent family (compiler/ops/rnn.ts): RNN, GRU and LSTM on rnn_f32
+ * (runtime-wasm/assembly/rnn.ts), one kernel call per direction running the whole sequence
+ * (input projection as one GEMM, then per step the recurrent GEMM and the gates).
+ *
+ * Constant W and R are transposed to [K, G*H] and packed into the GEMM's K x 8 column panels at
+ * compile time; runtime W / R are passed raw and transposed by the kernel into its scratch. Both
+ * layouts (0: [S, B, ...], 1: [B, S, ...]) are strides of X, Y, the initial states and Y_h / Y_c.
+ */
+import { Node, ValueId } from '../../../compiler/ir/graph.js';
+import { invalid } from '../../../compiler/errors.js';
+import { LowerCtx, LowerFn, NULL, SCRATCH, Word, f32, i32 } from '../ctx.js';
+import { UNARY } from '../kernels.js';
+import { packB } from './matmul.js';
+
+type Kind = 'RNN' | 'GRU' | 'LSTM';
+
+/** The parsed attributes of compiler/ops/rnn.ts (RnnAttrs) this lowering reads. */
+interface RnnAttrs {
+  kind: Kind;
+  hidden: number | undefined;
+  direction: 'forward' | 'reverse' | 'bidirectional';
+  acts: { name: string; alpha: number; beta: number }[][];
+  clip: number | undefined;
+  layout: 0 | 1;
+  linearBeforeReset: boolean;
+  inputForget: boolean;
+}
+
+const GATES: Record<Kind, number> = { RNN: 1, GRU: 3, LSTM: 4 };
+const KIND_CODE: Record<Kind, number> = { RNN: 0, GRU: 1, LSTM: 2 };
+
+/** Activation codes of rnn_f32: the shared unary codes, plus Affine (100) and ScaledTanh (101). */
+const ACT_CODE: Record<string, number> = {
+  relu: UNARY.Relu, tanh: UNARY.Tanh, sigmoid: UNARY.Sigmoid, hardsigmoid: UNARY.HardSigmoid, leakyrelu: UNARY.LeakyRelu,
+  thresholdedrelu: UNARY.ThresholdedRelu, elu: UNARY.Elu, softsign: UNARY.Softsign, softplus: UNARY.Softplus,
+  affine: 100, scaledtanh: 101,
+};
+
+/** Weight operand modes of rnn_f32 (raw [GH, K], transposed [K, GH], transposed and packed). */
+const W_RAW = 0;
+const W_T = 1;
+const W_PACKED = 2;
+
+/** Floats of scratch one rnn_f32 call needs (mirrors rnnScratchFloats in runtime-wasm/assembly/rnn.ts). */
+export function rnnScratchFloats(S: number, B: number, I: number, H: number, G: number, wRaw: boolean, rRaw: boolean): number {
+  const GH = G * H;
+  return S * B * GH + (wRaw ? I * GH : 0) + (rRaw ? H * GH : 0) + 2 * GH + 2 * B * H + B * GH + B * H + GH + H + Math.max(I, H) * 8;
+}
+
+/** Columns [c0, c1) of the transpose of rows [r0, r0 + N) of a row-major [*, K] matrix: [K, c1 - c0]. */
+function transposedCols(d: Float32Array, r0: number, K: number, c0: number, c1: number): Float32Array {
+  const N = c1 - c0;
+  const o = new Float32Array(K * N);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) o[k * N + n] = d[(r0 + c0 + n) * K + k]!;
+  return o;
+}
+
+/**
+ * The weight operand of direction d: constant W/R as [K, GH] (packed in K x 8 panels when every
+ * GEMM over it has N >= 8; a split GRU R packs columns [0, 2H) and [2H, 3H) separately), runtime
+ * ones raw at their direction's offset.
+ */
+function weight(c: LowerCtx, id: ValueId, d: number, GH: number, K: number, split: number | undefined, canPack: boolean): { w: Word; mode: number } {
+  const t = c.consts.get(id);
+  if (!t) return { w: c.addr(id, d * GH * K), mode: W_RAW };
+  if (t.dtype !== 'f32') throw c.unsupported(`${c.node.op} weight "${c.g.value(id).name}" has dtype ${t.dtype}; the wasm kernel computes in f32`);
+  const data = c.f32Data(t);
+  const r0 = d * GH;
+  if (!canPack) return { w: c.blob(transposedCols(data, r0, K, 0, GH)), mode: W_T };
+  const parts = split === undefined ? [[0, GH]] : [[0, split], [split, GH]];
+  const packed = parts.map(([a, b]) => packB(transposedCols(data, r0, K, a!, b!), K, b! - a!));
+  const all = new Float32Array(packed.reduce((s, p) => s + p.length, 0));
+  let off = 0;
+  for (const p of packed) { all.set(p, off); off += p.length; }
+  return { w: c.blob(all), mode: W_PACKED };
+}
+
+function lowerRnn(kind: Kind): LowerFn {
+  return (c: LowerCtx, n: Node): void => {
+    const a = c.attrs<RnnAttrs>();
+    const [xId, wId, rId, bId, lensId, h0Id] = n.inputs;
+    const c0Id = kind === 'LSTM' ? n.inputs[6] ?? null : null;
+    const pId = kind === 'LSTM' ? n.inputs[7] ?? null : null;
+    const dt = c.g.typeOf(xId!).dtype;
+    if (dt !== 'f32') throw c.unsupported(`${kind} on dtype ${dt} is not supported on wasm (f32 only)`);
+    const xs = c.shape(xId!);
+    const ws = c.shape(wId!);
+    const G = GATES[kind];
+    const D = a.direction === 'bidirectional' ? 2 : 1;
+    const [S, B] = a.layout === 0 ? [xs[0]!, xs[1]!] : [xs[1]!, xs[0]!];
+    const I = xs[2]!;
+    const H = a.hidden ?? ws[1]! / G;
+    const GH = G * H;
+    if (!Number.isInteger(H) || H < 1) throw invalid(`${kind}: cannot tell the hidden size from W [${ws.join(',')}]`, { node: n.name, op: n.op });
+    if (lensId != null && c.g.typeOf(lensId).dtype !== 'i32') throw c.unsupported(`${kind}: sequence_lens of dtype ${c.g.typeOf(lensId).dtype} (ONNX: int32)`);
+    // the kernel trusts these shapes (a mismatch would read past a buffer): check them like the reference
+    const expect = (id: ValueId | null | undefined, want: number[], what: string): void => {
+      if (id == null) return;
+      const s = c.shape(id);
+      if (s.length !== want.length || s.some((v, i) => v !== want[i])) {
+        throw invalid(`${kind}: ${what} must have shape [${want.join(',')}], got [${s.join(',')}]`, { node: n.name, op: n.op });
+      }
+    };
+    const stShape = a.layout === 0 ? [D, B, H] : [B, D, H];
+    expect(wId, [D, GH, I], 'W');
+    expect(rId, [D, GH, H], 'R');
+    expect(bId, [D, 2 * GH], 'B');
+    expect(lensId, [B], 'sequence_lens');
+    expect(h0Id, stShape, 'initial_h');
+    expect(c0Id, stShape, 'initial_c');
+    expect(pId, [D, 3 * H], 'P');
+    const lensConst = lensId != null ? c.consts.get(lensId) : undefined;
+    if (lensConst) {
+      for (let k = 0; k < B; k++) {
+        const L = lensConst.get(k);
+        if (!(Number.isInteger(L) && L >= 0 && L <= S)) throw invalid(`${kind}: sequence_lens[${k}] = ${L} is outside [0, ${S}]`, { node: n.name, op: n.op });
+      }
+    }
+    const split = kind === 'GRU' && !a.linearBeforeReset ? 2 * H : undefined;
+    const used = (k: number): ValueId | null => {
+      const o = n.outputs[k];
+      return o !== undefined && c.g.useCount(o) > 0 ? o : null;
+    };
+    const [y, yh, yc] = [used(0), used(1), kind === 'LSTM' ? used(2) : null];
+    // strides (elements): layout 0 X [S, B, I], Y [S, D, B, H], states [D, B, H]; layout 1 X [B, S, I], Y [B, S, D, H], states [B, D, H]
+    const xt = a.layout === 0 ? B : 1, xb = a.layout === 0 ? 1 : S;
+    const yt = a.layout === 0 ? D * B * H : D * H, yb = a.layout === 0 ? H : S * D * H;
+    const sd = a.layout === 0 ? B * H : H, sb = a.layout === 0 ? H : D * H;
+    const opt = (id: ValueId | null | undefined, off: number): Word => (id != null ? c.addr(id, off) : NULL);
+    const reads = [xId!, wId!, rId!, bId ?? null, lensId ?? null, h0Id ?? null, c0Id, pId];
+    const writes = [y, yh, yc].filter((o): o is ValueId => o !== null);
+    for (let d = 0; d < D; d++) {
+      const W = weight(c, wId!, d, GH, I, undefined, GH >= 8);
+      const R = weight(c, rId!, d, GH, H, split, H >= 8);
+      const flags = (a.direction === 'reverse' || d === 1 ? 1 : 0) | (a.linearBeforeReset ? 2 : 0) | (a.inputForget ? 4 : 0) | (a.clip !== undefined ? 8 : 0);
+      const acts = a.acts[d]!;
+      const actWords = [0, 1, 2].flatMap((k) => {
+        const f = acts[k];
+        if (!f) return [i32(0), f32(0), f32(0)];
+        const code = ACT_CODE[f.name];
+        if (code === undefined) throw c.unsupported(`${kind}: activation ${f.name} has no wasm kernel`);
+        return [i32(code), f32(f.alpha), f32(f.beta)];
+      });
+      const scratch = rnnScratchFloats(S, B, I, H, G, W.mode === W_RAW, R.mode === W_RAW) * 4;
+      c.emit('rnn_f32', [
+        i32(KIND_CODE[kind]), i32(flags), i32(S), i32(B), i32(I), i32(H),
+        c.addr(xId!), i32(xt), i32(xb), W.w, i32(W.mode), R.w, i32(R.mode),
+        opt(bId, d * 2 * GH), opt(pId, d * 3 * H), lensId != null ? c.vaddr(lensId) : NULL,
+        opt(h0Id, d * sd), i32(sb), opt(c0Id, d * sd), i32(sb),
+        opt(y, d * sd), i32(yt), i32(yb), opt(yh, d * sd), i32(sb), opt(yc, d * sd), i32(sb),
+        f32(a.clip ?? 0), ...actWords, SCRATCH,
+      ], { reads, writes, scratch });
+    }
+  };
+}
+
+/** Recurrent-family lowerings by qualified op name. */
+export const RNN_LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  RNN: lowerRnn('RNN'), GRU: lowerRnn('GRU'), LSTM: lowerRnn('LSTM'),
+};
