@@ -114,7 +114,8 @@ describe.skipIf(!HAVE_MODELS)('kill mid-write', () => {
     let newHash = '';
     let staged = 0;
     let stagingBefore = 0;
-    const args = [BIN, 'compile', path.join(TRAINED, 'digits_allconv', 'model.onnx'), '--target', 'onnx', '-o', out];
+    // another model over the first one's artifact: --force
+    const args = [BIN, 'compile', path.join(TRAINED, 'digits_allconv', 'model.onnx'), '--target', 'onnx', '-o', out, '--force'];
     const env = { ...process.env, EDGEC_TEST_WRITE_DELAY_MS: '500' };
     // The writer pauses 500 ms after each staged file (model.onnx, then manifest.json), then
     // renames. Kills are placed by watching the staging folder rather than by the clock (start-up
@@ -146,7 +147,7 @@ describe.skipIf(!HAVE_MODELS)('kill mid-write', () => {
       if (h !== oldHash) newHash = h;
     }
     // an unkilled run completes, and cleans the staging folders the killed runs left
-    const done = await edgec(['compile', path.join(TRAINED, 'digits_allconv', 'model.onnx'), '--target', 'onnx', '-o', out]);
+    const done = await edgec(['compile', path.join(TRAINED, 'digits_allconv', 'model.onnx'), '--target', 'onnx', '-o', out, '--force']);
     expect(done.code, done.err).toBe(0);
     const final = checkComplete(out);
     if (newHash) expect(final).toBe(newHash);
