@@ -4,6 +4,7 @@
  */
 import { DType, isBigInt, isFloat } from '../ir/dtype.js';
 import { Tensor, TensorType, numel } from '../ir/tensor.js';
+import type { ValueId } from '../ir/graph.js';
 import { invalid } from '../errors.js';
 import { AttrReader, DecomposeBuilder, InferCtx, OpCtx, OpDef, broadcastShapes, defineOp, need, normAxis } from './registry.js';
 import { applyAct } from './act.js';
@@ -352,7 +353,23 @@ function softmaxLike(name: string, kind: RowKind) {
       return [rowwise(x, a, kind)];
     },
     cost: (_c, _a, outs) => ({ macs: 0, flops: 4 * numelOf(outs[0]!) }),
+    ...(kind === 'hardmax' ? { decompose: decomposeHardmax } : {}),
   });
+}
+
+// Hardmax(x, axis) = OneHot(ArgMax(x, axis, keepdims=0), depth = x.shape[axis], [0, 1], axis): one
+// at the first maximum of each row (ArgMax's select_last_index=0 picks the first); the opset < 13
+// 2-D coercion is the same thing when axis is the last dim
+function decomposeHardmax(b: DecomposeBuilder, a: AxisAttrs): (ValueId | null)[] | null {
+  const xt = b.inputs[0]!;
+  const r = xt.shape.length;
+  if (r === 0) return null;
+  const axis = normAxis(a.axis, r);
+  const n = xt.shape[axis];
+  if ((a.coerce2d && axis !== r - 1) || typeof n !== 'number') return null;
+  const idx = b.op1('ArgMax', [b.ids[0]!], { axis, keepdims: 0 });
+  const values = b.constant(Tensor.from(xt.dtype, [2], [0, 1]));
+  return [b.op1('OneHot', [idx, b.int64s([n]), values], { axis })];
 }
 
 function numelOf(t: TensorType): number {

@@ -301,9 +301,22 @@ const ANY_BINARY_OPS = ['Mod', 'Equal', 'Less', 'LessOrEqual', 'Greater', 'Great
   'BitwiseAnd', 'BitwiseOr', 'BitwiseXor'];
 
 /** Elementwise-family lowerings by qualified op name. */
+/**
+ * BitCast: the same bytes read as another dtype of the same width, so an alias of its input (f16 and
+ * bf16 are stored as their 16-bit encodings); to bool (a nonzero byte is true) is not an alias.
+ */
+function lowerBitCast(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  if (c.g.typeOf(y).dtype === 'bool') throw c.unsupported('BitCast to bool is not supported on wasm');
+  if (c.dtypeBytes(x) !== c.dtypeBytes(y)) throw c.unsupported(`BitCast between ${c.g.typeOf(x).dtype} and ${c.g.typeOf(y).dtype} changes the width`);
+  c.parent.set(y, x);
+}
+
 export const ELEMENTWISE_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   ...Object.fromEntries(UNARY_OPS.map((k) => [k, lowerUnary])),
   ...Object.fromEntries(Object.keys(BINARY_OPS).map((k) => [k, lowerBinary])),
   ...Object.fromEntries(ANY_BINARY_OPS.map((k) => [k, lowerBinary])),
   Where: lowerWhere,
+  BitCast: lowerBitCast,
 };
