@@ -48,7 +48,7 @@ export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
 };
 
 /** Qualified op name of a node for the lowering table. */
-function qualified(n: Node): string {
+export function qualified(n: Node): string {
   return n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
 }
 

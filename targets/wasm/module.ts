@@ -46,6 +46,34 @@ export interface BuildOptions {
 
 let kernelBytes: Uint8Array | undefined;
 
+/**
+ * The kernel library as read into `mod`: its active data segments (math tables), where they end,
+ * and export name -> internal function name of every kernel; the exports themselves are removed
+ * (a built model exports only what it defines).
+ */
+function openLibrary(mod: binaryen.Module): { segs: { offset: number; data: Uint8Array }[]; libEnd: number; fnOf: Map<string, string> } {
+  const segs: { offset: number; data: Uint8Array }[] = [];
+  let libEnd = 0;
+  // binaryen.js has these at run time; its typings lag behind
+  const dsApi = mod as unknown as { getNumDataSegments(): number; getDataSegmentInfo(ref: number): unknown };
+  for (let i = 0; i < dsApi.getNumDataSegments(); i++) {
+    const info = dsApi.getDataSegmentInfo(mod.getDataSegmentByIndex(i)) as { offset: number; data: ArrayBuffer | Uint8Array; passive: boolean };
+    if (info.passive) throw internal('kernel library has passive data segments');
+    const data = info.data instanceof Uint8Array ? info.data : new Uint8Array(info.data);
+    segs.push({ offset: info.offset, data });
+    libEnd = Math.max(libEnd, info.offset + data.length);
+  }
+  const fnOf = new Map<string, string>();
+  const exportNames: string[] = [];
+  for (let i = 0; i < mod.getNumExports(); i++) {
+    const e = binaryen.getExportInfo(mod.getExportByIndex(i));
+    exportNames.push(e.name);
+    if (e.kind === binaryen.ExternalFunction) fnOf.set(e.name, e.value);
+  }
+  for (const n of exportNames) mod.removeExport(n);
+  return { segs, libEnd, fnOf };
+}
+
 /** Path of the kernel library built by `npm run build` (scripts/build-runtime.mjs). */
 export function kernelLibraryPath(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
@@ -80,27 +108,8 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
   const mod = binaryen.readBinary(kernels());
   try {
     mod.setFeatures(FEATURES());
-    // the kernel library's own data (math tables)
-    const segs: { offset: number; data: Uint8Array }[] = [];
-    let libEnd = 0;
-    // binaryen.js has these at run time; its typings lag behind
-    const dsApi = mod as unknown as { getNumDataSegments(): number; getDataSegmentInfo(ref: number): unknown };
-    for (let i = 0; i < dsApi.getNumDataSegments(); i++) {
-      const info = dsApi.getDataSegmentInfo(mod.getDataSegmentByIndex(i)) as { offset: number; data: ArrayBuffer | Uint8Array; passive: boolean };
-      if (info.passive) throw internal('kernel library has passive data segments');
-      const data = info.data instanceof Uint8Array ? info.data : new Uint8Array(info.data);
-      segs.push({ offset: info.offset, data });
-      libEnd = Math.max(libEnd, info.offset + data.length);
-    }
-    // kernel export name -> internal function name
-    const fnOf = new Map<string, string>();
-    const exportNames: string[] = [];
-    for (let i = 0; i < mod.getNumExports(); i++) {
-      const e = binaryen.getExportInfo(mod.getExportByIndex(i));
-      exportNames.push(e.name);
-      if (e.kind === binaryen.ExternalFunction) fnOf.set(e.name, e.value);
-    }
-    for (const n of exportNames) mod.removeExport(n);
+    // the kernel library's own data (math tables) and its kernels, exports removed
+    const { segs, libEnd, fnOf } = openLibrary(mod);
 
     // static data: plain blobs (16-byte aligned), compressed payloads, then parameter blocks
     const staticBase = alignUp(Math.max(libEnd, 1024), 64);
@@ -334,31 +343,15 @@ export function appendDataSegment(wasm: Uint8Array, offset: number, bytes: Uint8
  * `run_steps(table, n)` that calls n steps read from memory as [kernel index, parameter address]
  * pairs. Memory is exported and growable; the planner writes blobs, parameter blocks, the step
  * table and the arena from `dynBase` on, for the input shapes of each call.
- * @param pages initial memory pages (sized for the compiled bound)
- * @returns the binary and the first byte the planner may use
+ * @param pagesFor initial memory pages (sized for the compiled bound) given the first byte the
+ *   planner may use
+ * @returns the binary and that first byte
  */
-export function buildDynamicModule(pages: number): { wasm: Uint8Array; dynBase: number } {
+export function buildDynamicModule(pagesFor: (dynBase: number) => number): { wasm: Uint8Array; dynBase: number } {
   const mod = binaryen.readBinary(kernels());
   try {
     mod.setFeatures(FEATURES() | binaryen.Features.ReferenceTypes);
-    const dsApi = mod as unknown as { getNumDataSegments(): number; getDataSegmentInfo(ref: number): unknown };
-    const segs: { offset: number; data: Uint8Array }[] = [];
-    let libEnd = 0;
-    for (let i = 0; i < dsApi.getNumDataSegments(); i++) {
-      const info = dsApi.getDataSegmentInfo(mod.getDataSegmentByIndex(i)) as { offset: number; data: ArrayBuffer | Uint8Array; passive: boolean };
-      if (info.passive) throw internal('kernel library has passive data segments');
-      const data = info.data instanceof Uint8Array ? info.data : new Uint8Array(info.data);
-      segs.push({ offset: info.offset, data });
-      libEnd = Math.max(libEnd, info.offset + data.length);
-    }
-    const fnOf = new Map<string, string>();
-    const exportNames: string[] = [];
-    for (let i = 0; i < mod.getNumExports(); i++) {
-      const e = binaryen.getExportInfo(mod.getExportByIndex(i));
-      exportNames.push(e.name);
-      if (e.kind === binaryen.ExternalFunction) fnOf.set(e.name, e.value);
-    }
-    for (const n of exportNames) mod.removeExport(n);
+    const { segs, libEnd, fnOf } = openLibrary(mod);
     const fns = (Object.keys(KERNELS) as KernelId[]).map((k) => {
       const f = fnOf.get(k);
       if (!f) throw internal(`kernel ${k} is missing from the kernel library`);
@@ -367,7 +360,7 @@ export function buildDynamicModule(pages: number): { wasm: Uint8Array; dynBase: 
     mod.addTable('kernels', fns.length, fns.length);
     mod.addActiveElementSegment('kernels', 'kernel_elems', fns, mod.i32.const(0));
     const dynBase = alignUp(Math.max(libEnd, 1024), 64);
-    mod.setMemory(Math.max(pages, Math.ceil((dynBase + 64) / 65536)), 65536, 'memory',
+    mod.setMemory(Math.max(pagesFor(dynBase), Math.ceil((dynBase + 64) / 65536)), 65536, 'memory',
       segs.map((s) => ({ offset: mod.i32.const(s.offset), data: s.data, passive: false })));
     // run_steps(tbl, n): for (i = 0; i < n; i++) kernels[load(tbl + 8i)](load(tbl + 8i + 4))
     const [tbl, n, i, p] = [0, 1, 2, 3];

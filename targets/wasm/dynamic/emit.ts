@@ -15,9 +15,9 @@ import { Graph } from '../../../compiler/ir/graph.js';
 import { internal, unsupported } from '../../../compiler/errors.js';
 import { Artifact, ArtifactManifest, IoSpec } from '../../target.js';
 import { buildDynamicModule } from '../module.js';
-import { ALIAS_OPS, LOWERINGS, lowerGraph } from '../lower.js';
+import { ALIAS_OPS, LOWERINGS, lowerGraph, qualified } from '../lower.js';
 import { graphToJson } from './graph-json.js';
-import { SHAPE_PARAMS, bindShapes, blocks, layoutPlan } from './relower.js';
+import { Plan, SHAPE_PARAMS, bindShapes, blocks, layoutPlan } from './relower.js';
 
 /** Finds a file of the package from this module (sources under vitest, or dist/). */
 function packageFile(rel: string): string {
@@ -71,8 +71,6 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     } else bound[v.name] = max;
   }
   // lower once at the bound: every op must lower, and it sizes the module's memory
-  const { wasm: probe, dynBase } = buildDynamicModule(1);
-  void probe;
   const gBound = bindShapes(g, bound, { max: bound }, false);
   const order = gBound.orderedNodes();
   const firstHost = order.findIndex((n) => blocks(gBound, n, gBound.consts) !== undefined);
@@ -80,7 +78,7 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     // sizes after `firstHost` depend on values: check that every node has a wasm lowering or runs
     // on the host (value-dependent sizes); the plan at run time sizes memory
     for (const n of order.slice(firstHost)) {
-      const key = n.domain === '' || n.domain === 'ai.onnx' ? n.op : `${n.domain}.${n.op}`;
+      const key = qualified(n);
       const host = blocks(gBound, n, gBound.consts) === 'host';
       // ops with shape parameters fold once those are known (ConstantOfShape, Range...)
       if (!host && !LOWERINGS[key] && !ALIAS_OPS.has(n.op) && !SHAPE_PARAMS[n.op]) throw unsupported(`no wasm lowering for op ${key}`, { node: n.name, op: n.op });
@@ -90,9 +88,12 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     gBound.removeUnusedValues();
   }
   const lowBound = lowerGraph(gBound);
-  const atBound = layoutPlan(lowBound, dynBase);
-  const pages = Math.ceil(atBound.end / 65536);
-  const { wasm } = buildDynamicModule(pages);
+  let atBound: Plan | undefined;
+  const { wasm, dynBase } = buildDynamicModule((base) => {
+    atBound = layoutPlan(lowBound, base);
+    return Math.ceil(atBound.end / 65536);
+  });
+  const pages = Math.ceil(atBound!.end / 65536);
   const { json, weights } = graphToJson(g);
   const inputs: IoSpec[] = g.inputs.map((id) => {
     const v = g.value(id);
@@ -100,7 +101,7 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
   });
   const outputs: IoSpec[] = g.outputs.map((id) => {
     const v = g.value(id);
-    const b = atBound.outputs.find((o) => o.name === v.name);
+    const b = atBound!.outputs.find((o) => o.name === v.name);
     return { name: v.name, shape: [...v.type.shape], dtype: v.type.dtype, ...(b ? { max_shape: b.shape } : {}) };
   });
   const spec = {
@@ -129,7 +130,7 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     inputs,
     outputs,
     weights_bytes: weights.length,
-    arena_bytes: atBound.end - dynBase,
+    arena_bytes: atBound!.end - dynBase,
     memory_pages: pages,
     files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])),
   };
