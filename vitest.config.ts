@@ -3,6 +3,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // in CI a missing prerequisite (../shared, g++, Chromium) fails the run (tests/ci-prereqs.ts)
+    globalSetup: ['./tests/ci-prereqs.ts'],
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -1,0 +1,34 @@
+/**
+ * vitest global setup: in CI (`CI` set) every prerequisite the suite reads must be present, so a
+ * missing one fails the run instead of letting the tests that need it skip: the shared models and
+ * ONNX conformance tests (../shared), g++ (HLS C simulation) and Chromium (browser tests; its
+ * SwiftShader ICD runs WebGPU). On a user's machine the tests that need them skip with a reason.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SHARED = path.resolve(here, '../../shared');
+
+function hasCommand(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export default function setup(): void {
+  if (!process.env['CI']) return;
+  const missing: string[] = [];
+  for (const rel of ['models/trained', 'models/bench', 'models/onnx', 'models/tfjs', 'conformance/onnx-node/index-full.tsv']) {
+    if (!fs.existsSync(path.join(SHARED, rel))) missing.push(path.join(SHARED, rel));
+  }
+  if (!hasCommand('g++')) missing.push('g++');
+  if (!hasCommand('chromium')) missing.push('chromium');
+  if (!fs.existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) missing.push('/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader, package chromium)');
+  if (missing.length > 0) throw new Error(`CI is set but test prerequisites are missing: ${missing.join(', ')}`);
+}
