@@ -13,10 +13,15 @@
  * four runtimes alternating in blocks; its output must equal the reference interpreter's run of the
  * integer graph bit for bit.
  *
+ * Recurrent rows (unless --no-rnn): an LSTM and a GRU layer built in code (bench/recurrent.ts:
+ * 1x100x40 input, hidden 128), timed the same way against ORT-web in a table of their own (fp32; not
+ * part of the model-zoo geomean).
+ *
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
- * --only a,b (model names), --out FILE, --no-check (skip the reference check), --no-int8.
+ * --only a,b (model names), --out FILE, --no-check (skip the reference check), --no-int8, --no-rnn.
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +35,7 @@ import { exportOnnx } from '../compiler/frontends/onnx/export.js';
 import { optimize } from '../compiler/pipeline.js';
 import { quantizeModel } from '../quantize/index.js';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
+import { recurrentModels } from './recurrent.js';
 
 interface Args {
   models: string;
@@ -39,12 +45,13 @@ interface Args {
   out?: string;
   check: boolean;
   int8: boolean;
+  rnn: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true };
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -59,6 +66,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--out') a.out = v();
     else if (k === '--no-check') a.check = false;
     else if (k === '--no-int8') a.int8 = false;
+    else if (k === '--no-rnn') a.rnn = false;
     else throw new Error(`unknown flag ${k}`);
   }
   return a;
@@ -350,18 +358,37 @@ async function main(): Promise<void> {
     process.stderr.write(`bench: ${f}...\n`);
     results.push(await benchModel(path.join(args.models, f), args, peak));
   }
+  // recurrent layers built in code: fp32 rows against ORT-web (written to a temporary folder)
+  const rnn: ModelResult[] = [];
+  if (args.rnn) {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-bench-rnn-'));
+    try {
+      for (const m of recurrentModels().filter((x) => !args.only || args.only.includes(x.name))) {
+        process.stderr.write(`bench: ${m.name} (built in code)...\n`);
+        const f = path.join(tmp, `${m.name}.onnx`);
+        fs.writeFileSync(f, m.bytes);
+        rnn.push(await benchModel(f, { ...args, int8: false }, peak));
+      }
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
   const geo = Math.exp(results.reduce((a, r) => a + Math.log(r.speedup), 0) / Math.max(results.length, 1));
   const geoMin = Math.exp(results.reduce((a, r) => a + Math.log(r.ort_min_ms / r.edgec_min_ms), 0) / Math.max(results.length, 1));
   const kb = (b: number) => (b / 1024).toFixed(1);
   const lines = [
     `WASM SIMD f32 mul+add peak on this machine: ${peak.toFixed(1)} GFLOP/s (one thread). ORT-web .wasm: ${kb(ortBytes)} KB.`,
-    '',
-    '| model | MACs | compile ms | code KB (no weights) | edgec ms (median / min) | ORT-web ms (median / min) | speedup (medians) | GFLOP/s | % of peak | matches ref (rtol 1e-3) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
-    ...results.map((r) => `| ${r.model} | ${(r.macs / 1e6).toFixed(2)} M | ${r.compile_ms.toFixed(0)} | ${kb(r.code_bytes)} | ${r.edgec_ms.toFixed(3)} / ${r.edgec_min_ms.toFixed(3)} | ${r.ort_ms.toFixed(3)} / ${r.ort_min_ms.toFixed(3)} | ${r.speedup.toFixed(2)}x | ${r.edgec_gflops.toFixed(2)} | ${(100 * r.peak_share).toFixed(1)}% | ${r.matches_ref === null ? 'n/a' : r.matches_ref ? 'yes' : 'NO'} |`),
-    '',
-    `Geomean speedup over ORT-web: ${geo.toFixed(2)}x (${results.length} models; median of ${args.runs} runs each, the runtimes alternating in blocks of 10, rotating, after >= ${args.warmup} warm-up runs and 300 ms each). Speedup from minimum latencies: ${geoMin.toFixed(2)}x.`,
   ];
+  if (results.length > 0) {
+    lines.push(
+      '',
+      '| model | MACs | compile ms | code KB (no weights) | edgec ms (median / min) | ORT-web ms (median / min) | speedup (medians) | GFLOP/s | % of peak | matches ref (rtol 1e-3) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      ...results.map((r) => `| ${r.model} | ${(r.macs / 1e6).toFixed(2)} M | ${r.compile_ms.toFixed(0)} | ${kb(r.code_bytes)} | ${r.edgec_ms.toFixed(3)} / ${r.edgec_min_ms.toFixed(3)} | ${r.ort_ms.toFixed(3)} / ${r.ort_min_ms.toFixed(3)} | ${r.speedup.toFixed(2)}x | ${r.edgec_gflops.toFixed(2)} | ${(100 * r.peak_share).toFixed(1)}% | ${r.matches_ref === null ? 'n/a' : r.matches_ref ? 'yes' : 'NO'} |`),
+      '',
+      `Geomean speedup over ORT-web: ${geo.toFixed(2)}x (${results.length} models; median of ${args.runs} runs each, the runtimes alternating in blocks of 10, rotating, after >= ${args.warmup} warm-up runs and 300 ms each). Speedup from minimum latencies: ${geoMin.toFixed(2)}x.`,
+    );
+  }
   const q8 = results.filter((r) => r.int8).map((r) => ({ model: r.model, ...r.int8! }));
   const gm = (f: (r: (typeof q8)[number]) => number) => Math.exp(q8.reduce((a, r) => a + Math.log(f(r)), 0) / Math.max(q8.length, 1));
   const geo8 = q8.length === 0 ? undefined : {
@@ -381,10 +408,24 @@ async function main(): Promise<void> {
       `| **geomean** | | | | | | | | ${x(geo8.vs_fp32, geo8.vs_fp32_min)} | ${x(geo8.vs_ort, geo8.vs_ort_min)} | ${x(geo8.vs_ort_qdq, geo8.vs_ort_qdq_min)} | |`,
     );
   }
+  if (rnn.length > 0) {
+    const geoR = Math.exp(rnn.reduce((a, r) => a + Math.log(r.speedup), 0) / rnn.length);
+    lines.push(
+      '',
+      'Recurrent layers (built in code, bench/recurrent.ts: x [100,1,40], hidden 128, whole sequence per call; fp32):',
+      '',
+      '| model | MACs | compile ms | code KB (no weights) | edgec ms (median / min) | ORT-web ms (median / min) | speedup (medians) | GFLOP/s | % of peak | matches ref (rtol 1e-3) |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+      ...rnn.map((r) => `| ${r.model} | ${(r.macs / 1e6).toFixed(2)} M | ${r.compile_ms.toFixed(0)} | ${kb(r.code_bytes)} | ${r.edgec_ms.toFixed(3)} / ${r.edgec_min_ms.toFixed(3)} | ${r.ort_ms.toFixed(3)} / ${r.ort_min_ms.toFixed(3)} | ${r.speedup.toFixed(2)}x | ${r.edgec_gflops.toFixed(2)} | ${(100 * r.peak_share).toFixed(1)}% | ${r.matches_ref === null ? 'n/a' : r.matches_ref ? 'yes' : 'NO'} |`),
+      '',
+      `Geomean speedup of the recurrent rows over ORT-web: ${geoR.toFixed(2)}x.`,
+    );
+  }
   console.log(lines.join('\n'));
   if (args.out) {
     const json = { machine: { simd_peak_gflops: peak, node: process.version, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
-      runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), models: results };
+      runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), models: results,
+      ...(rnn.length ? { recurrent: rnn } : {}) };
     fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     fs.writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');
   }

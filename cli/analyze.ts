@@ -16,8 +16,9 @@ import { MeasureEngine, MeasuredConfig, ProfileResult, buildReport, configFromPr
 import type { PruneMode } from '../prune/index.js';
 import type { Calibrator } from '../quantize/index.js';
 import { loadModel } from './model.js';
+import type { Bindings } from './bind.js';
 import { checkOutputPath, writeOutputFolder } from './artifact.js';
-import { CliIO, LabelledData, modelName, readLabelled, runOn, scoreOutputs, shapeOpts } from './commands.js';
+import { CliIO, LabelledData, barFor, modelName, readLabelled, runOn, scoreOutputs, shapeOpts } from './commands.js';
 import { Precision, RANDOM_CALIB_SAMPLES, buildGraph, randomCalibration, readCalibration } from './build.js';
 import { COMPILE_TARGETS, CompileTarget, emitTarget } from './targets.js';
 
@@ -32,9 +33,13 @@ export interface ProfileCliOptions {
   device?: string[];
   /** --input-shape values. */
   inputShape?: Record<string, number[]>;
+  /** --bind values (inputs fixed to constants, cli/bind.ts). */
+  bind?: Bindings;
   json?: boolean;
   measure?: string;
   runs?: number;
+  /** Tables not fitted to 100 columns. */
+  wide?: boolean;
 }
 
 /** `--measure` value: comma-separated engines (ref, wasm) or "none". */
@@ -67,23 +72,30 @@ export async function cmdProfile(model: string, o: ProfileCliOptions, limits: Li
   const g = wasmGraph(l.graph, l.manifest?.['precision']);
   const arena = typeof l.manifest?.['arena_bytes'] === 'number' ? (l.manifest['arena_bytes'] as number) : undefined;
   const name = l.artifactDir ? path.basename(path.resolve(l.artifactDir)) : modelName(model);
+  const bar = barFor(io);
+  let engine = '';
   const opts = {
     ...(devices.length ? { devices } : {}),
-    measureOptions: { runs: o.runs ?? 5, warmup: 1, budgetMs: 10000 },
+    measureOptions: { runs: o.runs ?? 5, warmup: 1, budgetMs: 10000, onRun: (done: number, total: number) => bar.update(`time (${engine})`, done, total) },
     ...(arena !== undefined ? { arenaBytes: arena } : {}),
     model: name,
   };
   let p: ProfileResult;
   try {
+    engine = engines.join(', ');
     p = await profileGraph(g, { ...opts, measure: engines });
   } catch (e) {
+    bar.done();
     // A graph the wasm target cannot compile is still profiled (estimates, reference timing).
     if (!(e instanceof EdgecError) || e.kind !== 'unsupported' || !engines.includes('wasm')) throw e;
     io.err(`edgec: warning: cannot time on wasm (${sanitize(e.oneLine(), 300)}); timing the reference interpreter instead\n`);
+    engine = 'ref';
     p = await profileGraph(g, { ...opts, measure: ['ref'] });
     p.notes.push(`wasm timing unavailable: ${e.message}`);
+  } finally {
+    bar.done();
   }
-  io.out(o.json ? `${JSON.stringify(p, null, 2)}\n` : renderProfileTable(p));
+  io.out(o.json ? `${JSON.stringify(p, null, 2)}\n` : renderProfileTable(p, o.wide ? Infinity : undefined));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -180,7 +192,7 @@ export async function cmdReport(model: string, o: ReportCliOptions, limits: Limi
 
   const base = loadModel(model, { limits });
   if (base.artifactDir) throw usage('report takes a model file (.onnx), not an artifact folder', { file: model });
-  const d: LabelledData = readLabelled(base.graph, model, o.data, o.labels, o.metric, limits);
+  const d: LabelledData = readLabelled(base.graph, model, o.data, o.labels, o.metric, limits, undefined, (m) => io.err(`edgec: note: ${m}\n`));
   let calib: Tensor[] | undefined;
   if (o.calib) calib = readCalibration(o.calib, base.graph, limits);
   else if (o.calibRandom) {

@@ -243,7 +243,7 @@ export interface WriteFolderOptions {
   kind: OutputKind;
   /** Artifact identity checked against an existing artifact folder (compile). */
   identity?: ArtifactIdentity;
-  /** Manifest object: `files` (name -> sha256) is added; written last as manifest.json. Omit for none. */
+  /** Manifest object: `files` (name -> sha256) and `file_bytes` (name -> size) are added; written last as manifest.json. Omit for none. */
   manifest?: Record<string, unknown>;
   /** Test hook: called after each file is written into staging. */
   onFileWritten?: (name: string) => void;
@@ -274,6 +274,7 @@ export function writeOutputFolder(out: string, files: ReadonlyMap<string, Uint8A
   try {
     fs.mkdirSync(staging);
     const hashes: Record<string, string> = {};
+    const sizes: Record<string, number> = {};
     for (const name of [...files.keys()].sort()) {
       checkName(name);
       if (opts.manifest && name === 'manifest.json') throw ioError('internal: a target tried to write manifest.json itself');
@@ -281,11 +282,13 @@ export function writeOutputFolder(out: string, files: ReadonlyMap<string, Uint8A
       const full = path.join(staging, name);
       fs.mkdirSync(path.dirname(full), { recursive: true });
       writeSynced(full, data);
-      hashes[name] = sha256(typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+      hashes[name] = sha256(bytes);
+      sizes[name] = bytes.length;
       opts.onFileWritten?.(name);
     }
     if (opts.manifest) {
-      manifestOut = { ...opts.manifest, files: hashes };
+      manifestOut = { ...opts.manifest, files: hashes, file_bytes: sizes };
       writeSynced(path.join(staging, 'manifest.json'), stableJson(manifestOut));
       opts.onFileWritten?.('manifest.json');
     }

@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Limits, invalid, numeric, unsupported, usage } from '../compiler/errors.js';
+import { Limits, invalid, unsupported, usage } from '../compiler/errors.js';
 import { Graph } from '../compiler/ir/graph.js';
 import { Tensor, TensorType, shapeToString } from '../compiler/ir/tensor.js';
 import { isFloat } from '../compiler/ir/dtype.js';
@@ -16,10 +16,13 @@ import type { Calibrator } from '../quantize/index.js';
 import type { PruneMode } from '../prune/index.js';
 import { Loaded, ModelSummary, loadModel, summarize } from './model.js';
 import { matchInputNames } from './input-shapes.js';
+import type { Bindings } from './bind.js';
 import { ArtifactIdentity, checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
-import { CompileTarget, EmitOptions, RUN_TARGETS, RunTarget, emitTarget, openTargetRunner } from './targets.js';
+import { CompileTarget, EmitOptions, RUN_TARGETS, RunTarget, IO_ABI, emitTarget, openTargetRunner } from './targets.js';
 import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines, fmtBytes } from './build.js';
-import { progressBar } from './progress.js';
+import { NO_PROGRESS, Progress, progressBar } from './progress.js';
+import { Metric, MetricContext, chooseMetric, score } from './metrics.js';
+import { TABLE_WIDTH, cutStart, formatTable } from '../profile/table.js';
 
 /** Where a command writes text (stdout/stderr, or buffers in tests). */
 export interface CliIO {
@@ -27,6 +30,13 @@ export interface CliIO {
   err(s: string): void;
   /** True when stderr is a terminal (progress bars are drawn only then). */
   errIsTTY?: boolean;
+  /** A job shows its progress bar once it has run this long (default 1000 ms; tests use 0). */
+  progressDelayMs?: number;
+}
+
+/** The progress bar of a CLI job (drawn on stderr when it is a terminal). */
+export function barFor(io: CliIO): Progress {
+  return progressBar((m) => io.err(m), !!io.errIsTTY, 100, io.progressDelayMs ?? 1000);
 }
 
 /**
@@ -50,40 +60,55 @@ function fmtNum(n: number): string {
   return String(n);
 }
 
-function table(rows: string[][]): string {
-  const w: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (w[i] = Math.max(w[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(w[i]!))).join('  ')).join('\n') + '\n';
+/** `head` then the items, comma-separated, wrapped to `width` columns (continuation lines indented). */
+function wrapList(head: string, items: readonly string[], width: number): string {
+  const lines: string[] = [];
+  let cur = head;
+  items.forEach((it, i) => {
+    const piece = it + (i < items.length - 1 ? ',' : '');
+    if (cur.trim().length > head.trim().length && cur.length + 1 + piece.length > width) {
+      lines.push(cur);
+      cur = ' '.repeat(head.length) + piece;
+    } else cur += (cur === head ? '' : ' ') + piece;
+  });
+  lines.push(cur);
+  return lines.join('\n');
 }
 
-/** Human-readable inspect output (names sanitized: they are data). */
-export function formatSummary(s: ModelSummary, file: string): string {
-  const io = (l: ModelSummary['inputs']) => l.map((v) => `  ${sanitize(v.name)}: ${v.dtype}${shapeToString(v.shape)}`).join('\n');
+/**
+ * Human-readable inspect output (names sanitized: they are data); the node table fits `width`
+ * columns (long names keep their end, long shape lists their start).
+ */
+export function formatSummary(s: ModelSummary, file: string, width = TABLE_WIDTH): string {
+  const io = (l: ModelSummary['inputs']) => l.map((v) => {
+    const type = `${v.dtype}${shapeToString(v.shape)}`;
+    return `  ${cutStart(sanitize(v.name, 200), Math.max(16, width - type.length - 4))}: ${type}`;
+  }).join('\n');
   const opsets = Object.entries(s.opsets).map(([d, v]) => `${d || 'ai.onnx'} ${v}`).join(', ');
   let t = `model: ${sanitize(file, 200)}\nopsets: ${opsets}\n`;
   t += `inputs:\n${io(s.inputs)}\noutputs:\n${io(s.outputs)}\n`;
   t += `nodes: ${s.nodes.length}  params: ${s.params} (${fmtNum(s.params)})  MACs: ${s.macs} (${fmtNum(s.macs)})  weight bytes: ${s.weights_bytes}\n`;
-  t += `ops: ${Object.entries(s.ops).map(([k, v]) => `${k} x${v}`).join(', ')}\n\n`;
+  t += `${wrapList('ops: ', Object.entries(s.ops).map(([k, v]) => `${k} x${v}`), width)}\n\n`;
   const rows = [['#', 'op', 'name', 'output shapes', 'params', 'MACs']];
   for (const n of s.nodes) {
     rows.push([
       String(n.index),
       n.domain ? `${n.domain}.${n.op}` : n.op,
-      sanitize(n.name, 40),
+      sanitize(n.name, 200),
       n.outputs.map((o) => `${o.dtype}${shapeToString(o.shape)}`).join(' '),
       String(n.params),
       String(n.macs),
     ]);
   }
-  return t + table(rows);
+  return t + formatTable(rows, { width, shrink: [2, 3], keepStart: [3], right: [0, 4, 5] });
 }
 
 /** `edgec inspect MODEL [--json] [--input-shape NAME=DIMS]...` */
-export function cmdInspect(model: string, opts: { json?: boolean; inputShape?: Record<string, number[]> }, limits: Limits, io: CliIO): void {
+export function cmdInspect(model: string, opts: { json?: boolean; wide?: boolean; inputShape?: Record<string, number[]> }, limits: Limits, io: CliIO): void {
   const l = loadModel(model, { limits, ...shapeOpts(opts) });
   const s = summarize(l.graph);
   if (opts.json) io.out(`${JSON.stringify({ file: model, ...s }, null, 2)}\n`);
-  else io.out(formatSummary(s, model));
+  else io.out(formatSummary(s, model, opts.wide ? Infinity : TABLE_WIDTH));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -96,8 +121,9 @@ export function cmdInspect(model: string, opts: { json?: boolean; inputShape?: R
  * not fill the last batch (e.g. 540 samples at batch size 8) are padded with zero samples whose
  * outputs are dropped.
  * @param note receives a one-line note when the last batch is padded
+ * @param progress shows batches done (a bar on a terminal)
  */
-export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?: (m: string) => void): Promise<{ outputs: Tensor[]; samples: number }> {
+export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?: (m: string) => void, progress: Progress = NO_PROGRESS): Promise<{ outputs: Tensor[]; samples: number }> {
   const g = l.graph;
   const types = g.inputs.map((i) => g.typeOf(i));
   const pad = padPartialBatch(data, types);
@@ -108,14 +134,26 @@ export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?:
   const plan = planBatches(data, types, g.inputs.map((i) => g.value(i).name));
   const samples = plan.stacked ? plan.samples : (data[0]?.shape[0] ?? 1);
   let outputs: Tensor[];
-  if (target === 'ref') outputs = await runBatches(plan, (b) => runGraph(g, b));
-  else {
-    const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined);
-    try {
-      outputs = await runBatches(plan, (b) => runner.run(b));
-    } finally {
-      runner.close();
+  const phase = `run (${target})`;
+  let done = 0;
+  const counted = async (run: (b: Tensor[]) => Tensor[] | Promise<Tensor[]>, b: Tensor[]): Promise<Tensor[]> => {
+    progress.update(phase, done, plan.batches.length);
+    const r = await run(b);
+    progress.update(phase, ++done, plan.batches.length);
+    return r;
+  };
+  try {
+    if (target === 'ref') outputs = await runBatches(plan, (b) => counted((x) => runGraph(g, x), b));
+    else {
+      const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined);
+      try {
+        outputs = await runBatches(plan, (b) => counted((x) => runner.run(x), b));
+      } finally {
+        runner.close();
+      }
     }
+  } finally {
+    progress.done();
   }
   if (!pad) return { outputs, samples };
   return { outputs: outputs.map((t) => (t.shape[0] === pad.padded ? sliceRows(t, 0, pad.samples) : t)), samples: pad.samples };
@@ -183,9 +221,11 @@ export function conformData(data: readonly Tensor[], g: Graph, files: readonly s
   });
 }
 
-/** `--input-shape` values as loadModel options. */
-export function shapeOpts(o: { inputShape?: Record<string, number[]> }): { inputShapes?: Record<string, number[]> } {
-  return o.inputShape ? { inputShapes: o.inputShape } : {};
+/** `--input-shape` and `--bind` values as loadModel options. */
+export function shapeOpts(o: { inputShape?: Record<string, number[]>; bind?: Bindings }): { inputShapes?: Record<string, number[]>; bind?: Bindings } {
+  const both = Object.keys(o.bind ?? {}).find((k) => Object.prototype.hasOwnProperty.call(o.inputShape ?? {}, k));
+  if (both !== undefined) throw usage(`input "${sanitize(both, 60)}" has both --bind and --input-shape (a bound input takes its shape from the model)`);
+  return { ...(o.inputShape ? { inputShapes: o.inputShape } : {}), ...(o.bind ? { bind: o.bind } : {}) };
 }
 
 /**
@@ -194,7 +234,7 @@ export function shapeOpts(o: { inputShape?: Record<string, number[]> }): { input
  */
 export async function cmdRun(
   model: string,
-  opts: { inputs: string[]; target?: RunTarget; out: string; npy?: boolean; inputShape?: Record<string, number[]> },
+  opts: { inputs: string[]; target?: RunTarget; out: string; npy?: boolean; inputShape?: Record<string, number[]>; bind?: Bindings },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
@@ -205,7 +245,7 @@ export async function cmdRun(
   const l = loadModel(model, { limits, ...shapeOpts(opts), data: raw });
   const data = conformData(raw, l.graph, opts.inputs, note);
   const target = runTargetOf(l, opts.target);
-  const { outputs } = await runOn(l, data, target, note);
+  const { outputs } = await runOn(l, data, target, note, barFor(io));
   const files = new Map<string, Uint8Array>();
   const lines: string[] = [];
   outputs.forEach((t, k) => {
@@ -234,25 +274,6 @@ export function runTargetOf(l: Loaded, given: RunTarget | undefined): RunTarget 
   return typeof t === 'string' && (RUN_TARGETS as readonly string[]).includes(t) ? (t as RunTarget) : 'ref';
 }
 
-function argmaxRows(t: Tensor, rows: number): number[] {
-  const c = t.size / rows;
-  const out: number[] = [];
-  for (let r = 0; r < rows; r++) {
-    if (c === 1) {
-      out.push(t.get(r) > 0.5 ? 1 : 0);
-      continue;
-    }
-    let best = 0;
-    let bv = -Infinity;
-    for (let j = 0; j < c; j++) {
-      const v = t.get(r * c + j);
-      if (v > bv) { bv = v; best = j; }
-    }
-    out.push(best);
-  }
-  return out;
-}
-
 /** A labelled data set for eval/report. */
 export interface LabelledData {
   x: Tensor;
@@ -262,44 +283,37 @@ export interface LabelledData {
 }
 
 /**
- * Reads --data/--labels and picks the metric (accuracy for class labels, else mse).
+ * Reads --data/--labels and picks the metric (cli/metrics.ts: accuracy for class ids, one-hot or
+ * probability rows, else mse), checked against the model's output shape.
  * @param g the model (one input)
+ * @param note receives one-line notes and warnings about the metric
  */
-export function readLabelled(g: Graph, model: string, data: string, labels: string, metric: 'accuracy' | 'mse' | undefined, limits: Limits, x0?: Tensor): LabelledData {
+export function readLabelled(g: Graph, model: string, data: string, labels: string, metric: Metric | undefined, limits: Limits, x0?: Tensor, note: (m: string) => void = () => {}): LabelledData {
   if (g.inputs.length !== 1) throw unsupported(`eval needs a model with one input; this one has ${g.inputs.length}`, { file: model });
   const x = x0 ?? readDataFile(data, limits);
   const y = readDataFile(labels, limits);
   const n = x.shape[0];
   if (n === undefined || n === 0) throw invalid('data file holds no samples', { file: data });
   if (y.shape[0] !== n) throw invalid(`labels hold ${y.shape[0] ?? 0} samples but the data hold ${n}`, { file: labels });
-  return { x, y, n, metric: metric ?? (isFloat(y.dtype) && y.size !== n ? 'mse' : 'accuracy') };
+  const perSample = (id: number): number[] | undefined => {
+    const s = g.typeOf(id).shape;
+    return s.every((d) => typeof d === 'number') ? (s as number[]).slice(1) : undefined;
+  };
+  const outShape = g.outputs.length > 0 ? perSample(g.outputs[0]!) : undefined;
+  const inShape = perSample(g.inputs[0]!);
+  const ctx: MetricContext = {
+    ...(outShape ? { outShape, outPerSample: outShape.reduce((a, b) => a * b, 1) } : {}),
+    ...(inShape ? { inShape } : {}),
+  };
+  return { x, y, n, metric: chooseMetric(y, n, metric, ctx, note) };
 }
 
 /**
- * Accuracy (argmax against class ids or one-hot labels) or mean squared error of `out`.
+ * Accuracy (argmax against class ids, one-hot or probability labels) or mean squared error of `out`.
  * @param labelsFile for error messages
  */
 export function scoreOutputs(out: Tensor, d: LabelledData, labelsFile: string): number {
-  const { y, n } = d;
-  if (d.metric === 'accuracy') {
-    if (out.size % n !== 0) throw invalid(`output ${shapeToString(out.shape)} does not split into ${n} samples`);
-    const pred = argmaxRows(out, n);
-    const labels = y.size === n ? y.toNumbers() : argmaxRows(y, n);
-    let ok = 0;
-    for (let i = 0; i < n; i++) if (pred[i] === labels[i]) ok++;
-    return ok / n;
-  }
-  if (out.size !== y.size) {
-    throw invalid(`labels ${shapeToString(y.shape)} do not match the output ${shapeToString(out.shape)} for the mse metric`, { file: labelsFile });
-  }
-  let s = 0;
-  for (let i = 0; i < out.size; i++) {
-    const e = out.get(i) - y.get(i);
-    s += e * e;
-  }
-  const value = s / out.size;
-  if (!Number.isFinite(value)) throw numeric('mse is not finite (NaN or Inf in outputs or labels)', { file: labelsFile });
-  return value;
+  return score(out, d.y, d.n, d.metric, labelsFile);
 }
 
 /**
@@ -308,7 +322,7 @@ export function scoreOutputs(out: Tensor, d: LabelledData, labelsFile: string): 
  */
 export async function cmdEval(
   model: string,
-  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target?: RunTarget; inputShape?: Record<string, number[]> },
+  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target?: RunTarget; inputShape?: Record<string, number[]>; bind?: Bindings },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
@@ -317,8 +331,8 @@ export async function cmdEval(
   const l = loadModel(model, { limits, ...shapeOpts(opts), data: [raw] });
   const target = runTargetOf(l, opts.target);
   const x = l.graph.inputs.length === 1 ? conformData([raw], l.graph, [opts.data], note)[0]! : raw;
-  const d = readLabelled(l.graph, model, opts.data, opts.labels, opts.metric, limits, x);
-  const { outputs } = await runOn(l, [d.x], target, note);
+  const d = readLabelled(l.graph, model, opts.data, opts.labels, opts.metric, limits, x, note);
+  const { outputs } = await runOn(l, [d.x], target, note, barFor(io));
   const value = scoreOutputs(outputs[0]!, d, opts.labels);
   const metric = d.metric;
   if (opts.json) io.out(`${JSON.stringify({ metric, value, [metric]: value, samples: d.n, target })}\n`);
@@ -345,6 +359,8 @@ export interface CompileOptions {
   pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
   maxInputShape?: Record<string, number[]>;
+  /** `--bind NAME=VALUE`: inputs fixed to constants (cli/bind.ts). */
+  bind?: Bindings;
   emitOnnx?: boolean;
   printAfter?: string[];
   disablePass?: string[];
@@ -352,6 +368,12 @@ export interface CompileOptions {
   verify?: boolean;
   /** Replace an existing artifact of another model, target or precision. */
   force?: boolean;
+}
+
+/** Manifest I/O entries with the target's ABI fields (wasm: byte offset, element count) merged in, by index. */
+function withAbi<T extends object>(xs: readonly T[], abi: unknown, k: 'inputs' | 'outputs'): T[] {
+  const extra = (abi as Record<string, Record<string, unknown>[]> | undefined)?.[k];
+  return xs.map((x, i) => ({ ...x, ...(extra?.[i] ?? {}) }));
 }
 
 /** True for a model file name that says nothing about the model (`model.onnx`, `model.json`). */
@@ -472,7 +494,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   }, {
     log,
     onPrint: (name, text) => io.err(`// after ${name}\n${text}${text.endsWith('\n') ? '' : '\n'}`),
-    progress: progressBar((s) => io.err(s), !!io.errIsTTY),
+    progress: barFor(io),
   });
 
   const emitted = await emitTarget(o.target, built.graph, { precision, log, ...(maxInputShapes ? { maxInputShapes } : {}) });
@@ -492,14 +514,18 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     source_sha256: sha256(source),
     graph: 'model.onnx',
     graph_form: precision === 'int8' ? 'qdq' : 'onnx',
-    inputs: s.inputs,
-    outputs: s.outputs,
+    inputs: withAbi(s.inputs, emitted.manifest[IO_ABI], 'inputs'),
+    outputs: withAbi(s.outputs, emitted.manifest[IO_ABI], 'outputs'),
     macs: s.macs,
     params: s.params,
     weights_bytes: s.weights_bytes,
     ops: s.ops,
     passes: built.passes.map((p) => ({ name: p.name, changes: p.changes })),
   };
+  delete manifest[IO_ABI];
+
+  // --bind: inputs fixed to constants at compile time (they are not in the signature)
+  if (o.bind && Object.keys(o.bind).length > 0) manifest['bound_inputs'] = { ...o.bind };
   if (built.quant) {
     const q = built.quant;
     manifest['quantization'] = {

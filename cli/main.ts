@@ -8,10 +8,11 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_LIMITS, EXIT_CODES, EdgecError, Limits, limit, sanitize, usage } from '../compiler/errors.js';
 import { CliIO, cmdCompile, cmdEval, cmdInspect, cmdRun } from './commands.js';
 import { cmdProfile, cmdReport, DEFAULT_REPORT_DEVICE } from './analyze.js';
-import { LIMIT_FLAGS, collect, edgecVersion, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio } from './options.js';
+import { LIMIT_FLAGS, bindOption, collect, edgecVersion, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio } from './options.js';
 import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
 import { RANDOM_CALIB_SAMPLES } from './build.js';
 import { deviceNames } from '../profile/index.js';
+import { cmdDevices } from './devices.js';
 
 const EXIT_HELP = `
 Data files: .pb (one ONNX TensorProto) or .npy (NumPy), by extension. A file whose first axis is
@@ -73,6 +74,15 @@ const SHAPES_HELP = `
 Input shapes: --input-shape NAME=DIMS (repeatable) fixes an input's symbolic dims; a NAME the model
 lacks is a usage error (exit 2). A symbolic first (batch) dim defaults to 1; any other symbolic dim
 without a size is an error naming it (exit 4).
+`;
+
+const BIND_HELP = `
+Bound inputs: --bind NAME=VALUE (repeatable) fixes input NAME to a constant: one number (the input's
+shape with one element) or a comma list with one number per element, in the input's dtype. The input
+leaves the graph (and the artifact's signature; data files are given for the other inputs only),
+what follows is constant-folded and an If on it is replaced by the branch it takes, e.g.
+\`edgec compile vad.onnx --bind sr=16000\`. An unknown NAME or text that is not a number exits 2; a
+wrong element count or a value out of range for an integer input exits 3.
 `;
 
 /** Help on input shapes for commands that read data (`what`: "--inputs files" / "--data file"). */
@@ -150,9 +160,10 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .description('ops, opsets, inputs/outputs, per-node output shapes, params, MACs and weight bytes')
     .argument('<model>', '.onnx model or artifact folder')
     .option('--json', 'machine-readable output: {"macs","params","weights_bytes","ops","nodes",...}')
+    .option('--wide', 'do not fit the node table to 100 columns (full names and shapes)')
     .addOption(inputShapeOption())
     .addHelpText('after', SHAPES_HELP)
-    .action((model: string, o: { json?: boolean; inputShape?: Record<string, number[]> }, cmd: Command) => cmdInspect(model, o, limitsOf(cmd), io));
+    .action((model: string, o: { json?: boolean; wide?: boolean; inputShape?: Record<string, number[]> }, cmd: Command) => cmdInspect(model, o, limitsOf(cmd), io));
 
   program
     .command('run')
@@ -163,7 +174,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .requiredOption('--out <dir>', 'output folder (written atomically)')
     .option('--npy', 'also write output_K.npy')
     .addOption(inputShapeOption())
-    .addHelpText('after', dataShapesHelp('--inputs files'))
+    .addOption(bindOption())
+    .addHelpText('after', dataShapesHelp('--inputs files') + BIND_HELP)
     .action((model: string, o, cmd: Command) => cmdRun(model, o, limitsOf(cmd), io));
 
   program
@@ -184,6 +196,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--prune <ratio>', 'prune this fraction of weights before quantizing (0 <= RATIO < 1)', parseRatio)
     .addOption(new Option('--prune-mode <m>', 'pruning granularity (default unstructured; 2:4 always prunes 50%)').choices(['unstructured', 'channel', '2:4']))
     .addOption(inputShapeOption())
+    .addOption(bindOption())
     .addOption(maxInputShapeOption())
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
     .option('--print-after <pass>', 'print the graph after PASS on stderr (repeatable, or "all")', collect)
@@ -191,7 +204,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--stop-after <pass>', 'stop the pipeline after PASS')
     .option('--verify', 'verify the graph after every pass')
     .option('--force', 'replace an existing artifact folder of another model, target or precision')
-    .addHelpText('after', COMPILE_HELP)
+    .addHelpText('after', COMPILE_HELP + BIND_HELP)
     .action((model: string, o, cmd: Command) => cmdCompile(model, o, limitsOf(cmd), version, io));
 
   program
@@ -204,7 +217,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
     .option('--json', 'machine-readable output')
     .addOption(inputShapeOption())
-    .addHelpText('after', dataShapesHelp('--data file'))
+    .addOption(bindOption())
+    .addHelpText('after', dataShapesHelp('--data file') + BIND_HELP)
     .action((model: string, o, cmd: Command) => cmdEval(model, o, limitsOf(cmd), io));
 
   program
@@ -215,8 +229,10 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--measure <engines>', 'time on this host: wasm (default), ref, wasm,ref, or none')
     .option('--runs <n>', 'timed runs (median; default 5)', parsePositiveInt)
     .option('--json', 'machine-readable output: {"layers","latency","energy","devices",...}')
+    .option('--wide', 'do not fit the tables to 100 columns (all per-layer device columns, full names)')
     .addOption(inputShapeOption())
-    .addHelpText('after', PROFILE_HELP + SHAPES_HELP)
+    .addOption(bindOption())
+    .addHelpText('after', PROFILE_HELP + SHAPES_HELP + BIND_HELP)
     .action((model: string, o, cmd: Command) => cmdProfile(model, o, limitsOf(cmd), io));
 
   program
@@ -236,6 +252,14 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--runs <n>', 'timed wasm runs per configuration (median; default 10)', parsePositiveInt)
     .addHelpText('after', REPORT_HELP)
     .action((model: string, o, cmd: Command) => cmdReport(model, o, limitsOf(cmd), version, io));
+
+  program
+    .command('devices')
+    .description('list the profiler\'s device profiles, or print one (a template for --device FILE)')
+    .argument('[name]', 'a built-in device name (or a device JSON file, to check it)')
+    .option('--json', 'JSON output (with NAME: one profile, usable as a --device file)')
+    .option('--wide', 'do not fit the table to 100 columns')
+    .action((name: string | undefined, o: { json?: boolean; wide?: boolean }) => cmdDevices(name, o, io));
 
   return program;
 }

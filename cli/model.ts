@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph } from '../compiler/ir/graph.js';
-import { EdgecError, Limits, invalid } from '../compiler/errors.js';
+import { EdgecError, Limits, invalid, usage } from '../compiler/errors.js';
 import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
 import { detectModelFormat, loadModelFile } from '../compiler/frontends/index.js';
 import { inferCtxOf, inferShapes } from '../compiler/interp/interp.js';
@@ -13,6 +13,7 @@ import { getOp, parseAttrs, opsetOf } from '../compiler/ops/registry.js';
 import { isFloat } from '../compiler/ir/dtype.js';
 import { Shape, Tensor } from '../compiler/ir/tensor.js';
 import { ShapeSources, resolveInputShapes } from './input-shapes.js';
+import { Bindings, applyBindings } from './bind.js';
 import { lowerQdq } from '../quantize/index.js';
 
 /** A loaded model or artifact. */
@@ -37,6 +38,8 @@ export interface LoadOptions {
   data?: readonly (Tensor | undefined)[];
   /** Inputs whose symbolic dims stay symbolic (`--max-input-shape`). */
   keepSymbolic?: ReadonlySet<string>;
+  /** `--bind` values: inputs fixed to constants (cli/bind.ts; model files only). */
+  bind?: Bindings;
 }
 
 /**
@@ -79,6 +82,9 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
     if (!manifest || typeof manifest !== 'object' || !Object.prototype.hasOwnProperty.call(manifest, 'edgec')) {
       throw invalid('folder is not an edgec artifact (manifest.json has no "edgec" key)', { file: p });
     }
+    if (opts.bind && Object.keys(opts.bind).length > 0) {
+      throw usage('--bind applies to a model file; an artifact\'s inputs are fixed when it is compiled', { file: p, hint: 'compile the model with --bind' });
+    }
     const gf = path.join(p, 'model.onnx');
     if (!fs.existsSync(gf)) throw invalid('artifact has no model.onnx (the transformed graph)', { file: p });
     let graph = loadOnnxResolved(gf, opts);
@@ -108,6 +114,7 @@ function sourcesOf(opts: LoadOptions, file: string): ShapeSources {
  */
 function loadOnnxResolved(file: string, opts: LoadOptions): Graph {
   const g = loadOnnxFile(file, { limits: opts.limits, symbolicToOne: false, infer: false });
+  applyBindings(g, opts.bind, file);
   const shapes = resolveInputShapes(g.inputs.map((id) => ({ name: g.value(id).name, shape: g.typeOf(id).shape })), sourcesOf(opts, file));
   for (const id of g.inputs) {
     const v = g.value(id);
@@ -127,7 +134,8 @@ function loadOnnxResolved(file: string, opts: LoadOptions): Graph {
  * read again with the resolved shapes when they differ from the declared ones.
  */
 function loadTfjsResolved(p: string, file: string, opts: LoadOptions): Graph {
-  const g = loadModelFile(p, { limits: opts.limits, symbolicToOne: false });
+  const g0 = loadModelFile(p, { limits: opts.limits, symbolicToOne: false });
+  const g = withBindings(g0, opts, file);
   const declared = g.inputs.map((id) => ({ name: g.value(id).name, shape: g.typeOf(id).shape }));
   const shapes = resolveInputShapes(declared, sourcesOf(opts, file));
   const same = declared.every((d) => {
@@ -140,7 +148,13 @@ function loadTfjsResolved(p: string, file: string, opts: LoadOptions): Graph {
     const s = shapes.get(d.name)!;
     if (s.every((x) => typeof x === 'number')) fixed[d.name] = s as number[];
   }
-  return loadModelFile(p, { limits: opts.limits, inputShapes: fixed, symbolicToOne: false });
+  return withBindings(loadModelFile(p, { limits: opts.limits, inputShapes: fixed, symbolicToOne: false }), opts, file);
+}
+
+/** `g` with the --bind inputs fixed to constants and shapes re-inferred (TF.js models). */
+function withBindings(g: Graph, opts: LoadOptions, file: string): Graph {
+  if (applyBindings(g, opts.bind, file).length > 0) inferShapes(g);
+  return g;
 }
 
 /** One row of the inspect table. */

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_LIMITS, Limits } from '../compiler/errors.js';
+import { BIND_TOKEN } from './bind.js';
 
 /** A positive integer option value (sizes, counts). */
 export function parsePositiveInt(v: string): number {
@@ -56,6 +57,34 @@ export function inputShapeOption(): Option {
 export function maxInputShapeOption(): Option {
   return new Option('--max-input-shape <name=dims>', 'compile once for every shape of an input up to DIMS, e.g. image=1x3x640x640 '
     + '(its symbolic dims stay symbolic; wasm target; repeatable)').argParser(parseInputShape);
+}
+
+/**
+ * `NAME=VALUE` or `NAME=V1,V2,...` (repeatable `--bind`) into the accumulated map of number tokens;
+ * text that is not a number is a usage error here, the dtype, count and range are checked against
+ * the model by cli/bind.ts.
+ */
+export function parseBind(v: string, prev: Record<string, string[]> = Object.create(null)): Record<string, string[]> {
+  const eq = v.lastIndexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected NAME=VALUE or NAME=V1,V2,..., e.g. sr=16000');
+  const name = v.slice(0, eq);
+  const tokens = v.slice(eq + 1).split(',').map((s) => s.trim());
+  const bad = tokens.find((s) => !BIND_TOKEN.test(s));
+  if (bad !== undefined) throw new InvalidArgumentError(`"${bad.slice(0, 40)}" is not a number (VALUE is a number or numbers joined by ",")`);
+  if (Object.prototype.hasOwnProperty.call(prev, name)) throw new InvalidArgumentError(`input "${name.slice(0, 60)}" is bound twice`);
+  const out: Record<string, string[]> = Object.create(null);
+  for (const k of Object.keys(prev)) out[k] = prev[k]!;
+  Object.defineProperty(out, name, { value: tokens, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/**
+ * The `--bind NAME=VALUE` option (repeatable) of compile, run, eval and profile: fixes a graph
+ * input to a constant (cli/bind.ts) so what follows folds and an If on it is inlined.
+ */
+export function bindOption(): Option {
+  return new Option('--bind <name=value>', 'fix an input to a constant and fold what follows, e.g. sr=16000 or mask=1,0,1 '
+    + '(the input leaves the signature; repeatable)').argParser(parseBind);
 }
 
 /** Repeatable string option. */

@@ -38,6 +38,9 @@ export interface EmitResult {
   manifest: Record<string, unknown>;
 }
 
+/** Key of the per-input/output ABI a target hands to the CLI ({inputs, outputs}: [{offset, size}]), merged into manifest inputs/outputs. */
+export const IO_ABI = 'io_abi';
+
 /** Manifest fields the CLI computes itself (a target's own values for these are dropped). */
 const CLI_MANIFEST_KEYS = new Set(['edgec', 'target', 'precision', 'files', 'inputs', 'outputs', 'macs', 'params', 'weights_bytes']);
 
@@ -78,6 +81,12 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       const manifest: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(art.manifest)) if (!CLI_MANIFEST_KEYS.has(k)) manifest[k] = v;
       manifest['wasm_weights_bytes'] = art.manifest.weights_bytes;
+      // the wasm ABI of each input/output (byte offset, element count), merged into the CLI's entries
+      const ios = (xs: unknown) => xs as readonly Record<string, unknown>[];
+      const abi = (xs: unknown) => ios(xs).map((x) => ({ offset: x['offset'], size: x['size'] }));
+      if (ios(art.manifest.inputs).every((x) => x['offset'] !== undefined)) {
+        manifest[IO_ABI] = { inputs: abi(art.manifest.inputs), outputs: abi(art.manifest.outputs) };
+      }
       return { files: art.files, manifest };
     }
     case 'webgpu':

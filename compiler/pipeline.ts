@@ -12,6 +12,9 @@ import { Pass, PassCtx, PassOptions } from './passes/pass.js';
 import {
   ALL_PASSES, constFold, dce, decomposePass, foldBatchnorm, foldShape, fuseActivation, matmulAddToGemmPass, removeIdentity, shapeInfer,
 } from './passes/index.js';
+import { ifInline } from './passes/if-inline.js';
+import { foldAffine } from './passes/fold-affine.js';
+import { foldPad } from './passes/fold-pad.js';
 import type { OpSupport } from './passes/decompose.js';
 
 export type PipelineTarget = 'ref' | 'wasm' | 'webgpu' | 'hls';
@@ -29,8 +32,8 @@ export interface PipelineOptions {
 }
 
 /**
- * Passes for a target, in order: shape-infer, remove-identity, fold-shape, const-fold, dce,
- * [decompose], fold-batchnorm, matmul-add-to-gemm, [fuse-activation], shape-infer, dce.
+ * Passes for a target, in order: shape-infer, remove-identity, fold-shape, const-fold, if-inline, dce,
+ * [decompose], fold-batchnorm, fold-affine, fold-pad, matmul-add-to-gemm, [fuse-activation], shape-infer, dce.
  * decompose runs when `opts.supports` says what the target has kernels for: after constant
  * folding (hooks see constant inputs) and before the fusions (which then see its primitives).
  * @param target the target the graph is compiled for
@@ -38,9 +41,10 @@ export interface PipelineOptions {
  */
 export function pipelineFor(target: PipelineTarget, opts: PipelineOptions = {}): Pass[] {
   const fuse = opts.fuseActivations ?? target !== 'ref';
-  const passes: Pass[] = [shapeInfer, removeIdentity, foldShape, constFold, dce];
+  const passes: Pass[] = [shapeInfer, removeIdentity, foldShape, constFold, ifInline, dce];
   if (opts.supports) passes.push(decomposePass(opts.supports));
   if (opts.foldBatchnorm ?? true) passes.push(foldBatchnorm);
+  passes.push(foldAffine, foldPad);
   passes.push(matmulAddToGemmPass);
   if (fuse) passes.push(fuseActivation);
   passes.push(shapeInfer, dce);

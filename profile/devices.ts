@@ -329,31 +329,51 @@ export function loadDeviceFile(file: string): DeviceProfile {
   return validateDevice(obj, file);
 }
 
+/** Fields of a device JSON file (DeviceProfile), for the unknown-field check. */
+const DEVICE_FIELDS = ['name', 'description', 'kind', 'macsPerSec', 'energyPerMac', 'onchip', 'offchip', 'weights',
+  'staticPowerW', 'layerOverheadS', 'calibrate', 'sources'] as const;
+
 /**
- * Checks an object against the DeviceProfile schema and returns a clean copy.
+ * Checks an object against the DeviceProfile schema and returns a clean copy. Every problem is
+ * reported at once, in one line (`device profile: 3 problems: ...`), so a user fixes a file in one go.
  * @param obj parsed JSON
  * @param file file name for error messages
  */
 export function validateDevice(obj: unknown, file = '<device>'): DeviceProfile {
-  const bad = (field: string, want: string) => invalid(`device profile field "${field}" must be ${want}`, { file });
   if (!obj || typeof obj !== 'object' || Array.isArray(obj)) throw invalid('device profile must be a JSON object', { file });
   const o = obj as Record<string, unknown>;
+  const problems: string[] = [];
+  const bad = (field: string, want: string): void => void problems.push(`field "${field}" must be ${want}`);
+  for (const k of Object.keys(o)) {
+    if (!(DEVICE_FIELDS as readonly string[]).includes(k)) problems.push(`unknown field "${k}"`);
+  }
   const str = (k: string, def?: string): string => {
     const v = o[k];
     if (v === undefined && def !== undefined) return def;
-    if (typeof v !== 'string' || v.length === 0 || v.length > 200) throw bad(k, 'a non-empty string (at most 200 characters)');
+    if (typeof v !== 'string' || v.length === 0 || v.length > 200) {
+      bad(k, v === undefined ? 'given (a non-empty string)' : 'a non-empty string (at most 200 characters)');
+      return def ?? 'x';
+    }
     return v;
   };
   const pos = (v: unknown, field: string, allowZero = false): number => {
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || (!allowZero && v === 0)) {
-      throw bad(field, allowZero ? 'a finite number >= 0' : 'a finite number > 0');
+      bad(field, `${v === undefined ? 'given (' : ''}${allowZero ? 'a finite number >= 0' : 'a finite number > 0'}${v === undefined ? ')' : ''}`);
+      return 1;
     }
     return v;
   };
-  const perPrec = (k: string, allowZero: boolean): Record<Precision, number> => {
+  const obj1 = (k: string, want: string): Record<string, unknown> | undefined => {
     const v = o[k];
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad(k, 'an object {fp32, fp16, int8}');
-    const r = v as Record<string, unknown>;
+    if (!v || typeof v !== 'object' || Array.isArray(v)) {
+      bad(k, `${v === undefined ? 'given: ' : ''}${want}`);
+      return undefined;
+    }
+    return v as Record<string, unknown>;
+  };
+  const perPrec = (k: string, allowZero: boolean): Record<Precision, number> => {
+    const r = obj1(k, 'an object {fp32, fp16, int8}');
+    if (!r) return { fp32: 1, fp16: 1, int8: 1 };
     return {
       fp32: pos(r['fp32'], `${k}.fp32`, allowZero),
       fp16: pos(r['fp16'] ?? r['fp32'], `${k}.fp16`, allowZero),
@@ -361,26 +381,28 @@ export function validateDevice(obj: unknown, file = '<device>'): DeviceProfile {
     };
   };
   const tier = (k: string): MemoryTier => {
-    const v = o[k];
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad(k, 'an object {what, bytes, bandwidth, energyPerByte}');
-    const r = v as Record<string, unknown>;
-    const what = r['what'] === undefined ? k : r['what'];
-    if (typeof what !== 'string' || what.length > 200) throw bad(`${k}.what`, 'a string');
+    const r = obj1(k, 'an object {what, bytes, bandwidth, energyPerByte}');
+    if (!r) return { what: k, bytes: 1, bandwidth: 1, energyPerByte: 0 };
+    let what = r['what'] === undefined ? k : r['what'];
+    if (typeof what !== 'string' || what.length > 200) {
+      bad(`${k}.what`, 'a string');
+      what = k;
+    }
     return {
-      what,
+      what: what as string,
       bytes: pos(r['bytes'], `${k}.bytes`),
       bandwidth: pos(r['bandwidth'], `${k}.bandwidth`),
       energyPerByte: pos(r['energyPerByte'], `${k}.energyPerByte`, true),
     };
   };
   const name = str('name');
-  if (!/^[A-Za-z0-9._-]+$/.test(name)) throw bad('name', 'letters, digits, ".", "_" or "-"');
+  if (typeof o['name'] === 'string' && !/^[A-Za-z0-9._-]+$/.test(name)) bad('name', 'letters, digits, ".", "_" or "-"');
   const kind = str('kind', 'cpu');
-  if (!['mcu', 'cpu', 'gpu', 'fpga', 'browser'].includes(kind)) throw bad('kind', 'one of mcu, cpu, gpu, fpga, browser');
+  if (!['mcu', 'cpu', 'gpu', 'fpga', 'browser'].includes(kind)) bad('kind', 'one of mcu, cpu, gpu, fpga, browser');
   const weights = str('weights', 'offchip');
-  if (weights !== 'onchip' && weights !== 'offchip') throw bad('weights', '"onchip" or "offchip"');
+  if (weights !== 'onchip' && weights !== 'offchip') bad('weights', '"onchip" or "offchip"');
   const sources = o['sources'] === undefined ? [] : o['sources'];
-  if (!Array.isArray(sources) || !sources.every((s) => typeof s === 'string')) throw bad('sources', 'a list of strings');
+  if (!Array.isArray(sources) || !sources.every((s) => typeof s === 'string')) bad('sources', 'a list of strings');
   const dev: DeviceProfile = {
     name,
     description: str('description', name),
@@ -389,14 +411,19 @@ export function validateDevice(obj: unknown, file = '<device>'): DeviceProfile {
     energyPerMac: perPrec('energyPerMac', true),
     onchip: tier('onchip'),
     offchip: tier('offchip'),
-    weights,
+    weights: weights as DeviceProfile['weights'],
     staticPowerW: pos(o['staticPowerW'] ?? 0, 'staticPowerW', true),
     layerOverheadS: pos(o['layerOverheadS'] ?? 0, 'layerOverheadS', true),
-    sources: sources as string[],
+    sources: Array.isArray(sources) ? (sources as string[]) : [],
   };
   if (o['calibrate'] !== undefined) {
-    if (o['calibrate'] !== 'host-wasm') throw bad('calibrate', '"host-wasm"');
-    dev.calibrate = 'host-wasm';
+    if (o['calibrate'] !== 'host-wasm') bad('calibrate', '"host-wasm"');
+    else dev.calibrate = 'host-wasm';
+  }
+  if (problems.length > 0) {
+    throw invalid(`device profile: ${problems.length === 1 ? '' : `${problems.length} problems: `}${problems.join('; ')}`, {
+      file, hint: 'print a built-in profile as a template with `edgec devices NAME --json`',
+    });
   }
   return dev;
 }

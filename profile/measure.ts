@@ -25,6 +25,8 @@ export interface MeasureOptions {
   budgetMs?: number;
   /** Inputs in graph-input order (default: deterministic random data, see randomInputs). */
   inputs?: Tensor[];
+  /** Called after each run (warm-up and timed) with the runs done and planned (progress bars). */
+  onRun?: (done: number, total: number) => void;
 }
 
 /** Per-layer measured times. */
@@ -113,6 +115,7 @@ export function measureReference(g: Graph, opts: MeasureOptions = {}): Measureme
       perRun.push(t);
       totals.push(total);
     }
+    opts.onRun?.(r + 1, warmup + runs);
   }
   const layer_ms = nodes.map((_, i) => median(perRun.map((t) => t[i]!)));
   const total_ms = median(totals);
@@ -166,6 +169,7 @@ export async function measureWasmModel(model: ProfiledModel, g: Graph, opts: Mea
     const t0 = performance.now();
     await model.run(feeds);
     const total = performance.now() - t0;
+    opts.onRun?.(r + 1, warmup + runs);
     if (r < warmup) continue;
     totals.push(total);
     const t = new Array<number | null>(nodes.length).fill(null);

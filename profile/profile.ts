@@ -9,6 +9,7 @@ import { sanitize, usage } from '../compiler/errors.js';
 import { DEVICES, DeviceProfile, Precision, resolveDevice } from './devices.js';
 import { DeviceEstimate, LayerBytes, arenaBytes, estimateModel, layerCosts, weightBytes } from './estimate.js';
 import { MeasureOptions, Measurement, measureReference, measureWasm } from './measure.js';
+import { TABLE_WIDTH, formatTable } from './table.js';
 
 /** Engines the profiler can time on this host. */
 export type MeasureEngine = 'ref' | 'wasm';
@@ -228,6 +229,20 @@ function fmtCount(n: number): string {
   return String(Math.round(n));
 }
 
+/** Word-wraps `text` to `width` columns, every line starting with `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines: string[] = [];
+  let cur = indent;
+  for (const word of text.split(' ')) {
+    if (cur.length > indent.length && cur.length + 1 + word.length > width) {
+      lines.push(cur);
+      cur = `${indent}  ${word}`;
+    } else cur += (cur.length > indent.length ? ' ' : '') + word;
+  }
+  lines.push(cur);
+  return lines.join('\n');
+}
+
 /** Formats milliseconds with 3 significant digits. */
 function fmtMs(x: number | null | undefined): string {
   if (x === null || x === undefined || !Number.isFinite(x)) return '-';
@@ -235,46 +250,57 @@ function fmtMs(x: number | null | undefined): string {
   return x >= 100 ? x.toFixed(0) : x.toPrecision(3);
 }
 
-function table(rows: string[][], rightAlign: (col: number) => boolean): string {
-  const w: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (w[i] = Math.max(w[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (rightAlign(i) ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ').trimEnd()).join('\n') + '\n';
-}
-
 /**
  * The terminal form of a profile: per-layer table (MACs, bytes, measured ms, estimated ms per
- * device) and per-device totals with energy and capacity checks. Names are sanitized.
+ * device) and per-device totals with energy and capacity checks. Names are sanitized. Fitted to
+ * `width` columns: layer names are shortened, and per-layer device columns that do not fit are left
+ * to the device table (their totals) with a note.
  * @param p a profile from profileGraph
+ * @param width line width (Infinity: no limit)
  */
-export function renderProfileTable(p: ProfileResult): string {
-  const devs = p.devices.map((d) => d.name);
+export function renderProfileTable(p: ProfileResult, width = TABLE_WIDTH): string {
+  const allDevs = p.devices.map((d) => d.name);
   const engines = Object.keys(p.latency.measured) as MeasureEngine[];
-  const head = ['#', 'op', 'name', 'prec', 'MACs', 'bytes', ...engines.map((e) => `${e} ms`), ...devs.map((d) => `${d} ms`)];
-  const rows = [head];
-  for (const l of p.layers) {
-    rows.push([
-      String(l.index),
-      sanitize(l.domain ? `${l.domain}.${l.op}` : l.op, 40),
-      sanitize(l.name, 32),
-      l.precision,
-      fmtCount(l.macs),
-      fmtCount(l.bytes.total),
-      ...engines.map((e) => fmtMs(l.measured_ms[e])),
-      ...devs.map((d) => fmtMs(l.devices[d]?.latency_ms) + (l.devices[d]?.exceeds_onchip ? '!' : '')),
-    ]);
+  const layerRows = (devs: readonly string[]): string[][] => {
+    const rows = [['#', 'op', 'name', 'prec', 'MACs', 'bytes', ...engines.map((e) => `${e} ms`), ...devs.map((d) => `${d} ms`)]];
+    for (const l of p.layers) {
+      rows.push([
+        String(l.index),
+        sanitize(l.domain ? `${l.domain}.${l.op}` : l.op, 40),
+        sanitize(l.name, 200),
+        l.precision,
+        fmtCount(l.macs),
+        fmtCount(l.bytes.total),
+        ...engines.map((e) => fmtMs(l.measured_ms[e])),
+        ...devs.map((d) => fmtMs(l.devices[d]?.latency_ms) + (l.devices[d]?.exceeds_onchip ? '!' : '')),
+      ]);
+    }
+    rows.push(['', 'total', '', '', fmtCount(p.macs), fmtCount(p.layers.reduce((a, l) => a + l.bytes.total, 0)),
+      ...engines.map((e) => fmtMs(p.latency.measured[e]?.total_ms)), ...devs.map((d) => fmtMs(p.latency.estimated[d]))]);
+    return rows;
+  };
+  const numericCols = (n: number) => Array.from({ length: n }, (_, i) => i).filter((i) => i === 0 || i >= 4);
+  // as many per-layer device columns as fit with layer names of at least 16 characters
+  const widthOf = (rows: string[][]) => formatTable(rows, { width: Infinity }).split('\n')[0]!.length;
+  let devs = allDevs;
+  while (devs.length > 0) {
+    const rows = layerRows(devs);
+    const nameW = Math.max(...rows.map((r) => r[2]!.length));
+    if (widthOf(rows) - Math.max(0, nameW - 16) <= width) break;
+    devs = devs.slice(0, -1);
   }
-  const spills = p.layers.some((l) => Object.values(l.devices).some((d) => d.exceeds_onchip));
-  const total = ['', 'total', '', '', fmtCount(p.macs), fmtCount(p.layers.reduce((a, l) => a + l.bytes.total, 0)),
-    ...engines.map((e) => fmtMs(p.latency.measured[e]?.total_ms)), ...devs.map((d) => fmtMs(p.latency.estimated[d]))];
-  rows.push(total);
-  const numeric = (i: number) => i === 0 || i >= 4;
+  const rows = layerRows(devs);
+  const spills = p.layers.some((l) => devs.some((d) => l.devices[d]?.exceeds_onchip));
   let s = `model: ${sanitize(p.model, 200)}\n`;
   s += `MACs: ${p.macs} (${fmtCount(p.macs)})  weights: ${p.weights_bytes} B  arena: ${p.arena_bytes} B\n`;
   for (const e of engines) {
     const m = p.latency.measured[e]!;
     s += `measured (${e}, host): ${fmtMs(m.total_ms)} ms median of ${m.runs} run(s) after ${m.warmup} warm-up\n`;
   }
-  s += '\n' + table(rows, numeric);
+  s += '\n' + formatTable(rows, { width, shrink: [2], right: numericCols(rows[0]!.length) });
+  if (devs.length < allDevs.length) {
+    s += `  (per-layer estimates for ${allDevs.length - devs.length} more device(s) are left out to fit ${width} columns: --wide, or --json)\n`;
+  }
   if (spills) s += "  ! the layer's activations do not fit in the device's on-chip memory (they spill off chip)\n";
   s += '\n';
   const drows = [['device', 'est. ms', 'est. mJ', 'arena fits', 'weights fit', 'description']];
@@ -284,9 +310,9 @@ export function renderProfileTable(p: ProfileResult): string {
       sanitize(d.description, 100) + (d.calibrated ? ` [calibrated: ${fmtCount(d.calibrated.macs_per_sec)} MAC/s measured]` : ''),
     ]);
   }
-  s += table(drows, (i) => i === 1 || i === 2);
-  const flags = p.devices.flatMap((d) => d.flags.map((f) => `  ${sanitize(d.name, 40)}: ${sanitize(f, 200)}`));
+  s += formatTable(drows, { width, shrink: [5], keepStart: [5], right: [1, 2] });
+  const flags = p.devices.flatMap((d) => d.flags.map((f) => wrap(`${sanitize(d.name, 40)}: ${sanitize(f, 200)}`, width, '  ')));
   if (flags.length) s += `\nwarnings:\n${flags.join('\n')}\n`;
-  s += '\nDevice figures are estimates (roofline model over datasheet/paper numbers; see `--json` "devices[].sources").\n';
+  s += '\nDevice figures are estimates (roofline model over datasheet and paper numbers);\n`edgec devices NAME` shows a device\'s figures and their sources.\n';
   return s;
 }

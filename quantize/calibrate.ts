@@ -4,7 +4,7 @@
  * mse calibrators). `rangeOf` turns statistics into a clipping range [lo, hi].
  */
 import { Graph, ValueId } from '../compiler/ir/graph.js';
-import { Tensor, isConcrete, numel } from '../compiler/ir/tensor.js';
+import { Tensor, numel } from '../compiler/ir/tensor.js';
 import { isFloat } from '../compiler/ir/dtype.js';
 import { runGraphEnv } from '../compiler/interp/interp.js';
 import { EdgecError, invalid, numeric, usage } from '../compiler/errors.js';
@@ -317,7 +317,3 @@ function mseThreshold(h: Float64Array, absMax: number, twoSided: boolean): numbe
   return best;
 }
 
-/** True when every dim of every graph input is known except maybe the first. */
-export function inputsConcreteAfterBatch(g: Graph): boolean {
-  return g.inputs.every((id) => isConcrete(g.typeOf(id).shape.slice(1)));
-}

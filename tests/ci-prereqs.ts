@@ -1,8 +1,8 @@
 /**
  * vitest global setup: in CI (`CI` set) every prerequisite the suite reads must be present, so a
  * missing one fails the run instead of letting the tests that need it skip: the shared models and
- * ONNX conformance tests (../shared), g++ (HLS C simulation) and Chromium (browser tests; its
- * SwiftShader ICD runs WebGPU). On a user's machine the tests that need them skip with a reason.
+ * ONNX conformance tests (../shared), g++ (HLS C simulation), Chromium (browser tests; its
+ * SwiftShader ICD runs WebGPU) and the optional `webgpu` npm package. On a user's machine the tests that need them skip with a reason.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,5 +30,7 @@ export default function setup(): void {
   if (!hasCommand('g++')) missing.push('g++');
   if (!hasCommand('chromium')) missing.push('chromium');
   if (!fs.existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) missing.push('/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader, package chromium)');
+  // the optional `webgpu` package (Dawn) runs the WebGPU tests in Node
+  if (!fs.existsSync(path.resolve(here, '../node_modules/webgpu/package.json'))) missing.push('the webgpu npm package (optionalDependency; npm ci installs it)');
   if (missing.length > 0) throw new Error(`CI is set but test prerequisites are missing: ${missing.join(', ')}`);
 }

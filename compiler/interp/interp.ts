@@ -164,12 +164,18 @@ export function inferCtxOf(g: Graph, node: Node, known?: ReadonlyMap<ValueId, Te
  * Infers a subgraph's value types from the types of its inputs and captures (which are set on the
  * subgraph's values), and returns its output types.
  */
-function inferSubgraph(body: Graph, inputs: readonly TensorType[], captures: readonly TensorType[]): TensorType[] {
+function inferSubgraph(body: Graph, inputs: readonly TensorType[], captures: readonly TensorType[], captureConsts?: readonly (Tensor | undefined)[]): TensorType[] {
   if (inputs.length !== body.inputs.length) throw invalid(`subgraph "${body.name}" has ${body.inputs.length} input(s) but ${inputs.length} were given`);
   if (captures.length !== body.captures.length) throw internal(`subgraph "${body.name}" captures ${body.captures.length} value(s) but ${captures.length} were bound`);
   body.inputs.forEach((id, k) => { body.value(id).type = inputs[k]!; });
   body.captures.forEach((id, k) => { body.value(id).type = captures[k]!; });
-  inferShapes(body);
+  // captured values known at compile time size the body's shapes like constants
+  const known = new Map<ValueId, Tensor>();
+  body.captures.forEach((id, k) => {
+    const t = captureConsts?.[k];
+    if (t) known.set(id, t);
+  });
+  inferShapes(body, known);
   return body.outputs.map((o) => body.typeOf(o));
 }
 
@@ -177,10 +183,10 @@ function inferSubgraph(body: Graph, inputs: readonly TensorType[], captures: rea
  * Shape and dtype inference over the whole graph (in order). Sets every node output's type.
  * Declared output types from the model (value_info) are kept where inference knows less.
  */
-export function inferShapes(g: Graph): void {
+export function inferShapes(g: Graph, known = new Map<ValueId, Tensor>()): void {
   // Small values computed along the way (Shape -> Gather -> Concat -> Reshape chains), so that ops
   // reading `ctx.consts` see them before constant folding has run. Never stored in the graph.
-  const known = new Map<ValueId, Tensor>();
+  // `known` may start with values given by the caller (a subgraph's constant captures).
   for (const node of g.orderedNodes()) {
     const types = inferNode(g, node, known);
     propagateValues(g, node, types, known);

@@ -59,9 +59,6 @@ export function isFloat(dt: DType): boolean {
 export function isInt(dt: DType): boolean {
   return !isFloat(dt) && dt !== 'bool' && dt !== 'string';
 }
-export function isSigned(dt: DType): boolean {
-  return dt === 'i8' || dt === 'i16' || dt === 'i32' || dt === 'i64' || dt === 'i4' || isFloat(dt);
-}
 export function isBigInt(dt: DType): boolean {
   return dt === 'i64' || dt === 'u64';
 }

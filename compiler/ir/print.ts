@@ -14,7 +14,7 @@
  * structurally equal graphs print the same text whatever their internal ids. Names are data and
  * are always JSON-quoted. `parse.ts` reads this form back (consts must be inline, not digests).
  */
-import { Attrs, AttrValue, Graph, Node, TypeAttr, ValueId } from './graph.js';
+import { Attrs, AttrValue, Graph, TypeAttr, ValueId } from './graph.js';
 import { wrapTypeStr } from './value.js';
 import { Tensor, TensorType, Shape, TypedArray } from './tensor.js';
 import { DType, roundToDType, isFloat } from './dtype.js';
@@ -117,14 +117,6 @@ function printGraph(g: Graph, opts: PrintOptions, syms: Map<string, string>, ind
   lines.push(`${ind}output ${g.outputs.map(ref).join(', ')}`.trimEnd());
   lines.push(`${indent}}`);
   return lines.join('\n');
-}
-
-/** Prints one node on a line (values by internal id), for error messages and logs. */
-export function printNode(g: Graph, n: Node): string {
-  const op = n.domain ? `${n.domain}.${n.op}` : n.op;
-  const ins = n.inputs.map((i) => (i === null ? '_' : `%${i}`)).join(', ');
-  const at = attrsStr(n.attrs);
-  return `${n.outputs.map((o) => `%${o}`).join(', ')} = ${op}(${ins})${at ? ` ${at}` : ''} @${JSON.stringify(n.name)}`;
 }
 
 /**

@@ -48,7 +48,7 @@ export function captureTypes(ctx: InferCtx): TensorType[] {
 /** Infers a subgraph through the interpreter's hook. */
 export function inferBody(ctx: InferCtx, body: Graph, inputs: readonly TensorType[]): TensorType[] {
   if (!ctx.inferSubgraph) throw internal(`${ctx.node.op}: shape inference of subgraphs is not available here`);
-  return ctx.inferSubgraph(body, inputs, captureTypes(ctx));
+  return ctx.inferSubgraph(body, inputs, captureTypes(ctx), splitImplicit(ctx.node, ctx.consts)[1]);
 }
 
 /** A tensor input or a one-line error naming what was given instead. */

@@ -1,5 +1,5 @@
 /**
- * Op family: object detection (NonMaxSuppression, RoiAlign, DeformConv).
+ * Op family: object detection (NonMaxSuppression, TfNonMaxSuppression, RoiAlign, DeformConv).
  *
  * NonMaxSuppression follows the ONNX reference / onnxruntime algorithm (greedy selection per batch
  * and class, candidates in descending score order with ties broken by the lower box index); its
@@ -156,6 +156,121 @@ export const NonMaxSuppression = defineOp<{ center: boolean }>({
     const s = ctx.inputs[1]!.shape;
     const n = typeof s[2] === 'number' ? s[2] : 1;
     return { macs: 0, flops: elems(s) * n * 10 };
+  },
+});
+
+// ---------------------------------------------------------------------------------------------
+// TfNonMaxSuppression (TensorFlow NonMaxSuppressionV5 with soft-NMS)
+// ---------------------------------------------------------------------------------------------
+
+/** TF's IoU of boxes i and j ([y1, x1, y2, x2], either diagonal), in float64 as tfjs-core computes it. */
+function tfIou(b: Float64Array, i: number, j: number): number {
+  const yminI = Math.min(b[4 * i]!, b[4 * i + 2]!);
+  const xminI = Math.min(b[4 * i + 1]!, b[4 * i + 3]!);
+  const ymaxI = Math.max(b[4 * i]!, b[4 * i + 2]!);
+  const xmaxI = Math.max(b[4 * i + 1]!, b[4 * i + 3]!);
+  const yminJ = Math.min(b[4 * j]!, b[4 * j + 2]!);
+  const xminJ = Math.min(b[4 * j + 1]!, b[4 * j + 3]!);
+  const ymaxJ = Math.max(b[4 * j]!, b[4 * j + 2]!);
+  const xmaxJ = Math.max(b[4 * j + 1]!, b[4 * j + 3]!);
+  const areaI = (ymaxI - yminI) * (xmaxI - xminI);
+  const areaJ = (ymaxJ - yminJ) * (xmaxJ - xminJ);
+  if (areaI <= 0 || areaJ <= 0) return 0;
+  const inter = Math.max(Math.min(ymaxI, ymaxJ) - Math.max(yminI, yminJ), 0) * Math.max(Math.min(xmaxI, xmaxJ) - Math.max(xminI, xminJ), 0);
+  return inter / (areaI + areaJ - inter);
+}
+
+interface SoftCand { score: number; box: number; begin: number }
+
+/** Candidate order: ascending score, ties: higher box index first (pops lower index first). */
+const candCmp = (a: SoftCand, b: SoftCand): number => a.score - b.score || b.box - a.box;
+
+// TfNonMaxSuppression(boxes [N, 4], scores [N], max_output_size, iou_threshold, score_threshold,
+// soft_nms_sigma) -> (selected_indices int32 [M], selected_scores [M], valid_outputs int32 []),
+// TensorFlow's NonMaxSuppressionV5 as tfjs-core computes it: candidates with score > score_threshold
+// are popped best first (ties: lower index); a candidate is dropped when its IoU with a box selected
+// since its last visit is >= iou_threshold, otherwise its score is multiplied by
+// exp(-0.5 IoU^2 / sigma) (soft-NMS; weight 1 when sigma = 0) per such box; it is selected when its
+// score is unchanged, re-queued when it fell but stays > score_threshold. pad_to_max_output_size
+// pads indices and scores with 0 to max_output_size.
+export const TfNonMaxSuppression = defineOp<{ pad: boolean }>({
+  name: 'TfNonMaxSuppression',
+  domain: 'edgec',
+  since: 1,
+  arity: [6, 6],
+  attrs: (r) => ({ pad: r.int('pad_to_max_output_size', 0) !== 0 }),
+  infer: (ctx, a) => {
+    const b = need(ctx.inputs[0], 0, 'TfNonMaxSuppression');
+    const s = need(ctx.inputs[1], 1, 'TfNonMaxSuppression');
+    if (b.shape.length !== 2) throw invalid(`TfNonMaxSuppression: boxes must be [num_boxes, 4], got rank ${b.shape.length}`);
+    if (s.shape.length !== 1) throw invalid(`TfNonMaxSuppression: scores must be [num_boxes], got rank ${s.shape.length}`);
+    const m = ctx.consts[2];
+    const n: Dim = a.pad && m && m.size === 1 ? Math.max(0, m.get(0)) : ctx.freshDim('selected');
+    return [{ dtype: 'i32', shape: [n] }, { dtype: s.dtype, shape: [n] }, { dtype: 'i32', shape: [] }];
+  },
+  ref: (ins, a) => {
+    const boxes = need(ins[0], 0, 'TfNonMaxSuppression');
+    const scores = need(ins[1], 1, 'TfNonMaxSuppression');
+    const N = scores.size;
+    if (boxes.shape.length !== 2 || boxes.shape[1] !== 4 || boxes.shape[0] !== N) {
+      throw invalid(`TfNonMaxSuppression: boxes [${boxes.shape.join(',')}] do not match scores [${scores.shape.join(',')}]`);
+    }
+    const scalar = (k: number, what: string): number => {
+      const t = need(ins[k], k, 'TfNonMaxSuppression');
+      if (t.size !== 1) throw invalid(`TfNonMaxSuppression: ${what} must be a scalar, got shape [${t.shape.join(',')}]`);
+      return t.get(0);
+    };
+    const maxOut = scalar(2, 'max_output_size');
+    const iouThr = scalar(3, 'iou_threshold');
+    const scoreThr = scalar(4, 'score_threshold');
+    const sigma = scalar(5, 'soft_nms_sigma');
+    if (!(iouThr >= 0 && iouThr <= 1)) throw invalid(`TfNonMaxSuppression: iou_threshold must be in [0, 1], got ${iouThr}`);
+    if (maxOut < 0) throw invalid(`TfNonMaxSuppression: max_output_size must be >= 0, got ${maxOut}`);
+    checkWork(N * Math.max(maxOut, 1), 'TfNonMaxSuppression');
+    const bv = f64Of(boxes);
+    const sv = f64Of(scores);
+    const scale = sigma > 0 ? -0.5 / sigma : 0;
+    const cands: SoftCand[] = [];
+    for (let i = 0; i < N; i++) if (sv[i]! > scoreThr) cands.push({ score: sv[i]!, box: i, begin: 0 });
+    cands.sort(candCmp);
+    const sel: number[] = [];
+    const selScores: number[] = [];
+    while (sel.length < maxOut && cands.length > 0) {
+      const c = cands.pop()!;
+      const original = c.score;
+      if (original < scoreThr) break;
+      let ignore = false;
+      for (let j = sel.length - 1; j >= c.begin; j--) {
+        const iou = tfIou(bv, c.box, sel[j]!);
+        if (iou >= iouThr) { ignore = true; break; }
+        c.score *= iou <= iouThr ? Math.exp(scale * iou * iou) : 0;
+        if (c.score <= scoreThr) break;
+      }
+      c.begin = sel.length;
+      if (ignore) continue;
+      if (c.score === original) {
+        sel.push(c.box);
+        selScores.push(c.score);
+      } else if (c.score > scoreThr) {
+        // re-insert keeping the ascending order (before equal elements, like tfjs's binaryInsert)
+        let lo = 0;
+        let hi = cands.length;
+        while (lo < hi) {
+          const mid = (lo + hi) >> 1;
+          if (candCmp(c, cands[mid]!) > 0) lo = mid + 1;
+          else hi = mid;
+        }
+        cands.splice(lo, 0, c);
+      }
+    }
+    const valid = sel.length;
+    if (a.pad) while (sel.length < maxOut) { sel.push(0); selScores.push(0); }
+    return [Tensor.from('i32', [sel.length], sel), fromF64(scores.dtype, [selScores.length], Float64Array.from(selScores)), Tensor.from('i32', [], [valid])];
+  },
+  cost: (ctx) => {
+    const s = ctx.inputs[1]!.shape;
+    const n = typeof s[0] === 'number' ? s[0] : 1;
+    return { macs: 0, flops: n * n * 10 };
   },
 });
 

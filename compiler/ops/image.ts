@@ -740,3 +740,43 @@ export const AffineGrid = defineOp<{ alignCorners: boolean }>({
     return [res];
   },
 });
+
+/** One resized axis of a Resize as tap tables (resizeAxisPlans), for target lowerings. */
+export interface ResizeAxisTaps {
+  axis: number;
+  inLen: number;
+  outLen: number;
+  /** Taps per output position (0: every position extrapolates). */
+  n: number;
+  /** Source indices [outLen, n] (clamped to the axis). */
+  idx: Int32Array;
+  /** Weights [outLen, n] (0 for unused taps). */
+  w: Float64Array;
+  /** 1 where the output position takes the extrapolation value (tf_crop_and_resize). */
+  extrap: Uint8Array;
+}
+
+/**
+ * The per-axis tap tables the reference Resize applies, in order (axes whose plan is the identity
+ * are left out): applying them one axis at a time, in order, is the reference kernel.
+ * @param inShape concrete input shape
+ * @param a parsed Resize/Upsample attributes
+ * @param scales the scales input (or the Upsample-7 attribute as a tensor), if given and non-empty
+ * @param sizes the sizes input, if given and non-empty
+ * @param roi the roi input (tf_crop_and_resize), if given
+ */
+export function resizeAxisPlans(inShape: readonly number[], a: ResizeAttrs, scales?: Tensor, sizes?: Tensor, roi?: Tensor): { outShape: number[]; plans: ResizeAxisTaps[] } {
+  const s = present(scales);
+  const z = present(sizes);
+  if (s && z) throw invalid('Resize: only one of scales and sizes may be given');
+  const tgt = resolveResize(inShape, a, s, z, present(roi));
+  const rank = inShape.length;
+  const plans: ResizeAxisTaps[] = [];
+  if (numel(inShape) === 0 || tgt.outShape.some((d) => d === 0)) return { outShape: tgt.outShape, plans };
+  for (let ax = 0; ax < rank; ax++) {
+    const p = axisPlan(a, inShape[ax]!, tgt.outShape[ax]!, tgt.scales[ax]!, tgt.roi[ax]!, tgt.roi[rank + ax]!);
+    if (p.identity) continue;
+    plans.push({ axis: ax, inLen: inShape[ax]!, outLen: p.outLen, n: p.n, idx: p.idx, w: p.w, extrap: p.extrap });
+  }
+  return { outShape: tgt.outShape, plans };
+}

@@ -5,7 +5,7 @@
  * Only numeric tensors are handled: forms that need string tensors (string keys, values or pools)
  * are rejected with an 'unsupported' error.
  */
-import { DType, isFloat } from '../ir/dtype.js';
+import { DType, ONNX_DTYPE, intRange, isFloat } from '../ir/dtype.js';
 import { Dim, Tensor, numel } from '../ir/tensor.js';
 import { DEFAULT_LIMITS, invalid, limit, unsupported } from '../errors.js';
 import { AttrReader, defineOp, need } from './registry.js';
@@ -73,6 +73,16 @@ export const ArrayFeatureExtractor = defineOp<Record<string, never>>({
     return [res];
   },
   cost: () => ({ macs: 0, flops: 0 }),
+  // Z = Gather(X, Y, axis = last) for a 1-D Y; a 1-D X gathers with Flatten(Y) ([1, count]) on
+  // axis 0 (ops of every opset: the emitted nodes take the graph's default-domain opset)
+  decompose: (b) => {
+    const x = b.inputs[0];
+    const y = b.inputs[1];
+    if (!x || !y || x.dtype === 'string' || x.shape.length === 0 || y.dtype !== 'i64') return null;
+    if (x.shape.length === 1) return [b.op1('Gather', [b.ids[0]!, b.op1('Flatten', [b.ids[1]!], { axis: 0 })], { axis: 0 })];
+    if (y.shape.length !== 1) return null;
+    return [b.op1('Gather', [b.ids[0]!, b.ids[1]!], { axis: x.shape.length - 1 })];
+  },
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -96,6 +106,21 @@ export const Binarizer = defineOp<{ threshold: number }>({
     const res = Tensor.zeros(x.dtype, x.shape);
     for (let i = 0; i < x.size; i++) if (x.get(i) > a.threshold) res.set(i, 1);
     return [res];
+  },
+  // Y = Cast(Greater(X, t), to = dtype(X)); for integer X, x > t <=> x > floor(t) (t in X's range)
+  decompose: (b, a) => {
+    const x = b.inputs[0];
+    if (!x) return null;
+    const dt = x.dtype;
+    let t = a.threshold;
+    if (dt !== 'f32' && dt !== 'f64') {
+      if (isFloat(dt) || dt === 'string' || dt === 'bool') return null;
+      const [lo, hi] = intRange(dt);
+      t = Math.floor(t);
+      if (!(t >= lo && t <= hi) || (dt.endsWith('64') && Math.abs(t) > Number.MAX_SAFE_INTEGER)) return null;
+    }
+    const tv = dt === 'i64' || dt === 'u64' ? b.constant(Tensor.from(dt, [], [BigInt(t)])) : b.scalar(dt, t);
+    return [b.op1('Cast', [b.op1('Greater', [b.ids[0]!, tv])], { to: ONNX_DTYPE[dt] })];
   },
 });
 
@@ -403,12 +428,13 @@ export const TreeEnsemble = defineOp<TreeEnsembleAttrs>({
 // ---------------------------------------------------------------------------------------------
 
 /** N-gram trie node: id 0 means "prefix only"; ids count from 1 in pool order. */
-interface Gram {
+export interface Gram {
   id: number;
   next: Map<number, Gram>;
 }
 
-interface TfIdfAttrs {
+/** TfIdfVectorizer's parsed attributes (what the reference and the wasm lowering read). */
+export interface TfIdfAttrs {
   minN: number;
   maxN: number;
   maxSkip: number;

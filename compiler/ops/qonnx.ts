@@ -10,7 +10,8 @@
 import { DType, isFloat, roundHalfEven } from '../ir/dtype.js';
 import { ConcreteShape, Tensor, TensorType, numel } from '../ir/tensor.js';
 import { invalid } from '../errors.js';
-import { AttrReader, Cost, InferCtx, OpDef, defineOp, need } from './registry.js';
+import { AttrReader, Cost, DecomposeBuilder, InferCtx, OpDef, defineOp, need } from './registry.js';
+import { ValueId } from '../ir/graph.js';
 import { broadcastConcrete, broadcastIndex } from './util.js';
 
 /** The QONNX domain, and the Brevitas export domain QONNX treats as an alias of it. */
@@ -126,6 +127,134 @@ function defineBoth<A>(def: Omit<OpDef<A>, 'domain'>): OpDef<A> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Decompositions (OpDef.decompose): the reference arithmetic in ONNX primitives of opset 9, float32
+// X with float32 parameters and constant bit widths only (the clamp bounds and Trunc's scale become
+// constants). Every f32 primitive rounds once, like the references' fr(); the half-up / half-down
+// roundings add the 0.5 in f64 as the reference does (an f32 add could round |y| + 0.5 up).
+// ---------------------------------------------------------------------------------------------
+
+/** X and the listed parameter inputs are f32 (other dtypes: no decomposition). */
+function allF32(b: DecomposeBuilder, idx: readonly number[]): boolean {
+  return idx.every((i) => b.inputs[i]?.dtype === 'f32');
+}
+
+/** The f32 constant `f(v)` for every element of `t` (same shape). */
+function mapConst(b: DecomposeBuilder, t: Tensor, f: (v: number) => number): ValueId {
+  return b.constant(Tensor.from('f32', [...t.shape], t.toNumbers().map(f)));
+}
+
+/**
+ * Round half to even in opset-9 primitives (Round needs opset 11; QONNX exports are often older),
+ * in f64 where every step is exact: f = floor(y), d = y - f, r = f + (d > 0.5 ? 1 : d < 0.5 ? 0 :
+ * f mod 2), the parity 0 for infinite f. `signedZero`: -0 for negative y rounding to 0 (numpy's
+ * round, as roundHalfEvenSigned), else +0 (roundHalfEven).
+ */
+function roundHalfEvenPrim(b: DecomposeBuilder, y: ValueId, signedZero: boolean): ValueId {
+  const c = (v: number) => b.scalar('f64', v);
+  const yd = b.op1('Cast', [y], { to: 11 });
+  const f = b.op1('Floor', [yd]);
+  const d = b.op1('Sub', [yd, f]);
+  const par = b.op1('Sub', [f, b.op1('Mul', [b.op1('Floor', [b.op1('Mul', [f, c(0.5)])]), c(2)])]);
+  const parity = b.op1('Where', [b.op1('IsNaN', [par]), c(0), par]);
+  const up = b.op1('Where', [b.op1('Greater', [d, c(0.5)]), c(1), b.op1('Where', [b.op1('Less', [d, c(0.5)]), c(0), parity])]);
+  let r = b.op1('Add', [f, up]);
+  if (signedZero) r = b.op1('Where', [b.op1('Less', [yd, c(0)]), b.op1('Neg', [b.op1('Abs', [r])]), r]);
+  return b.op1('Cast', [r], { to: 1 });
+}
+
+/** y rounded with a QONNX rounding mode, in ONNX primitives of opset 9 (f32 in, f32 out). */
+function roundPrim(b: DecomposeBuilder, y: ValueId, mode: RoundingMode): ValueId {
+  switch (mode) {
+    case 'ROUND': case 'HALF_EVEN': return roundHalfEvenPrim(b, y, true);
+    case 'CEIL': return b.op1('Ceil', [y]);
+    case 'FLOOR': return b.op1('Floor', [y]);
+    // sign(y) * ceil(|y|), sign(y) * floor(|y|): integers, exact in f32
+    case 'UP': return b.op1('Mul', [b.op1('Sign', [y]), b.op1('Ceil', [b.op1('Abs', [y])])]);
+    case 'DOWN': return b.op1('Mul', [b.op1('Sign', [y]), b.op1('Floor', [b.op1('Abs', [y])])]);
+    case 'HALF_UP': case 'HALF_DOWN': {
+      // sign(y) * floor(|y| + 0.5) / sign(y) * ceil(|y| - 0.5) with the +-0.5 in f64
+      const a = b.op1('Cast', [b.op1('Abs', [y])], { to: 11 });
+      const r = mode === 'HALF_UP' ? b.op1('Floor', [b.op1('Add', [a, b.scalar('f64', 0.5)])]) : b.op1('Ceil', [b.op1('Sub', [a, b.scalar('f64', 0.5)])]);
+      return b.op1('Mul', [b.op1('Sign', [y]), b.op1('Cast', [r], { to: 1 })]);
+    }
+  }
+}
+
+/** min(max(y, lo), hi) with per-element bounds of the bit widths' shape (NaN stays NaN). */
+function clampPrim(b: DecomposeBuilder, y: ValueId, lo: ValueId, hi: ValueId): ValueId {
+  return b.op1('Min', [b.op1('Max', [y, lo]), hi]);
+}
+
+/** Whether every bit width is a positive integer. */
+function validBits(t: Tensor): boolean {
+  return t.toNumbers().every((v) => v >= 1 && Number.isInteger(v));
+}
+
+// Quant: y = fr(fr(x / s) + z); bipolar (bits 1, signed): y >= 0 ? 1 : -1, else
+// round(clamp(y, min_int, max_int)); out = fr(fr(y - z) * s)
+function decomposeQuant(b: DecomposeBuilder, a: QuantAttrs): (ValueId | null)[] | null {
+  const bits = b.consts[3];
+  if (!bits || !allF32(b, [0, 1, 2]) || !validBits(bits)) return null;
+  const [x, s, z] = [b.ids[0]!, b.ids[1]!, b.ids[2]!];
+  const bv = bits.toNumbers();
+  let y = b.op1('Add', [b.op1('Div', [x, s]), z]);
+  if (a.signed && bv.includes(1)) {
+    // bipolar everywhere, or mixed widths (no decomposition)
+    if (!bv.every((v) => v === 1)) return null;
+    // !(y >= 0) = y < 0 or NaN
+    const neg = b.op1('Or', [b.op1('Less', [y, mapConst(b, bits, () => 0)]), b.op1('IsNaN', [y])]);
+    y = b.op1('Where', [neg, mapConst(b, bits, () => -1), mapConst(b, bits, () => 1)]);
+  } else {
+    y = clampPrim(b, y, mapConst(b, bits, (v) => minInt(a.signed, a.narrow, v)), mapConst(b, bits, (v) => maxInt(a.signed, a.narrow, v)));
+    y = roundPrim(b, y, a.rounding);
+  }
+  return [b.op1('Mul', [b.op1('Sub', [y, z]), s])];
+}
+
+// BipolarQuant: out = fr((x >= 0 ? 1 : -1) * s)
+function decomposeBipolar(b: DecomposeBuilder): (ValueId | null)[] | null {
+  if (!allF32(b, [0, 1])) return null;
+  const [x, s] = [b.ids[0]!, b.ids[1]!];
+  const neg = b.op1('Or', [b.op1('Less', [x, b.scalar('f32', 0)]), b.op1('IsNaN', [x])]);
+  const sign = b.op1('Where', [neg, b.scalar('f32', -1), b.scalar('f32', 1)]);
+  return [b.op1('Mul', [sign, s])];
+}
+
+// Trunc v1: y = rnd(fr(round(fr(fr(x / s) + z)) / ts)), ts = fr(2^(in - out)), out = fr(fr(y - z) * s);
+// v2: ts = fr(2^round(fr(log2(fr(os / s))))) (constant os and s), y = rnd(clamp(fr(round(...) / ts))),
+// out = fr(fr(y - fr(z / ts)) * os)
+function decomposeTrunc(b: DecomposeBuilder, a: TruncAttrs): (ValueId | null)[] | null {
+  const n = b.ids.length;
+  if (!allF32(b, [0, 1, 2])) return null;
+  const [x, s, z] = [b.ids[0]!, b.ids[1]!, b.ids[2]!];
+  const y0 = roundHalfEvenPrim(b, b.op1('Add', [b.op1('Div', [x, s]), z]), false);
+  const fr = Math.fround;
+  if (n === 5) {
+    const [ib, ob] = [b.consts[3], b.consts[4]];
+    if (!ib || !ob) return null;
+    const sh = broadcastConcrete([ib.shape, ob.shape]);
+    const ts = quantRefConst(sh, [ib, ob], ([i, o]) => fr(2 ** (i! - o!)));
+    const y = roundPrim(b, b.op1('Div', [y0, b.constant(ts)]), a.rounding);
+    return [b.op1('Mul', [b.op1('Sub', [y, z]), s])];
+  }
+  const [sc, os, ob] = [b.consts[1], b.consts[4], b.consts[n === 6 ? 5 : 6]];
+  if (!sc || !os || !ob || !validBits(ob) || !allF32(b, [4])) return null;
+  const tsT = quantRefConst(broadcastConcrete([os.shape, sc.shape]), [os, sc], ([o, c]) => fr(2 ** roundHalfEven(fr(Math.log2(fr(o! / c!))))));
+  const ts = b.constant(tsT);
+  let y = b.op1('Div', [y0, ts]);
+  y = clampPrim(b, y, mapConst(b, ob, (v) => minInt(a.signed, a.narrow, v)), mapConst(b, ob, (v) => maxInt(a.signed, a.narrow, v)));
+  y = roundPrim(b, y, a.rounding);
+  return [b.op1('Mul', [b.op1('Sub', [y, b.op1('Div', [z, ts])]), b.ids[4]!])];
+}
+
+/** An f32 constant of `shape`: f applied to the broadcast elements of `ts`. */
+function quantRefConst(shape: number[], ts: Tensor[], f: (v: number[]) => number): Tensor {
+  const { read } = broadcastReaders(ts);
+  const n = numel(shape);
+  return Tensor.from('f32', shape, Array.from({ length: n }, (_, j) => f(read.map((r) => r(j)))));
+}
+
+// ---------------------------------------------------------------------------------------------
 // Quant / IntQuant
 // ---------------------------------------------------------------------------------------------
 
@@ -184,6 +313,7 @@ function quantDef(name: string) {
       return [quantRef(x, need(ins[1], 1, name), need(ins[2], 2, name), need(ins[3], 3, name), a)];
     },
     cost: elemCost(6),
+    decompose: decomposeQuant,
   });
 }
 
@@ -219,6 +349,7 @@ export const BipolarQuant = defineBoth<Record<string, never>>({
     return [bipolarQuantRef(x, need(ins[1], 1, 'BipolarQuant'))];
   },
   cost: elemCost(2),
+  decompose: decomposeBipolar,
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -312,6 +443,7 @@ export const Trunc = defineBoth<TruncAttrs>({
     return [truncV2Ref(x, g(1), g(2), g(4), outBits, a)];
   },
   cost: elemCost(8),
+  decompose: decomposeTrunc,
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -21,9 +21,10 @@ export interface InferCtx extends OpCtx {
   freshDim(hint?: string): Dim;
   /**
    * Infers a subgraph's output types given its input and capture types (set by the interpreter's
-   * inference; ops with subgraph attributes need it).
+   * inference; ops with subgraph attributes need it). `captureConsts`: the captured values known at
+   * compile time (Unsqueeze axes, Reshape shapes read from the outer graph), undefined where unknown.
    */
-  inferSubgraph?: (body: Graph, inputs: readonly TensorType[], captures: readonly TensorType[]) => TensorType[];
+  inferSubgraph?: (body: Graph, inputs: readonly TensorType[], captures: readonly TensorType[], captureConsts?: readonly (Tensor | undefined)[]) => TensorType[];
 }
 
 /** Context of `run` (ops on sequences/optionals and ops with subgraphs). */

@@ -1,4 +1,4 @@
-import { DType, isBigInt } from '../ir/dtype.js';
+import { DType } from '../ir/dtype.js';
 import { ConcreteShape, Dim, Shape, Tensor, TensorType, allocData, numel, stridesOf } from '../ir/tensor.js';
 import { invalid } from '../errors.js';
 import { InferCtx, broadcastShapes } from './registry.js';
@@ -36,54 +36,6 @@ export function broadcastIndex(inShape: ConcreteShape, outShape: ConcreteShape):
     }
   }
   return idx;
-}
-
-/** True when the array stores bigints. */
-export function bigData(t: Tensor): boolean {
-  return isBigInt(t.dtype);
-}
-
-/**
- * Elementwise map over broadcast inputs with a number function. The output is written with
- * the dtype's store semantics (floats rounded, ints truncated/wrapped).
- * For i64/u64 the numbers go through Number() (exact below 2^53); use mapBig for exact 64-bit work.
- */
-export function mapBroadcast(
-  inputs: Tensor[],
-  outDtype: DType,
-  f: (...xs: number[]) => number,
-): Tensor {
-  const outShape = broadcastConcrete(inputs.map((t) => t.shape));
-  const n = numel(outShape);
-  const out = Tensor.zeros(outDtype, outShape);
-  const idx = inputs.map((t) => (t.size === n && sameDims(t.shape, outShape) ? null : broadcastIndex(t.shape, outShape)));
-  const args = new Array<number>(inputs.length);
-  for (let j = 0; j < n; j++) {
-    for (let k = 0; k < inputs.length; k++) {
-      const ix = idx[k];
-      args[k] = inputs[k]!.get(ix ? ix[j]! : j);
-    }
-    out.set(j, f(...args));
-  }
-  return out;
-}
-
-/** Elementwise map with bigint arithmetic (for i64/u64 exactness). */
-export function mapBroadcastBig(inputs: Tensor[], outDtype: DType, f: (...xs: bigint[]) => bigint): Tensor {
-  const outShape = broadcastConcrete(inputs.map((t) => t.shape));
-  const n = numel(outShape);
-  const out = Tensor.zeros(outDtype, outShape);
-  const idx = inputs.map((t) => broadcastIndex(t.shape, outShape));
-  const args = new Array<bigint>(inputs.length);
-  for (let j = 0; j < n; j++) {
-    for (let k = 0; k < inputs.length; k++) args[k] = inputs[k]!.getBig(idx[k]![j]!);
-    out.set(j, f(...args));
-  }
-  return out;
-}
-
-function sameDims(a: ConcreteShape, b: ConcreteShape): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /** Type of an elementwise op's output: broadcast shape, given dtype (default: first input's). */
@@ -124,11 +76,6 @@ export function knownNumel(s: Shape): number | undefined {
     n *= d;
   }
   return n;
-}
-
-/** Dims as numbers when all are concrete. */
-export function concreteOr(s: Shape): number[] | undefined {
-  return s.every((d) => typeof d === 'number') ? (s as number[]) : undefined;
 }
 
 export type { Dim };

@@ -9,14 +9,21 @@ import { foldBatchnorm } from './fold-batchnorm.js';
 import { matmulAddToGemmPass } from './matmul-add-to-gemm.js';
 import { fuseActivation } from './fuse-activation.js';
 import { decompose, decomposePass } from './decompose.js';
+import { ifInline } from './if-inline.js';
+import { foldAffine } from './fold-affine.js';
+import { foldPad } from './fold-pad.js';
 
 export { shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation, decompose, decomposePass };
+export { ifInline };
+export { foldAffine, foldPad };
 export type { OpSupport } from './decompose.js';
 export type { Pass, PassCtx, PassOptions } from './pass.js';
 
 /** All registered passes. */
 export const ALL_PASSES: readonly Pass[] = [
   shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation, decompose,
+  ifInline,
+  foldAffine, foldPad,
 ];
 
 /** Looks a pass up by its kebab-case name. */

@@ -54,11 +54,6 @@ export function producerIs(g: Graph, id: ValueId | null | undefined, ...ops: str
   return p && ops.includes(qualifiedOp(p)) ? p : undefined;
 }
 
-/** The constant tensor of an input, or undefined when it is not a constant. */
-export function constInput(g: Graph, n: Node, i: number): Tensor | undefined {
-  return g.constOf(n.inputs[i]);
-}
-
 /** True when every present input of `n` is a constant. */
 export function allConstInputs(g: Graph, n: Node): boolean {
   return n.inputs.every((x) => x === null || g.consts.has(x));

@@ -14,8 +14,14 @@ export { qconv_i8, qdw_nhwc_i8, qconv_wino_i8, qgemm_i8, qrequant_i8, qbinary_i8
 export { round_f16_f32, f16_to_f32, int4_dequant_f32 } from './f16';
 export { copy_strided_es, fill_es, gather_es, pad_es } from './move';
 export { gather_elements, scatter_elements, gather_nd, scatter_nd, onehot, trilu } from './gather';
-export { argminmax, topk, cumsum, reduce_any } from './select';
+export { argminmax, topk, cumsum, cumprod, reduce_any } from './select';
 export { unary_any, binary_any, where_any } from './anytype';
 export { convt_col2im_f32, einsum_f32 } from './convt';
 export { pool3d_f32 } from './pool3d';
 export { rnn_f32 } from './rnn';
+export { resize_axis_f32, grid_sample_nd_f32, affine_grid_f32, col2im_nd_f32, lrn_f32, maxunpool_f32, roi_align_f32, deform_conv_f32 } from './image';
+export { wrap4, qmatmul_rt, qconv_rt, dynquant_u8, softmax_f64 } from './qint4';
+export { dft, stft, window, melweight } from './signal';
+export { det, reverse_sequence, tensor_scatter, bn_train } from './misc';
+export { tfidf, tree_ensemble } from './ml';
+export { linear_attention } from './linattn';

@@ -1,6 +1,6 @@
 /**
  * Selection and scan kernels on any numeric element type (dtype codes of dtype.ts): ArgMax/ArgMin,
- * TopK, CumSum and the Reduce* ops on integer / f64 / bool inputs, each as the reference
+ * TopK, CumSum, CumProd and the Reduce* ops on integer / f64 / bool inputs, each as the reference
  * interpreter computes them (compiler/ops/reduce.ts). One generic body per kernel, monomorphized
  * per element type by the dtype word.
  */
@@ -121,21 +121,26 @@ export function topk(p: usize): void {
   }
 }
 
-function cumsumT<T>(x: usize, y: usize, outer: i32, n: i32, inner: i32, exclusive: bool, reverse: bool): void {
+function cumsumT<T>(x: usize, y: usize, outer: i32, n: i32, inner: i32, exclusive: bool, reverse: bool, prod: bool = false): void {
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < inner; j++) {
       const base = o * n * inner + j;
       // floats accumulate in f64 and round each output; integers wrap like the reference's store
-      let sf: f64 = 0;
-      let si: i64 = 0;
+      // (the low bits of a 64-bit wrapping sum / product are those of wrapping at every step)
+      let sf: f64 = prod ? 1 : 0;
+      let si: i64 = prod ? 1 : 0;
       for (let q = 0; q < n; q++) {
         const kk = reverse ? n - 1 - q : q;
         const a = at<T>(x, base + kk * inner), b = at<T>(y, base + kk * inner);
         const v = load<T>(a);
         if (isFloat<T>()) {
-          if (exclusive) { store<T>(b, <T>sf); sf += <f64>v; } else { sf += <f64>v; store<T>(b, <T>sf); }
+          if (exclusive) store<T>(b, <T>sf);
+          if (prod) sf *= <f64>v; else sf += <f64>v;
+          if (!exclusive) store<T>(b, <T>sf);
         } else {
-          if (exclusive) { store<T>(b, <T>si); si += <i64>v; } else { si += <i64>v; store<T>(b, <T>si); }
+          if (exclusive) store<T>(b, <T>si);
+          if (prod) si *= <i64>v; else si += <i64>v;
+          if (!exclusive) store<T>(b, <T>si);
         }
       }
     }
@@ -143,11 +148,11 @@ function cumsumT<T>(x: usize, y: usize, outer: i32, n: i32, inner: i32, exclusiv
 }
 
 /**
- * cumsum params: 0 x, 1 y, 2 dtype, 3 outer, 4 axis length, 5 inner, 6 exclusive, 7 reverse,
+ * cumsum / cumprod params: 0 x, 1 y, 2 dtype, 3 outer, 4 axis length, 5 inner, 6 exclusive, 7 reverse,
  * 8 address of a runtime axis (0: words 3..5 hold the layout), 9 its kind (0 i32, 1 i64), 10 rank,
  * 11..16 dims (runtime axis: the layout comes from them; an axis out of range is clamped).
  */
-export function cumsum(p: usize): void {
+function cumScan(p: usize, prod: bool): void {
   const x = pa(p, 0), y = pa(p, 1), dt = pi(p, 2);
   let outer = pi(p, 3), n = pi(p, 4), inner = pi(p, 5);
   const ex = pi(p, 6) != 0, rev = pi(p, 7) != 0, axAt = pa(p, 8);
@@ -165,18 +170,28 @@ export function cumsum(p: usize): void {
     n = pi(p, 11 + a);
   }
   switch (dt) {
-    case DT_F32: cumsumT<f32>(x, y, outer, n, inner, ex, rev); break;
-    case DT_F64: cumsumT<f64>(x, y, outer, n, inner, ex, rev); break;
-    case DT_I8: cumsumT<i8>(x, y, outer, n, inner, ex, rev); break;
-    case DT_U8: cumsumT<u8>(x, y, outer, n, inner, ex, rev); break;
-    case DT_I16: cumsumT<i16>(x, y, outer, n, inner, ex, rev); break;
-    case DT_U16: cumsumT<u16>(x, y, outer, n, inner, ex, rev); break;
-    case DT_I32: cumsumT<i32>(x, y, outer, n, inner, ex, rev); break;
-    case DT_U32: cumsumT<u32>(x, y, outer, n, inner, ex, rev); break;
-    case DT_I64: cumsumT<i64>(x, y, outer, n, inner, ex, rev); break;
-    case DT_U64: cumsumT<u64>(x, y, outer, n, inner, ex, rev); break;
+    case DT_F32: cumsumT<f32>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_F64: cumsumT<f64>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_I8: cumsumT<i8>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_U8: cumsumT<u8>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_I16: cumsumT<i16>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_U16: cumsumT<u16>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_I32: cumsumT<i32>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_U32: cumsumT<u32>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_I64: cumsumT<i64>(x, y, outer, n, inner, ex, rev, prod); break;
+    case DT_U64: cumsumT<u64>(x, y, outer, n, inner, ex, rev, prod); break;
     default: unreachable();
   }
+}
+
+/** cumsum: the running sum (cumScan's parameter block). */
+export function cumsum(p: usize): void {
+  cumScan(p, false);
+}
+
+/** cumprod: the running product, same parameter block as cumsum (an exclusive scan starts at 1). */
+export function cumprod(p: usize): void {
+  cumScan(p, true);
 }
 
 // reduction codes (kernels.ts REDUCE)

@@ -365,16 +365,18 @@ export interface GemmSpec {
 }
 
 /**
- * Gemm dimensions from the parsed attributes and 2-D operand shapes.
+ * Gemm dimensions from the parsed attributes and the 2-D operand shapes (returned as `as`, `bs`).
  * @param c lowering context
  * @param n the Gemm node
- * @param as shape of A (2-D)
- * @param bs shape of B (2-D)
+ * @throws unsupported when A or B is not 2-D
  */
-export function gemmSpec(c: ParamCtx, n: Node, as: readonly number[], bs: readonly number[]): GemmSpec {
+export function gemmSpec(c: LayoutCtx, n: Node): GemmSpec & { as: number[]; bs: number[] } {
+  const as = c.shape(n.inputs[0]!);
+  const bs = c.shape(n.inputs[1]!);
+  if (as.length !== 2 || bs.length !== 2) throw c.unsupported('Gemm inputs must be 2-D');
   const a = opAttrs<{ alpha: number; beta: number; transA: boolean; transB: boolean }>(n, c.opset);
   return {
-    transA: a.transA, transB: a.transB, alpha: a.alpha, beta: a.beta,
+    as, bs, transA: a.transA, transB: a.transB, alpha: a.alpha, beta: a.beta,
     M: a.transA ? as[1]! : as[0]!, K: a.transA ? as[0]! : as[1]!, N: a.transB ? bs[0]! : bs[1]!,
   };
 }
@@ -486,3 +488,85 @@ export function avgPoolCountsMinus1(g: Geom3, countIncludePad: boolean): Int32Ar
   return table;
 }
 
+
+/** What the layout helpers below read from a lowering context (both targets' LowerCtx). */
+export interface LayoutCtx extends ParamCtx {
+  shape(id: ValueId): number[];
+  unsupported(msg: string): Error;
+}
+
+/** MatMul dims with NumPy semantics: 1-D operands promoted to [1,K] / [K,1], batch dims broadcast. */
+export interface MatMulDims {
+  /** Operands as (at least) 2-D shapes. */
+  a2: number[];
+  b2: number[];
+  M: number;
+  K: number;
+  N: number;
+  /** Batch dims of each operand and their broadcast. */
+  batchA: number[];
+  batchB: number[];
+  batch: number[];
+}
+
+/**
+ * MatMul(A, B) dims on concrete shapes.
+ * @throws unsupported when the inner dims differ or the batch dims do not broadcast
+ */
+export function matmulDims(c: LayoutCtx, n: Node): MatMulDims {
+  const as = c.shape(n.inputs[0]!);
+  const bs = c.shape(n.inputs[1]!);
+  const a2 = as.length === 1 ? [1, as[0]!] : as;
+  const b2 = bs.length === 1 ? [bs[0]!, 1] : bs;
+  const M = a2[a2.length - 2]!, K = a2[a2.length - 1]!, N = b2[b2.length - 1]!;
+  if (b2[b2.length - 2] !== K) throw c.unsupported(`MatMul inner dims differ: [${as.join(',')}] x [${bs.join(',')}]`);
+  const batchA = a2.slice(0, -2);
+  const batchB = b2.slice(0, -2);
+  const r = Math.max(batchA.length, batchB.length);
+  const batch: number[] = [];
+  for (let i = 0; i < r; i++) {
+    const da = batchA[i - (r - batchA.length)] ?? 1;
+    const db = batchB[i - (r - batchB.length)] ?? 1;
+    if (da !== db && da !== 1 && db !== 1) throw c.unsupported(`MatMul batch dims do not broadcast: [${as.join(',')}] x [${bs.join(',')}]`);
+    batch.push(Math.max(da, db));
+  }
+  return { a2, b2, M, K, N, batchA, batchB, batch };
+}
+
+/** LayerNormalization layout: rows before `axis`, `inner` normalized elements per row. */
+export interface LayerNormLayout {
+  xs: number[];
+  axis: number;
+  rows: number;
+  inner: number;
+  epsilon: number;
+  /** Mean and inverse-std outputs when something reads them. */
+  mean?: ValueId;
+  invStd?: ValueId;
+}
+
+/** LayerNormalization(X, scale, bias) layout on a concrete shape. */
+export function layerNormLayout(c: LayoutCtx & { g: { useCount(id: ValueId): number } }, n: Node): LayerNormLayout {
+  const xs = c.shape(n.inputs[0]!);
+  const la = opAttrs<{ axis: number; epsilon: number }>(n, c.opset);
+  const axis = normAxis(la.axis, xs.length);
+  const used = (o: ValueId | undefined) => (o !== undefined && c.g.useCount(o) > 0 ? o : undefined);
+  const mean = used(n.outputs[1]);
+  const invStd = used(n.outputs[2]);
+  return {
+    xs, axis, rows: numel(xs.slice(0, axis)), inner: numel(xs.slice(axis)), epsilon: la.epsilon,
+    ...(mean !== undefined ? { mean } : {}), ...(invStd !== undefined ? { invStd } : {}),
+  };
+}
+
+/**
+ * Conv geometry for the 1-D/2-D convolution kernels of a target (3-D convolutions are refused).
+ * @param target target name for the error
+ */
+export function conv2dGeom(c: LayoutCtx, n: Node, target: string): { xs: number[]; ws: number[]; geo: Geom3; group: number } {
+  const xs = c.shape(n.inputs[0]!);
+  const ws = c.shape(n.inputs[1]!);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D convolution is not supported on ${target} (1-D and 2-D only)`);
+  return { xs, ws, ...convGeom(c, n, xs, ws) };
+}

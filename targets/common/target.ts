@@ -3,6 +3,9 @@
  * name (compiler/pipeline.ts pipelineFor) given what the target has kernels for, and compiling is
  * "optimize a copy, then emit".
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { Graph } from '../../compiler/ir/graph.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import type { OpSupport } from '../../compiler/passes/decompose.js';
@@ -45,4 +48,19 @@ export function defineTarget<O extends TargetOptions, A extends Artifact>(name: 
       return { ...emit(h, opts ?? ({} as O)), graph: h };
     },
   };
+}
+
+/**
+ * Writes an artifact's files into a fresh temporary folder and returns its path (tests, `run` on a
+ * model compiled in memory). The caller removes it.
+ * @param prefix folder name prefix, e.g. 'edgec-wasm-'
+ */
+export function writeTempArtifact(files: ReadonlyMap<string, Uint8Array | string>, prefix = 'edgec-artifact-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  for (const [name, data] of files) {
+    const full = path.join(dir, name);
+    fs.mkdirSync(path.dirname(full), { recursive: true });
+    fs.writeFileSync(full, data);
+  }
+  return dir;
 }

@@ -69,7 +69,7 @@ export function hlsLibraryPath(): string {
   throw internal(`HLS kernel library not found next to ${here}`);
 }
 
-const LIB_FILES = ['nnet_common.h', 'nnet_conv.h', 'nnet_dense.h', 'nnet_pooling.h', 'nnet_merge.h', 'nnet_activation.h'];
+const LIB_FILES = ['nnet_common.h', 'nnet_conv.h', 'nnet_dense.h', 'nnet_pooling.h', 'nnet_merge.h', 'nnet_activation.h', 'nnet_recurrent.h'];
 
 const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
 
@@ -844,6 +844,161 @@ function lowerRequantize(e: Emitter, n: Node): void {
   });
 }
 
+/** The attributes of compiler/ops/rnn.ts that the recurrent lowering reads. */
+interface RnnAttrsView {
+  kind: 'RNN' | 'GRU' | 'LSTM';
+  direction: 'forward' | 'reverse' | 'bidirectional';
+  acts: { name: string; alpha: number; beta: number }[][];
+  clip: number | undefined;
+  layout: 0 | 1;
+  linearBeforeReset: boolean;
+  inputForget: boolean;
+}
+
+/** Recurrent activations (lower-cased, as compiler/ops/rnn.ts parses them) -> act_apply kind and
+ * which of alpha / beta become its p0 / p1 (same formulas as the reference's `activate`). */
+const RNN_ACT: Record<string, [number, boolean, boolean]> = {
+  sigmoid: [3, false, false], tanh: [7, false, false], relu: [1, false, false], hardsigmoid: [4, true, true],
+  leakyrelu: [6, true, false], elu: [16, true, false], softplus: [15, false, false],
+  // nnet_recurrent.h's rnn_act_kind
+  affine: [100, true, true], scaledtanh: [101, true, true], thresholdedrelu: [102, true, false], softsign: [103, false, false],
+};
+
+/**
+ * LSTM / GRU / RNN (ONNX semantics) -> nnet::lstm / nnet::gru / nnet::rnn (lib/nnet_recurrent.h):
+ * static sequence length, forward / reverse / bidirectional, layout 0 / 1, initial states
+ * (constants or runtime inputs; zeros when absent), GRU linear_before_reset, LSTM peepholes
+ * (constant P) and input_forget, clip, sequence_lens (constant or runtime int32), every ONNX
+ * activation with its alpha / beta. float32, or float16 (the fp16 graph: half weights and states,
+ * float gate arithmetic, the states rounded to half every step as the reference rounds them).
+ * `unsupported`: different activations per direction (the config holds one set), runtime weights.
+ * W [D, G*H, I], R [D, G*H, H] and B [D, 2*G*H] must be constants; they are stored as ONNX lays
+ * them out (row-major gate rows), so every gate row is a dense row of n_in + n_hidden MACs.
+ */
+function lowerRecurrent(e: Emitter, n: Node): void {
+  const kind = n.op as 'LSTM' | 'GRU' | 'RNN';
+  const G = kind === 'LSTM' ? 4 : kind === 'GRU' ? 3 : 1;
+  const a = e.attrs<RnnAttrsView>(n);
+  const x = n.inputs[0]!;
+  const dt = e.dtype(x);
+  if (!isFloatDt(dt)) throw unsupported(`${kind} on ${dt} tensors is not supported by the HLS target (float32 / float16 only)`);
+  const ct = e.ctypeOf(dt);
+  const bits = BITS[dt]!;
+  // activations f, g (, h): one set for every direction (the kernel's config holds one)
+  const acts0 = a.acts[0]!;
+  const same = a.acts.every((per) => per.length === acts0.length && per.every((act, k) => act.name === acts0[k]!.name && act.alpha === acts0[k]!.alpha && act.beta === acts0[k]!.beta));
+  if (!same) throw unsupported(`${kind} with different activations per direction is not supported by the HLS target`);
+  const actLines = acts0.map((act, k) => {
+    const spec = RNN_ACT[act.name];
+    if (!spec) throw unsupported(`${kind} activation ${act.name} is not supported by the HLS target (${Object.keys(RNN_ACT).join(', ')})`);
+    const nm = 'fgh'[k]!;
+    return [i(`${nm}_act`, spec[0]), f(`${nm}_p0`, spec[1] ? act.alpha : 0), f(`${nm}_p1`, spec[2] ? act.beta : 0)];
+  }).flat();
+  const clipLines = a.clip !== undefined ? [b('has_clip', true), f('clip', a.clip)] : [];
+  const xs = e.shape(x);
+  if (xs.length !== 3) throw invalid(`${kind}: X must have rank 3, got [${xs.join(', ')}]`);
+  const D = a.direction === 'bidirectional' ? 2 : 1;
+  const [S, B] = a.layout === 0 ? [xs[0]!, xs[1]!] : [xs[1]!, xs[0]!];
+  const I = xs[2]!;
+  const wT = needConst(e, n.inputs[1], `the ${kind} weight W`);
+  const rT = needConst(e, n.inputs[2], `the ${kind} recurrence weight R`);
+  const bT = n.inputs[3] != null ? needConst(e, n.inputs[3], `the ${kind} bias B`) : null;
+  if (wT.dtype !== dt || rT.dtype !== dt || (bT && bT.dtype !== dt)) throw invalid(`${kind}: W, R and B must have the element type of X (${dt})`);
+  if (wT.shape.length !== 3 || wT.shape[0] !== D || wT.shape[1]! % G !== 0 || wT.shape[2] !== I) {
+    throw invalid(`${kind}: W must have shape [${D}, ${G}*hidden, ${I}], got [${wT.shape.join(', ')}]`);
+  }
+  const H = wT.shape[1]! / G;
+  if (rT.shape.join(',') !== [D, G * H, H].join(',')) throw invalid(`${kind}: R must have shape [${D}, ${G * H}, ${H}], got [${rT.shape.join(', ')}]`);
+  if (bT && bT.shape.join(',') !== [D, 2 * G * H].join(',')) throw invalid(`${kind}: B must have shape [${D}, ${2 * G * H}], got [${bT.shape.join(', ')}]`);
+  const pT = kind === 'LSTM' && n.inputs[7] != null ? needConst(e, n.inputs[7], 'the LSTM peepholes P') : null;
+  if (pT && (pT.dtype !== dt || pT.shape.join(',') !== [D, 3 * H].join(','))) throw invalid(`LSTM: P must be ${dt} of shape [${D}, ${3 * H}], got ${pT.dtype} [${pT.shape.join(', ')}]`);
+  if (S < 1 || B < 1) throw unsupported(`${kind} with an empty sequence or batch is not supported by the HLS target`);
+  const idx = e.index;
+  const stSize = D * B * H;
+  const stShape = a.layout === 0 ? [D, B, H] : [B, D, H];
+  // initial states: runtime inputs or constants of shape [D, B, H] (layout 1: [B, D, H]); zeros when absent
+  const state = (k: number, what: string): { ref: string; ctype: string } => {
+    const id = n.inputs[k];
+    if (id == null) {
+      const name = e.addWeight(`z${idx}_${k}`, 'float', new Array<string>(stSize).fill('0.0f'), 32);
+      return { ref: name, ctype: 'float' };
+    }
+    if (e.dtype(id) !== dt) throw invalid(`${kind}: ${what} must have the element type of X (${dt}), got ${e.dtype(id)}`);
+    const sh = e.shape(id);
+    if (sh.join(',') !== stShape.join(',')) throw invalid(`${kind}: ${what} must have shape [${stShape.join(', ')}], got [${sh.join(', ')}]`);
+    return { ref: e.ref(id), ctype: e.tref(id) };
+  };
+  const h0 = state(5, 'initial_h');
+  const c0 = kind === 'LSTM' ? state(6, 'initial_c') : null;
+  // outputs Y, Y_h (, Y_c): a scratch buffer for each one the node does not produce or nobody reads
+  const nOut = kind === 'LSTM' ? 3 : 2;
+  const outs: string[] = [];
+  // (RNN and GRU have Y and Y_h)
+  let outBits = 0;
+  for (let k = 0; k < nOut; k++) {
+    const id = n.outputs[k];
+    if (id !== undefined && (e.g.useCount(id) > 0 || e.g.outputs.includes(id))) {
+      const bf = e.out(id, k);
+      outs.push(bf.name);
+      outBits += bf.size * bits;
+    } else {
+      const size = k === 0 ? S * D * B * H : stSize;
+      const bf: Buf = { name: `layer${idx}_scratch${k}`, ctype: ct, size, dtype: dt };
+      e.locals.push(bf);
+      outs.push(bf.name);
+      outBits += size * bits;
+    }
+  }
+  e.addWeight(`w${idx}`, ct, wT.toNumbers().map((v) => literal(dt, v)), bits);
+  e.addWeight(`r${idx}`, ct, rT.toNumbers().map((v) => literal(dt, v)), bits);
+  e.addWeight(`b${idx}`, ct, (bT ? bT.toNumbers() : new Array<number>(D * 2 * G * H).fill(0)).map((v) => literal(dt, v)), bits);
+  // sequence_lens: an int32 constant (checked against [0, S] like the reference) or a runtime
+  // input (the kernel clamps it to [0, S]); without it a placeholder the kernel never reads
+  const lensId = n.inputs[4];
+  let lens: { ref: string; ctype: string };
+  if (lensId == null) {
+    lens = { ref: e.addWeight(`l${idx}`, 'int32_t', ['0'], 32), ctype: 'int32_t' };
+  } else {
+    if (e.dtype(lensId) !== 'i32') throw invalid(`${kind}: sequence_lens must be int32, got ${e.dtype(lensId)}`);
+    if (e.shape(lensId).join(',') !== String(B)) throw invalid(`${kind}: sequence_lens must have shape [${B}], got [${e.shape(lensId).join(', ')}]`);
+    const lc = e.consts.get(lensId);
+    lc?.toNumbers().forEach((v, k) => {
+      if (!(Number.isInteger(v) && v >= 0 && v <= S)) throw invalid(`${kind}: sequence_lens[${k}] = ${v} is outside [0, ${S}]`);
+    });
+    lens = { ref: e.ref(lensId), ctype: e.tref(lensId) };
+  }
+  // LSTM peepholes; without them a one-element placeholder the kernel never reads
+  if (kind === 'LSTM') e.addWeight(`p${idx}`, ct, (pT ? pT.toNumbers() : [0]).map((v) => literal(dt, v)), bits);
+  // one gate row = n_in + n_hidden MACs per pipelined iteration
+  const perRow = I + H;
+  const rf = e.reuse(perRow);
+  const mult = Math.ceil(perRow / rf);
+  e.kernels.add('nnet_recurrent.h');
+  const kname = kind.toLowerCase();
+  const L = [cfgHead(e, 'recurrent_config', `${kname} ${a.direction}, layout ${a.layout}`),
+    u('n_seq', S), u('n_batch', B), u('n_in', I), u('n_hidden', H), u('n_dir', D), b('reverse', a.direction === 'reverse'),
+    b('batch_first', a.layout === 1), b('linear_before_reset', a.linearBeforeReset), ...actLines, ...clipLines,
+    ...(kind === 'LSTM' ? [b('has_peephole', !!pT), b('input_forget', a.inputForget)] : []), b('has_lens', lensId != null),
+    u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
+    '  typedef float accum_t;', `  typedef ${ct} weight_t;`, `  typedef ${ct} bias_t;`, '};'];
+  // every output buffer has X's element type (typedefs of it): the kernel's one Out type, which
+  // also holds the states (fp16: rounded to half per step, as the reference rounds them)
+  const tpl = kind === 'LSTM' ? `${e.tref(x)}, ${ct}, ${h0.ctype}, ${c0!.ctype}, ${lens.ctype}, config${idx}` : `${e.tref(x)}, ${ct}, ${h0.ctype}, ${lens.ctype}, config${idx}`;
+  const args = kind === 'LSTM'
+    ? `${e.ref(x)}, ${outs.join(', ')}, w${idx}, r${idx}, b${idx}, ${h0.ref}, ${c0!.ref}, p${idx}, ${lens.ref}`
+    : `${e.ref(x)}, ${outs.join(', ')}, w${idx}, r${idx}, b${idx}, ${h0.ref}, ${lens.ref}`;
+  // gate rows: D*S*B steps of G*H rows (GRU, linear_before_reset = 0: the candidate's R row is a
+  // second pass over H rows after the reset gate) + H element-wise state updates per step
+  const steps = D * S * B;
+  const rows = G * H + (kind === 'GRU' && !a.linearBeforeReset ? H : 0);
+  e.push([L.join('\n')], [`nnet::${kname}<${tpl}>(${args});`], {
+    kernel: `nnet::${kname}`, macs: steps * G * H * (I + H), multipliers: mult, reuse: rf, iterations: steps * rows,
+    weightBits: (wT.size + rT.size + D * 2 * G * H + (pT ? pT.size : 0)) * bits + (n.inputs[5] == null ? stSize * 32 : 0) + (kind === 'LSTM' && n.inputs[6] == null ? stSize * 32 : 0),
+    outBits, int8: false, requant: false,
+    recurrent: { steps, stateCycles: H, stateMults: kind === 'RNN' ? 0 : 3 + (pT ? 3 : 0), activations: kind === 'LSTM' ? (a.inputForget ? 4 : 5) : kind === 'GRU' ? 3 : 1 },
+  });
+}
+
 type LowerFn = (e: Emitter, n: Node) => void;
 
 const LOWER: Record<string, LowerFn> = {
@@ -858,6 +1013,7 @@ const LOWER: Record<string, LowerFn> = {
   BatchNormalization: lowerBatchNorm,
   Concat: lowerConcat, Slice: lowerSlice, Transpose: lowerTranspose,
   QuantizeLinear: lowerQuantLinear, DequantizeLinear: lowerQuantLinear, 'edgec.Requantize': lowerRequantize,
+  LSTM: lowerRecurrent, GRU: lowerRecurrent, RNN: lowerRecurrent,
 };
 
 /** Ops that only reinterpret the flat NCHW buffer (reshape-free layouts). */
@@ -1008,7 +1164,7 @@ function lowerAll(g: Graph, opts: HlsOptions): Lowered {
       }
       const fn = LOWER[qualified(n)];
       if (!fn) throw unsupported(`no HLS kernel for op ${qualified(n)}`);
-      if (n.outputs.length > 1 && !n.op.endsWith('Pool') && n.op !== 'BatchNormalization' && n.op !== 'Dropout') {
+      if (n.outputs.length > 1 && !n.op.endsWith('Pool') && n.op !== 'BatchNormalization' && n.op !== 'Dropout' && n.op !== 'LSTM' && n.op !== 'GRU' && n.op !== 'RNN') {
         if (n.outputs.slice(1).some((o) => g.useCount(o) > 0 || g.outputs.includes(o))) throw unsupported(`${n.op} with several outputs is not supported by the HLS target`);
       }
       fn(e, n);

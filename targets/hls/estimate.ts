@@ -17,6 +17,10 @@
  *   block scale.
  * - LUT/FF: per multiplier (fp32 ~ 400 LUT / 600 FF for an fmul+fadd pair around the DSPs; int8
  *   ~ 30 LUT / 50 FF) plus a per-layer control overhead (250 LUT / 350 FF) and LUTRAM for small arrays.
+ * - Recurrent layers (LSTM/GRU): the gate matrix-vector rows are dense rows (n_in + n_hidden MACs per
+ *   pipelined row, the same multiplier model); the element-wise state loop adds 3 fmul units and one
+ *   exp-based unit per sigmoid/tanh (~7 DSP48); every time step drains the gate pipeline and runs the
+ *   state loop before the next step can start (latency += steps x (depth + hidden + 20)).
  * - Latency: iterations x II (the reuse factor) + the pipeline depth per layer; the layers run
  *   in sequence for one input (total latency), and under DATAFLOW the initiation interval is the
  *   slowest layer.
@@ -47,7 +51,17 @@ export interface LayerCost {
   /** int4 'filter': bits of the dequantized filter buffer and the cycles spent filling it. */
   dequantBits?: number;
   dequantCycles?: number;
+  /**
+   * Recurrent layers (LSTM/GRU): `steps` sequential time steps (per direction and batch entry);
+   * each one drains the gate-row pipeline (its depth) and then runs `stateCycles` element-wise
+   * state updates at II 1, with `stateMults` float multipliers and `activations` sigmoid/tanh
+   * units (one exp-based unit each) in that loop body.
+   */
+  recurrent?: { steps: number; stateCycles: number; stateMults: number; activations: number };
 }
+
+/** DSP48 / LUT / FF of one float sigmoid or tanh unit (exp + divide), and its latency in cycles. */
+const ACT_UNIT = { dsp: 7, lut: 800, ff: 1000, latency: 20 };
 
 /** An FPGA part's resources. */
 export interface Part {
@@ -138,12 +152,17 @@ export function estimateProject(costs: LayerCost[], o: { part: Part; clockNs: nu
     if (c.requant) dsp += 4;
     const deq = c.int4 === 'tap' ? mult : c.int4 === 'filter' ? 1 : 0;
     dsp += 3 * deq;
+    const rc = c.recurrent;
+    if (rc) dsp += 3 * rc.stateMults + ACT_UNIT.dsp * rc.activations;
     const parts = Math.max(1, Math.min(mult, 64));
     const dqBits = c.int4 === 'filter' ? c.dequantBits ?? 0 : 0;
     const bram = bramFor(c.weightBits, c.macs > 0 ? parts : 1) + bramFor(dqBits, parts);
-    const lut = 250 + mult * (c.int8 ? 30 : 400) + 100 * deq + lutramFor(c.weightBits) + lutramFor(dqBits);
-    const ff = 350 + mult * (c.int8 ? 50 : 600) + 150 * deq;
-    const latency = c.iterations * Math.max(1, c.reuse) + depth(c) + (c.int4 === 'filter' ? c.dequantCycles ?? 0 : 0);
+    const lut = 250 + mult * (c.int8 ? 30 : 400) + 100 * deq + lutramFor(c.weightBits) + lutramFor(dqBits) +
+      (rc ? rc.stateMults * 100 + rc.activations * ACT_UNIT.lut : 0);
+    const ff = 350 + mult * (c.int8 ? 50 : 600) + 150 * deq + (rc ? rc.stateMults * 150 + rc.activations * ACT_UNIT.ff : 0);
+    // recurrent: every step waits for the previous state, so the gate pipeline drains per step
+    const rcCycles = rc ? rc.steps * (depth(c) + rc.stateCycles + ACT_UNIT.latency) : 0;
+    const latency = c.iterations * Math.max(1, c.reuse) + depth(c) + (c.int4 === 'filter' ? c.dequantCycles ?? 0 : 0) + rcCycles;
     return {
       index: c.index, node: c.node, op: c.op, kernel: c.kernel, reuse_factor: c.reuse, multipliers: mult, macs: c.macs,
       dsp, bram18k: bram, lut, ff, latency_cycles: latency,

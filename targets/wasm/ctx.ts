@@ -40,6 +40,31 @@ export interface Step {
   scratchBytes: number;
   /** In-place candidate [input id, output id]: the output may reuse the input's buffer. */
   inplace?: [number, number];
+  /** Control step (If/Loop/Scan, ops/control.ts): shapes `run`, calls no kernel (`kernel`, `words` unused). */
+  ctrl?: Ctrl;
+  /** Words rewritten before each call inside loops (per-iteration slices of Scan/Loop values). */
+  patches?: Patch[];
+}
+
+/**
+ * Structure of `run` (module.ts turns it into wasm `if`/`loop`): `if` runs the steps up to its
+ * `else`/`end` when the bool byte at `cond` is nonzero; `loop` repeats the steps up to its `end`
+ * with an iteration counter i = 0, 1, ... while i < trip (an i64 at an address, or a number; none:
+ * unbounded) and the bool byte at `cond` is nonzero (none: no check), first storing i as an i64 at
+ * `iter` (none: not stored). Loop ids number the loops of one lowering from 0. `count`: the number
+ * of iterations the loop must run (Loop scan outputs of a declared length with a run-time trip
+ * count): running more or fewer traps (wasm `unreachable`) instead of writing past the outputs.
+ */
+export type Ctrl =
+  | { k: 'if'; cond: Word }
+  | { k: 'else' }
+  | { k: 'loop'; id: number; trip: Word | number | null; cond: Word | null; iter: Word | null; count?: number }
+  | { k: 'end' };
+
+/** Parameter word `word` = its static value + the sum of counter(loop) * stride (bytes) over `terms`. */
+export interface Patch {
+  word: number;
+  terms: { loop: number; stride: number }[];
 }
 
 /** A runtime buffer (root of an alias class). */
@@ -75,10 +100,11 @@ export const SCRATCH: Word = { k: 'scratch' };
 
 /**
  * Bytes per element of every dtype a wasm runtime value may have (f16/bf16: their 16-bit
- * encodings; bool: one byte holding 0 or 1; i64/u64: little-endian 64-bit integers).
+ * encodings; bool: one byte holding 0 or 1; i64/u64: little-endian 64-bit integers; i4/u4:
+ * unpacked, one byte per element holding the value as an i8/u8 does, like the reference's storage).
  */
 export const DTYPE_BYTES: Readonly<Partial<Record<DType, 1 | 2 | 4 | 8>>> = {
-  f32: 4, f64: 8, f16: 2, bf16: 2, i8: 1, u8: 1, i16: 2, u16: 2, i32: 4, u32: 4, i64: 8, u64: 8, bool: 1,
+  f32: 4, f64: 8, f16: 2, bf16: 2, i8: 1, u8: 1, i16: 2, u16: 2, i32: 4, u32: 4, i64: 8, u64: 8, bool: 1, i4: 1, u4: 1,
 };
 
 /** True when values of `dt` can live in a wasm runtime buffer (see DTYPE_BYTES). */
@@ -121,6 +147,12 @@ export class LowerCtx extends ConstCtx {
   /** Temporary buffers: synthetic ids below 0 with byte sizes. */
   readonly temps = new Map<number, number>();
   private nextTemp = -1;
+  /** Lowers one node of a subgraph body inlined by ops/control.ts (set by lowerGraph). */
+  lowerHook?: (n: Node) => void;
+  /** Loops opened so far (Ctrl loop ids). */
+  loops = 0;
+  /** Subgraph nodes that emitted kernel steps (profiling layers beside the graph's own). */
+  readonly bodyLayers: Node[] = [];
 
   /**
    * @param g graph being lowered
@@ -206,7 +238,7 @@ export class LowerCtx extends ConstCtx {
     return { k: 'buf', id, off: offElems * es };
   }
 
-  /** Bytes per element of a value of a runtime dtype ('unsupported' for i4/u4/string). */
+  /** Bytes per element of a value of a runtime dtype ('unsupported' for strings). */
   dtypeBytes(id: ValueId): 1 | 2 | 4 | 8 {
     this.checkRuntime(id);
     return DTYPE_BYTES[this.g.typeOf(id).dtype]!;
@@ -217,12 +249,12 @@ export class LowerCtx extends ConstCtx {
     return numel(this.shape(id)) * (DTYPE_BYTES[this.g.typeOf(id).dtype] ?? 4);
   }
 
-  /** Runtime values may have any dtype of DTYPE_BYTES ('unsupported' for i4/u4, strings, sequences). */
+  /** Runtime values may have any dtype of DTYPE_BYTES ('unsupported' for strings, sequences). */
   checkRuntime(id: number): void {
     if (id < 0) return;
     const v = this.g.value(id);
     if (v.type.kind) throw this.unsupported(`value "${v.name}" is a ${v.type.kind}; the wasm target runs tensors only`);
-    if (!isRuntimeDtype(v.type.dtype)) throw this.unsupported(`value "${v.name}" has dtype ${v.type.dtype}; the wasm target runs f32, f64, f16, bf16, 8..64-bit integers and bool`);
+    if (!isRuntimeDtype(v.type.dtype)) throw this.unsupported(`value "${v.name}" has dtype ${v.type.dtype}; the wasm target runs f32, f64, f16, bf16, 4..64-bit integers and bool`);
   }
 
   /** The f32 kernels' operands must be f32: 'unsupported' naming the value otherwise. */

@@ -39,13 +39,26 @@ export const KERNELS = {
   gather_elements: { words: 20 }, scatter_elements: { words: 20 }, gather_nd: { words: 23 }, scatter_nd: { words: 23 },
   onehot: { words: 8 }, trilu: { words: 9 },
   // selection / scans / integer reductions (runtime-wasm/assembly/select.ts)
-  argminmax: { words: 8 }, topk: { words: 10 }, cumsum: { words: 17 }, reduce_any: { words: 24 },
+  argminmax: { words: 8 }, topk: { words: 10 }, cumsum: { words: 17 }, cumprod: { words: 17 }, reduce_any: { words: 24 },
   // ConvTranspose column folding (runtime-wasm/assembly/convt.ts)
   convt_col2im_f32: { words: 17 }, einsum_f32: { words: 42 },
   // pools on 1..3-D windows with MaxPool Indices (runtime-wasm/assembly/pool3d.ts)
   pool3d_f32: { words: 28 },
   // recurrent layers, one direction over the whole sequence per call (runtime-wasm/assembly/rnn.ts)
   rnn_f32: { words: 38 },
+  // integer ops on runtime operands and the 4-bit wrap (runtime-wasm/assembly/qint4.ts)
+  wrap4: { words: 4 }, qmatmul_rt: { words: 15 }, qconv_rt: { words: 32 }, dynquant_u8: { words: 5 }, softmax_f64: { words: 6 },
+  // general image / geometry kernels (runtime-wasm/assembly/image.ts)
+  resize_axis_f32: { words: 10 }, grid_sample_nd_f32: { words: 15 }, affine_grid_f32: { words: 8 }, col2im_nd_f32: { words: 23 },
+  lrn_f32: { words: 9 }, maxunpool_f32: { words: 15 }, roi_align_f32: { words: 15 }, deform_conv_f32: { words: 30 },
+  // signal processing, f32 / f64 (runtime-wasm/assembly/signal.ts)
+  dft: { words: 26 }, stft: { words: 20 }, window: { words: 7 }, melweight: { words: 15 },
+  // Det, ReverseSequence, TensorScatter, BatchNormalization training statistics (runtime-wasm/assembly/misc.ts)
+  det: { words: 6 }, reverse_sequence: { words: 10 }, tensor_scatter: { words: 12 }, bn_train: { words: 14 },
+  // TfIdfVectorizer n-gram counting, TreeEnsemble (runtime-wasm/assembly/ml.ts)
+  tfidf: { words: 13 }, tree_ensemble: { words: 17 },
+  // LinearAttention's recurrent state (runtime-wasm/assembly/linattn.ts)
+  linear_attention: { words: 25 },
 } as const;
 
 export type KernelId = keyof typeof KERNELS;
@@ -76,6 +89,8 @@ export const MAX_DIMS = 6;
 /** Element-type codes of the dtype-generic kernels (runtime-wasm/assembly/dtype.ts). */
 export const DTYPE = {
   f32: 0, f64: 1, i8: 2, u8: 3, i16: 4, u16: 5, i32: 6, u32: 7, i64: 8, u64: 9, bool: 10, f16: 11, bf16: 12,
+  // 4-bit integers live unpacked, one byte per element: read as i8 / u8 (writers re-wrap them, ops/qint.ts wrap4Outputs)
+  i4: 2, u4: 3,
 } as const;
 
 /** Scatter reduction codes (runtime-wasm/assembly/gather.ts). */

@@ -13,9 +13,9 @@
  * compiler/ops/<family>.ts), the shared lowering context and helpers in ctx.ts.
  */
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
-import { numel } from '../../compiler/ir/tensor.js';
+import { Tensor, numel } from '../../compiler/ir/tensor.js';
 import { contiguous } from '../common/params.js';
-import { BufferReq, planMemory } from './memory-plan.js';
+import { BufferReq, extendOverLoops, loopRanges, planMemory } from './memory-plan.js';
 import { LowerCtx, LowerFn, LowerOptions, Lowered, RuntimeBuffer, copyView } from './ctx.js';
 import { ACTIVATION_LOWERINGS } from './ops/activation.js';
 import { CONTROL_LOWERINGS } from './ops/control.js';
@@ -26,10 +26,14 @@ import { IMAGE_LOWERINGS } from './ops/image.js';
 import { MATMUL_LOWERINGS } from './ops/matmul.js';
 import { NORM_LOWERINGS } from './ops/norm.js';
 import { POOL_LOWERINGS } from './ops/pool.js';
-import { INT8_LOWERINGS } from './ops/qint.js';
+import { INT8_LOWERINGS, wrap4Outputs } from './ops/qint.js';
 import { REDUCE_LOWERINGS } from './ops/reduce.js';
 import { SHAPE_LOWERINGS } from './ops/shape.js';
 import { RNN_LOWERINGS } from './ops/rnn.js';
+import { DETECTION_LOWERINGS } from './ops/detection.js';
+import { SIGNAL_LOWERINGS } from './ops/signal.js';
+import { ML_LOWERINGS } from './ops/ml.js';
+import { ATTENTION_LOWERINGS } from './ops/attention.js';
 
 export type { LowerOptions, Lowered, RuntimeBuffer, Step, Word } from './ctx.js';
 export { LowerCtx, coalesce } from './ctx.js';
@@ -45,7 +49,18 @@ export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
   ...REDUCE_LOWERINGS, ...POOL_LOWERINGS, ...SHAPE_LOWERINGS, ...IMAGE_LOWERINGS, ...CONTROL_LOWERINGS, ...F16_LOWERINGS,
   ...INT8_LOWERINGS,
   ...RNN_LOWERINGS,
+  ...DETECTION_LOWERINGS,
+  ...SIGNAL_LOWERINGS,
+  ...ML_LOWERINGS,
+  ...ATTENTION_LOWERINGS,
 };
+
+/** A constant of ones with a value's dtype and shape (Dropout's inference mask). */
+function onesLike(c: LowerCtx, id: ValueId): Tensor {
+  const t = Tensor.zeros(c.g.typeOf(id).dtype, c.shape(id));
+  for (let i = 0; i < t.size; i++) t.set(i, 1);
+  return t;
+}
 
 /** Qualified op name of a node for the lowering table. */
 export function qualified(n: Node): string {
@@ -58,9 +73,14 @@ export function qualified(n: Node): string {
  */
 export function lowerGraph(g: Graph, opts: LowerOptions = {}): Lowered {
   const c = new LowerCtx(g, opts);
-  const layers = c.lowerNodes(() => c.steps.length, (n) => {
+  const lowerOne = (n: Node): void => {
     if (ALIAS_OPS.has(n.op) && n.domain === '') {
-      if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
+      // inference Dropout (the reference's only mode: training with ratio > 0 is unsupported there): mask all true
+      if (n.op === 'Dropout' && c.opset >= 12 && c.isConst(n.inputs[2]) && c.constOf(n.inputs[2], 'training_mode').get(0) !== 0
+        && (n.inputs[1] === null || n.inputs[1] === undefined || !c.isConst(n.inputs[1]) || c.constOf(n.inputs[1], 'ratio').get(0) > 0)) {
+        throw c.unsupported('Dropout in training mode (random masks)');
+      }
+      if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) c.consts.set(n.outputs[1]!, onesLike(c, n.outputs[1]!));
       if (c.g.typeOf(n.inputs[0]!).dtype !== c.g.typeOf(n.outputs[0]!).dtype) throw c.unsupported(`${n.op} changes the dtype`);
       c.esize(n.inputs[0]!);
       c.parent.set(n.outputs[0]!, n.inputs[0]!);
@@ -69,8 +89,12 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Lowered {
     const fn = LOWERINGS[qualified(n)];
     if (!fn) throw c.unsupported(`no wasm lowering for op ${qualified(n)}`);
     fn(c, n);
-  });
-  return finish(c, layers);
+    wrap4Outputs(c, n);
+  };
+  // If/Loop/Scan bodies (ops/control.ts) lower their nodes through the same function
+  c.lowerHook = lowerOne;
+  const layers = c.lowerNodes(() => c.steps.length, lowerOne);
+  return finish(c, [...layers, ...c.bodyLayers]);
 }
 
 /** Resolves aliases, decides in-place reuse, computes live ranges and plans the arena. */
@@ -118,6 +142,24 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     s.writes.forEach((x) => bump(x, i));
   });
   for (const o of outputs) bump(o.id, END);
+  // loops (control steps): a buffer used inside a loop and outside it lives over the whole loop
+  const loops = loopRanges(steps);
+  const firstUse = new Map<number, number>();
+  for (const x of g.inputs) firstUse.set(rootOf(x), -1);
+  steps.forEach((s, i) => {
+    for (const x of [...s.reads, ...s.writes]) {
+      const r = rootOf(x);
+      if (!firstUse.has(r)) firstUse.set(r, i);
+    }
+  });
+  const crossing = new Set<number>();
+  if (loops.length > 0) {
+    for (const [r, f] of firstUse) {
+      const [f2, l2] = extendOverLoops(f, lastUse.get(r) ?? f, loops);
+      if (f2 !== f || l2 !== (lastUse.get(r) ?? f)) crossing.add(r);
+      lastUse.set(r, l2);
+    }
+  }
   // in-place: the output takes the input's buffer when the input dies at this step
   const outRoots = new Set(outputs.map((o) => rootOf(o.id)));
   steps.forEach((s, i) => {
@@ -125,7 +167,7 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     const [x, y] = s.inplace;
     const rx = rootOf(x);
     const ry = rootOf(y);
-    if (rx === ry || inputSet.has(rx) || c.consts.has(rx) || outRoots.has(rx) || parent.has(y)) return;
+    if (rx === ry || inputSet.has(rx) || c.consts.has(rx) || outRoots.has(rx) || parent.has(y) || crossing.has(rx) || crossing.has(ry)) return;
     if ((lastUse.get(rx) ?? -1) !== i || bytesOf(rx) !== bytesOf(ry)) return;
     const firstWrite = steps.findIndex((t) => t.writes.some((w) => rootOf(w) === ry));
     if (firstWrite !== i) return;
@@ -150,6 +192,7 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     s.writes.forEach((x) => touch(x, i));
   });
   for (const o of outputs) touch(o.id, END);
+  for (const b of buffers.values()) [b.first, b.last] = extendOverLoops(b.first, b.last, loops);
   const reqs: BufferReq[] = [...buffers].map(([key, b]) => ({ key, bytes: b.bytes, first: b.first, last: b.last }));
   const scratchKey = new Map<number, number>();
   let sk = Math.min(-1, ...c.temps.keys()) - 1;

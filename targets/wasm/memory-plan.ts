@@ -76,3 +76,43 @@ export function checkPlan(reqs: readonly BufferReq[], plan: MemoryPlan): string 
   }
   return null;
 }
+
+/**
+ * Step ranges [loop step, its end step] of the loops of a step list (control steps, ctx.ts Ctrl),
+ * nested loops included.
+ * @param steps steps with optional `ctrl` markers
+ */
+export function loopRanges(steps: readonly { ctrl?: { k: string } }[]): [number, number][] {
+  const out: [number, number][] = [];
+  const open: { k: string; at: number }[] = [];
+  steps.forEach((s, i) => {
+    const k = s.ctrl?.k;
+    if (k === 'loop' || k === 'if') open.push({ k, at: i });
+    else if (k === 'end') {
+      const o = open.pop();
+      if (o?.k === 'loop') out.push([o.at, i]);
+    }
+  });
+  return out;
+}
+
+/**
+ * Live range of a buffer with loops: a buffer used inside a loop and also outside it (a value read
+ * by the loop body, a loop-carried or scan-output buffer) must keep its memory over every iteration,
+ * so its range grows to cover the whole loop; buffers used only within one iteration keep theirs.
+ * @returns the extended [first, last]
+ */
+export function extendOverLoops(first: number, last: number, loops: readonly [number, number][]): [number, number] {
+  let changed = true;
+  while (changed) {
+    changed = false;
+    for (const [b, e] of loops) {
+      if (first <= e && last >= b && (first < b || last > e) && (first > b || last < e)) {
+        first = Math.min(first, b);
+        last = Math.max(last, e);
+        changed = true;
+      }
+    }
+  }
+  return [first, last];
+}

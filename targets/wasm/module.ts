@@ -17,7 +17,7 @@ import binaryen from 'binaryen';
 import { internal } from '../../compiler/errors.js';
 import { KERNELS, KernelId } from './kernels.js';
 import { encodeF16, packInt4 } from '../common/compress.js';
-import { Lowered } from './lower.js';
+import { Lowered, Word } from './lower.js';
 import { resolveWords } from './layout.js';
 import { alignUp } from './memory-plan.js';
 
@@ -146,7 +146,7 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     cur = alignUp(cur, 16);
     const paramAddr = low.steps.map((s) => {
       const a = cur;
-      cur += KERNELS[s.kernel].words * 4;
+      if (!s.ctrl) cur += KERNELS[s.kernel].words * 4;
       return a;
     });
     const initAddr = inits.map((s) => {
@@ -189,36 +189,93 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     // weights through binaryen's heap is slow
     mod.setMemory(pages, pages, 'memory', segs.map((s) => ({ offset: mod.i32.const(s.offset), data: s.data, passive: false })));
 
-    // run(): one call per step (profiling: accumulate env.now() deltas per layer)
-    const body: number[] = [];
-    const call = (i: number) => {
-      const fn = fnOf.get(low.steps[i]!.kernel);
-      if (!fn) throw internal(`kernel ${low.steps[i]!.kernel} is missing from the kernel library`);
-      return mod.call(fn, [mod.i32.const(paramAddr[i]!)], binaryen.none);
+    // run(): one call per step, structured by the control steps (If/Loop/Scan: wasm if/loop);
+    // profiling: accumulate env.now() deltas per layer
+    const ctrlAddr = (w: Word): number => (w.k === 'buf' ? bufAddr(w.id) + w.off : w.k === 'blob' ? blobAddr[w.id]! + w.off : 0);
+    const nLoops = low.steps.reduce((m, s) => (s.ctrl?.k === 'loop' ? Math.max(m, s.ctrl.id + 1) : m), 0);
+    const loopLocal = (id: number): number => (opts.profile ? 1 : 0) + id;
+    const I32 = binaryen.i32;
+    const call = (i: number): number[] => {
+      const s = low.steps[i]!;
+      const fn = fnOf.get(s.kernel);
+      if (!fn) throw internal(`kernel ${s.kernel} is missing from the kernel library`);
+      // words that advance per loop iteration: static value + sum of counter * stride
+      const patches = (s.patches ?? []).map((p) => {
+        const at = paramAddr[i]! + p.word * 4;
+        let v = mod.i32.const(dv.getUint32(at - staticBase, true) | 0);
+        for (const t of p.terms) v = mod.i32.add(v, mod.i32.mul(mod.local.get(loopLocal(t.loop), I32), mod.i32.const(t.stride)));
+        return mod.i32.store(0, 4, mod.i32.const(at), v);
+      });
+      return [...patches, mod.call(fn, [mod.i32.const(paramAddr[i]!)], binaryen.none)];
     };
-    if (opts.profile) {
-      mod.addFunctionImport('now', 'env', 'now', binaryen.none, binaryen.f64);
-      const layerIdx = new Map(low.layers.map((n, i) => [n, i]));
-      let i = 0;
-      while (i < low.steps.length) {
-        const node = low.steps[i]!.node;
-        const li = layerIdx.get(node);
+    if (opts.profile) mod.addFunctionImport('now', 'env', 'now', binaryen.none, binaryen.f64);
+    const layerIdx = new Map(low.layers.map((n, i) => [n, i]));
+    let pos = 0;
+    const closing = (k: string): void => {
+      if (low.steps[pos]?.ctrl?.k !== k) throw internal(`control steps are not nested: expected ${k} at step ${pos}`);
+      pos++;
+    };
+    // the expressions of the steps from `pos` up to the next else/end (not consumed) or the end
+    const seq = (): number[] => {
+      const out: number[] = [];
+      while (pos < low.steps.length) {
+        const s = low.steps[pos]!;
+        const ct = s.ctrl;
+        if (ct?.k === 'else' || ct?.k === 'end') return out;
+        if (ct?.k === 'if') {
+          pos++;
+          const thenE = seq();
+          let elseE: number[] = [];
+          if (low.steps[pos]?.ctrl?.k === 'else') {
+            pos++;
+            elseE = seq();
+          }
+          closing('end');
+          out.push(mod.if(mod.i32.load8_u(0, 1, mod.i32.const(ctrlAddr(ct.cond))), mod.block(null, thenE, binaryen.none),
+            elseE.length > 0 ? mod.block(null, elseE, binaryen.none) : undefined));
+          continue;
+        }
+        if (ct?.k === 'loop') {
+          pos++;
+          const L = loopLocal(ct.id);
+          const [brk, top] = [`loop${ct.id}_exit`, `loop${ct.id}`];
+          const head: number[] = [];
+          const i64 = mod.i64.extend_u(mod.local.get(L, I32));
+          if (typeof ct.trip === 'number') head.push(mod.br(brk, mod.i32.ge_u(mod.local.get(L, I32), mod.i32.const(ct.trip))));
+          else if (ct.trip) head.push(mod.br(brk, mod.i64.ge_s(i64, mod.i64.load(0, 8, mod.i32.const(ctrlAddr(ct.trip))))));
+          if (ct.cond) head.push(mod.br(brk, mod.i32.eqz(mod.i32.load8_u(0, 1, mod.i32.const(ctrlAddr(ct.cond))))));
+          // a loop that must run `count` times traps on one iteration more, or on exit after fewer
+          if (ct.count !== undefined) head.push(mod.if(mod.i32.ge_u(mod.local.get(L, I32), mod.i32.const(ct.count)), mod.unreachable()));
+          if (ct.iter) head.push(mod.i64.store(0, 8, mod.i32.const(ctrlAddr(ct.iter)), mod.i64.extend_u(mod.local.get(L, I32))));
+          const inner = seq();
+          closing('end');
+          out.push(mod.local.set(L, mod.i32.const(0)), mod.block(brk, [mod.loop(top, mod.block(null, [
+            ...head, ...inner, mod.local.set(L, mod.i32.add(mod.local.get(L, I32), mod.i32.const(1))), mod.br(top),
+          ], binaryen.none))], binaryen.none));
+          if (ct.count !== undefined) out.push(mod.if(mod.i32.ne(mod.local.get(L, I32), mod.i32.const(ct.count)), mod.unreachable()));
+          continue;
+        }
+        // kernel calls, grouped by node (a profiled layer's time is measured around its group)
+        const node = s.node;
         const group: number[] = [];
-        while (i < low.steps.length && low.steps[i]!.node === node) group.push(call(i++));
+        while (pos < low.steps.length && !low.steps[pos]!.ctrl && low.steps[pos]!.node === node) group.push(...call(pos++));
+        const li = opts.profile ? layerIdx.get(node) : undefined;
         if (li === undefined) {
-          body.push(...group);
+          out.push(...group);
           continue;
         }
         const slot = profileOffset + li * 8;
-        body.push(mod.local.set(0, mod.call('now', [], binaryen.f64)));
-        body.push(...group);
-        body.push(mod.f64.store(0, 8, mod.i32.const(slot),
+        out.push(mod.local.set(0, mod.call('now', [], binaryen.f64)));
+        out.push(...group);
+        out.push(mod.f64.store(0, 8, mod.i32.const(slot),
           mod.f64.add(mod.f64.load(0, 8, mod.i32.const(slot)), mod.f64.sub(mod.call('now', [], binaryen.f64), mod.local.get(0, binaryen.f64)))));
       }
-    } else {
-      for (let i = 0; i < low.steps.length; i++) body.push(call(i));
-    }
-    mod.addFunction('run', binaryen.none, binaryen.none, opts.profile ? [binaryen.f64] : [], mod.block(null, body, binaryen.none));
+      return out;
+    };
+    const body = seq();
+    if (pos !== low.steps.length) throw internal(`control steps are not nested: unexpected ${low.steps[pos]!.ctrl?.k} at step ${pos}`);
+    const locals = [...(opts.profile ? [binaryen.f64] : []), ...new Array<number>(nLoops).fill(I32)];
+    mod.addFunction('run', binaryen.none, binaryen.none, locals, mod.block(null, body, binaryen.none));
     mod.addFunctionExport('run', 'run');
     if (inits.length > 0) {
       // start function: expand the compressed blobs once, at instantiation
@@ -362,22 +419,75 @@ export function buildDynamicModule(pagesFor: (dynBase: number) => number): { was
     const dynBase = alignUp(Math.max(libEnd, 1024), 64);
     mod.setMemory(Math.max(pagesFor(dynBase), Math.ceil((dynBase + 64) / 65536)), 65536, 'memory',
       segs.map((s) => ({ offset: mod.i32.const(s.offset), data: s.data, passive: false })));
-    // run_steps(tbl, n): for (i = 0; i < n; i++) kernels[load(tbl + 8i)](load(tbl + 8i + 4))
-    const [tbl, n, i, p] = [0, 1, 2, 3];
+    // run_steps(tbl, n): for (i = 0; i < n; i++) { k = load(tbl + 8i); a = load(tbl + 8i + 4);
+    //   k >= 0: kernels[k](a); else a control entry (dynamic/relower.ts CTRL_ENTRY) on the block at a }
+    const [tbl, n, i, p, k, a, c, t] = [0, 1, 2, 3, 4, 5, 6, 7];
     const I = binaryen.i32;
+    const get = (x: number): number => mod.local.get(x, I);
+    const word = (j: number): number => mod.i32.load(j * 4, 4, get(a));
+    const goTo = (target: number): number => mod.local.set(i, mod.i32.sub(target, mod.i32.const(1)));
+    const is = (kind: number): number => mod.i32.eq(get(k), mod.i32.const(kind));
+    const counterNow = (): number => mod.i32.load(0, 4, word(0));
     const body = mod.block(null, [
       mod.local.set(i, mod.i32.const(0)),
       mod.block('done', [
         mod.loop('next', mod.block(null, [
-          mod.br('done', mod.i32.ge_u(mod.local.get(i, I), mod.local.get(n, I))),
-          mod.local.set(p, mod.i32.add(mod.local.get(tbl, I), mod.i32.shl(mod.local.get(i, I), mod.i32.const(3)))),
-          mod.call_indirect('kernels', mod.i32.load(0, 4, mod.local.get(p, I)), [mod.i32.load(4, 4, mod.local.get(p, I))], I, binaryen.none),
-          mod.local.set(i, mod.i32.add(mod.local.get(i, I), mod.i32.const(1))),
+          mod.br('done', mod.i32.ge_u(get(i), get(n))),
+          mod.local.set(p, mod.i32.add(get(tbl), mod.i32.shl(get(i), mod.i32.const(3)))),
+          mod.local.set(k, mod.i32.load(0, 4, get(p))),
+          mod.local.set(a, mod.i32.load(4, 4, get(p))),
+          mod.if(mod.i32.ge_s(get(k), mod.i32.const(0)),
+            mod.call_indirect('kernels', get(k), [get(a)], I, binaryen.none),
+            mod.block(null, [
+              // BR_IF_ZERO [cond, target]
+              mod.if(is(-1), mod.if(mod.i32.eqz(mod.i32.load8_u(0, 1, word(0))), goTo(word(1)))),
+              // JUMP [target]
+              mod.if(is(-2), goTo(word(0))),
+              // LOOP_INIT [counter]
+              mod.if(is(-3), mod.i32.store(0, 4, word(0), mod.i32.const(0))),
+              // LOOP_HEAD [counter, trip kind, trip, cond, iter, exit]
+              mod.if(is(-4), mod.block(null, [
+                mod.local.set(c, counterNow()),
+                mod.local.set(t, mod.i32.const(0)),
+                mod.if(mod.i32.eq(word(1), mod.i32.const(1)), mod.local.set(t, mod.i32.ge_u(get(c), word(2)))),
+                mod.if(mod.i32.eq(word(1), mod.i32.const(2)),
+                  mod.local.set(t, mod.i64.ge_s(mod.i64.extend_u(get(c)), mod.i64.load(0, 8, word(2))))),
+                mod.if(mod.i32.ne(word(3), mod.i32.const(0)),
+                  mod.if(mod.i32.eqz(mod.i32.load8_u(0, 1, word(3))), mod.local.set(t, mod.i32.const(1)))),
+                // word 6: the iteration count the loop must run (-1: any); otherwise trap
+                mod.if(get(t), mod.block(null, [
+                  mod.if(mod.i32.and(mod.i32.ge_s(word(6), mod.i32.const(0)), mod.i32.ne(get(c), word(6))), mod.unreachable()),
+                  goTo(word(5)),
+                ]), mod.block(null, [
+                  mod.if(mod.i32.and(mod.i32.ge_s(word(6), mod.i32.const(0)), mod.i32.ge_u(get(c), word(6))), mod.unreachable()),
+                  mod.if(mod.i32.ne(word(4), mod.i32.const(0)), mod.i64.store(0, 8, word(4), mod.i64.extend_u(get(c)))),
+                ])),
+              ])),
+              // LOOP_NEXT [counter, head]
+              mod.if(is(-5), mod.block(null, [
+                mod.i32.store(0, 4, word(0), mod.i32.add(counterNow(), mod.i32.const(1))),
+                goTo(word(1)),
+              ])),
+              // PATCH [word, static, terms, (counter, stride)...]
+              mod.if(is(-6), mod.block(null, [
+                mod.local.set(c, word(1)),
+                mod.local.set(t, mod.i32.const(0)),
+                mod.block('terms_done', [mod.loop('terms', mod.block(null, [
+                  mod.br('terms_done', mod.i32.ge_u(get(t), word(2))),
+                  mod.local.set(p, mod.i32.add(get(a), mod.i32.add(mod.i32.const(12), mod.i32.shl(get(t), mod.i32.const(3))))),
+                  mod.local.set(c, mod.i32.add(get(c), mod.i32.mul(mod.i32.load(0, 4, mod.i32.load(0, 4, get(p))), mod.i32.load(4, 4, get(p))))),
+                  mod.local.set(t, mod.i32.add(get(t), mod.i32.const(1))),
+                  mod.br('terms'),
+                ]))]),
+                mod.i32.store(0, 4, word(0), get(c)),
+              ])),
+            ])),
+          mod.local.set(i, mod.i32.add(get(i), mod.i32.const(1))),
           mod.br('next'),
         ])),
       ]),
     ]);
-    mod.addFunction('run_steps', binaryen.createType([I, I]), binaryen.none, [I, I], body);
+    mod.addFunction('run_steps', binaryen.createType([I, I]), binaryen.none, [I, I, I, I, I, I], body);
     mod.addFunctionExport('run_steps', 'run_steps');
     mod.runPasses(['remove-unused-module-elements']);
     if (!mod.validate()) throw internal('generated dynamic wasm module does not validate');

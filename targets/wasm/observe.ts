@@ -79,6 +79,9 @@ function build(src: Graph, opts: ObserverOptions): FloatObserver | undefined {
   if (batch === 0) return undefined;
   inferShapes(g);
   const low = lowerGraph(g, { graphLayouts: true });
+  // If/Loop/Scan (control steps): layers run per iteration or not at all, so the layer-end sequence
+  // below does not hold; the reference interpreter observes such graphs
+  if (low.steps.some((s) => s.ctrl)) return undefined;
   const { wasm, layout } = buildModule(low, { profile: true });
   const bufAddr = (id: number): number | undefined => {
     const off = low.plan.offsets.get(low.rootOf(id));

@@ -3,12 +3,12 @@
  * `edgec run --target wasm`, the tests and the bench use.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DType, bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../compiler/ir/dtype.js';
 import { Tensor, TypedArray, allocData } from '../../compiler/ir/tensor.js';
 import { internal, invalid, unsupported } from '../../compiler/errors.js';
+import { writeTempArtifact as writeTemp } from '../common/target.js';
 
 /** The runtime API of a wasm artifact (../../shared/CLI.md). */
 export interface WasmModel {
@@ -24,11 +24,7 @@ export interface WasmModel {
 }
 
 /** Writes artifact files into a fresh temporary folder and returns its path. */
-export function writeTempArtifact(files: Map<string, Uint8Array | string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-wasm-'));
-  for (const [name, data] of files) fs.writeFileSync(path.join(dir, name), data);
-  return dir;
-}
+export const writeTempArtifact = (files: ReadonlyMap<string, Uint8Array | string>): string => writeTemp(files, 'edgec-wasm-');
 
 /** Loads an artifact folder (model.mjs + model.wasm) and instantiates the model. */
 export async function loadWasmArtifact(dir: string): Promise<WasmModel> {
@@ -91,18 +87,3 @@ export function runWasmModel(model: WasmModel, inputs: readonly Tensor[]): Tenso
   return model.outputs.map((y) => tensorOfOutput(y.dtype as DType, shapes ? shapes[y.name]! : y.shape, out[y.name]!));
 }
 
-/**
- * Compiles a graph for wasm in memory, runs it through its model.mjs on one batch of inputs and
- * removes the temporary artifact (what `edgec run --target wasm MODEL` does).
- * @param graph graph with concrete shapes (the wasm pipeline runs on a copy)
- * @param inputs tensors in graph-input order
- */
-export async function compileAndRunWasm(graph: import('../../compiler/ir/graph.js').Graph, inputs: readonly Tensor[]): Promise<Tensor[]> {
-  const { compileWasm } = await import('./emit.js');
-  const dir = writeTempArtifact(compileWasm(graph).files);
-  try {
-    return runWasmModel(await loadWasmArtifact(dir), inputs);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}

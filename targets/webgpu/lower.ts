@@ -21,17 +21,18 @@ import { stridesOf } from './wgsl/shader.js';
 import { LowerCtx, LowerFn, Lowered, copyView, isWide, qelem, qop, val, valueBytes } from './ctx.js';
 import { storeElem, wordsOf } from './wgsl/qshader.js';
 import { ACTIVATION_LOWERINGS } from './ops/activation.js';
-import { CONTROL_LOWERINGS } from './ops/control.js';
-import { CONV_LOWERINGS } from './ops/conv.js';
+import { CONTROL_LOWERINGS, lowerDropoutMask } from './ops/control.js';
+import { CONV_INT_LOWERINGS, CONV_LOWERINGS } from './ops/conv.js';
 import { ELEMENTWISE_INT_LOWERINGS, ELEMENTWISE_LOWERINGS } from './ops/elementwise.js';
 import { F16_LOWERINGS } from './ops/f16.js';
-import { IMAGE_LOWERINGS } from './ops/image.js';
-import { MATMUL_LOWERINGS } from './ops/matmul.js';
+import { IMAGE_INT_LOWERINGS, IMAGE_LOWERINGS } from './ops/image.js';
+import { MATMUL_INT_LOWERINGS, MATMUL_LOWERINGS } from './ops/matmul.js';
 import { NORM_LOWERINGS } from './ops/norm.js';
-import { POOL_LOWERINGS } from './ops/pool.js';
+import { POOL_INT_LOWERINGS, POOL_LOWERINGS } from './ops/pool.js';
 import { INT8_LOWERINGS, isIntNode } from './ops/qint.js';
 import { REDUCE_INT_LOWERINGS, REDUCE_LOWERINGS } from './ops/reduce.js';
-import { SHAPE_LOWERINGS, SHAPE_TYPED_LOWERINGS } from './ops/shape.js';
+import { INDEX_LOWERINGS, SHAPE_LOWERINGS, SHAPE_TYPED_LOWERINGS } from './ops/shape.js';
+import { SIGNAL_INT_LOWERINGS, SIGNAL_LOWERINGS } from './ops/signal.js';
 
 export type { Lowered, Operand, RuntimeBuffer, Step } from './ctx.js';
 export { LowerCtx } from './ctx.js';
@@ -43,6 +44,7 @@ const ALIAS_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identi
 export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
   ...CONV_LOWERINGS, ...MATMUL_LOWERINGS, ...NORM_LOWERINGS, ...ELEMENTWISE_LOWERINGS, ...ACTIVATION_LOWERINGS,
   ...REDUCE_LOWERINGS, ...POOL_LOWERINGS, ...SHAPE_LOWERINGS, ...IMAGE_LOWERINGS, ...CONTROL_LOWERINGS, ...F16_LOWERINGS,
+  ...SIGNAL_LOWERINGS,
 };
 
 /**
@@ -50,7 +52,8 @@ export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
  * name: the integer ops and integer data movement, integer / bool elementwise ops, casts, ArgMax.
  */
 export const INT_LOWERINGS: Readonly<Record<string, LowerFn>> = {
-  ...ELEMENTWISE_INT_LOWERINGS, ...REDUCE_INT_LOWERINGS, ...SHAPE_TYPED_LOWERINGS, ...CONTROL_LOWERINGS, ...INT8_LOWERINGS,
+  ...ELEMENTWISE_INT_LOWERINGS, ...REDUCE_INT_LOWERINGS, ...SHAPE_TYPED_LOWERINGS, ...CONTROL_LOWERINGS, ...INT8_LOWERINGS, ...INDEX_LOWERINGS, ...MATMUL_INT_LOWERINGS,
+  ...IMAGE_INT_LOWERINGS, ...SIGNAL_INT_LOWERINGS, ...CONV_INT_LOWERINGS, ...POOL_INT_LOWERINGS,
 };
 
 /** Qualified op name of a node for the lowering table. */
@@ -68,7 +71,7 @@ export function lowerGraph(g: Graph, opts: { f16Weights?: boolean } = {}): Lower
   const layers = c.lowerNodes(() => c.steps.length, (n) => {
     const int = isIntNode(c, n);
     if (ALIAS_OPS.has(n.op) && n.domain === '') {
-      if (n.op === 'Dropout' && n.outputs.length > 1 && g.useCount(n.outputs[1]!) > 0) throw c.unsupported('Dropout mask output is not supported');
+      if (n.op === 'Dropout') lowerDropoutMask(c, n);
       if (g.typeOf(n.inputs[0]!).dtype !== g.typeOf(n.outputs[0]!).dtype) throw c.unsupported(`${n.op} changes the dtype`);
       c.checkStorable(n.inputs[0]!);
       c.parent.set(n.outputs[0]!, n.inputs[0]!);

@@ -6,12 +6,12 @@
  * when it is installed and the variable is unset.
  */
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import type { DType } from '../../compiler/ir/dtype.js';
 import { invalid, unsupported } from '../../compiler/errors.js';
+import { writeTempArtifact as writeTemp } from '../common/target.js';
 import { Graph } from '../../compiler/ir/graph.js';
 
 /** The runtime API of a WebGPU artifact (../../shared/CLI.md). */
@@ -35,18 +35,34 @@ let devicePromise: Promise<unknown | null> | undefined;
 let gpuInstance: unknown;
 
 /**
+ * Imports the `webgpu` npm package (Dawn), an optional dependency of edgec: WebGPU artifacts run in
+ * Node through it (browsers need nothing).
+ * @throws EdgecError unsupported when the package is not installed or its native library does not load
+ */
+async function loadDawn(): Promise<{ create(o: string[]): { requestAdapter(): Promise<unknown> }; globals: object }> {
+  try {
+    return (await import('webgpu')) as unknown as { create(o: string[]): { requestAdapter(): Promise<unknown> }; globals: object };
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw unsupported('running WebGPU artifacts in Node needs the optional `webgpu` npm package, which is not installed', {
+        hint: 'npm install webgpu (it is an optionalDependency of edgec; browsers need nothing)',
+      });
+    }
+    throw unsupported(`the webgpu npm package (Dawn) does not load on this machine: ${(e as Error).message.split('\n')[0]}`, {
+      hint: 'it needs a Vulkan loader (apt-get install libvulkan1) and a driver or SwiftShader',
+    });
+  }
+}
+
+/**
  * The shared GPU device of this process (null when no adapter exists). Sets VK_ICD_FILENAMES to
  * SwiftShader first when unset and the ICD file exists.
  */
 export function nodeGpuDevice(): Promise<unknown | null> {
   devicePromise ??= (async () => {
     if (!process.env['VK_ICD_FILENAMES'] && fs.existsSync(SWIFTSHADER_ICD)) process.env['VK_ICD_FILENAMES'] = SWIFTSHADER_ICD;
-    let mod: { create(o: string[]): { requestAdapter(): Promise<unknown> }; globals: object };
-    try {
-      mod = (await import('webgpu')) as unknown as typeof mod;
-    } catch {
-      return null;
-    }
+    const mod = await loadDawn();
     Object.assign(globalThis, mod.globals);
     // Dawn zero-fills workgroup memory in every shader by default, which SwiftShader compiles very
     // slowly (seconds per tiled kernel); edgec kernels write every workgroup word before reading it.
@@ -65,11 +81,7 @@ export function nodeGpuDevice(): Promise<unknown | null> {
 }
 
 /** Writes artifact files into a fresh temporary folder and returns its path. */
-export function writeTempArtifact(files: Map<string, Uint8Array | string>): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-webgpu-'));
-  for (const [name, data] of files) fs.writeFileSync(path.join(dir, name), data);
-  return dir;
-}
+export const writeTempArtifact = (files: ReadonlyMap<string, Uint8Array | string>): string => writeTemp(files, 'edgec-webgpu-');
 
 /** Loads an artifact folder (model.mjs, weights.bin, shaders) and creates the model on the shared device. */
 export async function loadWebgpuArtifact(dir: string): Promise<WebgpuModel> {

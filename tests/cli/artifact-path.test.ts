@@ -31,10 +31,6 @@ const TOL = { rtol: 1e-3, atol: 1e-4 };
  * "onnxruntime vs ref: ..."). Engineers adding wasm ops / integer tensors shrink this list.
  */
 const EXPECTED_FAILURES: Record<string, string> = {
-  // QONNX/Brevitas Quant nodes (arbitrary-precision fake quantization) have no wasm lowering
-  'onnx/qonnx/tfc-2w2a-mnist.qonnx': 'compile: the wasm target cannot compile this graph: no wasm lowering for op onnx.brevitas.Quant',
-  // TF control flow (TensorList*, Enter/Exit/Merge/Switch loops) and NonMaxSuppressionV5 are not imported
-  'tfjs/handtrack': 'compile: unsupported TF op NonMaxSuppressionV5',
 };
 
 interface Case {

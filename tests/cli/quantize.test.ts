@@ -38,14 +38,18 @@ async function runOut(model: string, target: string, inputs: string, name: strin
 }
 
 describe('helpers', () => {
-  it('progress bar draws only on a terminal and ends its line', () => {
+  it('progress bar (cli-progress) draws only on a terminal, starts a new line per phase and ends its line', () => {
     let s = '';
-    const p = progressBar((x) => (s += x), true, 10, () => 0);
+    const p = progressBar((x) => (s += x), true, 100, 0);
     p.update('calibrate', 5, 10);
     p.update('calibrate', 10, 10);
+    p.update('eval', 1, 3);
     p.done();
-    expect(s).toMatch(/\redgec: calibrate\s+\[#####\.\.\.\.\.\] 5\/10/);
-    expect(s).toMatch(/\[##########\] 10\/10\s*\n$/);
+    // eslint-disable-next-line no-control-regex
+    const plain = s.replace(/\x1b(\[[0-9;?]*[A-Za-z]|[78])/g, '');
+    expect(plain).toMatch(/edgec: calibrate\s+\[#{14}\.{14}\] 5\/10/);
+    expect(plain).toMatch(/\[#{28}\] 10\/10\s*\n/);
+    expect(plain).toMatch(/\nedgec: eval\s+\[#{9}\.{19}\] 1\/3\s*\n$/);
     let t = '';
     const q = progressBar((x) => (t += x), false);
     q.update('calibrate', 1, 2);

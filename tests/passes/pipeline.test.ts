@@ -45,7 +45,7 @@ describe('pipelines', () => {
   });
 
   it('has the documented order; fuse-activation only for targets unless asked', () => {
-    const base = ['shape-infer', 'remove-identity', 'fold-shape', 'const-fold', 'dce', 'fold-batchnorm', 'matmul-add-to-gemm'];
+    const base = ['shape-infer', 'remove-identity', 'fold-shape', 'const-fold', 'if-inline', 'dce', 'fold-batchnorm', 'fold-affine', 'fold-pad', 'matmul-add-to-gemm'];
     expect(pipelineFor('ref').map((p) => p.name)).toEqual([...base, 'shape-infer', 'dce']);
     for (const t of ['wasm', 'webgpu', 'hls'] as const) {
       expect(pipelineFor(t).map((p) => p.name)).toEqual([...base, 'fuse-activation', 'shape-infer', 'dce']);

@@ -21,7 +21,7 @@ runSharedSuites({ target: 'wasm', run: runOnWasm, compile: compileWasm, fusedCin
 describe('wasm target errors and guarantees', () => {
   it('an op without a wasm lowering is an unsupported error naming op and node', () => {
     const g = unsupportedOpGraph();
-    expectUnsupported(() => compileWasm(g), 'my_lrn', 'LRN');
+    expectUnsupported(() => compileWasm(g), 'my_glp', 'GlobalLpPool');
   });
 
   it('3x3 stride-1 convs with >= 32 channels use the Winograd kernel', async () => {

@@ -30,7 +30,7 @@ runSharedSuites({ target: 'webgpu', run: runOnWebgpu, compile: compileWebgpu, fu
 describe('webgpu target errors and guarantees', () => {
   it('an op without a webgpu lowering is an unsupported error naming op and node', () => {
     const g = unsupportedOpGraph();
-    expectUnsupported(() => compileWebgpu(g), 'my_lrn', 'LRN');
+    expectUnsupported(() => compileWebgpu(g), 'my_glp', 'GlobalLpPool');
   });
 
   it('compiling twice gives byte-identical artifacts', () => {

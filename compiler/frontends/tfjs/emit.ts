@@ -14,10 +14,25 @@ import { Tensor, TensorType, numel, stridesOf } from '../../ir/tensor.js';
 import { EdgecError, ErrorContext, internal, invalid, unsupported } from '../../errors.js';
 import '../../ops/index.js';
 
-/** A TF value in one or both layouts (cf only for rank-4 values). */
+/**
+ * A TF TensorList (DT_VARIANT) value, as far as edgec represents one: `tensor` is a list unstacked
+ * from a tensor (TensorListFromTensor: element i = value[i]); `reserve` an empty list that a while
+ * loop fills at its iteration index (it becomes a Loop scan output); `stacked` such a list after
+ * the loop, already stacked (`value` = the scan output).
+ */
+export interface TensorListVal {
+  kind: 'tensor' | 'reserve' | 'stacked';
+  /** The element-stacked tensor (absent for `reserve`). */
+  value?: ValueId;
+  /** TensorListReserve's node name (for `reserve`). */
+  node?: string;
+}
+
+/** A TF value in one or both layouts (cf only for rank-4 values), or a TensorList. */
 export interface LVal {
   tf?: ValueId;
   cf?: ValueId;
+  list?: TensorListVal;
 }
 
 export const TO_CF = [0, 3, 1, 2] as const;
@@ -125,6 +140,7 @@ export class Emitter {
   /** The TF-layout form of v (adds a Transpose from channels-first if needed). */
   tf(v: LVal): ValueId {
     if (v.tf !== undefined) return v.tf;
+    if (v.list) throw unsupported('a TensorList is used where a tensor is expected (only TensorListStack/GetItem read lists)');
     if (v.cf === undefined) throw new Error('empty LVal');
     const c = this.constOf(v.cf);
     v.tf = c ? this.const(`${this.g.value(v.cf).name}/nhwc`, permuteTensor(c, TO_TF))

@@ -8,9 +8,10 @@ import { DType, ONNX_DTYPE } from '../../ir/dtype.js';
 import { Dim, Tensor } from '../../ir/tensor.js';
 import { ErrorContext, Limits, invalid, limit, unsupported } from '../../errors.js';
 import { Emitter, LVal } from './emit.js';
+import { Frames, Scope, TfNode, parseInput } from './scope.js';
 import { JsonObj, isObj, num, own, show } from './load.js';
 import {
-  Conv2dSpec, Padding, activation, batchNorm, binary, cast, concat, constInts, conv2d, convTranspose2d, pad, pool2d, reduce, resize2d, softmax, toI64, unary,
+  Conv2dSpec, Padding, activation, batchNorm, binary, cast, concat, constInts, conv2d, foldValue, convTranspose2d, pad, pool2d, reduce, resize2d, softmax, toI64, unary,
 } from './nn.js';
 
 export interface TfjsImportOptions {
@@ -29,14 +30,6 @@ const TF_DTYPES: Record<string, DType> = {
   DT_INT16: 'i16', DT_UINT16: 'u16', DT_BOOL: 'bool', DT_UINT32: 'u32', DT_UINT64: 'u64', DT_BFLOAT16: 'bf16',
 };
 
-/** A TF node as read from model.json. */
-interface TfNode {
-  name: string;
-  op: string;
-  inputs: string[];
-  attr: JsonObj;
-  index: number;
-}
 
 const b64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
 
@@ -148,12 +141,15 @@ function tensorFromJson(t: JsonObj, ctx: ErrorContext): Tensor {
   return out;
 }
 
-/** Control-flow / stateful ops: named in the error so users know why the model is rejected. */
+/** Control-flow / stateful ops not imported: named in the error so users know why the model is rejected. */
 const CONTROL_FLOW = new Set([
-  'Enter', 'Exit', 'Merge', 'Switch', 'NextIteration', 'LoopCond', 'If', 'StatelessIf', 'While', 'StatelessWhile',
-  'TensorListReserve', 'TensorListFromTensor', 'TensorListSetItem', 'TensorListGetItem', 'TensorListStack',
+  'If', 'StatelessIf', 'While', 'StatelessWhile', 'TensorListGather', 'TensorListScatter', 'TensorListScatterV2',
+  'TensorListLength', 'TensorListConcat', 'TensorListSplit', 'TensorListPushBack', 'TensorListPopBack',
   'TensorArrayV3', 'TensorArrayReadV3', 'TensorArrayWriteV3', 'TensorArrayGatherV3', 'TensorArrayScatterV3',
 ]);
+
+/** Frame ops converted by scope.ts (while loops), not by a CONVERTERS entry. */
+const FRAME_OPS = new Set(['Enter', 'Exit', 'Merge', 'Switch', 'NextIteration']);
 
 type Conv = (c: NodeCtx) => LVal[];
 
@@ -518,6 +514,16 @@ const CONVERTERS: Record<string, Conv> = {
   Slice: (c) => {
     const e = c.e;
     const x = tfIn(c, 0);
+    if (!e.constOf(tfIn(c, 1)) || !e.constOf(tfIn(c, 2))) {
+      // runtime begin/size: ends = begin + size, or the end of the axis where size is -1
+      const b = toI64(e, tfIn(c, 1), `${c.name}/begin`);
+      const sz = toI64(e, tfIn(c, 2), `${c.name}/size`);
+      const r = e.type(b).shape[0];
+      if (typeof r !== 'number') throw unsupported('Slice needs a begin of static length');
+      const toEnd = e.op('Equal', [sz, e.i64(`${c.name}/minus_one`, [-1], true)], {}, `${c.name}/to_end`);
+      const ends = e.op('Where', [toEnd, e.i64(`${c.name}/big`, [2 ** 62], true), e.op('Add', [b, sz], {}, `${c.name}/end`)], {}, `${c.name}/ends`);
+      return [{ tf: e.op('Slice', [x, b, ends, e.i64(`${c.name}/axes`, [...Array(r).keys()])], {}, c.name) }];
+    }
     const begin = constInts(e, tfIn(c, 1), 'Slice begin');
     const size = constInts(e, tfIn(c, 2), 'Slice size');
     if (begin.length !== size.length) throw invalid('Slice begin and size differ in length');
@@ -556,7 +562,7 @@ const CONVERTERS: Record<string, Conv> = {
     const r = e.rank(x);
     const axis = axisOf(c, 0, r);
     const n = c.a.int('num_split', 1);
-    const dim = e.shape(x, 'Split')[axis]!;
+    const dim = staticDim(e, x, axis, 'Split');
     if (dim % n !== 0) throw invalid(`Split: dim ${dim} is not divisible by num_split ${n}`);
     return e.opN('Split', [x, e.i64(`${c.name}/split`, new Array<number>(n).fill(dim / n))], n, { axis }, c.name).map((v) => ({ tf: v }));
   },
@@ -566,7 +572,7 @@ const CONVERTERS: Record<string, Conv> = {
     const r = e.rank(x);
     const axis = axisOf(c, 2, r);
     const sizes = constInts(e, tfIn(c, 1), 'SplitV size_splits');
-    const dim = e.shape(x, 'SplitV')[axis]!;
+    const dim = staticDim(e, x, axis, 'SplitV');
     const known = sizes.filter((s) => s >= 0).reduce((p, q) => p + q, 0);
     const full = sizes.map((s) => (s < 0 ? dim - known : s));
     return e.opN('Split', [x, e.i64(`${c.name}/split`, full)], full.length, { axis }, c.name).map((v) => ({ tf: v }));
@@ -609,7 +615,224 @@ const CONVERTERS: Record<string, Conv> = {
     return [{ tf: c.e.op('Transpose', [nz], { perm: [1, 0] }, c.name) }];
   },
   DepthToSpace: (c) => spaceDepth(c, 'DepthToSpace'), SpaceToDepth: (c) => spaceDepth(c, 'SpaceToDepth'),
+  // BroadcastTo(x, shape): numpy broadcasting of x to `shape` = ONNX Expand for valid shapes
+  BroadcastTo: (c) => [{ tf: c.e.op('Expand', [tfIn(c, 0), toI64(c.e, tfIn(c, 1), `${c.name}/shape`)], {}, c.name) }],
+  Atan2: (c) => atan2(c),
+  SpaceToBatchND: (c) => spaceToBatch(c), BatchToSpaceND: (c) => batchToSpace(c),
+  SparseToDense: (c) => sparseToDense(c),
+  // while loops: LoopCond passes its predicate on (scope.ts reads the condition through it)
+  LoopCond: identity,
+  // TensorLists (see scope.ts): element i of TensorListFromTensor(x) is x[i]
+  TensorListFromTensor: (c) => [{ list: { kind: 'tensor', value: tfIn(c, 0) } }],
+  TensorListReserve: (c) => [{ list: { kind: 'reserve', node: c.name } }],
+  TensorListGetItem: (c) => {
+    const l = input(c, 0).list;
+    if (l?.kind !== 'tensor' && l?.kind !== 'stacked') throw unsupported('TensorListGetItem reads a list that is not a stacked tensor (TensorListFromTensor or a loop result)');
+    return [{ tf: c.e.op('Gather', [l.value!, tfIn(c, 1)], { axis: 0 }, c.name) }];
+  },
+  TensorListStack: (c) => {
+    const l = input(c, 0).list;
+    if (l?.kind !== 'tensor' && l?.kind !== 'stacked') throw unsupported('TensorListStack of a list that is not filled by a while loop at its iteration index');
+    return [{ tf: c.e.op('Identity', [l.value!], {}, c.name) }];
+  },
+  TensorListSetItem: () => {
+    throw unsupported('TensorListSetItem outside the while-loop pattern (write at the iteration index, stack after the loop)');
+  },
+  NonMaxSuppressionV2: (c) => nms(c, 2), NonMaxSuppressionV3: (c) => nms(c, 3), NonMaxSuppressionV4: (c) => nms(c, 4),
+  NonMaxSuppressionV5: (c) => nms(c, 5),
 };
+
+/**
+ * TF NonMaxSuppressionV2..V5 on one class: boxes [N, 4] (y1, x1, y2, x2, either diagonal),
+ * scores [N], max_output_size, iou_threshold, score_threshold (V3+), soft_nms_sigma (V5) ->
+ * selected_indices int32 [M] (V4: pad_to_max_output_size pads with 0 to max_output_size),
+ * V5: selected_scores [M] too, V4/V5: valid_outputs int32 scalar (M before padding).
+ * As ONNX NonMaxSuppression (one batch, one class): TF keeps candidates with score >
+ * score_threshold in descending score order (ties: lower index first) and drops a candidate
+ * whose IoU with a kept box is >= iou_threshold; ONNX drops it when IoU > its threshold, so
+ * the threshold given to ONNX is the float32 just below TF's. IoU is computed in float32 as in
+ * TensorFlow (tfjs-core computes it in float64: the two can differ when an IoU is within one
+ * float32 step of the threshold). A non-positive iou_threshold drops
+ * every box after the first (IoU >= 0 always), so at most one box is kept. V4/V5
+ * pad_to_max_output_size pads indices (and V5 scores) with 0. Soft-NMS (soft_nms_sigma != 0, or a
+ * runtime sigma) becomes edgec's TfNonMaxSuppression (tfjs-core's algorithm; reference target only).
+ */
+function nms(c: NodeCtx, v: number): LVal[] {
+  const e = c.e;
+  const boxes = tfIn(c, 0);
+  const scores = tfIn(c, 1);
+  const bs = e.type(boxes).shape;
+  if (bs.length !== 2 || (typeof bs[1] === 'number' && bs[1] !== 4)) throw invalid(`${c.n.op} boxes must be [num_boxes, 4], got [${bs.join(',')}]`);
+  if (e.rank(scores) !== 1) throw invalid(`${c.n.op} scores must be [num_boxes], got rank ${e.rank(scores)}`);
+  const constF = (i: number, what: string): number => {
+    const t = e.constOf(tfIn(c, i));
+    if (!t) throw unsupported(`${c.n.op} ${what} must be a constant`);
+    if (t.size !== 1) throw invalid(`${c.n.op} ${what} must be a scalar`);
+    return t.get(0);
+  };
+  const pad = v >= 4 && c.a.bool('pad_to_max_output_size', false);
+  if (v === 5) {
+    const sk = e.constOf(tfIn(c, 5));
+    if (!sk || sk.size !== 1 || sk.get(0) !== 0) {
+      // soft-NMS (or a runtime sigma): TensorFlow's algorithm as one edgec op (reference only)
+      const f32 = (i: number, nm: string) => e.op('Cast', [tfIn(c, i)], { to: ON('f32') }, `${c.name}/${nm}`);
+      const outs = e.opN('TfNonMaxSuppression', [boxes, scores, tfIn(c, 2), f32(3, 'iou_f32'), f32(4, 'score_f32'), f32(5, 'sigma_f32')], 3,
+        { pad_to_max_output_size: pad ? 1 : 0 }, c.name, 'edgec');
+      return outs.map((o) => ({ tf: o }));
+    }
+  }
+  const iou = constF(3, 'iou_threshold');
+  if (!(iou >= 0 && iou <= 1)) throw invalid(`${c.n.op} iou_threshold must be in [0, 1], got ${iou}`);
+  let maxOut = toI64(e, tfIn(c, 2), `${c.name}/max_output_size`);
+  const maxK = e.constOf(maxOut);
+  if (e.rank(maxOut) !== 0 && !(maxK && maxK.size === 1)) throw invalid(`${c.n.op} max_output_size must be a scalar`);
+  if (iou <= 0) maxOut = e.op('Min', [maxOut, e.i64(`${c.name}/one`, [1], true)], {}, `${c.name}/max_one`);
+  const max1 = e.op('Reshape', [maxOut, e.i64(`${c.name}/shape1`, [1])], {}, `${c.name}/max_output_boxes_per_class`);
+  // the float32 just below iou (TF drops IoU >= iou, ONNX drops IoU > threshold)
+  const f = new Float32Array([iou]);
+  const u = new Int32Array(f.buffer);
+  if (iou > 0) u[0]! -= 1;
+  const thr = e.f32(`${c.name}/iou_threshold`, [iou > 0 ? f[0]! : 0], [1]);
+  const scoreThr = v >= 3 ? e.op('Reshape', [e.op('Cast', [tfIn(c, 4)], { to: ON('f32') }, `${c.name}/score_f32`), e.i64(`${c.name}/shape1s`, [1])], {}, `${c.name}/score_threshold`) : null;
+  const b3 = e.op('Unsqueeze', [e.op('Cast', [boxes], { to: ON('f32') }, `${c.name}/boxes_f32`), e.i64(`${c.name}/axes0`, [0])], {}, `${c.name}/boxes`);
+  const s3 = e.op('Reshape', [e.op('Cast', [scores], { to: ON('f32') }, `${c.name}/scores_f32`), e.i64(`${c.name}/shape11n`, [1, 1, -1])], {}, `${c.name}/scores`);
+  const sel = e.op('NonMaxSuppression', [b3, s3, max1, thr, scoreThr], { center_point_box: 0 }, `${c.name}/nms`);
+  const col = e.op('Gather', [sel, e.i64(`${c.name}/col`, [2], true)], { axis: 1 }, `${c.name}/indices_i64`);
+  let idx = e.op('Cast', [col], { to: ON('i32') }, v === 5 || pad ? `${c.name}/indices` : c.name);
+  const count = e.op('Cast', [e.op('Size', [col], {}, `${c.name}/count_i64`)], { to: ON('i32') }, `${c.name}/valid_outputs`);
+  let selScores = v === 5 ? e.op('Gather', [scores, idx], { axis: 0 }, `${c.name}/scores_selected`) : undefined;
+  if (pad) {
+    const padN = e.op('Sub', [maxOut, e.op('Size', [col], {}, `${c.name}/n`)], {}, `${c.name}/pad_n`);
+    const pads = e.op('Concat', [e.i64(`${c.name}/zero`, [0]), e.op('Reshape', [padN, e.i64(`${c.name}/shape1p`, [1])], {}, `${c.name}/pad_n1`)], { axis: 0 }, `${c.name}/pads`);
+    idx = e.op('Pad', [idx, pads], { mode: 'constant' }, c.name);
+    if (selScores !== undefined) selScores = e.op('Pad', [selScores, pads], { mode: 'constant' }, `${c.name}/scores_padded`);
+  }
+  if (v === 5) {
+    const sc = selScores!;
+    selScores = e.op('Identity', [sc], {}, `${c.name}:1`);
+  }
+  if (v === 2 || v === 3) return [{ tf: idx }];
+  if (v === 4) return [{ tf: idx }, { tf: count }];
+  return [{ tf: idx }, { tf: selScores! }, { tf: count }];
+}
+
+/**
+ * Atan2(y, x) = the angle of (x, y) in [-pi, pi]:
+ *   x > 0: atan(y / x); x < 0: atan(y / x) + pi (y >= 0) or - pi (y < 0);
+ *   x = 0: pi/2 (y > 0), -pi/2 (y < 0), 0 (y = 0).
+ * (Signed zeros are not distinguished: atan2(-0, x < 0) gives +pi.)
+ */
+function atan2(c: NodeCtx): LVal[] {
+  const e = c.e;
+  const [y, x] = [tfIn(c, 0), tfIn(c, 1)];
+  const dt = e.type(x).dtype;
+  const k = (nm: string, v: number) => e.scalar(`${c.name}/${nm}`, dt, v);
+  const zero = k('zero', 0);
+  const base = e.op('Atan', [e.op('Div', [y, x], {}, `${c.name}/ratio`)], {}, `${c.name}/atan`);
+  const yNeg = e.op('Less', [y, zero], {}, `${c.name}/y_neg`);
+  const shift = e.op('Where', [yNeg, k('minus_pi', -Math.PI), k('pi', Math.PI)], {}, `${c.name}/shift`);
+  const left = e.op('Add', [base, shift], {}, `${c.name}/left`);
+  const axis = e.op('Mul', [e.op('Sign', [y], {}, `${c.name}/y_sign`), k('half_pi', Math.PI / 2)], {}, `${c.name}/on_axis`);
+  const xNeg = e.op('Less', [x, zero], {}, `${c.name}/x_neg`);
+  const xZero = e.op('Equal', [x, zero], {}, `${c.name}/x_zero`);
+  const r = e.op('Where', [xNeg, left, base], {}, `${c.name}/half_planes`);
+  return [{ tf: e.op('Where', [xZero, axis, r], {}, c.name) }];
+}
+
+/** Constant block_shape [M] and paddings/crops [M, 2] of SpaceToBatchND / BatchToSpaceND. */
+function blockArgs(c: NodeCtx, what: string): { block: number[]; pairs: [number, number][] } {
+  const block = constInts(c.e, tfIn(c, 1), `${c.n.op} block_shape`);
+  const p = constInts(c.e, tfIn(c, 2), `${c.n.op} ${what}`);
+  if (p.length !== 2 * block.length) throw invalid(`${c.n.op} ${what} must have shape [${block.length}, 2]`);
+  if (block.some((b) => b < 1)) throw invalid(`${c.n.op} block_shape must be positive`);
+  if (p.some((v) => v < 0)) throw invalid(`${c.n.op} ${what} must be non-negative`);
+  return { block, pairs: block.map((_, i) => [p[2 * i]!, p[2 * i + 1]!]) };
+}
+
+/**
+ * SpaceToBatchND(x [N, S1..SM, R...], block [M], paddings [M, 2]):
+ *   pad the spatial axes, reshape to [N, S1'/b1, b1, ..., SM'/bM, bM, R...], move the block axes
+ *   first ([b1..bM, N, S1'/b1, ..., R...]) and merge them into the batch: [b1*..*bM*N, S'/b..., R...].
+ */
+function spaceToBatch(c: NodeCtx): LVal[] {
+  const e = c.e;
+  const x = tfIn(c, 0);
+  const { block, pairs } = blockArgs(c, 'paddings');
+  const M = block.length;
+  const s = e.type(x).shape;
+  if (s.length < M + 1) throw invalid(`SpaceToBatchND input has rank ${s.length}, block_shape needs at least ${M + 1}`);
+  const spatial = block.map((_, i) => staticDim(e, x, i + 1, 'SpaceToBatchND') + pairs[i]![0] + pairs[i]![1]);
+  spatial.forEach((d, i) => { if (d % block[i]! !== 0) throw invalid(`SpaceToBatchND: padded dim ${i + 1} (${d}) is not divisible by block ${block[i]}`); });
+  const rest = s.slice(M + 1).map((_, i) => staticDim(e, x, M + 1 + i, 'SpaceToBatchND'));
+  const padAll: [number, number][] = [[0, 0], ...pairs, ...rest.map((): [number, number] => [0, 0])];
+  const xp = pairs.some((p) => p[0] || p[1]) ? e.tf(pad(e, { tf: x }, padAll, 'constant', null, `${c.name}/pad`)) : x;
+  const split = [-1, ...block.flatMap((b, i) => [spatial[i]! / b, b]), ...rest];
+  const r1 = e.op('Reshape', [xp, e.i64(`${c.name}/split_shape`, split)], {}, `${c.name}/split`);
+  const perm = [...block.map((_, i) => 2 + 2 * i), 0, ...block.map((_, i) => 1 + 2 * i), ...rest.map((_, i) => 2 * M + 1 + i)];
+  const t = e.op('Transpose', [r1], { perm }, `${c.name}/blocks_first`);
+  const out = [-1, ...block.map((b, i) => spatial[i]! / b), ...rest];
+  return [{ tf: e.op('Reshape', [t, e.i64(`${c.name}/shape`, out)], {}, c.name) }];
+}
+
+/**
+ * BatchToSpaceND(x [B, S1..SM, R...], block [M], crops [M, 2]), the inverse of SpaceToBatchND:
+ *   reshape to [b1..bM, B/prod(b), S1..SM, R...], interleave ([B/prod(b), S1, b1, ..., SM, bM, R...]),
+ *   merge to [B/prod(b), S1*b1, ..., R...] and crop each spatial axis by crops[i] (begin, end).
+ */
+function batchToSpace(c: NodeCtx): LVal[] {
+  const e = c.e;
+  const x = tfIn(c, 0);
+  const { block, pairs } = blockArgs(c, 'crops');
+  const M = block.length;
+  const s = e.type(x).shape;
+  if (s.length < M + 1) throw invalid(`BatchToSpaceND input has rank ${s.length}, block_shape needs at least ${M + 1}`);
+  const spatial = block.map((_, i) => staticDim(e, x, i + 1, 'BatchToSpaceND'));
+  const rest = s.slice(M + 1).map((_, i) => staticDim(e, x, M + 1 + i, 'BatchToSpaceND'));
+  const prod = block.reduce((a, b) => a * b, 1);
+  const B = s[0];
+  if (typeof B === 'number' && B % prod !== 0) throw invalid(`BatchToSpaceND: batch ${B} is not divisible by the block size ${prod}`);
+  const r1 = e.op('Reshape', [x, e.i64(`${c.name}/split_shape`, [...block, -1, ...spatial, ...rest])], {}, `${c.name}/split`);
+  const perm = [M, ...block.flatMap((_, i) => [M + 1 + i, i]), ...rest.map((_, i) => 2 * M + 1 + i)];
+  const t = e.op('Transpose', [r1], { perm }, `${c.name}/interleave`);
+  const full = block.map((b, i) => spatial[i]! * b);
+  const merged = e.op('Reshape', [t, e.i64(`${c.name}/merged_shape`, [-1, ...full, ...rest])], {}, pairs.some((p) => p[0] || p[1]) ? `${c.name}/merged` : c.name);
+  if (!pairs.some((p) => p[0] || p[1])) return [{ tf: merged }];
+  pairs.forEach((p, i) => { if (p[0] + p[1] > full[i]!) throw invalid(`BatchToSpaceND crops [${p.join(', ')}] exceed dim ${full[i]}`); });
+  return [{
+    tf: e.op('Slice', [merged, e.i64(`${c.name}/starts`, pairs.map((p) => p[0])), e.i64(`${c.name}/ends`, pairs.map((p, i) => full[i]! - p[1])),
+      e.i64(`${c.name}/axes`, block.map((_, i) => i + 1))], {}, c.name),
+  }];
+}
+
+/**
+ * SparseToDense(indices, output_shape, values, default): a tensor of output_shape filled with
+ * `default`, values[i] (or the scalar `values`) written at indices[i] (indices: a scalar or [n] for a
+ * 1-D output, or [n, rank]) = ScatterND(Expand(default, shape), indices as [n, rank], values as [n]).
+ * Repeated indices: the last write wins.
+ */
+function sparseToDense(c: NodeCtx): LVal[] {
+  const e = c.e;
+  const idx = toI64(e, tfIn(c, 0), `${c.name}/indices_i64`);
+  const shape = toI64(e, tfIn(c, 1), `${c.name}/shape_i64`);
+  const vals = tfIn(c, 2);
+  const dflt = tfIn(c, 3);
+  if (e.rank(dflt) !== 0) throw invalid('SparseToDense default_value must be a scalar');
+  const ir = e.rank(idx);
+  if (ir > 2) throw invalid(`SparseToDense indices must have rank 0, 1 or 2, got ${ir}`);
+  // [n, rank] indices: a scalar index is [1, 1], a vector of n indices into a 1-D output [n, 1]
+  const idx2 = ir === 2 ? idx : e.op('Reshape', [idx, e.i64(`${c.name}/idx_shape`, [-1, 1])], {}, `${c.name}/indices`);
+  const n = e.op('Slice', [e.op('Shape', [idx2], {}, `${c.name}/idx_dims`), e.i64(`${c.name}/n0`, [0]), e.i64(`${c.name}/n1`, [1])], {}, `${c.name}/n`);
+  const v = e.op('Expand', [vals, n], {}, `${c.name}/values`);
+  const base = e.op('Expand', [dflt, shape], {}, `${c.name}/dense`);
+  return [{ tf: e.op('ScatterND', [base, idx2, v], {}, c.name) }];
+}
+
+/** The size of `x` along `axis`, which must be static. */
+function staticDim(e: Emitter, x: ValueId, axis: number, what: string): number {
+  const d = e.type(x).shape[axis];
+  if (typeof d !== 'number') throw unsupported(`${what} needs a static size along axis ${axis}, got ${String(d)}`, { hint: 'fix the input shape with --input-shape' });
+  return d;
+}
 
 function argm(c: NodeCtx, op: string): LVal[] {
   const e = c.e;
@@ -630,6 +853,13 @@ function fbn(c: NodeCtx): LVal[] {
 function padNode(c: NodeCtx, mode: 'constant' | 'reflect'): LVal[] {
   const e = c.e;
   const x = input(c, 0);
+  if (!e.constOf(tfIn(c, 1))) {
+    // runtime paddings [rank, 2] (begin, end per axis) -> ONNX pads [begins..., ends...]
+    const p64 = toI64(e, tfIn(c, 1), `${c.name}/paddings`);
+    const pads = e.op('Reshape', [e.op('Transpose', [p64], { perm: [1, 0] }, `${c.name}/paddings_t`), e.i64(`${c.name}/flat`, [-1])], {}, `${c.name}/pads`);
+    const ins = [e.tf(x), pads, ...(c.n.op === 'PadV2' ? [tfIn(c, 2)] : [])];
+    return [{ tf: e.op('Pad', ins, { mode }, c.name) }];
+  }
   const p = constInts(e, tfIn(c, 1), `${c.n.op} paddings`);
   const r = e.lrank(x);
   if (p.length !== 2 * r) throw invalid(`${c.n.op} paddings must have shape [${r}, 2]`);
@@ -639,9 +869,13 @@ function padNode(c: NodeCtx, mode: 'constant' | 'reflect'): LVal[] {
 }
 
 function resizeNode(c: NodeCtx, mode: 'linear' | 'nearest'): LVal[] {
-  const size = constInts(c.e, tfIn(c, 1), `${c.n.op} size`);
-  if (size.length !== 2) throw invalid(`${c.n.op} size must have 2 entries`);
-  return [resize2d(c.e, input(c, 0), [size[0]!, size[1]!], mode, c.a.bool('align_corners', false), c.a.bool('half_pixel_centers', false), c.name)];
+  const sv = tfIn(c, 1);
+  const k = c.e.constOf(sv) ?? foldValue(c.e, sv);
+  const st = c.e.type(sv);
+  if (k ? k.size !== 2 : st.shape.length !== 1 || (typeof st.shape[0] === 'number' && st.shape[0] !== 2)) throw invalid(`${c.n.op} size must have 2 entries`);
+  // a constant size gives static output shapes; otherwise the size is read at run time
+  const size: [number, number] | ValueId = k ? [k.get(0), k.get(1)] : sv;
+  return [resize2d(c.e, input(c, 0), size, mode, c.a.bool('align_corners', false), c.a.bool('half_pixel_centers', false), c.name)];
 }
 
 function likeNode(c: NodeCtx, v: number): LVal[] {
@@ -658,12 +892,6 @@ function spaceDepth(c: NodeCtx, op: string): LVal[] {
   return [{ cf: c.e.op(op, [c.e.cf(input(c, 0))], attrs, c.name) }];
 }
 
-/** Splits "name:1" / "^name" into node name and output index (control inputs give index -1). */
-function parseInput(s: string): [string, number] {
-  if (s.startsWith('^')) return [s.slice(1), -1];
-  const m = /^(.*):(\d+)$/.exec(s);
-  return m ? [m[1]!, num(m[2])] : [s, 0];
-}
 
 /** The declared shape of input `name` in the signature (tensorShape.dim sizes; -1 -> unknown). */
 function signatureShape(j: JsonObj, name: string): Dim[] | undefined {
@@ -711,7 +939,8 @@ function signatureNames(j: JsonObj, which: 'inputs' | 'outputs'): string[] | und
 
 /** Rejects unsupported ops, naming the first (non-control-flow if any) and listing all types. */
 function checkSupported(nodes: TfNode[], fctx: ErrorContext): void {
-  const bad = nodes.filter((n) => !['Const', 'Placeholder', 'PlaceholderWithDefault', 'NoOp'].includes(n.op) && !Object.prototype.hasOwnProperty.call(CONVERTERS, n.op));
+  const bad = nodes.filter((n) => !['Const', 'Placeholder', 'PlaceholderWithDefault', 'NoOp'].includes(n.op) && !FRAME_OPS.has(n.op) &&
+    !Object.prototype.hasOwnProperty.call(CONVERTERS, n.op));
   if (bad.length) {
     const first = bad.find((n) => !CONTROL_FLOW.has(n.op)) ?? bad[0]!;
     const types = [...new Set(bad.map((n) => n.op))];
@@ -774,53 +1003,42 @@ export function convertGraphModel(j: JsonObj, weights: Map<string, Tensor>, opts
   reach.sort((p, q) => p.index - q.index);
   checkSupported(reach, fctx);
 
-  // Topological order (iterative DFS from the outputs).
-  const order: TfNode[] = [];
-  const state = new Map<string, number>();
-  for (const o of outNames) {
-    const root = parseInput(o)[0];
-    if (!nodes.has(root)) throw invalid(`output "${o}" is not produced by any node`, fctx);
-    const stack: [TfNode, number][] = [[nodes.get(root)!, 0]];
-    while (stack.length) {
-      const top = stack[stack.length - 1]!;
-      const [n, k] = top;
-      if (k === 0) {
-        if (state.get(n.name) === 2) { stack.pop(); continue; }
-        state.set(n.name, 1);
-      }
-      const dataInputs = n.inputs.filter((s) => !s.startsWith('^'));
-      if (k < dataInputs.length) {
-        top[1]++;
-        const [pn] = parseInput(dataInputs[k]!);
-        const p = nodes.get(pn);
-        if (!p) throw invalid(`input "${dataInputs[k]}" is not produced by any node`, { ...fctx, node: n.name, op: n.op, nodeIndex: n.index });
-        const st = state.get(pn);
-        if (st === 1) throw invalid('graph has a cycle (TF control flow loops are not supported)', { ...fctx, node: n.name, op: n.op });
-        if (st !== 2) stack.push([p, 0]);
-        continue;
-      }
-      state.set(n.name, 2);
-      order.push(n);
-      stack.pop();
-    }
-  }
-
+  const frames = new Frames(nodes, fctx);
   const e = new Emitter(opts.graphName ?? 'tfjs-graph-model', fctx);
   e.g.meta['format'] = 'tfjs-graph-model';
   for (const k of ['generatedBy', 'convertedBy']) {
     const v = own(j, k);
     if (typeof v === 'string') e.g.meta[k] = v;
   }
-  const vals = new Map<string, LVal[]>();
+  const convert = (em: Emitter, n: TfNode, ins: LVal[]): LVal[] => {
+    const nctx: ErrorContext = { node: n.name, op: n.op, nodeIndex: n.index };
+    if (n.op === 'Const') {
+      let t = weights.get(n.name);
+      if (!t) {
+        const tj = new Attrs(n.attr, nctx).tensor('value');
+        if (!tj) throw invalid('Const node has no weight in weightsManifest and no value', nctx);
+        t = tensorFromJson(tj, nctx);
+      }
+      return [{ tf: em.const(n.name, t) }];
+    }
+    if (n.op === 'NoOp') return [];
+    if (n.op === 'Placeholder' || n.op === 'PlaceholderWithDefault') throw invalid('a graph input inside a while loop', nctx);
+    return CONVERTERS[n.op]!({ e: em, n, a: new Attrs(n.attr, nctx), ins, name: n.name });
+  };
+  const root = new Scope(e, null, null, frames, convert);
   const inputOrder = signatureNames(j, 'inputs')?.map((s) => parseInput(s)[0]);
-  const placeholders = order.filter((n) => n.op === 'Placeholder' || n.op === 'PlaceholderWithDefault');
+  const placeholders = reach.filter((n) => n.op === 'Placeholder' || n.op === 'PlaceholderWithDefault');
   if (inputOrder) placeholders.sort((p, q) => inputOrder.indexOf(p.name) - inputOrder.indexOf(q.name));
   for (const n of placeholders) {
     const a = new Attrs(n.attr, { ...fctx, node: n.name, op: n.op });
     const dt = a.type('dtype') ?? 'f32';
     const key = [n.name, `${n.name}:0`].find((k) => opts.inputShapes && Object.prototype.hasOwnProperty.call(opts.inputShapes, k));
     const fixed = key !== undefined ? opts.inputShapes![key] : undefined;
-    const declared = a.shape('shape') ?? signatureShape(j, n.name);
+    // unknown dims of the placeholder's shape take the signature's size where it has one
+    const sig = signatureShape(j, n.name);
+    const attrShape = a.shape('shape');
+    const declared = attrShape ?? sig;
+    const withSig = attrShape && sig && sig.length === attrShape.length ? attrShape.map((d, i) => (typeof d === 'number' ? d : sig[i]!)) : declared;
     if (!declared && !fixed) {
       throw unsupported(`input "${n.name}" has an unknown rank`, { ...fctx, node: n.name, op: n.op, hint: 'give its shape with --input-shape' });
     }
@@ -834,34 +1052,14 @@ export function convertGraphModel(j: JsonObj, weights: Map<string, Tensor>, opts
       shape = [...fixed];
     } else {
       let k = 0;
-      shape = shape.map((d) => (typeof d === 'number' ? d : opts.symbolicToOne === false ? `${n.name}_d${k++}` : 1));
+      shape = (withSig ?? shape).map((d) => (typeof d === 'number' ? d : opts.symbolicToOne === false ? `${n.name}_d${k++}` : 1));
     }
-    vals.set(n.name, [{ tf: e.b.input(n.name, dt, shape) }]);
+    root.bind(n.name, [{ tf: e.b.input(n.name, dt, shape) }]);
   }
-
-  for (const n of order) {
-    if (vals.has(n.name) || n.op === 'NoOp') continue;
-    const nctx: ErrorContext = { node: n.name, op: n.op, nodeIndex: n.index };
-    e.withNodeContext(nctx, () => {
-      if (n.op === 'Const') {
-        let t = weights.get(n.name);
-        if (!t) {
-          const tj = new Attrs(n.attr, nctx).tensor('value');
-          if (!tj) throw invalid('Const node has no weight in weightsManifest and no value', nctx);
-          t = tensorFromJson(tj, nctx);
-        }
-        vals.set(n.name, [{ tf: e.const(n.name, t) }]);
-        return;
-      }
-      const ins = n.inputs.filter((s) => !s.startsWith('^')).map((s) => {
-        const [pn, k] = parseInput(s);
-        const v = vals.get(pn)?.[k];
-        if (!v) throw invalid(`input "${s}" has no output ${k}`, nctx);
-        return v;
-      });
-      const outs = CONVERTERS[n.op]!({ e, n, a: new Attrs(n.attr, nctx), ins, name: n.name });
-      vals.set(n.name, outs);
-    });
+  const vals = { get: (nm: string): LVal[] | undefined => (nodes.has(nm) ? root.get(nm) : undefined) };
+  for (const o of outNames) {
+    const [pn] = parseInput(o);
+    if (!nodes.has(pn)) throw invalid(`output "${o}" is not produced by any node`, fctx);
   }
 
   for (const o of outNames) {

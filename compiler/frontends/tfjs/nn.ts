@@ -2,8 +2,9 @@
  * TF/Keras layer semantics expressed with registry ops (ONNX names), layout-aware (see emit.ts).
  * Shared by the graph-model and layers-model importers. No kernels here: only op mapping.
  */
-import { ValueId } from '../../ir/graph.js';
+import { ValueId, hasSubgraph } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
+import { getOp, opsetOf, parseAttrs } from '../../ops/registry.js';
 import { DType } from '../../ir/dtype.js';
 import { invalid, unsupported } from '../../errors.js';
 import { Emitter, LVal, TO_CF, constToCf, permuteTensor, samePads } from './emit.js';
@@ -232,8 +233,11 @@ export function batchNorm(e: Emitter, x: LVal, scale: ValueId, offset: ValueId, 
   return { tf: e.op('Add', [e.op('Mul', [xm, k], {}, `${name}/scaled`), offset], {}, name) };
 }
 
-/** Image resize of a rank-4 TF (NHWC) value to [oh, ow], TF semantics. */
-export function resize2d(e: Emitter, x: LVal, size: [number, number], mode: 'linear' | 'nearest', alignCorners: boolean, halfPixel: boolean, name: string): LVal {
+/**
+ * Image resize of a rank-4 TF (NHWC) value to [oh, ow] (numbers, or a runtime int [2] value),
+ * TF semantics.
+ */
+export function resize2d(e: Emitter, x: LVal, size: [number, number] | ValueId, mode: 'linear' | 'nearest', alignCorners: boolean, halfPixel: boolean, name: string): LVal {
   const xc = e.cf(x);
   const [n, c] = e.shape(xc, 'resize input', 2);
   if (alignCorners && halfPixel) throw invalid('resize: align_corners and half_pixel_centers cannot both be set');
@@ -242,10 +246,12 @@ export function resize2d(e: Emitter, x: LVal, size: [number, number], mode: 'lin
   // align_corners rounds (half away from zero); otherwise floor.
   const nearest = alignCorners || halfPixel ? 'round_prefer_ceil' : 'floor';
   // sizes [N, C, oh, ow]; a symbolic N or C is read from the input's shape at run time
-  const sizes = n! >= 0 && c! >= 0 ? e.i64(`${name}/sizes`, [n!, c!, size[0], size[1]])
+  const hw = (): ValueId => (Array.isArray(size) ? e.i64(`${name}/hw`, [size[0], size[1]]) : toI64(e, size, `${name}/hw`));
+  const sizes = Array.isArray(size) && n! >= 0 && c! >= 0 ? e.i64(`${name}/sizes`, [n!, c!, size[0], size[1]])
     : e.op('Concat', [
-      e.op('Slice', [e.op('Shape', [xc], {}, `${name}/in_shape`), e.i64(`${name}/nc_start`, [0]), e.i64(`${name}/nc_end`, [2])], {}, `${name}/nc`),
-      e.i64(`${name}/hw`, [size[0], size[1]]),
+      n! >= 0 && c! >= 0 ? e.i64(`${name}/nc`, [n!, c!])
+        : e.op('Slice', [e.op('Shape', [xc], {}, `${name}/in_shape`), e.i64(`${name}/nc_start`, [0]), e.i64(`${name}/nc_end`, [2])], {}, `${name}/nc`),
+      hw(),
     ], { axis: 0 }, `${name}/sizes`);
   const attrs: Record<string, string> = { mode, coordinate_transformation_mode: coord };
   if (mode === 'nearest') attrs['nearest_mode'] = nearest;
@@ -266,9 +272,65 @@ export function cast(e: Emitter, x: LVal, to: DType, onnxCode: number, name: str
   return unary(e, x, 'Cast', { to: onnxCode }, name);
 }
 
-/** Numbers of an integer constant, or an 'unsupported' error naming what needed it. */
+/** Most nodes `foldValue` evaluates for one value. */
+const MAX_FOLD_NODES = 256;
+/** Largest intermediate (elements) `foldValue` computes: shape arithmetic, not tensors. */
+const MAX_FOLD_ELEMS = 4096;
+
+/**
+ * The value of `v` when it follows from constants and static shapes alone (Shape/Size of a
+ * statically shaped value, then shape arithmetic: Gather, Slice, Concat, Cast, Add...), computed
+ * with the reference kernels; undefined otherwise. Lets TF ops whose shape arguments are computed
+ * in the graph (StridedSlice of Shape, Pack...) see constants.
+ */
+export function foldValue(e: Emitter, v: ValueId): Tensor | undefined {
+  const g = e.g;
+  const known = new Map<ValueId, Tensor>();
+  const stack: [ValueId, boolean][] = [[v, false]];
+  let count = 0;
+  while (stack.length) {
+    const [id, expanded] = stack.pop()!;
+    if (known.has(id)) continue;
+    const c = g.constOf(id);
+    if (c) { known.set(id, c); continue; }
+    const p = g.producerOf(id);
+    if (!p || p.domain !== '' || hasSubgraph(p)) return undefined;
+    const staticIn = p.inputs[0] !== null && p.inputs[0] !== undefined && g.typeOf(p.inputs[0]).shape.every((d) => typeof d === 'number');
+    if ((p.op === 'Shape' && !('start' in p.attrs) && !('end' in p.attrs)) || p.op === 'Size') {
+      if (!staticIn) return undefined;
+      const s = g.typeOf(p.inputs[0]!).shape as number[];
+      known.set(id, p.op === 'Shape' ? Tensor.from('i64', [s.length], s) : Tensor.from('i64', [], [s.reduce((a, b) => a * b, 1)]));
+      continue;
+    }
+    if (!expanded) {
+      if (++count > MAX_FOLD_NODES) return undefined;
+      stack.push([id, true]);
+      for (const i of p.inputs) if (i !== null && !known.has(i)) stack.push([i, false]);
+      continue;
+    }
+    const ins = p.inputs.map((i) => (i === null ? null : known.get(i)));
+    if (ins.some((t) => t === undefined)) return undefined;
+    if (ins.some((t) => t !== null && t!.size > MAX_FOLD_ELEMS)) return undefined;
+    const def = getOp(p.domain, p.op);
+    if (!def) return undefined;
+    try {
+      const opset = opsetOf(p, g);
+      const outs = def.ref(ins as (Tensor | null)[], parseAttrs(def, p, opset), { opset, node: p });
+      p.outputs.forEach((o, k) => { if (outs[k]) known.set(o, outs[k]!); });
+    } catch {
+      return undefined;
+    }
+    if (!known.has(id)) return undefined;
+  }
+  return known.get(v);
+}
+
+/**
+ * Numbers of an integer constant (or a value that folds to one, see foldValue), or an
+ * 'unsupported' error naming what needed it.
+ */
 export function constInts(e: Emitter, v: ValueId, what: string): number[] {
-  const c = e.constOf(v);
+  const c = e.constOf(v) ?? foldValue(e, v);
   if (!c) throw unsupported(`${what} must be a constant`);
   return c.toNumbers();
 }

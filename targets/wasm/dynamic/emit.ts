@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Graph } from '../../../compiler/ir/graph.js';
+import { Graph, hasSubgraph } from '../../../compiler/ir/graph.js';
 import { internal, unsupported } from '../../../compiler/errors.js';
 import { Artifact, ArtifactManifest, IoSpec } from '../../target.js';
 import { buildDynamicModule } from '../module.js';
@@ -80,8 +80,11 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     for (const n of order.slice(firstHost)) {
       const key = qualified(n);
       const host = blocks(gBound, n, gBound.consts) === 'host';
-      // ops with shape parameters fold once those are known (ConstantOfShape, Range...)
-      if (!host && !LOWERINGS[key] && !ALIAS_OPS.has(n.op) && !SHAPE_PARAMS[n.op]) throw unsupported(`no wasm lowering for op ${key}`, { node: n.name, op: n.op });
+      // If/Loop/Scan run in wasm only with static shapes (their bodies are inlined into the steps)
+      if (host && hasSubgraph(n)) throw unsupported(`${n.op} whose output shapes depend on data (a Loop's early exit, a runtime trip count, symbolic input dims) does not run on the wasm target: give static input shapes and a constant trip count`, { node: n.name, op: n.op });
+      // ops with shape parameters fold once those are known (ConstantOfShape, Range...); Shape
+      // folds once its input's shape is (every shape of a run-time segment is concrete: foldNode)
+      if (!host && !LOWERINGS[key] && !ALIAS_OPS.has(n.op) && !SHAPE_PARAMS[n.op] && key !== 'Shape') throw unsupported(`no wasm lowering for op ${key}`, { node: n.name, op: n.op });
     }
     for (const n of order.slice(firstHost)) gBound.removeNode(n.id);
     gBound.outputs = [];

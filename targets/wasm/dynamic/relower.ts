@@ -23,6 +23,7 @@ import { lowerGraph, Lowered } from '../lower.js';
 import { alignUp } from '../memory-plan.js';
 import { GraphJson, graphFromJson } from './graph-json.js';
 import { resolveWords } from '../layout.js';
+import type { Word } from '../ctx.js';
 
 /** Table index of each kernel in a dynamic module: the order of targets/wasm/kernels.ts. */
 export const KERNEL_INDEX: ReadonlyMap<KernelId, number> = new Map((Object.keys(KERNELS) as KernelId[]).map((k, i) => [k, i]));
@@ -99,8 +100,32 @@ export function bindShapes(base: Graph, shapes: Readonly<Record<string, readonly
 }
 
 /**
- * Lays a lowering out in linear memory from `base`: blobs (16-byte aligned), parameter blocks, the
- * step table, then the arena (64-byte aligned).
+ * Control entries of the step table (kind < 0; the entry's second word is the address of a block of
+ * 32-bit words): run_steps (module.ts buildDynamicModule) interprets them. Targets are entry indices.
+ * - BR_IF_ZERO [cond address, target]: go to target when the bool byte is 0 (If: to the else part)
+ * - JUMP [target]
+ * - LOOP_INIT [counter address]: counter = 0
+ * - LOOP_HEAD [counter address, trip kind (0 none, 1 number, 2 i64 address), trip, cond address
+ *   (0: none), iteration address (0: none), exit target]: leaves the loop when counter >= trip or the
+ *   condition byte is 0, else stores the counter as an i64 at the iteration address; word 6: the
+ *   iteration count the loop must run (-1: any), traps when it would run more or exits after fewer
+ * - LOOP_NEXT [counter address, head entry]: counter++, go to the head
+ * - PATCH [word address, static value, term count, (counter address, stride)...]: word = static +
+ *   sum of counter * stride (per-iteration slices)
+ */
+/** Words of a control entry's block (PATCH blocks vary with their term count). */
+function blockWords(e: { kind: number }): number {
+  return e.kind === CTRL_ENTRY.PATCH ? 3 + 2 * MAX_PATCH_TERMS : e.kind === CTRL_ENTRY.LOOP_HEAD ? 7 : 2;
+}
+
+/** Most loop terms of one patch (a Scan inside a batch loop has two). */
+const MAX_PATCH_TERMS = 4;
+
+export const CTRL_ENTRY = { BR_IF_ZERO: -1, JUMP: -2, LOOP_INIT: -3, LOOP_HEAD: -4, LOOP_NEXT: -5, PATCH: -6 } as const;
+
+/**
+ * Lays a lowering out in linear memory from `base`: blobs (16-byte aligned), parameter blocks and
+ * control blocks, loop counters, the step table, then the arena (64-byte aligned).
  * @param low the lowering of a graph with concrete shapes
  * @param base first free byte address
  */
@@ -114,11 +139,74 @@ export function layoutPlan(low: Lowered, base: number): Plan {
   cur = alignUp(cur, 16);
   const paramAddr = low.steps.map((s) => {
     const a = cur;
-    cur += KERNELS[s.kernel].words * 4;
+    if (!s.ctrl) cur += KERNELS[s.kernel].words * 4;
+    return a;
+  });
+  // loop counters, one word per loop
+  const nLoops = low.steps.reduce((m, s) => (s.ctrl?.k === 'loop' ? Math.max(m, s.ctrl.id + 1) : m), 0);
+  const counters = cur;
+  cur += nLoops * 4;
+  const counter = (id: number): number => counters + id * 4;
+  const bufAddr = (id: number): number => {
+    const off = low.plan.offsets.get(low.rootOf(id));
+    if (off === undefined) throw invalid(`no buffer planned for value ${id}`);
+    return arenaBase + off;
+  };
+  const wordAddr = (w: Word): number => (w.k === 'buf' ? bufAddr(w.id) + w.off : w.k === 'blob' ? blobAddr[w.id]! + w.off : 0);
+  // table entries: kernel calls and control entries (blocks resolved once every address is known)
+  type Entry = { kind: number; param: number } | { kind: number; block: () => number[] };
+  const entries: Entry[] = [];
+  const open: { k: 'if' | 'loop'; id?: number; fix: { at?: number; elseJump?: number; head?: number } }[] = [];
+  const targets = new Map<string, number>();
+  low.steps.forEach((s, i) => {
+    const ct = s.ctrl;
+    if (!ct) {
+      for (const p of s.patches ?? []) {
+        if (p.terms.length > MAX_PATCH_TERMS) throw invalid(`a parameter word advances with ${p.terms.length} loops (at most ${MAX_PATCH_TERMS})`);
+        const at = paramAddr[i]! + p.word * 4;
+        entries.push({ kind: CTRL_ENTRY.PATCH, block: () => [at, dv.getInt32(at - base, true), p.terms.length, ...p.terms.flatMap((t) => [counter(t.loop), t.stride])] });
+      }
+      entries.push({ kind: KERNEL_INDEX.get(s.kernel)!, param: paramAddr[i]! });
+      return;
+    }
+    if (ct.k === 'if') {
+      const key = `if${i}`;
+      entries.push({ kind: CTRL_ENTRY.BR_IF_ZERO, block: () => [wordAddr(ct.cond), targets.get(key)!] });
+      open.push({ k: 'if', fix: { at: i } });
+    } else if (ct.k === 'else') {
+      const o = open[open.length - 1]!;
+      const key = `else${o.fix.at}`;
+      entries.push({ kind: CTRL_ENTRY.JUMP, block: () => [targets.get(key)!] });
+      targets.set(`if${o.fix.at}`, entries.length);
+      o.fix.elseJump = 1;
+    } else if (ct.k === 'loop') {
+      entries.push({ kind: CTRL_ENTRY.LOOP_INIT, block: () => [counter(ct.id)] });
+      const head = entries.length;
+      const kind = typeof ct.trip === 'number' ? 1 : ct.trip ? 2 : 0;
+      entries.push({ kind: CTRL_ENTRY.LOOP_HEAD, block: () => [counter(ct.id), kind, typeof ct.trip === 'number' ? ct.trip : ct.trip ? wordAddr(ct.trip) : 0,
+        ct.cond ? wordAddr(ct.cond) : 0, ct.iter ? wordAddr(ct.iter) : 0, targets.get(`loop${ct.id}`)!, ct.count ?? -1] });
+      open.push({ k: 'loop', id: ct.id, fix: { head } });
+    } else {
+      const o = open.pop();
+      if (!o) throw invalid('control steps are not nested');
+      if (o.k === 'if') {
+        targets.set(o.fix.elseJump ? `else${o.fix.at}` : `if${o.fix.at}`, entries.length);
+      } else {
+        const head = o.fix.head!;
+        entries.push({ kind: CTRL_ENTRY.LOOP_NEXT, block: () => [counter(o.id!), head] });
+        targets.set(`loop${o.id}`, entries.length);
+      }
+    }
+  });
+  const blockAddr = entries.map((e) => {
+    if (!('block' in e)) return e.param;
+    const a = cur;
+    // block sizes do not depend on addresses: measure with a dry run of the word count
+    cur += blockWords(e) * 4;
     return a;
   });
   const table = alignUp(cur, 8);
-  cur = table + low.steps.length * 8;
+  cur = table + entries.length * 8;
   const arenaBase = alignUp(cur, 64);
   const image = new Uint8Array(arenaBase - base);
   const dv = new DataView(image.buffer);
@@ -128,35 +216,23 @@ export function layoutPlan(low: Lowered, base: number): Plan {
     const bytes = codec?.kind === 'int4' ? new Uint8Array(decodeInt4(codec).buffer) : b;
     image.set(bytes, blobAddr[i]! - base);
   });
-  const bufAddr = (id: number): number => {
-    const off = low.plan.offsets.get(low.rootOf(id));
-    if (off === undefined) throw invalid(`no buffer planned for value ${id}`);
-    return arenaBase + off;
-  };
   low.steps.forEach((s, i) => {
+    if (s.ctrl) return;
     resolveWords(dv, paramAddr[i]! - base, s.words, {
       buf: bufAddr, blob: (id) => blobAddr[id]!, scratch: () => arenaBase + low.plan.offsets.get(low.scratchKey.get(i)!)!,
     });
-    dv.setInt32(table - base + i * 8, KERNEL_INDEX.get(s.kernel)!, true);
-    dv.setInt32(table - base + i * 8 + 4, paramAddr[i]!, true);
+  });
+  entries.forEach((e, k) => {
+    if ('block' in e) e.block().forEach((w, j) => dv.setInt32(blockAddr[k]! - base + j * 4, w | 0, true));
+    dv.setInt32(table - base + k * 8, e.kind, true);
+    dv.setInt32(table - base + k * 8 + 4, blockAddr[k]!, true);
   });
   const io = (xs: Lowered['inputs'] | Lowered['outputs']): PlannedIo[] =>
     xs.map((x) => ({ name: x.name, dtype: x.dtype, shape: [...x.shape], addr: x.shape.includes(0) ? 0 : bufAddr(x.id), size: x.shape.reduce((a, b) => a * b, 1) }));
   return {
-    image, base, table, steps: low.steps.length, end: arenaBase + low.plan.arenaBytes + 64,
+    image, base, table, steps: entries.length, end: arenaBase + low.plan.arenaBytes + 64,
     inputs: io(low.inputs), outputs: io(low.outputs),
   };
-}
-
-/**
- * Plans one call: binds the input shapes, lowers and lays out.
- * @param base the artifact's graph (symbolic input dims)
- * @param shapes input name -> concrete shape
- * @param memBase first byte of linear memory the plan may use
- * @param bound compiled upper bounds
- */
-export function planFor(base: Graph, shapes: Readonly<Record<string, readonly number[]>>, memBase: number, bound: Bound = {}): Plan {
-  return layoutPlan(lowerGraph(bindShapes(base, shapes, bound)), memBase);
 }
 
 /** A tensor crossing the model.mjs boundary: data in its dtype's typed array, and its shape. */
@@ -212,6 +288,7 @@ export const HOST_OPS: ReadonlySet<string> = new Set(['NonZero', 'Unique', 'Comp
 export const SHAPE_PARAMS: Readonly<Record<string, readonly number[]>> = {
   Reshape: [1], Expand: [1], Tile: [1], Slice: [1, 2, 3, 4], Pad: [1, 2, 3], Resize: [1, 2, 3], Upsample: [1],
   ConstantOfShape: [0], Range: [0, 1, 2], OneHot: [1], TopK: [1], CenterCropPad: [1], Squeeze: [1], Unsqueeze: [1], Split: [1],
+  Col2Im: [1, 2],
 };
 
 /** Inputs of `n` listed in SHAPE_PARAMS that are not known in `known` (or the graph's constants). */

@@ -5,7 +5,7 @@
 import { Node } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { ConvTransposeParams, convTransposeBeginPads, windowParams } from '../../../compiler/ops/conv.js';
-import { contiguous, convGeom } from '../../common/params.js';
+import { contiguous, conv2dGeom } from '../../common/params.js';
 import { copyView } from '../ctx.js';
 import { gemmCall } from './matmul.js';
 import { LowerCtx, LowerFn, Word, f32, i32, NULL, SCRATCH, fusedAct, asF32, asI8 } from '../ctx.js';
@@ -14,11 +14,7 @@ import { Int4Blob, Int4Weight } from '../../common/compress.js';
 function lowerConv(c: LowerCtx, n: Node): void {
   const [xId, wId, bId] = n.inputs;
   const y = n.outputs[0]!;
-  const xs = c.shape(xId!);
-  const ws = c.shape(wId!);
-  const nd = xs.length - 2;
-  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D convolution is not supported on wasm (1-D and 2-D only)`);
-  const { geo, group } = convGeom(c, n, xs, ws);
+  const { xs, ws, geo, group } = conv2dGeom(c, n, 'wasm');
   const [N, C] = [xs[0]!, xs[1]!];
   const K = ws[0]!;
   const H = geo.I[1], W = geo.I[2], OH = geo.O[1], OW = geo.O[2];
@@ -152,10 +148,11 @@ function int4PackRows4(w: Int4Weight, groups: number, rows: number, Cg: number, 
   return { kind: 'int4', q, scale, outer: q.length / (Cg * khw * 4), D: Cg, inner: khw * 4, block: w.block };
 }
 
-// ConvTranspose (1-D / 2-D, f32): Y = col2im(W^T X) + B. Per group g, one batched GEMM computes the
-// columns cols[n, g*Mg + m, kh, kw, :] = sum_c W[g*Cg + c, m, kh, kw] * X[n, g*Cg + c, :]; the
-// col2im kernel sums, for every output position, the columns of the taps that land on it
-// (oh = ih*sh - ph + kh*dh), and adds the bias.
+// ConvTranspose (1-D / 2-D / 3-D, f32): Y = col2im(W^T X) + B. Per group g, one batched GEMM
+// computes the columns cols[n, g*Mg + m, k..., :] = sum_c W[g*Cg + c, m, k...] * X[n, g*Cg + c, :];
+// the col2im kernel sums, for every output position, the columns of the taps that land on it
+// (o = i*s - p + k*d per spatial dim), and adds the bias (convt_col2im_f32 for 1-D/2-D,
+// col2im_nd_f32 for 3-D).
 function lowerConvTranspose(c: LowerCtx, n: Node): void {
   const [xId, wId, bId] = n.inputs;
   const x = xId!;
@@ -165,24 +162,20 @@ function lowerConvTranspose(c: LowerCtx, n: Node): void {
   const ws = c.shape(w);
   const ys = c.shape(y);
   const nd = xs.length - 2;
-  if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D ConvTranspose is not supported on wasm (1-D and 2-D only)`);
+  if (nd < 1 || nd > 3) throw c.unsupported(`${nd}-D ConvTranspose is not supported on wasm (1-D to 3-D only)`);
   const a = c.attrs<ConvTransposeParams>();
   const p = windowParams(a, nd, ws.slice(2), n.op);
   const pb = convTransposeBeginPads(xs.slice(2), p, a);
-  const lift = (v: number[], fill: number): number[] => (nd === 1 ? [fill, v[0]!] : v);
-  const [IH, IW] = lift(xs.slice(2), 1) as [number, number];
-  const [OH, OW] = lift(ys.slice(2), 1) as [number, number];
-  const [KH, KW] = lift(p.kernel, 1) as [number, number];
-  const [sh, sw] = lift(p.strides, 1) as [number, number];
-  const [dh, dw] = lift(p.dilations, 1) as [number, number];
-  const [ph, pw] = lift(pb, 0) as [number, number];
+  const lift = (v: number[], fill: number): number[] => [...new Array<number>(3 - nd).fill(fill), ...v];
+  const I = lift(xs.slice(2), 1), O = lift(ys.slice(2), 1), Kd = lift(p.kernel, 1);
+  const S = lift(p.strides, 1), D = lift(p.dilations, 1), P = lift(pb, 0);
   const [N, C] = [xs[0]!, xs[1]!];
   const G = a.group;
   const Cg = C / G;
   const Mg = ws[1]!;
   const M = Mg * G;
-  const K = KH * KW;
-  const plane = IH * IW;
+  const K = numel(Kd);
+  const plane = numel(I);
   if (numel(ys) === 0) return;
   // weights as [G, Mg*K, Cg] (each group's GEMM A operand): transposed at compile time, or by a copy
   const rows = Mg * K;
@@ -206,9 +199,45 @@ function lowerConvTranspose(c: LowerCtx, n: Node): void {
     gemmCall(c, wAt(g), c.addr(x, g * Cg * plane), colsAt(g * rows * plane), NULL, 0, rows, plane, Cg, Cg, plane, 1, noAct,
       N, 0, C * plane, M * K * plane, 0, { reads: [x, wtId], writes: [cols] });
   }
-  c.emit('convt_col2im_f32', [colsAt(0), c.addr(y), bId != null ? c.addr(bId) : NULL, i32(N), i32(M), i32(KH), i32(KW), i32(IH), i32(IW),
-    i32(OH), i32(OW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw)], { reads: [cols, bId ?? null], writes: [y] });
+  const bias = bId != null ? c.addr(bId) : NULL;
+  if (nd === 3) {
+    c.emit('col2im_nd_f32', [colsAt(0), c.addr(y), bias, i32(N), i32(M), ...Kd.map(i32), ...I.map(i32), ...O.map(i32), ...S.map(i32),
+      ...D.map(i32), ...P.map(i32)], { reads: [cols, bId ?? null], writes: [y] });
+    return;
+  }
+  c.emit('convt_col2im_f32', [colsAt(0), c.addr(y), bias, i32(N), i32(M), i32(Kd[1]!), i32(Kd[2]!), i32(I[1]!), i32(I[2]!),
+    i32(O[1]!), i32(O[2]!), i32(S[1]!), i32(S[2]!), i32(D[1]!), i32(D[2]!), i32(P[1]!), i32(P[2]!)], { reads: [cols, bId ?? null], writes: [y] });
+}
+
+// Col2Im(X[N, C*prod(block), L], image_shape, block_shape) -> Y[N, C, *image]: X is the column
+// tensor [N, C, *block, *blocks] of col2im_nd_f32, Y[n, c, p*s - pad + q*d] += X[n, c, q, p]
+function lowerCol2Im(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const ys = c.shape(y);
+  const img = c.constNums(n.inputs[1], 'Col2Im image_shape')!;
+  const blk = c.constNums(n.inputs[2], 'Col2Im block_shape')!;
+  const nd = img.length;
+  if (nd < 1 || nd > 3) throw c.unsupported(`Col2Im on ${nd} spatial dims is not supported on wasm (1..3)`);
+  if (blk.length !== nd || xs.length !== 3) throw c.unsupported('Col2Im: image_shape and block_shape lengths differ, or the input is not 3-D');
+  const a = c.attrs<{ dilations?: number[]; pads?: number[]; strides?: number[] }>();
+  const dil = a.dilations ?? new Array<number>(nd).fill(1);
+  const str = a.strides ?? new Array<number>(nd).fill(1);
+  const pads = a.pads ?? new Array<number>(2 * nd).fill(0);
+  if (dil.length !== nd || str.length !== nd || pads.length !== 2 * nd) throw c.unsupported(`Col2Im: dilations, strides and pads must match ${nd} spatial dims`);
+  const blocks = img.map((v, i) => Math.floor((v + pads[i]! + pads[i + nd]! - (dil[i]! * (blk[i]! - 1) + 1)) / str[i]!) + 1);
+  const K = numel(blk);
+  if (blocks.some((b) => b < 1) || numel(blocks) !== xs[2] || xs[1]! % K !== 0) {
+    throw c.unsupported(`Col2Im: input [${xs.join(',')}] does not match image [${img.join(',')}] / block [${blk.join(',')}] geometry`);
+  }
+  if (numel(ys) === 0) return;
+  const lift = (v: number[], fill: number): number[] => [...new Array<number>(3 - nd).fill(fill), ...v];
+  c.emit('col2im_nd_f32', [c.addr(x), c.addr(y), NULL, i32(xs[0]!), i32(xs[1]! / K), ...lift(blk, 1).map(i32), ...lift(blocks, 1).map(i32),
+    ...lift(img, 1).map(i32), ...lift(str, 1).map(i32), ...lift(dil, 1).map(i32), ...lift(pads.slice(0, nd), 0).map(i32)], { reads: [x], writes: [y] });
 }
 
 /** Conv-family lowerings by qualified op name. */
-export const CONV_LOWERINGS: Readonly<Record<string, LowerFn>> = { Conv: lowerConv, 'edgec.FusedConv': lowerConv, ConvTranspose: lowerConvTranspose };
+export const CONV_LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  Conv: lowerConv, 'edgec.FusedConv': lowerConv, ConvTranspose: lowerConvTranspose, Col2Im: lowerCol2Im,
+};

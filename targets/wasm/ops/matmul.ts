@@ -3,10 +3,11 @@
  * gemm_f32 (runtime-wasm/assembly/gemm.ts), with constant B operands pre-packed into column panels.
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
-import { numel } from '../../../compiler/ir/tensor.js';
+import { Tensor, numel } from '../../../compiler/ir/tensor.js';
 import { EinsumAttrs, einsumPlan } from '../../../compiler/ops/matmul.js';
-import { contiguous, gemmBias, gemmSpec } from '../../common/params.js';
-import { BIAS } from '../kernels.js';
+import { contiguous, gemmBias, gemmSpec, matmulDims } from '../../common/params.js';
+import { ANY_BINARY, BIAS } from '../kernels.js';
+import { blobOperand, emitBinaryAny, operand, tempOperand } from './elementwise.js';
 import { LowerCtx, LowerFn, Word, FusedAct, f32, i32, NULL, SCRATCH, fusedAct, copyView, asF32, asI8 } from '../ctx.js';
 
 /** Emits a GEMM call (A [M,K] lda, B [K,N] ldb) with bias mode and fused activation. */
@@ -92,10 +93,7 @@ function int4BOperand(c: LowerCtx, b: { q: Float32Array; s: Float32Array; block:
 function lowerGemm(c: LowerCtx, n: Node): void {
   const [aId, bId, cId] = n.inputs;
   const y = n.outputs[0]!;
-  const as = c.shape(aId!);
-  const bs = c.shape(bId!);
-  if (as.length !== 2 || bs.length !== 2) throw c.unsupported('Gemm inputs must be 2-D');
-  const { transA, transB, alpha, beta, M, K, N } = gemmSpec(c, n, as, bs);
+  const { as, bs, transA, transB, alpha, beta, M, K, N } = gemmSpec(c, n);
   const reads: (number | null)[] = [aId!, bId!];
   let A = c.addr(aId!);
   if (transA) {
@@ -136,9 +134,18 @@ function lowerGemm(c: LowerCtx, n: Node): void {
       const d = Float32Array.from(c.f32Data(ct), (v) => v * beta);
       bias = c.blob(d);
     } else {
-      if (beta !== 1) throw c.unsupported('Gemm with a runtime C and beta != 1 is not supported on wasm');
-      bias = c.addr(cId);
-      reads.push(cId);
+      if (beta !== 1) {
+        // beta * C into a temporary (f32, rounded once) that the kernel adds as its bias
+        c.requireF32(cId);
+        const cs = c.shape(cId);
+        const t = tempOperand(c, 'f32', cs);
+        emitBinaryAny(c, ANY_BINARY.Mul, operand(c, cId), blobOperand(c, Tensor.from('f32', [], [beta])), t, false);
+        bias = t.w;
+        reads.push(t.id);
+      } else {
+        bias = c.addr(cId);
+        reads.push(cId);
+      }
     }
   }
   gemmCall(c, A, B, c.addr(y), bias, bmode, M, N, K, K, N, alpha, fusedAct(n), 1, 0, 0, 0, 0, { reads, writes: [y] }, packed);
@@ -147,14 +154,13 @@ function lowerGemm(c: LowerCtx, n: Node): void {
 function lowerMatMul(c: LowerCtx, n: Node): void {
   const [aId, bId] = n.inputs;
   const y = n.outputs[0]!;
-  const as = c.shape(aId!);
-  const bs = c.shape(bId!);
-  const a2 = as.length === 1 ? [1, as[0]!] : as;
-  const b2 = bs.length === 1 ? [bs[0]!, 1] : bs;
-  const M = a2[a2.length - 2]!, K = a2[a2.length - 1]!, N = b2[b2.length - 1]!;
-  if (b2[b2.length - 2] !== K) throw c.unsupported(`MatMul inner dims differ: [${as.join(',')}] x [${bs.join(',')}]`);
-  const batchA = numel(a2.slice(0, -2));
-  const batchB = numel(b2.slice(0, -2));
+  const { a2, b2, M, K, N, ...dims } = matmulDims(c, n);
+  const batchA = numel(dims.batchA);
+  const batchB = numel(dims.batchB);
+  if (c.g.typeOf(y).dtype === 'f64' && n.op === 'MatMul' && n.domain === '') {
+    lowerMatMulF64(c, aId!, bId!, y, a2, b2, M, K, N);
+    return;
+  }
   const act = fusedAct(n);
   const io = { reads: [aId!, bId!], writes: [y] };
   if (batchB === 1) {
@@ -166,9 +172,69 @@ function lowerMatMul(c: LowerCtx, n: Node): void {
   const ya = a2.slice(0, -2);
   const yb = b2.slice(0, -2);
   const same = ya.length === yb.length && ya.every((d, i) => d === yb[i]);
-  if (batchA !== 1 && !same) throw c.unsupported(`MatMul batch broadcasting [${as.join(',')}] x [${bs.join(',')}] is not supported on wasm`);
+  if (batchA !== 1 && !same) {
+    lowerMatMulBroadcast(c, aId!, bId!, y, ya, yb, M, K, N, act);
+    return;
+  }
   gemmCall(c, c.addr(aId!), c.addr(bId!), c.addr(y), NULL, BIAS.none, M, N, K, K, N, 1, act, batchB,
     batchA === 1 ? 0 : M * K, K * N, M * N, 0, io);
+}
+
+/**
+ * MatMul with batch dims that broadcast both ways ([3,1,M,K] x [1,2,K,N]): the batch dims padded
+ * to one rank; the last one runs as the kernel's batch (stride 0 where an operand broadcasts), one
+ * gemm call per index of the others.
+ */
+function lowerMatMulBroadcast(c: LowerCtx, aId: ValueId, bId: ValueId, y: ValueId, ya: number[], yb: number[],
+  M: number, K: number, N: number, act: FusedAct): void {
+  const r = Math.max(ya.length, yb.length);
+  const pad = (s: number[]) => [...new Array<number>(r - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(ya), pad(yb)];
+  const ob = pa.map((d, i) => Math.max(d, pb[i]!));
+  if (pa.some((d, i) => d !== ob[i] && d !== 1) || pb.some((d, i) => d !== ob[i] && d !== 1)) {
+    throw c.unsupported(`MatMul batch dims [${ya.join(',')}] and [${yb.join(',')}] do not broadcast`);
+  }
+  const stride = (s: number[]) => { const st = contiguous(s); return s.map((d, i) => (d === 1 ? 0 : st[i]!)); };
+  const [sa, sb] = [stride(pa), stride(pb)];
+  const last = ob[r - 1]!;
+  const outer = numel(ob.slice(0, -1));
+  for (let t = 0; t < outer; t++) {
+    let rem = t, oa = 0, obb = 0;
+    for (let i = r - 2; i >= 0; i--) {
+      const k = rem % ob[i]!;
+      rem = Math.floor(rem / ob[i]!);
+      oa += k * sa[i]!;
+      obb += k * sb[i]!;
+    }
+    gemmCall(c, c.addr(aId, oa * M * K), c.addr(bId, obb * K * N), c.addr(y, t * last * M * N), NULL, BIAS.none, M, N, K, K, N, 1, act,
+      last, sa[r - 1]! * M * K, sb[r - 1]! * K * N, M * N, 0, { reads: [aId, bId], writes: [y] });
+  }
+}
+
+/**
+ * f64 MatMul (batch dims broadcast, up to 4 of them) on the einsum loop with f64 accumulation:
+ * output labels (batch..., m, n), summed label k; A[.., m, k] strides (batch, K, 0 | 1), B[.., k, n]
+ * strides (batch, 0, 1 | N), 0 where an operand broadcasts.
+ */
+function lowerMatMulF64(c: LowerCtx, aId: ValueId, bId: ValueId, y: ValueId, a2: number[], b2: number[], M: number, K: number, N: number): void {
+  for (const id of [aId, bId]) if (c.g.typeOf(id).dtype !== 'f64') throw c.unsupported(`MatMul of ${c.g.typeOf(id).dtype} into f64`);
+  const ya = a2.slice(0, -2), yb = b2.slice(0, -2);
+  const r = Math.max(ya.length, yb.length);
+  if (r > 4) throw c.unsupported(`f64 MatMul with ${r} batch dims (wasm: up to 4)`);
+  const padTo = (s: number[]) => [...new Array<number>(r - s.length).fill(1), ...s];
+  const [pa, pb] = [padTo(ya), padTo(yb)];
+  const ob = pa.map((d, i) => Math.max(d, pb[i]!));
+  if (pa.some((d, i) => d !== ob[i] && d !== 1) || pb.some((d, i) => d !== ob[i] && d !== 1)) throw c.unsupported('MatMul batch dims do not broadcast');
+  const bstr = (s: number[], inner: number) => { const st = contiguous(s); return s.map((d, i) => (d === 1 ? 0 : st[i]! * inner)); };
+  const O = numel(ob) * M * N;
+  if (O === 0) return;
+  const pad6 = (v: number[], fill: number): number[] => [...new Array<number>(6 - v.length).fill(fill), ...v];
+  const outSizes = pad6([...ob, M, N], 1);
+  const aOut = pad6([...bstr(pa, M * K), K, 0], 0);
+  const bOut = pad6([...bstr(pb, K * N), 0, 1], 0);
+  c.emit('einsum_f32', [c.vaddr(aId), c.vaddr(bId), c.vaddr(y), ...outSizes.map(i32), ...aOut.map(i32), ...bOut.map(i32),
+    ...pad6([K], 1).map(i32), ...pad6([1], 0).map(i32), ...pad6([N], 0).map(i32), i32(O), i32(K), i32(1)],
+  { reads: [aId, bId], writes: [y], dtype: 'f64' });
 }
 
 // Einsum (one or two f32 / f64 operands): y[out labels] = sum over the other labels of A[..] * B[..], as a
@@ -198,8 +264,21 @@ function lowerEinsum(c: LowerCtx, n: Node): void {
   { reads: ins, writes: [y], dtype: dt });
 }
 
+// Det(X[..., n, n]) -> Y[...]: LU with partial pivoting in f64 per matrix (runtime-wasm/assembly/misc.ts)
+function lowerDet(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const dt = c.g.typeOf(x).dtype;
+  if ((dt !== 'f32' && dt !== 'f64') || c.g.typeOf(y).dtype !== dt) throw c.unsupported(`Det on ${dt} (wasm: f32 or f64)`);
+  const m = xs[xs.length - 1]!;
+  const batch = numel(xs.slice(0, -2));
+  if (batch === 0) return;
+  c.emit('det', [c.vaddr(x), c.vaddr(y), i32(dt === 'f64' ? 1 : 0), i32(batch), i32(m), SCRATCH], { reads: [x], writes: [y], scratch: 8 * m * m + 8, dtype: dt });
+}
+
 /** Matmul-family lowerings by qualified op name. */
 export const MATMUL_LOWERINGS: Readonly<Record<string, LowerFn>> = {
-  Einsum: lowerEinsum,
+  Einsum: lowerEinsum, Det: lowerDet,
   Gemm: lowerGemm, 'edgec.FusedGemm': lowerGemm, MatMul: lowerMatMul, 'edgec.FusedMatMul': lowerMatMul,
 };

@@ -1,6 +1,7 @@
 /**
  * Wasm lowerings of the pool family (compiler/ops/pool.ts): MaxPool/AveragePool on pool2d_f32 (int8 MaxPool
- * on the integer kernel; 3-D windows, MaxPool's Indices and LpPool on pool3d_f32), global pools on global_pool_f32.
+ * on the integer kernel; 3-D windows, MaxPool's Indices and LpPool on pool3d_f32), global pools on global_pool_f32,
+ * MaxUnpool on maxunpool_f32.
  */
 import { Node } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
@@ -47,7 +48,29 @@ function lowerPool(c: LowerCtx, n: Node): void {
   ], { reads: [x], writes: [y] });
 }
 
+// MaxUnpool(X, I, output_shape?): Y = 0 with Y[place(I[j])] = X[j], I flat offsets into the unpooled
+// tensor [N, C, (in - 1) * stride - pads + kernel], placed at the start of each dim of Y's shape
+function lowerMaxUnpool(c: LowerCtx, n: Node): void {
+  const [x, ind] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!);
+  const ys = c.shape(y);
+  const a = c.attrs<{ kernelShape: number[]; strides: number[]; pads: number[] }>();
+  const nd = a.kernelShape.length;
+  if (xs.length !== nd + 2 || nd > 3) throw c.unsupported(`MaxUnpool on ${xs.length - 2} spatial dims is not supported on wasm (1..3)`);
+  if (c.g.typeOf(ind!).dtype !== 'i64') throw c.unsupported('MaxUnpool indices must be int64');
+  const unpooled = [xs[0]!, xs[1]!, ...xs.slice(2).map((d, i) => (d - 1) * a.strides[i]! - a.pads[i]! - a.pads[i + nd]! + a.kernelShape[i]!)];
+  if (ys.length !== unpooled.length || ys.some((d, i) => d < unpooled[i]!)) {
+    throw c.unsupported(`MaxUnpool output shape [${ys.join(',')}] is smaller than the unpooled shape [${unpooled.join(',')}]`);
+  }
+  if (numel(ys) === 0) return;
+  const lift = (v: number[]): number[] => [...new Array<number>(5 - v.length).fill(1), ...v];
+  c.emit('maxunpool_f32', [c.addr(x!), c.vaddr(ind!), c.addr(y), i32(numel(xs)), i32(numel(ys)), ...lift(unpooled).map(i32), ...lift(ys).map(i32)],
+    { reads: [x!, ind!], writes: [y] });
+}
+
 /** Pool-family lowerings by qualified op name. */
 export const POOL_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   GlobalAveragePool: lowerGlobalPool, GlobalMaxPool: lowerGlobalPool, MaxPool: lowerPool, AveragePool: lowerPool, LpPool: lowerPool,
+  MaxUnpool: lowerMaxUnpool,
 };

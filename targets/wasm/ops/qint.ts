@@ -14,15 +14,22 @@
  * not reject int8 outputs. Data movement on int8 values (aliases, Transpose, Slice, Concat, Pad,
  * Gather, Max/Min, ...) is lowered by lower.ts with the 1-byte kernels of bytes.ts; MaxPool on
  * int8 comes here through lower.ts's lowerPool.
+ *
+ * The ONNX integer ops whose operands may all be runtime values (MatMulInteger, QLinearMatMul,
+ * ConvInteger, QLinearConv, DynamicQuantizeLinear: the importer's pre-quantized graphs reach here
+ * only when quantize/ could not fold them into edgec ops) run on the scalar kernels of
+ * runtime-wasm/assembly/qint4.ts. i4/u4 values are held unpacked, one byte per element
+ * (ctx.ts DTYPE_BYTES), so every 1-byte kernel moves them; wrap4Outputs re-wraps what a cast wrote.
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
-import { numel } from '../../../compiler/ir/tensor.js';
+import { Tensor, numel } from '../../../compiler/ir/tensor.js';
+import { dtypeFromOnnx, intRange } from '../../../compiler/ir/dtype.js';
 import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
-import { geom3, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
+import { geom3, readConvAttrs, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
 import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
-import { Operand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
+import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
 import { QConvGeom, attrsOf, checkChannels, needDtype, pick, qconvGeom } from '../../common/qint.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
@@ -652,56 +659,90 @@ function qParams(c: LowerCtx, n: Node, xs: number[]): { outer: number; A: number
   return { outer, A, inner, scales, zps, reads };
 }
 
+/** Integer dtypes of the generic (de)quantization path. */
+const GENERIC_QTYPES = ['i4', 'u4', 'i8', 'u8', 'i16', 'u16'] as const;
+
 /**
- * QuantizeLinear / DequantizeLinear on 16-bit (and int32 DequantizeLinear input) integers, on the
- * dtype-generic kernels with the reference's arithmetic: q = saturate(round_half_even(f32(x / s))
- * + z) (NaN -> 0); y = f32(f32(x - z) * s). Scales and zero points constant or runtime.
+ * Shapes of the generic (de)quantization's operands: x viewed as `xv` and the scale / zero point
+ * as `ps` (broadcast against xv): per tensor [], per axis [1.., A, ..1], blocked with block size
+ * B: x's axis split into [A / B, B] and the parameters [A / B, 1] (a ragged last block is
+ * 'unsupported').
+ */
+function qViews(c: LowerCtx, n: Node, xs: number[], sShape: number[]): { xv: number[]; ps: number[] } {
+  const count = numel(sShape);
+  const bs = typeof n.attrs['block_size'] === 'number' ? (n.attrs['block_size'] as number) : 0;
+  const axis = typeof n.attrs['axis'] === 'number' ? (n.attrs['axis'] as number) : 1;
+  if (bs > 0) {
+    const ax = normAxis(axis, xs.length);
+    const A = xs[ax]!;
+    const Ab = Math.ceil(A / bs);
+    if (sShape.length !== xs.length || sShape.some((d, i) => (i === ax ? d !== Ab : d !== xs[i]))) {
+      throw c.unsupported(`blocked ${n.op} scale of shape [${sShape.join(',')}] does not match input [${xs.join(',')}] with block_size ${bs}`);
+    }
+    if (A % bs !== 0) throw c.unsupported(`blocked ${n.op} with a partial last block (axis size ${A}, block_size ${bs})`);
+    return { xv: [...xs.slice(0, ax), Ab, bs, ...xs.slice(ax + 1)], ps: [...xs.slice(0, ax), Ab, 1, ...xs.slice(ax + 1)] };
+  }
+  if (count === 1 && sShape.length <= 1) return { xv: xs, ps: [] };
+  const ax = normAxis(axis, xs.length);
+  if (sShape.length !== 1 || count !== xs[ax]) throw c.unsupported(`${n.op} scale has ${count} values for axis size ${xs[ax]}`);
+  return { xv: xs, ps: xs.map((d, i) => (i === ax ? d : 1)) };
+}
+
+/**
+ * QuantizeLinear / DequantizeLinear on the dtype-generic kernels with the reference's arithmetic,
+ * for 4-, 8- and 16-bit integers (and int32 DequantizeLinear input), per tensor, per axis or
+ * blocked: q = saturate(round_half_even(x / s) + z) with the division in the scale's precision
+ * (x must have that dtype), the sum in f64, NaN -> 0; y = (x - z) * s, each step rounded to y's
+ * dtype (f32 or f16). Scales and zero points constant or runtime.
  */
 function lowerQGeneric(c: LowerCtx, n: Node, quantize: boolean): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const sId = n.inputs[1]!;
   const zId = n.inputs[2] ?? null;
-  if (dt(c, sId) !== 'f32') throw c.unsupported(`${n.op} with a ${dt(c, sId)} scale (f32 only on wasm)`);
-  if (typeof n.attrs['block_size'] === 'number' && n.attrs['block_size'] !== 0) throw c.unsupported(`blocked ${n.op}`);
+  const sdt = needDtype(c, sId, ['f32', 'f16'], `${n.op} scale`);
   const xs = c.shape(x);
-  // the parameters' shape broadcast against x: a scalar, or [A] along the axis
-  const count = numel(c.shape(sId));
-  let ps: number[] = [];
-  if (count !== 1 || c.shape(sId).length > 1) {
-    const ax = normAxis(typeof n.attrs['axis'] === 'number' ? (n.attrs['axis'] as number) : 1, xs.length);
-    if (count !== xs[ax]) throw c.unsupported(`${n.op} scale has ${count} values for axis size ${xs[ax]}`);
-    ps = xs.map((d, i) => (i === ax ? d : 1));
-  }
+  const { xv, ps } = qViews(c, n, xs, c.shape(sId));
   const sOp: Operand = { ...operand(c, sId), shape: ps };
   const zOp: Operand | null = zId !== null ? { ...operand(c, zId), shape: ps } : null;
-  if (numel(xs) === 0) return;
+  const xOp: Operand = { ...operand(c, x), shape: xv };
+  const yOp: Operand = { ...operand(c, y), shape: xv };
   if (quantize) {
-    needDtype(c, x, ['f32'], 'QuantizeLinear input');
-    const yd = needDtype(c, y, ['i16', 'u16'], 'QuantizeLinear output') as 'i16' | 'u16';
-    const t = tempOperand(c, 'f32', xs);
-    emitBinaryAny(c, ANY_BINARY.Div, operand(c, x), sOp, t, false);
+    const prec = typeof n.attrs['precision'] === 'number' && n.attrs['precision'] !== 0 ? dtypeFromOnnx(n.attrs['precision'] as number) : sdt;
+    if (prec !== sdt) throw c.unsupported(`QuantizeLinear precision ${prec ?? String(n.attrs['precision'])} differs from the scale dtype ${sdt}`);
+    needDtype(c, x, [sdt], 'QuantizeLinear input');
+    const yd = needDtype(c, y, GENERIC_QTYPES, 'QuantizeLinear output');
+    if (numel(xs) === 0) return;
+    const t = tempOperand(c, sdt, xv);
+    emitBinaryAny(c, ANY_BINARY.Div, xOp, sOp, t, false);
     emitUnaryOperands(c, ANY_UNARY.Round, t, t);
-    const u = tempOperand(c, 'f64', xs);
+    const u = tempOperand(c, 'f64', xv);
     if (zOp) emitBinaryAny(c, ANY_BINARY.Add, t, zOp, u, false);
     else emitUnaryOperands(c, ANY_UNARY.Cast, t, u);
-    const [lo, hi] = yd === 'i16' ? [-32768, 32767] : [0, 65535];
+    const [lo, hi] = intRange(yd);
     emitUnaryOperands(c, ANY_UNARY.Clip, u, u, [c.blob(new Uint8Array(new Float64Array([lo]).buffer)), c.blob(new Uint8Array(new Float64Array([hi]).buffer))]);
-    emitUnaryOperands(c, ANY_UNARY.Cast, u, operand(c, y));
+    emitUnaryOperands(c, ANY_UNARY.Cast, u, yOp);
     return;
   }
-  needDtype(c, x, ['i16', 'u16', 'i32'], 'DequantizeLinear input');
-  needDtype(c, y, ['f32'], 'DequantizeLinear output');
-  const d = tempOperand(c, 'f32', xs);
-  if (zOp) emitBinaryAny(c, ANY_BINARY.Sub, operand(c, x), zOp, d, false);
-  else emitUnaryOperands(c, ANY_UNARY.Cast, operand(c, x), d);
-  emitBinaryAny(c, ANY_BINARY.Mul, d, sOp, operand(c, y), false);
+  needDtype(c, x, [...GENERIC_QTYPES, 'i32'], 'DequantizeLinear input');
+  const yd = needDtype(c, y, ['f32', 'f16'], 'DequantizeLinear output');
+  if (numel(xs) === 0) return;
+  const d = tempOperand(c, yd, xv);
+  if (zOp) emitBinaryAny(c, ANY_BINARY.Sub, xOp, zOp, d, false);
+  else emitUnaryOperands(c, ANY_UNARY.Cast, xOp, d);
+  emitBinaryAny(c, ANY_BINARY.Mul, d, sOp, yOp, false);
+}
+
+/** True when a (de)quantization needs the generic path (not per-tensor / per-axis 8-bit with f32 scales and values). */
+function needsGeneric(c: LowerCtx, n: Node, q: ValueId, f: ValueId): boolean {
+  const blocked = typeof n.attrs['block_size'] === 'number' && n.attrs['block_size'] !== 0;
+  return blocked || !['i8', 'u8'].includes(dt(c, q)) || dt(c, f) !== 'f32' || dt(c, n.inputs[1]!) !== 'f32';
 }
 
 function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  if (dt(c, y) === 'i16' || dt(c, y) === 'u16') {
+  if (needsGeneric(c, n, y, x)) {
     lowerQGeneric(c, n, true);
     return;
   }
@@ -719,7 +760,7 @@ function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
 function lowerDequantizeLinear(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  if (['i16', 'u16', 'i32'].includes(dt(c, x))) {
+  if (needsGeneric(c, n, x, y)) {
     lowerQGeneric(c, n, false);
     return;
   }
@@ -730,6 +771,220 @@ function lowerDequantizeLinear(c: LowerCtx, n: Node): void {
   if (numel(xs) === 0) return;
   emitQ(c, 'dequantize_f32', [qaddr(c, x), c.addr(y), q.scales, q.zps, i32(q.outer), i32(q.A), i32(q.inner), i32(xd === 'i8' ? 1 : 0)],
     { reads: [x, ...q.reads], writes: [y] });
+}
+
+// ---------------------------------------------------------------------------------------------
+// ONNX integer ops on runtime operands (runtime-wasm/assembly/qint4.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** Flag bits of qmatmul_rt / qconv_rt. */
+const RT = { xSigned: 1, wSigned: 2, y32: 4, ySigned: 8 } as const;
+
+/**
+ * An int32 table of a zero point (constant or runtime 8-bit / 4-bit tensor) for the runtime
+ * integer kernels: a blob, or the value widened into a temporary by unary_any. Absent: zeros.
+ * @param count entries when absent
+ */
+function i32Table(c: LowerCtx, id: ValueId | null, count: number): { w: Word; reads: number[] } {
+  if (id === null) return { w: c.blob(new Int32Array(Math.max(1, count))), reads: [] };
+  const t = c.consts.get(id);
+  if (t) return { w: c.blob(Int32Array.from(t.toNumbers())), reads: [] };
+  const k = numel(c.shape(id));
+  const tmp = tempOperand(c, 'i32', [Math.max(1, k)]);
+  if (k > 0) emitUnaryOperands(c, ANY_UNARY.Cast, operand(c, id), { ...tmp, shape: [k] });
+  return { w: tmp.w, reads: [tmp.id!] };
+}
+
+/**
+ * The float requantization multipliers of a QLinear op as an f64 table of `shape`:
+ * fl(fl(a_scale * b_scale) / y_scale) in the scales' precision (the reference's
+ * requantMultiplier), each scale broadcast with its own shape.
+ */
+function multTable(c: LowerCtx, op: string, shape: number[], scales: [ValueId, number[]][]): { w: Word; reads: number[] } {
+  const [[aId, as], [bId, bs], [yId, ys]] = scales as [[ValueId, number[]], [ValueId, number[]], [ValueId, number[]]];
+  const sdt = needDtype(c, aId, ['f32', 'f16'], `${op} scale`);
+  for (const id of [bId, yId]) needDtype(c, id, [sdt], `${op} scale`);
+  const t1 = tempOperand(c, sdt, shape);
+  emitBinaryAny(c, ANY_BINARY.Mul, { ...operand(c, aId), shape: as }, { ...operand(c, bId), shape: bs }, t1, false);
+  const t2 = tempOperand(c, sdt, shape);
+  emitBinaryAny(c, ANY_BINARY.Div, t1, { ...operand(c, yId), shape: ys }, t2, false);
+  const t3 = tempOperand(c, 'f64', shape);
+  emitUnaryOperands(c, ANY_UNARY.Cast, t2, t3);
+  return { w: t3.w, reads: [t3.id!] };
+}
+
+/** The broadcast shape of a QLinearMatMul parameter over [M, N]: scalar, per row (M values) or per column (N). */
+function mnShape(c: LowerCtx, op: string, what: string, id: ValueId, M: number, N: number, rows = true): number[] {
+  const k = numel(c.shape(id));
+  if (k === 1) return [];
+  if (rows && k === M) return [M, 1];
+  if (k === N) return [1, N];
+  throw c.unsupported(`${op} ${what} has ${k} values, expected 1${rows ? `, ${M}` : ''} or ${N}`);
+}
+
+/**
+ * MatMulInteger / QLinearMatMul: batched (broadcast) products of 8-bit runtime or constant
+ * operands on qmatmul_rt; 1-D operands are promoted like MatMul's.
+ */
+function lowerQMatMulRt(c: LowerCtx, n: Node): void {
+  const qlinear = n.op === 'QLinearMatMul';
+  const op = n.op;
+  const [aId, bId] = qlinear ? [n.inputs[0]!, n.inputs[3]!] : [n.inputs[0]!, n.inputs[1]!];
+  const [azId, bzId] = qlinear ? [n.inputs[2] ?? null, n.inputs[5] ?? null] : [n.inputs[2] ?? null, n.inputs[3] ?? null];
+  const y = n.outputs[0]!;
+  const ad = needDtype(c, aId, ['i8', 'u8'], `${op} A`);
+  const bd = needDtype(c, bId, ['i8', 'u8'], `${op} B`);
+  const yd = needDtype(c, y, qlinear ? ['i8', 'u8'] : ['i32'], `${op} output`);
+  const as0 = c.shape(aId), bs0 = c.shape(bId);
+  if (as0.length === 0 || bs0.length === 0) throw c.unsupported(`${op} on scalars`);
+  const as = as0.length === 1 ? [1, as0[0]!] : as0;
+  const bs = bs0.length === 1 ? [bs0[0]!, 1] : bs0;
+  const M = as[as.length - 2]!, K = as[as.length - 1]!, N = bs[bs.length - 1]!;
+  if (bs[bs.length - 2] !== K) throw c.unsupported(`${op} inner dims differ: [${as0.join(',')}] x [${bs0.join(',')}]`);
+  const ab = as.slice(0, -2), bb = bs.slice(0, -2);
+  const r = Math.max(ab.length, bb.length);
+  const pad = (s: number[]) => [...Array<number>(r - s.length).fill(1), ...s];
+  const [pa, pb] = [pad(ab), pad(bb)];
+  const ob = pa.map((d, i) => Math.max(d, pb[i]!));
+  if (pa.some((d, i) => d !== ob[i] && d !== 1) || pb.some((d, i) => d !== ob[i] && d !== 1)) throw c.unsupported(`${op} batch dims do not broadcast`);
+  const batches = numel(ob);
+  if (batches * M * N === 0) return;
+  const offs = new Int32Array(2 * batches);
+  const strides = (s: number[]) => { const st = contiguous(s); return s.map((d, i) => (d === 1 ? 0 : st[i]!)); };
+  const [sa, sb] = [strides(pa), strides(pb)];
+  for (let t = 0; t < batches; t++) {
+    let rem = t, oa = 0, ob2 = 0;
+    for (let i = r - 1; i >= 0; i--) {
+      const k = rem % ob[i]!;
+      rem = Math.floor(rem / ob[i]!);
+      oa += k * sa[i]!;
+      ob2 += k * sb[i]!;
+    }
+    offs[2 * t] = oa * M * K;
+    offs[2 * t + 1] = ob2 * K * N;
+  }
+  const za = i32Table(c, azId, 1);
+  const zb = i32Table(c, bzId, 1);
+  const zaN = azId === null ? 1 : numel(c.shape(azId)), zbN = bzId === null ? 1 : numel(c.shape(bzId));
+  if (zaN !== 1 && zaN !== M) throw c.unsupported(`${op} a_zero_point has ${zaN} values, expected 1 or ${M}`);
+  if (zbN !== 1 && zbN !== N) throw c.unsupported(`${op} b_zero_point has ${zbN} values, expected 1 or ${N}`);
+  let flags = (ad === 'i8' ? RT.xSigned : 0) | (bd === 'i8' ? RT.wSigned : 0);
+  let mult: Word = NULL, zy: Word = NULL;
+  const reads: number[] = [aId, bId, ...za.reads, ...zb.reads];
+  if (qlinear) {
+    const [asId, bsId, ysId, yzId] = [n.inputs[1]!, n.inputs[4]!, n.inputs[6]!, n.inputs[7] ?? null];
+    const mu = multTable(c, op, [M, N], [[asId, mnShape(c, op, 'a_scale', asId, M, N)], [bsId, mnShape(c, op, 'b_scale', bsId, M, N, false)],
+      [ysId, mnShape(c, op, 'y_scale', ysId, M, N)]]);
+    mult = mu.w;
+    reads.push(...mu.reads);
+    if (yzId !== null) {
+      // y_zero_point broadcast to an i32 [M, N] table
+      if (dt(c, yzId) !== yd) throw c.unsupported(`${op} y_zero_point dtype ${dt(c, yzId)} differs from the output's ${yd}`);
+      const zt = tempOperand(c, 'i32', [M, N]);
+      emitBinaryAny(c, ANY_BINARY.Add, { ...operand(c, yzId), shape: mnShape(c, op, 'y_zero_point', yzId, M, N) },
+        blobOperand(c, Tensor.from('i32', [], [0])), zt, false);
+      zy = zt.w;
+      reads.push(zt.id!);
+    } else zy = c.blob(new Int32Array(M * N));
+    if (yd === 'i8') flags |= RT.ySigned;
+  } else flags |= RT.y32;
+  emitQ(c, 'qmatmul_rt', [qaddr(c, aId), qaddr(c, bId), { k: 'buf', id: y, off: 0 }, i32(flags), i32(M), i32(K), i32(N), i32(batches),
+    c.blob(offs), za.w, i32(zaN > 1 ? 1 : 0), zb.w, i32(zbN > 1 ? 1 : 0), mult, zy], { reads, writes: [y] });
+}
+
+/** ConvInteger / QLinearConv (1..3-D, grouped, runtime or constant operands) on qconv_rt. */
+function lowerQConvRt(c: LowerCtx, n: Node): void {
+  const qlinear = n.op === 'QLinearConv';
+  const op = n.op;
+  const [xId, wId] = qlinear ? [n.inputs[0]!, n.inputs[3]!] : [n.inputs[0]!, n.inputs[1]!];
+  const [xzId, wzId] = qlinear ? [n.inputs[2] ?? null, n.inputs[5] ?? null] : [n.inputs[2] ?? null, n.inputs[3] ?? null];
+  const bId = qlinear ? n.inputs[8] ?? null : null;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, xId, ['i8', 'u8'], `${op} x`);
+  const wd = needDtype(c, wId, ['i8', 'u8'], `${op} w`);
+  const yd = needDtype(c, y, qlinear ? ['i8', 'u8'] : ['i32'], `${op} output`);
+  const xs = c.shape(xId), ws = c.shape(wId);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 3) throw c.unsupported(`${nd}-D ${op} is not supported on wasm (1-D to 3-D)`);
+  const a = readConvAttrs(new AttrReader(n, c.opset));
+  const p = windowParams(a, nd, ws.slice(2), op);
+  const g = geom3(xs.slice(2), p, a.autoPad, false, op);
+  const [N, C, M, G] = [xs[0]!, xs[1]!, ws[0]!, a.group];
+  if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`${op} channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
+  if (numel(c.shape(y)) === 0) return;
+  const zxN = xzId === null ? 1 : numel(c.shape(xzId)), zwN = wzId === null ? 1 : numel(c.shape(wzId));
+  if (zxN !== 1) throw c.unsupported(`${op} x_zero_point must be a scalar`);
+  if (zwN !== 1 && zwN !== M) throw c.unsupported(`${op} w_zero_point has ${zwN} values, expected 1 or ${M}`);
+  const zx = i32Table(c, xzId, 1);
+  const zw = i32Table(c, wzId, 1);
+  let flags = (xd === 'i8' ? RT.xSigned : 0) | (wd === 'i8' ? RT.wSigned : 0);
+  const reads: number[] = [xId, wId, ...zx.reads, ...zw.reads];
+  let bias: Word = NULL, mult: Word = NULL, zy: Word = NULL;
+  if (qlinear) {
+    if (bId !== null) {
+      needDtype(c, bId, ['i32'], `${op} bias`);
+      if (numel(c.shape(bId)) !== M) throw c.unsupported(`${op} bias has ${numel(c.shape(bId))} values, expected ${M}`);
+      bias = c.vaddr(bId);
+      reads.push(bId);
+    }
+    const [xsId, wsId, ysId, yzId] = [n.inputs[1]!, n.inputs[4]!, n.inputs[6]!, n.inputs[7] ?? null];
+    const wsN = numel(c.shape(wsId));
+    if (wsN !== 1 && wsN !== M) throw c.unsupported(`${op} w_scale has ${wsN} values, expected 1 or ${M}`);
+    for (const [id, what] of [[xsId, 'x_scale'], [ysId, 'y_scale']] as const) {
+      if (numel(c.shape(id)) !== 1) throw c.unsupported(`${op} ${what} must be a scalar`);
+    }
+    const mu = multTable(c, op, [M], [[xsId, []], [wsId, wsN === 1 ? [] : [M]], [ysId, []]]);
+    mult = mu.w;
+    reads.push(...mu.reads);
+    if (yzId !== null) {
+      if (numel(c.shape(yzId)) !== 1) throw c.unsupported(`${op} y_zero_point must be a scalar`);
+      if (dt(c, yzId) !== yd) throw c.unsupported(`${op} y_zero_point dtype ${dt(c, yzId)} differs from the output's ${yd}`);
+    }
+    const z = i32Table(c, yzId, 1);
+    zy = z.w;
+    reads.push(...z.reads);
+    if (yd === 'i8') flags |= RT.ySigned;
+  } else flags |= RT.y32;
+  emitQ(c, 'qconv_rt', [qaddr(c, xId), qaddr(c, wId), { k: 'buf', id: y, off: 0 }, i32(flags), i32(N), i32(C), i32(M), i32(G),
+    ...g.I.map(i32), ...g.O.map(i32), ...g.K.map(i32), ...g.S.map(i32), ...g.D.map(i32), ...g.P.map(i32),
+    zx.w, zw.w, i32(zwN > 1 ? 1 : 0), bias, mult, zy], { reads, writes: [y] });
+}
+
+/** DynamicQuantizeLinear (f32 -> u8, scale, zero point) on dynquant_u8. */
+function lowerDynamicQuantizeLinear(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  needDtype(c, x, ['f32'], 'DynamicQuantizeLinear input');
+  const outs = n.outputs.map((o, k) => (o === null || o === undefined ? c.temp(k === 1 ? 4 : k === 2 ? 1 : numel(c.shape(x))) : o));
+  const w = (id: number): Word => ({ k: 'buf', id, off: 0 });
+  emitQ(c, 'dynquant_u8', [c.vaddr(x), w(outs[0]!), w(outs[1]!), w(outs[2]!), i32(numel(c.shape(x)))], { reads: [x], writes: outs });
+}
+
+/**
+ * Keeps i4/u4 runtime values in their 4-bit range (one byte per element, see ctx.ts DTYPE_BYTES):
+ * after node `n` is lowered, each 4-bit output a kernel wrote as an 8-bit integer (Cast and
+ * CastLike truncate and wrap to 8 bits) is wrapped to 4 bits in place, as the reference's 4-bit
+ * store does. Data movement (an input of the output's dtype) and QuantizeLinear (it saturates to
+ * the 4-bit range) need no wrap; an alias between a 4-bit and another dtype is 'unsupported'.
+ * @param c lowering context @param n the node just lowered
+ */
+export function wrap4Outputs(c: LowerCtx, n: Node): void {
+  for (const o of n.outputs) {
+    if (o === null || o === undefined || !c.g.values.has(o)) continue;
+    const od = dt(c, o);
+    if (od !== 'i4' && od !== 'u4') continue;
+    if (c.consts.has(o)) continue;
+    const par = c.parent.get(o);
+    if (par !== undefined) {
+      if (dt(c, par) !== od) throw c.unsupported(`${n.op} reinterprets ${dt(c, par)} as ${od} (4-bit values are stored one per byte on wasm)`);
+      continue;
+    }
+    const moves = n.op !== 'Cast' && n.op !== 'CastLike' && n.inputs.some((i) => i !== null && i !== undefined && dt(c, i) === od);
+    if (moves || (n.domain === '' && n.op === 'QuantizeLinear')) continue;
+    const count = numel(c.shape(o));
+    if (count === 0) continue;
+    const w: Word = { k: 'buf', id: o, off: 0 };
+    emitQ(c, 'wrap4', [w, w, i32(count), i32(od === 'i4' ? 1 : 0)], { reads: [o], writes: [o] });
+  }
 }
 
 /** Lowerings of the integer ops and (de)quantization, by qualified op name (spread into LOWERINGS). */
@@ -743,4 +998,9 @@ export const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => v
   'edgec.QAvgPool': lowerQAvgPool,
   QuantizeLinear: lowerQuantizeLinear,
   DequantizeLinear: lowerDequantizeLinear,
+  MatMulInteger: lowerQMatMulRt,
+  QLinearMatMul: lowerQMatMulRt,
+  ConvInteger: lowerQConvRt,
+  QLinearConv: lowerQConvRt,
+  DynamicQuantizeLinear: lowerDynamicQuantizeLinear,
 };

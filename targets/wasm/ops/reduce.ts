@@ -1,5 +1,6 @@
 /**
- * Wasm lowerings of the reduce family (compiler/ops/reduce.ts): the Reduce* ops on reduce_f32.
+ * Wasm lowerings of the reduce family (compiler/ops/reduce.ts): the Reduce* ops on reduce_f32 (reduce_any
+ * for other dtypes), ArgMax / ArgMin, TopK and the CumSum / CumProd scans.
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
@@ -97,8 +98,10 @@ function lowerTopK(c: LowerCtx, n: Node): void {
     i32(a.largest ? 1 : 0), SCRATCH], { reads: [x], writes: [vals, inds], scratch: len * 8, dtype: 'any' });
 }
 
-// CumSum: y[.., j, ..] = sum of x[.., i, ..] for i <= j (exclusive: i < j; reverse: i >= j); axis constant
+// CumSum / CumProd: y[.., j, ..] = sum (product) of x[.., i, ..] for i <= j (exclusive: i < j; reverse:
+// i >= j); the axis is a constant or a run-time scalar
 function lowerCumSum(c: LowerCtx, n: Node): void {
+  const kernel = n.op === 'CumProd' ? 'cumprod' : 'cumsum';
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const xs = c.shape(x);
@@ -108,22 +111,22 @@ function lowerCumSum(c: LowerCtx, n: Node): void {
   const flags = [i32(a.exclusive ? 1 : 0), i32(a.reverse ? 1 : 0)];
   if (!c.isConst(axisId)) {
     // runtime axis: the kernel derives [outer, n, inner] from the dims when it runs
-    if (xs.length > MAX_DIMS) throw c.unsupported(`CumSum of rank ${xs.length} with a runtime axis`);
-    if (numel(c.shape(axisId)) !== 1) throw c.unsupported('CumSum axis must be a scalar');
+    if (xs.length > MAX_DIMS) throw c.unsupported(`${n.op} of rank ${xs.length} with a runtime axis`);
+    if (numel(c.shape(axisId)) !== 1) throw c.unsupported(`${n.op} axis must be a scalar`);
     const dims = [...xs, ...new Array<number>(MAX_DIMS - xs.length).fill(1)];
-    c.emit('cumsum', [c.vaddr(x), c.vaddr(y), i32(dtypeCode(c, x, true)), i32(0), i32(0), i32(0), ...flags,
+    c.emit(kernel, [c.vaddr(x), c.vaddr(y), i32(dtypeCode(c, x, true)), i32(0), i32(0), i32(0), ...flags,
       c.vaddr(axisId), i32(indexKind(c, axisId)), i32(xs.length), ...dims.map(i32)], { reads: [x, axisId], writes: [y], dtype: 'any' });
     return;
   }
-  const ax = c.constNums(axisId, 'CumSum axis')!;
-  if (ax.length !== 1) throw c.unsupported('CumSum axis must be a scalar');
+  const ax = c.constNums(axisId, `${n.op} axis`)!;
+  if (ax.length !== 1) throw c.unsupported(`${n.op} axis must be a scalar`);
   const [outer, len, inner] = axisLayout(xs, normAxis(ax[0]!, xs.length));
-  c.emit('cumsum', [c.vaddr(x), c.vaddr(y), i32(dtypeCode(c, x, true)), i32(outer), i32(len), i32(inner), ...flags,
+  c.emit(kernel, [c.vaddr(x), c.vaddr(y), i32(dtypeCode(c, x, true)), i32(outer), i32(len), i32(inner), ...flags,
     NULL, i32(0), i32(0), ...new Array<number>(MAX_DIMS).fill(0).map(i32)], { reads: [x], writes: [y], dtype: 'any' });
 }
 
 /** Reduce-family lowerings by qualified op name. */
 export const REDUCE_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   ...Object.fromEntries(Object.keys(REDUCE).map((k) => [k, lowerReduce])),
-  ArgMax: lowerArg, ArgMin: lowerArg, TopK: lowerTopK, CumSum: lowerCumSum,
+  ArgMax: lowerArg, ArgMin: lowerArg, TopK: lowerTopK, CumSum: lowerCumSum, CumProd: lowerCumSum,
 };

@@ -1,10 +1,11 @@
 /**
  * Wasm lowerings of the shape / data-movement family (compiler/ops/shape.ts): strided copies (Transpose,
- * Concat, Split, Slice, Expand, Tile, DepthToSpace/SpaceToDepth), Pad, Gather. Reshape-like ops are
+ * Concat, Split, Slice, Expand, Tile, DepthToSpace/SpaceToDepth, CenterCropPad), Pad, Gather, EyeLike (a
+ * constant), ReverseSequence, TensorScatter. Reshape-like ops are
  * aliases handled by the driver (lower.ts).
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
-import { numel } from '../../../compiler/ir/tensor.js';
+import { Tensor, numel } from '../../../compiler/ir/tensor.js';
 import { internal } from '../../../compiler/errors.js';
 import {
   broadcastStrides, contiguous, depthSpaceView, gatherLayout, padSpec, partOffsets, sliceView, tileView, transposeView,
@@ -329,8 +330,90 @@ function lowerTrilu(c: LowerCtx, n: Node): void {
     { reads: [x, kc ? null : kin], writes: [y], dtype: 'any', inplace: [x, y] });
 }
 
+/** Fills a value's buffer with zero bits (any runtime dtype). */
+function zeroFill(c: LowerCtx, y: ValueId, es: 1 | 2 | 4 | 8): void {
+  const cnt = numel(c.shape(y));
+  if (es === 1 || es === 4) c.emit(es === 1 ? 'fill_u8' : 'fill_f32', [c.vaddr(y), i32(cnt), i32(0)], { writes: [y], anyDtype: true });
+  else c.emit('fill_es', [c.vaddr(y), i32(cnt), i32(0), i32(0), i32(es)], { writes: [y], anyDtype: true });
+}
+
+// CenterCropPad(x, shape, axes): each axis becomes the output's size, cropped around its center
+// (input start floor((d - s) / 2)) or zero-padded around it (output offset floor((s - d) / 2)); the
+// sizes are the compiled output shape (a run-time shape input must agree, as for Reshape)
+function lowerCenterCropPad(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const ys = c.shape(y);
+  if (xs.length !== ys.length) throw internal('CenterCropPad: output rank differs from the input rank');
+  const es = moveSize(c, n, x);
+  if (numel(ys) === 0) return;
+  if (ys.some((d, i) => d > xs[i]!)) zeroFill(c, y, es);
+  const ins = xs.map((d, i) => (d >= ys[i]! ? Math.floor((d - ys[i]!) / 2) : 0));
+  const outs = xs.map((d, i) => (d >= ys[i]! ? 0 : Math.floor((ys[i]! - d) / 2)));
+  const dims = xs.map((d, i) => Math.min(d, ys[i]!));
+  const xst = contiguous(xs);
+  const yst = contiguous(ys);
+  const xo = ins.reduce((a, b, i) => a + b * xst[i]!, 0);
+  const yo = outs.reduce((a, b, i) => a + b * yst[i]!, 0);
+  copyView(c, c.vaddr(y, yo), yst, c.vaddr(x, xo), xst, dims, { reads: [x, y], writes: [y] }, es);
+}
+
+// EyeLike(x): y[i, j] = (j - i == k), a function of x's shape only: a compile-time constant
+function lowerEyeLike(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const [rows, cols] = c.shape(x) as [number, number];
+  const { k } = c.attrs<{ k: number }>();
+  const eye = Tensor.zeros(c.g.typeOf(y).dtype, [rows, cols]);
+  for (let i = 0; i < rows; i++) if (i + k >= 0 && i + k < cols) eye.set(i * cols + i + k, 1);
+  c.consts.set(y, eye);
+}
+
+// ReverseSequence(x, lens): y[b, t] = x[b, lens[b] - 1 - t] for t < lens[b], else x[b, t]
+function lowerReverseSequence(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const lens = n.inputs[1]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const a = c.attrs<{ batchAxis: number; timeAxis: number }>();
+  const es = moveSize(c, n, x);
+  if (numel(xs) === 0) return;
+  const st = contiguous(xs);
+  const B = xs[a.batchAxis]!;
+  if (numel(c.shape(lens)) !== B) throw c.unsupported(`ReverseSequence sequence_lens must have ${B} values`);
+  c.emit('reverse_sequence', [c.vaddr(x), c.vaddr(y), c.vaddr(lens), i32(indexKind(c, lens)), i32(es), i32(B), i32(xs[a.timeAxis]!),
+    i32(st[a.batchAxis]!), i32(st[a.timeAxis]!), i32(numel(xs.slice(2)))], { reads: [x, lens], writes: [y], dtype: 'any' });
+}
+
+// TensorScatter(past, update, write_indices): y = past with update's rows written at
+// write_indices[b] + s along the axis (mod the axis length when circular)
+function lowerTensorScatter(c: LowerCtx, n: Node): void {
+  const past = n.inputs[0]!;
+  const upd = n.inputs[1]!;
+  const idx = n.inputs[2] ?? null;
+  const y = n.outputs[0]!;
+  const ps = c.shape(past);
+  const us = c.shape(upd);
+  const a = c.attrs<{ circular: boolean; axis: number }>();
+  const rank = ps.length;
+  const axis = a.axis < 0 ? a.axis + rank : a.axis;
+  if (axis < 1 || axis >= rank) throw c.unsupported(`TensorScatter axis ${a.axis} for rank ${rank}`);
+  if (c.g.typeOf(upd).dtype !== c.g.typeOf(past).dtype || us.length !== rank || us.some((d, i) => (i === axis ? d > ps[i]! : d !== ps[i]))) {
+    throw c.unsupported('TensorScatter update does not fit past_cache');
+  }
+  const es = moveSize(c, n, past);
+  if (numel(ps) === 0) return;
+  const B = ps[0]!;
+  if (idx !== null && numel(c.shape(idx)) !== B) throw c.unsupported(`TensorScatter write_indices must have ${B} values`);
+  c.emit('tensor_scatter', [c.vaddr(past), c.vaddr(upd), c.vaddr(y), idx === null ? NULL : c.vaddr(idx), i32(idx === null ? 0 : indexKind(c, idx)),
+    i32(es), i32(B), i32(numel(ps.slice(0, axis)) / B), i32(ps[axis]!), i32(us[axis]!), i32(numel(ps.slice(axis + 1))), i32(a.circular ? 1 : 0)],
+  { reads: [past, upd, idx], writes: [y], dtype: 'any', inplace: [past, y] });
+}
+
 /** Shape-family lowerings by qualified op name. */
 export const SHAPE_LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  CenterCropPad: lowerCenterCropPad, EyeLike: lowerEyeLike, ReverseSequence: lowerReverseSequence, TensorScatter: lowerTensorScatter,
   Transpose: lowerTranspose, Concat: lowerConcat, Split: lowerSplit, Slice: lowerSlice, Pad: lowerPad,
   Expand: lowerExpand, Tile: lowerTile, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
   GatherElements: lowerGatherElements, ScatterElements: lowerScatterElements, Scatter: lowerScatterElements,

@@ -11,6 +11,7 @@ const SPEC = /*EDGEC_SPEC*/ ({ edgec: '', inputs: [], outputs: [], dynBase: 0 })
 const ARRAYS = {
   f32: Float32Array, f64: Float64Array, i8: Int8Array, u8: Uint8Array, bool: Uint8Array, i16: Int16Array, u16: Uint16Array,
   f16: Uint16Array, bf16: Uint16Array, i32: Int32Array, u32: Uint32Array, i64: BigInt64Array, u64: BigUint64Array,
+  i4: Int8Array, u4: Uint8Array,
 };
 
 /**

@@ -29,7 +29,8 @@ function expr(op: string): string {
   }
 }
 
-const POW = {
+/** pow on f32 with C semantics for zero / negative bases (shared with typed_map). */
+export const POW = {
   name: 'pow_f32',
   code: [
     'fn pow_f32(a: f32, b: f32) -> f32 {',

@@ -13,6 +13,7 @@
 import { WgslFn, decompose, int, linear } from '../wgsl/shader.js';
 import { QElem, QShaderBuilder, StoreElem } from '../wgsl/qshader.js';
 import { BaseParams, KernelGen, bufOf } from './types.js';
+import { POW } from './binary.js';
 
 /** WGSL scalar type a value is computed in ('bool': a 0 / 1 value). */
 export type Scalar = 'f32' | 'i32' | 'u32' | 'bool';
@@ -103,6 +104,53 @@ const PYMOD_I32: WgslFn = {
   ].join('\n'),
 };
 
+/**
+ * Integer power wrapped to 32 bits (square and multiply: the low 32 bits of the exact power);
+ * negative exponents give 1 for base 1, +-1 for base -1 (signed bases), else 0 (C's pow truncated).
+ */
+const IPOW: WgslFn = {
+  name: 'ipow',
+  code: [
+    'fn ipow(a: u32, e: i32, signed_base: bool) -> u32 {',
+    '  if (e < 0) {',
+    '    if (a == 1u) { return 1u; }',
+    '    if (signed_base && a == 0xffffffffu) { return select(1u, 0xffffffffu, (e & 1) == 1); }',
+    '    return 0u;',
+    '  }',
+    '  var r = 1u;',
+    '  var b = a;',
+    '  var k = u32(e);',
+    '  while (k > 0u) {',
+    '    if ((k & 1u) == 1u) { r = r * b; }',
+    '    b = b * b;',
+    '    k = k >> 1u;',
+    '  }',
+    '  return r;',
+    '}',
+  ].join('\n'),
+};
+
+/**
+ * Pow of an integer base: integer exponents (or f32 exponents with an integer value in [0, 2^31))
+ * exactly by ipow; other f32 exponents through f32 pow truncated as a C cast.
+ */
+function powExpr(s: QShaderBuilder, p: TypedMapParams): string {
+  const at = p.ins[0]!.st;
+  const bt = p.ins[1]!.st;
+  s.fnAll([F32_BITS_FN, POW]);
+  if (at === 'f32') return bt === 'f32' ? 'pow_f32(a, b)' : 'pow_f32(a, f32(b))';
+  s.fn(IPOW);
+  const ua = at === 'u32' ? 'a' : 'bitcast<u32>(a)';
+  const signed = at === 'u32' ? 'false' : 'true';
+  const res = (r: string) => (p.yt === 'u32' ? r : `bitcast<${p.yt}>(${r})`);
+  if (bt !== 'f32') return res(`ipow(${ua}, ${bt === 'u32' ? 'i32(min(b, 0x7fffffffu))' : 'b'}, ${signed})`);
+  s.fn(F32_TO_BITS);
+  const fa = at === 'u32' ? 'f32(a)' : 'f32(a)';
+  return res(`select(f32_to_bits(pow_f32(${fa}, b)), ipow(${ua}, i32(b), ${signed}), b == trunc(b) && b >= 0.0 && b < 2147483648.0)`);
+}
+
+const F32_BITS_FN: WgslFn = { name: 'f32_bits', code: 'fn f32_bits(b: u32) -> f32 {\n  return bitcast<f32>(b);\n}' };
+
 /** WGSL expression of op `p.op` on the loaded operands a, b, c (scalar types from p.ins). */
 function expr(s: QShaderBuilder, p: TypedMapParams): string {
   const t = p.ins[0]?.st;
@@ -149,6 +197,7 @@ function expr(s: QShaderBuilder, p: TypedMapParams): string {
       return `${inf} && ((${pos} && a > 0.0) || (${neg} && a < 0.0))`;
     }
     case 'Cast': return castExpr(s, p.ins[0]!.st, p.yt);
+    case 'Pow': return powExpr(s, p);
     default: throw new Error(`typed_map: unknown op ${p.op}`);
   }
 }

@@ -3,9 +3,10 @@
  * cast to the same dtype is an alias; int8 / uint8 / int32 -> f32 runs on cast_int_f32 (it reads
  * wide-stored 8-bit values), every other pair of webgpu dtypes on typed_map with the reference's
  * C-cast semantics (truncation, wrap modulo 2^bits, NaN / infinities to 0, nonzero to true).
+ * Dropout's mask output (all ones for inference) is a compile-time constant.
  */
 import { Node } from '../../../compiler/ir/graph.js';
-import { numel } from '../../../compiler/ir/tensor.js';
+import { Tensor, numel } from '../../../compiler/ir/tensor.js';
 import { castTensor } from '../../../compiler/ops/control.js';
 import type { DType } from '../../../compiler/ir/dtype.js';
 import { LowerCtx, LowerFn, qelem, qop, val } from '../ctx.js';
@@ -45,3 +46,29 @@ function lowerCast(c: LowerCtx, n: Node): void {
 
 /** Control-family lowerings by qualified op name (f32 and integer / bool values alike). */
 export const CONTROL_LOWERINGS: Readonly<Record<string, LowerFn>> = { Cast: lowerCast, CastLike: lowerCast };
+
+/**
+ * Dropout's mask output: all ones (the reference computes Dropout for inference, or in training
+ * mode with ratio 0, where nothing is dropped), so a compile-time constant. Training mode with a
+ * nonzero or runtime ratio (random masks), or a runtime training_mode, is 'unsupported'.
+ * @param c lowering context
+ * @param n the Dropout node (its output 0 is an alias of its input)
+ */
+export function lowerDropoutMask(c: LowerCtx, n: Node): void {
+  const m = n.outputs[1];
+  if (m == null || !(c.g.useCount(m) > 0 || c.g.outputs.includes(m))) return;
+  const [, ratio, tr] = n.inputs;
+  let training = false;
+  if (c.opset >= 12 && tr != null) {
+    if (!c.isConst(tr)) throw c.unsupported('Dropout mask output with a runtime training_mode is not supported');
+    training = (c.consts.get(tr)!.toNumbers()[0] ?? 0) !== 0;
+  }
+  if (training) {
+    const r = ratio == null ? 0.5 : c.isConst(ratio) ? c.consts.get(ratio)!.toNumbers()[0] ?? 0.5 : NaN;
+    if (r !== 0) throw c.unsupported('Dropout in training mode (random masks) is not supported');
+  }
+  const dt = c.g.typeOf(m).dtype as DType;
+  const mask = Tensor.zeros(dt, c.shape(m));
+  for (let i = 0; i < mask.size; i++) mask.set(i, 1);
+  c.consts.set(m, mask);
+}

@@ -2,7 +2,8 @@
  * WebGPU lowerings of the elementwise family (compiler/ops/elementwise.ts): unary math ops on
  * unary_f32 (the activation family shares lowerUnary), broadcasting binary and variadic ops on
  * binary_f32; on integer and bool values (and comparisons, logical ops, Where, IsNaN / IsInf of
- * any operands) the typed_map kernel (kernels/typed.ts), bit-exact with the reference.
+ * any operands) the typed_map kernel (kernels/typed.ts), bit-exact with the reference; Pow with
+ * integer or mixed operands, integer Clip and BitCast (an alias of same-width storage) too.
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
@@ -169,4 +170,71 @@ function lowerTyped(c: LowerCtx, n: Node): void {
 }
 
 /** Elementwise-family lowerings of nodes with integer / bool values, by qualified op name. */
-export const ELEMENTWISE_INT_LOWERINGS: Readonly<Record<string, LowerFn>> = Object.fromEntries(Object.keys(TYPED_OPS).map((k) => [k, lowerTyped]));
+export const ELEMENTWISE_INT_LOWERINGS: Readonly<Record<string, LowerFn>> = {
+  ...Object.fromEntries(Object.keys(TYPED_OPS).map((k) => [k, lowerTyped])), Pow: lowerPowTyped, Clip: lowerClipTyped, BitCast: lowerBitCast,
+};
+
+/**
+ * Pow with an integer or mixed-dtype operand (the output has the base's dtype): f32 base with an
+ * integer exponent, integer base with an integer or f32 exponent (exact power wrapped to 32 bits,
+ * compiler/ops/elementwise.ts). i64 results are not supported (the held i32 could overflow).
+ */
+function lowerPowTyped(c: LowerCtx, n: Node): void {
+  const y = n.outputs[0]!;
+  const ydt = c.g.typeOf(y).dtype;
+  const [a, b] = n.inputs.map((x) => typedOperand(c, x!));
+  if (ydt === 'i64') throw c.unsupported('Pow on i64 is not supported on webgpu (i64 values are held as i32 and the result could leave that range)');
+  if (ydt === 'bool' || b!.dt === 'bool') throw c.unsupported('Pow on bool');
+  emitTypedMap(c, 'Pow', [a!, b!], y, ydt);
+}
+
+/** Clip of integer values: Max with the lower bound, then Min with the upper bound (either may be absent). */
+function lowerClipTyped(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const ydt = c.g.typeOf(y).dtype;
+  if (c.opset < 11) throw c.unsupported(`Clip on ${ydt} before opset 11`);
+  const ys = c.shape(y);
+  const lo = n.inputs[1] ?? null;
+  const hi = n.inputs[2] ?? null;
+  let cur = typedOperand(c, x);
+  if (lo == null && hi == null) {
+    emitTypedMap(c, 'Identity', [cur], y, ydt);
+    return;
+  }
+  if (lo != null) {
+    const dst = hi != null ? c.temp(wordsOf(ydt, numel(ys)) * 4) : y;
+    emitTypedMap(c, 'Max', [cur, typedOperand(c, lo)], dst, ydt, undefined, undefined, ys);
+    cur = { o: val(dst), id: dst, dt: ydt, shape: ys };
+  }
+  if (hi != null) emitTypedMap(c, 'Min', [cur, typedOperand(c, hi)], y, ydt, undefined, undefined, ys);
+}
+
+/**
+ * BitCast: the same bits read as another dtype of the same width. Words (f32, i32, u32) and packed
+ * 8- / 16-bit values keep their storage, so it is an alias; an 8-bit value stored wide is
+ * repacked; to bool, nonzero bytes become true (the reference's bool store).
+ */
+function lowerBitCast(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xdt = c.g.typeOf(x).dtype;
+  const ydt = c.g.typeOf(y).dtype;
+  c.checkStorable(x);
+  c.checkStorable(y);
+  if (xdt === 'i64' || ydt === 'i64') throw c.unsupported('BitCast of i64 is not supported on webgpu (i64 values are held as i32)');
+  if (wordsOf(xdt, 4) !== wordsOf(ydt, 4)) throw c.unsupported(`BitCast between ${xdt} and ${ydt} changes the width`);
+  if (ydt === 'bool') {
+    emitTypedMap(c, 'Cast', [typedOperand(c, x)], y, 'bool');
+    return;
+  }
+  if (c.isConst(x) || (xdt !== 'f32' && loadElem(c, x, xdt) !== storeElem(xdt))) {
+    // constants and wide-stored 8-bit values: copy into y's packed storage (the low bits are the same)
+    const ys = c.shape(y);
+    if (numel(ys) === 0) return;
+    const el = storeElem(ydt);
+    c.emit('qview_b', { el, xel: c.isConst(x) ? storeElem(xdt) : 'i32', dims: ys, strides: stridesOf(ys), offset: 0 }, { x: qop(c, x), y: val(y) });
+    return;
+  }
+  c.parent.set(y, x);
+}

@@ -1,11 +1,11 @@
 /**
  * WebGPU lowerings of the normalization family (compiler/ops/norm.ts): BatchNormalization (inference)
- * as a per-channel affine map, LayerNormalization and InstanceNormalization on norm_f32.
+ * as a per-channel affine map, LayerNormalization and InstanceNormalization on norm_f32, LRN on
+ * lrn_f32.
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
-import { normAxis } from '../../../compiler/ops/registry.js';
-import { batchNormAffine, expandToInner, opAttrs } from '../../common/params.js';
+import { batchNormAffine, expandToInner, layerNormLayout, opAttrs } from '../../common/params.js';
 import { LowerCtx, LowerFn, Operand, val } from '../ctx.js';
 
 function lowerBatchNorm(c: LowerCtx, n: Node): void {
@@ -25,13 +25,8 @@ function lowerBatchNorm(c: LowerCtx, n: Node): void {
 
 function lowerLayerNorm(c: LowerCtx, n: Node): void {
   const [x, s, b] = n.inputs;
-  const [mo, ro] = [n.outputs[1], n.outputs[2]].map((o) => (o !== undefined && c.g.useCount(o) > 0 ? o : undefined));
   const y = n.outputs[0]!;
-  const xs = c.shape(x!);
-  const la = opAttrs<{ axis: number; epsilon: number }>(n, c.opset);
-  const ax = normAxis(la.axis, xs.length);
-  const rows = numel(xs.slice(0, ax));
-  const inner = numel(xs.slice(ax));
+  const { xs, axis: ax, rows, inner, epsilon, mean: mo, invStd: ro } = layerNormLayout(c, n);
   const full = (id: ValueId | null | undefined): Operand | undefined => {
     if (id == null) return undefined;
     if (!c.isConst(id) && numel(c.shape(id)) === inner) return c.op(id);
@@ -50,7 +45,7 @@ function lowerLayerNorm(c: LowerCtx, n: Node): void {
     ops['mean'] = val(mo ?? c.temp(rows * 4));
     ops['rstd'] = val(ro ?? c.temp(rows * 4));
   }
-  c.emit('norm_f32', { rows, inner, eps: la.epsilon, affine: 'inner', C: 1, scale: !!so, bias: !!bo, stats }, ops);
+  c.emit('norm_f32', { rows, inner, eps: epsilon, affine: 'inner', C: 1, scale: !!so, bias: !!bo, stats }, ops);
 }
 
 function lowerInstanceNorm(c: LowerCtx, n: Node): void {
@@ -61,7 +56,18 @@ function lowerInstanceNorm(c: LowerCtx, n: Node): void {
     { x: c.op(x!), s: c.op(s!), b: c.op(b!), y: val(n.outputs[0]!) });
 }
 
+// Y = X / (bias + alpha / size * sum of X^2 over the channel window)^beta
+function lowerLrn(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = c.shape(x);
+  if (xs.length < 2) throw c.unsupported('LRN needs an input of rank >= 2');
+  const a = opAttrs<{ alpha: number; beta: number; bias: number; size: number }>(n, c.opset);
+  if (numel(xs) === 0) return;
+  c.emit('lrn_f32', { N: xs[0]!, C: xs[1]!, S: numel(xs.slice(2)), size: a.size, alpha: a.alpha, beta: a.beta, bias: a.bias },
+    { x: c.op(x), y: val(n.outputs[0]!) });
+}
+
 /** Normalization-family lowerings by qualified op name. */
 export const NORM_LOWERINGS: Readonly<Record<string, LowerFn>> = {
-  BatchNormalization: lowerBatchNorm, LayerNormalization: lowerLayerNorm, InstanceNormalization: lowerInstanceNorm,
+  BatchNormalization: lowerBatchNorm, LayerNormalization: lowerLayerNorm, InstanceNormalization: lowerInstanceNorm, LRN: lowerLrn,
 };

@@ -12,6 +12,10 @@
  * [bias, mantissa, exponent] of its float32 scale (float requantization). Reshape-like ops on
  * integer values are aliases, as for f32.
  *
+ * QuantizeLinear / DequantizeLinear with runtime, blocked or 16-bit parameters,
+ * DynamicQuantizeLinear and ConvInteger / QLinearConv with runtime operands run on the exact
+ * kernels of kernels/index-ops.ts (qdq_rt, dql_params_b, qconv_rt).
+ *
  * The driver (lower.ts) calls lowerInt8Node() first for every node: it claims the integer ops and
  * every node with an integer runtime input or output, so the f32 lowerings never see packed data.
  */
@@ -32,6 +36,9 @@ import { CONCAT_MAX_PARTS, MoveElem } from '../kernels/qmove.js';
 import { INT_DTYPES, LowerCtx, LowerFn, Operand, markWide, pack16, pack8, qelem, qop, val } from '../ctx.js';
 import { storeElem } from '../wgsl/qshader.js';
 import { emitTypedMap, typedOperand } from './elementwise.js';
+import type { MnKind, QConvRtParams } from '../kernels/index-ops.js';
+import type { StoreElem } from '../wgsl/qshader.js';
+import { hasRuntimeParams, lowerPadRuntime, lowerSliceRuntime, tileRepeats } from './shape.js';
 
 
 const dt = (c: LowerCtx, id: ValueId): string => c.g.typeOf(id).dtype;
@@ -241,10 +248,82 @@ function qParams(c: LowerCtx, n: Node, xs: number[]): { A: number; inner: number
   return { A, inner: Math.max(1, inner), table };
 }
 
+/** Integer ranges of the quantized dtypes webgpu holds. */
+const Q_RANGE: Record<string, [number, number]> = { i8: [-128, 127], u8: [0, 255], i16: [-32768, 32767], u16: [0, 65535] };
+
+/**
+ * True when a (de)quantization needs the general kernel: a runtime scale or zero point, a blocked
+ * one, or 16-bit values.
+ */
+function needsGeneralQdq(c: LowerCtx, n: Node, qdt: string): boolean {
+  const bs = typeof n.attrs['block_size'] === 'number' ? (n.attrs['block_size'] as number) : 0;
+  return !c.isConst(n.inputs[1]) || (n.inputs[2] != null && !c.isConst(n.inputs[2])) || bs !== 0 || qdt === 'i16' || qdt === 'u16';
+}
+
+/**
+ * QuantizeLinear / DequantizeLinear on qdq_rt: f32 scale and zero point read by the kernel (runtime
+ * or constant), per tensor, per axis or per block (compiler/ops/quant.ts paramIndex).
+ */
+function lowerQdqGeneral(c: LowerCtx, n: Node, quant: boolean, qdt: 'i8' | 'u8' | 'i16' | 'u16'): void {
+  const [x, sc, zp] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!);
+  const ss = c.shape(sc!);
+  if (dt(c, sc!) !== 'f32') throw c.unsupported(`${n.op} with a ${dt(c, sc!)} scale (f32 only on webgpu)`);
+  if (zp != null && dt(c, zp) !== qdt) throw c.unsupported(`${n.op} zero point of dtype ${dt(c, zp)}`);
+  const bs = typeof n.attrs['block_size'] === 'number' ? (n.attrs['block_size'] as number) : 0;
+  const sn = numel(ss);
+  let A = 1, inner = Math.max(1, numel(xs)), Ab = 1;
+  if (bs !== 0 || !(ss.length === 0 || (ss.length === 1 && sn === 1))) {
+    if (xs.length === 0) throw c.unsupported(`${n.op}: a scalar input needs a scalar scale`);
+    const ax = normAxis(typeof n.attrs['axis'] === 'number' ? (n.attrs['axis'] as number) : 1, xs.length);
+    A = xs[ax]!;
+    inner = numel(xs.slice(ax + 1));
+    if (bs === 0 && (ss.length !== 1 || ss[0] !== A)) throw c.unsupported(`${n.op} scale of shape [${ss.join(',')}] for axis size ${A}`);
+    if (bs !== 0) {
+      Ab = Math.ceil(A / bs);
+      if (ss.length !== xs.length || ss.some((d, i) => (i === ax ? d !== Ab : d !== xs[i]))) throw c.unsupported(`${n.op} blocked scale of shape [${ss.join(',')}]`);
+    }
+  }
+  if (numel(xs) === 0) return;
+  const [lo, hi] = Q_RANGE[qdt]!;
+  const ops: Record<string, Operand> = { x: qop(c, x!), sc: qop(c, sc!), y: val(y) };
+  if (zp != null) ops['zp'] = qop(c, zp);
+  c.emit('qdq_rt', {
+    quant, n: numel(xs), A, inner: Math.max(1, inner), bs, Ab, xel: quant ? 'i32' : qelem(c, x!, qdt), zel: zp != null ? qelem(c, zp, qdt) : null,
+    el: quant ? qdt : 'i32', lo, hi,
+  }, ops);
+}
+
+/**
+ * DynamicQuantizeLinear: the scale and zero point (dql_params_b, exact as the reference), then
+ * y = QuantizeLinear(x, scale, zero point) on qdq_rt reading them from their buffers.
+ */
+function lowerDynamicQuantizeLinear(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const [y, ys, yz] = n.outputs;
+  needDtype(c, x, ['f32'] as const, 'DynamicQuantizeLinear input');
+  const nx = numel(c.shape(x));
+  const used = (id: ValueId | undefined): boolean => id !== undefined && (c.g.useCount(id) > 0 || c.g.outputs.includes(id));
+  const sId = used(ys) ? ys! : c.temp(4);
+  const zId = used(yz) ? yz! : c.temp(4);
+  c.emit('dql_params_b', { n: nx, zp: false }, { x: qop(c, x), y: val(sId) });
+  c.emit('dql_params_b', { n: nx, zp: true }, { x: qop(c, x), y: val(zId) });
+  if (nx === 0 || !used(y)) return;
+  c.emit('qdq_rt', { quant: true, n: nx, A: 1, inner: nx, bs: 0, Ab: 1, xel: 'i32', zel: 'u8', el: 'u8', lo: 0, hi: 255 },
+    { x: qop(c, x), sc: val(sId), zp: val(zId), y: val(y!) });
+}
+
 function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   needDtype(c, x, ['f32'] as const, 'QuantizeLinear input');
+  const qdt = dt(c, y);
+  if ((qdt === 'i16' || qdt === 'u16' || qdt === 'i8' || qdt === 'u8') && needsGeneralQdq(c, n, qdt)) {
+    const prec = n.attrs['precision'];
+    if (typeof prec === 'number' && prec !== 0 && prec !== 1) throw c.unsupported('QuantizeLinear precision other than float32');
+    return lowerQdqGeneral(c, n, true, qdt);
+  }
   const ydt = needDtype(c, y, ['i8', 'u8'] as const, 'QuantizeLinear output');
   const prec = n.attrs['precision'];
   if (typeof prec === 'number' && prec !== 0 && prec !== 1) throw c.unsupported('QuantizeLinear precision other than float32');
@@ -257,6 +336,11 @@ function lowerQuantizeLinear(c: LowerCtx, n: Node): void {
 function lowerDequantizeLinear(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
+  const qdt = dt(c, x);
+  if ((qdt === 'i16' || qdt === 'u16' || qdt === 'i8' || qdt === 'u8') && needsGeneralQdq(c, n, qdt)) {
+    needDtype(c, y, ['f32'] as const, 'DequantizeLinear output');
+    return lowerQdqGeneral(c, n, false, qdt);
+  }
   const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'DequantizeLinear input');
   needDtype(c, y, ['f32'] as const, 'DequantizeLinear output');
   const xs = c.shape(x);
@@ -288,6 +372,7 @@ function lowerTranspose(c: LowerCtx, n: Node): void {
 }
 
 function lowerSlice(c: LowerCtx, n: Node): void {
+  if (hasRuntimeParams(c, n)) return lowerSliceRuntime(c, n);
   viewCopy(c, n.outputs[0]!, n.inputs[0]!, sliceView(c, n, c.shape(n.inputs[0]!)));
 }
 
@@ -299,7 +384,7 @@ function lowerExpand(c: LowerCtx, n: Node): void {
 
 function lowerTile(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
-  viewCopy(c, n.outputs[0]!, x, tileView(c.shape(x), c.constNums(n.inputs[1], 'Tile repeats')!));
+  viewCopy(c, n.outputs[0]!, x, tileView(c.shape(x), tileRepeats(c, n)));
 }
 
 function lowerDepthSpace(c: LowerCtx, n: Node): void {
@@ -328,6 +413,7 @@ function lowerConcat(c: LowerCtx, n: Node): void {
 }
 
 function lowerPad(c: LowerCtx, n: Node): void {
+  if (hasRuntimeParams(c, n)) return lowerPadRuntime(c, n);
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const xs = c.shape(x);
@@ -416,9 +502,11 @@ export const INT8_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   'edgec.QAvgPool': lowerQAvgPool,
   QuantizeLinear: lowerQuantizeLinear,
   DequantizeLinear: lowerDequantizeLinear,
+  DynamicQuantizeLinear: lowerDynamicQuantizeLinear,
   Transpose: lowerTranspose, Slice: lowerSlice, Expand: lowerExpand, Tile: lowerTile, Split: lowerSplit, Concat: lowerConcat,
   Pad: lowerPad, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
   Max: lowerMinMax, Min: lowerMinMax, MaxPool: lowerMaxPool,
+  ConvInteger: lowerQConvRt, QLinearConv: lowerQConvRt,
 };
 
 /** Ops of the integer path that are claimed whatever their operand dtypes. */
@@ -447,4 +535,61 @@ export function isIntNode(c: LowerCtx, n: Node): boolean {
  */
 export function isIntegerGraph(g: Graph): boolean {
   return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|Requantize)$/.test(n.op));
+}
+
+/**
+ * ConvInteger / QLinearConv (1- to 3-D, grouped, dilated; runtime or constant 8-bit operands) on
+ * qconv_rt, bit-exact with compiler/ops/conv.ts (exact i32 accumulation; QLinearConv's
+ * multiplier fl32(fl32(x_scale * w_scale[m]) / y_scale), the requantizing product exact).
+ */
+function lowerQConvRt(c: LowerCtx, n: Node): void {
+  const ql = n.op === 'QLinearConv';
+  const [x, w] = ql ? [n.inputs[0]!, n.inputs[3]!] : [n.inputs[0]!, n.inputs[1]!];
+  const [xz, wz] = ql ? [n.inputs[2], n.inputs[5]] : [n.inputs[2], n.inputs[3]];
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, x, ['i8', 'u8'] as const, `${n.op} x`);
+  const wd = needDtype(c, w, ['i8', 'u8'] as const, `${n.op} w`);
+  const yd = dt(c, y);
+  if (ql ? yd !== 'i8' && yd !== 'u8' : yd !== 'i32') throw c.unsupported(`${n.op} output of dtype ${yd}`);
+  const xs = c.shape(x), ws = c.shape(w);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 3) throw c.unsupported(`${nd}-D ${n.op} is not supported on webgpu (1-D to 3-D)`);
+  const wa = readWindowAttrs(new AttrReader(n, c.opset), false);
+  const p = windowParams(wa, nd, ws.slice(2), n.op);
+  const g3 = geom3(xs.slice(2), p, wa.autoPad, false, n.op);
+  const G = typeof n.attrs['group'] === 'number' ? (n.attrs['group'] as number) : 1;
+  const [N, C] = [xs[0]!, xs[1]!];
+  const M = ws[0]!;
+  if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`${n.op} channels do not match group ${G}`);
+  const per = (id: ValueId | null | undefined, what: string, perM: boolean): MnKind => {
+    if (id == null) return 'none';
+    const k = numel(c.shape(id));
+    if (k === 1) return 'scalar';
+    if (perM && k === M) return 'row';
+    throw c.unsupported(`${n.op} ${what} has ${k} values`);
+  };
+  const el = (id: ValueId | null | undefined): StoreElem => (id == null ? 'i32' : (qelem(c, id, storeElem(dt(c, id))) as StoreElem));
+  const ops: Record<string, Operand> = { x: qop(c, x), w: qop(c, w), y: val(y) };
+  if (xz != null) ops['xz'] = qop(c, xz);
+  if (wz != null) ops['wz'] = qop(c, wz);
+  let ql2 = { ws: 'none' as MnKind, yz: 'none' as MnKind, yzel: 'i32' as StoreElem, bias: false };
+  if (ql) {
+    const [sx, sw, sy, yz, b] = [n.inputs[1]!, n.inputs[4]!, n.inputs[6]!, n.inputs[7], n.inputs[8]];
+    for (const id of [sx, sw, sy]) if (dt(c, id) !== 'f32') throw c.unsupported(`${n.op} scale of dtype ${dt(c, id)} (f32 only on webgpu)`);
+    if (numel(c.shape(sx)) !== 1 || numel(c.shape(sy)) !== 1) throw c.unsupported(`${n.op} x_scale / y_scale must be scalars`);
+    if (b != null && (dt(c, b) !== 'i32' || numel(c.shape(b)) !== M)) throw c.unsupported(`${n.op} bias must be ${M} int32 values`);
+    ops['scale_x'] = c.op(sx);
+    ops['scale_w'] = c.op(sw);
+    ops['scale_y'] = c.op(sy);
+    if (yz != null) ops['yz'] = qop(c, yz);
+    if (b != null) ops['bias'] = qop(c, b);
+    ql2 = { ws: per(sw, 'w_scale', true), yz: per(yz, 'y_zero_point', false), yzel: el(yz), bias: b != null };
+  }
+  const [lo, hi] = yd === 'i8' ? [-128, 127] : yd === 'u8' ? [0, 255] : [0, 0];
+  if (N * M * numel(g3.O) === 0) return;
+  const prm: Omit<QConvRtParams, 'bufs'> = {
+    N, C, M, G, I: g3.I, O: g3.O, K: g3.K, S: g3.S, D: g3.D, P: g3.P, xel: qelem(c, x, xd) as StoreElem, wel: qelem(c, w, wd) as StoreElem,
+    xz: per(xz, 'x_zero_point', false), wz: per(wz, 'w_zero_point', true), xzel: el(xz), wzel: el(wz), qlinear: ql, ...ql2, el: storeElem(yd), lo, hi,
+  };
+  c.emit('qconv_rt', prm as unknown as Record<string, unknown>, ops);
 }
