@@ -254,6 +254,8 @@ export function summaryLines(r: BuildResult): string[] {
     out.push(isl.length === 0
       ? 'float islands: none (every layer is quantized)'
       : `float islands (${isl.length}): ${isl.slice(0, 20).map((f) => `${sanitize(f.node, 60)} (${f.op})`).join(', ')}${isl.length > 20 ? ', ...' : ''}`);
+    const wo = q.layers.filter((l) => l.mode === 'weight-only');
+    if (wo.length) out.push(`int8 weights (weight-only) (${wo.length}): ${wo.slice(0, 20).map((l) => `${sanitize(l.node, 60)} (${l.op})`).join(', ')}${wo.length > 20 ? ', ...' : ''}`);
     if (q.keptFloat.length) out.push(`kept float on request: ${q.keptFloat.slice(0, 20).map((n) => sanitize(n, 60)).join(', ')}`);
   }
   return out;

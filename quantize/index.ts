@@ -50,7 +50,7 @@ export interface QuantizeOptions {
 
 export interface QuantSummary {
   mode: QuantMode;
-  /** Nodes computed in float (name and op). */
+  /** Nodes computed in float with float weights (name and op); weight-only layers are in `layers`. */
   floatIslands: { node: string; op: string }[];
   layers: LayerInfo[];
   weightBytesBefore: number;
@@ -190,7 +190,8 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
     qdq: q.graph,
     summary: {
       mode: 'int8',
-      floatIslands: q.layers.filter((l) => l.mode !== 'int8').map((l) => ({ node: l.node, op: l.op })),
+      // weight-only layers (int8 weights, float compute) are listed by mode in `layers`, not as islands
+      floatIslands: q.layers.filter((l) => l.mode === 'float').map((l) => ({ node: l.node, op: l.op })),
       layers: q.layers,
       weightBytesBefore: before,
       weightBytesAfter: weightBytes(lowered.graph),

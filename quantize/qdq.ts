@@ -9,6 +9,8 @@
  *   a Conv/Gemm/MatMul/Add output is fused: only its output is quantized.
  * - Scale-preserving ops (Reshape, Flatten, Transpose, Squeeze, Unsqueeze, MaxPool) reuse their
  *   input's parameters for their output, so they run on int8 data unchanged.
+ * - LSTM/GRU/RNN: W and R become int8 per gate row behind DequantizeLinear (weight-only: the
+ *   recurrence stays float; recurrentWeight).
  * - Every other op is a float island: it reads dequantized values, and its output is quantized
  *   only when a quantized op reads it.
  */
@@ -26,6 +28,8 @@ import { QParams, activationParams, quantizeBias, quantizeValue, quantizeWeight 
 export const SCALE_PRESERVING = new Set(['Reshape', 'Flatten', 'Transpose', 'Squeeze', 'Unsqueeze', 'MaxPool', 'Identity', 'Slice']);
 /** Ops with a weight input that get per-channel int8 weights. */
 export const WEIGHT_OPS = new Set(['Conv', 'Gemm', 'MatMul', 'ConvTranspose']);
+/** Recurrent ops whose gate matrices W (input 1) and R (input 2) get int8 weights (weight-only). */
+export const RECURRENT_OPS = new Set(['LSTM', 'GRU', 'RNN']);
 /** Activations fused into the producing op's output clamp. */
 export const FUSABLE_ACTS = new Set(['Relu', 'Clip']);
 const FUSE_INTO = new Set(['Conv', 'Gemm', 'MatMul', 'Add', 'Sub']);
@@ -251,8 +255,21 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
     }
     layers.push({ node: n.name, op: n.op, mode: quantNodes.has(n) ? 'int8' : 'weight-only', weightAxis: axis });
   }
+  // Recurrent layers: int8 W and R, per gate row, computed in float (weight-only).
   for (const n of g.orderedNodes()) {
-    if (WEIGHT_OPS.has(n.op) && layers.some((l) => l.node === n.name && l.op === n.op)) continue;
+    if (n.domain !== '' || !RECURRENT_OPS.has(n.op) || keep.has(n.name)) continue;
+    let done = false;
+    for (const k of [1, 2]) {
+      const id = n.inputs[k];
+      const t = g.constOf(id);
+      if (id == null || !t || t.dtype !== 'f32' || t.shape.length !== 3) continue;
+      replaceInput(n, k, recurrentWeight(g, n, id, t, opts.perTensor || !perChannelOk));
+      done = true;
+    }
+    if (done) layers.push({ node: n.name, op: n.op, mode: 'weight-only', weightAxis: opts.perTensor || !perChannelOk ? undefined : 1 });
+  }
+  for (const n of g.orderedNodes()) {
+    if ((WEIGHT_OPS.has(n.op) || RECURRENT_OPS.has(n.op)) && layers.some((l) => l.node === n.name && l.op === n.op)) continue;
     if (n.op === 'QuantizeLinear' || n.op === 'DequantizeLinear') continue;
     const fused = FUSABLE_ACTS.has(n.op) && n.inputs[0] != null && fusedOut.has(n.inputs[0]);
     layers.push({ node: n.name, op: n.op, mode: quantNodes.has(n) || fused ? 'int8' : 'float' });
@@ -317,6 +334,28 @@ function touchesInfinity(g: Graph, n: Node, stats: Map<ValueId, ValueStats>): bo
     if (s && !(Number.isFinite(s.min) && Number.isFinite(s.max))) return true;
   }
   return false;
+}
+
+/**
+ * int8 gate matrix of a recurrent node: W [D, G*H, I] or R [D, G*H, H] quantized symmetric per gate
+ * row (one scale per direction and row: scale = max|row| / 127), behind a per-axis
+ * DequantizeLinear (axis 1 when D = 1; for D = 2 the rows are flattened to [D*G*H, K], dequantized
+ * along axis 0 and reshaped back, which keeps per-direction scales in standard opset-13 QDQ).
+ * @returns the dequantized f32 value the node reads instead of `id`
+ */
+function recurrentWeight(g: Graph, n: Node, id: ValueId, t: Tensor, perTensor: boolean): ValueId {
+  const [D, GH, K] = t.shape as [number, number, number];
+  const name = g.value(id).name;
+  if (D === 1 || perTensor) {
+    const qw = quantizeWeight(t, perTensor ? undefined : 1);
+    return dequant(g, n, `${n.name}.${name}`, g.addConst(`${name}_quantized`, qw.q).id, qw.scales, 'i8', qw.axis, n.id);
+  }
+  const qw = quantizeWeight(t.reshape([D * GH, K]), 0);
+  const flat = dequant(g, n, `${n.name}.${name}`, g.addConst(`${name}_quantized`, qw.q).id, qw.scales, 'i8', 0, n.id);
+  const shape = g.addConst(`${n.name}.${name}_shape`, Tensor.from('i64', [3], [D, GH, K])).id;
+  const out = g.addValue(`${name}_dequantized`, { dtype: 'f32', shape: [D, GH, K] }).id;
+  g.addNode({ op: 'Reshape', inputs: [flat, shape], outputs: [out], name: `${n.name}.${name}_Reshape` }, n.id);
+  return out;
 }
 
 function replaceInput(n: Node, i: number, v: ValueId): void {

@@ -13,6 +13,7 @@
  */
 import { Graph, ValueId } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
+import { isFloat } from '../compiler/ir/dtype.js';
 import { runGraph, runGraphEnv } from '../compiler/interp/interp.js';
 import { EngineFactory, FloatEngine, batches } from './calibrate.js';
 import type { LayerInfo } from './qdq.js';
@@ -135,7 +136,15 @@ export function explainLayers(fg: Graph, qdq: Graph, lowered: Graph, calib: read
     }
     probes.push({ f, q, scale: s, zp: z, node: prod?.name ?? fg.value(f).name, op });
   }
-  void layers;
+  // weight-only layers (int8 weights, float compute: LSTM/GRU/RNN) whose output is not quantized:
+  // probe their first used float output directly (scale 1, zero point 0)
+  for (const l of layers) {
+    if (l.mode !== 'weight-only' || probes.some((p) => p.node === l.node)) continue;
+    const n = [...fg.nodes.values()].find((m) => m.name === l.node && m.op === l.op);
+    const o = n?.outputs.find((v) => fg.useCount(v) > 0 || fg.outputs.includes(v));
+    if (o === undefined || !lowered.values.has(o) || !isFloat(lowered.typeOf(o).dtype)) continue;
+    probes.push({ f: o, q: o, scale: 1, zp: 0, node: l.node, op: l.op });
+  }
   const acc = probes.map(() => new Snr());
   const samples = limitSamples(calib);
   const fEngine = engines?.(fg);
@@ -233,7 +242,7 @@ export function selectKeepFloat(fg: Graph, calib: readonly Tensor[], keep: KeepF
   let loss = outputLoss(fg, cur.lowered, calib, floatOut, engines);
   if (loss <= maxLoss) return set;
   const rows = explainLayers(fg, cur.qdq, cur.lowered, calib, cur.layers, engines);
-  const weightLayers = new Set(cur.layers.filter((l) => l.mode === 'int8').map((l) => l.node));
+  const weightLayers = new Set(cur.layers.filter((l) => l.mode === 'int8' || l.mode === 'weight-only').map((l) => l.node));
   const order = rows.filter((r) => weightLayers.has(r.node)).sort((a, b) => b.dropDb - a.dropDb).map((r) => r.node);
   let step = 0;
   for (const name of order) {

@@ -290,6 +290,9 @@ const affineIntoConsumer: Rule = {
     const a = affineOf(g, n, ctx);
     const y = n.outputs[0]!;
     if (!a || !singleUse(g, ctx, y)) return false;
+    // a uniform scalar Mul/Add (e.g. input normalization) stays: it quantizes exactly per tensor, and
+    // folding it would rescale one layer's weights against the others (global magnitude pruning)
+    if (n.op !== 'BatchNormalization' && n.inputs.some((v) => (g.constOf(v)?.size ?? 0) === 1)) return false;
     const users = ctx.users(y);
     const q = users[0];
     if (!q || users.length !== 1 || q.inputs[0] !== y || (q.domain !== '' && q.domain !== 'ai.onnx')) return false;

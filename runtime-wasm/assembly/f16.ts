@@ -102,3 +102,25 @@ export function int4_dequant_f32(p: usize): void {
     }
   }
 }
+
+/**
+ * int8_dequant_f32 params: 0 q (signed bytes), 1 scales (f32), 2 dst (f32), 3 outer, 4 D, 5 inner,
+ * 6 block. Over [outer, D, inner]: dst = f32(q * scale[(o * ceil(D/block) + d / block) * inner + i])
+ * -- the reference DequantizeLinear of an int8 constant (zero point 0), bit for bit (the product of
+ * an 8-bit integer and an f32 is exact before its one rounding).
+ */
+export function int8_dequant_f32(p: usize): void {
+  const q = pa(p, 0), sc = pa(p, 1), dst = pa(p, 2);
+  const outer = pi(p, 3), D = pi(p, 4), inner = pi(p, 5), block = pi(p, 6);
+  const nb = (D + block - 1) / block;
+  let e: i32 = 0;
+  for (let o = 0; o < outer; o++) {
+    for (let d = 0; d < D; d++) {
+      const srow = sc + (<usize>((o * nb + d / block) * inner) << 2);
+      for (let k = 0; k < inner; k++, e++) {
+        const v = <i32>load<i8>(q + <usize>e);
+        store<f32>(dst + (<usize>e << 2), <f32>v * load<f32>(srow + (<usize>k << 2)));
+      }
+    }
+  }
+}

@@ -12,6 +12,7 @@ export { pool2d_f32, global_pool_f32, softmax_f32, reduce_f32, norm_f32, gather_
 export { copy_strided_u8, fill_u8, gather_u8, pad_u8, minmax_u8 } from './bytes';
 export { qconv_i8, qdw_nhwc_i8, qconv_wino_i8, qgemm_i8, qrequant_i8, qbinary_i8, qreduce_i8, qavgpool_i8, qmaxpool_i8, quantize_f32, dequantize_f32 } from './int8';
 export { round_f16_f32, f16_to_f32, int4_dequant_f32 } from './f16';
+export { int8_dequant_f32 } from './f16';
 export { copy_strided_es, fill_es, gather_es, pad_es } from './move';
 export { gather_elements, scatter_elements, gather_nd, scatter_nd, onehot, trilu } from './gather';
 export { argminmax, topk, cumsum, cumprod, reduce_any } from './select';
@@ -25,3 +26,4 @@ export { dft, stft, window, melweight } from './signal';
 export { det, reverse_sequence, tensor_scatter, bn_train } from './misc';
 export { tfidf, tree_ensemble } from './ml';
 export { linear_attention } from './linattn';
+export { slice_rt, check_ints } from './slicert';

@@ -79,7 +79,7 @@ export interface Lowered {
   steps: Step[];
   blobs: Uint8Array[];
   /** Storage of each blob (parallel to `blobs`): f16 halves or int4 blocks expanded at instantiation; undefined: as is. */
-  codecs: (BlobCodec | undefined)[];
+  codecs: (WasmCodec | undefined)[];
   /** Buffer id (root) of every runtime value id and temporary. */
   rootOf: (id: number) => number;
   buffers: Map<number, RuntimeBuffer>;
@@ -128,6 +128,42 @@ export function runtimeBytes(t: Tensor): Uint8Array {
   return new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
 }
 
+/**
+ * An f32 blob stored as int8 values (one signed byte each, blob order) and f32 scales over the view
+ * [outer, D, inner] with blocks of `block` along D, expanded at instantiation by int8_dequant_f32:
+ * value(o, d, i) = f32(q * scale[(o * ceil(D / block) + floor(d / block)) * inner + i]) (the
+ * int4 view of ../common/compress.ts). Recurrent gate matrices under --int8 (ops/rnn.ts).
+ */
+export interface Int8Blob {
+  kind: 'int8';
+  q: Int8Array;
+  scale: Float32Array;
+  outer: number;
+  D: number;
+  inner: number;
+  block: number;
+}
+
+/** Smallest saving (bytes) worth storing a blob as int8 (below it: f32). */
+export const INT8_MIN_SAVING = 128;
+
+/** Storage of a wasm blob: the shared codecs or int8 values. */
+export type WasmCodec = BlobCodec | Int8Blob;
+
+/** The f32 values of an int8 blob (what int8_dequant_f32 computes). */
+export function decodeInt8(b: Int8Blob): Float32Array {
+  const out = new Float32Array(b.q.length);
+  const nb = Math.ceil(b.D / b.block);
+  let i = 0;
+  for (let o = 0; o < b.outer; o++) {
+    for (let d = 0; d < b.D; d++) {
+      const sb = (o * nb + Math.floor(d / b.block)) * b.inner;
+      for (let k = 0; k < b.inner; k++, i++) out[i] = Math.fround(b.q[i]! * b.scale[sb + k]!);
+    }
+  }
+  return out;
+}
+
 /** Lowering options. */
 export interface LowerOptions {
   /** Store f32 blobs whose values are all f16 numbers as f16, expanded at instantiation (--fp16). */
@@ -140,7 +176,7 @@ export interface LowerOptions {
 export class LowerCtx extends ConstCtx {
   readonly steps: Step[] = [];
   readonly blobs: Uint8Array[] = [];
-  readonly codecs: (BlobCodec | undefined)[] = [];
+  readonly codecs: (WasmCodec | undefined)[] = [];
   /** Alias parent of a value (reshape-like ops). */
   readonly parent = new Map<number, number>();
   private readonly constBlob = new Map<ValueId, number>();
@@ -177,6 +213,18 @@ export class LowerCtx extends ConstCtx {
    */
   int4Blob(b: Int4Blob): Word {
     if (storedBytes(b.q.length, b) >= b.q.length * 4) return this.blob(decodeInt4(b));
+    this.blobs.push(new Uint8Array(b.q.length * 4));
+    this.codecs.push(b);
+    return { k: 'blob', id: this.blobs.length - 1, off: 0 };
+  }
+
+  /**
+   * Adds an f32 blob stored as int8 values and scales (expanded at instantiation) and returns its
+   * address word; stored as f32 when that saves at most INT8_MIN_SAVING bytes.
+   */
+  int8Blob(b: Int8Blob): Word {
+    // stored as f32 unless it saves more than the expansion's parameter block and code cost
+    if (b.q.length * 3 - b.scale.length * 4 <= INT8_MIN_SAVING) return this.blob(decodeInt8(b));
     this.blobs.push(new Uint8Array(b.q.length * 4));
     this.codecs.push(b);
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };

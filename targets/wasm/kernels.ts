@@ -25,7 +25,7 @@ export const KERNELS = {
   resize_f32: { words: 10 },
   grid_sample_f32: { words: 12 },
   // half precision and compressed weights (runtime-wasm/assembly/f16.ts): --fp16 rounding, weight expansion at instantiation
-  round_f16_f32: { words: 3 }, f16_to_f32: { words: 3 }, int4_dequant_f32: { words: 7 },
+  round_f16_f32: { words: 3 }, f16_to_f32: { words: 3 }, int4_dequant_f32: { words: 7 }, int8_dequant_f32: { words: 7 },
   // 1-byte data movement (runtime-wasm/assembly/bytes.ts): int8/uint8 tensors
   copy_strided_u8: { words: 20 }, fill_u8: { words: 3 }, gather_u8: { words: 8 }, pad_u8: { words: 21 }, minmax_u8: { words: 23 },
   // int8 kernels (runtime-wasm/assembly/int8.ts, lowered by lower-int8.ts)
@@ -35,6 +35,8 @@ export const KERNELS = {
   unary_any: { words: 9 }, binary_any: { words: 25 }, where_any: { words: 29 },
   // data movement on elements of any size (runtime-wasm/assembly/move.ts): 2- and 8-byte tensors
   copy_strided_es: { words: 21 }, fill_es: { words: 5 }, gather_es: { words: 9 }, pad_es: { words: 22 },
+  // Slice with runtime starts/ends/axes/steps, runtime parameter checks (runtime-wasm/assembly/slicert.ts)
+  slice_rt: { words: 25 }, check_ints: { words: 4 },
   // index ops on any dtype (runtime-wasm/assembly/gather.ts; dtype words are DTYPE codes)
   gather_elements: { words: 20 }, scatter_elements: { words: 20 }, gather_nd: { words: 23 }, scatter_nd: { words: 23 },
   onehot: { words: 8 }, trilu: { words: 9 },

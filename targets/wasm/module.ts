@@ -136,6 +136,10 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
         const h = encodeF16(new Float32Array(b.buffer, b.byteOffset, n));
         const src = payload(new Uint8Array(h.buffer));
         inits.push({ kernel: 'f16_to_f32', words: (ba) => [src, ba[i]!, n] });
+      } else if (codec.kind === 'int8') {
+        const q = payload(new Uint8Array(codec.q.buffer, codec.q.byteOffset, codec.q.byteLength));
+        const sc = payload(new Uint8Array(codec.scale.buffer, codec.scale.byteOffset, codec.scale.byteLength));
+        inits.push({ kernel: 'int8_dequant_f32', words: (ba) => [q, sc, ba[i]!, codec.outer, codec.D, codec.inner, codec.block] });
       } else {
         const q = payload(packInt4(codec.q));
         const sc = payload(new Uint8Array(codec.scale.buffer, codec.scale.byteOffset, codec.scale.byteLength));

@@ -21,7 +21,8 @@ describe('writeOutputFolder', () => {
     expect(order).toEqual(['sub/a.bin', 'z.txt', 'manifest.json']);
     const text = fs.readFileSync(path.join(out, 'manifest.json'), 'utf8');
     expect(text).toBe(stableJson(JSON.parse(text)));
-    expect(Object.keys(JSON.parse(text))).toEqual(['a', 'b', 'edgec', 'files']);
+    expect(Object.keys(JSON.parse(text))).toEqual(['a', 'b', 'edgec', 'file_bytes', 'files']);
+    expect(JSON.parse(text).file_bytes).toEqual({ 'sub/a.bin': 2, 'z.txt': 2 });
     expect(JSON.parse(text).files).toEqual({
       'sub/a.bin': createHash('sha256').update(new Uint8Array([1, 2])).digest('hex'),
       'z.txt': hex('zz'),

@@ -605,7 +605,7 @@ describe('webgpu int8: lowering and artifact', () => {
   });
   it('an integer op the int8 path lacks is an unsupported error naming op and node', () => {
     const { b, x } = quantIn([2, 6], 'u8', 0);
-    const y = b.node('ReduceMax', [x, b.const('ax', 'i64', [1], [1])], { keepdims: 1 }, { name: 'my_rmax' });
+    const y = b.node('ReduceL1', [x, b.const('ax', 'i64', [1], [1])], { keepdims: 1 }, { name: 'my_rl1' });
     let err: unknown;
     try {
       emitWebgpu(finish(b, [y]));
@@ -614,8 +614,8 @@ describe('webgpu int8: lowering and artifact', () => {
     }
     expect(err).toBeInstanceOf(EdgecError);
     expect((err as EdgecError).kind).toBe('unsupported');
-    expect((err as EdgecError).message).toMatch(/ReduceMax on u8/);
-    expect((err as EdgecError).ctx.node).toBe('my_rmax');
+    expect((err as EdgecError).message).toMatch(/ReduceL1 on u8/);
+    expect((err as EdgecError).ctx.node).toBe('my_rl1');
   });
   it('a float scale that is not a float32 value is rejected with a clear error', () => {
     const { b, x } = quantIn([1, 4], 'u8', 0);

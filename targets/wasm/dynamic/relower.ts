@@ -294,6 +294,8 @@ export const SHAPE_PARAMS: Readonly<Record<string, readonly number[]>> = {
 /** Inputs of `n` listed in SHAPE_PARAMS that are not known in `known` (or the graph's constants). */
 export function missingParams(g: Graph, n: Node, known: ReadonlyMap<ValueId, Tensor>): ValueId[] {
   if (n.domain !== '' && n.domain !== 'ai.onnx') return [];
+  // a Slice / Tile of a static output shape reads (Slice) or checks (Tile) its parameters at run time
+  if ((n.op === 'Slice' || n.op === 'Tile') && isConcrete(g.typeOf(n.outputs[0]!).shape)) return [];
   const idx = SHAPE_PARAMS[n.op] ?? [];
   return idx.map((i) => n.inputs[i]).filter((x): x is ValueId => x !== null && x !== undefined && !g.consts.has(x) && !known.has(x));
 }

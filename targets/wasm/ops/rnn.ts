@@ -67,6 +67,8 @@ function weight(c: LowerCtx, id: ValueId, d: number, GH: number, K: number, spli
   if (t.dtype !== 'f32') throw c.unsupported(`${c.node.op} weight "${c.g.value(id).name}" has dtype ${t.dtype}; the wasm kernel computes in f32`);
   const data = c.f32Data(t);
   const r0 = d * GH;
+  const q8 = int8Rows(c, id, data, K);
+  if (q8) return int8Weight(c, q8, r0, GH, K, split, canPack);
   if (!canPack) return { w: c.blob(transposedCols(data, r0, K, 0, GH)), mode: W_T };
   const parts = split === undefined ? [[0, GH]] : [[0, split], [split, GH]];
   const packed = parts.map(([a, b]) => packB(transposedCols(data, r0, K, a!, b!), K, b! - a!));
@@ -74,6 +76,72 @@ function weight(c: LowerCtx, id: ValueId, d: number, GH: number, K: number, spli
   let off = 0;
   for (const p of packed) { all.set(p, off); off += p.length; }
   return { w: c.blob(all), mode: W_PACKED };
+}
+
+/** An int8 gate matrix: values in W/R order and one scale per row ([D * G * H]). */
+interface Int8Rows {
+  q: Int8Array;
+  rowScale: Float32Array;
+}
+
+/**
+ * The int8 form of a constant gate matrix that the graph computes as DequantizeLinear(int8
+ * constant, f32 scale per row or per tensor, zero point 0) -- optionally through a Reshape, as
+ * quantize/qdq.ts emits for --int8 -- when dequantizing it reproduces the folded f32 values `data`
+ * exactly (so the expanded blob is bit-identical to what the reference computes); else undefined.
+ */
+function int8Rows(c: LowerCtx, id: ValueId, data: Float32Array, K: number): Int8Rows | undefined {
+  let p = c.g.producerOf(id);
+  if (p && p.op === 'Reshape' && p.domain === '' && p.inputs[0] != null) p = c.g.producerOf(p.inputs[0]);
+  if (!p || p.op !== 'DequantizeLinear' || p.domain !== '') return undefined;
+  const qt = c.consts.get(p.inputs[0] ?? -1);
+  const st = c.consts.get(p.inputs[1] ?? -1);
+  if (!qt || !st || qt.dtype !== 'i8' || st.dtype !== 'f32' || qt.size !== data.length || qt.shape.length < 2) return undefined;
+  if (p.inputs[2] != null) {
+    const zt = c.consts.get(p.inputs[2]);
+    if (!zt || zt.toNumbers().some((v) => v !== 0)) return undefined;
+  }
+  const s = qt.shape as number[];
+  const rank = s.length;
+  const rawAxis = typeof p.attrs['axis'] === 'number' ? (p.attrs['axis'] as number) : 1;
+  const axis = rawAxis < 0 ? rawAxis + rank : rawAxis;
+  if (s[rank - 1] !== K || (p.attrs['block_size'] !== undefined && p.attrs['block_size'] !== 0)) return undefined;
+  const rows = data.length / K;
+  const sd = st.data as Float32Array;
+  const rowScale = new Float32Array(rows);
+  if (st.size === 1) rowScale.fill(sd[0]!);
+  else if (axis === rank - 2 && st.shape.length === 1 && st.size === s[axis]) for (let r = 0; r < rows; r++) rowScale[r] = sd[r % st.size]!;
+  else return undefined;
+  const q = qt.data as Int8Array;
+  for (let i = 0; i < data.length; i++) if (Math.fround(q[i]! * rowScale[Math.floor(i / K)]!) !== data[i]) return undefined;
+  return { q, rowScale };
+}
+
+/**
+ * The operand `weight` builds, stored as int8 values + per-column f32 scales (expanded to f32 at
+ * instantiation): the int8 values are transposed / packed exactly like the f32 ones, and the column
+ * scales follow their columns (packed panels: view [panels, K, 8], one scale per panel column).
+ */
+function int8Weight(c: LowerCtx, w: Int8Rows, r0: number, GH: number, K: number, split: number | undefined, canPack: boolean): { w: Word; mode: number } {
+  const qf = Float32Array.from(w.q);
+  const cols = (a: number, b: number) => w.rowScale.slice(r0 + a, r0 + b);
+  const toI8 = (f: Float32Array) => Int8Array.from(f);
+  if (!canPack) {
+    const q = toI8(transposedCols(qf, r0, K, 0, GH));
+    return { w: c.int8Blob({ kind: 'int8', q, scale: cols(0, GH), outer: 1, D: K, inner: GH, block: K }), mode: W_T };
+  }
+  const parts = split === undefined ? [[0, GH]] : [[0, split], [split, GH]];
+  const qs = parts.map(([a, b]) => packB(transposedCols(qf, r0, K, a!, b!), K, b! - a!));
+  const ss = parts.map(([a, b]) => packB(cols(a!, b!), 1, b! - a!));
+  const cat = (l: Float32Array[]) => {
+    const all = new Float32Array(l.reduce((n, x) => n + x.length, 0));
+    let off = 0;
+    for (const x of l) { all.set(x, off); off += x.length; }
+    return all;
+  };
+  const q = toI8(cat(qs));
+  const scale = cat(ss);
+  return { w: c.int8Blob({ kind: 'int8', q, scale, outer: scale.length / 8, D: K, inner: 8, block: K }), mode: W_PACKED };
 }
 
 function lowerRnn(kind: Kind): LowerFn {

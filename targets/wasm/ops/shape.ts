@@ -5,15 +5,15 @@
  * aliases handled by the driver (lower.ts).
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
-import { Tensor, numel } from '../../../compiler/ir/tensor.js';
-import { internal } from '../../../compiler/errors.js';
+import { Tensor, isConcrete, numel } from '../../../compiler/ir/tensor.js';
+import { internal, invalid } from '../../../compiler/errors.js';
 import {
   broadcastStrides, contiguous, depthSpaceView, gatherLayout, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
 import { numberToBf16Bits, numberToF16Bits } from '../../../compiler/ir/dtype.js';
 import { normAxis } from '../../../compiler/ops/registry.js';
 import { DTYPE, MAX_DIMS, SCATTER_REDUCTION } from '../kernels.js';
-import { LowerCtx, LowerFn, NULL, Word, i32, copyView, moveSize } from '../ctx.js';
+import { LowerCtx, LowerFn, NULL, Word, coalesce, i32, copyView, moveSize } from '../ctx.js';
 
 function lowerTranspose(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
@@ -50,9 +50,47 @@ function lowerSplit(c: LowerCtx, n: Node): void {
   });
 }
 
+/**
+ * Slice whose starts/ends/axes/steps are (partly) runtime values and whose output shape is static
+ * (a Loop body slicing at the iteration number): slice_rt resolves the parameters when it runs,
+ * with the reference's clamping rules, and traps when they give a shape other than the compiled one.
+ */
+function lowerSliceRuntime(c: LowerCtx, n: Node): void {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x);
+  const ys = c.shape(y);
+  const r = xs.length;
+  if (r > MAX_DIMS) throw c.unsupported(`Slice of rank ${r} with runtime starts/ends`);
+  if (ys.length !== r) throw internal(`Slice: output rank ${ys.length} differs from input rank ${r}`);
+  const names = ['starts', 'ends', 'axes', 'steps'] as const;
+  const params = [1, 2, 3, 4].map((i) => n.inputs[i] ?? null);
+  if (params[0] === null || params[1] === null) throw invalid('Slice: inputs "starts" and "ends" are required', { node: n.name, op: n.op });
+  const kinds = params.map((id) => (id === null ? -1 : indexKind(c, id)));
+  const lens = params.map((id) => (id === null ? -1 : numel(c.shape(id))));
+  const m = lens[0]!;
+  lens.forEach((l, k) => {
+    if (l >= 0 && l !== m) throw invalid(`Slice: starts has ${m} entries, ${names[k]} has ${l}`, { node: n.name, op: n.op });
+  });
+  if (m > r) throw invalid(`Slice: starts has ${m} entries but the input has rank ${r}`, { node: n.name, op: n.op });
+  const lp = (v: number[]) => [...new Array<number>(MAX_DIMS - r).fill(1), ...v];
+  const words: Word[] = [
+    c.vaddr(x), c.vaddr(y), ...params.map((id) => (id === null ? NULL : c.vaddr(id))), i32(m), ...kinds.map(i32),
+    i32(r), i32(moveSize(c, n, x)), ...lp(xs).map(i32), ...lp(ys).map(i32),
+  ];
+  c.emit('slice_rt', words, { reads: [x, ...params], writes: [y], anyDtype: true });
+}
+
 function lowerSlice(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
+  if (c.opset >= 10 && n.inputs.slice(1).some((id) => id !== null && !c.isConst(id)) && isConcrete(c.g.typeOf(y).shape)) {
+    lowerSliceRuntime(c, n);
+    return;
+  }
+  if (c.opset >= 10 && n.inputs.slice(1).some((id) => id !== null && !c.isConst(id))) {
+    throw c.unsupported(`Slice with runtime starts/ends/axes/steps needs a static output shape; "${c.g.value(y).name}" has shape [${c.g.typeOf(y).shape.join(',')}]`);
+  }
   const v = sliceView(c, n, c.shape(x));
   const ys = c.shape(y);
   if (v.dims.some((d, i) => d !== ys[i])) throw internal(`Slice: computed shape [${v.dims.join(',')}] differs from inferred [${ys.join(',')}]`);
@@ -109,11 +147,67 @@ function lowerExpand(c: LowerCtx, n: Node): void {
   copyView(c, c.vaddr(y), contiguous(ys), c.vaddr(x), broadcastStrides(c.shape(x), ys), ys, { reads: [x], writes: [y] }, moveSize(c, n, x));
 }
 
+/**
+ * Tile repeats: the constant input, or, when it is a runtime value and the output shape is static,
+ * the repeats that shape implies (y = x * repeats per axis), checked at run time by check_ints
+ * (a trap when the runtime repeats differ; an axis of x of size 0 takes any non-negative repeat).
+ */
+function tileRepeats(c: LowerCtx, n: Node): number[] {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const r = n.inputs[1];
+  if (r === null || r === undefined || c.isConst(r) || !isConcrete(c.g.typeOf(y).shape)) return c.constNums(r, 'Tile repeats')!;
+  const xs = c.shape(x);
+  const ys = c.shape(y);
+  const kind = indexKind(c, r);
+  if (numel(c.shape(r)) !== xs.length || ys.length !== xs.length) {
+    throw invalid(`Tile: repeats has ${numel(c.shape(r))} entries but the input has rank ${xs.length}`, { node: n.name, op: n.op });
+  }
+  const reps = xs.map((d, i) => {
+    if (d === 0) return -1;
+    if (ys[i]! % d !== 0) throw invalid(`Tile: output dim ${ys[i]} is not a multiple of input dim ${d}`, { node: n.name, op: n.op });
+    return ys[i]! / d;
+  });
+  c.emit('check_ints', [c.vaddr(r), c.blob(Int32Array.from(reps)), i32(reps.length), i32(kind)], { reads: [r], writes: [] });
+  return reps.map((k) => Math.max(k, 0));
+}
+
 function lowerTile(c: LowerCtx, n: Node): void {
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const v = tileView(c.shape(x), c.constNums(n.inputs[1], 'Tile repeats')!);
-  copyView(c, c.vaddr(y), contiguous(v.dims), c.vaddr(x, v.offset), v.strides, v.dims, { reads: [x], writes: [y] }, moveSize(c, n, x));
+  const v = tileView(c.shape(x), tileRepeats(c, n));
+  copyPeeled(c, y, 0, contiguous(v.dims), x, v.offset, v.strides, v.dims, moveSize(c, n, x));
+}
+
+/** Most strided copies one op may split into (copyPeeled). */
+const MAX_PEELED_COPIES = 4096;
+
+/**
+ * copyView of value `x` (from element `xo`) into value `y` (from element `yo`); a view of more
+ * dims than the strided kernels take (a Tile of rank > 3 views 2 dims per axis) is split along its
+ * leading dims into several copies, up to MAX_PEELED_COPIES.
+ */
+function copyPeeled(c: LowerCtx, y: ValueId, yo: number, yst: number[], x: ValueId, xo: number, xst: number[], dims: number[], es: 1 | 2 | 4 | 8): void {
+  const io = { reads: [x], writes: [y] };
+  if (dims.some((d) => d === 0) || coalesce(dims, [xst, yst])) {
+    copyView(c, c.vaddr(y, yo), yst, c.vaddr(x, xo), xst, dims, io, es);
+    return;
+  }
+  let k = 0;
+  let copies = 1;
+  while (k < dims.length && !coalesce(dims.slice(k), [xst.slice(k), yst.slice(k)])) copies *= dims[k++]!;
+  if (copies > MAX_PEELED_COPIES) throw c.unsupported(`a copy over ${dims.length} non-contiguous dims needs ${copies} strided copies (more than ${MAX_PEELED_COPIES})`);
+  const lead = dims.slice(0, k);
+  const idx = new Array<number>(k).fill(0);
+  for (let i = 0; i < copies; i++) {
+    const xoff = idx.reduce((a, j, d) => a + j * xst[d]!, xo);
+    const yoff = idx.reduce((a, j, d) => a + j * yst[d]!, yo);
+    copyView(c, c.vaddr(y, yoff), yst.slice(k), c.vaddr(x, xoff), xst.slice(k), dims.slice(k), io, es);
+    for (let d = k - 1; d >= 0; d--) {
+      if (++idx[d]! < lead[d]!) break;
+      idx[d] = 0;
+    }
+  }
 }
 
 /** Gather kernel of an element size: the 1- and 4-byte originals, the size-generic one otherwise. */
