@@ -9,25 +9,15 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Graph, hasSubgraph } from '../../../compiler/ir/graph.js';
-import { internal, unsupported } from '../../../compiler/errors.js';
+import { unsupported } from '../../../compiler/errors.js';
 import { Artifact, ArtifactManifest, IoSpec } from '../../target.js';
 import { buildDynamicModule } from '../module.js';
 import { ALIAS_OPS, LOWERINGS, lowerGraph, qualified } from '../lower.js';
 import { graphToJson } from './graph-json.js';
+import { injectSpec, packageFile } from '../runtime-file.js';
 import { Plan, SHAPE_PARAMS, bindShapes, blocks, layoutPlan } from './relower.js';
 
-/** Finds a file of the package from this module (sources under vitest, or dist/). */
-function packageFile(rel: string): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  for (const up of ['../../..', '../../../..']) {
-    const p = path.resolve(here, up, rel);
-    if (fs.existsSync(p)) return p;
-  }
-  throw internal(`${rel} is missing; run "npm run build" first`);
-}
 
 const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
 
@@ -113,10 +103,7 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     outputs: outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype })),
     dynBase,
   };
-  const template = fs.readFileSync(packageFile('targets/wasm/runtime/model-dynamic.mjs'), 'utf8');
-  const marker = "/*EDGEC_SPEC*/ ({ edgec: '', inputs: [], outputs: [], dynBase: 0 })";
-  if (!template.includes(marker)) throw internal('model-dynamic.mjs has no spec marker');
-  const mjs = template.replace(marker, JSON.stringify(spec));
+  const mjs = injectSpec('targets/wasm/runtime/model-dynamic.mjs', "/*EDGEC_SPEC*/ ({ edgec: '', inputs: [], outputs: [], dynBase: 0 })", spec);
   const relower = fs.readFileSync(packageFile('runtime-wasm/build/relower.mjs'), 'utf8');
   const files = new Map<string, Uint8Array | string>([
     ['model.wasm', wasm], ['model.mjs', mjs], ['relower.mjs', relower], ['model.graph.json', JSON.stringify(json)],

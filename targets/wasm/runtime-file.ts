@@ -1,0 +1,31 @@
+/**
+ * The hand-written runtime files of wasm artifacts (targets/wasm/runtime/*.mjs, type-checked with
+ * tsconfig.runtime.json), read from the package and specialized by injecting a model's spec.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { internal } from '../../compiler/errors.js';
+
+/**
+ * Finds a file of the package from this module (sources under vitest, or dist/).
+ * @param rel path from the package root
+ */
+export function packageFile(rel: string): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const up of ['../..', '../../..']) {
+    const p = path.resolve(here, up, rel);
+    if (fs.existsSync(p)) return p;
+  }
+  throw internal(`${rel} is missing; run "npm run build" first`);
+}
+
+/**
+ * A runtime file with `marker` (the placeholder spec literal) replaced by the JSON of `spec`.
+ * @param rel the runtime file, from the package root
+ */
+export function injectSpec(rel: string, marker: string, spec: unknown): string {
+  const template = fs.readFileSync(packageFile(rel), 'utf8');
+  if (!template.includes(marker)) throw internal(`${rel} has no spec marker`);
+  return template.replace(marker, () => JSON.stringify(spec));
+}
