@@ -14,7 +14,7 @@ import { EdgecError, unsupported } from '../../compiler/errors.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { defineTarget, supportsFromTables } from '../common/target.js';
-import { injectSpec } from './runtime-file.js';
+import { injectSpec } from '../common/runtime-file.js';
 import { emulateF16, hasF16 } from '../common/f16-graph.js';
 import { LOWERINGS, lowerGraph, Lowered } from './lower.js';
 import { buildModule, MemoryLayout } from './module.js';

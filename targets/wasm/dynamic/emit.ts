@@ -15,7 +15,7 @@ import { Artifact, ArtifactManifest, IoSpec } from '../../target.js';
 import { buildDynamicModule } from '../module.js';
 import { ALIAS_OPS, LOWERINGS, lowerGraph, qualified } from '../lower.js';
 import { graphToJson } from './graph-json.js';
-import { injectSpec, packageFile } from '../runtime-file.js';
+import { injectSpec, packageFile } from '../../common/runtime-file.js';
 import { Plan, SHAPE_PARAMS, bindShapes, blocks, layoutPlan } from './relower.js';
 
 

@@ -1,5 +1,5 @@
 /**
- * The hand-written runtime files of wasm artifacts (targets/wasm/runtime/*.mjs, type-checked with
+ * The hand-written runtime files of artifacts (targets/{wasm,webgpu}/runtime/*.mjs, type-checked with
  * tsconfig.runtime.json), read from the package and specialized by injecting a model's spec.
  */
 import fs from 'node:fs';
