@@ -37,6 +37,31 @@ export async function checkOn(run: RunOn, g: Graph, rtol = 1e-3, atol = 1e-5): P
   want.forEach((w, k) => expect(compareTensors(outputs[k]!, w, { rtol, atol }), `output ${k}`).toBeNull());
 }
 
+/** Runs `g` on the given inputs through `run` and compares every output with the reference interpreter. */
+export async function checkWithOn(run: RunOn, g: Graph, inputs: Tensor[], rtol = 1e-3, atol = 1e-5): Promise<void> {
+  const want = runGraph(g, inputs);
+  const { outputs } = await run(g, inputs);
+  expect(outputs.length).toBe(want.length);
+  want.forEach((w, k) => expect(compareTensors(outputs[k]!, w, { rtol, atol }), `output ${k}`).toBeNull());
+}
+
+/** Gives output `id` of a built graph the static shape a model would declare for it. */
+export function declareShape(g: Graph, id: ValueId, shape: number[]): Graph {
+  g.value(id).type = { ...g.typeOf(id), shape };
+  return g;
+}
+
+/** A graph of one node on explicit inputs (name '' = absent input), with a declared output shape. */
+export function oneNodeGraph(op: string, ins: { name: string; t: Tensor; constant?: boolean }[], attrs: Record<string, unknown>, outShape: number[], opset = 20): { g: Graph; inputs: Tensor[] } {
+  let out = -1;
+  const g = graphOf((b) => {
+    const ids = ins.map((i) => (i.name === '' ? null : i.constant ? b.const(i.name, i.t) : b.input(i.name, i.t.dtype, i.t.shape)));
+    out = b.node(op, ids, attrs as never);
+    b.output(out);
+  }, opset);
+  return { g: declareShape(g, out, outShape), inputs: ins.filter((i) => i.name !== '' && !i.constant).map((i) => i.t) };
+}
+
 /** One named case: the graphs it checks (built lazily, inside the test) and the target it is limited to. */
 export interface OpCase { name: string; graphs: () => Graph[]; only?: TargetName }
 

@@ -11,35 +11,14 @@ import { Graph, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { compareTensors } from '../helpers/compare.js';
-import { checkOn, graphOf } from './cases.js';
+import { checkOn, checkWithOn, declareShape, graphOf, oneNodeGraph } from './cases.js';
 import { randomTensor, runOnWasm } from './wasm-helpers.js';
 
 const check = (g: Graph, rtol?: number, atol?: number): Promise<void> => checkOn(runOnWasm, g, rtol, atol);
 
-/** Runs `g` on the given inputs and compares every output with the reference interpreter. */
-async function checkWith(g: Graph, inputs: Tensor[], rtol = 1e-3, atol = 1e-5): Promise<void> {
-  const want = runGraph(g, inputs);
-  const { outputs } = await runOnWasm(g, inputs);
-  expect(outputs.length).toBe(want.length);
-  want.forEach((w, k) => expect(compareTensors(outputs[k]!, w, { rtol, atol }), `output ${k}`).toBeNull());
-}
-
-/** Gives output `id` of a built graph the static shape a model would declare for it. */
-function declare(g: Graph, id: ValueId, shape: number[]): Graph {
-  g.value(id).type = { ...g.typeOf(id), shape };
-  return g;
-}
-
-/** A graph of one node on explicit inputs (name '' = absent input), with a declared output shape. */
-function oneNode(op: string, ins: { name: string; t: Tensor; constant?: boolean }[], attrs: Record<string, unknown>, outShape: number[], opset = 20): { g: Graph; inputs: Tensor[] } {
-  let out = -1;
-  const g = graphOf((b) => {
-    const ids = ins.map((i) => (i.name === '' ? null : i.constant ? b.const(i.name, i.t) : b.input(i.name, i.t.dtype, i.t.shape)));
-    out = b.node(op, ids, attrs as never);
-    b.output(out);
-  }, opset);
-  return { g: declare(g, out, outShape), inputs: ins.filter((i) => i.name !== '' && !i.constant).map((i) => i.t) };
-}
+const checkWith = (g: Graph, inputs: Tensor[], rtol?: number, atol?: number): Promise<void> => checkWithOn(runOnWasm, g, inputs, rtol, atol);
+const declare = declareShape;
+const oneNode = oneNodeGraph;
 
 const f32 = (shape: number[], v: number[]) => Tensor.from('f32', shape, v);
 const i64 = (shape: number[], v: number[]) => Tensor.from('i64', shape, v.map((x) => BigInt(x)));
