@@ -40,6 +40,8 @@ export interface ProfileCliOptions {
   runs?: number;
   /** Tables not fitted to 100 columns. */
   wide?: boolean;
+  /** --kernels: kernel library for the MCU boards' cycle models. */
+  kernels?: string;
 }
 
 /** `--measure` value: comma-separated engines (ref, wasm) or "none". */
@@ -78,6 +80,7 @@ export async function cmdProfile(model: string, o: ProfileCliOptions, limits: Li
     ...(devices.length ? { devices } : {}),
     measureOptions: { runs: o.runs ?? 5, warmup: 1, budgetMs: 10000, onRun: (done: number, total: number) => bar.update(`time (${engine})`, done, total) },
     ...(arena !== undefined ? { arenaBytes: arena } : {}),
+    ...(o.kernels !== undefined ? { kernels: o.kernels } : {}),
     model: name,
   };
   let p: ProfileResult;

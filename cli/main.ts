@@ -100,7 +100,9 @@ are fixed when it is compiled.
 
 const PROFILE_HELP = `
 Devices: ${deviceNames().join(', ')}, or the path of a device JSON file (default: all built-in ones).
-Device latency and energy are roofline estimates from datasheet figures, not measurements.
+Device latency and energy are estimates, not measurements: the MCU boards (stm32l4r5, stm32h7a3,
+stm32u575, ra6m4) use a kernel library's cycle model calibrated on published MLPerf Tiny results
+(README: "Profiler vs MLPerf Tiny"), the others a roofline over datasheet figures.
 Measured latency is the median host time of the wasm build (--measure wasm, the default), of the
 reference interpreter (--measure ref), or none (--measure none).
 `;
@@ -230,6 +232,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--runs <n>', 'timed runs (median; default 5)', parsePositiveInt)
     .option('--json', 'machine-readable output: {"layers","latency","energy","devices",...}')
     .option('--wide', 'do not fit the tables to 100 columns (all per-layer device columns, full names)')
+    .option('--kernels <name>', 'kernel library of the MCU boards\' cycle models: x-cube-ai or cmsis-nn (default: each board\'s own)')
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addHelpText('after', PROFILE_HELP + SHAPES_HELP + BIND_HELP)

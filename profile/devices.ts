@@ -1,8 +1,10 @@
 /**
  * Device profiles for the profiler's roofline estimates: data only, one entry per device.
  *
- * Every figure here is an ESTIMATE assembled from datasheets, vendor benchmarks and papers (cited per
- * device). "Sustained" MAC rates are what well-tuned kernels reach on convolution / dense layers,
+ * The MCU boards with `kernels` (stm32l4r5, stm32h7a3, stm32u575, ra6m4) use a kernel library's cycle
+ * model fitted to published MLPerf Tiny results and checked on other boards (profile/mlperf.ts,
+ * README "Profiler vs MLPerf Tiny"). Every other figure here is an ESTIMATE assembled from datasheets,
+ * vendor benchmarks and papers (cited per device). "Sustained" MAC rates are what well-tuned kernels reach on convolution / dense layers,
  * not the marketing peak; energy figures are order-of-magnitude. Use the numbers to compare
  * configurations on one device, not to promise a latency or battery life to a customer. The
  * figures were compiled from the cited documents and rounded, not re-measured here; expect errors
@@ -18,6 +20,7 @@
  */
 import * as fs from 'node:fs';
 import { invalid, usage } from '../compiler/errors.js';
+import type { LayerClass } from './estimate.js';
 
 /** Compute precision of a layer (int4 weight-only layers compute in float: 'fp32'). */
 export type Precision = 'fp32' | 'fp16' | 'int8';
@@ -66,7 +69,90 @@ export interface DeviceProfile {
   calibrate?: 'host-wasm';
   /** Where the numbers come from (free text, one source per entry). */
   sources: string[];
+  /**
+   * Cycle models of the kernel libraries that run on this device (MCUs), the first one the
+   * default (`edgec profile --kernels NAME` picks another). When present, latency is
+   * cycles / clock from the chosen model instead of the roofline, and energy is its active power
+   * times latency (the way MLPerf Tiny measures energy per inference).
+   */
+  kernels?: KernelModel[];
 }
+
+/**
+ * A kernel library's cost on one device, per layer:
+ *   cycles = macs * cyclesPerMac[class] * precisionFactor[precision]
+ *          + outputs * cyclesPerOutput * precisionFactor[precision] + cyclesPerLayer
+ * where `class` is estimate.ts's layerClass and `outputs` the layer's non-MAC work (its output
+ * elements for convolutions and dense layers, the registry's flops for the other ops).
+ */
+export interface KernelModel {
+  /** Name used with --kernels (lower-case, kebab-case), e.g. "x-cube-ai". */
+  name: string;
+  /** One line: library, version, what it was calibrated on. */
+  description: string;
+  /** Core clock the cycles run at, Hz. */
+  clockHz: number;
+  /** int8 cycles per multiply-accumulate, per kernel class ('other' is costed per output). */
+  cyclesPerMac: Record<Exclude<LayerClass, 'other'>, number>;
+  /** Cycles per output element (requantization, activation, store) and per element of other ops. */
+  cyclesPerOutput: number;
+  /** Fixed cycles per executed layer (dispatch, tensor setup). */
+  cyclesPerLayer: number;
+  /** Cost of fp32 / fp16 kernels relative to int8 (int8 is 1). */
+  precisionFactor: Record<Precision, number>;
+  /** Power drawn while the model runs, watts (energy = activePowerW * latency). */
+  activePowerW: number;
+  /** Where the numbers come from (free text). */
+  sources: string[];
+}
+
+/**
+ * X-CUBE-AI 9.0 int8 kernels on a Cortex-M4 core, in M4 cycles: fitted by hand (rounded values)
+ * to the four MLPerf Tiny v1.2 results of the NUCLEO-L4R5ZI (STM32L4R5 @ 120 MHz, closed division,
+ * STMicroelectronics: IC 165.0 ms, KWS 43.15 ms, VWW 88.85 ms, AD 5.25 ms) over the layer classes of
+ * the bench models; `npm run calibrate-mcu` prints the fit and the error on every board.
+ */
+const XCUBEAI_M4 = {
+  cyclesPerMac: { conv: 1.5, 'conv-narrow': 4, pointwise: 1.0, depthwise: 2.5, dense: 2.2 },
+  cyclesPerOutput: 4,
+  cyclesPerLayer: 1500,
+} as const;
+
+/**
+ * TFLite Micro / microTVM with CMSIS-NN int8 kernels on a Cortex-M4, in M4 cycles: fitted to the
+ * MLPerf Tiny v1.1 microtvm_cmsis_nn results of the NUCLEO-L4R5ZI (Krai/OctoML: IC 389.6 ms,
+ * KWS 99.8 ms, VWW 300.8 ms, AD 8.61 ms at 120 MHz).
+ */
+const CMSISNN_M4 = {
+  cyclesPerMac: { conv: 3.5, 'conv-narrow': 9, pointwise: 3.4, depthwise: 8, dense: 3.6 },
+  cyclesPerOutput: 10,
+  cyclesPerLayer: 5000,
+} as const;
+
+/**
+ * fp32 kernels cost about twice the int8 ones on a single-precision FPU (one VFMA per MAC plus two
+ * loads vs two MACs per SMLAD); fp16 has no arithmetic on Cortex-M4/M7/M33 (conversion only).
+ * Estimates, not calibrated: MLPerf Tiny publishes int8 results only.
+ */
+const MCU_PRECISION = { int8: 1, fp32: 2, fp16: 2.4 } as const;
+
+/**
+ * A library's M4 cycle model moved to another Cortex-M core: cycles scale by the ratio of the
+ * cores' CoreMark/MHz (an independent, published per-core figure: the scaled model is then checked
+ * against that board's own MLPerf results, never fitted to them).
+ */
+function kernelModel(name: string, description: string, base: typeof XCUBEAI_M4 | typeof CMSISNN_M4,
+  clockHz: number, coremarkPerMHz: number, activePowerW: number, sources: string[]): KernelModel {
+  const scale = CM4_COREMARK_PER_MHZ / coremarkPerMHz;
+  const cpm = Object.fromEntries(Object.entries(base.cyclesPerMac).map(([k, v]) => [k, v * scale])) as KernelModel['cyclesPerMac'];
+  return {
+    name, description, clockHz, cyclesPerMac: cpm, cyclesPerOutput: base.cyclesPerOutput * scale,
+    cyclesPerLayer: base.cyclesPerLayer * scale, precisionFactor: { ...MCU_PRECISION }, activePowerW, sources,
+  };
+}
+
+/** CoreMark/MHz of the STM32L4R5 (Cortex-M4): 409.2 CoreMark at 120 MHz (ST DS12023). */
+const CM4_COREMARK_PER_MHZ = 409.2 / 120;
 
 const MHZ = 1e6;
 const GHZ = 1e9;
@@ -134,6 +220,108 @@ export const DEVICES: readonly DeviceProfile[] = [
     ],
   },
   {
+    name: 'stm32l4r5',
+    description: 'NUCLEO-L4R5ZI: STM32L4R5 Cortex-M4F @ 120 MHz, 640 KB SRAM, 2 MB flash (X-CUBE-AI 9 kernels; MLPerf Tiny reference board)',
+    kind: 'mcu',
+    // Roofline figures (used for fp16 layers without a kernel model and for the memory columns):
+    // the M4 int8 and fp32 rates of the cortex-m4 profile, at 120 MHz.
+    macsPerSec: { fp32: 0.25 * 120 * MHZ, fp16: 0.2 * 120 * MHZ, int8: 0.6 * 120 * MHZ },
+    // roofline fallback: the active power spread over the sustained MAC rate
+    energyPerMac: { fp32: 0.042 / (0.25 * 120 * MHZ), fp16: 0.042 / (0.2 * 120 * MHZ), int8: 0.042 / (0.6 * 120 * MHZ) },
+    onchip: { what: 'SRAM (SRAM1-3)', bytes: 640 * KB, bandwidth: 480 * MB, energyPerByte: 0 },
+    offchip: { what: 'embedded flash (ART accelerator, 5 wait states)', bytes: 2048 * KB, bandwidth: 320 * MB, energyPerByte: 0 },
+    weights: 'offchip',
+    staticPowerW: 0.042,
+    layerOverheadS: 1500 / (120 * MHZ),
+    kernels: [
+      kernelModel('x-cube-ai', 'STM32Cube.AI (X-CUBE-AI) 9.0 int8 kernels, calibrated on this board\'s MLPerf Tiny v1.2 results',
+        XCUBEAI_M4, 120 * MHZ, CM4_COREMARK_PER_MHZ, 0.042, [
+          'MLPerf Tiny v1.2 closed, STMicroelectronics, NUCLEO-L4R5ZI with X-CUBE-AI 9.0 (github.com/mlcommons/tiny_results_v1.2): IC 6.062 inf/s, 6919 uJ; KWS 23.175 inf/s, 1820 uJ; VWW 11.255 inf/s, 3895 uJ; AD 190.46 inf/s, 203 uJ',
+          'active power 42 mW: median power of those energy runs (38.7-43.8 mW)',
+        ]),
+      kernelModel('cmsis-nn', 'TFLite Micro / microTVM with CMSIS-NN int8 kernels, calibrated on MLPerf Tiny v1.1 microtvm_cmsis_nn results on this board',
+        CMSISNN_M4, 120 * MHZ, CM4_COREMARK_PER_MHZ, 0.042, [
+          'MLPerf Tiny v1.1 closed, Krai, microtvm_cmsis_nn on NUCLEO_L4R5ZI (github.com/mlcommons/tiny_results_v1.1): IC 2.567, KWS 10.019, VWW 3.324, AD 116.212 inf/s',
+        ]),
+    ],
+    sources: [
+      'ST DS12023 (STM32L4R5xx datasheet): 120 MHz, 640 KB SRAM, 2 MB flash, 409.2 CoreMark',
+      'MLPerf Tiny v1.2 / v1.1 results (see the kernel models)',
+    ],
+  },
+  {
+    name: 'stm32h7a3',
+    description: 'NUCLEO-H7A3ZI-Q: STM32H7A3 Cortex-M7 @ 280 MHz, 1.4 MB SRAM, 2 MB flash (X-CUBE-AI 9 kernels)',
+    kind: 'mcu',
+    macsPerSec: { fp32: 0.4 * 280 * MHZ, fp16: 0.35 * 280 * MHZ, int8: 1.0 * 280 * MHZ },
+    // roofline fallback: the active power spread over the sustained MAC rate
+    energyPerMac: { fp32: 0.125 / (0.4 * 280 * MHZ), fp16: 0.125 / (0.35 * 280 * MHZ), int8: 0.125 / (1.0 * 280 * MHZ) },
+    onchip: { what: 'SRAM (AXI SRAM + DTCM)', bytes: 1400 * KB, bandwidth: 2.2 * GHZ, energyPerByte: 0 },
+    offchip: { what: 'embedded flash (AXI, L1 cache)', bytes: 2048 * KB, bandwidth: 0.6 * GHZ, energyPerByte: 0 },
+    weights: 'offchip',
+    staticPowerW: 0.125,
+    layerOverheadS: 1000 / (280 * MHZ),
+    kernels: [
+      kernelModel('x-cube-ai', 'X-CUBE-AI 9.0 int8 kernels: the STM32L4R5 (Cortex-M4) model scaled by CoreMark/MHz (1414 CoreMark at 280 MHz)',
+        XCUBEAI_M4, 280 * MHZ, 1414 / 280, 0.125, [
+          'ST STM32H7A3 product page / datasheet DS13195: 280 MHz, 1414 CoreMark',
+          'active power 125 mW: median power of the board\'s MLPerf Tiny v1.2 energy runs (122-136 mW), so the energy check here tests the latency model',
+          'checked against MLPerf Tiny v1.2 closed, STMicroelectronics, NUCLEO_H7A3ZI_Q: IC 24.483, KWS 88.356, VWW 42.009, AD 816.0 inf/s',
+        ]),
+      kernelModel('cmsis-nn', 'CMSIS-NN int8 kernels: the STM32L4R5 CMSIS-NN model scaled by CoreMark/MHz (not checked: no published run)',
+        CMSISNN_M4, 280 * MHZ, 1414 / 280, 0.125, ['see stm32l4r5 cmsis-nn']),
+    ],
+    sources: ['ST DS13195 (STM32H7A3 datasheet): 280 MHz, 1.4 MB SRAM, 2 MB flash', 'MLPerf Tiny v1.2 results (see the kernel models)'],
+  },
+  {
+    name: 'stm32u575',
+    description: 'NUCLEO-U575ZI-Q: STM32U575 Cortex-M33 @ 160 MHz, 786 KB SRAM, 2 MB flash (X-CUBE-AI 9 kernels)',
+    kind: 'mcu',
+    macsPerSec: { fp32: 0.3 * 160 * MHZ, fp16: 0.25 * 160 * MHZ, int8: 0.7 * 160 * MHZ },
+    // roofline fallback: the active power spread over the sustained MAC rate
+    energyPerMac: { fp32: 0.023 / (0.3 * 160 * MHZ), fp16: 0.023 / (0.25 * 160 * MHZ), int8: 0.023 / (0.7 * 160 * MHZ) },
+    onchip: { what: 'SRAM (SRAM1-4)', bytes: 786 * KB, bandwidth: 640 * MB, energyPerByte: 0 },
+    offchip: { what: 'embedded flash (ICACHE)', bytes: 2048 * KB, bandwidth: 400 * MB, energyPerByte: 0 },
+    weights: 'offchip',
+    staticPowerW: 0.023,
+    layerOverheadS: 1300 / (160 * MHZ),
+    kernels: [
+      kernelModel('x-cube-ai', 'X-CUBE-AI 9.0 int8 kernels: the STM32L4R5 (Cortex-M4) model scaled by CoreMark/MHz (651 CoreMark at 160 MHz)',
+        XCUBEAI_M4, 160 * MHZ, 651 / 160, 0.023, [
+          'ST STM32U575 datasheet DS13737: 160 MHz, 651 CoreMark',
+          'active power 23 mW: median power of the board\'s MLPerf Tiny v1.2 energy runs (22.7-24.0 mW), so the energy check here tests the latency model',
+          'checked against MLPerf Tiny v1.2 closed, STMicroelectronics, NUCLEO_U575ZI_Q: IC 9.003, KWS 34.623, VWW 16.978, AD 293.34 inf/s',
+        ]),
+      kernelModel('cmsis-nn', 'CMSIS-NN int8 kernels: the STM32L4R5 CMSIS-NN model scaled by CoreMark/MHz (not checked: no published run)',
+        CMSISNN_M4, 160 * MHZ, 651 / 160, 0.023, ['see stm32l4r5 cmsis-nn']),
+    ],
+    sources: ['ST DS13737 (STM32U575 datasheet): 160 MHz, 786 KB SRAM, 2 MB flash', 'MLPerf Tiny v1.2 results (see the kernel models)'],
+  },
+  {
+    name: 'ra6m4',
+    description: 'Renesas EK-RA6M4: RA6M4 Cortex-M33 @ 200 MHz, 256 KB SRAM, 1 MB flash (CMSIS-NN kernels by default)',
+    kind: 'mcu',
+    macsPerSec: { fp32: 0.3 * 200 * MHZ, fp16: 0.25 * 200 * MHZ, int8: 0.6 * 200 * MHZ },
+    // roofline fallback: the active power spread over the sustained MAC rate
+    energyPerMac: { fp32: 0.065 / (0.3 * 200 * MHZ), fp16: 0.065 / (0.25 * 200 * MHZ), int8: 0.065 / (0.6 * 200 * MHZ) },
+    onchip: { what: 'SRAM', bytes: 256 * KB, bandwidth: 800 * MB, energyPerByte: 0 },
+    offchip: { what: 'embedded code flash (flash cache)', bytes: 1024 * KB, bandwidth: 400 * MB, energyPerByte: 0 },
+    weights: 'offchip',
+    staticPowerW: 0.065,
+    layerOverheadS: 5000 / (200 * MHZ),
+    kernels: [
+      kernelModel('cmsis-nn', 'TFLite Micro + CMSIS-NN int8 kernels (what Renesas ships for RA): the STM32L4R5 CMSIS-NN model scaled by CoreMark/MHz (Cortex-M33: 4.02)',
+        CMSISNN_M4, 200 * MHZ, 4.02, 0.065, [
+          'Arm Cortex-M33 processor: 4.02 CoreMark/MHz',
+          'Renesas RA6M4 product page: 200 MHz, 99 uA/MHz running CoreMark from flash (x 3.3 V -> ~65 mW)',
+          'no published MLPerf Tiny result for this board: the estimate is unchecked',
+        ]),
+      kernelModel('x-cube-ai', 'X-CUBE-AI-class kernels (not available for RA parts; for comparison only)',
+        XCUBEAI_M4, 200 * MHZ, 4.02, 0.065, ['see stm32l4r5 x-cube-ai']),
+    ],
+    sources: ['Renesas RA6M4 group datasheet: 200 MHz Cortex-M33, 256 KB SRAM, 1 MB flash'],
+  },
+  {
     name: 'esp32-s3',
     description: 'Espressif ESP32-S3, Xtensa LX7 @ 240 MHz (one core), 512 KB SRAM, 8 MB octal flash (ESP-NN / ESP-DL)',
     kind: 'mcu',
@@ -159,7 +347,7 @@ export const DEVICES: readonly DeviceProfile[] = [
   },
   {
     name: 'cortex-a53',
-    description: 'Raspberry Pi 3 Model B, BCM2837 4x Cortex-A53 @ 1.2 GHz, 1 GB LPDDR2 (NEON, 4 threads)',
+    description: 'Raspberry Pi 3 Model B (alias rpi3), BCM2837 4x Cortex-A53 @ 1.2 GHz, 1 GB LPDDR2 (XNNPACK-class NEON kernels, 4 threads)',
     kind: 'cpu',
     // A53 NEON datapath is 64 bits wide: 2 fp32 FMA/cycle/core -> 9.6 G peak on 4 cores;
     // well-tuned kernels sustain ~50%. int8 (ARMv8.0, no SDOT): SMLAL on 16-bit lanes, 4 MAC/cycle/
@@ -183,7 +371,7 @@ export const DEVICES: readonly DeviceProfile[] = [
   },
   {
     name: 'cortex-a72',
-    description: 'Raspberry Pi 4 Model B, BCM2711 4x Cortex-A72 @ 1.5 GHz, LPDDR4-3200 (NEON, 4 threads)',
+    description: 'Raspberry Pi 4 Model B (alias rpi4), BCM2711 4x Cortex-A72 @ 1.5 GHz, LPDDR4-3200 (XNNPACK-class NEON kernels, 4 threads)',
     kind: 'cpu',
     // A72: two 128-bit NEON pipes -> 8 fp32 FMA/cycle/core, 48 G peak on 4 cores; Linpack on a Pi 4
     // reaches ~13.5 GFLOPS (~6.7 GMAC/s); tuned conv kernels ~10 GMAC/s. int8 (ARMv8.0, no SDOT):
@@ -278,9 +466,13 @@ export function deviceNames(): string[] {
   return DEVICES.map((d) => d.name);
 }
 
-/** The built-in device called `name`, or undefined. */
+/** Other names of built-in devices (board names for the same profile). */
+export const DEVICE_ALIASES: Readonly<Record<string, string>> = { rpi4: 'cortex-a72', rpi3: 'cortex-a53' };
+
+/** The built-in device called `name` (or one of its aliases), or undefined. */
 export function builtinDevice(name: string): DeviceProfile | undefined {
-  return DEVICES.find((d) => d.name === name.toLowerCase());
+  const n = name.toLowerCase();
+  return DEVICES.find((d) => d.name === (DEVICE_ALIASES[n] ?? n));
 }
 
 /** True when a --device value names a file rather than a built-in device. */
@@ -331,7 +523,10 @@ export function loadDeviceFile(file: string): DeviceProfile {
 
 /** Fields of a device JSON file (DeviceProfile), for the unknown-field check. */
 const DEVICE_FIELDS = ['name', 'description', 'kind', 'macsPerSec', 'energyPerMac', 'onchip', 'offchip', 'weights',
-  'staticPowerW', 'layerOverheadS', 'calibrate', 'sources'] as const;
+  'staticPowerW', 'layerOverheadS', 'calibrate', 'sources', 'kernels'] as const;
+const KERNEL_FIELDS = ['name', 'description', 'clockHz', 'cyclesPerMac', 'cyclesPerOutput', 'cyclesPerLayer', 'precisionFactor',
+  'activePowerW', 'sources'] as const;
+const MAC_CLASSES = ['conv', 'conv-narrow', 'pointwise', 'depthwise', 'dense'] as const;
 
 /**
  * Checks an object against the DeviceProfile schema and returns a clean copy. Every problem is
@@ -419,6 +614,40 @@ export function validateDevice(obj: unknown, file = '<device>'): DeviceProfile {
   if (o['calibrate'] !== undefined) {
     if (o['calibrate'] !== 'host-wasm') bad('calibrate', '"host-wasm"');
     else dev.calibrate = 'host-wasm';
+  }
+  if (o['kernels'] !== undefined) {
+    const ks = o['kernels'];
+    if (!Array.isArray(ks) || ks.length === 0) bad('kernels', 'a non-empty list of kernel models');
+    else {
+      dev.kernels = ks.map((k0, i): KernelModel => {
+        const f = `kernels[${i}]`;
+        if (!k0 || typeof k0 !== 'object' || Array.isArray(k0)) {
+          bad(f, 'an object {name, clockHz, cyclesPerMac, cyclesPerOutput, cyclesPerLayer, precisionFactor, activePowerW}');
+          return { name: 'x', description: '', clockHz: 1, cyclesPerMac: { conv: 1, 'conv-narrow': 1, pointwise: 1, depthwise: 1, dense: 1 }, cyclesPerOutput: 0, cyclesPerLayer: 0, precisionFactor: { fp32: 1, fp16: 1, int8: 1 }, activePowerW: 0, sources: [] };
+        }
+        const k = k0 as Record<string, unknown>;
+        for (const key of Object.keys(k)) if (!(KERNEL_FIELDS as readonly string[]).includes(key)) problems.push(`unknown field "${f}.${key}"`);
+        const kname = typeof k['name'] === 'string' && /^[a-z0-9._-]+$/.test(k['name']) ? k['name'] : (bad(`${f}.name`, 'lower-case letters, digits, ".", "_" or "-"'), 'x');
+        const cpm0 = k['cyclesPerMac'] && typeof k['cyclesPerMac'] === 'object' && !Array.isArray(k['cyclesPerMac'])
+          ? k['cyclesPerMac'] as Record<string, unknown> : (bad(`${f}.cyclesPerMac`, `an object {${MAC_CLASSES.join(', ')}}`), {});
+        const cpm = Object.fromEntries(MAC_CLASSES.map((c) => [c, pos(cpm0[c], `${f}.cyclesPerMac.${c}`)])) as KernelModel['cyclesPerMac'];
+        const pf0 = k['precisionFactor'] && typeof k['precisionFactor'] === 'object' && !Array.isArray(k['precisionFactor'])
+          ? k['precisionFactor'] as Record<string, unknown> : (bad(`${f}.precisionFactor`, 'an object {fp32, fp16, int8}'), {});
+        const src = k['sources'] === undefined ? [] : k['sources'];
+        if (!Array.isArray(src) || !src.every((x) => typeof x === 'string')) bad(`${f}.sources`, 'a list of strings');
+        return {
+          name: kname,
+          description: typeof k['description'] === 'string' ? k['description'] : kname,
+          clockHz: pos(k['clockHz'], `${f}.clockHz`),
+          cyclesPerMac: cpm,
+          cyclesPerOutput: pos(k['cyclesPerOutput'] ?? 0, `${f}.cyclesPerOutput`, true),
+          cyclesPerLayer: pos(k['cyclesPerLayer'] ?? 0, `${f}.cyclesPerLayer`, true),
+          precisionFactor: { fp32: pos(pf0['fp32'], `${f}.precisionFactor.fp32`), fp16: pos(pf0['fp16'], `${f}.precisionFactor.fp16`), int8: pos(pf0['int8'], `${f}.precisionFactor.int8`) },
+          activePowerW: pos(k['activePowerW'], `${f}.activePowerW`, true),
+          sources: Array.isArray(src) ? (src as string[]) : [],
+        };
+      });
+    }
   }
   if (problems.length > 0) {
     throw invalid(`device profile: ${problems.length === 1 ? '' : `${problems.length} problems: `}${problems.join('; ')}`, {

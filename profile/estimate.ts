@@ -30,7 +30,7 @@ import { DType, dtypeBits } from '../compiler/ir/dtype.js';
 import { Shape } from '../compiler/ir/tensor.js';
 import { inferCtxOf } from '../compiler/interp/interp.js';
 import { getOp, opsetOf, parseAttrs } from '../compiler/ops/registry.js';
-import { DeviceProfile, Precision } from './devices.js';
+import { DeviceProfile, KernelModel, Precision } from './devices.js';
 
 /** Ops that only relabel a buffer (no data movement, no arithmetic) in every edgec target. */
 export const VIEW_OPS: ReadonlySet<string> = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity', 'Dropout']);
@@ -60,6 +60,41 @@ export interface LayerCost {
   bytes: LayerBytes;
   /** True for view ops and folded weight decodes (they cost nothing at run time). */
   free: boolean;
+  /** Kernel class for cycle-model devices (layerClass). */
+  kind: LayerClass;
+}
+
+/**
+ * Kernel classes with different efficiency on MCU kernel libraries (CMSIS-NN, X-CUBE-AI): a
+ * standard convolution (kernel > 1, one group; 'conv-narrow' when it has fewer than 8 input channels,
+ * as first layers do: no channel pairs for dual 16-bit MACs, im2col dominated), a pointwise (1x1)
+ * convolution, a depthwise (or
+ * grouped) convolution, a dense layer (Gemm/MatMul, weights read once per inference), and
+ * everything else (elementwise, pooling, requantization: costed per output element).
+ */
+export type LayerClass = 'conv' | 'conv-narrow' | 'pointwise' | 'depthwise' | 'dense' | 'other';
+export const LAYER_CLASSES: readonly LayerClass[] = ['conv', 'conv-narrow', 'pointwise', 'depthwise', 'dense', 'other'];
+
+const CONV_OPS = new Set(['Conv', 'ConvTranspose', 'QLinearConv', 'ConvInteger', 'QConv']);
+const DENSE_OPS = new Set(['Gemm', 'MatMul', 'QGemm', 'QLinearMatMul', 'MatMulInteger', 'FusedMatMul']);
+
+/**
+ * Kernel class of a node: convolutions by their weight shape ([M, C/group, k...]) and group
+ * attribute, Gemm/MatMul as dense, everything else 'other'.
+ */
+export function layerClass(g: Graph, n: Node): LayerClass {
+  const op = n.op.replace(/^Fused/, '');
+  if (DENSE_OPS.has(n.op) || DENSE_OPS.has(op)) return 'dense';
+  if (!CONV_OPS.has(n.op) && !CONV_OPS.has(op)) return 'other';
+  const g0 = n.attrs['group'];
+  const group = typeof g0 === 'number' ? g0 : 1;
+  // the weight is input 1 (Conv, QConv, ConvInteger) or input 3 (QLinearConv)
+  const w = n.inputs[n.op === 'QLinearConv' ? 3 : 1];
+  const ws = w != null ? g.typeOf(w).shape : [];
+  if (group > 1) return 'depthwise';
+  const spatial = ws.slice(2);
+  if (spatial.length > 0 && spatial.every((d) => d === 1)) return 'pointwise';
+  return typeof ws[1] === 'number' && ws[1] < 8 ? 'conv-narrow' : 'conv';
 }
 
 /** One layer's estimate on one device. */
@@ -78,6 +113,8 @@ export interface LayerEstimate {
 /** Whole-model estimate on one device. */
 export interface DeviceEstimate {
   device: string;
+  /** The kernel library's cycle model used (devices with `kernels`); absent for roofline estimates. */
+  kernels?: string;
   latency_ms: number;
   energy_mj: number;
   compute_ms: number;
@@ -243,7 +280,7 @@ export function layerCosts(g: Graph): LayerCost[] {
     } else {
       flops = 0;
     }
-    return { index, name: n.name, op: n.op, domain: n.domain, precision, macs, flops, bytes, free };
+    return { index, name: n.name, op: n.op, domain: n.domain, precision, macs, flops, bytes, free, kind: layerClass(g, n) };
   });
 }
 
@@ -312,13 +349,25 @@ export function weightBytes(g: Graph): number {
  * @param d device profile
  * @param weightsOnchip whether weights are read from on-chip memory
  */
-export function estimateLayer(c: LayerCost, d: DeviceProfile, weightsOnchip: boolean): LayerEstimate {
+export function estimateLayer(c: LayerCost, d: DeviceProfile, weightsOnchip: boolean, km?: KernelModel): LayerEstimate {
   const act = c.bytes.input + c.bytes.output;
   const actOnchip = act <= d.onchip.bytes;
   const onchip = (actOnchip ? act : 0) + (weightsOnchip ? c.bytes.weight : 0);
   const offchip = (actOnchip ? 0 : act) + (weightsOnchip ? 0 : c.bytes.weight);
   if (c.free) {
     return { compute_ms: 0, memory_ms: 0, latency_ms: 0, energy_mj: 0, bound: 'none', onchip_bytes: 0, offchip_bytes: 0, exceeds_onchip: false };
+  }
+  if (km) {
+    // cycle model of a kernel library (devices.ts KernelModel): latency = cycles / clock, energy =
+    // active power x latency; memory traffic is part of the calibrated cycles
+    const pf = km.precisionFactor[c.precision];
+    const cpm = c.kind === 'other' ? 0 : km.cyclesPerMac[c.kind];
+    const cycles = c.macs * cpm * pf + c.flops * km.cyclesPerOutput * pf + km.cyclesPerLayer;
+    const s = cycles / km.clockHz;
+    return {
+      compute_ms: s * 1e3, memory_ms: 0, latency_ms: s * 1e3, energy_mj: km.activePowerW * s * 1e3, bound: 'compute',
+      onchip_bytes: onchip, offchip_bytes: offchip, exceeds_onchip: !actOnchip,
+    };
   }
   const ops = c.macs + c.flops;
   const computeS = ops / d.macsPerSec[c.precision];
@@ -338,6 +387,15 @@ export function estimateLayer(c: LayerCost, d: DeviceProfile, weightsOnchip: boo
   };
 }
 
+/**
+ * The kernel model of a device: the one named `name` (when the device has it), else its default
+ * (first); undefined for roofline-only devices.
+ */
+export function kernelModelOf(d: DeviceProfile, name?: string): KernelModel | undefined {
+  if (!d.kernels || d.kernels.length === 0) return undefined;
+  return (name !== undefined ? d.kernels.find((k) => k.name === name) : undefined) ?? d.kernels[0];
+}
+
 /** Formats a byte count for warnings. */
 function kib(b: number): string {
   return b >= 1024 * 1024 ? `${(b / 1024 / 1024).toFixed(2)} MiB` : `${(b / 1024).toFixed(1)} KiB`;
@@ -349,7 +407,8 @@ function kib(b: number): string {
  * @param d device profile
  * @param model arena and weight bytes of the model (arenaBytes / weightBytes)
  */
-export function estimateModel(costs: readonly LayerCost[], d: DeviceProfile, model: { arenaBytes: number; weightBytes: number }): DeviceEstimate {
+export function estimateModel(costs: readonly LayerCost[], d: DeviceProfile, model: { arenaBytes: number; weightBytes: number }, kernels?: string): DeviceEstimate {
+  const km = kernelModelOf(d, kernels);
   const flags: string[] = [];
   const arenaFits = model.arenaBytes <= d.onchip.bytes;
   if (!arenaFits) {
@@ -367,12 +426,13 @@ export function estimateModel(costs: readonly LayerCost[], d: DeviceProfile, mod
     weightsFit = model.weightBytes <= d.offchip.bytes;
   }
   if (!weightsFit) flags.push(`weights ${kib(model.weightBytes)} exceed ${d.offchip.what} (${kib(d.offchip.bytes)})`);
-  const layers = costs.map((c) => estimateLayer(c, d, weightsOnchip));
+  const layers = costs.map((c) => estimateLayer(c, d, weightsOnchip, km));
   const spill = layers.filter((l) => l.exceeds_onchip).length;
   if (spill > 0) flags.push(`${spill} layer(s) have activations larger than ${d.onchip.what}`);
   const sum = (f: (l: LayerEstimate) => number) => layers.reduce((a, l) => a + f(l), 0);
   return {
     device: d.name,
+    ...(km ? { kernels: km.name } : {}),
     latency_ms: sum((l) => l.latency_ms),
     energy_mj: sum((l) => l.energy_mj),
     compute_ms: sum((l) => l.compute_ms),

@@ -27,6 +27,8 @@ export interface ProfileOptions {
   arenaBytes?: number;
   /** Precomputed measurements (e.g. from an artifact run by the caller), keyed by engine. */
   measurements?: Measurement[];
+  /** Kernel library whose cycle model MCU devices use (devices.ts KernelModel name; default: each device's first). */
+  kernels?: string;
 }
 
 /** One layer row of the profile. */
@@ -50,6 +52,8 @@ export interface ProfileDevice {
   name: string;
   description: string;
   kind: string;
+  /** Kernel library whose calibrated cycle model gave the figures (MCU boards); absent for roofline estimates. */
+  kernels?: string;
   latency_ms: number;
   energy_mj: number;
   compute_ms: number;
@@ -134,6 +138,12 @@ export async function profileGraph(g: Graph, opts: ProfileOptions = {}): Promise
     if (names.has(d.name)) throw usage(`device "${d.name}" given twice`);
     names.add(d.name);
   }
+  if (opts.kernels !== undefined && !devices.some((d) => d.kernels?.some((k) => k.name === opts.kernels))) {
+    const known = [...new Set(devices.flatMap((d) => (d.kernels ?? []).map((k) => `${k.name} (${d.name})`)))];
+    throw usage(`no selected device has a kernel model "${sanitize(opts.kernels, 40)}"`, {
+      hint: known.length ? `available: ${known.join(', ')}` : 'kernel models exist for the MCU boards, e.g. --device stm32l4r5',
+    });
+  }
   const costs = layerCosts(g);
   const arena = opts.arenaBytes ?? arenaBytes(g);
   const weights = weightBytes(g);
@@ -149,7 +159,7 @@ export async function profileGraph(g: Graph, opts: ProfileOptions = {}): Promise
 
   const estimates: { d: DeviceProfile; e: DeviceEstimate; rate?: number }[] = devices.map((d0) => {
     const { device: d, rate } = calibrateHostDevice(d0, costs, wasmM);
-    return { d, e: estimateModel(costs, d, { arenaBytes: arena, weightBytes: weights }), ...(rate !== undefined ? { rate } : {}) };
+    return { d, e: estimateModel(costs, d, { arenaBytes: arena, weightBytes: weights }, opts.kernels), ...(rate !== undefined ? { rate } : {}) };
   });
 
   const layers: ProfileLayer[] = costs.map((c, i) => {
@@ -202,6 +212,7 @@ export async function profileGraph(g: Graph, opts: ProfileOptions = {}): Promise
       name: d.name,
       description: d.description,
       kind: d.kind,
+      ...(e.kernels !== undefined ? { kernels: e.kernels } : {}),
       latency_ms: r6(e.latency_ms),
       energy_mj: r6(e.energy_mj),
       compute_ms: r6(e.compute_ms),
