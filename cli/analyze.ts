@@ -5,14 +5,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeTempArtifact } from '../targets/wasm/runner.js';
+import { gzipSync } from 'node:zlib';
+import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
 import { EdgecError, Limits, sanitize, usage } from '../compiler/errors.js';
 import { Graph } from '../compiler/ir/graph.js';
 import { PassManager, pipelineFor } from '../compiler/pipeline.js';
 import { Tensor } from '../compiler/ir/tensor.js';
 import { loadOnnxFile } from '../compiler/frontends/onnx/import.js';
 import { exportOnnx } from '../compiler/frontends/onnx/export.js';
-import { MeasureEngine, MeasuredConfig, ProfileResult, buildReport, configFromProfile, profileGraph, renderProfileTable, resolveDevice } from '../profile/index.js';
+import { MeasureEngine, MeasuredConfig, ProfileResult, buildReport, profileGraph, renderProfileTable, resolveDevice } from '../profile/index.js';
+import { measureWasmModel, median, randomInputs } from '../profile/measure.js';
 import type { PruneMode } from '../prune/index.js';
 import type { Calibrator } from '../quantize/index.js';
 import { loadModel } from './model.js';
@@ -117,6 +119,8 @@ export interface ReportCliOptions {
   device?: string;
   metric?: 'accuracy' | 'mse';
   runs?: number;
+  /** Interleaved timing rounds (default 5). */
+  rounds?: number;
 }
 
 const SWEEP_PRECISIONS: readonly Precision[] = ['fp32', 'int8', 'fp16', 'int4'];
@@ -173,6 +177,75 @@ function filesBytes(files: ReadonlyMap<string, Uint8Array | string>): number {
   return n;
 }
 
+/** Bytes of the emitted files each gzip-compressed (level 9): what zeros from pruning save in a download or image. */
+function filesGzipBytes(files: ReadonlyMap<string, Uint8Array | string>): number {
+  let n = 0;
+  for (const v of files.values()) n += gzipSync(typeof v === 'string' ? Buffer.from(v, 'utf8') : v, { level: 9 }).length;
+  return n;
+}
+
+/** A configuration being measured: its report row and, for wasm, the artifact to time. */
+interface SweepItem {
+  config: MeasuredConfig;
+  wasmDir?: string;
+  graph?: Graph;
+}
+
+/**
+ * Times the wasm configurations in interleaved rounds: every round runs each configuration
+ * (`runs` timed runs after one warm-up, median), in an order rotated by one per round, so slow
+ * drifts of the host (thermal, other load) hit every configuration alike. latency_ms is the median
+ * of the round medians, latency_spread_ms half their range.
+ */
+async function timeInterleaved(items: SweepItem[], rounds: number, runs: number, io: CliIO): Promise<void> {
+  const timed = items.filter((it) => it.wasmDir && it.graph);
+  if (timed.length === 0) return;
+  const models = [];
+  for (const it of timed) models.push(await loadWasmArtifact(it.wasmDir!));
+  const perRound: number[][] = timed.map(() => []);
+  const bar = barFor(io);
+  try {
+    for (let r = 0; r < rounds; r++) {
+      for (let k = 0; k < timed.length; k++) {
+        const i = (k + r) % timed.length;
+        const m = await measureWasmModel(models[i]!, timed[i]!.graph!, { runs, warmup: 1, budgetMs: 5000, inputs: randomInputs(timed[i]!.graph!) });
+        perRound[i]!.push(m.total_ms);
+        bar.update('time (interleaved rounds)', r * timed.length + k + 1, rounds * timed.length);
+      }
+    }
+  } finally {
+    bar.done();
+  }
+  timed.forEach((it, i) => {
+    const xs = perRound[i]!;
+    it.config.latency_ms = median(xs);
+    it.config['latency_spread_ms'] = (Math.max(...xs) - Math.min(...xs)) / 2;
+    it.config['latency_source'] = `measured on this host (wasm): median of ${rounds} interleaved rounds of ${runs} runs`;
+  });
+}
+
+/** The `edgec compile` command line that rebuilds one configuration. */
+function rebuildCommand(model: string, c: { precision: Precision; prune: number; target: CompileTarget; name: string }, o: ReportCliOptions): string {
+  const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const args = ['edgec', 'compile', q(model)];
+  if (c.precision !== 'fp32') args.push(`--${c.precision}`);
+  if (c.precision === 'int8' || c.prune > 0) {
+    if (o.calib) for (const f of o.calib) args.push('--calib', q(f));
+    else if (o.calibRandom) args.push('--calib-random');
+    if (o.calibrator && c.precision === 'int8') args.push('--calibrator', o.calibrator);
+  }
+  if (c.prune > 0) args.push('--prune', String(c.prune), '--prune-mode', o.pruneMode ?? DEFAULT_REPORT_PRUNE_MODE);
+  args.push('--target', c.target, '-o', q(`${c.name}`));
+  return args.join(' ');
+}
+
+/**
+ * Pruning granularity of the report's pruned configurations when --prune-mode is not given:
+ * channel pruning, the one mode that shrinks stored size, MACs and latency on every target
+ * (unstructured and 2:4 sparsity change only the compressed size on dense kernels).
+ */
+export const DEFAULT_REPORT_PRUNE_MODE: PruneMode = 'channel';
+
 /** `edgec report MODEL --data X --labels Y [--calib C] [-o DIR] [--sweep ...]` */
 export async function cmdReport(model: string, o: ReportCliOptions, limits: Limits, version: string, io: CliIO): Promise<void> {
   const sweep = parseSweep(o.sweep ?? []);
@@ -202,24 +275,34 @@ export async function cmdReport(model: string, o: ReportCliOptions, limits: Limi
     calib = randomCalibration(base.graph);
     notes.push(`int8 calibrated on ${RANDOM_CALIB_SAMPLES} random samples (--calib-random).`);
   }
-  const configs: MeasuredConfig[] = [];
+  const items: SweepItem[] = [];
   const total = sweep.precision.length * sweep.prune.length * sweep.target.length;
   let k = 0;
-  for (const target of sweep.target) {
-    for (const prune of sweep.prune) {
-      for (const precision of sweep.precision) {
-        k++;
-        const name = `${precision}${prune > 0 ? `-p${prune}` : ''}-${target}`;
-        io.err(`edgec: [${k}/${total}] ${name}\n`);
-        configs.push(await measureConfig({ name, precision, prune, target }, o, limits, model, d, calib, device.name, io));
+  try {
+    for (const target of sweep.target) {
+      for (const prune of sweep.prune) {
+        for (const precision of sweep.precision) {
+          k++;
+          const name = `${precision}${prune > 0 ? `-p${prune}` : ''}-${target}`;
+          io.err(`edgec: [${k}/${total}] ${name}\n`);
+          const it = await measureConfig({ name, precision, prune, target }, o, limits, model, d, calib, device.name, io);
+          it.config['rebuild'] = rebuildCommand(model, { name, precision, prune, target }, o);
+          items.push(it);
+        }
       }
     }
+    await timeInterleaved(items, o.rounds ?? 5, o.runs ?? 10, io);
+  } finally {
+    for (const it of items) if (it.wasmDir) fs.rmSync(it.wasmDir, { recursive: true, force: true });
   }
+  const configs = items.map((it) => it.config);
+  if (sweep.prune.some((p) => p > 0)) notes.push(`pruned configurations use --prune-mode ${o.pruneMode ?? DEFAULT_REPORT_PRUNE_MODE}${o.pruneMode ? '' : ' (the default: it shrinks size, MACs and latency on every target)'}.`);
   const { json, md, html, report } = buildReport(configs, modelName(model), {
     metric: d.metric,
+    device: device.name,
     notes: [
       `accuracy: ${d.metric} on ${sanitize(path.basename(o.data))} (${d.n} samples), run on each configuration's target (the reference interpreter where the target cannot run it).`,
-      `size_bytes: bytes of the files the target emits (target onnx: model.onnx); energy_mj: estimate for device ${device.name}.`,
+      `size_bytes: bytes of the files the target emits (target onnx: model.onnx); gzip_bytes: the same files gzip-compressed (what sparsity saves); est_latency_ms and energy_mj: estimates for device ${device.name}; latency_ms: measured on this host only (configurations that cannot run on wasm have none).`,
       ...notes,
     ],
   });
@@ -245,7 +328,7 @@ async function measureConfig(
   calib: Tensor[] | undefined,
   device: string,
   io: CliIO,
-): Promise<MeasuredConfig> {
+): Promise<SweepItem> {
   const base = { name: c.name, precision: c.precision, prune: c.prune, target: c.target };
   const g = loadOnnxFile(model, { limits });
   let built: ReturnType<typeof buildGraph>;
@@ -255,26 +338,30 @@ async function measureConfig(
       precision: c.precision,
       ...(calib && (c.precision === 'int8' || c.prune > 0) ? { calib } : {}),
       ...(o.calibrator ? { calibrator: o.calibrator } : {}),
-      ...(c.prune > 0 ? { prune: c.prune, pruneMode: o.pruneMode ?? 'unstructured' } : {}),
+      ...(c.prune > 0 ? { prune: c.prune, pruneMode: o.pruneMode ?? DEFAULT_REPORT_PRUNE_MODE } : {}),
       limits,
     }, { log: () => undefined });
   } catch (e) {
     if (!(e instanceof EdgecError) || e.kind === 'internal') throw e;
     io.err(`edgec:   ${c.name}: cannot build: ${sanitize(e.oneLine(), 300)}\n`);
-    return { ...base, accuracy: null, size_bytes: null, latency_ms: null, energy_mj: null, macs: null, error: e.oneLine() };
+    return { config: { ...base, accuracy: null, size_bytes: null, latency_ms: null, energy_mj: null, macs: null, error: e.oneLine() } };
   }
   let size: number | null = null;
+  let gzip: number | null = null;
   let runTarget: 'ref' | 'wasm' = 'ref';
   let targetError: string | undefined;
   let tmp: string | undefined;
   let outputs: Tensor[];
   try {
     if (c.target === 'onnx') {
-      size = exportOnnx(built.onnxGraph).length;
+      const bytes = exportOnnx(built.onnxGraph);
+      size = bytes.length;
+      gzip = gzipSync(bytes, { level: 9 }).length;
     } else {
       try {
         const em = await emitTarget(c.target, built.graph, { precision: c.precision });
         size = filesBytes(em.files);
+        gzip = filesGzipBytes(em.files);
         if (c.target === 'wasm') {
           runTarget = 'wasm';
           tmp = writeTempArtifact(em.files);
@@ -288,21 +375,30 @@ async function measureConfig(
     // Accuracy on the configuration's target (the emitted wasm artifact), else the reference.
     const loaded = { graph: built.graph, file: model, ...(tmp ? { artifactDir: tmp, manifest: { target: 'wasm' } } : {}) };
     outputs = (await runOn(loaded, [d.x], runTarget)).outputs;
-  } finally {
+  } catch (e) {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
   }
   const accuracy = scoreOutputs(outputs[0]!, d, o.labels);
-  const measure: MeasureEngine[] = runTarget === 'wasm' ? ['wasm'] : [];
-  const prof = await profileGraph(built.graph, { devices: [device], measure, measureOptions: { runs: o.runs ?? 10, warmup: 2, budgetMs: 5000 } });
+  // device estimates only (no host calibration): deterministic, so they never add noise to the front
+  const prof = await profileGraph(built.graph, { devices: [device], measure: [] });
   const q = built.quant;
-  return configFromProfile(prof, {
+  const config: MeasuredConfig = {
     ...base,
     accuracy,
     size_bytes: size,
+    gzip_bytes: gzip,
+    latency_ms: null,
+    energy_mj: prof.energy.estimated[device]!,
+    macs: prof.macs,
     accuracy_target: runTarget,
+    est_latency_ms: prof.latency.estimated[device]!,
+    energy_source: `estimated for ${device}`,
+    arena_bytes: prof.arena_bytes,
     weights_bytes: q ? q.weightBytesAfter : prof.weights_bytes,
     ...(built.prune ? { nnz_params: built.prune.nnzAfter, prune_mode: built.prune.mode } : {}),
     ...(q ? { float_islands: q.floatIslands.length } : {}),
     ...(targetError ? { error: targetError } : {}),
-  }, device);
+  };
+  return { config, ...(tmp ? { wasmDir: tmp, graph: built.graph } : {}) };
 }

@@ -112,9 +112,13 @@ Sweep (default): precision=fp32,int8,fp16,int4 x prune=0,0.25,0.5 x target=wasm.
 --sweep AXIS=V,V (repeatable), e.g. --sweep precision=fp32,int8 --sweep prune=0,0.5.
 int8 needs --calib FILE (left out of the default sweep without it). Each configuration is compiled,
 its accuracy measured on --data/--labels on its target (the reference interpreter where the target
-cannot compile it: the error is recorded), size_bytes is the bytes of the files the target emits,
-latency_ms the median wasm time on this host, energy_mj the estimate for --device (default
-${DEFAULT_REPORT_DEVICE}). Writes DIR/report.json, report.md, report.html (default ./<model>.report/).
+cannot compile it: the error is recorded), size_bytes is the bytes of the files the target emits
+and gzip_bytes the same compressed (what pruning saves), latency_ms the wasm time on this host in
+--rounds interleaved rounds (median, with its spread), est_latency_ms and energy_mj the estimates for
+--device (default ${DEFAULT_REPORT_DEVICE}). Latencies within their spread or 5% are ties, so the Pareto
+front does not follow timing noise. Pruned configurations use --prune-mode channel unless told
+otherwise. Each row carries the edgec compile command that rebuilds it.
+Writes DIR/report.json, report.md, report.html (default ./<model>.report/).
 `;
 
 /** Strips commander's "error: " prefix and folds its message to one line. */
@@ -249,10 +253,11 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax)').choices(['minmax', 'percentile', 'entropy', 'mse']))
     .option('-o, --output <dir>', 'report folder (default ./<model-name>.report; written atomically)')
     .option('--sweep <axis=values>', 'sweep axis: precision=fp32,int8,fp16,int4 | prune=0,0.25,0.5 | target=wasm,onnx (repeatable)', collect)
-    .addOption(new Option('--prune-mode <m>', 'pruning granularity of the pruned configurations (default unstructured)').choices(['unstructured', 'channel', '2:4']))
+    .addOption(new Option('--prune-mode <m>', 'pruning granularity of the pruned configurations (default channel)').choices(['unstructured', 'channel', '2:4']))
     .option('--device <name>', `device for the energy (and untimed latency) estimates (default ${DEFAULT_REPORT_DEVICE})`)
     .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
-    .option('--runs <n>', 'timed wasm runs per configuration (median; default 10)', parsePositiveInt)
+    .option('--runs <n>', 'timed wasm runs per configuration and round (median; default 10)', parsePositiveInt)
+    .option('--rounds <n>', 'interleaved timing rounds over all configurations (default 5)', parsePositiveInt)
     .addHelpText('after', REPORT_HELP)
     .action((model: string, o, cmd: Command) => cmdReport(model, o, limitsOf(cmd), version, io));
 

@@ -1,7 +1,7 @@
 /** Pareto front, report.json schema (CLI.md), deterministic order, and escaping of hostile names. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { MeasuredConfig, Objective, buildReport, configFromProfile, defaultObjectives, escapeHtml, paretoFront } from '../../profile/report.js';
+import { LATENCY_TIE, MeasuredConfig, Objective, buildReport, configFromProfile, defaultObjectives, escapeHtml, niceTicks, paretoFront } from '../../profile/report.js';
 
 const OBJ = defaultObjectives();
 
@@ -48,6 +48,36 @@ describe('paretoFront', () => {
         if (!f[i]) expect(pts.some((q, j) => f[j] && dominates(q, p, OBJ))).toBe(true);
       });
     }), { numRuns: 300, seed: 7 });
+  });
+});
+
+describe('ties within the measurement spread', () => {
+  const lat: Objective[] = [{ key: 'accuracy', goal: 'max' }, { key: 'latency_ms', goal: 'min', spreadKey: 'latency_spread_ms', rel: LATENCY_TIE }];
+  it('latencies whose spreads overlap, or within 5%, decide nothing', () => {
+    // B is 3% faster but less accurate: without the band B would be Pareto-optimal on noise alone;
+    // with it the latencies tie and the more accurate A dominates B
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0 }, { accuracy: 0.8, latency_ms: 0.97 }], lat)).toEqual([true, false]);
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0 }, { accuracy: 0.8, latency_ms: 0.97 }], lat.map((o) => ({ key: o.key, goal: o.goal })))).toEqual([true, true]);
+    // same accuracy, B 3% faster: a tie on both, both stay
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0 }, { accuracy: 0.9, latency_ms: 0.97 }], lat)).toEqual([true, true]);
+    // 20% faster but spreads of +-0.15 overlap: still a tie
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0, latency_spread_ms: 0.15 }, { accuracy: 0.9, latency_ms: 0.8, latency_spread_ms: 0.15 }], lat)).toEqual([true, true]);
+    // 20% faster with tight spreads: B dominates A
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0, latency_spread_ms: 0.01 }, { accuracy: 0.9, latency_ms: 0.8, latency_spread_ms: 0.01 }], lat)).toEqual([false, true]);
+  });
+  it('property: jitter inside the tie band never changes the front', () => {
+    const cfg = fc.record({ accuracy: fc.integer({ min: 0, max: 3 }), latency_ms: fc.integer({ min: 1, max: 4 }) });
+    fc.assert(fc.property(fc.array(cfg, { minLength: 1, maxLength: 12 }), fc.array(fc.double({ min: -0.015, max: 0.015, noNaN: true }), { minLength: 12, maxLength: 12 }), (pts, jit) => {
+      // latencies on a coarse grid (1, 2, 3, 4 ms: 25%+ apart) jittered by < 1.5%: the front must not move
+      const a = paretoFront(pts, lat);
+      const b = paretoFront(pts.map((p, i) => ({ ...p, latency_ms: p.latency_ms * (1 + jit[i]!) })), lat);
+      expect(b).toEqual(a);
+    }), { numRuns: 300, seed: 11 });
+  });
+  it('niceTicks steps by 1, 2 or 5 times a power of ten', () => {
+    expect(niceTicks(0.93, 1, 5)).toEqual([0.94, 0.96, 0.98, 1]);
+    expect(niceTicks(0, 68.2, 5)).toEqual([0, 20, 40, 60]);
+    expect(niceTicks(0.516, 0.9, 4)).toEqual([0.6, 0.7, 0.8, 0.9]);
   });
 });
 
@@ -163,14 +193,27 @@ describe('report.html', () => {
   });
 
   it('has the three charts with every complete point and the Pareto points highlighted', () => {
-    expect((html.match(/<svg /g) ?? []).length).toBe(3);
-    for (const t of ['accuracy vs size', 'accuracy vs latency (ms)', 'accuracy vs energy (mJ)']) expect(html).toContain(t);
+    expect((html.match(/<svg xmlns/g) ?? []).length).toBe(3);
+    for (const t of ['accuracy vs size', 'accuracy vs host latency (ms)', 'accuracy vs energy (mJ)']) expect(html).toContain(t);
     const r = buildReport(configs, HOSTILE).report;
     const complete = r.configs.filter((c) => [c.accuracy, c.size_bytes, c.latency_ms, c.energy_mj].every((v) => typeof v === 'number'));
     const front = r.configs.filter((c) => c.pareto);
-    expect((html.match(/<circle /g) ?? []).length).toBe(3 * complete.length);
-    expect((html.match(/<circle [^>]*fill="#e8710a"/g) ?? []).length).toBe(3 * front.length);
+    expect((html.match(/<g><title>/g) ?? []).length).toBe(3 * complete.length);
     expect((html.match(/Pareto-optimal\)/g) ?? []).length).toBe(3 * front.length);
+    // colour by precision (int8 orange), shape by pruning level (the 0.5 configurations are squares)
+    const int8 = complete.filter((c) => c.precision === 'int8').length;
+    expect((html.match(/<g><title>[^<]*<\/title><(circle|rect|path) [^>]*fill="#e8710a"/g) ?? []).length).toBe(3 * int8);
+    const pruned = complete.filter((c) => c.prune === 0.5).length;
+    expect(pruned).toBeGreaterThan(0);
+    expect((html.match(/<g><title>[^<]*<\/title><rect /g) ?? []).length).toBe(3 * pruned);
+  });
+
+  it('axes: nice ticks, accuracy never above 1, the fp32 baseline drawn', () => {
+    const ys = [...html.matchAll(/text-anchor="end" dominant-baseline="middle" class="a">([^<]+)</g)].map((m) => Number(m[1]));
+    expect(ys.length).toBeGreaterThan(6);
+    expect(Math.max(...ys)).toBeLessThanOrEqual(1);
+    for (const y of ys) expect(Number.isFinite(y)).toBe(true);
+    expect((html.match(/fp32 baseline/g) ?? []).length).toBe(3);
   });
 });
 
