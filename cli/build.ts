@@ -234,9 +234,23 @@ export function summaryLines(r: BuildResult): string[] {
   if (r.prune) {
     const p = r.prune;
     const sp = p.nnzBefore > 0 ? 1 - p.nnzAfter / p.nnzBefore : 0;
+    const pct = (a: number, b: number) => `${b > 0 ? ((100 * a) / b).toFixed(1) : '100.0'}%`;
     out.push(`prune ${p.mode} ${p.ratio}: nonzero weights ${p.nnzBefore} -> ${p.nnzAfter} (${(sp * 100).toFixed(1)}% sparse), ` +
       `params ${p.paramsBefore} -> ${p.paramsAfter}, MACs ${p.macsBefore} -> ${p.macsAfter}, ${p.layers.length} layer(s) pruned` +
       (p.skipped.length ? `, ${p.skipped.length} skipped` : ''));
+    const ch = p.layers.filter((l) => l.channels && l.channels.outAfter < l.channels.outBefore);
+    if (p.mode === 'channel' && ch.length) {
+      const ob = ch.reduce((a, l) => a + l.channels!.outBefore, 0);
+      const oa = ch.reduce((a, l) => a + l.channels!.outAfter, 0);
+      out.push(`  output channels of the ${ch.length} pruned layer(s): ${ob} -> ${oa} (${pct(ob - oa, ob)} removed); ` +
+        `weights kept ${pct(p.nnzAfter, p.nnzBefore)}, MACs kept ${pct(p.macsAfter, p.macsBefore)} of the original`);
+    } else if (p.mode !== 'channel') {
+      out.push(`  weights kept ${pct(p.nnzAfter, p.nnzBefore)} (nonzero); dense MACs unchanged, ${pct(p.sparseMacsAfter, p.macsBefore)} with zero-skipping kernels`);
+    }
+    if (p.agreement) {
+      out.push(`  on ${p.agreement.samples} calibration samples: ${p.agreement.top1 !== undefined ? `top-1 agreement with the unpruned model ${(p.agreement.top1 * 100).toFixed(1)}%, ` : ''}`
+        + `SNR ${p.agreement.snrDb === Infinity ? 'inf' : p.agreement.snrDb!.toFixed(1)} dB`);
+    }
     for (const s of p.skipped.slice(0, 8)) {
       const o = s as unknown as Record<string, unknown>;
       out.push(typeof o['node'] === 'string' && typeof o['reason'] === 'string'

@@ -452,6 +452,7 @@ function boundsOf(g: Graph, given: Record<string, number[]>, fixed: Record<strin
 /** Writes the compile summary lines on stderr. */
 function logSummary(r: BuildResult, io: CliIO): void {
   for (const line of summaryLines(r)) io.err(`edgec: ${line}\n`);
+  if (r.prune?.warning) io.err(`edgec: warning: ${sanitize(r.prune.warning, 400)}\n`);
 }
 
 /** `edgec compile MODEL [-o DIR] [--target T] [...]` */

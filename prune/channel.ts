@@ -52,6 +52,9 @@ import { LayerPruneInfo, SkipInfo } from './magnitude.js';
 
 export type ChannelCriterion = 'l1' | 'l2' | 'activation';
 
+/** Start of the blocking reason of the first conv's channel space (the conv's name follows). */
+const FIRST_CONV_REASON = 'first conv layer';
+
 export interface ChannelOptions {
   /** Fraction of the prunable channels of each group to remove, 0 <= ratio < 1. */
   ratio: number;
@@ -507,7 +510,7 @@ class ChannelGraph {
       if (e.kind !== 'source') continue;
       const n = e.layer.node;
       if (skipFirstConv && (e.layer.kind === 'conv' || e.layer.kind === 'convT') && first.has(n.id)) {
-        this.blockAll(e.space, 'first conv layer (skipFirstConv)');
+        this.blockAll(e.space, `${FIRST_CONV_REASON} "${n.name}" (skipFirstConv)`);
       }
     }
   }
@@ -638,6 +641,13 @@ export function pruneChannels(g: Graph, opts: ChannelOptions): ChannelResult {
   });
   for (const s of sources) for (let i = 0; i < s.space.size; i++) unitOf(s.space.base + i).sources.push({ layer: s.layer, index: i });
 
+  // A producer coupled to the first conv (a residual chain, a concat partner) is kept because of
+  // it, not because it is the first conv itself: say which.
+  const reasonFor = (layer: WeightLayer, reason: string): string => {
+    const m = reason.startsWith(FIRST_CONV_REASON) ? /"(.*)" \(skipFirstConv\)$/.exec(reason) : null;
+    if (!m || m[1] === layer.node.name) return m ? 'first conv layer (skipFirstConv)' : reason;
+    return `its output channels are tied (residual Add / Concat) to the first conv layer "${m[1]}", which skipFirstConv keeps`;
+  };
   // groups by producer signature (blocked units are reported and left alone)
   const groups = new Map<string, Unit[]>();
   const skipped: SkipInfo[] = [...cg.unseeded];
@@ -646,10 +656,11 @@ export function pruneChannels(g: Graph, opts: ChannelOptions): ChannelResult {
     if (u.sources.length === 0) continue;
     if (u.blocked !== undefined) {
       for (const s of u.sources) {
-        const key = `${s.layer.node.name}\u0000${u.blocked}`;
+        const reason = reasonFor(s.layer, u.blocked);
+        const key = `${s.layer.node.name}\u0000${reason}`;
         if (!skipSeen.has(key)) {
           skipSeen.add(key);
-          skipped.push({ node: s.layer.node.name, reason: u.blocked });
+          skipped.push({ node: s.layer.node.name, reason });
         }
       }
       continue;

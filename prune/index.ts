@@ -19,7 +19,8 @@ import { Graph } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
 import { verify } from '../compiler/ir/verify.js';
 import { usage } from '../compiler/errors.js';
-import { graphMacs, graphParams, nodeMacs } from './common.js';
+import { calibBatches, graphMacs, graphParams, nodeMacs } from './common.js';
+import { runGraph } from '../compiler/interp/interp.js';
 import { LayerPruneInfo, SkipInfo, pruneMagnitude } from './magnitude.js';
 import { pruneNM } from './nm.js';
 import { correctBiases } from './bias-correct.js';
@@ -94,6 +95,56 @@ export interface PruneSummary {
   skipped: SkipInfo[];
   /** Other remarks (e.g. where bias compensation could not be applied). */
   notes: string[];
+  /**
+   * With calibration data: how closely the pruned model follows the unpruned one on (up to 256 of)
+   * the calibration samples: top-1 agreement for classifier outputs ([N, classes], classes > 1),
+   * else the SNR in dB of the first output.
+   */
+  agreement?: { samples: number; top1?: number; snrDb?: number };
+  /** A sharp drop in agreement (top-1 < 0.9 or SNR < 15 dB): a warning line for the user. */
+  warning?: string;
+}
+
+/** Below these, pruning is reported as a sharp drop (compile prints a warning). */
+export const PRUNE_WARN_TOP1 = 0.9;
+export const PRUNE_WARN_SNR_DB = 15;
+
+/**
+ * Compares the unpruned and pruned graphs on calibration data (reference interpreter, batches of
+ * calibBatches): top-1 agreement of a classifier output, else the SNR of the first output.
+ */
+export function pruneAgreement(before: Graph, after: Graph, calib: readonly Tensor[], maxSamples = 256): { samples: number; top1?: number; snrDb?: number } {
+  let n = 0;
+  let agree = 0;
+  let sig = 0;
+  let err = 0;
+  let classifier = true;
+  for (const batch of calibBatches(before, calib, maxSamples)) {
+    const a = runGraph(before, batch)[0]!;
+    const b = runGraph(after, batch)[0]!;
+    const da = a.toNumbers();
+    const db = b.toNumbers();
+    for (let i = 0; i < da.length; i++) {
+      sig += da[i]! * da[i]!;
+      err += (da[i]! - db[i]!) ** 2;
+    }
+    const C = a.shape.length === 2 ? a.shape[1]! : 0;
+    if (!(C > 1)) classifier = false;
+    if (classifier) {
+      for (let r = 0; r < a.shape[0]!; r++) {
+        let ia = 0;
+        let ib = 0;
+        for (let c = 1; c < C; c++) {
+          if (da[r * C + c]! > da[r * C + ia]!) ia = c;
+          if (db[r * C + c]! > db[r * C + ib]!) ib = c;
+        }
+        if (ia === ib) agree++;
+      }
+    }
+    n += a.shape[0] ?? 1;
+  }
+  const snrDb = err === 0 ? Infinity : 10 * Math.log10(sig / err);
+  return classifier && n > 0 ? { samples: n, top1: agree / n, snrDb } : { samples: n, snrDb };
 }
 
 export interface PruneResult {
@@ -176,6 +227,17 @@ export function pruneModel(g: Graph, opts: PruneOptions): PruneResult {
   verify(graph, { pass: `prune-${opts.mode}` });
   const macsAfter = graphMacs(graph);
   const pa = graphParams(graph);
+  let agreement: PruneSummary['agreement'];
+  let warning: string | undefined;
+  if (opts.calib && opts.calib.length && opts.ratio > 0) {
+    agreement = pruneAgreement(g, graph, opts.calib);
+    const fig = agreement.top1 !== undefined ? `top-1 agreement with the unpruned model ${(agreement.top1 * 100).toFixed(1)}%`
+      : `SNR ${agreement.snrDb === Infinity ? 'inf' : agreement.snrDb!.toFixed(1)} dB against the unpruned model`;
+    if ((agreement.top1 !== undefined && agreement.top1 < PRUNE_WARN_TOP1) || (agreement.top1 === undefined && agreement.snrDb! < PRUNE_WARN_SNR_DB)) {
+      warning = `${opts.mode} pruning at ${opts.ratio} changes the model sharply: ${fig} on ${agreement.samples} calibration samples; `
+        + `try a smaller ratio${opts.mode === 'channel' ? ' or --prune-mode unstructured' : ''}, or fine-tune after pruning`;
+    }
+  }
   return {
     graph,
     summary: {
@@ -191,6 +253,8 @@ export function pruneModel(g: Graph, opts: PruneOptions): PruneResult {
       sparseMacsAfter: Math.round(sparseMacs(graph)),
       skipped,
       notes,
+      ...(agreement ? { agreement } : {}),
+      ...(warning ? { warning } : {}),
     },
   };
 }
