@@ -13,6 +13,7 @@
  *   maxLoss, every candidate weight layer is tried in float on top of the current set, the output
  *   loss re-measured, and the one giving the lowest loss (ties: lowest relative squared error) is
  *   kept; then each kept layer whose removal still meets the bound is dropped again (fewest layers).
+ *   When even every candidate in float misses the bound, all candidates are kept (no search).
  *   Candidates: every int8 or weight-only layer, or for models with more than KEEP_FLOAT_CANDIDATES
  *   of them, that many with the largest dropDb plus the layers that read a graph input (whose
  *   quantization error --explain books on the input row).
@@ -347,6 +348,12 @@ export function selectKeepFloat(fg: Graph, calib: readonly Tensor[], keep: KeepF
   if (cur.loss <= maxLoss) return set;
   const rows = explainLayers(fg, first.qdq, first.lowered, calib, first.layers, engines);
   const candidates = keepFloatCandidates(fg, rows, first.layers);
+  // a bound that even every candidate in float cannot meet: keep them all (no search)
+  const all = measure(new Set(candidates));
+  if (all.loss > maxLoss) {
+    if (trace) trace.lossAfter = all.loss;
+    return new Set(candidates);
+  }
   // greedy: add the candidate that lowers the measured loss most, re-measuring after each pick
   while (cur.loss > maxLoss && set.size < candidates.length) {
     let best: { name: string; loss: number; rel: number } | undefined;

@@ -199,6 +199,7 @@ describe('guard on the command line', () => {
     const out = path.join(tmp, 'crush.wasm');
     const r = await cli('compile', model, '--int8', '--calib', calibFile, '-o', out);
     expect(r.code, r.err).toBe(0);
+    console.log(`\nguard on the per-tensor-breaking model:\n${r.err.split('\n').filter((l) => /int8 check|warning/.test(l)).join('\n')}`);
     const line = /edgec: int8 check on 40 held-out samples: top-1 agreement ([\d.]+)% with float \(SNR (-?[\d.]+) dB\)/.exec(r.err);
     expect(line, r.err).not.toBeNull();
     expect(Number(line![1])).toBeLessThan(98);
@@ -221,6 +222,7 @@ describe('guard on the command line', () => {
     // the suggested command, rerun: the check passes and no warning is printed
     const again = await cli(...words.slice(1));
     expect(again.code, again.err).toBe(0);
+    console.log(`rerun of the suggested command:\n${again.err.split('\n').filter((l) => /int8 check|kept float/.test(l)).join('\n')}\n`);
     const ok = /edgec: int8 check on 40 held-out samples: top-1 agreement ([\d.]+)% with float/.exec(again.err);
     expect(Number(ok![1])).toBeGreaterThanOrEqual(98);
     expect(again.err).not.toMatch(/warning/);
