@@ -54,8 +54,8 @@ batch size at a time (a progress bar is drawn when stderr is a terminal). For se
 repeat --calib once per input in graph-input order. --calib-random calibrates on ${RANDOM_CALIB_SAMPLES} samples of
 seeded N(0,1) noise instead (explicit opt-in; smoke tests only). --int8 without either is a usage error.
 An empty calibration set or one with NaN/Inf exits 7 (numeric); a mis-shaped one exits 3 (invalid).
---keep-float: "auto" (= auto:0.005) moves the most sensitive layers to float until the top-1
-disagreement (classifiers) or relative squared error against float is at most LOSS; or give node names.
+--keep-float: "auto" (= auto:0.005) keeps the fewest layers in float that bring the top-1
+disagreement (classifiers) or relative squared error against float to at most LOSS; or give node names.
 --explain prints the per-layer SNR table on stderr, the stream of --print-after and the summary.
 int8 check (always, with --calib or --calib-random): ${Math.round(GUARD_FRACTION * 100)}% of the calibration samples (evenly
 spread, at least ${GUARD_MIN_HELD}) are held out of calibration and the int8 model is compared with float on them;
@@ -65,7 +65,8 @@ outputs: [N,C] class scores, C <= 1000 and not an input's size, or Softmax) or "
 (1 - agreement, or the relative squared error) exceeds --guard-loss (default ${DEFAULT_GUARD_LOSS}), a warning names the
 worst layers and prints the command that fixes it (the same command with --keep-float set to the layers
 --keep-float auto picks, checked on the held-out samples). --keep-float auto is greedy: it keeps float the
-layer whose float version lowers the measured output loss most, re-measures, and repeats.
+layer whose float version lowers the measured output loss most, re-measures, and repeats; the summary
+says "kept float by --keep-float auto" (named layers: "kept float on request").
 
 Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset

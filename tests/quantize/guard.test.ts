@@ -196,8 +196,8 @@ describe('guard on the command line', () => {
   writeDataFile(calibFile, crushData(200, 5));
 
   it('warns with the worst layer and a command that fixes it; rerunning that command passes', async () => {
-    const out = path.join(tmp, 'crush.wasm');
-    const r = await cli('compile', model, '--int8', '--calib', calibFile, '-o', out);
+    const out = path.join(tmp, 'crush.onnx-out');
+    const r = await cli('compile', model, '--int8', '--calib', calibFile, '-o', out, '--target', 'onnx');
     expect(r.code, r.err).toBe(0);
     console.log(`\nguard on the per-tensor-breaking model:\n${r.err.split('\n').filter((l) => /int8 check|warning/.test(l)).join('\n')}`);
     const line = /edgec: int8 check on 40 held-out samples: top-1 agreement ([\d.]+)% with float \(SNR (-?[\d.]+) dB\)/.exec(r.err);
@@ -209,7 +209,7 @@ describe('guard on the command line', () => {
     expect(fix, r.err).not.toBeNull();
     const words = fix![1]!.split(' ');
     expect(words.slice(-2)).toEqual(['--keep-float', 'gemm_a']);
-    expect(words.slice(0, 8)).toEqual(['edgec', 'compile', model, '--int8', '--calib', calibFile, '-o', out]);
+    expect(words.slice(0, 10)).toEqual(['edgec', 'compile', model, '--int8', '--calib', calibFile, '-o', out, '--target', 'onnx']);
     const m = JSON.parse(fs.readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Record<string, any>;
     expect(m['quantization'].check).toMatchObject({ samples: 40, held_out: true, metric: 'top1_agreement', pass: false, calibration_samples: 160 });
     expect(m['quantization'].check.fix.keep_float).toEqual(['gemm_a']);
@@ -252,6 +252,8 @@ describe('guard on the command line', () => {
     expect(noInt8.code).toBe(2);
     expect(noInt8.err).toMatch(/--guard-loss needs --int8/);
     expect(() => parseGuardLoss('2')).toThrow(/guard-loss/);
+    const help = await cli('compile', '--help');
+    for (const w of ['--guard-loss', 'int8 check', 'held out', 'kept float by --keep-float auto']) expect(help.out).toContain(w);
     expect(fixCommand(['compile', 'a b.onnx', '--keep-float=x', '--int8', '--keep-float', 'auto'], ['n1', 'n2']))
       .toBe("edgec compile 'a b.onnx' --int8 --keep-float n1,n2");
   }, 120_000);
