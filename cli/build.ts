@@ -17,7 +17,8 @@ import { readDataFile } from '../compiler/io/data.js';
 import { PassManager, PassStat, pipelineFor } from '../compiler/pipeline.js';
 import { ALL_PASSES } from '../compiler/passes/index.js';
 import { sanitize } from '../compiler/errors.js';
-import { Calibrator, ExplainRow, KeepFloat, QuantSummary, lowerQdq, quantizeModel } from '../quantize/index.js';
+import { Calibrator, ExplainRow, KeepFloat, QuantSummary, QuantizeOptions, lowerQdq, quantizeModel } from '../quantize/index.js';
+import { GuardFix, Int8Check, guardedQuantize } from '../quantize/guard.js';
 
 /** Ops that mark an already-quantized ONNX model. */
 const PREQUANT_OPS = new Set(['QuantizeLinear', 'DequantizeLinear', 'QLinearConv', 'QLinearMatMul', 'ConvInteger', 'MatMulInteger']);
@@ -40,6 +41,8 @@ export interface BuildOptions {
   perTensor?: boolean;
   keepFloat?: KeepFloat;
   explain?: boolean;
+  /** int8 with calibration data: hold samples out and check int8 against float on them (quantize/guard.ts). */
+  guardLoss?: number;
   prune?: number;
   pruneMode?: PruneMode;
   printAfter?: readonly string[] | 'all';
@@ -65,6 +68,8 @@ export interface BuildResult {
   prune?: PruneSummary;
   quant?: QuantSummary;
   explain?: ExplainRow[];
+  /** The int8 guard's check (with guardLoss), and the fix when it failed. */
+  guard?: { check: Int8Check; fix?: GuardFix; calibSamples: number };
 }
 
 /** Pass-manager pipeline target for a compile target. */
@@ -133,7 +138,7 @@ export function buildGraph(g: Graph, o: BuildOptions, h: BuildHooks): BuildResul
     }
     return { ...res, graph, onnxGraph: graph };
   }
-  const q = quantizeModel(graph, {
+  const qo: QuantizeOptions = {
     mode: o.precision,
     ...(o.calib ? { calib: o.calib } : {}),
     ...(o.calibrator ? { calibrator: o.calibrator } : {}),
@@ -143,9 +148,14 @@ export function buildGraph(g: Graph, o: BuildOptions, h: BuildHooks): BuildResul
     // calibration runs the float graph compiled to wasm when it compiles (the reference otherwise)
     calibEngine: createFloatObserver,
     ...(h.progress ? { onProgress: (phase: string, done: number, total: number) => h.progress!.update(phase, done, total) } : {}),
-  });
+  };
+  const guarded = o.precision === 'int8' && o.calib && o.guardLoss !== undefined ? guardedQuantize(graph, qo, o.guardLoss) : undefined;
+  const q = guarded?.result ?? quantizeModel(graph, qo);
   h.progress?.done();
-  return { ...res, graph: q.graph, onnxGraph: q.qdq, quant: q.summary, ...(q.explain ? { explain: q.explain } : {}) };
+  return {
+    ...res, graph: q.graph, onnxGraph: q.qdq, quant: q.summary, ...(q.explain ? { explain: q.explain } : {}),
+    ...(guarded ? { guard: { check: guarded.check, ...(guarded.fix ? { fix: guarded.fix } : {}), calibSamples: guarded.split.calibSamples } } : {}),
+  };
 }
 
 /**
@@ -270,7 +280,12 @@ export function summaryLines(r: BuildResult): string[] {
       : `float islands (${isl.length}): ${isl.slice(0, 20).map((f) => `${sanitize(f.node, 60)} (${f.op})`).join(', ')}${isl.length > 20 ? ', ...' : ''}`);
     const wo = q.layers.filter((l) => l.mode === 'weight-only');
     if (wo.length) out.push(`int8 weights (weight-only) (${wo.length}): ${wo.slice(0, 20).map((l) => `${sanitize(l.node, 60)} (${l.op})`).join(', ')}${wo.length > 20 ? ', ...' : ''}`);
-    if (q.keptFloat.length) out.push(`kept float on request: ${q.keptFloat.slice(0, 20).map((n) => sanitize(n, 60)).join(', ')}`);
+    if (q.keptFloat.length) {
+      const by = q.keptFloatBy === 'auto' ? 'by --keep-float auto' : 'on request';
+      out.push(`kept float ${by}: ${q.keptFloat.slice(0, 20).map((n) => sanitize(n, 60)).join(', ')}${q.keptFloat.length > 20 ? ', ...' : ''}`);
+    } else if (q.keptFloatBy === 'auto') {
+      out.push('kept float by --keep-float auto: none (the output loss is within the bound with every layer int8)');
+    }
   }
   return out;
 }

@@ -19,6 +19,7 @@ import { matchInputNames } from './input-shapes.js';
 import type { Bindings } from './bind.js';
 import { ArtifactIdentity, checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
 import { CompileTarget, EmitOptions, RUN_TARGETS, RunTarget, IO_ABI, emitTarget, openTargetRunner } from './targets.js';
+import { DEFAULT_GUARD_LOSS, guardLines, guardManifest } from './guard.js';
 import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines, fmtBytes } from './build.js';
 import { NO_PROGRESS, Progress, progressBar } from './progress.js';
 import { Metric, MetricContext, chooseMetric, score } from './metrics.js';
@@ -355,6 +356,10 @@ export interface CompileOptions {
   perTensor?: boolean;
   keepFloat?: string;
   explain?: boolean;
+  /** Bound on the int8 check's held-out output loss (default DEFAULT_GUARD_LOSS; cli/guard.ts). */
+  guardLoss?: number;
+  /** The arguments as given (after the program name), for the command the int8 guard suggests. */
+  argv?: readonly string[];
   prune?: number;
   pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
@@ -417,7 +422,7 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   if (o.calib !== undefined && precision !== 'int8' && o.prune === undefined) throw usage('--calib needs --int8 (or --prune)');
   if (o.calib !== undefined && o.calibRandom) throw usage('give either --calib FILE or --calib-random, not both');
   if (o.calibRandom && precision !== 'int8') throw usage('--calib-random needs --int8');
-  for (const [flag, v] of [['--calibrator', o.calibrator], ['--keep-float', o.keepFloat], ['--explain', o.explain]] as const) {
+  for (const [flag, v] of [['--calibrator', o.calibrator], ['--keep-float', o.keepFloat], ['--explain', o.explain], ['--guard-loss', o.guardLoss]] as const) {
     if (v !== undefined && v !== false && precision !== 'int8') throw usage(`${flag} needs --int8`);
   }
   if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
@@ -485,6 +490,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     ...(o.perTensor ? { perTensor: true } : {}),
     ...(keepFloat !== undefined ? { keepFloat } : {}),
     ...(o.explain ? { explain: true } : {}),
+    ...(precision === 'int8' ? { guardLoss: o.guardLoss ?? DEFAULT_GUARD_LOSS } : {}),
     ...(o.prune !== undefined ? { prune: o.prune } : {}),
     ...(o.pruneMode ? { pruneMode: o.pruneMode } : {}),
     ...(printAfter ? { printAfter } : {}),
@@ -536,6 +542,8 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
       weight_bytes_after: q.weightBytesAfter,
       float_islands: q.floatIslands,
       kept_float: q.keptFloat,
+      ...(q.keptFloatBy ? { kept_float_by: q.keptFloatBy } : {}),
+      ...(built.guard ? { check: guardManifest(built.guard) } : {}),
     };
   }
   if (built.prune) {
@@ -554,5 +562,10 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     io.err(`edgec: ${o.target} stores the weights as ${precision === 'fp16' ? 'f16' : 'int4 blocks'} (expanded to f32 at load): ${stored} bytes (${fmtBytes(stored)})\n`);
   }
   if (built.explain) io.err(explainTable(built.explain));
+  if (built.guard) {
+    const gl = guardLines(built.guard, o.argv ?? ['compile', model]);
+    for (const line of gl.info) io.err(`edgec: ${line}\n`);
+    for (const line of gl.warn) io.err(`edgec: warning: ${line}\n`);
+  }
   io.out(`wrote ${sanitize(out, 200)} (${files.size + 1} files, target ${o.target}, ${precision})\n`);
 }

@@ -11,6 +11,8 @@ import { cmdProfile, cmdReport, DEFAULT_REPORT_DEVICE } from './analyze.js';
 import { LIMIT_FLAGS, bindOption, collect, edgecVersion, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio } from './options.js';
 import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
 import { RANDOM_CALIB_SAMPLES } from './build.js';
+import { DEFAULT_GUARD_LOSS, parseGuardLoss } from './guard.js';
+import { GUARD_FRACTION, GUARD_MIN_HELD } from '../quantize/guard.js';
 import { deviceNames } from '../profile/index.js';
 import { cmdDevices } from './devices.js';
 
@@ -52,9 +54,19 @@ batch size at a time (a progress bar is drawn when stderr is a terminal). For se
 repeat --calib once per input in graph-input order. --calib-random calibrates on ${RANDOM_CALIB_SAMPLES} samples of
 seeded N(0,1) noise instead (explicit opt-in; smoke tests only). --int8 without either is a usage error.
 An empty calibration set or one with NaN/Inf exits 7 (numeric); a mis-shaped one exits 3 (invalid).
---keep-float: "auto" (= auto:0.005) moves the most sensitive layers to float until the top-1
-disagreement (classifiers) or relative squared error against float is at most LOSS; or give node names.
+--keep-float: "auto" (= auto:0.005) keeps the fewest layers in float that bring the top-1
+disagreement (classifiers) or relative squared error against float to at most LOSS; or give node names.
 --explain prints the per-layer SNR table on stderr, the stream of --print-after and the summary.
+int8 check (always, with --calib or --calib-random): ${Math.round(GUARD_FRACTION * 100)}% of the calibration samples (evenly
+spread, at least ${GUARD_MIN_HELD}) are held out of calibration and the int8 model is compared with float on them;
+one line "int8 check on N held-out samples: top-1 agreement A% with float (SNR S dB)" (classifier
+outputs: [N,C] class scores, C <= 1000 and not an input's size, or Softmax) or "SNR S dB against float
+(relative error E%)" is printed and stored in manifest.json (quantization.check). When the output loss
+(1 - agreement, or the relative squared error) exceeds --guard-loss (default ${DEFAULT_GUARD_LOSS}), a warning names the
+worst layers and prints the command that fixes it (the same command with --keep-float set to the layers
+--keep-float auto picks, checked on the held-out samples). --keep-float auto is greedy: it keeps float the
+layer whose float version lowers the measured output loss most, re-measures, and repeats; the summary
+says "kept float by --keep-float auto" (named layers: "kept float on request").
 
 Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
@@ -137,7 +149,7 @@ function toEdgecError(e: unknown): EdgecError {
 }
 
 /** Builds the commander program; actions call into commands.ts. */
-function buildProgram(io: CliIO, version: string, captured: { msg?: string }): Command {
+function buildProgram(io: CliIO, version: string, captured: { msg?: string }, argv: readonly string[] = []): Command {
   const program = new Command('edgec');
   program
     .description('Compile trained neural networks (ONNX, TF.js) into WebAssembly SIMD, WebGPU and FPGA-HLS artifacts.')
@@ -199,6 +211,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--per-tensor', 'per-tensor int8 weight scales (default per-channel)')
     .option('--keep-float <spec>', 'keep layers in float: auto | auto:LOSS (max output loss, default 0.005) | name,name')
     .option('--explain', 'print the per-layer quantization SNR table (on stderr, like --print-after)')
+    .option('--guard-loss <loss>', `int8 check: warn when the output loss on the held-out calibration samples exceeds LOSS (default ${DEFAULT_GUARD_LOSS}: 98% top-1 agreement, or SNR 17 dB)`, parseGuardLoss)
     .option('--prune <ratio>', 'prune this fraction of weights before quantizing (0 <= RATIO < 1)', parseRatio)
     .addOption(new Option('--prune-mode <m>', 'pruning granularity (default unstructured; 2:4 always prunes 50%)').choices(['unstructured', 'channel', '2:4']))
     .addOption(inputShapeOption())
@@ -211,7 +224,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .option('--verify', 'verify the graph after every pass')
     .option('--force', 'replace an existing artifact folder of another model, target or precision')
     .addHelpText('after', COMPILE_HELP + BIND_HELP)
-    .action((model: string, o, cmd: Command) => cmdCompile(model, o, limitsOf(cmd), version, io));
+    .action((model: string, o, cmd: Command) => cmdCompile(model, { ...o, argv }, limitsOf(cmd), version, io));
 
   program
     .command('eval')
@@ -288,7 +301,7 @@ export async function runCli(argv: readonly string[], io: CliIO = STDIO): Promis
   try {
     if (argv.length === 0) throw usage('no command given', { hint: 'run `edgec --help`' });
     const version = edgecVersion();
-    const program = buildProgram(io, version, captured);
+    const program = buildProgram(io, version, captured, argv);
     await program.parseAsync([...argv], { from: 'user' });
     return 0;
   } catch (e0) {

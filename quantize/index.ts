@@ -17,13 +17,13 @@ import { LayerInfo, insertQdq } from './qdq.js';
 import { lowerQdq } from './lower.js';
 import { toFp16 } from './fp16.js';
 import { toInt4 } from './int4.js';
-import { ExplainRow, KeepFloat, explainLayers, selectKeepFloat } from './sensitivity.js';
+import { ExplainRow, KeepFloat, KeepFloatTrace, explainLayers, selectKeepFloat } from './sensitivity.js';
 
 export type { Calibrator, EngineFactory, FloatEngine, ProgressFn } from './calibrate.js';
 export { CALIBRATORS } from './calibrate.js';
 export { lowerQdq } from './lower.js';
 export type { LayerInfo } from './qdq.js';
-export type { ExplainRow, KeepFloat } from './sensitivity.js';
+export type { ExplainRow, KeepFloat, KeepFloatTrace } from './sensitivity.js';
 
 export type QuantMode = 'int8' | 'fp16' | 'int4';
 
@@ -55,8 +55,10 @@ export interface QuantSummary {
   layers: LayerInfo[];
   weightBytesBefore: number;
   weightBytesAfter: number;
-  /** Node names kept in float on request (keepFloat). */
+  /** Node names kept in float by keepFloat. */
   keptFloat: string[];
+  /** Who chose them: the caller's names ('request') or the 'auto' / { maxLoss } selection ('auto'). */
+  keptFloatBy?: 'request' | 'auto';
 }
 
 export interface QuantizeResult {
@@ -66,6 +68,10 @@ export interface QuantizeResult {
   qdq: Graph;
   summary: QuantSummary;
   explain?: ExplainRow[];
+  /** What --keep-float auto / { maxLoss } measured (int8 with such a keepFloat). */
+  keepFloatTrace?: KeepFloatTrace;
+  /** int8: the prepared float graph the QDQ graph was built from (same value ids; for sensitivity). */
+  float?: Graph;
 }
 
 /** Bytes of the float (or quantized) constants that nodes read. */
@@ -181,8 +187,9 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
     return { qdq: r.q.graph, lowered: r.lowered.graph, layers: r.q.layers };
   };
   let keep = new Set<string>();
+  const trace: KeepFloatTrace | undefined = opts.keepFloat !== undefined && !Array.isArray(opts.keepFloat) ? { alone: [], lossBefore: 0, lossAfter: 0 } : undefined;
   if (opts.keepFloat !== undefined) {
-    keep = selectKeepFloat(fg, opts.calib, opts.keepFloat, buildGraphs, opts.onProgress, opts.calibEngine);
+    keep = selectKeepFloat(fg, opts.calib, opts.keepFloat, buildGraphs, opts.onProgress, opts.calibEngine, trace);
   }
   const { q, lowered } = build(keep);
   const res: QuantizeResult = {
@@ -196,7 +203,10 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
       weightBytesBefore: before,
       weightBytesAfter: weightBytes(lowered.graph),
       keptFloat: [...keep],
+      ...(opts.keepFloat !== undefined ? { keptFloatBy: Array.isArray(opts.keepFloat) ? 'request' as const : 'auto' as const } : {}),
     },
+    float: fg,
+    ...(trace ? { keepFloatTrace: trace } : {}),
   };
   if (opts.explain) res.explain = explainLayers(fg, q.graph, lowered.graph, opts.calib, q.layers, opts.calibEngine);
   return res;

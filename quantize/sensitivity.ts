@@ -6,10 +6,17 @@
  *   float model's value f and the integer model's dequantized value q, over the calibration
  *   samples (the error accumulated up to that layer). `dropDb` is the SNR lost at that layer
  *   (input SNR - output SNR), which ranks layers by how much error they add themselves.
- * - Output loss: for a classifier output ([N, C] with C > 1) the fraction of samples whose top-1
- *   class changes; otherwise the relative squared error sum (f - q)^2 / sum f^2.
- * - keepFloat 'auto' = { maxLoss: 0.005 }: layers are moved to float in order of decreasing
- *   dropDb until the output loss is at most maxLoss (or nothing is left to move).
+ * - Output loss: per graph output, for a classifier output (isClassifierOutput) the fraction of
+ *   samples whose top-1 class changes, otherwise the relative squared error sum (f - q)^2 / sum f^2;
+ *   the loss of a model is the largest over its outputs.
+ * - keepFloat 'auto' = { maxLoss: 0.005 }: greedy by measured output loss. While the loss is above
+ *   maxLoss, every candidate weight layer is tried in float on top of the current set, the output
+ *   loss re-measured, and the one giving the lowest loss (ties: lowest relative squared error) is
+ *   kept; then each kept layer whose removal still meets the bound is dropped again (fewest layers).
+ *   When even every candidate in float misses the bound, all candidates are kept (no search).
+ *   Candidates: every int8 or weight-only layer, or for models with more than KEEP_FLOAT_CANDIDATES
+ *   of them, that many with the largest dropDb plus the layers that read a graph input (whose
+ *   quantization error --explain books on the input row).
  */
 import { Graph, ValueId } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
@@ -94,9 +101,7 @@ class Snr {
     }
   }
   get db(): number {
-    if (this.noise === 0) return Infinity;
-    if (this.sig === 0) return -Infinity;
-    return 10 * Math.log10(this.sig / this.noise);
+    return snrDbOf(this.sig, this.noise);
   }
 }
 
@@ -184,36 +189,106 @@ function probesHas(qdq: Graph, v: ValueId): boolean {
   return false;
 }
 
+/** Most candidate layers --keep-float auto tries per step (beyond that: the largest SNR drops). */
+export const KEEP_FLOAT_CANDIDATES = 24;
+
 /**
- * Output loss of a quantized graph against the float graph (see the file comment).
- * @param fg float graph @param qg quantized graph @param calib calibration inputs
+ * True when graph output `id` is a classifier's class scores, compared by top-1 agreement: it comes
+ * from Softmax/LogSoftmax, or it has exactly one non-batch dim above 1, of size C with 2 <= C <= 1000,
+ * and C is not the per-sample size of a graph input (an output as large as an input is taken as a
+ * reconstruction, compared by SNR).
+ * @param g float graph @param id graph output
  */
-export function outputLoss(fg: Graph, qg: Graph, calib: readonly Tensor[], floatOut?: readonly Tensor[][], engines?: EngineFactory): number {
-  let changed = 0;
-  let total = 0;
-  const snr = new Snr();
-  let classifier = true;
-  let k0 = 0;
+export function isClassifierOutput(g: Graph, id: ValueId): boolean {
+  const dims = g.typeOf(id).shape.slice(1).filter((d) => d !== 1);
+  if (dims.length !== 1 || typeof dims[0] !== 'number' || dims[0] < 2) return false;
+  const C = dims[0];
+  const prod = g.producerOf(id);
+  if (prod && (prod.op === 'Softmax' || prod.op === 'LogSoftmax')) return true;
+  if (C > 1000) return false;
+  return !g.inputs.some((x) => {
+    const s = g.typeOf(x).shape.slice(1);
+    return s.every((d) => typeof d === 'number') && (s as number[]).reduce((a, b) => a * b, 1) === C;
+  });
+}
+
+/** Float against quantized outputs for one graph output. */
+export interface OutputStat {
+  name: string;
+  classifier: boolean;
+  /** Samples whose top-1 class is unchanged (classifiers) and samples compared. */
+  agree: number;
+  samples: number;
+  /** Signal power sum f^2 and noise power sum (f - q)^2. */
+  sig: number;
+  noise: number;
+}
+
+/** Output loss of one output (see the file comment). */
+function statLoss(s: OutputStat): number {
+  if (s.classifier) return s.samples > 0 ? 1 - s.agree / s.samples : 0;
+  return s.sig === 0 ? (s.noise === 0 ? 0 : Infinity) : s.noise / s.sig;
+}
+
+/** Output loss of a model: the largest over its outputs. */
+export function lossOf(stats: readonly OutputStat[]): number {
+  return stats.reduce((m, s) => Math.max(m, statLoss(s)), 0);
+}
+
+/** Relative squared error over every output (the tie-break between equal classifier losses). */
+export function relErrOf(stats: readonly OutputStat[]): number {
+  const sig = stats.reduce((a, s) => a + s.sig, 0);
+  const noise = stats.reduce((a, s) => a + s.noise, 0);
+  return sig === 0 ? (noise === 0 ? 0 : Infinity) : noise / sig;
+}
+
+/** SNR in dB of signal and noise powers. */
+export function snrDbOf(sig: number, noise: number): number {
+  if (noise === 0) return Infinity;
+  if (sig === 0) return -Infinity;
+  return 10 * Math.log10(sig / noise);
+}
+
+/**
+ * Compares a quantized graph's outputs with the float graph's, output by output.
+ * @param fg float graph @param qg quantized graph (same inputs and outputs)
+ * @param samples inputs, samples along the first axis (all of them are used)
+ * @param floatOut the float outputs per batch of `samples`, when already computed
+ * @param engines fast engines (default: the reference interpreter)
+ */
+export function compareOutputs(fg: Graph, qg: Graph, samples: readonly Tensor[], floatOut?: readonly Tensor[][], engines?: EngineFactory): OutputStat[] {
+  const stats: OutputStat[] = fg.outputs.map((id) => ({ name: fg.value(id).name, classifier: isClassifierOutput(fg, id), agree: 0, samples: 0, sig: 0, noise: 0 }));
+  const fEngine = floatOut ? undefined : engines?.(fg);
   const qEngine = engines?.(qg);
-  for (const b of batches(fg, limitSamples(calib))) {
-    const fo = floatOut?.[k0++] ?? runGraph(fg, b.inputs);
+  let k0 = 0;
+  for (const b of batches(fg, samples)) {
+    const fo = floatOut?.[k0++] ?? outputsOf(fg, b.inputs, b.count, fEngine);
     const qo = outputsOf(qg, b.inputs, b.count, qEngine);
     fo.forEach((f, k) => {
       const q = qo[k]!;
+      const st = stats[k]!;
+      const snr = new Snr();
       snr.add(f.data as Float32Array, q.data as Float32Array);
-      const C = f.shape[f.shape.length - 1]!;
-      if (f.shape.length !== 2 || C < 2) {
-        classifier = false;
-        return;
-      }
-      for (let r = 0; r < f.shape[0]!; r++) {
-        if (argmax(f, r, C) !== argmax(q, r, C)) changed++;
-        total++;
+      st.sig += snr.sig;
+      st.noise += snr.noise;
+      if (!st.classifier) return;
+      const C = f.size / b.count;
+      for (let r = 0; r < b.count; r++) {
+        if (argmax(f, r, C) === argmax(q, r, C)) st.agree++;
+        st.samples++;
       }
     });
   }
-  if (classifier && total > 0) return changed / total;
-  return snr.sig === 0 ? 0 : snr.noise / snr.sig;
+  return stats;
+}
+
+/**
+ * Output loss of a quantized graph against the float graph over up to SENSITIVITY_SAMPLES samples
+ * (see the file comment).
+ * @param fg float graph @param qg quantized graph @param calib calibration inputs
+ */
+export function outputLoss(fg: Graph, qg: Graph, calib: readonly Tensor[], floatOut?: readonly Tensor[][], engines?: EngineFactory): number {
+  return lossOf(compareOutputs(fg, qg, limitSamples(calib), floatOut, engines));
 }
 
 function argmax(t: Tensor, row: number, C: number): number {
@@ -222,35 +297,83 @@ function argmax(t: Tensor, row: number, C: number): number {
   return best;
 }
 
+/** Candidate layers of --keep-float auto (see the file comment). */
+function keepFloatCandidates(fg: Graph, rows: readonly ExplainRow[], layers: readonly LayerInfo[]): string[] {
+  const weightLayers = layers.filter((l) => l.mode === 'int8' || l.mode === 'weight-only').map((l) => l.node);
+  if (weightLayers.length <= KEEP_FLOAT_CANDIDATES) return weightLayers;
+  const drop = new Map<string, number>();
+  for (const r of rows) drop.set(r.node, Math.max(drop.get(r.node) ?? -Infinity, r.dropDb));
+  const readsInput = new Set<string>();
+  for (const n of fg.nodes.values()) if (n.inputs.some((x) => x !== null && fg.inputs.includes(x))) readsInput.add(n.name);
+  const ranked = [...weightLayers].sort((a, b) => (drop.get(b) ?? -Infinity) - (drop.get(a) ?? -Infinity));
+  return [...new Set([...ranked.slice(0, KEEP_FLOAT_CANDIDATES), ...weightLayers.filter((l) => readsInput.has(l))])];
+}
+
+/** What --keep-float auto measured (for the int8 guard's report). */
+export interface KeepFloatTrace {
+  /** Output loss (and relative squared error) with only that candidate kept float; empty when nothing was needed. */
+  alone: { node: string; loss: number; rel: number }[];
+  /** Output loss with no layer kept float, and with the chosen set. */
+  lossBefore: number;
+  lossAfter: number;
+}
+
 /**
- * Chooses the layers to keep in float.
+ * Chooses the layers to keep in float (see the file comment).
  * @param fg prepared float graph
  * @param calib calibration inputs
  * @param keep names, 'auto' or a loss bound
  * @param build builds the lowered graph for a keep set (returns the QDQ and lowered graphs and layers)
+ * @param onProgress progress per measured candidate
+ * @param engines fast engines (default: the reference interpreter)
+ * @param trace filled with the measurements ('auto' and { maxLoss } only)
  */
 export function selectKeepFloat(fg: Graph, calib: readonly Tensor[], keep: KeepFloat,
   build: (keep: ReadonlySet<string>) => { qdq: Graph; lowered: Graph; layers: LayerInfo[] }, onProgress?: ProgressFn,
-  engines?: EngineFactory): Set<string> {
+  engines?: EngineFactory, trace?: KeepFloatTrace): Set<string> {
   if (Array.isArray(keep)) return new Set(keep as readonly string[]);
   const maxLoss = keep === 'auto' ? 0.005 : (keep as { maxLoss: number }).maxLoss;
+  const samples = limitSamples(calib);
   // the float model's outputs, once (every candidate is compared with them)
   const fEngine = engines?.(fg);
-  const floatOut = [...batches(fg, limitSamples(calib))].map((b) => outputsOf(fg, b.inputs, b.count, fEngine));
+  const floatOut = [...batches(fg, samples)].map((b) => outputsOf(fg, b.inputs, b.count, fEngine));
+  const measure = (set: ReadonlySet<string>) => {
+    const s = compareOutputs(fg, build(set).lowered, samples, floatOut, engines);
+    return { loss: lossOf(s), rel: relErrOf(s) };
+  };
   const set = new Set<string>();
-  let cur = build(set);
-  let loss = outputLoss(fg, cur.lowered, calib, floatOut, engines);
-  if (loss <= maxLoss) return set;
-  const rows = explainLayers(fg, cur.qdq, cur.lowered, calib, cur.layers, engines);
-  const weightLayers = new Set(cur.layers.filter((l) => l.mode === 'int8' || l.mode === 'weight-only').map((l) => l.node));
-  const order = rows.filter((r) => weightLayers.has(r.node)).sort((a, b) => b.dropDb - a.dropDb).map((r) => r.node);
-  let step = 0;
-  for (const name of order) {
-    set.add(name);
-    cur = build(set);
-    loss = outputLoss(fg, cur.lowered, calib, floatOut, engines);
-    onProgress?.('keep-float', ++step, order.length);
-    if (loss <= maxLoss) break;
+  const first = build(set);
+  let cur = measure(set);
+  if (trace) trace.lossBefore = trace.lossAfter = cur.loss;
+  if (cur.loss <= maxLoss) return set;
+  const rows = explainLayers(fg, first.qdq, first.lowered, calib, first.layers, engines);
+  const candidates = keepFloatCandidates(fg, rows, first.layers);
+  // a bound that even every candidate in float cannot meet: keep them all (no search)
+  const all = measure(new Set(candidates));
+  if (all.loss > maxLoss) {
+    if (trace) trace.lossAfter = all.loss;
+    return new Set(candidates);
+  }
+  // greedy: add the candidate that lowers the measured loss most, re-measuring after each pick
+  while (cur.loss > maxLoss && set.size < candidates.length) {
+    let best: { name: string; loss: number; rel: number } | undefined;
+    for (const name of candidates) {
+      if (set.has(name)) continue;
+      const m = measure(new Set([...set, name]));
+      if (trace && set.size === 0) trace.alone.push({ node: name, ...m });
+      if (!best || m.loss < best.loss || (m.loss === best.loss && m.rel < best.rel)) best = { name, ...m };
+    }
+    if (!best) break;
+    set.add(best.name);
+    cur = best;
+    onProgress?.('keep-float', set.size, candidates.length);
+  }
+  if (trace) trace.lossAfter = cur.loss;
+  if (cur.loss > maxLoss) return set;
+  // fewest: drop each kept layer (earliest pick first) whose removal still meets the bound
+  for (const name of [...set]) {
+    const without = new Set([...set].filter((n) => n !== name));
+    if (measure(without).loss <= maxLoss) set.delete(name);
   }
   return set;
 }
