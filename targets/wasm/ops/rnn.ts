@@ -4,7 +4,7 @@
  * (input projection as one GEMM, then per step the recurrent GEMM and the gates).
  *
  * Constant W and R are transposed to [K, G*H] and packed at compile time: W into the GEMM's K x 8
- * column panels, R into the 24-column chunks of the kernel's recurrent GEMV when B < 4 (else the
+ * column panels, R into the 28-column chunks of the kernel's recurrent GEMV when B < 4 (else the
  * GEMM's panels); runtime W / R are passed raw and transposed by the kernel into its scratch. Both
  * layouts (0: [S, B, ...], 1: [B, S, ...]) are strides of X, Y, the initial states and Y_h / Y_c.
  */
@@ -45,11 +45,11 @@ const W_PACKED = 2;
 const W_GEMV = 3;
 
 /** Columns of one W_GEMV chunk (CHUNK in runtime-wasm/assembly/rnn.ts). */
-const CHUNK = 24;
+const CHUNK = 28;
 
 /**
- * A [K, N] matrix in the W_GEMV layout of rnn_f32's recurrent GEMV: the columns in chunks of 24,
- * each chunk stored [K][24], the last one zero-padded ([ceil(N / 24), K, 24]).
+ * A [K, N] matrix in the W_GEMV layout of rnn_f32's recurrent GEMV: the columns in chunks of 28,
+ * each chunk stored [K][28], the last one zero-padded ([ceil(N / 28), K, 28]).
  */
 export function packChunks(b: Float32Array, K: number, N: number): Float32Array {
   const chunks = Math.ceil(N / CHUNK);
