@@ -205,7 +205,7 @@ const CHUNK: i32 = 28;
  * h[k] feeds seven 4-lane accumulators and the weights stream contiguously. Each output sums k in
  * order, so SIMD and scalar agree bit for bit.
  */
-function gemvChunks(h: usize, W: usize, out: usize, init: usize, N: i32, K: i32): void {
+export function gemvChunks(h: usize, W: usize, out: usize, init: usize, N: i32, K: i32): void {
   const chunkBytes = <usize>K * <usize>(CHUNK << 2);
   if (ASC_FEATURE_SIMD) {
     for (let n = 0, w0 = W; n < N; n += CHUNK, w0 += chunkBytes) {
@@ -508,7 +508,7 @@ function gruResetRow(rp: usize, hp: usize, q: usize, H: i32, hasClip: bool, clip
  * z = f(x_z + rp_z), r = f(x_r + rp_r), n = g(x_h + r . (rp_h + br_h)), h = (1 - z) . n + z . h
  * (each pre-activation clipped first when hasClip); the same arithmetic as the unfused path.
  */
-function gruLbrFused(x: usize, rp: usize, br: usize, hp: usize, H: i32, hasClip: bool, clip: f32): void {
+export function gruLbrFused(x: usize, rp: usize, br: usize, hp: usize, H: i32, hasClip: bool, clip: f32): void {
   const hB = <usize>H << 2, h2B = <usize>(2 * H) << 2;
   let j = 0;
   if (ASC_FEATURE_SIMD) {
@@ -538,7 +538,7 @@ function gruLbrFused(x: usize, rp: usize, br: usize, hp: usize, H: i32, hasClip:
  * units: pre holds the 4H gate pre-activations [i, o, f, c] (input and recurrent product summed);
  * peepholes, clip and input_forget as in lstmRow, with the same arithmetic.
  */
-function lstmFused(pre: usize, hp: usize, cp: usize, P: usize, H: i32, hasClip: bool, clip: f32, inputForget: bool): void {
+export function lstmFused(pre: usize, hp: usize, cp: usize, P: usize, H: i32, hasClip: bool, clip: f32, inputForget: bool): void {
   const hB = <usize>H << 2, h2B = <usize>(2 * H) << 2, h3B = <usize>(3 * H) << 2;
   const peep = P != 0;
   let j = 0;
