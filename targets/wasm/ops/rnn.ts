@@ -220,7 +220,7 @@ function lowerRnn(kind: Kind): LowerFn {
     const writes = [y, yh, yc].filter((o): o is ValueId => o !== null);
     for (let d = 0; d < D; d++) {
       const W = weight(c, wId!, d, GH, I, undefined, GH >= 8 ? 'panels' : 'plain');
-      // the recurrent product: per-row GEMVs over 32-column chunks for small batches, else the GEMM
+      // the recurrent product: per-row GEMVs over 28-column chunks for small batches, else the GEMM
       const R = weight(c, rId!, d, GH, H, split, B < 4 ? 'chunks' : H >= 8 ? 'panels' : 'plain');
       const flags = (a.direction === 'reverse' || d === 1 ? 1 : 0) | (a.linearBeforeReset ? 2 : 0) | (a.inputForget ? 4 : 0) | (a.clip !== undefined ? 8 : 0);
       const acts = a.acts[d]!;
