@@ -15,10 +15,11 @@
  *
  * Recurrent rows (unless --no-rnn): an LSTM and a GRU layer built in code (bench/recurrent.ts:
  * 1x100x40 input, hidden 128), timed the same way against ORT-web in a table of their own (fp32; not
- * part of the model-zoo geomean).
+ * part of the model-zoo geomean); --rnn-sweep adds more shapes (recurrentSweep).
  *
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
- * --only a,b (model names), --out FILE, --no-check (skip the reference check), --no-int8, --no-rnn.
+ * --only a,b (model names; `recurrent` selects every recurrent row), --out FILE, --no-check (skip
+ * the reference check), --no-int8, --no-rnn, --rnn-sweep.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -35,7 +36,7 @@ import { exportOnnx } from '../compiler/frontends/onnx/export.js';
 import { optimize } from '../compiler/pipeline.js';
 import { quantizeModel } from '../quantize/index.js';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
-import { recurrentModels } from './recurrent.js';
+import { recurrentModels, recurrentSweep } from './recurrent.js';
 
 interface Args {
   models: string;
@@ -46,12 +47,13 @@ interface Args {
   check: boolean;
   int8: boolean;
   rnn: boolean;
+  rnnSweep: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true };
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -67,6 +69,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-check') a.check = false;
     else if (k === '--no-int8') a.int8 = false;
     else if (k === '--no-rnn') a.rnn = false;
+    else if (k === '--rnn-sweep') a.rnnSweep = true;
     else throw new Error(`unknown flag ${k}`);
   }
   return a;
@@ -363,7 +366,8 @@ async function main(): Promise<void> {
   if (args.rnn) {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-bench-rnn-'));
     try {
-      for (const m of recurrentModels().filter((x) => !args.only || args.only.includes(x.name))) {
+      const all = [...recurrentModels(), ...(args.rnnSweep ? recurrentSweep() : [])];
+      for (const m of all.filter((x) => !args.only || args.only.includes('recurrent') || args.only.includes(x.name))) {
         process.stderr.write(`bench: ${m.name} (built in code)...\n`);
         const f = path.join(tmp, `${m.name}.onnx`);
         fs.writeFileSync(f, m.bytes);
@@ -412,7 +416,7 @@ async function main(): Promise<void> {
     const geoR = Math.exp(rnn.reduce((a, r) => a + Math.log(r.speedup), 0) / rnn.length);
     lines.push(
       '',
-      'Recurrent layers (built in code, bench/recurrent.ts: x [100,1,40], hidden 128, whole sequence per call; fp32):',
+      'Recurrent layers (built in code, bench/recurrent.ts: model name [bi]kind_1xTxI_hH = x [T,1,I], hidden H, batch 1, whole sequence per call; fp32):',
       '',
       '| model | MACs | compile ms | code KB (no weights) | edgec ms (median / min) | ORT-web ms (median / min) | speedup (medians) | GFLOP/s | % of peak | matches ref (rtol 1e-3) |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',

@@ -128,9 +128,11 @@ function batch(t: Tensor, i: number, B: number): Tensor {
 }
 
 const CASES: Case[] = [
-  { kind: 'LSTM', H: 16 }, // packed panels (GH >= 8, H >= 8)
+  { kind: 'LSTM', H: 16 }, // packed panels (GH >= 8, H >= 8; batch 4: R on the GEMM path)
   { kind: 'LSTM', H: 4, I: 5 }, // R unpacked (H < 8)
   { kind: 'GRU', H: 12 }, // split R ([0, 2H) and [2H, 3H) packed apart)
+  { kind: 'LSTM', H: 40, B: 1 }, // batch < 4: R in the recurrent GEMV's 28-column chunks (GH = 160, a ragged last chunk)
+  { kind: 'GRU', H: 12, B: 2 }, // split R in GEMV chunks ([0, 2H) and [2H, 3H) chunked apart)
   { kind: 'GRU', H: 10, lbr: true, direction: 'bidirectional' }, // per-direction scales through Reshape
   { kind: 'RNN', H: 6, I: 3 }, // tiny: W and R stay f32 in model.wasm
   { kind: 'RNN', H: 7, I: 64 }, // GH < 8: W unpacked ([K, GH]) int8

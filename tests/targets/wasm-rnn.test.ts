@@ -131,6 +131,8 @@ describe('wasm RNN / GRU / LSTM kernels', () => {
         cases.push({ kind, direction, B: 4, lens: [5, 0, 3, 1], init: true });
       }
       cases.push({ kind, direction: 'bidirectional', layout: 1, B: 4, lens: [2, 5, 0, 4], runtimeLens: true });
+      // batch < 4: the recurrent GEMV per row, rows finishing at different steps
+      cases.push({ kind, direction: 'bidirectional', B: 3, H: 30, lens: [5, 0, 2], init: true });
     }
     for (const cs of cases) it(name(cs), async () => check(cs));
   });
@@ -184,7 +186,8 @@ describe('wasm RNN / GRU / LSTM kernels', () => {
       cases.push({ kind, runtimeWeights: true, init: true, direction: 'bidirectional' });
       cases.push({ kind, runtimeWeights: true, H: 3, lens: [1, 4, 0] });
       cases.push({ kind, H: 2, I: 1, B: 1, S: 7, direction: 'reverse' }); // tiny: no panels
-      cases.push({ kind, H: 16, I: 12, B: 1, S: 9, init: true }); // GEMV path, packed panels
+      cases.push({ kind, H: 16, I: 12, B: 1, S: 9, init: true }); // GEMV path (28-column chunks, a ragged last one)
+      cases.push({ kind, H: 56, I: 7, B: 1, S: 6, lbr: kind === 'GRU' }); // GEMV path, whole chunks only (G*H a multiple of 28)
       cases.push({ kind, H: 8, I: 20, B: 6, S: 4, layout: 1, direction: 'bidirectional' }); // 4-row tiles, packed projection
       cases.push({ kind, bias: false, hiddenAttr: false });
       cases.push({ kind, S: 1, B: 2 });

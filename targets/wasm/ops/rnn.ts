@@ -3,8 +3,9 @@
  * (runtime-wasm/assembly/rnn.ts), one kernel call per direction running the whole sequence
  * (input projection as one GEMM, then per step the recurrent GEMM and the gates).
  *
- * Constant W and R are transposed to [K, G*H] and packed into the GEMM's K x 8 column panels at
- * compile time; runtime W / R are passed raw and transposed by the kernel into its scratch. Both
+ * Constant W and R are transposed to [K, G*H] and packed at compile time: W into the GEMM's K x 8
+ * column panels, R into the 28-column chunks of the kernel's recurrent GEMV when B < 4 (else the
+ * GEMM's panels); runtime W / R are passed raw and transposed by the kernel into its scratch. Both
  * layouts (0: [S, B, ...], 1: [B, S, ...]) are strides of X, Y, the initial states and Y_h / Y_c.
  */
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
@@ -41,6 +42,27 @@ const ACT_CODE: Record<string, number> = {
 const W_RAW = 0;
 const W_T = 1;
 const W_PACKED = 2;
+const W_GEMV = 3;
+
+/** Columns of one W_GEMV chunk (CHUNK in runtime-wasm/assembly/rnn.ts). */
+const CHUNK = 28;
+
+/**
+ * A [K, N] matrix in the W_GEMV layout of rnn_f32's recurrent GEMV: the columns in chunks of 28,
+ * each chunk stored [K][28], the last one zero-padded ([ceil(N / 28), K, 28]).
+ */
+export function packChunks(b: Float32Array, K: number, N: number): Float32Array {
+  const chunks = Math.ceil(N / CHUNK);
+  const out = new Float32Array(chunks * K * CHUNK);
+  for (let c = 0; c < chunks; c++) {
+    const w = Math.min(CHUNK, N - c * CHUNK);
+    for (let k = 0; k < K; k++) for (let i = 0; i < w; i++) out[(c * K + k) * CHUNK + i] = b[k * N + c * CHUNK + i]!;
+  }
+  return out;
+}
+
+/** How a constant weight operand is laid out: [K, GH], the GEMM's K x 8 panels, or W_GEMV chunks. */
+type Layout = 'plain' | 'panels' | 'chunks';
 
 /** Floats of scratch one rnn_f32 call needs (mirrors rnnScratchFloats in runtime-wasm/assembly/rnn.ts). */
 export function rnnScratchFloats(S: number, B: number, I: number, H: number, G: number, wRaw: boolean, rRaw: boolean): number {
@@ -57,25 +79,29 @@ function transposedCols(d: Float32Array, r0: number, K: number, c0: number, c1: 
 }
 
 /**
- * The weight operand of direction d: constant W/R as [K, GH] (packed in K x 8 panels when every
- * GEMM over it has N >= 8; a split GRU R packs columns [0, 2H) and [2H, 3H) separately), runtime
- * ones raw at their direction's offset.
+ * The weight operand of direction d: constant W/R as [K, GH] in `layout` (a split GRU R packs
+ * columns [0, 2H) and [2H, 3H) separately), runtime ones raw at their direction's offset.
  */
-function weight(c: LowerCtx, id: ValueId, d: number, GH: number, K: number, split: number | undefined, canPack: boolean): { w: Word; mode: number } {
+function weight(c: LowerCtx, id: ValueId, d: number, GH: number, K: number, split: number | undefined, layout: Layout): { w: Word; mode: number } {
   const t = c.consts.get(id);
   if (!t) return { w: c.addr(id, d * GH * K), mode: W_RAW };
   if (t.dtype !== 'f32') throw c.unsupported(`${c.node.op} weight "${c.g.value(id).name}" has dtype ${t.dtype}; the wasm kernel computes in f32`);
   const data = c.f32Data(t);
   const r0 = d * GH;
   const q8 = int8Rows(c, id, data, K);
-  if (q8) return int8Weight(c, q8, r0, GH, K, split, canPack);
-  if (!canPack) return { w: c.blob(transposedCols(data, r0, K, 0, GH)), mode: W_T };
+  if (q8) return int8Weight(c, q8, r0, GH, K, split, layout);
+  if (layout === 'plain') return { w: c.blob(transposedCols(data, r0, K, 0, GH)), mode: W_T };
+  const pack = layout === 'panels' ? packB : packChunks;
   const parts = split === undefined ? [[0, GH]] : [[0, split], [split, GH]];
-  const packed = parts.map(([a, b]) => packB(transposedCols(data, r0, K, a!, b!), K, b! - a!));
-  const all = new Float32Array(packed.reduce((s, p) => s + p.length, 0));
+  return { w: c.blob(concat(parts.map(([a, b]) => pack(transposedCols(data, r0, K, a!, b!), K, b! - a!)))), mode: layout === 'panels' ? W_PACKED : W_GEMV };
+}
+
+/** The arrays one after the other. */
+function concat(l: Float32Array[]): Float32Array {
+  const all = new Float32Array(l.reduce((n, x) => n + x.length, 0));
   let off = 0;
-  for (const p of packed) { all.set(p, off); off += p.length; }
-  return { w: c.blob(all), mode: W_PACKED };
+  for (const x of l) { all.set(x, off); off += x.length; }
+  return all;
 }
 
 /** An int8 gate matrix: values in W/R order and one scale per row ([D * G * H]). */
@@ -120,28 +146,22 @@ function int8Rows(c: LowerCtx, id: ValueId, data: Float32Array, K: number): Int8
 /**
  * The operand `weight` builds, stored as int8 values + per-column f32 scales (expanded to f32 at
  * instantiation): the int8 values are transposed / packed exactly like the f32 ones, and the column
- * scales follow their columns (packed panels: view [panels, K, 8], one scale per panel column).
+ * scales follow their columns (packed panels / chunks: view [panels, K, width], one scale per
+ * panel column; the zero padding of a chunk gets scale 0).
  */
-function int8Weight(c: LowerCtx, w: Int8Rows, r0: number, GH: number, K: number, split: number | undefined, canPack: boolean): { w: Word; mode: number } {
+function int8Weight(c: LowerCtx, w: Int8Rows, r0: number, GH: number, K: number, split: number | undefined, layout: Layout): { w: Word; mode: number } {
   const qf = Float32Array.from(w.q);
   const cols = (a: number, b: number) => w.rowScale.slice(r0 + a, r0 + b);
   const toI8 = (f: Float32Array) => Int8Array.from(f);
-  if (!canPack) {
+  if (layout === 'plain') {
     const q = toI8(transposedCols(qf, r0, K, 0, GH));
     return { w: c.int8Blob({ kind: 'int8', q, scale: cols(0, GH), outer: 1, D: K, inner: GH, block: K }), mode: W_T };
   }
+  const [pack, width] = layout === 'panels' ? [packB, 8] : [packChunks, CHUNK];
   const parts = split === undefined ? [[0, GH]] : [[0, split], [split, GH]];
-  const qs = parts.map(([a, b]) => packB(transposedCols(qf, r0, K, a!, b!), K, b! - a!));
-  const ss = parts.map(([a, b]) => packB(cols(a!, b!), 1, b! - a!));
-  const cat = (l: Float32Array[]) => {
-    const all = new Float32Array(l.reduce((n, x) => n + x.length, 0));
-    let off = 0;
-    for (const x of l) { all.set(x, off); off += x.length; }
-    return all;
-  };
-  const q = toI8(cat(qs));
-  const scale = cat(ss);
-  return { w: c.int8Blob({ kind: 'int8', q, scale, outer: scale.length / 8, D: K, inner: 8, block: K }), mode: W_PACKED };
+  const q = toI8(concat(parts.map(([a, b]) => pack(transposedCols(qf, r0, K, a!, b!), K, b! - a!))));
+  const scale = concat(parts.map(([a, b]) => pack(cols(a!, b!), 1, b! - a!)));
+  return { w: c.int8Blob({ kind: 'int8', q, scale, outer: scale.length / width, D: K, inner: width, block: K }), mode: layout === 'panels' ? W_PACKED : W_GEMV };
 }
 
 function lowerRnn(kind: Kind): LowerFn {
@@ -199,8 +219,9 @@ function lowerRnn(kind: Kind): LowerFn {
     const reads = [xId!, wId!, rId!, bId ?? null, lensId ?? null, h0Id ?? null, c0Id, pId];
     const writes = [y, yh, yc].filter((o): o is ValueId => o !== null);
     for (let d = 0; d < D; d++) {
-      const W = weight(c, wId!, d, GH, I, undefined, GH >= 8);
-      const R = weight(c, rId!, d, GH, H, split, H >= 8);
+      const W = weight(c, wId!, d, GH, I, undefined, GH >= 8 ? 'panels' : 'plain');
+      // the recurrent product: per-row GEMVs over 28-column chunks for small batches, else the GEMM
+      const R = weight(c, rId!, d, GH, H, split, B < 4 ? 'chunks' : H >= 8 ? 'panels' : 'plain');
       const flags = (a.direction === 'reverse' || d === 1 ? 1 : 0) | (a.linearBeforeReset ? 2 : 0) | (a.inputForget ? 4 : 0) | (a.clip !== undefined ? 8 : 0);
       const acts = a.acts[d]!;
       const actWords = [0, 1, 2].flatMap((k) => {
