@@ -149,14 +149,14 @@ export const INT8_MIN_SAVING = 128;
 
 /**
  * A blob in a kernel layout (int8 weight panels, pairs, Winograd transforms) stored as the raw
- * weights it is built from and packed at instantiation by `kernel` (runtime-wasm/assembly/qpack.ts),
+ * weights it is built from and packed at instantiation by `kernel` (runtime-wasm/assembly/wpack.ts),
  * so model.wasm holds each weight once, at its precision. The kernel's parameter block is
  * [src address, blob address, ...words]. The blob's own bytes (Lowered.blobs) are the packed layout
  * computed at compile time: dynamic artifacts write those as they are.
  */
 export interface PackBlob {
   kind: 'pack';
-  kernel: 'qpack_i8';
+  kernel: 'qpack_i8' | 'wino_pack_f32';
   /** The stored bytes the kernel reads (e.g. int8 weights, row-major). */
   src: Uint8Array;
   /** Parameter words after the source and destination addresses ('blob' words: other blobs). */

@@ -77,7 +77,7 @@ function qaddr(c: LowerCtx, id: ValueId): Word {
   return { k: 'blob', id: b, off: 0 };
 }
 
-/** qpack_i8 layouts (runtime-wasm/assembly/qpack.ts). */
+/** qpack_i8 layouts (runtime-wasm/assembly/wpack.ts). */
 const QPACK = { panels: 0, dwPairs: 1, dwNhwc: 2, winograd: 3, gemm: 4 } as const;
 
 /**
@@ -85,7 +85,7 @@ const QPACK = { panels: 0, dwPairs: 1, dwNhwc: 2, winograd: 3, gemm: 4 } as cons
  * weight) and packed by qpack_i8 at instantiation; `packed` is the same layout built here (what
  * dynamic artifacts store, and what qpack_i8 must reproduce byte for byte).
  * @param zw per-output-channel weight zero points (length 1: per tensor)
- * @param dims d0..d3 of the layout (qpack.ts)
+ * @param dims d0..d3 of the layout (wpack.ts)
  */
 function packedWeights(c: LowerCtx, packed: ArrayBufferView, wt: Tensor, zw: readonly number[],
   mode: number, dims: readonly number[]): Word {

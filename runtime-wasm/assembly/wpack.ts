@@ -1,4 +1,7 @@
 /**
+ * Weight packing at instantiation (qpack_i8: int8 layouts; wino_pack_f32: the f32 Winograd filter
+ * transform).
+ *
  * Int8 weight packing at instantiation (targets/wasm/ops/qint.ts packedBlob): model.wasm stores each
  * int8/uint8 weight once, as the graph holds it (one byte a weight), and its start function runs
  * qpack_i8 to write the layout the int8 kernels of int8.ts read into a region after the static data.
@@ -129,6 +132,42 @@ export function qpack_i8(p: usize): void {
         const e = j * K8 + k;
         if (w8) store<i8>(dst + <usize>e, <i8>v);
         else store<i16>(dst + (<usize>e << 1), <i16>v);
+      }
+    }
+  }
+}
+
+/** Winograd filter matrix G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1] of F(2x2, 3x3), row-major [4][3]. */
+@inline function gw(a: i32, i: i32): f64 {
+  if (a == 0) return i == 0 ? 1.0 : 0.0;
+  if (a == 3) return i == 2 ? 1.0 : 0.0;
+  return a == 2 && i == 1 ? -0.5 : 0.5;
+}
+
+/**
+ * wino_pack_f32 params: 0 src (f32 OIHW 3x3 weights [K][C][3][3]), 1 dst, 2 K (>= 4), 3 C.
+ * dst = conv3x3_wino_f32's filter blob (targets/wasm/ops/conv.ts winogradWeights): U = G g G^T
+ * computed in f64 in the same order as the compiler (one rounding to f32 per value), as 16
+ * matrices K x C (xi = 4 i + j), each in 4-row groups [S][C][4], S = ceil(K / 4), group s holding
+ * rows min(4 s, K - 4) .. + 3.
+ */
+export function wino_pack_f32(p: usize): void {
+  const src = pa(p, 0), dst = pa(p, 1);
+  const K = pi(p, 2), C = pi(p, 3);
+  const S = (K + 3) >> 2;
+  for (let xi = 0; xi < 16; xi++) {
+    const i = xi >> 2, j = xi & 3;
+    for (let s = 0; s < S; s++) {
+      const m0 = min(4 * s, K - 4);
+      for (let ci = 0; ci < C; ci++) {
+        for (let r4 = 0; r4 < 4; r4++) {
+          const w0 = src + (<usize>(((m0 + r4) * C + ci) * 9) << 2);
+          let v: f64 = 0;
+          for (let r = 0; r < 3; r++) {
+            for (let t = 0; t < 3; t++) v += gw(i, r) * <f64>load<f32>(w0 + (<usize>(r * 3 + t) << 2)) * gw(j, t);
+          }
+          store<f32>(dst + (<usize>(((xi * S + s) * C + ci) * 4 + r4) << 2), <f32>v);
+        }
       }
     }
   }
