@@ -8,7 +8,10 @@
  * Blobs stored compressed (--fp16 halves, --int4 blocks: ../common/compress.ts) sit in the data
  * segment in their compressed form; the module's start function expands them once, at
  * instantiation, into f32 regions after the data segment (not in the binary), where the kernels
- * read them.
+ * read them. Blobs in kernel layouts (int8 panels and pairs, Winograd transforms: ctx.ts PackBlob)
+ * are stored as the weights they are built from and packed by the start function the same way
+ * (runtime-wasm/assembly/wpack.ts), so each weight is stored once, at its precision; blobs no step
+ * addresses are not stored.
  */
 import fs from 'node:fs';
 import path from 'node:path';
