@@ -17,7 +17,7 @@ import type { PruneMode } from '../prune/index.js';
 import { Loaded, ModelSummary, loadModel, summarize } from './model.js';
 import { matchInputNames } from './input-shapes.js';
 import type { Bindings } from './bind.js';
-import { ArtifactIdentity, checkOutputPath, sha256, writeOutputFolder } from './artifact.js';
+import { ArtifactIdentity, checkOutputPath, sha256, stableJson, writeOutputFolder } from './artifact.js';
 import { CompileTarget, EmitOptions, RUN_TARGETS, RunTarget, IO_ABI, emitTarget, openTargetRunner } from './targets.js';
 import { DEFAULT_GUARD_LOSS, guardLines, guardManifest } from './guard.js';
 import { BuildResult, RANDOM_CALIB_SAMPLES, buildGraph, explainTable, parseKeepFloat, randomCalibration, readCalibration, summaryLines, fmtBytes } from './build.js';
@@ -158,6 +158,23 @@ export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?:
   }
   if (!pad) return { outputs, samples };
   return { outputs: outputs.map((t) => (t.shape[0] === pad.padded ? sliceRows(t, 0, pad.samples) : t)), samples: pad.samples };
+}
+
+/**
+ * The artifact's files and their sizes, one line each (manifest.json included), model.wasm with its
+ * weight and code bytes (manifest `weight_bytes`, `code_bytes`).
+ * @param written the manifest writeOutputFolder wrote (with `file_bytes`)
+ * @param manifest what the target recorded
+ */
+function fileSizeLines(written: Record<string, unknown> | undefined, manifest: Record<string, unknown>): string {
+  const sizes = { ...((written?.['file_bytes'] ?? {}) as Record<string, number>) };
+  if (written) sizes['manifest.json'] = Buffer.byteLength(stableJson(written));
+  const w = manifest['weight_bytes'], code = manifest['code_bytes'];
+  const width = Math.max(...Object.keys(sizes).map((k) => k.length));
+  return Object.entries(sizes).sort(([a], [b]) => a.localeCompare(b)).map(([name, n]) => {
+    const detail = name === 'model.wasm' && manifest['dynamic'] !== true && typeof w === 'number' && typeof code === 'number' ? `  (weights ${w} B, code ${code} B)` : '';
+    return `edgec: ${sanitize(name, 100).padEnd(width)} ${String(n).padStart(10)} B  ${fmtBytes(n).padStart(10)}${detail}\n`;
+  }).join('');
 }
 
 /**
@@ -553,7 +570,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
       params_after: p.paramsAfter, macs_before: p.macsBefore, macs_after: p.macsAfter, sparse_macs_after: p.sparseMacsAfter,
     };
   }
-  writeOutputFolder(out, files, { inputs: reads, kind: 'artifact', identity, manifest, ...testWriteDelay() });
+  const written = writeOutputFolder(out, files, { inputs: reads, kind: 'artifact', identity, manifest, ...testWriteDelay() });
   const total = built.passes.reduce((a, p) => a + p.ms, 0);
   io.err(`edgec: passes (${total.toFixed(1)} ms): ${built.passes.map((p) => `${p.name} ${p.ms.toFixed(1)}ms${p.changed ? ` (${p.changes} edits)` : ''}`).join(', ')}\n`);
   logSummary(built, io);
@@ -567,5 +584,6 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     for (const line of gl.info) io.err(`edgec: ${line}\n`);
     for (const line of gl.warn) io.err(`edgec: warning: ${line}\n`);
   }
+  io.err(fileSizeLines(written, manifest));
   io.out(`wrote ${sanitize(out, 200)} (${files.size + 1} files, target ${o.target}, ${precision})\n`);
 }

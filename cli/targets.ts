@@ -81,6 +81,9 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       const manifest: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(art.manifest)) if (!CLI_MANIFEST_KEYS.has(k)) manifest[k] = v;
       manifest['wasm_weights_bytes'] = art.manifest.weights_bytes;
+      // what model.wasm (dynamic: model.weights.bin) stores of the weights, at their stored precision
+      manifest['weight_bytes'] = art.manifest.weights_bytes;
+      if (manifest['code_bytes'] === undefined) manifest['code_bytes'] = art.stats.codeBytes;
       // the wasm ABI of each input/output (byte offset, element count), merged into the CLI's entries
       const ios = (xs: unknown) => xs as readonly Record<string, unknown>[];
       const abi = (xs: unknown) => ios(xs).map((x) => ({ offset: x['offset'], size: x['size'] }));
@@ -108,6 +111,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       for (const [k, v] of Object.entries(art.manifest)) if (!CLI_MANIFEST_KEYS.has(k)) manifest[k] = v;
       // bytes of weights.bin (fp16/int4 weights stored compressed)
       if (target === 'webgpu') manifest['webgpu_weights_bytes'] = art.manifest['weights_bytes'];
+      manifest['weight_bytes'] = art.manifest['weights_bytes'];
       return { files: art.files, manifest };
     }
     default:

@@ -13,6 +13,7 @@ export { copy_strided_u8, fill_u8, gather_u8, pad_u8, minmax_u8 } from './bytes'
 export { qconv_i8, qdw_nhwc_i8, qconv_wino_i8, qgemm_i8, qrequant_i8, qbinary_i8, qreduce_i8, qavgpool_i8, qmaxpool_i8, quantize_f32, dequantize_f32 } from './int8';
 export { round_f16_f32, f16_to_f32, int4_dequant_f32 } from './f16';
 export { int8_dequant_f32 } from './f16';
+export { qpack_i8, wino_pack_f32 } from './wpack';
 export { copy_strided_es, fill_es, gather_es, pad_es } from './move';
 export { gather_elements, scatter_elements, gather_nd, scatter_nd, onehot, trilu } from './gather';
 export { argminmax, topk, cumsum, cumprod, reduce_any } from './select';

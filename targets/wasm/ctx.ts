@@ -147,8 +147,24 @@ export interface Int8Blob {
 /** Smallest saving (bytes) worth storing a blob as int8 (below it: f32). */
 export const INT8_MIN_SAVING = 128;
 
-/** Storage of a wasm blob: the shared codecs or int8 values. */
-export type WasmCodec = BlobCodec | Int8Blob;
+/**
+ * A blob in a kernel layout (int8 weight panels, pairs, Winograd transforms) stored as the raw
+ * weights it is built from and packed at instantiation by `kernel` (runtime-wasm/assembly/wpack.ts),
+ * so model.wasm holds each weight once, at its precision. The kernel's parameter block is
+ * [src address, blob address, ...words]. The blob's own bytes (Lowered.blobs) are the packed layout
+ * computed at compile time: dynamic artifacts write those as they are.
+ */
+export interface PackBlob {
+  kind: 'pack';
+  kernel: 'qpack_i8' | 'wino_pack_f32';
+  /** The stored bytes the kernel reads (e.g. int8 weights, row-major). */
+  src: Uint8Array;
+  /** Parameter words after the source and destination addresses ('blob' words: other blobs). */
+  words: Word[];
+}
+
+/** Storage of a wasm blob: the shared codecs, int8 values, or raw weights packed at instantiation. */
+export type WasmCodec = BlobCodec | Int8Blob | PackBlob;
 
 /** The f32 values of an int8 blob (what int8_dequant_f32 computes). */
 export function decodeInt8(b: Int8Blob): Float32Array {
@@ -227,6 +243,17 @@ export class LowerCtx extends ConstCtx {
     if (b.q.length * 3 - b.scale.length * 4 <= INT8_MIN_SAVING) return this.blob(decodeInt8(b));
     this.blobs.push(new Uint8Array(b.q.length * 4));
     this.codecs.push(b);
+    return { k: 'blob', id: this.blobs.length - 1, off: 0 };
+  }
+
+  /**
+   * Adds a blob whose contents `packed` a kernel builds at instantiation from the smaller `src`
+   * (PackBlob) and returns its address word; stored as `packed` when that is not larger.
+   */
+  packedBlob(packed: Uint8Array, codec: Omit<PackBlob, 'kind'>): Word {
+    if (codec.src.length + 4 * KERNELS[codec.kernel].words >= packed.length) return this.blob(packed);
+    this.blobs.push(new Uint8Array(packed.buffer.slice(packed.byteOffset, packed.byteOffset + packed.byteLength)));
+    this.codecs.push({ kind: 'pack', ...codec });
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };
   }
 

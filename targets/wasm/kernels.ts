@@ -26,6 +26,8 @@ export const KERNELS = {
   grid_sample_f32: { words: 12 },
   // half precision and compressed weights (runtime-wasm/assembly/f16.ts): --fp16 rounding, weight expansion at instantiation
   round_f16_f32: { words: 3 }, f16_to_f32: { words: 3 }, int4_dequant_f32: { words: 7 }, int8_dequant_f32: { words: 7 },
+  // weight packing at instantiation (runtime-wasm/assembly/wpack.ts): stored weights -> kernel layouts
+  qpack_i8: { words: 10 }, wino_pack_f32: { words: 4 },
   // 1-byte data movement (runtime-wasm/assembly/bytes.ts): int8/uint8 tensors
   copy_strided_u8: { words: 20 }, fill_u8: { words: 3 }, gather_u8: { words: 8 }, pad_u8: { words: 21 }, minmax_u8: { words: 23 },
   // int8 kernels (runtime-wasm/assembly/int8.ts, lowered by lower-int8.ts)

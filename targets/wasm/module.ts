@@ -8,7 +8,10 @@
  * Blobs stored compressed (--fp16 halves, --int4 blocks: ../common/compress.ts) sit in the data
  * segment in their compressed form; the module's start function expands them once, at
  * instantiation, into f32 regions after the data segment (not in the binary), where the kernels
- * read them.
+ * read them. Blobs in kernel layouts (int8 panels and pairs, Winograd transforms: ctx.ts PackBlob)
+ * are stored as the weights they are built from and packed by the start function the same way
+ * (runtime-wasm/assembly/wpack.ts), so each weight is stored once, at its precision; blobs no step
+ * addresses are not stored.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -115,10 +118,12 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     const staticBase = alignUp(Math.max(libEnd, 1024), 64);
     let cur = staticBase;
     const blobAddr: number[] = new Array<number>(low.blobs.length).fill(0);
+    // blobs no step reads (e.g. a weight only its packed copy uses) are not stored
+    const used = usedBlobs(low);
     const payloads: { addr: number; data: Uint8Array }[] = [];
     const inits: { kernel: KernelId; words: (blobAddr: number[]) => number[] }[] = [];
     low.blobs.forEach((b, i) => {
-      if (low.codecs[i]) return;
+      if (low.codecs[i] || !used[i]) return;
       blobAddr[i] = alignUp(cur, 16);
       cur = blobAddr[i]! + b.length;
     });
@@ -130,12 +135,16 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     };
     low.blobs.forEach((b, i) => {
       const codec = low.codecs[i];
-      if (!codec) return;
+      if (!codec || !used[i]) return;
       const n = b.length / 4;
       if (codec.kind === 'f16') {
         const h = encodeF16(new Float32Array(b.buffer, b.byteOffset, n));
         const src = payload(new Uint8Array(h.buffer));
         inits.push({ kernel: 'f16_to_f32', words: (ba) => [src, ba[i]!, n] });
+      } else if (codec.kind === 'pack') {
+        // raw weights, packed into the kernel layout by the start function
+        const src = payload(codec.src);
+        inits.push({ kernel: codec.kernel, words: (ba) => [src, ba[i]!, ...codec.words.map((w) => wordValue(w, ba))] });
       } else if (codec.kind === 'int8') {
         const q = payload(new Uint8Array(codec.q.buffer, codec.q.byteOffset, codec.q.byteLength));
         const sc = payload(new Uint8Array(codec.scale.buffer, codec.scale.byteOffset, codec.scale.byteLength));
@@ -161,7 +170,7 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     const dataEnd = cur;
     // expanded f32 regions of the compressed blobs (written by the start function)
     low.blobs.forEach((b, i) => {
-      if (!low.codecs[i]) return;
+      if (!low.codecs[i] || !used[i]) return;
       blobAddr[i] = alignUp(cur, 16);
       cur = blobAddr[i]! + b.length;
     });
@@ -180,7 +189,7 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     const data = new Uint8Array(dataEnd - staticBase);
     const dv = new DataView(data.buffer);
     low.blobs.forEach((b, i) => {
-      if (!low.codecs[i]) data.set(b, blobAddr[i]! - staticBase);
+      if (!low.codecs[i] && used[i]) data.set(b, blobAddr[i]! - staticBase);
     });
     for (const p of payloads) data.set(p.data, p.addr - staticBase);
     inits.forEach((s, i) => s.words(blobAddr).forEach((w, k) => dv.setUint32(initAddr[i]! - staticBase + k * 4, w, true)));
@@ -305,6 +314,36 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
   } finally {
     mod.dispose();
   }
+}
+
+/** Value of a word of an instantiation-time parameter block (integers and blob addresses). */
+function wordValue(w: Word, blobAddr: readonly number[]): number {
+  if (w.k === 'i') return w.v | 0;
+  if (w.k === 'blob') return blobAddr[w.id]! + w.off;
+  if (w.k === 'null') return 0;
+  throw internal(`instantiation-time parameter word of kind ${w.k}`);
+}
+
+/**
+ * Which blobs the module must hold: those a step word, a control word or a packing step's words
+ * address (transitively: a packing step may read other blobs).
+ */
+function usedBlobs(low: Lowered): boolean[] {
+  const used = new Array<boolean>(low.blobs.length).fill(false);
+  const mark = (w: Word | number | null | undefined): void => {
+    if (w && typeof w === 'object' && w.k === 'blob') used[w.id] = true;
+  };
+  for (const s of low.steps) {
+    s.words.forEach(mark);
+    const ct = s.ctrl;
+    if (ct?.k === 'if') mark(ct.cond);
+    if (ct?.k === 'loop') [ct.trip, ct.cond, ct.iter].forEach(mark);
+  }
+  // packing steps of used blobs keep the blobs their words address (one level: they are plain)
+  low.codecs.forEach((c, i) => {
+    if (c?.kind === 'pack' && used[i]) c.words.forEach(mark);
+  });
+  return used;
 }
 
 /** Unsigned LEB128. */

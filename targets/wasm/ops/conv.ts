@@ -27,10 +27,14 @@ function lowerConv(c: LowerCtx, n: Node): void {
     : (direct ? 0 : Cg * KH * KW * OH * OW * 4) + Cg * KH * KW * 32;
   const wt0 = c.consts.get(wId!);
   if (wt0 && !c.compressed(wId!) && useWinograd(C, K, OH, OW, KH, KW, group, geo)) {
-    const U = winogradWeights(c.f32Data(wt0), K, C);
+    const w = c.f32Data(wt0);
+    const U = winogradWeights(w, K, C);
     const scr = winogradScratchBytes(C, K, OH, OW);
+    // stored as the 3x3 weights (16/9 smaller), transformed at instantiation by wino_pack_f32
+    const uw = c.packedBlob(new Uint8Array(U.buffer, U.byteOffset, U.byteLength),
+      { kernel: 'wino_pack_f32', src: new Uint8Array(w.buffer.slice(w.byteOffset, w.byteOffset + w.byteLength)), words: [i32(K), i32(C)] });
     c.emit('conv3x3_wino_f32', [
-      c.addr(xId!), c.blob(U), bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
+      c.addr(xId!), uw, bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
       i32(N), i32(C), i32(H), i32(W), i32(K), i32(OH), i32(OW), i32(geo.P[1]), i32(geo.P[2]),
       f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1),
     ], { reads: [xId!, bId ?? null], writes: [y], scratch: scr });

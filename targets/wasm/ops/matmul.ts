@@ -95,13 +95,14 @@ function lowerGemm(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const { as, bs, transA, transB, alpha, beta, M, K, N } = gemmSpec(c, n);
   const reads: (number | null)[] = [aId!, bId!];
-  let A = c.addr(aId!);
+  // a constant operand's blob is made only in the form the kernel reads (not also as stored)
+  let A: Word;
   if (transA) {
     const t = transposed2d(c, aId!, as[0]!, as[1]!);
     A = t.w;
     if (t.id !== null) reads.push(t.id);
-  }
-  let B = c.addr(bId!);
+  } else A = c.addr(aId!);
+  let B: Word;
   let packed = false;
   const bt = c.consts.get(bId!);
   const q4 = bt ? int4KN(c, bId!, transB, K, N) : undefined;
@@ -123,7 +124,7 @@ function lowerGemm(c: LowerCtx, n: Node): void {
     const t = transposed2d(c, bId!, bs[0]!, bs[1]!);
     B = t.w;
     if (t.id !== null) reads.push(t.id);
-  }
+  } else B = c.addr(bId!);
   let bias: Word = NULL;
   let bmode: number = BIAS.none;
   if (cId != null && beta !== 0) {

@@ -77,6 +77,28 @@ function qaddr(c: LowerCtx, id: ValueId): Word {
   return { k: 'blob', id: b, off: 0 };
 }
 
+/** qpack_i8 layouts (runtime-wasm/assembly/wpack.ts). */
+const QPACK = { panels: 0, dwPairs: 1, dwNhwc: 2, winograd: 3, gemm: 4 } as const;
+
+/**
+ * A weight blob in an int8 kernel layout, stored in model.wasm as the raw weights `wt` (one byte a
+ * weight) and packed by qpack_i8 at instantiation; `packed` is the same layout built here (what
+ * dynamic artifacts store, and what qpack_i8 must reproduce byte for byte).
+ * @param zw per-output-channel weight zero points (length 1: per tensor)
+ * @param dims d0..d3 of the layout (wpack.ts)
+ */
+function packedWeights(c: LowerCtx, packed: ArrayBufferView, wt: Tensor, zw: readonly number[],
+  mode: number, dims: readonly number[]): Word {
+  const wd = wt.data as Int8Array | Uint8Array;
+  const uniform = zw.every((z) => z === zw[0]);
+  const zp = uniform ? NULL : c.blob(Int32Array.from(zw));
+  const d = [...dims, 0, 0, 0, 0].slice(0, 4).map(i32);
+  return c.packedBlob(bytesOf(packed), {
+    kernel: 'qpack_i8', src: bytesOf(wd),
+    words: [zp, i32(uniform ? zw[0] ?? 0 : 0), i32(mode), i32(wt.dtype === 'i8' ? 1 : 0), ...d],
+  });
+}
+
 /** Appends a kernel call (like LowerCtx.emit, without its f32-only output check). */
 function emitQ(c: LowerCtx, kernel: KernelId, words: Word[], opts: { reads: (number | null)[]; writes: number[]; scratch?: number }): void {
   if (words.length !== KERNELS[kernel].words) throw internal(`${kernel}: ${words.length} parameter words, expected ${KERNELS[kernel].words}`);
@@ -274,7 +296,7 @@ function lowerQConv(c: LowerCtx, n: Node): void {
         for (let kw = 0; kw < KW; kw++) pairs[(m * KH2 + q) * KW + kw] = (tap(m, 2 * q, kw) & 0xffff) | (tap(m, 2 * q + 1, kw) << 16);
       }
     }
-    wpack = c.blob(pairs);
+    wpack = packedWeights(c, pairs, wt, a.wZeroPoint, QPACK.dwPairs, [M, KH, KW]);
     // plane geometry: dwPairRows / dwRows / dwCols of int8.ts
     const PHp = (OH - 1) * sh + 2 * (KH2 - 1) * dh + 1;
     const PHa = Math.max(H + ph, PHp + dh);
@@ -296,7 +318,7 @@ function lowerQConv(c: LowerCtx, n: Node): void {
         }
       }
     }
-    wpack = c.blob(packed);
+    wpack = packedWeights(c, packed, wt, a.wZeroPoint, QPACK.panels, [G, Mg, K]);
     const TR = Math.min(OH, Math.max(1, Math.floor(TILE_PIXELS / OW)));
     const P8 = Math.ceil((TR * OW) / 8) * 8;
     scratch = (pointwise ? 0 : align16(K * P8)) + P8 * K2 * 4;
@@ -346,7 +368,7 @@ function lowerDepthwiseNhwc(c: LowerCtx, q: QConvGeom, xId: ValueId, y: ValueId,
   const ys = o.yDtype === 'i8';
   const [dlo, dhi] = ys ? [-128, 127] : [0, 255];
   emitQ(c, 'qdw_nhwc_i8', [
-    qaddr(c, xId), c.blob(bytesOf(wp)), { k: 'buf', id: y, off: 0 }, c.blob(chan), i32(n - 32), i32(o.yZeroPoint),
+    qaddr(c, xId), packedWeights(c, wp, q.wt, a.wZeroPoint, QPACK.dwNhwc, [C, KH * KW]), { k: 'buf', id: y, off: 0 }, c.blob(chan), i32(n - 32), i32(o.yZeroPoint),
     i32(Math.max(o.lo, dlo)), i32(Math.min(o.hi, dhi)), i32((xd === 'i8' ? QFLAG.xSigned : 0) | (ys ? QFLAG.ySigned : 0)),
     i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(KH), i32(KW), i32(sh), i32(sw), i32(dh), i32(dw), i32(ph), i32(pw),
     i32(a.xZeroPoint), SCRATCH,
@@ -368,7 +390,7 @@ function winoChunkRows(TWp: number, TH: number): number {
  * bounds every M entry, every partial sum of the output transform and Y = 4 * acc. Returns false
  * (the im2col path applies) otherwise.
  */
-function winogradInt8(c: LowerCtx, n: Node, a: QConvAttrs, xd: string, xId: ValueId, y: ValueId, wt: { data: unknown }, bt: { data: unknown } | null,
+function winogradInt8(c: LowerCtx, n: Node, a: QConvAttrs, xd: string, xId: ValueId, y: ValueId, wt: Tensor, bt: { data: unknown } | null,
   sumW: number[], g: { N: number; C: number; H: number; W: number; M: number; OH: number; OW: number; KH: number; KW: number;
     sh: number; sw: number; dh: number; dw: number; ph: number; pw: number; G: number }): boolean {
   const { N, C, H, W, M, OH, OW } = g;
@@ -408,7 +430,7 @@ function winogradInt8(c: LowerCtx, n: Node, a: QConvAttrs, xd: string, xId: Valu
   // V pairs, M accumulators, two centered i16 planes (mirrors qconv_wino_i8's scratch layout)
   const scratch = 16 * B8 * C2 * 32 + 16 * M * B8 * 8 * 4 + 2 * (2 * CR + 2) * (2 * TWp + 8) * 2;
   emitQ(c, 'qconv_wino_i8', [
-    qaddr(c, xId), c.blob(U), { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage,
+    qaddr(c, xId), packedWeights(c, U, wt, a.wZeroPoint, QPACK.winograd, [M, C]), { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage,
     i32(N), i32(C), i32(H), i32(W), i32(OH), i32(OW), i32(g.ph), i32(g.pw), i32(zx), i32(CR),
   ], { reads: [xId], writes: [y], scratch });
   void n;
@@ -453,10 +475,10 @@ function lowerQGemm(c: LowerCtx, n: Node): void {
     }
   }
   // every centered weight fits i8 (symmetric weights): half the bytes, widened by load8x8_s
-  const wblob = fitsI8 ? bytesOf(Int8Array.from(packed)) : bytesOf(packed);
+  const wblob = packedWeights(c, fitsI8 ? Int8Array.from(packed) : packed, wt, a.wZeroPoint, QPACK.gemm, [K, N, a.transB ? 1 : 0, fitsI8 ? 1 : 0]);
   const flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (fitsI8 ? QFLAG.w8 : 0);
   const stage = stageWords(c, a.out, N, bt ? (bt.data as Int32Array) : null, a.xZeroPoint, sumW, flags, true);
-  emitQ(c, 'qgemm_i8', [qaddr(c, xId!), c.blob(wblob), { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage, i32(R), i32(K)],
+  emitQ(c, 'qgemm_i8', [qaddr(c, xId!), wblob, { k: 'buf', id: y, off: 0 }, SCRATCH, ...stage, i32(R), i32(K)],
     { reads: [xId!], writes: [y], scratch: K8 * 2 });
 }
 
