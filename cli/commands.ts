@@ -390,6 +390,10 @@ export interface CompileOptions {
   verify?: boolean;
   /** Replace an existing artifact of another model, target or precision. */
   force?: boolean;
+  /** hls: FPGA part, how the reuse factors are fitted to it, one fixed reuse factor. */
+  hlsPart?: string;
+  hlsFit?: 'error' | 'warn' | 'off';
+  reuseFactor?: number;
 }
 
 /** Manifest I/O entries with the target's ABI fields (wasm: byte offset, element count) merged in, by index. */
@@ -521,7 +525,8 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     progress: barFor(io),
   });
 
-  const emitted = await emitTarget(o.target, built.graph, { precision, log, ...(maxInputShapes ? { maxInputShapes } : {}) });
+  const hls = { ...(o.hlsPart !== undefined ? { part: o.hlsPart } : {}), ...(o.hlsFit !== undefined ? { fit: o.hlsFit } : {}), ...(o.reuseFactor !== undefined ? { reuseFactor: o.reuseFactor } : {}) };
+  const emitted = await emitTarget(o.target, built.graph, { precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(Object.keys(hls).length ? { hls } : {}) });
   const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);
   if (files.has('model.onnx')) throw unsupported('internal: the target emitted model.onnx itself');

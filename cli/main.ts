@@ -223,6 +223,9 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .option('--stop-after <pass>', 'stop the pipeline after PASS')
     .option('--verify', 'verify the graph after every pass')
     .option('--force', 'replace an existing artifact folder of another model, target or precision')
+    .option('--hls-part <part>', 'hls: FPGA part for the estimate and build_prj.tcl (default xc7z020; xc7z010, xc7a100t, xczu3eg, xczu9eg, xcu250)')
+    .addOption(new Option('--hls-fit <mode>', 'hls: raise per-layer reuse factors until the design fits the part; error (default) fails when it cannot, warn emits it anyway, off keeps the per-layer bound').choices(['error', 'warn', 'off']))
+    .option('--reuse-factor <n>', 'hls: one reuse factor for every MAC layer (default: chosen per layer to fit the part)', parsePositiveInt)
     .addHelpText('after', COMPILE_HELP + BIND_HELP)
     .action((model: string, o, cmd: Command) => cmdCompile(model, { ...o, argv }, limitsOf(cmd), version, io));
 

@@ -30,6 +30,8 @@ export interface EmitOptions {
   log?: (msg: string) => void;
   /** `--max-input-shape`: largest shape per input kept symbolic (wasm dynamic-shape artifacts). */
   maxInputShapes?: Record<string, number[]>;
+  /** hls: `--hls-part`, `--hls-fit`, `--reuse-factor`. */
+  hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
 }
 
 /** What a target emits: files (relative names) and manifest fields it adds (e.g. arena_bytes). */
@@ -95,6 +97,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
     case 'webgpu':
     case 'hls': {
       if (opts.maxInputShapes) throw usage(`--max-input-shape is supported on the wasm target only (not ${target})`, { hint: 'fix the shapes with --input-shape' });
+      if (opts.hls && target !== 'hls') throw usage(`--hls-part, --hls-fit and --reuse-factor apply to --target hls only (not ${target})`);
       let art: { files: Map<string, Uint8Array | string>; manifest: Record<string, unknown> };
       try {
         if (target === 'webgpu') {
@@ -102,7 +105,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
           art = emitWebgpu(graph, { precision: opts.precision });
         } else {
           const { emitHls } = await import('../targets/hls/emit.js');
-          art = emitHls(graph, { precision: opts.precision });
+          art = emitHls(graph, { precision: opts.precision, ...(opts.hls ?? {}) });
         }
       } catch (e) {
         throw targetError(e, target, opts.precision);

@@ -34,7 +34,7 @@ import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../ta
 import { edgecVersion, graphStats } from '../wasm/emit.js';
 import { ParamCtx, batchNormAffine, convGeom, reduceAxes, sliceView, softmaxLayout, transposeView, unarySpec } from '../common/params.js';
 import { defineTarget } from '../common/target.js';
-import { HlsEstimate, LayerCost, estimateProject, resolvePart } from './estimate.js';
+import { HlsEstimate, LayerCost, PARTS, Part, estimateProject, resolvePart } from './estimate.js';
 
 export interface HlsOptions extends TargetOptions {
   /** 'fp32', 'fp16' (the float16 graph of quantize/fp16.ts), 'int8' (the quantized integer graph)
@@ -47,6 +47,12 @@ export interface HlsOptions extends TargetOptions {
   layerReuse?: Record<number, number>;
   /** Bound on parallel multipliers per layer for the 'auto' reuse factor (default 64). */
   maxMultipliers?: number;
+  /**
+   * With the 'auto' reuse factor: 'error' (default) raises per-layer reuse until the estimate fits
+   * the part and fails with how much it misses when it cannot; 'warn' does the same but emits the
+   * project with the estimate's warnings; 'off' keeps the per-layer bound only.
+   */
+  fit?: 'error' | 'warn' | 'off';
   /** FPGA part for the estimate and build_prj.tcl (default xc7z020). */
   part?: string;
   /** Clock period in ns (default 10). */
@@ -415,7 +421,7 @@ function lowerConv(e: Emitter, n: Node): void {
   const calls = [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${args});`];
   const plane = gm.O[0] * gm.O[1] * gm.O[2];
   e.push([L.join('\n')], calls, {
-    kernel: `nnet::${kname}`, macs: N * M * plane * macsPerIter, multipliers: mult, reuse: rf, iterations: N * M * plane,
+    kernel: `nnet::${kname}`, macs: N * M * plane * macsPerIter, multipliers: mult, reuse: rf, perIter: macsPerIter, iterations: N * M * plane,
     weightBits: wT.size * BITS[wT.dtype]! + (bw ? bw.scale.size * BITS[bw.scale.dtype]! : 0) + (bT ? bT.size * (bct === 'half' ? 16 : 32) : 0),
     outBits: y.size * BITS[y.dtype]!, int8: q, requant: q,
     ...(bw ? { int4: 'filter' as const, dequantBits: macsPerIter * 32, dequantCycles: N * M * macsPerIter } : {}),
@@ -501,7 +507,7 @@ function lowerDense(e: Emitter, n: Node): void {
   const extra = q ? `, ${qchanArray(e, `q${idx}`, Nn, qa!.wZeroPoint, qa!.out)}` : '';
   const wargs = bw ? `w${idx}, s${idx}` : `w${idx}`;
   e.push([L.join('\n')], [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${wargs}, ${bname}${extra});`], {
-    kernel: `nnet::${kname}`, macs: rows * Nn * K, multipliers: mult, reuse: rf, iterations: rows * Nn,
+    kernel: `nnet::${kname}`, macs: rows * Nn * K, multipliers: mult, reuse: rf, perIter: K, iterations: rows * Nn,
     weightBits: wT.size * BITS[wT.dtype]! + (bw ? Nn * nb * BITS[bw.scale.dtype]! : 0) + (hasBias ? Nn * (bct === 'half' ? 16 : 32) : 0),
     outBits: y.size * BITS[y.dtype]!, int8: q, requant: q, ...(bw ? { int4: 'tap' as const } : {}),
   });
@@ -992,7 +998,7 @@ function lowerRecurrent(e: Emitter, n: Node): void {
   const steps = D * S * B;
   const rows = G * H + (kind === 'GRU' && !a.linearBeforeReset ? H : 0);
   e.push([L.join('\n')], [`nnet::${kname}<${tpl}>(${args});`], {
-    kernel: `nnet::${kname}`, macs: steps * G * H * (I + H), multipliers: mult, reuse: rf, iterations: steps * rows,
+    kernel: `nnet::${kname}`, macs: steps * G * H * (I + H), multipliers: mult, reuse: rf, perIter: perRow, iterations: steps * rows,
     weightBits: (wT.size + rT.size + D * 2 * G * H + (pT ? pT.size : 0)) * bits + (n.inputs[5] == null ? stSize * 32 : 0) + (kind === 'LSTM' && n.inputs[6] == null ? stSize * 32 : 0),
     outBits, int8: false, requant: false,
     recurrent: { steps, stateCycles: H, stateMults: kind === 'RNN' ? 0 : 3 + (pT ? 3 : 0), activations: kind === 'LSTM' ? (a.inputForget ? 4 : 5) : kind === 'GRU' ? 3 : 1 },
@@ -1097,6 +1103,65 @@ function planFusion(e: Emitter): void {
     e.fusedAct.set(n.id, act);
     e.absorbed.add(act.id);
   }
+}
+
+/**
+ * Lowers the graph and, with the 'auto' reuse factor, raises per-layer reuse factors until the
+ * design fits the part: while the estimate exceeds the DSP, LUT or BRAM budget, the layer using the
+ * most of the scarcest resource (that can still share its multipliers more) moves to the next
+ * divisor of its multiplications per iteration (hls4ml's reuse-factor rule). An explicit reuse
+ * factor or per-layer factors are taken as given. When even full reuse does not fit, an
+ * `unsupported` error says by how much (or the estimate warns, with `fit: 'warn'`).
+ */
+function fitToPart(g: Graph, opts: HlsOptions, part: Part, clockNs: number): Lowered {
+  const est0 = (costs: LayerCost[], l: Lowered) => estimateProject(costs, {
+    part, clockNs, precision: opts.precision ?? 'fp32', bufferBits: l.e.locals.map((bf) => bf.size * BITS[bf.dtype]!),
+  });
+  const low = lowerAll(g, opts);
+  if ((opts.reuseFactor !== undefined && opts.reuseFactor !== 'auto') || opts.fit === 'off') return low;
+  const layerReuse: Record<number, number> = { ...(opts.layerReuse ?? {}) };
+  const fixed = new Set(Object.keys(opts.layerReuse ?? {}).map(Number));
+  // the search changes only reuse factors, so it runs on the cost records (multipliers =
+  // ceil(perIter / reuse)); the graph is lowered once more with the factors it settles on
+  const costs = low.e.layers.map((x) => ({ ...x.cost }));
+  let est = est0(costs, low);
+  let changed = false;
+  for (let step = 0; step < 4096 && !est.fits; step++) {
+    const over = (['dsp', 'lut', 'bram18k'] as const).filter((k) => est.total[k] > est.available[k])
+      .sort((a, b) => est.total[b] / est.available[b] - est.total[a] / est.available[a]);
+    let moved = false;
+    for (const res of over) {
+      let best = -1;
+      for (let i = 0; i < costs.length; i++) {
+        const c = costs[i]!;
+        if (fixed.has(c.index) || c.perIter === undefined || c.reuse >= c.perIter || !(est.layers[i]![res] > 0)) continue;
+        if (best < 0 || est.layers[i]![res] > est.layers[best]![res]) best = i;
+      }
+      if (best < 0) continue;
+      const c = costs[best]!;
+      // next divisor of the multiplications per iteration that needs fewer parallel multipliers
+      let r = c.reuse + 1;
+      while (r < c.perIter! && (c.perIter! % r !== 0 || Math.ceil(c.perIter! / r) >= c.multipliers)) r++;
+      r = Math.min(r, c.perIter!);
+      costs[best] = { ...c, reuse: r, multipliers: Math.ceil(c.perIter! / r) };
+      layerReuse[c.index] = r;
+      moved = changed = true;
+      break;
+    }
+    if (!moved) break;
+    est = est0(costs, low);
+  }
+  if (!est.fits && opts.fit !== 'warn') {
+    const by = (['dsp', 'bram18k', 'lut', 'ff'] as const).filter((k) => est.total[k] > est.available[k])
+      .map((k) => `${k === 'bram18k' ? 'BRAM18K' : k.toUpperCase()} ${est.total[k]} of ${est.available[k]} (${(est.total[k] / est.available[k]).toFixed(2)}x)`);
+    const wbits = costs.reduce((s0, x) => s0 + x.weightBits, 0);
+    const bigger = Object.values(PARTS).filter((p) => p.bram18k * 18432 >= wbits && p.dsp > part.dsp).map((p) => p.name)[0] ?? 'xcu250';
+    throw unsupported(`the design does not fit the ${part.name} even with every layer at its largest reuse factor: ${by.join(', ')}; `
+      + `the weights alone are ${(wbits / 8 / 1024).toFixed(1)} KiB against ${(part.bram18k * 18432 / 8 / 1024).toFixed(0)} KiB of BRAM`, {
+      hint: `pick a larger part (--hls-part ${bigger}), a smaller model (--int4, --prune), or --hls-fit warn to emit it anyway`,
+    });
+  }
+  return changed ? lowerAll(g, { ...opts, layerReuse }) : low;
 }
 
 function lowerAll(g: Graph, opts: HlsOptions): Lowered {
@@ -1238,7 +1303,7 @@ export function emitHls(g: Graph, opts: HlsOptions = {}): HlsArtifact {
   const part = resolvePart(opts.part ?? 'xc7z020');
   const clockNs = opts.clockNs ?? 10;
   if (!(clockNs > 0)) throw usage(`clock period ${clockNs} must be > 0`);
-  const { e, inputs, outputs } = lowerAll(g, { ...opts, precision });
+  const { e, inputs, outputs } = fitToPart(g, { ...opts, precision }, part, clockNs);
 
   // output copies into the top-function result arrays
   const outCalls: string[] = [];

@@ -11,8 +11,9 @@
  *   parallel multiplier in dense layers (each weight is read once per row), one per conv layer
  *   (it fills a float buffer with the current filter before its output positions; the buffer
  *   costs LUTRAM/BRAM and the fill adds its cycles to the latency).
- * - BRAM18K: weight arrays and activation buffers above 2 kbit go to BRAM (ceil(bits / 18432),
- *   at least one per array partition that still holds more than 2 kbit); smaller ones to LUTRAM.
+ * - BRAM18K, per array partition (the weights of a MAC layer are partitioned over its parallel
+ *   multipliers, at most 64 ways): a partition above 2 kbit takes ceil(bits / 18432) BRAM18K of its
+ *   own, a smaller one goes to LUTRAM (64 bits per LUT); activation buffers are one partition.
  *   Weight bits are the stored bits: 32 per fp32 value, 16 per half, 4 per int4 weight plus 32 per
  *   block scale.
  * - LUT/FF: per multiplier (fp32 ~ 400 LUT / 600 FF for an fmul+fadd pair around the DSPs; int8
@@ -39,6 +40,8 @@ export interface LayerCost {
   multipliers: number;
   /** Reuse factor (the pipeline II). */
   reuse: number;
+  /** MAC layers: multiplications per pipelined iteration (reuse x multipliers, up to rounding). */
+  perIter?: number;
   /** Pipelined loop iterations. */
   iterations: number;
   weightBits: number;
@@ -121,16 +124,25 @@ export interface HlsEstimate {
 const BRAM_BITS = 18432;
 const LUTRAM_MAX_BITS = 2048;
 
-/** BRAM18K of one array of `bits`, split over `parts` partitions. */
+/**
+ * BRAM18K of one array of `bits` split over `parts` partitions, decided per partition: a partition
+ * above 2 kbit takes ceil(bits / 18 kbit) BRAM18K of its own (a partition is a separate memory);
+ * a smaller one goes to LUTRAM (lutramFor). So halving the bits halves the memory, whichever kind.
+ */
 export function bramFor(bits: number, parts = 1): number {
-  if (bits <= LUTRAM_MAX_BITS) return 0;
-  const per = bits / Math.max(1, parts);
-  if (per <= LUTRAM_MAX_BITS) return Math.ceil(bits / BRAM_BITS);
-  return Math.max(Math.ceil(bits / BRAM_BITS), Math.max(1, parts) * Math.ceil(per / BRAM_BITS));
+  if (bits <= 0) return 0;
+  const p = Math.max(1, Math.round(parts));
+  const per = bits / p;
+  return per <= LUTRAM_MAX_BITS ? 0 : p * Math.ceil(per / BRAM_BITS);
 }
 
-/** LUTs used as distributed RAM for a small array (64 bits per LUT). */
-const lutramFor = (bits: number): number => (bits > 0 && bits <= LUTRAM_MAX_BITS ? Math.ceil(bits / 64) : 0);
+/** LUTs used as distributed RAM (64 bits per LUT) by the partitions of an array that stay small. */
+export function lutramFor(bits: number, parts = 1): number {
+  if (bits <= 0) return 0;
+  const p = Math.max(1, Math.round(parts));
+  const per = bits / p;
+  return per <= LUTRAM_MAX_BITS ? p * Math.ceil(per / 64) : 0;
+}
 
 /** Pipeline depth of a layer's loop body (adder tree + multiply + output stage). */
 function depth(c: LayerCost): number {
@@ -156,8 +168,9 @@ export function estimateProject(costs: LayerCost[], o: { part: Part; clockNs: nu
     if (rc) dsp += 3 * rc.stateMults + ACT_UNIT.dsp * rc.activations;
     const parts = Math.max(1, Math.min(mult, 64));
     const dqBits = c.int4 === 'filter' ? c.dequantBits ?? 0 : 0;
-    const bram = bramFor(c.weightBits, c.macs > 0 ? parts : 1) + bramFor(dqBits, parts);
-    const lut = 250 + mult * (c.int8 ? 30 : 400) + 100 * deq + lutramFor(c.weightBits) + lutramFor(dqBits) +
+    const wParts = c.macs > 0 ? parts : 1;
+    const bram = bramFor(c.weightBits, wParts) + bramFor(dqBits, parts);
+    const lut = 250 + mult * (c.int8 ? 30 : 400) + 100 * deq + lutramFor(c.weightBits, wParts) + lutramFor(dqBits, parts) +
       (rc ? rc.stateMults * 100 + rc.activations * ACT_UNIT.lut : 0);
     const ff = 350 + mult * (c.int8 ? 50 : 600) + 150 * deq + (rc ? rc.stateMults * 150 + rc.activations * ACT_UNIT.ff : 0);
     // recurrent: every step waits for the previous state, so the gate pipeline drains per step
