@@ -56,7 +56,10 @@ An empty calibration set or one with NaN/Inf exits 7 (numeric); a mis-shaped one
 disagreement (classifiers) or relative squared error against float is at most LOSS; or give node names.
 --explain prints the per-layer SNR table on stderr, the stream of --print-after and the summary.
 
-Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts.
+Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts and
+model_abi.h (static shapes: the memory offsets/sizes of the inputs and outputs as C #defines).
+--wasm-simd off builds model.wasm from the scalar kernel library: no SIMD instruction and no import,
+for engines without wasm SIMD (WAMR, wasm3, wasm2c); manifest "wasm_simd" records the choice.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
 >= 13; fp16: float16 weights with Casts; int4: blocked DequantizeLinear, opset 21): ONNX Runtime runs
 it, and \`edgec run/eval/profile DIR\` read it (--target ref on an int8 artifact runs the integer graph
@@ -198,6 +201,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addOption(maxInputShapeOption())
+    .addOption(new Option('--wasm-simd <on|off>', 'wasm SIMD in model.wasm (default on); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts').choices(['on', 'off']))
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
     .option('--print-after <pass>', 'print the graph after PASS on stderr (repeatable, or "all")', collect)
     .option('--disable-pass <pass>', 'skip PASS (repeatable)', collect)

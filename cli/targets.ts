@@ -30,6 +30,8 @@ export interface EmitOptions {
   log?: (msg: string) => void;
   /** `--max-input-shape`: largest shape per input kept symbolic (wasm dynamic-shape artifacts). */
   maxInputShapes?: Record<string, number[]>;
+  /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
+  wasmSimd?: boolean;
 }
 
 /** What a target emits: files (relative names) and manifest fields it adds (e.g. arena_bytes). */
@@ -74,7 +76,9 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       try {
         // The graph decides the kernels (int8 graphs hold edgec.Q* integer ops); `precision` is
         // the label the wasm target records.
-        art = emitWasm(graph, { precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}) });
+        art = emitWasm(graph, {
+          precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
+        });
       } catch (e) {
         throw targetError(e, 'wasm', opts.precision);
       }

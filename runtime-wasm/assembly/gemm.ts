@@ -4,7 +4,7 @@
  * A read as broadcast scalars (v128.load32_splat). Loop order: N panels outer so a K x 8 panel of B
  * stays in L1 while all rows of A stream past it.
  */
-import { pa, pi, pf, applyActInPlace } from './common';
+import { pa, pi, pf, applyActInPlace, pmaxf, pminf } from './common';
 
 /** Bias modes. */
 export const BIAS_NONE: i32 = 0;
@@ -48,43 +48,99 @@ export function gemmF32(A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i
   alpha: f32, bias: usize, bmode: i32, lo: f32, hi: f32, pack: usize = 0, packedB: bool = false, packedA: bool = false): void {
   // packedA (M >= 4, N >= 8): A pre-packed by the compiler as row groups [K][4] for rows 0-3, 4-7, ...
   // and, when M % 4 != 0, rows M-4..M-1; sa is then the group stride K * 16 bytes.
-  const va = f32x4.splat(alpha), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
-  const sa = packedA ? <usize>K << 4 : <usize>lda << 2, sb = <usize>ldb << 2, sc = <usize>ldc << 2;
-  // Column panels of 8 (then 4, then 1). A ragged end is handled by one more panel that overlaps
-  // the previous one (recomputing a few columns is cheaper than a scalar tail; C never aliases A/B).
-  if (!packedB && N >= 8 && N <= 64 && M >= 8 && <i64>M * <i64>K > 65536) {
-    rowsOuter(A, sa, B, sb, C, sc, M, N, K, va, bias, bmode, vlo, vhi, packedA);
-    return;
-  }
-  let n = 0;
-  while (n < N) {
-    if (N >= 8) {
-      const nn = N - n >= 8 ? n : N - 8;
-      if (packedB) {
-        // B pre-packed by the compiler: one contiguous K x 8 panel per column panel, in loop order
-        panel8(A, sa, B, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
-        B += <usize>K << 5;
-      } else if (pack != 0 && M >= 8) {
-        // copy the K x 8 panel into a contiguous L1 buffer: rows of B far apart (often a multiple
-        // of 4 KiB) would alias in L1 and be refetched by every row tile
-        let src = B + (<usize>nn << 2), dst = pack;
-        for (let k = 0; k < K; k++) {
-          v128.store(dst, v128.load(src));
-          v128.store(dst, v128.load(src, 16), 16);
-          src += sb; dst += 32;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(alpha), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    const sa = packedA ? <usize>K << 4 : <usize>lda << 2, sb = <usize>ldb << 2, sc = <usize>ldc << 2;
+    // Column panels of 8 (then 4, then 1). A ragged end is handled by one more panel that overlaps
+    // the previous one (recomputing a few columns is cheaper than a scalar tail; C never aliases A/B).
+    if (!packedB && N >= 8 && N <= 64 && M >= 8 && <i64>M * <i64>K > 65536) {
+      rowsOuter(A, sa, B, sb, C, sc, M, N, K, va, bias, bmode, vlo, vhi, packedA);
+      return;
+    }
+    let n = 0;
+    while (n < N) {
+      if (N >= 8) {
+        const nn = N - n >= 8 ? n : N - 8;
+        if (packedB) {
+          // B pre-packed by the compiler: one contiguous K x 8 panel per column panel, in loop order
+          panel8(A, sa, B, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+          B += <usize>K << 5;
+        } else if (pack != 0 && M >= 8) {
+          // copy the K x 8 panel into a contiguous L1 buffer: rows of B far apart (often a multiple
+          // of 4 KiB) would alias in L1 and be refetched by every row tile
+          let src = B + (<usize>nn << 2), dst = pack;
+          for (let k = 0; k < K; k++) {
+            v128.store(dst, v128.load(src));
+            v128.store(dst, v128.load(src, 16), 16);
+            src += sb; dst += 32;
+          }
+          panel8(A, sa, pack, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+        } else {
+          panel8(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
         }
-        panel8(A, sa, pack, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+        n = nn + 8;
+      } else if (N >= 4) {
+        const nn = N - n >= 4 ? n : N - 4;
+        panel4(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi);
+        n = nn + 4;
       } else {
-        panel8(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+        column1(A, sa, B + (<usize>n << 2), sb, C, sc, M, n, N, K, alpha, bias, bmode, lo, hi);
+        n++;
       }
-      n = nn + 8;
-    } else if (N >= 4) {
-      const nn = N - n >= 4 ? n : N - 4;
-      panel4(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi);
-      n = nn + 4;
+    }
+  } else {
+    gemmScalar(A, lda, B, ldb, C, ldc, M, N, K, alpha, bias, bmode, lo, hi, packedB, packedA);
+  }
+}
+
+/**
+ * The scalar build's gemmF32: every element of C on its own, with the operations of the SIMD path
+ * that computes it in the same order (identical results): k ascending in one sum (the 4x8 tiles,
+ * panel4, column1), or, for the 1x8 tiles (M < 4, N >= 8), even and odd k in two sums added at the
+ * end; then acc * alpha + bias and the clamp (pmin(pmax) as the vector epilogue; min(max) in
+ * column1). Reads A and B packed the way the SIMD path reads them.
+ */
+function gemmScalar(A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, M: i32, N: i32, K: i32,
+  alpha: f32, bias: usize, bmode: i32, lo: f32, hi: f32, packedB: bool, packedA: bool): void {
+  const split = M < 4 && N >= 8;
+  const fullA = M & ~3, fullB = N & ~7;
+  for (let m = 0; m < M; m++) {
+    // A[m, k] at ra + k * ka
+    let ra: usize, ka: usize;
+    if (packedA) {
+      const g = m < fullA ? m >> 2 : M >> 2, r = m < fullA ? m & 3 : m - (M - 4);
+      ra = A + <usize>g * (<usize>K << 4) + (<usize>r << 2);
+      ka = 16;
     } else {
-      column1(A, sa, B + (<usize>n << 2), sb, C, sc, M, n, N, K, alpha, bias, bmode, lo, hi);
-      n++;
+      ra = A + <usize>m * (<usize>lda << 2);
+      ka = 4;
+    }
+    for (let n = 0; n < N; n++) {
+      // B[k, n] at rb + k * kb
+      let rb: usize, kb: usize;
+      if (packedB) {
+        const pnl = n < fullB ? n >> 3 : N >> 3, col = n < fullB ? n & 7 : n - (N - 8);
+        rb = B + <usize>pnl * (<usize>K << 5) + (<usize>col << 2);
+        kb = 32;
+      } else {
+        rb = B + (<usize>n << 2);
+        kb = <usize>ldb << 2;
+      }
+      let s: f32 = 0;
+      if (split) {
+        let d: f32 = 0;
+        let k = 0;
+        for (; k + 2 <= K; k += 2) {
+          s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+          d += load<f32>(ra + <usize>(k + 1) * ka) * load<f32>(rb + <usize>(k + 1) * kb);
+        }
+        for (; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+        s += d;
+      } else {
+        for (let k = 0; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+      }
+      const v = s * alpha + biasS(bias, bmode, m, n, N);
+      store<f32>(C + <usize>m * (<usize>ldc << 2) + (<usize>n << 2), N < 4 ? Mathf.min(Mathf.max(v, lo), hi) : pminf(pmaxf(v, lo), hi));
     }
   }
 }
