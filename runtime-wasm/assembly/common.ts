@@ -154,10 +154,6 @@ export function unaryScalar(op: i32, x: f32, a0: f32, a1: f32): f32 {
 export function unaryRange(op: i32, x: usize, y: usize, n: i32, a0: f32, a1: f32): void {
   let i = 0;
   const n4 = n & ~3;
-  if (op == U_COPY) {
-    if (x != y) memory.copy(y, x, <usize>n << 2);
-    return;
-  }
   if (ASC_FEATURE_SIMD) {
     if (op == ACT_RELU) {
       const z = f32x4.splat(0);
@@ -210,8 +206,15 @@ export function unaryRange(op: i32, x: usize, y: usize, n: i32, a0: f32, a1: f32
         const off = <usize>i << 2;
         v128.store(y + off, f32x4.sqrt(v128.load(x + off)));
       }
+    } else if (op == U_COPY) {
+      if (x != y) memory.copy(y, x, <usize>n << 2);
+      return;
     }
   } else {
+    if (op == U_COPY) {
+      if (x != y) memory.copy(y, x, <usize>n << 2);
+      return;
+    }
     // the SIMD loop lane by lane (same operations, same results); the tail below as with SIMD
     for (; i < n4; i++) {
       const off = <usize>i << 2;

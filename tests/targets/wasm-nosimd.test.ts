@@ -25,6 +25,8 @@ import { encodeNpy } from '../../compiler/io/npy.js';
 import { quantizeMultiplier, quantizeMultipliers } from '../../compiler/ops/qint.js';
 import { compileWasm, emitWasm, WasmOptions } from '../../targets/wasm/emit.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
+import { emitWasmDynamic } from '../../targets/wasm/dynamic/emit.js';
+import { PassManager, pipelineFor } from '../../compiler/pipeline.js';
 import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { compareTensors } from '../helpers/compare.js';
 import { ACTS, SUITES, fusedEpilogueGraph, graphOf } from './cases.js';
@@ -335,6 +337,32 @@ describe('no-SIMD wasm module', () => {
     needTools();
     expect(validateNoSimd(compileWasm(g(), { simd: false }).files.get('model.wasm') as Uint8Array)).toBeNull();
     expect(validateNoSimd(compileWasm(g()).files.get('model.wasm') as Uint8Array)).not.toBeNull();
+  });
+
+  it.skipIf(!TOOLS && !CI)('dynamic-shape artifacts: every kernel in the table, still no SIMD; runs at two shapes', async () => {
+    needTools();
+    const b = new GraphBuilder('dyn', { '': 17 });
+    const x = b.input('x', 'f32', [3, 'L']);
+    b.output(b.node('Softmax', [b.node('Relu', [x])], { axis: 1 }));
+    const g = b.build();
+    const opt = g.clone();
+    new PassManager(pipelineFor('wasm')).run(opt);
+    const art = emitWasmDynamic(opt, { maxInputShapes: { x: [3, 32] }, manifest: { edgec: 'test', precision: 'fp32' }, simd: false });
+    expect(art.manifest['wasm_simd']).toBe(false);
+    expect(validateNoSimd(art.files.get('model.wasm') as Uint8Array)).toBeNull();
+    const dir = writeTempArtifact(art.files);
+    try {
+      const model = (await import(`${dir}/model.mjs`)) as { create(): Promise<{ run(f: Record<string, unknown>): Record<string, Float32Array> }> };
+      const m = await model.create();
+      for (const L of [5, 32]) {
+        const xt = randomTensor([3, L], 40 + L);
+        const want = runGraph(g, [xt])[0]!;
+        const out = Object.values(m.run({ x: { data: xt.data, shape: [3, L] } }))[0]!;
+        expect(compareTensors(new Tensor('f32', [3, L], Float32Array.from(out)), want, { rtol: 1e-4, atol: 1e-6 })).toBeNull();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('the CLI flag: --wasm-simd off on the wasm target, a usage error elsewhere or with a bad value', async () => {
