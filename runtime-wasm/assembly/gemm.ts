@@ -103,7 +103,7 @@ export function gemmF32(A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i
 function gemmScalar(A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, M: i32, N: i32, K: i32,
   alpha: f32, bias: usize, bmode: i32, lo: f32, hi: f32, packedB: bool, packedA: bool): void {
   const split = M < 4 && N >= 8;
-  const fullA = M & ~3, fullB = N & ~7;
+  const fullA = M & ~3;
   for (let m = 0; m < M; m++) {
     // A[m, k] at ra + k * ka
     let ra: usize, ka: usize;
@@ -115,34 +115,77 @@ function gemmScalar(A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, 
       ra = A + <usize>m * (<usize>lda << 2);
       ka = 4;
     }
-    for (let n = 0; n < N; n++) {
-      // B[k, n] at rb + k * kb
-      let rb: usize, kb: usize;
-      if (packedB) {
-        const pnl = n < fullB ? n >> 3 : N >> 3, col = n < fullB ? n & 7 : n - (N - 8);
-        rb = B + <usize>pnl * (<usize>K << 5) + (<usize>col << 2);
-        kb = 32;
-      } else {
-        rb = B + (<usize>n << 2);
-        kb = <usize>ldb << 2;
+    const cm = C + <usize>m * (<usize>ldc << 2);
+    // four columns at a time (one sum per column, k ascending; two when split), then one at a time
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      let kb: usize;
+      const rb = colAddr(B, ldb, K, N, n, packedB);
+      kb = packedB ? 32 : <usize>ldb << 2;
+      // packed B: columns n..n+3 lie in one panel unless they straddle the last, overlapping one
+      if (packedB && colAddr(B, ldb, K, N, n + 3, true) != rb + 12) {
+        for (let j = 0; j < 4; j++) gemmColumn(ra, ka, colAddr(B, ldb, K, N, n + j, true), 32, K, split, alpha, bias, bmode, m, n + j, N, lo, hi, cm);
+        continue;
       }
-      let s: f32 = 0;
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      let d0: f32 = 0, d1: f32 = 0, d2: f32 = 0, d3: f32 = 0;
+      let k = 0;
       if (split) {
-        let d: f32 = 0;
-        let k = 0;
         for (; k + 2 <= K; k += 2) {
-          s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
-          d += load<f32>(ra + <usize>(k + 1) * ka) * load<f32>(rb + <usize>(k + 1) * kb);
+          const a = load<f32>(ra + <usize>k * ka), a2 = load<f32>(ra + <usize>(k + 1) * ka);
+          const b = rb + <usize>k * kb, b2 = b + kb;
+          s0 += a * load<f32>(b); s1 += a * load<f32>(b, 4); s2 += a * load<f32>(b, 8); s3 += a * load<f32>(b, 12);
+          d0 += a2 * load<f32>(b2); d1 += a2 * load<f32>(b2, 4); d2 += a2 * load<f32>(b2, 8); d3 += a2 * load<f32>(b2, 12);
         }
-        for (; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
-        s += d;
-      } else {
-        for (let k = 0; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
       }
-      const v = s * alpha + biasS(bias, bmode, m, n, N);
-      store<f32>(C + <usize>m * (<usize>ldc << 2) + (<usize>n << 2), N < 4 ? Mathf.min(Mathf.max(v, lo), hi) : pminf(pmaxf(v, lo), hi));
+      for (; k < K; k++) {
+        const a = load<f32>(ra + <usize>k * ka);
+        const b = rb + <usize>k * kb;
+        s0 += a * load<f32>(b); s1 += a * load<f32>(b, 4); s2 += a * load<f32>(b, 8); s3 += a * load<f32>(b, 12);
+      }
+      if (split) { s0 += d0; s1 += d1; s2 += d2; s3 += d3; }
+      gemmStore(cm, s0, alpha, bias, bmode, m, n, N, lo, hi);
+      gemmStore(cm, s1, alpha, bias, bmode, m, n + 1, N, lo, hi);
+      gemmStore(cm, s2, alpha, bias, bmode, m, n + 2, N, lo, hi);
+      gemmStore(cm, s3, alpha, bias, bmode, m, n + 3, N, lo, hi);
+    }
+    for (; n < N; n++) {
+      gemmColumn(ra, ka, colAddr(B, ldb, K, N, n, packedB), packedB ? 32 : <usize>ldb << 2, K, split, alpha, bias, bmode, m, n, N, lo, hi, cm);
     }
   }
+}
+
+/** Address of B[0, n] (packed B: K x 8 panels at columns 0, 8, ..., and N - 8 for a ragged end). */
+@inline function colAddr(B: usize, ldb: i32, K: i32, N: i32, n: i32, packedB: bool): usize {
+  if (!packedB) return B + (<usize>n << 2);
+  const fullB = N & ~7;
+  const pnl = n < fullB ? n >> 3 : N >> 3, col = n < fullB ? n & 7 : n - (N - 8);
+  return B + <usize>pnl * (<usize>K << 5) + (<usize>col << 2);
+}
+
+/** One element of C (row m, column n) by gemmScalar's rules. */
+@inline function gemmColumn(ra: usize, ka: usize, rb: usize, kb: usize, K: i32, split: bool, alpha: f32, bias: usize, bmode: i32,
+  m: i32, n: i32, N: i32, lo: f32, hi: f32, cm: usize): void {
+  let s: f32 = 0;
+  let k = 0;
+  if (split) {
+    let d: f32 = 0;
+    for (; k + 2 <= K; k += 2) {
+      s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+      d += load<f32>(ra + <usize>(k + 1) * ka) * load<f32>(rb + <usize>(k + 1) * kb);
+    }
+    for (; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+    s += d;
+  } else {
+    for (; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+  }
+  gemmStore(cm, s, alpha, bias, bmode, m, n, N, lo, hi);
+}
+
+/** acc * alpha + bias, clamped as the SIMD path clamps (pmin(pmax); column1, N < 4: min(max)), stored at row cm, column n. */
+@inline function gemmStore(cm: usize, s: f32, alpha: f32, bias: usize, bmode: i32, m: i32, n: i32, N: i32, lo: f32, hi: f32): void {
+  const v = s * alpha + biasS(bias, bmode, m, n, N);
+  store<f32>(cm + (<usize>n << 2), N < 4 ? Mathf.min(Mathf.max(v, lo), hi) : pminf(pmaxf(v, lo), hi));
 }
 
 /** Columns [n, n+8) of C: 4x8 register tiles (a ragged M end overlaps the previous tile), 1x8 when M < 4. */

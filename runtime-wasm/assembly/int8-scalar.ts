@@ -20,10 +20,16 @@ import { F_BS, F_W8, F_XS, F_Y32, L_XNHWC, L_YNHWC, qbinScalar, rqScalar, sFlags
   return signed ? <i32>load<i8>(a) : <i32>load<u8>(a);
 }
 
+/** Accumulators of one output row chunk (kernels run one at a time); the SIMD build reserves none. */
+const ACC_N: i32 = 256;
+const ACC: usize = ASC_FEATURE_SIMD ? 0 : memory.data(ACC_N * 4, 16);
+
 /**
  * qconv_i8, every path: direct convolution with the packed weights (paths 0/1: i32
  * [G][Mg4/4][K2][4] pairs over k = (c*KH + kh)*KW + kw; path 2: i32 [C][KH2][KW] kernel-row pairs),
- * padding reading zx, then the output stage; x and y channels-last per the layout bits.
+ * padding reading zx, then the output stage; x and y channels-last per the layout bits. One output
+ * row (in chunks of ACC_N columns) at a time: each tap's weight is read once and swept along the
+ * row. int32 sums wrap, so the order of the terms does not change the result.
  */
 export function qconvScalar(p: usize): void {
   const x = pa(p, 0), wpack = pa(p, 1), y = pa(p, 2);
@@ -36,8 +42,10 @@ export function qconvScalar(p: usize): void {
   const osz: i32 = (flags & F_Y32) ? 4 : 1;
   const xNhwc = path == 1 && (layout & L_XNHWC) != 0, yNhwc = path != 2 && (layout & L_YNHWC) != 0;
   const Cg = C / G, Mg = M / G;
-  const K = Cg * KH * KW, K2 = (K + 1) >> 1, Mg4 = (Mg + 3) & ~3, KH2 = (KH + 1) >> 1;
+  const K2 = (Cg * KH * KW + 1) >> 1, Mg4 = (Mg + 3) & ~3, KH2 = (KH + 1) >> 1;
   const HW = H * W, OHW = OH * OW;
+  // element stride of x along a row (input columns sw apart)
+  const xstep = <usize>(xNhwc ? sw * C : sw);
   for (let n = 0; n < N; n++) {
     const xn = x + <usize>(n * C * HW);
     const yn = y + <usize>(n * M * OHW * osz);
@@ -46,18 +54,15 @@ export function qconvScalar(p: usize): void {
         const m = g * Mg + mg;
         const wrow = wpack + (<usize>(((g * (Mg4 >> 2) + (mg >> 2)) * K2) * 4 + (mg & 3)) << 2);
         for (let oh = 0; oh < OH; oh++) {
-          for (let ow = 0; ow < OW; ow++) {
-            let acc: i32 = 0;
+          for (let ow0 = 0; ow0 < OW; ow0 += ACC_N) {
+            const cnt = min(ACC_N, OW - ow0), ow1 = ow0 + cnt;
+            memory.fill(ACC, 0, <usize>cnt << 2);
             for (let cg = 0; cg < Cg; cg++) {
               const c = g * Cg + cg;
               for (let kh = 0; kh < KH; kh++) {
                 const ih = oh * sh - ph + kh * dh;
+                const rowIn = ih >= 0 && ih < H;
                 for (let kw = 0; kw < KW; kw++) {
-                  const iw = ow * sw - pw + kw * dw;
-                  let xv = zx;
-                  if (ih >= 0 && ih < H && iw >= 0 && iw < W) {
-                    xv = byteAt(xNhwc ? xn + <usize>((ih * W + iw) * C + c) : xn + <usize>(c * HW + ih * W + iw), xs);
-                  }
                   let wv: i32;
                   if (path == 2) {
                     wv = half16(wpack + (<usize>((c * KH2 + (kh >> 1)) * KW + kw) << 2), kh & 1);
@@ -65,17 +70,42 @@ export function qconvScalar(p: usize): void {
                     const k = (cg * KH + kh) * KW + kw;
                     wv = half16(wrow + (<usize>(k >> 1) << 4), k & 1);
                   }
-                  acc += xv * wv;
+                  if (wv == 0) continue;
+                  const off = kw * dw - pw;
+                  // output columns whose input column ow * sw + off lies inside the row
+                  let lo = ow1, hi = ow1;
+                  if (rowIn) {
+                    lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+                    hi = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+                    lo = max(ow0, min(lo, ow1));
+                    hi = max(lo, min(hi, ow1));
+                  }
+                  const zw = zx * wv;
+                  for (let ow = ow0; ow < lo; ow++) addAcc(ow - ow0, zw);
+                  if (hi > lo) {
+                    const iw = lo * sw + off;
+                    let xp = xNhwc ? xn + <usize>((ih * W + iw) * C + c) : xn + <usize>(c * HW + ih * W + iw);
+                    if (xs) for (let ow = lo; ow < hi; ow++, xp += xstep) addAcc(ow - ow0, <i32>load<i8>(xp) * wv);
+                    else for (let ow = lo; ow < hi; ow++, xp += xstep) addAcc(ow - ow0, <i32>load<u8>(xp) * wv);
+                  }
+                  for (let ow = hi; ow < ow1; ow++) addAcc(ow - ow0, zw);
                 }
               }
             }
-            const at = yNhwc ? (oh * OW + ow) * M + m : m * OHW + oh * OW + ow;
-            stageScalar(s, m, acc, yn + <usize>(at * osz));
+            for (let ow = ow0; ow < ow1; ow++) {
+              const at = yNhwc ? (oh * OW + ow) * M + m : m * OHW + oh * OW + ow;
+              stageScalar(s, m, load<i32>(ACC + (<usize>(ow - ow0) << 2)), yn + <usize>(at * osz));
+            }
           }
         }
       }
     }
   }
+}
+
+@inline function addAcc(i: i32, v: i32): void {
+  const a = ACC + (<usize>i << 2);
+  store<i32>(a, load<i32>(a) + v);
 }
 
 /**
