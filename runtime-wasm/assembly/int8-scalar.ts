@@ -119,23 +119,37 @@ export function qdwNhwcScalar(p: usize): void {
   const KH = pi(p, 15), KW = pi(p, 16), sh = pi(p, 17), sw = pi(p, 18), dh = pi(p, 19), dw = pi(p, 20);
   const ph = pi(p, 21), pw = pi(p, 22), zx = pi(p, 23);
   const xs = (flags & F_XS) != 0;
-  const T = KH * KW, C8 = (C + 7) & ~7, blocks = C8 >> 3;
+  const C8 = (C + 7) & ~7, blocks = C8 >> 3;
   for (let n = 0; n < N; n++) {
     const xn = x + <usize>(n * H * W * C);
     const yn = y + <usize>(n * OH * OW * C);
     for (let oh = 0; oh < OH; oh++) {
       for (let ow = 0; ow < OW; ow++) {
-        for (let c = 0; c < C; c++) {
-          let acc: i32 = 0;
-          for (let t = 0; t < T; t++) {
-            const ih = oh * sh - ph + (t / KW) * dh, iw = ow * sw - pw + (t % KW) * dw;
-            const xv = ih >= 0 && ih < H && iw >= 0 && iw < W ? byteAt(xn + <usize>((ih * W + iw) * C + c), xs) : zx;
-            const e = (((t >> 1) * blocks + (c >> 3)) * 2 + ((c >> 2) & 1)) * 8 + (c & 3) * 2 + (t & 1);
-            acc += xv * <i32>load<i16>(w + (<usize>e << 1));
+        // channels in chunks of ACC_N: every tap swept along the contiguous channels
+        for (let c0 = 0; c0 < C; c0 += ACC_N) {
+          const c1 = min(C, c0 + ACC_N);
+          memory.fill(ACC, 0, <usize>(c1 - c0) << 2);
+          for (let kh = 0; kh < KH; kh++) {
+            const ih = oh * sh - ph + kh * dh;
+            for (let kw = 0; kw < KW; kw++) {
+              const t = kh * KW + kw;
+              const iw = ow * sw - pw + kw * dw;
+              const inb = ih >= 0 && ih < H && iw >= 0 && iw < W;
+              const xp = xn + <usize>((ih * W + iw) * C);
+              // tap t of channel c: i16 element ((t/2 * blocks + c/8) * 2 + (c/4) % 2) * 8 + (c % 4) * 2 + t % 2
+              const wt = w + (<usize>(((t >> 1) * blocks) * 16 + (t & 1)) << 1);
+              for (let c = c0; c < c1; c++) {
+                const wv = <i32>load<i16>(wt + (<usize>((c >> 3) * 16 + ((c >> 2) & 1) * 8 + (c & 3) * 2) << 1));
+                const xv = inb ? (xs ? <i32>load<i8>(xp + <usize>c) : <i32>load<u8>(xp + <usize>c)) : zx;
+                addAcc(c - c0, xv * wv);
+              }
+            }
           }
-          acc += load<i32>(chan + (<usize>c << 2));
-          const v = rqScalar(<i64>acc, load<i32>(chan + (<usize>(C8 + c) << 2)), sh32 + 32, zy, lo, hi);
-          store<u8>(yn + <usize>((oh * OW + ow) * C + c), <u8>v);
+          for (let c = c0; c < c1; c++) {
+            const acc = load<i32>(ACC + (<usize>(c - c0) << 2)) + load<i32>(chan + (<usize>c << 2));
+            const v = rqScalar(<i64>acc, load<i32>(chan + (<usize>(C8 + c) << 2)), sh32 + 32, zy, lo, hi);
+            store<u8>(yn + <usize>((oh * OW + ow) * C + c), <u8>v);
+          }
         }
       }
     }
