@@ -381,6 +381,8 @@ export interface CompileOptions {
   pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
   maxInputShape?: Record<string, number[]>;
+  /** `--wasm-simd on|off`: wasm SIMD in model.wasm (default on; off: no SIMD instruction). */
+  wasmSimd?: 'on' | 'off';
   /** `--bind NAME=VALUE`: inputs fixed to constants (cli/bind.ts). */
   bind?: Bindings;
   emitOnnx?: boolean;
@@ -448,6 +450,7 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   }
   if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
   if (o.pruneMode !== undefined && o.prune === undefined) throw usage('--prune-mode needs --prune RATIO');
+  if (o.wasmSimd !== undefined && o.target !== 'wasm') throw usage(`--wasm-simd applies to the wasm target only (not ${o.target})`);
   if (precision === 'int8' && o.calib === undefined && !o.calibRandom) {
     throw usage('--int8 needs calibration data: --calib FILE (samples along the first axis, .pb/.npy)', {
       hint: 'or --calib-random to calibrate on random data (smoke tests only: accuracy will suffer)',
@@ -526,7 +529,10 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   });
 
   const hls = { ...(o.hlsPart !== undefined ? { part: o.hlsPart } : {}), ...(o.hlsFit !== undefined ? { fit: o.hlsFit } : {}), ...(o.reuseFactor !== undefined ? { reuseFactor: o.reuseFactor } : {}) };
-  const emitted = await emitTarget(o.target, built.graph, { precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(Object.keys(hls).length ? { hls } : {}) });
+  const emitted = await emitTarget(o.target, built.graph, {
+    precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(o.wasmSimd === 'off' ? { wasmSimd: false } : {}),
+    ...(Object.keys(hls).length ? { hls } : {}),
+  });
   const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);
   if (files.has('model.onnx')) throw unsupported('internal: the target emitted model.onnx itself');

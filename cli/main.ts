@@ -68,7 +68,10 @@ worst layers and prints the command that fixes it (the same command with --keep-
 layer whose float version lowers the measured output loss most, re-measures, and repeats; the summary
 says "kept float by --keep-float auto" (named layers: "kept float on request").
 
-Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts.
+Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, model.mjs, model.d.ts and
+model_abi.h (static shapes: the memory offsets/sizes of the inputs and outputs as C #defines).
+--wasm-simd off builds model.wasm from the scalar kernel library: no SIMD instruction and no import,
+for engines without wasm SIMD (WAMR, wasm3, wasm2c); manifest "wasm_simd" records the choice.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
 >= 13; fp16: float16 weights with Casts; int4: blocked DequantizeLinear, opset 21): ONNX Runtime runs
 it, and \`edgec run/eval/profile DIR\` read it (--target ref on an int8 artifact runs the integer graph
@@ -217,6 +220,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addOption(maxInputShapeOption())
+    .addOption(new Option('--wasm-simd <on|off>', 'wasm SIMD in model.wasm (default on); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts').choices(['on', 'off']))
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
     .option('--print-after <pass>', 'print the graph after PASS on stderr (repeatable, or "all")', collect)
     .option('--disable-pass <pass>', 'skip PASS (repeatable)', collect)

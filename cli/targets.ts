@@ -32,6 +32,8 @@ export interface EmitOptions {
   maxInputShapes?: Record<string, number[]>;
   /** hls: `--hls-part`, `--hls-fit`, `--reuse-factor`. */
   hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
+  /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
+  wasmSimd?: boolean;
 }
 
 /** What a target emits: files (relative names) and manifest fields it adds (e.g. arena_bytes). */
@@ -76,7 +78,9 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       try {
         // The graph decides the kernels (int8 graphs hold edgec.Q* integer ops); `precision` is
         // the label the wasm target records.
-        art = emitWasm(graph, { precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}) });
+        art = emitWasm(graph, {
+          precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
+        });
       } catch (e) {
         throw targetError(e, 'wasm', opts.precision);
       }

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 /**
  * Builds the runtime-wasm kernel library: compiles runtime-wasm/assembly/index.ts with the installed
- * AssemblyScript compiler (SIMD on, stub runtime: no GC, no allocation at run time) to
- * runtime-wasm/build/kernels.wasm (+ .wat for review), and bundles the dynamic-shape planner into
- * runtime-wasm/build/relower.mjs. targets/wasm reads both at compile time.
+ * AssemblyScript compiler (stub runtime: no GC, no allocation at run time) twice: with SIMD to
+ * runtime-wasm/build/kernels.wasm (+ .wat for review) and without it to kernels-scalar.wasm (the
+ * kernels' `if (ASC_FEATURE_SIMD)` branches select the scalar code; `--wasm-simd off` artifacts),
+ * and bundles the dynamic-shape planner into runtime-wasm/build/relower.mjs. targets/wasm reads
+ * them at compile time.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,19 +16,24 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'runtime-wasm', 'build');
 mkdirSync(outDir, { recursive: true });
 
-const args = [
-  join(root, 'runtime-wasm', 'assembly', 'index.ts'),
-  '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd',
-  '--outFile', join(outDir, 'kernels.wasm'),
-  '--textFile', join(outDir, 'kernels.wat'),
-];
-const { error, stderr } = await asc.main(args, {});
-if (error) {
-  process.stderr.write(stderr.toString());
-  console.error(`build-runtime: asc failed: ${error.message}`);
-  process.exit(1);
+/** One kernel library: SIMD on (kernels.wasm) or off (kernels-scalar.wasm). */
+async function buildKernels(simd, name) {
+  const args = [
+    join(root, 'runtime-wasm', 'assembly', 'index.ts'),
+    '-O3', '--noAssert', '--runtime', 'stub', ...(simd ? ['--enable', 'simd'] : []),
+    '--outFile', join(outDir, `${name}.wasm`),
+    '--textFile', join(outDir, `${name}.wat`),
+  ];
+  const { error, stderr } = await asc.main(args, {});
+  if (error) {
+    process.stderr.write(stderr.toString());
+    console.error(`build-runtime: asc failed (${name}): ${error.message}`);
+    process.exit(1);
+  }
+  console.log(`build-runtime: wrote ${join('runtime-wasm', 'build', `${name}.wasm`)}`);
 }
-console.log(`build-runtime: wrote ${join('runtime-wasm', 'build', 'kernels.wasm')}`);
+await buildKernels(true, 'kernels');
+await buildKernels(false, 'kernels-scalar');
 
 // The planner of dynamic-shape artifacts: edgec's lowering bundled into one ES module (no Node
 // APIs) that model.mjs imports at run time (targets/wasm/dynamic/relower.ts).

@@ -1,7 +1,7 @@
 /**
  * vitest global setup: in CI (`CI` set) every prerequisite the suite reads must be present, so a
  * missing one fails the run instead of letting the tests that need it skip: the shared models and
- * ONNX conformance tests (../shared), g++ (HLS C simulation), Chromium (browser tests; its
+ * ONNX conformance tests (../shared), g++ (HLS C simulation), wabt and cc (wasm2c runs of the no-SIMD wasm), Chromium (browser tests; its
  * SwiftShader ICD runs WebGPU) and the optional `webgpu` npm package. On a user's machine the tests that need them skip with a reason.
  */
 import fs from 'node:fs';
@@ -28,6 +28,8 @@ export default function setup(): void {
     if (!fs.existsSync(path.join(SHARED, rel))) missing.push(path.join(SHARED, rel));
   }
   if (!hasCommand('g++')) missing.push('g++');
+  // --wasm-simd off artifacts: validated without SIMD and run through wasm2c + cc (wasm-nosimd.test.ts)
+  for (const c of ['wasm-validate', 'wasm2c', 'cc']) if (!hasCommand(c)) missing.push(c === 'cc' ? 'cc (a C compiler)' : `${c} (package wabt)`);
   if (!hasCommand('chromium')) missing.push('chromium');
   if (!fs.existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) missing.push('/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader, package chromium)');
   // the optional `webgpu` package (Dawn) runs the WebGPU tests in Node

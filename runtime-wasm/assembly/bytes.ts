@@ -117,11 +117,13 @@ export function minmax_u8(p: usize): void {
       const ar = A + <usize>(i0 * a0 + i1 * a1 + i2 * a2 + i3 * a3 + i4 * a4);
       const br = B + <usize>(i0 * b0 + i1 * b1 + i2 * b2 + i3 * b3 + i4 * b4);
       let i = 0;
-      if (a5 == 1 && b5 == 1) {
-        for (; i + 16 <= d5; i += 16) {
-          const va = v128.load(ar + <usize>i), vb = v128.load(br + <usize>i);
-          const r = signed ? (isMax ? i8x16.max_s(va, vb) : i8x16.min_s(va, vb)) : (isMax ? i8x16.max_u(va, vb) : i8x16.min_u(va, vb));
-          v128.store(y + <usize>i, r);
+      if (ASC_FEATURE_SIMD) {
+        if (a5 == 1 && b5 == 1) {
+          for (; i + 16 <= d5; i += 16) {
+            const va = v128.load(ar + <usize>i), vb = v128.load(br + <usize>i);
+            const r = signed ? (isMax ? i8x16.max_s(va, vb) : i8x16.min_s(va, vb)) : (isMax ? i8x16.max_u(va, vb) : i8x16.min_u(va, vb));
+            v128.store(y + <usize>i, r);
+          }
         }
       }
       for (; i < d5; i++) {

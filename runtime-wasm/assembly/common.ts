@@ -66,6 +66,16 @@ export function applyActInPlace(y: usize, n: i32, kind: i32, a0: f32, a1: f32): 
   unaryRange(kind, y, y, n, a0, a1);
 }
 
+/** f32x4.pmax of one lane: b when a < b, else a (NaN in a stays). */
+@inline export function pmaxf(a: f32, b: f32): f32 {
+  return a < b ? b : a;
+}
+
+/** f32x4.pmin of one lane: b when b < a, else a (NaN in a stays). */
+@inline export function pminf(a: f32, b: f32): f32 {
+  return b < a ? b : a;
+}
+
 /** Unary op codes beyond the activations. */
 export const U_COPY: i32 = 0;
 export const U_EXP: i32 = 8;
@@ -144,60 +154,83 @@ export function unaryScalar(op: i32, x: f32, a0: f32, a1: f32): f32 {
 export function unaryRange(op: i32, x: usize, y: usize, n: i32, a0: f32, a1: f32): void {
   let i = 0;
   const n4 = n & ~3;
-  if (op == ACT_RELU) {
-    const z = f32x4.splat(0);
-    for (; i < n4; i += 4) {
-      const off = <usize>i << 2;
-      const v = v128.load(x + off);
-      // pmax(v, 0) = v < 0 ? 0 : v keeps NaN and is one x86 instruction
-      v128.store(y + off, f32x4.pmax(v, z));
+  if (ASC_FEATURE_SIMD) {
+    if (op == ACT_RELU) {
+      const z = f32x4.splat(0);
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        const v = v128.load(x + off);
+        // pmax(v, 0) = v < 0 ? 0 : v keeps NaN and is one x86 instruction
+        v128.store(y + off, f32x4.pmax(v, z));
+      }
+    } else if (op == ACT_CLIP) {
+      const lo = f32x4.splat(a0), hi = f32x4.splat(a1);
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        v128.store(y + off, f32x4.pmin(f32x4.pmax(v128.load(x + off), lo), hi));
+      }
+    } else if (op == ACT_HARDSWISH) {
+      const z = f32x4.splat(0), one = f32x4.splat(1), s = f32x4.splat(<f32>1 / <f32>6), h = f32x4.splat(0.5);
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        const v = v128.load(x + off);
+        const g = f32x4.min(f32x4.max(f32x4.add(f32x4.mul(v, s), h), z), one);
+        v128.store(y + off, f32x4.mul(v, g));
+      }
+    } else if (op == ACT_HARDSIGMOID) {
+      const z = f32x4.splat(0), one = f32x4.splat(1), va = f32x4.splat(a0), vb = f32x4.splat(a1);
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        const v = v128.load(x + off);
+        v128.store(y + off, f32x4.min(f32x4.max(f32x4.add(f32x4.mul(v, va), vb), z), one));
+      }
+    } else if (op == ACT_LEAKYRELU) {
+      const z = f32x4.splat(0), va = f32x4.splat(a0);
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        const v = v128.load(x + off);
+        v128.store(y + off, v128.bitselect(v, f32x4.mul(v, va), f32x4.ge(v, z)));
+      }
+    } else if (op == U_NEG) {
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        v128.store(y + off, f32x4.neg(v128.load(x + off)));
+      }
+    } else if (op == U_ABS) {
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        v128.store(y + off, f32x4.abs(v128.load(x + off)));
+      }
+    } else if (op == U_SQRT) {
+      for (; i < n4; i += 4) {
+        const off = <usize>i << 2;
+        v128.store(y + off, f32x4.sqrt(v128.load(x + off)));
+      }
+    } else if (op == U_COPY) {
+      if (x != y) memory.copy(y, x, <usize>n << 2);
+      return;
     }
-  } else if (op == ACT_CLIP) {
-    const lo = f32x4.splat(a0), hi = f32x4.splat(a1);
-    for (; i < n4; i += 4) {
-      const off = <usize>i << 2;
-      v128.store(y + off, f32x4.pmin(f32x4.pmax(v128.load(x + off), lo), hi));
+  } else {
+    if (op == U_COPY) {
+      if (x != y) memory.copy(y, x, <usize>n << 2);
+      return;
     }
-  } else if (op == ACT_HARDSWISH) {
-    const z = f32x4.splat(0), one = f32x4.splat(1), s = f32x4.splat(<f32>1 / <f32>6), h = f32x4.splat(0.5);
-    for (; i < n4; i += 4) {
+    // the SIMD loop lane by lane (same operations, same results); the tail below as with SIMD
+    for (; i < n4; i++) {
       const off = <usize>i << 2;
-      const v = v128.load(x + off);
-      const g = f32x4.min(f32x4.max(f32x4.add(f32x4.mul(v, s), h), z), one);
-      v128.store(y + off, f32x4.mul(v, g));
+      const v = load<f32>(x + off);
+      let r: f32 = v;
+      if (op == ACT_RELU) r = pmaxf(v, 0);
+      else if (op == ACT_CLIP) r = pminf(pmaxf(v, a0), a1);
+      else if (op == ACT_HARDSWISH) r = v * Mathf.min(Mathf.max(v * (<f32>1 / <f32>6) + <f32>0.5, 0), 1);
+      else if (op == ACT_HARDSIGMOID) r = Mathf.min(Mathf.max(v * a0 + a1, 0), 1);
+      else if (op == ACT_LEAKYRELU) r = v >= 0 ? v : v * a0;
+      else if (op == U_NEG) r = -v;
+      else if (op == U_ABS) r = Mathf.abs(v);
+      else if (op == U_SQRT) r = Mathf.sqrt(v);
+      else break;
+      store<f32>(y + off, r);
     }
-  } else if (op == ACT_HARDSIGMOID) {
-    const z = f32x4.splat(0), one = f32x4.splat(1), va = f32x4.splat(a0), vb = f32x4.splat(a1);
-    for (; i < n4; i += 4) {
-      const off = <usize>i << 2;
-      const v = v128.load(x + off);
-      v128.store(y + off, f32x4.min(f32x4.max(f32x4.add(f32x4.mul(v, va), vb), z), one));
-    }
-  } else if (op == ACT_LEAKYRELU) {
-    const z = f32x4.splat(0), va = f32x4.splat(a0);
-    for (; i < n4; i += 4) {
-      const off = <usize>i << 2;
-      const v = v128.load(x + off);
-      v128.store(y + off, v128.bitselect(v, f32x4.mul(v, va), f32x4.ge(v, z)));
-    }
-  } else if (op == U_NEG) {
-    for (; i < n4; i += 4) {
-      const off = <usize>i << 2;
-      v128.store(y + off, f32x4.neg(v128.load(x + off)));
-    }
-  } else if (op == U_ABS) {
-    for (; i < n4; i += 4) {
-      const off = <usize>i << 2;
-      v128.store(y + off, f32x4.abs(v128.load(x + off)));
-    }
-  } else if (op == U_SQRT) {
-    for (; i < n4; i += 4) {
-      const off = <usize>i << 2;
-      v128.store(y + off, f32x4.sqrt(v128.load(x + off)));
-    }
-  } else if (op == U_COPY) {
-    if (x != y) memory.copy(y, x, <usize>n << 2);
-    return;
   }
   for (; i < n; i++) {
     const off = <usize>i << 2;

@@ -11,7 +11,7 @@
  * Scratch: depthwise: depthwiseScratchBytes; otherwise [im2col matrix, unless 1x1/stride 1/no pad]
  * followed by the GEMM's K x 8 packing buffer (K = C/group * KH * KW floats * 8).
  */
-import { pa, pi, pf, applyActInPlace } from './common';
+import { pa, pi, pf, applyActInPlace, pmaxf, pminf } from './common';
 import { gemmF32, BIAS_ROW, BIAS_NONE } from './gemm';
 
 export function conv2d_f32(p: usize): void {
@@ -135,8 +135,12 @@ function depthwise(x: usize, w: usize, bias: usize, y: usize, scratch: usize, C:
     for (let r = 0; r < H; r++) {
       memory.copy(scratch + (<usize>((r + ph) * Wp + pw) << 2), xc + (<usize>(r * W) << 2), <usize>W << 2);
     }
-    if (KH == 3 && KW == 3) dw3x3(scratch, Wp, wc, b, yc, OH, OW, sh, sw, lo, hi, tmp);
-    else dwPlane(scratch, Wp, wc, b, yc, OH, OW, KH, KW, sh, sw, lo, hi, tmp);
+    if (ASC_FEATURE_SIMD) {
+      if (KH == 3 && KW == 3) dw3x3(scratch, Wp, wc, b, yc, OH, OW, sh, sw, lo, hi, tmp);
+      else dwPlane(scratch, Wp, wc, b, yc, OH, OW, KH, KW, sh, sw, lo, hi, tmp);
+    } else {
+      dwPlaneScalar(scratch, Wp, wc, b, yc, OH, OW, KH, KW, sh, sw, lo, hi);
+    }
   }
 }
 
@@ -217,6 +221,27 @@ function dwPlane(P: usize, Wp: i32, w: usize, b: f32, y: usize, OH: i32, OW: i32
       acc = clampv(acc, vlo, vhi);
       if (ow + 4 <= OW) v128.store(yr + (<usize>ow << 2), acc);
       else storePartial(yr + (<usize>ow << 2), acc, OW - ow, tmp);
+    }
+  }
+}
+
+/**
+ * The scalar build's dw3x3 / dwPlane: each output lane on its own, with the same operations in the
+ * same order (bias, then kh, kw ascending; clamp as pmin(pmax(acc, lo), hi)): identical results.
+ */
+function dwPlaneScalar(P: usize, Wp: i32, w: usize, b: f32, y: usize, OH: i32, OW: i32, KH: i32, KW: i32, sh: i32, sw: i32,
+  lo: f32, hi: f32): void {
+  const pitch = <usize>Wp << 2;
+  for (let oh = 0; oh < OH; oh++) {
+    const yr = y + (<usize>(oh * OW) << 2);
+    for (let ow = 0; ow < OW; ow++) {
+      let acc = b;
+      for (let kh = 0; kh < KH; kh++) {
+        const r = P + <usize>(oh * sh + kh) * pitch + (<usize>(ow * sw) << 2);
+        const wr = w + (<usize>(kh * KW) << 2);
+        for (let kw = 0; kw < KW; kw++) acc += load<f32>(wr + (<usize>kw << 2)) * load<f32>(r + (<usize>kw << 2));
+      }
+      store<f32>(yr + (<usize>ow << 2), pminf(pmaxf(acc, lo), hi));
     }
   }
 }

@@ -56,23 +56,25 @@ function binS(op: i32, a: f32, b: f32): f32 {
 function binRow(op: i32, a: usize, sa: i32, b: usize, sb: i32, y: usize, n: i32): void {
   let i = 0;
   if (op != B_POW && op != B_MOD) {
-    const n4 = n & ~3;
-    if (sa == 1 && sb == 1) {
-      for (; i < n4; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(y + o, binV(op, v128.load(a + o), v128.load(b + o)));
-      }
-    } else if (sa == 1 && sb == 0) {
-      const vb = v128.load32_splat(b);
-      for (; i < n4; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(y + o, binV(op, v128.load(a + o), vb));
-      }
-    } else if (sa == 0 && sb == 1) {
-      const va = v128.load32_splat(a);
-      for (; i < n4; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(y + o, binV(op, va, v128.load(b + o)));
+    if (ASC_FEATURE_SIMD) {
+      const n4 = n & ~3;
+      if (sa == 1 && sb == 1) {
+        for (; i < n4; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(y + o, binV(op, v128.load(a + o), v128.load(b + o)));
+        }
+      } else if (sa == 1 && sb == 0) {
+        const vb = v128.load32_splat(b);
+        for (; i < n4; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(y + o, binV(op, v128.load(a + o), vb));
+        }
+      } else if (sa == 0 && sb == 1) {
+        const va = v128.load32_splat(a);
+        for (; i < n4; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(y + o, binV(op, va, v128.load(b + o)));
+        }
       }
     }
   }
@@ -186,11 +188,13 @@ export function channel_affine_f32(p: usize): void {
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const s = load<f32>(sc + (<usize>c << 2)), t = load<f32>(sh + (<usize>c << 2));
-      const vs = f32x4.splat(s), vt = f32x4.splat(t);
       let i = 0;
-      for (; i < n4; i += 4) {
-        const o = <usize>i << 2;
-        v128.store(y + o, f32x4.add(f32x4.mul(v128.load(x + o), vs), vt));
+      if (ASC_FEATURE_SIMD) {
+        const vs = f32x4.splat(s), vt = f32x4.splat(t);
+        for (; i < n4; i += 4) {
+          const o = <usize>i << 2;
+          v128.store(y + o, f32x4.add(f32x4.mul(v128.load(x + o), vs), vt));
+        }
       }
       for (; i < inner; i++) {
         const o = <usize>i << 2;
@@ -209,8 +213,10 @@ export function cast_to_f32(p: usize): void {
   const src = pa(p, 0), dst = pa(p, 1), n = pi(p, 2), kind = pi(p, 3);
   let i = 0;
   if (kind == 0) {
-    for (; i + 4 <= n; i += 4) {
-      v128.store(dst + (<usize>i << 2), f32x4.convert_i32x4_s(v128.load(src + (<usize>i << 2))));
+    if (ASC_FEATURE_SIMD) {
+      for (; i + 4 <= n; i += 4) {
+        v128.store(dst + (<usize>i << 2), f32x4.convert_i32x4_s(v128.load(src + (<usize>i << 2))));
+      }
     }
     for (; i < n; i++) store<f32>(dst + (<usize>i << 2), <f32>load<i32>(src + (<usize>i << 2)));
   } else if (kind == 1) {

@@ -28,26 +28,28 @@ import { pa, pi } from './common';
  */
 export function round_f16_f32(p: usize): void {
   const src = pa(p, 0), dst = pa(p, 1), n = pi(p, 2);
-  const absMask = i32x4.splat(0x7fffffff);
-  const signMask = i32x4.splat(0x80000000);
-  const inf = i32x4.splat(0x7f800000);
-  const minNormal = i32x4.splat(0x387fffff);
-  const half = f32x4.splat(0.5);
-  const one = i32x4.splat(1);
-  const bias = i32x4.splat(0x0fff);
-  const keep = i32x4.splat(0xffffe000);
-  const overflow = i32x4.splat(0x477fffff);
-  const quiet = i32x4.splat(0x00400000);
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const b = v128.load(src + (<usize>i << 2));
-    const a = v128.and(b, absMask);
-    let r = v128.and(i32x4.add(i32x4.add(a, bias), v128.and(i32x4.shr_u(a, 13), one)), keep);
-    r = v128.bitselect(inf, r, i32x4.gt_u(r, overflow));
-    const sub = f32x4.sub(f32x4.add(a, half), half);
-    r = v128.bitselect(r, sub, i32x4.gt_u(a, minNormal));
-    r = v128.bitselect(v128.or(a, quiet), r, i32x4.gt_u(a, inf));
-    v128.store(dst + (<usize>i << 2), v128.or(r, v128.and(b, signMask)));
+  if (ASC_FEATURE_SIMD) {
+    const absMask = i32x4.splat(0x7fffffff);
+    const signMask = i32x4.splat(0x80000000);
+    const inf = i32x4.splat(0x7f800000);
+    const minNormal = i32x4.splat(0x387fffff);
+    const half = f32x4.splat(0.5);
+    const one = i32x4.splat(1);
+    const bias = i32x4.splat(0x0fff);
+    const keep = i32x4.splat(0xffffe000);
+    const overflow = i32x4.splat(0x477fffff);
+    const quiet = i32x4.splat(0x00400000);
+    for (; i + 4 <= n; i += 4) {
+      const b = v128.load(src + (<usize>i << 2));
+      const a = v128.and(b, absMask);
+      let r = v128.and(i32x4.add(i32x4.add(a, bias), v128.and(i32x4.shr_u(a, 13), one)), keep);
+      r = v128.bitselect(inf, r, i32x4.gt_u(r, overflow));
+      const sub = f32x4.sub(f32x4.add(a, half), half);
+      r = v128.bitselect(r, sub, i32x4.gt_u(a, minNormal));
+      r = v128.bitselect(v128.or(a, quiet), r, i32x4.gt_u(a, inf));
+      v128.store(dst + (<usize>i << 2), v128.or(r, v128.and(b, signMask)));
+    }
   }
   for (; i < n; i++) store<u32>(dst + (<usize>i << 2), roundBits(load<u32>(src + (<usize>i << 2))));
 }
@@ -58,18 +60,20 @@ export function round_f16_f32(p: usize): void {
  */
 export function f16_to_f32(p: usize): void {
   const src = pa(p, 0), dst = pa(p, 1), n = pi(p, 2);
-  const low15 = i32x4.splat(0x7fff);
-  const infH = i32x4.splat(0x7bff);
-  const expAll = i32x4.splat(0x7f800000);
-  const scale = f32x4.splat(reinterpret<f32>(<u32>0x77800000)); // 2^112
   let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const h = v128.load_ext<u16>(src + (<usize>i << 1));
-    const em = v128.and(h, low15);
-    const bits = i32x4.shl(em, 13);
-    const fin = f32x4.mul(bits, scale);
-    const r = v128.bitselect(v128.or(bits, expAll), fin, i32x4.gt_u(em, infH));
-    v128.store(dst + (<usize>i << 2), v128.or(r, i32x4.shl(v128.andnot(h, low15), 16)));
+  if (ASC_FEATURE_SIMD) {
+    const low15 = i32x4.splat(0x7fff);
+    const infH = i32x4.splat(0x7bff);
+    const expAll = i32x4.splat(0x7f800000);
+    const scale = f32x4.splat(reinterpret<f32>(<u32>0x77800000)); // 2^112
+    for (; i + 4 <= n; i += 4) {
+      const h = v128.load_ext<u16>(src + (<usize>i << 1));
+      const em = v128.and(h, low15);
+      const bits = i32x4.shl(em, 13);
+      const fin = f32x4.mul(bits, scale);
+      const r = v128.bitselect(v128.or(bits, expAll), fin, i32x4.gt_u(em, infH));
+      v128.store(dst + (<usize>i << 2), v128.or(r, i32x4.shl(v128.andnot(h, low15), 16)));
+    }
   }
   for (; i < n; i++) {
     const h = <u32>load<u16>(src + (<usize>i << 1));

@@ -4,7 +4,7 @@
  * A read as broadcast scalars (v128.load32_splat). Loop order: N panels outer so a K x 8 panel of B
  * stays in L1 while all rows of A stream past it.
  */
-import { pa, pi, pf, applyActInPlace } from './common';
+import { pa, pi, pf, applyActInPlace, pmaxf, pminf } from './common';
 
 /** Bias modes. */
 export const BIAS_NONE: i32 = 0;
@@ -48,45 +48,144 @@ export function gemmF32(A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i
   alpha: f32, bias: usize, bmode: i32, lo: f32, hi: f32, pack: usize = 0, packedB: bool = false, packedA: bool = false): void {
   // packedA (M >= 4, N >= 8): A pre-packed by the compiler as row groups [K][4] for rows 0-3, 4-7, ...
   // and, when M % 4 != 0, rows M-4..M-1; sa is then the group stride K * 16 bytes.
-  const va = f32x4.splat(alpha), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
-  const sa = packedA ? <usize>K << 4 : <usize>lda << 2, sb = <usize>ldb << 2, sc = <usize>ldc << 2;
-  // Column panels of 8 (then 4, then 1). A ragged end is handled by one more panel that overlaps
-  // the previous one (recomputing a few columns is cheaper than a scalar tail; C never aliases A/B).
-  if (!packedB && N >= 8 && N <= 64 && M >= 8 && <i64>M * <i64>K > 65536) {
-    rowsOuter(A, sa, B, sb, C, sc, M, N, K, va, bias, bmode, vlo, vhi, packedA);
-    return;
-  }
-  let n = 0;
-  while (n < N) {
-    if (N >= 8) {
-      const nn = N - n >= 8 ? n : N - 8;
-      if (packedB) {
-        // B pre-packed by the compiler: one contiguous K x 8 panel per column panel, in loop order
-        panel8(A, sa, B, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
-        B += <usize>K << 5;
-      } else if (pack != 0 && M >= 8) {
-        // copy the K x 8 panel into a contiguous L1 buffer: rows of B far apart (often a multiple
-        // of 4 KiB) would alias in L1 and be refetched by every row tile
-        let src = B + (<usize>nn << 2), dst = pack;
-        for (let k = 0; k < K; k++) {
-          v128.store(dst, v128.load(src));
-          v128.store(dst, v128.load(src, 16), 16);
-          src += sb; dst += 32;
+  if (ASC_FEATURE_SIMD) {
+    const va = f32x4.splat(alpha), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+    const sa = packedA ? <usize>K << 4 : <usize>lda << 2, sb = <usize>ldb << 2, sc = <usize>ldc << 2;
+    // Column panels of 8 (then 4, then 1). A ragged end is handled by one more panel that overlaps
+    // the previous one (recomputing a few columns is cheaper than a scalar tail; C never aliases A/B).
+    if (!packedB && N >= 8 && N <= 64 && M >= 8 && <i64>M * <i64>K > 65536) {
+      rowsOuter(A, sa, B, sb, C, sc, M, N, K, va, bias, bmode, vlo, vhi, packedA);
+      return;
+    }
+    let n = 0;
+    while (n < N) {
+      if (N >= 8) {
+        const nn = N - n >= 8 ? n : N - 8;
+        if (packedB) {
+          // B pre-packed by the compiler: one contiguous K x 8 panel per column panel, in loop order
+          panel8(A, sa, B, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+          B += <usize>K << 5;
+        } else if (pack != 0 && M >= 8) {
+          // copy the K x 8 panel into a contiguous L1 buffer: rows of B far apart (often a multiple
+          // of 4 KiB) would alias in L1 and be refetched by every row tile
+          let src = B + (<usize>nn << 2), dst = pack;
+          for (let k = 0; k < K; k++) {
+            v128.store(dst, v128.load(src));
+            v128.store(dst, v128.load(src, 16), 16);
+            src += sb; dst += 32;
+          }
+          panel8(A, sa, pack, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+        } else {
+          panel8(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
         }
-        panel8(A, sa, pack, 32, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+        n = nn + 8;
+      } else if (N >= 4) {
+        const nn = N - n >= 4 ? n : N - 4;
+        panel4(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi);
+        n = nn + 4;
       } else {
-        panel8(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi, packedA);
+        column1(A, sa, B + (<usize>n << 2), sb, C, sc, M, n, N, K, alpha, bias, bmode, lo, hi);
+        n++;
       }
-      n = nn + 8;
-    } else if (N >= 4) {
-      const nn = N - n >= 4 ? n : N - 4;
-      panel4(A, sa, B + (<usize>nn << 2), sb, C, sc, M, nn, N, K, va, bias, bmode, vlo, vhi);
-      n = nn + 4;
+    }
+  } else {
+    gemmScalar(A, lda, B, ldb, C, ldc, M, N, K, alpha, bias, bmode, lo, hi, packedB, packedA);
+  }
+}
+
+/**
+ * The scalar build's gemmF32: every element of C on its own, with the operations of the SIMD path
+ * that computes it in the same order (identical results): k ascending in one sum (the 4x8 tiles,
+ * panel4, column1), or, for the 1x8 tiles (M < 4, N >= 8), even and odd k in two sums added at the
+ * end; then acc * alpha + bias and the clamp (pmin(pmax) as the vector epilogue; min(max) in
+ * column1). Reads A and B packed the way the SIMD path reads them.
+ */
+function gemmScalar(A: usize, lda: i32, B: usize, ldb: i32, C: usize, ldc: i32, M: i32, N: i32, K: i32,
+  alpha: f32, bias: usize, bmode: i32, lo: f32, hi: f32, packedB: bool, packedA: bool): void {
+  const split = M < 4 && N >= 8;
+  const fullA = M & ~3;
+  for (let m = 0; m < M; m++) {
+    // A[m, k] at ra + k * ka
+    let ra: usize, ka: usize;
+    if (packedA) {
+      const g = m < fullA ? m >> 2 : M >> 2, r = m < fullA ? m & 3 : m - (M - 4);
+      ra = A + <usize>g * (<usize>K << 4) + (<usize>r << 2);
+      ka = 16;
     } else {
-      column1(A, sa, B + (<usize>n << 2), sb, C, sc, M, n, N, K, alpha, bias, bmode, lo, hi);
-      n++;
+      ra = A + <usize>m * (<usize>lda << 2);
+      ka = 4;
+    }
+    const cm = C + <usize>m * (<usize>ldc << 2);
+    // four columns at a time (one sum per column, k ascending; two when split), then one at a time
+    let n = 0;
+    for (; n + 4 <= N; n += 4) {
+      let kb: usize;
+      const rb = colAddr(B, ldb, K, N, n, packedB);
+      kb = packedB ? 32 : <usize>ldb << 2;
+      // packed B: columns n..n+3 lie in one panel unless they straddle the last, overlapping one
+      if (packedB && colAddr(B, ldb, K, N, n + 3, true) != rb + 12) {
+        for (let j = 0; j < 4; j++) gemmColumn(ra, ka, colAddr(B, ldb, K, N, n + j, true), 32, K, split, alpha, bias, bmode, m, n + j, N, lo, hi, cm);
+        continue;
+      }
+      let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+      let d0: f32 = 0, d1: f32 = 0, d2: f32 = 0, d3: f32 = 0;
+      let k = 0;
+      if (split) {
+        for (; k + 2 <= K; k += 2) {
+          const a = load<f32>(ra + <usize>k * ka), a2 = load<f32>(ra + <usize>(k + 1) * ka);
+          const b = rb + <usize>k * kb, b2 = b + kb;
+          s0 += a * load<f32>(b); s1 += a * load<f32>(b, 4); s2 += a * load<f32>(b, 8); s3 += a * load<f32>(b, 12);
+          d0 += a2 * load<f32>(b2); d1 += a2 * load<f32>(b2, 4); d2 += a2 * load<f32>(b2, 8); d3 += a2 * load<f32>(b2, 12);
+        }
+      }
+      for (; k < K; k++) {
+        const a = load<f32>(ra + <usize>k * ka);
+        const b = rb + <usize>k * kb;
+        s0 += a * load<f32>(b); s1 += a * load<f32>(b, 4); s2 += a * load<f32>(b, 8); s3 += a * load<f32>(b, 12);
+      }
+      if (split) { s0 += d0; s1 += d1; s2 += d2; s3 += d3; }
+      gemmStore(cm, s0, alpha, bias, bmode, m, n, N, lo, hi);
+      gemmStore(cm, s1, alpha, bias, bmode, m, n + 1, N, lo, hi);
+      gemmStore(cm, s2, alpha, bias, bmode, m, n + 2, N, lo, hi);
+      gemmStore(cm, s3, alpha, bias, bmode, m, n + 3, N, lo, hi);
+    }
+    for (; n < N; n++) {
+      gemmColumn(ra, ka, colAddr(B, ldb, K, N, n, packedB), packedB ? 32 : <usize>ldb << 2, K, split, alpha, bias, bmode, m, n, N, lo, hi, cm);
     }
   }
+}
+
+/** Address of B[0, n] (packed B: K x 8 panels at columns 0, 8, ..., and N - 8 for a ragged end). */
+@inline function colAddr(B: usize, ldb: i32, K: i32, N: i32, n: i32, packedB: bool): usize {
+  if (!packedB) return B + (<usize>n << 2);
+  const fullB = N & ~7;
+  const pnl = n < fullB ? n >> 3 : N >> 3, col = n < fullB ? n & 7 : n - (N - 8);
+  return B + <usize>pnl * (<usize>K << 5) + (<usize>col << 2);
+}
+
+/** One element of C (row m, column n) by gemmScalar's rules. */
+@inline function gemmColumn(ra: usize, ka: usize, rb: usize, kb: usize, K: i32, split: bool, alpha: f32, bias: usize, bmode: i32,
+  m: i32, n: i32, N: i32, lo: f32, hi: f32, cm: usize): void {
+  let s: f32 = 0;
+  let k = 0;
+  if (split) {
+    let d: f32 = 0;
+    for (; k + 2 <= K; k += 2) {
+      s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+      d += load<f32>(ra + <usize>(k + 1) * ka) * load<f32>(rb + <usize>(k + 1) * kb);
+    }
+    for (; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+    s += d;
+  } else {
+    for (; k < K; k++) s += load<f32>(ra + <usize>k * ka) * load<f32>(rb + <usize>k * kb);
+  }
+  gemmStore(cm, s, alpha, bias, bmode, m, n, N, lo, hi);
+}
+
+/** acc * alpha + bias, clamped as the SIMD path clamps (pmin(pmax); column1, N < 4: min(max)), stored at row cm, column n. */
+@inline function gemmStore(cm: usize, s: f32, alpha: f32, bias: usize, bmode: i32, m: i32, n: i32, N: i32, lo: f32, hi: f32): void {
+  const v = s * alpha + biasS(bias, bmode, m, n, N);
+  store<f32>(cm + (<usize>n << 2), N < 4 ? Mathf.min(Mathf.max(v, lo), hi) : pminf(pmaxf(v, lo), hi));
 }
 
 /** Columns [n, n+8) of C: 4x8 register tiles (a ragged M end overlaps the previous tile), 1x8 when M < 4. */

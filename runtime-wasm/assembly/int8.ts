@@ -31,14 +31,15 @@
  * the same kernel call writes later (never past the end of the output).
  */
 import { pa, pi } from './common';
+import { dequantizeScalar, qbinaryScalar, qconvScalar, qconvWinoScalar, qdwNhwcScalar, qgemmScalar, quantizeScalar } from './int8-scalar';
 
-const F_XS: i32 = 1;
-const F_YS: i32 = 2;
-const F_Y32: i32 = 4;
+export const F_XS: i32 = 1;
+export const F_YS: i32 = 2;
+export const F_Y32: i32 = 4;
 const F_FLOAT: i32 = 8;
-const F_BS: i32 = 16;
+export const F_BS: i32 = 16;
 /** qgemm_i8: weights packed as i8 (every w' fits). */
-const F_W8: i32 = 32;
+export const F_W8: i32 = 32;
 /** qgemm_i8: vector output stage (fixed mode, 8-bit output, every shift >= 32; rnd[Mp] in the blob). */
 const F_VHI: i32 = 64;
 /** qgemm_i8 with F_VHI: every channel has the same shift. */
@@ -46,8 +47,8 @@ const F_USH: i32 = 128;
 /** qconv_i8: no accumulator can wrap (|sum x*w'| + |off| < 2^31), so the output stage may fold off and zy. */
 const F_NOWRAP: i32 = 256;
 /** qconv_i8 layout bits: x channels-last (pointwise path), y channels-last. */
-const L_XNHWC: i32 = 1;
-const L_YNHWC: i32 = 2;
+export const L_XNHWC: i32 = 1;
+export const L_YNHWC: i32 = 2;
 
 // ---------------------------------------------------------------------------------------------
 // Shared epilogue
@@ -95,7 +96,7 @@ const L_YNHWC: i32 = 2;
 }
 
 /** Scalar fixed-point requantization with clamp and zero point (the reference's outStage). */
-@inline function rqScalar(acc: i64, m: i32, n: i32, zy: i32, lo: i32, hi: i32): i32 {
+@inline export function rqScalar(acc: i64, m: i32, n: i32, zy: i32, lo: i32, hi: i32): i32 {
   let v = acc * <i64>m;
   if (n > 0) v = (v + (<i64>1 << <i64>(n - 1))) >> <i64>n;
   v += <i64>zy;
@@ -149,7 +150,7 @@ const L_YNHWC: i32 = 2;
 //   0 chan, 1 scales (f64, float mode; 0 otherwise), 2 flags, 3 zy, 4 lo, 5 hi, 6 M (channels).
 @inline function sChan(s: usize): usize { return pa(s, 0); }
 @inline function sScales(s: usize): usize { return pa(s, 1); }
-@inline function sFlags(s: usize): i32 { return pi(s, 2); }
+@inline export function sFlags(s: usize): i32 { return pi(s, 2); }
 @inline function sZy(s: usize): i32 { return pi(s, 3); }
 @inline function sLo(s: usize): i32 { return pi(s, 4); }
 @inline function sHi(s: usize): i32 { return pi(s, 5); }
@@ -349,7 +350,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
 }
 
 /** Scalar output stage of one accumulator of channel m; stores at y. */
-@inline function stageScalar(s: usize, m: i32, acc: i32, y: usize): void {
+@inline export function stageScalar(s: usize, m: i32, acc: i32, y: usize): void {
   const chan = sChan(s);
   acc += load<i32>(chan + (<usize>m << 2));
   const flags = sFlags(s);
@@ -389,6 +390,7 @@ const TILE_PIXELS: i32 = 256;
  * Scratch, path 2: i16 plane PHa*PWd, then the pair plane i32 PHp*PWd (dwRows, dwPairRows, dwCols).
  */
 export function qconv_i8(p: usize): void {
+  if (!ASC_FEATURE_SIMD) { qconvScalar(p); return; } // scalar build (int8-scalar.ts)
   const x = pa(p, 0), wpack = pa(p, 1), y = pa(p, 2), scratch = pa(p, 3);
   const s = p + 16;
   const flags = sFlags(s), M = pi(p, 10);
@@ -588,6 +590,7 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
  *   (w' of tap T, past the last tap, is 0). Padding taps read zx (cancelled by off, as in qconv_i8).
  */
 export function qdw_nhwc_i8(p: usize): void {
+  if (!ASC_FEATURE_SIMD) { qdwNhwcScalar(p); return; } // scalar build (int8-scalar.ts)
   const x = pa(p, 0), w = pa(p, 1), y = pa(p, 2), chan = pa(p, 3);
   const sh32 = pi(p, 4), zy = pi(p, 5), lo = pi(p, 6), hi = pi(p, 7), flags = pi(p, 8);
   const N = pi(p, 9), C = pi(p, 10), H = pi(p, 11), W = pi(p, 12), OH = pi(p, 13), OW = pi(p, 14);
@@ -1022,6 +1025,7 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
  * the chan blob then also holds rnd[Mp] (i64, 2^(n-1)) after shift[Mp]. F_USH: every shift equal.
  */
 export function qgemm_i8(p: usize): void {
+  if (!ASC_FEATURE_SIMD) { qgemmScalar(p); return; } // scalar build (int8-scalar.ts)
   const x = pa(p, 0), wpack = pa(p, 1), y = pa(p, 2), xw = pa(p, 3);
   const s = p + 16;
   const flags = sFlags(s), N = pi(p, 10), R = pi(p, 11), K = pi(p, 12);
@@ -1122,18 +1126,20 @@ export function qrequant_i8(p: usize): void {
   const zx = pi(p, 5), mult = pi(p, 6), sh = pi(p, 7), zy = pi(p, 8), lo = pi(p, 9), hi = pi(p, 10);
   const ys = (flags & F_YS) != 0;
   let i = 0;
-  if (kind != 2 && (flags & F_FLOAT) == 0) {
-    const zv = i32x4.splat(zx), mv = i32x4.splat(mult);
-    const rnd = i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0);
-    const lov = i64x2.splat(<i64>(lo - zy)), hiv = i64x2.splat(<i64>(hi - zy));
-    const zyv = i32x4.splat(zy);
-    for (; i + 8 <= n; i += 8) {
-      const v = kind == 1 ? v128.load8x8_s(x + <usize>i) : v128.load8x8_u(x + <usize>i);
-      const a = i32x4.sub(i32x4.extend_low_i16x8_s(v), zv);
-      const b = i32x4.sub(i32x4.extend_high_i16x8_s(v), zv);
-      const ra = i32x4.add(rqFixed4(a, mv, rnd, sh, lov, hiv), zyv);
-      const rb = i32x4.add(rqFixed4(b, mv, rnd, sh, lov, hiv), zyv);
-      store8(y + <usize>i, narrow8(ra, rb, ys), 8);
+  if (ASC_FEATURE_SIMD) {
+    if (kind != 2 && (flags & F_FLOAT) == 0) {
+      const zv = i32x4.splat(zx), mv = i32x4.splat(mult);
+      const rnd = i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0);
+      const lov = i64x2.splat(<i64>(lo - zy)), hiv = i64x2.splat(<i64>(hi - zy));
+      const zyv = i32x4.splat(zy);
+      for (; i + 8 <= n; i += 8) {
+        const v = kind == 1 ? v128.load8x8_s(x + <usize>i) : v128.load8x8_u(x + <usize>i);
+        const a = i32x4.sub(i32x4.extend_low_i16x8_s(v), zv);
+        const b = i32x4.sub(i32x4.extend_high_i16x8_s(v), zv);
+        const ra = i32x4.add(rqFixed4(a, mv, rnd, sh, lov, hiv), zyv);
+        const rb = i32x4.add(rqFixed4(b, mv, rnd, sh, lov, hiv), zyv);
+        store8(y + <usize>i, narrow8(ra, rb, ys), 8);
+      }
     }
   }
   const sc = (flags & F_FLOAT) ? load<f64>(pa(p, 11)) : 0.0;
@@ -1158,7 +1164,7 @@ const QB_ADD: i32 = 0;
 }
 
 /** One scalar QAdd/QMul element (64-bit, as the reference). */
-@inline function qbinScalar(op: i32, a: i32, b: i32, ma: i32, mb: i32, sh: i32, zy: i32, lo: i32, hi: i32): i32 {
+@inline export function qbinScalar(op: i32, a: i32, b: i32, ma: i32, mb: i32, sh: i32, zy: i32, lo: i32, hi: i32): i32 {
   if (op == QB_ADD) {
     let v = <i64>ma * <i64>a + <i64>mb * <i64>b;
     if (sh > 0) v = (v + (<i64>1 << <i64>(sh - 1))) >> <i64>sh;
@@ -1176,6 +1182,7 @@ const QB_ADD: i32 = 0;
  * 7 Ma (QMul: M), 8 Mb, 9 shift, 10 zy, 11 lo, 12 hi, 13..18 dims, 19..24 a strides, 25..30 b strides.
  */
 export function qbinary_i8(p: usize): void {
+  if (!ASC_FEATURE_SIMD) { qbinaryScalar(p); return; } // scalar build (int8-scalar.ts)
   const A = pa(p, 0), B = pa(p, 1), Y = pa(p, 2), op = pi(p, 3), flags = pi(p, 4);
   const za = pi(p, 5), zb = pi(p, 6), ma = pi(p, 7), mb = pi(p, 8), sh = pi(p, 9), zy = pi(p, 10), lo = pi(p, 11), hi = pi(p, 12);
   const as = (flags & F_XS) != 0, bs = (flags & F_BS) != 0, ys = (flags & F_YS) != 0;
@@ -1261,6 +1268,11 @@ export function qbinary_i8(p: usize): void {
 
 /** Sum of n bytes at x (stride 1), int32 wrapping. */
 function sumBytes(x: usize, n: i32, signed: bool): i32 {
+  if (!ASC_FEATURE_SIMD) {
+    let t: i32 = 0;
+    for (let i = 0; i < n; i++) t += signed ? <i32>load<i8>(x + <usize>i) : <i32>load<u8>(x + <usize>i);
+    return t;
+  }
   let acc = i32x4.splat(0);
   let i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -1390,6 +1402,7 @@ export function qmaxpool_i8(p: usize): void {
  * 6 inner, 7 y signed.
  */
 export function quantize_f32(p: usize): void {
+  if (!ASC_FEATURE_SIMD) { quantizeScalar(p); return; } // scalar build (int8-scalar.ts)
   const X = pa(p, 0), Y = pa(p, 1), S = pa(p, 2), Z = pa(p, 3);
   const outer = pi(p, 4), A = pi(p, 5), inner = pi(p, 6), ys = pi(p, 7) != 0;
   const lo: i32 = ys ? -128 : 0, hi: i32 = ys ? 127 : 255;
@@ -1431,6 +1444,7 @@ export function quantize_f32(p: usize): void {
  * 6 inner, 7 x signed.
  */
 export function dequantize_f32(p: usize): void {
+  if (!ASC_FEATURE_SIMD) { dequantizeScalar(p); return; } // scalar build (int8-scalar.ts)
   const X = pa(p, 0), Y = pa(p, 1), S = pa(p, 2), Z = pa(p, 3);
   const outer = pi(p, 4), A = pi(p, 5), inner = pi(p, 6), xs = pi(p, 7) != 0;
   let i = 0;
@@ -1476,6 +1490,7 @@ export function dequantize_f32(p: usize): void {
  * M i32 [16][M][B8 * 8], then two centered i16 planes of (2 * CR + 2) x PWw (PWw = 2 * TWp + 8).
  */
 export function qconv_wino_i8(p: usize): void {
+  if (!ASC_FEATURE_SIMD) { qconvWinoScalar(p); return; } // scalar build (int8-scalar.ts)
   const x = pa(p, 0), U = pa(p, 1), y = pa(p, 2), scratch = pa(p, 3);
   const s = p + 16;
   const flags = sFlags(s), M = pi(p, 10);

@@ -47,12 +47,22 @@ export function global_pool_f32(p: usize): void {
   const y = pa(p, 1), P = pi(p, 2), S = pi(p, 3), kind = pi(p, 4);
   const s4 = S & ~3;
   for (let c = 0; c < P; c++) {
-    let r: f32;
+    let r: f32 = 0;
     let i = 0;
     if (kind == 0) {
-      let acc = f32x4.splat(0);
-      for (; i < s4; i += 4) acc = f32x4.add(acc, v128.load(x + (<usize>i << 2)));
-      r = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      if (ASC_FEATURE_SIMD) {
+        let acc = f32x4.splat(0);
+        for (; i < s4; i += 4) acc = f32x4.add(acc, v128.load(x + (<usize>i << 2)));
+        r = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      } else {
+        // the four SIMD lanes as four sums, added in the same order
+        let s0: f32 = 0, s1: f32 = 0, s2: f32 = 0, s3: f32 = 0;
+        for (; i < s4; i += 4) {
+          const q = x + (<usize>i << 2);
+          s0 += load<f32>(q); s1 += load<f32>(q, 4); s2 += load<f32>(q, 8); s3 += load<f32>(q, 12);
+        }
+        r = s0 + s1 + s2 + s3;
+      }
       for (; i < S; i++) r += load<f32>(x + (<usize>i << 2));
       r /= <f32>S;
     } else {

@@ -18,6 +18,7 @@ import { injectSpec } from '../common/runtime-file.js';
 import { emulateF16, hasF16 } from '../common/f16-graph.js';
 import { LOWERINGS, lowerGraph, Lowered } from './lower.js';
 import { buildModule, MemoryLayout } from './module.js';
+import { abiHeader } from './abi-header.js';
 import { emitWasmDynamic, isStaticGraph } from './dynamic/emit.js';
 
 export interface WasmOptions extends TargetOptions {
@@ -25,6 +26,11 @@ export interface WasmOptions extends TargetOptions {
   profile?: boolean;
   /** Largest shape per input name, for inputs with symbolic dims (`--max-input-shape`): a dynamic-shape artifact. */
   maxInputShapes?: Record<string, number[]>;
+  /**
+   * Wasm SIMD in the kernels (`--wasm-simd`, default true). false: model.wasm holds no SIMD
+   * instruction (scalar kernel library), for engines without it (WAMR, wasm3, wasm2c).
+   */
+  simd?: boolean;
 }
 
 /** Compile statistics beside the artifact (bench, profiler). */
@@ -76,6 +82,7 @@ export function graphStats(g: Graph): { macs: number; params: number } {
 export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: WasmStats } {
   // The graph decides the kernels (a quantized graph lowers to the int8 kernels); `precision` is
   // the label the manifest records.
+  const simd = opts.simd ?? true;
   const precision = opts.precision ?? (isIntegerGraph(g) ? 'int8' : hasF16(g) ? 'fp16' : 'fp32');
   if (!['fp32', 'int8', 'fp16', 'int4'].includes(precision)) throw unsupported(`precision ${precision} is not supported by the wasm target`);
   // --fp16: the f16 graph runs as f32 with per-op rounding to f16 (edgec.RoundF16); its weights
@@ -83,15 +90,18 @@ export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: 
   if (!isStaticGraph(g)) {
     // symbolic input dims or value-dependent sizes: one artifact for every shape up to the bound (dynamic/emit.ts)
     if (precision === 'fp16' || precision === 'int4') throw unsupported(`dynamic input shapes are not supported with ${precision} on the wasm target`, { hint: 'fix the input shapes with --input-shape' });
-    return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision } });
+    return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision }, simd });
   }
   const low = lowerF16Aware(g, precision);
-  const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false });
+  const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd });
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const mjs = modelMjs(low, layout, opts.profile ?? false);
   const dts = modelDts(inputs, outputs, opts.profile ?? false);
-  const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ['model.mjs', mjs], ['model.d.ts', dts]]);
+  const abiIn = abi(inputs, layout.inputAddr), abiOut = abi(outputs, layout.outputAddr);
+  // model_abi.h: the same ABI as C #defines, for hosts without JavaScript
+  const header = abiHeader({ version: edgecVersion(), pages: layout.pages, simd, inputs: abiIn, outputs: abiOut });
+  const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ['model.mjs', mjs], ['model.d.ts', dts], ['model_abi.h', header]]);
   const { macs, params } = graphStats(g);
   const manifest: ArtifactManifest = {
     edgec: edgecVersion(),
@@ -99,8 +109,8 @@ export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: 
     precision,
     // the wasm ABI for hosts without model.mjs: write inputs at `offset` of the exported memory, call
     // the exported run(), read outputs at theirs (`size` elements of `dtype`; 4-bit values one per byte)
-    inputs: abi(inputs, layout.inputAddr),
-    outputs: abi(outputs, layout.outputAddr),
+    inputs: abiIn,
+    outputs: abiOut,
     macs,
     params,
     weights_bytes: layout.weightsBytes,
@@ -108,6 +118,7 @@ export function emitWasm(g: Graph, opts: WasmOptions = {}): Artifact & { stats: 
     files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])),
     code_bytes: codeBytes,
     memory_pages: layout.pages,
+    wasm_simd: simd,
   };
   return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
 }

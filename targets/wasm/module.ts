@@ -12,6 +12,10 @@
  * are stored as the weights they are built from and packed by the start function the same way
  * (runtime-wasm/assembly/wpack.ts), so each weight is stored once, at its precision; blobs no step
  * addresses are not stored.
+ * With `simd: false` the module is built from the scalar kernel library (kernels-scalar.wasm, the
+ * same sources with their SIMD branches compiled out) and validated without the SIMD feature: it
+ * runs on engines that lack wasm SIMD (WAMR, wasm3, wasm2c). The code generated here (run, the
+ * start function, run_steps) uses no SIMD instruction either way.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -45,9 +49,11 @@ export interface MemoryLayout {
 
 export interface BuildOptions {
   profile?: boolean;
+  /** Kernels with wasm SIMD (default true); false: the scalar kernel library, no SIMD instruction. */
+  simd?: boolean;
 }
 
-let kernelBytes: Uint8Array | undefined;
+const kernelBytes = new Map<string, Uint8Array>();
 
 /**
  * The kernel library as read into `mod`: its active data segments (math tables), where they end,
@@ -77,28 +83,34 @@ function openLibrary(mod: binaryen.Module): { segs: { offset: number; data: Uint
   return { segs, libEnd, fnOf };
 }
 
-/** Path of the kernel library built by `npm run build` (scripts/build-runtime.mjs). */
-export function kernelLibraryPath(): string {
+/**
+ * Path of a kernel library built by `npm run build` (scripts/build-runtime.mjs).
+ * @param simd true: kernels.wasm (SIMD); false: kernels-scalar.wasm (no SIMD instruction)
+ */
+export function kernelLibraryPath(simd = true): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
+  const file = simd ? 'kernels.wasm' : 'kernels-scalar.wasm';
   // targets/wasm (sources, vitest) or dist/targets/wasm (compiled)
   for (const up of ['../..', '../../..']) {
-    const p = path.resolve(here, up, 'runtime-wasm', 'build', 'kernels.wasm');
+    const p = path.resolve(here, up, 'runtime-wasm', 'build', file);
     if (fs.existsSync(p)) return p;
   }
-  return path.resolve(here, '../..', 'runtime-wasm', 'build', 'kernels.wasm');
+  return path.resolve(here, '../..', 'runtime-wasm', 'build', file);
 }
 
-function kernels(): Uint8Array {
-  if (!kernelBytes) {
-    const p = kernelLibraryPath();
+function kernels(simd: boolean): Uint8Array {
+  const p = kernelLibraryPath(simd);
+  let b = kernelBytes.get(p);
+  if (!b) {
     if (!fs.existsSync(p)) throw internal(`the wasm kernel library is missing (${p}); run "npm run build" first`);
-    kernelBytes = new Uint8Array(fs.readFileSync(p));
+    b = new Uint8Array(fs.readFileSync(p));
+    kernelBytes.set(p, b);
   }
-  return kernelBytes;
+  return b;
 }
 
-const FEATURES = (): number =>
-  binaryen.Features.MVP | binaryen.Features.SIMD128 | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
+const FEATURES = (simd: boolean): number =>
+  binaryen.Features.MVP | (simd ? binaryen.Features.SIMD128 : 0) | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
   binaryen.Features.SignExt | binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt;
 
 /**
@@ -108,9 +120,10 @@ const FEATURES = (): number =>
  * @returns the binary, its memory layout and the number of code bytes (binary minus weight data)
  */
 export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint8Array; layout: MemoryLayout; codeBytes: number } {
-  const mod = binaryen.readBinary(kernels());
+  const simd = opts.simd ?? true;
+  const mod = binaryen.readBinary(kernels(simd));
   try {
-    mod.setFeatures(FEATURES());
+    mod.setFeatures(FEATURES(simd));
     // the kernel library's own data (math tables) and its kernels, exports removed
     const { segs, libEnd, fnOf } = openLibrary(mod);
 
@@ -445,12 +458,13 @@ export function appendDataSegment(wasm: Uint8Array, offset: number, bytes: Uint8
  * table and the arena from `dynBase` on, for the input shapes of each call.
  * @param pagesFor initial memory pages (sized for the compiled bound) given the first byte the
  *   planner may use
+ * @param simd false: the scalar kernel library (no SIMD instruction)
  * @returns the binary and that first byte
  */
-export function buildDynamicModule(pagesFor: (dynBase: number) => number): { wasm: Uint8Array; dynBase: number } {
-  const mod = binaryen.readBinary(kernels());
+export function buildDynamicModule(pagesFor: (dynBase: number) => number, simd = true): { wasm: Uint8Array; dynBase: number } {
+  const mod = binaryen.readBinary(kernels(simd));
   try {
-    mod.setFeatures(FEATURES() | binaryen.Features.ReferenceTypes);
+    mod.setFeatures(FEATURES(simd) | binaryen.Features.ReferenceTypes);
     const { segs, libEnd, fnOf } = openLibrary(mod);
     const fns = (Object.keys(KERNELS) as KernelId[]).map((k) => {
       const f = fnOf.get(k);

@@ -38,7 +38,7 @@ describe('wasm target errors and guarantees', () => {
   });
 
   it('manifest lists I/O, sizes and file hashes', () => {
-    expectManifest(compileWasm, 'wasm', ['model.d.ts', 'model.mjs', 'model.wasm']);
+    expectManifest(compileWasm, 'wasm', ['model.d.ts', 'model.mjs', 'model.wasm', 'model_abi.h']);
   });
 
   it('graph outputs that alias inputs or each other get their own buffers', async () => {

@@ -39,6 +39,8 @@ export interface DynamicOptions {
   manifest: Pick<ArtifactManifest, 'edgec' | 'precision'>;
   /** MACs and parameters of a graph with concrete shapes (emit.ts graphStats), taken at the bound. */
   stats?: (g: Graph) => { macs: number; params: number };
+  /** Wasm SIMD in the kernels (default true); false: the scalar kernel library. */
+  simd?: boolean;
 }
 
 /**
@@ -85,7 +87,7 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
   const { wasm, dynBase } = buildDynamicModule((base) => {
     atBound = layoutPlan(lowBound, base);
     return Math.ceil(atBound.end / 65536);
-  });
+  }, opts.simd ?? true);
   const pages = Math.ceil(atBound!.end / 65536);
   const { json, weights } = graphToJson(g);
   const inputs: IoSpec[] = g.inputs.map((id) => {
@@ -122,6 +124,7 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     weights_bytes: weights.length,
     arena_bytes: atBound!.end - dynBase,
     memory_pages: pages,
+    wasm_simd: opts.simd ?? true,
     files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])),
   };
   return { files, manifest, stats: { codeBytes: wasm.length, wasmBytes: wasm.length, steps: lowBound.steps.length, layers: lowBound.layers.map((n) => n.name) } };
