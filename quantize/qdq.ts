@@ -42,6 +42,12 @@ export interface QdqOptions {
   perTensor?: boolean;
   /** Node names to keep in float. */
   keepFloat?: ReadonlySet<string>;
+  /**
+   * Empirical bias correction (Nagel et al. 2019, section 4.2): the expected output error of the
+   * int8 weights, (W - DQ(Q(W))) E[x] per output channel, is added to the bias of each quantized
+   * Conv / Gemm. Needs ValueStats.chanMean of the layer inputs (calibrate's channelMeans).
+   */
+  biasCorrection?: boolean;
 }
 
 /** One layer in the summary. */
@@ -245,6 +251,15 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
     const wDq = dequant(g, n, `${n.name}.w`, g.addConst(`${g.value(wId).name}_quantized`, qw.q).id, qw.scales, 'i8', axis, n.id);
     replaceInput(n, 1, wDq);
     const xP = n.inputs[0] != null ? params.get(n.inputs[0]) : undefined;
+    if (opts.biasCorrection && quantNodes.has(n) && xP) {
+      const mean = stats.get(n.inputs[0]!)?.chanMean;
+      const corr = mean ? weightErrorBias(g, n, w, qw, mean) : undefined;
+      if (corr) {
+        const old = g.constOf(n.inputs[2]);
+        const nb = Tensor.from('f32', [corr.length], Array.from(corr, (c, j) => (old ? old.get(j) : 0) + c));
+        n.inputs[2] = g.addConst(`${n.name}.bias_corrected`, nb).id;
+      }
+    }
     const bId = n.inputs[2];
     const b = g.constOf(bId);
     if (quantNodes.has(n) && xP && b && bId != null) {
@@ -311,6 +326,45 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
   g.removeUnusedValues();
   inferShapes(g);
   return { graph: g, layers, params };
+}
+
+/**
+ * Expected output error per output channel of a Conv / Gemm from its int8 weights,
+ * (W - DQ(Q(W))) E[x] (the E[x] of input channel c, or of input feature k for Gemm), or undefined
+ * when the layout does not match (then no correction). For Conv, E[x] per channel ignores the zero
+ * padding at the borders.
+ * @param g graph @param n Conv or Gemm @param w float weight @param qw its quantization
+ * @param mean per-channel mean of the input (Conv: axis 1, Gemm: last axis)
+ */
+function weightErrorBias(g: Graph, n: Node, w: Tensor, qw: { q: Tensor; scales: number[]; axis: number | undefined }, mean: Float64Array): Float64Array | undefined {
+  const err = (i: number, ch: number) => w.get(i) - qw.q.get(i) * qw.scales[qw.scales.length === 1 ? 0 : ch]!;
+  const b = g.constOf(n.inputs[2]);
+  if (n.op === 'Conv') {
+    const group = typeof n.attrs['group'] === 'number' ? (n.attrs['group'] as number) : 1;
+    const [M, Cg] = [w.shape[0]!, w.shape[1]!];
+    const k = w.size / (M * Cg);
+    if (mean.length !== Cg * group || (b && b.size !== M)) return undefined;
+    const out = new Float64Array(M);
+    const Mg = M / group;
+    for (let o = 0; o < M; o++) {
+      const base = Math.floor(o / Mg) * Cg;
+      let acc = 0;
+      for (let c = 0; c < Cg; c++) for (let j = 0; j < k; j++) acc += err((o * Cg + c) * k + j, o) * mean[base + c]!;
+      out[o] = acc;
+    }
+    return out;
+  }
+  if (n.op !== 'Gemm' || w.shape.length !== 2) return undefined;
+  const trans = n.attrs['transB'] === 1;
+  const [K, N] = trans ? [w.shape[1]!, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
+  if (mean.length !== K || (b && b.size !== N)) return undefined;
+  const out = new Float64Array(N);
+  for (let j = 0; j < N; j++) {
+    let acc = 0;
+    for (let kk = 0; kk < K; kk++) acc += err(trans ? j * K + kk : kk * N + j, j) * mean[kk]!;
+    out[j] = acc;
+  }
+  return out;
 }
 
 /**
