@@ -14,6 +14,7 @@
  *   has the smallest local error of the candidates for every tensor.
  */
 import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { Graph } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { importOnnx } from '../../compiler/frontends/onnx/import.js';
@@ -26,6 +27,7 @@ import { calibrate, localError, rangeOf } from '../../quantize/calibrate.js';
 import { attr, f32, graph, model, node, rand, randTensor, vi } from '../helpers/onnx-build.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 import { expectSameBits } from '../targets/int8-graphs.js';
+import { csimVsRef, firstBitDiff } from '../targets/hls-helpers.js';
 import { ARCHS, accuracy, buildArch, predictAll } from './architectures.js';
 
 const NO_FIXES = { channelAffine: false, equalize: false, biasCorrection: false };
@@ -56,11 +58,14 @@ function snrDb(f: Tensor, q: Tensor): number {
   return e === 0 ? Infinity : 10 * Math.log10(s / e);
 }
 
-function load(bytes: Uint8Array, input: string, shape: number[]): Graph {
+function load(bytes: Uint8Array, input: string, shape: number[], target: 'wasm' | 'hls' = 'wasm'): Graph {
   const g = importOnnx(bytes, { inputShapes: { [input]: shape } });
-  optimize(g, { target: 'wasm' });
+  optimize(g, { target });
   return g;
 }
+
+// in CI a missing g++ fails the run in tests/ci-prereqs.ts (global setup) instead of skipping
+const HAVE_GXX = spawnSync(process.env['CXX'] || 'g++', ['--version']).status === 0;
 
 describe('int8 on architectures built in code (default options, calibration set)', () => {
   for (const name of ARCHS) {
@@ -220,6 +225,17 @@ describe('standalone per-channel affine -> depthwise QConv (quantize/affine.ts)'
     const { outputs } = await runOnWasm(q.graph, [x]);
     expectSameBits(outputs, want);
   });
+
+  it.skipIf(!HAVE_GXX)('hls int8 (C simulation) computes the lowered affine bit for bit like the reference', async () => {
+    const { bytes, shape } = affineNet();
+    const g = load(bytes, 'x', shape, 'hls');
+    const calib = randTensor(rand(5), [16, ...shape.slice(1)], 1.5);
+    const q = quantizeModel(g, { mode: 'int8', calib: [calib] });
+    expect(q.graph.orderedNodes().some((n) => n.op === 'QConv' && n.attrs['group'] === 12)).toBe(true);
+    const x = randTensor(rand(8), shape, 1.5);
+    const res = await csimVsRef(q.graph, [x], { precision: 'int8' });
+    expect(firstBitDiff(res.outputs[0]!, res.want[0]!)).toBe(-1);
+  }, 120_000);
 });
 
 describe('bias correction and the auto calibrator', () => {
