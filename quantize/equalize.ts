@@ -138,6 +138,7 @@ function ownConst(g: Graph, n: Node, i: number): Tensor {
   return copy;
 }
 
+/** What equalizeLayers did. */
 export interface EqualizeResult {
   /** Pairs equalized (producer -> consumer node names). */
   pairs: [string, string][];
