@@ -9,8 +9,8 @@ import { isFloat } from '../compiler/ir/dtype.js';
 import { runGraphEnv } from '../compiler/interp/interp.js';
 import { EdgecError, invalid, numeric, usage } from '../compiler/errors.js';
 
-export type Calibrator = 'minmax' | 'percentile' | 'entropy' | 'mse';
-export const CALIBRATORS: readonly Calibrator[] = ['minmax', 'percentile', 'entropy', 'mse'];
+export type Calibrator = 'minmax' | 'percentile' | 'entropy' | 'mse' | 'auto';
+export const CALIBRATORS: readonly Calibrator[] = ['minmax', 'percentile', 'entropy', 'mse', 'auto'];
 
 /** Number of histogram bins over [0, max |x|]. */
 export const HIST_BINS = 2048;
@@ -22,6 +22,8 @@ export interface ValueStats {
   /** Histogram of |x| over [0, absMax] (only for histogram calibrators). */
   hist?: Float64Array;
   absMax: number;
+  /** Mean per channel (axis 1, or the last axis for rank 2) when requested (CalibrateOptions.channelMeans). */
+  chanMean?: Float64Array;
 }
 
 /** Progress callback: `done` of `total` samples processed in `phase`. */
@@ -50,6 +52,20 @@ export interface CalibrateOptions {
   onProgress?: ProgressFn;
   /** Only collect statistics for these values (default: every float value). */
   values?: ReadonlySet<ValueId>;
+  /**
+   * Values whose per-channel mean to record (ValueStats.chanMean), with the channel axis: 1 (Conv
+   * inputs) or the last (Gemm/MatMul features). Values with symbolic dims past the first are
+   * skipped. Bias correction (qdq.ts) uses them.
+   */
+  channelMeans?: ReadonlyMap<ValueId, 'axis1' | 'last'>;
+}
+
+/** [channels, elements per channel per sample] of a value for channel means, or undefined. */
+function channelLayout(g: Graph, id: ValueId, axis: 'axis1' | 'last'): [number, number] | undefined {
+  const dims = g.typeOf(id).shape.slice(1);
+  if (dims.length === 0 || dims.some((d) => typeof d !== 'number')) return undefined;
+  const n = dims as number[];
+  return axis === 'axis1' ? [n[0]!, n.slice(1).reduce((a, b) => a * b, 1)] : [n[n.length - 1]!, 1];
 }
 
 /** One batch of graph inputs and the index of its first sample. */
@@ -176,9 +192,21 @@ export function calibrate(g: Graph, calib: readonly Tensor[], opts: CalibrateOpt
       opts.onProgress?.(phase, done, total);
     }
   };
+  const sums = new Map<ValueId, { layout: [number, number]; sum: Float64Array; count: number }>();
+  for (const [id, axis] of opts.channelMeans ?? []) {
+    const layout = channelLayout(g, id, axis);
+    if (layout && want.has(id)) sums.set(id, { layout, sum: new Float64Array(layout[0]), count: 0 });
+  }
   run('calibrate', (id, d) => {
     let s = stats.get(id);
     if (!s) stats.set(id, (s = { min: Infinity, max: -Infinity, absMax: 0 }));
+    const cm = sums.get(id);
+    if (cm) {
+      // layout [samples, C, inner] (or [rows, C] with C the last axis)
+      const [C, inner] = cm.layout;
+      for (let i = 0; i < d.length; i++) cm.sum[Math.floor(i / inner) % C]! += d[i]!;
+      cm.count += d.length / C; // elements per channel
+    }
     let mn = s.min, mx = s.max, nan = false;
     for (let i = 0; i < d.length; i++) {
       const v = d[i]!;
@@ -193,6 +221,10 @@ export function calibrate(g: Graph, calib: readonly Tensor[], opts: CalibrateOpt
     s.max = mx;
     s.absMax = Math.max(Math.abs(s.min), Math.abs(s.max));
   });
+  for (const [id, cm] of sums) {
+    const s = stats.get(id);
+    if (s && cm.count > 0) s.chanMean = cm.sum.map((v) => v / cm.count);
+  }
   if (calibrator !== 'minmax') {
     for (const s of stats.values()) s.hist = new Float64Array(HIST_BINS);
     run('histogram', (id, d) => {
@@ -214,6 +246,8 @@ export function calibrate(g: Graph, calib: readonly Tensor[], opts: CalibrateOpt
  * - percentile: |x| clipped at the `percentile` (default 99.99) of the |x| histogram
  * - entropy: TensorRT's KL-divergence threshold search over the |x| histogram (128 levels)
  * - mse: the threshold minimizing the expected squared error (clipping + rounding, 255 steps)
+ * - auto: per tensor, whichever of minmax, percentile (99.9, 99.99), entropy and mse gives the
+ *   smallest local quantization error of that tensor (localError over its histogram)
  * @param s statistics
  * @param calibrator which calibrator
  * @param percentile for 'percentile'
@@ -222,12 +256,47 @@ export function rangeOf(s: ValueStats, calibrator: Calibrator, percentile = 99.9
   let lo = Math.min(0, s.min);
   let hi = Math.max(0, s.max);
   if (calibrator === 'minmax' || !s.hist || s.absMax === 0) return [lo, hi];
+  if (calibrator === 'auto') {
+    let best: [number, number] = [lo, hi];
+    let bestErr = localError(s, lo, hi);
+    for (const c of [['percentile', 99.9], ['percentile', 99.99], ['entropy', 0], ['mse', 0]] as const) {
+      const r = rangeOf(s, c[0], c[1] || percentile);
+      const e = localError(s, r[0], r[1]);
+      if (e < bestErr) {
+        bestErr = e;
+        best = r;
+      }
+    }
+    return best;
+  }
   const t = calibrator === 'percentile' ? percentileThreshold(s.hist, s.absMax, percentile)
     : calibrator === 'entropy' ? entropyThreshold(s.hist, s.absMax, lo < 0 && hi > 0 ? 128 : 256)
       : mseThreshold(s.hist, s.absMax, lo < 0 && hi > 0);
   lo = Math.max(lo, -t);
   hi = Math.min(hi, t);
   return [lo, hi];
+}
+
+/**
+ * Expected squared quantization error of a value over its |x| histogram for the int8 range
+ * [lo, hi] (255 steps): (|x| - t)^2 beyond the clipping threshold t of x's side, step^2 / 12 inside.
+ * The |x| histogram does not keep the sign: a two-sided value is clipped at min(-lo, hi).
+ * @param s statistics with a histogram @param lo range low end (<= 0) @param hi range high end (>= 0)
+ */
+export function localError(s: ValueStats, lo: number, hi: number): number {
+  const h = s.hist!;
+  const bins = h.length;
+  const binW = s.absMax / bins;
+  const t = s.min < 0 && s.max > 0 ? Math.min(-lo, hi) : s.max > 0 ? hi : -lo;
+  const step = (hi - lo) / 255;
+  let err = 0;
+  for (let k = 0; k < bins; k++) {
+    const c = h[k]!;
+    if (c === 0) continue;
+    const x = (k + 0.5) * binW;
+    err += x > t ? c * ((x - t) ** 2 + (step * step) / 12) : c * (step * step) / 12;
+  }
+  return err;
 }
 
 function percentileThreshold(h: Float64Array, absMax: number, pct: number): number {

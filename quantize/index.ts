@@ -15,6 +15,8 @@ import { ActKind, actOf } from '../compiler/ops/act.js';
 import { CALIBRATORS, Calibrator, EngineFactory, ProgressFn, calibrate } from './calibrate.js';
 import { LayerInfo, insertQdq } from './qdq.js';
 import { lowerQdq } from './lower.js';
+import { affinesToDepthwise } from './affine.js';
+import { equalizeLayers } from './equalize.js';
 import { toFp16 } from './fp16.js';
 import { toInt4 } from './int4.js';
 import { ExplainRow, KeepFloat, KeepFloatTrace, explainLayers, selectKeepFloat } from './sensitivity.js';
@@ -46,7 +48,19 @@ export interface QuantizeOptions {
    * the reference interpreter. Statistics agree within f32 rounding.
    */
   calibEngine?: EngineFactory;
+  /**
+   * Accuracy fixes (measured in quantize/README.md, "Accuracy fixes"; defaults in DEFAULT_FIXES):
+   * - channelAffine: standalone per-channel Mul/Add/BatchNormalization -> depthwise 1x1 Conv
+   *   (per-channel int8 scale, int32 shift, per-channel requantization; affine.ts);
+   * - equalize: cross-layer equalization of consecutive Conv/Gemm pairs (equalize.ts);
+   * - biasCorrection: the int8 weights' expected output error folded into the bias (qdq.ts); off by
+   *   default: it helps alone but costs accuracy on top of equalization in the measurements.
+   */
+  fixes?: { channelAffine?: boolean; equalize?: boolean; biasCorrection?: boolean };
 }
+
+/** Defaults of QuantizeOptions.fixes. */
+export const DEFAULT_FIXES = { channelAffine: true, equalize: true, biasCorrection: false } as const;
 
 export interface QuantSummary {
   mode: QuantMode;
@@ -154,6 +168,18 @@ function foldGemmScalars(g: Graph, n: Node): void {
   n.attrs = attrs;
 }
 
+/** Data inputs of Conv (channel axis 1) and Gemm (last axis) nodes with constant weights: bias correction's E[x]. */
+function layerInputAxes(g: Graph): Map<ValueId, 'axis1' | 'last'> {
+  const m = new Map<ValueId, 'axis1' | 'last'>();
+  for (const n of g.orderedNodes()) {
+    const x = n.inputs[0];
+    if (x == null || !g.constOf(n.inputs[1]) || g.consts.has(x)) continue;
+    if (n.op === 'Conv' && !m.has(x)) m.set(x, 'axis1');
+    else if (n.op === 'Gemm' && !m.has(x)) m.set(x, 'last');
+  }
+  return m;
+}
+
 /**
  * Quantizes a float graph.
  * @param g float graph (after the optimization pipeline; not modified)
@@ -174,12 +200,16 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
   }
   if (opts.mode !== 'int8') throw usage(`unknown quantization mode "${String(opts.mode)}"`);
   if (!opts.calib) throw usage('int8 quantization needs calibration data (--calib FILE)');
+  const fixes = { ...DEFAULT_FIXES, ...opts.fixes };
   const fg = prepareFloat(g);
+  if (fixes.channelAffine) affinesToDepthwise(fg);
+  if (fixes.equalize) equalizeLayers(fg);
   const calibrator = opts.calibrator ?? 'minmax';
   const stats = calibrate(fg, opts.calib, { calibrator, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts.calibEngine ? { engine: opts.calibEngine } : {}) });
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts.calibEngine ? { engine: opts.calibEngine } : {}),
+    ...(fixes.biasCorrection ? { channelMeans: layerInputAxes(fg) } : {}) });
   const build = (keep: ReadonlySet<string>) => {
-    const q = insertQdq(fg, stats, { calibrator, perTensor: opts.perTensor ?? false, keepFloat: keep });
+    const q = insertQdq(fg, stats, { calibrator, perTensor: opts.perTensor ?? false, keepFloat: keep, biasCorrection: fixes.biasCorrection });
     return { q, lowered: lowerQdq(q.graph) };
   };
   const buildGraphs = (k: ReadonlySet<string>) => {

@@ -42,6 +42,12 @@ export interface QdqOptions {
   perTensor?: boolean;
   /** Node names to keep in float. */
   keepFloat?: ReadonlySet<string>;
+  /**
+   * Empirical bias correction (Nagel et al. 2019, section 4.2): the expected output error of the
+   * int8 weights, (W - DQ(Q(W))) E[x] per output channel, is added to the bias of each quantized
+   * Conv / Gemm. Needs ValueStats.chanMean of the layer inputs (calibrate's channelMeans).
+   */
+  biasCorrection?: boolean;
 }
 
 /** One layer in the summary. */
@@ -245,6 +251,15 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
     const wDq = dequant(g, n, `${n.name}.w`, g.addConst(`${g.value(wId).name}_quantized`, qw.q).id, qw.scales, 'i8', axis, n.id);
     replaceInput(n, 1, wDq);
     const xP = n.inputs[0] != null ? params.get(n.inputs[0]) : undefined;
+    if (opts.biasCorrection && quantNodes.has(n) && xP) {
+      const mean = stats.get(n.inputs[0]!)?.chanMean;
+      const corr = mean ? weightErrorBias(g, n, w, qw, mean) : undefined;
+      if (corr) {
+        const old = g.constOf(n.inputs[2]);
+        const nb = Tensor.from('f32', [corr.length], Array.from(corr, (c, j) => (old ? old.get(j) : 0) + c));
+        n.inputs[2] = g.addConst(`${n.name}.bias_corrected`, nb).id;
+      }
+    }
     const bId = n.inputs[2];
     const b = g.constOf(bId);
     if (quantNodes.has(n) && xP && b && bId != null) {
@@ -311,6 +326,90 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
   g.removeUnusedValues();
   inferShapes(g);
   return { graph: g, layers, params };
+}
+
+/**
+ * Expected output error per output channel of a Conv / Gemm from its int8 weights,
+ * (W - DQ(Q(W))) E[x] (the E[x] of input channel c, or of input feature k for Gemm), or undefined
+ * when the layout does not match (then no correction). For Conv, E[x] per channel meets the zero
+ * padding: tap j of the kernel is weighted by the fraction of output positions at which it reads
+ * the input rather than the zero padding (tapInside).
+ * @param g graph @param n Conv or Gemm @param w float weight @param qw its quantization
+ * @param mean per-channel mean of the input (Conv: axis 1, Gemm: last axis)
+ */
+function weightErrorBias(g: Graph, n: Node, w: Tensor, qw: { q: Tensor; scales: number[]; axis: number | undefined }, mean: Float64Array): Float64Array | undefined {
+  const err = (i: number, ch: number) => w.get(i) - qw.q.get(i) * qw.scales[qw.scales.length === 1 ? 0 : ch]!;
+  const b = g.constOf(n.inputs[2]);
+  if (n.op === 'Conv') {
+    const group = typeof n.attrs['group'] === 'number' ? (n.attrs['group'] as number) : 1;
+    const [M, Cg] = [w.shape[0]!, w.shape[1]!];
+    const k = w.size / (M * Cg);
+    if (mean.length !== Cg * group || (b && b.size !== M)) return undefined;
+    const out = new Float64Array(M);
+    const Mg = M / group;
+    const inside = tapInside(g, n, w.shape.slice(2));
+    for (let o = 0; o < M; o++) {
+      const base = Math.floor(o / Mg) * Cg;
+      let acc = 0;
+      for (let c = 0; c < Cg; c++) for (let j = 0; j < k; j++) acc += err((o * Cg + c) * k + j, o) * mean[base + c]! * inside[j]!;
+      out[o] = acc;
+    }
+    return out;
+  }
+  if (n.op !== 'Gemm' || w.shape.length !== 2) return undefined;
+  const trans = n.attrs['transB'] === 1;
+  const [K, N] = trans ? [w.shape[1]!, w.shape[0]!] : [w.shape[0]!, w.shape[1]!];
+  if (mean.length !== K || (b && b.size !== N)) return undefined;
+  const out = new Float64Array(N);
+  for (let j = 0; j < N; j++) {
+    let acc = 0;
+    for (let kk = 0; kk < K; kk++) acc += err(trans ? j * K + kk : kk * N + j, j) * mean[kk]!;
+    out[j] = acc;
+  }
+  return out;
+}
+
+/**
+ * For each kernel tap of a Conv (flattened like the weight's spatial dims), the fraction of output
+ * positions at which it reads the input instead of padding (all 1 when the geometry is not static
+ * or auto_pad is set).
+ * @param g graph @param n Conv @param kernel kernel spatial dims
+ */
+function tapInside(g: Graph, n: Node, kernel: number[]): Float64Array {
+  const taps = kernel.reduce((a, b) => a * b, 1);
+  const ones = new Float64Array(taps).fill(1);
+  const xs = g.typeOf(n.inputs[0]!).shape.slice(2);
+  const ys = g.typeOf(n.outputs[0]!).shape.slice(2);
+  const ap = n.attrs['auto_pad'];
+  if ((typeof ap === 'string' && ap !== 'NOTSET') || xs.length !== kernel.length || ys.length !== kernel.length) return ones;
+  if ([...xs, ...ys].some((d) => typeof d !== 'number')) return ones;
+  const D = kernel.length;
+  const arr = (k: string, d: number) => (Array.isArray(n.attrs[k]) ? (n.attrs[k] as number[]) : new Array<number>(2 * D).fill(d));
+  const pads = arr('pads', 0);
+  const strides = arr('strides', 1);
+  const dil = arr('dilations', 1);
+  // per dim: fraction of outputs where tap t lands inside
+  const per = kernel.map((K, d) => Array.from({ length: K }, (_, t) => {
+    const OD = ys[d] as number;
+    let inside = 0;
+    for (let o = 0; o < OD; o++) {
+      const i = o * strides[d]! - pads[d]! + t * dil[d]!;
+      if (i >= 0 && i < (xs[d] as number)) inside++;
+    }
+    return OD > 0 ? inside / OD : 1;
+  }));
+  const out = new Float64Array(taps);
+  for (let j = 0; j < taps; j++) {
+    let f = 1;
+    let rem = j;
+    for (let d = D - 1; d >= 0; d--) {
+      const K = kernel[d]!;
+      f *= per[d]![rem % K]!;
+      rem = Math.floor(rem / K);
+    }
+    out[j] = f;
+  }
+  return out;
 }
 
 /**
