@@ -28,6 +28,8 @@ export default function setup(): void {
     if (!fs.existsSync(path.join(SHARED, rel))) missing.push(path.join(SHARED, rel));
   }
   if (!hasCommand('g++')) missing.push('g++');
+  // the c target's Cortex-M runs (tests/targets/c-*.test.ts)
+  for (const cmd of ['arm-none-eabi-gcc', 'arm-none-eabi-g++', 'arm-none-eabi-size', 'qemu-system-arm']) if (!hasCommand(cmd)) missing.push(cmd);
   if (!hasCommand('chromium')) missing.push('chromium');
   if (!fs.existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) missing.push('/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader, package chromium)');
   // the optional `webgpu` package (Dawn) runs the WebGPU tests in Node

@@ -22,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Graph, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
-import { internal, unsupported } from '../../compiler/errors.js';
+import { EdgecError, internal, unsupported } from '../../compiler/errors.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { edgecVersion, graphStats } from '../wasm/emit.js';
 import { defineTarget } from '../common/target.js';
@@ -69,6 +69,16 @@ function perTensor(consts: ReadonlyMap<ValueId, Tensor>, id: ValueId | null | un
   return t && t.size === 1 ? t.get(0) : undefined;
 }
 
+/** The shared (hls) layer lowering; its errors name the c target. */
+function lowerShared(g: Graph, precision: string): ReturnType<typeof lowerAll> {
+  try {
+    return lowerAll(g, { precision });
+  } catch (err) {
+    if (!(err instanceof EdgecError)) throw err;
+    throw new EdgecError(err.kind, err.message.replace(/\bthe HLS target\b/g, 'the c target').replace(/\bno HLS kernel\b/g, 'no c kernel'), err.ctx);
+  }
+}
+
 /**
  * Emits the C source package of an optimized graph (run `cTarget.pipeline()` and, for int8,
  * quantize/ first; or use `compileC`).
@@ -79,7 +89,7 @@ export function emitC(g: Graph, opts: COptions = {}): CArtifact {
   const precision = opts.precision ?? graphPrecision(g);
   if (!PRECISIONS.includes(precision)) throw unsupported(`precision ${precision} is not supported by the c target (${PRECISIONS.join(', ')})`);
   const align = opts.align ?? 8;
-  const { e, inputs, outputs } = lowerAll(g, { precision });
+  const { e, inputs, outputs } = lowerShared(g, precision);
   const layers = e.layers;
   const locals = new Set(e.locals);
 

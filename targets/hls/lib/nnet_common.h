@@ -121,6 +121,41 @@ template<class T> inline T act_apply(int kind, T x, T p0, T p1) {
 // Wraps a 64-bit sum to int32 (two's complement), like the reference's int32 accumulator.
 inline int32_t wrap_i32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
 
+// ---- Arm DSP extension (microcontroller builds of the c target) -------------------------------
+// EDGEC_ARM_DSP (default on where the compiler targets the DSP extension, __ARM_FEATURE_DSP, e.g.
+// -mcpu=cortex-m4/m7; never under synthesis; -DEDGEC_ARM_DSP=0 turns it off): 8-bit dot products
+// with SMLAD, two 16 x 16 multiply-accumulates per instruction. Sums are modulo 2^32, the value
+// wrap_i32 gives the exact sum, so the outputs are bit-identical with the portable loops.
+#if !defined(EDGEC_ARM_DSP)
+#if defined(__ARM_FEATURE_DSP) && !defined(__SYNTHESIS__)
+#define EDGEC_ARM_DSP 1
+#else
+#define EDGEC_ARM_DSP 0
+#endif
+#endif
+
+// (a, b) as two signed halfwords of one word (a in the low half): |value| <= 510 for 8-bit operands.
+inline uint32_t pack_i16x2(int32_t a, int32_t b) { return (uint32_t)(uint16_t)a | ((uint32_t)(uint16_t)b << 16); }
+
+// sum_k (x[k] - zx)(w[k] - zw) modulo 2^32; SMLAD pairs when EDGEC_ARM_DSP and both operands are
+// 8-bit, else one multiply-accumulate per term.
+template<class In, class W>
+inline uint32_t dot_q(const In *x, const W *w, unsigned n, int32_t zx, int32_t zw) {
+  uint32_t acc = 0;
+  unsigned k = 0;
+#if EDGEC_ARM_DSP
+  if (sizeof(In) == 1 && sizeof(W) == 1) {
+    for (; k + 2 <= n; k += 2) {
+      const uint32_t xa = pack_i16x2((int32_t)x[k] - zx, (int32_t)x[k + 1] - zx);
+      const uint32_t wa = pack_i16x2((int32_t)w[k] - zw, (int32_t)w[k + 1] - zw);
+      __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(xa), "r"(wa));
+    }
+  }
+#endif
+  for (; k < n; k++) acc += (uint32_t)((int32_t)x[k] - zx) * (uint32_t)((int32_t)w[k] - zw);
+  return acc;
+}
+
 // floor((acc * M + 2^(n-1)) / 2^n): round to nearest, ties toward +infinity (n = 0: acc * M).
 inline int64_t rq_fixed(int64_t acc, int64_t M, int n) {
   int64_t p = acc * M;
