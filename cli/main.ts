@@ -68,6 +68,12 @@ expanded to f32 once at load; fp16 activations are rounded to f16 after every op
 dtype without a wasm lowering is an error naming the node and op (exit 4), never a silent fallback.
 The hls target compiles fp32, int8, fp16 (Vitis half storage) and int4 (4-bit weight ROMs + block
 scales) graphs; \`edgec run DIR --target hls\` runs the project's C simulation with g++.
+The c target writes a C++14 package for microcontrollers (model.h/model.cpp, const weights, one static
+arena planned at compile time, the hls kernels; no heap, exceptions or RTTI) with a bare-metal mcu/
+folder for the Arm MPS2 boards; \`edgec run DIR --target c\` builds it with g++,
+\`--device cortex-m4|cortex-m7\` with arm-none-eabi-gcc under qemu-system-arm (mps2-an386 / mps2-an500)
+and prints the emulated instructions per inference. manifest.json records flash_bytes and ram_bytes
+measured with arm-none-eabi-size when the toolchain is installed.
 `;
 
 const SHAPES_HELP = `
