@@ -25,7 +25,8 @@ export const MCU_TEST_HEAP_BYTES = 16384;
 
 /** Compiler and linker flags of a device (C and C++ share `arch` and `common`). */
 export function mcuFlags(d: McuDevice): { arch: string[]; common: string[]; cxx: string[]; link: string[] } {
-  const arch = [`-mcpu=${d.cpu}`, '-mthumb', '-mfloat-abi=hard', `-mfpu=${d.fpu}`];
+  // -mfp16-format=ieee: _Float16 (the kernels' half: constant-initialized, in flash) with VCVT conversions
+  const arch = [`-mcpu=${d.cpu}`, '-mthumb', '-mfloat-abi=hard', `-mfpu=${d.fpu}`, '-mfp16-format=ieee'];
   return {
     arch,
     common: ['-O2', '-ffunction-sections', '-fdata-sections', '-DEDGEC_MCU'],
@@ -223,7 +224,7 @@ else
 endif
 CC := arm-none-eabi-gcc
 CXX := arm-none-eabi-g++
-ARCH := -mcpu=$(CPU) -mthumb -mfloat-abi=hard -mfpu=$(FPU)
+ARCH := -mcpu=$(CPU) -mthumb -mfloat-abi=hard -mfpu=$(FPU) -mfp16-format=ieee
 COMMON := $(ARCH) ${f.common.join(' ')} -I..
 CXXFLAGS := $(COMMON) ${f.cxx.join(' ')}
 LDFLAGS := $(ARCH) ${f.link.join(' ')} -T mps2.ld

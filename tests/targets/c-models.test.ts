@@ -4,7 +4,7 @@
  * left out: 300 M MACs take minutes per inference under QEMU) compiled with `--int8 --target c`,
  * run with `edgec run DIR --target c` (host g++) and `--device cortex-m4` (arm-none-eabi-gcc, QEMU
  * mps2-an386): outputs bit-identical to `edgec run DIR --target ref`. fp32 of the trained models on
- * the host within 1e-5. Each artifact is built once and runs 2 samples.
+ * the host within 1e-5; fp16 and int4 of two trained models on the host. Each artifact is built once and runs 2 samples.
  * With CI set, missing ../shared, g++, arm-none-eabi-gcc or qemu fail the run (tests/ci-prereqs.ts).
  */
 import * as fs from 'node:fs';
@@ -121,5 +121,27 @@ describe.skipIf(!HAVE_MODELS || !HAVE_GXX)('c: models compiled --int8 --target c
       const host = await run(art, input, path.join(d, 'host'), '--target', 'c');
       host.outputs.forEach((t, k) => expect(compareTensors(t, ref.outputs[k]!, { rtol: 1e-5, atol: 1e-5 })).toBeNull());
     }, 600_000);
+  }
+
+  // fp16 (half storage: every layer output rounded to half, float accumulation, so an output may sit
+  // one half ulp from the reference's float64 sum) and int4 (block-wise weights, float datapath)
+  for (const c of cases.filter((x) => ['trained/digits_allconv', 'trained/digits_mlp'].includes(x.name))) {
+    for (const p of ['fp16', 'int4'] as const) {
+      it(`${c.name} ${p}: host ${p === 'int4' ? 'within 1e-5' : 'within 1e-2 of the output range'} of ref`, async () => {
+        const d = path.join(tmp, `${c.name.replace('/', '_')}_${p}`);
+        fs.mkdirSync(d, { recursive: true });
+        const art = path.join(d, 'art');
+        const r = await cli('compile', c.model, `--${p}`, '--target', 'c', '-o', art);
+        expect(r.code, r.err).toBe(0);
+        const input = c.input(d);
+        const ref = await run(art, input, path.join(d, 'ref'), '--target', 'ref');
+        const host = await run(art, input, path.join(d, 'host'), '--target', 'c');
+        host.outputs.forEach((t, k) => {
+          const want = ref.outputs[k]!;
+          const range = Math.max(...want.toNumbers().map(Math.abs));
+          expect(compareTensors(t, want, p === 'int4' ? { rtol: 1e-5, atol: 1e-5 } : { rtol: 0, atol: 1e-2 * range })).toBeNull();
+        });
+      }, 600_000);
+    }
   }
 });

@@ -23,6 +23,10 @@
 // store rounds to nearest even, as the reference rounds each op's output to f16.
 #if defined(__SYNTHESIS__) || defined(EDGEC_HLS_HALF)
 #include "hls_half.h"
+#elif defined(__ARM_FP16_FORMAT_IEEE) && !defined(EDGEC_SOFT_HALF)
+// Arm (c target, -mfp16-format=ieee): the IEEE binary16 storage type; arithmetic promotes to float,
+// conversions round to nearest even (VCVTB), constant arrays stay in flash
+typedef __fp16 half;
 #elif defined(__FLT16_MANT_DIG__) && !defined(EDGEC_SOFT_HALF)
 typedef _Float16 half;
 #else
