@@ -145,6 +145,52 @@ describe.skipIf(!HAVE_GXX)('c int8: host (and Cortex-M4 under QEMU) == reference
     expect(c).toMatch(/nnet::qdense</);
   });
 
+  it('edgec_run on native int8 == edgec_run_f32 with the quantization written out in the test (host)', () => {
+    // an independent C program: quantizes the inputs with model.h's scales (ONNX QuantizeLinear:
+    // float division, round half to even, saturate), calls edgec_run, dequantizes, and compares the
+    // bits with edgec_run_f32 on the same floats
+    const { inputs: ins, outputs: outs } = art.ports;
+    expect(ins.some((p) => p.native !== 'f32')).toBe(true);
+    expect(outs.some((p) => p.native !== 'f32')).toBe(true);
+    const src = `#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include "model.h"
+template <class T> static T quant(float x, float s, int zp) {
+  float q = std::nearbyint(x / s) + (float)zp;
+  const float lo = (float)std::numeric_limits<T>::min(), hi = (float)std::numeric_limits<T>::max();
+  return (T)(q < lo ? lo : q > hi ? hi : q);
+}
+${ins.map((_, k) => `static float fin${k}[EDGEC_INPUT${k}_SIZE]; static edgec_input${k}_t qin${k}[EDGEC_INPUT${k}_SIZE];`).join('\n')}
+${outs.map((_, k) => `static float fout${k}[EDGEC_OUTPUT${k}_SIZE]; static edgec_output${k}_t qout${k}[EDGEC_OUTPUT${k}_SIZE];`).join('\n')}
+int main() {
+  FILE *f = std::fopen("input.bin", "rb");
+  if (!f) return 2;
+${ins.map((p, k) => `  if (std::fread(fin${k}, 4, EDGEC_INPUT${k}_SIZE, f) != EDGEC_INPUT${k}_SIZE) return 2;
+  for (unsigned i = 0; i < EDGEC_INPUT${k}_SIZE; i++) qin${k}[i] = ${p.native === 'f32' ? `fin${k}[i]` : `quant<edgec_input${k}_t>(fin${k}[i], EDGEC_INPUT${k}_SCALE, EDGEC_INPUT${k}_ZERO_POINT)`};`).join('\n')}
+  std::fclose(f);
+  edgec_run(${[...ins.map((_, k) => `qin${k}`), ...outs.map((_, k) => `qout${k}`)].join(', ')});
+  edgec_run_f32(${[...ins.map((_, k) => `fin${k}`), ...outs.map((_, k) => `fout${k}`)].join(', ')});
+  long bad = 0;
+${outs.map((p, k) => `  for (unsigned i = 0; i < EDGEC_OUTPUT${k}_SIZE; i++) {
+    const float v = ${p.native === 'f32' ? `qout${k}[i]` : `(float)((int)qout${k}[i] - EDGEC_OUTPUT${k}_ZERO_POINT) * EDGEC_OUTPUT${k}_SCALE`};
+    if (std::memcmp(&v, &fout${k}[i], 4) != 0) bad++;
+  }`).join('\n')}
+  std::printf("mismatches %ld\\n", bad);
+  return bad ? 1 : 0;
+}
+`;
+    fs.writeFileSync(`${dir}/native_test.cpp`, src);
+    const parts = inputs.map((t) => Buffer.from(new Float32Array(t.toNumbers()).buffer));
+    fs.writeFileSync(`${dir}/input.bin`, Buffer.concat(parts));
+    const cc = spawnSync(process.env['CXX'] || 'g++', ['-O2', '-std=c++14', '-w', `-I${dir}`, '-o', `${dir}/native_test`, `${dir}/model.cpp`, `${dir}/native_test.cpp`], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const r = spawnSync(`${dir}/native_test`, [], { cwd: dir, encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('mismatches 0');
+    expect(r.status).toBe(0);
+  });
+
   it('the arena is smaller than the sum of the buffers and live buffers never overlap', () => {
     const c = String(art.files.get('model.cpp'));
     // static T *const layerK_out = reinterpret_cast<T *>(edgec_arena + OFF);  sizes from the typedef'd buffers
