@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstddef>
 #include <limits>
+#include <cstring>
 
 #if defined(__SYNTHESIS__) || defined(EDGEC_AP_TYPES)
 #include "ap_int.h"
@@ -141,14 +142,40 @@ inline int32_t wrap_i32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
 // (a, b) as two signed halfwords of one word (a in the low half): |value| <= 510 for 8-bit operands.
 inline uint32_t pack_i16x2(int32_t a, int32_t b) { return (uint32_t)(uint16_t)a | ((uint32_t)(uint16_t)b << 16); }
 
-// sum_k (x[k] - zx)(w[k] - zw) modulo 2^32; SMLAD pairs when EDGEC_ARM_DSP and both operands are
-// 8-bit, else one multiply-accumulate per term.
+#if EDGEC_ARM_DSP
+// Four 8-bit values (one unaligned word) as two words of two 16-bit lanes minus the zero point:
+// lo = (v0 - z, v2 - z), hi = (v1 - z, v3 - z) (SXTB16 / UXTB16, then SSUB16; |v - z| <= 510).
+template<class T> inline void unpack_q8x4(const T *p, uint32_t z2, uint32_t &lo, uint32_t &hi) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  if ((T)-1 < (T)0) {
+    __asm__("sxtb16 %0, %1" : "=r"(lo) : "r"(v));
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(v));
+  } else {
+    __asm__("uxtb16 %0, %1" : "=r"(lo) : "r"(v));
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(v));
+  }
+  __asm__("ssub16 %0, %0, %1" : "+r"(lo) : "r"(z2));
+  __asm__("ssub16 %0, %0, %1" : "+r"(hi) : "r"(z2));
+}
+#endif
+
+// sum_k (x[k] - zx)(w[k] - zw) modulo 2^32; with EDGEC_ARM_DSP and 8-bit operands four terms per
+// step (two SMLAD) and a pair step, else one multiply-accumulate per term.
 template<class In, class W>
 inline uint32_t dot_q(const In *x, const W *w, unsigned n, int32_t zx, int32_t zw) {
   uint32_t acc = 0;
   unsigned k = 0;
 #if EDGEC_ARM_DSP
   if (sizeof(In) == 1 && sizeof(W) == 1) {
+    const uint32_t zx2 = pack_i16x2(zx, zx), zw2 = pack_i16x2(zw, zw);
+    for (; k + 4 <= n; k += 4) {
+      uint32_t xl, xh, wl, wh;
+      unpack_q8x4(x + k, zx2, xl, xh);
+      unpack_q8x4(w + k, zw2, wl, wh);
+      __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(xl), "r"(wl));
+      __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(xh), "r"(wh));
+    }
     for (; k + 2 <= n; k += 2) {
       const uint32_t xa = pack_i16x2((int32_t)x[k] - zx, (int32_t)x[k + 1] - zx);
       const uint32_t wa = pack_i16x2((int32_t)w[k] - zw, (int32_t)w[k + 1] - zw);
