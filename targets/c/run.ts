@@ -123,6 +123,17 @@ function sourceHash(dir: string, extra: string): string {
 
 const building = new Map<string, Promise<string>>();
 
+/** Keeps the newest `keep` binaries of the build cache folder (best effort). */
+function pruneCache(dir: string, keep: number): void {
+  try {
+    const ents = fs.readdirSync(dir).filter((n) => /^[\w-]+-[0-9a-f]{32}(\.elf)?$/.test(n))
+      .map((n) => ({ n, t: fs.statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => b.t - a.t);
+    for (const e of ents.slice(keep)) fs.rmSync(path.join(dir, e.n), { force: true });
+  } catch {
+    // another process pruned concurrently
+  }
+}
+
 /** Builds (or reuses) a binary for `key` into the cache folder with `build(workDir, outPath)`. */
 function cached(key: string, build: (work: string, out: string) => Promise<void>): Promise<string> {
   const hit = building.get(key);
@@ -140,6 +151,7 @@ function cached(key: string, build: (work: string, out: string) => Promise<void>
       fs.copyFileSync(out, tmp);
       fs.chmodSync(tmp, 0o755);
       fs.renameSync(tmp, bin);
+      pruneCache(cacheDir, 64);
       return bin;
     } finally {
       fs.rmSync(work, { recursive: true, force: true });

@@ -215,6 +215,16 @@ ${outs.map((p, k) => `  for (unsigned i = 0; i < EDGEC_OUTPUT${k}_SIZE; i++) {
       expect(instructions).toBeLessThan(macs * 100);
     });
   });
+
+  describe.skipIf(!HAVE_ARM)('Cortex-M7 (QEMU mps2-an500)', () => {
+    let m7: Tensor[];
+    beforeAll(async () => {
+      m7 = (await runCArtifact(dir, inputs, { device: 'cortex-m7' })).outputs;
+    }, 300_000);
+    it('every output bit-identical to the reference', () => {
+      for (const k of ZOO.keys()) check(() => m7, k);
+    });
+  });
 });
 
 describe('c target errors', () => {
