@@ -73,7 +73,7 @@ export interface BuildResult {
 }
 
 /** Pass-manager pipeline target for a compile target. */
-export function pipelineTarget(t: CompileTarget): 'ref' | 'wasm' | 'webgpu' | 'hls' {
+export function pipelineTarget(t: CompileTarget): 'ref' | 'wasm' | 'webgpu' | 'hls' | 'c' {
   return t === 'onnx' ? 'ref' : t;
 }
 

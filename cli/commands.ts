@@ -124,7 +124,7 @@ export function cmdInspect(model: string, opts: { json?: boolean; wide?: boolean
  * @param note receives a one-line note when the last batch is padded
  * @param progress shows batches done (a bar on a terminal)
  */
-export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?: (m: string) => void, progress: Progress = NO_PROGRESS): Promise<{ outputs: Tensor[]; samples: number }> {
+export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?: (m: string) => void, progress: Progress = NO_PROGRESS, device?: string): Promise<{ outputs: Tensor[]; samples: number }> {
   const g = l.graph;
   const types = g.inputs.map((i) => g.typeOf(i));
   const pad = padPartialBatch(data, types);
@@ -146,7 +146,9 @@ export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?:
   try {
     if (target === 'ref') outputs = await runBatches(plan, (b) => counted((x) => runGraph(g, x), b));
     else {
-      const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined);
+      const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined, {
+        ...(device !== undefined ? { device } : {}), ...(note ? { note } : {}),
+      });
       try {
         outputs = await runBatches(plan, (b) => counted((x) => runner.run(x), b));
       } finally {
@@ -252,7 +254,7 @@ export function shapeOpts(o: { inputShape?: Record<string, number[]>; bind?: Bin
  */
 export async function cmdRun(
   model: string,
-  opts: { inputs: string[]; target?: RunTarget; out: string; npy?: boolean; inputShape?: Record<string, number[]>; bind?: Bindings },
+  opts: { inputs: string[]; target?: RunTarget; device?: string; out: string; npy?: boolean; inputShape?: Record<string, number[]>; bind?: Bindings },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
@@ -263,7 +265,8 @@ export async function cmdRun(
   const l = loadModel(model, { limits, ...shapeOpts(opts), data: raw });
   const data = conformData(raw, l.graph, opts.inputs, note);
   const target = runTargetOf(l, opts.target);
-  const { outputs } = await runOn(l, data, target, note, barFor(io));
+  if (opts.device !== undefined && target !== 'c') throw usage(`--device is for --target c (an emulated microcontroller), not ${target}`);
+  const { outputs } = await runOn(l, data, target, note, barFor(io), opts.device);
   const files = new Map<string, Uint8Array>();
   const lines: string[] = [];
   outputs.forEach((t, k) => {

@@ -83,6 +83,12 @@ expanded to f32 once at load; fp16 activations are rounded to f16 after every op
 dtype without a wasm lowering is an error naming the node and op (exit 4), never a silent fallback.
 The hls target compiles fp32, int8, fp16 (Vitis half storage) and int4 (4-bit weight ROMs + block
 scales) graphs; \`edgec run DIR --target hls\` runs the project's C simulation with g++.
+The c target writes a C++14 package for microcontrollers (model.h/model.cpp, const weights, one static
+arena planned at compile time, the hls kernels; no heap, exceptions or RTTI) with a bare-metal mcu/
+folder for the Arm MPS2 boards; \`edgec run DIR --target c\` builds it with g++,
+\`--device cortex-m4|cortex-m7\` with arm-none-eabi-gcc under qemu-system-arm (mps2-an386 / mps2-an500)
+and prints the emulated instructions per inference. manifest.json records flash_bytes and ram_bytes
+measured with arm-none-eabi-size when the toolchain is installed.
 `;
 
 const SHAPES_HELP = `
@@ -191,8 +197,9 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .description('run a model or artifact on input data files; writes DIR/output_K.pb in graph-output order')
     .argument('<model>', '.onnx model or artifact folder')
     .requiredOption('--inputs <files...>', 'input data files (.pb/.npy), in graph-input order')
-    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
+    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation) or c (the C package with the host C++ compiler, or --device); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
     .requiredOption('--out <dir>', 'output folder (written atomically)')
+    .option('--device <name>', '--target c: build with arm-none-eabi-gcc and run under qemu-system-arm (cortex-m4: mps2-an386, cortex-m7: mps2-an500); prints the emulated instructions per inference')
     .option('--npy', 'also write output_K.npy')
     .addOption(inputShapeOption())
     .addOption(bindOption())
@@ -240,7 +247,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .requiredOption('--data <file>', 'inputs (.pb/.npy), first axis = samples')
     .requiredOption('--labels <file>', 'labels: class ids (accuracy) or targets (mse)')
     .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
-    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
+    .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation) or c (the C package with the host C++ compiler, or --device); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
     .option('--json', 'machine-readable output')
     .addOption(inputShapeOption())
     .addOption(bindOption())

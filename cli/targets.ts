@@ -1,7 +1,8 @@
 /**
  * The one place where the CLI calls target code generators and runners: wasm (targets/wasm),
- * webgpu (targets/webgpu; runs in Node through the `webgpu` package) and hls (targets/hls; runs
- * the C simulation with the host C++ compiler). Each target is loaded on first use.
+ * webgpu (targets/webgpu; runs in Node through the `webgpu` package), hls (targets/hls; runs
+ * the C simulation with the host C++ compiler) and c (targets/c; host C++ compiler, or
+ * arm-none-eabi-gcc + qemu-system-arm for --device). Each target is loaded on first use.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,11 +17,11 @@ async function wasmEmitter(): Promise<typeof import('../targets/wasm/emit.js')> 
 }
 
 /** Targets of `edgec compile`. 'onnx' writes only the transformed standard-ONNX model. */
-export const COMPILE_TARGETS = ['wasm', 'webgpu', 'hls', 'onnx'] as const;
+export const COMPILE_TARGETS = ['wasm', 'webgpu', 'hls', 'c', 'onnx'] as const;
 export type CompileTarget = (typeof COMPILE_TARGETS)[number];
 
 /** Targets of `edgec run`. */
-export const RUN_TARGETS = ['ref', 'wasm', 'webgpu', 'hls'] as const;
+export const RUN_TARGETS = ['ref', 'wasm', 'webgpu', 'hls', 'c'] as const;
 export type RunTarget = (typeof RUN_TARGETS)[number];
 
 /** Options handed to a target emitter. */
@@ -121,9 +122,97 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       manifest['weight_bytes'] = art.manifest['weights_bytes'];
       return { files: art.files, manifest };
     }
+    case 'c': {
+      if (opts.maxInputShapes) throw usage('--max-input-shape is supported on the wasm target only (not c)', { hint: 'fix the shapes with --input-shape' });
+      const { emitC } = await import('../targets/c/emit.js');
+      let art: ReturnType<typeof emitC>;
+      try {
+        art = emitC(graph, { precision: opts.precision });
+      } catch (e) {
+        throw targetError(e, 'c', opts.precision);
+      }
+      const manifest: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(art.manifest)) if (!CLI_MANIFEST_KEYS.has(k)) manifest[k] = v;
+      Object.assign(manifest, await cImageSizes(art.files, art.manifest.weights_bytes, art.manifest.arena_bytes, opts.log));
+      return { files: art.files, manifest };
+    }
     default:
       throw usage(`unknown target "${String(target)}"`);
   }
+}
+
+/**
+ * manifest.json's flash_bytes / ram_bytes of a c package: measured with arm-none-eabi-size on the
+ * Cortex-M4 firmware image when the toolchain is installed, else the host-independent sizes (const
+ * weight bytes; arena + stack reservation), with `size_source` saying which.
+ */
+async function cImageSizes(files: ReadonlyMap<string, Uint8Array | string>, weights: number, arena: number, log?: (m: string) => void): Promise<Record<string, unknown>> {
+  const { measureImage } = await import('../targets/c/run.js');
+  const { MCU_STACK_BYTES } = await import('../targets/c/mcu.js');
+  const { writeTempArtifact: writeTemp } = await import('../targets/common/target.js');
+  const dir = writeTemp(files, 'edgec-c-size-');
+  try {
+    const s = await measureImage(dir, 'cortex-m4');
+    return { flash_bytes: s.flash_bytes, ram_bytes: s.ram_bytes, stack_bytes: MCU_STACK_BYTES, size_source: 'arm-none-eabi-size (cortex-m4 firmware image: model + a main calling edgec_run)', image: { text: s.text, data: s.data, bss: s.bss } };
+  } catch (e) {
+    // no toolchain (io) or a build that timed out (limit): the package is still valid
+    if (!(e instanceof EdgecError) || (e.kind !== 'io' && e.kind !== 'limit')) throw e;
+    log?.(`note: ${e.message}; manifest.json records the host-independent sizes`);
+    return { flash_bytes: weights, ram_bytes: arena + MCU_STACK_BYTES, stack_bytes: MCU_STACK_BYTES, size_source: `estimate (${e.kind === 'io' ? 'arm-none-eabi-gcc not found' : 'the Cortex-M4 build timed out'}): flash = const weight bytes (no code), ram = arena + stack reservation` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Options of a run beyond the target: the c target's emulated device, and where its notes go. */
+export interface RunExtras {
+  /** c target: cortex-m4 / cortex-m7 (QEMU); absent: the host. */
+  device?: string;
+  /** Receives one-line notes (the emulated instruction count per inference). */
+  note?: (m: string) => void;
+}
+
+/**
+ * Runner for the c target: an artifact's package, or the model compiled in memory (fp32), built
+ * with the host C++ compiler or, with a device, arm-none-eabi-gcc and run under QEMU.
+ */
+async function cRunner(graph: Graph, artifact: { dir: string; target: unknown } | undefined, extra: RunExtras): Promise<TargetRunner> {
+  if (artifact && artifact.target !== 'c') {
+    throw unsupported(`artifact was compiled for target "${String(artifact.target)}", not c`, { file: artifact.dir, hint: 'run it with --target ref, or compile it with --target c' });
+  }
+  const c = await import('../targets/c/run.js');
+  if (extra.device !== undefined) c.mcuDevice(extra.device);
+  let dir: string;
+  let temp = false;
+  if (artifact) dir = path.resolve(artifact.dir);
+  else {
+    const { compileC } = await import('../targets/c/emit.js');
+    let art: ReturnType<typeof compileC>;
+    try {
+      art = compileC(graph);
+    } catch (e) {
+      throw targetError(e, 'c', 'fp32');
+    }
+    dir = writeTempArtifact(new Map([...art.files, ['manifest.json', JSON.stringify(art.manifest)]]));
+    temp = true;
+  }
+  const counts: number[] = [];
+  let stack = 0;
+  return {
+    run: async (inputs) => {
+      const r = await c.runCArtifact(dir, inputs, extra.device !== undefined ? { device: extra.device } : {});
+      if (r.instructions !== undefined) counts.push(r.instructions);
+      if (r.stackBytes !== undefined) stack = Math.max(stack, r.stackBytes);
+      return r.outputs;
+    },
+    close: () => {
+      if (temp) fs.rmSync(dir, { recursive: true, force: true });
+      if (counts.length && extra.note) {
+        const mean = Math.round(counts.reduce((a, b) => a + b, 0) / counts.length);
+        extra.note(`${extra.device}: ${mean} instructions per inference (QEMU -icount, ${counts.length} run(s)${counts.some((x) => x !== counts[0]) ? `, min ${Math.min(...counts)}, max ${Math.max(...counts)}` : ''}); stack high-water mark ${stack} bytes`);
+      }
+    },
+  };
 }
 
 /** Runs batches on a target; `close` frees what it holds (temporary folders). */
@@ -143,7 +232,10 @@ export async function openTargetRunner(
   target: Exclude<RunTarget, 'ref'>,
   graph: Graph,
   artifact?: { dir: string; target: unknown },
+  extra: RunExtras = {},
 ): Promise<TargetRunner> {
+  if (extra.device !== undefined && target !== 'c') throw usage(`--device is for --target c (an emulated microcontroller), not ${target}`);
+  if (target === 'c') return cRunner(graph, artifact, extra);
   if (target === 'webgpu' || target === 'hls') return otherRunner(target, graph, artifact);
   let dir: string;
   let temp = false;

@@ -17,7 +17,7 @@ import { foldAffine } from './passes/fold-affine.js';
 import { foldPad } from './passes/fold-pad.js';
 import type { OpSupport } from './passes/decompose.js';
 
-export type PipelineTarget = 'ref' | 'wasm' | 'webgpu' | 'hls';
+export type PipelineTarget = 'ref' | 'wasm' | 'webgpu' | 'hls' | 'c';
 
 export interface PipelineOptions {
   /** Fuse activations into edgec.Fused* ops (default: true for wasm/webgpu/hls, false for ref). */

@@ -30,6 +30,8 @@ export default function setup(): void {
   if (!hasCommand('g++')) missing.push('g++');
   // --wasm-simd off artifacts: validated without SIMD and run through wasm2c + cc (wasm-nosimd.test.ts)
   for (const c of ['wasm-validate', 'wasm2c', 'cc']) if (!hasCommand(c)) missing.push(c === 'cc' ? 'cc (a C compiler)' : `${c} (package wabt)`);
+  // the c target's Cortex-M runs (tests/targets/c-*.test.ts)
+  for (const cmd of ['arm-none-eabi-gcc', 'arm-none-eabi-g++', 'arm-none-eabi-size', 'qemu-system-arm']) if (!hasCommand(cmd)) missing.push(cmd);
   if (!hasCommand('chromium')) missing.push('chromium');
   if (!fs.existsSync('/usr/lib/chromium/vk_swiftshader_icd.json')) missing.push('/usr/lib/chromium/vk_swiftshader_icd.json (SwiftShader, package chromium)');
   // the optional `webgpu` package (Dawn) runs the WebGPU tests in Node

@@ -75,7 +75,8 @@ export function hlsLibraryPath(): string {
   throw internal(`HLS kernel library not found next to ${here}`);
 }
 
-const LIB_FILES = ['nnet_common.h', 'nnet_conv.h', 'nnet_dense.h', 'nnet_pooling.h', 'nnet_merge.h', 'nnet_activation.h', 'nnet_recurrent.h'];
+/** The kernel library's headers. */
+export const LIB_FILES = ['nnet_common.h', 'nnet_conv.h', 'nnet_dense.h', 'nnet_pooling.h', 'nnet_merge.h', 'nnet_activation.h', 'nnet_recurrent.h'];
 
 const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
 
@@ -103,7 +104,7 @@ const CTYPE: Record<string, string> = { f32: 'float', f16: 'half', i8: 'int8_t',
 const APTYPE: Record<string, string> = { i8: 'ap_int<8>', u8: 'ap_uint<8>', i32: 'ap_int<32>', i16: 'ap_int<16>', u16: 'ap_uint<16>' };
 
 /** One generated layer. */
-interface Layer {
+export interface Layer {
   index: number;
   node: Node;
   /** Comment line(s) (already escaped). */
@@ -113,10 +114,15 @@ interface Layer {
   /** Config structs (parameters.h). */
   configs: string[];
   cost: LayerCost;
+  /** Buffers the layer's calls read or write (inputs, outputs, scratch): the live ranges of the
+   * C target's arena plan. */
+  bufs: Buf[];
+  /** Buffers the layer writes (allocated by `Emitter.out`). */
+  outs: Buf[];
 }
 
 /** A runtime buffer: a top-function argument or a static local array. */
-interface Buf {
+export interface Buf {
   name: string;
   ctype: string;
   size: number;
@@ -124,7 +130,7 @@ interface Buf {
 }
 
 /** Weight array emitted into firmware/weights/<name>.h. */
-interface Weight {
+export interface Weight {
   name: string;
   ctype: string;
   body: string;
@@ -132,7 +138,7 @@ interface Weight {
   bits: number;
 }
 
-const BITS: Record<string, number> = { f32: 32, f16: 16, i4: 4, i8: 8, u8: 8, i32: 32, i16: 16, u16: 16 };
+export const BITS: Record<string, number> = { f32: 32, f16: 16, i4: 4, i8: 8, u8: 8, i32: 32, i16: 16, u16: 16 };
 
 /** True for the float dtypes the target computes with (f32, f16 storage). */
 const isFloatDt = (d: string): boolean => d === 'f32' || d === 'f16';
@@ -152,7 +158,8 @@ interface BlockedWeight {
   block: number;
 }
 
-class Emitter {
+/** The per-layer code generator shared by the hls and c targets (configs, calls, weights). */
+export class Emitter {
   readonly layers: Layer[] = [];
   readonly weights: Weight[] = [];
   readonly bufs = new Map<ValueId, Buf>();
@@ -168,6 +175,10 @@ class Emitter {
   /** fp16/int4: activation node fused into the Conv/Gemm/MatMul (by producer node id). */
   readonly fusedAct = new Map<number, Node>();
   readonly absorbed = new Set<number>();
+  /** Buffers read or written by the layer being generated (see Layer.bufs). */
+  private used = new Set<Buf>();
+  private localMark = 0;
+  private outMark: Buf[] = [];
 
   constructor(readonly g: Graph, readonly opts: Required<Pick<HlsOptions, 'maxMultipliers'>> & HlsOptions) {
     for (const [id, t] of g.consts) this.consts.set(id, t);
@@ -202,6 +213,7 @@ class Emitter {
     if (c) return this.constArray(id, c);
     const b = this.bufs.get(id);
     if (!b) throw internal(`value ${id} has no buffer`);
+    this.used.add(b);
     return b.name;
   }
 
@@ -242,6 +254,7 @@ class Emitter {
     const b: Buf = { name: `layer${this.index}_out${k ? `_${k}` : ''}`, ctype: tname, size: Math.max(1, numel(this.shape(id))), dtype };
     this.bufs.set(id, b);
     this.locals.push(b);
+    this.outMark.push(b);
     return b;
   }
 
@@ -271,7 +284,11 @@ class Emitter {
     this.layers.push({
       index: this.index, node: n, comment: `// layer${this.index} -- node: ${commentText(n.name)} (${commentText(op)})${fused}`,
       calls, configs, cost: { index: this.index, node: n.name, op, ...cost },
+      bufs: [...new Set([...this.used, ...this.locals.slice(this.localMark)])], outs: this.outMark,
     });
+    this.used = new Set();
+    this.localMark = this.locals.length;
+    this.outMark = [];
     this.index++;
   }
 }
@@ -1037,7 +1054,7 @@ export const HLS_OPS: readonly string[] = [...Object.keys(LOWER), ...ALIAS].sort
 // ---------------------------------------------------------------------------------------------
 
 /** The generated project before estimates and files are assembled. */
-interface Lowered {
+export interface Lowered {
   e: Emitter;
   inputs: { id: ValueId; name: string; shape: number[]; dtype: string; size: number }[];
   outputs: { id: ValueId; name: string; shape: number[]; dtype: string; size: number }[];
@@ -1164,7 +1181,13 @@ function fitToPart(g: Graph, opts: HlsOptions, part: Part, clockNs: number): Low
   return changed ? lowerAll(g, { ...opts, layerReuse }) : low;
 }
 
-function lowerAll(g: Graph, opts: HlsOptions): Lowered {
+/**
+ * Lowers every node of a graph to layers (config structs, kernel calls, weights, buffers): the
+ * part of the hls emitter the c target shares (one definition per op).
+ * @param g optimized graph with concrete shapes
+ * @param opts precision (from `graphPrecision` when absent) and reuse settings
+ */
+export function lowerAll(g: Graph, opts: HlsOptions): Lowered {
   const e = new Emitter(g, { ...opts, maxMultipliers: opts.maxMultipliers ?? 64 });
   const lowPrecision = opts.precision === 'fp16' || opts.precision === 'int4';
   if (lowPrecision) planFusion(e);
@@ -1269,11 +1292,11 @@ export function datLine(t: Tensor): string {
   return vals.join(' ');
 }
 
-const PRECISIONS: readonly string[] = ['fp32', 'fp16', 'int8', 'int4'];
+export const PRECISIONS: readonly string[] = ['fp32', 'fp16', 'int8', 'int4'];
 
 /** The precision a graph was prepared for: int8 (edgec.Q* integer ops), fp16 (float16 values),
  * int4 (int4 weights behind DequantizeLinear), else fp32. */
-function graphPrecision(g: Graph): string {
+export function graphPrecision(g: Graph): string {
   const nodes = g.orderedNodes();
   if (nodes.some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QAvgPool|QReduceMean|Requantize)$/.test(n.op))) return 'int8';
   if (nodes.some((n) => n.outputs.some((o) => g.typeOf(o).dtype === 'f16'))) return 'fp16';
@@ -1425,7 +1448,7 @@ export function emitHls(g: Graph, opts: HlsOptions = {}): HlsArtifact {
 }
 
 /** True when a value is a DequantizeLinear result (through layout-only aliases). */
-function fromDequantize(g: Graph, id: ValueId): boolean {
+export function fromDequantize(g: Graph, id: ValueId): boolean {
   for (;;) {
     const n = g.producerOf(id);
     if (!n) return false;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstddef>
 #include <limits>
+#include <cstring>
 
 #if defined(__SYNTHESIS__) || defined(EDGEC_AP_TYPES)
 #include "ap_int.h"
@@ -23,6 +24,10 @@
 // store rounds to nearest even, as the reference rounds each op's output to f16.
 #if defined(__SYNTHESIS__) || defined(EDGEC_HLS_HALF)
 #include "hls_half.h"
+#elif defined(__ARM_FP16_FORMAT_IEEE) && !defined(EDGEC_SOFT_HALF)
+// Arm (c target, -mfp16-format=ieee): the IEEE binary16 storage type; arithmetic promotes to float,
+// conversions round to nearest even (VCVTB), constant arrays stay in flash
+typedef __fp16 half;
 #elif defined(__FLT16_MANT_DIG__) && !defined(EDGEC_SOFT_HALF)
 typedef _Float16 half;
 #else
@@ -120,6 +125,67 @@ template<class T> inline T act_apply(int kind, T x, T p0, T p1) {
 
 // Wraps a 64-bit sum to int32 (two's complement), like the reference's int32 accumulator.
 inline int32_t wrap_i32(int64_t v) { return (int32_t)(uint32_t)(uint64_t)v; }
+
+// ---- Arm DSP extension (microcontroller builds of the c target) -------------------------------
+// EDGEC_ARM_DSP (default on where the compiler targets the DSP extension, __ARM_FEATURE_DSP, e.g.
+// -mcpu=cortex-m4/m7; never under synthesis; -DEDGEC_ARM_DSP=0 turns it off): 8-bit dot products
+// with SMLAD, two 16 x 16 multiply-accumulates per instruction. Sums are modulo 2^32, the value
+// wrap_i32 gives the exact sum, so the outputs are bit-identical with the portable loops.
+#if !defined(EDGEC_ARM_DSP)
+#if defined(__ARM_FEATURE_DSP) && !defined(__SYNTHESIS__)
+#define EDGEC_ARM_DSP 1
+#else
+#define EDGEC_ARM_DSP 0
+#endif
+#endif
+
+// (a, b) as two signed halfwords of one word (a in the low half): |value| <= 510 for 8-bit operands.
+inline uint32_t pack_i16x2(int32_t a, int32_t b) { return (uint32_t)(uint16_t)a | ((uint32_t)(uint16_t)b << 16); }
+
+#if EDGEC_ARM_DSP
+// Four 8-bit values (one unaligned word) as two words of two 16-bit lanes minus the zero point:
+// lo = (v0 - z, v2 - z), hi = (v1 - z, v3 - z) (SXTB16 / UXTB16, then SSUB16; |v - z| <= 510).
+template<class T> inline void unpack_q8x4(const T *p, uint32_t z2, uint32_t &lo, uint32_t &hi) {
+  uint32_t v;
+  std::memcpy(&v, p, 4);
+  if ((T)-1 < (T)0) {
+    __asm__("sxtb16 %0, %1" : "=r"(lo) : "r"(v));
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(v));
+  } else {
+    __asm__("uxtb16 %0, %1" : "=r"(lo) : "r"(v));
+    __asm__("uxtb16 %0, %1, ror #8" : "=r"(hi) : "r"(v));
+  }
+  __asm__("ssub16 %0, %0, %1" : "+r"(lo) : "r"(z2));
+  __asm__("ssub16 %0, %0, %1" : "+r"(hi) : "r"(z2));
+}
+#endif
+
+// sum_k (x[k] - zx)(w[k] - zw) modulo 2^32; with EDGEC_ARM_DSP and 8-bit operands four terms per
+// step (two SMLAD) and a pair step, else one multiply-accumulate per term.
+template<class In, class W>
+inline uint32_t dot_q(const In *x, const W *w, unsigned n, int32_t zx, int32_t zw) {
+  uint32_t acc = 0;
+  unsigned k = 0;
+#if EDGEC_ARM_DSP
+  if (sizeof(In) == 1 && sizeof(W) == 1) {
+    const uint32_t zx2 = pack_i16x2(zx, zx), zw2 = pack_i16x2(zw, zw);
+    for (; k + 4 <= n; k += 4) {
+      uint32_t xl, xh, wl, wh;
+      unpack_q8x4(x + k, zx2, xl, xh);
+      unpack_q8x4(w + k, zw2, wl, wh);
+      __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(xl), "r"(wl));
+      __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(xh), "r"(wh));
+    }
+    for (; k + 2 <= n; k += 2) {
+      const uint32_t xa = pack_i16x2((int32_t)x[k] - zx, (int32_t)x[k + 1] - zx);
+      const uint32_t wa = pack_i16x2((int32_t)w[k] - zw, (int32_t)w[k + 1] - zw);
+      __asm__("smlad %0, %1, %2, %0" : "+r"(acc) : "r"(xa), "r"(wa));
+    }
+  }
+#endif
+  for (; k < n; k++) acc += (uint32_t)((int32_t)x[k] - zx) * (uint32_t)((int32_t)w[k] - zw);
+  return acc;
+}
 
 // floor((acc * M + 2^(n-1)) / 2^n): round to nearest, ties toward +infinity (n = 0: acc * M).
 inline int64_t rq_fixed(int64_t acc, int64_t M, int n) {

@@ -38,6 +38,26 @@ struct qchan {
 // zx, which adds 0).
 template<class Acc, class CFG, class In, class W>
 inline void qconv_window_mac(Acc &acc, const In *xp, const W *wp, unsigned od, unsigned oh, unsigned ow, int32_t zx, int32_t zw) {
+#if EDGEC_ARM_DSP
+  if (CFG::dl_w == 1) {
+    // rows of the window: the taps inside the input are contiguous in x and w (dot_q, SMLAD)
+    const int iw0 = (int)(ow * CFG::s_w) - CFG::p_w;
+    const int lo = iw0 < 0 ? -iw0 : 0;
+    const int hi = (int)CFG::in_w - iw0 < (int)CFG::k_w ? (int)CFG::in_w - iw0 : (int)CFG::k_w;
+    if (hi <= lo) return;
+    for (unsigned kd = 0; kd < CFG::k_d; kd++) {
+      const int id = (int)(od * CFG::s_d + kd * CFG::dl_d) - CFG::p_d;
+      if (id < 0 || id >= (int)CFG::in_d) continue;
+      for (unsigned kh = 0; kh < CFG::k_h; kh++) {
+        const int ih = (int)(oh * CFG::s_h + kh * CFG::dl_h) - CFG::p_h;
+        if (ih < 0 || ih >= (int)CFG::in_h) continue;
+        const unsigned xi = ((unsigned)id * CFG::in_h + (unsigned)ih) * CFG::in_w + (unsigned)(iw0 + lo);
+        acc += (Acc)(int32_t)dot_q(xp + xi, wp + (kd * CFG::k_h + kh) * CFG::k_w + (unsigned)lo, (unsigned)(hi - lo), zx, zw);
+      }
+    }
+    return;
+  }
+#endif
   for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned ki) {
     acc += (Acc)((int32_t)xp[xi] - zx) * (Acc)((int32_t)wp[ki] - zw);
   });

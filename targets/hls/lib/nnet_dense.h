@@ -75,11 +75,15 @@ Rows:
 #pragma HLS PIPELINE II=CFG::reuse_factor
       const int32_t zw = q[j].w_zero_point;
       typename CFG::accum_t acc = CFG::has_bias ? (typename CFG::accum_t)b[j] : 0;
+#if EDGEC_ARM_DSP
+      acc += (typename CFG::accum_t)(int32_t)dot_q(x + r * CFG::n_in, w + j * CFG::n_in, CFG::n_in, zx, zw);
+#else
     In_:
       for (unsigned k = 0; k < CFG::n_in; k++) {
         acc += (typename CFG::accum_t)((int32_t)x[r * CFG::n_in + k] - zx) *
                (typename CFG::accum_t)((int32_t)w[j * CFG::n_in + k] - zw);
       }
+#endif
       y[r * CFG::n_out + j] = (Out)out_stage<CFG>(wrap_i32(acc), q[j].multiplier, q[j].shift, q[j].scale);
     }
   }
