@@ -11,7 +11,7 @@ import { broadcastStrides, contiguous, fusedClamp, opAttrs } from '../common/par
 import { ConstCtx } from '../common/ctx.js';
 import { BlobCodec, Int4Blob, MIN_COMPRESSED, decodeInt4, int4Blob, isF16Exact, storedBytes } from '../common/compress.js';
 import { KERNELS, KernelId, MAX_DIMS, UNARY } from './kernels.js';
-import type { MemoryPlan } from './memory-plan.js';
+import type { ArenaLowered } from '../common/lowered.js';
 import '../../compiler/ops/index.js';
 
 /** One word of a parameter block. */
@@ -67,31 +67,13 @@ export interface Patch {
   terms: { loop: number; stride: number }[];
 }
 
-/** A runtime buffer (root of an alias class). */
-export interface RuntimeBuffer {
-  bytes: number;
-  first: number;
-  last: number;
-}
+export type { RuntimeBuffer } from '../common/lowered.js';
 
-/** Result of lowering: steps, buffers, memory plan, constant blobs and the model's I/O. */
-export interface Lowered {
-  steps: Step[];
-  blobs: Uint8Array[];
-  /** Storage of each blob (parallel to `blobs`): f16 halves or int4 blocks expanded at instantiation; undefined: as is. */
-  codecs: (WasmCodec | undefined)[];
-  /** Buffer id (root) of every runtime value id and temporary. */
-  rootOf: (id: number) => number;
-  buffers: Map<number, RuntimeBuffer>;
-  plan: MemoryPlan;
+/** Result of lowering: steps, buffers, memory plan, constant blobs and the model's I/O; plus per-step scratch buffers. */
+export interface Lowered extends ArenaLowered<Step, Uint8Array, WasmCodec> {
   /** Scratch buffer key of step i (in plan.offsets) when it needs one. */
   scratchKey: Map<number, number>;
-  inputs: { id: ValueId; name: string; shape: number[]; dtype: string }[];
-  outputs: { id: number; name: string; shape: number[]; dtype: string }[];
-  /** Nodes that were lowered to kernel calls, in order (profiling layer names). */
-  layers: Node[];
 }
-
 
 export const f32 = (v: number): Word => ({ k: 'f', v });
 export const i32 = (v: number): Word => ({ k: 'i', v });
@@ -303,6 +285,11 @@ export class LowerCtx extends ConstCtx {
     const v = this.g.value(id);
     if (v.type.kind) throw this.unsupported(`value "${v.name}" is a ${v.type.kind}; the wasm target runs tensors only`);
     if (!isRuntimeDtype(v.type.dtype)) throw this.unsupported(`value "${v.name}" has dtype ${v.type.dtype}; the wasm target runs f32, f64, f16, bf16, 4..64-bit integers and bool`);
+  }
+
+  /** Graph inputs and outputs are runtime values (checkRuntime; targets/common/lowered.ts). */
+  checkIo(id: number): void {
+    this.checkRuntime(id);
   }
 
   /** The f32 kernels' operands must be f32: 'unsupported' naming the value otherwise. */
