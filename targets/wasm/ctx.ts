@@ -9,7 +9,7 @@ import { Tensor, numel } from '../../compiler/ir/tensor.js';
 import { internal } from '../../compiler/errors.js';
 import { broadcastStrides, contiguous, fusedClamp, opAttrs } from '../common/params.js';
 import { ConstCtx } from '../common/ctx.js';
-import { BlobCodec, Int4Blob, MIN_COMPRESSED, decodeInt4, int4Blob, isF16Exact, storedBytes } from '../common/compress.js';
+import { BlobCodec, BlockedValues, Int4Blob, MIN_COMPRESSED, decodeBlocked, int4Blob, isF16Exact, storedBytes } from '../common/compress.js';
 import { KERNELS, KernelId, MAX_DIMS, UNARY } from './kernels.js';
 import type { ArenaLowered } from '../common/lowered.js';
 import '../../compiler/ops/index.js';
@@ -116,14 +116,8 @@ export function runtimeBytes(t: Tensor): Uint8Array {
  * value(o, d, i) = f32(q * scale[(o * ceil(D / block) + floor(d / block)) * inner + i]) (the
  * int4 view of ../common/compress.ts). Recurrent gate matrices under --int8 (ops/rnn.ts).
  */
-export interface Int8Blob {
+export interface Int8Blob extends BlockedValues {
   kind: 'int8';
-  q: Int8Array;
-  scale: Float32Array;
-  outer: number;
-  D: number;
-  inner: number;
-  block: number;
 }
 
 /** Smallest saving (bytes) worth storing a blob as int8 (below it: f32). */
@@ -131,20 +125,6 @@ export const INT8_MIN_SAVING = 128;
 
 /** Storage of a wasm blob: the shared codecs or int8 values. */
 export type WasmCodec = BlobCodec | Int8Blob;
-
-/** The f32 values of an int8 blob (what int8_dequant_f32 computes). */
-export function decodeInt8(b: Int8Blob): Float32Array {
-  const out = new Float32Array(b.q.length);
-  const nb = Math.ceil(b.D / b.block);
-  let i = 0;
-  for (let o = 0; o < b.outer; o++) {
-    for (let d = 0; d < b.D; d++) {
-      const sb = (o * nb + Math.floor(d / b.block)) * b.inner;
-      for (let k = 0; k < b.inner; k++, i++) out[i] = Math.fround(b.q[i]! * b.scale[sb + k]!);
-    }
-  }
-  return out;
-}
 
 /** Lowering options. */
 export interface LowerOptions {
@@ -194,7 +174,7 @@ export class LowerCtx extends ConstCtx {
    * word; stored as f32 when that is smaller (blocks of one weight: depthwise filters).
    */
   int4Blob(b: Int4Blob): Word {
-    if (storedBytes(b.q.length, b) >= b.q.length * 4) return this.blob(decodeInt4(b));
+    if (storedBytes(b.q.length, b) >= b.q.length * 4) return this.blob(decodeBlocked(b));
     this.blobs.push(new Uint8Array(b.q.length * 4));
     this.codecs.push(b);
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };
@@ -206,7 +186,7 @@ export class LowerCtx extends ConstCtx {
    */
   int8Blob(b: Int8Blob): Word {
     // stored as f32 unless it saves more than the expansion's parameter block and code cost
-    if (b.q.length * 3 - b.scale.length * 4 <= INT8_MIN_SAVING) return this.blob(decodeInt8(b));
+    if (b.q.length * 3 - b.scale.length * 4 <= INT8_MIN_SAVING) return this.blob(decodeBlocked(b));
     this.blobs.push(new Uint8Array(b.q.length * 4));
     this.codecs.push(b);
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };

@@ -11,7 +11,7 @@ import { runGraph } from '../../compiler/interp/interp.js';
 import { emitWasm } from '../../targets/wasm/emit.js';
 import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { emulateF16 } from '../../targets/common/f16-graph.js';
-import { decodeInt4, encodeF16, isF16Exact, packInt4 } from '../../targets/common/compress.js';
+import { decodeBlocked, encodeF16, isF16Exact, packInt4 } from '../../targets/common/compress.js';
 import { f16BitsToNumber, roundF16 } from '../../compiler/ir/dtype.js';
 import { Artifact } from '../../targets/target.js';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
@@ -85,7 +85,7 @@ describe('f16 graph rewrite', () => {
     const p = packInt4(q);
     expect([...p]).toEqual([0x98, 0x0f, 0x71, 0xd3, 0x05]);
     const s = Float32Array.from([0.1, 0.3, 0.7]);
-    const d = decodeInt4({ kind: 'int4', q, scale: s, outer: 1, D: 9, inner: 1, block: 4 });
+    const d = decodeBlocked({ q, scale: s, outer: 1, D: 9, inner: 1, block: 4 });
     expect([...d]).toEqual([...q].map((v, i) => Math.fround(v * s[Math.floor(i / 4)]!)));
   });
 });
