@@ -6,6 +6,7 @@
  * quantizeModel). Expected values always come from the reference interpreter running the same
  * fp16/int4 graph.
  */
+import { expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -207,4 +208,34 @@ export function compareAll(got: Tensor[], want: Tensor[], mode: 'fp16' | 'int4')
     if (msg) return `output ${k}: ${msg}`;
   }
   return null;
+}
+
+/**
+ * Registers the model cases every target runs under --fp16 and --int4 (inside the caller's
+ * describe): the models built in code and the shared models, each through the target's `check`
+ * (which compares with the reference and returns a table row of artifact sizes), then a summary
+ * test printing the table.
+ * @param check the target's check of one model: a markdown table row
+ * @param title the table's title (what its sizes measure)
+ */
+export function fp16Int4ModelCases(check: (id: string, g: Graph, inputs: Tensor[], ratioInt4: number) => Promise<string>, title: string): void {
+  const lines: string[] = [];
+  for (const m of smallModels()) {
+    it(`built in code: ${m.id}`, async () => {
+      // int4 keeps depthwise weights (blocks of one weight: f32 is smaller) and biases in f32
+      lines.push(await check(m.id, m.graph(), m.inputs(), m.id === 'convnet' ? 4.5 : 5));
+    }, 120_000);
+  }
+  const shared = sharedModels();
+  for (const m of shared) {
+    it(`shared model ${m.id}`, async () => {
+      const { graph, inputs } = loadShared(m);
+      // dscnn is mostly depthwise (int4 blocks of one weight stay f32): a lower int4 ratio
+      lines.push(await check(m.id, graph, inputs, m.id.endsWith('dscnn') ? 2.5 : 4.2));
+    }, 300_000);
+  }
+  it('summary', () => {
+    console.log(`\n${title}:\n| model | fp32 | fp16 | int4 |\n|---|---|---|---|\n${lines.join('\n')}\n`);
+    expect(lines.length).toBe(smallModels().length + shared.length);
+  });
 }

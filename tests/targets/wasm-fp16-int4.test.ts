@@ -18,7 +18,7 @@ import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { randomTensor } from './wasm-helpers.js';
 import * as fs from 'node:fs';
 import {
-  compareAll, firstBitDifference, loadShared, prepare, roundGraph, roundingVector, sharedModels, smallModels,
+  compareAll, firstBitDifference, fp16Int4ModelCases, prepare, roundGraph, roundingVector, smallModels,
 } from './fp16-int4-cases.js';
 
 async function run(art: Artifact, inputs: Tensor[]): Promise<Tensor[]> {
@@ -111,25 +111,6 @@ async function check(id: string, g: Graph, inputs: Tensor[], ratioInt4: number):
   return `| ${id} | ${wasmBytes(fp32)} | ${wasmBytes(a16)} (${(w32 / w16).toFixed(2)}x weights) | ${wasmBytes(a4)} (${(w32 / w4).toFixed(2)}x weights) |`;
 }
 
-const lines: string[] = [];
-
 describe('wasm --fp16 / --int4 vs the reference', () => {
-  for (const m of smallModels()) {
-    it(`built in code: ${m.id}`, async () => {
-      // int4 keeps depthwise weights (blocks of one weight: f32 is smaller) and biases in f32
-      lines.push(await check(m.id, m.graph(), m.inputs(), m.id === 'convnet' ? 4.5 : 5));
-    }, 120_000);
-  }
-  const shared = sharedModels();
-  for (const m of shared) {
-    it(`shared model ${m.id}`, async () => {
-      const { graph, inputs } = loadShared(m);
-      // dscnn is mostly depthwise (int4 blocks of one weight stay f32): a lower int4 ratio
-      lines.push(await check(m.id, graph, inputs, m.id.endsWith('dscnn') ? 2.5 : 4.2));
-    }, 300_000);
-  }
-  it('summary', () => {
-    console.log(`\nwasm model.wasm bytes:\n| model | fp32 | fp16 | int4 |\n|---|---|---|---|\n${lines.join('\n')}\n`);
-    expect(lines.length).toBe(smallModels().length + shared.length);
-  });
+  fp16Int4ModelCases(check, 'wasm model.wasm bytes');
 });

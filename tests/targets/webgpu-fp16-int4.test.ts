@@ -15,7 +15,7 @@ import { emitWebgpu } from '../../targets/webgpu/emit.js';
 import { loadWebgpuArtifact, runWebgpuModel, writeTempArtifact } from '../../targets/webgpu/runner.js';
 import { Artifact } from '../../targets/target.js';
 import { gpuAvailable } from './webgpu-helpers.js';
-import { compareAll, firstBitDifference, loadShared, prepare, roundGraph, roundingVector, sharedModels, smallModels } from './fp16-int4-cases.js';
+import { compareAll, firstBitDifference, fp16Int4ModelCases, prepare, roundGraph, roundingVector } from './fp16-int4-cases.js';
 
 const gpu = await gpuAvailable('webgpu-fp16-int4');
 
@@ -66,23 +66,6 @@ async function check(id: string, g: Graph, inputs: Tensor[], ratioInt4: number):
   return `| ${id} | ${w32} | ${w16} (${(w32 / w16).toFixed(2)}x) | ${w4} (${(w32 / w4).toFixed(2)}x) |`;
 }
 
-const lines: string[] = [];
-
 describe.skipIf(!gpu)('webgpu --fp16 / --int4 vs the reference', () => {
-  for (const m of smallModels()) {
-    it(`built in code: ${m.id}`, async () => {
-      lines.push(await check(m.id, m.graph(), m.inputs(), m.id === 'convnet' ? 4.5 : 5));
-    }, 120_000);
-  }
-  const shared = sharedModels();
-  for (const m of shared) {
-    it(`shared model ${m.id}`, async () => {
-      const { graph, inputs } = loadShared(m);
-      lines.push(await check(m.id, graph, inputs, m.id.endsWith('dscnn') ? 2.5 : 4.2));
-    }, 300_000);
-  }
-  it('summary', () => {
-    console.log(`\nwebgpu weights.bin bytes:\n| model | fp32 | fp16 | int4 |\n|---|---|---|---|\n${lines.join('\n')}\n`);
-    expect(lines.length).toBe(smallModels().length + shared.length);
-  });
+  fp16Int4ModelCases(check, 'webgpu weights.bin bytes');
 });

@@ -12,7 +12,7 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { compileWebgpu } from '../../targets/webgpu/emit.js';
 import { compareTensors } from '../helpers/compare.js';
-import { checkOn, checkWithOn, declareShape, graphOf, oneNodeGraph } from './cases.js';
+import { checkOn, checkWithOn, cubicResizeGraph, declareShape, graphOf, oneNodeGraph } from './cases.js';
 import { randomTensor } from './wasm-helpers.js';
 import { gpuAvailable, runOnWebgpu } from './webgpu-helpers.js';
 
@@ -66,18 +66,8 @@ describe.skipIf(!gpu)('webgpu pooling (3-D, LpPool, MaxPool Indices, MaxUnpool)'
 
 describe.skipIf(!gpu)('webgpu Resize (separable per-axis passes)', () => {
   const x = randomTensor([1, 2, 5, 6], 11);
-  it('cubic, antialias and exclude_outside with constant scales', async () => {
-    await check(graphOf((b) => {
-      const xi = b.input('x', 'f32', [1, 2, 5, 6]);
-      const up = b.const('up', f32([4], [1, 1, 1.6, 2.5]));
-      const down = b.const('down', f32([4], [1, 1, 0.6, 0.5]));
-      b.output(
-        b.node('Resize', [xi, null, up], { mode: 'cubic' }),
-        b.node('Resize', [xi, null, down], { mode: 'cubic', cubic_coeff_a: -0.5, exclude_outside: 1 }),
-        b.node('Resize', [xi, null, down], { mode: 'linear', antialias: 1 }),
-        b.node('Resize', [xi, null, down], { mode: 'cubic', antialias: 1, coordinate_transformation_mode: 'align_corners' }),
-      );
-    }, 19), 1e-3, 1e-4);
+  it('cubic, cubic_coeff_a, exclude_outside, asymmetric and antialias with constant scales', async () => {
+    await check(cubicResizeGraph(), 1e-3, 1e-4);
   });
   it('runtime scales (linear, half_pixel_symmetric) and runtime sizes (nearest, not_smaller, axes)', async () => {
     const a = oneNode('Resize', [{ name: 'x', t: x }, { name: '', t: x }, { name: 's', t: f32([4], [1, 1, 1.7, 0.8]) }],
