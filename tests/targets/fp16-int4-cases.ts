@@ -19,6 +19,7 @@ import { loadOnnxFile } from '../../compiler/frontends/onnx/import.js';
 import { decodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
 import { quantizeModel } from '../../quantize/index.js';
 import { compareTensors } from '../helpers/compare.js';
+import { runGraph } from '../../compiler/interp/interp.js';
 import { randomTensor } from './wasm-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -238,4 +239,21 @@ export function fp16Int4ModelCases(check: (id: string, g: Graph, inputs: Tensor[
     console.log(`\n${title}:\n| model | fp32 | fp16 | int4 |\n|---|---|---|---|\n${lines.join('\n')}\n`);
     expect(lines.length).toBe(smallModels().length + shared.length);
   });
+}
+
+/**
+ * Registers the RoundF16 kernel case (inside the caller's describe): bit-exact against the
+ * reference on roundingVector (ties to even, subnormals, overflow, NaN, +-0, inf).
+ * @param run compiles the graph for the target and runs it
+ */
+export function roundF16Case(run: (g: Graph, inputs: Tensor[]) => Promise<Tensor[]>): void {
+  it('is bit-exact against the reference (ties to even, subnormals, overflow, NaN, +-0, inf)', async () => {
+    const v = roundingVector();
+    const g = roundGraph(v.length);
+    const x = new Tensor('f32', [v.length], v);
+    const want = runGraph(g, [x])[0]!.data as Float32Array;
+    const got = (await run(g, [x]))[0]!.data as Float32Array;
+    const i = firstBitDifference(got, want);
+    expect(i, i >= 0 ? `x=${v[i]}: got ${got[i]}, want ${want[i]}` : '').toBe(-1);
+  }, 60_000);
 }

@@ -8,20 +8,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, ValueId } from '../../compiler/ir/graph.js';
-import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { compareTensors } from '../helpers/compare.js';
-import { checkOn, checkWithOn, cubicResizeGraph, declareShape, graphOf, oneNodeGraph } from './cases.js';
+import { checkersOn, cubicResizeGraph, graphOf, oneNodeGraph as oneNode, tensorOf } from './cases.js';
 import { randomTensor, runOnWasm } from './wasm-helpers.js';
 
-const check = (g: Graph, rtol?: number, atol?: number): Promise<void> => checkOn(runOnWasm, g, rtol, atol);
-
-const checkWith = (g: Graph, inputs: Tensor[], rtol?: number, atol?: number): Promise<void> => checkWithOn(runOnWasm, g, inputs, rtol, atol);
-const declare = declareShape;
-const oneNode = oneNodeGraph;
-
-const f32 = (shape: number[], v: number[]) => Tensor.from('f32', shape, v);
-const i64 = (shape: number[], v: number[]) => Tensor.from('i64', shape, v.map((x) => BigInt(x)));
+const { check, checkWith } = checkersOn(runOnWasm);
+const f32 = (shape: number[], v: number[]) => tensorOf('f32', shape, v);
+const i64 = (shape: number[], v: number[]) => tensorOf('i64', shape, v);
 
 /** Kernel ids a graph lowers to (static compile). */
 async function kernelsOf(g: Graph): Promise<string[]> {

@@ -7,26 +7,20 @@
  * static output shape the model would declare; the reference computes from the input values.
  */
 import { describe, expect, it } from 'vitest';
-import { Graph, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { compileWebgpu } from '../../targets/webgpu/emit.js';
 import { compareTensors } from '../helpers/compare.js';
-import { checkOn, checkWithOn, cubicResizeGraph, declareShape, graphOf, oneNodeGraph } from './cases.js';
+import { checkersOn, cubicResizeGraph, graphOf, oneNodeGraph as oneNode, tensorOf } from './cases.js';
 import { randomTensor } from './wasm-helpers.js';
 import { gpuAvailable, runOnWebgpu } from './webgpu-helpers.js';
 
 const gpu = await gpuAvailable('webgpu-image');
 
-const check = (g: Graph, rtol?: number, atol?: number): Promise<void> => checkOn(runOnWebgpu, g, rtol, atol);
-
-const checkWith = (g: Graph, inputs: Tensor[], rtol?: number, atol?: number): Promise<void> => checkWithOn(runOnWebgpu, g, inputs, rtol, atol);
-const declare = declareShape;
-const oneNode = oneNodeGraph;
-
-const f32 = (shape: number[], v: number[]) => Tensor.from('f32', shape, v);
-const i64 = (shape: number[], v: number[]) => Tensor.from('i64', shape, v.map((x) => BigInt(x)));
-const i32 = (shape: number[], v: number[]) => Tensor.from('i32', shape, v);
+const { check, checkWith } = checkersOn(runOnWebgpu);
+const f32 = (shape: number[], v: number[]) => tensorOf('f32', shape, v);
+const i64 = (shape: number[], v: number[]) => tensorOf('i64', shape, v);
+const i32 = (shape: number[], v: number[]) => tensorOf('i32', shape, v);
 
 describe.skipIf(!gpu)('webgpu pooling (3-D, LpPool, MaxPool Indices, MaxUnpool)', () => {
   it('MaxPool / AveragePool on 5-D inputs: pads, strides, dilations, ceil_mode, count_include_pad', async () => {
