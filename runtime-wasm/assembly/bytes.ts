@@ -4,29 +4,14 @@
  * parameter blocks except where noted. 4-byte elements (f32, i32) use the originals.
  */
 import { pa, pi } from './common';
+import { copyStridedElems, gatherElems, padElems } from './move';
 
 /**
  * copy_strided_u8 params: 0 dst, 1 src, 2..7 dims (6), 8..13 src strides (elements, may be
  * negative or 0), 14..19 dst strides. Elements are 8-bit.
  */
 export function copy_strided_u8(p: usize): void {
-  const dst = pa(p, 0), src = pa(p, 1);
-  const d0 = pi(p, 2), d1 = pi(p, 3), d2 = pi(p, 4), d3 = pi(p, 5), d4 = pi(p, 6), d5 = pi(p, 7);
-  const s0 = pi(p, 8), s1 = pi(p, 9), s2 = pi(p, 10), s3 = pi(p, 11), s4 = pi(p, 12), s5 = pi(p, 13);
-  const t0 = pi(p, 14), t1 = pi(p, 15), t2 = pi(p, 16), t3 = pi(p, 17), t4 = pi(p, 18), t5 = pi(p, 19);
-  for (let i0 = 0; i0 < d0; i0++) for (let i1 = 0; i1 < d1; i1++) for (let i2 = 0; i2 < d2; i2++)
-    for (let i3 = 0; i3 < d3; i3++) for (let i4 = 0; i4 < d4; i4++) {
-      const so = i0 * s0 + i1 * s1 + i2 * s2 + i3 * s3 + i4 * s4;
-      const to = i0 * t0 + i1 * t1 + i2 * t2 + i3 * t3 + i4 * t4;
-      const s = src + <usize>so, t = dst + <usize>to;
-      if (s5 == 1 && t5 == 1) {
-        memory.copy(t, s, <usize>d5);
-      } else if (s5 == 0 && t5 == 1) {
-        memory.fill(t, load<u8>(s), <usize>d5);
-      } else {
-        for (let i = 0; i < d5; i++) store<u8>(t + <usize>(i * t5), load<u8>(s + <usize>(i * s5)));
-      }
-    }
+  copyStridedElems(p, 1);
 }
 
 /** fill_u8 params: 0 dst, 1 n, 2 value (low 8 bits). */
@@ -40,30 +25,7 @@ export function fill_u8(p: usize): void {
  * out-of-range clamps.
  */
 export function gather_u8(p: usize): void {
-  const x = pa(p, 0), idx = pa(p, 1);
-  let y = pa(p, 2);
-  const outer = pi(p, 3), L = pi(p, 4), nI = pi(p, 5), inner = pi(p, 6), kind = pi(p, 7);
-  const row = <usize>inner;
-  for (let o = 0; o < outer; o++) {
-    for (let j = 0; j < nI; j++) {
-      let k = kind == 0 ? load<i32>(idx + (<usize>j << 2)) : <i32>load<i64>(idx + (<usize>j << 3));
-      if (k < 0) k += L;
-      if (k < 0) k = 0;
-      if (k >= L) k = L - 1;
-      memory.copy(y, x + <usize>(o * L + k) * row, row);
-      y += row;
-    }
-  }
-}
-
-export function padIndex(i: i32, n: i32, mode: i32): i32 {
-  if (i >= 0 && i < n) return i;
-  if (mode == 2 || n == 1) return i < 0 ? 0 : n - 1;
-  if (mode == 3) { let r = i % n; if (r < 0) r += n; return r; }
-  const period = 2 * (n - 1);
-  let r = i % period;
-  if (r < 0) r += period;
-  return r < n ? r : period - r;
+  gatherElems(p, 1);
 }
 
 /**
@@ -71,33 +33,7 @@ export function padIndex(i: i32, n: i32, mode: i32): i32 {
  * 3 wrap), 3..8 out dims, 9..14 in dims, 15..20 begin pads.
  */
 export function pad_u8(p: usize): void {
-  const x = pa(p, 0);
-  let y = pa(p, 1);
-  const mode = pi(p, 2);
-  const od0 = pi(p, 3), od1 = pi(p, 4), od2 = pi(p, 5), od3 = pi(p, 6), od4 = pi(p, 7), od5 = pi(p, 8);
-  const id1 = pi(p, 10), id2 = pi(p, 11), id3 = pi(p, 12), id4 = pi(p, 13), id5 = pi(p, 14);
-  const s4 = id5, s3 = s4 * id4, s2 = s3 * id3, s1 = s2 * id2, s0 = s1 * id1;
-  const b5 = pi(p, 20);
-  for (let i0 = 0; i0 < od0; i0++) {
-    const j0 = padIndex(i0 - pi(p, 15), pi(p, 9), mode);
-    for (let i1 = 0; i1 < od1; i1++) {
-      const j1 = padIndex(i1 - pi(p, 16), id1, mode);
-      for (let i2 = 0; i2 < od2; i2++) {
-        const j2 = padIndex(i2 - pi(p, 17), id2, mode);
-        for (let i3 = 0; i3 < od3; i3++) {
-          const j3 = padIndex(i3 - pi(p, 18), id3, mode);
-          for (let i4 = 0; i4 < od4; i4++) {
-            const j4 = padIndex(i4 - pi(p, 19), id4, mode);
-            const base = j0 * s0 + j1 * s1 + j2 * s2 + j3 * s3 + j4 * s4;
-            for (let i5 = 0; i5 < od5; i5++) {
-              store<u8>(y, load<u8>(x + <usize>(base + padIndex(i5 - b5, id5, mode))));
-              y += 1;
-            }
-          }
-        }
-      }
-    }
-  }
+  padElems(p, 1);
 }
 
 /**

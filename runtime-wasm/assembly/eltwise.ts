@@ -4,6 +4,7 @@
  * Shapes are given as 6 dims (leading 1s) with element strides computed by the compiler.
  */
 import { pa, pi, pf, unaryRange } from './common';
+import { padIndex } from './move';
 
 /** unary_f32 params: 0 op, 1 x, 2 y, 3 n, 4 a0 (f32), 5 a1 (f32). */
 export function unary_f32(p: usize): void {
@@ -167,17 +168,6 @@ export function pad_f32(p: usize): void {
       }
     }
   }
-}
-
-function padIndex(i: i32, n: i32, mode: i32): i32 {
-  if (i >= 0 && i < n) return i;
-  if (mode == 2 || n == 1) return i < 0 ? 0 : n - 1;
-  if (mode == 3) { let r = i % n; if (r < 0) r += n; return r; }
-  // reflect (without repeating the edge)
-  const period = 2 * (n - 1);
-  let r = i % period;
-  if (r < 0) r += period;
-  return r < n ? r : period - r;
 }
 
 /** channel_affine_f32 params: 0 x, 1 y, 2 N, 3 C, 4 inner, 5 scale, 6 shift: y = x*scale[c]+shift[c]. */

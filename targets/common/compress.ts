@@ -18,15 +18,22 @@ import { Tensor, numel } from '../../compiler/ir/tensor.js';
 import { numberToF16Bits } from '../../compiler/ir/dtype.js';
 import { normAxis, opsetOf, parseAttrs, getOp } from '../../compiler/ops/registry.js';
 
-/** An int4 blob: values q (blob order, one per element) and block scales over [outer, D, inner]. */
-export interface Int4Blob {
-  kind: 'int4';
+/**
+ * Blocked quantized values: q (blob order, one per element) and f32 scales over the view
+ * [outer, D, inner] with blocks of `block` along D (int4 blobs here, wasm's int8 blobs).
+ */
+export interface BlockedValues {
   q: Int8Array;
   scale: Float32Array;
   outer: number;
   D: number;
   inner: number;
   block: number;
+}
+
+/** An int4 blob: values q (blob order, one per element) and block scales over [outer, D, inner]. */
+export interface Int4Blob extends BlockedValues {
+  kind: 'int4';
 }
 
 /** How a constant blob is stored: f16 halves or int4 blocks (undefined: plain f32/raw bytes). */
@@ -79,10 +86,11 @@ export function storedBytes(n: number, codec: BlobCodec | undefined): number {
 }
 
 /**
- * The f32 values of an int4 blob (what the targets' expansion computes; for tests and checks).
- * @param b int4 blob
+ * The f32 values of a blocked blob (what the targets' expansion of an int4 or int8 blob computes):
+ * value(o, d, i) = f32(q * scale[(o * ceil(D / block) + floor(d / block)) * inner + i]).
+ * @param b int4 or int8 blob
  */
-export function decodeInt4(b: Int4Blob): Float32Array {
+export function decodeBlocked(b: BlockedValues): Float32Array {
   const out = new Float32Array(b.q.length);
   const nb = Math.ceil(b.D / b.block);
   let i = 0;

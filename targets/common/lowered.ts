@@ -6,6 +6,7 @@
  */
 import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
 import type { Tensor } from '../../compiler/ir/tensor.js';
+import type { MemoryPlan } from '../wasm/memory-plan.js';
 
 /** A runtime buffer (root of an alias class) and its live range in step indices. */
 export interface RuntimeBuffer {
@@ -20,6 +21,30 @@ export interface IoBuffer {
   name: string;
   shape: number[];
   dtype: string;
+}
+
+/**
+ * Result of lowering for an arena-based target: its steps and constant blobs, the runtime buffers
+ * with their arena offsets, and the model's I/O.
+ * @typeParam S the target's step (kernel call or dispatch)
+ * @typeParam B the target's constant blob storage
+ * @typeParam C the target's blob codec (how a blob is stored in the weights file)
+ */
+export interface ArenaLowered<S, B, C> {
+  steps: S[];
+  /** Constant blobs (weights, tables). */
+  blobs: B[];
+  /** Storage of each blob (parallel to `blobs`), expanded when the model is created; undefined: as is. */
+  codecs: (C | undefined)[];
+  /** Buffer id (root) of every runtime value id and temporary. */
+  rootOf: (id: number) => number;
+  buffers: Map<number, RuntimeBuffer>;
+  /** Byte offsets of buffer roots in the arena. */
+  plan: MemoryPlan;
+  inputs: IoBuffer[];
+  outputs: IoBuffer[];
+  /** Nodes that were lowered to kernel calls, in order (profiling layer names). */
+  layers: Node[];
 }
 
 /** What the helpers read from a target's lowering context. */
@@ -45,9 +70,9 @@ export function aliasRoots(parent: ReadonlyMap<number, number>): (id: number) =>
 }
 
 /**
- * The graph outputs as runtime buffers. An output whose root is a constant, a graph input or the
- * buffer of an earlier output gets a copy: `copy(o, r)` (called with `c.node` set to an Identity
- * node named after the output) emits it and returns the buffer id of the copy.
+ * The graph outputs as runtime buffers, each checked (`c.checkIo`) with `c.node` set to an Identity
+ * node named after the output. An output whose root is a constant, a graph input or the buffer of
+ * an earlier output gets a copy: `copy(o, r)` emits it and returns the buffer id of the copy.
  * @param c lowering context
  * @param rootOf alias roots
  * @param copy emits the copy of output `o` (root `r`) and returns its buffer id
@@ -62,12 +87,10 @@ export function outputBuffers(c: FinishCtx, rootOf: (id: number) => number, copy
     const shape = c.shape(o);
     let id: number = o;
     const r = rootOf(o);
-    if (c.consts.has(r) || c.consts.has(o) || inputSet.has(r) || seenRoots.has(r)) {
-      c.node = { id: -1, op: 'Identity', domain: '', inputs: [o], outputs: [o], attrs: {}, name: v.name };
-      id = copy(o, r);
-    }
+    c.node = { id: -1, op: 'Identity', domain: '', inputs: [o], outputs: [o], attrs: {}, name: v.name };
+    c.checkIo(o);
+    if (c.consts.has(r) || c.consts.has(o) || inputSet.has(r) || seenRoots.has(r)) id = copy(o, r);
     seenRoots.add(rootOf(id));
-    c.checkIo(id);
     outputs.push({ id, name: v.name, shape, dtype: v.type.dtype });
   }
   return outputs;

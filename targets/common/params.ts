@@ -399,16 +399,24 @@ export function gemmBias(cs: readonly number[], M: number, N: number): GemmBias 
   throw unsupported(`Gemm bias of shape [${cs.join(',')}] does not broadcast to [${M},${N}]`);
 }
 
+/** GridSample attributes as the op parses them (compiler/ops/image.ts). */
+export interface GridSampleAttrs {
+  mode: 'linear' | 'nearest' | 'cubic';
+  padding: 'zeros' | 'border' | 'reflection';
+  alignCorners: boolean;
+}
+
 /**
- * GridSample parameters (4-D only); throws 'unsupported' naming `target` for cubic mode.
- * @param c lowering context
+ * A GridSample node's operands (data x, grid), output y, the concrete shapes of x and y and its
+ * attributes.
+ * @param c lowering context (concrete shapes, opset)
  * @param n the GridSample node
- * @param target target name for error messages
  */
-export function gridSampleSpec(c: ParamCtx, n: Node, target: string): { mode: 'linear' | 'nearest'; padding: 'zeros' | 'border' | 'reflection'; alignCorners: boolean } {
-  const a = opAttrs<{ mode: 'linear' | 'nearest' | 'cubic'; padding: 'zeros' | 'border' | 'reflection'; alignCorners: boolean }>(n, c.opset);
-  if (a.mode === 'cubic') throw unsupported(`GridSample mode "${n.attrs['mode'] as string}" is not supported on ${target}`);
-  return { mode: a.mode, padding: a.padding, alignCorners: a.alignCorners };
+export function gridSampleNode(c: LayoutCtx, n: Node):
+  { x: ValueId; grid: ValueId; y: ValueId; xs: number[]; ys: number[]; a: GridSampleAttrs } {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  return { x, grid: n.inputs[1]!, y, xs: c.shape(x), ys: c.shape(y), a: opAttrs<GridSampleAttrs>(n, c.opset) };
 }
 
 /**
@@ -569,4 +577,61 @@ export function conv2dGeom(c: LayoutCtx, n: Node, target: string): { xs: number[
   const nd = xs.length - 2;
   if (nd < 1 || nd > 2) throw c.unsupported(`${nd}-D convolution is not supported on ${target} (1-D and 2-D only)`);
   return { xs, ws, ...convGeom(c, n, xs, ws) };
+}
+
+/** A DeformConv on concrete shapes, checked (deformConvSpec). */
+export interface DeformConvSpec {
+  x: ValueId;
+  w: ValueId;
+  off: ValueId;
+  y: ValueId;
+  /** Bias and mask inputs when present and non-empty. */
+  b: ValueId | undefined;
+  mask: ValueId | undefined;
+  N: number;
+  IC: number;
+  OC: number;
+  group: number;
+  offsetGroup: number;
+  /** Spatial dims (1..3) of the input, the output and the kernel. */
+  dims: number[];
+  out: number[];
+  k: number[];
+  strides: number[];
+  dilations: number[];
+  /** Begin and end pads per spatial dim. */
+  pads: number[];
+}
+
+/**
+ * Reads a DeformConv node and checks its operands against each other ('unsupported' naming
+ * `target` otherwise): 1..3 spatial dims, channels divisible by group / offset_group, offset and
+ * mask shaped for the output, a bias per output channel.
+ * @param c lowering context (concrete shapes, opset)
+ * @param n the DeformConv node
+ * @param target target name for error messages
+ */
+export function deformConvSpec(c: LayoutCtx, n: Node, target: string): DeformConvSpec {
+  const [x, w, off, b, mask] = n.inputs;
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!);
+  const ws = c.shape(w!);
+  const ys = c.shape(y);
+  const nd = xs.length - 2;
+  if (nd < 1 || nd > 3) throw c.unsupported(`DeformConv on ${nd} spatial dims is not supported on ${target} (1..3)`);
+  const a = opAttrs<{ dilations?: number[]; group: number; offsetGroup: number; pads?: number[]; strides?: number[] }>(n, c.opset);
+  const [N, IC, OC] = [xs[0]!, xs[1]!, ws[0]!];
+  if (IC !== ws[1]! * a.group || OC % a.group !== 0 || IC % a.offsetGroup !== 0) throw c.unsupported('DeformConv channels do not match group / offset_group');
+  const k = ws.slice(2);
+  const K = numel(k);
+  const out = ys.slice(2);
+  if (c.shape(off!).join(',') !== [N, a.offsetGroup * K * nd, ...out].join(',')) throw c.unsupported('DeformConv offset shape does not match the output');
+  const present = (id: ValueId | null | undefined): ValueId | undefined => (id !== null && id !== undefined && numel(c.shape(id)) > 0 ? id : undefined);
+  const [pb, pm] = [present(b), present(mask)];
+  if (pm !== undefined && c.shape(pm).join(',') !== [N, a.offsetGroup * K, ...out].join(',')) throw c.unsupported('DeformConv mask shape does not match the output');
+  if (pb !== undefined && numel(c.shape(pb)) !== OC) throw c.unsupported('DeformConv bias size differs from the output channels');
+  return {
+    x: x!, w: w!, off: off!, y, b: pb, mask: pm, N, IC, OC, group: a.group, offsetGroup: a.offsetGroup, dims: xs.slice(2), out, k,
+    strides: a.strides ?? new Array<number>(nd).fill(1), dilations: a.dilations ?? new Array<number>(nd).fill(1), pads: a.pads ?? new Array<number>(2 * nd).fill(0),
+  };
 }

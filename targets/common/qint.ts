@@ -103,3 +103,43 @@ export function qgemmOperands(c: ConstCtx, n: Node): QGemmOperands {
   if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
   return { a, xd, wt, bt, xs, K, N };
 }
+
+/**
+ * The lowerings every target gives the integer path: the quantized edgec ops (compiler/ops/qint.ts),
+ * (de)quantization and the ONNX integer convolutions, each a target's function for one group of ops.
+ */
+export interface Int8Lowerings<F> {
+  /** edgec.QConv */
+  conv: F;
+  /** edgec.QGemm */
+  gemm: F;
+  /** edgec.Requantize */
+  requantize: F;
+  /** edgec.QAdd, edgec.QMul */
+  binary: F;
+  /** edgec.QReduceMean */
+  reduceMean: F;
+  /** edgec.QAvgPool */
+  avgPool: F;
+  /** QuantizeLinear */
+  quantize: F;
+  /** DequantizeLinear */
+  dequantize: F;
+  /** DynamicQuantizeLinear */
+  dynamicQuantize: F;
+  /** ConvInteger, QLinearConv (run-time quantization parameters) */
+  convRt: F;
+}
+
+/**
+ * A target's lowering table of the integer path by qualified op name (the op -> group mapping is
+ * the same on every target; each target spreads the result into its INT8_LOWERINGS).
+ * @param l the target's lowering of each group
+ */
+export function int8Lowerings<F>(l: Int8Lowerings<F>): Record<string, F> {
+  return {
+    'edgec.QConv': l.conv, 'edgec.QGemm': l.gemm, 'edgec.Requantize': l.requantize, 'edgec.QAdd': l.binary, 'edgec.QMul': l.binary,
+    'edgec.QReduceMean': l.reduceMean, 'edgec.QAvgPool': l.avgPool, QuantizeLinear: l.quantize, DequantizeLinear: l.dequantize,
+    DynamicQuantizeLinear: l.dynamicQuantize, ConvInteger: l.convRt, QLinearConv: l.convRt,
+  };
+}

@@ -8,11 +8,12 @@
  * (resizeSourceCoord, resizeNearestIndex). What is left here is the target-only part: which
  * attribute combinations the kernels cover and the table layout.
  */
-import { Node } from '../../compiler/ir/graph.js';
+import { Node, ValueId } from '../../compiler/ir/graph.js';
 import { numel } from '../../compiler/ir/tensor.js';
 import { unsupported } from '../../compiler/errors.js';
 import { ResizeParams, resizeNearestIndex, resizeSourceCoord } from '../../compiler/ops/image.js';
 import { ParamCtx, opAttrs } from './params.js';
+import type { ConstCtx } from './ctx.js';
 
 /** A Resize the 2-D table kernels can run: interpolation over the last two axes. */
 export interface ResizeSpec {
@@ -27,6 +28,40 @@ export interface ResizeSpec {
   /** Scale factors of the last two axes. */
   sH: number;
   sW: number;
+}
+
+/** A Resize / Upsample node's data input and output, their concrete shapes and its attributes. */
+export interface ResizeNode {
+  x: ValueId;
+  y: ValueId;
+  xs: number[];
+  ys: number[];
+  a: ResizeParams;
+}
+
+/**
+ * Reads a Resize / Upsample node for lowering.
+ * @param c lowering context (concrete shapes, opset)
+ * @param n the Resize or Upsample node
+ */
+export function resizeNode(c: ConstCtx, n: Node): ResizeNode {
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  return { x, y, xs: c.shape(x), ys: c.shape(y), a: opAttrs<ResizeParams>(n, c.opset) };
+}
+
+/**
+ * True when the attributes and shapes of a Resize fit the table kernels (what resizeSpec accepts,
+ * scales aside): nearest or linear interpolation of the last two axes only, without
+ * tf_crop_and_resize, antialias, axes or an aspect-ratio policy.
+ * @param r the node (resizeNode)
+ */
+export function resizeFitsTables(r: ResizeNode): boolean {
+  const { a, xs, ys } = r;
+  const rank = xs.length;
+  if (rank < 2 || (a.mode !== 'nearest' && a.mode !== 'linear')) return false;
+  if (a.coord === 'tf_crop_and_resize' || a.antialias || a.axes || a.policy !== 'stretch') return false;
+  return xs.slice(0, rank - 2).every((d, i) => d === ys[i]);
 }
 
 /**

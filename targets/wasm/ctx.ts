@@ -9,9 +9,9 @@ import { Tensor, numel } from '../../compiler/ir/tensor.js';
 import { internal } from '../../compiler/errors.js';
 import { broadcastStrides, contiguous, fusedClamp, opAttrs } from '../common/params.js';
 import { ConstCtx } from '../common/ctx.js';
-import { BlobCodec, Int4Blob, MIN_COMPRESSED, decodeInt4, int4Blob, isF16Exact, storedBytes } from '../common/compress.js';
+import { BlobCodec, BlockedValues, Int4Blob, MIN_COMPRESSED, decodeBlocked, int4Blob, isF16Exact, storedBytes } from '../common/compress.js';
 import { KERNELS, KernelId, MAX_DIMS, UNARY } from './kernels.js';
-import type { MemoryPlan } from './memory-plan.js';
+import type { ArenaLowered } from '../common/lowered.js';
 import '../../compiler/ops/index.js';
 
 /** One word of a parameter block. */
@@ -67,31 +67,13 @@ export interface Patch {
   terms: { loop: number; stride: number }[];
 }
 
-/** A runtime buffer (root of an alias class). */
-export interface RuntimeBuffer {
-  bytes: number;
-  first: number;
-  last: number;
-}
+export type { RuntimeBuffer } from '../common/lowered.js';
 
-/** Result of lowering: steps, buffers, memory plan, constant blobs and the model's I/O. */
-export interface Lowered {
-  steps: Step[];
-  blobs: Uint8Array[];
-  /** Storage of each blob (parallel to `blobs`): f16 halves or int4 blocks expanded at instantiation; undefined: as is. */
-  codecs: (WasmCodec | undefined)[];
-  /** Buffer id (root) of every runtime value id and temporary. */
-  rootOf: (id: number) => number;
-  buffers: Map<number, RuntimeBuffer>;
-  plan: MemoryPlan;
+/** Result of lowering: steps, buffers, memory plan, constant blobs and the model's I/O; plus per-step scratch buffers. */
+export interface Lowered extends ArenaLowered<Step, Uint8Array, WasmCodec> {
   /** Scratch buffer key of step i (in plan.offsets) when it needs one. */
   scratchKey: Map<number, number>;
-  inputs: { id: ValueId; name: string; shape: number[]; dtype: string }[];
-  outputs: { id: number; name: string; shape: number[]; dtype: string }[];
-  /** Nodes that were lowered to kernel calls, in order (profiling layer names). */
-  layers: Node[];
 }
-
 
 export const f32 = (v: number): Word => ({ k: 'f', v });
 export const i32 = (v: number): Word => ({ k: 'i', v });
@@ -134,14 +116,8 @@ export function runtimeBytes(t: Tensor): Uint8Array {
  * value(o, d, i) = f32(q * scale[(o * ceil(D / block) + floor(d / block)) * inner + i]) (the
  * int4 view of ../common/compress.ts). Recurrent gate matrices under --int8 (ops/rnn.ts).
  */
-export interface Int8Blob {
+export interface Int8Blob extends BlockedValues {
   kind: 'int8';
-  q: Int8Array;
-  scale: Float32Array;
-  outer: number;
-  D: number;
-  inner: number;
-  block: number;
 }
 
 /** Smallest saving (bytes) worth storing a blob as int8 (below it: f32). */
@@ -165,20 +141,6 @@ export interface PackBlob {
 
 /** Storage of a wasm blob: the shared codecs, int8 values, or raw weights packed at instantiation. */
 export type WasmCodec = BlobCodec | Int8Blob | PackBlob;
-
-/** The f32 values of an int8 blob (what int8_dequant_f32 computes). */
-export function decodeInt8(b: Int8Blob): Float32Array {
-  const out = new Float32Array(b.q.length);
-  const nb = Math.ceil(b.D / b.block);
-  let i = 0;
-  for (let o = 0; o < b.outer; o++) {
-    for (let d = 0; d < b.D; d++) {
-      const sb = (o * nb + Math.floor(d / b.block)) * b.inner;
-      for (let k = 0; k < b.inner; k++, i++) out[i] = Math.fround(b.q[i]! * b.scale[sb + k]!);
-    }
-  }
-  return out;
-}
 
 /** Lowering options. */
 export interface LowerOptions {
@@ -228,7 +190,7 @@ export class LowerCtx extends ConstCtx {
    * word; stored as f32 when that is smaller (blocks of one weight: depthwise filters).
    */
   int4Blob(b: Int4Blob): Word {
-    if (storedBytes(b.q.length, b) >= b.q.length * 4) return this.blob(decodeInt4(b));
+    if (storedBytes(b.q.length, b) >= b.q.length * 4) return this.blob(decodeBlocked(b));
     this.blobs.push(new Uint8Array(b.q.length * 4));
     this.codecs.push(b);
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };
@@ -240,7 +202,7 @@ export class LowerCtx extends ConstCtx {
    */
   int8Blob(b: Int8Blob): Word {
     // stored as f32 unless it saves more than the expansion's parameter block and code cost
-    if (b.q.length * 3 - b.scale.length * 4 <= INT8_MIN_SAVING) return this.blob(decodeInt8(b));
+    if (b.q.length * 3 - b.scale.length * 4 <= INT8_MIN_SAVING) return this.blob(decodeBlocked(b));
     this.blobs.push(new Uint8Array(b.q.length * 4));
     this.codecs.push(b);
     return { k: 'blob', id: this.blobs.length - 1, off: 0 };
@@ -330,6 +292,11 @@ export class LowerCtx extends ConstCtx {
     const v = this.g.value(id);
     if (v.type.kind) throw this.unsupported(`value "${v.name}" is a ${v.type.kind}; the wasm target runs tensors only`);
     if (!isRuntimeDtype(v.type.dtype)) throw this.unsupported(`value "${v.name}" has dtype ${v.type.dtype}; the wasm target runs f32, f64, f16, bf16, 4..64-bit integers and bool`);
+  }
+
+  /** Graph inputs and outputs are runtime values (checkRuntime; targets/common/lowered.ts). */
+  checkIo(id: number): void {
+    this.checkRuntime(id);
   }
 
   /** The f32 kernels' operands must be f32: 'unsupported' naming the value otherwise. */

@@ -16,7 +16,8 @@ import { Graph, Node, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor, numel } from '../../compiler/ir/tensor.js';
 import { contiguous } from '../common/params.js';
 import { BufferReq, extendOverLoops, loopRanges, planMemory } from './memory-plan.js';
-import { LowerCtx, LowerFn, LowerOptions, Lowered, RuntimeBuffer, copyView } from './ctx.js';
+import { aliasRoots, inputBuffers, liveBuffers, outputBuffers } from '../common/lowered.js';
+import { LowerCtx, LowerFn, LowerOptions, Lowered, copyView } from './ctx.js';
 import { ACTIVATION_LOWERINGS } from './ops/activation.js';
 import { CONTROL_LOWERINGS } from './ops/control.js';
 import { CONV_LOWERINGS } from './ops/conv.js';
@@ -97,70 +98,38 @@ export function lowerGraph(g: Graph, opts: LowerOptions = {}): Lowered {
   return finish(c, [...layers, ...c.bodyLayers]);
 }
 
-/** Resolves aliases, decides in-place reuse, computes live ranges and plans the arena. */
+/**
+ * Resolves aliases, decides in-place reuse, computes live ranges and plans the arena. Alias roots,
+ * output copies and live ranges are the arena targets' shared steps (targets/common/lowered.ts);
+ * in-place reuse, loops (control steps) and per-step scratch buffers are wasm's own.
+ */
 function finish(c: LowerCtx, layers: Node[]): Lowered {
   const g = c.g;
   const parent = c.parent;
-  const rootOf = (id: number): number => {
-    let r = id;
-    while (parent.has(r)) r = parent.get(r)!;
-    return r;
-  };
+  const rootOf = aliasRoots(parent);
   const steps = c.steps;
   // graph outputs that are constants, graph inputs, or share a buffer with an earlier output get a copy
-  const outputs: Lowered['outputs'] = [];
-  const seenRoots = new Set<number>();
-  const inputSet = new Set(g.inputs);
-  const fakeNode = (o: ValueId): Node => ({ id: -1, op: 'Identity', domain: '', inputs: [o], outputs: [o], attrs: {}, name: g.value(o).name });
-  for (const o of g.outputs) {
-    const v = g.value(o);
+  const outputs = outputBuffers(c, rootOf, (o, r) => {
     const shape = c.shape(o);
-    let id: number = o;
-    const r = rootOf(o);
-    c.node = fakeNode(o);
-    c.checkRuntime(o);
-    if (c.consts.has(r) || c.consts.has(o) || inputSet.has(r) || seenRoots.has(r)) {
-      // a raw copy of the value's bytes, whatever its dtype (element size from the data-movement table)
-      id = c.temp(c.valueBytes(o));
-      const src = c.consts.has(o) ? c.vaddr(o) : c.vaddr(r);
-      copyView(c, { k: 'buf', id, off: 0 }, contiguous(shape), src, contiguous(shape), shape, { reads: [o], writes: [id] }, c.esize(o));
-      if (numel(shape) === 0) id = o;
-    }
-    seenRoots.add(rootOf(id));
-    outputs.push({ id, name: v.name, shape, dtype: v.type.dtype });
-  }
+    // a raw copy of the value's bytes, whatever its dtype (element size from the data-movement table)
+    const id = c.temp(c.valueBytes(o));
+    const src = c.consts.has(o) ? c.vaddr(o) : c.vaddr(r);
+    copyView(c, { k: 'buf', id, off: 0 }, contiguous(shape), src, contiguous(shape), shape, { reads: [o], writes: [id] }, c.esize(o));
+    return numel(shape) === 0 ? o : id;
+  });
   const bytesOf = (id: number): number => (id < 0 ? c.temps.get(id)! : c.valueBytes(id));
-  // last use per root (graph outputs live to the end)
-  const END = steps.length;
-  const lastUse = new Map<number, number>();
-  const bump = (id: number, i: number) => {
-    const r = rootOf(id);
-    lastUse.set(r, Math.max(lastUse.get(r) ?? -1, i));
-  };
-  steps.forEach((s, i) => {
-    s.reads.forEach((x) => bump(x, i));
-    s.writes.forEach((x) => bump(x, i));
-  });
-  for (const o of outputs) bump(o.id, END);
-  // loops (control steps): a buffer used inside a loop and outside it lives over the whole loop
+  // live ranges before in-place reuse; loops (control steps): a buffer used inside a loop and
+  // outside it lives over the whole loop
   const loops = loopRanges(steps);
-  const firstUse = new Map<number, number>();
-  for (const x of g.inputs) firstUse.set(rootOf(x), -1);
-  steps.forEach((s, i) => {
-    for (const x of [...s.reads, ...s.writes]) {
-      const r = rootOf(x);
-      if (!firstUse.has(r)) firstUse.set(r, i);
-    }
-  });
+  const lastUse = new Map<number, number>();
   const crossing = new Set<number>();
-  if (loops.length > 0) {
-    for (const [r, f] of firstUse) {
-      const [f2, l2] = extendOverLoops(f, lastUse.get(r) ?? f, loops);
-      if (f2 !== f || l2 !== (lastUse.get(r) ?? f)) crossing.add(r);
-      lastUse.set(r, l2);
-    }
+  for (const [r, b] of liveBuffers(c, rootOf, steps, outputs, bytesOf)) {
+    const [f2, l2] = extendOverLoops(b.first, b.last, loops);
+    if (f2 !== b.first || l2 !== b.last) crossing.add(r);
+    lastUse.set(r, l2);
   }
   // in-place: the output takes the input's buffer when the input dies at this step
+  const inputSet = new Set(g.inputs);
   const outRoots = new Set(outputs.map((o) => rootOf(o.id)));
   steps.forEach((s, i) => {
     if (!s.inplace) return;
@@ -175,23 +144,8 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     lastUse.set(rx, Math.max(lastUse.get(rx)!, lastUse.get(ry) ?? i));
     if (outRoots.has(ry)) outRoots.add(rx);
   });
-  // buffers
-  const buffers = new Map<number, RuntimeBuffer>();
-  const touch = (id: number, i: number) => {
-    const r = rootOf(id);
-    if (r >= 0 && c.consts.has(r)) return;
-    const b = buffers.get(r);
-    if (b) {
-      b.first = Math.min(b.first, i);
-      b.last = Math.max(b.last, i);
-    } else buffers.set(r, { bytes: bytesOf(r), first: i, last: i });
-  };
-  for (const x of g.inputs) touch(x, -1);
-  steps.forEach((s, i) => {
-    s.reads.forEach((x) => touch(x, i));
-    s.writes.forEach((x) => touch(x, i));
-  });
-  for (const o of outputs) touch(o.id, END);
+  // buffers (after in-place reuse)
+  const buffers = liveBuffers(c, rootOf, steps, outputs, bytesOf);
   for (const b of buffers.values()) [b.first, b.last] = extendOverLoops(b.first, b.last, loops);
   const reqs: BufferReq[] = [...buffers].map(([key, b]) => ({ key, bytes: b.bytes, first: b.first, last: b.last }));
   const scratchKey = new Map<number, number>();
@@ -204,11 +158,6 @@ function finish(c: LowerCtx, layers: Node[]): Lowered {
     }
   });
   const plan = planMemory(reqs, 16);
-  const inputs = g.inputs.map((id) => {
-    const v = g.value(id);
-    c.checkRuntime(id);
-    return { id, name: v.name, shape: c.shape(id), dtype: v.type.dtype };
-  });
-  return { steps, blobs: c.blobs, codecs: c.codecs, rootOf, buffers, plan, scratchKey, inputs, outputs, layers };
+  return { steps, blobs: c.blobs, codecs: c.codecs, rootOf, buffers, plan, scratchKey, inputs: inputBuffers(c), outputs, layers };
 }
 

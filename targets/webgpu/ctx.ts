@@ -9,8 +9,7 @@ import { numel } from '../../compiler/ir/tensor.js';
 import { StridedView, fusedActSpec } from '../common/params.js';
 import { ConstCtx } from '../common/ctx.js';
 import { BlobCodec, MIN_COMPRESSED, int4Blob, isF16Exact, storedBytes } from '../common/compress.js';
-import type { MemoryPlan } from '../wasm/memory-plan.js';
-import type { IoBuffer, RuntimeBuffer } from '../common/lowered.js';
+import type { ArenaLowered } from '../common/lowered.js';
 import { BufKind, stridesOf } from './wgsl/shader.js';
 import { QElem, storeElem, wordsOf } from './wgsl/qshader.js';
 import type { Scalar } from './kernels/typed.js';
@@ -33,21 +32,8 @@ export interface Step {
 
 export type { RuntimeBuffer } from '../common/lowered.js';
 
-/** Result of lowering. */
-export interface Lowered {
-  steps: Step[];
-  /** Constant blobs (f32 data; i32 tables stored as their bit patterns). */
-  blobs: Float32Array[];
-  /** Storage of each blob in weights.bin (f16 halves, int4 blocks; undefined: f32), decoded at create(). */
-  codecs: (BlobCodec | undefined)[];
-  rootOf: (id: number) => number;
-  buffers: Map<number, RuntimeBuffer>;
-  /** Byte offsets of buffer roots in the arena. */
-  plan: MemoryPlan;
-  inputs: IoBuffer[];
-  outputs: IoBuffer[];
-  layers: Node[];
-}
+/** Result of lowering; constant blobs are f32 data (i32 tables stored as their bit patterns). */
+export type Lowered = ArenaLowered<Step, Float32Array, BlobCodec>;
 
 /** Lowering context: graph, compile-time constants, steps and blobs built so far. */
 export class LowerCtx extends ConstCtx {

@@ -452,3 +452,42 @@ export function profiledGraph(): Graph {
     b.output(b.node('Sigmoid', [b.node('Conv', [x, b.const('w', randomTensor([3, 2, 3, 3], 3))])], { name: 'act' }));
   });
 }
+
+/** A tensor of `dtype` from numbers (i64: converted to bigint). */
+export const tensorOf = (dtype: 'f32' | 'i32' | 'i64', shape: number[], v: number[]): Tensor =>
+  Tensor.from(dtype, shape, dtype === 'i64' ? v.map((x) => BigInt(x)) : v);
+
+/**
+ * `check` (random inputs) and `checkWith` (given inputs) against the reference, bound to a target's runner.
+ * @param run the target's runner
+ */
+export function checkersOn(run: RunOn): {
+  check: (g: Graph, rtol?: number, atol?: number) => Promise<void>;
+  checkWith: (g: Graph, inputs: Tensor[], rtol?: number, atol?: number) => Promise<void>;
+} {
+  return {
+    check: (g, rtol, atol) => checkOn(run, g, rtol, atol),
+    checkWith: (g, inputs, rtol, atol) => checkWithOn(run, g, inputs, rtol, atol),
+  };
+}
+
+/**
+ * Resize on the general per-axis kernels with constant scales: cubic (default and -0.5
+ * coefficient with exclude_outside, asymmetric coordinates), linear and cubic antialias
+ * (align_corners) on a [1, 2, 5, 6] input.
+ */
+export function cubicResizeGraph(): Graph {
+  const f32 = (shape: number[], v: number[]) => tensorOf('f32', shape, v);
+  return graphOf((b) => {
+    const xi = b.input('x', 'f32', [1, 2, 5, 6]);
+    const up = b.const('up', f32([4], [1, 1, 1.6, 2.5]));
+    const down = b.const('down', f32([4], [1, 1, 0.6, 0.5]));
+    b.output(
+      b.node('Resize', [xi, null, up], { mode: 'cubic' }),
+      b.node('Resize', [xi, null, down], { mode: 'cubic', cubic_coeff_a: -0.5, exclude_outside: 1 }),
+      b.node('Resize', [xi, null, down], { mode: 'linear', antialias: 1 }),
+      b.node('Resize', [xi, null, down], { mode: 'cubic', antialias: 1, coordinate_transformation_mode: 'align_corners' }),
+      b.node('Resize', [xi, null, up], { mode: 'cubic', coordinate_transformation_mode: 'asymmetric' }),
+    );
+  }, 19);
+}

@@ -6,6 +6,7 @@
  * quantizeModel). Expected values always come from the reference interpreter running the same
  * fp16/int4 graph.
  */
+import { expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +19,7 @@ import { loadOnnxFile } from '../../compiler/frontends/onnx/import.js';
 import { decodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
 import { quantizeModel } from '../../quantize/index.js';
 import { compareTensors } from '../helpers/compare.js';
+import { runGraph } from '../../compiler/interp/interp.js';
 import { randomTensor } from './wasm-helpers.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -207,4 +209,51 @@ export function compareAll(got: Tensor[], want: Tensor[], mode: 'fp16' | 'int4')
     if (msg) return `output ${k}: ${msg}`;
   }
   return null;
+}
+
+/**
+ * Registers the model cases every target runs under --fp16 and --int4 (inside the caller's
+ * describe): the models built in code and the shared models, each through the target's `check`
+ * (which compares with the reference and returns a table row of artifact sizes), then a summary
+ * test printing the table.
+ * @param check the target's check of one model: a markdown table row
+ * @param title the table's title (what its sizes measure)
+ */
+export function fp16Int4ModelCases(check: (id: string, g: Graph, inputs: Tensor[], ratioInt4: number) => Promise<string>, title: string): void {
+  const lines: string[] = [];
+  for (const m of smallModels()) {
+    it(`built in code: ${m.id}`, async () => {
+      // int4 keeps depthwise weights (blocks of one weight: f32 is smaller) and biases in f32
+      lines.push(await check(m.id, m.graph(), m.inputs(), m.id === 'convnet' ? 4.5 : 5));
+    }, 120_000);
+  }
+  const shared = sharedModels();
+  for (const m of shared) {
+    it(`shared model ${m.id}`, async () => {
+      const { graph, inputs } = loadShared(m);
+      // dscnn is mostly depthwise (int4 blocks of one weight stay f32): a lower int4 ratio
+      lines.push(await check(m.id, graph, inputs, m.id.endsWith('dscnn') ? 2.5 : 4.2));
+    }, 300_000);
+  }
+  it('summary', () => {
+    console.log(`\n${title}:\n| model | fp32 | fp16 | int4 |\n|---|---|---|---|\n${lines.join('\n')}\n`);
+    expect(lines.length).toBe(smallModels().length + shared.length);
+  });
+}
+
+/**
+ * Registers the RoundF16 kernel case (inside the caller's describe): bit-exact against the
+ * reference on roundingVector (ties to even, subnormals, overflow, NaN, +-0, inf).
+ * @param run compiles the graph for the target and runs it
+ */
+export function roundF16Case(run: (g: Graph, inputs: Tensor[]) => Promise<Tensor[]>): void {
+  it('is bit-exact against the reference (ties to even, subnormals, overflow, NaN, +-0, inf)', async () => {
+    const v = roundingVector();
+    const g = roundGraph(v.length);
+    const x = new Tensor('f32', [v.length], v);
+    const want = runGraph(g, [x])[0]!.data as Float32Array;
+    const got = (await run(g, [x]))[0]!.data as Float32Array;
+    const i = firstBitDifference(got, want);
+    expect(i, i >= 0 ? `x=${v[i]}: got ${got[i]}, want ${want[i]}` : '').toBe(-1);
+  }, 60_000);
 }

@@ -11,14 +11,14 @@ import { runGraph } from '../../compiler/interp/interp.js';
 import { emitWasm } from '../../targets/wasm/emit.js';
 import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { emulateF16 } from '../../targets/common/f16-graph.js';
-import { decodeInt4, encodeF16, isF16Exact, packInt4 } from '../../targets/common/compress.js';
+import { decodeBlocked, encodeF16, isF16Exact, packInt4 } from '../../targets/common/compress.js';
 import { f16BitsToNumber, roundF16 } from '../../compiler/ir/dtype.js';
 import { Artifact } from '../../targets/target.js';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { randomTensor } from './wasm-helpers.js';
 import * as fs from 'node:fs';
 import {
-  compareAll, firstBitDifference, loadShared, prepare, roundGraph, roundingVector, sharedModels, smallModels,
+  compareAll, firstBitDifference, fp16Int4ModelCases, prepare, roundF16Case, roundingVector, smallModels,
 } from './fp16-int4-cases.js';
 
 async function run(art: Artifact, inputs: Tensor[]): Promise<Tensor[]> {
@@ -33,15 +33,7 @@ async function run(art: Artifact, inputs: Tensor[]): Promise<Tensor[]> {
 const wasmBytes = (a: Artifact): number => (a.files.get('model.wasm') as Uint8Array).length;
 
 describe('wasm RoundF16 kernel', () => {
-  it('is bit-exact against the reference (ties to even, subnormals, overflow, NaN, +-0, inf)', async () => {
-    const v = roundingVector();
-    const g = roundGraph(v.length);
-    const x = new Tensor('f32', [v.length], v);
-    const want = runGraph(g, [x])[0]!.data as Float32Array;
-    const got = (await run(emitWasm(g), [x]))[0]!.data as Float32Array;
-    const i = firstBitDifference(got, want);
-    expect(i, i >= 0 ? `x=${v[i]}: got ${got[i]}, want ${want[i]}` : '').toBe(-1);
-  });
+  roundF16Case((g, inputs) => run(emitWasm(g), inputs));
 });
 
 describe('f16 graph rewrite', () => {
@@ -85,7 +77,7 @@ describe('f16 graph rewrite', () => {
     const p = packInt4(q);
     expect([...p]).toEqual([0x98, 0x0f, 0x71, 0xd3, 0x05]);
     const s = Float32Array.from([0.1, 0.3, 0.7]);
-    const d = decodeInt4({ kind: 'int4', q, scale: s, outer: 1, D: 9, inner: 1, block: 4 });
+    const d = decodeBlocked({ q, scale: s, outer: 1, D: 9, inner: 1, block: 4 });
     expect([...d]).toEqual([...q].map((v, i) => Math.fround(v * s[Math.floor(i / 4)]!)));
   });
 });
@@ -111,25 +103,6 @@ async function check(id: string, g: Graph, inputs: Tensor[], ratioInt4: number):
   return `| ${id} | ${wasmBytes(fp32)} | ${wasmBytes(a16)} (${(w32 / w16).toFixed(2)}x weights) | ${wasmBytes(a4)} (${(w32 / w4).toFixed(2)}x weights) |`;
 }
 
-const lines: string[] = [];
-
 describe('wasm --fp16 / --int4 vs the reference', () => {
-  for (const m of smallModels()) {
-    it(`built in code: ${m.id}`, async () => {
-      // int4 keeps depthwise weights (blocks of one weight: f32 is smaller) and biases in f32
-      lines.push(await check(m.id, m.graph(), m.inputs(), m.id === 'convnet' ? 4.5 : 5));
-    }, 120_000);
-  }
-  const shared = sharedModels();
-  for (const m of shared) {
-    it(`shared model ${m.id}`, async () => {
-      const { graph, inputs } = loadShared(m);
-      // dscnn is mostly depthwise (int4 blocks of one weight stay f32): a lower int4 ratio
-      lines.push(await check(m.id, graph, inputs, m.id.endsWith('dscnn') ? 2.5 : 4.2));
-    }, 300_000);
-  }
-  it('summary', () => {
-    console.log(`\nwasm model.wasm bytes:\n| model | fp32 | fp16 | int4 |\n|---|---|---|---|\n${lines.join('\n')}\n`);
-    expect(lines.length).toBe(smallModels().length + shared.length);
-  });
+  fp16Int4ModelCases(check, 'wasm model.wasm bytes');
 });

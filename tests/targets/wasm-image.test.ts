@@ -8,20 +8,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Graph, ValueId } from '../../compiler/ir/graph.js';
-import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { compareTensors } from '../helpers/compare.js';
-import { checkOn, checkWithOn, declareShape, graphOf, oneNodeGraph } from './cases.js';
+import { checkersOn, cubicResizeGraph, graphOf, oneNodeGraph as oneNode, tensorOf } from './cases.js';
 import { randomTensor, runOnWasm } from './wasm-helpers.js';
 
-const check = (g: Graph, rtol?: number, atol?: number): Promise<void> => checkOn(runOnWasm, g, rtol, atol);
-
-const checkWith = (g: Graph, inputs: Tensor[], rtol?: number, atol?: number): Promise<void> => checkWithOn(runOnWasm, g, inputs, rtol, atol);
-const declare = declareShape;
-const oneNode = oneNodeGraph;
-
-const f32 = (shape: number[], v: number[]) => Tensor.from('f32', shape, v);
-const i64 = (shape: number[], v: number[]) => Tensor.from('i64', shape, v.map((x) => BigInt(x)));
+const { check, checkWith } = checkersOn(runOnWasm);
+const f32 = (shape: number[], v: number[]) => tensorOf('f32', shape, v);
+const i64 = (shape: number[], v: number[]) => tensorOf('i64', shape, v);
 
 /** Kernel ids a graph lowers to (static compile). */
 async function kernelsOf(g: Graph): Promise<string[]> {
@@ -31,19 +25,8 @@ async function kernelsOf(g: Graph): Promise<string[]> {
 
 describe('wasm Resize (general per-axis kernel)', () => {
   const x = randomTensor([1, 2, 5, 6], 11);
-  it('cubic, cubic_coeff_a, exclude_outside and antialias with constant scales', async () => {
-    await check(graphOf((b) => {
-      const xi = b.input('x', 'f32', [1, 2, 5, 6]);
-      const up = b.const('up', f32([4], [1, 1, 1.6, 2.5]));
-      const down = b.const('down', f32([4], [1, 1, 0.6, 0.5]));
-      b.output(
-        b.node('Resize', [xi, null, up], { mode: 'cubic' }),
-        b.node('Resize', [xi, null, down], { mode: 'cubic', cubic_coeff_a: -0.5, exclude_outside: 1 }),
-        b.node('Resize', [xi, null, down], { mode: 'linear', antialias: 1 }),
-        b.node('Resize', [xi, null, down], { mode: 'cubic', antialias: 1, coordinate_transformation_mode: 'align_corners' }),
-        b.node('Resize', [xi, null, up], { mode: 'cubic', coordinate_transformation_mode: 'asymmetric' }),
-      );
-    }, 19), 1e-3, 1e-4);
+  it('cubic, cubic_coeff_a, exclude_outside, asymmetric and antialias with constant scales', async () => {
+    await check(cubicResizeGraph(), 1e-3, 1e-4);
   });
   it('resizes leading axes and 3-D / 5-D inputs (linear, nearest, cubic)', async () => {
     await check(graphOf((b) => {

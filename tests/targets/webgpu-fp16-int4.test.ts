@@ -7,7 +7,7 @@
  * only when no adapter exists and CI is not set.
  */
 import * as fs from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { Graph } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
@@ -15,7 +15,7 @@ import { emitWebgpu } from '../../targets/webgpu/emit.js';
 import { loadWebgpuArtifact, runWebgpuModel, writeTempArtifact } from '../../targets/webgpu/runner.js';
 import { Artifact } from '../../targets/target.js';
 import { gpuAvailable } from './webgpu-helpers.js';
-import { compareAll, firstBitDifference, loadShared, prepare, roundGraph, roundingVector, sharedModels, smallModels } from './fp16-int4-cases.js';
+import { compareAll, fp16Int4ModelCases, prepare, roundF16Case } from './fp16-int4-cases.js';
 
 const gpu = await gpuAvailable('webgpu-fp16-int4');
 
@@ -36,15 +36,7 @@ async function run(art: Artifact, inputs: Tensor[]): Promise<Tensor[]> {
 const weightsBin = (a: Artifact): number => (a.files.get('weights.bin') as Uint8Array).length;
 
 describe.skipIf(!gpu)('webgpu RoundF16 kernel', () => {
-  it('is bit-exact against the reference (ties to even, subnormals, overflow, NaN, +-0, inf)', async () => {
-    const v = roundingVector();
-    const g = roundGraph(v.length);
-    const x = new Tensor('f32', [v.length], v);
-    const want = runGraph(g, [x])[0]!.data as Float32Array;
-    const got = (await run(emitWebgpu(g), [x]))[0]!.data as Float32Array;
-    const i = firstBitDifference(got, want);
-    expect(i, i >= 0 ? `x=${v[i]}: got ${got[i]}, want ${want[i]}` : '').toBe(-1);
-  }, 60_000);
+  roundF16Case((g, inputs) => run(emitWebgpu(g), inputs));
 });
 
 /** Compiles float graph `g` for webgpu fp32, fp16 and int4 and checks results and weights.bin sizes. */
@@ -66,23 +58,6 @@ async function check(id: string, g: Graph, inputs: Tensor[], ratioInt4: number):
   return `| ${id} | ${w32} | ${w16} (${(w32 / w16).toFixed(2)}x) | ${w4} (${(w32 / w4).toFixed(2)}x) |`;
 }
 
-const lines: string[] = [];
-
 describe.skipIf(!gpu)('webgpu --fp16 / --int4 vs the reference', () => {
-  for (const m of smallModels()) {
-    it(`built in code: ${m.id}`, async () => {
-      lines.push(await check(m.id, m.graph(), m.inputs(), m.id === 'convnet' ? 4.5 : 5));
-    }, 120_000);
-  }
-  const shared = sharedModels();
-  for (const m of shared) {
-    it(`shared model ${m.id}`, async () => {
-      const { graph, inputs } = loadShared(m);
-      lines.push(await check(m.id, graph, inputs, m.id.endsWith('dscnn') ? 2.5 : 4.2));
-    }, 300_000);
-  }
-  it('summary', () => {
-    console.log(`\nwebgpu weights.bin bytes:\n| model | fp32 | fp16 | int4 |\n|---|---|---|---|\n${lines.join('\n')}\n`);
-    expect(lines.length).toBe(smallModels().length + shared.length);
-  });
+  fp16Int4ModelCases(check, 'webgpu weights.bin bytes');
 });

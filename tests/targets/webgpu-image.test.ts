@@ -7,26 +7,20 @@
  * static output shape the model would declare; the reference computes from the input values.
  */
 import { describe, expect, it } from 'vitest';
-import { Graph, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { compileWebgpu } from '../../targets/webgpu/emit.js';
 import { compareTensors } from '../helpers/compare.js';
-import { checkOn, checkWithOn, declareShape, graphOf, oneNodeGraph } from './cases.js';
+import { checkersOn, cubicResizeGraph, graphOf, oneNodeGraph as oneNode, tensorOf } from './cases.js';
 import { randomTensor } from './wasm-helpers.js';
 import { gpuAvailable, runOnWebgpu } from './webgpu-helpers.js';
 
 const gpu = await gpuAvailable('webgpu-image');
 
-const check = (g: Graph, rtol?: number, atol?: number): Promise<void> => checkOn(runOnWebgpu, g, rtol, atol);
-
-const checkWith = (g: Graph, inputs: Tensor[], rtol?: number, atol?: number): Promise<void> => checkWithOn(runOnWebgpu, g, inputs, rtol, atol);
-const declare = declareShape;
-const oneNode = oneNodeGraph;
-
-const f32 = (shape: number[], v: number[]) => Tensor.from('f32', shape, v);
-const i64 = (shape: number[], v: number[]) => Tensor.from('i64', shape, v.map((x) => BigInt(x)));
-const i32 = (shape: number[], v: number[]) => Tensor.from('i32', shape, v);
+const { check, checkWith } = checkersOn(runOnWebgpu);
+const f32 = (shape: number[], v: number[]) => tensorOf('f32', shape, v);
+const i64 = (shape: number[], v: number[]) => tensorOf('i64', shape, v);
+const i32 = (shape: number[], v: number[]) => tensorOf('i32', shape, v);
 
 describe.skipIf(!gpu)('webgpu pooling (3-D, LpPool, MaxPool Indices, MaxUnpool)', () => {
   it('MaxPool / AveragePool on 5-D inputs: pads, strides, dilations, ceil_mode, count_include_pad', async () => {
@@ -66,18 +60,8 @@ describe.skipIf(!gpu)('webgpu pooling (3-D, LpPool, MaxPool Indices, MaxUnpool)'
 
 describe.skipIf(!gpu)('webgpu Resize (separable per-axis passes)', () => {
   const x = randomTensor([1, 2, 5, 6], 11);
-  it('cubic, antialias and exclude_outside with constant scales', async () => {
-    await check(graphOf((b) => {
-      const xi = b.input('x', 'f32', [1, 2, 5, 6]);
-      const up = b.const('up', f32([4], [1, 1, 1.6, 2.5]));
-      const down = b.const('down', f32([4], [1, 1, 0.6, 0.5]));
-      b.output(
-        b.node('Resize', [xi, null, up], { mode: 'cubic' }),
-        b.node('Resize', [xi, null, down], { mode: 'cubic', cubic_coeff_a: -0.5, exclude_outside: 1 }),
-        b.node('Resize', [xi, null, down], { mode: 'linear', antialias: 1 }),
-        b.node('Resize', [xi, null, down], { mode: 'cubic', antialias: 1, coordinate_transformation_mode: 'align_corners' }),
-      );
-    }, 19), 1e-3, 1e-4);
+  it('cubic, cubic_coeff_a, exclude_outside, asymmetric and antialias with constant scales', async () => {
+    await check(cubicResizeGraph(), 1e-3, 1e-4);
   });
   it('runtime scales (linear, half_pixel_symmetric) and runtime sizes (nearest, not_smaller, axes)', async () => {
     const a = oneNode('Resize', [{ name: 'x', t: x }, { name: '', t: x }, { name: 's', t: f32([4], [1, 1, 1.7, 0.8]) }],

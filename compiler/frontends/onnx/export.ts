@@ -5,9 +5,10 @@
  *   expanded into standard ONNX here);
  * - constants become initializers with raw_data;
  * - every value gets value_info with its dtype and shape (symbolic dims as dim_param);
- * - attribute kinds (INT vs FLOAT, INTS vs FLOATS) come from the op's own attribute parser, which
- *   is run with a recording AttrReader, so `alpha: 1` is written as a FLOAT when the op reads it
- *   as one;
+ * - attribute kinds (INT vs FLOAT, INTS vs FLOATS) come from the ONNX spec's schema of the op at
+ *   the model's opset (attr-kinds.ts), else from the op's own attribute parser, run with a
+ *   recording AttrReader, so `alpha: 1` stays a FLOAT and an empty FLOATS list stays FLOATS; only
+ *   attributes of ops that neither knows (custom domains) are typed from their values;
  * - value names are the source names where unique, generated ones otherwise (names are data).
  */
 import onnxproto from 'onnx-proto';
@@ -19,6 +20,7 @@ import '../../ops/index.js';
 import { ACT_KINDS, ActKind } from '../../ops/act.js';
 import { EdgecError, ErrorContext, unsupported } from '../../errors.js';
 import { tensorToProto } from './tensor-proto.js';
+import { ONNX_ATTR_KINDS, OnnxAttrKind } from './attr-kinds.js';
 
 const { onnx } = onnxproto;
 const ATTR = onnx.AttributeProto.AttributeType;
@@ -44,7 +46,21 @@ export function irVersionFor(opset: number): number {
   return 11;
 }
 
-type AttrKind = 'int' | 'float' | 'string' | 'ints' | 'floats' | 'strings' | 'tensor';
+type AttrKind = OnnxAttrKind;
+
+/**
+ * Attribute kinds the ONNX spec declares for op `op` of `domain` at opset `opset` (attr-kinds.ts;
+ * undefined when the spec has no such op or version).
+ * @param domain op domain ('' or 'ai.onnx' for the default domain)
+ * @param op op name
+ * @param opset the model's opset of that domain
+ */
+export function specAttrKinds(domain: string, op: string, opset: number): Readonly<Record<string, AttrKind>> | undefined {
+  const versions = ONNX_ATTR_KINDS[normDomain(domain)]?.[op];
+  let kinds: Readonly<Record<string, AttrKind>> | undefined;
+  for (const [since, k] of versions ?? []) if (since <= opset) kinds = k;
+  return kinds;
+}
 
 /** An AttrReader that records which getter the op's parser used for each attribute. */
 class RecordingReader extends AttrReader {
@@ -79,17 +95,24 @@ class RecordingReader extends AttrReader {
   }
 }
 
-/** Attribute kinds as the op definition reads them (empty map when the op is unknown). */
+/**
+ * Attribute kinds of a node: the ONNX spec's schema first (attr-kinds.ts), then what the op
+ * definition's parser reads (for attributes the spec does not declare: edgec and custom ops).
+ */
 function attrKinds(domain: string, op: string, node: Node, opset: number): Map<string, AttrKind> {
+  const kinds = new Map<string, AttrKind>();
   const def = getOp(domain, op);
-  if (!def) return new Map();
-  const r = new RecordingReader(node, opset);
-  try {
-    def.attrs(r, { opset, node });
-  } catch {
-    // validation errors do not matter here: we only want the kinds read so far
+  if (def) {
+    const r = new RecordingReader(node, opset);
+    try {
+      def.attrs(r, { opset, node });
+    } catch {
+      // validation errors do not matter here: we only want the kinds read so far
+    }
+    for (const [k, v] of r.kinds) kinds.set(k, v);
   }
-  return r.kinds;
+  for (const [k, v] of Object.entries(specAttrKinds(domain, op, opset) ?? {})) kinds.set(k, v);
+  return kinds;
 }
 
 /** protobuf int64 words of INT64_MAX and INT64_MIN ({low, high} is what protobufjs's LongBits reads). */
@@ -111,7 +134,8 @@ export function int64Attr(v: number): number | typeof INT64_MAX_WORDS {
 }
 
 /**
- * Encodes one attribute. `kind` comes from the op schema; otherwise it is guessed from the value.
+ * Encodes one attribute. `kind` comes from the op schema; otherwise (an op neither the ONNX spec
+ * nor edgec knows) it is guessed from the value.
  * `sub` writes a subgraph attribute's GraphProto.
  */
 function attrProto(name: string, v: AttrValue, kind: AttrKind | undefined, ctx: ErrorContext,

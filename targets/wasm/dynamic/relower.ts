@@ -16,7 +16,7 @@ import { opOf, opsetOf, parseAttrs } from '../../../compiler/ops/registry.js';
 import { DType, bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../../compiler/ir/dtype.js';
 import { EdgecError, invalid, unsupported } from '../../../compiler/errors.js';
 import { inferShapes } from '../../../compiler/interp/interp.js';
-import { decodeInt4 } from '../../common/compress.js';
+import { decodeBlocked } from '../../common/compress.js';
 import { ConstCtx } from '../../common/ctx.js';
 import { KERNELS, KernelId } from '../kernels.js';
 import { lowerGraph, Lowered } from '../lower.js';
@@ -213,7 +213,7 @@ export function layoutPlan(low: Lowered, base: number): Plan {
   low.blobs.forEach((b, i) => {
     const codec = low.codecs[i];
     // compressed storage is a static-artifact concern: here blobs are written expanded
-    const bytes = codec?.kind === 'int4' ? new Uint8Array(decodeInt4(codec).buffer) : b;
+    const bytes = codec?.kind === 'int4' ? new Uint8Array(decodeBlocked(codec).buffer) : b;
     image.set(bytes, blobAddr[i]! - base);
   });
   low.steps.forEach((s, i) => {

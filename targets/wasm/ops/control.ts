@@ -29,23 +29,16 @@ import { Tensor, numel } from '../../../compiler/ir/tensor.js';
 import { EdgecError } from '../../../compiler/errors.js';
 import { requireTensorType } from '../../../compiler/ir/value.js';
 import { opsetOf } from '../../../compiler/ops/registry.js';
-import { castTensor } from '../../../compiler/ops/control.js';
+import { castNode } from '../../common/cast.js';
 import { splitImplicit } from '../../../compiler/ops/control-flow.js';
 import { ANY_UNARY } from '../kernels.js';
 import { Ctrl, LowerCtx, LowerFn, Patch, Word, contiguous, copyView, i32 } from '../ctx.js';
 import { emitUnaryAny } from './elementwise.js';
 
 function lowerCast(c: LowerCtx, n: Node): void {
-  const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const from = c.g.typeOf(x).dtype;
-  const to = c.g.typeOf(y).dtype;
-  const cx = c.consts.get(x);
-  if (cx) {
-    // CastLike(constant, runtime target): only the dtype of the target matters, so fold it
-    c.consts.set(y, castTensor(cx, to));
-    return;
-  }
+  const cast = castNode(c, n);
+  if (!cast) return;
+  const { x, y, from, to } = cast;
   c.checkRuntime(x);
   c.checkRuntime(y);
   if (from === to) {

@@ -7,19 +7,10 @@
  */
 import { Node } from '../../../compiler/ir/graph.js';
 import { Tensor, numel } from '../../../compiler/ir/tensor.js';
-import { ResizeParams, resizeAxisPlans } from '../../../compiler/ops/image.js';
-import { contiguous, gridSampleSpec, opAttrs } from '../../common/params.js';
+import { resizeAxisPlans } from '../../../compiler/ops/image.js';
+import { contiguous, gridSampleNode, opAttrs } from '../../common/params.js';
 import { LowerCtx, LowerFn, Word, copyView, f32, i32 } from '../ctx.js';
-import { resizeSpec, resizeTable } from '../../common/resize.js';
-
-/** True when resize_f32 (2-D tables over the last two axes) runs this Resize as is. */
-function resizeFastPath(a: ResizeParams, xs: readonly number[], ys: readonly number[]): boolean {
-  const r = xs.length;
-  if (r < 2 || (a.mode !== 'nearest' && a.mode !== 'linear')) return false;
-  if (a.coord === 'tf_crop_and_resize' || a.antialias || a.axes || a.policy !== 'stretch') return false;
-  for (let i = 0; i < r - 2; i++) if (xs[i] !== ys[i]) return false;
-  return true;
-}
+import { resizeFitsTables, resizeNode, resizeSpec, resizeTable } from '../../common/resize.js';
 
 /** A constant input of a Resize, or undefined when absent; 'unsupported' when a runtime value. */
 function resizeInput(c: LowerCtx, n: Node, at: number, what: string): Tensor | undefined {
@@ -31,12 +22,9 @@ function resizeInput(c: LowerCtx, n: Node, at: number, what: string): Tensor | u
 // Resize(X) = apply(plan_k, ... apply(plan_1, X)): each non-identity axis plan gives
 // Y[o, j, i] = sum_t w[j, t] X[o, idx[j, t], i] (or the extrapolation value), as the reference.
 function lowerResize(c: LowerCtx, n: Node): void {
-  const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const ys = c.shape(y);
-  const a = opAttrs<ResizeParams>(n, c.opset);
-  if (resizeFastPath(a, xs, ys)) {
+  const rn = resizeNode(c, n);
+  const { x, y, xs, ys, a } = rn;
+  if (resizeFitsTables(rn)) {
     const sp = resizeSpec(c, n, xs, ys, 'wasm');
     c.emit('resize_f32', [c.addr(x), c.addr(y), i32(sp.outer), i32(sp.IH), i32(sp.IW), i32(sp.OH), i32(sp.OW),
       i32(sp.mode === 'nearest' ? 0 : 1), c.blob(resizeTable(sp, sp.IH, sp.OH, sp.sH)), c.blob(resizeTable(sp, sp.IW, sp.OW, sp.sW))],
@@ -81,15 +69,10 @@ const GRID_MODES = { linear: 0, nearest: 1, cubic: 2 } as const;
 const GRID_PADDING = { zeros: 0, border: 1, reflection: 2 } as const;
 
 function lowerGridSample(c: LowerCtx, n: Node): void {
-  const [x, grid] = n.inputs;
-  const y = n.outputs[0]!;
-  const xs = c.shape(x!);
-  const ys = c.shape(y);
-  const a = opAttrs<{ mode: 'linear' | 'nearest' | 'cubic'; padding: 'zeros' | 'border' | 'reflection'; alignCorners: boolean }>(n, c.opset);
+  const { x, grid, y, xs, ys, a } = gridSampleNode(c, n);
   if (xs.length === 4 && a.mode !== 'cubic') {
-    const gs = gridSampleSpec(c, n, 'wasm');
-    c.emit('grid_sample_f32', [c.addr(x!), c.addr(grid!), c.addr(y), i32(xs[0]!), i32(xs[1]!), i32(xs[2]!), i32(xs[3]!),
-      i32(ys[2]!), i32(ys[3]!), i32(GRID_MODES[gs.mode]), i32(GRID_PADDING[gs.padding]), i32(gs.alignCorners ? 1 : 0)], { reads: [x!, grid!], writes: [y] });
+    c.emit('grid_sample_f32', [c.addr(x), c.addr(grid), c.addr(y), i32(xs[0]!), i32(xs[1]!), i32(xs[2]!), i32(xs[3]!),
+      i32(ys[2]!), i32(ys[3]!), i32(GRID_MODES[a.mode]), i32(GRID_PADDING[a.padding]), i32(a.alignCorners ? 1 : 0)], { reads: [x, grid], writes: [y] });
     return;
   }
   // general kernel: 1..3 spatial dims, cubic (grid_sample_nd_f32 mirrors the reference gridSample)
@@ -98,8 +81,8 @@ function lowerGridSample(c: LowerCtx, n: Node): void {
   if (numel(ys) === 0) return;
   const dims = [...xs.slice(2), 1, 1, 1].slice(0, 3);
   const out = [...ys.slice(2), 1, 1, 1].slice(0, 3);
-  c.emit('grid_sample_nd_f32', [c.addr(x!), c.addr(grid!), c.addr(y), i32(xs[0]!), i32(xs[1]!), i32(r), ...dims.map(i32), ...out.map(i32),
-    i32(GRID_MODES[a.mode]), i32(GRID_PADDING[a.padding]), i32(a.alignCorners ? 1 : 0)], { reads: [x!, grid!], writes: [y] });
+  c.emit('grid_sample_nd_f32', [c.addr(x), c.addr(grid), c.addr(y), i32(xs[0]!), i32(xs[1]!), i32(r), ...dims.map(i32), ...out.map(i32),
+    i32(GRID_MODES[a.mode]), i32(GRID_PADDING[a.padding]), i32(a.alignCorners ? 1 : 0)], { reads: [x, grid], writes: [y] });
 }
 
 // AffineGrid(theta, size): grid[n, (d,) h, w] = theta[n] @ [x_w, y_h, (z_d,) 1], base coordinates

@@ -27,11 +27,11 @@ import { dtypeFromOnnx, intRange } from '../../../compiler/ir/dtype.js';
 import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
 import { geom3, readConvAttrs, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
 import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
-import { QConvGeom, attrsOf, checkChannels, needDtype, pick, qconvGeom } from '../../common/qint.js';
+import { QConvGeom, attrsOf, int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
 import type { LowerCtx, Step, Word } from '../ctx.js';
 
@@ -442,21 +442,9 @@ function winogradInt8(c: LowerCtx, n: Node, a: QConvAttrs, xd: string, xId: Valu
 // ---------------------------------------------------------------------------------------------
 
 function lowerQGemm(c: LowerCtx, n: Node): void {
-  const a = attrsOf<QGemmAttrs>(c, n);
-  const [xId, wId, bId] = n.inputs;
+  const xId = n.inputs[0]!;
   const y = n.outputs[0]!;
-  const xd = needDtype(c, xId!, ['i8', 'u8'], 'QGemm input');
-  const wt = c.constOf(wId, 'QGemm weight');
-  const bt = bId != null ? c.constOf(bId, 'QGemm bias') : null;
-  if (wt.dtype !== 'i8' && wt.dtype !== 'u8') throw c.unsupported(`QGemm weight has dtype ${wt.dtype}; expected i8 or u8`);
-  if (bt && bt.dtype !== 'i32') throw c.unsupported(`QGemm bias has dtype ${bt.dtype}; expected i32`);
-  if (wt.shape.length !== 2) throw c.unsupported('QGemm weight must have rank 2');
-  const [K, N] = a.transB ? [wt.shape[1]!, wt.shape[0]!] : [wt.shape[0]!, wt.shape[1]!];
-  const xs = c.shape(xId!);
-  if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
-  if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
-  checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
+  const { a, xd, wt, bt, xs, K, N } = qgemmOperands(c, n);
   const R = K === 0 ? 0 : numel(xs) / K;
   const K8 = Math.ceil(K / 8) * 8;
   const N4 = Math.ceil(N / 4) * 4;
@@ -1011,18 +999,9 @@ export function wrap4Outputs(c: LowerCtx, n: Node): void {
 
 /** Lowerings of the integer ops and (de)quantization, by qualified op name (spread into LOWERINGS). */
 export const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => void>> = {
-  'edgec.QConv': lowerQConv,
-  'edgec.QGemm': lowerQGemm,
-  'edgec.Requantize': lowerRequantize,
-  'edgec.QAdd': lowerQBinary,
-  'edgec.QMul': lowerQBinary,
-  'edgec.QReduceMean': lowerQReduceMean,
-  'edgec.QAvgPool': lowerQAvgPool,
-  QuantizeLinear: lowerQuantizeLinear,
-  DequantizeLinear: lowerDequantizeLinear,
-  MatMulInteger: lowerQMatMulRt,
-  QLinearMatMul: lowerQMatMulRt,
-  ConvInteger: lowerQConvRt,
-  QLinearConv: lowerQConvRt,
-  DynamicQuantizeLinear: lowerDynamicQuantizeLinear,
+  ...int8Lowerings({
+    conv: lowerQConv, gemm: lowerQGemm, requantize: lowerRequantize, binary: lowerQBinary, reduceMean: lowerQReduceMean, avgPool: lowerQAvgPool,
+    quantize: lowerQuantizeLinear, dequantize: lowerDequantizeLinear, dynamicQuantize: lowerDynamicQuantizeLinear, convRt: lowerQConvRt,
+  }),
+  MatMulInteger: lowerQMatMulRt, QLinearMatMul: lowerQMatMulRt,
 };

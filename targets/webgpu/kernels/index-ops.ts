@@ -32,10 +32,6 @@ import { BaseParams, KernelGen, bufOf } from './types.js';
 import type { Scalar } from './typed.js';
 import { QUANT_F32 } from './qint.js';
 
-/** The `elem` function of an elementwise-style kernel. */
-function elemFn(body: readonly string[]): WgslFn {
-  return { name: 'elem', code: ['fn elem(e: i32) -> u32 {', ...body.map((l) => `  ${l}`), '}'].join('\n') };
-}
 
 /** WGSL `array<i32, n>` literal (at least one element). */
 function arr(v: readonly number[]): string {
@@ -93,7 +89,6 @@ export const sliceRtB: KernelGen<SliceRtParams> = {
     const st = s.input('st', 'i32', bufOf(p, 'st'));
     const ax = p.axes ? s.input('ax', 'i32', bufOf(p, 'ax')) : null;
     const sp = p.steps ? s.input('sp', 'i32', bufOf(p, 'sp')) : null;
-    const y = s.output(p.el);
     const r = p.xs.length;
     const d = decompose('e', p.ys, 'i');
     const xst = stridesOf(p.xs);
@@ -115,8 +110,7 @@ export const sliceRtB: KernelGen<SliceRtParams> = {
       ...d.code,
       `return bitcast<u32>(${x.ld(p.xs.map((_, q) => `(b[${q}] + ${d.idx[q]} * k[${q}]) * ${int(xst[q]!)}`).join(' + ') || '0')});`,
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.ys.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -142,7 +136,6 @@ export const padRtB: KernelGen<PadRtParams> = {
     const pads = s.input('pads', 'i32', bufOf(p, 'pads'));
     const ax = p.axes ? s.input('ax', 'i32', bufOf(p, 'ax')) : null;
     const cv = p.value === null ? s.input('cv', p.el, bufOf(p, 'cv')) : null;
-    const y = s.output(p.el);
     const r = p.xs.length;
     const d = decompose('e', p.ys, 'o');
     const body = [
@@ -175,8 +168,7 @@ export const padRtB: KernelGen<PadRtParams> = {
     });
     const fill = p.value === null ? `bitcast<u32>(${cv!.ld('0')})` : `${p.value >>> 0}u`;
     body.push(`if (!inb) { return ${fill}; }`, `return bitcast<u32>(${x.ld(src.join(' + ') || '0')});`);
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.ys.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -204,7 +196,6 @@ export const gatherNdB: KernelGen<GatherNdParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const idx = s.input('idx', 'i32', bufOf(p, 'idx'));
-    const y = s.output(p.el);
     const q = p.is[p.is.length - 1]!;
     const pre = p.is.length - 1;
     const d = decompose('e', p.ys, 'o');
@@ -219,8 +210,7 @@ export const gatherNdB: KernelGen<GatherNdParams> = {
     }
     for (let t = p.batch + q; t < p.xs.length; t++) terms.push(`${d.idx[pre + t - p.batch - q]} * ${int(xst[t]!)}`);
     body.push(`return bitcast<u32>(${x.ld(terms.join(' + ') || '0')});`);
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.ys.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -259,7 +249,6 @@ export const scatterElementsB: KernelGen<ScatterParams> = {
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const idx = s.input('idx', 'i32', bufOf(p, 'idx'));
     const upd = s.input('upd', p.uel, bufOf(p, 'upd'));
-    const y = s.output(p.el);
     const d = decompose('e', p.xs, 'o');
     const ist = stridesOf(p.is);
     const inRange = p.xs.map((_, k) => (k === p.axis ? '' : `${d.idx[k]} < ${int(p.is[k]!)}`)).filter((t) => t !== '');
@@ -277,8 +266,7 @@ export const scatterElementsB: KernelGen<ScatterParams> = {
       '}',
       `return ${bitsOf('v', p.st)};`,
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.xs.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.xs.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -289,7 +277,6 @@ export const scatterNdB: KernelGen<ScatterParams> = {
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const idx = s.input('idx', 'i32', bufOf(p, 'idx'));
     const upd = s.input('upd', p.uel, bufOf(p, 'upd'));
-    const y = s.output(p.el);
     const q = p.is[p.is.length - 1]!;
     const nU = p.is.slice(0, -1).reduce((a, v) => a * v, 1);
     const S = p.xs.slice(q).reduce((a, v) => a * v, 1);
@@ -310,8 +297,7 @@ export const scatterNdB: KernelGen<ScatterParams> = {
       '}',
       `return ${bitsOf('v', p.st)};`,
     );
-    s.fn(elemFn(body));
-    return s.elementwise(p.xs.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.xs.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -335,7 +321,6 @@ export const oneHotB: KernelGen<OneHotParams> = {
     const s = new QShaderBuilder(this.id);
     const idx = s.input('idx', p.iel, bufOf(p, 'idx'));
     const vals = s.input('vals', p.vel, bufOf(p, 'vals'));
-    const y = s.output(p.el);
     const depth = p.ys[p.axis]!;
     const d = decompose('e', p.ys, 'o');
     const is = p.ys.filter((_, k) => k !== p.axis);
@@ -349,8 +334,7 @@ export const oneHotB: KernelGen<OneHotParams> = {
       `if (t < 0) { t += ${int(depth)}; }`,
       `return bitcast<u32>(select(${vals.ld('0')}, ${vals.ld('1')}, t == ${d.idx[p.axis]}));`,
     ].filter((l) => l !== '');
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.ys.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -373,7 +357,6 @@ export const topkB: KernelGen<TopKParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
-    const y = s.output(p.el);
     const f = p.st === 'f32';
     const t = wgslType(p.st);
     // before(w, v): w sorts before v (largest: greater first); NaN orders below every number, as the reference's comparator does
@@ -398,8 +381,7 @@ export const topkB: KernelGen<TopKParams> = {
       '}',
       'return 0u;',
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.outer * p.K * p.inner, y);
+    return s.elementwiseBody(p.outer * p.K * p.inner, p.el, body);
   },
 };
 
@@ -421,7 +403,6 @@ export const cumB: KernelGen<CumParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const ax = p.axis === null ? s.input('ax', 'i32', bufOf(p, 'ax')) : null;
-    const y = s.output(p.el);
     const r = p.xs.length;
     const inner = p.xs.map((_, k) => p.xs.slice(k + 1).reduce((a, v) => a * v, 1));
     const one = p.st === 'f32' ? '1.0' : p.st === 'u32' ? '1u' : '1';
@@ -445,8 +426,7 @@ export const cumB: KernelGen<CumParams> = {
       '}',
       `return ${bitsOf('acc', p.st)};`,
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.xs.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.xs.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -468,7 +448,6 @@ export const einsumF32: KernelGen<EinsumParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const xs = p.strides.map((_, k) => s.input(`x${k}`, 'f32', bufOf(p, `x${k}`)));
-    const y = s.output('i32');
     const d = decompose('e', p.ys, 'o');
     const nOut = p.ys.length;
     const body = [...d.code, 'var acc = 0.0;'];
@@ -479,8 +458,7 @@ export const einsumF32: KernelGen<EinsumParams> = {
     body.push(`${ind}acc += ${prod || '1.0'};`);
     for (let k = p.sums.length - 1; k >= 0; k--) body.push(`${'  '.repeat(k)}}`);
     body.push('return bitcast<u32>(acc);');
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.ys.reduce((a, v) => a * v, 1), 'i32', body);
   },
 };
 
@@ -511,7 +489,6 @@ export const reduceTyped: KernelGen<ReduceTypedParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const ax = p.axes === null ? s.input('axes', 'i32', bufOf(p, 'axes')) : null;
-    const y = s.output(p.el);
     s.fn(F32_BITS);
     const r = p.xs.length;
     const xst = stridesOf(p.xs);
@@ -539,8 +516,7 @@ export const reduceTyped: KernelGen<ReduceTypedParams> = {
     body.push(`var acc: ${t} = ${init};`, 'for (var q0 = 0; q0 < cnt; q0++) {', '  var q = q0;', '  var o = base;');
     for (let d = r - 1; d >= 0; d--) body.push(`  if ((mask & ${2 ** d}u) != 0u) { o += (q % ${int(p.xs[d]!)}) * ${int(xst[d]!)}; q /= ${int(p.xs[d]!)}; }`);
     body.push(`  let v = ${asScalar(x.ld('o'), p.xel, p.st)};`, `  acc = ${noop ? 'v' : comb('v')};`, '}', `return ${bitsOf('acc', p.st)};`);
-    s.fn(elemFn(body));
-    return s.elementwise(p.n, y);
+    return s.elementwiseBody(p.n, p.el, body);
   },
 };
 
@@ -579,7 +555,6 @@ export const qdqRt: KernelGen<QdqRtParams> = {
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const sc = s.input('sc', 'i32', bufOf(p, 'sc'));
     const zp = p.zel ? s.input('zp', p.zel, bufOf(p, 'zp')) : null;
-    const y = s.output(p.el);
     const body = p.bs > 0
       ? [
         `let o = e / ${int(p.A * p.inner)};`,
@@ -594,8 +569,7 @@ export const qdqRt: KernelGen<QdqRtParams> = {
     } else {
       body.push(`return bitcast<u32>(f32(${x.ld('e')} - z) * bitcast<f32>(${sc.ld('c')}));`);
     }
-    s.fn(elemFn(body));
-    return s.elementwise(p.n, y);
+    return s.elementwiseBody(p.n, p.el, body);
   },
 };
 
@@ -685,7 +659,6 @@ export const qmatmulRt: KernelGen<QMatMulRtParams> = {
     const bsc = p.qlinear ? s.input('scale_b', 'f32', bufOf(p, 'scale_b')) : null;
     const ysc = p.qlinear ? s.input('scale_y', 'f32', bufOf(p, 'scale_y')) : null;
     const yz = p.qlinear && p.yz !== 'none' ? s.input('yz', p.yzel, bufOf(p, 'yz')) : null;
-    const y = s.output(p.el);
     const d = decompose('t', p.batch, 'u');
     const body = [
       `let j = e % ${int(p.N)};`,
@@ -715,8 +688,7 @@ export const qmatmulRt: KernelGen<QMatMulRtParams> = {
         `return bitcast<u32>(clamp(rq_float(sacc, mant, ex) + ${pick(p.yz, yz, '0')}, ${int(p.lo)}, ${int(p.hi)}));`,
       );
     }
-    s.fn(elemFn(body));
-    return s.elementwise(p.batch.reduce((x, v) => x * v, 1) * p.M * p.N, y);
+    return s.elementwiseBody(p.batch.reduce((x, v) => x * v, 1) * p.M * p.N, p.el, body);
   },
 };
 
@@ -738,7 +710,6 @@ export const dqlParamsB: KernelGen<DqlParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', 'f32', bufOf(p, 'x'));
-    const y = s.output(p.zp ? 'u8' : 'i32');
     s.fn(DIV_F32);
     const body = [
       'var mx = 0.0;',
@@ -752,8 +723,7 @@ export const dqlParamsB: KernelGen<DqlParams> = {
     ];
     if (p.zp) body.push('let zpf = 0.0 - div_f32(mn, scale);', 'return u32(round(clamp(zpf, 0.0, 255.0)));');
     else body.push('return bitcast<u32>(scale);');
-    s.fn(elemFn(body));
-    return s.elementwise(1, y);
+    return s.elementwiseBody(1, p.zp ? 'u8' : 'i32', body);
   },
 };
 
@@ -772,10 +742,8 @@ export const rangeB: KernelGen<RangeParams> = {
     const s = new QShaderBuilder(this.id);
     const st = s.input('start', p.sel, bufOf(p, 'start'));
     const dl = s.input('delta', p.sel, bufOf(p, 'delta'));
-    const y = s.output(p.el);
     const t = wgslType(p.st);
-    s.fn(elemFn([`let v = ${asScalar(st.ld('0'), p.sel, p.st)} + ${t}(e) * ${asScalar(dl.ld('0'), p.sel, p.st)};`, `return ${bitsOf('v', p.st)};`]));
-    return s.elementwise(p.n, y);
+    return s.elementwiseBody(p.n, p.el, [`let v = ${asScalar(st.ld('0'), p.sel, p.st)} + ${t}(e) * ${asScalar(dl.ld('0'), p.sel, p.st)};`, `return ${bitsOf('v', p.st)};`]);
   },
 };
 
@@ -794,7 +762,6 @@ export const reverseSeqB: KernelGen<ReverseSeqParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const lens = s.input('lens', 'i32', bufOf(p, 'lens'));
-    const y = s.output(p.el);
     const d = decompose('e', p.xs, 'i');
     const xst = stridesOf(p.xs);
     const tb = d.idx[p.timeAxis]!;
@@ -804,8 +771,7 @@ export const reverseSeqB: KernelGen<ReverseSeqParams> = {
       `let t = select(${tb}, l - 1 - ${tb}, ${tb} < l);`,
       `return bitcast<u32>(${x.ld(`e + (t - ${tb}) * ${int(xst[p.timeAxis]!)}`)});`,
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.xs.reduce((a, v) => a * v, 1), y);
+    return s.elementwiseBody(p.xs.reduce((a, v) => a * v, 1), p.el, body);
   },
 };
 
@@ -857,7 +823,6 @@ export const qconvRt: KernelGen<QConvRtParams> = {
     const sy = p.qlinear ? s.input('scale_y', 'f32', bufOf(p, 'scale_y')) : null;
     const yz = p.qlinear && p.yz !== 'none' ? s.input('yz', p.yzel, bufOf(p, 'yz')) : null;
     const bias = p.bias ? s.input('bias', 'i32', bufOf(p, 'bias')) : null;
-    const y = s.output(p.el);
     const Cg = p.C / p.G;
     const Mg = p.M / p.G;
     const d = decompose('e', [p.N, p.M, ...p.O], 'o');
@@ -902,8 +867,7 @@ export const qconvRt: KernelGen<QConvRtParams> = {
         `return bitcast<u32>(clamp(rq_float(sacc, mant, ex) + ${yz ? yz.ld('0') : '0'}, ${int(p.lo)}, ${int(p.hi)}));`,
       );
     }
-    s.fn(elemFn(body));
-    return s.elementwise(p.N * p.M * p.O[0]! * p.O[1]! * p.O[2]!, y);
+    return s.elementwiseBody(p.N * p.M * p.O[0]! * p.O[1]! * p.O[2]!, p.el, body);
   },
 };
 
@@ -925,7 +889,6 @@ export const compressB: KernelGen<CompressParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const cond = s.input('cond', 'u8', bufOf(p, 'cond'));
-    const y = s.output(p.el);
     const d = decompose('e', p.ys, 'o');
     const xst = stridesOf(p.xs);
     const a = d.idx[p.axis]!;
@@ -938,8 +901,7 @@ export const compressB: KernelGen<CompressParams> = {
       '}',
       `return bitcast<u32>(${x.ld(p.xs.map((_, k) => `${k === p.axis ? 'j' : d.idx[k]} * ${int(xst[k]!)}`).join(' + ') || '0')});`,
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((u, v) => u * v, 1), y);
+    return s.elementwiseBody(p.ys.reduce((u, v) => u * v, 1), p.el, body);
   },
 };
 
@@ -966,7 +928,6 @@ export const tensorScatterB: KernelGen<TensorScatterParams> = {
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const u = s.input('upd', p.uel, bufOf(p, 'upd'));
     const wi = p.indices ? s.input('wi', 'i32', bufOf(p, 'wi')) : null;
-    const y = s.output(p.el);
     const body = [
       `let q = e % ${int(p.inner)};`,
       `let pos = (e / ${int(p.inner)}) % ${int(p.L)};`,
@@ -976,8 +937,7 @@ export const tensorScatterB: KernelGen<TensorScatterParams> = {
       `if (sp >= 0 && sp < ${int(p.Ls)}) { return bitcast<u32>(${u.ld(`(o * ${int(p.Ls)} + sp) * ${int(p.inner)} + q`)}); }`,
       `return bitcast<u32>(${x.ld('e')});`,
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.outer * p.L * p.inner, y);
+    return s.elementwiseBody(p.outer * p.L * p.inner, p.el, body);
   },
 };
 
@@ -993,7 +953,6 @@ export const detF32: KernelGen<DetParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', 'f32', bufOf(p, 'x'));
-    const y = s.output('i32');
     const n = p.n;
     const body = [
       `var m: array<f32, ${n * n}>;`,
@@ -1016,8 +975,7 @@ export const detF32: KernelGen<DetParams> = {
       '}',
       'return bitcast<u32>(det);',
     ];
-    s.fn(elemFn(body));
-    return s.elementwise(p.batch, y);
+    return s.elementwiseBody(p.batch, 'i32', body);
   },
 };
 

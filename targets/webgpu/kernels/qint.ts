@@ -44,9 +44,6 @@ function stageFn(s: QShaderBuilder, o: QOut, table: boolean): void {
   });
 }
 
-function elemFn(body: readonly string[]): WgslFn {
-  return { name: 'elem', code: ['fn elem(e: i32) -> u32 {', ...body.map((l) => `  ${l}`), '}'].join('\n') };
-}
 
 // ---------------------------------------------------------------------------------------------
 // QConv
@@ -82,11 +79,10 @@ export const qconvI8: KernelGen<QConvDirectParams> = {
     const x = s.input('x', p.xdt, bufOf(p, 'x'));
     const w = s.input('w', p.w, 'weights');
     s.input('st', 'i32', 'weights');
-    const y = s.output(p.store === 'words' ? 'i32' : p.out.y);
     stageFn(s, p.out, true);
     const Cg = p.C / p.G, Mg = p.M / p.G;
     const plane = p.OH * p.OW;
-    s.fn(elemFn([
+    return s.elementwiseBody(p.N * p.M * plane, p.store === 'words' ? 'i32' : p.out.y, [
       `let ow = e % ${int(p.OW)};`,
       `let oh = (e / ${int(p.OW)}) % ${int(p.OH)};`,
       `let m = (e / ${int(plane)}) % ${int(p.M)};`,
@@ -107,8 +103,7 @@ export const qconvI8: KernelGen<QConvDirectParams> = {
       '  }',
       '}',
       'return stage(acc, m);',
-    ]));
-    return s.elementwise(p.N * p.M * plane, y);
+    ]);
   },
 };
 
@@ -284,9 +279,8 @@ export const qgemmI8: KernelGen<QGemmParams> = {
     const x = s.input('x', p.xdt, bufOf(p, 'x'));
     const w = s.input('w', p.w, 'weights');
     s.input('st', 'i32', 'weights');
-    const y = s.output(p.out.y);
     stageFn(s, p.out, true);
-    s.fn(elemFn([
+    return s.elementwiseBody(p.R * p.N, p.out.y, [
       `let r = e / ${int(p.N)};`,
       `let j = e % ${int(p.N)};`,
       'var acc = ld_st(j * 3);',
@@ -296,8 +290,7 @@ export const qgemmI8: KernelGen<QGemmParams> = {
       `  acc += (${x.ld('xb + k')} - ${int(p.zx)}) * ${w.ld('wb + k')};`,
       '}',
       'return stage(acc, j);',
-    ]));
-    return s.elementwise(p.R * p.N, y);
+    ]);
   },
 };
 
@@ -395,19 +388,17 @@ export const qbinaryI8: KernelGen<QBinaryParams> = {
     const s = new QShaderBuilder(this.id);
     const a = s.input('a', p.adt, bufOf(p, 'a'));
     const b = s.input('b', p.bdt, bufOf(p, 'b'));
-    const y = s.output(p.y);
     s.fnAll(RQ_LIB);
     const d = decompose('e', p.shape, 'i');
     const v = p.op === 'add'
       ? `rq_wide(add_u64(smul_64(${int(p.ma)}, da), smul_64(${int(p.mb)}, db)), ${p.shift}u)`
       : `rq_fixed(da * db, ${int(p.ma)}, ${p.shift}u)`;
-    s.fn(elemFn([
+    return s.elementwiseBody(p.shape.reduce((u, w) => u * w, 1), p.y, [
       ...d.code,
       `let da = ${a.ld(linear(d.idx, p.sa))} - ${int(p.za)};`,
       `let db = ${b.ld(linear(d.idx, p.sb))} - ${int(p.zb)};`,
       `return bitcast<u32>(clamp(${v} + ${int(p.zp)}, ${int(p.lo)}, ${int(p.hi)}));`,
-    ]));
-    return s.elementwise(p.shape.reduce((u, w) => u * w, 1), y);
+    ]);
   },
 };
 
@@ -428,10 +419,8 @@ export const qrequantI8: KernelGen<QRequantParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xdt, bufOf(p, 'x'));
-    const y = s.output(p.out.y);
     stageFn(s, p.out, false);
-    s.fn(elemFn([`return stage(${x.ld('e')} - ${int(p.zx)}, 0);`]));
-    return s.elementwise(p.n, y);
+    return s.elementwiseBody(p.n, p.out.y, [`return stage(${x.ld('e')} - ${int(p.zx)}, 0);`]);
   },
 };
 
@@ -450,12 +439,11 @@ export const qreduceI8: KernelGen<QReduceParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xdt, bufOf(p, 'x'));
-    const y = s.output(p.out.y);
     stageFn(s, p.out, false);
     const dk = decompose('e', p.kept, 'o');
     const dr = decompose('r', p.red, 'q');
     const R = p.red.reduce((u, v) => u * v, 1);
-    s.fn(elemFn([
+    return s.elementwiseBody(p.kept.reduce((u, v) => u * v, 1), p.out.y, [
       ...dk.code,
       `let base = ${linear(dk.idx, p.ks)};`,
       'var acc = 0;',
@@ -464,8 +452,7 @@ export const qreduceI8: KernelGen<QReduceParams> = {
       `  acc += ${x.ld(`base + ${linear(dr.idx, p.rs)}`)} - ${int(p.zx)};`,
       '}',
       'return stage(acc, 0);',
-    ]));
-    return s.elementwise(p.kept.reduce((u, v) => u * v, 1), y);
+    ]);
   },
 };
 
@@ -487,11 +474,10 @@ export const qavgpoolI8: KernelGen<QAvgPoolParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xdt, bufOf(p, 'x'));
     const tb = s.input('tb', 'i32', 'weights');
-    const y = s.output(p.y);
     s.fnAll(RQ_LIB);
     const P = p.OH * p.OW;
     const vol = p.KH * p.KW;
-    s.fn(elemFn([
+    return s.elementwiseBody(p.planes * P, p.y, [
       `let pos = e % ${int(P)};`,
       `let ow = pos % ${int(p.OW)};`,
       `let oh = pos / ${int(p.OW)};`,
@@ -509,8 +495,7 @@ export const qavgpoolI8: KernelGen<QAvgPoolParams> = {
       `let k = ${tb.ld('pos')};`,
       `let v = rq_fixed(acc, ${tb.ld(`${int(P)} + k`)}, u32(${tb.ld(`${int(P + vol)} + k`)}));`,
       `return bitcast<u32>(clamp(v + ${int(p.zp)}, ${int(p.lo)}, ${int(p.hi)}));`,
-    ]));
-    return s.elementwise(p.planes * P, y);
+    ]);
   },
 };
 
@@ -595,14 +580,12 @@ export const quantizeF32I8: KernelGen<QuantizeParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', 'i32', bufOf(p, 'x'));
     const qp = s.input('qp', 'i32', 'weights');
-    const y = s.output(p.y);
     s.fn(QUANT_F32);
     const [lo, hi] = p.y === 'i8' ? [-128, 127] : [0, 255];
-    s.fn(elemFn([
+    return s.elementwiseBody(p.n, p.y, [
       `let c = (e / ${int(p.inner)}) % ${int(p.A)};`,
       `return bitcast<u32>(quant_f32(bitcast<u32>(${x.ld('e')}), bitcast<u32>(${qp.ld('c')}), ${qp.ld(`${int(p.A)} + c`)}, ${lo}, ${hi}));`,
-    ]));
-    return s.elementwise(p.n, y);
+    ]);
   },
 };
 
@@ -618,12 +601,10 @@ export const dequantizeI8F32: KernelGen<DequantizeParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xdt, bufOf(p, 'x'));
     const qp = s.input('qp', 'i32', 'weights');
-    const y = s.output('f32');
-    s.fn(elemFn([
+    return s.elementwiseBody(p.n, 'f32', [
       `let c = (e / ${int(p.inner)}) % ${int(p.A)};`,
       `return bitcast<u32>(f32(${x.ld('e')} - ${qp.ld(`${int(p.A)} + c`)}) * bitcast<f32>(${qp.ld('c')}));`,
-    ]));
-    return s.elementwise(p.n, y);
+    ]);
   },
 };
 
@@ -642,12 +623,10 @@ export const castIntF32: KernelGen<CastIntParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xdt as QElem);
-    const y = s.output('f32');
-    s.fn(elemFn([
+    return s.elementwiseBody(p.n, 'f32', [
       `let v = ${x.ld('e')};`,
       'return bitcast<u32>(f32(v >> 16u) * 65536.0 + f32(v & 0xffff));',
-    ]));
-    return s.elementwise(p.n, y);
+    ]);
   },
 };
 

@@ -21,9 +21,6 @@ import { BaseParams, KernelGen, bufOf } from './types.js';
 /** Element kind of a movable value (the storage kinds of wgsl/qshader.ts). */
 export type MoveElem = 'i8' | 'u8' | 'i16' | 'u16' | 'i32';
 
-function elemFn(body: readonly string[]): WgslFn {
-  return { name: 'elem', code: ['fn elem(e: i32) -> u32 {', ...body.map((l) => `  ${l}`), '}'].join('\n') };
-}
 
 export interface QViewParams extends BaseParams {
   el: MoveElem;
@@ -39,10 +36,8 @@ export const qviewB: KernelGen<QViewParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
-    const y = s.output(p.el);
     const d = decompose('e', p.dims, 'i');
-    s.fn(elemFn([...d.code, `return bitcast<u32>(${x.ld(`${int(p.offset)} + ${linear(d.idx, p.strides)}`)});`]));
-    return s.elementwise(p.dims.reduce((a, b) => a * b, 1), y);
+    return s.elementwiseBody(p.dims.reduce((a, b) => a * b, 1), p.el, [...d.code, `return bitcast<u32>(${x.ld(`${int(p.offset)} + ${linear(d.idx, p.strides)}`)});`]);
   },
 };
 
@@ -63,7 +58,6 @@ export const qconcatB: KernelGen<QConcatParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const xs = p.parts.map((_, k) => s.input(`x${k}`, p.xels[k]!, bufOf(p, `x${k}`)));
-    const y = s.output(p.el);
     const d = decompose('e', p.ys, 'i');
     const body = [...d.code, `let a = ${d.idx[p.axis]};`];
     let start = 0;
@@ -74,8 +68,7 @@ export const qconcatB: KernelGen<QConcatParams> = {
       start = end;
     });
     body.push('return 0u;');
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((a, b) => a * b, 1), y);
+    return s.elementwiseBody(p.ys.reduce((a, b) => a * b, 1), p.el, body);
   },
 };
 
@@ -111,7 +104,6 @@ export const qpadB: KernelGen<QPadParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
-    const y = s.output(p.el);
     const d = decompose('e', p.ys, 'o');
     const body = [...d.code];
     const src: string[] = [];
@@ -127,8 +119,7 @@ export const qpadB: KernelGen<QPadParams> = {
       if (p.xs.every((v) => v > 0)) body.push(`if (${inb.join(' && ') || 'true'}) { v = ${x.ld(off)}; }`);
       body.push('return bitcast<u32>(v);');
     } else body.push(`return bitcast<u32>(${x.ld(off)});`);
-    s.fn(elemFn(body));
-    return s.elementwise(p.ys.reduce((a, b) => a * b, 1), y);
+    return s.elementwiseBody(p.ys.reduce((a, b) => a * b, 1), p.el, body);
   },
 };
 
@@ -149,18 +140,16 @@ export const qgatherB: KernelGen<QGatherParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const idx = s.input('idx', p.idxel ?? 'i32', p.idxel ? 'arena' : 'weights');
-    const y = s.output(p.el);
     const k = p.idxel
       ? [`let kr = ${idx.ld('j')};`, `let k = clamp(select(kr, kr + ${int(p.axisLen)}, kr < 0), 0, ${int(Math.max(0, p.axisLen - 1))});`]
       : [`let k = ${idx.ld('j')};`];
-    s.fn(elemFn([
+    return s.elementwiseBody(p.outer * p.nIdx * p.inner, p.el, [
       `let i = e % ${int(p.inner)};`,
       `let j = (e / ${int(p.inner)}) % ${int(p.nIdx)};`,
       `let o = e / ${int(p.inner * p.nIdx)};`,
       ...k,
       `return bitcast<u32>(${x.ld(`(o * ${int(p.axisLen)} + k) * ${int(p.inner)} + i`)});`,
-    ]));
-    return s.elementwise(p.outer * p.nIdx * p.inner, y);
+    ]);
   },
 };
 
@@ -180,10 +169,8 @@ export const qminmaxB: KernelGen<QMinMaxParams> = {
     const s = new QShaderBuilder(this.id);
     const a = s.input('a', p.ael, bufOf(p, 'a'));
     const b = s.input('b', p.bel, bufOf(p, 'b'));
-    const y = s.output(p.el);
     const d = decompose('e', p.shape, 'i');
-    s.fn(elemFn([...d.code, `return bitcast<u32>(${p.op}(${a.ld(linear(d.idx, p.sa))}, ${b.ld(linear(d.idx, p.sb))}));`]));
-    return s.elementwise(p.shape.reduce((u, v) => u * v, 1), y);
+    return s.elementwiseBody(p.shape.reduce((u, v) => u * v, 1), p.el, [...d.code, `return bitcast<u32>(${p.op}(${a.ld(linear(d.idx, p.sa))}, ${b.ld(linear(d.idx, p.sb))}));`]);
   },
 };
 
@@ -199,9 +186,8 @@ export const qmaxpoolB: KernelGen<QMaxPoolParams> = {
   gen(p) {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel as QElem);
-    const y = s.output(p.el);
     const P = p.OH * p.OW;
-    s.fn(elemFn([
+    return s.elementwiseBody(p.planes * P, p.el, [
       `let ow = e % ${int(p.OW)};`,
       `let oh = (e / ${int(p.OW)}) % ${int(p.OH)};`,
       `let xb = (e / ${int(P)}) * ${int(p.H)};`,
@@ -216,8 +202,7 @@ export const qmaxpoolB: KernelGen<QMaxPoolParams> = {
       '  }',
       '}',
       `return bitcast<u32>(max(acc, ${p.el === 'i8' ? -128 : 0}));`,
-    ]));
-    return s.elementwise(p.planes * P, y);
+    ]);
   },
 };
 
@@ -243,17 +228,15 @@ export const qgatherElementsB: KernelGen<QGatherElementsParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const idx = s.input('idx', p.idxel, bufOf(p, 'idx'));
-    const y = s.output(p.el);
     const L = p.xs[p.axis]!;
     const d = decompose('e', p.is, 'i');
     const src = d.idx.map((v, k) => (k === p.axis ? 'k' : v));
-    s.fn(elemFn([
+    return s.elementwiseBody(p.is.reduce((a, b) => a * b, 1), p.el, [
       ...d.code,
       `let kr = ${idx.ld('e')};`,
       `let k = clamp(select(kr, kr + ${int(L)}, kr < 0), 0, ${int(Math.max(0, L - 1))});`,
       `return bitcast<u32>(${x.ld(linear(src, stridesOf(p.xs)))});`,
-    ]));
-    return s.elementwise(p.is.reduce((a, b) => a * b, 1), y);
+    ]);
   },
 };
 
@@ -276,14 +259,12 @@ export const qtriluB: KernelGen<QTriluParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xel, bufOf(p, 'x'));
     const kk = p.k === undefined ? s.input('k', 'i32', bufOf(p, 'k')).ld('0') : int(p.k);
-    const y = s.output(p.el);
-    s.fn(elemFn([
+    return s.elementwiseBody(p.n * p.rows * p.cols, p.el, [
       `let j = e % ${int(p.cols)};`,
       `let i = (e / ${int(p.cols)}) % ${int(p.rows)};`,
       `let keep = ${p.upper ? `j - i >= ${kk}` : `j - i <= ${kk}`};`,
       `return select(0u, bitcast<u32>(${x.ld('e')}), keep);`,
-    ]));
-    return s.elementwise(p.n * p.rows * p.cols, y);
+    ]);
   },
 };
 

@@ -7,7 +7,7 @@
  */
 import { Node } from '../../../compiler/ir/graph.js';
 import { Tensor, numel } from '../../../compiler/ir/tensor.js';
-import { castTensor } from '../../../compiler/ops/control.js';
+import { castNode } from '../../common/cast.js';
 import type { DType } from '../../../compiler/ir/dtype.js';
 import { LowerCtx, LowerFn, qelem, qop, val } from '../ctx.js';
 import { emitTypedMap, typedOperand } from './elementwise.js';
@@ -17,16 +17,9 @@ const FITS_I32 = new Set(['i8', 'u8', 'i16', 'u16', 'i32', 'bool', 'i64']);
 
 /** Cast / CastLike (the target dtype is CastLike's second input's). */
 function lowerCast(c: LowerCtx, n: Node): void {
-  const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const from = c.g.typeOf(x).dtype;
-  const to = c.g.typeOf(y).dtype;
-  // CastLike of a constant with a runtime `like`: the cast is known at compile time
-  const xt = c.consts.get(x);
-  if (xt) {
-    c.consts.set(y, castTensor(xt, to as DType));
-    return;
-  }
+  const cast = castNode(c, n);
+  if (!cast) return;
+  const { x, y, from, to } = cast;
   if (from === to) {
     c.parent.set(y, x);
     return;

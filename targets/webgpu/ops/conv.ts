@@ -7,7 +7,7 @@
 import { Node } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { ConvTransposeParams, convTransposeBeginPads, windowParams } from '../../../compiler/ops/conv.js';
-import { conv2dGeom, opAttrs } from '../../common/params.js';
+import { conv2dGeom, deformConvSpec, opAttrs } from '../../common/params.js';
 import { ConvParams } from '../kernels/conv-params.js';
 import { LowerCtx, LowerFn, Operand, fusedAct, qop, val } from '../ctx.js';
 
@@ -77,27 +77,14 @@ function lowerCol2Im(c: LowerCtx, n: Node): void {
 
 // Y[n,oc,o] = B[oc] + sum_{ic in group, k} W[oc,ic,k] * mask[n,g,k,o] * sample(X[n,ic], o*s - p + k*d + offset[n,g,k,:,o])
 function lowerDeformConv(c: LowerCtx, n: Node): void {
-  const [x, w, off, b, m] = n.inputs;
-  const y = n.outputs[0]!;
-  const xs = c.shape(x!);
-  const ws = c.shape(w!);
-  const ys = c.shape(y);
-  const nd = xs.length - 2;
-  if (nd < 1 || nd > 3) throw c.unsupported(`${nd}-D DeformConv is not supported on webgpu (1-D to 3-D)`);
-  const a = opAttrs<{ dilations?: number[]; group: number; offsetGroup: number; pads?: number[]; strides?: number[] }>(n, c.opset);
-  const [N, IC] = [xs[0]!, xs[1]!];
-  const OC = ws[0]!;
-  if (IC !== ws[1]! * a.group || OC % a.group !== 0 || IC % a.offsetGroup !== 0) throw c.unsupported('DeformConv: X and W do not match group / offset_group');
-  const hasB = b != null && numel(c.shape(b)) > 0;
-  const hasM = m != null && numel(c.shape(m)) > 0;
-  if (numel(ys) === 0) return;
-  const ops: Record<string, Operand> = { x: c.op(x!), w: c.op(w!), offs: c.op(off!), y: val(y) };
-  if (hasB) ops['b'] = c.op(b);
-  if (hasM) ops['m'] = c.op(m);
+  const d = deformConvSpec(c, n, 'webgpu');
+  if (numel(c.shape(d.y)) === 0) return;
+  const ops: Record<string, Operand> = { x: c.op(d.x), w: c.op(d.w), offs: c.op(d.off), y: val(d.y) };
+  if (d.b !== undefined) ops['b'] = c.op(d.b);
+  if (d.mask !== undefined) ops['m'] = c.op(d.mask);
   c.emit('deform_conv_f32', {
-    N, IC, OC, dims: xs.slice(2), out: ys.slice(2), k: ws.slice(2), str: a.strides ?? new Array<number>(nd).fill(1),
-    dil: a.dilations ?? new Array<number>(nd).fill(1), pb: (a.pads ?? new Array<number>(2 * nd).fill(0)).slice(0, nd),
-    group: a.group, offsetGroup: a.offsetGroup, bias: hasB, mask: hasM,
+    N: d.N, IC: d.IC, OC: d.OC, dims: d.dims, out: d.out, k: d.k, str: d.strides, dil: d.dilations, pb: d.pads.slice(0, d.dims.length),
+    group: d.group, offsetGroup: d.offsetGroup, bias: d.b !== undefined, mask: d.mask !== undefined,
   }, ops);
 }
 

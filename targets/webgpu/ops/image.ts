@@ -8,8 +8,8 @@
 import { Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { ResizeParams } from '../../../compiler/ops/image.js';
-import { gridSampleSpec, opAttrs } from '../../common/params.js';
-import { resizeSpec, resizeTable } from '../../common/resize.js';
+import { gridSampleNode, opAttrs } from '../../common/params.js';
+import { resizeFitsTables, resizeNode, resizeSpec, resizeTable } from '../../common/resize.js';
 import { stridesOf } from '../wgsl/shader.js';
 import type { ResizeScaleSrc } from '../kernels/resize-axis.js';
 import { LowerCtx, LowerFn, Operand, copyView, qop, val } from '../ctx.js';
@@ -21,19 +21,13 @@ function given(c: LowerCtx, id: ValueId | null | undefined): id is ValueId {
 
 /** Resize / Upsample. */
 function lowerResize(c: LowerCtx, n: Node): void {
-  const x = n.inputs[0]!;
-  const y = n.outputs[0]!;
-  const xs = c.shape(x);
-  const ys = c.shape(y);
-  const a = opAttrs<ResizeParams>(n, c.opset);
+  const rn = resizeNode(c, n);
+  const { x, y, xs, ys, a } = rn;
   const scalesId = a.scalesIn >= 0 ? n.inputs[a.scalesIn] : undefined;
   const sizesId = a.sizesIn >= 0 ? n.inputs[a.sizesIn] : undefined;
   const useScales = given(c, scalesId);
   const constScales = a.scales !== undefined || (useScales ? c.isConst(scalesId) : given(c, sizesId) && c.isConst(sizesId));
-  const r = xs.length;
-  const table = (a.mode === 'nearest' || a.mode === 'linear') && a.coord !== 'tf_crop_and_resize' && !a.antialias && !a.axes && a.policy === 'stretch'
-    && constScales && r >= 2 && xs.slice(0, r - 2).every((d, i) => d === ys[i]);
-  if (table) {
+  if (constScales && resizeFitsTables(rn)) {
     const rs = resizeSpec(c, n, xs, ys, 'webgpu');
     const th = resizeTable(rs, rs.IH, rs.OH, rs.sH);
     const tw = resizeTable(rs, rs.IW, rs.OW, rs.sW);
@@ -101,25 +95,20 @@ function resizeGeneric(c: LowerCtx, n: Node, a: ResizeParams, xs: number[], ys: 
 }
 
 function lowerGridSample(c: LowerCtx, n: Node): void {
-  const [x, grid] = n.inputs;
-  const y = n.outputs[0]!;
-  const xs = c.shape(x!);
-  const ys = c.shape(y);
-  const a = opAttrs<{ mode: 'linear' | 'nearest' | 'cubic'; padding: 'zeros' | 'border' | 'reflection'; alignCorners: boolean }>(n, c.opset);
+  const { x, grid, y, xs, ys, a } = gridSampleNode(c, n);
   if (xs.length < 3 || xs.length > 5) throw c.unsupported('GridSample is supported on 1 to 3 spatial dims on webgpu');
-  if (c.g.typeOf(x!).dtype !== 'f32') throw c.unsupported('GridSample is supported on f32 data only on webgpu');
+  if (c.g.typeOf(x).dtype !== 'f32') throw c.unsupported('GridSample is supported on f32 data only on webgpu');
   if (xs.length !== 4 || a.mode === 'cubic') {
     // 1-D / 3-D grids and cubic: per-dim taps and their tensor product
     if (numel(ys) === 0) return;
     c.emit('grid_sample_nd_f32', { N: xs[0]!, C: xs[1]!, dims: xs.slice(2), out: ys.slice(2), mode: a.mode, padding: a.padding, alignCorners: a.alignCorners },
-      { x: c.op(x!), grid: c.op(grid!), y: val(y) });
+      { x: c.op(x), grid: c.op(grid), y: val(y) });
     return;
   }
-  const gs = gridSampleSpec(c, n, 'webgpu');
   c.emit('grid_sample_f32', {
-    N: xs[0]!, C: xs[1]!, H: xs[2]!, W: xs[3]!, OH: ys[2]!, OW: ys[3]!, mode: gs.mode === 'linear' ? 'bilinear' : 'nearest', padding: gs.padding, alignCorners: gs.alignCorners,
+    N: xs[0]!, C: xs[1]!, H: xs[2]!, W: xs[3]!, OH: ys[2]!, OW: ys[3]!, mode: a.mode === 'linear' ? 'bilinear' : 'nearest', padding: a.padding, alignCorners: a.alignCorners,
   },
-    { x: c.op(x!), grid: c.op(grid!), y: val(y) });
+    { x: c.op(x), grid: c.op(grid), y: val(y) });
 }
 
 // grid[n, (d,) h, w] = theta[n] @ [x_w, y_h, (z_d,) 1]; the output shape fixes the spatial dims

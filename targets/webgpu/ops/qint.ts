@@ -28,7 +28,7 @@ import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
-import { needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 import { stridesOf } from '../wgsl/shader.js';
 import { f32Parts, wordsOf } from '../wgsl/qshader.js';
 import { QOut, convTapTable } from '../kernels/qint.js';
@@ -493,20 +493,13 @@ function lowerMaxPool(c: LowerCtx, n: Node): void {
 
 /** Lowerings of the integer path by qualified op name. */
 export const INT8_LOWERINGS: Readonly<Record<string, LowerFn>> = {
-  'edgec.QConv': lowerQConv,
-  'edgec.QGemm': lowerQGemm,
-  'edgec.Requantize': lowerRequantize,
-  'edgec.QAdd': lowerQBinary,
-  'edgec.QMul': lowerQBinary,
-  'edgec.QReduceMean': lowerQReduceMean,
-  'edgec.QAvgPool': lowerQAvgPool,
-  QuantizeLinear: lowerQuantizeLinear,
-  DequantizeLinear: lowerDequantizeLinear,
-  DynamicQuantizeLinear: lowerDynamicQuantizeLinear,
+  ...int8Lowerings({
+    conv: lowerQConv, gemm: lowerQGemm, requantize: lowerRequantize, binary: lowerQBinary, reduceMean: lowerQReduceMean, avgPool: lowerQAvgPool,
+    quantize: lowerQuantizeLinear, dequantize: lowerDequantizeLinear, dynamicQuantize: lowerDynamicQuantizeLinear, convRt: lowerQConvRt,
+  }),
   Transpose: lowerTranspose, Slice: lowerSlice, Expand: lowerExpand, Tile: lowerTile, Split: lowerSplit, Concat: lowerConcat,
   Pad: lowerPad, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
   Max: lowerMinMax, Min: lowerMinMax, MaxPool: lowerMaxPool,
-  ConvInteger: lowerQConvRt, QLinearConv: lowerQConvRt,
 };
 
 /** Ops of the integer path that are claimed whatever their operand dtypes. */

@@ -183,6 +183,20 @@ export class QShaderBuilder {
   }
 
   /**
+   * An elementwise-style kernel from the body of its element function: declares the output `y`
+   * (after every input), adds `fn elem(e: i32) -> u32` (e: the output element index; returns the
+   * element's raw bits) and builds elementwise(n, y).
+   * @param n output elements
+   * @param el output element kind
+   * @param body statements of `elem`
+   */
+  elementwiseBody(n: number, el: QElem, body: readonly string[]): KernelProgram {
+    const y = this.output(el);
+    this.fn({ name: 'elem', code: ['fn elem(e: i32) -> u32 {', ...body.map((l) => `  ${l}`), '}'].join('\n') });
+    return this.elementwise(n, y);
+  }
+
+  /**
    * A one-thread-per-item kernel with a free body (`gi`: item index, i32).
    * @param count items
    * @param body statements
