@@ -277,6 +277,43 @@ function scanInLoop(): Uint8Array {
 // Tests
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Loop(M, cond, y0): y += x[i : i + 1], and a scan output of the running sum; the Slice has runtime
+ * starts/ends (symbolic length) and the Add reading it is declared [1] (unify-dims binds the length).
+ */
+function sliceLoopModel(): Uint8Array {
+  const body = graph('body', [
+    node('Identity', ['c'], ['c_out']),
+    node('Add', ['i', 'one'], ['end']),
+    node('Unsqueeze', ['i', 'ax'], ['start1']),
+    node('Unsqueeze', ['end', 'ax'], ['end1']),
+    node('Slice', ['x', 'start1', 'end1'], ['piece']),
+    node('Add', ['y', 'piece'], ['y_out']),
+  ], [vi('i', 'i64', []), vi('c', 'bool', []), vi('y', 'f32', [1])], [vi('c_out', 'bool', []), vi('y_out', 'f32', [1])],
+  [['one', i64(1)], ['ax', Tensor.from('i64', [1], [0n])], ['x', f32([5], [1.5, -2, 3, 0.25, 5])]]);
+  return model(graph('main', [node('Loop', ['M', 'cond', 'y0'], ['y_final'], [gAttr('body', body)])],
+    [vi('M', 'i64', []), vi('cond', 'bool', []), vi('y0', 'f32', [1])], [vi('y_final', 'f32', [1])]), 13);
+}
+
+/** Range expanded as ONNX's function does: Loop(n, n > 0, start) scanning prev, n = ceil((limit - start) / delta), then Neg declared [3]. */
+function rangeLoopModel(): Uint8Array {
+  const body = graph('body', [
+    node('Identity', ['c'], ['c_out']),
+    node('Add', ['prev', 'delta'], ['cur']),
+    node('Identity', ['prev'], ['range']),
+  ], [vi('i', 'i64', []), vi('c', 'bool', []), vi('prev', 'f32', [])], [vi('c_out', 'bool', []), vi('cur', 'f32', []), vi('range', 'f32')]);
+  return model(graph('main', [
+    node('Sub', ['limit', 'start'], ['span']),
+    node('Div', ['span', 'delta'], ['q']),
+    node('Ceil', ['q'], ['qc']),
+    node('Relu', ['qc'], ['qr']),
+    node('Cast', ['qr'], ['n'], [iAttr('to', 7)]),
+    node('Cast', ['qr'], ['go'], [iAttr('to', 9)]),
+    node('Loop', ['n', 'go', 'start'], ['last', 'seq'], [gAttr('body', body)]),
+    node('Neg', ['seq'], ['y']),
+  ], [vi('start', 'f32', []), vi('limit', 'f32', []), vi('delta', 'f32', [])], [vi('y', 'f32', [3])]), 13);
+}
+
 describe('wasm: runtime If / Loop / Scan inside model.wasm', () => {
   it('If takes either branch at run time, nested, reading outer values', async () => {
     const r = rand(1);
@@ -330,6 +367,19 @@ describe('wasm: runtime If / Loop / Scan inside model.wasm', () => {
     const m = await loadWasmArtifact(writeTempArtifact(art.files));
     expect(() => runWasmModel(m, [f32([], [1]), f32([], [5]), f32([], [2])])).toThrow();
     expect(() => runWasmModel(m, [f32([], [1]), f32([], [11]), f32([], [2])])).toThrow();
+  });
+
+  it('a Loop body Slice of runtime length declared [1] by its reader runs for any trip count; a slice past the end traps', async () => {
+    const sets = [0, 1, 3, 5].map((m) => [i64(m), bool(true), f32([1], [0.5])]);
+    await check(sliceLoopModel(), sets);
+    const m = await loadWasmArtifact(writeTempArtifact(compileWasm(importOnnx(sliceLoopModel())).files));
+    expect(() => runWasmModel(m, [i64(6), bool(true), f32([1], [0.5])])).toThrow();
+  });
+
+  it('a Loop scan output of run-time length takes the length its reader declares (Range expanded)', async () => {
+    await check(rangeLoopModel(), [[f32([], [1]), f32([], [7]), f32([], [2])], [f32([], [-1]), f32([], [0.5]), f32([], [0.6])]]);
+    const m = await loadWasmArtifact(writeTempArtifact(compileWasm(importOnnx(rangeLoopModel())).files));
+    expect(() => runWasmModel(m, [f32([], [1]), f32([], [9]), f32([], [2])])).toThrow();
   });
 
   it('Scan opset 8 loops over the batch', async () => {
