@@ -45,8 +45,10 @@ export interface IoGroup {
   dtype: DType;
   /** Names of the tensor inputs / outputs holding the elements, in order (none: empty optional). */
   items: string[];
-  /** Optionals: whether it holds a value. */
+  /** Optionals: whether it holds a value (absent: known at run time only, from `flag`). */
   present?: boolean;
+  /** Optionals whose presence depends on data: the bool output telling it. */
+  flag?: string;
 }
 
 /** True when some value of `g` (or of its subgraphs) is a sequence or optional, or an optional op reads a tensor. */
@@ -62,7 +64,8 @@ const STRUCTURAL = new Set(['SequenceEmpty', 'SequenceConstruct', 'SequenceAt', 
   'Optional', 'OptionalHasElement', 'OptionalGetElement', 'Identity']);
 
 /** A static sequence / optional: element values of the graph. */
-type Static = { k: 'seq'; dtype: DType; items: ValueId[] } | { k: 'opt'; elem: TensorType; value: ValueId | Static | null };
+type Static = { k: 'seq'; dtype: DType; items: ValueId[] }
+  | { k: 'opt'; elem: TensorType; value: ValueId | Static | null; /** runtime presence (a bool scalar); `value` then holds placeholders when absent */ flag?: ValueId };
 
 /** Rewriting state of one graph. */
 class Flattener {
@@ -158,6 +161,15 @@ class Flattener {
 
   private structural(n: Node): void {
     const g = this.g;
+    const x0 = n.inputs[0];
+    const s0 = x0 === null || x0 === undefined ? undefined : this.env.get(x0);
+    if (s0 && s0.k === 'opt' && s0.flag !== undefined) {
+      // presence known at run time only: passes through Identity, OptionalHasElement reads the flag
+      g.removeNode(n.id);
+      if (n.op === 'Identity') return this.bind(n.outputs[0]!, s0);
+      if (n.op === 'OptionalHasElement') return this.bind(n.outputs[0]!, s0.flag);
+      throw unsupported(`${n.op} of an optional whose presence depends on data`);
+    }
     const def = opOf(n, g);
     const opset = opsetOf(n, g);
     const ins = n.inputs.map((x) => (x === null ? null : this.rtOf(x)));
@@ -393,6 +405,8 @@ class Flattener {
         bOuts[1]!.push(e);
         return;
       }
+      const isOpt = (x: Static | ValueId): boolean => typeof x !== 'number' && x.k === 'opt';
+      if (isOpt(t) || isOpt(e)) return this.ifOptional(k, o, [t, e], branches, outs, bOuts);
       const items = (s: Static | ValueId, b: Graph, which: string): ValueId[] => {
         if (typeof s === 'number') throw unsupported(`If output ${k}: branch ${which} gives a tensor, the other a sequence`);
         if (s.k === 'seq') return s.items;
@@ -421,6 +435,53 @@ class Flattener {
     g.removeNode(n.id);
     m.outputs = outs;
     for (const o of outs) g.value(o).producer = m.id;
+  }
+
+  /**
+   * If output `k` (`o`) that is an optional in either branch: a runtime presence flag (a bool output
+   * of the If, constant in each branch) and one output per element, placeholders (zeros of the
+   * present branch's shapes) in a branch where it is empty.
+   */
+  private ifOptional(k: number, o: ValueId, bs: (Static | ValueId)[], branches: Graph[], outs: ValueId[], bOuts: ValueId[][]): void {
+    const g = this.g;
+    const name = g.value(o).name;
+    const opts = bs.map((x) => {
+      if (typeof x === 'number' || x.k !== 'opt') throw unsupported(`If output ${k}: one branch gives an optional, the other not`);
+      return x;
+    });
+    const payload = (x: Extract<Static, { k: 'opt' }>): ValueId[] | null => {
+      if (x.flag !== undefined) throw unsupported(`If output ${k}: an optional whose presence is already decided at run time`);
+      if (x.value === null) return null;
+      if (typeof x.value === 'number') return [x.value];
+      if (x.value.k === 'seq') return x.value.items;
+      throw unsupported(`If output ${k}: an optional of an optional`);
+    };
+    const ps = opts.map(payload);
+    const ri = ps[0] ? 0 : 1;
+    const ref = ps[ri];
+    if (!ref) {
+      // empty in both branches
+      this.env.set(o, { ...opts[0]! });
+      return;
+    }
+    const key = (b: Graph, v: ValueId): string => `${b.typeOf(v).dtype}[${b.typeOf(v).shape.join(',')}]`;
+    const types = ref.map((v) => branches[ri]!.typeOf(v));
+    if (ps[0] && ps[1] && (ps[0].length !== ps[1].length || ps[0].some((v, i) => key(branches[0]!, v) !== key(branches[1]!, ps[1]![i]!)))) {
+      throw unsupported(`If output ${k}: the branches give optionals of different structure`);
+    }
+    const flag = g.addValue(`${name}.present`, { dtype: 'bool', shape: [] }).id;
+    outs.push(flag);
+    branches.forEach((b, bi) => bOuts[bi]!.push(b.addConst(`${name}.present`, Tensor.from('bool', [], [ps[bi] ? 1 : 0])).id));
+    const els = types.map((t, i) => {
+      if (!isConcrete(t.shape)) throw unsupported(`If output ${k}: element ${i} has shape [${t.shape.join(',')}]; the wasm target needs static shapes`);
+      const id = g.addValue(`${name}[${i}]`, { dtype: t.dtype, shape: t.shape }).id;
+      outs.push(id);
+      branches.forEach((b, bi) => bOuts[bi]!.push(ps[bi]?.[i] ?? b.addConst(`${name}.none${i}`, Tensor.zeros(t.dtype, t.shape as number[])).id));
+      return id;
+    });
+    const elem = opts[ri]!.elem;
+    const value: ValueId | Static = elem.kind === 'sequence' ? { k: 'seq', dtype: elem.dtype, items: els } : els[0]!;
+    this.env.set(o, { k: 'opt', elem, value, flag });
   }
 
   /** Replaces a sequence / optional graph input by tensor inputs per element. */
@@ -455,7 +516,7 @@ class Flattener {
   }
 
   /** Tensor values making up a sequence / optional output (its group), or null for a tensor output. */
-  output(id: ValueId): { group: IoGroup; items: ValueId[] } | null {
+  output(id: ValueId): { group: IoGroup; items: ValueId[]; flag?: ValueId } | null {
     const g = this.g;
     const t = g.typeOf(id);
     const s = this.env.get(id);
@@ -465,6 +526,10 @@ class Flattener {
     if (!s) throw unsupported(`output "${name}" is a ${t.kind} of runtime structure`);
     const items = flat(s);
     const group: IoGroup = { name, kind: t.kind ?? 'sequence', dtype: t.dtype, items: items.map((_, i) => `${name}[${i}]`) };
+    if (s.k === 'opt' && s.flag !== undefined) {
+      group.flag = `${name}.present`;
+      return { group, items, flag: s.flag };
+    }
     if (s.k === 'opt') group.present = s.value !== null;
     return { group, items };
   }
@@ -498,6 +563,11 @@ export function flattenSequences(g: Graph, shapes: SequenceShapes = {}): { input
       continue;
     }
     outputs.push(r.group);
+    if (r.flag !== undefined) {
+      const w = g.addValue(r.group.flag!, { dtype: 'bool', shape: [] }).id;
+      g.addNode({ op: 'Identity', inputs: [r.flag], outputs: [w], name: `${r.group.flag}.out` });
+      newOuts.push(w);
+    }
     r.items.forEach((v, i) => {
       // each element output is its own value with the slot's name
       let w = v;

@@ -5,7 +5,7 @@
 
 /**
  * @typedef {{ name: string, shape: number[], dtype: string, addr: number, size: number }} IoSlot
- * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean }} IoGroup
+ * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
  * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
  * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups }} Spec
  */
@@ -71,7 +71,13 @@ function groupOutputs(out) {
   for (const grp of SPEC.groups.outputs) {
     const items = grp.items.map((n) => out[n]);
     for (const n of grp.items) delete out[n];
-    out[grp.name] = grp.present === false ? null : grp.kind === 'optional' ? items[0] : items;
+    let present = grp.present !== false;
+    if (grp.flag) {
+      // presence decided at run time: the flag output
+      present = out[grp.flag][0] !== 0;
+      delete out[grp.flag];
+    }
+    out[grp.name] = !present ? null : grp.kind === 'optional' ? items[0] : items;
   }
   return out;
 }
