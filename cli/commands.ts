@@ -359,6 +359,10 @@ export interface CompileOptions {
   pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
   maxInputShape?: Record<string, number[]>;
+  /** `--seq-shape NAME=DIMS,...`: element shapes of sequence inputs. */
+  seqShape?: Record<string, number[][]>;
+  /** `--empty-optional NAME`: optional inputs compiled as empty. */
+  emptyOptional?: string[];
   /** `--bind NAME=VALUE`: inputs fixed to constants (cli/bind.ts). */
   bind?: Bindings;
   emitOnnx?: boolean;
@@ -497,7 +501,8 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     progress: barFor(io),
   });
 
-  const emitted = await emitTarget(o.target, built.graph, { precision, log, ...(maxInputShapes ? { maxInputShapes } : {}) });
+  const sequenceShapes = o.seqShape || o.emptyOptional ? { sequences: o.seqShape ?? {}, emptyOptionals: o.emptyOptional ?? [] } : undefined;
+  const emitted = await emitTarget(o.target, built.graph, { precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(sequenceShapes ? { sequenceShapes } : {}) });
   const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);
   if (files.has('model.onnx')) throw unsupported('internal: the target emitted model.onnx itself');

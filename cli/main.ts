@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_LIMITS, EXIT_CODES, EdgecError, Limits, limit, sanitize, usage } from '../compiler/errors.js';
 import { CliIO, cmdCompile, cmdEval, cmdInspect, cmdRun } from './commands.js';
 import { cmdProfile, cmdReport, DEFAULT_REPORT_DEVICE } from './analyze.js';
-import { LIMIT_FLAGS, bindOption, collect, edgecVersion, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio } from './options.js';
+import { LIMIT_FLAGS, bindOption, collect, edgecVersion, emptyOptionalOption, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio, seqShapeOption } from './options.js';
 import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
 import { RANDOM_CALIB_SAMPLES } from './build.js';
 import { deviceNames } from '../profile/index.js';
@@ -198,6 +198,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }): C
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addOption(maxInputShapeOption())
+    .addOption(seqShapeOption())
+    .addOption(emptyOptionalOption())
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
     .option('--print-after <pass>', 'print the graph after PASS on stderr (repeatable, or "all")', collect)
     .option('--disable-pass <pass>', 'skip PASS (repeatable)', collect)
