@@ -57,11 +57,13 @@ function comparable(got: Tensor, want: Tensor): [Tensor, Tensor] {
  * --input-shape does), else to 1.
  */
 function loadCase(c: NodeCase): LoadedValueCase {
-  const l = loadNodeCaseValues(c, true);
+  const l = loadNodeCaseValues(c, false);
   const shapes: Record<string, number[]> = {};
   l.graph.inputs.forEach((id, i) => {
     const v = l.inputs[i];
-    if (v instanceof Tensor && v.shape.length === l.graph.typeOf(id).shape.length) shapes[l.graph.value(id).name] = [...v.shape];
+    const t = l.graph.typeOf(id).shape;
+    const fits = v instanceof Tensor && v.shape.length === t.length && t.every((d, k) => typeof d !== 'number' || d === v.shape[k]);
+    if (fits && t.some((d) => typeof d !== 'number')) shapes[l.graph.value(id).name] = [...v.shape];
   });
   return { ...l, graph: loadOnnxFile(path.join(c.dir, 'model.onnx'), { inputShapes: shapes, symbolicToOne: true }) };
 }
