@@ -386,6 +386,10 @@ export interface CompileOptions {
   maxInputShape?: Record<string, number[]>;
   /** `--wasm-simd on|off`: wasm SIMD in model.wasm (default on; off: no SIMD instruction). */
   wasmSimd?: 'on' | 'off';
+  /** `--seq-shape NAME=DIMS,...`: element shapes of sequence inputs. */
+  seqShape?: Record<string, number[][]>;
+  /** `--empty-optional NAME`: optional inputs compiled as empty. */
+  emptyOptional?: string[];
   /** `--bind NAME=VALUE`: inputs fixed to constants (cli/bind.ts). */
   bind?: Bindings;
   emitOnnx?: boolean;
@@ -532,9 +536,10 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   });
 
   const hls = { ...(o.hlsPart !== undefined ? { part: o.hlsPart } : {}), ...(o.hlsFit !== undefined ? { fit: o.hlsFit } : {}), ...(o.reuseFactor !== undefined ? { reuseFactor: o.reuseFactor } : {}) };
+  const sequenceShapes = o.seqShape || o.emptyOptional ? { sequences: o.seqShape ?? {}, emptyOptionals: o.emptyOptional ?? [] } : undefined;
   const emitted = await emitTarget(o.target, built.graph, {
     precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(o.wasmSimd === 'off' ? { wasmSimd: false } : {}),
-    ...(Object.keys(hls).length ? { hls } : {}),
+    ...(Object.keys(hls).length ? { hls } : {}), ...(sequenceShapes ? { sequenceShapes } : {}),
   });
   const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);

@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { DEFAULT_LIMITS, EXIT_CODES, EdgecError, Limits, limit, sanitize, usage } from '../compiler/errors.js';
 import { CliIO, cmdCompile, cmdEval, cmdInspect, cmdRun } from './commands.js';
 import { cmdProfile, cmdReport, DEFAULT_REPORT_DEVICE } from './analyze.js';
-import { LIMIT_FLAGS, bindOption, collect, edgecVersion, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio } from './options.js';
+import { LIMIT_FLAGS, bindOption, collect, edgecVersion, emptyOptionalOption, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio, seqShapeOption } from './options.js';
 import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
 import { RANDOM_CALIB_SAMPLES } from './build.js';
 import { DEFAULT_GUARD_LOSS, parseGuardLoss } from './guard.js';
@@ -228,6 +228,8 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .addOption(bindOption())
     .addOption(maxInputShapeOption())
     .addOption(new Option('--wasm-simd <on|off>', 'wasm SIMD in model.wasm (default on); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts').choices(['on', 'off']))
+    .addOption(seqShapeOption())
+    .addOption(emptyOptionalOption())
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
     .option('--print-after <pass>', 'print the graph after PASS on stderr (repeatable, or "all")', collect)
     .option('--disable-pass <pass>', 'skip PASS (repeatable)', collect)

@@ -60,6 +60,40 @@ export function maxInputShapeOption(): Option {
 }
 
 /**
+ * `--seq-shape NAME=DIMS,DIMS,...` (repeatable) into the accumulated map: the element shapes of a
+ * sequence input (`2x3,4x3`; `scalar` for a 0-d element; nothing after `=` for an empty sequence).
+ */
+export function parseSeqShape(v: string, prev: Record<string, number[][]> = Object.create(null)): Record<string, number[][]> {
+  const eq = v.lastIndexOf('=');
+  if (eq <= 0) throw new InvalidArgumentError('expected NAME=DIMS,DIMS,..., e.g. seq=2x3,4x3');
+  const name = v.slice(0, eq);
+  const text = v.slice(eq + 1);
+  const elements = text === '' ? [] : text.split(',').map((e) => {
+    if (e === 'scalar') return [];
+    const parts = e.split('x');
+    if (parts.some((p) => !/^\d+$/.test(p))) throw new InvalidArgumentError(`element shape "${e.slice(0, 40)}" must be integers joined by "x" (or "scalar")`);
+    const dims = parts.map(Number);
+    if (dims.length > DEFAULT_LIMITS.maxRank) throw new InvalidArgumentError(`rank ${dims.length} is over the limit of ${DEFAULT_LIMITS.maxRank}`);
+    return dims;
+  });
+  if (Object.prototype.hasOwnProperty.call(prev, name)) throw new InvalidArgumentError(`sequence "${name.slice(0, 60)}" is given twice`);
+  const out: Record<string, number[][]> = Object.create(null);
+  for (const k of Object.keys(prev)) out[k] = prev[k]!;
+  Object.defineProperty(out, name, { value: elements, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+/** The `--seq-shape NAME=DIMS,DIMS,...` option of compile (sequence inputs, wasm target). */
+export function seqShapeOption(): Option {
+  return new Option('--seq-shape <name=dims,...>', 'element shapes of a sequence input, e.g. seq=2x3,4x3 ("scalar" for 0-d, nothing for empty; wasm; repeatable)').argParser(parseSeqShape);
+}
+
+/** The `--empty-optional NAME` option of compile (repeatable): an optional input compiled as empty. */
+export function emptyOptionalOption(): Option {
+  return new Option('--empty-optional <name>', 'compile an optional input as empty (its run() feed is null; wasm; repeatable)').argParser(collect);
+}
+
+/**
  * `NAME=VALUE` or `NAME=V1,V2,...` (repeatable `--bind`) into the accumulated map of number tokens;
  * text that is not a number is a usage error here, the dtype, count and range are checked against
  * the model by cli/bind.ts.

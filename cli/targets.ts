@@ -10,6 +10,7 @@ import { Graph } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
 import { EdgecError, unsupported, usage } from '../compiler/errors.js';
 import { WasmModel, loadWasmArtifact, runWasmModel, writeTempArtifact } from '../targets/wasm/runner.js';
+import type { SequenceShapes } from '../targets/common/sequences.js';
 
 /** The wasm code generator, loaded on first use (binaryen takes a while to load). */
 async function wasmEmitter(): Promise<typeof import('../targets/wasm/emit.js')> {
@@ -35,6 +36,8 @@ export interface EmitOptions {
   hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
   /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
   wasmSimd?: boolean;
+  /** `--seq-shape` / `--empty-optional`: structure of sequence and optional inputs (wasm). */
+  sequenceShapes?: SequenceShapes;
 }
 
 /** What a target emits: files (relative names) and manifest fields it adds (e.g. arena_bytes). */
@@ -81,6 +84,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
         // the label the wasm target records.
         art = emitWasm(graph, {
           precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
+          ...(opts.sequenceShapes ? { sequenceShapes: opts.sequenceShapes } : {}),
         });
       } catch (e) {
         throw targetError(e, 'wasm', opts.precision);
@@ -94,7 +98,9 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
       // the wasm ABI of each input/output (byte offset, element count), merged into the CLI's entries
       const ios = (xs: unknown) => xs as readonly Record<string, unknown>[];
       const abi = (xs: unknown) => ios(xs).map((x) => ({ offset: x['offset'], size: x['size'] }));
-      if (ios(art.manifest.inputs).every((x) => x['offset'] !== undefined)) {
+      // (a sequence / optional input or output spans several tensor slots: no one-to-one ABI entry)
+      const oneToOne = ios(art.manifest.inputs).length === graph.inputs.length && ios(art.manifest.outputs).length === graph.outputs.length;
+      if (oneToOne && ios(art.manifest.inputs).every((x) => x['offset'] !== undefined)) {
         manifest[IO_ABI] = { inputs: abi(art.manifest.inputs), outputs: abi(art.manifest.outputs) };
       }
       return { files: art.files, manifest };

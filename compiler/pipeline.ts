@@ -15,6 +15,7 @@ import {
 import { ifInline } from './passes/if-inline.js';
 import { foldAffine } from './passes/fold-affine.js';
 import { foldPad } from './passes/fold-pad.js';
+import { unifyDimsPass } from './passes/unify-dims.js';
 import type { OpSupport } from './passes/decompose.js';
 
 export type PipelineTarget = 'ref' | 'wasm' | 'webgpu' | 'hls' | 'c';
@@ -32,7 +33,7 @@ export interface PipelineOptions {
 }
 
 /**
- * Passes for a target, in order: shape-infer, remove-identity, fold-shape, const-fold, if-inline, dce,
+ * Passes for a target, in order: shape-infer, unify-dims, remove-identity, fold-shape, const-fold, if-inline, dce,
  * [decompose], fold-batchnorm, fold-affine, fold-pad, matmul-add-to-gemm, [fuse-activation], shape-infer, dce.
  * decompose runs when `opts.supports` says what the target has kernels for: after constant
  * folding (hooks see constant inputs) and before the fusions (which then see its primitives).
@@ -41,7 +42,7 @@ export interface PipelineOptions {
  */
 export function pipelineFor(target: PipelineTarget, opts: PipelineOptions = {}): Pass[] {
   const fuse = opts.fuseActivations ?? target !== 'ref';
-  const passes: Pass[] = [shapeInfer, removeIdentity, foldShape, constFold, ifInline, dce];
+  const passes: Pass[] = [shapeInfer, unifyDimsPass, removeIdentity, foldShape, constFold, ifInline, dce];
   if (opts.supports) passes.push(decomposePass(opts.supports));
   if (opts.foldBatchnorm ?? true) passes.push(foldBatchnorm);
   passes.push(foldAffine, foldPad);

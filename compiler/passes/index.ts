@@ -12,10 +12,12 @@ import { decompose, decomposePass } from './decompose.js';
 import { ifInline } from './if-inline.js';
 import { foldAffine } from './fold-affine.js';
 import { foldPad } from './fold-pad.js';
+import { unifyDimsPass } from './unify-dims.js';
 
 export { shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation, decompose, decomposePass };
 export { ifInline };
 export { foldAffine, foldPad };
+export { unifyDimsPass };
 export type { OpSupport } from './decompose.js';
 export type { Pass, PassCtx, PassOptions } from './pass.js';
 
@@ -24,6 +26,7 @@ export const ALL_PASSES: readonly Pass[] = [
   shapeInfer, removeIdentity, foldShape, constFold, dce, foldBatchnorm, matmulAddToGemmPass, fuseActivation, decompose,
   ifInline,
   foldAffine, foldPad,
+  unifyDimsPass,
 ];
 
 /** Looks a pass up by its kebab-case name. */

@@ -6,14 +6,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DType, bf16BitsToNumber, f16BitsToNumber, numberToBf16Bits, numberToF16Bits } from '../../compiler/ir/dtype.js';
-import { Tensor, TypedArray, allocData } from '../../compiler/ir/tensor.js';
+import { Tensor, TensorType, TypedArray, allocData } from '../../compiler/ir/tensor.js';
+import { OptionalValue, RtValue, TensorSeq, describeValue } from '../../compiler/ir/value.js';
 import { internal, invalid, unsupported } from '../../compiler/errors.js';
 import { writeTempArtifact as writeTemp } from '../common/target.js';
 
+/**
+ * One input or output of a model: a tensor, or (static artifacts) a sequence / optional compiled
+ * with a static structure: `kind`, the shapes of its `elements`, `present` for an optional.
+ */
+export interface ValueSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  kind?: string;
+  elements?: number[][];
+  present?: boolean;
+}
+
 /** The runtime API of a wasm artifact (../../shared/CLI.md). */
 export interface WasmModel {
-  inputs: { name: string; shape: number[]; dtype: string }[];
-  outputs: { name: string; shape: number[]; dtype: string }[];
+  inputs: ValueSpec[];
+  outputs: ValueSpec[];
   /** Inputs and outputs are typed arrays of their dtype (model.d.ts): f16/bf16 as Uint16Array encodings. */
   run(feeds: Record<string, TypedArray | ArrayLike<number> | { data: TypedArray; shape: number[] }>): Record<string, TypedArray>;
   /** Dynamic-shape artifacts (targets/wasm/dynamic): output shapes of the last run. */
@@ -87,3 +101,54 @@ export function runWasmModel(model: WasmModel, inputs: readonly Tensor[]): Tenso
   return model.outputs.map((y) => tensorOfOutput(y.dtype as DType, shapes ? shapes[y.name]! : y.shape, out[y.name]!));
 }
 
+
+/** Rejects a call with a sequence / optional value where run() expects a tensor. */
+function tensorOnly(v: RtValue, name: string): Tensor {
+  if (!(v instanceof Tensor)) throw invalid(`input "${name}" is a tensor, got ${describeValue(v)}`);
+  return v;
+}
+
+/**
+ * Runs a loaded static model on values given in input order: tensors, and TensorSeq / OptionalValue
+ * for sequence / optional inputs (their structure must be the compiled one); returns values in
+ * output order (sequences as TensorSeq, optionals as OptionalValue).
+ */
+export function runWasmModelValues(model: WasmModel, inputs: readonly RtValue[]): RtValue[] {
+  if (!model.inputs.some((x) => x.kind) && !model.outputs.some((x) => x.kind)) {
+    return runWasmModel(model, inputs.map((v, i) => tensorOnly(v, model.inputs[i]?.name ?? String(i))));
+  }
+  if (inputs.length !== model.inputs.length) throw invalid(`model has ${model.inputs.length} input(s) but ${inputs.length} were given`);
+  const feeds: Record<string, unknown> = {};
+  model.inputs.forEach((x, i) => {
+    const v = inputs[i]!;
+    const dt = x.dtype as DType;
+    const content = v instanceof OptionalValue ? v.value : v;
+    if (!x.kind) feeds[x.name] = feedOf(tensorOnly(v, x.name), dt);
+    else if (content === null) feeds[x.name] = null;
+    else if (content instanceof TensorSeq) {
+      const els = x.elements ?? [];
+      if (content.length !== els.length || content.items.some((t, k) => t.shape.join('x') !== els[k]!.join('x'))) {
+        throw invalid(`input "${x.name}" is a ${describeValue(content)} but the model was compiled for ${els.length} element(s) of shapes ${els.map((e) => `[${e.join(',')}]`).join(' ')}`);
+      }
+      feeds[x.name] = content.items.map((t) => feedOf(t, dt));
+    } else feeds[x.name] = feedOf(content, dt);
+  });
+  let out: Record<string, unknown>;
+  try {
+    out = (model.run as (f: Record<string, unknown>) => Record<string, unknown>)(feeds);
+  } catch (e) {
+    if (!(e instanceof Error) || e.constructor.name === 'RuntimeError') throw internal(`model.wasm failed: ${String(e)}`);
+    throw invalid(`model.mjs: ${e.message}`);
+  }
+  return model.outputs.map((y) => {
+    const dt = y.dtype as DType;
+    const v = out[y.name];
+    if (!y.kind) return tensorOfOutput(dt, y.shape, v as TypedArray);
+    const els = y.elements ?? [];
+    const seq = (): TensorSeq => new TensorSeq(dt, (v as TypedArray[]).map((d, k) => tensorOfOutput(dt, els[k]!, d)));
+    const elemType: TensorType = { dtype: dt, shape: els[0] ?? [], ...(y.kind === 'optional' ? {} : { kind: 'sequence' as const }) };
+    if (y.kind === 'sequence') return seq();
+    if (v === null) return new OptionalValue(elemType, null);
+    return new OptionalValue(elemType, y.kind === 'optional' ? tensorOfOutput(dt, els[0]!, v as TypedArray) : seq());
+  });
+}

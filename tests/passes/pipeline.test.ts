@@ -45,7 +45,7 @@ describe('pipelines', () => {
   });
 
   it('has the documented order; fuse-activation only for targets unless asked', () => {
-    const base = ['shape-infer', 'remove-identity', 'fold-shape', 'const-fold', 'if-inline', 'dce', 'fold-batchnorm', 'fold-affine', 'fold-pad', 'matmul-add-to-gemm'];
+    const base = ['shape-infer', 'unify-dims', 'remove-identity', 'fold-shape', 'const-fold', 'if-inline', 'dce', 'fold-batchnorm', 'fold-affine', 'fold-pad', 'matmul-add-to-gemm'];
     expect(pipelineFor('ref').map((p) => p.name)).toEqual([...base, 'shape-infer', 'dce']);
     for (const t of ['wasm', 'webgpu', 'hls'] as const) {
       expect(pipelineFor(t).map((p) => p.name)).toEqual([...base, 'fuse-activation', 'shape-infer', 'dce']);
@@ -95,7 +95,7 @@ describe('pipelines', () => {
     const all: string[] = [];
     const pm = new PassManager(pipelineFor('ref'), { printAfter: 'all', onPrint: (n) => all.push(n), stopAfter: 3 });
     pm.run(parse(SRC));
-    expect(all).toEqual(['shape-infer', 'remove-identity', 'fold-shape']);
+    expect(all).toEqual(['shape-infer', 'unify-dims', 'remove-identity']);
     expect(() => new PassManager(pipelineFor('ref'), { disable: ['no-such-pass'] })).toThrow(EdgecError);
   });
 

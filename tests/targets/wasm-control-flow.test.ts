@@ -2,7 +2,9 @@
  * If, Loop and Scan inside model.wasm, checked against the reference interpreter on models built in
  * code (ONNX protos, imported like a file): runtime If (both outcomes, outer-scope references,
  * nested), Loop with carried values, early exit and scan outputs, Scan (directions, axes, several
- * states, opset 8 batches), Scan inside a Loop; and the one-line errors for what needs dynamic shapes.
+ * states, opset 8 batches), Scan inside a Loop; sequences and optionals of static structure (sequence
+ * ops, sequence inputs/outputs, an optional decided by a runtime If, a Loop unrolled over a growing
+ * sequence); and the one-line errors for what needs dynamic shapes or a runtime sequence structure.
  */
 import { describe, expect, it } from 'vitest';
 import onnxproto from 'onnx-proto';
@@ -11,13 +13,16 @@ import { DType, ONNX_DTYPE } from '../../compiler/ir/dtype.js';
 import { EdgecError } from '../../compiler/errors.js';
 import { importOnnx } from '../../compiler/frontends/onnx/import.js';
 import { tensorToProto } from '../../compiler/frontends/onnx/tensor-proto.js';
-import { runGraph } from '../../compiler/interp/interp.js';
+import { runGraph, runGraphValues } from '../../compiler/interp/interp.js';
+import { RtValue, TensorSeq } from '../../compiler/ir/value.js';
+import { sequenceShapesOf } from '../../targets/common/sequences.js';
+import { compareValues } from '../onnx-node/cases.js';
 import { compileWasm } from '../../targets/wasm/emit.js';
 import { PassManager, pipelineFor } from '../../compiler/pipeline.js';
 import { emitWasmDynamic } from '../../targets/wasm/dynamic/emit.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
 import { extendOverLoops, loopRanges } from '../../targets/wasm/memory-plan.js';
-import { loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
+import { loadWasmArtifact, runWasmModel, runWasmModelValues, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { compareTensors } from '../helpers/compare.js';
 import { runOnWasm } from './wasm-helpers.js';
 
@@ -277,6 +282,43 @@ function scanInLoop(): Uint8Array {
 // Tests
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * Loop(M, cond, y0): y += x[i : i + 1], and a scan output of the running sum; the Slice has runtime
+ * starts/ends (symbolic length) and the Add reading it is declared [1] (unify-dims binds the length).
+ */
+function sliceLoopModel(): Uint8Array {
+  const body = graph('body', [
+    node('Identity', ['c'], ['c_out']),
+    node('Add', ['i', 'one'], ['end']),
+    node('Unsqueeze', ['i', 'ax'], ['start1']),
+    node('Unsqueeze', ['end', 'ax'], ['end1']),
+    node('Slice', ['x', 'start1', 'end1'], ['piece']),
+    node('Add', ['y', 'piece'], ['y_out']),
+  ], [vi('i', 'i64', []), vi('c', 'bool', []), vi('y', 'f32', [1])], [vi('c_out', 'bool', []), vi('y_out', 'f32', [1])],
+  [['one', i64(1)], ['ax', Tensor.from('i64', [1], [0n])], ['x', f32([5], [1.5, -2, 3, 0.25, 5])]]);
+  return model(graph('main', [node('Loop', ['M', 'cond', 'y0'], ['y_final'], [gAttr('body', body)])],
+    [vi('M', 'i64', []), vi('cond', 'bool', []), vi('y0', 'f32', [1])], [vi('y_final', 'f32', [1])]), 13);
+}
+
+/** Range expanded as ONNX's function does: Loop(n, n > 0, start) scanning prev, n = ceil((limit - start) / delta), then Neg declared [3]. */
+function rangeLoopModel(): Uint8Array {
+  const body = graph('body', [
+    node('Identity', ['c'], ['c_out']),
+    node('Add', ['prev', 'delta'], ['cur']),
+    node('Identity', ['prev'], ['range']),
+  ], [vi('i', 'i64', []), vi('c', 'bool', []), vi('prev', 'f32', [])], [vi('c_out', 'bool', []), vi('cur', 'f32', []), vi('range', 'f32')]);
+  return model(graph('main', [
+    node('Sub', ['limit', 'start'], ['span']),
+    node('Div', ['span', 'delta'], ['q']),
+    node('Ceil', ['q'], ['qc']),
+    node('Relu', ['qc'], ['qr']),
+    node('Cast', ['qr'], ['n'], [iAttr('to', 7)]),
+    node('Cast', ['qr'], ['go'], [iAttr('to', 9)]),
+    node('Loop', ['n', 'go', 'start'], ['last', 'seq'], [gAttr('body', body)]),
+    node('Neg', ['seq'], ['y']),
+  ], [vi('start', 'f32', []), vi('limit', 'f32', []), vi('delta', 'f32', [])], [vi('y', 'f32', [3])]), 13);
+}
+
 describe('wasm: runtime If / Loop / Scan inside model.wasm', () => {
   it('If takes either branch at run time, nested, reading outer values', async () => {
     const r = rand(1);
@@ -330,6 +372,19 @@ describe('wasm: runtime If / Loop / Scan inside model.wasm', () => {
     const m = await loadWasmArtifact(writeTempArtifact(art.files));
     expect(() => runWasmModel(m, [f32([], [1]), f32([], [5]), f32([], [2])])).toThrow();
     expect(() => runWasmModel(m, [f32([], [1]), f32([], [11]), f32([], [2])])).toThrow();
+  });
+
+  it('a Loop body Slice of runtime length declared [1] by its reader runs for any trip count; a slice past the end traps', async () => {
+    const sets = [0, 1, 3, 5].map((m) => [i64(m), bool(true), f32([1], [0.5])]);
+    await check(sliceLoopModel(), sets);
+    const m = await loadWasmArtifact(writeTempArtifact(compileWasm(importOnnx(sliceLoopModel())).files));
+    expect(() => runWasmModel(m, [i64(6), bool(true), f32([1], [0.5])])).toThrow();
+  });
+
+  it('a Loop scan output of run-time length takes the length its reader declares (Range expanded)', async () => {
+    await check(rangeLoopModel(), [[f32([], [1]), f32([], [7]), f32([], [2])], [f32([], [-1]), f32([], [0.5]), f32([], [0.6])]]);
+    const m = await loadWasmArtifact(writeTempArtifact(compileWasm(importOnnx(rangeLoopModel())).files));
+    expect(() => runWasmModel(m, [f32([], [1]), f32([], [9]), f32([], [2])])).toThrow();
   });
 
   it('Scan opset 8 loops over the batch', async () => {
@@ -389,5 +444,124 @@ describe('wasm memory plan: live ranges over loops', () => {
     expect(extendOverLoops(4, 4, loops)).toEqual([4, 4]);
     expect(extendOverLoops(2, 6, loops)).toEqual([2, 6]);
     expect(extendOverLoops(10, 10, loops)).toEqual([10, 10]);
+  });
+});
+
+
+// ---------------------------------------------------------------------------------------------
+// Sequences and optionals (targets/common/sequences.ts)
+// ---------------------------------------------------------------------------------------------
+
+/** A value info of a sequence (or optional sequence / optional tensor) of `dt` tensors. */
+function kindVi(name: string, kind: 'seq' | 'opt' | 'optseq', dt: DType, dims?: (number | string)[]): onnxproto.onnx.ValueInfoProto {
+  const tensor = vi(name, dt, dims).type!;
+  const seq = new onnx.TypeProto({ sequenceType: new onnx.TypeProto.Sequence({ elemType: tensor }) });
+  const type = kind === 'seq' ? seq : new onnx.TypeProto({ optionalType: new onnx.TypeProto.Optional({ elemType: kind === 'opt' ? tensor : seq }) });
+  return new onnx.ValueInfoProto({ name, type });
+}
+
+const i64s = (v: number[]): Tensor => Tensor.from('i64', [v.length], v.map(BigInt));
+
+/** Sequence ops around a sequence input: Split/Insert/Erase/At/Length/Concat/Stack, a sequence output. */
+function seqOpsModel(): Uint8Array {
+  const main = graph('main', [
+    node('SplitToSequence', ['x', 'split'], ['sp'], [iAttr('axis', 0)]),
+    node('Relu', ['x'], ['rx']),
+    node('SequenceInsert', ['s', 'rx', 'zero'], ['s1']),
+    node('SequenceErase', ['s1', 'minus1'], ['e']),
+    node('SequenceAt', ['e', 'zero'], ['a']),
+    node('Add', ['a', 'one'], ['y0']),
+    node('SequenceLength', ['s1'], ['len']),
+    node('ConcatFromSequence', ['sp'], ['cat'], [iAttr('axis', 0)]),
+    node('SequenceConstruct', ['x', 'rx'], ['pair']),
+    node('ConcatFromSequence', ['pair'], ['stack'], [iAttr('axis', 1), iAttr('new_axis', 1)]),
+  ], [vi('x', 'f32', [4, 3]), kindVi('s', 'seq', 'f32')],
+  [vi('y0', 'f32', [4, 3]), vi('len', 'i64', []), vi('cat', 'f32', [4, 3]), vi('stack', 'f32', [4, 2, 3]), kindVi('e', 'seq', 'f32')],
+  [['split', i64s([1, 3])], ['zero', i64(0)], ['minus1', i64(-1)], ['one', f32([], [1])]]);
+  return model(main, 17);
+}
+
+/** If(c): Optional(sequence [x, 2x]) or an empty optional; OptionalHasElement of the result. */
+function ifOptionalModel(): Uint8Array {
+  const thenG = graph('then', [node('Mul', ['x', 'two'], ['x2']), node('SequenceConstruct', ['x', 'x2'], ['sq']), node('Optional', ['sq'], ['o1'])],
+    [], [kindVi('o1', 'optseq', 'f32', [3])], [['two', f32([], [2])]]);
+  const none = new onnx.AttributeProto({ name: 'type', type: T.TYPE_PROTO, tp: kindVi('t', 'seq', 'f32', [3]).type! });
+  const elseG = graph('else', [node('Optional', [], ['o2'], [none])], [], [kindVi('o2', 'optseq', 'f32', [3])]);
+  const main = graph('main', [
+    node('If', ['c'], ['opt'], [gAttr('then_branch', thenG), gAttr('else_branch', elseG)]),
+    node('OptionalHasElement', ['opt'], ['has']),
+  ], [vi('x', 'f32', [3]), vi('c', 'bool', [])], [kindVi('opt', 'optseq', 'f32', [3]), vi('has', 'bool', [])]);
+  return model(main, 18);
+}
+
+/** Loop(3): seq <- SequenceInsert(seq, x * i) from SequenceEmpty, scan output i; Concat of the sequence. */
+function seqLoopModel(): Uint8Array {
+  const body = graph('body', [
+    node('Identity', ['c'], ['c_out']),
+    node('Cast', ['i'], ['fi'], [iAttr('to', 1)]),
+    node('Mul', ['x', 'fi'], ['xi']),
+    node('SequenceInsert', ['sq', 'xi'], ['sq_out']),
+    node('Identity', ['i'], ['i_out']),
+  ], [vi('i', 'i64', []), vi('c', 'bool', []), kindVi('sq', 'seq', 'f32')], [vi('c_out', 'bool', []), kindVi('sq_out', 'seq', 'f32'), vi('i_out', 'i64', [])]);
+  const main = graph('main', [
+    node('SequenceEmpty', [], ['empty'], [iAttr('dtype', 1)]),
+    node('Loop', ['M', '', 'empty'], ['final', 'iters'], [gAttr('body', body)]),
+    node('ConcatFromSequence', ['final'], ['cat'], [iAttr('axis', 0)]),
+  ], [vi('x', 'f32', [2])], [vi('cat', 'f32', [6]), vi('iters', 'i64', [3])], [['M', i64(3)]]);
+  return model(main, 17);
+}
+
+/** Compiles for the structure of the first input set, runs every set on wasm and the reference. */
+async function checkValues(bytes: Uint8Array, sets: RtValue[][]): Promise<void> {
+  const g = importOnnx(bytes);
+  const art = compileWasm(g, { sequenceShapes: sequenceShapesOf(g, sets[0]!) });
+  const m = await loadWasmArtifact(writeTempArtifact(art.files));
+  for (const inputs of sets) {
+    const want = runGraphValues(importOnnx(bytes), inputs);
+    const got = runWasmModelValues(m, inputs);
+    expect(got.length).toBe(want.length);
+    want.forEach((w, k) => expect(compareValues(got[k], w, { rtol: 1e-6, atol: 1e-6 }), `output ${k}`).toBeNull());
+  }
+}
+
+describe('wasm: sequences and optionals of static structure', () => {
+  it('sequence ops on a sequence input, with a sequence output', async () => {
+    const r = rand(21);
+    const s = (): TensorSeq => new TensorSeq('f32', [randTensor(r, [4, 3]), randTensor(r, [2, 3])]);
+    await checkValues(seqOpsModel(), [[randTensor(r, [4, 3]), s()], [randTensor(r, [4, 3]), s()]]);
+  });
+
+  it('an If gives an optional sequence present or empty by its run-time condition', async () => {
+    const r = rand(22);
+    await checkValues(ifOptionalModel(), [[randTensor(r, [3]), bool(true)], [randTensor(r, [3]), bool(false)]]);
+  });
+
+  it('a Loop with a constant trip count that grows a sequence is unrolled', async () => {
+    const r = rand(23);
+    await checkValues(seqLoopModel(), [[randTensor(r, [2])]]);
+  });
+
+  it('model.mjs takes sequences as arrays and rejects another structure', async () => {
+    const g = importOnnx(seqOpsModel());
+    const m = await loadWasmArtifact(writeTempArtifact(compileWasm(g, { sequenceShapes: { sequences: { s: [[4, 3], [2, 3]] } } }).files));
+    expect(m.inputs[1]).toMatchObject({ name: 's', kind: 'sequence', elements: [[4, 3], [2, 3]] });
+    const r = rand(24);
+    expect(() => runWasmModelValues(m, [randTensor(r, [4, 3]), new TensorSeq('f32', [randTensor(r, [4, 3])])])).toThrow(/compiled for 2 element/);
+    expect(() => m.run({ x: new Float32Array(12), s: [new Float32Array(12)] })).toThrow(/array of 2 arrays/);
+  });
+
+  it('one-line unsupported errors: a sequence input without its shapes, a runtime position, a sequence grown by a runtime trip count', () => {
+    expectUnsupported(seqOpsModel(), '--seq-shape s=');
+    const rt = graph('main', [node('SequenceConstruct', ['x', 'x'], ['sq']), node('SequenceAt', ['sq', 'p'], ['y'])],
+      [vi('x', 'f32', [2]), vi('p', 'i64', [])], [vi('y', 'f32', [2])]);
+    expectUnsupported(model(rt, 17), 'runtime position');
+    const body = graph('body', [node('Identity', ['c'], ['c_out']), node('SequenceInsert', ['sq', 'x'], ['sq_out'])],
+      [vi('i', 'i64', []), vi('c', 'bool', []), kindVi('sq', 'seq', 'f32')], [vi('c_out', 'bool', []), kindVi('sq_out', 'seq', 'f32')]);
+    const loop = graph('main', [
+      node('SequenceEmpty', [], ['empty'], [iAttr('dtype', 1)]),
+      node('Loop', ['M', '', 'empty'], ['final'], [gAttr('body', body)]),
+      node('ConcatFromSequence', ['final'], ['cat'], [iAttr('axis', 0)]),
+    ], [vi('x', 'f32', [2]), vi('M', 'i64', [])], [vi('cat', 'f32')]);
+    expectUnsupported(model(loop, 17), 'constant trip count');
   });
 });

@@ -5,14 +5,82 @@
 
 /**
  * @typedef {{ name: string, shape: number[], dtype: string, addr: number, size: number }} IoSlot
- * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[] }} Spec
+ * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
+ * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
+ * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups }} Spec
  */
 
 /** @type {Spec} */
-const SPEC = /*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [] });
+const SPEC = /*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } } });
 
 /** @param {IoSlot[]} xs */
 const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype }));
+
+/**
+ * The model's values in order: tensors as their slot, sequences and optionals (compiled with a
+ * static structure, held in one tensor slot per element) with their kind and element shapes.
+ * @param {IoSlot[]} slots
+ * @param {IoGroup[]} groups
+ * @param {string[]} names
+ */
+function values(slots, groups, names) {
+  return names.map((name) => {
+    const grp = groups.find((x) => x.name === name);
+    const slot = slots.find((x) => x.name === name);
+    if (!grp && slot) return { name, shape: [...slot.shape], dtype: slot.dtype };
+    if (!grp) throw new Error(`model.mjs: no slot for "${name}"`);
+    const elements = grp.items.map((n) => [.../** @type {IoSlot} */ (slots.find((x) => x.name === n)).shape]);
+    return { name, kind: grp.kind, dtype: grp.dtype, shape: [], elements, ...(grp.present !== undefined ? { present: grp.present } : {}) };
+  });
+}
+
+/**
+ * Feeds by slot: a sequence input is an array of its elements' arrays, an optional one the
+ * content (a sequence: an array) or null when it was compiled empty.
+ * @param {Record<string, any>} feeds
+ */
+function slotFeeds(feeds) {
+  if (SPEC.groups.inputs.length === 0) return feeds;
+  /** @type {Record<string, any>} */
+  const flat = { ...feeds };
+  for (const grp of SPEC.groups.inputs) {
+    const v = feeds[grp.name];
+    delete flat[grp.name];
+    if (grp.present === false) {
+      if (v !== null && v !== undefined) throw new Error(`run: input "${grp.name}" was compiled as an empty optional: pass null`);
+      continue;
+    }
+    if (v === null || v === undefined) throw new Error(`run: missing input "${grp.name}"`);
+    if (grp.kind === 'optional') {
+      flat[/** @type {string} */ (grp.items[0])] = v;
+      continue;
+    }
+    if (!Array.isArray(v) || v.length !== grp.items.length) {
+      throw new Error(`run: input "${grp.name}" is a sequence compiled for ${grp.items.length} element(s): pass an array of ${grp.items.length} arrays`);
+    }
+    grp.items.forEach((n, i) => { flat[n] = v[i]; });
+  }
+  return flat;
+}
+
+/**
+ * Outputs by value: element slots gathered into arrays (sequences), null for an empty optional.
+ * @param {Record<string, any>} out
+ */
+function groupOutputs(out) {
+  for (const grp of SPEC.groups.outputs) {
+    const items = grp.items.map((n) => out[n]);
+    for (const n of grp.items) delete out[n];
+    let present = grp.present !== false;
+    if (grp.flag) {
+      // presence decided at run time: the flag output
+      present = out[grp.flag][0] !== 0;
+      delete out[grp.flag];
+    }
+    out[grp.name] = !present ? null : grp.kind === 'optional' ? items[0] : items;
+  }
+  return out;
+}
 
 // typed array of each dtype's storage: f16/bf16 values are their 16-bit encodings, bool one byte (0/1),
 // i4/u4 one value per element (unpacked)
@@ -128,6 +196,7 @@ export async function create(options = {}) {
    */
   function run(feeds) {
     if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: typed array }');
+    feeds = slotFeeds(feeds);
     for (const x of SPEC.inputs) {
       const v = feeds[x.name];
       if (v === undefined) throw new Error(`run: missing input "${x.name}"`);
@@ -138,10 +207,15 @@ export async function create(options = {}) {
     /** @type {Record<string, any>} */
     const out = {};
     for (const y of SPEC.outputs) out[y.name] = view(y).slice();
-    return out;
+    return groupOutputs(out);
   }
-  /** @type {{ inputs: ReturnType<typeof pub>, outputs: ReturnType<typeof pub>, run: typeof run, layers?: { name: string, op: string }[], profile?: () => { name: string, op: string, ms: number }[], resetProfile?: () => void }} */
-  const model = { inputs: pub(SPEC.inputs), outputs: pub(SPEC.outputs), run };
+  const grouped = SPEC.groups.inputs.length + SPEC.groups.outputs.length > 0;
+  /** @type {{ inputs: ReturnType<typeof values>, outputs: ReturnType<typeof values>, run: typeof run, layers?: { name: string, op: string }[], profile?: () => { name: string, op: string, ms: number }[], resetProfile?: () => void }} */
+  const model = {
+    inputs: grouped ? values(SPEC.inputs, SPEC.groups.inputs, SPEC.groups.names.inputs) : pub(SPEC.inputs),
+    outputs: grouped ? values(SPEC.outputs, SPEC.groups.outputs, SPEC.groups.names.outputs) : pub(SPEC.outputs),
+    run,
+  };
   if (SPEC.layers.length > 0) {
     const times = () => new Float64Array(memory.buffer, SPEC.profileOffset, SPEC.layers.length);
     model.layers = SPEC.layers.map((l) => ({ ...l }));
