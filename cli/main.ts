@@ -13,6 +13,7 @@ import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
 import { RANDOM_CALIB_SAMPLES } from './build.js';
 import { DEFAULT_GUARD_LOSS, parseGuardLoss } from './guard.js';
 import { GUARD_FRACTION, GUARD_MIN_HELD } from '../quantize/guard.js';
+import { CALIBRATORS } from '../quantize/calibrate.js';
 import { deviceNames } from '../profile/index.js';
 import { cmdDevices } from './devices.js';
 
@@ -217,7 +218,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .option('--int4', 'int4 weight-only quantization (blocks of 32)')
     .option('--calib <file>', 'calibration inputs (.pb/.npy, samples along axis 0) for --int8 and data-driven channel pruning (repeat per graph input)', collect)
     .option('--calib-random', `calibrate --int8 on ${RANDOM_CALIB_SAMPLES} seeded random samples (explicit opt-in; smoke tests only)`)
-    .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax)').choices(['minmax', 'percentile', 'entropy', 'mse']))
+    .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax; auto: the best of them per tensor by its local quantization error)').choices([...CALIBRATORS]))
     .option('--per-tensor', 'per-tensor int8 weight scales (default per-channel)')
     .option('--keep-float <spec>', 'keep layers in float: auto | auto:LOSS (max output loss, default 0.005) | name,name')
     .option('--explain', 'print the per-layer quantization SNR table (on stderr, like --print-after)')
@@ -279,7 +280,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .requiredOption('--labels <file>', 'labels: class ids (accuracy) or targets (mse)')
     .option('--calib <file>', 'calibration inputs for the int8 configurations (repeat per graph input)', collect)
     .option('--calib-random', 'calibrate int8 configurations on random data (smoke tests only)')
-    .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax)').choices(['minmax', 'percentile', 'entropy', 'mse']))
+    .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax; auto: the best of them per tensor by its local quantization error)').choices([...CALIBRATORS]))
     .option('-o, --output <dir>', 'report folder (default ./<model-name>.report; written atomically)')
     .option('--sweep <axis=values>', 'sweep axis: precision=fp32,int8,fp16,int4 | prune=0,0.25,0.5 | target=wasm,onnx (repeatable)', collect)
     .addOption(new Option('--prune-mode <m>', 'pruning granularity of the pruned configurations (default channel)').choices(['unstructured', 'channel', '2:4']))

@@ -4,7 +4,7 @@ import { Graph } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { emitHls, HlsArtifact, HlsOptions } from '../../targets/hls/emit.js';
-import { runHlsArtifact, writeHlsArtifact } from '../../targets/hls/csim.js';
+import { CsimOptions, runHlsArtifact, writeHlsArtifact } from '../../targets/hls/csim.js';
 
 export interface CsimResult {
   outputs: Tensor[];
@@ -16,12 +16,12 @@ export interface CsimResult {
  * Emits `g` (already optimized / quantized), runs the C simulation on `inputs` and the reference
  * interpreter on the same graph. The temporary artifact folder is removed afterwards.
  */
-export async function csimVsRef(g: Graph, inputs: Tensor[], opts: HlsOptions = {}): Promise<CsimResult> {
+export async function csimVsRef(g: Graph, inputs: Tensor[], opts: HlsOptions = {}, csim: CsimOptions = {}): Promise<CsimResult> {
   const want = runGraph(g, inputs);
   const art = emitHls(g, { ...opts, testVectors: { inputs, outputs: want } });
   const dir = writeHlsArtifact(art.files, art.manifest);
   try {
-    return { outputs: await runHlsArtifact(dir, inputs), want, art };
+    return { outputs: await runHlsArtifact(dir, inputs, csim), want, art };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
