@@ -19,7 +19,8 @@
  *
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
  * --only a,b (model names; `recurrent` selects every recurrent row), --out FILE, --no-check (skip
- * the reference check), --no-int8, --no-rnn, --rnn-sweep.
+ * the reference check), --no-int8, --no-rnn, --rnn-sweep, --no-prune (skip the pruning rows of
+ * bench/pruning.ts; `--only prune` selects only them).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,6 +38,7 @@ import { optimize } from '../compiler/pipeline.js';
 import { quantizeModel } from '../quantize/index.js';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
 import { recurrentModels, recurrentSweep } from './recurrent.js';
+import { benchPruning, pruningTable } from './pruning.js';
 
 interface Args {
   models: string;
@@ -48,12 +50,13 @@ interface Args {
   int8: boolean;
   rnn: boolean;
   rnnSweep: boolean;
+  prune: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false };
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -70,6 +73,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-int8') a.int8 = false;
     else if (k === '--no-rnn') a.rnn = false;
     else if (k === '--rnn-sweep') a.rnnSweep = true;
+    else if (k === '--no-prune') a.prune = false;
     else throw new Error(`unknown flag ${k}`);
   }
   return a;
@@ -377,6 +381,7 @@ async function main(): Promise<void> {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   }
+  const pruned = args.prune ? await benchPruning(args.models, args.runs, args.warmup, args.only) : [];
   const geo = Math.exp(results.reduce((a, r) => a + Math.log(r.speedup), 0) / Math.max(results.length, 1));
   const geoMin = Math.exp(results.reduce((a, r) => a + Math.log(r.ort_min_ms / r.edgec_min_ms), 0) / Math.max(results.length, 1));
   const kb = (b: number) => (b / 1024).toFixed(1);
@@ -425,11 +430,12 @@ async function main(): Promise<void> {
       `Geomean speedup of the recurrent rows over ORT-web: ${geoR.toFixed(2)}x.`,
     );
   }
+  lines.push(...pruningTable(pruned));
   console.log(lines.join('\n'));
   if (args.out) {
     const json = { machine: { simd_peak_gflops: peak, node: process.version, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
       runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), models: results,
-      ...(rnn.length ? { recurrent: rnn } : {}) };
+      ...(rnn.length ? { recurrent: rnn } : {}), ...(pruned.length ? { pruning: pruned } : {}) };
     fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     fs.writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');
   }
