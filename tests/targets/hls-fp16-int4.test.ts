@@ -222,9 +222,9 @@ describe('hls fp16/int4: estimate and options', () => {
 
   it('fp16 halves and int4 cuts the weight storage; BRAM follows', () => {
     const g = dense();
-    const a32 = emitHls(g, { testVectors: false });
-    const a16 = emitHls(quantizeModel(g, { mode: 'fp16' }).graph, { testVectors: false });
-    const a4 = emitHls(quantizeModel(g, { mode: 'int4' }).graph, { testVectors: false });
+    const a32 = emitHls(g, { testVectors: false, fit: 'off' });
+    const a16 = emitHls(quantizeModel(g, { mode: 'fp16' }).graph, { testVectors: false, fit: 'off' });
+    const a4 = emitHls(quantizeModel(g, { mode: 'int4' }).graph, { testVectors: false, fit: 'off' });
     expect([a32.manifest.precision, a16.manifest.precision, a4.manifest.precision]).toEqual(['fp32', 'fp16', 'int4']);
     const w32 = a32.manifest.weights_bytes;
     const nW = 256 * 256 + 256 * 64;
@@ -250,8 +250,8 @@ describe('hls fp16/int4: estimate and options', () => {
     b.output(b.node('Conv', [x, b.const('w', randomTensor([32, 64, 3, 3], 5, -0.1, 0.1)), b.const('b', randomTensor([32], 6))], { pads: [1, 1, 1, 1] }));
     const g = b.build();
     optimize(g, { target: 'hls' });
-    const l32 = emitHls(g, { testVectors: false }).estimate.layers[0]!;
-    const l4 = emitHls(quantizeModel(g, { mode: 'int4' }).graph, { testVectors: false }).estimate.layers[0]!;
+    const l32 = emitHls(g, { testVectors: false, fit: 'off' }).estimate.layers[0]!;
+    const l4 = emitHls(quantizeModel(g, { mode: 'int4' }).graph, { testVectors: false, fit: 'off' }).estimate.layers[0]!;
     expect(l4.kernel).toBe('nnet::conv_nd_int4');
     expect(l4.dsp).toBe(l32.dsp + 3);
     expect(l4.latency_cycles).toBe(l32.latency_cycles + 32 * 64 * 9);

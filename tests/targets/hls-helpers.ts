@@ -18,7 +18,8 @@ export interface CsimResult {
  */
 export async function csimVsRef(g: Graph, inputs: Tensor[], opts: HlsOptions = {}, csim: CsimOptions = {}): Promise<CsimResult> {
   const want = runGraph(g, inputs);
-  const art = emitHls(g, { ...opts, testVectors: { inputs, outputs: want } });
+  // the C simulation checks function, not the part: a design that does not fit still simulates
+  const art = emitHls(g, { fit: 'warn', ...opts, testVectors: { inputs, outputs: want } });
   const dir = writeHlsArtifact(art.files, art.manifest);
   try {
     return { outputs: await runHlsArtifact(dir, inputs, csim), want, art };
