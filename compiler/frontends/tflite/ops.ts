@@ -8,7 +8,7 @@ import { ValueId } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { invalid, unsupported } from '../../errors.js';
 import { FbTable } from './flatbuf.js';
-import { TflOperator, TflTensor } from './schema.js';
+import { TflOperator, TflQuant, TflTensor } from './schema.js';
 import { Emitter, LVal, permuteTensor } from '../tfjs/emit.js';
 import {
   Conv2dSpec, activation, binary, concat, constInts, convTranspose2d, foldValue, toI64, pad, pool2d, reduce, resize2d, softmax, unary, windowPads,
@@ -72,6 +72,36 @@ function constOf(c: OpCtx, j: number, what: string): Tensor {
   return t;
 }
 
+/**
+ * A float operator's weights as f32: float weights as they are; int8 weights of a
+ * dynamic-range ("hybrid") model dequantized, (q - zero_point) * scale per channel. TFLite's hybrid
+ * kernels also quantize the activations on the fly, so edgec's float result differs from
+ * TFLite's by that activation rounding (README, TFLite section).
+ */
+function floatWeights(c: OpCtx, j: number, what: string): Tensor {
+  const t = constOf(c, j, what);
+  if (t.dtype === 'f32') return t;
+  if (t.dtype === 'f16') return Tensor.from('f32', t.shape, t.toNumbers());
+  const q = c.inTensor(j).quant;
+  if ((t.dtype !== 'i8' && t.dtype !== 'u8') || !q) throw unsupported(`${c.opName} ${what} of type ${t.dtype} is not supported`);
+  return dequantizeConst(t, q, `${c.opName} ${what}`);
+}
+
+/** (q - zero_point) * scale, per tensor or per channel along q.axis. */
+function dequantizeConst(t: Tensor, q: TflQuant, what: string): Tensor {
+  const per = q.scale.length > 1;
+  const axis = per ? q.axis : 0;
+  if (per && (axis < 0 || axis >= t.shape.length || t.shape[axis] !== q.scale.length)) {
+    throw invalid(`${what} has ${q.scale.length} scales for axis ${axis} of [${t.shape.join(',')}]`);
+  }
+  const inner = t.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const vals = t.toNumbers().map((v, i) => {
+    const ch = per ? Math.floor(i / inner) % q.scale.length : 0;
+    return (v - q.zeroPoint[ch]!) * q.scale[ch]!;
+  });
+  return Tensor.from('f32', t.shape, vals);
+}
+
 function bias(c: OpCtx, j: number, n: number): ValueId | null {
   if (!c.hasInput(j)) return null;
   const b = c.e.tf(c.input(j));
@@ -85,7 +115,7 @@ function conv2d(c: OpCtx): LVal[] {
   const o = opts(c);
   const e = c.e;
   const s = spec(o?.u8(0) ?? 0, o?.i32(2, 1) ?? 1, o?.i32(1, 1) ?? 1, o?.i32(5, 1) ?? 1, o?.i32(4, 1) ?? 1);
-  const f = constOf(c, 1, 'filter');
+  const f = floatWeights(c, 1, 'filter');
   if (f.shape.length !== 4) throw invalid(`CONV_2D filter must have rank 4, got ${f.shape.length}`);
   const [co, kh, kw, ci] = f.shape as [number, number, number, number];
   const xc = e.cf(c.input(0));
@@ -104,7 +134,7 @@ function depthwise(c: OpCtx): LVal[] {
   const o = opts(c);
   const e = c.e;
   const s = spec(o?.u8(0) ?? 0, o?.i32(2, 1) ?? 1, o?.i32(1, 1) ?? 1, o?.i32(6, 1) ?? 1, o?.i32(5, 1) ?? 1);
-  const f = constOf(c, 1, 'filter');
+  const f = floatWeights(c, 1, 'filter');
   if (f.shape.length !== 4 || f.shape[0] !== 1) throw invalid(`DEPTHWISE_CONV_2D filter must be [1, H, W, C*M], got [${f.shape.join(',')}]`);
   const [, kh, kw, cm] = f.shape as [number, number, number, number];
   const xc = e.cf(c.input(0));
@@ -124,13 +154,12 @@ function fullyConnected(c: OpCtx): LVal[] {
   const e = c.e;
   if ((o?.u8(1, 0) ?? 0) !== 0) throw unsupported('FULLY_CONNECTED shuffled weights format is not supported');
   const keep = o?.bool(2, false) ?? false;
-  const w = constOf(c, 1, 'weights');
+  const w = floatWeights(c, 1, 'weights');
   if (w.shape.length !== 2) throw invalid(`FULLY_CONNECTED weights must have rank 2, got [${w.shape.join(',')}]`);
   const [n, k] = w.shape as [number, number];
   const x = e.tf(c.input(0));
   const xs = e.type(x).shape;
   const b = bias(c, 2, n);
-  const wv = c.e.tf(c.input(1));
   let y: ValueId;
   if (keep) {
     if (xs[xs.length - 1] !== k) throw invalid(`FULLY_CONNECTED input's last dim ${String(xs[xs.length - 1])} differs from the weights' ${k}`);
@@ -141,6 +170,7 @@ function fullyConnected(c: OpCtx): LVal[] {
     const total = xs.every((d) => typeof d === 'number') ? (xs as number[]).reduce((p, q) => p * q, 1) : -1;
     if (total >= 0 && total % k !== 0) throw invalid(`FULLY_CONNECTED input [${xs.join(',')}] does not flatten to rows of ${k}`);
     const x2 = xs.length === 2 && xs[1] === k ? x : e.op('Reshape', [x, e.i64(`${c.name}/rows`, [-1, k])], {}, `${c.name}/flatten`);
+    const wv = c.e.constOf(c.e.tf(c.input(1))) === w ? c.e.tf(c.input(1)) : e.const(`${c.name}/weights`, w);
     y = e.op('Gemm', b === null ? [x2, wv] : [x2, wv, b], { transB: 1 }, c.name);
   }
   return [fused(c, { tf: y }, o?.i8(0, 0) ?? 0)];
@@ -340,7 +370,7 @@ function transposeConv(c: OpCtx): LVal[] {
   const s = spec(o?.u8(0) ?? 0, o?.i32(2, 1) ?? 1, o?.i32(1, 1) ?? 1);
   const outShape = constInts(e, e.tf(c.input(0)), 'TRANSPOSE_CONV output_shape');
   if (outShape.length !== 4) throw invalid('TRANSPOSE_CONV output_shape must have 4 values');
-  const f = constOf(c, 1, 'weights');
+  const f = floatWeights(c, 1, 'weights');
   if (f.shape.length !== 4) throw invalid('TRANSPOSE_CONV weights must have rank 4');
   const hwoi = e.const(`${c.name}/filter_hwoi`, permuteTensor(f, [1, 2, 0, 3]));
   const b = bias(c, 3, f.shape[0]!);
@@ -354,16 +384,7 @@ function dequantize(c: OpCtx): LVal[] {
   const q = c.inTensor(0).quant;
   if (t.dtype === 'f16') return [{ tf: c.e.const(c.name, Tensor.from('f32', t.shape, t.toNumbers())) }];
   if (!q) throw invalid(`DEQUANTIZE input "${c.inTensor(0).name}" has no quantization parameters`);
-  const axis = q.scale.length > 1 ? q.axis : 0;
-  if (q.scale.length > 1 && (axis < 0 || axis >= t.shape.length || t.shape[axis] !== q.scale.length)) {
-    throw invalid(`DEQUANTIZE has ${q.scale.length} scales for axis ${axis} of [${t.shape.join(',')}]`);
-  }
-  const inner = t.shape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const vals = t.toNumbers().map((v, i) => {
-    const ch = q.scale.length > 1 ? Math.floor(i / inner) % q.scale.length : 0;
-    return (v - q.zeroPoint[ch]!) * q.scale[ch]!;
-  });
-  return [{ tf: c.e.const(c.name, Tensor.from('f32', t.shape, vals)) }];
+  return [{ tf: c.e.const(c.name, dequantizeConst(t, q, 'DEQUANTIZE input')) }];
 }
 
 function leakyRelu(c: OpCtx): LVal[] {
