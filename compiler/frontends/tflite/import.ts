@@ -154,7 +154,7 @@ export function importTflite(bytes: Uint8Array, opts: TfliteImportOptions = {}):
           outTensor: (j) => tensorAt(op.outputs[j] ?? -1),
         };
         const outs = conv(c);
-        if (outs.length < op.outputs.length) throw internal(`${opName} produced ${outs.length} outputs, the model has ${op.outputs.length}`);
+        if (outs.length < op.outputs.length) throw invalid(`${opName} has ${op.outputs.length} outputs, the builtin defines ${outs.length}`);
         op.outputs.forEach((o, j) => {
           if (o < 0) return;
           tensorAt(o);
