@@ -41,6 +41,7 @@ const FLOAT: Case[] = [
   { file: 'mlperf-tiny/vww_96_float.tflite', mmacs: 7.49, ref: true },
   { file: 'mlperf-tiny/pretrainedResnet_large_float.tflite', ref: false },
   { file: 'tflite-micro/hello_world_float.tflite', ref: true },
+  { file: 'tflite-micro/trained_lstm.tflite', ref: true },
   { file: 'ultraface/version-slim-320_without_postprocessing.tflite', ref: false },
 ];
 

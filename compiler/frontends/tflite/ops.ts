@@ -391,6 +391,103 @@ function leakyRelu(c: OpCtx): LVal[] {
   return [unary(c.e, c.input(0), 'LeakyRelu', { alpha: opts(c)?.f32(0, 0) ?? 0 }, c.name)];
 }
 
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM (float, no CIFG, no projection, no layer norm; peepholes allowed)
+ * as ONNX LSTM: gates reordered from TFLite's (i, f, c, o) to ONNX's (i, o, f, c), W/R stacked,
+ * B = [input biases, zero recurrent biases]. The state inputs are variable tensors, zero on a
+ * fresh interpreter, so the LSTM starts from zero states (one invocation = one sequence).
+ */
+function sequenceLstm(c: OpCtx): LVal[] {
+  const e = c.e;
+  const o = opts(c);
+  const act = o?.i8(0, 0) ?? 0;
+  if (act !== 4) throw unsupported(`UNIDIRECTIONAL_SEQUENCE_LSTM with fused activation ${act} is not supported (tanh is)`);
+  const cellClip = o?.f32(1, 0) ?? 0;
+  if (!(cellClip >= 0)) throw invalid(`UNIDIRECTIONAL_SEQUENCE_LSTM cell_clip ${cellClip} must be >= 0`);
+  if (o?.bool(5, false)) throw unsupported('UNIDIRECTIONAL_SEQUENCE_LSTM diagonal recurrent tensors are not supported');
+  const timeMajor = o?.bool(3, false) ?? false;
+  if (!c.hasInput(1)) throw unsupported('UNIDIRECTIONAL_SEQUENCE_LSTM with coupled input/forget gates (CIFG) is not supported');
+  for (const j of [16, 17, 20, 21, 22, 23]) if (c.hasInput(j)) throw unsupported('UNIDIRECTIONAL_SEQUENCE_LSTM with projection or layer normalization is not supported');
+  const wi = [1, 4, 2, 3].map((j) => floatWeights(c, j, `input weights ${j}`));
+  const wr = [5, 8, 6, 7].map((j) => floatWeights(c, j, `recurrent weights ${j}`));
+  const bs = [12, 15, 13, 14].map((j) => floatWeights(c, j, `bias ${j}`));
+  const [hidden, inSize] = wi[0]!.shape as [number, number];
+  const check = (t: Tensor, shape: number[], what: string): void => {
+    if (t.shape.length !== shape.length || t.shape.some((d, k) => d !== shape[k])) throw invalid(`UNIDIRECTIONAL_SEQUENCE_LSTM ${what} has shape [${t.shape.join(',')}], expected [${shape.join(',')}]`);
+  };
+  wi.forEach((t) => check(t, [hidden, inSize], 'input weights'));
+  wr.forEach((t) => check(t, [hidden, hidden], 'recurrent weights'));
+  bs.forEach((t) => check(t, [hidden], 'bias'));
+  const stack = (ts: Tensor[], shape: number[]): Tensor => Tensor.from('f32', shape, ts.flatMap((t) => t.toNumbers()));
+  const peepT = [9, 11, 10].every((j) => c.hasInput(j)) ? [9, 11, 10].map((j) => floatWeights(c, j, `peephole ${j}`)) : null;
+  // ONNX LSTM has no cell-state clip: a clipped LSTM is unrolled over its (static) time steps
+  if (cellClip > 0) return [unrolledLstm(c, wi, wr, bs, peepT, hidden, cellClip, timeMajor)];
+  const W = e.const(`${c.name}/W`, stack(wi, [1, 4 * hidden, inSize]));
+  const R = e.const(`${c.name}/R`, stack(wr, [1, 4 * hidden, hidden]));
+  const B = e.const(`${c.name}/B`, Tensor.from('f32', [1, 8 * hidden], [...bs.flatMap((t) => t.toNumbers()), ...new Array<number>(4 * hidden).fill(0)]));
+  const ins: (ValueId | null)[] = [e.tf(c.input(0)), W, R, B, null, null, null];
+  const peep = [9, 11, 10];
+  if (peep.some((j) => c.hasInput(j))) {
+    if (!peep.every((j) => c.hasInput(j))) throw unsupported('UNIDIRECTIONAL_SEQUENCE_LSTM with some but not all peephole weights is not supported');
+    const ps = peepT!;
+    ps.forEach((t) => check(t, [hidden], 'peephole weights'));
+    ins.push(e.const(`${c.name}/P`, stack(ps, [1, 3 * hidden])));
+  }
+  const layout = timeMajor ? 0 : 1;
+  const [y] = e.opN('LSTM', ins, 1, { hidden_size: hidden, layout }, c.name);
+  // Y: [S, 1, B, H] (time major) or [B, S, 1, H] -> drop the direction axis
+  return [{ tf: e.op('Squeeze', [y!, e.i64(`${c.name}/dir_axis`, [timeMajor ? 1 : 2])], {}, `${c.name}/y`) }];
+}
+
+/**
+ * An LSTM with TFLite's cell clip, unrolled over the time steps with registry ops (gate order
+ * i, o, f, c as in the stacked weights): g = x_t W^T + h R^T + b; i, o, f = sigmoid (peepholes
+ * add p * c_prev for i, f and p * c_t for o); c_t = clip(f c_prev + i tanh(g_c), +-clip);
+ * h_t = o tanh(c_t). Zero initial states (variable tensors of a fresh interpreter).
+ */
+function unrolledLstm(c: OpCtx, wi: Tensor[], wr: Tensor[], bs: Tensor[], peep: Tensor[] | null, H: number, cellClip: number, timeMajor: boolean): LVal {
+  const e = c.e;
+  const x = e.tf(c.input(0));
+  const xs = e.shape(x, 'UNIDIRECTIONAL_SEQUENCE_LSTM input');
+  if (xs.length !== 3) throw invalid(`UNIDIRECTIONAL_SEQUENCE_LSTM input must have rank 3, got ${xs.length}`);
+  const [T, B] = timeMajor ? [xs[0]!, xs[1]!] : [xs[1]!, xs[0]!];
+  if (T > 4096) throw unsupported(`a clipped LSTM is unrolled; ${T} time steps is too many`);
+  const n = c.name;
+  const W = e.const(`${n}/W`, Tensor.from('f32', [4 * H, xs[2]!], wi.flatMap((t) => t.toNumbers())));
+  const R = e.const(`${n}/R`, Tensor.from('f32', [4 * H, H], wr.flatMap((t) => t.toNumbers())));
+  const b = e.const(`${n}/b`, Tensor.from('f32', [4 * H], bs.flatMap((t) => t.toNumbers())));
+  const lo = e.scalar(`${n}/clip_lo`, 'f32', -cellClip);
+  const hi = e.scalar(`${n}/clip_hi`, 'f32', cellClip);
+  const pv = peep?.map((t, k) => e.const(`${n}/peephole_${k}`, Tensor.from('f32', [H], t.toNumbers())));
+  const gate = (g: ValueId, k: number, t: number): ValueId =>
+    e.op('Slice', [g, e.i64(`${n}/s${k}`, [k * H]), e.i64(`${n}/e${k}`, [(k + 1) * H]), e.i64(`${n}/ax`, [1])], {}, `${n}/t${t}/gate${k}`);
+  let h = e.const(`${n}/h0`, Tensor.zeros('f32', [B, H]));
+  let cs = e.const(`${n}/c0`, Tensor.zeros('f32', [B, H]));
+  const hs: ValueId[] = [];
+  const ax = timeMajor ? 0 : 1;
+  for (let t = 0; t < T; t++) {
+    const xt = e.op('Squeeze', [e.op('Slice', [x, e.i64(`${n}/xs`, [t]), e.i64(`${n}/xe`, [t + 1]), e.i64(`${n}/xa`, [ax])], {}, `${n}/t${t}/x`),
+      e.i64(`${n}/xa2`, [ax])], {}, `${n}/t${t}/xt`);
+    const g = e.op('Add', [e.op('Gemm', [xt, W, b], { transB: 1 }, `${n}/t${t}/xw`), e.op('Gemm', [h, R], { transB: 1 }, `${n}/t${t}/hr`)], {}, `${n}/t${t}/g`);
+    let gi = gate(g, 0, t);
+    const go0 = gate(g, 1, t);
+    let gf = gate(g, 2, t);
+    const gc = gate(g, 3, t);
+    if (pv) {
+      gi = e.op('Add', [gi, e.op('Mul', [pv[0]!, cs], {}, `${n}/t${t}/pi`)], {}, `${n}/t${t}/gi`);
+      gf = e.op('Add', [gf, e.op('Mul', [pv[2]!, cs], {}, `${n}/t${t}/pf`)], {}, `${n}/t${t}/gf`);
+    }
+    const i = e.op('Sigmoid', [gi], {}, `${n}/t${t}/i`);
+    const f = e.op('Sigmoid', [gf], {}, `${n}/t${t}/f`);
+    const cNew = e.op('Add', [e.op('Mul', [f, cs], {}, `${n}/t${t}/fc`), e.op('Mul', [i, e.op('Tanh', [gc], {}, `${n}/t${t}/cand`)], {}, `${n}/t${t}/ig`)], {}, `${n}/t${t}/c_raw`);
+    cs = e.op('Clip', [cNew, lo, hi], {}, `${n}/t${t}/c`);
+    const go = pv ? e.op('Add', [go0, e.op('Mul', [pv[1]!, cs], {}, `${n}/t${t}/po`)], {}, `${n}/t${t}/go`) : go0;
+    h = e.op('Mul', [e.op('Sigmoid', [go], {}, `${n}/t${t}/o`), e.op('Tanh', [cs], {}, `${n}/t${t}/tanh_c`)], {}, `${n}/t${t}/h`);
+    hs.push(e.op('Unsqueeze', [h, e.i64(`${n}/ua`, [ax])], {}, `${n}/t${t}/h_seq`));
+  }
+  return { tf: hs.length === 1 ? hs[0]! : e.op('Concat', hs, { axis: ax }, `${n}/y`) };
+}
+
 /** Converters by builtin name. */
 export const TFLITE_OPS: Readonly<Record<string, OpConverter>> = {
   CONV_2D: conv2d,
@@ -441,4 +538,5 @@ export const TFLITE_OPS: Readonly<Record<string, OpConverter>> = {
   RESIZE_NEAREST_NEIGHBOR: resizeOp('nearest'),
   TRANSPOSE_CONV: transposeConv,
   DEQUANTIZE: dequantize,
+  UNIDIRECTIONAL_SEQUENCE_LSTM: sequenceLstm,
 };
