@@ -5,7 +5,7 @@
  */
 import { Builder } from 'flatbuffers';
 
-export interface BTensor { shape: number[]; name: string; data?: Float32Array; type?: number }
+export interface BTensor { shape: number[]; name: string; data?: Float32Array; type?: number; variable?: boolean }
 export interface BOp {
   /** Builtin code, or a custom op name. */
   code: number | string;
@@ -49,6 +49,7 @@ export function buildTflite(tensors: BTensor[], ops: BOp[], inputs: number[], ou
     b.addFieldInt8(1, t.type ?? 0, 0);
     b.addFieldInt32(2, bufIndex[i]!, 0);
     b.addFieldOffset(3, name, 0);
+    if (t.variable) b.addFieldInt8(5, 1, 0);
     return b.endObject();
   });
   const codes: (number | string)[] = [];
@@ -147,4 +148,26 @@ export function smallCnn(): Uint8Array {
     { code: 25, inputs: [12], outputs: [13], options: { type: 9, fields: [[0, 'f32', 1]] } },
   ];
   return buildTflite(t, ops, [0], [13]);
+}
+
+/**
+ * x [1, 3, 2] -> UNIDIRECTIONAL_SEQUENCE_LSTM (hidden 3, tanh, batch-major, optional peepholes,
+ * cell_clip) -> y [1, 3, 3]. Zero-initialized variable state tensors, as the converter writes.
+ */
+export function smallLstm(cellClip: number, peephole: boolean): Uint8Array {
+  const H = 3;
+  const I = 2;
+  const t: BTensor[] = [{ name: 'x', shape: [1, 3, I] }];
+  const add = (x: BTensor): number => t.push(x) - 1;
+  const ins: number[] = [0];
+  for (let k = 0; k < 4; k++) ins.push(add({ name: `wi${k}`, shape: [H, I], data: floats(H * I, 10 + k) }));
+  for (let k = 0; k < 4; k++) ins.push(add({ name: `wr${k}`, shape: [H, H], data: floats(H * H, 20 + k) }));
+  for (let k = 0; k < 3; k++) ins.push(peephole ? add({ name: `p${k}`, shape: [H], data: floats(H, 30 + k) }) : -1);
+  for (let k = 0; k < 4; k++) ins.push(add({ name: `b${k}`, shape: [H], data: floats(H, 40 + k).map((v) => v + (k === 1 ? 1 : 0)) }));
+  ins.push(-1, -1);
+  ins.push(add({ name: 'h_state', shape: [1, H], variable: true }), add({ name: 'c_state', shape: [1, H], variable: true }));
+  ins.push(-1, -1, -1, -1);
+  const y = add({ name: 'y', shape: [1, 3, H] });
+  const fields: [number, 'i8' | 'i32' | 'f32', number][] = [[0, 'i8', 4], [1, 'f32', cellClip], [3, 'i8', 0]];
+  return buildTflite(t, [{ code: 44, inputs: ins, outputs: [y], options: { type: 71, fields } }], [0], [y]);
 }

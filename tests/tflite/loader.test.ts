@@ -14,7 +14,7 @@ import { runGraph } from '../../compiler/interp/interp.js';
 import { verify } from '../../compiler/ir/verify.js';
 import { compareTensors } from '../helpers/compare.js';
 import { randomTensor, runOnWasm } from '../targets/wasm-helpers.js';
-import { buildTflite, floats, smallCnn } from './build.js';
+import { buildTflite, floats, smallCnn, smallLstm } from './build.js';
 import { runTflite } from './oracle.js';
 
 function errorOf(f: () => unknown): EdgecError {
@@ -48,6 +48,26 @@ describe('TFLite importer on models written in code', () => {
     }
   });
 
+  for (const [clip, peep] of [[0, false], [0, true], [0.3, false], [0.3, true]] as const) {
+    it(`UNIDIRECTIONAL_SEQUENCE_LSTM, cell_clip ${clip}${peep ? ', peepholes' : ''}: ref and wasm vs TFLite`, async () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tfl-'));
+      try {
+        const file = path.join(dir, 'lstm.tflite');
+        fs.writeFileSync(file, smallLstm(clip, peep));
+        const g = loadModelFile(file);
+        verify(g);
+        // cell_clip 0 maps onto ONNX LSTM; a clip is unrolled (ONNX LSTM clips gates, not the cell)
+        expect([...g.nodes.values()].some((n) => n.op === 'LSTM')).toBe(clip === 0);
+        const x = randomTensor([1, 3, 2], 8, -3, 3);
+        const [want] = await runTflite(file, [x]);
+        expect(compareTensors(runGraph(g, [x])[0]!, want!, { rtol: 1e-5, atol: 1e-6 })).toBeNull();
+        expect(compareTensors((await runOnWasm(g, [x])).outputs[0]!, want!, { rtol: 1e-5, atol: 1e-6 })).toBeNull();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   it('a custom op is a one-line unsupported error naming it', () => {
     const b = buildTflite([{ name: 'x', shape: [1, 4] }, { name: 'y', shape: [1, 4] }], [{ code: 'MyFancyOp', inputs: [0], outputs: [1] }], [0], [1]);
     const e = errorOf(() => importTflite(b));
@@ -61,6 +81,7 @@ describe('TFLite importer on models written in code', () => {
     const e = errorOf(() => importTflite(b));
     expect(e.kind).toBe('unsupported');
     expect(e.message).toContain('LSTM');
+    expect(e.message).not.toContain('UNIDIRECTIONAL');
   });
 
   it('out-of-range tensor indexes, wrong weight sizes and bad identifiers are invalid', () => {
