@@ -12,7 +12,7 @@ import { Target } from './campaign.js';
 import { mutateBytes } from './bytes.js';
 import { Rng } from './rng.js';
 import { FUZZ_LIMITS, runIfSmall } from './targets.js';
-import { smallCnn } from '../../tflite/build.js';
+import { smallCnn, smallLstm } from '../../tflite/build.js';
 import { MODELS_DIR } from '../../models/harness.js';
 
 /** Small shared .tflite files (a mutated 1 MB model costs too much per execution). */
@@ -53,7 +53,7 @@ function mutateFlatbuffer(b: Uint8Array, r: Rng): Uint8Array {
 }
 
 export function tfliteTarget(): Target {
-  const seeds = [smallCnn(), ...sharedSeeds()];
+  const seeds = [smallCnn(), smallLstm(0, true), smallLstm(0.5, false), ...sharedSeeds()];
   return {
     name: 'tflite',
     seeds,
