@@ -93,7 +93,8 @@ export function loadModel(p: string, opts: LoadOptions): Loaded {
     if (manifest['precision'] === 'int8') graph = lowerQdq(graph).graph;
     return { graph, file: gf, artifactDir: p, manifest };
   }
-  // .onnx -> ONNX importer; model.json -> TF.js graph/layers model; other files are sniffed.
+  // .onnx -> ONNX importer; model.json -> TF.js graph/layers model; .tflite -> TFLite importer
+  // (loaded like a TF.js model: by loadModelFile, with its input shapes resolved); others are sniffed.
   const graph = detectModelFormat(p) === 'onnx' ? loadOnnxResolved(p, opts) : loadTfjsResolved(p, p, opts);
   return { graph, file: p };
 }

@@ -24,7 +24,7 @@ function hasCommand(cmd: string): boolean {
 export default function setup(): void {
   if (!process.env['CI']) return;
   const missing: string[] = [];
-  for (const rel of ['models/trained', 'models/bench', 'models/onnx', 'models/tfjs', 'conformance/onnx-node/index-full.tsv']) {
+  for (const rel of ['models/trained', 'models/bench', 'models/onnx', 'models/tfjs', 'models/tflite', 'conformance/onnx-node/index-full.tsv']) {
     if (!fs.existsSync(path.join(SHARED, rel))) missing.push(path.join(SHARED, rel));
   }
   if (!hasCommand('g++')) missing.push('g++');

@@ -1,6 +1,7 @@
 /**
  * Model loading by format: `.onnx` (or ONNX protobuf content) -> ONNX importer; TF.js
- * `model.json` (or JSON content, or a folder holding model.json) -> TF.js importer.
+ * `model.json` (or JSON content, or a folder holding model.json) -> TF.js importer; `.tflite` (or
+ * the flatbuffer identifier "TFL3" at bytes 4..8) -> TFLite importer.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,6 +9,7 @@ import { Graph } from '../ir/graph.js';
 import { Limits, invalid } from '../errors.js';
 import { loadOnnxFile } from './onnx/import.js';
 import { loadTfjsModel } from './tfjs/index.js';
+import { loadTfliteFile } from './tflite/index.js';
 
 export interface LoadModelOptions {
   limits?: Limits;
@@ -19,7 +21,7 @@ export interface LoadModelOptions {
   symbolicToOne?: boolean;
 }
 
-export type ModelFormat = 'onnx' | 'tfjs';
+export type ModelFormat = 'onnx' | 'tfjs' | 'tflite';
 
 /** Which frontend reads `file`: by extension first, then by the first non-blank byte. */
 export function detectModelFormat(file: string): ModelFormat {
@@ -36,10 +38,12 @@ export function detectModelFormat(file: string): ModelFormat {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.onnx') return 'onnx';
   if (ext === '.json') return 'tfjs';
+  if (ext === '.tflite') return 'tflite';
   const fd = fs.openSync(file, 'r');
   try {
     const head = new Uint8Array(64);
     const n = fs.readSync(fd, head, 0, head.length, 0);
+    if (n >= 8 && String.fromCharCode(...head.subarray(4, 8)) === 'TFL3') return 'tflite';
     const text = new TextDecoder().decode(head.subarray(0, n)).trimStart();
     return text.startsWith('{') ? 'tfjs' : 'onnx';
   } finally {
@@ -54,5 +58,6 @@ export function loadModelFile(file: string, opts: LoadModelOptions = {}): Graph 
     const json = fs.statSync(file).isDirectory() ? path.join(file, 'model.json') : file;
     return loadTfjsModel(json, { ...opts, file: opts.file ?? json });
   }
+  if (fmt === 'tflite') return loadTfliteFile(file, { ...opts, ...(opts.file ? { file: opts.file } : {}) });
   return loadOnnxFile(file, { ...opts, ...(opts.file ? { file: opts.file } : {}) });
 }

@@ -6,7 +6,7 @@
  * CI runs a short seeded campaign per parser. A longer one:
  *   FUZZ_ITERS=200000 npx vitest run tests/fuzz/fuzz.test.ts
  * Env: FUZZ_ITERS (per target; default onnx 3000, others 10000), FUZZ_SEED (default 1), FUZZ_TARGETS (comma list of
- * onnx,tensorproto,npy,irtext), FUZZ_BUDGET_MS (per execution, default 2000), FUZZ_MAX_S (wall
+ * onnx,tensorproto,npy,irtext,tflite), FUZZ_BUDGET_MS (per execution, default 2000), FUZZ_MAX_S (wall
  * cap per target, default 25 s in CI mode), FUZZ_SAVE=1 (write minimized crashes to
  * tests/fuzz/regressions/<target>-<sig>.bin, replayed by regressions.test.ts), FUZZ_OUT=<dir> (write
  * the first input of each masked op crash there), FUZZ_ALLOW_MASKED=1 (report masked op crashes,
@@ -25,7 +25,7 @@ import { builtSeeds, encodeModel } from './lib/seeds.js';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const env = process.env;
 /** CI defaults per target (the ONNX target runs import + inference + interpreter, ~10x slower). */
-const CI_ITERS: Record<string, number> = { onnx: 3000, tensorproto: 10000, npy: 10000, irtext: 10000 };
+const CI_ITERS: Record<string, number> = { onnx: 3000, tensorproto: 10000, npy: 10000, irtext: 10000, tflite: 3000 };
 const itersFor = (name: string): number => Number(env['FUZZ_ITERS'] ?? CI_ITERS[name] ?? 3000);
 const SEED = Number(env['FUZZ_SEED'] ?? 1);
 const BUDGET_MS = Number(env['FUZZ_BUDGET_MS'] ?? 2000);

@@ -13,6 +13,7 @@ import onnxproto from 'onnx-proto';
 import { DEFAULT_LIMITS, EdgecError } from '../../compiler/errors.js';
 import { decodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
 import { importOnnx } from '../../compiler/frontends/onnx/import.js';
+import { importTflite } from '../../compiler/frontends/tflite/index.js';
 import { decodeNpy } from '../../compiler/io/npy.js';
 import { parse } from '../../compiler/ir/parse.js';
 import { inferShapes } from '../../compiler/interp/interp.js';
@@ -34,6 +35,9 @@ const EXEC: Record<string, (b: Uint8Array) => void> = {
   },
   npy: (b) => {
     decodeNpy(b, FUZZ_LIMITS);
+  },
+  tflite: (b) => {
+    runIfSmall(importTflite(b, { limits: FUZZ_LIMITS }));
   },
   irtext: (b) => {
     const g = parse(new TextDecoder().decode(b));

@@ -4,6 +4,7 @@
  * - tensorproto: decodeTensorProtoBytes (.pb data files)
  * - npy: decodeNpy (.npy data files)
  * - irtext: the IR text parser (+ shape inference and the interpreter when small)
+ * - tflite: importTflite (flatbuffer reader + op mapping; tflite.ts), + the interpreter when small
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,6 +24,7 @@ import { mutateModel, mutateTensorProto, nestedModel, randomOpModel } from './st
 import { IR_DICT, NPY_DICT, mutateText } from './text.js';
 import { IR_TEXT_SEEDS, builtSeeds, encodeModel, npySeeds, tensorProtoSeeds, trainedFiles } from './seeds.js';
 import { Rng } from './rng.js';
+import { tfliteTarget } from './tflite.js';
 
 /**
  * Limits used while fuzzing: the defaults with smaller tensor caps, so that a mutated dim costs
@@ -249,4 +251,5 @@ export const TARGETS: Record<string, () => Target> = {
   tensorproto: tensorProtoTarget,
   npy: npyTarget,
   irtext: irTextTarget,
+  tflite: () => tfliteTarget(),
 };
