@@ -862,16 +862,18 @@ function layerNormParam(e: Emitter, id: ValueId | null | undefined, inner: numbe
   return { t, vals: expandToInner(t.toNumbers(), tail, inner) };
 }
 
-/** LayerNormalization (Y only): float or half data, scale and optional bias constants. */
+/** LayerNormalization: float or half data, scale and optional bias constants; Mean and InvStdDev when read. */
 function lowerLayerNorm(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   if (!isFloatDt(e.dtype(x))) throw unsupported(`LayerNormalization on ${e.dtype(x)} tensors is not supported by the HLS target`);
   const lay = layerNormLayout(layoutCtx(e, n), n);
-  if (lay.mean !== undefined || lay.invStd !== undefined) throw unsupported('LayerNormalization Mean/InvStdDev outputs are not supported by the HLS target (only Y may be read)');
   const inner = lay.xs.slice(lay.axis);
   const sc = layerNormParam(e, n.inputs[1], inner, 'scale');
   const bi = n.inputs[2] == null ? null : layerNormParam(e, n.inputs[2], inner, 'bias');
   const y = e.out(n.outputs[0]!);
+  const stats = lay.mean !== undefined || lay.invStd !== undefined;
+  // both statistics buffers when either is read (the kernel writes them together)
+  const [ms, is] = stats ? [e.out(n.outputs[1]!, 1), e.out(n.outputs[2]!, 2)] : [null, null];
   const idx = e.index;
   const store = (name: string, p: { t: Tensor; vals: Float32Array }): string => {
     const ct = p.t.dtype === 'f16' ? 'half' : 'float';
@@ -882,12 +884,15 @@ function lowerLayerNorm(e: Emitter, n: Node): void {
   const bct = bi ? store(`b${idx}`, bi) : 'float';
   if (!bi) e.addWeight(`b${idx}`, 'float', ['0.0f'], 32);
   e.kernels.add('nnet_activation.h');
-  const L = [cfgHead(e, 'layernorm_config', `layernorm axis ${lay.axis}`), u('n_rows', lay.rows), u('n_inner', lay.inner), b('has_bias', !!bi),
+  const L = [cfgHead(e, 'layernorm_config', `layernorm axis ${lay.axis}`), u('n_rows', lay.rows), u('n_inner', lay.inner), b('has_bias', !!bi), b('has_stats', stats),
     f('epsilon', lay.epsilon), u('reuse_factor', 1), '  typedef float accum_t;', `  typedef ${sct} scale_t;`, `  typedef ${bct} bias_t;`, '};'];
-  e.push([L.join('\n')], [`nnet::layernorm<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, s${idx}, b${idx});`], {
+  const call = ms && is
+    ? `nnet::layernorm_stats<${e.tref(x)}, ${y.ctype}, ${ms.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${ms.name}, ${is.name}, s${idx}, b${idx});`
+    : `nnet::layernorm<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, s${idx}, b${idx});`;
+  e.push([L.join('\n')], [call], {
     // three passes over each row (sum, centered squares, normalize); two multipliers in the last
     kernel: 'nnet::layernorm', macs: 3 * y.size, multipliers: 2, reuse: 1, iterations: 3 * y.size,
-    weightBits: lay.inner * (BITS[sc.t.dtype] ?? 32) + (bi ? lay.inner * (BITS[bi.t.dtype] ?? 32) : 0), outBits: y.size * BITS[y.dtype]!, int8: false, requant: false,
+    weightBits: lay.inner * (BITS[sc.t.dtype] ?? 32) + (bi ? lay.inner * (BITS[bi.t.dtype] ?? 32) : 0), outBits: y.size * BITS[y.dtype]! + (ms ? 2 * ms.size * BITS[ms.dtype]! : 0), int8: false, requant: false,
   });
 }
 
@@ -1379,7 +1384,7 @@ export function lowerAll(g: Graph, opts: HlsOptions): Lowered {
       }
       const fn = LOWER[qualified(n)];
       if (!fn) throw unsupported(`no HLS kernel for op ${qualified(n)}`);
-      if (n.outputs.length > 1 && !n.op.endsWith('Pool') && n.op !== 'BatchNormalization' && n.op !== 'Dropout' && n.op !== 'LSTM' && n.op !== 'GRU' && n.op !== 'RNN') {
+      if (n.outputs.length > 1 && !n.op.endsWith('Pool') && n.op !== 'BatchNormalization' && n.op !== 'LayerNormalization' && n.op !== 'Dropout' && n.op !== 'LSTM' && n.op !== 'GRU' && n.op !== 'RNN') {
         if (n.outputs.slice(1).some((o) => g.useCount(o) > 0 || g.outputs.includes(o))) throw unsupported(`${n.op} with several outputs is not supported by the HLS target`);
       }
       fn(e, n);

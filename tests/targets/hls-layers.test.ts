@@ -72,6 +72,10 @@ function buildFloat(): { g: Graph; inputs: Tensor[]; names: string[] } {
   out(b.node('LayerNormalization', [p, w([5], 0.5, 1.5), w([5])], { axis: -1 }), 'layernorm_last_bias');
   out(b.node('LayerNormalization', [p, w([4, 5], 0.5, 1.5)], { axis: 2, epsilon: 1e-3 }), 'layernorm_axis2_nobias');
   out(b.node('LayerNormalization', [p, w([3, 1, 1], 0.5, 1.5), w([1, 5])], { axis: 1 }), 'layernorm_axis1_broadcast');
+  const [lnY, lnMean, lnInv] = b.nodeN('LayerNormalization', [a4, w([5], 0.5, 1.5), w([5])], 3, { axis: -2, epsilon: 1e-2 });
+  out(lnY!, 'layernorm_stats_y');
+  out(lnMean!, 'layernorm_stats_mean');
+  out(lnInv!, 'layernorm_stats_invstddev');
   // MatMul runtime x runtime with NumPy batch broadcasting
   out(b.node('MatMul', [a4, b3]), 'matmul_2345x356');
   out(b.node('MatMul', [a2, b.node('Transpose', [a4], { perm: [0, 1, 3, 2] })]), 'matmul_45x2354');
@@ -108,7 +112,7 @@ describe.skipIf(!HAVE_GXX)('hls fp32 Pad / LayerNormalization / MatMul runtime x
   }
   it('runs the new kernels (nothing folded away)', () => {
     const top = String(res.art.files.get('firmware/myproject.cpp'));
-    for (const k of ['nnet::pad', 'nnet::layernorm', 'nnet::matmul_rt', 'nnet::softmax', 'nnet::dense']) expect(top).toContain(`${k}<`);
+    for (const k of ['nnet::pad', 'nnet::layernorm', 'nnet::layernorm_stats', 'nnet::matmul_rt', 'nnet::softmax', 'nnet::dense']) expect(top).toContain(`${k}<`);
     expect(top.match(/nnet::pad</g)!.length).toBe(4);
     const params = String(res.art.files.get('firmware/parameters.h'));
     for (const m of [0, 1, 2, 3]) expect(params).toContain(`static const int mode = ${m};`);
@@ -221,13 +225,16 @@ describe('hls Pad / LayerNormalization / MatMul: estimate and errors', () => {
       expect((err as Error).message).toMatch(re);
       expect((err as Error).message).not.toContain('\n');
     };
-    // LayerNormalization's Mean output read
+    // LayerNormalization with a runtime scale
     let b = new GraphBuilder('ln', { '': 17 });
     let x = b.input('x', 'f32', [2, 4]);
-    const [y, mean] = b.nodeN('LayerNormalization', [x, b.const('sc', 'f32', [4], [1, 1, 1, 1])], 3);
-    b.output(y!);
-    b.output(mean!);
-    fail(b.build(), 'unsupported', /^LayerNormalization .*not supported by the HLS target/);
+    b.output(b.node('LayerNormalization', [x, b.input('sc', 'f32', [4])]));
+    fail(b.build(), 'unsupported', /LayerNormalization scale must be a constant/);
+    // MatMul over more than 4 batch dims
+    b = new GraphBuilder('mm5', { '': 17 });
+    x = b.input('x', 'f32', [2, 1, 2, 1, 2, 2, 3]);
+    b.output(b.node('MatMul', [x, b.input('w', 'f32', [1, 1, 1, 1, 1, 3, 2])]));
+    fail(b.build(), 'unsupported', /MatMul with 5 batch dims is not supported by the HLS target/);
     // integer MatMul with two runtime operands
     b = new GraphBuilder('mm', { '': 17 });
     x = b.input('x', 'i32', [2, 4]);
