@@ -851,48 +851,58 @@ function lowerPad(e: Emitter, n: Node): void {
   });
 }
 
-/** A LayerNormalization scale or bias expanded to the normalized dims (broadcasting over them only). */
-function layerNormParam(e: Emitter, id: ValueId | null | undefined, inner: number[], what: string): { t: Tensor; vals: Float32Array } {
-  const t = needConst(e, id, `LayerNormalization ${what}`);
-  const sh = t.shape;
+/**
+ * A LayerNormalization scale or bias as an array of n_inner elements: a constant expanded to the
+ * normalized dims (broadcasting over them only) into weight `name`, or a runtime value of exactly
+ * the normalized shape (leading 1s allowed), read in place.
+ */
+function layerNormParam(e: Emitter, id: ValueId, inner: number[], what: string, name: string): { ref: string; ctype: string; bits: number } {
+  const t = e.consts.get(id);
+  const sh = t ? t.shape : e.shape(id);
   const extra = sh.slice(0, Math.max(0, sh.length - inner.length));
   const tail = sh.slice(extra.length);
-  const fits = extra.every((d) => d === 1) && tail.every((d, k) => d === 1 || d === inner[inner.length - tail.length + k]);
-  if (!fits) throw unsupported(`LayerNormalization ${what} of shape [${sh.join(',')}] does not broadcast over the normalized dims [${inner.join(',')}] (HLS target)`);
-  return { t, vals: expandToInner(t.toNumbers(), tail, inner) };
+  const at = (k: number) => inner[inner.length - tail.length + k];
+  if (!t) {
+    if (!isFloatDt(e.dtype(id))) throw unsupported(`LayerNormalization ${what} of type ${e.dtype(id)} is not supported by the HLS target`);
+    if (!extra.every((d) => d === 1) || numel(tail) !== numel(inner) || !tail.every((d, k) => d === at(k))) {
+      throw unsupported(`LayerNormalization runtime ${what} of shape [${sh.join(',')}] must have the normalized shape [${inner.join(',')}] for the HLS target (a constant may broadcast)`);
+    }
+    return { ref: e.ref(id), ctype: e.tref(id), bits: 0 };
+  }
+  if (!extra.every((d) => d === 1) || !tail.every((d, k) => d === 1 || d === at(k))) {
+    throw unsupported(`LayerNormalization ${what} of shape [${sh.join(',')}] does not broadcast over the normalized dims [${inner.join(',')}] (HLS target)`);
+  }
+  const ct = t.dtype === 'f16' ? 'half' : 'float';
+  const vals = expandToInner(t.toNumbers(), tail, inner);
+  e.addWeight(name, ct, Array.from(vals, (v) => literal(ct === 'half' ? 'f16' : 'f32', v)), BITS[t.dtype === 'f16' ? 'f16' : 'f32']!);
+  return { ref: name, ctype: ct, bits: vals.length * (ct === 'half' ? 16 : 32) };
 }
 
-/** LayerNormalization: float or half data, scale and optional bias constants; Mean and InvStdDev when read. */
+/** LayerNormalization: float or half data, scale and optional bias (constants, or runtime values
+ * of the normalized shape); Mean and InvStdDev when read. */
 function lowerLayerNorm(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   if (!isFloatDt(e.dtype(x))) throw unsupported(`LayerNormalization on ${e.dtype(x)} tensors is not supported by the HLS target`);
   const lay = layerNormLayout(layoutCtx(e, n), n);
   const inner = lay.xs.slice(lay.axis);
-  const sc = layerNormParam(e, n.inputs[1], inner, 'scale');
-  const bi = n.inputs[2] == null ? null : layerNormParam(e, n.inputs[2], inner, 'bias');
+  const idx = e.index;
+  const sc = layerNormParam(e, n.inputs[1]!, inner, 'scale', `s${idx}`);
+  const bi = n.inputs[2] == null ? null : layerNormParam(e, n.inputs[2], inner, 'bias', `b${idx}`);
+  const bias = bi ?? { ref: e.addWeight(`b${idx}`, 'float', ['0.0f'], 32), ctype: 'float', bits: 0 };
   const y = e.out(n.outputs[0]!);
   const stats = lay.mean !== undefined || lay.invStd !== undefined;
   // both statistics buffers when either is read (the kernel writes them together)
   const [ms, is] = stats ? [e.out(n.outputs[1]!, 1), e.out(n.outputs[2]!, 2)] : [null, null];
-  const idx = e.index;
-  const store = (name: string, p: { t: Tensor; vals: Float32Array }): string => {
-    const ct = p.t.dtype === 'f16' ? 'half' : 'float';
-    e.addWeight(name, ct, Array.from(p.vals, (v) => literal(ct === 'half' ? 'f16' : 'f32', v)), ct === 'half' ? 16 : 32);
-    return ct;
-  };
-  const sct = store(`s${idx}`, sc);
-  const bct = bi ? store(`b${idx}`, bi) : 'float';
-  if (!bi) e.addWeight(`b${idx}`, 'float', ['0.0f'], 32);
   e.kernels.add('nnet_activation.h');
   const L = [cfgHead(e, 'layernorm_config', `layernorm axis ${lay.axis}`), u('n_rows', lay.rows), u('n_inner', lay.inner), b('has_bias', !!bi), b('has_stats', stats),
-    f('epsilon', lay.epsilon), u('reuse_factor', 1), '  typedef float accum_t;', `  typedef ${sct} scale_t;`, `  typedef ${bct} bias_t;`, '};'];
+    f('epsilon', lay.epsilon), u('reuse_factor', 1), '  typedef float accum_t;', `  typedef ${sc.ctype} scale_t;`, `  typedef ${bias.ctype} bias_t;`, '};'];
   const call = ms && is
-    ? `nnet::layernorm_stats<${e.tref(x)}, ${y.ctype}, ${ms.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${ms.name}, ${is.name}, s${idx}, b${idx});`
-    : `nnet::layernorm<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, s${idx}, b${idx});`;
+    ? `nnet::layernorm_stats<${e.tref(x)}, ${y.ctype}, ${ms.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${ms.name}, ${is.name}, ${sc.ref}, ${bias.ref});`
+    : `nnet::layernorm<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${sc.ref}, ${bias.ref});`;
   e.push([L.join('\n')], [call], {
     // three passes over each row (sum, centered squares, normalize); two multipliers in the last
     kernel: 'nnet::layernorm', macs: 3 * y.size, multipliers: 2, reuse: 1, iterations: 3 * y.size,
-    weightBits: lay.inner * (BITS[sc.t.dtype] ?? 32) + (bi ? lay.inner * (BITS[bi.t.dtype] ?? 32) : 0), outBits: y.size * BITS[y.dtype]! + (ms ? 2 * ms.size * BITS[ms.dtype]! : 0), int8: false, requant: false,
+    weightBits: sc.bits + bias.bits, outBits: y.size * BITS[y.dtype]! + (ms ? 2 * ms.size * BITS[ms.dtype]! : 0), int8: false, requant: false,
   });
 }
 

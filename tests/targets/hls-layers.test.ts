@@ -61,6 +61,7 @@ function buildFloat(): { g: Graph; inputs: Tensor[]; names: string[] } {
   const a2 = b.input('a2', 'f32', [4, 5]);
   const a1 = b.input('a1', 'f32', [5]);
   const s = b.input('s', 'f32', [2, 6, 8]);
+  const lns = b.input('lns', 'f32', [1, 4, 5]);
   let seed = 1;
   const w = (shape: number[], lo = -1, hi = 1) => b.const(`w${seed}`, randomTensor(shape, seed++, lo, hi));
   // Pad: constant with a crop (negative pad), reflect / edge / wrap, axes input (opset 18+)
@@ -73,6 +74,7 @@ function buildFloat(): { g: Graph; inputs: Tensor[]; names: string[] } {
   out(b.node('LayerNormalization', [p, w([4, 5], 0.5, 1.5)], { axis: 2, epsilon: 1e-3 }), 'layernorm_axis2_nobias');
   out(b.node('LayerNormalization', [p, w([3, 1, 1], 0.5, 1.5), w([1, 5])], { axis: 1 }), 'layernorm_axis1_broadcast');
   const [lnY, lnMean, lnInv] = b.nodeN('LayerNormalization', [a4, w([5], 0.5, 1.5), w([5])], 3, { axis: -2, epsilon: 1e-2 });
+  out(b.node('LayerNormalization', [p, lns, w([5])], { axis: 2 }), 'layernorm_runtime_scale');
   out(lnY!, 'layernorm_stats_y');
   out(lnMean!, 'layernorm_stats_mean');
   out(lnInv!, 'layernorm_stats_invstddev');
@@ -85,7 +87,7 @@ function buildFloat(): { g: Graph; inputs: Tensor[]; names: string[] } {
   out(attention(b, s, 6, 8, 2, 100), 'attention');
   const g = b.build();
   const inputs = [randomTensor([2, 3, 4, 5], 11), randomTensor([2, 3, 4, 5], 12), randomTensor([3, 5, 6], 13), randomTensor([4, 5], 14),
-    randomTensor([5], 15), randomTensor([2, 6, 8], 16)];
+    randomTensor([5], 15), randomTensor([2, 6, 8], 16), randomTensor([1, 4, 5], 17, 0.5, 1.5)];
   return { g, inputs, names };
 }
 
@@ -225,11 +227,11 @@ describe('hls Pad / LayerNormalization / MatMul: estimate and errors', () => {
       expect((err as Error).message).toMatch(re);
       expect((err as Error).message).not.toContain('\n');
     };
-    // LayerNormalization with a runtime scale
+    // LayerNormalization with a runtime scale that would broadcast
     let b = new GraphBuilder('ln', { '': 17 });
     let x = b.input('x', 'f32', [2, 4]);
-    b.output(b.node('LayerNormalization', [x, b.input('sc', 'f32', [4])]));
-    fail(b.build(), 'unsupported', /LayerNormalization scale must be a constant/);
+    b.output(b.node('LayerNormalization', [x, b.input('sc', 'f32', [1])]));
+    fail(b.build(), 'unsupported', /LayerNormalization runtime scale of shape \[1\] must have the normalized shape \[4\]/);
     // MatMul over more than 4 batch dims
     b = new GraphBuilder('mm5', { '': 17 });
     x = b.input('x', 'f32', [2, 1, 2, 1, 2, 2, 3]);
