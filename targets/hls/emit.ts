@@ -32,7 +32,7 @@ import { roundF16 } from '../../compiler/ir/dtype.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { edgecVersion, graphStats } from '../wasm/emit.js';
-import { ParamCtx, batchNormAffine, convGeom, reduceAxes, sliceView, softmaxLayout, transposeView, unarySpec } from '../common/params.js';
+import { LayoutCtx, PadSpec, ParamCtx, batchNormAffine, convGeom, expandToInner, layerNormLayout, matmulDims, padSpec, reduceAxes, sliceView, softmaxLayout, transposeView, unarySpec } from '../common/params.js';
 import { defineTarget } from '../common/target.js';
 import { HlsEstimate, LayerCost, PARTS, Part, estimateProject, resolvePart } from './estimate.js';
 
@@ -366,6 +366,11 @@ function paramCtx(e: Emitter, n: Node): ParamCtx {
     opset: opsetOf(n, e.g),
     constNums: (id, what) => (id === null || id === undefined ? undefined : needConst(e, id, what).toNumbers()),
   };
+}
+
+/** The layout context of node `n` (concrete shapes, the target's unsupported error). */
+function layoutCtx(e: Emitter, n: Node): LayoutCtx & { g: Graph } {
+  return { ...paramCtx(e, n), shape: (id) => e.shape(id), unsupported: (m) => unsupported(`${m} (HLS target)`), g: e.g };
 }
 
 /**
@@ -811,6 +816,143 @@ function lowerTranspose(e: Emitter, n: Node): void {
   emitStrided(e, n, x, v.dims, v.strides, v.offset, 'transpose');
 }
 
+const PAD_MODE: Record<PadSpec['mode'], number> = { constant: 0, reflect: 1, edge: 2, wrap: 3 };
+
+/** Pad (what fold-pad left): any mode, crops (negative pads) included, any stored element type. */
+function lowerPad(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  if (xs.length > 6) throw unsupported(`Pad over rank ${xs.length} is not supported by the HLS target (rank <= 6)`);
+  const p = padSpec(paramCtx(e, n), n, xs.length);
+  const crop = p.begin.map((v) => Math.max(0, -v));
+  const ext = xs.map((d, k) => d - crop[k]! - Math.max(0, -p.end[k]!));
+  const pb = p.begin.map((v) => Math.max(0, v));
+  const os = ext.map((d, k) => d + pb[k]! + Math.max(0, p.end[k]!));
+  ext.forEach((d, k) => {
+    if (d < 0) throw invalid(`Pad: pads crop axis ${k} below zero`);
+    if (p.mode !== 'constant' && d === 0 && os[k]! > 0) throw invalid(`Pad: mode ${p.mode} cannot pad axis ${k} of size 0`);
+  });
+  const st = stridesOf(xs);
+  const dt = e.dtype(x);
+  // the fill value as the stored element type reads it (constant_value has x's dtype)
+  const value = dt === 'f16' ? roundF16(p.value) : dt === 'f32' ? Math.fround(p.value) : p.value;
+  if (!isFloatDt(dt) && !Number.isInteger(value)) throw invalid(`Pad: constant value ${value} is not an integer for ${dt} data`);
+  const lead = 6 - xs.length;
+  const pad6 = (v: number[], fill: number) => [...new Array<number>(lead).fill(fill), ...v];
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  const L = [cfgHead(e, 'pad_config', `pad ${p.mode}`), ...pad6(os, 1).map((v, k) => u(`d${k}`, v)), ...pad6(ext, 1).map((v, k) => i(`n${k}`, v)),
+    ...pad6(pb, 0).map((v, k) => i(`pb${k}`, v)), ...pad6(st, 0).map((v, k) => i(`st${k}`, v)),
+    i('offset', crop.reduce((acc, c, k) => acc + c * st[k]!, 0)), i('mode', PAD_MODE[p.mode]),
+    `  static constexpr double value = ${isFloatDt(dt) ? floatLit(value) : `${value}.0`};`, '};'];
+  e.push([L.join('\n')], [`nnet::pad<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: 'nnet::pad', macs: 0, multipliers: 0, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: !isFloatDt(y.dtype), requant: false,
+  });
+}
+
+/**
+ * A LayerNormalization scale or bias as an array of n_inner elements: a constant expanded to the
+ * normalized dims (broadcasting over them only) into weight `name`, or a runtime value of exactly
+ * the normalized shape (leading 1s allowed), read in place.
+ */
+function layerNormParam(e: Emitter, id: ValueId, inner: number[], what: string, name: string): { ref: string; ctype: string; bits: number } {
+  const t = e.consts.get(id);
+  const sh = t ? t.shape : e.shape(id);
+  const extra = sh.slice(0, Math.max(0, sh.length - inner.length));
+  const tail = sh.slice(extra.length);
+  const at = (k: number) => inner[inner.length - tail.length + k];
+  if (!t) {
+    if (!isFloatDt(e.dtype(id))) throw unsupported(`LayerNormalization ${what} of type ${e.dtype(id)} is not supported by the HLS target`);
+    if (!extra.every((d) => d === 1) || numel(tail) !== numel(inner) || !tail.every((d, k) => d === at(k))) {
+      throw unsupported(`LayerNormalization runtime ${what} of shape [${sh.join(',')}] must have the normalized shape [${inner.join(',')}] for the HLS target (a constant may broadcast)`);
+    }
+    return { ref: e.ref(id), ctype: e.tref(id), bits: 0 };
+  }
+  if (!extra.every((d) => d === 1) || !tail.every((d, k) => d === 1 || d === at(k))) {
+    throw unsupported(`LayerNormalization ${what} of shape [${sh.join(',')}] does not broadcast over the normalized dims [${inner.join(',')}] (HLS target)`);
+  }
+  const ct = t.dtype === 'f16' ? 'half' : 'float';
+  const vals = expandToInner(t.toNumbers(), tail, inner);
+  e.addWeight(name, ct, Array.from(vals, (v) => literal(ct === 'half' ? 'f16' : 'f32', v)), BITS[t.dtype === 'f16' ? 'f16' : 'f32']!);
+  return { ref: name, ctype: ct, bits: vals.length * (ct === 'half' ? 16 : 32) };
+}
+
+/** LayerNormalization: float or half data, scale and optional bias (constants, or runtime values
+ * of the normalized shape); Mean and InvStdDev when read. */
+function lowerLayerNorm(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  if (!isFloatDt(e.dtype(x))) throw unsupported(`LayerNormalization on ${e.dtype(x)} tensors is not supported by the HLS target`);
+  const lay = layerNormLayout(layoutCtx(e, n), n);
+  const inner = lay.xs.slice(lay.axis);
+  const idx = e.index;
+  const sc = layerNormParam(e, n.inputs[1]!, inner, 'scale', `s${idx}`);
+  const bi = n.inputs[2] == null ? null : layerNormParam(e, n.inputs[2], inner, 'bias', `b${idx}`);
+  const bias = bi ?? { ref: e.addWeight(`b${idx}`, 'float', ['0.0f'], 32), ctype: 'float', bits: 0 };
+  const y = e.out(n.outputs[0]!);
+  const stats = lay.mean !== undefined || lay.invStd !== undefined;
+  // both statistics buffers when either is read (the kernel writes them together)
+  const [ms, is] = stats ? [e.out(n.outputs[1]!, 1), e.out(n.outputs[2]!, 2)] : [null, null];
+  e.kernels.add('nnet_activation.h');
+  const L = [cfgHead(e, 'layernorm_config', `layernorm axis ${lay.axis}`), u('n_rows', lay.rows), u('n_inner', lay.inner), b('has_bias', !!bi), b('has_stats', stats),
+    f('epsilon', lay.epsilon), u('reuse_factor', 1), '  typedef float accum_t;', `  typedef ${sc.ctype} scale_t;`, `  typedef ${bias.ctype} bias_t;`, '};'];
+  const call = ms && is
+    ? `nnet::layernorm_stats<${e.tref(x)}, ${y.ctype}, ${ms.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${ms.name}, ${is.name}, ${sc.ref}, ${bias.ref});`
+    : `nnet::layernorm<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, ${sc.ref}, ${bias.ref});`;
+  e.push([L.join('\n')], [call], {
+    // three passes over each row (sum, centered squares, normalize); two multipliers in the last
+    kernel: 'nnet::layernorm', macs: 3 * y.size, multipliers: 2, reuse: 1, iterations: 3 * y.size,
+    weightBits: sc.bits + bias.bits, outBits: y.size * BITS[y.dtype]! + (ms ? 2 * ms.size * BITS[ms.dtype]! : 0), int8: false, requant: false,
+  });
+}
+
+/** MatMul / FusedMatMul: a dense layer when B is a 2-D constant (or int4 weight), else matmul_rt. */
+function lowerMatMul(e: Emitter, n: Node): void {
+  const bId = n.inputs[1]!;
+  const bc = e.consts.get(bId);
+  if (e.blocked.has(bId) || (bc && bc.shape.length === 2)) return lowerDense(e, n);
+  lowerMatMulRT(e, n);
+}
+
+/** MatMul with runtime operands (float), NumPy broadcasting of up to 4 batch dims. */
+function lowerMatMulRT(e: Emitter, n: Node): void {
+  const [aId, bId] = [n.inputs[0]!, n.inputs[1]!];
+  const [da, db] = [e.dtype(aId), e.dtype(bId)];
+  if (!isFloatDt(da) || !isFloatDt(db)) throw unsupported(`${n.op} of ${da} x ${db} runtime operands is not supported by the HLS target (float or half only; int8 MatMul needs a constant B)`);
+  const md = matmulDims(layoutCtx(e, n), n);
+  if (md.batch.length > 4) throw unsupported(`${n.op} with ${md.batch.length} batch dims is not supported by the HLS target (at most 4)`);
+  const act = layerAct(e, n, e.attrs<Partial<FusedAttrs>>(n));
+  const { M, K, N } = md;
+  // element offset of one step along each broadcast batch dim (0 where the operand has size 1)
+  const batchStrides = (bd: number[], mat: number): number[] => {
+    const al = [...new Array<number>(md.batch.length - bd.length).fill(1), ...bd];
+    const st = new Array<number>(al.length).fill(0);
+    let acc = mat;
+    for (let k = al.length - 1; k >= 0; k--) {
+      st[k] = al[k] === 1 ? 0 : acc;
+      acc *= al[k]!;
+    }
+    return [...new Array<number>(4 - al.length).fill(0), ...st];
+  };
+  const sa = batchStrides(md.batchA, M * K);
+  const sb = batchStrides(md.batchB, K * N);
+  const bd = [...new Array<number>(4 - md.batch.length).fill(1), ...md.batch];
+  const nb = numel(md.batch);
+  const y = e.out(layerOut(e, n));
+  const idx = e.index;
+  const rf = e.reuse(K);
+  const mult = Math.ceil(K / rf);
+  e.kernels.add('nnet_dense.h');
+  const L = [cfgHead(e, 'matmul_rt_config', 'matmul (runtime x runtime)'), ...bd.map((v, k) => u(`b${k}`, v)), ...sa.map((v, k) => u(`sa${k}`, v)),
+    ...sb.map((v, k) => u(`sb${k}`, v)), u('n_m', M), u('n_k', K), u('n_n', N), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
+    '  typedef float accum_t;', i('activation', act[0]), f('act_p0', act[1]), f('act_p1', act[2]), '};'];
+  const cbits = [aId, bId].reduce((acc, id) => acc + (e.consts.has(id) ? e.consts.get(id)!.size * BITS[e.dtype(id)]! : 0), 0);
+  e.push([L.join('\n')], [`nnet::matmul_rt<${e.tref(aId)}, ${e.tref(bId)}, ${y.ctype}, config${idx}>(${e.ref(aId)}, ${e.ref(bId)}, ${y.name});`], {
+    kernel: 'nnet::matmul_rt', macs: nb * M * N * K, multipliers: mult, reuse: rf, perIter: K, iterations: nb * M * N,
+    weightBits: cbits, outBits: y.size * BITS[y.dtype]!, int8: false, requant: false,
+  });
+}
+
 function lowerCopy(e: Emitter, n: Node, x: ValueId): void {
   const y = e.out(n.outputs[0]!);
   const idx = e.index;
@@ -1026,14 +1168,14 @@ type LowerFn = (e: Emitter, n: Node) => void;
 
 const LOWER: Record<string, LowerFn> = {
   Conv: lowerConv, 'edgec.FusedConv': lowerConv, 'edgec.QConv': lowerConv,
-  Gemm: lowerDense, 'edgec.FusedGemm': lowerDense, MatMul: lowerDense, 'edgec.FusedMatMul': lowerDense, 'edgec.QGemm': lowerDense,
+  Gemm: lowerDense, 'edgec.FusedGemm': lowerDense, MatMul: lowerMatMul, 'edgec.FusedMatMul': lowerMatMul, 'edgec.QGemm': lowerDense,
   Add: lowerBinary, Sub: lowerBinary, Mul: lowerBinary, Div: lowerBinary, Max: lowerBinary, Min: lowerBinary, Pow: lowerBinary,
   'edgec.QAdd': lowerQBinary, 'edgec.QMul': lowerQBinary,
   ...Object.fromEntries(Object.keys(ACT_ID).map((k) => [k, lowerUnary])),
   Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax,
   MaxPool: lowerPool, AveragePool: lowerPool, GlobalAveragePool: lowerPool, GlobalMaxPool: lowerPool, 'edgec.QAvgPool': lowerPool,
   ...Object.fromEntries(Object.keys(RED_ID).map((k) => [k, lowerReduce])), 'edgec.QReduceMean': lowerReduce,
-  BatchNormalization: lowerBatchNorm,
+  BatchNormalization: lowerBatchNorm, LayerNormalization: lowerLayerNorm, Pad: lowerPad,
   Concat: lowerConcat, Slice: lowerSlice, Transpose: lowerTranspose,
   QuantizeLinear: lowerQuantLinear, DequantizeLinear: lowerQuantLinear, 'edgec.Requantize': lowerRequantize,
   LSTM: lowerRecurrent, GRU: lowerRecurrent, RNN: lowerRecurrent,
@@ -1252,7 +1394,7 @@ export function lowerAll(g: Graph, opts: HlsOptions): Lowered {
       }
       const fn = LOWER[qualified(n)];
       if (!fn) throw unsupported(`no HLS kernel for op ${qualified(n)}`);
-      if (n.outputs.length > 1 && !n.op.endsWith('Pool') && n.op !== 'BatchNormalization' && n.op !== 'Dropout' && n.op !== 'LSTM' && n.op !== 'GRU' && n.op !== 'RNN') {
+      if (n.outputs.length > 1 && !n.op.endsWith('Pool') && n.op !== 'BatchNormalization' && n.op !== 'LayerNormalization' && n.op !== 'Dropout' && n.op !== 'LSTM' && n.op !== 'GRU' && n.op !== 'RNN') {
         if (n.outputs.slice(1).some((o) => g.useCount(o) > 0 || g.outputs.includes(o))) throw unsupported(`${n.op} with several outputs is not supported by the HLS target`);
       }
       fn(e, n);

@@ -1,5 +1,6 @@
-// Softmax / LogSoftmax along one axis of an [outer, n, inner] tensor, and batch normalization as a
-// per-channel scale and shift (y = x * scale[c] + shift[c], folded at compile time).
+// Softmax / LogSoftmax along one axis of an [outer, n, inner] tensor, LayerNormalization over the
+// trailing elements of each row, and batch normalization as a per-channel scale and shift
+// (y = x * scale[c] + shift[c], folded at compile time).
 #ifndef NNET_ACTIVATION_H_
 #define NNET_ACTIVATION_H_
 
@@ -34,6 +35,62 @@ Outer:
       }
     }
   }
+}
+
+struct layernorm_config {
+  static const unsigned n_rows = 1, n_inner = 1;
+  static const bool has_bias = false;
+  static const bool has_stats = false;
+  static constexpr float epsilon = 1e-5f;
+  static const unsigned reuse_factor = 1;
+  typedef float accum_t;
+  typedef float scale_t;
+  typedef float bias_t;
+};
+
+// LayerNormalization over the last n_inner elements of each of n_rows rows:
+// y = (x - mean) / sqrt(var + epsilon) * scale[k] (+ bias[k]), scale and bias expanded to n_inner
+// by the generator; two passes (mean, then the variance of the centered values) in accum_t.
+// has_stats: also writes each row's Mean and InvStdDev (ONNX outputs 1 and 2).
+template<class In, class Out, class Stat, class CFG>
+void layernorm_stats(const In x[], Out y[], Stat mean_out[], Stat inv_out[], const typename CFG::scale_t scale[], const typename CFG::bias_t bias[]) {
+  typedef typename CFG::accum_t T;
+Rows:
+  for (unsigned r = 0; r < CFG::n_rows; r++) {
+    const unsigned base = r * CFG::n_inner;
+    T sum = 0;
+  Mean:
+    for (unsigned k = 0; k < CFG::n_inner; k++) {
+#pragma HLS PIPELINE II=1
+      sum += (T)x[base + k];
+    }
+    const T mean = sum / (T)CFG::n_inner;
+    T sq = 0;
+  Var:
+    for (unsigned k = 0; k < CFG::n_inner; k++) {
+#pragma HLS PIPELINE II=1
+      const T d = (T)x[base + k] - mean;
+      sq += d * d;
+    }
+    const T inv = (T)1 / std::sqrt(sq / (T)CFG::n_inner + (T)CFG::epsilon);
+    if (CFG::has_stats) {
+      mean_out[r] = (Stat)mean;
+      inv_out[r] = (Stat)inv;
+    }
+  Norm:
+    for (unsigned k = 0; k < CFG::n_inner; k++) {
+#pragma HLS PIPELINE II=CFG::reuse_factor
+      T v = ((T)x[base + k] - mean) * inv * (T)scale[k];
+      if (CFG::has_bias) v += (T)bias[k];
+      y[base + k] = (Out)v;
+    }
+  }
+}
+
+// LayerNormalization with only Y read (has_stats = false: the statistics are never stored).
+template<class In, class Out, class CFG>
+void layernorm(const In x[], Out y[], const typename CFG::scale_t scale[], const typename CFG::bias_t bias[]) {
+  layernorm_stats<In, Out, Out, CFG>(x, y, y, y, scale, bias);
 }
 
 struct batchnorm_config {

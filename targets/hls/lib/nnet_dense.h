@@ -1,6 +1,7 @@
 // Dense (fully connected) kernels: y[r, j] = act(b[j] + sum_k x[r, k] * w[j, k]); weights are
 // stored [n_out][n_in] (the generator transposes Gemm trans_b = 0 / MatMul weights). Float (fp32
-// or half storage), block-wise int4 weights (dense_int4), int8: QGemm.
+// or half storage), block-wise int4 weights (dense_int4), int8: QGemm; and MatMul with two runtime
+// operands (matmul_rt).
 #ifndef NNET_DENSE_H_
 #define NNET_DENSE_H_
 
@@ -47,6 +48,49 @@ void dense(const In x[CFG::n_rows * CFG::n_in], Out y[CFG::n_rows * CFG::n_out],
   typedef typename CFG::accum_t Acc;
 #pragma HLS ARRAY_PARTITION variable=w cyclic factor=CFG::n_partitions
   dense_float_core<In, Out, CFG>(x, y, b, [&](unsigned j, unsigned k) { return (Acc)w[j * CFG::n_in + k]; });
+}
+
+struct matmul_rt_config {
+  static const unsigned b0 = 1, b1 = 1, b2 = 1, b3 = 1;      // broadcast batch dims
+  static const unsigned sa0 = 0, sa1 = 0, sa2 = 0, sa3 = 0;  // A element offset per batch step (0: broadcast)
+  static const unsigned sb0 = 0, sb1 = 0, sb2 = 0, sb3 = 0;  // B element offset per batch step (0: broadcast)
+  static const unsigned n_m = 1, n_k = 1, n_n = 1;
+  static const int activation = ACT_NONE;
+  static const unsigned reuse_factor = 1;
+  static const unsigned n_partitions = 1;
+  typedef float accum_t;
+};
+
+// MatMul with two runtime operands (NumPy batch broadcasting): for every batch index,
+// y[m, n] = act(sum_k a[oa + m * n_k + k] * b[ob + k * n_n + n]) with oa, ob from the batch
+// strides; the K loop is split over n_partitions multipliers, one (m, n) every reuse_factor cycles.
+template<class InA, class InB, class Out, class CFG>
+void matmul_rt(const InA a[], const InB b[], Out y[]) {
+  typedef typename CFG::accum_t Acc;
+  const Acc p0 = CFG::act_p0, p1 = CFG::act_p1;
+#pragma HLS ARRAY_PARTITION variable=a cyclic factor=CFG::n_partitions
+  unsigned yo = 0;
+Batch:
+  for (unsigned i0 = 0; i0 < CFG::b0; i0++)
+    for (unsigned i1 = 0; i1 < CFG::b1; i1++)
+      for (unsigned i2 = 0; i2 < CFG::b2; i2++)
+        for (unsigned i3 = 0; i3 < CFG::b3; i3++) {
+          const unsigned oa = i0 * CFG::sa0 + i1 * CFG::sa1 + i2 * CFG::sa2 + i3 * CFG::sa3;
+          const unsigned ob = i0 * CFG::sb0 + i1 * CFG::sb1 + i2 * CFG::sb2 + i3 * CFG::sb3;
+        Rows:
+          for (unsigned m = 0; m < CFG::n_m; m++) {
+          Cols:
+            for (unsigned n = 0; n < CFG::n_n; n++, yo++) {
+#pragma HLS PIPELINE II=CFG::reuse_factor
+              Acc acc = 0;
+            Inner:
+              for (unsigned k = 0; k < CFG::n_k; k++) {
+                acc += (Acc)a[oa + m * CFG::n_k + k] * (Acc)b[ob + k * CFG::n_n + n];
+              }
+              y[yo] = (Out)act_apply<Acc>(CFG::activation, acc, p0, p1);
+            }
+          }
+        }
 }
 
 // Weight-only block-wise int4 (--int4): 4-bit q[j][k] and scales s[j][k / block_size]

@@ -1,6 +1,6 @@
 // Elementwise and data-movement kernels: broadcast binary ops (Add/Sub/Mul/Div/Max/Min, also the
 // SE-block channel scale), int8 QAdd/QMul, unary activations, (de)quantization, Requantize,
-// concat, strided copies (Slice/Transpose) and plain copies. Shapes are padded to rank 6 by the
+// concat, strided copies (Slice/Transpose), Pad and plain copies. Shapes are padded to rank 6 by the
 // generator: d0..d5 output dims, sa*/sb* input strides (0 on broadcast dims).
 #ifndef NNET_MERGE_H_
 #define NNET_MERGE_H_
@@ -171,6 +171,67 @@ void strided_copy(const In x[], Out y[]) {
               const int src = CFG::offset + (int)i0 * CFG::st0 + (int)i1 * CFG::st1 + (int)i2 * CFG::st2 +
                               (int)i3 * CFG::st3 + (int)i4 * CFG::st4 + (int)i5 * CFG::st5;
               y[i] = (Out)x[src];
+            }
+}
+
+enum pad_mode { PAD_CONSTANT = 0, PAD_REFLECT = 1, PAD_EDGE = 2, PAD_WRAP = 3 };
+
+struct pad_config {
+  static const unsigned d0 = 1, d1 = 1, d2 = 1, d3 = 1, d4 = 1, d5 = 1;  // output dims
+  static const int n0 = 1, n1 = 1, n2 = 1, n3 = 1, n4 = 1, n5 = 1;       // source extent per axis (after crops)
+  static const int pb0 = 0, pb1 = 0, pb2 = 0, pb3 = 0, pb4 = 0, pb5 = 0; // begin pads (>= 0)
+  static const int st0 = 0, st1 = 0, st2 = 0, st3 = 0, st4 = 0, st5 = 0; // input element strides
+  static const int offset = 0;                                           // first source element (begin crops)
+  static const int mode = PAD_CONSTANT;
+  static constexpr double value = 0.0;                                   // constant mode fill value
+};
+
+// Source coordinate of (output coordinate - begin pad) `i` along an axis of extent n, or -1 where
+// the output takes the constant (ONNX Pad: reflect mirrors without the edge, edge repeats it,
+// wrap is periodic).
+inline int pad_source(int i, int n, int mode) {
+  if (i >= 0 && i < n) return i;
+  switch (mode) {
+    case PAD_EDGE: return i < 0 ? 0 : n - 1;
+    case PAD_WRAP: {
+      const int m = i % n;
+      return m < 0 ? m + n : m;
+    }
+    case PAD_REFLECT: {
+      if (n == 1) return 0;
+      const int period = 2 * (n - 1);
+      int m = i % period;
+      if (m < 0) m += period;
+      return m >= n ? period - m : m;
+    }
+    default: return -1;
+  }
+}
+
+// Pad (the Pads fold-pad did not fold into a conv or pool): y (contiguous, dims d0..d5) takes
+// x[offset + sum src_k * st_k], src_k = pad_source(i_k - pb_k, n_k), or the constant value.
+// Negative ONNX pads are crops (offset, n_k); the element type passes through unchanged.
+template<class In, class Out, class CFG>
+void pad(const In x[], Out y[]) {
+  unsigned i = 0;
+  for (unsigned i0 = 0; i0 < CFG::d0; i0++)
+    for (unsigned i1 = 0; i1 < CFG::d1; i1++)
+      for (unsigned i2 = 0; i2 < CFG::d2; i2++)
+        for (unsigned i3 = 0; i3 < CFG::d3; i3++)
+          for (unsigned i4 = 0; i4 < CFG::d4; i4++)
+            for (unsigned i5 = 0; i5 < CFG::d5; i5++, i++) {
+#pragma HLS PIPELINE II=1
+              const int s0 = pad_source((int)i0 - CFG::pb0, CFG::n0, CFG::mode);
+              const int s1 = pad_source((int)i1 - CFG::pb1, CFG::n1, CFG::mode);
+              const int s2 = pad_source((int)i2 - CFG::pb2, CFG::n2, CFG::mode);
+              const int s3 = pad_source((int)i3 - CFG::pb3, CFG::n3, CFG::mode);
+              const int s4 = pad_source((int)i4 - CFG::pb4, CFG::n4, CFG::mode);
+              const int s5 = pad_source((int)i5 - CFG::pb5, CFG::n5, CFG::mode);
+              if (s0 < 0 || s1 < 0 || s2 < 0 || s3 < 0 || s4 < 0 || s5 < 0) {
+                y[i] = (Out)CFG::value;
+              } else {
+                y[i] = (Out)x[CFG::offset + s0 * CFG::st0 + s1 * CFG::st1 + s2 * CFG::st2 + s3 * CFG::st3 + s4 * CFG::st4 + s5 * CFG::st5];
+              }
             }
 }
 
