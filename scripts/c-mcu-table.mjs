@@ -2,8 +2,8 @@
 // Regenerates the README's c-target table: every MLPerf Tiny bench model compiled with
 // `--int8 --calib-random --target c`, run once under QEMU Cortex-M4 (`edgec run --target c
 // --device cortex-m4`), flash/RAM from its manifest.json (arm-none-eabi-size), the profiler's
-// cortex-m4 estimate (`edgec profile --device cortex-m4 --json`) and the published MLPerf Tiny
-// v1.0 figures for comparison.
+// stm32l4r5 estimate (`edgec profile --device stm32l4r5 --json`: the X-CUBE-AI cycle model of the
+// MLPerf Tiny reference board) and the published MLPerf Tiny v1.2 figures for comparison.
 // Usage: node scripts/c-mcu-table.mjs [SHARED_MODELS_DIR]   (needs npm run build, g++, arm-none-eabi-gcc, qemu-system-arm)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -19,10 +19,10 @@ const edgecErr = (...args) => {
   return r;
 };
 
-// MLPerf Tiny v1.0 closed division, STM32L4R5ZI (Cortex-M4 @ 120 MHz) with X-CUBE-AI 9: latency in ms
+// MLPerf Tiny v1.2 closed division, STM32L4R5ZI (Cortex-M4 @ 120 MHz) with X-CUBE-AI 9: latency in ms
 const MLPERF = { resnet8: ['IC', 165.1], dscnn: ['KWS', 43.2], mobilenetv1_025: ['VWW', 88.9], autoencoder: ['AD', 5.26] };
 const SHAPES = { resnet8: [3, 32, 32], dscnn: [1, 49, 10], mobilenetv1_025: [3, 96, 96], autoencoder: [640] };
-const M4_HZ = 168e6; // the profiler's cortex-m4 device (STM32F407 @ 168 MHz)
+const M4_HZ = 120e6; // the profiler's stm32l4r5 device (STM32L4R5 @ 120 MHz)
 
 /** A seeded uniform [-1, 1) float32 .npy file of shape [1, ...shape]. */
 function npy(file, shape) {
@@ -54,8 +54,8 @@ try {
     npy(x, shape);
     const note = edgecErr('run', art, '--target', 'c', '--device', 'cortex-m4', '--inputs', x, '--out', path.join(tmp, `${m}.out`));
     const ins = Number(/cortex-m4: (\d+) instructions per inference/.exec(note)?.[1] ?? NaN);
-    const prof = JSON.parse(edgec('profile', art, '--device', 'cortex-m4', '--json'));
-    const est = prof.devices.find((d) => d.name === 'cortex-m4');
+    const prof = JSON.parse(edgec('profile', art, '--device', 'stm32l4r5', '--json', '--measure', 'none'));
+    const est = prof.devices.find((d) => d.name === 'stm32l4r5');
     const [task, ms] = MLPERF[m];
     const f = (v) => v.toLocaleString('en-US');
     rows.push(`| ${m} (${task}) | ${f(man.macs)} | ${f(man.flash_bytes)} | ${f(man.ram_bytes)} | ${f(man.arena_bytes)} | ${f(ins)} | ${(ins / man.macs).toFixed(2)} | ${est.latency_ms.toFixed(1)} ms = ${(est.latency_ms * M4_HZ / 1e9).toFixed(2)} M cycles${est.arena_fits ? '' : ' (arena does not fit)'} | ${ms} ms = ${(ms * 120e3 / 1e6).toFixed(2)} M cycles (${(ms * 120e3 / man.macs).toFixed(2)}/MAC) |`);
@@ -63,6 +63,6 @@ try {
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log('| model | MACs | flash bytes | RAM bytes | arena bytes | Cortex-M4 instructions / inference (QEMU) | instructions / MAC | profile estimate (cortex-m4 @ 168 MHz) | MLPerf Tiny v1.0, STM32L4R5 @ 120 MHz, X-CUBE-AI 9 |');
+console.log('| model | MACs | flash bytes | RAM bytes | arena bytes | Cortex-M4 instructions / inference (QEMU) | instructions / MAC | profile estimate (stm32l4r5, X-CUBE-AI model) | MLPerf Tiny v1.2, STM32L4R5 @ 120 MHz, X-CUBE-AI 9 |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) console.log(r);
