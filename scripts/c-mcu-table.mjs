@@ -4,7 +4,7 @@
 // --device cortex-m4`), flash/RAM from its manifest.json (arm-none-eabi-size), the profiler's
 // stm32l4r5 estimate (`edgec profile --device stm32l4r5 --json`: the X-CUBE-AI cycle model of the
 // MLPerf Tiny reference board) and the published MLPerf Tiny v1.2 figures for comparison.
-// Usage: node scripts/c-mcu-table.mjs [SHARED_MODELS_DIR]   (needs npm run build, g++, arm-none-eabi-gcc, qemu-system-arm)
+// Usage: [EDGEC_MODELS=DIR] node scripts/c-mcu-table.mjs [MODEL...]   (needs npm run build, g++, arm-none-eabi-gcc, qemu-system-arm)
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const models = process.argv[2] ?? path.resolve(root, '../shared/models');
+const models = process.env['EDGEC_MODELS'] ?? path.resolve(root, '../shared/models');
 const edgec = (...args) => execFileSync(process.execPath, [path.join(root, 'bin/edgec.mjs'), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
 const edgecErr = (...args) => {
   const r = execFileSync('sh', ['-c', `"${process.execPath}" "${path.join(root, 'bin/edgec.mjs')}" ${args.map((a) => `'${a}'`).join(' ')} 2>&1 >/dev/null`], { encoding: 'utf8' });
@@ -21,7 +21,9 @@ const edgecErr = (...args) => {
 
 // MLPerf Tiny v1.2 closed division, STM32L4R5ZI (Cortex-M4 @ 120 MHz) with X-CUBE-AI 9: latency in ms
 const MLPERF = { resnet8: ['IC', 165.1], dscnn: ['KWS', 43.2], mobilenetv1_025: ['VWW', 88.9], autoencoder: ['AD', 5.26] };
-const SHAPES = { resnet8: [3, 32, 32], dscnn: [1, 49, 10], mobilenetv1_025: [3, 96, 96], autoencoder: [640] };
+const SHAPES = { resnet8: [3, 32, 32], dscnn: [1, 49, 10], mobilenetv1_025: [3, 96, 96], autoencoder: [640], mobilenetv2: [3, 224, 224] };
+// optional arguments: the models to run (default: all of SHAPES)
+const ONLY = process.argv.slice(2);
 const M4_HZ = 120e6; // the profiler's stm32l4r5 device (STM32L4R5 @ 120 MHz)
 
 /** A seeded uniform [-1, 1) float32 .npy file of shape [1, ...shape]. */
@@ -47,6 +49,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-c-table-'));
 const rows = [];
 try {
   for (const [m, shape] of Object.entries(SHAPES)) {
+    if (ONLY.length && !ONLY.includes(m)) continue;
     const art = path.join(tmp, m);
     edgec('compile', path.join(models, 'bench', `${m}.onnx`), '--int8', '--calib-random', '--target', 'c', '-o', art);
     const man = JSON.parse(fs.readFileSync(path.join(art, 'manifest.json'), 'utf8'));
@@ -56,9 +59,10 @@ try {
     const ins = Number(/cortex-m4: (\d+) instructions per inference/.exec(note)?.[1] ?? NaN);
     const prof = JSON.parse(edgec('profile', art, '--device', 'stm32l4r5', '--json', '--measure', 'none'));
     const est = prof.devices.find((d) => d.name === 'stm32l4r5');
-    const [task, ms] = MLPERF[m];
+    const [task, ms] = MLPERF[m] ?? ['-', undefined];
     const f = (v) => v.toLocaleString('en-US');
-    rows.push(`| ${m} (${task}) | ${f(man.macs)} | ${f(man.flash_bytes)} | ${f(man.ram_bytes)} | ${f(man.arena_bytes)} | ${f(ins)} | ${(ins / man.macs).toFixed(2)} | ${est.latency_ms.toFixed(1)} ms = ${(est.latency_ms * M4_HZ / 1e9).toFixed(2)} M cycles${est.arena_fits ? '' : ' (arena does not fit)'} | ${ms} ms = ${(ms * 120e3 / 1e6).toFixed(2)} M cycles (${(ms * 120e3 / man.macs).toFixed(2)}/MAC) |`);
+    const pub = ms === undefined ? '- (not an MLPerf Tiny benchmark)' : `${ms} ms = ${(ms * 120e3 / 1e6).toFixed(2)} M cycles (${(ms * 120e3 / man.macs).toFixed(2)}/MAC)`;
+    rows.push(`| ${m}${task === '-' ? '' : ` (${task})`} | ${f(man.macs)} | ${f(man.flash_bytes)} | ${f(man.ram_bytes)} | ${f(man.arena_bytes)} | ${f(ins)} | ${(ins / man.macs).toFixed(2)} | ${est.latency_ms.toFixed(1)} ms = ${(est.latency_ms * M4_HZ / 1e9).toFixed(2)} M cycles${est.arena_fits ? '' : ' (arena does not fit)'} | ${pub} |`);
   }
 } finally {
   fs.rmSync(tmp, { recursive: true, force: true });
