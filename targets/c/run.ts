@@ -6,7 +6,6 @@
  * semihosting and prints the emulator's instruction count of one inference. Binaries are cached by
  * a hash of the sources and flags.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,47 +14,8 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { DType } from '../../compiler/ir/dtype.js';
 import { EdgecError, internal, invalid, ioError, limit, usage } from '../../compiler/errors.js';
 import { ArtifactManifest } from '../target.js';
+import { ProcResult, runProc } from '../hls/csim.js';
 import { MCU_DEVICES, MCU_STACK_BYTES, MCU_TEST_HEAP_BYTES, McuDevice, mcuFlags, qemuArgs } from './mcu.js';
-
-interface ProcResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
-}
-
-function runProc(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<ProcResult> {
-  return new Promise((resolve, reject) => {
-    let child;
-    try {
-      child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    } catch (e) {
-      reject(e);
-      return;
-    }
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      if (stdout.length < 1 << 22) stdout += d.toString('utf8');
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      if (stderr.length < 1 << 20) stderr += d.toString('utf8');
-    });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
-}
 
 /** Runs a tool, turning a missing program into a one-line io error that names the package. */
 async function tool(cmd: string, args: string[], cwd: string, timeoutMs: number, what: string): Promise<ProcResult> {

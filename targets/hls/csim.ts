@@ -25,7 +25,8 @@ export interface CsimOptions {
   cxxFlags?: string[];
 }
 
-interface ProcResult {
+/** Outcome of a child process run by runProc. */
+export interface ProcResult {
   code: number | null;
   signal: NodeJS.Signals | null;
   stdout: string;
@@ -33,7 +34,11 @@ interface ProcResult {
   timedOut: boolean;
 }
 
-function runProc(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<ProcResult> {
+/**
+ * Runs a program with captured output (stdout up to 64 MiB, stderr 1 MiB) and a wall-clock limit
+ * (SIGKILL, `timedOut`); a program that cannot start rejects (ENOENT for a missing one).
+ */
+export function runProc(cmd: string, args: string[], cwd: string, timeoutMs: number): Promise<ProcResult> {
   return new Promise((resolve, reject) => {
     let child;
     try {

@@ -274,16 +274,26 @@ function matmul(c: NodeCtx, fused: boolean): LVal[] {
 function stridedSlice(c: NodeCtx): LVal[] {
   const e = c.e;
   const x = tfIn(c, 0);
-  const rank = e.rank(x);
   const begin = constInts(e, tfIn(c, 1), 'StridedSlice begin');
   const end = constInts(e, tfIn(c, 2), 'StridedSlice end');
   const strides = constInts(e, tfIn(c, 3), 'StridedSlice strides');
-  if (begin.length !== end.length || begin.length !== strides.length) throw invalid('StridedSlice begin/end/strides differ in length');
-  const bm = c.a.int('begin_mask', 0);
-  const em = c.a.int('end_mask', 0);
-  const elm = c.a.int('ellipsis_mask', 0);
-  const nm = c.a.int('new_axis_mask', 0);
-  const sm = c.a.int('shrink_axis_mask', 0);
+  const masks = { begin: c.a.int('begin_mask', 0), end: c.a.int('end_mask', 0), ellipsis: c.a.int('ellipsis_mask', 0),
+    newAxis: c.a.int('new_axis_mask', 0), shrink: c.a.int('shrink_axis_mask', 0) };
+  return [{ tf: emitStridedSlice(e, x, begin, end, strides, masks, c.name, 'StridedSlice') }];
+}
+
+/**
+ * TensorFlow's StridedSlice (also TFLite's STRIDED_SLICE) on constant begin/end/strides and its five
+ * bit masks, as ONNX Slice (+ Squeeze for shrink_axis, + Unsqueeze for new_axis): an ellipsis
+ * expands to the dims no other entry consumes; begin/end masks take the whole range in the
+ * stride's direction.
+ * @param what op name for error messages
+ */
+export function emitStridedSlice(e: Emitter, x: ValueId, begin: number[], end: number[], strides: number[],
+  masks: { begin: number; end: number; ellipsis: number; newAxis: number; shrink: number }, name: string, what: string): ValueId {
+  const rank = e.rank(x);
+  if (begin.length !== end.length || begin.length !== strides.length) throw invalid(`${what} begin/end/strides differ in length`);
+  const { begin: bm, end: em, ellipsis: elm, newAxis: nm, shrink: sm } = masks;
   const BIG = 2 ** 62;
   const starts: number[] = [];
   const ends: number[] = [];
@@ -304,9 +314,9 @@ function stridedSlice(c: NodeCtx): LVal[] {
       continue;
     }
     if (nm & bit) { finalKinds.push('new'); continue; }
-    if (dim >= rank) throw invalid('StridedSlice indexes more dims than the input has');
+    if (dim >= rank) throw invalid(`${what} indexes more dims than the input has`);
     const st = strides[i]!;
-    if (st === 0) throw invalid('StridedSlice stride is 0');
+    if (st === 0) throw invalid(`${what} stride is 0`);
     if (sm & bit) {
       const b0 = begin[i]!;
       starts.push(b0); ends.push(b0 === -1 ? BIG : b0 + 1); axes.push(dim); steps.push(1);
@@ -322,14 +332,14 @@ function stridedSlice(c: NodeCtx): LVal[] {
   while (dim < rank) { finalKinds.push('keep'); dim++; }
   let y = x;
   if (axes.length) {
-    y = e.op('Slice', [x, e.i64(`${c.name}/starts`, starts), e.i64(`${c.name}/ends`, ends), e.i64(`${c.name}/axes`, axes),
-      e.i64(`${c.name}/steps`, steps)], {}, squeeze.length || finalKinds.includes('new') ? `${c.name}/slice` : c.name);
+    y = e.op('Slice', [x, e.i64(`${name}/starts`, starts), e.i64(`${name}/ends`, ends), e.i64(`${name}/axes`, axes),
+      e.i64(`${name}/steps`, steps)], {}, squeeze.length || finalKinds.includes('new') ? `${name}/slice` : name);
   }
-  if (squeeze.length) y = e.op('Squeeze', [y, e.i64(`${c.name}/squeeze_axes`, squeeze)], {}, finalKinds.includes('new') ? `${c.name}/squeeze` : c.name);
+  if (squeeze.length) y = e.op('Squeeze', [y, e.i64(`${name}/squeeze_axes`, squeeze)], {}, finalKinds.includes('new') ? `${name}/squeeze` : name);
   const newAxes = finalKinds.map((k, i) => (k === 'new' ? i : -1)).filter((i) => i >= 0);
-  if (newAxes.length) y = e.op('Unsqueeze', [y, e.i64(`${c.name}/new_axes`, newAxes)], {}, c.name);
-  if (y === x) y = e.op('Identity', [x], {}, c.name);
-  return [{ tf: y }];
+  if (newAxes.length) y = e.op('Unsqueeze', [y, e.i64(`${name}/new_axes`, newAxes)], {}, name);
+  if (y === x) y = e.op('Identity', [x], {}, name);
+  return y;
 }
 
 const bin = (op: string): Conv => (c) => [binary(c.e, op, input(c, 0), input(c, 1), c.name)];

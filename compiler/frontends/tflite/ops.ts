@@ -10,6 +10,7 @@ import { invalid, unsupported } from '../../errors.js';
 import { FbTable } from './flatbuf.js';
 import { TflOperator, TflQuant, TflTensor } from './schema.js';
 import { Emitter, LVal, permuteTensor } from '../tfjs/emit.js';
+import { emitStridedSlice } from '../tfjs/graph-model.js';
 import {
   Conv2dSpec, activation, binary, concat, constInts, convTranspose2d, foldValue, toI64, pad, pool2d, reduce, resize2d, softmax, unary, windowPads,
 } from '../tfjs/nn.js';
@@ -269,61 +270,12 @@ function stridedSlice(c: OpCtx): LVal[] {
   const e = c.e;
   const o = opts(c);
   const x = e.tf(c.input(0));
-  const rank = e.rank(x);
   const begin = constInts(e, e.tf(c.input(1)), 'STRIDED_SLICE begin');
   const end = constInts(e, e.tf(c.input(2)), 'STRIDED_SLICE end');
   const strides = constInts(e, e.tf(c.input(3)), 'STRIDED_SLICE strides');
-  if (begin.length !== end.length || begin.length !== strides.length) throw invalid('STRIDED_SLICE begin/end/strides differ in length');
-  const bm = o?.i32(0, 0) ?? 0;
-  const em = o?.i32(1, 0) ?? 0;
-  const elm = o?.i32(2, 0) ?? 0;
-  const nm = o?.i32(3, 0) ?? 0;
-  const sm = o?.i32(4, 0) ?? 0;
   if (o?.bool(5, false)) throw unsupported('STRIDED_SLICE with offset=true is not supported');
-  const BIG = 2 ** 62;
-  const starts: number[] = [];
-  const ends: number[] = [];
-  const axes: number[] = [];
-  const steps: number[] = [];
-  const squeeze: number[] = [];
-  const kinds: ('keep' | 'new')[] = [];
-  let consumed = 0;
-  for (let i = 0; i < begin.length; i++) if (!(elm & (1 << i)) && !(nm & (1 << i))) consumed++;
-  let dim = 0;
-  let sawEllipsis = false;
-  for (let i = 0; i < begin.length; i++) {
-    const bit = 1 << i;
-    if (elm & bit && !sawEllipsis) {
-      sawEllipsis = true;
-      for (let j = 0; j < rank - consumed; j++) { kinds.push('keep'); dim++; }
-      continue;
-    }
-    if (nm & bit) { kinds.push('new'); continue; }
-    if (dim >= rank) throw invalid('STRIDED_SLICE indexes more dims than the input has');
-    const st = strides[i]!;
-    if (st === 0) throw invalid('STRIDED_SLICE stride is 0');
-    if (sm & bit) {
-      const b0 = begin[i]!;
-      starts.push(b0); ends.push(b0 === -1 ? BIG : b0 + 1); axes.push(dim); steps.push(1);
-      squeeze.push(dim);
-    } else {
-      const s = bm & bit ? (st > 0 ? 0 : BIG) : begin[i]!;
-      const en = em & bit ? (st > 0 ? BIG : -BIG) : end[i]!;
-      if (!(bm & bit && em & bit && st === 1)) { starts.push(s); ends.push(en); axes.push(dim); steps.push(st); }
-      kinds.push('keep');
-    }
-    dim++;
-  }
-  let y = x;
-  if (axes.length) {
-    y = e.op('Slice', [x, e.i64(`${c.name}/starts`, starts), e.i64(`${c.name}/ends`, ends), e.i64(`${c.name}/axes`, axes),
-      e.i64(`${c.name}/steps`, steps)], {}, `${c.name}/slice`);
-  }
-  if (squeeze.length) y = e.op('Squeeze', [y, e.i64(`${c.name}/squeeze_axes`, squeeze)], {}, `${c.name}/squeeze`);
-  const newAxes = kinds.map((k, i) => (k === 'new' ? i : -1)).filter((i) => i >= 0);
-  if (newAxes.length) y = e.op('Unsqueeze', [y, e.i64(`${c.name}/new_axes`, newAxes)], {}, `${c.name}/new_axes`);
-  if (y === x) y = e.op('Identity', [x], {}, c.name);
-  return [{ tf: y }];
+  const masks = { begin: o?.i32(0, 0) ?? 0, end: o?.i32(1, 0) ?? 0, ellipsis: o?.i32(2, 0) ?? 0, newAxis: o?.i32(3, 0) ?? 0, shrink: o?.i32(4, 0) ?? 0 };
+  return [{ tf: emitStridedSlice(e, x, begin, end, strides, masks, c.name, 'STRIDED_SLICE') }];
 }
 
 /** PACK: stack the inputs along a new axis. */
