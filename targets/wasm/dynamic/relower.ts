@@ -281,6 +281,12 @@ function staticNode(g: Graph, n: Node): boolean {
 export const HOST_OPS: ReadonlySet<string> = new Set(['NonZero', 'Unique', 'Compress', 'NonMaxSuppression']);
 
 /**
+ * edgec-domain ops that run on the host the same way: TfNonMaxSuppression (TensorFlow's
+ * NonMaxSuppressionV5 with soft-NMS: a sequential, score-reweighting search with no wasm kernel).
+ */
+export const HOST_EDGEC_OPS: ReadonlySet<string> = new Set(['TfNonMaxSuppression']);
+
+/**
  * Inputs that size or place an op's output (Reshape's shape, Slice's starts...). The wasm lowering
  * takes them as constants: when one is a runtime value, the graph runs in segments and the value,
  * read back after the segment that computes it, is a constant of the next one.
@@ -322,7 +328,7 @@ export function foldShapeValues(g: Graph): void {
 
 /** Why `n` cannot join a wasm segment now: its sizes depend on values, or it needs parameter values. */
 export function blocks(g: Graph, n: Node, known: ReadonlyMap<ValueId, Tensor>): 'host' | 'params' | undefined {
-  if ((n.domain === '' && HOST_OPS.has(n.op)) || !staticNode(g, n)) return 'host';
+  if ((n.domain === '' && HOST_OPS.has(n.op)) || (n.domain === 'edgec' && HOST_EDGEC_OPS.has(n.op)) || !staticNode(g, n)) return 'host';
   return missingParams(g, n, known).length > 0 ? 'params' : undefined;
 }
 
