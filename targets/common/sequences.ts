@@ -59,6 +59,12 @@ export function hasNonTensorValues(g: Graph): boolean {
   return false;
 }
 
+/** Largest output (elements) the flattener folds when a node's inputs are all constants. */
+const FOLD_MAX = 4096;
+
+/** Most iterations a Loop over sequences is unrolled to (per plan: a runtime trip count re-plans per count). */
+export const MAX_UNROLL = 4096;
+
 /** Ops that only move element values: run at compile time on markers. */
 const STRUCTURAL = new Set(['SequenceEmpty', 'SequenceConstruct', 'SequenceAt', 'SequenceInsert', 'SequenceErase', 'SequenceLength',
   'Optional', 'OptionalHasElement', 'OptionalGetElement', 'Identity']);
@@ -141,6 +147,7 @@ class Flattener {
     const kinds = /^Optional/.test(n.op) || [...n.inputs, ...n.outputs].some((x) => x !== null && (g.typeOf(x).kind !== undefined || this.env.has(x)));
     try {
       if (n.op === 'If' && n.domain === '' && kinds) return this.ifNode(n);
+      if (!kinds && this.fold(n)) return;
       if (!kinds) {
         // a plain node; its bodies may still use sequences inside
         for (const b of subgraphsOf(n)) if (hasNonTensorValues(b)) throw unsupported(`${n.op} bodies with sequence or optional values need a static trip count and structure`);
@@ -157,6 +164,25 @@ class Flattener {
       if (e instanceof EdgecError) throw e.withContext({ node: n.name, op: n.op });
       throw e;
     }
+  }
+
+  /**
+   * Folds a plain node whose inputs are all constants (small outputs, no subgraph, deterministic)
+   * with its reference kernel: what structural ops return (OptionalHasElement, SequenceLength, an
+   * unrolled Loop's iteration number) then decides later structure (an If's condition, a Slice).
+   * @returns whether the node was folded
+   */
+  private fold(n: Node): boolean {
+    const g = this.g;
+    if (subgraphsOf(n).length > 0 || /^(Random|Multinomial$|Bernoulli$|Dropout$)/.test(n.op) || n.inputs.length === 0) return false;
+    if (n.inputs.some((x) => x !== null && !g.consts.has(x))) return false;
+    if (n.outputs.some((o) => !isConcrete(g.typeOf(o).shape) || (g.typeOf(o).shape as number[]).reduce((a, d) => a * d, 1) > FOLD_MAX)) return false;
+    const def = opOf(n, g);
+    const opset = opsetOf(n, g);
+    const outs = def.ref(n.inputs.map((x) => (x === null ? null : g.consts.get(x)!)), parseAttrs(def, n, opset), { opset, node: n });
+    g.removeNode(n.id);
+    n.outputs.forEach((o, k) => this.bind(o, g.addConst(`${g.value(o).name}.const${this.counter++}`, outs[k]!).id));
+    return true;
   }
 
   private structural(n: Node): void {
@@ -338,11 +364,13 @@ class Flattener {
     const [ex] = splitImplicit(n, n.inputs);
     const m = ex[0] ?? null;
     const mt = m === null ? undefined : g.consts.get(m);
-    if (!mt || mt.size !== 1) throw unsupported('Loop carrying sequences or optionals needs a constant trip count (a runtime count needs a runtime sequence structure)');
-    const trip = Number(mt.get(0));
+    if (!mt || mt.size !== 1) throw unsupported('Loop carrying sequences or optionals needs a trip count known when planning (a constant, or a graph input)');
     const cIn = ex[1] ?? null;
     const ct = cIn === null ? undefined : g.consts.get(cIn);
-    if (cIn !== null && !(ct && ct.size === 1 && ct.get(0) !== 0)) throw unsupported('Loop carrying sequences or optionals needs a constant true condition');
+    if (cIn !== null && !(ct && ct.size === 1)) throw unsupported('Loop carrying sequences or optionals needs a condition known when planning (a constant, or a graph input)');
+    // a false initial condition runs no iteration
+    const trip = ct && ct.get(0) === 0 ? 0 : Math.max(0, Number(mt.get(0)));
+    if (trip > MAX_UNROLL) throw unsupported(`Loop carrying sequences runs ${trip} iterations, over the ${MAX_UNROLL} the wasm target unrolls`);
     const alwaysTrue = (v: ValueId): boolean => {
       const t = body.consts.get(v);
       if (t) return t.size === 1 && t.get(0) !== 0;
@@ -386,6 +414,15 @@ class Flattener {
   /** If whose outputs are sequences / optionals: each branch flattened, one tensor output per element. */
   private ifNode(n: Node): void {
     const g = this.g;
+    const cond = g.consts.get(n.inputs[0]!);
+    if (cond && cond.size === 1) {
+      // a condition known here (a structural op's result, a constant input): the branch it takes
+      const b = n.attrs[cond.get(0) !== 0 ? 'then_branch' : 'else_branch'] as Graph;
+      const outs = this.inline(n, b, new Map(), `${n.name}.${cond.get(0) !== 0 ? 'then' : 'else'}`);
+      g.removeNode(n.id);
+      n.outputs.forEach((o, k) => this.bind(o, outs[k]!));
+      return;
+    }
     // copies: a body copied per Loop iteration shares its If nodes' branches
     const branches = ['then_branch', 'else_branch'].map((k) => (n.attrs[k] as Graph).clone());
     if (branches.some((b) => b.captures.some((c) => b.typeOf(c).kind !== undefined))) throw unsupported('If branches that read outer sequence or optional values');

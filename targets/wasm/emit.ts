@@ -89,7 +89,16 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
   const names = { inputs: g0.inputs.map((id) => g0.value(id).name), outputs: g0.outputs.map((id) => g0.value(id).name) };
   if (hasNonTensorValues(g0)) {
     g = g0.clone();
-    groups = flattenSequences(g, opts.sequenceShapes ?? {});
+    try {
+      groups = flattenSequences(g, opts.sequenceShapes ?? {});
+    } catch (e) {
+      if (!(e instanceof EdgecError) || e.kind !== 'unsupported') throw e;
+      // structure decided per call (element counts and shapes, trip counts, positions given as
+      // inputs): a dynamic artifact whose model.mjs flattens and plans each structure (dynamic/sequences.ts)
+      const p = opts.precision ?? (isIntegerGraph(g0) ? 'int8' : hasF16(g0) ? 'fp16' : 'fp32');
+      if (p !== 'fp32' && p !== 'int8') throw unsupported(`sequences of runtime structure are not supported with ${p} on the wasm target`);
+      return emitWasmDynamic(g0, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision: p }, simd: opts.simd ?? true });
+    }
   }
   // The graph decides the kernels (a quantized graph lowers to the int8 kernels); `precision` is
   // the label the manifest records.

@@ -118,6 +118,7 @@ export function runWasmModelValues(model: WasmModel, inputs: readonly RtValue[])
     return runWasmModel(model, inputs.map((v, i) => tensorOnly(v, model.inputs[i]?.name ?? String(i))));
   }
   if (inputs.length !== model.inputs.length) throw invalid(`model has ${model.inputs.length} input(s) but ${inputs.length} were given`);
+  if (typeof model.outputShapes === 'function') return runDynamicValues(model, inputs);
   const feeds: Record<string, unknown> = {};
   model.inputs.forEach((x, i) => {
     const v = inputs[i]!;
@@ -133,13 +134,7 @@ export function runWasmModelValues(model: WasmModel, inputs: readonly RtValue[])
       feeds[x.name] = content.items.map((t) => feedOf(t, dt));
     } else feeds[x.name] = feedOf(content, dt);
   });
-  let out: Record<string, unknown>;
-  try {
-    out = (model.run as (f: Record<string, unknown>) => Record<string, unknown>)(feeds);
-  } catch (e) {
-    if (!(e instanceof Error) || e.constructor.name === 'RuntimeError') throw internal(`model.wasm failed: ${String(e)}`);
-    throw invalid(`model.mjs: ${e.message}`);
-  }
+  const out = callRun(model, feeds);
   return model.outputs.map((y) => {
     const dt = y.dtype as DType;
     const v = out[y.name];
@@ -150,5 +145,47 @@ export function runWasmModelValues(model: WasmModel, inputs: readonly RtValue[])
     if (y.kind === 'sequence') return seq();
     if (v === null) return new OptionalValue(elemType, null);
     return new OptionalValue(elemType, y.kind === 'optional' ? tensorOfOutput(dt, els[0]!, v as TypedArray) : seq());
+  });
+}
+
+/** Calls model.run, mapping a trap to 'internal' and model.mjs's errors to their kind ('unsupported' or 'invalid'). */
+function callRun(model: WasmModel, feeds: Record<string, unknown>): Record<string, unknown> {
+  try {
+    return (model.run as (f: Record<string, unknown>) => Record<string, unknown>)(feeds);
+  } catch (e) {
+    if (!(e instanceof Error) || e.constructor.name === 'RuntimeError') throw internal(`model.wasm failed: ${String(e)}`);
+    if ((e as { kind?: unknown }).kind === 'unsupported') throw unsupported(`model.mjs: ${e.message}`);
+    throw invalid(`model.mjs: ${e.message}`);
+  }
+}
+
+/**
+ * runWasmModelValues for a dynamic artifact with sequence / optional inputs or outputs (structure
+ * planned per call, targets/wasm/dynamic/sequences.ts): every tensor goes with its shape.
+ */
+function runDynamicValues(model: WasmModel, inputs: readonly RtValue[]): RtValue[] {
+  const feeds: Record<string, unknown> = {};
+  const withShape = (t: Tensor, dt: DType) => ({ data: feedOf(t, dt), shape: [...t.shape] });
+  model.inputs.forEach((x, i) => {
+    const v = inputs[i]!;
+    const dt = x.dtype as DType;
+    const content = v instanceof OptionalValue ? v.value : v;
+    if (!x.kind) feeds[x.name] = withShape(tensorOnly(v, x.name), dt);
+    else if (content === null) feeds[x.name] = null;
+    else if (content instanceof TensorSeq) feeds[x.name] = content.items.map((t) => withShape(t, dt));
+    else feeds[x.name] = withShape(content, dt);
+  });
+  const out = callRun(model, feeds);
+  const shapes = model.outputShapes!() as Record<string, unknown>;
+  return model.outputs.map((y) => {
+    const dt = y.dtype as DType;
+    const v = out[y.name];
+    const sh = shapes[y.name];
+    if (!y.kind) return tensorOfOutput(dt, sh as number[], v as TypedArray);
+    const seq = (): TensorSeq => new TensorSeq(dt, (v as TypedArray[]).map((d, k) => tensorOfOutput(dt, (sh as number[][])[k]!, d)));
+    if (y.kind === 'sequence') return seq();
+    const elemType: TensorType = { dtype: dt, shape: [...y.shape], ...(y.kind === 'optional' ? {} : { kind: 'sequence' as const }) };
+    if (v === null) return new OptionalValue(elemType, null);
+    return new OptionalValue(elemType, y.kind === 'optional' ? tensorOfOutput(dt, sh as number[], v as TypedArray) : seq());
   });
 }

@@ -9,14 +9,15 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import { Graph, hasSubgraph } from '../../../compiler/ir/graph.js';
+import { Graph, hasSubgraph, subgraphsOf } from '../../../compiler/ir/graph.js';
+import { hasNonTensorValues } from '../../common/sequences.js';
 import { unsupported } from '../../../compiler/errors.js';
 import { Artifact, ArtifactManifest, IoSpec } from '../../target.js';
 import { buildDynamicModule } from '../module.js';
 import { ALIAS_OPS, LOWERINGS, lowerGraph, qualified } from '../lower.js';
 import { graphToJson } from './graph-json.js';
 import { injectSpec, packageFile } from '../../common/runtime-file.js';
-import { Plan, SHAPE_PARAMS, bindShapes, blocks, layoutPlan } from './relower.js';
+import { HOST_EDGEC_OPS, HOST_OPS, Plan, SHAPE_PARAMS, bindShapes, blocks, layoutPlan } from './relower.js';
 
 
 const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
@@ -49,6 +50,7 @@ export interface DynamicOptions {
  * @param opts bounds and manifest fields
  */
 export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { stats: { codeBytes: number; wasmBytes: number; steps: number; layers: string[] } } {
+  if (hasNonTensorValues(g)) return emitStructured(g, opts);
   const bound: Record<string, number[]> = {};
   for (const id of g.inputs) {
     const v = g.value(id);
@@ -128,6 +130,67 @@ export function emitWasmDynamic(g: Graph, opts: DynamicOptions): Artifact & { st
     files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])),
   };
   return { files, manifest, stats: { codeBytes: wasm.length, wasmBytes: wasm.length, steps: lowBound.steps.length, layers: lowBound.layers.map((n) => n.name) } };
+}
+
+/** Ops that a structured graph's planning resolves or turns into others (targets/common/sequences.ts). */
+const PLANNED_OPS = new Set(['SequenceEmpty', 'SequenceConstruct', 'SequenceAt', 'SequenceInsert', 'SequenceErase', 'SequenceLength',
+  'SplitToSequence', 'ConcatFromSequence', 'SequenceMap', 'Optional', 'OptionalHasElement', 'OptionalGetElement', 'Identity', 'If', 'Loop', 'Scan']);
+
+/** Throws 'unsupported' naming the first node of `g` (or its bodies) that neither lowers nor is planned per call. */
+function checkLowerable(g: Graph): void {
+  for (const n of g.orderedNodes()) {
+    for (const b of subgraphsOf(n)) checkLowerable(b);
+    const key = qualified(n);
+    const std = n.domain === '' || n.domain === 'ai.onnx';
+    if ((std && (PLANNED_OPS.has(n.op) || HOST_OPS.has(n.op))) || (n.domain === 'edgec' && HOST_EDGEC_OPS.has(n.op))) continue;
+    if (!LOWERINGS[key] && !ALIAS_OPS.has(n.op) && !SHAPE_PARAMS[n.op] && key !== 'Shape') throw unsupported(`no wasm lowering for op ${key}`, { node: n.name, op: n.op });
+  }
+}
+
+/**
+ * A dynamic artifact for a graph with sequence / optional values whose structure is decided per
+ * call (dynamic/sequences.ts): model.mjs flattens and plans the graph for each structure; memory
+ * grows as plans need it.
+ */
+function emitStructured(g: Graph, opts: DynamicOptions): Artifact & { stats: { codeBytes: number; wasmBytes: number; steps: number; layers: string[] } } {
+  checkLowerable(g);
+  const { wasm, dynBase } = buildDynamicModule((base) => Math.ceil(base / 65536) + 1, opts.simd ?? true);
+  const { json, weights } = graphToJson(g);
+  const io = (id: number): IoSpec & { kind?: string } => {
+    const v = g.value(id);
+    const max = opts.maxInputShapes[v.name];
+    return { name: v.name, shape: [...v.type.shape], dtype: v.type.dtype, ...(v.type.kind ? { kind: v.type.kind } : {}), ...(max ? { max_shape: max } : {}) };
+  };
+  const inputs = g.inputs.map(io);
+  const outputs = g.outputs.map(io);
+  const spec = {
+    edgec: opts.manifest.edgec,
+    inputs: inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype, ...(x.kind ? { kind: x.kind } : {}), max: x.max_shape ?? null })),
+    outputs: outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype, ...(x.kind ? { kind: x.kind } : {}) })),
+    dynBase,
+  };
+  const mjs = injectSpec('targets/wasm/runtime/model-dynamic.mjs', "/*EDGEC_SPEC*/ ({ edgec: '', inputs: [], outputs: [], dynBase: 0 })", spec);
+  const relower = fs.readFileSync(packageFile('runtime-wasm/build/relower.mjs'), 'utf8');
+  const files = new Map<string, Uint8Array | string>([
+    ['model.wasm', wasm], ['model.mjs', mjs], ['relower.mjs', relower], ['model.graph.json', JSON.stringify(json)],
+    ['model.weights.bin', weights], ['model.d.ts', DTS],
+  ]);
+  const manifest: ArtifactManifest = {
+    ...opts.manifest,
+    macs: 0,
+    params: 0,
+    target: 'wasm',
+    dynamic: true,
+    max_input_shapes: Object.fromEntries(inputs.filter((x) => x.max_shape).map((x) => [x.name, x.max_shape!])),
+    inputs,
+    outputs,
+    weights_bytes: weights.length,
+    arena_bytes: 0,
+    memory_pages: Math.ceil(dynBase / 65536) + 1,
+    wasm_simd: opts.simd ?? true,
+    files: Object.fromEntries([...files].map(([k, v]) => [k, sha256(v)])),
+  };
+  return { files, manifest, stats: { codeBytes: wasm.length, wasmBytes: wasm.length, steps: 0, layers: [] } };
 }
 
 const DTS = `// Generated by edgec (wasm target, dynamic shapes).

@@ -24,6 +24,10 @@ import { alignUp } from '../memory-plan.js';
 import { GraphJson, graphFromJson } from './graph-json.js';
 import { resolveWords } from '../layout.js';
 import type { Word } from '../ctx.js';
+import { hasNonTensorValues } from '../../common/sequences.js';
+import { HostValue, StructuredGraph, bindStructure, structureInputs, structureKey } from './sequences.js';
+
+export type { HostValue } from './sequences.js';
 
 /** Table index of each kernel in a dynamic module: the order of targets/wasm/kernels.ts. */
 export const KERNEL_INDEX: ReadonlyMap<KernelId, number> = new Map((Object.keys(KERNELS) as KernelId[]).map((k, i) => [k, i]));
@@ -72,6 +76,8 @@ export function bindShapes(base: Graph, shapes: Readonly<Record<string, readonly
   const sym = new Map<string, number>();
   for (const id of g.inputs) {
     const v = g.value(id);
+    // sequence / optional inputs are bound with their structure (dynamic/sequences.ts)
+    if (v.type.kind !== undefined) continue;
     const s = shapes[v.name];
     if (!s) throw invalid(`no shape given for input "${v.name}"`);
     if (s.length !== v.type.shape.length) throw invalid(`input "${v.name}" has rank ${v.type.shape.length}, got a shape of rank ${s.length} [${s.join(',')}]`);
@@ -400,15 +406,21 @@ function hostRun(g: Graph, n: Node, env: ReadonlyMap<ValueId, Tensor>): Tensor[]
  * @param host the module's memory and step runner
  */
 export function createRunner(json: GraphJson, weights: Uint8Array, memBase: number, bound: Bound, host: ModuleHost): {
-  run(inputs: Record<string, HostTensor>): Record<string, HostTensor>;
+  run(inputs: Record<string, HostValue>): Record<string, HostValue>;
 } {
   const base = graphFromJson(json, weights);
   let cached: { key: string; plan: Plan } | undefined;
+  // sequences / optionals: structure fixed per call (dynamic/sequences.ts)
+  const structured = hasNonTensorValues(base);
+  const structural = new Set(structured ? structureInputs(base) : []);
+  let cachedS: { key: string; s: StructuredGraph; plan?: Plan; graph?: Graph } | undefined;
 
   /** Writes a plan into memory (when new), feeds its inputs (in order), runs it, reads its outputs (in order). */
+  let lastPlan: Plan | undefined;
   const exec = (plan: Plan, fresh: boolean, feeds: readonly TypedArray[]): HostTensor[] => {
     host.ensure(plan.end);
     if (fresh) host.write(plan.base, plan.image);
+    lastPlan = plan;
     plan.inputs.forEach((x, k) => {
       const d = feeds[k]!;
       if (d.length !== x.size) throw invalid(`input "${x.name}" has ${d.length} elements, expected ${x.size} (shape [${x.shape.join(',')}])`);
@@ -417,7 +429,7 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
     host.runSteps(plan.table, plan.steps);
     return plan.outputs.map((y) => ({ data: host.read(y.dtype, y.addr, y.size), shape: y.shape }));
   };
-  const feedsOf = (g: Graph, inputs: Record<string, HostTensor>): TypedArray[] => g.inputs.map((id) => inputs[g.value(id).name]!.data);
+  const feedsOf = (g: Graph, inputs: Record<string, HostValue>): TypedArray[] => g.inputs.map((id) => (inputs[g.value(id).name] as HostTensor).data);
 
   const runSegmented = (g: Graph, inputs: Record<string, HostTensor>): Record<string, HostTensor> => {
     const env = new Map<ValueId, Tensor>();
@@ -480,10 +492,62 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
 
   const named = (g: Graph, outs: HostTensor[]): Record<string, HostTensor> => Object.fromEntries(g.outputs.map((o, k) => [g.value(o).name, outs[k]!]));
 
+  /** Tensor feeds of a flattened graph: tensor inputs by name, sequence elements as `name[i]`. */
+  const flatFeeds = (s: StructuredGraph, inputs: Record<string, HostValue>): Record<string, HostTensor> => {
+    const feeds: Record<string, HostTensor> = {};
+    for (const [k, v] of Object.entries(inputs)) if (v !== null && !Array.isArray(v)) feeds[k] = v;
+    for (const grp of s.inputs) {
+      const v = inputs[grp.name];
+      grp.items.forEach((item, i) => {
+        const t = Array.isArray(v) ? v[i] : v;
+        if (!t) throw invalid(`input "${grp.name}": element ${i} is missing`);
+        feeds[item] = t;
+      });
+    }
+    return feeds;
+  };
+  /** Model outputs from the flat graph's: sequences as arrays, empty optionals as null. */
+  const regroup = (s: StructuredGraph, res: Record<string, HostTensor>): Record<string, HostValue> => {
+    const out: Record<string, HostValue> = {};
+    for (const id of base.outputs) {
+      const name = base.value(id).name;
+      const grp = s.outputs.find((x) => x.name === name);
+      if (!grp) {
+        out[name] = res[name]!;
+        continue;
+      }
+      const present = grp.flag !== undefined ? Number(res[grp.flag]!.data[0]) !== 0 : grp.present ?? true;
+      const items = grp.items.map((k) => res[k]!);
+      out[name] = !present ? null : grp.kind === 'optional' ? items[0]! : items;
+    }
+    return out;
+  };
+  const runStructured = (inputs: Record<string, HostValue>): Record<string, HostValue> => {
+    const key = structureKey(base, structural, inputs);
+    if (cachedS?.key !== key) {
+      const s = bindStructure(base, structural, inputs, (dtype, v) => fromWasm(dtype as DType, v.shape, v.data as TypedArray));
+      cachedS = { key, s };
+      const feeds = flatFeeds(s, inputs);
+      const shapes = Object.fromEntries(s.graph.inputs.map((id) => [s.graph.value(id).name, feeds[s.graph.value(id).name]!.shape]));
+      const g = bindShapes(s.graph, shapes, bound, false);
+      if (g.orderedNodes().every((n) => blocks(g, n, g.consts) === undefined)) {
+        cachedS.plan = layoutPlan(lowerGraph(g), memBase);
+        return regroup(s, named(g, exec(cachedS.plan, true, feedsOf(g, feeds))));
+      }
+      cachedS.graph = g;
+    }
+    const c = cachedS;
+    const feeds = flatFeeds(c.s, inputs);
+    // a plan already in memory (another structure may have overwritten it: written again when it was not the last one run)
+    if (c.plan) return regroup(c.s, named(c.s.graph, exec(c.plan, lastPlan !== c.plan, feedsOf(c.s.graph, feeds))));
+    return regroup(c.s, runSegmented(c.graph!.clone(), feeds));
+  };
+
   return {
     run(inputs) {
       try {
-        const shapes = Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.shape]));
+        if (structured) return runStructured(inputs);
+        const shapes = Object.fromEntries(Object.entries(inputs as Record<string, HostTensor>).map(([k, v]) => [k, v.shape]));
         const key = JSON.stringify(base.inputs.map((id) => shapes[base.value(id).name]));
         if (cached?.key === key) return named(base, exec(cached.plan, false, feedsOf(base, inputs)));
         const g = bindShapes(base, shapes, bound, false);
@@ -493,7 +557,7 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
           return named(g, exec(plan, true, feedsOf(g, inputs)));
         }
         cached = undefined;
-        return runSegmented(g, inputs);
+        return runSegmented(g, inputs as Record<string, HostTensor>);
       } catch (e) {
         // plain Errors across the model.mjs boundary, keeping edgec's kind (unsupported, invalid...)
         if (e instanceof EdgecError) throw Object.assign(new Error(e.message), { kind: e.kind });

@@ -4,7 +4,7 @@
 // input-shape configuration at run time. No dependencies; Node >= 18 and browsers.
 import { createRunner } from './relower.mjs';
 
-/** @type {{ edgec: string, inputs: { name: string, shape: (number|string)[], dtype: string, max: number[] }[], outputs: { name: string, shape: (number|string)[], dtype: string }[], dynBase: number }} */
+/** @type {{ edgec: string, inputs: { name: string, shape: (number|string)[], dtype: string, max: number[] | null, kind?: string }[], outputs: { name: string, shape: (number|string)[], dtype: string, kind?: string }[], dynBase: number }} */
 const SPEC = /*EDGEC_SPEC*/ ({ edgec: '', inputs: [], outputs: [], dynBase: 0 });
 
 /** Typed-array storage of each dtype (f16/bf16: raw 16-bit patterns). */
@@ -55,7 +55,7 @@ export async function create(options = {}) {
     : (await WebAssembly.instantiate(src, {})).instance;
   const memory = /** @type {WebAssembly.Memory} */ (instance.exports.memory);
   const runSteps = /** @type {(table: number, n: number) => void} */ (instance.exports.run_steps);
-  const max = Object.fromEntries(SPEC.inputs.map((x) => [x.name, x.max]));
+  const max = Object.fromEntries(SPEC.inputs.filter((x) => x.max).map((x) => [x.name, /** @type {number[]} */ (x.max)]));
   /** The module as the planner sees it. */
   const host = {
     /** @param {number} end */
@@ -72,7 +72,7 @@ export async function create(options = {}) {
     runSteps,
   };
   const runner = createRunner(JSON.parse(new TextDecoder().decode(graphBytes)), weights, SPEC.dynBase, { max }, host);
-  /** @type {Record<string, number[]>} */
+  /** @type {Record<string, any>} */
   let lastShapes = {};
 
   /**
@@ -82,13 +82,24 @@ export async function create(options = {}) {
    */
   function run(feeds) {
     if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: { data, shape } }');
-    /** @type {Record<string, { data: any, shape: number[] }>} */
+    /** @type {Record<string, any>} */
     const inputs = {};
     for (const x of SPEC.inputs) {
       const v = feeds[x.name];
       if (v === undefined) throw new Error(`run: missing input "${x.name}"`);
       const A = arrayOf(x.dtype);
-      if (v && typeof v === 'object' && 'data' in v && 'shape' in v) {
+      /** @param {any} t */
+      const tensor = (t) => {
+        if (!t || typeof t !== 'object' || !('data' in t) || !('shape' in t)) throw new Error(`run: input "${x.name}": pass { data, shape } for each tensor`);
+        return { data: t.data instanceof A ? t.data : A.from(t.data), shape: [...t.shape] };
+      };
+      if (x.kind) {
+        // sequence: an array of { data, shape }; optional: null (empty) or its content
+        if (v === null && x.kind !== 'sequence') inputs[x.name] = null;
+        else if (Array.isArray(v) && x.kind !== 'optional') inputs[x.name] = v.map(tensor);
+        else if (x.kind === 'optional') inputs[x.name] = tensor(v);
+        else throw new Error(`run: input "${x.name}" is a ${x.kind}: pass ${x.kind === 'sequence' ? 'an array' : 'null or an array'} of { data, shape }`);
+      } else if (v && typeof v === 'object' && 'data' in v && 'shape' in v) {
         inputs[x.name] = { data: v.data instanceof A ? v.data : A.from(v.data), shape: [...v.shape] };
       } else {
         if (x.shape.some((d) => typeof d !== 'number')) throw new Error(`run: input "${x.name}" has symbolic dims [${x.shape}]; pass { data, shape }`);
@@ -100,13 +111,14 @@ export async function create(options = {}) {
     const out = {};
     lastShapes = {};
     for (const [name, t] of Object.entries(res)) {
-      out[name] = t.data;
-      lastShapes[name] = [...t.shape];
+      // a sequence output: an array of typed arrays (shapes: an array of shapes); an empty optional: null
+      out[name] = t === null ? null : Array.isArray(t) ? t.map((e) => e.data) : t.data;
+      lastShapes[name] = t === null ? null : Array.isArray(t) ? t.map((e) => [...e.shape]) : [...t.shape];
     }
     return out;
   }
-  /** @param {{ name: string, shape: (number|string)[], dtype: string }[]} xs */
-  const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype }));
+  /** @param {{ name: string, shape: (number|string)[], dtype: string, kind?: string }[]} xs */
+  const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype, ...(x.kind ? { kind: x.kind } : {}) }));
   return {
     inputs: pub(SPEC.inputs),
     outputs: pub(SPEC.outputs),
