@@ -125,7 +125,18 @@ class Flattener {
     const g = this.g;
     if (typeof s !== 'number') this.env.set(o, s);
     else if (g.outputs.includes(o)) g.addNode({ op: 'Identity', inputs: [s], outputs: [o], name: `${g.value(o).name}.out` });
-    else g.replaceAllUses(o, s);
+    else {
+      g.replaceAllUses(o, s);
+      this.alias.set(o, s);
+    }
+  }
+
+  /** Values replaced by `bind` (a body output copied by `inline` may be one): what stands for them now. */
+  private readonly alias = new Map<ValueId, ValueId>();
+  private resolve(id: ValueId): ValueId {
+    let x = id;
+    for (let a = this.alias.get(x); a !== undefined; a = this.alias.get(x)) x = a;
+    return x;
   }
 
   /** The static sequence standing for `id`, or an error. */
@@ -351,7 +362,7 @@ class Flattener {
       inputs: m.inputs.map((x) => (x === null ? null : val(x))), outputs: m.outputs.map(val) }, owner.id));
     inferShapes(g);
     for (const m of made) this.node(m);
-    return b.outputs.map((o) => this.env.get(val(o)) ?? map.get(o)!);
+    return b.outputs.map((o) => this.env.get(val(o)) ?? this.resolve(map.get(o)!));
   }
 
   /**

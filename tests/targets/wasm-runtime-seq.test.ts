@@ -20,6 +20,13 @@ import { RtValue, TensorSeq } from '../../compiler/ir/value.js';
 import { compileWasm } from '../../targets/wasm/emit.js';
 import { loadWasmArtifact, runWasmModel, runWasmModelValues, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { compareTensors } from '../helpers/compare.js';
+import { compareValues } from '../onnx-node/cases.js';
+import onnxproto from 'onnx-proto';
+import { DType, ONNX_DTYPE } from '../../compiler/ir/dtype.js';
+import { EdgecError } from '../../compiler/errors.js';
+import { importOnnx } from '../../compiler/frontends/onnx/import.js';
+import { tensorToProto } from '../../compiler/frontends/onnx/tensor-proto.js';
+import { runGraphValues } from '../../compiler/interp/interp.js';
 import { cleanup, f32Bytes, i32Bytes, node, tfShape, tmpDir, writeModel } from '../tfjs/fixture.js';
 
 afterAll(cleanup);
@@ -119,4 +126,179 @@ describe('soft-NMS (TF.js NonMaxSuppressionV5, soft_nms_sigma > 0) on wasm', () 
       }
     });
   }
+});
+
+// ---------------------------------------------------------------------------------------------
+// Sequences of runtime structure (targets/wasm/dynamic/sequences.ts)
+// ---------------------------------------------------------------------------------------------
+
+const { onnx } = onnxproto;
+const AT = onnx.AttributeProto.AttributeType;
+
+function vi(name: string, dt: DType, dims?: (number | string)[]): onnxproto.onnx.ValueInfoProto {
+  return new onnx.ValueInfoProto({
+    name,
+    type: new onnx.TypeProto({
+      tensorType: new onnx.TypeProto.Tensor({
+        elemType: ONNX_DTYPE[dt],
+        ...(dims ? { shape: new onnx.TensorShapeProto({ dim: dims.map((d) => new onnx.TensorShapeProto.Dimension(typeof d === 'number' ? { dimValue: d } : { dimParam: d })) }) } : {}),
+      }),
+    }),
+  });
+}
+/** A value info of a sequence of `dt` tensors (element dims optional). */
+function seqVi(name: string, dt: DType, dims?: (number | string)[]): onnxproto.onnx.ValueInfoProto {
+  return new onnx.ValueInfoProto({ name, type: new onnx.TypeProto({ sequenceType: new onnx.TypeProto.Sequence({ elemType: vi(name, dt, dims).type! }) }) });
+}
+type Attr = onnxproto.onnx.AttributeProto;
+const gAttr = (name: string, g: onnxproto.onnx.GraphProto): Attr => new onnx.AttributeProto({ name, type: AT.GRAPH, g });
+const iAttr = (name: string, i: number): Attr => new onnx.AttributeProto({ name, type: AT.INT, i });
+const onnxNode = (op: string, input: string[], output: string[], attribute: Attr[] = []) => new onnx.NodeProto({ opType: op, input, output, attribute, name: `${op}_${output[0]}` });
+function graph(name: string, nodes: onnxproto.onnx.NodeProto[], input: onnxproto.onnx.ValueInfoProto[], output: onnxproto.onnx.ValueInfoProto[], inits: [string, Tensor][] = []) {
+  return new onnx.GraphProto({ name, node: nodes, input, output, initializer: inits.map(([n, t]) => tensorToProto(t, n)) });
+}
+const model = (g: onnxproto.onnx.GraphProto, opset = 17): Uint8Array =>
+  onnx.ModelProto.encode(new onnx.ModelProto({ irVersion: 8, opsetImport: [{ domain: '', version: opset }], graph: g })).finish();
+
+const i64 = (v: number): Tensor => Tensor.from('i64', [], [BigInt(v)]);
+const i64s = (v: number[]): Tensor => Tensor.from('i64', [v.length], v.map(BigInt));
+function randTensor(r: () => number, shape: number[]): Tensor {
+  const n = shape.reduce((a, d) => a * d, 1);
+  return Tensor.from('f32', shape, Array.from({ length: n }, () => r() * 2 - 1));
+}
+
+/**
+ * Loop(M) over a runtime trip count: seq <- SequenceInsert(seq, x[0 : i + 1] * w + i) (elements of
+ * growing length, computed from the input x at run time); outputs the sequence, its length and
+ * the last element.
+ */
+function growLoopModel(): Uint8Array {
+  const body = graph('body', [
+    onnxNode('Identity', ['c'], ['c_out']),
+    onnxNode('Add', ['i', 'one'], ['end']),
+    onnxNode('Unsqueeze', ['end', 'ax'], ['end1']),
+    onnxNode('Slice', ['x', 'zero1', 'end1'], ['piece']),
+    onnxNode('Mul', ['piece', 'w'], ['scaled']),
+    onnxNode('Cast', ['i'], ['fi'], [iAttr('to', 1)]),
+    onnxNode('Add', ['scaled', 'fi'], ['el']),
+    onnxNode('SequenceInsert', ['sq', 'el'], ['sq_out']),
+  ], [vi('i', 'i64', []), vi('c', 'bool', []), seqVi('sq', 'f32')], [vi('c_out', 'bool', []), seqVi('sq_out', 'f32')],
+  [['one', i64(1)], ['ax', i64s([0])], ['zero1', i64s([0])]]);
+  return model(graph('main', [
+    onnxNode('SequenceEmpty', [], ['empty'], [iAttr('dtype', 1)]),
+    onnxNode('Loop', ['M', 'go', 'empty'], ['seq'], [gAttr('body', body)]),
+    onnxNode('SequenceLength', ['seq'], ['len']),
+    onnxNode('SequenceAt', ['seq', 'last'], ['tail']),
+  ], [vi('x', 'f32', [8]), vi('w', 'f32', []), vi('M', 'i64', []), vi('go', 'bool', [])], [seqVi('seq', 'f32'), vi('len', 'i64', []), vi('tail', 'f32')],
+  [['last', i64(-1)]]));
+}
+
+/** A sequence input of any length: Concat of it, the element at a runtime position (plus x), and the sequence without it. */
+function seqInputModel(): Uint8Array {
+  return model(graph('main', [
+    onnxNode('ConcatFromSequence', ['s'], ['cat'], [iAttr('axis', 0)]),
+    onnxNode('SequenceAt', ['s', 'p'], ['at']),
+    onnxNode('Add', ['at', 'x'], ['y']),
+    onnxNode('SequenceErase', ['s', 'p'], ['rest']),
+  ], [seqVi('s', 'f32', ['n', 3]), vi('x', 'f32', [3]), vi('p', 'i64', [])], [vi('cat', 'f32', ['m', 3]), vi('y', 'f32'), seqVi('rest', 'f32', ['n', 3])]));
+}
+
+/** SplitToSequence by a runtime split along axis 1, Relu of x's row maxima inserted at a runtime position, then concatenated back. */
+function splitInsertModel(): Uint8Array {
+  return model(graph('main', [
+    onnxNode('SplitToSequence', ['x', 'split'], ['parts'], [iAttr('axis', 1)]),
+    onnxNode('ReduceMax', ['x'], ['colsum'], [new onnx.AttributeProto({ name: 'axes', type: AT.INTS, ints: [1] }), iAttr('keepdims', 1)]),
+    onnxNode('Relu', ['colsum'], ['r']),
+    onnxNode('SequenceInsert', ['parts', 'r', 'pos'], ['parts2']),
+    onnxNode('ConcatFromSequence', ['parts2'], ['back'], [iAttr('axis', 1)]),
+  ], [vi('x', 'f32', [3, 6]), vi('split', 'i64', ['k']), vi('pos', 'i64', [])], [seqVi('parts2', 'f32'), vi('back', 'f32')]));
+}
+
+/** Compiles the model with no structure given; runs every input set on the artifact's model.mjs and on the reference. */
+async function checkRuntime(bytes: Uint8Array, sets: RtValue[][]): Promise<void> {
+  const { art, model: m, dispose } = await compiled(importOnnx(bytes, { symbolicToOne: false }));
+  try {
+    expect(art.manifest.dynamic).toBe(true);
+    for (const inputs of sets) {
+      const want = runGraphValues(importOnnx(bytes, { symbolicToOne: false }), inputs);
+      const got = runWasmModelValues(m, inputs);
+      expect(got.length).toBe(want.length);
+      want.forEach((w, k) => expect(compareValues(got[k], w, { rtol: 1e-6, atol: 1e-6 }), `output ${k}`).toBeNull());
+    }
+  } finally {
+    dispose();
+  }
+}
+
+describe('wasm: sequences whose structure is decided per call', () => {
+  it('a Loop grows a sequence over a runtime trip count (elements of growing shape, computed from inputs)', async () => {
+    const r = rng(31);
+    const x = () => randTensor(r, [8]);
+    const w = () => Tensor.from('f32', [], [r() * 3]);
+    const yes = Tensor.from('bool', [], [1]);
+    // trip counts 3, 5, 1, then 3 again (a plan for each structure; the last reuses the first's shapes)
+    await checkRuntime(growLoopModel(), [[x(), w(), i64(3), yes], [x(), w(), i64(5), yes], [x(), w(), i64(1), yes], [x(), w(), i64(3), yes]]);
+  });
+
+  it('a sequence input of any length and element shapes, a runtime position', async () => {
+    const r = rng(32);
+    const seq = (rows: number[]) => new TensorSeq('f32', rows.map((n) => randTensor(r, [n, 3])));
+    await checkRuntime(seqInputModel(), [
+      [seq([2, 1]), randTensor(r, [3]), i64(1)],
+      [seq([1, 4, 2]), randTensor(r, [3]), i64(-3)],
+      [seq([1]), randTensor(r, [3]), i64(0)],
+    ]);
+  });
+
+  it('SplitToSequence with a runtime split, SequenceInsert at a runtime position', async () => {
+    const r = rng(33);
+    await checkRuntime(splitInsertModel(), [
+      [randTensor(r, [3, 6]), i64s([2, 4]), i64(1)],
+      [randTensor(r, [3, 6]), i64s([1, 1, 4]), i64(-1)],
+      [randTensor(r, [3, 6]), i64s([6]), i64(0)],
+    ]);
+  });
+
+  it('model.mjs takes sequences as arrays of { data, shape } and returns arrays', async () => {
+    const { model: m, dispose } = await compiled(importOnnx(seqInputModel()));
+    try {
+      expect(m.inputs[0]).toMatchObject({ name: 's', kind: 'sequence', dtype: 'f32' });
+      const out = m.run({ s: [{ data: new Float32Array([1, 2, 3]), shape: [1, 3] }, { data: new Float32Array([4, 5, 6, 7, 8, 9]), shape: [2, 3] }],
+        x: { data: new Float32Array([1, 1, 1]), shape: [3] }, p: { data: new BigInt64Array([1n]), shape: [] } }) as Record<string, unknown>;
+      expect(Array.from(out['y'] as Float32Array)).toEqual([5, 6, 7, 8, 9, 10]);
+      expect((out['rest'] as Float32Array[]).map((a) => Array.from(a))).toEqual([[1, 2, 3]]);
+      expect(m.outputShapes!()).toMatchObject({ y: [2, 3], rest: [[1, 3]], cat: [3, 3] });
+      expect(() => m.run({ s: new Float32Array(3), x: new Float32Array(3), p: { data: new BigInt64Array([0n]), shape: [] } })).toThrow(/is a sequence/);
+    } finally {
+      dispose();
+    }
+  });
+
+  it('a structure computed from float data in the graph is a one-line unsupported error when the call is planned', async () => {
+    // the trip count is computed from x's values: not known when planning
+    const body = graph('body', [onnxNode('Identity', ['c'], ['c_out']), onnxNode('SequenceInsert', ['sq', 'x'], ['sq_out'])],
+      [vi('i', 'i64', []), vi('c', 'bool', []), seqVi('sq', 'f32')], [vi('c_out', 'bool', []), seqVi('sq_out', 'f32')]);
+    const bytes = model(graph('main', [
+      onnxNode('ReduceMax', ['x'], ['mx'], [iAttr('keepdims', 0)]),
+      onnxNode('Cast', ['mx'], ['M'], [iAttr('to', 7)]),
+      onnxNode('SequenceEmpty', [], ['empty'], [iAttr('dtype', 1)]),
+      onnxNode('Loop', ['M', '', 'empty'], ['final'], [gAttr('body', body)]),
+      onnxNode('ConcatFromSequence', ['final'], ['cat'], [iAttr('axis', 0)]),
+    ], [vi('x', 'f32', [2])], [vi('cat', 'f32')]));
+    const { model: m, dispose } = await compiled(importOnnx(bytes));
+    try {
+      let err: unknown;
+      try {
+        runWasmModelValues(m, [Tensor.from('f32', [2], [2, 1])]);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(EdgecError);
+      expect((err as EdgecError).kind).toBe('unsupported');
+      expect((err as EdgecError).message).toMatch(/trip count known when planning/);
+      expect((err as EdgecError).message.split('\n').length).toBe(1);
+    } finally {
+      dispose();
+    }
+  });
 });

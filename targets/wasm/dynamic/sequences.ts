@@ -47,8 +47,9 @@ function structureParams(g: Graph, n: Node): (ValueId | null | undefined)[] {
 }
 
 /**
- * The graph inputs whose values decide sequence structure: small integer / bool tensor inputs from
- * which a structure parameter (see `structureParams`) is computed.
+ * The graph inputs whose values decide sequence structure: integer / bool tensor inputs from which
+ * a structure parameter (see `structureParams`) is computed. A call's value of one becomes a
+ * constant of the plan when it has at most STRUCTURE_INPUT_MAX elements.
  * @param g a graph with sequence / optional values
  */
 export function structureInputs(g: Graph): ValueId[] {
@@ -66,10 +67,12 @@ export function structureInputs(g: Graph): ValueId[] {
   }
   return g.inputs.filter((id) => {
     const t = g.typeOf(id);
-    const small = t.shape.every((d) => typeof d === 'number') && (t.shape as number[]).reduce((a, d) => a * d, 1) <= STRUCTURE_INPUT_MAX;
-    return seen.has(id) && t.kind === undefined && small && /^(i|u)(8|16|32|64)$|^bool$/.test(t.dtype);
+    return seen.has(id) && t.kind === undefined && /^(i|u)(8|16|32|64)$|^bool$/.test(t.dtype);
   });
 }
+
+/** Whether a call's value of a structure input is baked into the plan (small enough to be a plan constant). */
+const baked = (v: HostTensorLike): boolean => v.data.length <= STRUCTURE_INPUT_MAX;
 
 /** The plan key of a call: input shapes, element shapes, and the values of structure inputs. */
 export function structureKey(g: Graph, structural: ReadonlySet<ValueId>, inputs: Readonly<Record<string, HostValue>>): string {
@@ -77,7 +80,7 @@ export function structureKey(g: Graph, structural: ReadonlySet<ValueId>, inputs:
     const v = inputs[g.value(id).name];
     if (v === null || v === undefined) return null;
     if (Array.isArray(v)) return v.map((t) => t.shape);
-    return structural.has(id) ? [v.shape, Array.from(v.data as ArrayLike<number>, String)] : v.shape;
+    return structural.has(id) && baked(v) ? [v.shape, Array.from(v.data as ArrayLike<number>, String)] : v.shape;
   }));
 }
 
@@ -109,7 +112,7 @@ export function bindStructure(base: Graph, structural: ReadonlySet<ValueId>, inp
     const kind = v.type.kind;
     if (kind === undefined) {
       if (x === null || Array.isArray(x)) throw invalid(`input "${v.name}" is a tensor, got ${x === null ? 'null' : 'an array'}`);
-      if (structural.has(id)) {
+      if (structural.has(id) && baked(x)) {
         // its value decides structure: a constant of this plan
         g.consts.set(id, constOf(v.type.dtype, x));
         g.inputs.splice(g.inputs.indexOf(id), 1);
