@@ -6,10 +6,12 @@
  * - sequences whose structure is decided per call (a Loop growing a sequence over a runtime trip
  *   count, runtime SequenceInsert / SequenceAt positions, SplitToSequence with a runtime split,
  *   sequence inputs of any length) are re-planned by model.mjs for each structure, checked
- *   against the reference interpreter.
+ *   against the reference interpreter;
+ * - shared/models/tfjs/handtrack compiles for wasm and matches its TF.js sample outputs.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadTfjsModel } from '../../compiler/frontends/tfjs/index.js';
@@ -25,8 +27,9 @@ import onnxproto from 'onnx-proto';
 import { DType, ONNX_DTYPE } from '../../compiler/ir/dtype.js';
 import { EdgecError } from '../../compiler/errors.js';
 import { importOnnx } from '../../compiler/frontends/onnx/import.js';
-import { tensorToProto } from '../../compiler/frontends/onnx/tensor-proto.js';
+import { decodeTensorProtoBytes, tensorToProto } from '../../compiler/frontends/onnx/tensor-proto.js';
 import { runGraphValues } from '../../compiler/interp/interp.js';
+import { MODELS_DIR } from '../models/harness.js';
 import { cleanup, f32Bytes, i32Bytes, node, tfShape, tmpDir, writeModel } from '../tfjs/fixture.js';
 
 afterAll(cleanup);
@@ -301,4 +304,33 @@ describe('wasm: sequences whose structure is decided per call', () => {
       dispose();
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// shared/models/tfjs/handtrack (tf.while_loop, TensorLists, NonMaxSuppressionV5) on wasm
+// ---------------------------------------------------------------------------------------------
+
+const HANDTRACK = path.join(MODELS_DIR, 'tfjs', 'handtrack');
+
+describe.skipIf(!fs.existsSync(HANDTRACK))('handtrack on wasm', () => {
+  it('runs through model.mjs and matches its TF.js sample outputs', async () => {
+    const rd = (f: string): Tensor => decodeTensorProtoBytes(new Uint8Array(fs.readFileSync(path.join(HANDTRACK, 'sample', f)))).tensor;
+    const io = JSON.parse(fs.readFileSync(path.join(HANDTRACK, 'sample/io.json'), 'utf8')) as { outputs: { name: string }[] };
+    const { model: m, dispose } = await compiled(loadTfjsModel(path.join(HANDTRACK, 'model.json')));
+    try {
+      const x = rd('input_0.pb');
+      const outs = runWasmModel(m, [Tensor.from(m.inputs[0]!.dtype as DType, x.shape, x.toNumbers())]);
+      expect(outs.length).toBe(io.outputs.length);
+      io.outputs.forEach((o, k) => {
+        expect(m.outputs[k]!.name).toBe(o.name);
+        let want = rd(`output_${k}.pb`);
+        // int32 outputs stored as their int32 bits in float32 by the sample writer (see tests/tfjs/models.test.ts)
+        if (o.name === 'Identity_5' || o.name === 'Identity') want = Tensor.from('f32', want.shape, Array.from(new Int32Array(Float32Array.from(want.toNumbers()).buffer)));
+        const got = outs[k]!;
+        expect(compareTensors(Tensor.from('f32', got.shape, got.toNumbers()), want, { rtol: 1e-3, atol: 1e-4 }), `output ${k} (${o.name})`).toBeNull();
+      });
+    } finally {
+      dispose();
+    }
+  }, 240_000);
 });
