@@ -262,6 +262,19 @@ describe('wasm: sequences whose structure is decided per call', () => {
     ]);
   });
 
+  it('value-dependent sizes after a runtime structure run in segments (NonZero of the concatenated sequence)', async () => {
+    const bytes = model(graph('main', [
+      onnxNode('ConcatFromSequence', ['s'], ['cat'], [iAttr('axis', 0)]),
+      onnxNode('Relu', ['cat'], ['r']),
+      onnxNode('NonZero', ['r'], ['nz']),
+      onnxNode('Cast', ['nz'], ['nzf'], [iAttr('to', 1)]),
+      onnxNode('Neg', ['nzf'], ['y']),
+    ], [seqVi('s', 'f32', ['n', 2])], [vi('y', 'f32')]));
+    const r = rng(34);
+    const seq = (rows: number[]) => new TensorSeq('f32', rows.map((n) => randTensor(r, [n, 2])));
+    await checkRuntime(bytes, [[seq([2, 3])], [seq([2, 3])], [seq([1])]]);
+  });
+
   it('model.mjs takes sequences as arrays of { data, shape } and returns arrays', async () => {
     const { model: m, dispose } = await compiled(importOnnx(seqInputModel()));
     try {

@@ -525,16 +525,18 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
   const runStructured = (inputs: Record<string, HostValue>): Record<string, HostValue> => {
     const key = structureKey(base, structural, inputs);
     if (cachedS?.key !== key) {
+      // a new structure: flatten, bind shapes, plan (kept only once planning succeeded)
+      cachedS = undefined;
       const s = bindStructure(base, structural, inputs, (dtype, v) => fromWasm(dtype as DType, v.shape, v.data as TypedArray));
-      cachedS = { key, s };
       const feeds = flatFeeds(s, inputs);
       const shapes = Object.fromEntries(s.graph.inputs.map((id) => [s.graph.value(id).name, feeds[s.graph.value(id).name]!.shape]));
       const g = bindShapes(s.graph, shapes, bound, false);
       if (g.orderedNodes().every((n) => blocks(g, n, g.consts) === undefined)) {
-        cachedS.plan = layoutPlan(lowerGraph(g), memBase);
-        return regroup(s, named(g, exec(cachedS.plan, true, feedsOf(g, feeds))));
+        const plan = layoutPlan(lowerGraph(g), memBase);
+        cachedS = { key, s, plan };
+        return regroup(s, named(g, exec(plan, true, feedsOf(g, feeds))));
       }
-      cachedS.graph = g;
+      cachedS = { key, s, graph: g };
     }
     const c = cachedS;
     const feeds = flatFeeds(c.s, inputs);
