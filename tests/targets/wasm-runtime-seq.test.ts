@@ -290,9 +290,8 @@ describe('wasm: sequences whose structure is decided per call', () => {
     }
   });
 
-  it('a structure computed from float data in the graph is a one-line unsupported error when the call is planned', async () => {
-    // the trip count is computed from x's values: not known when planning
-    const body = graph('body', [onnxNode('Identity', ['c'], ['c_out']), onnxNode('SequenceInsert', ['sq', 'x'], ['sq_out'])],
+  it('a trip count computed from float data in the graph: computed in wasm first, then the call is planned', async () => {
+    const body = graph('body', [onnxNode('Identity', ['c'], ['c_out']), onnxNode('Mul', ['x', 'x'], ['xx']), onnxNode('SequenceInsert', ['sq', 'xx'], ['sq_out'])],
       [vi('i', 'i64', []), vi('c', 'bool', []), seqVi('sq', 'f32')], [vi('c_out', 'bool', []), seqVi('sq_out', 'f32')]);
     const bytes = model(graph('main', [
       onnxNode('ReduceMax', ['x'], ['mx'], [iAttr('keepdims', 0)]),
@@ -301,17 +300,22 @@ describe('wasm: sequences whose structure is decided per call', () => {
       onnxNode('Loop', ['M', '', 'empty'], ['final'], [gAttr('body', body)]),
       onnxNode('ConcatFromSequence', ['final'], ['cat'], [iAttr('axis', 0)]),
     ], [vi('x', 'f32', [2])], [vi('cat', 'f32')]));
-    const { model: m, dispose } = await compiled(importOnnx(bytes));
+    // trip counts 2, 4, 2 (the second 2 reuses its plan)
+    await checkRuntime(bytes, [[Tensor.from('f32', [2], [2.5, 1])], [Tensor.from('f32', [2], [-1, 4])], [Tensor.from('f32', [2], [2, 0.5])]]);
+  });
+
+  it('a Loop over sequences past the unroll limit is a one-line unsupported error when the call is planned', async () => {
+    const { model: m, dispose } = await compiled(importOnnx(growLoopModel(), { symbolicToOne: false }));
     try {
       let err: unknown;
       try {
-        runWasmModelValues(m, [Tensor.from('f32', [2], [2, 1])]);
+        runWasmModelValues(m, [Tensor.from('f32', [8], new Array<number>(8).fill(1)), Tensor.from('f32', [], [1]), i64(5000), Tensor.from('bool', [], [1])]);
       } catch (e) {
         err = e;
       }
       expect(err).toBeInstanceOf(EdgecError);
       expect((err as EdgecError).kind).toBe('unsupported');
-      expect((err as EdgecError).message).toMatch(/trip count known when planning/);
+      expect((err as EdgecError).message).toMatch(/5000 iterations, over the 4096/);
       expect((err as EdgecError).message.split('\n').length).toBe(1);
     } finally {
       dispose();

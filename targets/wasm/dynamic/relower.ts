@@ -25,7 +25,7 @@ import { GraphJson, graphFromJson } from './graph-json.js';
 import { resolveWords } from '../layout.js';
 import type { Word } from '../ctx.js';
 import { hasNonTensorValues } from '../../common/sequences.js';
-import { HostValue, StructuredGraph, bindStructure, structureInputs, structureKey } from './sequences.js';
+import { HostValue, StructuredGraph, bindStructure, computedStructure, structureInputs, structureKey } from './sequences.js';
 
 export type { HostValue } from './sequences.js';
 
@@ -522,12 +522,31 @@ export function createRunner(json: GraphJson, weights: Uint8Array, memBase: numb
     }
     return out;
   };
+  /** Runs a tensor graph on inputs by name (one plan, or segments), planned for this call. */
+  const runTensorGraph = (g0: Graph, inputs: Record<string, HostValue>): Record<string, HostTensor> => {
+    const feeds = Object.fromEntries(g0.inputs.map((id) => [g0.value(id).name, inputs[g0.value(id).name] as HostTensor]));
+    const g = bindShapes(g0, Object.fromEntries(Object.entries(feeds).map(([k, v]) => [k, v.shape])), bound, false);
+    if (!g.orderedNodes().every((n) => blocks(g, n, g.consts) === undefined)) return runSegmented(g, feeds);
+    return named(g, exec(layoutPlan(lowerGraph(g), memBase), true, feedsOf(g, feeds)));
+  };
+  // structure parameters computed from data: their nodes run first, every call
+  const pre = structured ? computedStructure(base, structural) : { nodes: [], params: [] };
+  const preGraph = pre.nodes.length > 0 ? segmentGraph(base, pre.nodes, base.consts, new Set(pre.params)) : undefined;
+
   const runStructured = (inputs: Record<string, HostValue>): Record<string, HostValue> => {
-    const key = structureKey(base, structural, inputs);
+    const computed = new Map<ValueId, Tensor>();
+    if (preGraph) {
+      const res = runTensorGraph(preGraph.graph, inputs);
+      for (const o of preGraph.outputs) {
+        const t = res[base.value(o).name]!;
+        computed.set(o, fromWasm(base.typeOf(o).dtype, t.shape, t.data));
+      }
+    }
+    const key = structureKey(base, structural, inputs) + JSON.stringify([...computed.values()].map((t) => Array.from(t.data as ArrayLike<number>, String)));
     if (cachedS?.key !== key) {
       // a new structure: flatten, bind shapes, plan (kept only once planning succeeded)
       cachedS = undefined;
-      const s = bindStructure(base, structural, inputs, (dtype, v) => fromWasm(dtype as DType, v.shape, v.data as TypedArray));
+      const s = bindStructure(base, structural, inputs, (dtype, v) => fromWasm(dtype as DType, v.shape, v.data as TypedArray), computed);
       const feeds = flatFeeds(s, inputs);
       const shapes = Object.fromEntries(s.graph.inputs.map((id) => [s.graph.value(id).name, feeds[s.graph.value(id).name]!.shape]));
       const g = bindShapes(s.graph, shapes, bound, false);

@@ -74,6 +74,38 @@ export function structureInputs(g: Graph): ValueId[] {
 /** Whether a call's value of a structure input is baked into the plan (small enough to be a plan constant). */
 const baked = (v: HostTensorLike): boolean => v.data.length <= STRUCTURE_INPUT_MAX;
 
+/**
+ * Structure parameters computed from data in the graph (a trip count read from a tensor's values):
+ * the tensor-only nodes that compute them, in order, and the parameter values. The runner runs
+ * these nodes first (in wasm, like any graph) and plans the call with their results as constants.
+ * Empty when every parameter follows from constants and structure inputs, or when a parameter
+ * depends on sequence values (flattening then reports it).
+ * @param g a graph with sequence / optional values
+ * @param structural its structure inputs
+ */
+export function computedStructure(g: Graph, structural: ReadonlySet<ValueId>): { nodes: Node[]; params: ValueId[] } {
+  const targets = new Set<ValueId>();
+  for (const n of g.orderedNodes()) for (const x of structureParams(g, n)) if (x !== null && x !== undefined && !g.consts.has(x) && g.producerOf(x)) targets.add(x);
+  const need = new Set<Node>();
+  let fromData = false;
+  const stack = [...targets];
+  const seen = new Set<ValueId>(stack);
+  while (stack.length > 0) {
+    const v = stack.pop()!;
+    const p = g.producerOf(v);
+    if (!p) {
+      if (g.inputs.includes(v) && !structural.has(v)) fromData = true;
+      continue;
+    }
+    need.add(p);
+    for (const x of p.inputs) if (x !== null && !g.consts.has(x) && !seen.has(x)) { seen.add(x); stack.push(x); }
+  }
+  const nodes = g.orderedNodes().filter((n) => need.has(n));
+  const plain = nodes.every((n) => subgraphsOf(n).length === 0 && [...n.inputs, ...n.outputs].every((x) => x === null || g.typeOf(x).kind === undefined));
+  if (!fromData || !plain) return { nodes: [], params: [] };
+  return { nodes, params: [...targets] };
+}
+
 /** The plan key of a call: input shapes, element shapes, and the values of structure inputs. */
 export function structureKey(g: Graph, structural: ReadonlySet<ValueId>, inputs: Readonly<Record<string, HostValue>>): string {
   return JSON.stringify(g.inputs.map((id) => {
@@ -100,10 +132,16 @@ export interface StructuredGraph {
  * @param structural structure inputs (`structureInputs`)
  * @param inputs the call's values by input name
  * @param constOf the tensor of a host value of a dtype
+ * @param computed values of structure parameters computed from data (`computedStructure`)
  */
 export function bindStructure(base: Graph, structural: ReadonlySet<ValueId>, inputs: Readonly<Record<string, HostValue>>,
-  constOf: (dtype: string, v: HostTensorLike) => Tensor): StructuredGraph {
+  constOf: (dtype: string, v: HostTensorLike) => Tensor, computed: ReadonlyMap<ValueId, Tensor> = new Map()): StructuredGraph {
   const g = base.clone();
+  // parameters computed from data by an earlier run: constants where nodes read them
+  for (const [p, t] of computed) {
+    const c = g.addConst(`${g.value(p).name}.planned`, t).id;
+    for (const n of g.nodes.values()) n.inputs = n.inputs.map((x) => (x === p ? c : x));
+  }
   const shapes: { sequences: Record<string, number[][]>; emptyOptionals: string[] } = { sequences: {}, emptyOptionals: [] };
   for (const id of [...g.inputs]) {
     const v = g.value(id);
