@@ -79,6 +79,8 @@ export function tensorOfOutput(dt: DType, shape: number[], data: TypedArray): Te
 /** Runs a loaded model on tensors given in input order; returns tensors of the outputs' dtypes in output order. */
 export function runWasmModel(model: WasmModel, inputs: readonly Tensor[]): Tensor[] {
   if (inputs.length !== model.inputs.length) throw invalid(`model has ${model.inputs.length} input(s) but ${inputs.length} were given`);
+  const valued = [...model.inputs, ...model.outputs].find((x) => x.kind);
+  if (valued) throw unsupported(`"${valued.name}" is a ${valued.kind}: this runs tensors only; run the artifact's model.mjs from JavaScript (runWasmModelValues in Node)`);
   const feeds: Record<string, TypedArray | { data: TypedArray; shape: number[] }> = {};
   const dynamic = typeof model.outputShapes === 'function';
   model.inputs.forEach((x, i) => {
