@@ -161,7 +161,21 @@ export const L_YNHWC: i32 = 2;
 // 48 lower bound, 64 upper bound (i32x4 or i64x2 or f64x2 per kind), 80 zy (i32x4);
 // i32 at 96 kind (0 raw int32, 1 fixed n >= 32, 2 fixed n < 32, 3 float), 100 shift (n or n - 32),
 // 104 signed output.
-const SLOTS: usize = memory.data(4 * 112, 16);
+const SLOTS0: usize = memory.data(4 * 112, 16);
+/**
+ * The slot area of this instance: the static one, or in the threads build (kernels-threads.wasm,
+ * every thread an instance over one shared memory) the area `thread_area` set for a worker.
+ */
+let slotArea: usize = 0;
+@inline function slotBase(): usize { return ASC_FEATURE_THREADS ? (slotArea != 0 ? slotArea : SLOTS0) : SLOTS0; }
+
+/**
+ * thread_area: gives this instance its own output-stage slot area (threads build: one per worker
+ * thread, so concurrent int8 kernels never share it). Params: 0 area (SLOT_BYTES * 4 bytes, 16-aligned).
+ */
+export function thread_area(p: usize): void {
+  slotArea = pa(p, 0);
+}
 const SLOT_BYTES: usize = 112;
 const K_RAW: i32 = 0;
 const K_HI: i32 = 1;
@@ -180,7 +194,7 @@ const K_HFS: i32 = 6;
 
 /** Prepares slot `k` for channel m of the output stage at s. */
 function prepSlot(s: usize, m: i32, k: i32): void {
-  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const at = slotBase() + <usize>k * SLOT_BYTES;
   const chan = sChan(s);
   const flags = sFlags(s);
   const zy = sZy(s);
@@ -255,7 +269,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  * requantizes, clamps, stores n values at y (bytes, or int32 for raw output).
  */
 @inline function epilogue8(k: i32, a: v128, b: v128, y: usize, n: i32): void {
-  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const at = slotBase() + <usize>k * SLOT_BYTES;
   if (load<i32>(at, 96) == K_RAW) {
     const off = v128.load(at);
     store8x32(y, i32x4.add(a, off), i32x4.add(b, off), n);
@@ -269,7 +283,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  * the low half of the result.
  */
 @inline function epi8v(k: i32, a: v128, b: v128): v128 {
-  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const at = slotBase() + <usize>k * SLOT_BYTES;
   const kind0 = load<i32>(at, 96);
   if (kind0 == K_HF || kind0 == K_HFS) {
     const mv = v128.load(at, 16);
@@ -526,6 +540,7 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
       const w3 = v128.load32_splat(wc, 12), w4 = v128.load32_splat(wc, 16), w5 = v128.load32_splat(wc, 20);
       const o1 = <usize>dwColOff(dw, sw, PWd) << 2, o2 = <usize>dwColOff(2 * dw, sw, PWd) << 2, down = <usize>(2 * dh * PWd) << 2;
       // the output stage's constants in locals (high-word requantization, the usual case)
+      const SLOTS = slotBase();
       const kind = load<i32>(SLOTS, 96);
       // folded slots (K_HF/K_HFS) have zero off and zy vectors: the same arithmetic
       const hiK = kind == K_HI || kind == K_HIS || kind == K_HF || kind == K_HFS, sgn = kind == K_HIS || kind == K_HFS;
