@@ -130,7 +130,7 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
       inputs: t.layout.inputAddr, outputs: t.layout.outputAddr, splitLayers: plan.split.size } };
   }
   const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, mt?.spec);
-  const dts = modelDts(inputs, outputs, opts.profile ?? false);
+  const dts = modelDts(inputs, outputs, opts.profile ?? false, threads > 1);
   const abiIn = abi(inputs, layout.inputAddr), abiOut = abi(outputs, layout.outputAddr);
   // model_abi.h: the same ABI as C #defines, for hosts without JavaScript
   const header = abiHeader({ version: edgecVersion(), pages: layout.pages, simd, inputs: abiIn, outputs: abiOut });
@@ -240,7 +240,7 @@ const DTS_ARRAYS: Readonly<Record<string, string>> = {
   u64: 'BigUint64Array', i4: 'Int8Array', u4: 'Uint8Array',
 };
 
-function modelDts(inputs: IoSpec[], outputs: IoSpec[], profile: boolean): string {
+function modelDts(inputs: IoSpec[], outputs: IoSpec[], profile: boolean, threads = false): string {
   const arr = (dt: string): string => DTS_ARRAYS[dt] ?? 'Float32Array';
   const feedType = (dt: string): string =>
     dt === 'f16' || dt === 'bf16' ? 'Uint16Array | ArrayLike<number>'
@@ -262,13 +262,26 @@ export interface Model {
   readonly layers: { name: string; op: string }[];
   /** Accumulated milliseconds per layer since the last reset. */
   profile(): LayerTime[];
-  resetProfile(): void;` : ''}
+  resetProfile(): void;` : ''}${threads ? `
+  /** Threads running each inference (create({ threads }) on model-threads.wasm); absent on one thread. */
+  readonly threads?: number;
+  /** Stops the worker threads (threaded models; the model cannot run afterwards). */
+  dispose?(): void;` : ''}
 }
 export interface CreateOptions {
   /** model.wasm bytes or a compiled module (default: fetch/read model.wasm next to model.mjs). */
   wasm?: BufferSource | WebAssembly.Module;
   /** Location of model.wasm. */
-  url?: string | URL;
+  url?: string | URL;${threads ? `
+  /**
+   * Run on this many threads (at most the --threads the artifact was compiled with): model-threads.wasm
+   * on N - 1 workers plus the caller over one shared memory. Needs SharedArrayBuffer (a page must be
+   * cross-origin isolated: COOP same-origin + COEP require-corp); otherwise a warning and one thread.
+   */
+  threads?: number;
+  /** model-threads.wasm bytes or a compiled module / its location (default: next to model.mjs). */
+  threadsWasm?: BufferSource | WebAssembly.Module;
+  threadsUrl?: string | URL;` : ''}
 }
 export function create(options?: CreateOptions): Promise<Model>;
 `;

@@ -34,7 +34,7 @@ export interface ThreadPlan {
 }
 
 /** Layers below this many multiply-accumulates run on one thread (a barrier costs a few microseconds). */
-export const MIN_SPLIT_MACS = 1 << 17;
+export const MIN_SPLIT_MACS = 1 << 18;
 
 /** Numeric parameter words (as many as read; NaN for an address word). */
 type Nums = [number, number, number, number, number, number, number, number, number, number, number, number, number];
