@@ -49,6 +49,8 @@ const F_NOWRAP: i32 = 256;
 /** qconv_i8 layout bits: x channels-last (pointwise path), y channels-last. */
 export const L_XNHWC: i32 = 1;
 export const L_YNHWC: i32 = 2;
+/** qconv_i8 layout bit, threads build only: words 29, 30 hold an output-row range (GEMM paths, y channels-last). */
+export const L_ROWS: i32 = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Shared epilogue
@@ -176,6 +178,13 @@ let slotArea: usize = 0;
 export function thread_area(p: usize): void {
   slotArea = pa(p, 0);
 }
+
+/**
+ * Threads build: output rows [rowFrom, rowTo) of the current qconv_i8 call (rowTo 0: every row),
+ * from words 29 and 30 of a part's parameter block (layout bit L_ROWS; targets/wasm/threads.ts).
+ */
+let rowFrom: i32 = 0;
+let rowTo: i32 = 0;
 const SLOT_BYTES: usize = 112;
 const K_RAW: i32 = 0;
 const K_HI: i32 = 1;
@@ -413,6 +422,11 @@ export function qconv_i8(p: usize): void {
   const ph = pi(p, 23), pw = pi(p, 24), G = pi(p, 25), path = pi(p, 26), zx = pi(p, 27), layout = pi(p, 28);
   const osz: i32 = (flags & F_Y32) ? 4 : 1;
   const HW = H * W, OHW = OH * OW;
+  if (ASC_FEATURE_THREADS) {
+    const part = (layout & L_ROWS) != 0;
+    rowFrom = part ? pi(p, 29) : 0;
+    rowTo = part ? pi(p, 30) : 0;
+  }
   for (let n = 0; n < N; n++) {
     const xn = x + <usize>(n * C * HW);
     const yn = y + <usize>(n * M * OHW * osz);
@@ -1006,8 +1020,10 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
     const xg = x + <usize>(xNhwc ? g * Cg : g * Cg * HW);
     const wg = wpack + (<usize>(g * Mg4 * K2) << 2);
     const yg = y + <usize>(yNhwc ? g * Mg : g * Mg * OHW * osz);
-    for (let oh0 = 0; oh0 < OH; oh0 += TR) {
-      const rows = min(TR, OH - oh0);
+    // threads build: only the output rows qconv_rows_i8 asked for (channels-last output)
+    const r0 = ASC_FEATURE_THREADS && rowTo > 0 ? rowFrom : 0, r1 = ASC_FEATURE_THREADS && rowTo > 0 ? rowTo : OH;
+    for (let oh0 = r0; oh0 < r1; oh0 += TR) {
+      const rows = min(TR, r1 - oh0);
       const npix = rows * OW;
       const p0 = oh0 * OW;
       if (pointwise && xNhwc) {

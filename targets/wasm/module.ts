@@ -195,9 +195,10 @@ export function buildModule(low0: Lowered, opts: BuildOptions = {}): { wasm: Uin
     // threads: parameter blocks of the split steps' parts
     const partAddr = new Map<number, number[]>();
     for (const [i, parts] of th?.split ?? []) {
-      partAddr.set(i, parts.map(() => {
+      partAddr.set(i, parts.map((ws) => {
         const a = cur;
-        cur += KERNELS[low.steps[i]!.kernel].words * 4;
+        // a part may carry words past the kernel's block (qconv_i8 row ranges, threads.ts)
+        cur += Math.max(KERNELS[low.steps[i]!.kernel].words, ws.length) * 4;
         return a;
       }));
     }

@@ -10,7 +10,9 @@
  *   same order as the whole call computes it, so results are bit-identical.
  * - qconv_i8 with an NCHW output: depthwise (path 2) by channel ranges, group-1 GEMM paths by
  *   output-channel ranges (multiples of 4); each part gets its own channel-parameter blob (off,
- *   mult, shift arrays re-padded to the part's channel count).
+ *   mult, shift arrays re-padded to the part's channel count). With a channels-last output (GEMM
+ *   paths): by output-row ranges, given in two extra words (29, 30; layout bit 4), which only the
+ *   threads build of the kernel reads (runtime-wasm/assembly/int8.ts L_ROWS).
  * - qdw_nhwc_i8: by output-row ranges (rows of a channels-last tensor are contiguous); the top
  *   padding and input start move with the range.
  * Every other step runs on thread 0. Part k > 0 of a split step gets its own scratch region (after
@@ -98,7 +100,12 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
   }
   if (kernel === 'qconv_i8') {
     const [flags, M, N, C, H, W, OH, OW, KH, KW, G, path, layout] = [6, 10, 11, 12, 13, 14, 15, 16, 17, 18, 25, 26, 28].map((j) => iv(w[j])) as Nums;
-    if (N !== 1 || (layout & 2) !== 0 || M * OH * OW * (C / G) * KH * KW < MIN_SPLIT_MACS) return undefined;
+    if (N !== 1 || M * OH * OW * (C / G) * KH * KW < MIN_SPLIT_MACS) return undefined;
+    if ((layout & 2) !== 0) {
+      // channels-last output (GEMM paths): output-row ranges, words 29 and 30 (layout bit 4, threads build)
+      if (path === 2) return undefined;
+      return ranges(OH, parts, 1).map(([a, b]) => [...set(w, { 28: I(layout | 4) }), I(a), I(b)]);
+    }
     const chan = w[4]!;
     if (chan.k !== 'blob' || chan.off !== 0 || low.codecs[chan.id]) return undefined;
     const osz = (flags & 4) !== 0 ? 4 : 1;
