@@ -273,7 +273,7 @@ export function buildModule(low0: Lowered, opts: BuildOptions = {}): { wasm: Uin
       }
       return [...patches, mod.call(fn, [mod.i32.const(paramAddr[i]!)], binaryen.none)];
     };
-    // threads: barrier, run's prologue/epilogue (thread 0) and thread_main (workers)
+    // threads: barrier, run's prologue (thread 0 starts the workers' run) and thread_main (workers)
     const tf = th && tl ? threadFunctions(mod, th, tl, fnOf, partAddr, (i) => fnOf.get(low.steps[i]!.kernel)!) : undefined;
     if (opts.profile) mod.addFunctionImport('now', 'env', 'now', binaryen.none, binaryen.f64);
     const layerIdx = new Map(low.layers.map((n, i) => [n, i]));
@@ -339,7 +339,7 @@ export function buildModule(low0: Lowered, opts: BuildOptions = {}): { wasm: Uin
       }
       return out;
     };
-    const body = tf ? [...tf.prologue(), ...seq(), ...tf.epilogue()] : seq();
+    const body = tf ? [...tf.prologue(), ...seq()] : seq();
     if (pos !== low.steps.length) throw internal(`control steps are not nested: unexpected ${low.steps[pos]!.ctrl?.k} at step ${pos}`);
     const locals = [...(opts.profile ? [binaryen.f64] : []), ...new Array<number>(nLoops).fill(I32)];
     mod.addFunction('run', binaryen.none, binaryen.none, locals, mod.block(null, body, binaryen.none));

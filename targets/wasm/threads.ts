@@ -184,7 +184,7 @@ export function threadLayout(plan: ThreadPlan, arenaEnd: number): ThreadLayout {
  * and thread 0 when the mainWaits word is 1: Node; a browser's main thread only spins).
  */
 export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: ThreadLayout, fnOf: Map<string, string>,
-  partAddr: Map<number, number[]>, stepKernel: (i: number) => string): { thread0(i: number, calls: number[]): number[]; prologue(): number[]; epilogue(): number[]; finish(): void } {
+  partAddr: Map<number, number[]>, stepKernel: (i: number) => string): { thread0(i: number, calls: number[]): number[]; prologue(): number[]; finish(): void } {
   const I32 = binaryen.i32;
   const at = (o: number): number => mod.i32.const(tl.sync + o);
   const load = (o: number): number => mod.i32.atomic.load(0, at(o));
@@ -204,9 +204,6 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
     },
     prologue() {
       return [mod.drop(mod.i32.atomic.rmw.add(0, at(SYNC.start), mod.i32.const(1))), mod.drop(mod.memory.atomic.notify(at(SYNC.start), mod.i32.const(0x7fffffff)))];
-    },
-    epilogue() {
-      return [];
     },
     finish() {
       // edgec_barrier(canWait): locals 1 generation, 2 spins
