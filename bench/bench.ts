@@ -20,7 +20,9 @@
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
  * --only a,b (model names; `recurrent` selects every recurrent row), --out FILE, --no-check (skip
  * the reference check), --no-int8, --no-rnn, --rnn-sweep, --no-prune (skip the pruning rows of
- * bench/pruning.ts; `--only prune` selects only them).
+ * bench/pruning.ts; `--only prune` selects only them). `--only threads[,model...]`: only the threads rows
+ * of bench/threads.ts (edgec and ORT-web on 1 and 2 threads, fp32 and int8), run alone because
+ * ORT-web sizes its thread pool at its first session.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +41,7 @@ import { quantizeModel } from '../quantize/index.js';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
 import { recurrentModels, recurrentSweep } from './recurrent.js';
 import { benchPruning, pruningTable } from './pruning.js';
+import { benchThreads, threadsTable } from './threads.js';
 
 interface Args {
   models: string;
@@ -354,6 +357,15 @@ function ortWasmBytes(): number {
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  if (args.only?.includes('threads')) {
+    const t = await benchThreads(args.models, args.runs, args.warmup, args.only);
+    console.log(threadsTable(t).join('\n'));
+    if (args.out) {
+      fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
+      fs.writeFileSync(args.out, JSON.stringify({ machine: { node: process.version, cpus: os.cpus().length }, runs: args.runs, threads: t }, null, 2) + '\n');
+    }
+    return;
+  }
   ort.env.wasm.numThreads = 1;
   ort.env.logLevel = 'error';
   const files = fs.readdirSync(args.models).filter((f) => f.endsWith('.onnx')).sort()

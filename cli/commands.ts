@@ -124,7 +124,8 @@ export function cmdInspect(model: string, opts: { json?: boolean; wide?: boolean
  * @param note receives a one-line note when the last batch is padded
  * @param progress shows batches done (a bar on a terminal)
  */
-export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?: (m: string) => void, progress: Progress = NO_PROGRESS, device?: string): Promise<{ outputs: Tensor[]; samples: number }> {
+export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?: (m: string) => void, progress: Progress = NO_PROGRESS, device?: string,
+  threads?: number): Promise<{ outputs: Tensor[]; samples: number }> {
   const g = l.graph;
   const types = g.inputs.map((i) => g.typeOf(i));
   const pad = padPartialBatch(data, types);
@@ -147,7 +148,7 @@ export async function runOn(l: Loaded, data: Tensor[], target: RunTarget, note?:
     if (target === 'ref') outputs = await runBatches(plan, (b) => counted((x) => runGraph(g, x), b));
     else {
       const runner = await openTargetRunner(target, g, l.artifactDir ? { dir: l.artifactDir, target: l.manifest?.['target'] } : undefined, {
-        ...(device !== undefined ? { device } : {}), ...(note ? { note } : {}),
+        ...(device !== undefined ? { device } : {}), ...(note ? { note } : {}), ...(threads !== undefined ? { threads } : {}),
       });
       try {
         outputs = await runBatches(plan, (b) => counted((x) => runner.run(x), b));
@@ -254,7 +255,7 @@ export function shapeOpts(o: { inputShape?: Record<string, number[]>; bind?: Bin
  */
 export async function cmdRun(
   model: string,
-  opts: { inputs: string[]; target?: RunTarget; device?: string; out: string; npy?: boolean; inputShape?: Record<string, number[]>; bind?: Bindings },
+  opts: { inputs: string[]; target?: RunTarget; device?: string; out: string; npy?: boolean; inputShape?: Record<string, number[]>; bind?: Bindings; threads?: number },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
@@ -266,7 +267,8 @@ export async function cmdRun(
   const data = conformData(raw, l.graph, opts.inputs, note);
   const target = runTargetOf(l, opts.target);
   if (opts.device !== undefined && target !== 'c') throw usage(`--device is for --target c (an emulated microcontroller), not ${target}`);
-  const { outputs } = await runOn(l, data, target, note, barFor(io), opts.device);
+  if (opts.threads !== undefined && opts.threads > 1 && target !== 'wasm') throw usage(`--threads is for --target wasm, not ${target}`);
+  const { outputs } = await runOn(l, data, target, note, barFor(io), opts.device, opts.threads);
   const files = new Map<string, Uint8Array>();
   const lines: string[] = [];
   outputs.forEach((t, k) => {
@@ -343,7 +345,7 @@ export function scoreOutputs(out: Tensor, d: LabelledData, labelsFile: string): 
  */
 export async function cmdEval(
   model: string,
-  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target?: RunTarget; inputShape?: Record<string, number[]>; bind?: Bindings },
+  opts: { data: string; labels: string; metric?: 'accuracy' | 'mse'; json?: boolean; target?: RunTarget; inputShape?: Record<string, number[]>; bind?: Bindings; threads?: number },
   limits: Limits,
   io: CliIO,
 ): Promise<void> {
@@ -353,7 +355,8 @@ export async function cmdEval(
   const target = runTargetOf(l, opts.target);
   const x = l.graph.inputs.length === 1 ? conformData([raw], l.graph, [opts.data], note)[0]! : raw;
   const d = readLabelled(l.graph, model, opts.data, opts.labels, opts.metric, limits, x, note);
-  const { outputs } = await runOn(l, [d.x], target, note, barFor(io));
+  if (opts.threads !== undefined && opts.threads > 1 && target !== 'wasm') throw usage(`--threads is for --target wasm, not ${target}`);
+  const { outputs } = await runOn(l, [d.x], target, note, barFor(io), undefined, opts.threads);
   const value = scoreOutputs(outputs[0]!, d, opts.labels);
   const metric = d.metric;
   if (opts.json) io.out(`${JSON.stringify({ metric, value, [metric]: value, samples: d.n, target })}\n`);
@@ -386,6 +389,8 @@ export interface CompileOptions {
   maxInputShape?: Record<string, number[]>;
   /** `--wasm-simd on|off`: wasm SIMD in model.wasm (default on; off: no SIMD instruction). */
   wasmSimd?: 'on' | 'off';
+  /** `--threads N`: also write model-threads.wasm (N threads; create({ threads }) in model.mjs). */
+  threads?: number;
   /** `--seq-shape NAME=DIMS,...`: element shapes of sequence inputs. */
   seqShape?: Record<string, number[][]>;
   /** `--empty-optional NAME`: optional inputs compiled as empty. */
@@ -458,6 +463,8 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
   if (o.pruneMode !== undefined && o.prune === undefined) throw usage('--prune-mode needs --prune RATIO');
   if (o.wasmSimd !== undefined && o.target !== 'wasm') throw usage(`--wasm-simd applies to the wasm target only (not ${o.target})`);
+  if (o.threads !== undefined && o.target !== 'wasm') throw usage(`--threads applies to the wasm target only (not ${o.target})`);
+  if (o.threads !== undefined && o.wasmSimd === 'off') throw usage('--threads needs --wasm-simd on (the threads module uses the SIMD kernels)');
   if (precision === 'int8' && o.calib === undefined && !o.calibRandom) {
     throw usage('--int8 needs calibration data: --calib FILE (samples along the first axis, .pb/.npy)', {
       hint: 'or --calib-random to calibrate on random data (smoke tests only: accuracy will suffer)',
@@ -539,6 +546,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const sequenceShapes = o.seqShape || o.emptyOptional ? { sequences: o.seqShape ?? {}, emptyOptionals: o.emptyOptional ?? [] } : undefined;
   const emitted = await emitTarget(o.target, built.graph, {
     precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(o.wasmSimd === 'off' ? { wasmSimd: false } : {}),
+    ...(o.threads !== undefined && o.threads > 1 ? { threads: o.threads } : {}),
     ...(Object.keys(hls).length ? { hls } : {}), ...(sequenceShapes ? { sequenceShapes } : {}),
   });
   const s = summarize(built.graph);

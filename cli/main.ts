@@ -9,6 +9,9 @@ import { DEFAULT_LIMITS, EXIT_CODES, EdgecError, Limits, limit, sanitize, usage 
 import { CliIO, cmdCompile, cmdEval, cmdInspect, cmdRun } from './commands.js';
 import { cmdProfile, cmdReport, DEFAULT_REPORT_DEVICE } from './analyze.js';
 import { LIMIT_FLAGS, bindOption, collect, edgecVersion, emptyOptionalOption, inputShapeOption, limitsFrom, maxInputShapeOption, parsePositiveInt, parseRatio, seqShapeOption } from './options.js';
+
+/** `run` / `eval --threads N`. */
+const THREADS_HELP = 'wasm: run on N threads (model-threads.wasm over a shared memory; a model file is compiled with --threads N, an artifact needs it)';
 import { COMPILE_TARGETS, RUN_TARGETS } from './targets.js';
 import { RANDOM_CALIB_SAMPLES } from './build.js';
 import { DEFAULT_GUARD_LOSS, parseGuardLoss } from './guard.js';
@@ -73,6 +76,9 @@ Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, mod
 model_abi.h (static shapes: the memory offsets/sizes of the inputs and outputs as C #defines).
 --wasm-simd off builds model.wasm from the scalar kernel library: no SIMD instruction and no import,
 for engines without wasm SIMD (WAMR, wasm3, wasm2c); manifest "wasm_simd" records the choice.
+--threads N (wasm, static shapes) also writes model-threads.wasm: large convolutions split in N parts
+over one shared memory; model.mjs create({ threads: N }) runs it on N - 1 workers plus the caller
+(a page must be cross-origin isolated: COOP same-origin + COEP require-corp); model.wasm is unchanged.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
 >= 13; fp16: float16 weights with Casts; int4: blocked DequantizeLinear, opset 21): ONNX Runtime runs
 it, and \`edgec run/eval/profile DIR\` read it (--target ref on an int8 artifact runs the integer graph
@@ -202,6 +208,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .requiredOption('--out <dir>', 'output folder (written atomically)')
     .option('--device <name>', '--target c: build with arm-none-eabi-gcc and run under qemu-system-arm (cortex-m4: mps2-an386, cortex-m7: mps2-an500); prints the emulated instructions per inference')
     .option('--npy', 'also write output_K.npy')
+    .option('--threads <n>', THREADS_HELP, parsePositiveInt)
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addHelpText('after', dataShapesHelp('--inputs files') + BIND_HELP)
@@ -229,6 +236,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .addOption(bindOption())
     .addOption(maxInputShapeOption())
     .addOption(new Option('--wasm-simd <on|off>', 'wasm SIMD in model.wasm (default on); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts').choices(['on', 'off']))
+    .option('--threads <n>', 'wasm: also write model-threads.wasm, large layers split in N parts over a shared memory (model.mjs create({ threads: N }))', parsePositiveInt)
     .addOption(seqShapeOption())
     .addOption(emptyOptionalOption())
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')
@@ -252,6 +260,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .addOption(new Option('--metric <m>', 'metric (default: accuracy for class labels, else mse)').choices(['accuracy', 'mse']))
     .addOption(new Option('--target <t>', 'where to run: ref (reference interpreter; on an int8 artifact its integer graph), wasm/webgpu (an artifact\'s model.mjs, or the model compiled in memory) or hls (C simulation) or c (the C package with the host C++ compiler, or --device); default: an artifact\'s own target (manifest.json "target"), ref for a model file').choices([...RUN_TARGETS]))
     .option('--json', 'machine-readable output')
+    .option('--threads <n>', THREADS_HELP, parsePositiveInt)
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addHelpText('after', dataShapesHelp('--data file') + BIND_HELP)

@@ -38,6 +38,8 @@ export interface EmitOptions {
   wasmSimd?: boolean;
   /** `--seq-shape` / `--empty-optional`: structure of sequence and optional inputs (wasm). */
   sequenceShapes?: SequenceShapes;
+  /** `--threads N`: also emit model-threads.wasm (wasm). */
+  threads?: number;
 }
 
 /** What a target emits: files (relative names) and manifest fields it adds (e.g. arena_bytes). */
@@ -84,7 +86,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
         // the label the wasm target records.
         art = emitWasm(graph, {
           precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
-          ...(opts.sequenceShapes ? { sequenceShapes: opts.sequenceShapes } : {}),
+          ...(opts.sequenceShapes ? { sequenceShapes: opts.sequenceShapes } : {}), ...(opts.threads ? { threads: opts.threads } : {}),
         });
       } catch (e) {
         throw targetError(e, 'wasm', opts.precision);
@@ -176,6 +178,8 @@ export interface RunExtras {
   device?: string;
   /** Receives one-line notes (the emulated instruction count per inference). */
   note?: (m: string) => void;
+  /** `--threads N`: the wasm target on N threads (model-threads.wasm). */
+  threads?: number;
 }
 
 /**
@@ -241,6 +245,8 @@ export async function openTargetRunner(
   extra: RunExtras = {},
 ): Promise<TargetRunner> {
   if (extra.device !== undefined && target !== 'c') throw usage(`--device is for --target c (an emulated microcontroller), not ${target}`);
+  const threads = extra.threads ?? 1;
+  if (threads > 1 && target !== 'wasm') throw usage(`--threads is for --target wasm, not ${target}`);
   if (target === 'c') return cRunner(graph, artifact, extra);
   if (target === 'webgpu' || target === 'hls') return otherRunner(target, graph, artifact);
   let dir: string;
@@ -253,11 +259,14 @@ export async function openTargetRunner(
       });
     }
     dir = artifact.dir;
+    if (threads > 1 && !fs.existsSync(path.join(artifact.dir, 'model-threads.wasm'))) {
+      throw usage(`--threads ${threads}: the artifact has no model-threads.wasm`, { file: artifact.dir, hint: `compile it with --threads ${threads}` });
+    }
   } else {
     const { compileWasm } = await wasmEmitter();
     let files: Map<string, Uint8Array | string>;
     try {
-      files = compileWasm(graph).files;
+      files = compileWasm(graph, threads > 1 ? { threads } : {}).files;
     } catch (e) {
       throw targetError(e, 'wasm', 'fp32');
     }
@@ -266,7 +275,7 @@ export async function openTargetRunner(
   }
   let model: WasmModel;
   try {
-    model = await loadWasmArtifact(dir);
+    model = await loadWasmArtifact(dir, { threads });
   } catch (e) {
     if (temp) fs.rmSync(dir, { recursive: true, force: true });
     if (e instanceof EdgecError) throw e;
@@ -275,6 +284,7 @@ export async function openTargetRunner(
   return {
     run: (inputs) => runWasmModel(model, inputs),
     close: () => {
+      model.dispose?.();
       if (temp) fs.rmSync(dir, { recursive: true, force: true });
     },
   };

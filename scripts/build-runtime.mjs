@@ -16,11 +16,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'runtime-wasm', 'build');
 mkdirSync(outDir, { recursive: true });
 
-/** One kernel library: SIMD on (kernels.wasm) or off (kernels-scalar.wasm). */
-async function buildKernels(simd, name) {
+/**
+ * One kernel library: SIMD on (kernels.wasm) or off (kernels-scalar.wasm); `extra` asc flags for
+ * the other variants (kernels-threads.wasm: `--enable threads`).
+ */
+async function buildKernels(simd, name, extra = []) {
   const args = [
     join(root, 'runtime-wasm', 'assembly', 'index.ts'),
-    '-O3', '--noAssert', '--runtime', 'stub', ...(simd ? ['--enable', 'simd'] : []),
+    '-O3', '--noAssert', '--runtime', 'stub', ...(simd ? ['--enable', 'simd'] : []), ...extra,
     '--outFile', join(outDir, `${name}.wasm`),
     '--textFile', join(outDir, `${name}.wat`),
   ];
@@ -34,6 +37,9 @@ async function buildKernels(simd, name) {
 }
 await buildKernels(true, 'kernels');
 await buildKernels(false, 'kernels-scalar');
+// the threads variant (model-threads.wasm, targets/wasm/threads.ts): ASC_FEATURE_THREADS on, so each
+// instance over the shared memory keeps its own int8 output-stage slots (int8.ts thread_area)
+await buildKernels(true, 'kernels-threads', ['--enable', 'threads']);
 
 // The planner of dynamic-shape artifacts: edgec's lowering bundled into one ES module (no Node
 // APIs) that model.mjs imports at run time (targets/wasm/dynamic/relower.ts).

@@ -49,6 +49,8 @@ const F_NOWRAP: i32 = 256;
 /** qconv_i8 layout bits: x channels-last (pointwise path), y channels-last. */
 export const L_XNHWC: i32 = 1;
 export const L_YNHWC: i32 = 2;
+/** qconv_i8 layout bit, threads build only: words 29, 30 hold an output-row range (GEMM paths, y channels-last). */
+export const L_ROWS: i32 = 4;
 
 // ---------------------------------------------------------------------------------------------
 // Shared epilogue
@@ -161,7 +163,28 @@ export const L_YNHWC: i32 = 2;
 // 48 lower bound, 64 upper bound (i32x4 or i64x2 or f64x2 per kind), 80 zy (i32x4);
 // i32 at 96 kind (0 raw int32, 1 fixed n >= 32, 2 fixed n < 32, 3 float), 100 shift (n or n - 32),
 // 104 signed output.
-const SLOTS: usize = memory.data(4 * 112, 16);
+const SLOTS0: usize = memory.data(4 * 112, 16);
+/**
+ * The slot area of this instance: the static one, or in the threads build (kernels-threads.wasm,
+ * every thread an instance over one shared memory) the area `thread_area` set for a worker.
+ */
+let slotArea: usize = 0;
+@inline function slotBase(): usize { return ASC_FEATURE_THREADS ? (slotArea != 0 ? slotArea : SLOTS0) : SLOTS0; }
+
+/**
+ * thread_area: gives this instance its own output-stage slot area (threads build: one per worker
+ * thread, so concurrent int8 kernels never share it). Params: 0 area (SLOT_BYTES * 4 bytes, 16-aligned).
+ */
+export function thread_area(p: usize): void {
+  slotArea = pa(p, 0);
+}
+
+/**
+ * Threads build: output rows [rowFrom, rowTo) of the current qconv_i8 call (rowTo 0: every row),
+ * from words 29 and 30 of a part's parameter block (layout bit L_ROWS; targets/wasm/threads.ts).
+ */
+let rowFrom: i32 = 0;
+let rowTo: i32 = 0;
 const SLOT_BYTES: usize = 112;
 const K_RAW: i32 = 0;
 const K_HI: i32 = 1;
@@ -180,7 +203,7 @@ const K_HFS: i32 = 6;
 
 /** Prepares slot `k` for channel m of the output stage at s. */
 function prepSlot(s: usize, m: i32, k: i32): void {
-  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const at = slotBase() + <usize>k * SLOT_BYTES;
   const chan = sChan(s);
   const flags = sFlags(s);
   const zy = sZy(s);
@@ -255,7 +278,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  * requantizes, clamps, stores n values at y (bytes, or int32 for raw output).
  */
 @inline function epilogue8(k: i32, a: v128, b: v128, y: usize, n: i32): void {
-  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const at = slotBase() + <usize>k * SLOT_BYTES;
   if (load<i32>(at, 96) == K_RAW) {
     const off = v128.load(at);
     store8x32(y, i32x4.add(a, off), i32x4.add(b, off), n);
@@ -269,7 +292,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  * the low half of the result.
  */
 @inline function epi8v(k: i32, a: v128, b: v128): v128 {
-  const at = SLOTS + <usize>k * SLOT_BYTES;
+  const at = slotBase() + <usize>k * SLOT_BYTES;
   const kind0 = load<i32>(at, 96);
   if (kind0 == K_HF || kind0 == K_HFS) {
     const mv = v128.load(at, 16);
@@ -399,6 +422,11 @@ export function qconv_i8(p: usize): void {
   const ph = pi(p, 23), pw = pi(p, 24), G = pi(p, 25), path = pi(p, 26), zx = pi(p, 27), layout = pi(p, 28);
   const osz: i32 = (flags & F_Y32) ? 4 : 1;
   const HW = H * W, OHW = OH * OW;
+  if (ASC_FEATURE_THREADS) {
+    const part = (layout & L_ROWS) != 0;
+    rowFrom = part ? pi(p, 29) : 0;
+    rowTo = part ? pi(p, 30) : 0;
+  }
   for (let n = 0; n < N; n++) {
     const xn = x + <usize>(n * C * HW);
     const yn = y + <usize>(n * M * OHW * osz);
@@ -526,6 +554,7 @@ function depthwise(x: usize, w: usize, y: usize, scratch: usize, s: usize, C: i3
       const w3 = v128.load32_splat(wc, 12), w4 = v128.load32_splat(wc, 16), w5 = v128.load32_splat(wc, 20);
       const o1 = <usize>dwColOff(dw, sw, PWd) << 2, o2 = <usize>dwColOff(2 * dw, sw, PWd) << 2, down = <usize>(2 * dh * PWd) << 2;
       // the output stage's constants in locals (high-word requantization, the usual case)
+      const SLOTS = slotBase();
       const kind = load<i32>(SLOTS, 96);
       // folded slots (K_HF/K_HFS) have zero off and zy vectors: the same arithmetic
       const hiK = kind == K_HI || kind == K_HIS || kind == K_HF || kind == K_HFS, sgn = kind == K_HIS || kind == K_HFS;
@@ -991,8 +1020,10 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
     const xg = x + <usize>(xNhwc ? g * Cg : g * Cg * HW);
     const wg = wpack + (<usize>(g * Mg4 * K2) << 2);
     const yg = y + <usize>(yNhwc ? g * Mg : g * Mg * OHW * osz);
-    for (let oh0 = 0; oh0 < OH; oh0 += TR) {
-      const rows = min(TR, OH - oh0);
+    // threads build: only the output rows qconv_rows_i8 asked for (channels-last output)
+    const r0 = ASC_FEATURE_THREADS && rowTo > 0 ? rowFrom : 0, r1 = ASC_FEATURE_THREADS && rowTo > 0 ? rowTo : OH;
+    for (let oh0 = r0; oh0 < r1; oh0 += TR) {
+      const rows = min(TR, r1 - oh0);
       const npix = rows * OW;
       const p0 = oh0 * OW;
       if (pointwise && xNhwc) {

@@ -21,6 +21,7 @@ import { buildModule, MemoryLayout } from './module.js';
 import { abiHeader } from './abi-header.js';
 import { emitWasmDynamic, isStaticGraph } from './dynamic/emit.js';
 import { IoGroup, SequenceShapes, flattenSequences, hasNonTensorValues } from '../common/sequences.js';
+import { SYNC, planThreads } from './threads.js';
 
 export interface WasmOptions extends TargetOptions {
   /** Per-layer timing hooks (imports env.now; model.profile() returns per-layer ms). */
@@ -34,6 +35,12 @@ export interface WasmOptions extends TargetOptions {
   simd?: boolean;
   /** Element shapes of sequence inputs and empty optional inputs (`--seq-shape`, `--empty-optional`). */
   sequenceShapes?: SequenceShapes;
+  /**
+   * `--threads N` (N >= 2): also emit model-threads.wasm, large layers split in N parts over one
+   * shared memory (threads.ts), which model.mjs runs with `create({ threads })`. model.wasm is
+   * unchanged.
+   */
+  threads?: number;
 }
 
 /** Compile statistics beside the artifact (bench, profiler). */
@@ -103,6 +110,10 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
   // The graph decides the kernels (a quantized graph lowers to the int8 kernels); `precision` is
   // the label the manifest records.
   const simd = opts.simd ?? true;
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1 || threads > 64) throw unsupported(`--threads ${threads}: expected an integer from 1 to 64`);
+  if (threads > 1 && !simd) throw unsupported('--threads needs wasm SIMD (the threads module is built with --wasm-simd on)');
+  if (threads > 1 && opts.profile) throw unsupported('--threads with --profile: per-layer timing is single-threaded; profile without --threads');
   const precision = opts.precision ?? (isIntegerGraph(g) ? 'int8' : hasF16(g) ? 'fp16' : 'fp32');
   if (!['fp32', 'int8', 'fp16', 'int4'].includes(precision)) throw unsupported(`precision ${precision} is not supported by the wasm target`);
   // --fp16: the f16 graph runs as f32 with per-op rounding to f16 (edgec.RoundF16); its weights
@@ -111,18 +122,29 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     // symbolic input dims or value-dependent sizes: one artifact for every shape up to the bound (dynamic/emit.ts)
     if (precision === 'fp16' || precision === 'int4') throw unsupported(`dynamic input shapes are not supported with ${precision} on the wasm target`, { hint: 'fix the input shapes with --input-shape' });
     if (groups.inputs.length + groups.outputs.length > 0) throw unsupported('sequence or optional inputs and outputs need static shapes on the wasm target');
+    if (threads > 1) throw unsupported('--threads needs static shapes (dynamic-shape artifacts run on one thread)', { hint: 'fix the input shapes with --input-shape' });
     return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision }, simd });
   }
   const low = lowerF16Aware(g, precision);
   const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd });
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
-  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names });
-  const dts = modelDts(inputs, outputs, opts.profile ?? false);
+  // --threads: the multi-threaded module beside model.wasm (threads.ts), its I/O addresses in the spec
+  let mt: { wasm: Uint8Array; spec: ThreadsSpec } | undefined;
+  if (threads > 1) {
+    const plan = planThreads(low, threads);
+    const t = buildModule(low, { simd, threads: plan });
+    const sync = t.layout.threadSync!;
+    mt = { wasm: t.wasm, spec: { parts: threads, pages: t.layout.pages, sync: sync / 4, start: SYNC.start / 4, stop: SYNC.stop / 4, threads: SYNC.threads / 4, mainWaits: SYNC.mainWaits / 4,
+      inputs: t.layout.inputAddr, outputs: t.layout.outputAddr, splitLayers: plan.split.size } };
+  }
+  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, mt?.spec);
+  const dts = modelDts(inputs, outputs, opts.profile ?? false, threads > 1);
   const abiIn = abi(inputs, layout.inputAddr), abiOut = abi(outputs, layout.outputAddr);
   // model_abi.h: the same ABI as C #defines, for hosts without JavaScript
   const header = abiHeader({ version: edgecVersion(), pages: layout.pages, simd, inputs: abiIn, outputs: abiOut });
   const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ['model.mjs', mjs], ['model.d.ts', dts], ['model_abi.h', header]]);
+  if (mt) files.set('model-threads.wasm', mt.wasm);
   const { macs, params } = graphStats(g);
   const manifest: ArtifactManifest = {
     edgec: edgecVersion(),
@@ -140,6 +162,7 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     code_bytes: codeBytes,
     memory_pages: layout.pages,
     wasm_simd: simd,
+    ...(mt ? { threads: mt.spec.parts } : {}),
   };
   return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
 }
@@ -194,8 +217,17 @@ export const wasmTarget: Target<WasmOptions> = WASM.target;
  * model.mjs: the hand-written runtime targets/wasm/runtime/model.mjs (type-checked with
  * tsconfig.runtime.json) with this model's spec injected at its EDGEC_SPEC marker.
  */
+/**
+ * What model.mjs needs to run model-threads.wasm: parts (the most threads it uses), memory pages,
+ * the synchronization words (i32 indices: `sync` plus each word's offset), I/O addresses.
+ */
+interface ThreadsSpec {
+  parts: number; pages: number; sync: number; start: number; stop: number; threads: number; mainWaits: number;
+  inputs: number[]; outputs: number[]; splitLayers: number;
+}
+
 function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
-  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }): string {
+  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }, threads?: ThreadsSpec): string {
   const io = (xs: Lowered['inputs'] | Lowered['outputs'], addrs: number[]) =>
     xs.map((x, i) => ({ name: x.name, shape: x.shape, dtype: x.dtype, addr: addrs[i]!, size: x.shape.reduce((a, b) => a * b, 1) }));
   const spec = {
@@ -204,6 +236,7 @@ function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
     profileOffset: layout.profileOffset,
     layers: profile ? low.layers.map((n) => ({ name: n.name, op: n.op })) : [],
     groups,
+    ...(threads ? { threads } : {}),
   };
   return injectSpec('targets/wasm/runtime/model.mjs', "/*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } } })", spec)
     .replace('// Generated by edgec (wasm target).', `// Generated by edgec ${edgecVersion()} (wasm target).`);
@@ -216,7 +249,7 @@ const DTS_ARRAYS: Readonly<Record<string, string>> = {
   u64: 'BigUint64Array', i4: 'Int8Array', u4: 'Uint8Array',
 };
 
-function modelDts(inputs: IoSpec[], outputs: IoSpec[], profile: boolean): string {
+function modelDts(inputs: IoSpec[], outputs: IoSpec[], profile: boolean, threads = false): string {
   const arr = (dt: string): string => DTS_ARRAYS[dt] ?? 'Float32Array';
   const feedType = (dt: string): string =>
     dt === 'f16' || dt === 'bf16' ? 'Uint16Array | ArrayLike<number>'
@@ -238,13 +271,26 @@ export interface Model {
   readonly layers: { name: string; op: string }[];
   /** Accumulated milliseconds per layer since the last reset. */
   profile(): LayerTime[];
-  resetProfile(): void;` : ''}
+  resetProfile(): void;` : ''}${threads ? `
+  /** Threads running each inference (create({ threads }) on model-threads.wasm); absent on one thread. */
+  readonly threads?: number;
+  /** Stops the worker threads (threaded models; the model cannot run afterwards). */
+  dispose?(): void;` : ''}
 }
 export interface CreateOptions {
   /** model.wasm bytes or a compiled module (default: fetch/read model.wasm next to model.mjs). */
   wasm?: BufferSource | WebAssembly.Module;
   /** Location of model.wasm. */
-  url?: string | URL;
+  url?: string | URL;${threads ? `
+  /**
+   * Run on this many threads (at most the --threads the artifact was compiled with): model-threads.wasm
+   * on N - 1 workers plus the caller over one shared memory. Needs SharedArrayBuffer (a page must be
+   * cross-origin isolated: COOP same-origin + COEP require-corp); otherwise a warning and one thread.
+   */
+  threads?: number;
+  /** model-threads.wasm bytes or a compiled module / its location (default: next to model.mjs). */
+  threadsWasm?: BufferSource | WebAssembly.Module;
+  threadsUrl?: string | URL;` : ''}
 }
 export function create(options?: CreateOptions): Promise<Model>;
 `;

@@ -27,6 +27,7 @@ import { encodeF16, packInt4 } from '../common/compress.js';
 import { Lowered, Word } from './lower.js';
 import { resolveWords } from './layout.js';
 import { alignUp } from './memory-plan.js';
+import { ThreadPlan, threadLayout, threadFunctions } from './threads.js';
 
 /** Where things live in linear memory. */
 export interface MemoryLayout {
@@ -45,12 +46,19 @@ export interface MemoryLayout {
   /** f64 per profiled layer (profiling builds), else 0. */
   profileOffset: number;
   pages: number;
+  /** Threads module: byte address of the synchronization words (threads.ts SYNC). */
+  threadSync?: number;
 }
 
 export interface BuildOptions {
   profile?: boolean;
   /** Kernels with wasm SIMD (default true); false: the scalar kernel library, no SIMD instruction. */
   simd?: boolean;
+  /**
+   * The multi-threaded variant (model-threads.wasm, threads.ts): imported shared memory, the split
+   * steps' parts, barriers, `thread_main`. Absent: the single-thread module, unchanged.
+   */
+  threads?: ThreadPlan;
 }
 
 const kernelBytes = new Map<string, Uint8Array>();
@@ -87,9 +95,9 @@ function openLibrary(mod: binaryen.Module): { segs: { offset: number; data: Uint
  * Path of a kernel library built by `npm run build` (scripts/build-runtime.mjs).
  * @param simd true: kernels.wasm (SIMD); false: kernels-scalar.wasm (no SIMD instruction)
  */
-export function kernelLibraryPath(simd = true): string {
+export function kernelLibraryPath(simd = true, variant = ''): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const file = simd ? 'kernels.wasm' : 'kernels-scalar.wasm';
+  const file = variant ? `kernels-${variant}.wasm` : simd ? 'kernels.wasm' : 'kernels-scalar.wasm';
   // targets/wasm (sources, vitest) or dist/targets/wasm (compiled)
   for (const up of ['../..', '../../..']) {
     const p = path.resolve(here, up, 'runtime-wasm', 'build', file);
@@ -98,8 +106,8 @@ export function kernelLibraryPath(simd = true): string {
   return path.resolve(here, '../..', 'runtime-wasm', 'build', file);
 }
 
-function kernels(simd: boolean): Uint8Array {
-  const p = kernelLibraryPath(simd);
+function kernels(simd: boolean, variant = ''): Uint8Array {
+  const p = kernelLibraryPath(simd, variant);
   let b = kernelBytes.get(p);
   if (!b) {
     if (!fs.existsSync(p)) throw internal(`the wasm kernel library is missing (${p}); run "npm run build" first`);
@@ -119,11 +127,15 @@ const FEATURES = (simd: boolean): number =>
  * @param opts profiling switch
  * @returns the binary, its memory layout and the number of code bytes (binary minus weight data)
  */
-export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint8Array; layout: MemoryLayout; codeBytes: number } {
+export function buildModule(low0: Lowered, opts: BuildOptions = {}): { wasm: Uint8Array; layout: MemoryLayout; codeBytes: number } {
   const simd = opts.simd ?? true;
-  const mod = binaryen.readBinary(kernels(simd));
+  const th = opts.threads;
+  if (th && (!simd || opts.profile)) throw internal('the threads module is built with SIMD and without profiling');
+  // the threads variant: the parts' channel-parameter blobs follow the lowering's own
+  const low: Lowered = th ? { ...low0, blobs: [...low0.blobs, ...th.blobs], codecs: [...low0.codecs, ...th.blobs.map(() => undefined)] } : low0;
+  const mod = binaryen.readBinary(kernels(simd, th ? 'threads' : ''));
   try {
-    mod.setFeatures(FEATURES(simd));
+    mod.setFeatures(FEATURES(simd) | (th ? binaryen.Features.Atomics : 0));
     // the kernel library's own data (math tables) and its kernels, exports removed
     const { segs, libEnd, fnOf } = openLibrary(mod);
 
@@ -132,7 +144,7 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     let cur = staticBase;
     const blobAddr: number[] = new Array<number>(low.blobs.length).fill(0);
     // blobs no step reads (e.g. a weight only its packed copy uses) are not stored
-    const used = usedBlobs(low);
+    const used = usedBlobs(low, th ? [...th.split.values()].flat() : []);
     const payloads: { addr: number; data: Uint8Array }[] = [];
     const inits: { kernel: KernelId; words: (blobAddr: number[]) => number[] }[] = [];
     low.blobs.forEach((b, i) => {
@@ -180,6 +192,16 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
       cur += KERNELS[s.kernel].words * 4;
       return a;
     });
+    // threads: parameter blocks of the split steps' parts
+    const partAddr = new Map<number, number[]>();
+    for (const [i, parts] of th?.split ?? []) {
+      partAddr.set(i, parts.map((ws) => {
+        const a = cur;
+        // a part may carry words past the kernel's block (qconv_i8 row ranges, threads.ts)
+        cur += Math.max(KERNELS[low.steps[i]!.kernel].words, ws.length) * 4;
+        return a;
+      }));
+    }
     const dataEnd = cur;
     // expanded f32 regions of the compressed blobs (written by the start function)
     low.blobs.forEach((b, i) => {
@@ -190,7 +212,9 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
     const arenaBase = alignUp(cur, 64);
     const arenaBytes = low.plan.arenaBytes;
     const profileOffset = opts.profile ? alignUp(arenaBase + arenaBytes, 8) : 0;
-    const end = (opts.profile ? profileOffset + low.layers.length * 8 : arenaBase + arenaBytes) + 64;
+    // threads: synchronization words, per-thread areas and the extra parts' scratch after the arena
+    const tl = th ? threadLayout(th, arenaBase + arenaBytes) : undefined;
+    const end = (tl ? tl.end : opts.profile ? profileOffset + low.layers.length * 8 : arenaBase + arenaBytes) + 64;
     const pages = Math.max(1, Math.ceil(end / 65536));
     if (pages > 65536) throw internal('model needs more than 4 GiB of memory');
 
@@ -211,9 +235,20 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
         buf: bufAddr, blob: (id) => blobAddr[id]!, scratch: () => arenaBase + low.plan.offsets.get(low.scratchKey.get(i)!)!,
       });
     });
+    for (const [i, parts] of th?.split ?? []) {
+      parts.forEach((ws, k) => resolveWords(dv, partAddr.get(i)![k]! - staticBase, ws, {
+        buf: bufAddr, blob: (id) => blobAddr[id]!,
+        scratch: () => (k === 0 ? arenaBase + low.plan.offsets.get(low.scratchKey.get(i)!)! : tl!.scratchOf(k)),
+      }));
+    }
     // the (possibly large) static data is appended to the emitted binary directly: routing MBs of
     // weights through binaryen's heap is slow
-    mod.setMemory(pages, pages, 'memory', segs.map((s) => ({ offset: mod.i32.const(s.offset), data: s.data, passive: false })));
+    const segments = segs.map((s) => ({ offset: mod.i32.const(s.offset), data: s.data, passive: false }));
+    if (th) {
+      // one shared memory, created by model.mjs and imported by every thread's instance
+      mod.setMemory(pages, pages, null, segments, true);
+      mod.addMemoryImport('0', 'env', 'memory', true);
+    } else mod.setMemory(pages, pages, 'memory', segments);
 
     // run(): one call per step, structured by the control steps (If/Loop/Scan: wasm if/loop);
     // profiling: accumulate env.now() deltas per layer
@@ -232,8 +267,14 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
         for (const t of p.terms) v = mod.i32.add(v, mod.i32.mul(mod.local.get(loopLocal(t.loop), I32), mod.i32.const(t.stride)));
         return mod.i32.store(0, 4, mod.i32.const(at), v);
       });
+      if (th && tl) {
+        const parts = partAddr.get(i);
+        if (parts) return tf!.thread0(i, parts.map((a) => mod.call(fn, [mod.i32.const(a)], binaryen.none)));
+      }
       return [...patches, mod.call(fn, [mod.i32.const(paramAddr[i]!)], binaryen.none)];
     };
+    // threads: barrier, run's prologue (thread 0 starts the workers' run) and thread_main (workers)
+    const tf = th && tl ? threadFunctions(mod, th, tl, fnOf, partAddr, (i) => fnOf.get(low.steps[i]!.kernel)!) : undefined;
     if (opts.profile) mod.addFunctionImport('now', 'env', 'now', binaryen.none, binaryen.f64);
     const layerIdx = new Map(low.layers.map((n, i) => [n, i]));
     let pos = 0;
@@ -298,11 +339,12 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
       }
       return out;
     };
-    const body = seq();
+    const body = tf ? [...tf.prologue(), ...seq()] : seq();
     if (pos !== low.steps.length) throw internal(`control steps are not nested: unexpected ${low.steps[pos]!.ctrl?.k} at step ${pos}`);
     const locals = [...(opts.profile ? [binaryen.f64] : []), ...new Array<number>(nLoops).fill(I32)];
     mod.addFunction('run', binaryen.none, binaryen.none, locals, mod.block(null, body, binaryen.none));
     mod.addFunctionExport('run', 'run');
+    tf?.finish();
     if (inits.length > 0) {
       // start function: expand the compressed blobs once, at instantiation
       const calls = inits.map((s, i) => {
@@ -322,6 +364,7 @@ export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint
       inputAddr: low.inputs.map((x) => (x.shape.includes(0) ? 0 : bufAddr(x.id))),
       outputAddr: low.outputs.map((x) => (x.shape.includes(0) ? 0 : bufAddr(x.id))),
       profileOffset, pages,
+      ...(tl ? { threadSync: tl.sync } : {}),
     };
     return { wasm, layout, codeBytes: wasm.length - weightsBytes };
   } finally {
@@ -341,11 +384,12 @@ function wordValue(w: Word, blobAddr: readonly number[]): number {
  * Which blobs the module must hold: those a step word, a control word or a packing step's words
  * address (transitively: a packing step may read other blobs).
  */
-function usedBlobs(low: Lowered): boolean[] {
+function usedBlobs(low: Lowered, extra: Word[][] = []): boolean[] {
   const used = new Array<boolean>(low.blobs.length).fill(false);
   const mark = (w: Word | number | null | undefined): void => {
     if (w && typeof w === 'object' && w.k === 'blob') used[w.id] = true;
   };
+  for (const ws of extra) ws.forEach(mark);
   for (const s of low.steps) {
     s.words.forEach(mark);
     const ct = s.ctrl;

@@ -35,17 +35,23 @@ export interface WasmModel {
   layers?: { name: string; op: string }[];
   profile?(): { name: string; op: string; ms: number }[];
   resetProfile?(): void;
+  /** create({ threads }): the threads running each inference; dispose() stops the workers. */
+  threads?: number;
+  dispose?(): void;
 }
 
 /** Writes artifact files into a fresh temporary folder and returns its path. */
 export const writeTempArtifact = (files: ReadonlyMap<string, Uint8Array | string>): string => writeTemp(files, 'edgec-wasm-');
 
-/** Loads an artifact folder (model.mjs + model.wasm) and instantiates the model. */
-export async function loadWasmArtifact(dir: string): Promise<WasmModel> {
+/**
+ * Loads an artifact folder (model.mjs + model.wasm) and instantiates the model.
+ * @param opts threads: N >= 2 runs model-threads.wasm (artifacts compiled with --threads) on N threads
+ */
+export async function loadWasmArtifact(dir: string, opts: { threads?: number } = {}): Promise<WasmModel> {
   const mjs = path.join(dir, 'model.mjs');
   if (!fs.existsSync(mjs)) throw invalid('artifact folder has no model.mjs', { file: dir });
   const mod = (await import(pathToFileURL(mjs).href)) as { create(o?: unknown): Promise<WasmModel> };
-  return mod.create();
+  return mod.create((opts.threads ?? 1) > 1 ? { threads: opts.threads } : {});
 }
 
 /**

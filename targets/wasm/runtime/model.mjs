@@ -7,7 +7,8 @@
  * @typedef {{ name: string, shape: number[], dtype: string, addr: number, size: number }} IoSlot
  * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
  * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
- * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups }} Spec
+ * @typedef {{ parts: number, pages: number, sync: number, start: number, stop: number, threads: number, mainWaits: number, inputs: number[], outputs: number[], splitLayers: number }} ThreadsSpec
+ * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, threads?: ThreadsSpec }} Spec
  */
 
 /** @type {Spec} */
@@ -174,12 +175,147 @@ async function loadSource(options) {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+const IS_NODE = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
+
+/**
+ * A worker thread of create({ threads }): instantiates model-threads.wasm over the shared memory,
+ * says it is ready, then runs its share of every run until the stop flag (thread_main returns).
+ * @param {{ module: WebAssembly.Module, memory: WebAssembly.Memory, t: number }} d
+ * @param {(m: string) => void} post
+ */
+function threadMain(d, post) {
+  const inst = new WebAssembly.Instance(d.module, { env: { memory: d.memory, now: () => performance.now() } });
+  post('ready');
+  /** @type {(t: number) => void} */ (inst.exports['thread_main'])(d.t);
+}
+if (IS_NODE) {
+  // a worker_threads worker started by create({ threads }) (workerData.edgecThread)
+  import('node:worker_threads').then((wt) => {
+    if (!wt.isMainThread && wt.workerData && wt.workerData.edgecThread) threadMain(wt.workerData, (m) => /** @type {any} */ (wt.parentPort).postMessage(m));
+  });
+} else if (typeof self !== 'undefined' && typeof (/** @type {any} */ (globalThis).WorkerGlobalScope) !== 'undefined') {
+  // a Web Worker started by create({ threads }): only its start message ({ edgecThread: true, ... }) is handled
+  self.addEventListener('message', (ev) => {
+    if (ev.data && ev.data.edgecThread) threadMain(ev.data, (m) => self.postMessage(m));
+  });
+}
+
+/**
+ * Why threads cannot run here, or '' (shared WebAssembly memory needs SharedArrayBuffer; a page
+ * gets it when cross-origin isolated: Cross-Origin-Opener-Policy: same-origin and
+ * Cross-Origin-Embedder-Policy: require-corp).
+ */
+function threadsUnavailable() {
+  if (!SPEC.threads) return 'this artifact has no threads module (compile with --threads N)';
+  if (typeof SharedArrayBuffer === 'undefined' || /** @type {any} */ (globalThis).crossOriginIsolated === false) {
+    return 'SharedArrayBuffer is unavailable (a page needs the headers Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  if (!IS_NODE && typeof Worker === 'undefined') return 'Web Workers are unavailable';
+  return '';
+}
+
+/**
+ * create({ threads: N }): model-threads.wasm on N threads (this one and N - 1 workers) over one
+ * shared memory; null (after a one-line warning) when threads cannot run here.
+ * @param {{ threads?: number, threadsWasm?: BufferSource | WebAssembly.Module, threadsUrl?: string | URL }} options
+ */
+async function createThreaded(options) {
+  const why = threadsUnavailable();
+  if (why) {
+    console.warn(`edgec model.mjs: threads: ${why}; running on one thread`);
+    return null;
+  }
+  const ts = /** @type {ThreadsSpec} */ (SPEC.threads);
+  const n = Math.min(Math.floor(/** @type {number} */ (options.threads)), ts.parts);
+  const src = await loadSource({ wasm: options.threadsWasm, url: options.threadsUrl ?? new URL('model-threads.wasm', import.meta.url) });
+  const module = src instanceof WebAssembly.Module ? src : await WebAssembly.compile(src);
+  const memory = new WebAssembly.Memory({ initial: ts.pages, maximum: ts.pages, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { memory, now: () => performance.now() } });
+  const sync = new Int32Array(memory.buffer, ts.sync * 4, 16);
+  sync[ts.threads] = n;
+  // Node's main thread may block in memory.atomic.wait32; a browser's main thread only spins
+  sync[ts.mainWaits] = IS_NODE ? 1 : 0;
+  /** @type {{ terminate(): unknown }[]} */
+  const workers = [];
+  const ready = [];
+  for (let t = 1; t < n; t++) {
+    const data = { edgecThread: true, module, memory, t };
+    if (IS_NODE) {
+      const { Worker } = await import('node:worker_threads');
+      const w = new Worker(new URL(import.meta.url), { workerData: data });
+      w.unref();
+      workers.push(w);
+      ready.push(new Promise((res, rej) => { w.once('message', res); w.once('error', rej); }));
+    } else {
+      const w = new Worker(new URL(import.meta.url), { type: 'module' });
+      workers.push(w);
+      ready.push(new Promise((res, rej) => {
+        w.addEventListener('message', res, { once: true });
+        w.addEventListener('error', (e) => rej(new Error(`edgec model.mjs: worker failed: ${e.message}`)), { once: true });
+      }));
+      w.postMessage(data);
+    }
+  }
+  await Promise.all(ready);
+  const runWasm = /** @type {() => void} */ (instance.exports['run']);
+  const ins = SPEC.inputs.map((x, i) => ({ ...x, addr: /** @type {number} */ (ts.inputs[i]) }));
+  const outs = SPEC.outputs.map((x, i) => ({ ...x, addr: /** @type {number} */ (ts.outputs[i]) }));
+  /** @param {IoSlot} x */
+  const view = (x) => new ARRAYS[x.dtype](memory.buffer, x.addr, x.size);
+  let disposed = false;
+  /**
+   * Runs one inference on all threads (synchronous, like the single-thread run).
+   * @param {Record<string, ArrayLike<number | bigint | boolean>>} feeds
+   */
+  function run(feeds) {
+    if (disposed) throw new Error('run: the model was disposed');
+    if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: typed array }');
+    feeds = slotFeeds(feeds);
+    for (const x of ins) {
+      const v = feeds[x.name];
+      if (v === undefined) throw new Error(`run: missing input "${x.name}"`);
+      if (v.length !== x.size) throw new Error(`run: input "${x.name}" has ${v.length} elements, expected ${x.size} (shape [${x.shape}])`);
+      writeInput(view(x), x.dtype, v);
+    }
+    runWasm();
+    /** @type {Record<string, any>} */
+    const out = {};
+    for (const y of outs) out[y.name] = view(y).slice();
+    return groupOutputs(out);
+  }
+  const grouped = SPEC.groups.inputs.length + SPEC.groups.outputs.length > 0;
+  return {
+    inputs: grouped ? values(SPEC.inputs, SPEC.groups.inputs, SPEC.groups.names.inputs) : pub(SPEC.inputs),
+    outputs: grouped ? values(SPEC.outputs, SPEC.groups.outputs, SPEC.groups.names.outputs) : pub(SPEC.outputs),
+    run,
+    threads: n,
+    /** Stops the worker threads (the model cannot run afterwards). */
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      const all = new Int32Array(memory.buffer, ts.sync * 4, 16);
+      Atomics.store(all, ts.stop, 1);
+      Atomics.add(all, ts.start, 1);
+      Atomics.notify(all, ts.start);
+      for (const w of workers) w.terminate();
+    },
+  };
+}
+
 /**
  * Instantiates the model. options.wasm: bytes or a WebAssembly.Module to use instead of fetching
  * model.wasm; options.url: where model.wasm is (default: next to this module).
- * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL }} [options]
+ * options.threads: N >= 2 runs model-threads.wasm (artifacts compiled with --threads) on N threads
+ * (N - 1 Web Workers / worker_threads) over one shared memory; without SharedArrayBuffer (a page
+ * that is not cross-origin isolated) or a threads module it warns once and runs model.wasm on one
+ * thread. options.threadsWasm / threadsUrl: model-threads.wasm's bytes / location.
+ * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL, threads?: number, threadsWasm?: BufferSource | WebAssembly.Module, threadsUrl?: string | URL }} [options]
  */
 export async function create(options = {}) {
+  if ((options.threads ?? 1) > 1) {
+    const mt = await createThreaded(options);
+    if (mt) return mt;
+  }
   const src = await loadSource(options);
   const imports = { env: { now: () => performance.now() } };
   const instance = src instanceof WebAssembly.Module
