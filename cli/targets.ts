@@ -36,6 +36,8 @@ export interface EmitOptions {
   hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
   /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
   wasmSimd?: boolean;
+  /** `--wasm-relaxed-simd on|off`: also write model-relaxed.wasm (default: on for int8). */
+  wasmRelaxedSimd?: boolean;
   /** `--seq-shape` / `--empty-optional`: structure of sequence and optional inputs (wasm). */
   sequenceShapes?: SequenceShapes;
 }
@@ -84,6 +86,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
         // the label the wasm target records.
         art = emitWasm(graph, {
           precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
+          ...(opts.wasmRelaxedSimd !== undefined ? { relaxedSimd: opts.wasmRelaxedSimd } : {}),
           ...(opts.sequenceShapes ? { sequenceShapes: opts.sequenceShapes } : {}),
         });
       } catch (e) {

@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Builds the runtime-wasm kernel library: compiles runtime-wasm/assembly/index.ts with the installed
- * AssemblyScript compiler (stub runtime: no GC, no allocation at run time) twice: with SIMD to
+ * AssemblyScript compiler (stub runtime: no GC, no allocation at run time) three times: with SIMD to
  * runtime-wasm/build/kernels.wasm (+ .wat for review) and without it to kernels-scalar.wasm (the
- * kernels' `if (ASC_FEATURE_SIMD)` branches select the scalar code; `--wasm-simd off` artifacts),
+ * kernels' `if (ASC_FEATURE_SIMD)` branches select the scalar code; `--wasm-simd off` artifacts) and
+ * with relaxed SIMD to kernels-relaxed.wasm (ASC_FEATURE_RELAXED_SIMD branches: model-relaxed.wasm),
  * and bundles the dynamic-shape planner into runtime-wasm/build/relower.mjs. targets/wasm reads
  * them at compile time.
  */
@@ -16,11 +17,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outDir = join(root, 'runtime-wasm', 'build');
 mkdirSync(outDir, { recursive: true });
 
-/** One kernel library: SIMD on (kernels.wasm) or off (kernels-scalar.wasm). */
-async function buildKernels(simd, name) {
+/** One kernel library: SIMD on (kernels.wasm) or off (kernels-scalar.wasm); `relaxed`: also relaxed SIMD. */
+async function buildKernels(simd, name, relaxed = false) {
   const args = [
     join(root, 'runtime-wasm', 'assembly', 'index.ts'),
-    '-O3', '--noAssert', '--runtime', 'stub', ...(simd ? ['--enable', 'simd'] : []),
+    '-O3', '--noAssert', '--runtime', 'stub', ...(simd ? ['--enable', 'simd'] : []), ...(relaxed ? ['--enable', 'relaxed-simd'] : []),
     '--outFile', join(outDir, `${name}.wasm`),
     '--textFile', join(outDir, `${name}.wat`),
   ];
@@ -34,6 +35,8 @@ async function buildKernels(simd, name) {
 }
 await buildKernels(true, 'kernels');
 await buildKernels(false, 'kernels-scalar');
+// relaxed SIMD (int8-relaxed.ts): the second module of int8 artifacts, chosen by model.mjs at load
+await buildKernels(true, 'kernels-relaxed', true);
 
 // The planner of dynamic-shape artifacts: edgec's lowering bundled into one ES module (no Node
 // APIs) that model.mjs imports at run time (targets/wasm/dynamic/relower.ts).

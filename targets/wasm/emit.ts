@@ -10,7 +10,7 @@ import { Graph } from '../../compiler/ir/graph.js';
 import { TensorType } from '../../compiler/ir/tensor.js';
 import { inferCtxOf } from '../../compiler/interp/interp.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
-import { EdgecError, unsupported } from '../../compiler/errors.js';
+import { EdgecError, internal, unsupported } from '../../compiler/errors.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { defineTarget, supportsFromTables } from '../common/target.js';
@@ -32,6 +32,13 @@ export interface WasmOptions extends TargetOptions {
    * instruction (scalar kernel library), for engines without it (WAMR, wasm3, wasm2c).
    */
   simd?: boolean;
+  /**
+   * Also emit model-relaxed.wasm (`--wasm-relaxed-simd`): the same model built from the
+   * relaxed-SIMD kernel library, which model.mjs loads instead of model.wasm where the engine
+   * validates and runs relaxed SIMD correctly (runtime-wasm/README.md). Default: on for int8
+   * (static shapes, SIMD), the only kernels that use it; off otherwise.
+   */
+  relaxedSimd?: boolean;
   /** Element shapes of sequence inputs and empty optional inputs (`--seq-shape`, `--empty-optional`). */
   sequenceShapes?: SequenceShapes;
 }
@@ -102,18 +109,22 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     // symbolic input dims or value-dependent sizes: one artifact for every shape up to the bound (dynamic/emit.ts)
     if (precision === 'fp16' || precision === 'int4') throw unsupported(`dynamic input shapes are not supported with ${precision} on the wasm target`, { hint: 'fix the input shapes with --input-shape' });
     if (groups.inputs.length + groups.outputs.length > 0) throw unsupported('sequence or optional inputs and outputs need static shapes on the wasm target');
+    if (opts.relaxedSimd === true) throw unsupported('relaxed SIMD (model-relaxed.wasm) needs static shapes on the wasm target', { hint: 'fix the input shapes with --input-shape, or --wasm-relaxed-simd off' });
     return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision }, simd });
   }
+  if (opts.relaxedSimd && !simd) throw unsupported('relaxed SIMD needs wasm SIMD: drop --wasm-simd off or --wasm-relaxed-simd');
   const low = lowerF16Aware(g, precision);
   const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd });
+  const relaxed = simd && (opts.relaxedSimd ?? precision === 'int8') ? relaxedModule(low, layout, opts.profile ?? false) : null;
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
-  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names });
+  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, relaxed !== null);
   const dts = modelDts(inputs, outputs, opts.profile ?? false);
   const abiIn = abi(inputs, layout.inputAddr), abiOut = abi(outputs, layout.outputAddr);
   // model_abi.h: the same ABI as C #defines, for hosts without JavaScript
   const header = abiHeader({ version: edgecVersion(), pages: layout.pages, simd, inputs: abiIn, outputs: abiOut });
-  const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ['model.mjs', mjs], ['model.d.ts', dts], ['model_abi.h', header]]);
+  const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ...(relaxed ? [['model-relaxed.wasm', relaxed] as const] : []),
+    ['model.mjs', mjs], ['model.d.ts', dts], ['model_abi.h', header]]);
   const { macs, params } = graphStats(g);
   const manifest: ArtifactManifest = {
     edgec: edgecVersion(),
@@ -131,8 +142,20 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     code_bytes: codeBytes,
     memory_pages: layout.pages,
     wasm_simd: simd,
+    wasm_relaxed_simd: relaxed !== null,
   };
   return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
+}
+
+/**
+ * model-relaxed.wasm: the lowered graph built again from the relaxed-SIMD kernel library. The
+ * kernel ABI, data segment and memory plan are the same, so model.mjs's spec (addresses) serves
+ * both modules; a layout difference is a bug.
+ */
+function relaxedModule(low: Lowered, layout: MemoryLayout, profile: boolean): Uint8Array {
+  const r = buildModule(low, { profile, simd: true, relaxed: true });
+  if (JSON.stringify(r.layout) !== JSON.stringify(layout)) throw internal('model-relaxed.wasm has a different memory layout than model.wasm');
+  return r.wasm;
 }
 
 /** Manifest I/O entries with the wasm ABI: byte offset in the module's memory and element count. */
@@ -186,7 +209,7 @@ export const wasmTarget: Target<WasmOptions> = WASM.target;
  * tsconfig.runtime.json) with this model's spec injected at its EDGEC_SPEC marker.
  */
 function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
-  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }): string {
+  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }, relaxed: boolean): string {
   const io = (xs: Lowered['inputs'] | Lowered['outputs'], addrs: number[]) =>
     xs.map((x, i) => ({ name: x.name, shape: x.shape, dtype: x.dtype, addr: addrs[i]!, size: x.shape.reduce((a, b) => a * b, 1) }));
   const spec = {
@@ -195,8 +218,9 @@ function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
     profileOffset: layout.profileOffset,
     layers: profile ? low.layers.map((n) => ({ name: n.name, op: n.op })) : [],
     groups,
+    relaxed,
   };
-  return injectSpec('targets/wasm/runtime/model.mjs', "/*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } } })", spec)
+  return injectSpec('targets/wasm/runtime/model.mjs', "/*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } }, relaxed: false })", spec)
     .replace('// Generated by edgec (wasm target).', `// Generated by edgec ${edgecVersion()} (wasm target).`);
 }
 
@@ -225,7 +249,9 @@ export interface Model {
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
   /** Runs one inference (synchronous; awaiting the result also works). */
-  run(feeds: Feeds): Outputs;${profile ? `
+  run(feeds: Feeds): Outputs;
+  /** True when model-relaxed.wasm (relaxed-SIMD kernels) runs, false for model.wasm. */
+  readonly relaxedSimd: boolean;${profile ? `
   readonly layers: { name: string; op: string }[];
   /** Accumulated milliseconds per layer since the last reset. */
   profile(): LayerTime[];
@@ -236,7 +262,13 @@ export interface CreateOptions {
   wasm?: BufferSource | WebAssembly.Module;
   /** Location of model.wasm. */
   url?: string | URL;
+  /** false: always model.wasm (default: model-relaxed.wasm where the artifact has it and the engine runs relaxed SIMD). */
+  relaxedSimd?: boolean;
+  /** Location of model-relaxed.wasm (default: next to model.wasm). */
+  relaxedUrl?: string | URL;
 }
 export function create(options?: CreateOptions): Promise<Model>;
+/** Whether this engine runs relaxed SIMD correctly (validates and computes a probe module). */
+export function relaxedSimdWorks(): boolean;
 `;
 }

@@ -51,6 +51,8 @@ export interface BuildOptions {
   profile?: boolean;
   /** Kernels with wasm SIMD (default true); false: the scalar kernel library, no SIMD instruction. */
   simd?: boolean;
+  /** The relaxed-SIMD kernel library (kernels-relaxed.wasm; needs simd): model-relaxed.wasm. */
+  relaxed?: boolean;
 }
 
 const kernelBytes = new Map<string, Uint8Array>();
@@ -87,9 +89,9 @@ function openLibrary(mod: binaryen.Module): { segs: { offset: number; data: Uint
  * Path of a kernel library built by `npm run build` (scripts/build-runtime.mjs).
  * @param simd true: kernels.wasm (SIMD); false: kernels-scalar.wasm (no SIMD instruction)
  */
-export function kernelLibraryPath(simd = true): string {
+export function kernelLibraryPath(simd = true, relaxed = false): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const file = simd ? 'kernels.wasm' : 'kernels-scalar.wasm';
+  const file = !simd ? 'kernels-scalar.wasm' : relaxed ? 'kernels-relaxed.wasm' : 'kernels.wasm';
   // targets/wasm (sources, vitest) or dist/targets/wasm (compiled)
   for (const up of ['../..', '../../..']) {
     const p = path.resolve(here, up, 'runtime-wasm', 'build', file);
@@ -98,8 +100,8 @@ export function kernelLibraryPath(simd = true): string {
   return path.resolve(here, '../..', 'runtime-wasm', 'build', file);
 }
 
-function kernels(simd: boolean): Uint8Array {
-  const p = kernelLibraryPath(simd);
+function kernels(simd: boolean, relaxed = false): Uint8Array {
+  const p = kernelLibraryPath(simd, relaxed);
   let b = kernelBytes.get(p);
   if (!b) {
     if (!fs.existsSync(p)) throw internal(`the wasm kernel library is missing (${p}); run "npm run build" first`);
@@ -109,8 +111,8 @@ function kernels(simd: boolean): Uint8Array {
   return b;
 }
 
-const FEATURES = (simd: boolean): number =>
-  binaryen.Features.MVP | (simd ? binaryen.Features.SIMD128 : 0) | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
+const FEATURES = (simd: boolean, relaxed = false): number =>
+  binaryen.Features.MVP | (simd ? binaryen.Features.SIMD128 : 0) | (simd && relaxed ? binaryen.Features.RelaxedSIMD : 0) | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
   binaryen.Features.SignExt | binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt;
 
 /**
@@ -121,9 +123,10 @@ const FEATURES = (simd: boolean): number =>
  */
 export function buildModule(low: Lowered, opts: BuildOptions = {}): { wasm: Uint8Array; layout: MemoryLayout; codeBytes: number } {
   const simd = opts.simd ?? true;
-  const mod = binaryen.readBinary(kernels(simd));
+  const relaxed = simd && (opts.relaxed ?? false);
+  const mod = binaryen.readBinary(kernels(simd, relaxed));
   try {
-    mod.setFeatures(FEATURES(simd));
+    mod.setFeatures(FEATURES(simd, relaxed));
     // the kernel library's own data (math tables) and its kernels, exports removed
     const { segs, libEnd, fnOf } = openLibrary(mod);
 

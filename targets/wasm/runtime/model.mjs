@@ -7,11 +7,11 @@
  * @typedef {{ name: string, shape: number[], dtype: string, addr: number, size: number }} IoSlot
  * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
  * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
- * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups }} Spec
+ * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, relaxed: boolean }} Spec
  */
 
 /** @type {Spec} */
-const SPEC = /*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } } });
+const SPEC = /*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } }, relaxed: false });
 
 /** @param {IoSlot[]} xs */
 const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype }));
@@ -174,13 +174,41 @@ async function loadSource(options) {
   return new Uint8Array(await res.arrayBuffer());
 }
 
+// A probe module: p(a, b, c) = lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s(splat a, splat b, splat c).
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 127, 127, 127, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 112,
+  0, 0, 10, 22, 1, 20, 0, 32, 0, 253, 15, 32, 1, 253, 15, 32, 2, 253, 17, 253, 147, 2, 253, 27, 0, 11]);
+
+/**
+ * True when this engine runs the relaxed-SIMD instruction model-relaxed.wasm's kernels use, on the
+ * operand ranges they use (second operand in [0, 127]), as the spec defines it: the probe module
+ * validates and computes 4 products plus the accumulator (an engine that validates relaxed SIMD
+ * but gets it wrong, e.g. Node 20's baseline compiler behind --experimental-wasm-relaxed-simd,
+ * gets model.wasm).
+ */
+export function relaxedSimdWorks() {
+  try {
+    if (!WebAssembly.validate(RELAXED_PROBE)) return false;
+    const p = /** @type {(a: number, b: number, c: number) => number} */ (new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE)).exports['p']);
+    return p(-128, 127, 1000) === 1000 - 4 * 128 * 127 && p(3, 5, 7) === 67 && p(-1, 1, 0) === -4;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Instantiates the model. options.wasm: bytes or a WebAssembly.Module to use instead of fetching
- * model.wasm; options.url: where model.wasm is (default: next to this module).
- * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL }} [options]
+ * model.wasm; options.url: where model.wasm is (default: next to this module). Artifacts compiled
+ * with relaxed SIMD also hold model-relaxed.wasm (same model, same results, relaxed-SIMD int8
+ * kernels): it is loaded instead when the engine runs relaxed SIMD (relaxedSimdWorks) and
+ * options.relaxedSimd is not false and options.wasm is not given; options.relaxedUrl: where it is
+ * (default: next to model.wasm). model.relaxedSimd says which module runs.
+ * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL, relaxedSimd?: boolean, relaxedUrl?: string | URL }} [options]
  */
 export async function create(options = {}) {
-  const src = await loadSource(options);
+  const relaxed = SPEC.relaxed && !options.wasm && options.relaxedSimd !== false && relaxedSimdWorks();
+  const src = await loadSource(relaxed
+    ? { url: options.relaxedUrl ?? new URL('model-relaxed.wasm', options.url ? new URL(options.url, import.meta.url) : import.meta.url) }
+    : options);
   const imports = { env: { now: () => performance.now() } };
   const instance = src instanceof WebAssembly.Module
     ? await WebAssembly.instantiate(src, imports)
@@ -210,11 +238,12 @@ export async function create(options = {}) {
     return groupOutputs(out);
   }
   const grouped = SPEC.groups.inputs.length + SPEC.groups.outputs.length > 0;
-  /** @type {{ inputs: ReturnType<typeof values>, outputs: ReturnType<typeof values>, run: typeof run, layers?: { name: string, op: string }[], profile?: () => { name: string, op: string, ms: number }[], resetProfile?: () => void }} */
+  /** @type {{ inputs: ReturnType<typeof values>, outputs: ReturnType<typeof values>, run: typeof run, relaxedSimd: boolean, layers?: { name: string, op: string }[], profile?: () => { name: string, op: string, ms: number }[], resetProfile?: () => void }} */
   const model = {
     inputs: grouped ? values(SPEC.inputs, SPEC.groups.inputs, SPEC.groups.names.inputs) : pub(SPEC.inputs),
     outputs: grouped ? values(SPEC.outputs, SPEC.groups.outputs, SPEC.groups.names.outputs) : pub(SPEC.outputs),
     run,
+    relaxedSimd: relaxed,
   };
   if (SPEC.layers.length > 0) {
     const times = () => new Float64Array(memory.buffer, SPEC.profileOffset, SPEC.layers.length);
