@@ -386,7 +386,7 @@ export interface CompileOptions {
   maxInputShape?: Record<string, number[]>;
   /** `--wasm-simd on|off`: wasm SIMD in model.wasm (default on; off: no SIMD instruction). */
   wasmSimd?: 'on' | 'off';
-  /** `--wasm-relaxed-simd on|off`: also write model-relaxed.wasm (default on for int8). */
+  /** `--wasm-relaxed-simd on|off`: also write model-relaxed.wasm (default off). */
   wasmRelaxedSimd?: 'on' | 'off';
   /** `--seq-shape NAME=DIMS,...`: element shapes of sequence inputs. */
   seqShape?: Record<string, number[][]>;

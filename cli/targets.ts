@@ -36,7 +36,7 @@ export interface EmitOptions {
   hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
   /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
   wasmSimd?: boolean;
-  /** `--wasm-relaxed-simd on|off`: also write model-relaxed.wasm (default: on for int8). */
+  /** `--wasm-relaxed-simd on|off`: also write model-relaxed.wasm (default off). */
   wasmRelaxedSimd?: boolean;
   /** `--seq-shape` / `--empty-optional`: structure of sequence and optional inputs (wasm). */
   sequenceShapes?: SequenceShapes;

@@ -30,10 +30,32 @@ export function rxWeightsFit(wg: usize, Mg4: i32, K2: i32): bool {
   return !v128.any_true(bad);
 }
 
-/** Scratch bytes the relaxed tile needs beside the packed-tile area: it must fit in P8 * K2 * 4. */
+/**
+ * Whether the relaxed tile's scratch fits the plain tile's packed area (P8 * K2 * 4 bytes): signed
+ * quads P8 * K4 * 4, pixel sums P8 * 4, weight planes K4 * 32.
+ */
 export function rxFits(P8: i32, K2: i32): bool {
   const K4 = (K2 + 1) >> 1;
-  return K4 * (P8 * 4 + 32) <= P8 * K2 * 4;
+  return K4 * (P8 * 4 + 32) + P8 * 4 <= P8 * K2 * 4;
+}
+
+/**
+ * 127 * sum_k s_k per pixel of a packed tile (K4 quads, `blocks` blocks of 8 pixels): two i32x4 per
+ * block at sums + 32 * blk (pixels 0..3, 4..7), computed once per tile for every row block.
+ */
+export function rxPixelSums(packed: usize, K4: i32, blocks: i32, sums: usize): void {
+  const ones8 = i8x16.splat(1);
+  for (let blk = 0; blk < blocks; blk++) {
+    let xp = packed + (<usize>(blk * K4) << 5);
+    let sa = i32x4.splat(0), sb = i32x4.splat(0);
+    for (let j4 = 0; j4 < K4; j4++) {
+      sa = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xp), ones8, sa);
+      sb = i32x4.relaxed_dot_i8x16_i7x16_add_s(v128.load(xp, 16), ones8, sb);
+      xp += 32;
+    }
+    v128.store(sums + (<usize>blk << 5), i32x4.mul(sa, i32x4.splat(127)));
+    v128.store(sums + (<usize>blk << 5), i32x4.mul(sb, i32x4.splat(127)), 16);
+  }
 }
 
 /**
@@ -108,16 +130,17 @@ export function rxPackNhwc(base: usize, pstride: i32, K: i32, npix: i32, flip: i
  * The relaxed GEMM over a tile packed by rxPackRows / rxPackNhwc (arguments as int8.ts gemmTile,
  * plus K and the u8 correction c): per 4 output rows, the weights (i16 pairs, [K2][4] per row
  * block) are converted into the two i7 planes at `wbuf` (32 bytes per quad: u1 of rows 0..3, then
- * u2), then 8 pixels x 4 rows accumulate with relaxed dots and the shared output stage runs.
+ * u2), then 8 pixels x 4 rows accumulate with relaxed dots, 127 * S (rxPixelSums at `sums`) and
+ * c * sum w' are applied, and the shared output stage runs.
  */
-export function rxGemmTile(packed: usize, wbuf: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32,
+export function rxGemmTile(packed: usize, sums: usize, wbuf: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32,
   s: usize, m0: i32, spill: bool, yEnd: usize, nhwcStride: i32, c: i32): void {
   const K4 = (K2 + 1) >> 1;
   const blocks = (npix + 7) >> 3;
   const mb4 = (Mg + 3) >> 2;
   const wstep = <usize>K2 << 4;
   const span = <usize>(8 * osz);
-  const ones16 = i16x8.splat(1), ones8 = i8x16.splat(1);
+  const ones16 = i16x8.splat(1);
   const b127 = i8x16.splat(127), z = i32x4.splat(0);
   for (let mb = 0; mb < mb4; mb++) {
     const wb = wg + <usize>mb * wstep;
@@ -142,12 +165,10 @@ export function rxGemmTile(packed: usize, wbuf: usize, wg: usize, K2: i32, Mg: i
     for (let blk = blocks - 1; blk >= 0; blk--) {
       let xp = packed + (<usize>(blk * K4) << 5);
       let wp = wbuf;
-      let a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z, sa = z, sb = z;
+      let a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z;
       for (let j4 = 0; j4 < K4; j4++) {
         const x0 = v128.load(xp);
         const x1 = v128.load(xp, 16);
-        sa = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, ones8, sa);
-        sb = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, ones8, sb);
         let w = v128.load32_splat(wp);
         a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a0);
         b0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b0);
@@ -176,7 +197,7 @@ export function rxGemmTile(packed: usize, wbuf: usize, wg: usize, K2: i32, Mg: i
         wp += 32;
       }
       // sum w' s = D - 127 S; sum w' a = that + c * sum w'
-      const ta = i32x4.mul(sa, i32x4.splat(127)), tb = i32x4.mul(sb, i32x4.splat(127));
+      const ta = v128.load(sums + (<usize>blk << 5)), tb = v128.load(sums + (<usize>blk << 5), 16);
       a0 = i32x4.add(i32x4.sub(a0, ta), c0);
       b0 = i32x4.add(i32x4.sub(b0, tb), c0);
       a1 = i32x4.add(i32x4.sub(a1, ta), c1);

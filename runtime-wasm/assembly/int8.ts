@@ -31,7 +31,7 @@
  * the same kernel call writes later (never past the end of the output).
  */
 import { pa, pi } from './common';
-import { rxFits, rxGemmTile, rxPackNhwc, rxPackRows, rxWeightsFit } from './int8-relaxed';
+import { rxFits, rxGemmTile, rxPackNhwc, rxPackRows, rxPixelSums, rxWeightsFit } from './int8-relaxed';
 import { dequantizeScalar, qbinaryScalar, qconvScalar, qconvWinoScalar, qdwNhwcScalar, qgemmScalar, quantizeScalar } from './int8-scalar';
 
 export const F_XS: i32 = 1;
@@ -1008,10 +1008,12 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
           im2colBytes(xg, col, P8, Cg, H, W, oh0, rows, OW, KH, KW, sh, sw, dh, dw, ph, pw, <u8>zx);
           rxPackRows(col, P8, K, npix, flip, packed);
         }
-        const wbuf = packed + (<usize>(P8 * ((K + 3) >> 2)) << 2);
+        const K4 = (K + 3) >> 2;
+        const sums = packed + (<usize>(P8 * K4) << 2), wbuf = sums + (<usize>P8 << 2);
+        rxPixelSums(packed, K4, (npix + 7) >> 3, sums);
         const spill = (p0 == 0 && npix == OHW) || OHW - (p0 + npix) >= 8;
-        if (yNhwc) rxGemmTile(packed, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * M), OHW, osz, s, g * Mg, false, yEnd, M, xs ? 0 : 128);
-        else rxGemmTile(packed, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd, 0, xs ? 0 : 128);
+        if (yNhwc) rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * M), OHW, osz, s, g * Mg, false, yEnd, M, xs ? 0 : 128);
+        else rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd, 0, xs ? 0 : 128);
         continue;
       }
       if (pointwise && xNhwc) {

@@ -35,8 +35,8 @@ export interface WasmOptions extends TargetOptions {
   /**
    * Also emit model-relaxed.wasm (`--wasm-relaxed-simd`): the same model built from the
    * relaxed-SIMD kernel library, which model.mjs loads instead of model.wasm where the engine
-   * validates and runs relaxed SIMD correctly (runtime-wasm/README.md). Default: on for int8
-   * (static shapes, SIMD), the only kernels that use it; off otherwise.
+   * validates and runs relaxed SIMD correctly (runtime-wasm/README.md). Default off: it doubles the
+   * artifact's bytes on disk (a page fetches one module) and measured no gain on x64.
    */
   relaxedSimd?: boolean;
   /** Element shapes of sequence inputs and empty optional inputs (`--seq-shape`, `--empty-optional`). */
@@ -115,7 +115,7 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
   if (opts.relaxedSimd && !simd) throw unsupported('relaxed SIMD needs wasm SIMD: drop --wasm-simd off or --wasm-relaxed-simd');
   const low = lowerF16Aware(g, precision);
   const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd });
-  const relaxed = simd && (opts.relaxedSimd ?? precision === 'int8') ? relaxedModule(low, layout, opts.profile ?? false) : null;
+  const relaxed = simd && opts.relaxedSimd === true ? relaxedModule(low, layout, opts.profile ?? false) : null;
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, relaxed !== null);
@@ -262,7 +262,11 @@ export interface CreateOptions {
   wasm?: BufferSource | WebAssembly.Module;
   /** Location of model.wasm. */
   url?: string | URL;
-  /** false: always model.wasm (default: model-relaxed.wasm where the artifact has it and the engine runs relaxed SIMD). */
+  /**
+   * model-relaxed.wasm (when the artifact has it) where the engine runs relaxed SIMD correctly:
+   * true: always; false: never; default: where it is expected to be faster (engines whose relaxed
+   * dot product reads the second operand as signed, e.g. Arm). Same results either way.
+   */
   relaxedSimd?: boolean;
   /** Location of model-relaxed.wasm (default: next to model.wasm). */
   relaxedUrl?: string | URL;

@@ -186,13 +186,30 @@ const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 
  * gets model.wasm).
  */
 export function relaxedSimdWorks() {
+  const p = relaxedProbe();
+  return p !== null && p(-128, 127, 1000) === 1000 - 4 * 128 * 127 && p(3, 5, 7) === 67 && p(-1, 1, 0) === -4;
+}
+
+/** The probe's function, or null where relaxed SIMD does not validate or instantiate. */
+function relaxedProbe() {
   try {
-    if (!WebAssembly.validate(RELAXED_PROBE)) return false;
-    const p = /** @type {(a: number, b: number, c: number) => number} */ (new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE)).exports['p']);
-    return p(-128, 127, 1000) === 1000 - 4 * 128 * 127 && p(3, 5, 7) === 67 && p(-1, 1, 0) === -4;
+    if (!WebAssembly.validate(RELAXED_PROBE)) return null;
+    return /** @type {(a: number, b: number, c: number) => number} */ (new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE)).exports['p']);
   } catch {
-    return false;
+    return null;
   }
+}
+
+/**
+ * Whether model-relaxed.wasm is expected to be faster here: the engine reads the dot product's
+ * second operand as signed (byte 200 = -56: the Arm sdot lowering, one instruction per 16 products).
+ * x64 engines read it as unsigned (pmaddubsw / vpdpbusd), where the exact two-plane kernel was
+ * measured slower than model.wasm (runtime-wasm/README.md). Only the choice depends on this, never
+ * the results: operands outside [0, 127] are not used by the kernels.
+ */
+function relaxedSimdPays() {
+  const p = relaxedProbe();
+  return p !== null && p(-1, 200, 0) === 224;
 }
 
 /**
@@ -200,12 +217,13 @@ export function relaxedSimdWorks() {
  * model.wasm; options.url: where model.wasm is (default: next to this module). Artifacts compiled
  * with relaxed SIMD also hold model-relaxed.wasm (same model, same results, relaxed-SIMD int8
  * kernels): it is loaded instead when the engine runs relaxed SIMD (relaxedSimdWorks) and
- * options.relaxedSimd is not false and options.wasm is not given; options.relaxedUrl: where it is
- * (default: next to model.wasm). model.relaxedSimd says which module runs.
+ * options.wasm is not given, and options.relaxedSimd is true, or absent where it is expected to be
+ * faster (relaxedSimdPays); options.relaxedUrl: where it is (default: next to model.wasm).
+ * model.relaxedSimd says which module runs; the results are the same bits either way.
  * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL, relaxedSimd?: boolean, relaxedUrl?: string | URL }} [options]
  */
 export async function create(options = {}) {
-  const relaxed = SPEC.relaxed && !options.wasm && options.relaxedSimd !== false && relaxedSimdWorks();
+  const relaxed = SPEC.relaxed && !options.wasm && (options.relaxedSimd ?? relaxedSimdPays()) && relaxedSimdWorks();
   const src = await loadSource(relaxed
     ? { url: options.relaxedUrl ?? new URL('model-relaxed.wasm', options.url ? new URL(options.url, import.meta.url) : import.meta.url) }
     : options);
