@@ -384,10 +384,11 @@ export interface CompileOptions {
   pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
   maxInputShape?: Record<string, number[]>;
-  /** `--wasm-simd on|off`: wasm SIMD in model.wasm (default on; off: no SIMD instruction). */
-  wasmSimd?: 'on' | 'off';
-  /** `--wasm-relaxed-simd on|off`: also write model-relaxed.wasm (default off). */
-  wasmRelaxedSimd?: 'on' | 'off';
+  /**
+   * `--wasm-simd on|off|relaxed`: wasm SIMD in model.wasm (default on, with a relaxed-SIMD twin for
+   * int8; off: no SIMD instruction; relaxed: model.wasm on the relaxed-SIMD kernels only).
+   */
+  wasmSimd?: 'on' | 'off' | 'relaxed';
   /** `--seq-shape NAME=DIMS,...`: element shapes of sequence inputs. */
   seqShape?: Record<string, number[][]>;
   /** `--empty-optional NAME`: optional inputs compiled as empty. */
@@ -460,8 +461,6 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
   if (o.pruneMode !== undefined && o.prune === undefined) throw usage('--prune-mode needs --prune RATIO');
   if (o.wasmSimd !== undefined && o.target !== 'wasm') throw usage(`--wasm-simd applies to the wasm target only (not ${o.target})`);
-  if (o.wasmRelaxedSimd !== undefined && o.target !== 'wasm') throw usage(`--wasm-relaxed-simd applies to the wasm target only (not ${o.target})`);
-  if (o.wasmRelaxedSimd === 'on' && o.wasmSimd === 'off') throw usage('--wasm-relaxed-simd on needs wasm SIMD (not --wasm-simd off)');
   if (precision === 'int8' && o.calib === undefined && !o.calibRandom) {
     throw usage('--int8 needs calibration data: --calib FILE (samples along the first axis, .pb/.npy)', {
       hint: 'or --calib-random to calibrate on random data (smoke tests only: accuracy will suffer)',
@@ -543,7 +542,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const sequenceShapes = o.seqShape || o.emptyOptional ? { sequences: o.seqShape ?? {}, emptyOptionals: o.emptyOptional ?? [] } : undefined;
   const emitted = await emitTarget(o.target, built.graph, {
     precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(o.wasmSimd === 'off' ? { wasmSimd: false } : {}),
-    ...(o.wasmRelaxedSimd !== undefined ? { wasmRelaxedSimd: o.wasmRelaxedSimd === 'on' } : {}),
+    ...(o.wasmSimd === 'relaxed' ? { wasmRelaxedOnly: true } : {}),
     ...(Object.keys(hls).length ? { hls } : {}), ...(sequenceShapes ? { sequenceShapes } : {}),
   });
   const s = summarize(built.graph);

@@ -73,10 +73,11 @@ Artifact: DIR/manifest.json and DIR/model.onnx always; wasm adds model.wasm, mod
 model_abi.h (static shapes: the memory offsets/sizes of the inputs and outputs as C #defines).
 --wasm-simd off builds model.wasm from the scalar kernel library: no SIMD instruction and no import,
 for engines without wasm SIMD (WAMR, wasm3, wasm2c); manifest "wasm_simd" records the choice.
---wasm-relaxed-simd on (default off) adds model-relaxed.wasm, the same model on the relaxed-SIMD int8
+int8 artifacts (--wasm-simd on) also hold model-relaxed.wasm, the same model on the relaxed-SIMD int8
 kernels: model.mjs loads it where the engine correctly runs relaxed SIMD and is expected to gain (Arm),
-or always with create({ relaxedSimd: true }); model.wasm otherwise (same bits); manifest
-"wasm_relaxed_simd" records it.
+or wherever it runs correctly with create({ relaxedSimd: true }); model.wasm otherwise (same bits).
+--wasm-simd relaxed builds model.wasm itself on those kernels (engines with relaxed SIMD only).
+Manifest "wasm_relaxed_simd": "twin", "only" or false.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
 >= 13; fp16: float16 weights with Casts; int4: blocked DequantizeLinear, opset 21): ONNX Runtime runs
 it, and \`edgec run/eval/profile DIR\` read it (--target ref on an int8 artifact runs the integer graph
@@ -232,8 +233,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addOption(maxInputShapeOption())
-    .addOption(new Option('--wasm-simd <on|off>', 'wasm SIMD in model.wasm (default on); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts').choices(['on', 'off']))
-    .addOption(new Option('--wasm-relaxed-simd <on|off>', 'also write model-relaxed.wasm (relaxed-SIMD int8 kernels), loaded by model.mjs where the engine runs it (default off)').choices(['on', 'off']))
+    .addOption(new Option('--wasm-simd <on|off|relaxed>', 'wasm SIMD in model.wasm (default on: SIMD128, plus a relaxed-SIMD twin for int8); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts; relaxed: model.wasm on the relaxed-SIMD kernels only').choices(['on', 'off', 'relaxed']))
     .addOption(seqShapeOption())
     .addOption(emptyOptionalOption())
     .option('--emit-onnx', 'write DIR/model.onnx, the transformed model as standard ONNX (int8: QDQ); always written, see below')

@@ -36,8 +36,8 @@ export interface EmitOptions {
   hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
   /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
   wasmSimd?: boolean;
-  /** `--wasm-relaxed-simd on|off`: also write model-relaxed.wasm (default off). */
-  wasmRelaxedSimd?: boolean;
+  /** `--wasm-simd relaxed`: model.wasm on the relaxed-SIMD kernel library, no plain twin. */
+  wasmRelaxedOnly?: boolean;
   /** `--seq-shape` / `--empty-optional`: structure of sequence and optional inputs (wasm). */
   sequenceShapes?: SequenceShapes;
 }
@@ -86,7 +86,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
         // the label the wasm target records.
         art = emitWasm(graph, {
           precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
-          ...(opts.wasmRelaxedSimd !== undefined ? { relaxedSimd: opts.wasmRelaxedSimd } : {}),
+          ...(opts.wasmRelaxedOnly ? { relaxedSimd: 'only' as const } : {}),
           ...(opts.sequenceShapes ? { sequenceShapes: opts.sequenceShapes } : {}),
         });
       } catch (e) {

@@ -33,12 +33,13 @@ export interface WasmOptions extends TargetOptions {
    */
   simd?: boolean;
   /**
-   * Also emit model-relaxed.wasm (`--wasm-relaxed-simd`): the same model built from the
-   * relaxed-SIMD kernel library, which model.mjs loads instead of model.wasm where the engine
-   * validates and runs relaxed SIMD correctly (runtime-wasm/README.md). Default off: it doubles the
-   * artifact's bytes on disk (a page fetches one module) and measured no gain on x64.
+   * Relaxed SIMD (runtime-wasm/README.md). true: also emit model-relaxed.wasm, the same model built
+   * from the relaxed-SIMD kernel library, which model.mjs loads instead of model.wasm where the
+   * engine runs relaxed SIMD correctly (and is expected to gain, or when asked); 'only'
+   * (`--wasm-simd relaxed`): model.wasm itself on that library; false: neither. Default: true for
+   * int8 (static shapes, SIMD on), the only kernels it changes; false otherwise.
    */
-  relaxedSimd?: boolean;
+  relaxedSimd?: boolean | 'only';
   /** Element shapes of sequence inputs and empty optional inputs (`--seq-shape`, `--empty-optional`). */
   sequenceShapes?: SequenceShapes;
 }
@@ -109,13 +110,14 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     // symbolic input dims or value-dependent sizes: one artifact for every shape up to the bound (dynamic/emit.ts)
     if (precision === 'fp16' || precision === 'int4') throw unsupported(`dynamic input shapes are not supported with ${precision} on the wasm target`, { hint: 'fix the input shapes with --input-shape' });
     if (groups.inputs.length + groups.outputs.length > 0) throw unsupported('sequence or optional inputs and outputs need static shapes on the wasm target');
-    if (opts.relaxedSimd === true) throw unsupported('relaxed SIMD (model-relaxed.wasm) needs static shapes on the wasm target', { hint: 'fix the input shapes with --input-shape, or --wasm-relaxed-simd off' });
+    if (opts.relaxedSimd === 'only') throw unsupported('--wasm-simd relaxed needs static shapes on the wasm target', { hint: 'fix the input shapes with --input-shape, or use --wasm-simd on' });
     return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision }, simd });
   }
-  if (opts.relaxedSimd && !simd) throw unsupported('relaxed SIMD needs wasm SIMD: drop --wasm-simd off or --wasm-relaxed-simd');
+  if (opts.relaxedSimd && !simd) throw unsupported('relaxed SIMD needs wasm SIMD (simd: false was given)');
+  const only = opts.relaxedSimd === 'only';
   const low = lowerF16Aware(g, precision);
-  const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd });
-  const relaxed = simd && opts.relaxedSimd === true ? relaxedModule(low, layout, opts.profile ?? false) : null;
+  const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd, relaxed: only });
+  const relaxed = simd && !only && (opts.relaxedSimd ?? precision === 'int8') ? relaxedModule(low, layout, opts.profile ?? false) : null;
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, relaxed !== null);
@@ -142,7 +144,7 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     code_bytes: codeBytes,
     memory_pages: layout.pages,
     wasm_simd: simd,
-    wasm_relaxed_simd: relaxed !== null,
+    wasm_relaxed_simd: only ? 'only' : relaxed !== null ? 'twin' : false,
   };
   return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
 }

@@ -35,17 +35,23 @@ export interface WasmModel {
   layers?: { name: string; op: string }[];
   profile?(): { name: string; op: string; ms: number }[];
   resetProfile?(): void;
+  /** Static artifacts: whether model-relaxed.wasm (relaxed-SIMD kernels) runs. */
+  relaxedSimd?: boolean;
 }
 
 /** Writes artifact files into a fresh temporary folder and returns its path. */
 export const writeTempArtifact = (files: ReadonlyMap<string, Uint8Array | string>): string => writeTemp(files, 'edgec-wasm-');
 
-/** Loads an artifact folder (model.mjs + model.wasm) and instantiates the model. */
-export async function loadWasmArtifact(dir: string): Promise<WasmModel> {
+/**
+ * Loads an artifact folder (model.mjs + model.wasm) and instantiates the model.
+ * @param opts model.mjs create() options (`relaxedSimd`: which module of an artifact with
+ *   model-relaxed.wasm runs; default: model.mjs decides)
+ */
+export async function loadWasmArtifact(dir: string, opts: { relaxedSimd?: boolean } = {}): Promise<WasmModel> {
   const mjs = path.join(dir, 'model.mjs');
   if (!fs.existsSync(mjs)) throw invalid('artifact folder has no model.mjs', { file: dir });
   const mod = (await import(pathToFileURL(mjs).href)) as { create(o?: unknown): Promise<WasmModel> };
-  return mod.create();
+  return mod.create(opts);
 }
 
 /**

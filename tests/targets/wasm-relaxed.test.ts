@@ -19,13 +19,16 @@ import { AddressInfo } from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { AttrValue, Graph, ValueId } from '../../compiler/ir/graph.js';
+import { exportOnnx } from '../../compiler/frontends/onnx/export.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { quantizeMultipliers } from '../../compiler/ops/qint.js';
 import { emitWasm } from '../../targets/wasm/emit.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
 import { writeTempArtifact } from '../../targets/wasm/runner.js';
+import { cli, rmTmp, tmpDir } from '../cli/helpers.js';
 import { ConvCase, XS, convGraph, expectSameBits, finish, input, quantIn, randInts, rng } from './int8-graphs.js';
 
 const CHROMIUM = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
@@ -75,7 +78,7 @@ afterAll(() => {
 /** Compiles a case with model-relaxed.wasm into a temporary artifact folder. */
 function artifact(g: Graph): string {
   const art = emitWasm(g.clone(), { precision: 'int8', relaxedSimd: true });
-  expect(art.manifest['wasm_relaxed_simd']).toBe(true);
+  expect(art.manifest['wasm_relaxed_simd']).toBe('twin');
   const dir = writeTempArtifact(art.files);
   dirs.push(dir);
   return dir;
@@ -112,15 +115,17 @@ function expectReference(c: Case, y: number[][], what: string): void {
 
 describe('relaxed SIMD int8 module (model-relaxed.wasm)', () => {
   it('holds the relaxed dot product; model.wasm does not; same memory layout (checked by the emitter)', () => {
-    const art = emitWasm(CASES[0]!.g.clone(), { precision: 'int8', relaxedSimd: true });
-    expect(art.manifest['wasm_relaxed_simd']).toBe(true);
+    const art = emitWasm(CASES[0]!.g.clone(), { precision: 'int8' }); // default for int8: the twin
+    expect(art.manifest['wasm_relaxed_simd']).toBe('twin');
     expect(hasRelaxedDot(art.files.get('model-relaxed.wasm') as Uint8Array)).toBe(true);
     expect(hasRelaxedDot(art.files.get('model.wasm') as Uint8Array)).toBe(false);
-    for (const o of [{}, { relaxedSimd: false }]) {
-      const off = emitWasm(CASES[0]!.g.clone(), { precision: 'int8', ...o }); // default off
-      expect(off.files.has('model-relaxed.wasm')).toBe(false);
-      expect(off.manifest['wasm_relaxed_simd']).toBe(false);
-    }
+    const off = emitWasm(CASES[0]!.g.clone(), { precision: 'int8', relaxedSimd: false });
+    expect(off.files.has('model-relaxed.wasm')).toBe(false);
+    expect(off.manifest['wasm_relaxed_simd']).toBe(false);
+    const only = emitWasm(CASES[0]!.g.clone(), { precision: 'int8', relaxedSimd: 'only' });
+    expect(only.files.has('model-relaxed.wasm')).toBe(false);
+    expect(hasRelaxedDot(only.files.get('model.wasm') as Uint8Array)).toBe(true);
+    expect(only.manifest['wasm_relaxed_simd']).toBe('only');
     expect(() => emitWasm(CASES[0]!.g.clone(), { precision: 'int8', relaxedSimd: true, simd: false })).toThrow(/relaxed SIMD needs wasm SIMD/);
   });
 
@@ -164,6 +169,40 @@ describe('relaxed SIMD int8 module (model-relaxed.wasm)', () => {
     if (process.versions.node.startsWith('20.')) expect(tiered!.relaxed).toBe(false);
     expectReference(c, tiered!.y, 'tiered');
   }, 60_000);
+});
+
+describe('CLI: --wasm-simd on|off|relaxed', () => {
+  it('int8 artifacts get the twin by default, relaxed makes model.wasm relaxed, off neither; fp32 none', async () => {
+    const dir = tmpDir('edgec-relaxed-cli-');
+    try {
+      const b = new GraphBuilder();
+      const x = b.input('image', 'f32', [1, 3, 10, 10]);
+      const w = b.const('w', new Tensor('f32', [8, 3, 3, 3], Float32Array.from(randInts(216, -50, 50, 3), (v) => v / 50)));
+      const c = b.node('Conv', [x, w], { pads: [1, 1, 1, 1] });
+      b.output(b.node('Relu', [c], {}, { outputNames: ['y'] }));
+      fs.writeFileSync(path.join(dir, 'm.onnx'), exportOnnx(b.build()));
+      const files = (d: string) => fs.readdirSync(path.join(dir, d)).filter((f) => f.endsWith('.wasm')).sort();
+      const manifest = (d: string) => JSON.parse(fs.readFileSync(path.join(dir, d, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      for (const [d, flags, want, field] of [
+        ['on', [], ['model-relaxed.wasm', 'model.wasm'], 'twin'],
+        ['rx', ['--wasm-simd', 'relaxed'], ['model.wasm'], 'only'],
+        ['off', ['--wasm-simd', 'off'], ['model.wasm'], false],
+      ] as const) {
+        const r = await cli('compile', path.join(dir, 'm.onnx'), '--int8', '--calib-random', ...flags, '-o', path.join(dir, d));
+        expect(r.code, r.err).toBe(0);
+        expect(files(d)).toEqual(want);
+        expect(manifest(d)['wasm_relaxed_simd']).toBe(field);
+      }
+      const r = await cli('compile', path.join(dir, 'm.onnx'), '-o', path.join(dir, 'f32'));
+      expect(r.code, r.err).toBe(0);
+      expect(files('f32')).toEqual(['model.wasm']);
+      const bad = await cli('compile', path.join(dir, 'm.onnx'), '--target', 'webgpu', '--wasm-simd', 'relaxed', '-o', path.join(dir, 'g'));
+      expect(bad.code).not.toBe(0);
+      expect(bad.err).toMatch(/--wasm-simd applies to the wasm target only/);
+    } finally {
+      rmTmp(dir);
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!CHROMIUM)('relaxed SIMD in headless Chromium', () => {
