@@ -26,7 +26,7 @@
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
  * --only a,b (model names; `recurrent` selects every recurrent row), --out FILE, --no-check (skip
  * the reference check), --no-int8, --no-rnn, --rnn-sweep, --no-prune (skip the pruning rows of
- * bench/pruning.ts; `--only prune` selects only them).
+ * bench/pruning.ts; `--only prune` selects only them), --no-relaxed (no int8 relaxed-SIMD column).
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -15,7 +15,9 @@
  * With `simd: false` the module is built from the scalar kernel library (kernels-scalar.wasm, the
  * same sources with their SIMD branches compiled out) and validated without the SIMD feature: it
  * runs on engines that lack wasm SIMD (WAMR, wasm3, wasm2c). The code generated here (run, the
- * start function, run_steps) uses no SIMD instruction either way.
+ * start function, run_steps) uses no SIMD instruction either way. With `relaxed: true` it is built
+ * from kernels-relaxed.wasm (relaxed-SIMD int8 GEMM tiles) and validated with that feature: the same
+ * data and memory layout as the SIMD module (model-relaxed.wasm, emit.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
