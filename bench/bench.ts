@@ -389,7 +389,9 @@ function ortWasmBytes(): number {
  */
 function relaunchForRelaxedSimd(args: Args): boolean {
   if (!args.relaxed || process.env['EDGEC_BENCH_RELAUNCHED']) return false;
-  const flags = ['--experimental-wasm-relaxed-simd', '--no-liftoff'].filter((f) => !process.execArgv.includes(f));
+  // Node >= 21 has relaxed SIMD on (and may drop the experimental flag)
+  const need = [...(Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : []), '--no-liftoff'];
+  const flags = need.filter((f) => !process.execArgv.includes(f));
   if (flags.length === 0) return false;
   const r = spawnSync(process.execPath, [...process.execArgv, ...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     { stdio: 'inherit', env: { ...process.env, EDGEC_BENCH_RELAUNCHED: '1' } });

@@ -70,6 +70,9 @@ const CASES: Case[] = [
   { name: 'chain pw -> dw (channels-last) -> pw, C 70', ...chainGraph(70, [1, 6, 9, 13], 41) },
 ];
 
+/** The Node flags for relaxed SIMD: Node 20 needs the experimental flag (Node >= 21 has it on). */
+const RELAXED = Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : [];
+
 const dirs: string[] = [];
 afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
@@ -135,13 +138,13 @@ describe('relaxed SIMD int8 module (model-relaxed.wasm)', () => {
 
   it('Node with relaxed SIMD (optimizing compiler): model-relaxed.wasm runs, bit-identical to the reference', () => {
     const jobs = CASES.map((c) => ({ dir: artifact(c.g), x: c.x.data as Float32Array }));
-    const res = runChild(['--experimental-wasm-relaxed-simd', '--no-liftoff'], jobs, { relaxedSimd: true });
+    const res = runChild([...RELAXED, '--no-liftoff'], jobs, { relaxedSimd: true });
     res.forEach((r, i) => {
       expect(r.relaxed, CASES[i]!.name).toBe(true);
       expectReference(CASES[i]!, r.y, 'relaxed');
     });
     // forced off in the same engine: model.wasm, same bits
-    const plain = runChild(['--experimental-wasm-relaxed-simd', '--no-liftoff'], jobs.slice(0, 2), { relaxedSimd: false });
+    const plain = runChild([...RELAXED, '--no-liftoff'], jobs.slice(0, 2), { relaxedSimd: false });
     plain.forEach((r, i) => {
       expect(r.relaxed).toBe(false);
       expectReference(CASES[i]!, r.y, 'forced plain');
@@ -163,9 +166,9 @@ describe('relaxed SIMD int8 module (model-relaxed.wasm)', () => {
     expectReference(c, m.outputs.map((o) => Array.from(r[o.name]!)), 'this process');
     // Node 20 with the flag, tiered (the baseline compiler adds the dot product twice and drops the
     // accumulator): the probe rejects it; other engines must pass it, and either way the bits hold
-    const [tiered] = runChild(['--experimental-wasm-relaxed-simd'], [{ dir, x: c.x.data as Float32Array }], { relaxedSimd: true });
+    const [tiered] = runChild(RELAXED, [{ dir, x: c.x.data as Float32Array }], { relaxedSimd: true });
     // default choice on x64 (the engine reads the i7 operand as unsigned): model.wasm
-    if (process.arch === 'x64') expect(runChild(['--experimental-wasm-relaxed-simd', '--no-liftoff'], [{ dir, x: c.x.data as Float32Array }])[0]!.relaxed).toBe(false);
+    if (process.arch === 'x64') expect(runChild([...RELAXED, '--no-liftoff'], [{ dir, x: c.x.data as Float32Array }])[0]!.relaxed).toBe(false);
     if (process.versions.node.startsWith('20.')) expect(tiered!.relaxed).toBe(false);
     expectReference(c, tiered!.y, 'tiered');
   }, 60_000);
