@@ -542,7 +542,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const sequenceShapes = o.seqShape || o.emptyOptional ? { sequences: o.seqShape ?? {}, emptyOptionals: o.emptyOptional ?? [] } : undefined;
   const emitted = await emitTarget(o.target, built.graph, {
     precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(o.wasmSimd === 'off' ? { wasmSimd: false } : {}),
-    ...(o.wasmSimd === 'relaxed' ? { wasmRelaxedOnly: true } : {}),
+    ...(o.wasmSimd === 'off' ? {} : { wasmRelaxed: o.wasmSimd === 'relaxed' ? 'only' as const : 'auto' as const }),
     ...(Object.keys(hls).length ? { hls } : {}), ...(sequenceShapes ? { sequenceShapes } : {}),
   });
   const s = summarize(built.graph);

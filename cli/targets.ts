@@ -36,8 +36,12 @@ export interface EmitOptions {
   hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
   /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
   wasmSimd?: boolean;
-  /** `--wasm-simd relaxed`: model.wasm on the relaxed-SIMD kernel library, no plain twin. */
-  wasmRelaxedOnly?: boolean;
+  /**
+   * Relaxed SIMD (`edgec compile`): 'auto' (`--wasm-simd on`) adds model-relaxed.wasm to int8
+   * artifacts; 'only' (`--wasm-simd relaxed`) builds model.wasm on the relaxed-SIMD kernels.
+   * Absent: neither (sweeps and reports time model.wasm only).
+   */
+  wasmRelaxed?: 'auto' | 'only';
   /** `--seq-shape` / `--empty-optional`: structure of sequence and optional inputs (wasm). */
   sequenceShapes?: SequenceShapes;
 }
@@ -86,7 +90,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
         // the label the wasm target records.
         art = emitWasm(graph, {
           precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
-          ...(opts.wasmRelaxedOnly ? { relaxedSimd: 'only' as const } : {}),
+          ...(opts.wasmRelaxed && opts.wasmSimd !== false ? { relaxedSimd: opts.wasmRelaxed } : {}),
           ...(opts.sequenceShapes ? { sequenceShapes: opts.sequenceShapes } : {}),
         });
       } catch (e) {

@@ -35,11 +35,12 @@ export interface WasmOptions extends TargetOptions {
   /**
    * Relaxed SIMD (runtime-wasm/README.md). true: also emit model-relaxed.wasm, the same model built
    * from the relaxed-SIMD kernel library, which model.mjs loads instead of model.wasm where the
-   * engine runs relaxed SIMD correctly (and is expected to gain, or when asked); 'only'
-   * (`--wasm-simd relaxed`): model.wasm itself on that library; false: neither. Default: true for
-   * int8 (static shapes, SIMD on), the only kernels it changes; false otherwise.
+   * engine runs relaxed SIMD correctly (and is expected to gain, or when asked); 'auto' (the CLI's
+   * `--wasm-simd on`): true for integer graphs, whose int8 kernels are the only ones it changes;
+   * 'only' (`--wasm-simd relaxed`): model.wasm itself on that library; false (default): neither.
+   * Static shapes only.
    */
-  relaxedSimd?: boolean | 'only';
+  relaxedSimd?: boolean | 'only' | 'auto';
   /** Element shapes of sequence inputs and empty optional inputs (`--seq-shape`, `--empty-optional`). */
   sequenceShapes?: SequenceShapes;
 }
@@ -113,11 +114,12 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     if (opts.relaxedSimd === 'only') throw unsupported('--wasm-simd relaxed needs static shapes on the wasm target', { hint: 'fix the input shapes with --input-shape, or use --wasm-simd on' });
     return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision }, simd });
   }
-  if (opts.relaxedSimd && !simd) throw unsupported('relaxed SIMD needs wasm SIMD (simd: false was given)');
+  if ((opts.relaxedSimd === true || opts.relaxedSimd === 'only') && !simd) throw unsupported('relaxed SIMD needs wasm SIMD (simd: false was given)');
   const only = opts.relaxedSimd === 'only';
   const low = lowerF16Aware(g, precision);
   const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd, relaxed: only });
-  const relaxed = simd && !only && (opts.relaxedSimd ?? precision === 'int8') ? relaxedModule(low, layout, opts.profile ?? false) : null;
+  const twin = opts.relaxedSimd === 'auto' ? isIntegerGraph(g) : opts.relaxedSimd === true;
+  const relaxed = simd && twin ? relaxedModule(low, layout, opts.profile ?? false) : null;
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, relaxed !== null);

@@ -118,8 +118,9 @@ function expectReference(c: Case, y: number[][], what: string): void {
 
 describe('relaxed SIMD int8 module (model-relaxed.wasm)', () => {
   it('holds the relaxed dot product; model.wasm does not; same memory layout (checked by the emitter)', () => {
-    const art = emitWasm(CASES[0]!.g.clone(), { precision: 'int8' }); // default for int8: the twin
+    const art = emitWasm(CASES[0]!.g.clone(), { precision: 'int8', relaxedSimd: 'auto' }); // the CLI's default: the twin for int8
     expect(art.manifest['wasm_relaxed_simd']).toBe('twin');
+    expect(emitWasm(CASES[0]!.g.clone(), { precision: 'int8' }).manifest['wasm_relaxed_simd']).toBe(false); // library default
     expect(hasRelaxedDot(art.files.get('model-relaxed.wasm') as Uint8Array)).toBe(true);
     expect(hasRelaxedDot(art.files.get('model.wasm') as Uint8Array)).toBe(false);
     const off = emitWasm(CASES[0]!.g.clone(), { precision: 'int8', relaxedSimd: false });
