@@ -122,7 +122,7 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
   const relaxed = simd && twin ? relaxedModule(low, layout, opts.profile ?? false) : null;
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
-  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, relaxed !== null);
+  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, only ? 'only' : relaxed !== null);
   const dts = modelDts(inputs, outputs, opts.profile ?? false);
   const abiIn = abi(inputs, layout.inputAddr), abiOut = abi(outputs, layout.outputAddr);
   // model_abi.h: the same ABI as C #defines, for hosts without JavaScript
@@ -213,7 +213,7 @@ export const wasmTarget: Target<WasmOptions> = WASM.target;
  * tsconfig.runtime.json) with this model's spec injected at its EDGEC_SPEC marker.
  */
 function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
-  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }, relaxed: boolean): string {
+  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }, relaxed: boolean | 'only'): string {
   const io = (xs: Lowered['inputs'] | Lowered['outputs'], addrs: number[]) =>
     xs.map((x, i) => ({ name: x.name, shape: x.shape, dtype: x.dtype, addr: addrs[i]!, size: x.shape.reduce((a, b) => a * b, 1) }));
   const spec = {
@@ -254,7 +254,7 @@ export interface Model {
   readonly outputs: TensorSpec[];
   /** Runs one inference (synchronous; awaiting the result also works). */
   run(feeds: Feeds): Outputs;
-  /** True when model-relaxed.wasm (relaxed-SIMD kernels) runs, false for model.wasm. */
+  /** True when relaxed-SIMD kernels run (model-relaxed.wasm, or a --wasm-simd relaxed model.wasm). */
   readonly relaxedSimd: boolean;${profile ? `
   readonly layers: { name: string; op: string }[];
   /** Accumulated milliseconds per layer since the last reset. */

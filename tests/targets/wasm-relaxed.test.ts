@@ -172,6 +172,14 @@ describe('relaxed SIMD int8 module (model-relaxed.wasm)', () => {
     if (process.arch === 'x64') expect(runChild([...RELAXED, '--no-liftoff'], [{ dir, x: c.x.data as Float32Array }])[0]!.relaxed).toBe(false);
     if (process.versions.node.startsWith('20.')) expect(tiered!.relaxed).toBe(false);
     expectReference(c, tiered!.y, 'tiered');
+    // --wasm-simd relaxed (model.wasm itself relaxed): a clear error where the probe fails, the reference's bits where it passes
+    const onlyDir = writeTempArtifact(emitWasm(c.g.clone(), { precision: 'int8', relaxedSimd: 'only' }).files);
+    dirs.push(onlyDir);
+    const onlyMod = (await import(pathToFileURL(path.join(onlyDir, 'model.mjs')).href)) as typeof mod;
+    if (!mod.relaxedSimdWorks()) await expect(onlyMod.create()).rejects.toThrow(/compiled with --wasm-simd relaxed/);
+    const [rx] = runChild([...RELAXED, '--no-liftoff'], [{ dir: onlyDir, x: c.x.data as Float32Array }]);
+    expect(rx!.relaxed).toBe(true);
+    expectReference(c, rx!.y, 'relaxed only');
   }, 60_000);
 });
 

@@ -7,7 +7,7 @@
  * @typedef {{ name: string, shape: number[], dtype: string, addr: number, size: number }} IoSlot
  * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
  * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
- * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, relaxed: boolean }} Spec
+ * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, relaxed: boolean | 'only' }} Spec
  */
 
 /** @type {Spec} */
@@ -223,7 +223,10 @@ function relaxedSimdPays() {
  * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL, relaxedSimd?: boolean, relaxedUrl?: string | URL }} [options]
  */
 export async function create(options = {}) {
-  const relaxed = SPEC.relaxed && !options.wasm && (options.relaxedSimd ?? relaxedSimdPays()) && relaxedSimdWorks();
+  if (SPEC.relaxed === 'only' && !options.wasm && !relaxedSimdWorks()) {
+    throw new Error('model.wasm was compiled with --wasm-simd relaxed and this engine does not run relaxed SIMD correctly; recompile with --wasm-simd on');
+  }
+  const relaxed = SPEC.relaxed === true && !options.wasm && (options.relaxedSimd ?? relaxedSimdPays()) && relaxedSimdWorks();
   const src = await loadSource(relaxed
     ? { url: options.relaxedUrl ?? new URL('model-relaxed.wasm', options.url ? new URL(options.url, import.meta.url) : import.meta.url) }
     : options);
@@ -261,7 +264,7 @@ export async function create(options = {}) {
     inputs: grouped ? values(SPEC.inputs, SPEC.groups.inputs, SPEC.groups.names.inputs) : pub(SPEC.inputs),
     outputs: grouped ? values(SPEC.outputs, SPEC.groups.outputs, SPEC.groups.names.outputs) : pub(SPEC.outputs),
     run,
-    relaxedSimd: relaxed,
+    relaxedSimd: relaxed || (SPEC.relaxed === 'only' && !options.wasm),
   };
   if (SPEC.layers.length > 0) {
     const times = () => new Float64Array(memory.buffer, SPEC.profileOffset, SPEC.layers.length);
