@@ -11,7 +11,13 @@
  * calibration, minmax) and emitted by emitWasm, timed against edgec fp32, ORT-web fp32 and ORT-web
  * running the same quantization as standard ONNX (exportOnnx of quantizeModel's `qdq` graph), the
  * four runtimes alternating in blocks; its output must equal the reference interpreter's run of the
- * integer graph bit for bit.
+ * integer graph bit for bit. The int8 artifact holds model-relaxed.wasm (--wasm-relaxed-simd): it
+ * runs too, as its own column (int8 relaxed vs int8 plain = model.wasm), when this Node runs relaxed
+ * SIMD correctly; for that the bench re-executes itself with `--experimental-wasm-relaxed-simd
+ * --no-liftoff` (Node 20 has relaxed SIMD behind the flag, and its baseline compiler gets
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s wrong, which model.mjs's probe rejects; every runtime timed is
+ * warmed up until tiered up, so the optimizing compiler from the start changes no timing). --no-relaxed
+ * skips both.
  *
  * Recurrent rows (unless --no-rnn): an LSTM and a GRU layer built in code (bench/recurrent.ts:
  * 1x100x40 input, hidden 128), timed the same way against ORT-web in a table of their own (fp32; not
@@ -20,13 +26,14 @@
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
  * --only a,b (model names; `recurrent` selects every recurrent row), --out FILE, --no-check (skip
  * the reference check), --no-int8, --no-rnn, --rnn-sweep, --no-prune (skip the pruning rows of
- * bench/pruning.ts; `--only prune` selects only them). `--only threads[,model...]`: only the threads rows
- * of bench/threads.ts (edgec and ORT-web on 1 and 2 threads, fp32 and int8), run alone because
- * ORT-web sizes its thread pool at its first session.
+ * bench/pruning.ts; `--only prune` selects only them), --no-relaxed (no int8 relaxed-SIMD column).
+ * `--only threads[,model...]`: only the threads rows of bench/threads.ts (edgec and ORT-web on 1 and 2
+ * threads, fp32 and int8), run alone because ORT-web sizes its thread pool at its first session.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import binaryen from 'binaryen';
@@ -54,12 +61,13 @@ interface Args {
   rnn: boolean;
   rnnSweep: boolean;
   prune: boolean;
+  relaxed: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true };
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true, relaxed: true };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -74,6 +82,7 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--out') a.out = v();
     else if (k === '--no-check') a.check = false;
     else if (k === '--no-int8') a.int8 = false;
+    else if (k === '--no-relaxed') a.relaxed = false;
     else if (k === '--no-rnn') a.rnn = false;
     else if (k === '--rnn-sweep') a.rnnSweep = true;
     else if (k === '--no-prune') a.prune = false;
@@ -196,6 +205,16 @@ interface Int8Result {
   bit_exact: boolean | null;
   /** Max |int8 - fp32 reference| on the bench input (quantization error, for information). */
   max_abs_diff_vs_fp32: number;
+  /** model-relaxed.wasm (null: this engine does not run relaxed SIMD, or --no-relaxed). */
+  relaxed: null | {
+    ms: number;
+    min_ms: number;
+    /** Ratios of medians: other latency / relaxed int8's. */
+    vs_plain: number;
+    vs_fp32: number;
+    vs_ort: number;
+    bit_exact: boolean | null;
+  };
 }
 
 function maxRelErr(got: Float32Array, want: Float32Array): { rel: number; ok: boolean } {
@@ -258,7 +277,7 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
 
   // int8: quantize (seeded calibration), emit, ORT-web session on the QDQ export
   let q: { model: Awaited<ReturnType<typeof loadWasmArtifact>>; session: ort.InferenceSession; compileMs: number; art: ReturnType<typeof emitWasm>;
-    exact: boolean | null; diffFp32: number } | undefined;
+    exact: boolean | null; diffFp32: number; relaxed?: Awaited<ReturnType<typeof loadWasmArtifact>>; relaxedExact: boolean | null } | undefined;
   if (args.int8) {
     const tq = performance.now();
     const gq = loadOnnxFile(file);
@@ -267,21 +286,26 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
     const calib = model.inputs.map((x, i) => new Tensor('f32', [calibN, ...x.shape.slice(1)],
       randomData(calibN * x.shape.slice(1).reduce((p, r) => p * r, 1), 99 + i)));
     const r = quantizeModel(gq, { mode: 'int8', calib });
-    const art8 = emitWasm(r.graph, { precision: 'int8' });
+    const art8 = emitWasm(r.graph, { precision: 'int8', relaxedSimd: args.relaxed });
     const compileMs8 = performance.now() - tq;
     const d8 = writeTempArtifact(art8.files);
-    const model8 = await loadWasmArtifact(d8);
+    const model8 = await loadWasmArtifact(d8, { relaxedSimd: false });
+    const relaxed8 = args.relaxed ? await loadWasmArtifact(d8, { relaxedSimd: true }) : undefined;
     fs.rmSync(d8, { recursive: true, force: true });
     const sessQ = await ort.InferenceSession.create(exportOnnx(r.qdq), { executionProviders: ['wasm'], graphOptimizationLevel: 'all' });
     const out8 = model8.run(feeds) as Record<string, Float32Array>;
     let exact: boolean | null = null;
+    const rx = relaxed8?.relaxedSimd ? relaxed8 : undefined;
+    let relaxedExact: boolean | null = null;
     if (args.check) {
       const ref8 = runGraph(r.graph, model8.inputs.map((x) => new Tensor('f32', x.shape, feeds[x.name]!)));
-      exact = model8.outputs.every((y, k) => {
-        const a = new Uint32Array(out8[y.name]!.buffer.slice(0));
+      const same = (out: Record<string, Float32Array>) => model8.outputs.every((y, k) => {
+        const a = new Uint32Array(out[y.name]!.buffer.slice(0));
         const e = new Uint32Array(Float32Array.from(ref8[k]!.data as Float32Array).buffer);
         return a.length === e.length && a.every((v, i) => v === e[i]);
       });
+      exact = same(out8);
+      if (rx) relaxedExact = same(rx.run(feeds) as Record<string, Float32Array>);
     }
     let diff = 0;
     model8.outputs.forEach((y) => {
@@ -289,12 +313,13 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
       const b = ours[y.name]!;
       for (let i = 0; i < a.length; i++) diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
     });
-    q = { model: model8, session: sessQ, compileMs: compileMs8, art: art8, exact, diffFp32: diff };
+    q = { model: model8, session: sessQ, compileMs: compileMs8, art: art8, exact, diffFp32: diff, ...(rx ? { relaxed: rx } : {}), relaxedExact };
   }
 
   // the runtimes timed: edgec fp32, ORT-web fp32, and with int8: edgec int8, ORT-web on the QDQ model
   const runners: (() => unknown)[] = [() => model.run(feeds), () => session.run(ortFeeds)];
   if (q) runners.push(() => q!.model.run(feeds), () => q!.session.run(ortFeeds));
+  if (q?.relaxed) runners.push(() => q!.relaxed!.run(feeds));
   // warm-up: at least `warmup` runs and 300 ms each, so V8 has tiered every module up
   for (const fn of runners) {
     const end = performance.now() + 300;
@@ -332,7 +357,13 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
       ort_qdq_ms: mq, ort_qdq_min_ms: mqmin,
       vs_fp32: edgecMs / m8, vs_fp32_min: Math.min(...te) / m8min, vs_ort: ortMs / m8, vs_ort_min: Math.min(...to) / m8min,
       vs_ort_qdq: mq / m8, vs_ort_qdq_min: mqmin / m8min, bit_exact: q.exact, max_abs_diff_vs_fp32: q.diffFp32,
+      relaxed: null,
     };
+    if (q.relaxed) {
+      const tr = times[4]!;
+      const mr = median(tr);
+      int8.relaxed = { ms: mr, min_ms: Math.min(...tr), vs_plain: m8 / mr, vs_fp32: edgecMs / mr, vs_ort: ortMs / mr, bit_exact: q.relaxedExact };
+    }
   }
   const macs = art.manifest.macs;
   const gflops = (2 * macs) / (edgecMs / 1000) / 1e9;
@@ -355,8 +386,24 @@ function ortWasmBytes(): number {
   }
 }
 
+/**
+ * Re-executes the bench with the Node flags relaxed SIMD needs (see the file comment) unless they
+ * are given, --no-relaxed is, or this is the re-executed process; returns false when it did not.
+ */
+function relaunchForRelaxedSimd(args: Args): boolean {
+  if (!args.relaxed || process.env['EDGEC_BENCH_RELAUNCHED']) return false;
+  // Node >= 21 has relaxed SIMD on (and may drop the experimental flag)
+  const need = [...(Number(process.versions.node.split('.')[0]) < 21 ? ['--experimental-wasm-relaxed-simd'] : []), '--no-liftoff'];
+  const flags = need.filter((f) => !process.execArgv.includes(f));
+  if (flags.length === 0) return false;
+  const r = spawnSync(process.execPath, [...process.execArgv, ...flags, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    { stdio: 'inherit', env: { ...process.env, EDGEC_BENCH_RELAUNCHED: '1' } });
+  process.exit(r.status ?? 1);
+}
+
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  relaunchForRelaxedSimd(args);
   if (args.only?.includes('threads')) {
     const t = await benchThreads(args.models, args.runs, args.warmup, args.only);
     console.log(threadsTable(t).join('\n'));
@@ -416,6 +463,9 @@ async function main(): Promise<void> {
     vs_fp32: gm((r) => r.vs_fp32), vs_fp32_min: gm((r) => r.vs_fp32_min), vs_ort: gm((r) => r.vs_ort), vs_ort_min: gm((r) => r.vs_ort_min),
     vs_ort_qdq: gm((r) => r.vs_ort_qdq), vs_ort_qdq_min: gm((r) => r.vs_ort_qdq_min),
   };
+  const rx8 = q8.filter((r) => r.relaxed);
+  const gr = (f: (r: NonNullable<Int8Result['relaxed']>) => number) => Math.exp(rx8.reduce((a, r) => a + Math.log(f(r.relaxed!)), 0) / Math.max(rx8.length, 1));
+  const geoRx = rx8.length === 0 ? undefined : { vs_plain: gr((r) => r.vs_plain), vs_fp32: gr((r) => r.vs_fp32), vs_ort: gr((r) => r.vs_ort) };
   if (geo8) {
     const ms = (a: number, b: number) => `${a.toFixed(3)} / ${b.toFixed(3)}`;
     const x = (a: number, b: number) => `${a.toFixed(2)}x / ${b.toFixed(2)}x`;
@@ -428,6 +478,19 @@ async function main(): Promise<void> {
       ...q8.map((r) => `| ${r.model} | ${r.compile_ms.toFixed(0)} | ${kb(r.code_bytes)} | ${kb(r.weights_bytes)} | ${ms(r.int8_ms, r.int8_min_ms)} | ${ms(r.fp32_ms, r.fp32_min_ms)} | ${ms(r.ort_ms, r.ort_min_ms)} | ${ms(r.ort_qdq_ms, r.ort_qdq_min_ms)} | ${x(r.vs_fp32, r.vs_fp32_min)} | ${x(r.vs_ort, r.vs_ort_min)} | ${x(r.vs_ort_qdq, r.vs_ort_qdq_min)} | ${r.bit_exact === null ? 'n/a' : r.bit_exact ? 'yes' : 'NO'} |`),
       `| **geomean** | | | | | | | | ${x(geo8.vs_fp32, geo8.vs_fp32_min)} | ${x(geo8.vs_ort, geo8.vs_ort_min)} | ${x(geo8.vs_ort_qdq, geo8.vs_ort_qdq_min)} | |`,
     );
+    if (geoRx) {
+      lines.push(
+        '',
+        'int8 plain (model.wasm, SIMD128) and int8 relaxed (model-relaxed.wasm, relaxed-SIMD GEMM conv tiles; create({ relaxedSimd: true })), same artifact, timed in the same rounds. Latencies median / min; ratios from medians.',
+        '',
+        '| model | int8 plain ms | int8 relaxed ms | relaxed vs plain | plain vs ORT-web fp32 | relaxed vs ORT-web fp32 | plain vs edgec fp32 | relaxed vs edgec fp32 | relaxed bit-exact vs ref |',
+        '|---|---:|---:|---:|---:|---:|---:|---:|---|',
+        ...rx8.map((r) => `| ${r.model} | ${ms(r.int8_ms, r.int8_min_ms)} | ${ms(r.relaxed!.ms, r.relaxed!.min_ms)} | ${r.relaxed!.vs_plain.toFixed(2)}x | ${r.vs_ort.toFixed(2)}x | ${r.relaxed!.vs_ort.toFixed(2)}x | ${r.vs_fp32.toFixed(2)}x | ${r.relaxed!.vs_fp32.toFixed(2)}x | ${r.relaxed!.bit_exact === null ? 'n/a' : r.relaxed!.bit_exact ? 'yes' : 'NO'} |`),
+        `| **geomean** | | | ${geoRx.vs_plain.toFixed(2)}x | ${gm((r) => r.vs_ort).toFixed(2)}x | ${geoRx.vs_ort.toFixed(2)}x | ${gm((r) => r.vs_fp32).toFixed(2)}x | ${geoRx.vs_fp32.toFixed(2)}x | |`,
+      );
+    } else if (args.relaxed && q8.length > 0) {
+      lines.push('', `int8 relaxed: not run (this engine does not run relaxed SIMD correctly; Node ${process.version}, flags ${process.execArgv.join(' ') || 'none'}).`);
+    }
   }
   if (rnn.length > 0) {
     const geoR = Math.exp(rnn.reduce((a, r) => a + Math.log(r.speedup), 0) / rnn.length);
@@ -445,8 +508,8 @@ async function main(): Promise<void> {
   lines.push(...pruningTable(pruned));
   console.log(lines.join('\n'));
   if (args.out) {
-    const json = { machine: { simd_peak_gflops: peak, node: process.version, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
-      runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), models: results,
+    const json = { machine: { simd_peak_gflops: peak, node: process.version, node_flags: process.execArgv, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
+      runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), ...(geoRx ? { int8_relaxed_geomean: geoRx } : {}), models: results,
       ...(rnn.length ? { recurrent: rnn } : {}), ...(pruned.length ? { pruning: pruned } : {}) };
     fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     fs.writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');

@@ -387,8 +387,11 @@ export interface CompileOptions {
   pruneMode?: PruneMode;
   inputShape?: Record<string, number[]>;
   maxInputShape?: Record<string, number[]>;
-  /** `--wasm-simd on|off`: wasm SIMD in model.wasm (default on; off: no SIMD instruction). */
-  wasmSimd?: 'on' | 'off';
+  /**
+   * `--wasm-simd on|off|relaxed`: wasm SIMD in model.wasm (default on, with a relaxed-SIMD twin for
+   * int8; off: no SIMD instruction; relaxed: model.wasm on the relaxed-SIMD kernels only).
+   */
+  wasmSimd?: 'on' | 'off' | 'relaxed';
   /** `--threads N`: also write model-threads.wasm (N threads; create({ threads }) in model.mjs). */
   threads?: number;
   /** `--seq-shape NAME=DIMS,...`: element shapes of sequence inputs. */
@@ -547,6 +550,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const emitted = await emitTarget(o.target, built.graph, {
     precision, log, ...(maxInputShapes ? { maxInputShapes } : {}), ...(o.wasmSimd === 'off' ? { wasmSimd: false } : {}),
     ...(o.threads !== undefined && o.threads > 1 ? { threads: o.threads } : {}),
+    ...(o.wasmSimd === 'off' ? {} : { wasmRelaxed: o.wasmSimd === 'relaxed' ? 'only' as const : 'auto' as const }),
     ...(Object.keys(hls).length ? { hls } : {}), ...(sequenceShapes ? { sequenceShapes } : {}),
   });
   const s = summarize(built.graph);

@@ -79,6 +79,11 @@ for engines without wasm SIMD (WAMR, wasm3, wasm2c); manifest "wasm_simd" record
 --threads N (wasm, static shapes) also writes model-threads.wasm: large convolutions split in N parts
 over one shared memory; model.mjs create({ threads: N }) runs it on N - 1 workers plus the caller
 (a page must be cross-origin isolated: COOP same-origin + COEP require-corp); model.wasm is unchanged.
+int8 artifacts (--wasm-simd on) also hold model-relaxed.wasm, the same model on the relaxed-SIMD int8
+kernels: model.mjs loads it where the engine correctly runs relaxed SIMD and is expected to gain (Arm),
+or wherever it runs correctly with create({ relaxedSimd: true }); model.wasm otherwise (same bits).
+--wasm-simd relaxed builds model.wasm itself on those kernels (engines with relaxed SIMD only).
+Manifest "wasm_relaxed_simd": "twin", "only" or false.
 model.onnx is the transformed model as standard ONNX (int8: QDQ form, per-channel weights need opset
 >= 13; fp16: float16 weights with Casts; int4: blocked DequantizeLinear, opset 21): ONNX Runtime runs
 it, and \`edgec run/eval/profile DIR\` read it (--target ref on an int8 artifact runs the integer graph
@@ -235,7 +240,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addOption(maxInputShapeOption())
-    .addOption(new Option('--wasm-simd <on|off>', 'wasm SIMD in model.wasm (default on); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts').choices(['on', 'off']))
+    .addOption(new Option('--wasm-simd <on|off|relaxed>', 'wasm SIMD in model.wasm (default on: SIMD128, plus a relaxed-SIMD twin for int8); off: no SIMD instruction, for WAMR/wasm3/wasm2c hosts; relaxed: model.wasm on the relaxed-SIMD kernels only').choices(['on', 'off', 'relaxed']))
     .option('--threads <n>', 'wasm: also write model-threads.wasm, large layers split in N parts over a shared memory (model.mjs create({ threads: N }))', parsePositiveInt)
     .addOption(seqShapeOption())
     .addOption(emptyOptionalOption())

@@ -36,6 +36,12 @@ export interface EmitOptions {
   hls?: { part?: string; fit?: 'error' | 'warn' | 'off'; reuseFactor?: number };
   /** `--wasm-simd off`: a model.wasm without SIMD instructions (default: SIMD on). */
   wasmSimd?: boolean;
+  /**
+   * Relaxed SIMD (`edgec compile`): 'auto' (`--wasm-simd on`) adds model-relaxed.wasm to int8
+   * artifacts; 'only' (`--wasm-simd relaxed`) builds model.wasm on the relaxed-SIMD kernels.
+   * Absent: neither (sweeps and reports time model.wasm only).
+   */
+  wasmRelaxed?: 'auto' | 'only';
   /** `--seq-shape` / `--empty-optional`: structure of sequence and optional inputs (wasm). */
   sequenceShapes?: SequenceShapes;
   /** `--threads N`: also emit model-threads.wasm (wasm). */
@@ -86,6 +92,7 @@ export async function emitTarget(target: CompileTarget, graph: Graph, opts: Emit
         // the label the wasm target records.
         art = emitWasm(graph, {
           precision: opts.precision, ...(opts.maxInputShapes ? { maxInputShapes: opts.maxInputShapes } : {}), ...(opts.wasmSimd === false ? { simd: false } : {}),
+          ...(opts.wasmRelaxed && opts.wasmSimd !== false ? { relaxedSimd: opts.wasmRelaxed } : {}),
           ...(opts.sequenceShapes ? { sequenceShapes: opts.sequenceShapes } : {}), ...(opts.threads ? { threads: opts.threads } : {}),
         });
       } catch (e) {

@@ -31,6 +31,7 @@
  * the same kernel call writes later (never past the end of the output).
  */
 import { pa, pi } from './common';
+import { rxFits, rxGemmTile, rxPackNhwc, rxPackRows, rxPixelSums, rxWeightsFit } from './int8-relaxed';
 import { dequantizeScalar, qbinaryScalar, qconvScalar, qconvWinoScalar, qdwNhwcScalar, qgemmScalar, quantizeScalar } from './int8-scalar';
 
 export const F_XS: i32 = 1;
@@ -202,7 +203,7 @@ const K_HF: i32 = 5;
 const K_HFS: i32 = 6;
 
 /** Prepares slot `k` for channel m of the output stage at s. */
-function prepSlot(s: usize, m: i32, k: i32): void {
+export function prepSlot(s: usize, m: i32, k: i32): void {
   const at = slotBase() + <usize>k * SLOT_BYTES;
   const chan = sChan(s);
   const flags = sFlags(s);
@@ -277,7 +278,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  * Output stage of 8 accumulators (a: outputs 0..3, b: 4..7) with prepared slot k: adds off,
  * requantizes, clamps, stores n values at y (bytes, or int32 for raw output).
  */
-@inline function epilogue8(k: i32, a: v128, b: v128, y: usize, n: i32): void {
+@inline export function epilogue8(k: i32, a: v128, b: v128, y: usize, n: i32): void {
   const at = slotBase() + <usize>k * SLOT_BYTES;
   if (load<i32>(at, 96) == K_RAW) {
     const off = v128.load(at);
@@ -291,7 +292,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  * The 8-bit output stage of slot k (any kind but K_RAW) on 8 accumulators: the 8 output bytes in
  * the low half of the result.
  */
-@inline function epi8v(k: i32, a: v128, b: v128): v128 {
+@inline export function epi8v(k: i32, a: v128, b: v128): v128 {
   const at = slotBase() + <usize>k * SLOT_BYTES;
   const kind0 = load<i32>(at, 96);
   if (kind0 == K_HF || kind0 == K_HFS) {
@@ -332,7 +333,7 @@ function prepSlot(s: usize, m: i32, k: i32): void {
  * of channels r0..r0+3; pixel q's 4 bytes go to y + q * pstride. Only `nv` pixels and `nch`
  * channels are written (exact stores: the neighbouring bytes belong to other blocks).
  */
-@inline function storeNhwc4x8(v0: v128, v1: v128, v2: v128, v3: v128, y: usize, pstride: usize, nv: i32, nch: i32): void {
+@inline export function storeNhwc4x8(v0: v128, v1: v128, v2: v128, v3: v128, y: usize, pstride: usize, nv: i32, nch: i32): void {
   const s01 = v128.shuffle<u8>(v0, v1, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const s23 = v128.shuffle<u8>(v2, v3, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
   const u = v128.shuffle<i16>(s01, s23, 0, 8, 1, 9, 2, 10, 3, 11);
@@ -1020,12 +1021,32 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
     const xg = x + <usize>(xNhwc ? g * Cg : g * Cg * HW);
     const wg = wpack + (<usize>(g * Mg4 * K2) << 2);
     const yg = y + <usize>(yNhwc ? g * Mg : g * Mg * OHW * osz);
+    // relaxed-SIMD library only (int8-relaxed.ts): i7-plane weights when every |w'| <= 127
+    const rx = ASC_FEATURE_RELAXED_SIMD && rxFits(P8, K2) && rxWeightsFit(wg, Mg4, K2);
     // threads build: only the output rows qconv_rows_i8 asked for (channels-last output)
     const r0 = ASC_FEATURE_THREADS && rowTo > 0 ? rowFrom : 0, r1 = ASC_FEATURE_THREADS && rowTo > 0 ? rowTo : OH;
     for (let oh0 = r0; oh0 < r1; oh0 += TR) {
       const rows = min(TR, r1 - oh0);
       const npix = rows * OW;
       const p0 = oh0 * OW;
+      if (ASC_FEATURE_RELAXED_SIMD && rx) {
+        const flip = xs ? 0 : 0x80;
+        if (pointwise && xNhwc) {
+          rxPackNhwc(xg + <usize>(p0 * C), C, K, npix, flip, packed, x + <usize>(HW * C));
+        } else if (pointwise) {
+          rxPackRows(xg + <usize>p0, HW, K, npix, flip, packed);
+        } else {
+          im2colBytes(xg, col, P8, Cg, H, W, oh0, rows, OW, KH, KW, sh, sw, dh, dw, ph, pw, <u8>zx);
+          rxPackRows(col, P8, K, npix, flip, packed);
+        }
+        const K4 = (K + 3) >> 2;
+        const sums = packed + (<usize>(P8 * K4) << 2), wbuf = sums + (<usize>P8 << 2);
+        rxPixelSums(packed, K4, (npix + 7) >> 3, sums);
+        const spill = (p0 == 0 && npix == OHW) || OHW - (p0 + npix) >= 8;
+        if (yNhwc) rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * M), OHW, osz, s, g * Mg, false, yEnd, M, xs ? 0 : 128);
+        else rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd, 0, xs ? 0 : 128);
+        continue;
+      }
       if (pointwise && xNhwc) {
         packPairsNhwc(xg + <usize>(p0 * C), C, K, npix, xs, packed, x + <usize>(HW * C));
       } else if (pointwise) {

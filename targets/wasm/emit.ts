@@ -10,7 +10,7 @@ import { Graph } from '../../compiler/ir/graph.js';
 import { TensorType } from '../../compiler/ir/tensor.js';
 import { inferCtxOf } from '../../compiler/interp/interp.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
-import { EdgecError, unsupported } from '../../compiler/errors.js';
+import { EdgecError, internal, unsupported } from '../../compiler/errors.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { defineTarget, supportsFromTables } from '../common/target.js';
@@ -33,6 +33,15 @@ export interface WasmOptions extends TargetOptions {
    * instruction (scalar kernel library), for engines without it (WAMR, wasm3, wasm2c).
    */
   simd?: boolean;
+  /**
+   * Relaxed SIMD (runtime-wasm/README.md). true: also emit model-relaxed.wasm, the same model built
+   * from the relaxed-SIMD kernel library, which model.mjs loads instead of model.wasm where the
+   * engine runs relaxed SIMD correctly (and is expected to gain, or when asked); 'auto' (the CLI's
+   * `--wasm-simd on`): true for integer graphs, whose int8 kernels are the only ones it changes;
+   * 'only' (`--wasm-simd relaxed`): model.wasm itself on that library; false (default): neither.
+   * Static shapes only.
+   */
+  relaxedSimd?: boolean | 'only' | 'auto';
   /** Element shapes of sequence inputs and empty optional inputs (`--seq-shape`, `--empty-optional`). */
   sequenceShapes?: SequenceShapes;
   /**
@@ -123,10 +132,15 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     if (precision === 'fp16' || precision === 'int4') throw unsupported(`dynamic input shapes are not supported with ${precision} on the wasm target`, { hint: 'fix the input shapes with --input-shape' });
     if (groups.inputs.length + groups.outputs.length > 0) throw unsupported('sequence or optional inputs and outputs need static shapes on the wasm target');
     if (threads > 1) throw unsupported('--threads needs static shapes (dynamic-shape artifacts run on one thread)', { hint: 'fix the input shapes with --input-shape' });
+    if (opts.relaxedSimd === 'only') throw unsupported('--wasm-simd relaxed needs static shapes on the wasm target', { hint: 'fix the input shapes with --input-shape, or use --wasm-simd on' });
     return emitWasmDynamic(g, { maxInputShapes: opts.maxInputShapes ?? {}, stats: graphStats, manifest: { edgec: edgecVersion(), precision }, simd });
   }
+  if ((opts.relaxedSimd === true || opts.relaxedSimd === 'only') && !simd) throw unsupported('relaxed SIMD needs wasm SIMD (simd: false was given)');
+  const only = opts.relaxedSimd === 'only';
   const low = lowerF16Aware(g, precision);
-  const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd });
+  const { wasm, layout, codeBytes } = buildModule(low, { profile: opts.profile ?? false, simd, relaxed: only });
+  const twin = opts.relaxedSimd === 'auto' ? isIntegerGraph(g) : opts.relaxedSimd === true;
+  const relaxed = simd && twin ? relaxedModule(low, layout, opts.profile ?? false) : null;
   const inputs: IoSpec[] = low.inputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   const outputs: IoSpec[] = low.outputs.map((x) => ({ name: x.name, shape: x.shape, dtype: x.dtype }));
   // --threads: the multi-threaded module beside model.wasm (threads.ts), its I/O addresses in the spec
@@ -138,12 +152,13 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     mt = { wasm: t.wasm, spec: { parts: threads, pages: t.layout.pages, sync: sync / 4, start: SYNC.start / 4, stop: SYNC.stop / 4, threads: SYNC.threads / 4, mainWaits: SYNC.mainWaits / 4,
       inputs: t.layout.inputAddr, outputs: t.layout.outputAddr, splitLayers: plan.split.size } };
   }
-  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, mt?.spec);
+  const mjs = modelMjs(low, layout, opts.profile ?? false, { ...groups, names }, only ? 'only' : relaxed !== null, mt?.spec);
   const dts = modelDts(inputs, outputs, opts.profile ?? false, threads > 1);
   const abiIn = abi(inputs, layout.inputAddr), abiOut = abi(outputs, layout.outputAddr);
   // model_abi.h: the same ABI as C #defines, for hosts without JavaScript
   const header = abiHeader({ version: edgecVersion(), pages: layout.pages, simd, inputs: abiIn, outputs: abiOut });
-  const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ['model.mjs', mjs], ['model.d.ts', dts], ['model_abi.h', header]]);
+  const files = new Map<string, Uint8Array | string>([['model.wasm', wasm], ...(relaxed ? [['model-relaxed.wasm', relaxed] as const] : []),
+    ['model.mjs', mjs], ['model.d.ts', dts], ['model_abi.h', header]]);
   if (mt) files.set('model-threads.wasm', mt.wasm);
   const { macs, params } = graphStats(g);
   const manifest: ArtifactManifest = {
@@ -162,9 +177,21 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     code_bytes: codeBytes,
     memory_pages: layout.pages,
     wasm_simd: simd,
+    wasm_relaxed_simd: only ? 'only' : relaxed !== null ? 'twin' : false,
     ...(mt ? { threads: mt.spec.parts } : {}),
   };
   return { files, manifest, stats: { codeBytes, wasmBytes: wasm.length, steps: low.steps.length, layers: low.layers.map((n) => n.name) } };
+}
+
+/**
+ * model-relaxed.wasm: the lowered graph built again from the relaxed-SIMD kernel library. The
+ * kernel ABI, data segment and memory plan are the same, so model.mjs's spec (addresses) serves
+ * both modules; a layout difference is a bug.
+ */
+function relaxedModule(low: Lowered, layout: MemoryLayout, profile: boolean): Uint8Array {
+  const r = buildModule(low, { profile, simd: true, relaxed: true });
+  if (JSON.stringify(r.layout) !== JSON.stringify(layout)) throw internal('model-relaxed.wasm has a different memory layout than model.wasm');
+  return r.wasm;
 }
 
 /** Manifest I/O entries with the wasm ABI: byte offset in the module's memory and element count. */
@@ -227,7 +254,7 @@ interface ThreadsSpec {
 }
 
 function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
-  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }, threads?: ThreadsSpec): string {
+  groups: { inputs: IoGroup[]; outputs: IoGroup[]; names: { inputs: string[]; outputs: string[] } }, relaxed: boolean | 'only', threads?: ThreadsSpec): string {
   const io = (xs: Lowered['inputs'] | Lowered['outputs'], addrs: number[]) =>
     xs.map((x, i) => ({ name: x.name, shape: x.shape, dtype: x.dtype, addr: addrs[i]!, size: x.shape.reduce((a, b) => a * b, 1) }));
   const spec = {
@@ -236,9 +263,10 @@ function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
     profileOffset: layout.profileOffset,
     layers: profile ? low.layers.map((n) => ({ name: n.name, op: n.op })) : [],
     groups,
+    relaxed,
     ...(threads ? { threads } : {}),
   };
-  return injectSpec('targets/wasm/runtime/model.mjs', "/*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } } })", spec)
+  return injectSpec('targets/wasm/runtime/model.mjs', "/*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } }, relaxed: false })", spec)
     .replace('// Generated by edgec (wasm target).', `// Generated by edgec ${edgecVersion()} (wasm target).`);
 }
 
@@ -267,7 +295,9 @@ export interface Model {
   readonly inputs: TensorSpec[];
   readonly outputs: TensorSpec[];
   /** Runs one inference (synchronous; awaiting the result also works). */
-  run(feeds: Feeds): Outputs;${profile ? `
+  run(feeds: Feeds): Outputs;
+  /** True when relaxed-SIMD kernels run (model-relaxed.wasm, or a --wasm-simd relaxed model.wasm). */
+  readonly relaxedSimd: boolean;${profile ? `
   readonly layers: { name: string; op: string }[];
   /** Accumulated milliseconds per layer since the last reset. */
   profile(): LayerTime[];
@@ -281,7 +311,15 @@ export interface CreateOptions {
   /** model.wasm bytes or a compiled module (default: fetch/read model.wasm next to model.mjs). */
   wasm?: BufferSource | WebAssembly.Module;
   /** Location of model.wasm. */
-  url?: string | URL;${threads ? `
+  url?: string | URL;
+  /**
+   * model-relaxed.wasm (when the artifact has it) where the engine runs relaxed SIMD correctly:
+   * true: always; false: never; default: where it is expected to be faster (engines whose relaxed
+   * dot product reads the second operand as signed, e.g. Arm). Same results either way.
+   */
+  relaxedSimd?: boolean;
+  /** Location of model-relaxed.wasm (default: next to model.wasm). */
+  relaxedUrl?: string | URL;${threads ? `
   /**
    * Run on this many threads (at most the --threads the artifact was compiled with): model-threads.wasm
    * on N - 1 workers plus the caller over one shared memory. Needs SharedArrayBuffer (a page must be
@@ -293,5 +331,7 @@ export interface CreateOptions {
   threadsUrl?: string | URL;` : ''}
 }
 export function create(options?: CreateOptions): Promise<Model>;
+/** Whether this engine runs relaxed SIMD correctly (validates and computes a probe module). */
+export function relaxedSimdWorks(): boolean;
 `;
 }

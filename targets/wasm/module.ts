@@ -15,7 +15,9 @@
  * With `simd: false` the module is built from the scalar kernel library (kernels-scalar.wasm, the
  * same sources with their SIMD branches compiled out) and validated without the SIMD feature: it
  * runs on engines that lack wasm SIMD (WAMR, wasm3, wasm2c). The code generated here (run, the
- * start function, run_steps) uses no SIMD instruction either way.
+ * start function, run_steps) uses no SIMD instruction either way. With `relaxed: true` it is built
+ * from kernels-relaxed.wasm (relaxed-SIMD int8 GEMM tiles) and validated with that feature: the same
+ * data and memory layout as the SIMD module (model-relaxed.wasm, emit.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -59,6 +61,8 @@ export interface BuildOptions {
    * steps' parts, barriers, `thread_main`. Absent: the single-thread module, unchanged.
    */
   threads?: ThreadPlan;
+  /** The relaxed-SIMD kernel library (kernels-relaxed.wasm; needs simd): model-relaxed.wasm. */
+  relaxed?: boolean;
 }
 
 const kernelBytes = new Map<string, Uint8Array>();
@@ -117,8 +121,8 @@ function kernels(simd: boolean, variant = ''): Uint8Array {
   return b;
 }
 
-const FEATURES = (simd: boolean): number =>
-  binaryen.Features.MVP | (simd ? binaryen.Features.SIMD128 : 0) | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
+const FEATURES = (simd: boolean, relaxed = false): number =>
+  binaryen.Features.MVP | (simd ? binaryen.Features.SIMD128 : 0) | (simd && relaxed ? binaryen.Features.RelaxedSIMD : 0) | binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
   binaryen.Features.SignExt | binaryen.Features.MutableGlobals | binaryen.Features.NontrappingFPToInt;
 
 /**
@@ -130,12 +134,13 @@ const FEATURES = (simd: boolean): number =>
 export function buildModule(low0: Lowered, opts: BuildOptions = {}): { wasm: Uint8Array; layout: MemoryLayout; codeBytes: number } {
   const simd = opts.simd ?? true;
   const th = opts.threads;
-  if (th && (!simd || opts.profile)) throw internal('the threads module is built with SIMD and without profiling');
+  const relaxed = simd && (opts.relaxed ?? false);
+  if (th && (!simd || opts.profile || relaxed)) throw internal('the threads module is built with SIMD, without profiling and without relaxed SIMD');
   // the threads variant: the parts' channel-parameter blobs follow the lowering's own
   const low: Lowered = th ? { ...low0, blobs: [...low0.blobs, ...th.blobs], codecs: [...low0.codecs, ...th.blobs.map(() => undefined)] } : low0;
-  const mod = binaryen.readBinary(kernels(simd, th ? 'threads' : ''));
+  const mod = binaryen.readBinary(kernels(simd, th ? 'threads' : relaxed ? 'relaxed' : ''));
   try {
-    mod.setFeatures(FEATURES(simd) | (th ? binaryen.Features.Atomics : 0));
+    mod.setFeatures(FEATURES(simd, relaxed) | (th ? binaryen.Features.Atomics : 0));
     // the kernel library's own data (math tables) and its kernels, exports removed
     const { segs, libEnd, fnOf } = openLibrary(mod);
 

@@ -38,6 +38,8 @@ export interface WasmModel {
   /** create({ threads }): the threads running each inference; dispose() stops the workers. */
   threads?: number;
   dispose?(): void;
+  /** Static artifacts: whether model-relaxed.wasm (relaxed-SIMD kernels) runs. */
+  relaxedSimd?: boolean;
 }
 
 /** Writes artifact files into a fresh temporary folder and returns its path. */
@@ -45,13 +47,14 @@ export const writeTempArtifact = (files: ReadonlyMap<string, Uint8Array | string
 
 /**
  * Loads an artifact folder (model.mjs + model.wasm) and instantiates the model.
- * @param opts threads: N >= 2 runs model-threads.wasm (artifacts compiled with --threads) on N threads
+ * @param opts threads: N >= 2 runs model-threads.wasm (artifacts compiled with --threads) on N threads;
+ *   relaxedSimd: which module of an artifact with model-relaxed.wasm runs (default: model.mjs decides)
  */
-export async function loadWasmArtifact(dir: string, opts: { threads?: number } = {}): Promise<WasmModel> {
+export async function loadWasmArtifact(dir: string, opts: { threads?: number; relaxedSimd?: boolean } = {}): Promise<WasmModel> {
   const mjs = path.join(dir, 'model.mjs');
   if (!fs.existsSync(mjs)) throw invalid('artifact folder has no model.mjs', { file: dir });
   const mod = (await import(pathToFileURL(mjs).href)) as { create(o?: unknown): Promise<WasmModel> };
-  return mod.create((opts.threads ?? 1) > 1 ? { threads: opts.threads } : {});
+  return mod.create({ ...((opts.threads ?? 1) > 1 ? { threads: opts.threads } : {}), ...(opts.relaxedSimd !== undefined ? { relaxedSimd: opts.relaxedSimd } : {}) });
 }
 
 /**

@@ -8,11 +8,11 @@
  * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
  * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
  * @typedef {{ parts: number, pages: number, sync: number, start: number, stop: number, threads: number, mainWaits: number, inputs: number[], outputs: number[], splitLayers: number }} ThreadsSpec
- * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, threads?: ThreadsSpec }} Spec
+ * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, relaxed: boolean | 'only', threads?: ThreadsSpec }} Spec
  */
 
 /** @type {Spec} */
-const SPEC = /*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } } });
+const SPEC = /*EDGEC_SPEC*/ ({ inputs: [], outputs: [], profileOffset: 0, layers: [], groups: { inputs: [], outputs: [], names: { inputs: [], outputs: [] } }, relaxed: false });
 
 /** @param {IoSlot[]} xs */
 const pub = (xs) => xs.map((x) => ({ name: x.name, shape: [...x.shape], dtype: x.dtype }));
@@ -302,21 +302,70 @@ async function createThreaded(options) {
   };
 }
 
+// A probe module: p(a, b, c) = lane 0 of i32x4.relaxed_dot_i8x16_i7x16_add_s(splat a, splat b, splat c).
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 8, 1, 96, 3, 127, 127, 127, 1, 127, 3, 2, 1, 0, 7, 5, 1, 1, 112,
+  0, 0, 10, 22, 1, 20, 0, 32, 0, 253, 15, 32, 1, 253, 15, 32, 2, 253, 17, 253, 147, 2, 253, 27, 0, 11]);
+
+/**
+ * True when this engine runs the relaxed-SIMD instruction model-relaxed.wasm's kernels use, on the
+ * operand ranges they use (second operand in [0, 127]), as the spec defines it: the probe module
+ * validates and computes 4 products plus the accumulator (an engine that validates relaxed SIMD
+ * but gets it wrong, e.g. Node 20's baseline compiler behind --experimental-wasm-relaxed-simd,
+ * gets model.wasm).
+ */
+export function relaxedSimdWorks() {
+  const p = relaxedProbe();
+  return p !== null && p(-128, 127, 1000) === 1000 - 4 * 128 * 127 && p(3, 5, 7) === 67 && p(-1, 1, 0) === -4;
+}
+
+/** The probe's function, or null where relaxed SIMD does not validate or instantiate. */
+function relaxedProbe() {
+  try {
+    if (!WebAssembly.validate(RELAXED_PROBE)) return null;
+    return /** @type {(a: number, b: number, c: number) => number} */ (new WebAssembly.Instance(new WebAssembly.Module(RELAXED_PROBE)).exports['p']);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether model-relaxed.wasm is expected to be faster here: the engine reads the dot product's
+ * second operand as signed (byte 200 = -56: the Arm sdot lowering, one instruction per 16 products).
+ * x64 engines read it as unsigned (pmaddubsw / vpdpbusd), where the exact two-plane kernel was
+ * measured slower than model.wasm (runtime-wasm/README.md). Only the choice depends on this, never
+ * the results: operands outside [0, 127] are not used by the kernels.
+ */
+function relaxedSimdPays() {
+  const p = relaxedProbe();
+  return p !== null && p(-1, 200, 0) === 224;
+}
+
 /**
  * Instantiates the model. options.wasm: bytes or a WebAssembly.Module to use instead of fetching
- * model.wasm; options.url: where model.wasm is (default: next to this module).
+ * model.wasm; options.url: where model.wasm is (default: next to this module). Artifacts compiled
+ * with relaxed SIMD also hold model-relaxed.wasm (same model, same results, relaxed-SIMD int8
+ * kernels): it is loaded instead when the engine runs relaxed SIMD (relaxedSimdWorks) and
+ * options.wasm is not given, and options.relaxedSimd is true, or absent where it is expected to be
+ * faster (relaxedSimdPays); options.relaxedUrl: where it is (default: next to model.wasm).
+ * model.relaxedSimd says which module runs; the results are the same bits either way.
  * options.threads: N >= 2 runs model-threads.wasm (artifacts compiled with --threads) on N threads
  * (N - 1 Web Workers / worker_threads) over one shared memory; without SharedArrayBuffer (a page
  * that is not cross-origin isolated) or a threads module it warns once and runs model.wasm on one
  * thread. options.threadsWasm / threadsUrl: model-threads.wasm's bytes / location.
- * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL, threads?: number, threadsWasm?: BufferSource | WebAssembly.Module, threadsUrl?: string | URL }} [options]
+ * @param {{ wasm?: BufferSource | WebAssembly.Module, url?: string | URL, relaxedSimd?: boolean, relaxedUrl?: string | URL, threads?: number, threadsWasm?: BufferSource | WebAssembly.Module, threadsUrl?: string | URL }} [options]
  */
 export async function create(options = {}) {
   if ((options.threads ?? 1) > 1) {
     const mt = await createThreaded(options);
     if (mt) return mt;
   }
-  const src = await loadSource(options);
+  if (SPEC.relaxed === 'only' && !options.wasm && !relaxedSimdWorks()) {
+    throw new Error('model.wasm was compiled with --wasm-simd relaxed and this engine does not run relaxed SIMD correctly; recompile with --wasm-simd on');
+  }
+  const relaxed = SPEC.relaxed === true && !options.wasm && (options.relaxedSimd ?? relaxedSimdPays()) && relaxedSimdWorks();
+  const src = await loadSource(relaxed
+    ? { url: options.relaxedUrl ?? new URL('model-relaxed.wasm', options.url ? new URL(options.url, import.meta.url) : import.meta.url) }
+    : options);
   const imports = { env: { now: () => performance.now() } };
   const instance = src instanceof WebAssembly.Module
     ? await WebAssembly.instantiate(src, imports)
@@ -346,11 +395,12 @@ export async function create(options = {}) {
     return groupOutputs(out);
   }
   const grouped = SPEC.groups.inputs.length + SPEC.groups.outputs.length > 0;
-  /** @type {{ inputs: ReturnType<typeof values>, outputs: ReturnType<typeof values>, run: typeof run, layers?: { name: string, op: string }[], profile?: () => { name: string, op: string, ms: number }[], resetProfile?: () => void }} */
+  /** @type {{ inputs: ReturnType<typeof values>, outputs: ReturnType<typeof values>, run: typeof run, relaxedSimd: boolean, layers?: { name: string, op: string }[], profile?: () => { name: string, op: string, ms: number }[], resetProfile?: () => void }} */
   const model = {
     inputs: grouped ? values(SPEC.inputs, SPEC.groups.inputs, SPEC.groups.names.inputs) : pub(SPEC.inputs),
     outputs: grouped ? values(SPEC.outputs, SPEC.groups.outputs, SPEC.groups.names.outputs) : pub(SPEC.outputs),
     run,
+    relaxedSimd: relaxed || (SPEC.relaxed === 'only' && !options.wasm),
   };
   if (SPEC.layers.length > 0) {
     const times = () => new Float64Array(memory.buffer, SPEC.profileOffset, SPEC.layers.length);
