@@ -382,6 +382,8 @@ export interface CompileOptions {
   argv?: readonly string[];
   prune?: number;
   pruneMode?: PruneMode;
+  /** `--prune-block N`: unstructured pruning in blocks of N output features. */
+  pruneBlock?: number;
   inputShape?: Record<string, number[]>;
   maxInputShape?: Record<string, number[]>;
   /** `--wasm-simd on|off`: wasm SIMD in model.wasm (default on; off: no SIMD instruction). */
@@ -457,6 +459,9 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   }
   if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
   if (o.pruneMode !== undefined && o.prune === undefined) throw usage('--prune-mode needs --prune RATIO');
+  if (o.pruneBlock !== undefined && (o.prune === undefined || (o.pruneMode ?? 'unstructured') !== 'unstructured')) {
+    throw usage('--prune-block needs --prune RATIO with --prune-mode unstructured');
+  }
   if (o.wasmSimd !== undefined && o.target !== 'wasm') throw usage(`--wasm-simd applies to the wasm target only (not ${o.target})`);
   if (precision === 'int8' && o.calib === undefined && !o.calibRandom) {
     throw usage('--int8 needs calibration data: --calib FILE (samples along the first axis, .pb/.npy)', {
@@ -524,6 +529,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     ...(precision === 'int8' ? { guardLoss: o.guardLoss ?? DEFAULT_GUARD_LOSS } : {}),
     ...(o.prune !== undefined ? { prune: o.prune } : {}),
     ...(o.pruneMode ? { pruneMode: o.pruneMode } : {}),
+    ...(o.pruneBlock !== undefined ? { pruneBlock: o.pruneBlock } : {}),
     ...(printAfter ? { printAfter } : {}),
     ...(o.disablePass ? { disablePass: o.disablePass } : {}),
     ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),

@@ -1,11 +1,11 @@
 /**
  * Sparse constant weights on wasm (pruned Gemm / MatMul B operands; runtime-wasm/assembly/sparse.ts):
  *
- * - `sparseGemm` picks, from the weight values alone (any pruning that left zeros): the 2:4 kernel
- *   spmm24_f32 when every column has at most 2 nonzeros in each 4 consecutive k, else the cheaper of
- *   the dense gemm_f32 and the block kernel spmm_f32 (groups of G = 4 or 8 consecutive output columns
- *   per k: one splat feeds G/4 vector multiply-adds) by a cost model fitted to measurements
- *   (SPARSE_COST; `npm run bench -- --only prune` measures the result).
+ * - `sparseGemm` picks, from the weight values alone (any pruning that left zeros), the cheapest of
+ *   the dense gemm_f32, the block kernel spmm_f32 (groups of G = 4 or 8 consecutive output columns
+ *   per k: one splat feeds G/4 vector multiply-adds) and, when every column has at most 2 nonzeros
+ *   in each 4 consecutive k, the 2:4 kernel spmm24_f32 (then always a sparse kernel), by a cost
+ *   model fitted to measurements (SPARSE_COST; `npm run bench -- --only prune` measures the result).
  *   Elementwise (unstructured) zeros seldom fill whole blocks: at 70% sparsity 76% of the G = 4
  *   blocks still hold a nonzero, so such weights keep the dense kernel (they are still stored sparse).
  * - `sparseStored` stores an f32 blob that is mostly zeros as a bitmap plus its nonzero values,
@@ -17,10 +17,10 @@ import { FusedAct, LowerCtx, Word, f32, i32, SCRATCH } from '../ctx.js';
  * Relative costs (dense MAC = 1 at M < 4) of the kernels' inner steps, fitted to
  * `npm run bench -- --only prune` on the autoencoder (elementwise 70%: 76% of the 1x4 blocks hold a
  * nonzero and the block kernel measured ~1.1x; 1x4 blocks at 30%: ~1.5-1.8x): a dense
- * MAC of gemm_f32's 1x8 GEMV tiles, of its 4x8 tiles (M >= 4), one block of spmm_f32 (G = 4, 8) and
- * one group's fixed cost.
+ * MAC of gemm_f32's 1x8 GEMV tiles, of its 4x8 tiles (M >= 4), one block of spmm_f32 (G = 4, 8),
+ * one group's fixed cost and one 64-byte cell (16 dense MACs) of spmm24_f32.
  */
-export const SPARSE_COST = { dense1: 1, dense4: 0.6, block4: 4.6, block8: 8.5, group: 12 } as const;
+export const SPARSE_COST = { dense1: 1, dense4: 0.6, block4: 4.6, block8: 8.5, group: 12, cell24: 14 } as const;
 
 /** The sparse form chosen for a B [K, N] weight. */
 export type SparseKind = { kind: 'dense' } | { kind: 'block'; G: 4 | 8 } | { kind: '2:4' };
@@ -72,11 +72,13 @@ export function chooseSparse(kn: Float32Array, M: number, K: number, N: number):
     { k: { kind: 'block', G: 4 }, cost: M * (countBlocks(kn, K, N, 4) * SPARSE_COST.block4 + Math.ceil(N / 4) * SPARSE_COST.group) },
     { k: { kind: 'block', G: 8 }, cost: M * (countBlocks(kn, K, N, 8) * SPARSE_COST.block8 + Math.ceil(N / 8) * SPARSE_COST.group) },
   ];
-  // 2:4 weights (what --prune-mode 2:4 asks for) run the 2:4 kernel even where it does not pay
-  // (x86 lowers i8x16.swizzle to two instructions: ~0.9x of dense at batch 1, README Benchmarks)
-  if (is24(kn, K, N)) return { kind: '2:4' };
+  // 2:4 weights (what --prune-mode 2:4 asks for) run the 2:4 kernel, or the block kernel when that
+  // is cheaper, even where neither beats dense (x86 lowers i8x16.swizzle to two instructions:
+  // ~0.9x of dense at batch 1, README Benchmarks)
+  const two4 = is24(kn, K, N);
+  if (two4) options.push({ k: { kind: '2:4' }, cost: M * (Math.ceil(N / 4) * (K / 4) * SPARSE_COST.cell24 + Math.ceil(N / 4) * SPARSE_COST.group) });
   const best = options.reduce((a, b) => (b.cost < a.cost ? b : a));
-  return best.cost < 0.95 * dense ? best.k : { kind: 'dense' };
+  return two4 || best.cost < 0.95 * dense ? best.k : { kind: 'dense' };
 }
 
 /** spmm_f32 operands of B [K, N] in column groups of G: values, u16 k indices, group pointers. */
