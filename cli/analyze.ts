@@ -407,6 +407,7 @@ async function measureConfig(
     latency_ms: null,
     energy_mj: prof.energy.estimated[device]!,
     macs: prof.macs,
+    nnz_macs: prof.nnz_macs,
     accuracy_target: runTarget,
     est_latency_ms: prof.latency.estimated[device]!,
     energy_source: `estimated for ${device}`,

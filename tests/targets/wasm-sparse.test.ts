@@ -13,6 +13,9 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { optimize } from '../../compiler/pipeline.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
+import { emitWasmDynamic } from '../../targets/wasm/dynamic/emit.js';
+import { loadWasmArtifact, writeTempArtifact } from '../../targets/wasm/runner.js';
+import fs from 'node:fs';
 import { blockLayout, chooseSparse, is24, layout24 } from '../../targets/wasm/ops/sparse.js';
 import { randomTensor, runOnWasm } from './wasm-helpers.js';
 
@@ -133,6 +136,33 @@ describe('wasm sparse Gemm kernels vs the reference', () => {
     const zero = gemmGraph(1, 64, 32, new Tensor('f32', [32, 64], new Float32Array(32 * 64)), 'n', 'Relu', 2);
     expect(kernelsOf(zero)).not.toContain('gemm_f32');
     await checkAgainstRef(zero, 1, 64, 9);
+  });
+});
+
+describe('sparse kernels in a dynamic-shape artifact (step table, blobs written as laid out)', () => {
+  it('Gemm with block and 2:4 weights over a symbolic batch', async () => {
+    const K = 64, N = 24;
+    const b = new GraphBuilder('dyn', { '': 17 });
+    const x = b.input('x', 'f32', ['B', K]);
+    const h = b.node('Gemm', [x, b.const('w1', sparseW(N, K, 'block4', 21)), b.const('b1', randomTensor([N], 22))], { transB: 1 });
+    const y = b.node('Gemm', [b.node('Relu', [h]), b.const('w2', sparseW(N, N, '2:4', 23))], { transB: 1 });
+    b.output(y);
+    const g = b.build();
+    optimize(g, { target: 'wasm' });
+    const art = emitWasmDynamic(g, { maxInputShapes: { x: [4, K] }, manifest: { edgec: 'test', precision: 'fp32' } });
+    const dir = writeTempArtifact(art.files);
+    try {
+      const model = await loadWasmArtifact(dir) as unknown as { run(f: Record<string, { data: Float32Array; shape: number[] }>): Record<string, Float32Array> };
+      for (const B of [1, 3]) {
+        const xt = randomTensor([B, K], 30 + B);
+        const want = runGraph(g, [xt])[0]!.data as Float32Array;
+        const got = Object.values(model.run({ x: { data: xt.data as Float32Array, shape: [B, K] } }))[0]!;
+        expect(got.length).toBe(want.length);
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!)));
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

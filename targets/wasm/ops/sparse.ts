@@ -148,7 +148,9 @@ export function sparseStored(c: LowerCtx, data: Float32Array): Word {
   let nnz = 0;
   for (let i = 0; i < data.length; i++) if (data[i] !== 0) nnz++;
   const words = Math.ceil(data.length / 32);
-  if ((words + nnz) * 4 >= data.length * 4 * 0.9) return c.blob(data);
+  // --fp16 stores f16-exact blobs at 2 bytes a value: the bitmap form (f32 values) must beat that
+  const dense = data.length * (c.opts.f16Weights ? 2 : 4);
+  if ((words + nnz) * 4 >= dense * 0.9) return c.blob(data);
   const src = new Uint32Array(words + nnz);
   const vals = new Float32Array(src.buffer, words * 4, nnz);
   let v = 0;
