@@ -13,8 +13,8 @@
  * - sparse_pack_f32 (at instantiation, like wpack.ts): expands the stored form of a sparse blob into
  *   the layout a kernel reads: mode 0 a bitmap + nonzero values into dense f32, mode 1 the 2:4 values
  *   + 2-bit indices into spmm24_f32's cells.
- * Sums run k ascending per lane in split accumulators (4 for G = 4 and 2:4's two vectors; the
- * scalar build adds in the same order, so both give identical results).
+ * Sums run k ascending per lane in split accumulators (4 for G = 4, 2 pairs for G = 8 and 2:4;
+ * the scalar build adds in the same order, so both give identical results).
  */
 import { pa, pi, pf, applyActInPlace, pmaxf, pminf } from './common';
 import { BIAS_COL, BIAS_FULL, BIAS_ROW, BIAS_SCALAR } from './gemm';
@@ -189,25 +189,41 @@ export function spmm24_f32(p: usize): void {
     for (let j = 0; j < J; j++) {
       const n0 = j << 2;
       if (ASC_FEATURE_SIMD) {
-        let s0 = f32x4.splat(0), s1 = f32x4.splat(0);
+        // two k groups a step: u* take even q, v* odd q (a last odd one goes to u*)
+        let u0 = f32x4.splat(0), u1 = f32x4.splat(0), v0 = f32x4.splat(0), v1 = f32x4.splat(0);
         let xp = x;
-        for (let q = 0; q < Q; q++) {
-          const xq = v128.load(xp);
-          s0 = f32x4.add(s0, f32x4.mul(i8x16.swizzle(xq, v128.load(cp, 32)), v128.load(cp)));
-          s1 = f32x4.add(s1, f32x4.mul(i8x16.swizzle(xq, v128.load(cp, 48)), v128.load(cp, 16)));
-          xp += 16; cp += 64;
+        const Q2 = Q & ~1;
+        for (let q = 0; q < Q2; q += 2) {
+          const xq = v128.load(xp), xr = v128.load(xp, 16);
+          u0 = f32x4.add(u0, f32x4.mul(i8x16.swizzle(xq, v128.load(cp, 32)), v128.load(cp)));
+          u1 = f32x4.add(u1, f32x4.mul(i8x16.swizzle(xq, v128.load(cp, 48)), v128.load(cp, 16)));
+          v0 = f32x4.add(v0, f32x4.mul(i8x16.swizzle(xr, v128.load(cp, 96)), v128.load(cp, 64)));
+          v1 = f32x4.add(v1, f32x4.mul(i8x16.swizzle(xr, v128.load(cp, 112)), v128.load(cp, 80)));
+          xp += 32; cp += 128;
         }
-        storeLanes(f32x4.add(s0, s1), cm, n0, min(4, N - n0), m, N, alpha, bias, bmode, lo, hi);
+        if (Q2 < Q) {
+          const xq = v128.load(xp);
+          u0 = f32x4.add(u0, f32x4.mul(i8x16.swizzle(xq, v128.load(cp, 32)), v128.load(cp)));
+          u1 = f32x4.add(u1, f32x4.mul(i8x16.swizzle(xq, v128.load(cp, 48)), v128.load(cp, 16)));
+          cp += 64;
+        }
+        storeLanes(f32x4.add(f32x4.add(u0, u1), f32x4.add(v0, v1)), cm, n0, min(4, N - n0), m, N, alpha, bias, bmode, lo, hi);
       } else {
         for (let l = 0; l < 4 && n0 + l < N; l++) {
-          let s0: f32 = 0, s1: f32 = 0;
+          let u0: f32 = 0, u1: f32 = 0, v0: f32 = 0, v1: f32 = 0;
+          const Q2 = Q & ~1;
           for (let q = 0; q < Q; q++) {
             const c = cp + (<usize>q << 6);
             const i0 = <usize>load<u8>(c + 32 + (<usize>l << 2)) >> 2, i1 = <usize>load<u8>(c + 48 + (<usize>l << 2)) >> 2;
-            s0 += load<f32>(x + ((<usize>q << 4) + (i0 << 2))) * load<f32>(c + (<usize>l << 2));
-            s1 += load<f32>(x + ((<usize>q << 4) + (i1 << 2))) * load<f32>(c + 16 + (<usize>l << 2));
+            const t0 = load<f32>(x + ((<usize>q << 4) + (i0 << 2))) * load<f32>(c + (<usize>l << 2));
+            const t1 = load<f32>(x + ((<usize>q << 4) + (i1 << 2))) * load<f32>(c + 16 + (<usize>l << 2));
+            if (q < Q2 && (q & 1) == 1) {
+              v0 += t0; v1 += t1;
+            } else {
+              u0 += t0; u1 += t1;
+            }
           }
-          storeOne(s0 + s1, cm, n0 + l, m, N, alpha, bias, bmode, lo, hi);
+          storeOne((u0 + u1) + (v0 + v1), cm, n0 + l, m, N, alpha, bias, bmode, lo, hi);
         }
         cp += <usize>Q << 6;
       }
