@@ -82,7 +82,7 @@ export interface PruneLayer {
 
 export interface PruneSummary {
   mode: PruneMode;
-  /** The sparsity pattern pruned: 'elementwise', 'block 1xB' (unstructured), '2:4' or 'channel'. */
+  /** The sparsity pattern pruned: 'elementwise', 'block 1xB ...' (unstructured), '2:4' or 'channel'. */
   pattern: string;
   /** The requested ratio (2:4: 0.5). */
   ratio: number;
@@ -256,7 +256,7 @@ export function pruneModel(g: Graph, opts: PruneOptions): PruneResult {
     graph,
     summary: {
       mode: opts.mode,
-      pattern: opts.mode !== 'unstructured' ? opts.mode : (opts.block ?? 1) > 1 ? `block 1x${opts.block}` : 'elementwise',
+      pattern: opts.mode !== 'unstructured' ? opts.mode : (opts.block ?? 1) > 1 ? `block 1x${opts.block} (Gemm/MatMul; convs elementwise)` : 'elementwise',
       ratio: opts.mode === '2:4' ? 0.5 : opts.ratio,
       layers,
       paramsBefore: pb.params,

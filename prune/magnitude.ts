@@ -12,8 +12,9 @@
  * - **skipFirstConv**: the first Conv/ConvTranspose on each input path stays dense (few weights,
  *   large accuracy impact: NNCF/Torch-Pruning practice). First Gemm/MatMul layers are pruned.
  * - **minParams 256**: layers with fewer weights stay dense (tiny layers save nothing).
- * - **block 1**: elementwise; `block: 4` zeroes whole 1 x 4 blocks (4 consecutive output features at
- *   one input position, blockMask), which the wasm target runs with SIMD over the block.
+ * - **block 1**: elementwise; `block: 4` zeroes whole 1 x 4 blocks of Gemm/MatMul weights (4
+ *   consecutive output features at one input position, blockMask), which the wasm target runs with
+ *   SIMD over the block; convolution weights stay elementwise (no sparse conv kernel yet).
  * Biases are never pruned. Already-zero weights count towards the target, so pruning twice with
  * the same ratio changes nothing (idempotent).
  */
@@ -142,6 +143,14 @@ export function smallestMask(t: Tensor, k: number): Uint8Array {
 }
 
 /**
+ * Block length used for a weight: `block` for Gemm/MatMul weights (the layers the wasm block-sparse
+ * kernel runs), 1 (elementwise) for convolutions, where blocks would cost accuracy for no speed.
+ */
+function blockOf(gr: WeightGroup, block: number): number {
+  return block > 1 && gr.layers.every((l) => l.kind === 'gemm' || l.kind === 'matmul') ? block : 1;
+}
+
+/**
  * Mean |w| of each block of `block` consecutive elements along `axis` (the last block of a fiber may
  * be shorter), written to every element of the block.
  * @param t weight @param axis output axis @param block block length
@@ -250,7 +259,8 @@ export function pruneMagnitude(g: Graph, opts: MagnitudeOptions): { layers: Laye
   else {
     const total = groups.reduce((a, gr) => a + gr.tensor.size, 0);
     const mags = groups.map((gr) => {
-      const m = block > 1 ? blockScores(gr.tensor, gr.layers[0]!.outAxis, block) : Float64Array.from(gr.tensor.data as ArrayLike<number>, Math.abs);
+      const b = blockOf(gr, block);
+      const m = b > 1 ? blockScores(gr.tensor, gr.layers[0]!.outAxis, b) : Float64Array.from(gr.tensor.data as ArrayLike<number>, Math.abs);
       return m.sort();
     });
     const caps = groups.map((gr) => Math.max(Math.round(ratio * gr.tensor.size), Math.floor(cap * gr.tensor.size)));
@@ -259,12 +269,13 @@ export function pruneMagnitude(g: Graph, opts: MagnitudeOptions): { layers: Laye
   const layers: LayerPruneInfo[] = [];
   groups.forEach((gr, i) => {
     const before = countNonzero(gr.tensor);
-    const mask = block > 1 ? blockMask(gr.tensor, gr.layers[0]!.outAxis, block, counts[i]!) : smallestMask(gr.tensor, counts[i]!);
+    const b = blockOf(gr, block);
+    const mask = b > 1 ? blockMask(gr.tensor, gr.layers[0]!.outAxis, b, counts[i]!) : smallestMask(gr.tensor, counts[i]!);
     const pruned = applyMask(gr.tensor, mask);
     g.consts.set(gr.weight, pruned);
     const after = countNonzero(pruned);
     const sparsity = 1 - after / pruned.size;
-    const pattern = block > 1 ? { pattern: `block 1x${block}`, block } : { pattern: 'unstructured' };
+    const pattern = b > 1 ? { pattern: `block 1x${b}`, block: b } : { pattern: 'unstructured' };
     for (const l of gr.layers) l.node.meta = { ...l.node.meta, sparsity: { ...pattern, nnz: after, size: pruned.size, sparsity } };
     layers.push({ node: gr.layers[0]!.node.name, op: gr.layers[0]!.node.op, before, after, size: pruned.size, sizeAfter: pruned.size, sparsity });
   });

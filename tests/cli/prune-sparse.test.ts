@@ -40,7 +40,7 @@ describe.skipIf(!HAVE_MODELS)('edgec compile --prune on the autoencoder (wasm sp
   ]) {
     it(c.name, async () => {
       const { dir, err, bytes } = await compileTo(...c.args);
-      expect(err).toContain(`(pattern: ${c.pattern})`);
+      expect(err).toContain(`(pattern: ${c.pattern}`);
       expect(bytes).toBeLessThan(c.maxSize * denseBytes);
       const g = loadOnnxFile(path.join(dir, 'model.onnx'));
       optimize(g, { target: 'wasm' });
