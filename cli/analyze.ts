@@ -264,6 +264,7 @@ export function reportPruneBlock(o: ReportCliOptions, target: CompileTarget): nu
 /** `edgec report MODEL --data X --labels Y [--calib C] [-o DIR] [--sweep ...]` */
 export async function cmdReport(model: string, o: ReportCliOptions, limits: Limits, version: string, io: CliIO): Promise<void> {
   const sweep = parseSweep(o.sweep ?? []);
+  if (o.pruneBlock !== undefined && (o.pruneMode ?? DEFAULT_REPORT_PRUNE_MODE) !== 'unstructured') throw usage('--prune-block needs --prune-mode unstructured');
   const explicitInt8 = (o.sweep ?? []).some((s) => /precision=/.test(s)) && sweep.precision.includes('int8');
   const haveCalib = o.calib !== undefined || !!o.calibRandom;
   if (o.calib !== undefined && o.calibRandom) throw usage('give either --calib FILE or --calib-random, not both');
@@ -312,6 +313,9 @@ export async function cmdReport(model: string, o: ReportCliOptions, limits: Limi
   }
   const configs = items.map((it) => it.config);
   if (sweep.prune.some((p) => p > 0)) notes.push(`pruned configurations use --prune-mode ${o.pruneMode ?? DEFAULT_REPORT_PRUNE_MODE}${o.pruneMode ? '' : ' (the default: it shrinks size, MACs and latency on every target)'}.`);
+  if (sweep.prune.some((p) => p > 0) && (o.pruneMode ?? DEFAULT_REPORT_PRUNE_MODE) === 'unstructured') {
+    notes.push(`unstructured configurations prune ${sweep.target.map((t) => `${t}: ${reportPruneBlock(o, t)! > 1 ? `1x${reportPruneBlock(o, t)} blocks of Gemm/MatMul weights` : 'elementwise'}`).join(', ')} (--prune-block).`);
+  }
   const { json, md, html, report } = buildReport(configs, modelName(model), {
     metric: d.metric,
     device: device.name,

@@ -69,6 +69,12 @@ describe('pruning flag errors', () => {
     expect(r.code).not.toBe(0);
     expect(r.err).toMatch(/--prune-block needs --prune/);
   });
+  it('report: --prune-block needs --prune-mode unstructured', async () => {
+    const r = await cli('report', 'nonexistent.onnx', '--data', 'x.npy', '--labels', 'y.npy', '--prune-block', '4');
+    expect(r.code).not.toBe(0);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toMatch(/--prune-block needs --prune-mode unstructured/);
+  });
   it('--prune-block 0 is rejected', async () => {
     const r = await cli('compile', 'nonexistent.onnx', '--prune', '0.5', '--prune-block', '0', '-o', 'x');
     expect(r.code).not.toBe(0);
