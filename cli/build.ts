@@ -45,6 +45,8 @@ export interface BuildOptions {
   guardLoss?: number;
   prune?: number;
   pruneMode?: PruneMode;
+  /** Unstructured pruning in blocks of this many output features (prune/magnitude.ts). */
+  pruneBlock?: number;
   printAfter?: readonly string[] | 'all';
   disablePass?: readonly string[];
   stopAfter?: string;
@@ -125,6 +127,7 @@ export function buildGraph(g: Graph, o: BuildOptions, h: BuildHooks): BuildResul
     const pr = pruneModel(graph, {
       ratio: o.prune,
       mode: o.pruneMode ?? 'unstructured',
+      ...(o.pruneBlock !== undefined ? { block: o.pruneBlock } : {}),
       ...(o.calib ? { calib: o.calib } : {}),
     });
     graph = pr.graph;
@@ -245,7 +248,7 @@ export function summaryLines(r: BuildResult): string[] {
     const p = r.prune;
     const sp = p.nnzBefore > 0 ? 1 - p.nnzAfter / p.nnzBefore : 0;
     const pct = (a: number, b: number) => `${b > 0 ? ((100 * a) / b).toFixed(1) : '100.0'}%`;
-    out.push(`prune ${p.mode} ${p.ratio}: nonzero weights ${p.nnzBefore} -> ${p.nnzAfter} (${(sp * 100).toFixed(1)}% sparse), ` +
+    out.push(`prune ${p.mode} ${p.ratio} (pattern: ${p.pattern}): nonzero weights ${p.nnzBefore} -> ${p.nnzAfter} (${(sp * 100).toFixed(1)}% sparse), ` +
       `params ${p.paramsBefore} -> ${p.paramsAfter}, MACs ${p.macsBefore} -> ${p.macsAfter}, ${p.layers.length} layer(s) pruned` +
       (p.skipped.length ? `, ${p.skipped.length} skipped` : ''));
     const ch = p.layers.filter((l) => l.channels && l.channels.outAfter < l.channels.outBefore);

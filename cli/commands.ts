@@ -385,6 +385,8 @@ export interface CompileOptions {
   argv?: readonly string[];
   prune?: number;
   pruneMode?: PruneMode;
+  /** `--prune-block N`: unstructured pruning in blocks of N output features. */
+  pruneBlock?: number;
   inputShape?: Record<string, number[]>;
   maxInputShape?: Record<string, number[]>;
   /**
@@ -465,6 +467,9 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   }
   if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
   if (o.pruneMode !== undefined && o.prune === undefined) throw usage('--prune-mode needs --prune RATIO');
+  if (o.pruneBlock !== undefined && (o.prune === undefined || (o.pruneMode ?? 'unstructured') !== 'unstructured')) {
+    throw usage('--prune-block needs --prune RATIO with --prune-mode unstructured');
+  }
   if (o.wasmSimd !== undefined && o.target !== 'wasm') throw usage(`--wasm-simd applies to the wasm target only (not ${o.target})`);
   if (o.threads !== undefined && o.target !== 'wasm') throw usage(`--threads applies to the wasm target only (not ${o.target})`);
   if (o.threads !== undefined && o.wasmSimd === 'off') throw usage('--threads needs --wasm-simd on (the threads module uses the SIMD kernels)');
@@ -534,6 +539,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     ...(precision === 'int8' ? { guardLoss: o.guardLoss ?? DEFAULT_GUARD_LOSS } : {}),
     ...(o.prune !== undefined ? { prune: o.prune } : {}),
     ...(o.pruneMode ? { pruneMode: o.pruneMode } : {}),
+    ...(o.pruneBlock !== undefined ? { pruneBlock: o.pruneBlock } : {}),
     ...(printAfter ? { printAfter } : {}),
     ...(o.disablePass ? { disablePass: o.disablePass } : {}),
     ...(o.stopAfter ? { stopAfter: o.stopAfter } : {}),

@@ -55,6 +55,12 @@ export interface LayerCost {
   domain: string;
   precision: Precision;
   macs: number;
+  /**
+   * MACs with a nonzero weight: macs times the nonzero fraction of the layer's largest constant
+   * float weight (pruned weights; equal to macs without one). Sparse kernels (wasm spmm_f32) skip
+   * most of the rest; model.wasm stores only the nonzeros.
+   */
+  nnzMacs?: number;
   /** Other arithmetic (approximate, from the op's cost hook). */
   flops: number;
   bytes: LayerBytes;
@@ -245,6 +251,20 @@ function storageOf(g: Graph, f: QdqFolding, id: ValueId): DType {
   return f.storage.get(id) ?? g.typeOf(id).dtype;
 }
 
+/** Nonzero fraction of a node's largest constant float weight of rank >= 2 (1 without one). */
+function weightDensity(g: Graph, n: Node): number {
+  let best: { size: number; data: ArrayLike<number> } | undefined;
+  for (const i of n.inputs) {
+    const t = i == null ? undefined : g.consts.get(i);
+    if (!t || t.shape.length < 2 || !(t.data instanceof Float32Array || t.data instanceof Float64Array)) continue;
+    if (!best || t.size > best.size) best = { size: t.size, data: t.data };
+  }
+  if (!best || best.size === 0) return 1;
+  let nz = 0;
+  for (let i = 0; i < best.size; i++) if (best.data[i] !== 0) nz++;
+  return nz / best.size;
+}
+
 /**
  * Device-independent per-layer costs of a graph, in execution order.
  * @param g graph with inferred shapes (concrete shapes for meaningful numbers)
@@ -280,7 +300,7 @@ export function layerCosts(g: Graph): LayerCost[] {
     } else {
       flops = 0;
     }
-    return { index, name: n.name, op: n.op, domain: n.domain, precision, macs, flops, bytes, free, kind: layerClass(g, n) };
+    return { index, name: n.name, op: n.op, domain: n.domain, precision, macs, nnzMacs: macs * weightDensity(g, n), flops, bytes, free, kind: layerClass(g, n) };
   });
 }
 

@@ -70,6 +70,8 @@ export interface ProfileDevice {
 export interface ProfileResult {
   model: string;
   macs: number;
+  /** MACs with a nonzero weight (LayerCost.nnzMacs summed): below `macs` for pruned weights. */
+  nnz_macs: number;
   flops: number;
   weights_bytes: number;
   arena_bytes: number;
@@ -201,6 +203,7 @@ export async function profileGraph(g: Graph, opts: ProfileOptions = {}): Promise
   return {
     model: opts.model ?? g.name,
     macs,
+    nnz_macs: Math.round(costs.reduce((a, c) => a + (c.nnzMacs ?? c.macs), 0)),
     flops: costs.reduce((a, c) => a + c.flops, 0),
     weights_bytes: weights,
     arena_bytes: arena,
@@ -303,7 +306,7 @@ export function renderProfileTable(p: ProfileResult, width = TABLE_WIDTH): strin
   const rows = layerRows(devs);
   const spills = p.layers.some((l) => devs.some((d) => l.devices[d]?.exceeds_onchip));
   let s = `model: ${sanitize(p.model, 200)}\n`;
-  s += `MACs: ${p.macs} (${fmtCount(p.macs)})  weights: ${p.weights_bytes} B  arena: ${p.arena_bytes} B\n`;
+  s += `MACs: ${p.macs} (${fmtCount(p.macs)})${p.nnz_macs !== p.macs ? `, with a nonzero weight: ${p.nnz_macs} (${fmtCount(p.nnz_macs)})` : ''}  weights: ${p.weights_bytes} B  arena: ${p.arena_bytes} B\n`;
   for (const e of engines) {
     const m = p.latency.measured[e]!;
     s += `measured (${e}, host): ${fmtMs(m.total_ms)} ms median of ${m.runs} run(s) after ${m.warmup} warm-up\n`;

@@ -98,6 +98,7 @@ export function configFromProfile(
     latency_ms: host ? host.total_ms : p.latency.estimated[device]!,
     energy_mj: p.energy.estimated[device]!,
     macs: p.macs,
+    nnz_macs: p.nnz_macs,
     latency_source: host ? `measured on this host (${engine}, median of ${host.runs})` : `estimated for ${device}`,
     energy_source: `estimated for ${device}`,
     est_latency_ms: p.latency.estimated[device]!,
@@ -266,6 +267,7 @@ function columns(r: ReportJson): { head: string; f: (c: ReportConfig) => string 
   if (r.configs.some((c) => num(c, 'est_latency_ms') !== undefined)) cols.push({ head: `est. latency ms${dev}`, f: (c) => fmt(num(c, 'est_latency_ms')) });
   cols.push({ head: `energy mJ${dev}`, f: (c) => fmt(c.energy_mj) });
   cols.push({ head: 'MACs', f: (c) => fmtCount(c.macs) });
+  if (r.configs.some((c) => num(c, 'nnz_macs') !== undefined && num(c, 'nnz_macs') !== c.macs)) cols.push({ head: 'nonzero-weight MACs', f: (c) => fmtCount(num(c, 'nnz_macs') ?? null) });
   return cols;
 }
 

@@ -41,6 +41,11 @@ export interface PruneOptions {
   scope?: 'global' | 'layer';
   /** unstructured: cap on one layer's sparsity (default max(0.9, (1 + ratio) / 2)). */
   maxLayerSparsity?: number;
+  /**
+   * unstructured: prune blocks of this many consecutive output features at one input position
+   * (default 1: elementwise; 4 is what the wasm sparse kernel runs fastest, magnitude.ts blockMask).
+   */
+  block?: number;
   /** Keep the first conv dense / its filters (default true). */
   skipFirstConv?: boolean;
   /** unstructured/2:4: layers with fewer weights stay dense (default 256). */
@@ -77,6 +82,8 @@ export interface PruneLayer {
 
 export interface PruneSummary {
   mode: PruneMode;
+  /** The sparsity pattern pruned: 'elementwise', 'block 1xB ...' (unstructured), '2:4' or 'channel'. */
+  pattern: string;
   /** The requested ratio (2:4: 0.5). */
   ratio: number;
   layers: PruneLayer[];
@@ -172,6 +179,12 @@ export function checkPruneOptions(opts: PruneOptions): void {
   if (opts.calib !== undefined && (!Array.isArray(opts.calib) || !opts.calib.every((t) => t instanceof Tensor))) {
     throw usage('calib must be a list of tensors (one per graph input, samples along axis 0)');
   }
+  if (opts.block !== undefined && !(Number.isInteger(opts.block) && opts.block >= 1 && opts.block <= 64)) {
+    throw usage(`prune block must be an integer from 1 to 64, got ${String(opts.block)}`);
+  }
+  if (opts.block !== undefined && opts.block > 1 && opts.mode !== 'unstructured') {
+    throw usage(`prune block applies to --prune-mode unstructured, not ${opts.mode}`);
+  }
   for (const [k, v] of [['minParams', opts.minParams], ['minChannels', opts.minChannels], ['channelMultiple', opts.channelMultiple]] as const) {
     if (v !== undefined && !(Number.isInteger(v) && v >= 0)) throw usage(`${k} must be a non-negative integer, got ${String(v)}`);
   }
@@ -219,6 +232,7 @@ export function pruneModel(g: Graph, opts: PruneOptions): PruneResult {
         ...elig, ratio: opts.ratio,
         ...(opts.scope !== undefined ? { scope: opts.scope } : {}),
         ...(opts.maxLayerSparsity !== undefined ? { maxLayerSparsity: opts.maxLayerSparsity } : {}),
+        ...(opts.block !== undefined ? { block: opts.block } : {}),
       });
     layers = r.layers.map((l: LayerPruneInfo) => ({ ...l }));
     skipped = r.skipped;
@@ -242,6 +256,7 @@ export function pruneModel(g: Graph, opts: PruneOptions): PruneResult {
     graph,
     summary: {
       mode: opts.mode,
+      pattern: opts.mode !== 'unstructured' ? opts.mode : (opts.block ?? 1) > 1 ? `block 1x${opts.block} (Gemm/MatMul; convs elementwise)` : 'elementwise',
       ratio: opts.mode === '2:4' ? 0.5 : opts.ratio,
       layers,
       paramsBefore: pb.params,

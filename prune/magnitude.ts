@@ -12,13 +12,16 @@
  * - **skipFirstConv**: the first Conv/ConvTranspose on each input path stays dense (few weights,
  *   large accuracy impact: NNCF/Torch-Pruning practice). First Gemm/MatMul layers are pruned.
  * - **minParams 256**: layers with fewer weights stay dense (tiny layers save nothing).
+ * - **block 1**: elementwise; `block: 4` zeroes whole 1 x 4 blocks of Gemm/MatMul weights (4
+ *   consecutive output features at one input position, blockMask), which the wasm target runs with
+ *   SIMD over the block; convolution weights stay elementwise (no sparse conv kernel yet).
  * Biases are never pruned. Already-zero weights count towards the target, so pruning twice with
  * the same ratio changes nothing (idempotent).
  */
 import { Graph } from '../compiler/ir/graph.js';
 import { Tensor } from '../compiler/ir/tensor.js';
-import { numeric } from '../compiler/errors.js';
-import { WeightLayer, applyMask, countNonzero, firstLayers, isExcluded, weightLayers } from './common.js';
+import { numeric, usage } from '../compiler/errors.js';
+import { WeightLayer, applyMask, countNonzero, firstLayers, forEachFiber, isExcluded, weightLayers } from './common.js';
 
 /** Options shared by the weight-level (unstructured, N:M) pruners. */
 export interface EligibilityOptions {
@@ -37,6 +40,12 @@ export interface MagnitudeOptions extends EligibilityOptions {
   scope?: 'global' | 'layer';
   /** Cap on one layer's sparsity in global scope (default max(0.9, (1 + ratio) / 2)). */
   maxLayerSparsity?: number;
+  /**
+   * Prune whole blocks of this many consecutive output features (channels) at one input position
+   * (default 1: elementwise). A block's magnitude is its mean |w| (TF-MOT `block_size` with average
+   * pooling); the blocks match the wasm sparse kernel's column groups (targets/wasm/ops/sparse.ts).
+   */
+  block?: number;
 }
 
 /** Result for one pruned (or examined) weight tensor. */
@@ -133,6 +142,59 @@ export function smallestMask(t: Tensor, k: number): Uint8Array {
   return keep;
 }
 
+/**
+ * Block length used for a weight: `block` for Gemm/MatMul weights (the layers the wasm block-sparse
+ * kernel runs), 1 (elementwise) for convolutions, where blocks would cost accuracy for no speed.
+ */
+function blockOf(gr: WeightGroup, block: number): number {
+  return block > 1 && gr.layers.every((l) => l.kind === 'gemm' || l.kind === 'matmul') ? block : 1;
+}
+
+/**
+ * Mean |w| of each block of `block` consecutive elements along `axis` (the last block of a fiber may
+ * be shorter), written to every element of the block.
+ * @param t weight @param axis output axis @param block block length
+ */
+export function blockScores(t: Tensor, axis: number, block: number): Float64Array {
+  const d = t.data as ArrayLike<number>;
+  const out = new Float64Array(t.size);
+  forEachFiber(t.shape, axis, (idx) => {
+    for (let s = 0; s < idx.length; s += block) {
+      const e = Math.min(idx.length, s + block);
+      let sum = 0;
+      for (let i = s; i < e; i++) sum += Math.abs(d[idx[i]!]!);
+      for (let i = s; i < e; i++) out[idx[i]!] = sum / (e - s);
+    }
+  });
+  return out;
+}
+
+/**
+ * Keep-mask that zeroes whole blocks (blockScores) in ascending score order (ties: lowest first
+ * index) until at least `k` elements are zero (at most one block more than k).
+ * @param t weight @param axis output axis @param block block length @param k elements to zero
+ */
+export function blockMask(t: Tensor, axis: number, block: number, k: number): Uint8Array {
+  const keep = new Uint8Array(t.size).fill(1);
+  if (k <= 0) return keep;
+  const score = blockScores(t, axis, block);
+  const blocks: { score: number; first: number; idx: number[] }[] = [];
+  forEachFiber(t.shape, axis, (idx) => {
+    for (let s = 0; s < idx.length; s += block) {
+      const b = idx.slice(s, Math.min(idx.length, s + block));
+      blocks.push({ score: score[b[0]!]!, first: b[0]!, idx: b });
+    }
+  });
+  blocks.sort((a, b) => a.score - b.score || a.first - b.first);
+  let zeroed = 0;
+  for (const b of blocks) {
+    if (zeroed >= k) break;
+    for (const i of b.idx) keep[i] = 0;
+    zeroed += b.idx.length;
+  }
+  return keep;
+}
+
 /** Number of elements of a sorted array that are < x (lt) or <= x (le). */
 function rank(sorted: Float64Array, x: number, le: boolean): number {
   let lo = 0;
@@ -188,6 +250,8 @@ export function globalCounts(mags: Float64Array[], caps: number[], target: numbe
 export function pruneMagnitude(g: Graph, opts: MagnitudeOptions): { layers: LayerPruneInfo[]; skipped: SkipInfo[] } {
   const { groups, skipped } = eligibleWeights(g, opts);
   const ratio = opts.ratio;
+  const block = opts.block ?? 1;
+  if (!Number.isInteger(block) || block < 1) throw usage(`prune block must be a positive integer, got ${String(opts.block)}`);
   const scope = opts.scope ?? 'global';
   const cap = opts.maxLayerSparsity ?? Math.max(0.9, (1 + ratio) / 2);
   let counts: number[];
@@ -195,9 +259,8 @@ export function pruneMagnitude(g: Graph, opts: MagnitudeOptions): { layers: Laye
   else {
     const total = groups.reduce((a, gr) => a + gr.tensor.size, 0);
     const mags = groups.map((gr) => {
-      const d = gr.tensor.data as ArrayLike<number>;
-      const m = new Float64Array(d.length);
-      for (let i = 0; i < m.length; i++) m[i] = Math.abs(d[i]!);
+      const b = blockOf(gr, block);
+      const m = b > 1 ? blockScores(gr.tensor, gr.layers[0]!.outAxis, b) : Float64Array.from(gr.tensor.data as ArrayLike<number>, Math.abs);
       return m.sort();
     });
     const caps = groups.map((gr) => Math.max(Math.round(ratio * gr.tensor.size), Math.floor(cap * gr.tensor.size)));
@@ -206,11 +269,14 @@ export function pruneMagnitude(g: Graph, opts: MagnitudeOptions): { layers: Laye
   const layers: LayerPruneInfo[] = [];
   groups.forEach((gr, i) => {
     const before = countNonzero(gr.tensor);
-    const pruned = applyMask(gr.tensor, smallestMask(gr.tensor, counts[i]!));
+    const b = blockOf(gr, block);
+    const mask = b > 1 ? blockMask(gr.tensor, gr.layers[0]!.outAxis, b, counts[i]!) : smallestMask(gr.tensor, counts[i]!);
+    const pruned = applyMask(gr.tensor, mask);
     g.consts.set(gr.weight, pruned);
     const after = countNonzero(pruned);
     const sparsity = 1 - after / pruned.size;
-    for (const l of gr.layers) l.node.meta = { ...l.node.meta, sparsity: { pattern: 'unstructured', nnz: after, size: pruned.size, sparsity } };
+    const pattern = b > 1 ? { pattern: `block 1x${b}`, block: b } : { pattern: 'unstructured' };
+    for (const l of gr.layers) l.node.meta = { ...l.node.meta, sparsity: { ...pattern, nnz: after, size: pruned.size, sparsity } };
     layers.push({ node: gr.layers[0]!.node.name, op: gr.layers[0]!.node.op, before, after, size: pruned.size, sizeAfter: pruned.size, sparsity });
   });
   return { layers, skipped };

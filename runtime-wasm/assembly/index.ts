@@ -29,3 +29,4 @@ export { det, reverse_sequence, tensor_scatter, bn_train } from './misc';
 export { tfidf, tree_ensemble } from './ml';
 export { linear_attention } from './linattn';
 export { slice_rt, check_ints } from './slicert';
+export { spmm_f32, spmm24_f32, sparse_pack_f32 } from './sparse';

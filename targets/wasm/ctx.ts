@@ -132,7 +132,7 @@ export const INT8_MIN_SAVING = 128;
  */
 export interface PackBlob {
   kind: 'pack';
-  kernel: 'qpack_i8' | 'wino_pack_f32';
+  kernel: 'qpack_i8' | 'wino_pack_f32' | 'sparse_pack_f32';
   /** The stored bytes the kernel reads (e.g. int8 weights, row-major). */
   src: Uint8Array;
   /** Parameter words after the source and destination addresses ('blob' words: other blobs). */

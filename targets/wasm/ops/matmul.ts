@@ -9,6 +9,7 @@ import { contiguous, gemmBias, gemmSpec, matmulDims } from '../../common/params.
 import { ANY_BINARY, BIAS } from '../kernels.js';
 import { blobOperand, emitBinaryAny, operand, tempOperand } from './elementwise.js';
 import { LowerCtx, LowerFn, Word, FusedAct, f32, i32, NULL, SCRATCH, fusedAct, copyView, asF32, asI8 } from '../ctx.js';
+import { sparseGemm, sparseStored } from './sparse.js';
 
 /** Emits a GEMM call (A [M,K] lda, B [K,N] ldb) with bias mode and fused activation. */
 export function gemmCall(c: LowerCtx, A: Word, B: Word, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
@@ -58,7 +59,7 @@ function bOperand(c: LowerCtx, bId: ValueId, K: number, N: number, data?: Float3
   const q4 = data ? undefined : int4KN(c, bId, false, K, N);
   if (q4) return int4BOperand(c, q4, K, N);
   const t = data ?? (c.consts.get(bId) ? c.f32Data(c.consts.get(bId)!) : undefined);
-  if (t && N >= 8) return { w: c.blob(packB(t, K, N)), packed: true };
+  if (t && N >= 8) return { w: sparseStored(c, packB(t, K, N)), packed: true };
   return { w: c.addr(bId), packed: false };
 }
 
@@ -102,8 +103,10 @@ function lowerGemm(c: LowerCtx, n: Node): void {
     A = t.w;
     if (t.id !== null) reads.push(t.id);
   } else A = c.addr(aId!);
-  let B: Word;
+  let B: Word = NULL;
   let packed = false;
+  // a constant f32 B as row-major [K, N]: a sparse kernel may take it (ops/sparse.ts)
+  let knConst: Float32Array | undefined;
   const bt = c.consts.get(bId!);
   const q4 = bt ? int4KN(c, bId!, transB, K, N) : undefined;
   if (q4) {
@@ -117,9 +120,7 @@ function lowerGemm(c: LowerCtx, n: Node): void {
       kn = new Float32Array(K * N);
       for (let i = 0; i < N; i++) for (let j = 0; j < K; j++) kn[j * N + i] = d[i * K + j]!;
     }
-    const op = bOperand(c, bId!, K, N, kn);
-    B = op.packed ? op.w : c.blob(kn);
-    packed = op.packed;
+    knConst = kn;
   } else if (transB) {
     const t = transposed2d(c, bId!, bs[0]!, bs[1]!);
     B = t.w;
@@ -149,6 +150,12 @@ function lowerGemm(c: LowerCtx, n: Node): void {
       }
     }
   }
+  if (knConst) {
+    if (sparseGemm(c, A, knConst, c.addr(y), bias, bmode, M, N, K, K, alpha, fusedAct(n), { reads, writes: [y] })) return;
+    const op = bOperand(c, bId!, K, N, knConst);
+    B = op.packed ? op.w : sparseStored(c, knConst);
+    packed = op.packed;
+  }
   gemmCall(c, A, B, c.addr(y), bias, bmode, M, N, K, K, N, alpha, fusedAct(n), 1, 0, 0, 0, 0, { reads, writes: [y] }, packed);
 }
 
@@ -166,6 +173,9 @@ function lowerMatMul(c: LowerCtx, n: Node): void {
   const io = { reads: [aId!, bId!], writes: [y] };
   if (batchB === 1) {
     // B shared by every batch: fold A's batch into M
+    const bt = c.consts.get(bId!);
+    if (bt && bt.dtype === 'f32' && !c.int4.has(bId!)
+      && sparseGemm(c, c.addr(aId!), c.f32Data(bt), c.addr(y), NULL, BIAS.none, batchA * M, N, K, K, 1, act, io)) return;
     const op = bOperand(c, bId!, K, N);
     gemmCall(c, c.addr(aId!), op.w, c.addr(y), NULL, BIAS.none, batchA * M, N, K, K, N, 1, act, 1, 0, 0, 0, 0, io, op.packed);
     return;

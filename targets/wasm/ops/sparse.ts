@@ -1,0 +1,192 @@
+/**
+ * Sparse constant weights on wasm (pruned Gemm / MatMul B operands; runtime-wasm/assembly/sparse.ts):
+ *
+ * - `sparseGemm` picks, from the weight values alone (any pruning that left zeros), the cheapest of
+ *   the dense gemm_f32, the block kernel spmm_f32 (groups of G = 4 or 8 consecutive output columns
+ *   per k: one splat feeds G/4 vector multiply-adds) and, when every column has at most 2 nonzeros
+ *   in each 4 consecutive k, the 2:4 kernel spmm24_f32 (then always a sparse kernel), by a cost
+ *   model fitted to measurements (SPARSE_COST; `npm run bench -- --only prune` measures the result).
+ *   Elementwise (unstructured) zeros seldom fill whole blocks: at 70% sparsity 76% of the G = 4
+ *   blocks still hold a nonzero, so such weights keep the dense kernel (they are still stored sparse).
+ * - `sparseStored` stores an f32 blob that is mostly zeros as a bitmap plus its nonzero values,
+ *   expanded by sparse_pack_f32 at instantiation (a PackBlob), so model.wasm shrinks with any pruning.
+ */
+import { FusedAct, LowerCtx, Word, f32, i32, SCRATCH } from '../ctx.js';
+
+/**
+ * Relative costs (dense MAC = 1 at M < 4) of the kernels' inner steps, fitted to
+ * `npm run bench -- --only prune` on the autoencoder (elementwise 70%: 76% of the 1x4 blocks hold a
+ * nonzero and the block kernel measured ~1.1x; 1x4 blocks at 30%: ~1.5-1.8x): a dense
+ * MAC of gemm_f32's 1x8 GEMV tiles, of its 4x8 tiles (M >= 4), one block of spmm_f32 (G = 4, 8),
+ * one group's fixed cost and one 64-byte cell (16 dense MACs) of spmm24_f32.
+ */
+export const SPARSE_COST = { dense1: 1, dense4: 0.6, block4: 4.6, block8: 8.5, group: 12, cell24: 14 } as const;
+
+/** The sparse form chosen for a B [K, N] weight. */
+export type SparseKind = { kind: 'dense' } | { kind: 'block'; G: 4 | 8 } | { kind: '2:4' };
+
+/** Number of (column group, k) blocks of width G holding a nonzero of B [K, N]. */
+export function countBlocks(kn: Float32Array, K: number, N: number, G: number): number {
+  let nb = 0;
+  for (let k = 0; k < K; k++) {
+    const row = k * N;
+    for (let n0 = 0; n0 < N; n0 += G) {
+      const e = Math.min(N, n0 + G);
+      for (let n = n0; n < e; n++) {
+        if (kn[row + n] !== 0) {
+          nb++;
+          break;
+        }
+      }
+    }
+  }
+  return nb;
+}
+
+/** True when every column of B [K, N] has at most 2 nonzeros in each 4 consecutive k (K % 4 == 0). */
+export function is24(kn: Float32Array, K: number, N: number): boolean {
+  if (K % 4 !== 0) return false;
+  for (let q = 0; q < K; q += 4) {
+    for (let n = 0; n < N; n++) {
+      let c = 0;
+      for (let i = 0; i < 4; i++) if (kn[(q + i) * N + n] !== 0) c++;
+      if (c > 2) return false;
+    }
+  }
+  return true;
+}
+
+/**
+ * The cheapest kernel for y[M, N] = x[M, K] B (SPARSE_COST model); dense unless a sparse kernel is
+ * estimated at least 5% cheaper.
+ * @param kn B row-major [K, N] @param M rows of A
+ */
+export function chooseSparse(kn: Float32Array, M: number, K: number, N: number): SparseKind {
+  let nnz = 0;
+  for (let i = 0; i < kn.length; i++) if (kn[i] !== 0) nnz++;
+  // more than 60% nonzero: no sparse kernel can win (and dense models skip the block counts)
+  if (nnz > 0.6 * kn.length || K > 65536 || K === 0 || N === 0) return { kind: 'dense' };
+  const N8 = N >= 8 ? Math.ceil(N / 8) * 8 : N;
+  const dense = M * K * N8 * (M >= 4 ? SPARSE_COST.dense4 : SPARSE_COST.dense1);
+  const options: { k: SparseKind; cost: number }[] = [
+    { k: { kind: 'block', G: 4 }, cost: M * (countBlocks(kn, K, N, 4) * SPARSE_COST.block4 + Math.ceil(N / 4) * SPARSE_COST.group) },
+    { k: { kind: 'block', G: 8 }, cost: M * (countBlocks(kn, K, N, 8) * SPARSE_COST.block8 + Math.ceil(N / 8) * SPARSE_COST.group) },
+  ];
+  // 2:4 weights (what --prune-mode 2:4 asks for) run the 2:4 kernel, or the block kernel when that
+  // is cheaper, even where neither beats dense (x86 lowers i8x16.swizzle to two instructions:
+  // ~0.9x of dense at batch 1, README Benchmarks)
+  const two4 = is24(kn, K, N);
+  if (two4) options.push({ k: { kind: '2:4' }, cost: M * (Math.ceil(N / 4) * (K / 4) * SPARSE_COST.cell24 + Math.ceil(N / 4) * SPARSE_COST.group) });
+  const best = options.reduce((a, b) => (b.cost < a.cost ? b : a));
+  return two4 || best.cost < 0.95 * dense ? best.k : { kind: 'dense' };
+}
+
+/** spmm_f32 operands of B [K, N] in column groups of G: values, u16 k indices, group pointers. */
+export function blockLayout(kn: Float32Array, K: number, N: number, G: number): { vals: Float32Array; idx: Uint16Array; ptr: Int32Array } {
+  const J = Math.ceil(N / G);
+  const ptr = new Int32Array(J + 1);
+  const ks: number[] = [];
+  const vs: number[] = [];
+  for (let j = 0; j < J; j++) {
+    ptr[j] = ks.length;
+    for (let k = 0; k < K; k++) {
+      let any = false;
+      for (let l = 0; l < G && j * G + l < N; l++) if (kn[k * N + j * G + l] !== 0) any = true;
+      if (!any) continue;
+      ks.push(k);
+      for (let l = 0; l < G; l++) vs.push(j * G + l < N ? kn[k * N + j * G + l]! : 0);
+    }
+  }
+  ptr[J] = ks.length;
+  return { vals: Float32Array.from(vs), idx: Uint16Array.from(ks), ptr };
+}
+
+/**
+ * spmm24_f32 cells of B [K, N] (2:4 along K): per (column group j, k group q), j outer, w0[4], w1[4]
+ * (each column's first / second kept weight; zero when fewer are kept) and the 2-bit k offsets as a
+ * u16 code (bits 2l: lane l's first, 8 + 2l: its second). `cells` is the expanded 64-byte form the
+ * kernel reads (sparse_pack_f32 mode 1 writes the same bytes from values + codes).
+ */
+export function layout24(kn: Float32Array, K: number, N: number): { values: Float32Array; codes: Uint16Array; cells: Uint8Array } {
+  const J = Math.ceil(N / 4);
+  const Q = K / 4;
+  const values = new Float32Array(J * Q * 8);
+  const codes = new Uint16Array(J * Q);
+  const cells = new Uint8Array(J * Q * 64);
+  const cf = new Float32Array(cells.buffer);
+  for (let j = 0; j < J; j++) {
+    for (let q = 0; q < Q; q++) {
+      const c = j * Q + q;
+      let code = 0;
+      for (let l = 0; l < 4; l++) {
+        const n = j * 4 + l;
+        const kept: number[] = [];
+        if (n < N) for (let i = 0; i < 4; i++) if (kn[(4 * q + i) * N + n] !== 0) kept.push(i);
+        const i0 = kept[0] ?? 0;
+        const i1 = kept[1] ?? (i0 === 3 ? 2 : 3);
+        values[c * 8 + l] = kept.length > 0 ? kn[(4 * q + i0) * N + n]! : 0;
+        values[c * 8 + 4 + l] = kept.length > 1 ? kn[(4 * q + i1) * N + n]! : 0;
+        code |= (i0 << (2 * l)) | (i1 << (8 + 2 * l));
+        for (let b = 0; b < 4; b++) {
+          cells[c * 64 + 32 + l * 4 + b] = i0 * 4 + b;
+          cells[c * 64 + 48 + l * 4 + b] = i1 * 4 + b;
+        }
+      }
+      codes[c] = code;
+      cf.set(values.subarray(c * 8, c * 8 + 8), c * 16);
+    }
+  }
+  return { values, codes, cells };
+}
+
+/**
+ * An f32 blob stored as a bitmap and its nonzero values when that is smaller (sparse_pack_f32 mode
+ * 0 expands it at instantiation), else as f32.
+ * @param c lowering context @param data the blob's f32 values (kernel layout)
+ */
+export function sparseStored(c: LowerCtx, data: Float32Array): Word {
+  let nnz = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0) nnz++;
+  const words = Math.ceil(data.length / 32);
+  // --fp16 stores f16-exact blobs at 2 bytes a value: the bitmap form (f32 values) must beat that
+  const dense = data.length * (c.opts.f16Weights ? 2 : 4);
+  if ((words + nnz) * 4 >= dense * 0.9) return c.blob(data);
+  const src = new Uint32Array(words + nnz);
+  const vals = new Float32Array(src.buffer, words * 4, nnz);
+  let v = 0;
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] === 0) continue;
+    src[i >> 5]! |= 1 << (i & 31);
+    vals[v++] = data[i]!;
+  }
+  return c.packedBlob(new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength)),
+    { kernel: 'sparse_pack_f32', src: new Uint8Array(src.buffer), words: [i32(0), i32(data.length)] });
+}
+
+/**
+ * Emits y[M, N] = act(alpha * A[M, K] B + bias) through a sparse kernel when chooseSparse says it
+ * pays; returns false (nothing emitted) for the dense kernel.
+ * @param kn constant B row-major [K, N] @param lda A's row stride (elements)
+ */
+export function sparseGemm(c: LowerCtx, A: Word, kn: Float32Array, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
+  lda: number, alpha: number, act: FusedAct, io: { reads: (number | null)[]; writes: number[] }): boolean {
+  const ch = chooseSparse(kn, M, K, N);
+  const epi = [f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1), f32(alpha)];
+  if (ch.kind === 'block') {
+    const l = blockLayout(kn, K, N, ch.G);
+    const idx = new Uint8Array(l.idx.buffer);
+    c.emit('spmm_f32', [A, sparseStored(c, l.vals), c.blob(idx), c.blob(l.ptr), C, bias, i32(M), i32(N), i32(lda), i32(N), i32(ch.G), i32(bmode), ...epi, SCRATCH],
+      { ...io, scratch: 32 });
+    return true;
+  }
+  if (ch.kind === '2:4') {
+    const l = layout24(kn, K, N);
+    const src = new Uint8Array(l.values.byteLength + l.codes.byteLength);
+    src.set(new Uint8Array(l.values.buffer), 0);
+    src.set(new Uint8Array(l.codes.buffer), l.values.byteLength);
+    const cells = c.packedBlob(l.cells, { kernel: 'sparse_pack_f32', src, words: [i32(1), i32(l.codes.length)] });
+    c.emit('spmm24_f32', [A, cells, C, bias, i32(M), i32(N), i32(K), i32(lda), i32(N), i32(bmode), ...epi], io);
+    return true;
+  }
+  return false;
+}
