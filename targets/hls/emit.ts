@@ -435,8 +435,13 @@ function lowerConv(e: Emitter, n: Node): void {
   const wname = `w${idx}`;
   const wct = bw ? 'nnet::int4_t' : e.ctypeOf(wT.dtype);
   const mcu = q && !!e.opts.mcuKernels && is8bit(e.dtype(x)) && is8bit(wT.dtype);
-  // mcu_qconv reads each filter row (K = C/G * kernel volume) with its full groups of 4 permuted
-  const wvals = mcu ? mcuConvRows(wT.toNumbers(), wT.size / wT.shape[0]!) : wT.toNumbers();
+  // mcu_qconv: depthwise (one input and one output channel per group) runs per plane, every other
+  // convolution through im2col + the blocked kernel, which reads each filter row (K = C/G * kernel
+  // volume) with its full groups of 4 permuted
+  const mcuDw = mcu && wT.shape[1] === 1 && wT.shape[0] === e.shape(x)[1];
+  const wvals = mcu && !mcuDw ? mcuConvRows(wT.toNumbers(), wT.size / wT.shape[0]!) : wT.toNumbers();
+  // (and reads one row past the last filter of a group with an odd filter count: a zero row)
+  if (mcu && !mcuDw && (wT.shape[0]! / (e.shape(x)[1]! / wT.shape[1]!)) % 2 === 1) wvals.push(...new Array<number>(wT.size / wT.shape[0]!).fill(0));
   e.addWeight(wname, wct, wvals.map((v) => literal(wT.dtype, v)), BITS[wT.dtype]!);
   // int4: scales [M][ceil(C/G / block)][k...] as ONNX lays them out (blocks along axis 1)
   if (bw) e.addWeight(`s${idx}`, e.ctypeOf(bw.scale.dtype), bw.scale.toNumbers().map((v) => literal(bw.scale.dtype, v)), BITS[bw.scale.dtype]!);
@@ -456,8 +461,13 @@ function lowerConv(e: Emitter, n: Node): void {
     b('has_bias', !!bT), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
     ...(bw ? int4Lines(e, bw, Math.ceil(C / G / bw.block)) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
   // mcu_qconv: the im2col scratch (two int16 columns, even stride) unless one channel per group
-  const colStride = mcu && C / G > 1 ? 2 * Math.ceil(macsPerIter / 2) : 0;
-  if (mcu) L.push(u('col_stride', colStride));
+  // depthwise 2-D: a padded int16 plane (pad_h x pad_w: every window of the output inside it)
+  const dw2d = mcuDw && gm.I[0] === 1 && gm.K[0] === 1 && gm.O[0] === 1 && gm.P[0] === 0;
+  const padH = dw2d ? Math.max(gm.P[1] + gm.I[1], (gm.O[1] - 1) * gm.S[1] + (gm.K[1] - 1) * gm.D[1] + 1) : 0;
+  const padW = dw2d ? Math.max(gm.P[2] + gm.I[2], (gm.O[2] - 1) * gm.S[2] + (gm.K[2] - 1) * gm.D[2] + 1) : 0;
+  const colStride = mcu && !mcuDw ? 2 * Math.ceil(macsPerIter / 2) : 0;
+  const scratchSize = dw2d ? padH * padW : 2 * colStride;
+  if (mcu) L.push(u('col_stride', colStride), u('pad_h', padH), u('pad_w', padW));
   if (q) {
     L.push(`  typedef int64_t accum_t;`, i64('x_zero_point', a.xZeroPoint!), ...outStageLines(a.out!));
   } else {
@@ -470,9 +480,9 @@ function lowerConv(e: Emitter, n: Node): void {
     : bw ? `${e.ref(x)}, ${y.name}, ${wname}, s${idx}, ${bname}` : `${e.ref(x)}, ${y.name}, ${wname}, ${bname}`;
   let scratch = '';
   if (mcu) {
-    const col: Buf = { name: `layer${idx}_col`, ctype: 'int16_t', size: 2 * colStride, dtype: 'i16' };
-    if (colStride > 0) e.locals.push(col);
-    scratch = colStride > 0 ? `, ${col.name}` : ', static_cast<int16_t *>(0)';
+    const col: Buf = { name: `layer${idx}_col`, ctype: 'int16_t', size: scratchSize, dtype: 'i16' };
+    if (scratchSize > 0) e.locals.push(col);
+    scratch = scratchSize > 0 ? `, ${col.name}` : ', static_cast<int16_t *>(0)';
   }
   const calls = [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${args}${scratch});`];
   const plane = gm.O[0] * gm.O[1] * gm.O[2];

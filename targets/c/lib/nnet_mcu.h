@@ -54,14 +54,19 @@ inline uint32_t mcu_ssub16(uint32_t a, uint32_t b) {
 }
 #endif
 
-// acc[r][p] += sum_k (w_r[k] - zw_r) * col_p[k] for two filter rows (w0, w1: permuted ROM rows,
-// mcu_w_pos) and two int16 columns: the 2 x 2 block. ZW: the rows have a non-zero zero point.
-template<class W, bool ZW>
-inline void mcu_block_2x2(const W *w0, const W *w1, const int16_t *c0, const int16_t *c1, unsigned K, int32_t zw0, int32_t zw1, uint32_t acc[4]) {
+// acc[r][p] += sum_k (w_r[k] - zw_r) * col_p[k] for two filter rows (w0 and w1 = w0 + K:
+// permuted ROM rows, mcu_w_pos) and two int16 columns (c0 and c1 = c0 + S): the 2 x 2 block.
+// ZW: the rows have a non-zero zero point. K and S are constants, so the second row and column
+// are immediate offsets (no extra pointer registers in the loop).
+template<class W, bool ZW, unsigned K, unsigned S>
+inline void mcu_block_2x2(const W *w0, const int16_t *c0, int32_t zw0, int32_t zw1, uint32_t acc[4]) {
+  const W *w1 = w0 + K;
+  const int16_t *c1 = c0 + S;
   uint32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
   unsigned k = 0;
 #if EDGEC_ARM_DSP
   const uint32_t z0 = pack_i16x2(zw0, zw0), z1 = pack_i16x2(zw1, zw1);
+#pragma GCC unroll 2
   for (; k + 4 <= K; k += 4) {
     const uint32_t wa = mcu_ld32(w0 + k), wb = mcu_ld32(w1 + k);
     uint32_t wa0 = mcu_x16_lo<W>(wa), wa1 = mcu_x16_hi<W>(wa), wb0 = mcu_x16_lo<W>(wb), wb1 = mcu_x16_hi<W>(wb);
@@ -178,13 +183,12 @@ inline void mcu_im2col2(const In *xg, unsigned p, int16_t *col0, int16_t *col1, 
   }
 }
 
-// Depthwise-style QConv (one input channel per group): per output channel the filter minus its
-// zero point in registers; windows wholly inside the input use sum(x * w') - zx * sum(w') (the
-// zero point folded into the bias, exact modulo 2^32), border windows skip the padding taps.
+// Depthwise QConv (one input and one output channel per group): per output channel the filter minus
+// its zero point in registers; windows wholly inside the input use sum(x * w') - zx * sum(w') (the
+// zero point folded into the bias, exact modulo 2^32), border windows loop over their inside taps.
 template<class In, class Out, class CFG>
 void mcu_qconv_dw(const In x[], Out y[], const typename CFG::weight_t w[], const typename CFG::bias_t b[], const qchan q[]) {
   const unsigned kvol = CFG::k_d * CFG::k_h * CFG::k_w;
-  const unsigned mpg = CFG::n_filt / CFG::n_group;
   const unsigned in_plane = CFG::in_d * CFG::in_h * CFG::in_w;
   const unsigned out_plane = CFG::out_d * CFG::out_h * CFG::out_w;
   const int32_t zx = (int32_t)CFG::x_zero_point;
@@ -194,9 +198,10 @@ void mcu_qconv_dw(const In x[], Out y[], const typename CFG::weight_t w[], const
   while (ow_hi > ow_lo && (int)((ow_hi - 1) * CFG::s_w + (CFG::k_w - 1) * CFG::dl_w) - CFG::p_w >= (int)CFG::in_w) ow_hi--;
   for (unsigned n = 0; n < CFG::n_batch; n++) {
     for (unsigned m = 0; m < CFG::n_filt; m++) {
-      const In *xp = x + (n * CFG::n_chan + m / mpg) * in_plane;
+      const In *xp = x + (n * CFG::n_chan + m) * in_plane;
       Out *yp = y + (n * CFG::n_filt + m) * out_plane;
-      const int32_t zw = q[m].w_zero_point;
+      const int32_t zw = q[m].w_zero_point, qm = q[m].multiplier, qn = q[m].shift;
+      const float qs = q[m].scale;
       int32_t wv[kvol];
       uint32_t wsum = 0;
       for (unsigned k = 0; k < kvol; k++) {
@@ -212,23 +217,103 @@ void mcu_qconv_dw(const In x[], Out y[], const typename CFG::weight_t w[], const
           const int ih0 = (int)(oh * CFG::s_h) - CFG::p_h;
           const bool rin = din && ih0 >= 0 && ih0 + (int)((CFG::k_h - 1) * CFG::dl_h) < (int)CFG::in_h;
           Out *yr = yp + (od * CFG::out_h + oh) * CFG::out_w;
-          for (unsigned ow = 0; ow < CFG::out_w; ow++) {
-            uint32_t acc;
-            if (rin && ow >= ow_lo && ow < ow_hi) {
-              const In *xw = xp + ((unsigned)id0 * CFG::in_h + (unsigned)ih0) * CFG::in_w + (ow * CFG::s_w - CFG::p_w);
-              acc = inner;
-              for (unsigned kd = 0; kd < CFG::k_d; kd++)
-                for (unsigned kh = 0; kh < CFG::k_h; kh++)
-                  for (unsigned kw = 0; kw < CFG::k_w; kw++)
-                    acc += (uint32_t)(int32_t)xw[(kd * CFG::dl_d * CFG::in_h + kh * CFG::dl_h) * CFG::in_w + kw * CFG::dl_w] * (uint32_t)wv[(kd * CFG::k_h + kh) * CFG::k_w + kw];
-            } else {
-              acc = bias;
-              for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned ki) {
-                acc += (uint32_t)((int32_t)xp[xi] - zx) * (uint32_t)wv[ki];
-              });
+          unsigned ow = 0;
+          if (rin) {
+            const In *xw = xp + ((unsigned)id0 * CFG::in_h + (unsigned)ih0) * CFG::in_w;
+            for (ow = ow_lo; ow < ow_hi; ow++) {
+              const In *xo = xw + (ow * CFG::s_w - CFG::p_w);
+              uint32_t acc = inner;
+#pragma GCC unroll 64
+              for (unsigned k = 0; k < kvol; k++) {
+                const unsigned kd = k / (CFG::k_h * CFG::k_w), kh = (k / CFG::k_w) % CFG::k_h, kw = k % CFG::k_w;
+                acc += (uint32_t)(int32_t)xo[(kd * CFG::dl_d * CFG::in_h + kh * CFG::dl_h) * CFG::in_w + kw * CFG::dl_w] * (uint32_t)wv[k];
+              }
+              yr[ow] = (Out)out_stage<CFG>((int32_t)acc, qm, qn, qs);
             }
-            yr[ow] = (Out)out_stage<CFG>((int32_t)acc, q[m].multiplier, q[m].shift, q[m].scale);
+            ow = 0;
           }
+          for (; ow < CFG::out_w; ow++) {
+            if (rin && ow >= ow_lo && ow < ow_hi) {
+              ow = ow_hi - 1;
+              continue;
+            }
+            // border window: the taps inside the input
+            uint32_t acc = bias;
+            const int iw0 = (int)(ow * CFG::s_w) - CFG::p_w;
+            for (unsigned kd = 0; kd < CFG::k_d; kd++) {
+              const int id = id0 + (int)(kd * CFG::dl_d);
+              if (id < 0 || id >= (int)CFG::in_d) continue;
+              for (unsigned kh = 0; kh < CFG::k_h; kh++) {
+                const int ih = ih0 + (int)(kh * CFG::dl_h);
+                if (ih < 0 || ih >= (int)CFG::in_h) continue;
+                const In *xr = xp + ((unsigned)id * CFG::in_h + (unsigned)ih) * CFG::in_w;
+                const int32_t *wr = wv + (kd * CFG::k_h + kh) * CFG::k_w;
+                for (unsigned kw = 0; kw < CFG::k_w; kw++) {
+                  const int iw = iw0 + (int)(kw * CFG::dl_w);
+                  if (iw >= 0 && iw < (int)CFG::in_w) acc += (uint32_t)((int32_t)xr[iw] - zx) * (uint32_t)wr[kw];
+                }
+              }
+            }
+            yr[ow] = (Out)out_stage<CFG>((int32_t)acc, qm, qn, qs);
+          }
+        }
+      }
+    }
+  }
+}
+
+// 2-D depthwise QConv through a padded plane (what the emitter picks when in_d = k_d = 1): per
+// channel the input plane minus zx goes into `pad` (int16, pad_h x pad_w, zeros in the padding),
+// so every window is inside it; the taps of a window row go in pairs (one word of two int16
+// values, SMLAD with the packed weight pair), an odd last tap alone.
+template<class In, class Out, class CFG>
+void mcu_qconv_dw2d(const In x[], Out y[], const typename CFG::weight_t w[], const typename CFG::bias_t b[], const qchan q[], int16_t pad[]) {
+  const unsigned kvol = CFG::k_h * CFG::k_w;
+  const unsigned in_plane = CFG::in_h * CFG::in_w;
+  const unsigned out_plane = CFG::out_h * CFG::out_w;
+  const unsigned PW = CFG::pad_w;
+  const int32_t zx = (int32_t)CFG::x_zero_point;
+  for (unsigned i = 0; i < CFG::pad_h * PW; i++) pad[i] = 0;
+  for (unsigned n = 0; n < CFG::n_batch; n++) {
+    for (unsigned m = 0; m < CFG::n_filt; m++) {
+      const In *xp = x + (n * CFG::n_chan + m) * in_plane;
+      Out *yp = y + (n * CFG::n_filt + m) * out_plane;
+      // the plane (rows and columns beyond pad_h / pad_w are never read by a window)
+      for (unsigned ih = 0; ih < CFG::in_h && ih + CFG::p_h < CFG::pad_h; ih++) {
+        int16_t *pr = pad + (ih + CFG::p_h) * PW + CFG::p_w;
+        const In *xr = xp + ih * CFG::in_w;
+        for (unsigned iw = 0; iw < CFG::in_w && iw + CFG::p_w < PW; iw++) pr[iw] = (int16_t)((int32_t)xr[iw] - zx);
+      }
+      const int32_t zw = q[m].w_zero_point, qm = q[m].multiplier, qn = q[m].shift;
+      const float qs = q[m].scale;
+      int32_t wv[kvol];
+      for (unsigned k = 0; k < kvol; k++) wv[k] = (int32_t)w[m * kvol + k] - zw;
+#if EDGEC_ARM_DSP
+      uint32_t wp[kvol];  // (w[k], w[k + 1]) of each pair of a row
+      for (unsigned kh = 0; kh < CFG::k_h; kh++)
+        for (unsigned kw = 0; kw + 1 < CFG::k_w; kw += 2) wp[kh * CFG::k_w + kw] = pack_i16x2(wv[kh * CFG::k_w + kw], wv[kh * CFG::k_w + kw + 1]);
+#endif
+      const uint32_t bias = CFG::has_bias ? (uint32_t)(int32_t)b[m] : 0u;
+      for (unsigned oh = 0; oh < CFG::out_h; oh++) {
+        const int16_t *pw0 = pad + oh * CFG::s_h * PW;
+        Out *yr = yp + oh * CFG::out_w;
+        for (unsigned ow = 0; ow < CFG::out_w; ow++) {
+          const int16_t *xo = pw0 + ow * CFG::s_w;
+          uint32_t acc = bias;
+#pragma GCC unroll 16
+          for (unsigned kh = 0; kh < CFG::k_h; kh++) {
+            const int16_t *xr = xo + kh * CFG::dl_h * PW;
+            unsigned kw = 0;
+#if EDGEC_ARM_DSP
+            if (CFG::dl_w == 1) {
+#pragma GCC unroll 16
+              for (; kw + 1 < CFG::k_w; kw += 2) acc = mcu_smlad(mcu_ld32(xr + kw), wp[kh * CFG::k_w + kw], acc);
+            }
+#endif
+#pragma GCC unroll 16
+            for (; kw < CFG::k_w; kw++) acc += (uint32_t)(int32_t)xr[kw * CFG::dl_w] * (uint32_t)wv[kh * CFG::k_w + kw];
+          }
+          yr[ow] = (Out)out_stage<CFG>((int32_t)acc, qm, qn, qs);
         }
       }
     }
@@ -238,13 +323,15 @@ void mcu_qconv_dw(const In x[], Out y[], const typename CFG::weight_t w[], const
 // int8 QConv (any geometry and group count) for microcontrollers: per group, two output pixels
 // at a time are gathered into `col` (int16, 2 x col_stride values), then every pair of output
 // channels runs the 2 x 2 block over the K = (C / G) * k_d * k_h * k_w taps. Weights: the
-// permuted ROM (mcu_w_pos). One input channel per group (depthwise): mcu_qconv_dw (col unused).
+// permuted ROM (mcu_w_pos). Depthwise (one input and one output channel per group, weights in
+// order): mcu_qconv_dw2d with col as its padded plane (CFG::pad_h > 0, 2-D), else mcu_qconv_dw.
 template<class In, class Out, class CFG>
 void mcu_qconv(const In x[], Out y[], const typename CFG::weight_t w[], const typename CFG::bias_t b[], const qchan q[], int16_t col[]) {
   typedef typename CFG::weight_t W;
   const unsigned cpg = CFG::n_chan / CFG::n_group;
-  if (cpg == 1) {
-    mcu_qconv_dw<In, Out, CFG>(x, y, w, b, q);
+  if (cpg == 1 && CFG::n_filt == CFG::n_group) {
+    if (CFG::pad_h > 0) mcu_qconv_dw2d<In, Out, CFG>(x, y, w, b, q, col);
+    else mcu_qconv_dw<In, Out, CFG>(x, y, w, b, q);
     return;
   }
   const unsigned mpg = CFG::n_filt / CFG::n_group;
@@ -253,6 +340,9 @@ void mcu_qconv(const In x[], Out y[], const typename CFG::weight_t w[], const ty
   const unsigned P = CFG::out_d * CFG::out_h * CFG::out_w;
   const int32_t zx = (int32_t)CFG::x_zero_point;
   int16_t *col1 = col + CFG::col_stride;
+  // the weight ROM has one row of padding after the last filter when a group has an odd number of
+  // filters (the second row of the last block; its sums are dropped), and col1 of a last single
+  // pixel holds stale values (its sums are dropped)
   for (unsigned n = 0; n < CFG::n_batch; n++) {
     for (unsigned g = 0; g < CFG::n_group; g++) {
       const In *xg = x + (n * CFG::n_chan + g * cpg) * in_plane;
@@ -260,15 +350,14 @@ void mcu_qconv(const In x[], Out y[], const typename CFG::weight_t w[], const ty
         const bool two = p + 1 < P;
         if (two) mcu_im2col2<CFG>(xg, p, col, col1, zx);
         else mcu_im2col<CFG>(xg, p, col, zx);
-        const int16_t *c1 = two ? col1 : col;
         for (unsigned mi = 0; mi < mpg; mi += 2) {
           const unsigned m0 = g * mpg + mi, m1 = mi + 1 < mpg ? m0 + 1 : m0;
           uint32_t acc[4];
           acc[0] = acc[1] = CFG::has_bias ? (uint32_t)(int32_t)b[m0] : 0u;
           acc[2] = acc[3] = CFG::has_bias ? (uint32_t)(int32_t)b[m1] : 0u;
           const int32_t zw0 = q[m0].w_zero_point, zw1 = q[m1].w_zero_point;
-          if (zw0 == 0 && zw1 == 0) mcu_block_2x2<W, false>(w + m0 * K, w + m1 * K, col, c1, K, 0, 0, acc);
-          else mcu_block_2x2<W, true>(w + m0 * K, w + m1 * K, col, c1, K, zw0, zw1, acc);
+          if (zw0 == 0 && zw1 == 0) mcu_block_2x2<W, false, K, CFG::col_stride>(w + m0 * K, col, 0, 0, acc);
+          else mcu_block_2x2<W, true, K, CFG::col_stride>(w + m0 * K, col, zw0, zw1, acc);
           Out *y0 = y + (n * CFG::n_filt + m0) * P + p;
           y0[0] = (Out)out_stage<CFG>((int32_t)acc[0], q[m0].multiplier, q[m0].shift, q[m0].scale);
           if (two) y0[1] = (Out)out_stage<CFG>((int32_t)acc[1], q[m0].multiplier, q[m0].shift, q[m0].scale);
