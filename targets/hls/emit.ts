@@ -532,6 +532,9 @@ function lowerDense(e: Emitter, n: Node): void {
   const idx = e.index;
   const y = e.out(layerOut(e, n));
   const wct = bw ? 'nnet::int4_t' : e.ctypeOf(wT.dtype);
+  // mcu_qdense reads 4 rows at a time: zero rows up to a multiple of 4
+  const mcuDense = q && !!e.opts.mcuKernels && is8bit(e.dtype(x)) && is8bit(wT.dtype);
+  if (mcuDense && Nn % 4 !== 0) wv.push(...new Array<number>((4 - (Nn % 4)) * K).fill(0));
   e.addWeight(`w${idx}`, wct, wv.map((v) => literal(wT.dtype, v)), BITS[wT.dtype]!);
   // int4: scales as [N][ceil(K / block)] (ONNX: [K/block, N] for axis 0, [N, K/block] for transB)
   const nb = bw ? Math.ceil(K / bw.block) : 0;
@@ -564,7 +567,7 @@ function lowerDense(e: Emitter, n: Node): void {
   const rf = e.reuse(K);
   const mult = Math.ceil(K / rf);
   e.kernels.add('nnet_dense.h');
-  const kname = q && e.opts.mcuKernels && is8bit(e.dtype(x)) && is8bit(wT.dtype) ? 'mcu_qdense' : q ? 'qdense' : bw ? 'dense_int4' : 'dense';
+  const kname = mcuDense ? 'mcu_qdense' : q ? 'qdense' : bw ? 'dense_int4' : 'dense';
   const L = [cfgHead(e, 'dense_config', kname), u('n_rows', rows), u('n_in', K), u('n_out', Nn), b('has_bias', hasBias),
     u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)), ...(bw ? int4Lines(e, bw, nb) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
   if (q) L.push('  typedef int64_t accum_t;', i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(qa!.out));

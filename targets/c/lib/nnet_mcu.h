@@ -373,7 +373,8 @@ void mcu_qconv(const In x[], Out y[], const typename CFG::weight_t w[], const ty
 }
 
 // int8 QGemm for microcontrollers: four output rows at a time share each unpacked word of x
-// (x - zx as halfword pairs), the rows' weights are unpacked once per word.
+// (x - zx as halfword pairs), the rows' weights are unpacked once per word. The weight ROM has
+// n_out rounded up to a multiple of 4 rows (zero rows after the last).
 template<class In, class Out, class CFG>
 void mcu_qdense(const In x[], Out y[], const typename CFG::weight_t w[], const typename CFG::bias_t b[], const qchan q[]) {
   typedef typename CFG::weight_t W;
@@ -392,7 +393,9 @@ void mcu_qdense(const In x[], Out y[], const typename CFG::weight_t w[], const t
         zw[t] = q[jj[t]].w_zero_point;
         anyz = anyz || zw[t] != 0;
       }
-      const W *w0 = w + jj[0] * K, *w1 = w + jj[1] * K, *w2 = w + jj[2] * K, *w3 = w + jj[3] * K;
+      // rows j0 .. j0 + 3 at constant offsets: the ROM is padded to a multiple of 4 rows (the sums
+      // of padding rows are dropped)
+      const W *w0 = w + j0 * K, *w1 = w0 + K, *w2 = w0 + 2 * K, *w3 = w0 + 3 * K;
       unsigned k = 0;
 #if EDGEC_ARM_DSP
       if (!anyz && sizeof(In) == 1 && sizeof(W) == 1) {
