@@ -17,6 +17,7 @@ import { EdgecError } from '../../compiler/errors.js';
 import { quantizeModel } from '../../quantize/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { emitC, CArtifact } from '../../targets/c/emit.js';
+import { mcuConvRows } from '../../targets/hls/emit.js';
 import { runCArtifact } from '../../targets/c/run.js';
 import { writeTempArtifact } from '../../targets/common/target.js';
 import { compareTensors } from '../helpers/compare.js';
@@ -141,8 +142,16 @@ describe.skipIf(!HAVE_GXX)('c int8: host (and Cortex-M4 under QEMU) == reference
     expect(h).toContain(`#define EDGEC_ARENA_BYTES ${art.manifest.arena_bytes}u`);
     const c = String(art.files.get('model.cpp'));
     expect(c).not.toMatch(/#pragma HLS/);
-    expect(c).toMatch(/nnet::qconv2d</);
-    expect(c).toMatch(/nnet::qdense</);
+    // the microcontroller kernels (targets/c/lib/nnet_mcu.h); im2col / padded-plane scratch in the arena
+    expect(c).toMatch(/nnet::mcu_qconv</);
+    expect(c).toMatch(/nnet::mcu_qdense</);
+    expect(c).toMatch(/static int16_t \*const layer\d+_col = reinterpret_cast<int16_t \*>\(edgec_arena \+ \d+\);/);
+    expect(art.files.has('kernels/nnet_mcu.h')).toBe(true);
+  });
+
+  it('mcuConvRows stores each full group of 4 weights of a row as (w0, w2, w1, w3), the tail in order', () => {
+    expect(mcuConvRows([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15], 6)).toEqual([0, 2, 1, 3, 4, 5, 10, 12, 11, 13, 14, 15]);
+    expect(mcuConvRows([7, 8, 9], 3)).toEqual([7, 8, 9]);
   });
 
   it('edgec_run on native int8 == edgec_run_f32 with the quantization written out in the test (host)', () => {
