@@ -358,13 +358,19 @@ void mcu_qconv(const In x[], Out y[], const typename CFG::weight_t w[], const ty
           const int32_t zw0 = q[m0].w_zero_point, zw1 = q[m1].w_zero_point;
           if (zw0 == 0 && zw1 == 0) mcu_block_2x2<W, false, K, CFG::col_stride>(w + m0 * K, col, 0, 0, acc);
           else mcu_block_2x2<W, true, K, CFG::col_stride>(w + m0 * K, col, zw0, zw1, acc);
+          // the output stage's parameters in locals (the 8-bit stores may alias q for the compiler)
+          const qchan q0 = q[m0], q1 = q[m1];
           Out *y0 = y + (n * CFG::n_filt + m0) * P + p;
-          y0[0] = (Out)out_stage<CFG>((int32_t)acc[0], q[m0].multiplier, q[m0].shift, q[m0].scale);
-          if (two) y0[1] = (Out)out_stage<CFG>((int32_t)acc[1], q[m0].multiplier, q[m0].shift, q[m0].scale);
+          const Out r00 = (Out)out_stage<CFG>((int32_t)acc[0], q0.multiplier, q0.shift, q0.scale);
+          const Out r01 = (Out)out_stage<CFG>((int32_t)acc[1], q0.multiplier, q0.shift, q0.scale);
+          const Out r10 = (Out)out_stage<CFG>((int32_t)acc[2], q1.multiplier, q1.shift, q1.scale);
+          const Out r11 = (Out)out_stage<CFG>((int32_t)acc[3], q1.multiplier, q1.shift, q1.scale);
+          y0[0] = r00;
+          if (two) y0[1] = r01;
           if (m1 != m0) {
             Out *y1 = y + (n * CFG::n_filt + m1) * P + p;
-            y1[0] = (Out)out_stage<CFG>((int32_t)acc[2], q[m1].multiplier, q[m1].shift, q[m1].scale);
-            if (two) y1[1] = (Out)out_stage<CFG>((int32_t)acc[3], q[m1].multiplier, q[m1].shift, q[m1].scale);
+            y1[0] = r10;
+            if (two) y1[1] = r11;
           }
         }
       }
