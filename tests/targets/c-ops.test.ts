@@ -7,6 +7,8 @@
  * run (tests/ci-prereqs.ts) instead of skipping.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
@@ -17,7 +19,7 @@ import { EdgecError } from '../../compiler/errors.js';
 import { quantizeModel } from '../../quantize/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { emitC, CArtifact } from '../../targets/c/emit.js';
-import { mcuConvRows } from '../../targets/hls/emit.js';
+import { hlsLibraryPath, mcuConvRows } from '../../targets/hls/emit.js';
 import { runCArtifact } from '../../targets/c/run.js';
 import { writeTempArtifact } from '../../targets/common/target.js';
 import { compareTensors } from '../helpers/compare.js';
@@ -233,6 +235,42 @@ ${outs.map((p, k) => `  for (unsigned i = 0; i < EDGEC_OUTPUT${k}_SIZE; i++) {
     it('every output bit-identical to the reference', () => {
       for (const k of ZOO.keys()) check(() => m7, k);
     });
+  });
+});
+
+describe.skipIf(!HAVE_GXX)('shared integer helpers (host g++)', () => {
+  it('rq_fixed_hi == rq_fixed (shifts 33-62) and round_half_even_f == nearbyint, on random and tie values', () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-c-rq-'));
+    dirs.push(d);
+    fs.writeFileSync(path.join(d, 't.cpp'), `#include "nnet_common.h"
+#include <cstdio>
+#include <random>
+int main() {
+  std::mt19937_64 r(1);
+  long bad = 0;
+  for (long i = 0; i < 2000000; i++) {
+    int32_t acc = (int32_t)r(), M = (int32_t)(r() & 0x7fffffff);
+    const int n = 33 + (int)(r() % 30);
+    if (i % 4 == 0) acc = (int32_t)(r() % 2000001) - 1000000;
+    if (i % 7 == 0) M = (int32_t)(r() % 64);
+    if (i % 11 == 0) acc = i % 2 ? INT32_MIN : INT32_MAX;
+    if (nnet::rq_fixed_hi(acc, M, n) != nnet::rq_fixed(acc, M, n)) bad++;
+    uint32_t bits = (uint32_t)r();
+    float f;
+    std::memcpy(&f, &bits, 4);
+    if (i % 3 == 0) f = (float)((int64_t)(r() % 40000001) - 20000000) / 2.0f;
+    const float a = nnet::round_half_even_f(f), e = std::nearbyint(f);
+    if (!(a == e || (a != a && e != e))) bad++;
+  }
+  std::printf("%ld\\n", bad);
+  return 0;
+}
+`);
+    const lib = hlsLibraryPath();
+    const cc = spawnSync(process.env['CXX'] || 'g++', ['-O2', '-std=c++14', `-I${lib}`, '-o', path.join(d, 't'), path.join(d, 't.cpp')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const r = spawnSync(path.join(d, 't'), [], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('0');
   });
 });
 
