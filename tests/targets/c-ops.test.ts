@@ -61,8 +61,13 @@ function buildZoo(): { g: Graph; inputs: Tensor[]; names: string[] } {
   const c1d = b.node('Relu', [b.node('Conv', [x1, w([8, 3, 5]), w([8])], { strides: [2], pads: [2, 2] })]);
   out(b.node('MaxPool', [c1d], { kernel_shape: [2], strides: [2] }), 'conv1d_pool');
   out(b.node('Concat', [c1, b.node('Conv', [x, w([2, 4, 1, 1]), w([2])])], { axis: 1 }), 'concat');
+  // depthwise with a channel multiplier (int8: im2col path), 3-D depthwise and 3-D convolution
+  out(b.node('Conv', [x, w([8, 1, 3, 3]), w([8])], { group: 4, pads: [1, 1, 1, 1] }), 'depthwise_multiplier2');
+  const x3 = b.input('x3', 'f32', [1, 2, 4, 5, 5]);
+  out(b.node('Conv', [x3, w([2, 1, 2, 3, 3]), w([2])], { group: 2, pads: [0, 1, 1, 0, 1, 1] }), 'depthwise_3d');
+  out(b.node('Conv', [x3, w([3, 2, 2, 2, 2]), w([3])], { strides: [1, 2, 1], pads: [1, 0, 0, 1, 1, 1] }), 'conv_3d');
   const g = b.build();
-  return { g, inputs: [randomTensor([1, 4, 9, 9], 101), randomTensor([1, 3, 16], 102)], names };
+  return { g, inputs: [randomTensor([1, 4, 9, 9], 101), randomTensor([1, 3, 16], 102), randomTensor([1, 2, 4, 5, 5], 103)], names };
 }
 
 const ZOO = buildZoo().names;
@@ -140,7 +145,7 @@ describe.skipIf(!HAVE_GXX)('c int8: host (and Cortex-M4 under QEMU) == reference
     const h = String(art.files.get('model.h'));
     expect(h).toMatch(/typedef int8_t edgec_input0_t;|typedef uint8_t edgec_input0_t;/);
     expect(h).toMatch(/#define EDGEC_INPUT0_SCALE /);
-    expect(h).toContain('int edgec_run_f32(const float *in0, const float *in1, float *out0');
+    expect(h).toContain('int edgec_run_f32(const float *in0, const float *in1, const float *in2, float *out0');
     expect(h).toContain(`#define EDGEC_ARENA_BYTES ${art.manifest.arena_bytes}u`);
     const c = String(art.files.get('model.cpp'));
     expect(c).not.toMatch(/#pragma HLS/);
@@ -149,6 +154,9 @@ describe.skipIf(!HAVE_GXX)('c int8: host (and Cortex-M4 under QEMU) == reference
     expect(c).toMatch(/nnet::mcu_qdense</);
     expect(c).toMatch(/static int16_t \*const layer\d+_col = reinterpret_cast<int16_t \*>\(edgec_arena \+ \d+\);/);
     expect(art.files.has('kernels/nnet_mcu.h')).toBe(true);
+    // the 3-D depthwise layer runs mcu_qconv_dw (no scratch), the 2-D ones a padded plane (pad_h > 0)
+    expect(c).toMatch(/nnet::mcu_qconv<[^;]*static_cast<int16_t \*>\(0\)\);/);
+    expect(c).toMatch(/static const unsigned pad_h = [1-9]/);
   });
 
   it('mcuConvRows stores each full group of 4 weights of a row as (w0, w2, w1, w3), the tail in order', () => {
