@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
-import { EdgecError, Limits, sanitize, usage } from '../compiler/errors.js';
+import { EdgecError, Limits, internal, sanitize, usage } from '../compiler/errors.js';
+import { mcuDevice, runCArtifact } from '../targets/c/run.js';
 import { Graph } from '../compiler/ir/graph.js';
 import { PassManager, pipelineFor } from '../compiler/pipeline.js';
 import { Tensor } from '../compiler/ir/tensor.js';
@@ -44,6 +45,8 @@ export interface ProfileCliOptions {
   wide?: boolean;
   /** --kernels: kernel library for the MCU boards' cycle models. */
   kernels?: string;
+  /** --emulate: run a c-target artifact once on this emulated device (cortex-m4, cortex-m7). */
+  emulate?: string;
 }
 
 /** `--measure` value: comma-separated engines (ref, wasm) or "none". */
@@ -72,7 +75,10 @@ function wasmGraph(g: Graph, precision: unknown): Graph {
 export async function cmdProfile(model: string, o: ProfileCliOptions, limits: Limits, io: CliIO): Promise<void> {
   const engines = o.measure !== undefined ? parseEngines(o.measure) : ['wasm' as MeasureEngine];
   const devices = (o.device ?? []).map((d) => resolveDevice(d));
+  const mcu = o.emulate !== undefined ? mcuDevice(o.emulate) : undefined;
   const l = loadModel(model, { limits, ...shapeOpts(o) });
+  if (mcu && (!l.artifactDir || l.manifest?.['target'] !== 'c')) throw usage('--emulate needs a c-target artifact folder (edgec compile ... --target c)');
+  const emuInputs = mcu ? randomInputs(l.graph) : [];
   const g = wasmGraph(l.graph, l.manifest?.['precision']);
   const arena = typeof l.manifest?.['arena_bytes'] === 'number' ? (l.manifest['arena_bytes'] as number) : undefined;
   const name = l.artifactDir ? path.basename(path.resolve(l.artifactDir)) : modelName(model);
@@ -99,6 +105,13 @@ export async function cmdProfile(model: string, o: ProfileCliOptions, limits: Li
     p.notes.push(`wasm timing unavailable: ${e.message}`);
   } finally {
     bar.done();
+  }
+  if (mcu && l.artifactDir) {
+    // one inference of the package on the emulated board (seeded uniform inputs, as --measure uses)
+    const r = await runCArtifact(l.artifactDir, emuInputs, { device: o.emulate! });
+    if (r.instructions === undefined) throw internal('the emulated run printed no instruction count');
+    p.emulated = { device: o.emulate!, board: mcu.board, instructions: r.instructions, instructions_per_mac: p.macs > 0 ? Number((r.instructions / p.macs).toPrecision(6)) : 0,
+      ...(r.stackBytes !== undefined ? { stack_bytes: r.stackBytes } : {}) };
   }
   io.out(o.json ? `${JSON.stringify(p, null, 2)}\n` : renderProfileTable(p, o.wide ? Infinity : undefined));
 }

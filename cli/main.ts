@@ -138,6 +138,9 @@ stm32u575, ra6m4) use a kernel library's cycle model calibrated on published MLP
 (README: "Profiler vs MLPerf Tiny"), the others a roofline over datasheet figures.
 Measured latency is the median host time of the wasm build (--measure wasm, the default), of the
 reference interpreter (--measure ref), or none (--measure none).
+--emulate cortex-m4|cortex-m7 (c-target artifacts): builds the package with arm-none-eabi-gcc, runs
+one inference on seeded inputs under qemu-system-arm -icount and prints the instruction count
+(JSON: "emulated") below the device estimates.
 `;
 
 const REPORT_HELP = `
@@ -282,6 +285,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .option('--json', 'machine-readable output: {"layers","latency","energy","devices",...}')
     .option('--wide', 'do not fit the tables to 100 columns (all per-layer device columns, full names)')
     .option('--kernels <name>', 'kernel library of the MCU boards\' cycle models: x-cube-ai or cmsis-nn (default: each board\'s own)')
+    .option('--emulate <device>', 'c-target artifact: also run it once on an emulated cortex-m4 or cortex-m7 (QEMU) and print its instruction count')
     .addOption(inputShapeOption())
     .addOption(bindOption())
     .addHelpText('after', PROFILE_HELP + SHAPES_HELP + BIND_HELP)

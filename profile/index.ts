@@ -9,6 +9,6 @@ export type { DeviceEstimate, LayerBytes, LayerCost, LayerEstimate } from './est
 export { measureReference, measureWasm, measureWasmModel, median, randomInputs } from './measure.js';
 export type { MeasureOptions, Measurement, ProfiledModel } from './measure.js';
 export { calibrateHostDevice, profileGraph, renderProfileTable } from './profile.js';
-export type { MeasureEngine, ProfileDevice, ProfileLayer, ProfileOptions, ProfileResult } from './profile.js';
+export type { MeasureEngine, ProfileDevice, ProfileLayer, ProfileOptions, ProfileResult, EmulatedRun } from './profile.js';
 export { buildReport, compareConfigs, configFromProfile, defaultObjectives, escapeHtml, escapeMd, paretoFront } from './report.js';
 export type { MeasuredConfig, Objective, ReportConfig, ReportJson, ReportOptions } from './report.js';

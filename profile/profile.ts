@@ -92,6 +92,20 @@ export interface ProfileResult {
   devices: ProfileDevice[];
   /** Everything the estimates assume, in words. */
   notes: string[];
+  /** A c-target artifact run once on an emulated microcontroller (`edgec profile DIR --emulate DEVICE`). */
+  emulated?: EmulatedRun;
+}
+
+/** The emulator's count of one inference of a c-target package (QEMU -icount shift=0). */
+export interface EmulatedRun {
+  /** cortex-m4 or cortex-m7. */
+  device: string;
+  /** QEMU machine (mps2-an386, mps2-an500). */
+  board: string;
+  instructions: number;
+  instructions_per_mac: number;
+  /** Stack high-water mark of the run, bytes. */
+  stack_bytes?: number;
 }
 
 /** Rounds to 6 significant digits (stable, readable JSON). */
@@ -325,6 +339,11 @@ export function renderProfileTable(p: ProfileResult, width = TABLE_WIDTH): strin
     ]);
   }
   s += formatTable(drows, { width, shrink: [5], keepStart: [5], right: [1, 2] });
+  const em = p.emulated;
+  if (em) {
+    s += `emulated (${sanitize(em.device, 40)}, QEMU ${sanitize(em.board, 40)} -icount): ${em.instructions} instructions per inference `
+      + `(${em.instructions_per_mac.toFixed(2)} per MAC)${em.stack_bytes !== undefined ? `, stack ${em.stack_bytes} B` : ''}; instructions, not cycles\n`;
+  }
   const flags = p.devices.flatMap((d) => d.flags.map((f) => wrap(`${sanitize(d.name, 40)}: ${sanitize(f, 200)}`, width, '  ')));
   if (flags.length) s += `\nwarnings:\n${flags.join('\n')}\n`;
   s += '\nDevice figures are estimates (roofline model over datasheet and paper numbers);\n`edgec devices NAME` shows a device\'s figures and their sources.\n';

@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Graph, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { EdgecError, internal, unsupported } from '../../compiler/errors.js';
@@ -60,6 +61,18 @@ export interface CArtifact extends Artifact {
   ports: { inputs: CPort[]; outputs: CPort[] };
 }
 
+/** The c target's own kernels (targets/c/lib): the microcontroller int8 QConv / QGemm. */
+const C_LIB_FILES = ['nnet_mcu.h'];
+
+/** Location of targets/c/lib, also from the compiled dist tree. */
+function cLibraryPath(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const p of [path.join(here, 'lib'), path.resolve(here, '../../../targets/c/lib')]) {
+    if (fs.existsSync(path.join(p, C_LIB_FILES[0]!))) return p;
+  }
+  throw internal(`c kernel library not found next to ${here}`);
+}
+
 const sha256 = (d: Uint8Array | string): string => createHash('sha256').update(d).digest('hex');
 
 /** Per-tensor constant (scale or zero point) of a Q/DQ node input, or undefined. */
@@ -72,7 +85,7 @@ function perTensor(consts: ReadonlyMap<ValueId, Tensor>, id: ValueId | null | un
 /** The shared (hls) layer lowering; its errors name the c target. */
 function lowerShared(g: Graph, precision: string): ReturnType<typeof lowerAll> {
   try {
-    return lowerAll(g, { precision });
+    return lowerAll(g, { precision, mcuKernels: true });
   } catch (err) {
     if (!(err instanceof EdgecError)) throw err;
     throw new EdgecError(err.kind, err.message.replace(/\bthe HLS target\b/g, 'the c target').replace(/\bno HLS kernel\b/g, 'no c kernel'), err.ctx);
@@ -210,7 +223,7 @@ export function emitC(g: Graph, opts: COptions = {}): CArtifact {
   };
   const copies = outputs.map((_, k) => outCopy(k));
   // weights.h: const arrays (flash); after the output copies (a constant output adds one)
-  const W = [...LIB_FILES.map((f) => `#include "kernels/${f}"`), '', ...e.weights.map((w) => `static const ${w.ctype} ${w.name}[${w.count}] = {\n${w.body}\n};`)];
+  const W = [...[...LIB_FILES, ...C_LIB_FILES].map((f) => `#include "kernels/${f}"`), '', ...e.weights.map((w) => `static const ${w.ctype} ${w.name}[${w.count}] = {\n${w.body}\n};`)];
   files.set('weights.h', head('Weights: const arrays (flash)') + `#ifndef EDGEC_WEIGHTS_H_\n#define EDGEC_WEIGHTS_H_\n\n${W.join('\n')}\n\n#endif\n`);
   const coreIns = inputs.map((_, k) => k).filter((k) => !peelIn.has(k));
   const coreOuts = outputs.map((_, k) => k).filter((k) => !peelOut.has(k));
@@ -234,6 +247,7 @@ export function emitC(g: Graph, opts: COptions = {}): CArtifact {
 
   const lib = hlsLibraryPath();
   for (const f of LIB_FILES) files.set(`kernels/${f}`, fs.readFileSync(path.join(lib, f), 'utf8'));
+  for (const f of C_LIB_FILES) files.set(`kernels/${f}`, fs.readFileSync(path.join(cLibraryPath(), f), 'utf8'));
   files.set('main.cpp', mainCpp(hasF32, inPorts.length, outPorts.length));
   for (const [name, text] of mcuFiles(version, inPorts.length, outPorts.length)) files.set(name, text);
 

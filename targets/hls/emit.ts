@@ -64,6 +64,9 @@ export interface HlsOptions extends TargetOptions {
   /** Testbench vectors: given inputs (outputs computed by the reference interpreter when absent),
    * or false for none; default: seeded uniform inputs in [-1, 1). */
   testVectors?: { inputs: Tensor[]; outputs?: Tensor[] } | false;
+  /** c target: int8 QConv/QGemm with 8-bit operands call the microcontroller kernels of
+   * targets/c/lib/nnet_mcu.h (im2col scratch in the arena, permuted conv weight rows). */
+  mcuKernels?: boolean;
 }
 
 /** Location of the kernel library (targets/hls/lib), also from the compiled dist tree. */
@@ -390,6 +393,25 @@ const layerOut = (e: Emitter, n: Node): ValueId => (e.fusedAct.get(n.id) ?? n).o
 /** Float bias storage: half for a float16 bias, else float. */
 const biasType = (t: Tensor | null): 'half' | 'float' => (t?.dtype === 'f16' ? 'half' : 'float');
 
+const is8bit = (d: string): boolean => d === 'i8' || d === 'u8';
+
+/**
+ * Conv weights for the c target's mcu_qconv (targets/c/lib/nnet_mcu.h `mcu_w_pos`): in every row
+ * of `k` values, each full group of 4 stored as (w0, w2, w1, w3), so SXTB16 of a word yields the
+ * halfword pairs (w0, w1) and (w2, w3); the tail (k mod 4) stays in order.
+ */
+export function mcuConvRows(vals: readonly number[], k: number): number[] {
+  const out = vals.slice();
+  const full = k - (k % 4);
+  for (let r = 0; r + k <= vals.length; r += k) {
+    for (let j = 0; j < full; j += 4) {
+      out[r + j + 1] = vals[r + j + 2]!;
+      out[r + j + 2] = vals[r + j + 1]!;
+    }
+  }
+  return out;
+}
+
 /** int4 config lines: 4-bit weights, float scales, block geometry. */
 function int4Lines(e: Emitter, bw: BlockedWeight, nBlocks: number): string[] {
   return ['  typedef nnet::int4_t weight_t;', `  typedef ${e.ctypeOf(bw.scale.dtype)} scale_t;`, u('block_size', bw.block), u('n_blocks', nBlocks)];
@@ -412,7 +434,15 @@ function lowerConv(e: Emitter, n: Node): void {
   const idx = e.index;
   const wname = `w${idx}`;
   const wct = bw ? 'nnet::int4_t' : e.ctypeOf(wT.dtype);
-  e.addWeight(wname, wct, wT.toNumbers().map((v) => literal(wT.dtype, v)), BITS[wT.dtype]!);
+  const mcu = q && !!e.opts.mcuKernels && is8bit(e.dtype(x)) && is8bit(wT.dtype);
+  // mcu_qconv: depthwise (one input and one output channel per group) runs per plane, every other
+  // convolution through im2col + the blocked kernel, which reads each filter row (K = C/G * kernel
+  // volume) with its full groups of 4 permuted
+  const mcuDw = mcu && wT.shape[1] === 1 && wT.shape[0] === e.shape(x)[1];
+  const wvals = mcu && !mcuDw ? mcuConvRows(wT.toNumbers(), wT.size / wT.shape[0]!) : wT.toNumbers();
+  // (and reads one row past the last filter of a group with an odd filter count: a zero row)
+  if (mcu && !mcuDw && (wT.shape[0]! / (e.shape(x)[1]! / wT.shape[1]!)) % 2 === 1) wvals.push(...new Array<number>(wT.size / wT.shape[0]!).fill(0));
+  e.addWeight(wname, wct, wvals.map((v) => literal(wT.dtype, v)), BITS[wT.dtype]!);
   // int4: scales [M][ceil(C/G / block)][k...] as ONNX lays them out (blocks along axis 1)
   if (bw) e.addWeight(`s${idx}`, e.ctypeOf(bw.scale.dtype), bw.scale.toNumbers().map((v) => literal(bw.scale.dtype, v)), BITS[bw.scale.dtype]!);
   const bct = q ? 'int32_t' : biasType(bT);
@@ -424,12 +454,20 @@ function lowerConv(e: Emitter, n: Node): void {
   const rf = e.reuse(macsPerIter);
   const mult = Math.ceil(macsPerIter / rf);
   const depthwise = G === C && G === M && G > 1;
-  const kname = q ? (nd === 1 ? 'qconv1d' : 'qconv2d') : bw ? 'conv_nd_int4' : depthwise ? 'depthwise_conv2d' : nd === 1 ? 'conv1d' : 'conv2d';
+  const kname = mcu ? 'mcu_qconv' : q ? (nd === 1 ? 'qconv1d' : 'qconv2d') : bw ? 'conv_nd_int4' : depthwise ? 'depthwise_conv2d' : nd === 1 ? 'conv1d' : 'conv2d';
   e.kernels.add('nnet_conv.h');
   const L = [cfgHead(e, 'conv_config', `${kname} ${nd}-D, group ${G}`),
     u('n_batch', N), u('n_chan', C), u('n_filt', M), u('n_group', G), ...geomLines(gm, false),
     b('has_bias', !!bT), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
     ...(bw ? int4Lines(e, bw, Math.ceil(C / G / bw.block)) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
+  // mcu_qconv: the im2col scratch (two int16 columns, even stride) unless one channel per group
+  // depthwise 2-D: a padded int16 plane (pad_h x pad_w: every window of the output inside it)
+  const dw2d = mcuDw && gm.I[0] === 1 && gm.K[0] === 1 && gm.O[0] === 1 && gm.P[0] === 0;
+  const padH = dw2d ? Math.max(gm.P[1] + gm.I[1], (gm.O[1] - 1) * gm.S[1] + (gm.K[1] - 1) * gm.D[1] + 1) : 0;
+  const padW = dw2d ? Math.max(gm.P[2] + gm.I[2], (gm.O[2] - 1) * gm.S[2] + (gm.K[2] - 1) * gm.D[2] + 1) : 0;
+  const colStride = mcu && !mcuDw ? 2 * Math.ceil(macsPerIter / 2) : 0;
+  const scratchSize = dw2d ? padH * padW : 2 * colStride;
+  if (mcu) L.push(u('col_stride', colStride), u('pad_h', padH), u('pad_w', padW));
   if (q) {
     L.push(`  typedef int64_t accum_t;`, i64('x_zero_point', a.xZeroPoint!), ...outStageLines(a.out!));
   } else {
@@ -440,7 +478,13 @@ function lowerConv(e: Emitter, n: Node): void {
   const args = q
     ? `${e.ref(x)}, ${y.name}, ${wname}, ${bname}, ${qchanArray(e, `q${idx}`, M, a.wZeroPoint!, a.out!)}`
     : bw ? `${e.ref(x)}, ${y.name}, ${wname}, s${idx}, ${bname}` : `${e.ref(x)}, ${y.name}, ${wname}, ${bname}`;
-  const calls = [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${args});`];
+  let scratch = '';
+  if (mcu) {
+    const col: Buf = { name: `layer${idx}_col`, ctype: 'int16_t', size: scratchSize, dtype: 'i16' };
+    if (scratchSize > 0) e.locals.push(col);
+    scratch = scratchSize > 0 ? `, ${col.name}` : ', static_cast<int16_t *>(0)';
+  }
+  const calls = [`nnet::${kname}<${e.tref(x)}, ${y.ctype}, config${idx}>(${args}${scratch});`];
   const plane = gm.O[0] * gm.O[1] * gm.O[2];
   e.push([L.join('\n')], calls, {
     kernel: `nnet::${kname}`, macs: N * M * plane * macsPerIter, multipliers: mult, reuse: rf, perIter: macsPerIter, iterations: N * M * plane,
@@ -488,6 +532,9 @@ function lowerDense(e: Emitter, n: Node): void {
   const idx = e.index;
   const y = e.out(layerOut(e, n));
   const wct = bw ? 'nnet::int4_t' : e.ctypeOf(wT.dtype);
+  // mcu_qdense reads 4 rows at a time: zero rows up to a multiple of 4
+  const mcuDense = q && !!e.opts.mcuKernels && is8bit(e.dtype(x)) && is8bit(wT.dtype);
+  if (mcuDense && Nn % 4 !== 0) wv.push(...new Array<number>((4 - (Nn % 4)) * K).fill(0));
   e.addWeight(`w${idx}`, wct, wv.map((v) => literal(wT.dtype, v)), BITS[wT.dtype]!);
   // int4: scales as [N][ceil(K / block)] (ONNX: [K/block, N] for axis 0, [N, K/block] for transB)
   const nb = bw ? Math.ceil(K / bw.block) : 0;
@@ -520,7 +567,7 @@ function lowerDense(e: Emitter, n: Node): void {
   const rf = e.reuse(K);
   const mult = Math.ceil(K / rf);
   e.kernels.add('nnet_dense.h');
-  const kname = q ? 'qdense' : bw ? 'dense_int4' : 'dense';
+  const kname = mcuDense ? 'mcu_qdense' : q ? 'qdense' : bw ? 'dense_int4' : 'dense';
   const L = [cfgHead(e, 'dense_config', kname), u('n_rows', rows), u('n_in', K), u('n_out', Nn), b('has_bias', hasBias),
     u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)), ...(bw ? int4Lines(e, bw, nb) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
   if (q) L.push('  typedef int64_t accum_t;', i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(qa!.out));

@@ -5,6 +5,8 @@
  * run with `edgec run DIR --target c` (host g++) and `--device cortex-m4` (arm-none-eabi-gcc, QEMU
  * mps2-an386): outputs bit-identical to `edgec run DIR --target ref`. fp32 of the trained models on
  * the host within 1e-5; fp16 and int4 of two trained models on the host. Each artifact is built once and runs 2 samples.
+ * trained/digits_allconv also runs on Cortex-M7 (mps2-an500, bit-identical) and through `edgec profile
+ * --emulate cortex-m4`.
  * With CI set, missing ../shared, g++, arm-none-eabi-gcc or qemu fail the run (tests/ci-prereqs.ts).
  */
 import * as fs from 'node:fs';
@@ -105,6 +107,24 @@ describe.skipIf(!HAVE_MODELS || !HAVE_GXX)('c: models compiled --int8 --target c
         expect(m['flash_bytes']).toBeGreaterThan(m['weights_bytes']!);
         expect(m['ram_bytes']).toBeGreaterThan(m['arena_bytes']!);
         rows.push(`| ${c.name} | ${m['flash_bytes']} | ${m['ram_bytes']} | ${m['arena_bytes']} | ${ins![1]} |`);
+        if (c.name === 'trained/digits_allconv') {
+          // Cortex-M7 (mps2-an500): the same DSP-extension kernels, bit for bit
+          const m7 = await run(art, input, path.join(d, 'm7'), '--target', 'c', '--device', 'cortex-m7');
+          sameBits(m7.outputs, ref.outputs, 'cortex-m7');
+          expect(m7.err).toMatch(/cortex-m7: \d+ instructions per inference/);
+          // edgec profile --emulate: the emulated count next to the estimates (one seeded input:
+          // the count depends on the data only through clamps, so it is within 2% of this run's)
+          const p = await cli('profile', art, '--device', 'stm32l4r5', '--measure', 'none', '--emulate', 'cortex-m4', '--json');
+          expect(p.code, p.err).toBe(0);
+          const em = (JSON.parse(p.out) as { emulated: { device: string; board: string; instructions: number; instructions_per_mac: number } }).emulated;
+          expect(em.device).toBe('cortex-m4');
+          expect(em.board).toBe('mps2-an386');
+          const perRun = Number(ins![1]);
+          expect(Math.abs(em.instructions - perRun) / perRun).toBeLessThan(0.02);
+          expect(em.instructions_per_mac).toBeCloseTo(em.instructions / m['macs']!, 3);
+          const t = await cli('profile', art, '--device', 'stm32l4r5', '--measure', 'none', '--emulate', 'cortex-m4');
+          expect(t.out).toMatch(/emulated \(cortex-m4, QEMU mps2-an386 -icount\): \d+ instructions per inference/);
+        }
       }
     }, 900_000);
   }

@@ -7,6 +7,8 @@
  * run (tests/ci-prereqs.ts) instead of skipping.
  */
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
@@ -17,6 +19,7 @@ import { EdgecError } from '../../compiler/errors.js';
 import { quantizeModel } from '../../quantize/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { emitC, CArtifact } from '../../targets/c/emit.js';
+import { hlsLibraryPath, mcuConvRows } from '../../targets/hls/emit.js';
 import { runCArtifact } from '../../targets/c/run.js';
 import { writeTempArtifact } from '../../targets/common/target.js';
 import { compareTensors } from '../helpers/compare.js';
@@ -58,8 +61,13 @@ function buildZoo(): { g: Graph; inputs: Tensor[]; names: string[] } {
   const c1d = b.node('Relu', [b.node('Conv', [x1, w([8, 3, 5]), w([8])], { strides: [2], pads: [2, 2] })]);
   out(b.node('MaxPool', [c1d], { kernel_shape: [2], strides: [2] }), 'conv1d_pool');
   out(b.node('Concat', [c1, b.node('Conv', [x, w([2, 4, 1, 1]), w([2])])], { axis: 1 }), 'concat');
+  // depthwise with a channel multiplier (int8: im2col path), 3-D depthwise and 3-D convolution
+  out(b.node('Conv', [x, w([8, 1, 3, 3]), w([8])], { group: 4, pads: [1, 1, 1, 1] }), 'depthwise_multiplier2');
+  const x3 = b.input('x3', 'f32', [1, 2, 4, 5, 5]);
+  out(b.node('Conv', [x3, w([2, 1, 2, 3, 3]), w([2])], { group: 2, pads: [0, 1, 1, 0, 1, 1] }), 'depthwise_3d');
+  out(b.node('Conv', [x3, w([3, 2, 2, 2, 2]), w([3])], { strides: [1, 2, 1], pads: [1, 0, 0, 1, 1, 1] }), 'conv_3d');
   const g = b.build();
-  return { g, inputs: [randomTensor([1, 4, 9, 9], 101), randomTensor([1, 3, 16], 102)], names };
+  return { g, inputs: [randomTensor([1, 4, 9, 9], 101), randomTensor([1, 3, 16], 102), randomTensor([1, 2, 4, 5, 5], 103)], names };
 }
 
 const ZOO = buildZoo().names;
@@ -137,12 +145,23 @@ describe.skipIf(!HAVE_GXX)('c int8: host (and Cortex-M4 under QEMU) == reference
     const h = String(art.files.get('model.h'));
     expect(h).toMatch(/typedef int8_t edgec_input0_t;|typedef uint8_t edgec_input0_t;/);
     expect(h).toMatch(/#define EDGEC_INPUT0_SCALE /);
-    expect(h).toContain('int edgec_run_f32(const float *in0, const float *in1, float *out0');
+    expect(h).toContain('int edgec_run_f32(const float *in0, const float *in1, const float *in2, float *out0');
     expect(h).toContain(`#define EDGEC_ARENA_BYTES ${art.manifest.arena_bytes}u`);
     const c = String(art.files.get('model.cpp'));
     expect(c).not.toMatch(/#pragma HLS/);
-    expect(c).toMatch(/nnet::qconv2d</);
-    expect(c).toMatch(/nnet::qdense</);
+    // the microcontroller kernels (targets/c/lib/nnet_mcu.h); im2col / padded-plane scratch in the arena
+    expect(c).toMatch(/nnet::mcu_qconv</);
+    expect(c).toMatch(/nnet::mcu_qdense</);
+    expect(c).toMatch(/static int16_t \*const layer\d+_col = reinterpret_cast<int16_t \*>\(edgec_arena \+ \d+\);/);
+    expect(art.files.has('kernels/nnet_mcu.h')).toBe(true);
+    // the 3-D depthwise layer runs mcu_qconv_dw (no scratch), the 2-D ones a padded plane (pad_h > 0)
+    expect(c).toMatch(/nnet::mcu_qconv<[^;]*static_cast<int16_t \*>\(0\)\);/);
+    expect(c).toMatch(/static const unsigned pad_h = [1-9]/);
+  });
+
+  it('mcuConvRows stores each full group of 4 weights of a row as (w0, w2, w1, w3), the tail in order', () => {
+    expect(mcuConvRows([0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15], 6)).toEqual([0, 2, 1, 3, 4, 5, 10, 12, 11, 13, 14, 15]);
+    expect(mcuConvRows([7, 8, 9], 3)).toEqual([7, 8, 9]);
   });
 
   it('edgec_run on native int8 == edgec_run_f32 with the quantization written out in the test (host)', () => {
@@ -224,6 +243,42 @@ ${outs.map((p, k) => `  for (unsigned i = 0; i < EDGEC_OUTPUT${k}_SIZE; i++) {
     it('every output bit-identical to the reference', () => {
       for (const k of ZOO.keys()) check(() => m7, k);
     });
+  });
+});
+
+describe.skipIf(!HAVE_GXX)('shared integer helpers (host g++)', () => {
+  it('rq_fixed_hi == rq_fixed (shifts 33-62) and round_half_even_f == nearbyint, on random and tie values', () => {
+    const d = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-c-rq-'));
+    dirs.push(d);
+    fs.writeFileSync(path.join(d, 't.cpp'), `#include "nnet_common.h"
+#include <cstdio>
+#include <random>
+int main() {
+  std::mt19937_64 r(1);
+  long bad = 0;
+  for (long i = 0; i < 2000000; i++) {
+    int32_t acc = (int32_t)r(), M = (int32_t)(r() & 0x7fffffff);
+    const int n = 33 + (int)(r() % 30);
+    if (i % 4 == 0) acc = (int32_t)(r() % 2000001) - 1000000;
+    if (i % 7 == 0) M = (int32_t)(r() % 64);
+    if (i % 11 == 0) acc = i % 2 ? INT32_MIN : INT32_MAX;
+    if (nnet::rq_fixed_hi(acc, M, n) != nnet::rq_fixed(acc, M, n)) bad++;
+    uint32_t bits = (uint32_t)r();
+    float f;
+    std::memcpy(&f, &bits, 4);
+    if (i % 3 == 0) f = (float)((int64_t)(r() % 40000001) - 20000000) / 2.0f;
+    const float a = nnet::round_half_even_f(f), e = std::nearbyint(f);
+    if (!(a == e || (a != a && e != e))) bad++;
+  }
+  std::printf("%ld\\n", bad);
+  return 0;
+}
+`);
+    const lib = hlsLibraryPath();
+    const cc = spawnSync(process.env['CXX'] || 'g++', ['-O2', '-std=c++14', `-I${lib}`, '-o', path.join(d, 't'), path.join(d, 't.cpp')], { encoding: 'utf8' });
+    expect(cc.status, cc.stderr).toBe(0);
+    const r = spawnSync(path.join(d, 't'), [], { encoding: 'utf8' });
+    expect(r.stdout.trim()).toBe('0');
   });
 });
 

@@ -200,6 +200,16 @@ inline int64_t round_shift(int64_t v, int n) {
   return (v + ((int64_t)1 << (n - 1))) >> n;
 }
 
+// nearbyint of a float in the default rounding mode (round half to even) without a library call
+// (no VRINT on Cortex-M4): for |v| < 2^23, adding and subtracting 2^23 (with v's sign) rounds to
+// an integer in float arithmetic; larger values, infinities and NaN are returned as they are.
+inline float round_half_even_f(float v) {
+  if (!(std::fabs(v) < 8388608.0f)) return v;
+  const float big = v < 0.0f ? -8388608.0f : 8388608.0f;
+  const float t = v + big;
+  return t - big;
+}
+
 // roundHalfEven(acc * s) in double (rq_mode 'float': ONNX QLinearConv/QLinearMatMul).
 inline int64_t rq_float(int64_t acc, float s) {
   return (int64_t)std::nearbyint((double)acc * (double)s);
@@ -207,9 +217,24 @@ inline int64_t rq_float(int64_t acc, float s) {
 
 inline int64_t clamp64(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
+// rq_fixed of an int32 accumulator, M in [0, 2^31) and n in [33, 62] in 32-bit arithmetic after
+// the 32 x 32 -> 64 product (the usual shifts of int8 layers: a few instructions on a 32-bit MCU
+// instead of a 64-bit rounding shift). With p = acc * M = hi * 2^32 + lo (0 <= lo < 2^32,
+// |hi| <= 2^30): floor((p + 2^(n-1)) / 2^n) = floor((hi + 2^(n-33)) / 2^(n-32)) exactly, as the
+// dropped lo / 2^32 < 1 cannot carry past a multiple of 2^(n-32); |hi + 2^(n-33)| < 2^31.
+inline int32_t rq_fixed_hi(int32_t acc, int32_t M, int n) {
+  const int32_t hi = (int32_t)(((int64_t)acc * (int64_t)M) >> 32);
+  return (hi + ((int32_t)1 << (n - 33))) >> (n - 32);
+}
+
 // Output stage of QConv/QGemm: raw accumulator (i32 output), fixed-point or float rescale.
 template<class CFG> inline int64_t out_stage(int32_t acc, int32_t M, int n, float s) {
   if (CFG::out_raw) return acc;
+  if (!CFG::rq_float && n >= 33 && n <= 62 && M >= 0) {
+    // the same value as rq_fixed (see rq_fixed_hi); |v| <= 2^30 + |zero point| fits int32
+    const int32_t v = rq_fixed_hi(acc, M, n) + (int32_t)CFG::y_zero_point;
+    return v < (int32_t)CFG::clamp_lo ? CFG::clamp_lo : (v > (int32_t)CFG::clamp_hi ? CFG::clamp_hi : (int64_t)v);
+  }
   int64_t v = CFG::rq_float ? rq_float(acc, s) : rq_fixed(acc, M, n);
   return clamp64(v + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
 }

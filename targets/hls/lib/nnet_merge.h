@@ -103,8 +103,15 @@ void quantize(const In x[], Out y[]) {
 Elem:
   for (unsigned i = 0; i < CFG::n_elem; i++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
-    const float q = std::nearbyint((float)x[i] / s);
+    const float q = round_half_even_f((float)x[i] / s);
     if (q != q) { y[i] = (Out)0; continue; }
+    if (CFG::clamp_lo - CFG::zero_point >= -16777216 && CFG::clamp_hi - CFG::zero_point <= 16777216) {
+      // 8/16-bit outputs: q against the bounds minus the zero point, integers exact in float (no
+      // double arithmetic, which is software on a Cortex-M4)
+      y[i] = (Out)(q < (float)(CFG::clamp_lo - CFG::zero_point) ? CFG::clamp_lo
+                 : (q > (float)(CFG::clamp_hi - CFG::zero_point) ? CFG::clamp_hi : (int64_t)(int32_t)q + CFG::zero_point));
+      continue;
+    }
     const double v = (double)q + (double)CFG::zero_point;
     y[i] = (Out)(v < (double)CFG::clamp_lo ? CFG::clamp_lo : (v > (double)CFG::clamp_hi ? CFG::clamp_hi : (int64_t)v));
   }
