@@ -21,6 +21,10 @@
  * --only a,b (model names; `recurrent` selects every recurrent row), --out FILE, --no-check (skip
  * the reference check), --no-int8, --no-rnn, --rnn-sweep, --no-prune (skip the pruning rows of
  * bench/pruning.ts; `--only prune` selects only them).
+ *
+ * TF.js rows (unless --no-tfjs; bench/tfjs.ts): the TF.js graph models of --tfjs-models DIR
+ * (default ../shared/models/tfjs) raced against TensorFlow.js's wasm backend (XNNPACK, SIMD, one
+ * thread) in a table of their own; `--only tfjs` selects only them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -39,6 +43,7 @@ import { quantizeModel } from '../quantize/index.js';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
 import { recurrentModels, recurrentSweep } from './recurrent.js';
 import { benchPruning, pruningTable } from './pruning.js';
+import { TfjsResult, benchTfjs, tfjsGeomean, tfjsTable } from './tfjs.js';
 
 interface Args {
   models: string;
@@ -51,12 +56,15 @@ interface Args {
   rnn: boolean;
   rnnSweep: boolean;
   prune: boolean;
+  tfjs: boolean;
+  tfjsModels: string;
 }
 
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true };
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true,
+    tfjs: true, tfjsModels: path.resolve(root, '../shared/models/tfjs') };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -74,6 +82,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-rnn') a.rnn = false;
     else if (k === '--rnn-sweep') a.rnnSweep = true;
     else if (k === '--no-prune') a.prune = false;
+    else if (k === '--no-tfjs') a.tfjs = false;
+    else if (k === '--tfjs-models') a.tfjsModels = v();
     else throw new Error(`unknown flag ${k}`);
   }
   return a;
@@ -382,6 +392,9 @@ async function main(): Promise<void> {
     }
   }
   const pruned = args.prune ? await benchPruning(args.models, args.runs, args.warmup, args.only) : [];
+  const tfjsRows: TfjsResult[] = args.tfjs
+    ? await benchTfjs({ dir: args.tfjsModels, runs: args.runs, warmup: args.warmup, only: args.only, check: args.check, int8: args.int8 })
+    : [];
   const geo = Math.exp(results.reduce((a, r) => a + Math.log(r.speedup), 0) / Math.max(results.length, 1));
   const geoMin = Math.exp(results.reduce((a, r) => a + Math.log(r.ort_min_ms / r.edgec_min_ms), 0) / Math.max(results.length, 1));
   const kb = (b: number) => (b / 1024).toFixed(1);
@@ -431,11 +444,13 @@ async function main(): Promise<void> {
     );
   }
   lines.push(...pruningTable(pruned));
+  lines.push(...tfjsTable(tfjsRows, args.runs));
   console.log(lines.join('\n'));
   if (args.out) {
     const json = { machine: { simd_peak_gflops: peak, node: process.version, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
       runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), models: results,
-      ...(rnn.length ? { recurrent: rnn } : {}), ...(pruned.length ? { pruning: pruned } : {}) };
+      ...(rnn.length ? { recurrent: rnn } : {}), ...(pruned.length ? { pruning: pruned } : {}),
+      ...(tfjsRows.length ? { tfjs: { geomean: tfjsGeomean(tfjsRows), models: tfjsRows } } : {}) };
     fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     fs.writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');
   }
