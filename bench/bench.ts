@@ -29,6 +29,10 @@
  * bench/pruning.ts; `--only prune` selects only them), --no-relaxed (no int8 relaxed-SIMD column).
  * `--only threads[,model...]`: only the threads rows of bench/threads.ts (edgec and ORT-web on 1 and 2
  * threads, fp32 and int8), run alone because ORT-web sizes its thread pool at its first session.
+ *
+ * TF.js rows (unless --no-tfjs; bench/tfjs.ts): the TF.js graph models of --tfjs-models DIR
+ * (default ../shared/models/tfjs) raced against TensorFlow.js's wasm backend (XNNPACK, SIMD, one
+ * thread) in a table of their own; `--only tfjs` selects only them.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,6 +53,7 @@ import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
 import { recurrentModels, recurrentSweep } from './recurrent.js';
 import { benchPruning, pruningTable } from './pruning.js';
 import { benchThreads, threadsTable } from './threads.js';
+import { TfjsResult, benchTfjs, tfjsGeomean, tfjsTable } from './tfjs.js';
 
 interface Args {
   models: string;
@@ -62,12 +67,15 @@ interface Args {
   rnnSweep: boolean;
   prune: boolean;
   relaxed: boolean;
+  tfjs: boolean;
+  tfjsModels: string;
 }
 
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true, relaxed: true };
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true, relaxed: true,
+    tfjs: true, tfjsModels: path.resolve(root, '../shared/models/tfjs') };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
     const v = () => {
@@ -86,6 +94,8 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-rnn') a.rnn = false;
     else if (k === '--rnn-sweep') a.rnnSweep = true;
     else if (k === '--no-prune') a.prune = false;
+    else if (k === '--no-tfjs') a.tfjs = false;
+    else if (k === '--tfjs-models') a.tfjsModels = v();
     else throw new Error(`unknown flag ${k}`);
   }
   return a;
@@ -441,6 +451,9 @@ async function main(): Promise<void> {
     }
   }
   const pruned = args.prune ? await benchPruning(args.models, args.runs, args.warmup, args.only) : [];
+  const tfjsRows: TfjsResult[] = args.tfjs
+    ? await benchTfjs({ dir: args.tfjsModels, runs: args.runs, warmup: args.warmup, only: args.only, check: args.check, int8: args.int8 })
+    : [];
   const geo = Math.exp(results.reduce((a, r) => a + Math.log(r.speedup), 0) / Math.max(results.length, 1));
   const geoMin = Math.exp(results.reduce((a, r) => a + Math.log(r.ort_min_ms / r.edgec_min_ms), 0) / Math.max(results.length, 1));
   const kb = (b: number) => (b / 1024).toFixed(1);
@@ -506,11 +519,13 @@ async function main(): Promise<void> {
     );
   }
   lines.push(...pruningTable(pruned));
+  lines.push(...tfjsTable(tfjsRows, args.runs));
   console.log(lines.join('\n'));
   if (args.out) {
     const json = { machine: { simd_peak_gflops: peak, node: process.version, node_flags: process.execArgv, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
       runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), ...(geoRx ? { int8_relaxed_geomean: geoRx } : {}), models: results,
-      ...(rnn.length ? { recurrent: rnn } : {}), ...(pruned.length ? { pruning: pruned } : {}) };
+      ...(rnn.length ? { recurrent: rnn } : {}), ...(pruned.length ? { pruning: pruned } : {}),
+      ...(tfjsRows.length ? { tfjs: { geomean: tfjsGeomean(tfjsRows), models: tfjsRows } } : {}) };
     fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });
     fs.writeFileSync(args.out, JSON.stringify(json, null, 2) + '\n');
   }

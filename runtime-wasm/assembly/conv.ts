@@ -164,7 +164,49 @@ function dw3x3(P: usize, Wp: i32, w: usize, b: f32, y: usize, OH: i32, OW: i32, 
   const v6 = v128.load32_splat(w, 24), v7 = v128.load32_splat(w, 28), v8 = v128.load32_splat(w, 32);
   const vb = f32x4.splat(b), vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
   const pitch = <usize>Wp << 2;
-  for (let oh = 0; oh < OH; oh++) {
+  let oh0 = 0;
+  if (sh == 1 && sw == 1) {
+    // two output rows per pass: they share two of their four input rows, and their two
+    // accumulators are independent chains (each still adds bias, then kh, kw ascending)
+    for (; oh0 + 2 <= OH; oh0 += 2) {
+      const r0 = P + <usize>oh0 * pitch, r1 = r0 + pitch, r2 = r1 + pitch, r3 = r2 + pitch;
+      const ya = y + (<usize>(oh0 * OW) << 2), yb = ya + (<usize>OW << 2);
+      for (let ow = 0; ow < OW; ow += 4) {
+        const o = <usize>ow << 2;
+        let a = vb, c = vb;
+        a = f32x4.add(a, f32x4.mul(v0, v128.load(r0 + o)));
+        a = f32x4.add(a, f32x4.mul(v1, v128.load(r0 + o, 4)));
+        a = f32x4.add(a, f32x4.mul(v2, v128.load(r0 + o, 8)));
+        let x0 = v128.load(r1 + o), x1 = v128.load(r1 + o, 4), x2 = v128.load(r1 + o, 8);
+        a = f32x4.add(a, f32x4.mul(v3, x0));
+        c = f32x4.add(c, f32x4.mul(v0, x0));
+        a = f32x4.add(a, f32x4.mul(v4, x1));
+        c = f32x4.add(c, f32x4.mul(v1, x1));
+        a = f32x4.add(a, f32x4.mul(v5, x2));
+        c = f32x4.add(c, f32x4.mul(v2, x2));
+        x0 = v128.load(r2 + o); x1 = v128.load(r2 + o, 4); x2 = v128.load(r2 + o, 8);
+        a = f32x4.add(a, f32x4.mul(v6, x0));
+        c = f32x4.add(c, f32x4.mul(v3, x0));
+        a = f32x4.add(a, f32x4.mul(v7, x1));
+        c = f32x4.add(c, f32x4.mul(v4, x1));
+        a = f32x4.add(a, f32x4.mul(v8, x2));
+        c = f32x4.add(c, f32x4.mul(v5, x2));
+        c = f32x4.add(c, f32x4.mul(v6, v128.load(r3 + o)));
+        c = f32x4.add(c, f32x4.mul(v7, v128.load(r3 + o, 4)));
+        c = f32x4.add(c, f32x4.mul(v8, v128.load(r3 + o, 8)));
+        a = clampv(a, vlo, vhi);
+        c = clampv(c, vlo, vhi);
+        if (ow + 4 <= OW) {
+          v128.store(ya + o, a);
+          v128.store(yb + o, c);
+        } else {
+          storePartial(ya + o, a, OW - ow, tmp);
+          storePartial(yb + o, c, OW - ow, tmp);
+        }
+      }
+    }
+  }
+  for (let oh = oh0; oh < OH; oh++) {
     const r0 = P + <usize>(oh * sh) * pitch, r1 = r0 + pitch, r2 = r1 + pitch;
     const yr = y + (<usize>(oh * OW) << 2);
     for (let ow = 0; ow < OW; ow += 4) {

@@ -9,6 +9,7 @@ export { conv2d_f32 } from './conv';
 export { conv3x3_wino_f32 } from './winograd';
 export { unary_f32, binary_f32, copy_strided, fill_f32, pad_f32, channel_affine_f32, cast_to_f32 } from './eltwise';
 export { pool2d_f32, global_pool_f32, softmax_f32, reduce_f32, norm_f32, gather_f32, resize_f32, grid_sample_f32 } from './nn';
+export { maxpool2d_f32 } from './pool2d';
 export { copy_strided_u8, fill_u8, gather_u8, pad_u8, minmax_u8 } from './bytes';
 export { thread_area } from './int8';
 export { qconv_i8, qdw_nhwc_i8, qconv_wino_i8, qgemm_i8, qrequant_i8, qbinary_i8, qreduce_i8, qavgpool_i8, qmaxpool_i8, quantize_f32, dequantize_f32 } from './int8';

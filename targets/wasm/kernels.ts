@@ -17,6 +17,7 @@ export const KERNELS = {
   pad_f32: { words: 21 },
   channel_affine_f32: { words: 7 },
   pool2d_f32: { words: 18 },
+  maxpool2d_f32: { words: 14 },
   global_pool_f32: { words: 5 },
   softmax_f32: { words: 6 },
   reduce_f32: { words: 18 },

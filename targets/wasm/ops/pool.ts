@@ -1,12 +1,13 @@
 /**
- * Wasm lowerings of the pool family (compiler/ops/pool.ts): MaxPool/AveragePool on pool2d_f32 (int8 MaxPool
+ * Wasm lowerings of the pool family (compiler/ops/pool.ts): MaxPool without dilation on maxpool2d_f32
+ * (separable, SIMD), other MaxPool/AveragePool on pool2d_f32 (int8 MaxPool
  * on the integer kernel; 3-D windows, MaxPool's Indices and LpPool on pool3d_f32), global pools on global_pool_f32,
  * MaxUnpool on maxunpool_f32.
  */
 import { Node } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { poolGeom } from '../../common/params.js';
-import { LowerCtx, LowerFn, NULL, f32, i32 } from '../ctx.js';
+import { LowerCtx, LowerFn, NULL, SCRATCH, f32, i32 } from '../ctx.js';
 import { lowerMaxPoolInt8 } from './qint.js';
 
 function lowerGlobalPool(c: LowerCtx, n: Node): void {
@@ -39,6 +40,14 @@ function lowerPool(c: LowerCtx, n: Node): void {
       ...g3(geo.S), ...g3(geo.D), ...g3(geo.P), ...g3(geo.E), i32(n.op === 'LpPool' ? 3 : kind), i32(c.attrs<{ storageOrder?: number }>().storageOrder ?? 0),
       f32(n.op === 'LpPool' ? c.attrs<{ p: number }>().p : 0)],
     { reads: [x], writes: indices !== null ? [y, indices] : [y], dtype: 'any' });
+    return;
+  }
+  if (kind === POOL_KINDS.max && geo.D[1] === 1 && geo.D[2] === 1) {
+    // max, dilation 1: the separable SIMD kernel (row max of KH rows, then column max of KW)
+    c.emit('maxpool2d_f32', [
+      c.addr(x), c.addr(y), i32(xs[0]! * xs[1]!), i32(geo.I[1]), i32(geo.I[2]), i32(geo.O[1]), i32(geo.O[2]),
+      i32(geo.K[1]), i32(geo.K[2]), i32(geo.S[1]), i32(geo.S[2]), i32(geo.P[1]), i32(geo.P[2]), SCRATCH,
+    ], { reads: [x], writes: [y], scratch: 4 * Math.max(geo.P[2]! + geo.I[2]!, (geo.O[2]! - 1) * geo.S[2]! + geo.K[2]!) + 64 });
     return;
   }
   c.emit('pool2d_f32', [
