@@ -21,6 +21,15 @@ export function needDtype<T extends string>(c: ConstCtx, id: ValueId, ok: readon
   return d as T;
 }
 
+/**
+ * Rejects TFLite's integer arithmetic (rq_mode 'tflite': double rounding, TFLite's ADD scheme and
+ * rounded-division average pool) on a target whose kernels lack it, naming the op.
+ * @param mode the node's rq_mode
+ */
+export function needSingleRounding(c: ConstCtx, mode: string, what: string): void {
+  if (mode === 'tflite') throw c.unsupported(`${what} with TFLite integer arithmetic (rq_mode 'tflite') is not supported on ${c.target} yet`);
+}
+
 /** Per-channel entry k of a list of 1 or n values. */
 export const pick = (a: readonly number[], k: number): number => a[a.length === 1 ? 0 : k]!;
 
@@ -58,6 +67,7 @@ export function qconvGeom(c: ConstCtx, n: Node): QConvGeom {
   if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
   if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
   checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
+  needSingleRounding(c, a.out.mode, 'QConv');
   if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
   const p = windowParams(a, nd, ws.slice(2), n.op);
   const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
@@ -100,6 +110,7 @@ export function qgemmOperands(c: ConstCtx, n: Node): QGemmOperands {
   if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
   if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
   checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
+  needSingleRounding(c, a.out.mode, 'QGemm');
   if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
   return { a, xd, wt, bt, xs, K, N };
 }

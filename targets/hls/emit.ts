@@ -334,6 +334,7 @@ function geomLines(gm: Geom3, withEnd: boolean): string[] {
 
 /** Int8 output-stage config lines and the per-channel qchan array. */
 function outStageLines(s: OutStage): string[] {
+  if (s.mode === 'tflite') throw unsupported("TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target yet");
   const [dlo, dhi] = s.yDtype === 'u8' ? [0, 255] : s.yDtype === 'i8' ? [-128, 127] : [-2147483648, 2147483647];
   return [
     b('out_raw', s.yDtype === 'i32'), b('rq_float', s.mode === 'float'), i64('y_zero_point', s.yZeroPoint),
@@ -342,6 +343,7 @@ function outStageLines(s: OutStage): string[] {
 }
 
 function qchanArray(e: Emitter, name: string, M: number, zw: number[], s: OutStage): string {
+  outStageLines(s);
   const vals: string[] = [];
   for (let m = 0; m < M; m++) {
     const k = (arr: number[]) => (arr.length > 1 ? arr[m]! : arr[0] ?? 0);
@@ -587,6 +589,7 @@ function lowerQBinary(e: Emitter, n: Node): void {
   const L = [cfgHead(e, 'broadcast_config', n.op), ...broadcastLines(e, a, bb, os), u('reuse_factor', 1)];
   if (n.op === 'QAdd') {
     const q = e.attrs<QAddAttrs>(n);
+    if (q.mode === 'tflite') throw unsupported("QAdd with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target yet");
     L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('a_multiplier', q.aMultiplier), i64('b_multiplier', q.bMultiplier),
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   } else {
@@ -665,6 +668,7 @@ function lowerPool(e: Emitter, n: Node): void {
     gm = geom3(xs.slice(2), p, a.autoPad, a.ceil, n.op);
     cip = !!a.countIncludePad;
     if (q) qa = a as unknown as QAvgPoolAttrs;
+    if (qa?.mode === 'tflite') throw unsupported("QAvgPool with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target yet");
   }
   const y = e.out(n.outputs[0]!);
   const idx = e.index;

@@ -5,7 +5,14 @@
  */
 import { Builder } from 'flatbuffers';
 
-export interface BTensor { shape: number[]; name: string; data?: Float32Array; type?: number; variable?: boolean }
+/** Quantization parameters (QuantizationParameters: scale, zero_point, quantized_dimension). */
+export interface BQuant { scale: number[]; zeroPoint: number[]; axis?: number }
+export interface BTensor {
+  shape: number[]; name: string;
+  /** Constant data (its bytes are stored as they are: an Int8Array / Int32Array for integer tensors). */
+  data?: Float32Array | Int8Array | Uint8Array | Int32Array;
+  type?: number; variable?: boolean; quant?: BQuant;
+}
 export interface BOp {
   /** Builtin code, or a custom op name. */
   code: number | string;
@@ -44,11 +51,26 @@ export function buildTflite(tensors: BTensor[], ops: BOp[], inputs: number[], ou
   const tOffs = tensors.map((t, i) => {
     const name = b.createString(t.name);
     const shape = i32Vec(b, t.shape);
+    let quant = 0;
+    if (t.quant) {
+      b.startVector(4, t.quant.scale.length, 4);
+      for (let k = t.quant.scale.length - 1; k >= 0; k--) b.addFloat32(t.quant.scale[k]!);
+      const sv = b.endVector();
+      b.startVector(8, t.quant.zeroPoint.length, 8);
+      for (let k = t.quant.zeroPoint.length - 1; k >= 0; k--) b.addInt64(BigInt(t.quant.zeroPoint[k]!));
+      const zv = b.endVector();
+      b.startObject(7);
+      b.addFieldOffset(2, sv, 0);
+      b.addFieldOffset(3, zv, 0);
+      b.addFieldInt32(6, t.quant.axis ?? 0, 0);
+      quant = b.endObject();
+    }
     b.startObject(8);
     b.addFieldOffset(0, shape, 0);
     b.addFieldInt8(1, t.type ?? 0, 0);
     b.addFieldInt32(2, bufIndex[i]!, 0);
     b.addFieldOffset(3, name, 0);
+    if (quant) b.addFieldOffset(4, quant, 0);
     if (t.variable) b.addFieldInt8(5, 1, 0);
     return b.endObject();
   });

@@ -31,7 +31,7 @@ import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduce
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
 import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
-import { QConvGeom, attrsOf, int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { QConvGeom, attrsOf, int8Lowerings, needDtype, needSingleRounding, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
 import type { LowerCtx, Step, Word } from '../ctx.js';
 
@@ -480,6 +480,7 @@ function lowerRequantize(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8', 'i32'], 'Requantize input');
   const o = a.out;
+  needSingleRounding(c, o.mode, 'Requantize');
   if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('Requantize with per-channel multipliers');
   const lim = xd === 'i32' ? 2 ** 31 - 1 : 2 ** 24;
   if (!(Math.abs(a.xZeroPoint) <= lim)) throw c.unsupported(`Requantize x_zero_point ${a.xZeroPoint} is out of range for ${xd} input`);
@@ -504,6 +505,7 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const at = add ? attrsOf<QAddAttrs>(c, n) : null;
   const mt = add ? null : attrsOf<QMulAttrs>(c, n);
   const base = (at ?? mt)!;
+  if (at) needSingleRounding(c, at.mode, 'QAdd');
   const ys = c.shape(y);
   const co = mergeDims(ys, [broadcastStrides(c.shape(aId!), ys), broadcastStrides(c.shape(bId!), ys)], 6);
   if (!co) throw c.unsupported(`${n.op} broadcast over more than 6 non-mergeable dims`);
@@ -552,6 +554,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8'], 'QReduceMean input');
   const o = a.out;
+  needSingleRounding(c, o.mode, 'QReduceMean');
   if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('QReduceMean with per-channel multipliers');
   const xs = c.shape(x);
   const st = contiguous(xs);
@@ -576,6 +579,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
 
 function lowerQAvgPool(c: LowerCtx, n: Node): void {
   const a = attrsOf<QAvgPoolAttrs>(c, n);
+  needSingleRounding(c, a.mode, 'QAvgPool');
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8'], 'QAvgPool input');

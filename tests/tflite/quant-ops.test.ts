@@ -1,0 +1,202 @@
+/**
+ * Quantized TFLite operators, one per model (written by build.ts with random scales, zero points,
+ * int8 weights and int32 biases): edgec's import + reference interpreter against TFLite's own
+ * interpreter (oracle.ts), bit for bit, on seeded random int8 inputs.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importTflite } from '../../compiler/frontends/tflite/index.js';
+import { runGraph } from '../../compiler/interp/interp.js';
+import { verify } from '../../compiler/ir/verify.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { BOp, BTensor, buildTflite } from './build.js';
+import { HAVE_TFLITE, runTflite } from './oracle.js';
+
+const I8 = 9;
+const I32 = 2;
+
+/** Deterministic uniform numbers in [0, 1) (an LCG). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function ints(n: number, lo: number, hi: number, r: () => number): number[] {
+  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+}
+
+interface Case {
+  name: string;
+  /** Operator options as tflite-ref.cc reads them (padding, strides, ..., fused activation). */
+  opts: number[];
+  /** Whether TFLite's XNNPACK delegate takes the op (its fp32 requantization can differ by 1). */
+  xnnpack: boolean;
+  tensors: BTensor[];
+  ops: BOp[];
+  inputs: number[];
+  outputs: number[];
+}
+
+const act = (name: string, shape: number[], scale: number, zp: number): BTensor => ({ name, shape, type: I8, quant: { scale: [scale], zeroPoint: [zp] } });
+
+function cases(): Case[] {
+  const r = lcg(7);
+  const sc = (lo: number, hi: number) => lo + (hi - lo) * r();
+  const out: Case[] = [];
+  // CONV_2D: per-channel int8 filter (axis 0), int32 bias, stride 2, SAME, RELU6
+  {
+    const co = 5;
+    const ws = Array.from({ length: co }, () => sc(0.002, 0.02));
+    const xs = sc(0.02, 0.08);
+    out.push({
+      name: 'CONV_2D per-channel, stride 2 SAME, RELU6', opts: [0, 2, 2, 1, 1, 3], xnnpack: true,
+      tensors: [
+        act('x', [1, 9, 9, 3], xs, -7),
+        { name: 'w', shape: [co, 3, 3, 3], type: I8, data: Int8Array.from(ints(co * 27, -127, 127, r)), quant: { scale: ws, zeroPoint: ws.map(() => 0), axis: 0 } },
+        { name: 'b', shape: [co], type: I32, data: Int32Array.from(ints(co, -3000, 3000, r)), quant: { scale: ws.map((s) => s * xs), zeroPoint: ws.map(() => 0) } },
+        act('y', [1, 5, 5, co], sc(0.01, 0.05), 11),
+      ],
+      ops: [{ code: 3, inputs: [0, 1, 2], outputs: [3], options: { type: 1, fields: [[0, 'i8', 0], [1, 'i32', 2], [2, 'i32', 2], [3, 'i8', 3]] } }],
+      inputs: [0], outputs: [3],
+    });
+  }
+  // DEPTHWISE_CONV_2D: depth multiplier 2, VALID, per-channel (axis 3)
+  {
+    const cm = 8;
+    const ws = Array.from({ length: cm }, () => sc(0.005, 0.05));
+    const xs = sc(0.02, 0.08);
+    out.push({
+      name: 'DEPTHWISE_CONV_2D multiplier 2, VALID', opts: [1, 1, 1, 1, 1, 0], xnnpack: true,
+      tensors: [
+        act('x', [1, 7, 6, 4], xs, 3),
+        { name: 'w', shape: [1, 3, 3, cm], type: I8, data: Int8Array.from(ints(9 * cm, -127, 127, r)), quant: { scale: ws, zeroPoint: ws.map(() => 0), axis: 3 } },
+        { name: 'b', shape: [cm], type: I32, data: Int32Array.from(ints(cm, -500, 500, r)), quant: { scale: ws.map((s) => s * xs), zeroPoint: ws.map(() => 0) } },
+        act('y', [1, 5, 4, cm], sc(0.02, 0.1), -20),
+      ],
+      ops: [{ code: 4, inputs: [0, 1, 2], outputs: [3], options: { type: 2, fields: [[0, 'i8', 1], [1, 'i32', 1], [2, 'i32', 1], [3, 'i32', 2]] } }],
+      inputs: [0], outputs: [3],
+    });
+  }
+  // FULLY_CONNECTED: per-tensor int8 weights, RELU
+  {
+    const xs = sc(0.05, 0.2);
+    const wsc = sc(0.003, 0.01);
+    out.push({
+      name: 'FULLY_CONNECTED per-tensor, RELU', opts: [1], xnnpack: true,
+      tensors: [
+        act('x', [2, 40], xs, 17),
+        { name: 'w', shape: [12, 40], type: I8, data: Int8Array.from(ints(480, -127, 127, r)), quant: { scale: [wsc], zeroPoint: [0] } },
+        { name: 'b', shape: [12], type: I32, data: Int32Array.from(ints(12, -4000, 4000, r)), quant: { scale: [wsc * xs], zeroPoint: [0] } },
+        act('y', [2, 12], sc(0.05, 0.2), -30),
+      ],
+      ops: [{ code: 9, inputs: [0, 1, 2], outputs: [3], options: { type: 8, fields: [[0, 'i8', 1]] } }],
+      inputs: [0], outputs: [3],
+    });
+  }
+  // ADD: different input scales, broadcast-free, no activation
+  out.push({
+    name: 'ADD with different input scales', opts: [0], xnnpack: false,
+    tensors: [act('a', [1, 4, 5, 3], sc(0.02, 0.1), -5), act('b', [1, 4, 5, 3], sc(0.02, 0.1), 9), act('y', [1, 4, 5, 3], sc(0.05, 0.15), 2)],
+    ops: [{ code: 0, inputs: [0, 1], outputs: [2], options: { type: 11, fields: [[0, 'i8', 0]] } }],
+    inputs: [0, 1], outputs: [2],
+  });
+  // AVERAGE_POOL_2D 3x3 stride 2 SAME (partial windows at the edges)
+  {
+    const s = sc(0.02, 0.1);
+    out.push({
+      name: 'AVERAGE_POOL_2D 3x3 stride 2 SAME', opts: [0, 2, 2, 3, 3, 0], xnnpack: false,
+      tensors: [act('x', [1, 7, 8, 3], s, -12), act('y', [1, 4, 4, 3], s, -12)],
+      ops: [{ code: 1, inputs: [0], outputs: [1], options: { type: 5, fields: [[0, 'i8', 0], [1, 'i32', 2], [2, 'i32', 2], [3, 'i32', 3], [4, 'i32', 3]] } }],
+      inputs: [0], outputs: [1],
+    });
+  }
+  // SOFTMAX over 10 classes, output scale 1/256, zero point -128 (as the converter writes)
+  out.push({
+    name: 'SOFTMAX int8', opts: [], xnnpack: false,
+    tensors: [act('x', [3, 10], sc(0.02, 0.06), 4), act('y', [3, 10], 1 / 256, -128)],
+    ops: [{ code: 25, inputs: [0], outputs: [1], options: { type: 9, fields: [[0, 'f32', 1]] } }],
+    inputs: [0], outputs: [1],
+  });
+  return out;
+}
+
+/** Serializes a one-op case with its runtime inputs for tflite-ref.cc. */
+function refInput(c: Case, code: number, inputs: Map<number, number[]>): string {
+  const lines = [`${code} ${c.opts.length} ${c.opts.join(' ')}`, String(c.tensors.length)];
+  c.tensors.forEach((t, i) => {
+    const data = t.data ? Array.from(t.data as ArrayLike<number>) : inputs.get(i) ?? [];
+    const q = t.quant ?? { scale: [], zeroPoint: [0] };
+    lines.push(`${t.shape.length} ${t.shape.join(' ')} ${q.scale.length} ${q.scale.map((v) => Math.fround(v).toPrecision(9)).join(' ')} ${q.zeroPoint[0] ?? 0} ${data.length} ${data.join(' ')}`);
+  });
+  return lines.join('\n') + '\n';
+}
+
+const RUN = HAVE_TFLITE || !!process.env['CI'];
+const HAVE_GXX = (() => {
+  try {
+    execFileSync('g++', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tfq-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) vs TFLite', () => {
+  let refBin = '';
+  beforeAll(() => {
+    if (!HAVE_GXX) return;
+    refBin = path.join(tmp, 'tflite-ref');
+    execFileSync('g++', ['-O1', '-std=c++17', '-o', refBin, path.join(here, 'tflite-ref.cc')]);
+  });
+  it('the oracles are installed (TFLite wasm interpreter, g++ for tflite-ref.cc)', () => {
+    expect(HAVE_TFLITE).toBe(true);
+    expect(HAVE_GXX).toBe(true);
+  });
+  for (const c of cases()) {
+    it(`${c.name}: bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
+      const bytes = buildTflite(c.tensors, c.ops, c.inputs, c.outputs);
+      const file = path.join(tmp, `${c.name.split(' ')[0]}.tflite`);
+      fs.writeFileSync(file, bytes);
+      const g = importTflite(bytes);
+      verify(g);
+      const r = lcg(99);
+      let xnnDiffs = 0;
+      for (let trial = 0; trial < 4; trial++) {
+        const raw = new Map<number, number[]>();
+        const inputs = g.inputs.map((id, k) => {
+          const t = g.typeOf(id);
+          const n = (t.shape as number[]).reduce((p, q) => p * q, 1);
+          const v = ints(n, -128, 127, r);
+          raw.set(c.inputs[k]!, v);
+          return Tensor.from('i8', t.shape as number[], v);
+        });
+        const got = runGraph(g, inputs)[0]!;
+        expect(got.dtype).toBe('i8');
+        const mine = Array.from(got.data as Int8Array);
+        if (refBin) {
+          const ref = execFileSync(refBin, { input: refInput(c, c.ops[0]!.code as number, raw) }).toString().trim().split('\n').map(Number);
+          expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);
+        }
+        const want = (await runTflite(file, inputs))[0]!;
+        expect(got.shape).toEqual(want.shape);
+        const theirs = Array.from(want.data as Int8Array);
+        if (!c.xnnpack) expect(mine, `trial ${trial} vs TFLite`).toEqual(theirs);
+        else {
+          mine.forEach((v, i) => expect(Math.abs(v - theirs[i]!), `trial ${trial} element ${i} vs TFLite+XNNPACK`).toBeLessThanOrEqual(1));
+          xnnDiffs += mine.filter((v, i) => v !== theirs[i]).length;
+        }
+      }
+      if (c.xnnpack && xnnDiffs) console.log(`${c.name}: ${xnnDiffs} outputs differ by 1 from TFLite+XNNPACK (fp32 requantization)`);
+    });
+  }
+});
