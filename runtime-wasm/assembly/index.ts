@@ -28,3 +28,4 @@ export { det, reverse_sequence, tensor_scatter, bn_train } from './misc';
 export { tfidf, tree_ensemble } from './ml';
 export { linear_attention } from './linattn';
 export { slice_rt, check_ints } from './slicert';
+export { qadd_tfl_i8, qsoftmax_i8 } from './int8-tflite';

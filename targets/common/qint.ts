@@ -6,6 +6,7 @@ import { Node, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { geom3, windowParams } from '../../compiler/ops/conv.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { stageLen } from '../../compiler/ops/qint.js';
 import type { QConvAttrs, QGemmAttrs } from '../../compiler/ops/qint.js';
 import type { ConstCtx } from './ctx.js';
 
@@ -67,8 +68,7 @@ export function qconvGeom(c: ConstCtx, n: Node): QConvGeom {
   if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
   if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
   checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
-  needSingleRounding(c, a.out.mode, 'QConv');
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', stageLen(a.out), M);
   const p = windowParams(a, nd, ws.slice(2), n.op);
   const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
   return {
@@ -110,8 +110,7 @@ export function qgemmOperands(c: ConstCtx, n: Node): QGemmOperands {
   if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
   if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
   checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
-  needSingleRounding(c, a.out.mode, 'QGemm');
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', stageLen(a.out), N);
   return { a, xd, wt, bt, xs, K, N };
 }
 

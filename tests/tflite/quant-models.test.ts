@@ -21,6 +21,7 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { graphStats } from '../../targets/wasm/emit.js';
 import { HAVE_MODELS, MODELS } from '../cli/helpers.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
+import { runOnWasm } from '../targets/wasm-helpers.js';
 
 const DIR = path.join(MODELS, 'tflite');
 const RUN = HAVE_MODELS || !!process.env['CI'];
@@ -108,7 +109,7 @@ function randomI8(n: number, seed: number): number[] {
   });
 }
 
-describe.runIf(RUN)('int8 TFLite models: bit-exact with TFLite integer kernels (ref)', () => {
+describe.runIf(RUN)('int8 TFLite models: bit-exact with TFLite integer kernels (ref and wasm)', () => {
   let bin = '';
   beforeAll(() => {
     bin = path.join(tmp, 'tflite-ref');
@@ -117,7 +118,7 @@ describe.runIf(RUN)('int8 TFLite models: bit-exact with TFLite integer kernels (
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
 
   for (const c of CASES) {
-    it(`${c.file}: int8 I/O${c.mmacs !== undefined ? ', MACs' : ''}, ref == tflite-ref.cc chain${c.noOracle ? '' : ', vs TFLite+XNNPACK'}`, async () => {
+    it(`${c.file}: int8 I/O${c.mmacs !== undefined ? ', MACs' : ''}, ref == wasm == tflite-ref.cc chain${c.noOracle ? '' : ', vs TFLite+XNNPACK'}`, async () => {
       const file = path.join(DIR, c.file);
       const g = loadModelFile(file);
       verify(g);
@@ -136,6 +137,9 @@ describe.runIf(RUN)('int8 TFLite models: bit-exact with TFLite integer kernels (
       const got = Array.from(runGraph(g, [x])[0]!.data as Int8Array);
       const m = readTflite(new Uint8Array(fs.readFileSync(file)));
       expect(got, 'ref vs tflite-ref.cc').toEqual(runReferenceChain(bin, m, data));
+      const w = (await runOnWasm(g, [x])).outputs[0]!;
+      expect(w.dtype).toBe('i8');
+      expect(Array.from(w.data as Int8Array), 'wasm vs ref').toEqual(got);
       if (c.noOracle) return;
       const want = Array.from((await runTflite(file, [x]))[0]!.data as Int8Array);
       const diffs = got.map((v, i) => Math.abs(v - want[i]!));

@@ -1,7 +1,9 @@
 /**
  * Quantized TFLite operators, one per model (written by build.ts with random scales, zero points,
- * int8 weights and int32 biases): edgec's import + reference interpreter against TFLite's own
- * interpreter (oracle.ts), bit for bit, on seeded random int8 inputs.
+ * int8 weights and int32 biases): edgec's import, reference interpreter and wasm target against
+ * TFLite's integer kernels transcribed in C++ (tflite-ref.cc, bit for bit) and TFLite's own wasm
+ * interpreter (oracle.ts: bit for bit where its XNNPACK delegate does not take the op, within 1
+ * where it does), on seeded random int8 inputs.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +17,7 @@ import { verify } from '../../compiler/ir/verify.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { BOp, BTensor, buildTflite } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
+import { runOnWasm } from '../targets/wasm-helpers.js';
 
 const I8 = 9;
 const I32 = 2;
@@ -100,6 +103,18 @@ function cases(): Case[] {
       inputs: [0], outputs: [3],
     });
   }
+  // FULLY_CONNECTED with a multiplier above 1 (TFLite's left-shift path), uint8-style input zero point
+  out.push({
+    name: 'FULLY_CONNECTED multiplier > 1', opts: [0], xnnpack: true,
+    tensors: [
+      act('x', [8, 3], 0.05, 40),
+      { name: 'w', shape: [6, 3], type: I8, data: Int8Array.from(ints(18, -2, 2, r)), quant: { scale: [0.03], zeroPoint: [0] } },
+      { name: 'b', shape: [6], type: I32, data: Int32Array.from(ints(6, -40, 40, r)), quant: { scale: [0.0015], zeroPoint: [0] } },
+      act('y', [8, 6], 0.001 * (0.6 + 0.2 * r()), -3),
+    ],
+    ops: [{ code: 9, inputs: [0, 1, 2], outputs: [3] }],
+    inputs: [0], outputs: [3],
+  });
   // ADD: different input scales, broadcast-free, no activation
   out.push({
     name: 'ADD with different input scales', opts: [0], xnnpack: false,
@@ -163,7 +178,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
     expect(HAVE_GXX).toBe(true);
   });
   for (const c of cases()) {
-    it(`${c.name}: bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
+    it(`${c.name}: ref and wasm bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
       const bytes = buildTflite(c.tensors, c.ops, c.inputs, c.outputs);
       const file = path.join(tmp, `${c.name.split(' ')[0]}.tflite`);
       fs.writeFileSync(file, bytes);
@@ -183,6 +198,9 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
         const got = runGraph(g, inputs)[0]!;
         expect(got.dtype).toBe('i8');
         const mine = Array.from(got.data as Int8Array);
+        const w = (await runOnWasm(g, inputs)).outputs[0]!;
+        expect(w.dtype).toBe('i8');
+        expect(Array.from(w.data as Int8Array), `trial ${trial} wasm vs ref`).toEqual(mine);
         if (refBin) {
           const ref = execFileSync(refBin, { input: refInput(c, c.ops[0]!.code as number, raw) }).toString().trim().split('\n').map(Number);
           expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);
