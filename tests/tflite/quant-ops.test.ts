@@ -15,7 +15,7 @@ import { importTflite } from '../../compiler/frontends/tflite/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { verify } from '../../compiler/ir/verify.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
-import { BOp, BTensor, buildTflite } from './build.js';
+import { BOp, BTensor, buildTflite, smallQuantCnn } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 
@@ -217,4 +217,21 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
       if (c.xnnpack && xnnDiffs) console.log(`${c.name}: ${xnnDiffs} outputs differ by 1 from TFLite+XNNPACK (fp32 requantization)`);
     });
   }
+  it('an int8 CNN (CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX; the tflite fuzz seed): wasm == ref, top class == TFLite', async () => {
+    const bytes = smallQuantCnn();
+    const file = path.join(tmp, 'small-quant-cnn.tflite');
+    fs.writeFileSync(file, bytes);
+    const g = importTflite(bytes);
+    verify(g);
+    const r = lcg(5);
+    for (let trial = 0; trial < 3; trial++) {
+      const x = Tensor.from('i8', [1, 6, 6, 2], ints(72, -128, 127, r));
+      const got = Array.from(runGraph(g, [x])[0]!.data as Int8Array);
+      expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as Int8Array)).toEqual(got);
+      const want = Array.from((await runTflite(file, [x]))[0]!.data as Int8Array);
+      const top = (v: number[]) => v.indexOf(Math.max(...v));
+      expect(top(got)).toBe(top(want));
+      got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(8));
+    }
+  });
 });
