@@ -22,6 +22,11 @@ import { graphStats } from '../../targets/wasm/emit.js';
 import { HAVE_MODELS, MODELS } from '../cli/helpers.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
+import { csimVsRef } from '../targets/hls-helpers.js';
+import { optimize } from '../../compiler/pipeline.js';
+import { emitC } from '../../targets/c/emit.js';
+import { runCArtifact } from '../../targets/c/run.js';
+import { writeTempArtifact } from '../../targets/common/target.js';
 
 const DIR = path.join(MODELS, 'tflite');
 const RUN = HAVE_MODELS || !!process.env['CI'];
@@ -31,6 +36,8 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 interface Case {
   file: string;
+  /** Also compiled for the c target (host g++) and the hls target (C simulation), bit-exact with ref. */
+  c?: boolean;
   /** MLPerf Tiny's published MACs (M). */
   mmacs?: number;
   /** A sample input (TensorProto .pb) beside the model. */
@@ -42,12 +49,12 @@ interface Case {
 const CASES: Case[] = [
   { file: 'mlperf-tiny/ad01_int8.tflite', mmacs: 0.26 },
   { file: 'mlperf-tiny/kws_ref_model.tflite', mmacs: 2.66, sample: 'mlperf-tiny/kws_ref_model.sample_input_0.pb' },
-  { file: 'mlperf-tiny/pretrainedResnet_quant.tflite', mmacs: 12.5 },
+  { file: 'mlperf-tiny/pretrainedResnet_quant.tflite', mmacs: 12.5, c: true },
   { file: 'mlperf-tiny/pretrainedResnet_large_int8.tflite' },
   { file: 'mlperf-tiny/vww_96_int8.tflite', mmacs: 7.49 },
-  { file: 'mlperf-tiny/str_ww_ref_model.tflite' },
+  { file: 'mlperf-tiny/str_ww_ref_model.tflite', c: true },
   { file: 'tflite-micro/hello_world_int8.tflite' },
-  { file: 'tflite-micro/micro_speech_quantized.tflite' },
+  { file: 'tflite-micro/micro_speech_quantized.tflite', c: true },
   { file: 'tflite-micro/person_detect.tflite', noOracle: true },
 ];
 
@@ -118,7 +125,7 @@ describe.runIf(RUN)('int8 TFLite models: bit-exact with TFLite integer kernels (
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
 
   for (const c of CASES) {
-    it(`${c.file}: int8 I/O${c.mmacs !== undefined ? ', MACs' : ''}, ref == wasm == tflite-ref.cc chain${c.noOracle ? '' : ', vs TFLite+XNNPACK'}`, async () => {
+    it(`${c.file}: int8 I/O${c.mmacs !== undefined ? ', MACs' : ''}, ref == wasm${c.c ? ' == c == hls' : ''} == tflite-ref.cc chain${c.noOracle ? '' : ', vs TFLite+XNNPACK'}`, async () => {
       const file = path.join(DIR, c.file);
       const g = loadModelFile(file);
       verify(g);
@@ -140,6 +147,20 @@ describe.runIf(RUN)('int8 TFLite models: bit-exact with TFLite integer kernels (
       const w = (await runOnWasm(g, [x])).outputs[0]!;
       expect(w.dtype).toBe('i8');
       expect(Array.from(w.data as Int8Array), 'wasm vs ref').toEqual(got);
+      if (c.c) {
+        const gc = g.clone();
+        optimize(gc, { target: 'c' });
+        const art = emitC(gc);
+        const dir = writeTempArtifact(new Map<string, string | Uint8Array>([...art.files, ['manifest.json', JSON.stringify(art.manifest)]]), 'edgec-tfq-c-');
+        try {
+          const yc = (await runCArtifact(dir, [x])).outputs[0]!;
+          expect(Array.from(yc.data as Int8Array), 'c target vs ref').toEqual(got);
+        } finally {
+          fs.rmSync(dir, { recursive: true, force: true });
+        }
+        const hs = await csimVsRef(gc, [x]);
+        expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(got);
+      }
       if (c.noOracle) return;
       const want = Array.from((await runTflite(file, [x]))[0]!.data as Int8Array);
       const diffs = got.map((v, i) => Math.abs(v - want[i]!));

@@ -70,6 +70,17 @@ void qadd(const InA a[], const InB b[], Out y[]) {
   })
 }
 
+// int8 QAdd with rq_mode 'tflite' (TFLite's ADD): T = rq_tflite,
+// y = clamp(zy + T(T((a - za) << L, Ma, na) + T((b - zb) << L, Mb, nb), M, n)).
+template<class InA, class InB, class Out, class CFG>
+void qadd_tflite(const InA a[], const InB b[], Out y[]) {
+  NNET_BROADCAST_LOOP(CFG, {
+    const int32_t sa = rq_tflite((int32_t)((uint32_t)((int32_t)a[ia] - CFG::a_zero_point) << CFG::left_shift), CFG::a_multiplier, CFG::a_shift);
+    const int32_t sb = rq_tflite((int32_t)((uint32_t)((int32_t)b[ib] - CFG::b_zero_point) << CFG::left_shift), CFG::b_multiplier, CFG::b_shift);
+    y[i] = (Out)clamp64((int64_t)rq_tflite((int32_t)((uint32_t)sa + (uint32_t)sb), CFG::multiplier, CFG::shift) + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
+  })
+}
+
 // int8 QMul: y = clamp(zy + rq((a - za)(b - zb), M, n)).
 template<class InA, class InB, class Out, class CFG>
 void qmul(const InA a[], const InB b[], Out y[]) {
