@@ -19,6 +19,7 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { BOp, BTensor, buildTflite, smallQuantCnn } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
+import { csimVsRef } from '../targets/hls-helpers.js';
 
 const I8 = 9;
 const I32 = 2;
@@ -245,7 +246,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
       if (c.xnnpack) console.log(`${c.name}: ${xnnDiffs} of ${total} outputs differ by 1 from TFLite+XNNPACK, whose outputs all follow its fp32 requantization`);
     });
   }
-  it('an int8 CNN (CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX; the tflite fuzz seed): wasm == ref, top class == TFLite', async () => {
+  it('an int8 CNN (CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX; the tflite fuzz seed): wasm == hls C simulation == ref, top class == TFLite', async () => {
     const bytes = smallQuantCnn();
     const file = path.join(tmp, 'small-quant-cnn.tflite');
     fs.writeFileSync(file, bytes);
@@ -256,6 +257,11 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
       const x = Tensor.from('i8', [1, 6, 6, 2], ints(72, -128, 127, r));
       const got = Array.from(runGraph(g, [x])[0]!.data as Int8Array);
       expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as Int8Array)).toEqual(got);
+      if (trial === 0 && HAVE_GXX) {
+        // the hls kernels (which the c target runs too) in the C simulation
+        const hs = await csimVsRef(g, [x]);
+        expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(got);
+      }
       const want = Array.from((await runTflite(file, [x]))[0]!.data as Int8Array);
       const top = (v: number[]) => v.indexOf(Math.max(...v));
       expect(top(got)).toBe(top(want));
