@@ -1172,7 +1172,7 @@ export function qgemm_i8(p: usize): void {
 
 /**
  * qrequant_i8: Requantize, y = clamp(zy + rq(x - zx)).
- * Params: 0 x, 1 y, 2 n (elements), 3 x kind (0 u8, 1 i8, 2 i32), 4 flags (F_YS, F_FLOAT),
+ * Params: 0 x, 1 y, 2 n (elements), 3 x kind (0 u8, 1 i8, 2 i32), 4 flags (F_YS, F_FLOAT, F_TFL),
  * 5 zx, 6 multiplier, 7 shift, 8 zy, 9 lo, 10 hi, 11 scale (address of one f64; float mode).
  * The 8-bit fixed-point path is vectorized (|zx| < 2^24 checked by the lowering); i32 inputs and
  * float mode take x - zx in 64 bits / f64 per element.
@@ -1183,7 +1183,7 @@ export function qrequant_i8(p: usize): void {
   const ys = (flags & F_YS) != 0;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    if (kind != 2 && (flags & F_FLOAT) == 0) {
+    if (kind != 2 && (flags & (F_FLOAT | F_TFL)) == 0) {
       const zv = i32x4.splat(zx), mv = i32x4.splat(mult);
       const rnd = i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0);
       const lov = i64x2.splat(<i64>(lo - zy)), hiv = i64x2.splat(<i64>(hi - zy));
@@ -1202,7 +1202,7 @@ export function qrequant_i8(p: usize): void {
   for (; i < n; i++) {
     const xv: i64 = kind == 2 ? <i64>load<i32>(x + (<usize>i << 2)) : kind == 1 ? <i64>load<i8>(x + <usize>i) : <i64>load<u8>(x + <usize>i);
     const acc = xv - <i64>zx;
-    const v = (flags & F_FLOAT) ? rqScalarF(<f64>acc, sc, zy, lo, hi) : rqScalar(acc, mult, sh, zy, lo, hi);
+    const v = (flags & F_FLOAT) ? rqScalarF(<f64>acc, sc, zy, lo, hi) : (flags & F_TFL) ? rqTflScalar(<i32>acc, mult, sh, zy, lo, hi) : rqScalar(acc, mult, sh, zy, lo, hi);
     store<u8>(y + <usize>i, <u8>v);
   }
 }

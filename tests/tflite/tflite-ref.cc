@@ -229,6 +229,39 @@ int main() {
         out[r * L + j] = std::max(std::min(127, prob_quantized), -128);
       }
     }
+  } else if (opcode == 114) {  // QUANTIZE int8 -> int8 (quantize.cc: Requantize)
+    const T& x = ts[0];
+    int32_t m;
+    int s;
+    QuantizeMultiplier(static_cast<double>(x.scales[0]) / static_cast<double>(y.scales[0]), &m, &s);
+    for (long long i = 0; i < ysize; ++i) {
+      const int32_t v = MultiplyByQuantizedMultiplier(static_cast<int32_t>(x.data[i]) - x.zp, m, s) + y.zp;
+      out[i] = std::min(127, std::max(-128, v));
+    }
+  } else if (opcode == 34) {  // PAD (rank 4, NHWC): the output zero point outside the input
+    const T& x = ts[0];
+    const std::vector<long long>& p = ts[1].data;
+    const int H = x.dim(1), W = x.dim(2), C = x.dim(3), OH = y.dim(1), OW = y.dim(2), OC = y.dim(3);
+    long long i = 0;
+    for (int b = 0; b < y.dim(0); ++b)
+      for (int oy = 0; oy < OH; ++oy)
+        for (int ox = 0; ox < OW; ++ox)
+          for (int oc = 0; oc < OC; ++oc, ++i) {
+            const int ib = b - (int)p[0], iy = oy - (int)p[2], ix = ox - (int)p[4], ic = oc - (int)p[6];
+            const bool in = ib >= 0 && ib < x.dim(0) && iy >= 0 && iy < H && ix >= 0 && ix < W && ic >= 0 && ic < C;
+            out[i] = in ? (int32_t)x.data[((ib * H + iy) * W + ix) * C + ic] : y.zp;
+          }
+  } else if (opcode == 2) {  // CONCATENATION (opts: axis), inputs with the output's quantization
+    int axis = o[0] < 0 ? o[0] + (int)y.dims.size() : o[0];
+    long long outer = 1, inner = 1;
+    for (int d = 0; d < axis; ++d) outer *= y.dims[d];
+    for (size_t d = axis + 1; d < y.dims.size(); ++d) inner *= y.dims[d];
+    long long i = 0;
+    for (long long r = 0; r < outer; ++r)
+      for (int k = 0; k + 1 < nt; ++k) {
+        const long long n = ts[k].dims[axis] * inner;
+        for (long long j = 0; j < n; ++j) out[i++] = (int32_t)ts[k].data[r * n + j];
+      }
   } else {
     fprintf(stderr, "opcode %d not covered\n", opcode);
     return 3;

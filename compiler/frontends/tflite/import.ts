@@ -78,7 +78,7 @@ function checkSupported(m: TflModel, sg: TflSubGraph, fctx: ErrorContext): void 
     const c = m.opcodes[op.opcode];
     if (!c) throw invalid(`operator uses opcode index ${op.opcode}, the model has ${m.opcodes.length} operator codes`, fctx);
     if (c.builtin === 32) custom.add(c.custom || '(unnamed)');
-    else if (!TFLITE_OPS[builtinName(c.builtin)]) missing.add(builtinName(c.builtin));
+    else if (!TFLITE_OPS[builtinName(c.builtin)] && !TFLITE_QOPS[builtinName(c.builtin)]) missing.add(builtinName(c.builtin));
   }
   if (custom.size) throw unsupported(`TFLite custom op${custom.size > 1 ? 's' : ''} ${[...custom].join(', ')} cannot be imported (custom ops have no builtin semantics)`, fctx);
   if (missing.size) throw unsupported(`TFLite builtin op${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} not supported by the TFLite importer`, fctx);
@@ -151,7 +151,8 @@ export function importTflite(bytes: Uint8Array, opts: TfliteImportOptions = {}):
     sg.operators.forEach((op, k) => {
       const code = m.opcodes[op.opcode]!;
       const opName = builtinName(code.builtin);
-      const conv = quantizedOp(m, sg, op) ? TFLITE_QOPS[opName]! : TFLITE_OPS[opName]!;
+      const conv = quantizedOp(m, sg, op) ? TFLITE_QOPS[opName] : TFLITE_OPS[opName];
+      if (!conv) throw unsupported(`TFLite builtin op ${opName} is only supported on quantized (int8/uint8) tensors`);
       const name = (op.outputs[0] !== undefined && op.outputs[0] >= 0 && sg.tensors[op.outputs[0]]?.name) || `${opName.toLowerCase()}_${k}`;
       e.withNodeContext({ node: name, op: opName }, () => {
         const c: OpCtx = {

@@ -12,7 +12,7 @@ import { ValueId } from '../../ir/graph.js';
 import { Tensor } from '../../ir/tensor.js';
 import { invalid, unsupported } from '../../errors.js';
 import { LVal, permuteTensor } from '../tfjs/emit.js';
-import { Conv2dSpec, pool2d, windowPads } from '../tfjs/nn.js';
+import { Conv2dSpec, pad, pool2d, windowPads } from '../tfjs/nn.js';
 import { OpConverter, OpCtx, TFLITE_OPS } from './ops.js';
 import { TENSOR_TYPES, TflQuant, TflTensor } from './schema.js';
 
@@ -272,6 +272,62 @@ function qmaxPool(c: OpCtx): LVal[] {
   })(c);
 }
 
+/** PAD / PADV2 on integers: the pad value is the output zero point (PAD) or the given constant (PADV2). */
+function qpad(c: OpCtx): LVal[] {
+  const x = act(c.inTensor(0), `${c.opName} input`);
+  const y = act(c.outTensor(0), `${c.opName} output`);
+  if (x.s !== y.s || x.z !== y.z || x.dt !== y.dt) throw unsupported(`quantized ${c.opName} that changes the quantization parameters is not supported`);
+  const e = c.e;
+  const p = constOf(c, 1, 'paddings').toNumbers();
+  const r = e.lrank(c.input(0));
+  if (p.length !== 2 * r) throw invalid(`${c.opName} paddings have ${p.length} values, the input has rank ${r}`);
+  const pairs = Array.from({ length: r }, (_, i) => [p[2 * i]!, p[2 * i + 1]!] as [number, number]);
+  if (pairs.some(([a, b]) => a < 0 || b < 0)) throw invalid(`${c.opName} paddings must be non-negative`);
+  let v = y.z;
+  if (c.hasInput(2)) {
+    const t = constOf(c, 2, 'constant value');
+    if (t.size !== 1 || t.dtype !== y.dt) throw invalid(`${c.opName} constant value must be one ${y.dt} value`);
+    v = t.get(0);
+  }
+  return [pad(e, c.input(0), pairs, 'constant', e.scalar(`${c.name}/value`, y.dt, v), c.name)];
+}
+
+/** QUANTIZE of an int8/uint8 value (TFLite's Requantize): edgec.Requantize with TFLite's multiplier. */
+function qquantize(c: OpCtx): LVal[] {
+  const it = c.inTensor(0);
+  if (it.type !== 9 && it.type !== 3) throw unsupported(`quantized QUANTIZE of a ${TENSOR_TYPES[it.type]} input is not supported (int8/uint8 requantization is; TFLite rounds float quantization half away from zero)`);
+  const x = act(it, 'QUANTIZE input');
+  const y = act(c.outTensor(0), 'QUANTIZE output');
+  const m = tfliteMultiplier(x.s / y.s);
+  const e = c.e;
+  const v = c.input(0);
+  const attrs = { x_zero_point: x.z, rq_mode: 'tflite', multiplier: [m.multiplier], shift: [m.shift], y_zero_point: y.z, y_dtype: y.dt };
+  if (v.cf !== undefined) return [{ cf: e.op('Requantize', [v.cf], attrs, c.name, 'edgec') }];
+  return [{ tf: e.op('Requantize', [e.tf(v)], attrs, c.name, 'edgec') }];
+}
+
+/** DEQUANTIZE of an int8/uint8 value: (x - zero_point) * scale in float32, as DequantizeLinear. */
+function qdequantize(c: OpCtx): LVal[] {
+  const x = act(c.inTensor(0), 'DEQUANTIZE input');
+  const e = c.e;
+  const s = e.scalar(`${c.name}/scale`, 'f32', x.s);
+  const z = e.scalar(`${c.name}/zero_point`, x.dt, x.z);
+  const v = c.input(0);
+  if (v.cf !== undefined) return [{ cf: e.op('DequantizeLinear', [v.cf, s, z], {}, c.name) }];
+  return [{ tf: e.op('DequantizeLinear', [e.tf(v), s, z], {}, c.name) }];
+}
+
+/** CONCATENATION on integers: every input with the output's quantization, no clamping activation. */
+function qconcat(c: OpCtx): LVal[] {
+  const y = act(c.outTensor(0), 'CONCATENATION output');
+  c.op.inputs.forEach((_, j) => {
+    const x = act(c.inTensor(j), `CONCATENATION input ${j}`);
+    if (x.s !== y.s || x.z !== y.z || x.dt !== y.dt) throw unsupported('quantized CONCATENATION of inputs with other quantization parameters than the output (a requantizing concat) is not supported');
+  });
+  if ((c.op.options?.i8(1, 0) ?? 0) !== 0) throw unsupported('quantized CONCATENATION with a fused activation is not supported');
+  return TFLITE_OPS['CONCATENATION']!(c);
+}
+
 /**
  * Converters of quantized operators by builtin name. An operator whose activations are quantized
  * and has no entry here is rejected by name (import.ts), never run with float semantics.
@@ -284,6 +340,11 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   MAX_POOL_2D: qmaxPool,
   SOFTMAX: qsoftmax,
   ADD: qadd(),
+  PAD: qpad,
+  PADV2: qpad,
+  CONCATENATION: qconcat,
+  QUANTIZE: qquantize,
+  DEQUANTIZE: qdequantize,
   RESHAPE: sameQuant('RESHAPE'),
   SQUEEZE: sameQuant('SQUEEZE'),
   EXPAND_DIMS: sameQuant('EXPAND_DIMS'),

@@ -27,6 +27,7 @@ import { dtypeFromOnnx, intRange } from '../../../compiler/ir/dtype.js';
 import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
 import { geom3, readConvAttrs, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
+import { stageLen } from '../../../compiler/ops/qint.js';
 import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
 import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
@@ -480,8 +481,8 @@ function lowerRequantize(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8', 'i32'], 'Requantize input');
   const o = a.out;
-  needSingleRounding(c, o.mode, 'Requantize');
-  if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('Requantize with per-channel multipliers');
+  if (stageLen(o) !== 1) throw c.unsupported('Requantize with per-channel multipliers');
+  if (o.mode === 'tflite' && xd === 'i32') throw c.unsupported("Requantize of an int32 input with rq_mode 'tflite'");
   const lim = xd === 'i32' ? 2 ** 31 - 1 : 2 ** 24;
   if (!(Math.abs(a.xZeroPoint) <= lim)) throw c.unsupported(`Requantize x_zero_point ${a.xZeroPoint} is out of range for ${xd} input`);
   let flags = o.yDtype === 'i8' ? QFLAG.ySigned : 0;
@@ -489,7 +490,7 @@ function lowerRequantize(c: LowerCtx, n: Node): void {
   if (o.mode === 'float') {
     flags |= QFLAG.float;
     scale = c.blob(bytesOf(new Float64Array([o.scale[0]!])));
-  }
+  } else if (o.mode === 'tflite') flags |= QFLAG.tflite;
   emitQ(c, 'qrequant_i8', [
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, i32(numel(c.shape(x))), i32(xd === 'u8' ? 0 : xd === 'i8' ? 1 : 2), i32(flags),
     i32(a.xZeroPoint), i32(o.multiplier[0] ?? 0), i32(o.shift[0] ?? 0), i32(o.yZeroPoint), i32(o.lo), i32(o.hi), scale,
