@@ -1026,7 +1026,7 @@ function lowerRequantize(e: Emitter, n: Node): void {
   const idx = e.index;
   e.kernels.add('nnet_merge.h');
   const s = a.out;
-  if (s.mode === 'tflite') throw unsupported("Requantize with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target yet");
+  if (s.mode === 'tflite' && e.dtype(n.inputs[0]!) === 'i32') throw unsupported("Requantize of an int32 input with rq_mode 'tflite' is not supported by the HLS target");
   const L = [cfgHead(e, 'unary_config', 'requantize'), u('n_elem', y.size), i64('x_zero_point', a.xZeroPoint), ...outStageLines(s),
     i64('multiplier', s.multiplier[0] ?? 0), i('shift', s.shift[0] ?? 0), f('scale', s.scale[0] ?? 0), u('reuse_factor', 1), '};'];
   e.push([L.join('\n')], [`nnet::requantize<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {

@@ -45,6 +45,8 @@ interface Case {
   xnnpack: boolean;
   /** The delegate's requantization formula is not modelled here (only the bound of 1 is checked). */
   noFormula?: boolean;
+  /** Also run the hls C simulation (the c target's kernels) on the first trial. */
+  hls?: boolean;
   tensors: BTensor[];
   ops: BOp[];
   inputs: number[];
@@ -121,7 +123,7 @@ function cases(): Case[] {
   });
   // QUANTIZE int8 -> int8 (requantization)
   out.push({
-    name: 'QUANTIZE int8 -> int8', opts: [], xnnpack: true, noFormula: true,
+    name: 'QUANTIZE int8 -> int8', opts: [], xnnpack: true, noFormula: true, hls: true,
     tensors: [act('x', [2, 50], sc(0.02, 0.1), 6), act('y', [2, 50], sc(0.01, 0.05), -9)],
     ops: [{ code: 114, inputs: [0], outputs: [1] }],
     inputs: [0], outputs: [1],
@@ -232,7 +234,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
     expect(HAVE_GXX).toBe(true);
   });
   for (const c of cases()) {
-    it(`${c.name}: ref and wasm bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
+    it(`${c.name}: ref and wasm${c.hls ? ' and hls' : ''} bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
       const bytes = buildTflite(c.tensors, c.ops, c.inputs, c.outputs);
       const file = path.join(tmp, `${c.name.split(' ')[0]}.tflite`);
       fs.writeFileSync(file, bytes);
@@ -256,6 +258,10 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
         const w = (await runOnWasm(g, inputs)).outputs[0]!;
         expect(w.dtype).toBe('i8');
         expect(Array.from(w.data as Int8Array), `trial ${trial} wasm vs ref`).toEqual(mine);
+        if (c.hls && trial === 0 && HAVE_GXX) {
+          const hs = await csimVsRef(g, inputs);
+          expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(mine);
+        }
         if (refBin) {
           const ref = execFileSync(refBin, { input: refInput(c, c.ops[0]!.code as number, raw) }).toString().trim().split('\n').map(Number);
           expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);

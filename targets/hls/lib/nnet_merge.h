@@ -132,14 +132,14 @@ Elem:
   }
 }
 
-// Requantize: y = clamp(zy + rq(x - zx)) (per tensor).
+// Requantize: y = clamp(zy + rq(x - zx)) (per tensor; rq_tflite: TFLite's MultiplyByQuantizedMultiplier).
 template<class In, class Out, class CFG>
 void requantize(const In x[], Out y[]) {
 Elem:
   for (unsigned i = 0; i < CFG::n_elem; i++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
     const int64_t d = (int64_t)x[i] - CFG::x_zero_point;
-    const int64_t v = CFG::rq_float ? rq_float(d, CFG::scale) : rq_fixed(d, CFG::multiplier, CFG::shift);
+    const int64_t v = CFG::rq_float ? rq_float(d, CFG::scale) : CFG::rq_tflite ? (int64_t)rq_tflite((int32_t)d, CFG::multiplier, CFG::shift) : rq_fixed(d, CFG::multiplier, CFG::shift);
     y[i] = (Out)clamp64(v + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
   }
 }
