@@ -231,7 +231,8 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
   });
   it('the oracles are installed (TFLite wasm interpreter, g++ for tflite-ref.cc)', () => {
     expect(HAVE_TFLITE).toBe(true);
-    expect(HAVE_GXX).toBe(true);
+    // without g++ a user's run skips the tflite-ref.cc comparisons; CI must have it
+    if (process.env['CI']) expect(HAVE_GXX).toBe(true);
   });
   for (const c of cases()) {
     it(`${c.name}: ref and wasm${c.hls ? ' and hls' : ''} bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
