@@ -562,7 +562,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
   const s = summarize(built.graph);
   const files = new Map<string, Uint8Array | string>(emitted.files);
   if (files.has('model.onnx')) throw unsupported('internal: the target emitted model.onnx itself');
-  files.set('model.onnx', exportOnnx(built.onnxGraph, { producerVersion: version }));
+  files.set('model.onnx', exportOnnx(built.onnxGraph, { producerVersion: version, internalOps: true }));
   const source = fs.readFileSync(l.file);
   const manifest: Record<string, unknown> = {
     arena_bytes: null,

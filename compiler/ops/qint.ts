@@ -22,6 +22,11 @@
  * - `rq_mode: 'float'` reproduces ONNX QLinearConv/QLinearMatMul: y = roundHalfEven(acc * s) + zp
  *   with the product taken in float64 and s the per-channel float32 multiplier
  *   fround(fround(x_scale * w_scale) / y_scale) (attribute `scale`).
+ * - `rq_mode: 'tflite'` reproduces TFLite's integer kernels (tensorflow/lite/kernels/internal/
+ *   common.h MultiplyByQuantizedMultiplier, "double rounding"): with the same M and n as 'fixed'
+ *   (n = 31 - TFLite's shift exponent), a = acc << max(0, 31 - n) (int32, wrapping), then
+ *   h = floor((a * M + 2^30) / 2^31) (SaturatingRoundingDoublingHighMul; M >= 0 never saturates),
+ *   then RoundingDivideByPOT(h, max(0, n - 31)): round half away from zero. See `rqTflite`.
  * - `y_dtype: 'i32'` (QConv/QGemm only) returns the raw accumulator (ConvInteger/MatMulInteger).
  */
 import { roundHalfEven } from '../ir/dtype.js';
@@ -105,6 +110,33 @@ export function rqFixed(acc: number, M: number, n: number): number {
   return Number((b + (1n << BigInt(n - 1))) >> BigInt(n));
 }
 
+/**
+ * TFLite's MultiplyByQuantizedMultiplier(acc, M, 31 - n): SaturatingRoundingDoublingHighMul of
+ * the left-shifted accumulator (int32 wrap) by M, then RoundingDivideByPOT (half away from zero).
+ * @param acc an int32 accumulator
+ * @param M multiplier in (-2^31, 2^31) (negative: TFLite's SUB negates the second input's)
+ * @param n total right shift in [0, 62] (TFLite shift exponent = 31 - n)
+ */
+export function rqTflite(acc: number, M: number, n: number): number {
+  const ls = n < 31 ? 31 - n : 0;
+  const rs = n > 31 ? n - 31 : 0;
+  const a = ls ? wrapI32(acc * 2 ** ls) : acc;
+  const p = a * M;
+  let h: number;
+  if (Math.abs(p) < 2 ** 52) h = Math.floor((p + 2 ** 30) / 2 ** 31);
+  else h = Number((BigInt(a) * BigInt(M) + (1n << 30n)) >> 31n);
+  return roundingDivideByPOT(h, rs);
+}
+
+/** TFLite's RoundingDivideByPOT: x / 2^e rounded half away from zero (x an int32). */
+export function roundingDivideByPOT(x: number, e: number): number {
+  if (e === 0) return x;
+  const q = Math.floor(x / 2 ** e);
+  const rem = x - q * 2 ** e;
+  const threshold = 2 ** (e - 1) - 1 + (x < 0 ? 1 : 0);
+  return q + (rem > threshold ? 1 : 0);
+}
+
 /** Wraps an exact integer to int32 (two's complement), as i32 arithmetic does. */
 export function wrapI32(v: number): number {
   if (v >= -2147483648 && v <= 2147483647) return v;
@@ -124,7 +156,7 @@ export type QDType = 'i8' | 'u8' | 'i32';
 
 /** Parsed output-stage attributes. */
 export interface OutStage {
-  mode: 'fixed' | 'float';
+  mode: 'fixed' | 'float' | 'tflite';
   /** Per channel (or 1). */
   multiplier: number[];
   shift: number[];
@@ -143,7 +175,7 @@ export interface OutStage {
  */
 export function readOutStage(r: AttrReader, allowI32: boolean): OutStage {
   const yDtype = r.oneOf<QDType>('y_dtype', 'i8', allowI32 ? ['i8', 'u8', 'i32'] : ['i8', 'u8']);
-  const mode = r.oneOf<'fixed' | 'float'>('rq_mode', 'fixed', ['fixed', 'float']);
+  const mode = r.oneOf<'fixed' | 'float' | 'tflite'>('rq_mode', 'fixed', ['fixed', 'float', 'tflite']);
   const [dlo, dhi] = qRange(yDtype);
   const yZeroPoint = r.int('y_zero_point', 0);
   if (yDtype !== 'i32' && (yZeroPoint < dlo || yZeroPoint > dhi)) throw r.error(`y_zero_point ${yZeroPoint} is outside the ${yDtype} range`);
@@ -154,7 +186,7 @@ export function readOutStage(r: AttrReader, allowI32: boolean): OutStage {
   let shift: number[] = [];
   let scale: number[] = [];
   if (yDtype !== 'i32') {
-    if (mode === 'fixed') {
+    if (mode !== 'float') {
       multiplier = r.ints('multiplier') ?? [];
       shift = r.ints('shift') ?? [];
       if (multiplier.length === 0 || multiplier.length !== shift.length) {
@@ -171,8 +203,8 @@ export function readOutStage(r: AttrReader, allowI32: boolean): OutStage {
 }
 
 /** Number of per-channel entries of an output stage. */
-function stageLen(s: OutStage): number {
-  return s.mode === 'fixed' ? s.multiplier.length : s.scale.length;
+export function stageLen(s: OutStage): number {
+  return s.mode === 'float' ? s.scale.length : s.multiplier.length;
 }
 
 /**
@@ -186,7 +218,8 @@ export function outStage(s: OutStage, acc: number, c: number): number {
   const k = stageLen(s) === 1 ? 0 : c;
   const v = s.mode === 'fixed'
     ? rqFixed(acc, s.multiplier[k]!, s.shift[k]!) + s.yZeroPoint
-    : roundHalfEven(acc * s.scale[k]!) + s.yZeroPoint;
+    : s.mode === 'tflite' ? rqTflite(acc, s.multiplier[k]!, s.shift[k]!) + s.yZeroPoint
+      : roundHalfEven(acc * s.scale[k]!) + s.yZeroPoint;
   return v < s.lo ? s.lo : v > s.hi ? s.hi : v;
 }
 
@@ -426,6 +459,15 @@ function bcastInfer(ctx: InferCtx, op: string, dt: QDType): TensorType[] {
 }
 
 export interface QAddAttrs {
+  /** 'fixed' (one rounding) or 'tflite' (TFLite's ADD/SUB: left shift, per-input and output multipliers). */
+  mode: 'fixed' | 'tflite';
+  /** tflite: inputs are shifted left by this much before their multipliers (20 for int8). */
+  leftShift: number;
+  /** tflite: right shifts (31 - TFLite exponent) of the input multipliers; `shift` is the output's. */
+  aShift: number;
+  bShift: number;
+  /** tflite: output multiplier. */
+  multiplier: number;
   aZeroPoint: number;
   bZeroPoint: number;
   aMultiplier: number;
@@ -468,19 +510,36 @@ export function roundShift(v: number, n: number): number {
 
 // y = clamp(zy + floor((Ma*(a - za) + Mb*(b - zb) + 2^(n-1)) / 2^n)); Ma ~ sa/sy*2^n, Mb ~ +-sb/sy*2^n
 // (signed multipliers: Sub lowers to QAdd with a negative Mb)
+// rq_mode 'tflite' (TFLite's int8 ADD/SUB, reference_integer_ops::Add), with T = rqTflite:
+// y = clamp(zy + T(T((a - za) << L, Ma, na) + T((b - zb) << L, Mb, nb), M, shift)); Mb < 0 is SUB
 export const QAdd = defineOp<QAddAttrs>({
   name: 'QAdd',
   domain: 'edgec',
   since: 1,
   arity: [2, 2],
-  attrs: (r) => ({
-    aZeroPoint: checkZp(r, r.int('a_zero_point', 0), 'a_zero_point'),
-    bZeroPoint: checkZp(r, r.int('b_zero_point', 0), 'b_zero_point'),
-    aMultiplier: fixedAttr(r, 'a_multiplier', true),
-    bMultiplier: fixedAttr(r, 'b_multiplier', true),
-    shift: shiftAttr(r),
-    ...readBinaryOut(r),
-  }),
+  attrs: (r) => {
+    const mode = r.oneOf<'fixed' | 'tflite'>('rq_mode', 'fixed', ['fixed', 'tflite']);
+    const tfl = mode === 'tflite';
+    const leftShift = tfl ? r.int('left_shift', 20) : 0;
+    if (!Number.isInteger(leftShift) || leftShift < 0 || leftShift > 30) throw r.error('attribute "left_shift" must be an integer in [0, 30]');
+    const shiftOf = (name: string): number => {
+      const v = r.int(name);
+      if (v === undefined || v < 0 || v > MAX_SHIFT) throw r.error(`attribute "${name}" must be an integer in [0, ${MAX_SHIFT}]`);
+      return v;
+    };
+    return {
+      mode, leftShift,
+      aShift: tfl ? shiftOf('a_shift') : 0,
+      bShift: tfl ? shiftOf('b_shift') : 0,
+      multiplier: tfl ? fixedAttr(r, 'multiplier') : 0,
+      aZeroPoint: checkZp(r, r.int('a_zero_point', 0), 'a_zero_point'),
+      bZeroPoint: checkZp(r, r.int('b_zero_point', 0), 'b_zero_point'),
+      aMultiplier: fixedAttr(r, 'a_multiplier', true),
+      bMultiplier: fixedAttr(r, 'b_multiplier', true),
+      shift: shiftAttr(r),
+      ...readBinaryOut(r),
+    };
+  },
   infer: (ctx, a) => bcastInfer(ctx, 'QAdd', a.yDtype),
   ref: (ins, a) => {
     const x = need(ins[0], 0, 'QAdd');
@@ -490,6 +549,14 @@ export const QAdd = defineOp<QAddAttrs>({
     const { shape, ia, ib } = bcast(x, y);
     const xd = x.data as ArrayLike<number>;
     const yd = y.data as ArrayLike<number>;
+    if (a.mode === 'tflite') {
+      const l = 2 ** a.leftShift;
+      return [fill(a.yDtype, shape, (i) => {
+        const s = rqTflite(wrapI32((xd[ia[i]!]! - a.aZeroPoint) * l), a.aMultiplier, a.aShift) + rqTflite(wrapI32((yd[ib[i]!]! - a.bZeroPoint) * l), a.bMultiplier, a.bShift);
+        const v = rqTflite(wrapI32(s), a.multiplier, a.shift) + a.yZeroPoint;
+        return v < a.lo ? a.lo : v > a.hi ? a.hi : v;
+      })];
+    }
     return [fill(a.yDtype, shape, (i) => {
       // |Ma*(a-za)| < 2^31 * 2^9 = 2^40: exact in float64
       const s = a.aMultiplier * (xd[ia[i]!]! - a.aZeroPoint) + a.bMultiplier * (yd[ib[i]!]! - a.bZeroPoint);
@@ -620,6 +687,8 @@ export const QReduceMean = defineOp<QReduceMeanAttrs>({
 });
 
 export interface QAvgPoolAttrs extends WindowAttrs {
+  /** 'fixed': per-count multipliers; 'tflite': TFLite's rounded division (half away from zero). */
+  mode: 'fixed' | 'tflite';
   ceil: boolean;
   countIncludePad: boolean;
   xZeroPoint: number;
@@ -632,7 +701,14 @@ export interface QAvgPoolAttrs extends WindowAttrs {
   hi: number;
 }
 
+/** TFLite's integer average: sum / count rounded half away from zero (C++ division truncates). */
+export function roundedDiv(sum: number, count: number): number {
+  const h = Math.floor(count / 2);
+  return Math.trunc(sum > 0 ? (sum + h) / count : (sum - h) / count);
+}
+
 // y = clamp(zy + rq(sum_window(x - zx), M[cnt-1], n[cnt-1])); cnt = window size (with or without pads)
+// rq_mode 'tflite': y = clamp(zy + roundedDiv(sum_window(x - zx), cnt)) (TFLite AVERAGE_POOL_2D: zx = zy = 0)
 export const QAvgPool = defineOp<QAvgPoolAttrs>({
   name: 'QAvgPool',
   domain: 'edgec',
@@ -640,13 +716,14 @@ export const QAvgPool = defineOp<QAvgPoolAttrs>({
   arity: [1, 1],
   attrs: (r) => {
     const w = readWindowAttrs(r, true);
+    const mode = r.oneOf<'fixed' | 'tflite'>('rq_mode', 'fixed', ['fixed', 'tflite']);
     const multipliers = r.ints('multipliers') ?? [];
     const shifts = r.ints('shifts') ?? [];
     const vol = w.kernelShape!.reduce((p, k) => p * k, 1);
-    if (multipliers.length !== vol || shifts.length !== vol) throw r.error(`"multipliers" and "shifts" need one entry per window size 1..${vol}`);
+    if (mode === 'fixed' && (multipliers.length !== vol || shifts.length !== vol)) throw r.error(`"multipliers" and "shifts" need one entry per window size 1..${vol}`);
     if (w.dilations && w.dilations.some((d) => d !== 1)) throw r.unsupported('QAvgPool: dilations are not supported');
     return {
-      ...w, ceil: r.int('ceil_mode', 0) !== 0, countIncludePad: r.int('count_include_pad', 0) !== 0,
+      ...w, mode, ceil: r.int('ceil_mode', 0) !== 0, countIncludePad: r.int('count_include_pad', 0) !== 0,
       xZeroPoint: checkZp(r, r.int('x_zero_point', 0), 'x_zero_point'), multipliers, shifts, ...readBinaryOut(r),
     };
   },
@@ -692,7 +769,7 @@ export const QAvgPool = defineOp<QAvgPoolAttrs>({
         }
         const count = a.countIncludePad ? cnt + padCnt : cnt;
         if (count === 0) throw internal('QAvgPool: empty window');
-        const v = rqFixed(sum, a.multipliers[count - 1]!, a.shifts[count - 1]!) + a.yZeroPoint;
+        const v = (a.mode === 'tflite' ? roundedDiv(sum, count) : rqFixed(sum, a.multipliers[count - 1]!, a.shifts[count - 1]!)) + a.yZeroPoint;
         od[o++] = v < a.lo ? a.lo : v > a.hi ? a.hi : v;
       }
     }
@@ -700,3 +777,66 @@ export const QAvgPool = defineOp<QAvgPoolAttrs>({
   },
 });
 
+
+// ---------------------------------------------------------------------------------------------
+// QSoftmax (TFLite's quantized softmax: float exp table over the 256 input differences)
+// ---------------------------------------------------------------------------------------------
+
+export interface QSoftmaxAttrs {
+  /** table[255 - d] = expf(-x_scale * beta * d), float32 values, d = max - x in [0, 255]. */
+  table: number[];
+  yScale: number;
+  yZeroPoint: number;
+  yDtype: 'i8' | 'u8';
+}
+
+// Over the last axis, all in float32 as TFLite's optimized_ops::Softmax<In, Out> (the kernel of
+// its int8/uint8 SOFTMAX): e_j = table[255 - max + x_j]; s = sum_j e_j (in order);
+// inv = 1 / (s * y_scale); y_j = clamp(round(e_j * inv) + zy) (int8: half away from zero;
+// uint8: trunc(e_j * inv + 0.5))
+export const QSoftmax = defineOp<QSoftmaxAttrs>({
+  name: 'QSoftmax',
+  domain: 'edgec',
+  since: 1,
+  arity: [1, 1],
+  attrs: (r) => {
+    const table = r.floats('table') ?? [];
+    if (table.length !== 256 || table.some((v) => !Number.isFinite(v) || v < 0)) throw r.error('attribute "table" must hold 256 finite values >= 0');
+    const yScale = r.float('y_scale', 0);
+    if (!(yScale > 0) || !Number.isFinite(yScale)) throw r.error('attribute "y_scale" must be a positive number');
+    const yDtype = r.oneOf<'i8' | 'u8'>('y_dtype', 'i8', ['i8', 'u8']);
+    const [dlo, dhi] = qRange(yDtype);
+    const yZeroPoint = r.int('y_zero_point', 0);
+    if (yZeroPoint < dlo || yZeroPoint > dhi) throw r.error(`y_zero_point ${yZeroPoint} is outside the ${yDtype} range`);
+    return { table: table.map((v) => Math.fround(v)), yScale: Math.fround(yScale), yZeroPoint, yDtype };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'QSoftmax');
+    check8('QSoftmax', x, 'input');
+    if (x.shape.length < 1) throw invalid('QSoftmax: input must have rank >= 1');
+    return [{ dtype: a.yDtype, shape: x.shape }];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'QSoftmax');
+    check8('QSoftmax', x, 'input');
+    const L = x.shape[x.shape.length - 1]!;
+    const d = x.data as ArrayLike<number>;
+    const out = Tensor.zeros(a.yDtype, x.shape);
+    const od = out.data as Int8Array | Uint8Array;
+    const [lo, hi] = qRange(a.yDtype);
+    const f = Math.fround;
+    for (let r0 = 0; r0 < x.size; r0 += L) {
+      let mx = -Infinity;
+      for (let j = 0; j < L; j++) mx = Math.max(mx, d[r0 + j]!);
+      let sum = 0;
+      for (let j = 0; j < L; j++) sum = f(sum + a.table[255 - mx + d[r0 + j]!]!);
+      const inv = f(1 / f(sum * a.yScale));
+      for (let j = 0; j < L; j++) {
+        const p = f(a.table[255 - mx + d[r0 + j]!]! * inv);
+        const q = a.yDtype === 'i8' ? Math.sign(p) * Math.round(Math.abs(p)) + a.yZeroPoint : Math.trunc(f(p + 0.5));
+        od[r0 + j] = q < lo ? lo : q > hi ? hi : q;
+      }
+    }
+    return [out];
+  },
+});

@@ -47,6 +47,12 @@ const F_VHI: i32 = 64;
 const F_USH: i32 = 128;
 /** qconv_i8: no accumulator can wrap (|sum x*w'| + |off| < 2^31), so the output stage may fold off and zy. */
 const F_NOWRAP: i32 = 256;
+/**
+ * TFLite's requantization (rq_mode 'tflite', MultiplyByQuantizedMultiplier): with the same M and n
+ * as fixed mode, a = acc << max(0, 31 - n) (wrapping), h = (a * M + 2^30) >> 31 (64-bit), then
+ * RoundingDivideByPOT(h, max(0, n - 31)) (half away from zero). qavgpool_i8: rounded division.
+ */
+export const F_TFL: i32 = 512;
 /** qconv_i8 layout bits: x channels-last (pointwise path), y channels-last. */
 export const L_XNHWC: i32 = 1;
 export const L_YNHWC: i32 = 2;
@@ -106,6 +112,38 @@ export const L_ROWS: i32 = 4;
   if (v < <i64>lo) v = <i64>lo;
   if (v > <i64>hi) v = <i64>hi;
   return <i32>v;
+}
+
+/** TFLite requantization of 4 accumulators, clamped to [lo', hi'] (i32x4, zy not added). */
+@inline function rqTfl4(acc: v128, mv: v128, n: i32, lo: v128, hi: v128): v128 {
+  if (n < 31) acc = i32x4.shl(acc, 31 - n);
+  const r = i64x2.splat(<i64>1 << 30);
+  const l = i64x2.shr_s(i64x2.add(i64x2.extmul_low_i32x4_s(acc, mv), r), 31);
+  const h = i64x2.shr_s(i64x2.add(i64x2.extmul_high_i32x4_s(acc, mv), r), 31);
+  let q = low32(l, h);
+  if (n > 31) {
+    const e = n - 31;
+    const mask = i32x4.splat((1 << e) - 1);
+    const rem = v128.and(q, mask);
+    // threshold = mask >> 1, + 1 for negative q (shr_s by 31 is -1 there)
+    const thr = i32x4.sub(i32x4.splat(((1 << e) - 1) >> 1), i32x4.shr_s(q, 31));
+    q = i32x4.sub(i32x4.shr_s(q, e), i32x4.gt_s(rem, thr));
+  }
+  return i32x4.min_s(i32x4.max_s(q, lo), hi);
+}
+
+/** Scalar TFLite requantization with clamp and zero point (the reference's rqTflite). */
+@inline export function rqTflScalar(acc: i32, m: i32, n: i32, zy: i32, lo: i32, hi: i32): i32 {
+  if (n < 31) acc = acc << (31 - n);
+  let q = <i32>((<i64>acc * <i64>m + (<i64>1 << 30)) >> 31);
+  if (n > 31) {
+    const e = n - 31;
+    const mask = (1 << e) - 1;
+    const thr = (mask >> 1) + (q < 0 ? 1 : 0);
+    q = (q >> e) + ((q & mask) > thr ? 1 : 0);
+  }
+  q += zy;
+  return q < lo ? lo : q > hi ? hi : q;
 }
 
 /** Scalar float requantization: clamp(nearest(acc * s) + zy). */
@@ -201,6 +239,8 @@ const K_HIS: i32 = 4;
  */
 const K_HF: i32 = 5;
 const K_HFS: i32 = 6;
+/** TFLite requantization (F_TFL): multiplier at 16, n at 100, i32x4 bounds lo - zy / hi - zy. */
+const K_TFL: i32 = 7;
 
 /** Prepares slot `k` for channel m of the output stage at s. */
 export function prepSlot(s: usize, m: i32, k: i32): void {
@@ -221,6 +261,15 @@ export function prepSlot(s: usize, m: i32, k: i32): void {
     v128.store(at, f64x2.splat(load<f64>(sScales(s) + (<usize>m << 3))), 16);
     v128.store(at, f64x2.splat(<f64>lo), 48);
     v128.store(at, f64x2.splat(<f64>hi), 64);
+    return;
+  }
+  if (flags & F_TFL) {
+    const mp = sMp(s);
+    store<i32>(at, K_TFL, 96);
+    v128.store(at, i32x4.splat(load<i32>(chan + (<usize>(mp + m) << 2))), 16);
+    store<i32>(at, load<i32>(chan + (<usize>(2 * mp + m) << 2)), 100);
+    v128.store(at, i32x4.splat(lo), 48);
+    v128.store(at, i32x4.splat(hi), 64);
     return;
   }
   const mp = sMp(s);
@@ -319,6 +368,10 @@ export function prepSlot(s: usize, m: i32, k: i32): void {
     const mv = v128.load(at, 16), rnd = v128.load(at, 32), sh = load<i32>(at, 100);
     ra = rqFixed4(a, mv, rnd, sh, lo, hi);
     rb = rqFixed4(b, mv, rnd, sh, lo, hi);
+  } else if (kind == K_TFL) {
+    const mv = v128.load(at, 16), sh = load<i32>(at, 100);
+    ra = rqTfl4(a, mv, sh, lo, hi);
+    rb = rqTfl4(b, mv, sh, lo, hi);
   } else {
     const sv = v128.load(at, 16);
     ra = rqFloat4(a, sv, lo, hi);
@@ -385,6 +438,9 @@ export function prepSlot(s: usize, m: i32, k: i32): void {
   let v: i32;
   if (flags & F_FLOAT) {
     v = rqScalarF(<f64>acc, load<f64>(sScales(s) + (<usize>m << 3)), sZy(s), sLo(s), sHi(s));
+  } else if (flags & F_TFL) {
+    const mp = sMp(s);
+    v = rqTflScalar(acc, load<i32>(chan + (<usize>(mp + m) << 2)), load<i32>(chan + (<usize>(2 * mp + m) << 2)), sZy(s), sLo(s), sHi(s));
   } else {
     const mp = sMp(s);
     v = rqScalar(<i64>acc, load<i32>(chan + (<usize>(mp + m) << 2)), load<i32>(chan + (<usize>(2 * mp + m) << 2)), sZy(s), sLo(s), sHi(s));
@@ -1168,7 +1224,7 @@ export function qgemm_i8(p: usize): void {
 
 /**
  * qrequant_i8: Requantize, y = clamp(zy + rq(x - zx)).
- * Params: 0 x, 1 y, 2 n (elements), 3 x kind (0 u8, 1 i8, 2 i32), 4 flags (F_YS, F_FLOAT),
+ * Params: 0 x, 1 y, 2 n (elements), 3 x kind (0 u8, 1 i8, 2 i32), 4 flags (F_YS, F_FLOAT, F_TFL),
  * 5 zx, 6 multiplier, 7 shift, 8 zy, 9 lo, 10 hi, 11 scale (address of one f64; float mode).
  * The 8-bit fixed-point path is vectorized (|zx| < 2^24 checked by the lowering); i32 inputs and
  * float mode take x - zx in 64 bits / f64 per element.
@@ -1179,7 +1235,7 @@ export function qrequant_i8(p: usize): void {
   const ys = (flags & F_YS) != 0;
   let i = 0;
   if (ASC_FEATURE_SIMD) {
-    if (kind != 2 && (flags & F_FLOAT) == 0) {
+    if (kind != 2 && (flags & (F_FLOAT | F_TFL)) == 0) {
       const zv = i32x4.splat(zx), mv = i32x4.splat(mult);
       const rnd = i64x2.splat(sh > 0 ? <i64>1 << <i64>(sh - 1) : 0);
       const lov = i64x2.splat(<i64>(lo - zy)), hiv = i64x2.splat(<i64>(hi - zy));
@@ -1198,7 +1254,7 @@ export function qrequant_i8(p: usize): void {
   for (; i < n; i++) {
     const xv: i64 = kind == 2 ? <i64>load<i32>(x + (<usize>i << 2)) : kind == 1 ? <i64>load<i8>(x + <usize>i) : <i64>load<u8>(x + <usize>i);
     const acc = xv - <i64>zx;
-    const v = (flags & F_FLOAT) ? rqScalarF(<f64>acc, sc, zy, lo, hi) : rqScalar(acc, mult, sh, zy, lo, hi);
+    const v = (flags & F_FLOAT) ? rqScalarF(<f64>acc, sc, zy, lo, hi) : (flags & F_TFL) ? rqTflScalar(<i32>acc, mult, sh, zy, lo, hi) : rqScalar(acc, mult, sh, zy, lo, hi);
     store<u8>(y + <usize>i, <u8>v);
   }
 }
@@ -1380,14 +1436,14 @@ export function qreduce_i8(p: usize): void {
  * qavgpool_i8: QAvgPool 2-D (1-D as H = 1): y = clamp(zy + rq(sum_window(x - zx), M[c-1], n[c-1]))
  * where c is the window count of the output position (with or without pads: a compile-time table).
  * Params: 0 x, 1 y, 2 count table (i32 [OH*OW]: c - 1), 3 multipliers (i32 [vol]), 4 shifts
- * (i32 [vol]), 5 flags (F_XS, F_YS), 6 NC, 7 H, 8 W, 9 OH, 10 OW, 11 KH, 12 KW, 13 sh, 14 sw,
+ * (i32 [vol]), 5 flags (F_XS, F_YS, F_TFL: TFLite's rounded division by c, no multipliers), 6 NC, 7 H, 8 W, 9 OH, 10 OW, 11 KH, 12 KW, 13 sh, 14 sw,
  * 15 ph, 16 pw, 17 zx, 18 zy, 19 lo, 20 hi.
  */
 export function qavgpool_i8(p: usize): void {
   const X = pa(p, 0), Y = pa(p, 1), cnt = pa(p, 2), mults = pa(p, 3), shifts = pa(p, 4), flags = pi(p, 5);
   const NC = pi(p, 6), H = pi(p, 7), W = pi(p, 8), OH = pi(p, 9), OW = pi(p, 10), KH = pi(p, 11), KW = pi(p, 12);
   const sh = pi(p, 13), sw = pi(p, 14), ph = pi(p, 15), pw = pi(p, 16), zx = pi(p, 17), zy = pi(p, 18), lo = pi(p, 19), hi = pi(p, 20);
-  const xs = (flags & F_XS) != 0;
+  const xs = (flags & F_XS) != 0, tfl = (flags & F_TFL) != 0;
   let y = Y;
   for (let nc = 0; nc < NC; nc++) {
     const xc = X + <usize>(nc * H * W);
@@ -1403,6 +1459,13 @@ export function qavgpool_i8(p: usize): void {
         const inRange = max(h1 - h0, 0) * max(w1 - w0, 0);
         sum -= inRange * zx;
         const c = load<i32>(cnt + (<usize>(oh * OW + ow) << 2));
+        if (tfl) {
+          // TFLite: sum / count rounded half away from zero (C division truncates)
+          const q = (sum > 0 ? (sum + ((c + 1) >> 1)) : (sum - ((c + 1) >> 1))) / (c + 1) + zy;
+          store<u8>(y, <u8>(q < lo ? lo : q > hi ? hi : q));
+          y += 1;
+          continue;
+        }
         store<u8>(y, <u8>rqScalar(<i64>sum, load<i32>(mults + (<usize>c << 2)), load<i32>(shifts + (<usize>c << 2)), zy, lo, hi));
         y += 1;
       }

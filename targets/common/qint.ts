@@ -6,6 +6,7 @@ import { Node, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { geom3, windowParams } from '../../compiler/ops/conv.js';
 import { opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
+import { stageLen } from '../../compiler/ops/qint.js';
 import type { QConvAttrs, QGemmAttrs } from '../../compiler/ops/qint.js';
 import type { ConstCtx } from './ctx.js';
 
@@ -19,6 +20,15 @@ export function needDtype<T extends string>(c: ConstCtx, id: ValueId, ok: readon
   const d = c.g.typeOf(id).dtype;
   if (!(ok as readonly string[]).includes(d)) throw c.unsupported(`${what} has dtype ${d}; expected ${ok.join(' or ')}`);
   return d as T;
+}
+
+/**
+ * Rejects TFLite's integer arithmetic (rq_mode 'tflite': double rounding, TFLite's ADD scheme and
+ * rounded-division average pool) on a target whose kernels lack it, naming the op.
+ * @param mode the node's rq_mode
+ */
+export function needSingleRounding(c: ConstCtx, mode: string, what: string): void {
+  if (mode === 'tflite') throw c.unsupported(`${what} with TFLite integer arithmetic (rq_mode 'tflite') is not supported on ${c.target} yet`);
 }
 
 /** Per-channel entry k of a list of 1 or n values. */
@@ -58,7 +68,7 @@ export function qconvGeom(c: ConstCtx, n: Node): QConvGeom {
   if (C % G !== 0 || M % G !== 0 || ws[1]! * G !== C) throw c.unsupported(`QConv channels (input ${C}, weight [${ws.join(',')}]) do not match group ${G}`);
   if (bt && bt.size !== M) throw c.unsupported(`QConv bias has ${bt.size} values, expected ${M}`);
   checkChannels(c, 'w_zero_point', a.wZeroPoint.length, M);
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, M);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', stageLen(a.out), M);
   const p = windowParams(a, nd, ws.slice(2), n.op);
   const geo = geom3(xs.slice(2), p, a.autoPad, false, n.op);
   return {
@@ -100,7 +110,7 @@ export function qgemmOperands(c: ConstCtx, n: Node): QGemmOperands {
   if (xs[xs.length - 1] !== K) throw c.unsupported(`QGemm inner dims differ (${xs[xs.length - 1]} vs ${K})`);
   if (bt && bt.size !== N) throw c.unsupported(`QGemm bias has ${bt.size} values, expected ${N}`);
   checkChannels(c, 'w_zero_point', a.wZeroPoint.length, N);
-  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', a.out.mode === 'fixed' ? a.out.multiplier.length : a.out.scale.length, N);
+  if (a.out.yDtype !== 'i32') checkChannels(c, 'multiplier', stageLen(a.out), N);
   return { a, xd, wt, bt, xs, K, N };
 }
 

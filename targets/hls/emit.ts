@@ -25,7 +25,7 @@ import { Tensor, numel, stridesOf } from '../../compiler/ir/tensor.js';
 import { EdgecError, internal, invalid, unsupported, usage } from '../../compiler/errors.js';
 import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
 import { ConvAttrs, FusedAttrs, WindowAttrs, geom3, windowParams, Geom3 } from '../../compiler/ops/conv.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
 import { actParams } from '../../compiler/ops/act.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { roundF16 } from '../../compiler/ir/dtype.js';
@@ -339,7 +339,7 @@ function geomLines(gm: Geom3, withEnd: boolean): string[] {
 function outStageLines(s: OutStage): string[] {
   const [dlo, dhi] = s.yDtype === 'u8' ? [0, 255] : s.yDtype === 'i8' ? [-128, 127] : [-2147483648, 2147483647];
   return [
-    b('out_raw', s.yDtype === 'i32'), b('rq_float', s.mode === 'float'), i64('y_zero_point', s.yZeroPoint),
+    b('out_raw', s.yDtype === 'i32'), b('rq_float', s.mode === 'float'), b('rq_tflite', s.mode === 'tflite'), i64('y_zero_point', s.yZeroPoint),
     i64('clamp_lo', Math.max(dlo, s.lo)), i64('clamp_hi', Math.min(dhi, s.hi)),
   ];
 }
@@ -349,7 +349,8 @@ function qchanArray(e: Emitter, name: string, M: number, zw: number[], s: OutSta
   for (let m = 0; m < M; m++) {
     const k = (arr: number[]) => (arr.length > 1 ? arr[m]! : arr[0] ?? 0);
     const sc = s.mode === 'float' ? k(s.scale) : 0;
-    vals.push(`{${k(zw)}, ${s.mode === 'fixed' && s.yDtype !== 'i32' ? k(s.multiplier) : 0}, ${s.mode === 'fixed' && s.yDtype !== 'i32' ? k(s.shift) : 0}, ${floatLit(sc)}}`);
+    const fx = s.mode !== 'float' && s.yDtype !== 'i32';
+    vals.push(`{${k(zw)}, ${fx ? k(s.multiplier) : 0}, ${fx ? k(s.shift) : 0}, ${floatLit(sc)}}`);
   }
   const lines: string[] = [];
   for (let j = 0; j < vals.length; j += 4) lines.push(`  ${vals.slice(j, j + 4).join(', ')}`);
@@ -634,7 +635,11 @@ function lowerQBinary(e: Emitter, n: Node): void {
   const L = [cfgHead(e, 'broadcast_config', n.op), ...broadcastLines(e, a, bb, os), u('reuse_factor', 1)];
   if (n.op === 'QAdd') {
     const q = e.attrs<QAddAttrs>(n);
-    L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('a_multiplier', q.aMultiplier), i64('b_multiplier', q.bMultiplier),
+    if (q.mode === 'tflite') {
+      L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i('left_shift', q.leftShift), i64('a_multiplier', q.aMultiplier),
+        i('a_shift', q.aShift), i64('b_multiplier', q.bMultiplier), i('b_shift', q.bShift), i64('multiplier', q.multiplier), i('shift', q.shift),
+        i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
+    } else L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('a_multiplier', q.aMultiplier), i64('b_multiplier', q.bMultiplier),
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   } else {
     const q = e.attrs<QMulAttrs>(n);
@@ -643,7 +648,7 @@ function lowerQBinary(e: Emitter, n: Node): void {
   }
   L.push('};');
   e.kernels.add('nnet_merge.h');
-  const k = n.op === 'QAdd' ? 'qadd' : 'qmul';
+  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : 'qadd') : 'qmul';
   e.push([L.join('\n')], [`nnet::${k}<${e.tref(a)}, ${e.tref(bb)}, ${y.ctype}, config${idx}>(${e.ref(a)}, ${e.ref(bb)}, ${y.name});`], {
     kernel: `nnet::${k}`, macs: 0, multipliers: n.op === 'QMul' ? 1 : 0, reuse: 1, iterations: numel(os), weightBits: 0, outBits: y.size * 8, int8: true, requant: true,
   });
@@ -692,6 +697,23 @@ function lowerSoftmax(e: Emitter, n: Node): void {
   });
 }
 
+/** edgec.QSoftmax over the last axis (nnet::qsoftmax, the exp table as a weight array). */
+function lowerQSoftmax(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const xs = e.shape(x);
+  const a = e.attrs<QSoftmaxAttrs>(n);
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  const L = xs[xs.length - 1]!;
+  e.kernels.add('nnet_activation.h');
+  const cfg = [cfgHead(e, 'softmax_config', n.op), u('n_rows', numel(xs) / L), u('n_axis', L), b('signed_out', a.yDtype === 'i8'),
+    f('y_scale', a.yScale), i64('y_zero_point', a.yZeroPoint), '};'];
+  e.addWeight(`t${idx}`, 'float', a.table.map(floatLit), 32);
+  e.push([cfg.join('\n')], [`nnet::qsoftmax<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, t${idx});`], {
+    kernel: 'nnet::qsoftmax', macs: 0, multipliers: 1, reuse: 1, iterations: y.size * 3, weightBits: 256 * 32, outBits: y.size * 8, int8: true, requant: false,
+  });
+}
+
 function lowerPool(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   const xs = e.shape(x);
@@ -722,9 +744,10 @@ function lowerPool(e: Emitter, n: Node): void {
   if (!q && isInt && !isMax) throw unsupported(`${n.op} on ${y.dtype} tensors is not supported by the HLS target (use QAvgPool)`);
   let call: string;
   if (q) {
-    L.push(i64('x_zero_point', qa!.xZeroPoint), i64('y_zero_point', qa!.yZeroPoint), i64('clamp_lo', qa!.lo), i64('clamp_hi', qa!.hi));
-    e.addWeight(`m${idx}`, 'int32_t', qa!.multipliers.map(String), 32);
-    e.addWeight(`s${idx}`, 'int32_t', qa!.shifts.map(String), 32);
+    const tfl = qa!.mode === 'tflite';
+    L.push(i64('x_zero_point', qa!.xZeroPoint), i64('y_zero_point', qa!.yZeroPoint), i64('clamp_lo', qa!.lo), i64('clamp_hi', qa!.hi), b('rq_tflite', tfl));
+    e.addWeight(`m${idx}`, 'int32_t', tfl ? ['0'] : qa!.multipliers.map(String), 32);
+    e.addWeight(`s${idx}`, 'int32_t', tfl ? ['0'] : qa!.shifts.map(String), 32);
     call = `nnet::qavgpool<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, m${idx}, s${idx});`;
   } else call = `nnet::pooling<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`;
   L.push(`  typedef ${isInt ? 'int32_t' : 'float'} accum_t;`, '};');
@@ -776,6 +799,7 @@ function lowerReduce(e: Emitter, n: Node): void {
   let k: string;
   if (q) {
     const s = qa!.out;
+    if (s.mode === 'tflite') throw unsupported("QReduceMean with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target yet");
     L.push(i('op', 1), i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(s), i64('multiplier', s.multiplier[0] ?? 0), i('shift', s.shift[0] ?? 0),
       f('scale', s.scale[0] ?? 0), '  typedef int64_t accum_t;');
     k = 'qreduce_mean';
@@ -1049,6 +1073,7 @@ function lowerRequantize(e: Emitter, n: Node): void {
   const idx = e.index;
   e.kernels.add('nnet_merge.h');
   const s = a.out;
+  if (s.mode === 'tflite' && e.dtype(n.inputs[0]!) === 'i32') throw unsupported("Requantize of an int32 input with rq_mode 'tflite' is not supported by the HLS target");
   const L = [cfgHead(e, 'unary_config', 'requantize'), u('n_elem', y.size), i64('x_zero_point', a.xZeroPoint), ...outStageLines(s),
     i64('multiplier', s.multiplier[0] ?? 0), i('shift', s.shift[0] ?? 0), f('scale', s.scale[0] ?? 0), u('reuse_factor', 1), '};'];
   e.push([L.join('\n')], [`nnet::requantize<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
@@ -1219,7 +1244,7 @@ const LOWER: Record<string, LowerFn> = {
   Add: lowerBinary, Sub: lowerBinary, Mul: lowerBinary, Div: lowerBinary, Max: lowerBinary, Min: lowerBinary, Pow: lowerBinary,
   'edgec.QAdd': lowerQBinary, 'edgec.QMul': lowerQBinary,
   ...Object.fromEntries(Object.keys(ACT_ID).map((k) => [k, lowerUnary])),
-  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax,
+  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax, 'edgec.QSoftmax': lowerQSoftmax,
   MaxPool: lowerPool, AveragePool: lowerPool, GlobalAveragePool: lowerPool, GlobalMaxPool: lowerPool, 'edgec.QAvgPool': lowerPool,
   ...Object.fromEntries(Object.keys(RED_ID).map((k) => [k, lowerReduce])), 'edgec.QReduceMean': lowerReduce,
   BatchNormalization: lowerBatchNorm, LayerNormalization: lowerLayerNorm, Pad: lowerPad,

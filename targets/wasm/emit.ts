@@ -222,7 +222,7 @@ function lowerF16Aware(g: Graph, precision: string): Lowered {
 
 /** True when the graph holds quantizeModel's integer ops (compiler/ops/qint.ts, domain edgec). */
 function isIntegerGraph(g: Graph): boolean {
-  return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|Requantize)$/.test(n.op));
+  return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|QSoftmax|Requantize)$/.test(n.op));
 }
 
 const WASM = defineTarget('wasm', emitWasm, supportsFromTables(LOWERINGS));

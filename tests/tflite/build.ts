@@ -5,7 +5,14 @@
  */
 import { Builder } from 'flatbuffers';
 
-export interface BTensor { shape: number[]; name: string; data?: Float32Array; type?: number; variable?: boolean }
+/** Quantization parameters (QuantizationParameters: scale, zero_point, quantized_dimension). */
+export interface BQuant { scale: number[]; zeroPoint: number[]; axis?: number }
+export interface BTensor {
+  shape: number[]; name: string;
+  /** Constant data (its bytes are stored as they are: an Int8Array / Int32Array for integer tensors). */
+  data?: Float32Array | Int8Array | Uint8Array | Int32Array;
+  type?: number; variable?: boolean; quant?: BQuant;
+}
 export interface BOp {
   /** Builtin code, or a custom op name. */
   code: number | string;
@@ -44,11 +51,26 @@ export function buildTflite(tensors: BTensor[], ops: BOp[], inputs: number[], ou
   const tOffs = tensors.map((t, i) => {
     const name = b.createString(t.name);
     const shape = i32Vec(b, t.shape);
+    let quant = 0;
+    if (t.quant) {
+      b.startVector(4, t.quant.scale.length, 4);
+      for (let k = t.quant.scale.length - 1; k >= 0; k--) b.addFloat32(t.quant.scale[k]!);
+      const sv = b.endVector();
+      b.startVector(8, t.quant.zeroPoint.length, 8);
+      for (let k = t.quant.zeroPoint.length - 1; k >= 0; k--) b.addInt64(BigInt(t.quant.zeroPoint[k]!));
+      const zv = b.endVector();
+      b.startObject(7);
+      b.addFieldOffset(2, sv, 0);
+      b.addFieldOffset(3, zv, 0);
+      b.addFieldInt32(6, t.quant.axis ?? 0, 0);
+      quant = b.endObject();
+    }
     b.startObject(8);
     b.addFieldOffset(0, shape, 0);
     b.addFieldInt8(1, t.type ?? 0, 0);
     b.addFieldInt32(2, bufIndex[i]!, 0);
     b.addFieldOffset(3, name, 0);
+    if (quant) b.addFieldOffset(4, quant, 0);
     if (t.variable) b.addFieldInt8(5, 1, 0);
     return b.endObject();
   });
@@ -170,4 +192,43 @@ export function smallLstm(cellClip: number, peephole: boolean): Uint8Array {
   const y = add({ name: 'y', shape: [1, 3, H] });
   const fields: [number, 'i8' | 'i32' | 'f32', number][] = [[0, 'i8', 4], [1, 'f32', cellClip], [3, 'i8', 0]];
   return buildTflite(t, [{ code: 44, inputs: ins, outputs: [y], options: { type: 71, fields } }], [0], [y]);
+}
+
+/**
+ * An int8 CNN as TFLite's converter writes one: x [1,6,6,2] int8 -> CONV_2D (per-channel int8
+ * filter, int32 bias, RELU) -> DEPTHWISE_CONV_2D -> ADD (with the conv output) -> AVERAGE_POOL_2D
+ * 2x2 -> RESHAPE [1,-1] -> FULLY_CONNECTED 3 -> SOFTMAX (scale 1/256, zero point -128).
+ */
+export function smallQuantCnn(): Uint8Array {
+  const q = (scale: number, zp: number) => ({ scale: [scale], zeroPoint: [zp] });
+  const i8 = (n: number, seed: number) => Int8Array.from(floats(n, seed), (v) => Math.round(v * 127));
+  const i32 = (n: number, seed: number) => Int32Array.from(floats(n, seed), (v) => Math.round(v * 500));
+  const cs = [0.011, 0.007, 0.013, 0.009];
+  const t: BTensor[] = [
+    { name: 'x', shape: [1, 6, 6, 2], type: 9, quant: q(0.04, -3) },
+    { name: 'conv_w', shape: [4, 3, 3, 2], type: 9, data: i8(72, 1), quant: { scale: cs, zeroPoint: [0, 0, 0, 0], axis: 0 } },
+    { name: 'conv_b', shape: [4], type: 2, data: i32(4, 2), quant: { scale: cs.map((s) => s * 0.04), zeroPoint: [0, 0, 0, 0] } },
+    { name: 'conv', shape: [1, 6, 6, 4], type: 9, quant: q(0.05, -128) },
+    { name: 'dw_w', shape: [1, 3, 3, 4], type: 9, data: i8(36, 3), quant: { scale: cs, zeroPoint: [0, 0, 0, 0], axis: 3 } },
+    { name: 'dw_b', shape: [4], type: 2, data: i32(4, 4), quant: { scale: cs.map((s) => s * 0.05), zeroPoint: [0, 0, 0, 0] } },
+    { name: 'dw', shape: [1, 6, 6, 4], type: 9, quant: q(0.06, 7) },
+    { name: 'sum', shape: [1, 6, 6, 4], type: 9, quant: q(0.09, -10) },
+    { name: 'pool', shape: [1, 3, 3, 4], type: 9, quant: q(0.09, -10) },
+    { name: 'shape', shape: [2], data: Int32Array.from([1, -1]), type: 2 },
+    { name: 'flat', shape: [1, 36], type: 9, quant: q(0.09, -10) },
+    { name: 'fc_w', shape: [3, 36], type: 9, data: i8(108, 5), quant: q(0.008, 0) },
+    { name: 'fc_b', shape: [3], type: 2, data: i32(3, 6), quant: q(0.09 * 0.008, 0) },
+    { name: 'fc', shape: [1, 3], type: 9, quant: q(0.1, 2) },
+    { name: 'y', shape: [1, 3], type: 9, quant: q(1 / 256, -128) },
+  ];
+  const ops: BOp[] = [
+    { code: 3, inputs: [0, 1, 2], outputs: [3], options: { type: 1, fields: [[0, 'i8', 0], [1, 'i32', 1], [2, 'i32', 1], [3, 'i8', 1]] } },
+    { code: 4, inputs: [3, 4, 5], outputs: [6], options: { type: 2, fields: [[0, 'i8', 0], [1, 'i32', 1], [2, 'i32', 1], [3, 'i32', 1]] } },
+    { code: 0, inputs: [3, 6], outputs: [7], options: { type: 11, fields: [[0, 'i8', 0]] } },
+    { code: 1, inputs: [7], outputs: [8], options: { type: 5, fields: [[0, 'i8', 1], [1, 'i32', 2], [2, 'i32', 2], [3, 'i32', 2], [4, 'i32', 2]] } },
+    { code: 22, inputs: [8, 9], outputs: [10] },
+    { code: 9, inputs: [10, 11, 12], outputs: [13] },
+    { code: 25, inputs: [13], outputs: [14], options: { type: 9, fields: [[0, 'f32', 1]] } },
+  ];
+  return buildTflite(t, ops, [0], [14]);
 }

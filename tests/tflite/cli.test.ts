@@ -12,6 +12,9 @@ import { HAVE_MODELS, MODELS, cli, rmTmp, tmpDir } from '../cli/helpers.js';
 import { readPb } from '../models/harness.js';
 import { randomTensor } from '../targets/wasm-helpers.js';
 import { buildTflite } from './build.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { runGraph } from '../../compiler/interp/interp.js';
+import { loadModelFile } from '../../compiler/frontends/index.js';
 import { runTflite } from './oracle.js';
 
 const DIR = path.join(MODELS, 'tflite');
@@ -50,6 +53,44 @@ describe('edgec CLI on .tflite files', () => {
       rmTmp(tmp);
     }
   }, 120_000);
+
+  it.runIf(RUN)('int8 TFLite (pretrainedResnet_quant): inspect MACs, compile for wasm, run the artifact on int8 input, run --target ref on it: the same int8 outputs as the reference interpreter', async () => {
+    const tmp = tmpDir();
+    try {
+      const model = path.join(DIR, 'mlperf-tiny/pretrainedResnet_quant.tflite');
+      const i = await cli('inspect', model, '--json');
+      expect(i.code, i.err).toBe(0);
+      expect((JSON.parse(i.out) as { macs: number }).macs / 1e6).toBeCloseTo(12.5, 2);
+      const art = path.join(tmp, 'resnet8');
+      const c = await cli('compile', model, '-o', art);
+      expect(c.code, c.err).toBe(0);
+      const m = JSON.parse(fs.readFileSync(path.join(art, 'manifest.json'), 'utf8')) as { inputs: { dtype: string }[]; outputs: { dtype: string }[] };
+      expect(m.inputs[0]!.dtype).toBe('i8');
+      expect(m.outputs[0]!.dtype).toBe('i8');
+      let s = 11;
+      const x = Tensor.from('i8', [1, 32, 32, 3], Array.from({ length: 3072 }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24) - 128));
+      const inFile = path.join(tmp, 'input_0.pb');
+      fs.writeFileSync(inFile, encodeTensorProtoBytes(x));
+      const want = runGraph(loadModelFile(model), [x])[0]!;
+      for (const target of ['wasm', 'ref']) {
+        const out = path.join(tmp, `out_${target}`);
+        const r = await cli('run', art, '--target', target, '--inputs', inFile, '--out', out);
+        expect(r.code, r.err).toBe(0);
+        const got = readPb(path.join(out, 'output_0.pb'));
+        expect(got.dtype).toBe('i8');
+        expect(Array.from(got.data as Int8Array), target).toEqual(Array.from(want.data as Int8Array));
+      }
+    } finally {
+      rmTmp(tmp);
+    }
+  }, 120_000);
+
+  it.runIf(RUN)('the int8 LSTM (trained_lstm_int8): a one-line unsupported error naming the op, non-zero exit', async () => {
+    const r = await cli('inspect', path.join(DIR, 'tflite-micro/trained_lstm_int8.tflite'));
+    expect(r.code).not.toBe(0);
+    expect(r.err.trim().split('\n')).toHaveLength(1);
+    expect(r.err).toContain('quantized TFLite op UNIDIRECTIONAL_SEQUENCE_LSTM');
+  });
 
   it('a custom op and a malformed file: one-line errors, non-zero exit', async () => {
     const tmp = tmpDir();

@@ -31,6 +31,12 @@ export interface OnnxExportOptions {
   producerName?: string;
   /** producer_version (default ''). */
   producerVersion?: string;
+  /**
+   * Write edgec's internal ops that have no standard-ONNX form (e.g. the integer ops of an imported
+   * int8 TFLite model) as nodes of the custom domain 'edgec' (opset 1), which edgec reads back;
+   * default false: they are an unsupported error.
+   */
+  internalOps?: boolean;
 }
 
 /** IR version matching an ai.onnx opset (the oldest IR that carries it). */
@@ -403,7 +409,7 @@ class Emitter {
  * @param captures for a subgraph, the outer names its captures stand for
  * @param domains collects the domains of every emitted node
  */
-function graphProto(g: Graph, taken: Set<string>, captures: readonly string[], domains: Set<string>, partial = false): onnxproto.onnx.GraphProto {
+function graphProto(g: Graph, taken: Set<string>, captures: readonly string[], domains: Set<string>, partial = false, internalOps = false): onnxproto.onnx.GraphProto {
   const names = nameValues(g, taken, captures);
   // A subgraph whose types inference could not fill (partialTypes, or inside such a subgraph)
   // gets no value_info and untyped outputs: its placeholder types would mislead the reader.
@@ -411,7 +417,7 @@ function graphProto(g: Graph, taken: Set<string>, captures: readonly string[], d
   // A subgraph's captures are bound to the node's implicit inputs, by the outer names.
   const sub = (b: Graph, node: Node): onnxproto.onnx.GraphProto => {
     const implicit = node.inputs.slice(node.inputs.length - implicitInputCount(node)).map((i) => names.get(i!)!);
-    return graphProto(b, taken, implicit, domains, untyped);
+    return graphProto(b, taken, implicit, domains, untyped, internalOps);
   };
   const em = new Emitter(g, names, taken, sub);
   g.orderedNodes().forEach((n, index) => {
@@ -420,6 +426,10 @@ function graphProto(g: Graph, taken: Set<string>, captures: readonly string[], d
     try {
       if (dom === 'edgec') {
         const base = /^Fused(Conv|Gemm|MatMul)$/.exec(n.op)?.[1];
+        if (!base && internalOps) {
+          em.plain(n, n.op, 'edgec', { ...n.attrs }, em.outputNames(n), ctx);
+          return;
+        }
         if (!base) throw unsupported(`internal op edgec.${n.op} cannot be exported to standard ONNX yet`, ctx);
         em.fused(n, base, ctx);
       } else {
@@ -472,7 +482,7 @@ function graphProto(g: Graph, taken: Set<string>, captures: readonly string[], d
  */
 export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
   const usedDomains = new Set<string>();
-  const gp = graphProto(g, new Set<string>(), [], usedDomains);
+  const gp = graphProto(g, new Set<string>(), [], usedDomains, false, !!opts.internalOps);
 
   const m = new onnx.ModelProto();
   const opset = g.opsets[''] ?? g.opset;
@@ -488,6 +498,12 @@ export function exportOnnx(g: Graph, opts: OnnxExportOptions = {}): Uint8Array {
     const o = new onnx.OperatorSetIdProto();
     o.domain = nd;
     o.version = g.opsets[d]! as unknown as typeof o.version;
+    imports.push(o);
+  }
+  if (usedDomains.has('edgec')) {
+    const o = new onnx.OperatorSetIdProto();
+    o.domain = 'edgec';
+    o.version = 1 as unknown as typeof o.version;
     imports.push(o);
   }
   if (!imports.some((o) => o.domain === '')) {

@@ -14,8 +14,9 @@ import { inferShapes } from '../../interp/interp.js';
 import { dce } from '../../passes/dce.js';
 import { PassCtx } from '../../passes/pass.js';
 import { Emitter, LVal, permuteTensor } from '../tfjs/emit.js';
-import { readTflite, TENSOR_TYPES, TflModel, TflSubGraph, TflTensor, builtinName } from './schema.js';
+import { readTflite, TENSOR_TYPES, TflModel, TflOperator, TflSubGraph, TflTensor, builtinName } from './schema.js';
 import { TFLITE_OPS, OpCtx } from './ops.js';
+import { TFLITE_QOPS, isQuantTensor } from './qops.js';
 
 export interface TfliteImportOptions {
   limits?: Limits;
@@ -77,16 +78,27 @@ function checkSupported(m: TflModel, sg: TflSubGraph, fctx: ErrorContext): void 
     const c = m.opcodes[op.opcode];
     if (!c) throw invalid(`operator uses opcode index ${op.opcode}, the model has ${m.opcodes.length} operator codes`, fctx);
     if (c.builtin === 32) custom.add(c.custom || '(unnamed)');
-    else if (!TFLITE_OPS[builtinName(c.builtin)]) missing.add(builtinName(c.builtin));
+    else if (!TFLITE_OPS[builtinName(c.builtin)] && !TFLITE_QOPS[builtinName(c.builtin)]) missing.add(builtinName(c.builtin));
   }
   if (custom.size) throw unsupported(`TFLite custom op${custom.size > 1 ? 's' : ''} ${[...custom].join(', ')} cannot be imported (custom ops have no builtin semantics)`, fctx);
   if (missing.size) throw unsupported(`TFLite builtin op${missing.size > 1 ? 's' : ''} ${[...missing].join(', ')} not supported by the TFLite importer`, fctx);
-  // quantized activations need TFLite's integer kernels, which the importer does not map yet
-  for (const t of sg.tensors) {
-    if (t.quant && (t.type === 9 || t.type === 3 || t.type === 7) && !(m.buffers[t.buffer]?.length)) {
-      throw unsupported(`quantized TFLite models are not supported yet (tensor "${t.name}" is ${TENSOR_TYPES[t.type]} with scale ${t.quant.scale[0]})`, { ...fctx, hint: 'import the float model and quantize with --int8' });
-    }
+  // an operator on quantized activations runs TFLite's integer arithmetic (qops.ts) or is refused
+  const qmissing = new Set<string>();
+  for (const op of sg.operators) {
+    const name = builtinName(m.opcodes[op.opcode]!.builtin);
+    if (quantizedOp(m, sg, op) && !TFLITE_QOPS[name]) qmissing.add(name);
   }
+  if (qmissing.size) {
+    throw unsupported(`quantized TFLite op${qmissing.size > 1 ? 's' : ''} ${[...qmissing].join(', ')} not supported by the TFLite importer (integer kernels: ${Object.keys(TFLITE_QOPS).join(', ')})`, { ...fctx, hint: 'import the float model and quantize with --int8' });
+  }
+}
+
+/** Whether an operator reads or writes a quantized activation (a non-constant integer tensor with quantization). */
+function quantizedOp(m: TflModel, sg: TflSubGraph, op: TflOperator): boolean {
+  return [...op.inputs, ...op.outputs].some((i) => {
+    const t = i >= 0 ? sg.tensors[i] : undefined;
+    return !!t && isQuantTensor(t) && !(m.buffers[t.buffer]?.length);
+  });
 }
 
 /** Imports TFLite flatbuffer bytes (first subgraph) into a Graph. */
@@ -139,7 +151,8 @@ export function importTflite(bytes: Uint8Array, opts: TfliteImportOptions = {}):
     sg.operators.forEach((op, k) => {
       const code = m.opcodes[op.opcode]!;
       const opName = builtinName(code.builtin);
-      const conv = TFLITE_OPS[opName]!;
+      const conv = quantizedOp(m, sg, op) ? TFLITE_QOPS[opName] : TFLITE_OPS[opName];
+      if (!conv) throw unsupported(`TFLite builtin op ${opName} is only supported on quantized (int8/uint8) tensors`);
       const name = (op.outputs[0] !== undefined && op.outputs[0] >= 0 && sg.tensors[op.outputs[0]]?.name) || `${opName.toLowerCase()}_${k}`;
       e.withNodeContext({ node: name, op: opName }, () => {
         const c: OpCtx = {

@@ -116,6 +116,30 @@ Outer:
   }
 }
 
+// edgec.QSoftmax (TFLite's int8/uint8 SOFTMAX) over rows of n_axis values, all in float:
+// e_j = table[255 - max + x_j], s = sum e_j in order, inv = 1 / (s * y_scale),
+// y_j = clamp(round_half_away(e_j * inv) + zy) (uint8 output: trunc(e_j * inv + 0.5f)).
+template<class In, class Out, class CFG>
+void qsoftmax(const In x[], Out y[], const float table[256]) {
+  const int32_t lo = CFG::signed_out ? -128 : 0, hi = CFG::signed_out ? 127 : 255;
+Rows:
+  for (unsigned r = 0; r < CFG::n_rows; r++) {
+    const In *xr = x + r * CFG::n_axis;
+    Out *yr = y + r * CFG::n_axis;
+    int32_t mx = -1000;
+    for (unsigned j = 0; j < CFG::n_axis; j++) mx = (int32_t)xr[j] > mx ? (int32_t)xr[j] : mx;
+    const float *t = table + (255 - mx);
+    float sum = 0.0f;
+    for (unsigned j = 0; j < CFG::n_axis; j++) sum += t[(int32_t)xr[j]];
+    const float inv = 1.0f / (sum * CFG::y_scale);
+    for (unsigned j = 0; j < CFG::n_axis; j++) {
+      const float p = t[(int32_t)xr[j]] * inv;
+      const int32_t q = CFG::signed_out ? (int32_t)std::floor((double)p + 0.5) + CFG::y_zero_point : (int32_t)(p + 0.5f);
+      yr[j] = (Out)(q < lo ? lo : (q > hi ? hi : q));
+    }
+  }
+}
+
 } // namespace nnet
 
 #endif

@@ -227,15 +227,33 @@ inline int32_t rq_fixed_hi(int32_t acc, int32_t M, int n) {
   return (hi + ((int32_t)1 << (n - 33))) >> (n - 32);
 }
 
-// Output stage of QConv/QGemm: raw accumulator (i32 output), fixed-point or float rescale.
+// rq_mode 'tflite': TFLite's MultiplyByQuantizedMultiplier(acc, M, 31 - n): the accumulator shifted
+// left by max(0, 31 - n) (int32, wrapping), SaturatingRoundingDoublingHighMul by M (M >= 0 never
+// saturates: (a * M + 2^30) >> 31), then RoundingDivideByPOT by max(0, n - 31) (half away from zero).
+inline int32_t rq_tflite(int32_t acc, int32_t M, int n) {
+  const int32_t a = n < 31 ? (int32_t)((uint32_t)acc << (31 - n)) : acc;
+  const int32_t h = (int32_t)(((int64_t)a * (int64_t)M + ((int64_t)1 << 30)) >> 31);
+  if (n <= 31) return h;
+  const int e = n - 31;
+  const int32_t mask = (int32_t)(((int64_t)1 << e) - 1);
+  const int32_t threshold = (mask >> 1) + (h < 0 ? 1 : 0);
+  return (h >> e) + ((h & mask) > threshold ? 1 : 0);
+}
+
+// TFLite's integer average: sum / count rounded half away from zero (C division truncates).
+inline int64_t rounded_div(int64_t sum, int64_t count) {
+  return sum > 0 ? (sum + count / 2) / count : (sum - count / 2) / count;
+}
+
+// Output stage of QConv/QGemm: raw accumulator (i32 output), fixed-point, TFLite or float rescale.
 template<class CFG> inline int64_t out_stage(int32_t acc, int32_t M, int n, float s) {
   if (CFG::out_raw) return acc;
-  if (!CFG::rq_float && n >= 33 && n <= 62 && M >= 0) {
+  if (!CFG::rq_float && !CFG::rq_tflite && n >= 33 && n <= 62 && M >= 0) {
     // the same value as rq_fixed (see rq_fixed_hi); |v| <= 2^30 + |zero point| fits int32
     const int32_t v = rq_fixed_hi(acc, M, n) + (int32_t)CFG::y_zero_point;
     return v < (int32_t)CFG::clamp_lo ? CFG::clamp_lo : (v > (int32_t)CFG::clamp_hi ? CFG::clamp_hi : (int64_t)v);
   }
-  int64_t v = CFG::rq_float ? rq_float(acc, s) : rq_fixed(acc, M, n);
+  int64_t v = CFG::rq_float ? rq_float(acc, s) : CFG::rq_tflite ? (int64_t)rq_tflite(acc, M, n) : rq_fixed(acc, M, n);
   return clamp64(v + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
 }
 

@@ -70,6 +70,17 @@ void qadd(const InA a[], const InB b[], Out y[]) {
   })
 }
 
+// int8 QAdd with rq_mode 'tflite' (TFLite's ADD): T = rq_tflite,
+// y = clamp(zy + T(T((a - za) << L, Ma, na) + T((b - zb) << L, Mb, nb), M, n)).
+template<class InA, class InB, class Out, class CFG>
+void qadd_tflite(const InA a[], const InB b[], Out y[]) {
+  NNET_BROADCAST_LOOP(CFG, {
+    const int32_t sa = rq_tflite((int32_t)((uint32_t)((int32_t)a[ia] - CFG::a_zero_point) << CFG::left_shift), CFG::a_multiplier, CFG::a_shift);
+    const int32_t sb = rq_tflite((int32_t)((uint32_t)((int32_t)b[ib] - CFG::b_zero_point) << CFG::left_shift), CFG::b_multiplier, CFG::b_shift);
+    y[i] = (Out)clamp64((int64_t)rq_tflite((int32_t)((uint32_t)sa + (uint32_t)sb), CFG::multiplier, CFG::shift) + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
+  })
+}
+
 // int8 QMul: y = clamp(zy + rq((a - za)(b - zb), M, n)).
 template<class InA, class InB, class Out, class CFG>
 void qmul(const InA a[], const InB b[], Out y[]) {
@@ -128,14 +139,14 @@ Elem:
   }
 }
 
-// Requantize: y = clamp(zy + rq(x - zx)) (per tensor).
+// Requantize: y = clamp(zy + rq(x - zx)) (per tensor; rq_tflite: TFLite's MultiplyByQuantizedMultiplier).
 template<class In, class Out, class CFG>
 void requantize(const In x[], Out y[]) {
 Elem:
   for (unsigned i = 0; i < CFG::n_elem; i++) {
 #pragma HLS PIPELINE II=CFG::reuse_factor
     const int64_t d = (int64_t)x[i] - CFG::x_zero_point;
-    const int64_t v = CFG::rq_float ? rq_float(d, CFG::scale) : rq_fixed(d, CFG::multiplier, CFG::shift);
+    const int64_t v = CFG::rq_float ? rq_float(d, CFG::scale) : CFG::rq_tflite ? (int64_t)rq_tflite((int32_t)d, CFG::multiplier, CFG::shift) : rq_fixed(d, CFG::multiplier, CFG::shift);
     y[i] = (Out)clamp64(v + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
   }
 }

@@ -74,7 +74,8 @@ Planes:
   }
 }
 
-// int8 QAvgPool: y = clamp(zy + rq(sum_window(x - zx), M[cnt-1], n[cnt-1])).
+// int8 QAvgPool: y = clamp(zy + rq(sum_window(x - zx), M[cnt-1], n[cnt-1])); rq_tflite: TFLite's
+// rounded division of the window sum by cnt instead.
 template<class In, class Out, class CFG>
 void qavgpool(const In x[], Out y[], const int32_t mult[], const int32_t shift[]) {
   const unsigned in_plane = CFG::in_d * CFG::in_h * CFG::in_w;
@@ -89,7 +90,7 @@ Planes:
           int64_t acc = 0;
           for_each_window_tap<CFG>(od, oh, ow, [&](unsigned xi, unsigned) { acc += (int32_t)xp[xi] - CFG::x_zero_point; });
           const int cnt = window_count<CFG>(od, oh, ow);
-          const int64_t v = rq_fixed(acc, mult[cnt - 1], shift[cnt - 1]) + CFG::y_zero_point;
+          const int64_t v = (CFG::rq_tflite ? rounded_div(acc, cnt) : rq_fixed(acc, mult[cnt - 1], shift[cnt - 1])) + CFG::y_zero_point;
           y[yi++] = (Out)clamp64(v, CFG::clamp_lo, CFG::clamp_hi);
         }
       }

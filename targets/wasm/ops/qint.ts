@@ -27,11 +27,12 @@ import { dtypeFromOnnx, intRange } from '../../../compiler/ir/dtype.js';
 import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
 import { geom3, readConvAttrs, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
+import { stageLen } from '../../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
 import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
-import { QConvGeom, attrsOf, int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { QConvGeom, attrsOf, int8Lowerings, needDtype, needSingleRounding, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 // type-only: lower.ts imports this module (a value import back would be an ESM cycle)
 import type { LowerCtx, Step, Word } from '../ctx.js';
 
@@ -40,7 +41,7 @@ const NULL: Word = { k: 'null' };
 const SCRATCH: Word = { k: 'scratch' };
 
 /** Flag bits of the int8 kernels (runtime-wasm/assembly/int8.ts). */
-export const QFLAG = { xSigned: 1, ySigned: 2, yI32: 4, float: 8, bSigned: 16, w8: 32, gemmVec: 64, uniformShift: 128, noWrap: 256 } as const;
+export const QFLAG = { xSigned: 1, ySigned: 2, yI32: 4, float: 8, bSigned: 16, w8: 32, gemmVec: 64, uniformShift: 128, noWrap: 256, tflite: 512 } as const;
 
 /** Output pixels per tile of qconv_i8's GEMM path (TILE_PIXELS in int8.ts). */
 const TILE_PIXELS = 256;
@@ -140,7 +141,7 @@ function stageWords(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | nu
   }
   for (let m = 0; m < M; m++) {
     chan[m] = offsetOf(bias, zx, sumW, m);
-    if (out.yDtype !== 'i32' && out.mode === 'fixed') {
+    if (out.yDtype !== 'i32' && out.mode !== 'float') {
       chan[Mp + m] = pick(out.multiplier, m);
       chan[2 * Mp + m] = pick(out.shift, m);
     }
@@ -151,7 +152,7 @@ function stageWords(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | nu
   else if (out.mode === 'float') {
     f |= QFLAG.float;
     scales = c.blob(bytesOf(Float64Array.from({ length: M }, (_, m) => pick(out.scale, m))));
-  }
+  } else if (out.mode === 'tflite') f |= QFLAG.tflite;
   if (out.yDtype === 'i8') f |= QFLAG.ySigned;
   return [c.blob(chan), scales, i32(f), i32(out.yZeroPoint), i32(out.lo), i32(out.hi), i32(M)];
 }
@@ -480,7 +481,8 @@ function lowerRequantize(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8', 'i32'], 'Requantize input');
   const o = a.out;
-  if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('Requantize with per-channel multipliers');
+  if (stageLen(o) !== 1) throw c.unsupported('Requantize with per-channel multipliers');
+  if (o.mode === 'tflite' && xd === 'i32') throw c.unsupported("Requantize of an int32 input with rq_mode 'tflite'");
   const lim = xd === 'i32' ? 2 ** 31 - 1 : 2 ** 24;
   if (!(Math.abs(a.xZeroPoint) <= lim)) throw c.unsupported(`Requantize x_zero_point ${a.xZeroPoint} is out of range for ${xd} input`);
   let flags = o.yDtype === 'i8' ? QFLAG.ySigned : 0;
@@ -488,7 +490,7 @@ function lowerRequantize(c: LowerCtx, n: Node): void {
   if (o.mode === 'float') {
     flags |= QFLAG.float;
     scale = c.blob(bytesOf(new Float64Array([o.scale[0]!])));
-  }
+  } else if (o.mode === 'tflite') flags |= QFLAG.tflite;
   emitQ(c, 'qrequant_i8', [
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, i32(numel(c.shape(x))), i32(xd === 'u8' ? 0 : xd === 'i8' ? 1 : 2), i32(flags),
     i32(a.xZeroPoint), i32(o.multiplier[0] ?? 0), i32(o.shift[0] ?? 0), i32(o.yZeroPoint), i32(o.lo), i32(o.hi), scale,
@@ -508,6 +510,10 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const co = mergeDims(ys, [broadcastStrides(c.shape(aId!), ys), broadcastStrides(c.shape(bId!), ys)], 6);
   if (!co) throw c.unsupported(`${n.op} broadcast over more than 6 non-mergeable dims`);
   if (numel(ys) === 0) return;
+  if (at?.mode === 'tflite') {
+    lowerQAddTflite(c, n, at, ad, bd, co);
+    return;
+  }
   const flags = (ad === 'i8' ? QFLAG.xSigned : 0) | (bd === 'i8' ? QFLAG.bSigned : 0) | (base.yDtype === 'i8' ? QFLAG.ySigned : 0);
   emitQ(c, 'qbinary_i8', [
     qaddr(c, aId!), qaddr(c, bId!), { k: 'buf', id: y, off: 0 }, i32(add ? 0 : 1), i32(flags), i32(base.aZeroPoint), i32(base.bZeroPoint),
@@ -552,6 +558,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8'], 'QReduceMean input');
   const o = a.out;
+  needSingleRounding(c, o.mode, 'QReduceMean');
   if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('QReduceMean with per-channel multipliers');
   const xs = c.shape(x);
   const st = contiguous(xs);
@@ -588,9 +595,10 @@ function lowerQAvgPool(c: LowerCtx, n: Node): void {
   const [OH, OW] = [g.O[1], g.O[2]];
   const table = avgPoolCountsMinus1(g, a.countIncludePad);
   if (!table) throw c.unsupported('QAvgPool has an empty window');
-  const flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (a.yDtype === 'i8' ? QFLAG.ySigned : 0);
+  const tfl = a.mode === 'tflite';
+  const flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (a.yDtype === 'i8' ? QFLAG.ySigned : 0) | (tfl ? QFLAG.tflite : 0);
   emitQ(c, 'qavgpool_i8', [
-    qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(table), c.blob(Int32Array.from(a.multipliers)), c.blob(Int32Array.from(a.shifts)),
+    qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(table), tfl ? NULL : c.blob(Int32Array.from(a.multipliers)), tfl ? NULL : c.blob(Int32Array.from(a.shifts)),
     i32(flags), i32(xs[0]! * xs[1]!), i32(IH), i32(IW), i32(OH), i32(OW), i32(g.K[1]), i32(g.K[2]), i32(g.S[1]), i32(g.S[2]),
     i32(g.P[1]), i32(g.P[2]), i32(a.xZeroPoint), i32(a.yZeroPoint), i32(a.lo), i32(a.hi),
   ], { reads: [x], writes: [y] });
@@ -1004,4 +1012,35 @@ export const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => v
     quantize: lowerQuantizeLinear, dequantize: lowerDequantizeLinear, dynamicQuantize: lowerDynamicQuantizeLinear, convRt: lowerQConvRt,
   }),
   MatMulInteger: lowerQMatMulRt, QLinearMatMul: lowerQMatMulRt,
+  'edgec.QSoftmax': lowerQSoftmax,
 };
+
+/** QAdd with TFLite's scheme (qadd_tfl_i8); `co` is the coalesced broadcast of lowerQBinary. */
+function lowerQAddTflite(c: LowerCtx, n: Node, a: QAddAttrs, ad: string, bd: string, co: { dims: number[]; strides: number[][] }): void {
+  const [aId, bId] = n.inputs;
+  const y = n.outputs[0]!;
+  if (numel(c.shape(y)) === 0) return;
+  const flags = (ad === 'i8' ? QFLAG.xSigned : 0) | (bd === 'i8' ? QFLAG.bSigned : 0) | (a.yDtype === 'i8' ? QFLAG.ySigned : 0);
+  emitQ(c, 'qadd_tfl_i8', [
+    qaddr(c, aId!), qaddr(c, bId!), { k: 'buf', id: y, off: 0 }, i32(flags), i32(a.aZeroPoint), i32(a.bZeroPoint),
+    i32(a.aMultiplier), i32(a.aShift), i32(a.bMultiplier), i32(a.bShift), i32(a.multiplier), i32(a.shift), i32(a.leftShift),
+    i32(a.yZeroPoint), i32(a.lo), i32(a.hi), ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32),
+  ], { reads: [aId!, bId!], writes: [y] });
+}
+
+/** edgec.QSoftmax (qsoftmax_i8) over the last axis. */
+function lowerQSoftmax(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QSoftmaxAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xd = needDtype(c, x, ['i8', 'u8'], 'QSoftmax input');
+  const xs = c.shape(x);
+  const L = xs[xs.length - 1]!;
+  const total = numel(xs);
+  if (total === 0) return;
+  const flags = (xd === 'i8' ? QFLAG.xSigned : 0) | (a.yDtype === 'i8' ? QFLAG.ySigned : 0);
+  emitQ(c, 'qsoftmax_i8', [
+    qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(bytesOf(Float32Array.from(a.table))), i32(total / L), i32(L), i32(flags),
+    { k: 'f', v: a.yScale }, i32(a.yZeroPoint),
+  ], { reads: [x], writes: [y] });
+}

@@ -28,7 +28,7 @@ import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
-import { int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { int8Lowerings, needDtype, needSingleRounding, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 import { stridesOf } from '../wgsl/shader.js';
 import { f32Parts, wordsOf } from '../wgsl/qshader.js';
 import { QOut, convTapTable } from '../kernels/qint.js';
@@ -55,6 +55,8 @@ function scaleParts(c: LowerCtx, s: number): [number, number] {
  * @param bias int32 bias or null
  */
 function stageTable(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | null): { st: Operand; out: QOut } {
+  needSingleRounding(c, out.mode, 'an integer op');
+  if (out.mode === 'tflite') throw c.unsupported('rq_mode tflite');
   const t = new Int32Array(3 * Math.max(1, M));
   for (let m = 0; m < M; m++) {
     t[3 * m] = bias ? bias[m]! : 0;
@@ -69,6 +71,8 @@ function stageTable(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | nu
 
 /** Per-tensor output stage as kernel constants. */
 function stageConst(c: LowerCtx, out: OutStage, what: string): QOut {
+  needSingleRounding(c, out.mode, what);
+  if (out.mode === 'tflite') throw c.unsupported(what);
   if ((out.mode === 'fixed' ? out.multiplier.length : out.scale.length) !== 1) throw c.unsupported(`${what} with per-channel multipliers`);
   const k: [number, number] = out.mode === 'fixed' ? [out.multiplier[0]!, out.shift[0]!] : scaleParts(c, out.scale[0]!);
   return { y: out.yDtype, mode: out.mode, zp: out.yZeroPoint, lo: out.lo, hi: out.hi, k };
@@ -155,6 +159,7 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const add = n.op === 'QAdd';
   const at = add ? attrsOf<QAddAttrs>(c, n) : null;
   const mt = add ? null : attrsOf<QMulAttrs>(c, n);
+  if (at) needSingleRounding(c, at.mode, 'QAdd');
   const base = (at ?? mt)!;
   const ys = c.shape(y);
   if (numel(ys) === 0) return;
@@ -199,6 +204,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
 
 function lowerQAvgPool(c: LowerCtx, n: Node): void {
   const a = attrsOf<QAvgPoolAttrs>(c, n);
+  needSingleRounding(c, a.mode, 'QAvgPool');
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'QAvgPool input');

@@ -1,7 +1,7 @@
 /**
  * The `tflite` fuzz target: importTflite (flatbuffer reader + op mapping + shape inference), then
- * the reference interpreter on zero inputs when small. Seeds: a small CNN written in code
- * (tests/tflite/build.ts) and the small .tflite files of ../shared/models/tflite when present.
+ * the reference interpreter on zero inputs when small. Seeds: a small float CNN, two LSTMs and an
+ * int8 CNN (TFLite's integer operators) written in code (tests/tflite/build.ts) and the small .tflite files of ../shared/models/tflite when present.
  * Flatbuffer-aware mutations overwrite aligned offset words (uoffset/soffset/vector lengths) and
  * 16-bit vtable entries with boundary values, on top of the generic byte mutators.
  */
@@ -12,7 +12,7 @@ import { Target } from './campaign.js';
 import { mutateBytes } from './bytes.js';
 import { Rng } from './rng.js';
 import { FUZZ_LIMITS, runIfSmall } from './targets.js';
-import { smallCnn, smallLstm } from '../../tflite/build.js';
+import { smallCnn, smallLstm, smallQuantCnn } from '../../tflite/build.js';
 import { MODELS_DIR } from '../../models/harness.js';
 
 /** Small shared .tflite files (a mutated 1 MB model costs too much per execution). */
@@ -53,7 +53,7 @@ function mutateFlatbuffer(b: Uint8Array, r: Rng): Uint8Array {
 }
 
 export function tfliteTarget(): Target {
-  const seeds = [smallCnn(), smallLstm(0, true), smallLstm(0.5, false), ...sharedSeeds()];
+  const seeds = [smallCnn(), smallLstm(0, true), smallLstm(0.5, false), smallQuantCnn(), ...sharedSeeds()];
   return {
     name: 'tflite',
     seeds,

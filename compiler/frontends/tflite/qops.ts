@@ -1,0 +1,352 @@
+/**
+ * Quantized (integer) TFLite operators as edgec's integer ops (compiler/ops/qint.ts) with TFLite's
+ * arithmetic: `rq_mode: 'tflite'` requantization (MultiplyByQuantizedMultiplier, double rounding)
+ * for CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED, TFLite's ADD/SUB scheme (left shift 20,
+ * per-input multipliers), AVERAGE_POOL_2D's rounded division and SOFTMAX's float exp table.
+ * Multipliers are derived from the tensors' scales as TFLite's Prepare does (double arithmetic,
+ * QuantizeMultiplier with frexp and round-half-away), so a model runs bit-identically to TFLite's
+ * integer kernels. Layout-only ops (RESHAPE, ...) keep their float converters, checked to keep
+ * the quantization parameters.
+ */
+import { ValueId } from '../../ir/graph.js';
+import { Tensor } from '../../ir/tensor.js';
+import { invalid, unsupported } from '../../errors.js';
+import { LVal, permuteTensor } from '../tfjs/emit.js';
+import { Conv2dSpec, pad, pool2d, windowPads } from '../tfjs/nn.js';
+import { OpConverter, OpCtx, TFLITE_OPS } from './ops.js';
+import { TENSOR_TYPES, TflQuant, TflTensor } from './schema.js';
+
+/** TFLite tensor type codes of quantized activations: INT8, UINT8, INT16. */
+const QUANT_TYPES = new Set([9, 3, 7]);
+
+/** Whether a tensor is a quantized (integer) value: int8/uint8/int16 with quantization parameters. */
+export function isQuantTensor(t: TflTensor): boolean {
+  return QUANT_TYPES.has(t.type) && !!t.quant && t.quant.scale.length > 0;
+}
+
+/** TFLite's QuantizeMultiplier (quantization_util.cc) as edgec's (M, n): m ~= M * 2^-n, n = 31 - shift. */
+export function tfliteMultiplier(m: number): { multiplier: number; shift: number } {
+  if (!Number.isFinite(m) || m < 0) throw invalid(`requantization multiplier ${m} must be finite and >= 0`);
+  if (m === 0) return { multiplier: 0, shift: 31 };
+  // frexp: m = q * 2^e, q in [0.5, 1)
+  let e = Math.floor(Math.log2(m)) + 1;
+  if (m / 2 ** e >= 1) e += 1;
+  if (m / 2 ** e < 0.5) e -= 1;
+  let q = Math.round((m / 2 ** e) * 2 ** 31); // TfLiteRound: half away from zero (q > 0)
+  if (q === 2 ** 31) {
+    q /= 2;
+    e += 1;
+  }
+  if (e < -31) return { multiplier: 0, shift: 31 };
+  if (e > 30) {
+    e = 30;
+    q = 2 ** 31 - 1;
+  }
+  return { multiplier: q, shift: 31 - e };
+}
+
+/** The quantization parameters of tensor j's value (input or output), checked. */
+function quantOf(t: TflTensor, what: string): TflQuant {
+  const q = t.quant;
+  if (!q || q.scale.length === 0) throw invalid(`${what} "${t.name}" has no quantization parameters`);
+  if (q.scale.some((s) => !(s > 0) || !Number.isFinite(s))) throw invalid(`${what} "${t.name}" has a non-positive scale`);
+  return q;
+}
+
+/** Per-tensor scale and zero point of an activation tensor. */
+function act(t: TflTensor, what: string): { s: number; z: number; dt: 'i8' | 'u8' } {
+  if (t.type !== 9 && t.type !== 3) throw unsupported(`${what} "${t.name}" is ${TENSOR_TYPES[t.type]}; quantized TFLite activations must be int8 or uint8`);
+  const q = quantOf(t, what);
+  if (q.scale.length !== 1) throw unsupported(`${what} "${t.name}" has per-channel quantization; activations must be per-tensor`);
+  return { s: q.scale[0]!, z: q.zeroPoint[0] ?? 0, dt: t.type === 9 ? 'i8' : 'u8' };
+}
+
+/** CalculateActivationRangeQuantized: the fused activation's clamp in the output's integer domain. */
+function actRange(code: number, s: number, z: number, dt: 'i8' | 'u8'): [number, number] {
+  const [qmin, qmax] = dt === 'i8' ? [-128, 127] : [0, 255];
+  const q = (f: number): number => {
+    const v = Math.fround(f / s);
+    return z + Math.sign(v) * Math.round(Math.abs(v));
+  };
+  switch (code) {
+    case 0: return [qmin, qmax];
+    case 1: return [Math.max(qmin, q(0)), qmax];
+    case 2: return [Math.max(qmin, q(-1)), Math.min(qmax, q(1))];
+    case 3: return [Math.max(qmin, q(0)), Math.min(qmax, q(6))];
+    default: throw unsupported(`fused activation function ${code} on a quantized operator is not supported`);
+  }
+}
+
+function constOf(c: OpCtx, j: number, what: string): Tensor {
+  const v = c.input(j);
+  const t = v.tf !== undefined ? c.e.constOf(v.tf) : undefined;
+  if (!t) throw unsupported(`quantized ${c.opName} ${what} must be a constant`);
+  return t;
+}
+
+/** Integer weights and their per-channel (or per-tensor) scales and zero points along `axis`. */
+function weights(c: OpCtx, j: number, n: number): { w: Tensor; scales: number[]; zps: number[] } {
+  const w = constOf(c, j, 'weights');
+  if (w.dtype !== 'i8' && w.dtype !== 'u8') throw unsupported(`quantized ${c.opName} weights of type ${w.dtype} are not supported (int8/uint8 are)`);
+  const q = quantOf(c.inTensor(j), `${c.opName} weights`);
+  if (q.scale.length !== 1 && q.scale.length !== n) throw invalid(`${c.opName} weights have ${q.scale.length} scales for ${n} output channels`);
+  const zps = q.zeroPoint.length ? q.zeroPoint : [0];
+  return { w, scales: q.scale, zps: zps.length === 1 || zps.every((z) => z === zps[0]) ? [zps[0]!] : zps };
+}
+
+function biasOf(c: OpCtx, j: number, n: number): ValueId | null {
+  if (!c.hasInput(j)) return null;
+  const b = constOf(c, j, 'bias');
+  if (b.dtype !== 'i32') throw unsupported(`quantized ${c.opName} bias of type ${b.dtype} is not supported (int32 is)`);
+  if (b.size !== n) throw invalid(`${c.opName} bias has ${b.size} values, expected ${n}`);
+  return c.e.tf(c.input(j));
+}
+
+/** The QConv/QGemm output stage: TFLite per-channel multipliers input_scale * w_scale / output_scale (double). */
+function outStage(sx: number, scales: number[], y: { s: number; z: number; dt: 'i8' | 'u8' }, code: number) {
+  const fm = scales.map((sw) => tfliteMultiplier((sx * sw) / y.s));
+  const [lo, hi] = actRange(code, y.s, y.z, y.dt);
+  return {
+    rq_mode: 'tflite', multiplier: fm.map((f) => f.multiplier), shift: fm.map((f) => f.shift),
+    y_zero_point: y.z, y_dtype: y.dt, clamp_lo: lo, clamp_hi: hi,
+  };
+}
+
+function spec(padding: number, sh: number, sw: number, dh = 1, dw = 1): Conv2dSpec {
+  if (padding !== 0 && padding !== 1) throw invalid(`padding ${padding} is not SAME (0) or VALID (1)`);
+  for (const v of [sh, sw, dh, dw]) if (!Number.isInteger(v) || v < 1) throw invalid(`stride/dilation ${v} must be a positive integer`);
+  return { padding: padding === 0 ? 'SAME' : 'VALID', strides: [sh, sw], dilations: [dh, dw] };
+}
+
+/** CONV_2D / DEPTHWISE_CONV_2D as edgec.QConv (channels-first, weights OIHW). */
+function qconv(depthwise: boolean): OpConverter {
+  return (c) => {
+    const o = c.op.options;
+    const e = c.e;
+    const s = depthwise
+      ? spec(o?.u8(0) ?? 0, o?.i32(2, 1) ?? 1, o?.i32(1, 1) ?? 1, o?.i32(6, 1) ?? 1, o?.i32(5, 1) ?? 1)
+      : spec(o?.u8(0) ?? 0, o?.i32(2, 1) ?? 1, o?.i32(1, 1) ?? 1, o?.i32(5, 1) ?? 1, o?.i32(4, 1) ?? 1);
+    const x = act(c.inTensor(0), `${c.opName} input`);
+    const y = act(c.outTensor(0), `${c.opName} output`);
+    const wt = constOf(c, 1, 'filter');
+    if (wt.shape.length !== 4) throw invalid(`${c.opName} filter must have rank 4, got [${wt.shape.join(',')}]`);
+    const xc = e.cf(c.input(0));
+    const [, ch, h, wd] = e.shape(xc, `${c.opName} input`, 1);
+    let co: number, kh: number, kw: number, group: number, perm: number[];
+    if (depthwise) {
+      [, kh, kw, co] = wt.shape as [number, number, number, number];
+      if (wt.shape[0] !== 1 || co % ch! !== 0) throw invalid(`DEPTHWISE_CONV_2D filter [${wt.shape.join(',')}] does not fit ${ch} input channels`);
+      group = ch!;
+      perm = [3, 0, 1, 2];
+    } else {
+      let ci: number;
+      [co, kh, kw, ci] = wt.shape as [number, number, number, number];
+      if (ci < 1 || ch! % ci !== 0 || co % (ch! / ci) !== 0) throw invalid(`CONV_2D filter [${wt.shape.join(',')}] does not fit ${ch} input channels`);
+      group = ch! / ci;
+      perm = [0, 3, 1, 2];
+    }
+    const { scales, zps } = weights(c, 1, co);
+    const wv = e.const(`${c.name}/filter_oihw`, permuteTensor(wt, perm));
+    const b = biasOf(c, 2, co);
+    const code = o?.i8(depthwise ? 4 : 3, 0) ?? 0;
+    const yv = e.op('QConv', b === null ? [xc, wv] : [xc, wv, b], {
+      kernel_shape: [kh, kw], strides: [...s.strides], dilations: [...s.dilations], pads: windowPads(s, h!, wd!, kh, kw), group,
+      x_zero_point: x.z, w_zero_point: zps, ...outStage(x.s, scales, y, code),
+    }, c.name, 'edgec');
+    return [{ cf: yv }];
+  };
+}
+
+/** FULLY_CONNECTED as edgec.QGemm (weights [N, K], trans_b). */
+function qfullyConnected(c: OpCtx): LVal[] {
+  const o = c.op.options;
+  const e = c.e;
+  if ((o?.u8(1, 0) ?? 0) !== 0) throw unsupported('FULLY_CONNECTED shuffled weights format is not supported');
+  const keep = o?.bool(2, false) ?? false;
+  const x = act(c.inTensor(0), 'FULLY_CONNECTED input');
+  const y = act(c.outTensor(0), 'FULLY_CONNECTED output');
+  const wt = constOf(c, 1, 'weights');
+  if (wt.shape.length !== 2) throw invalid(`FULLY_CONNECTED weights must have rank 2, got [${wt.shape.join(',')}]`);
+  const [n, k] = wt.shape as [number, number];
+  const { scales, zps } = weights(c, 1, n);
+  const xv = e.tf(c.input(0));
+  const xs = e.type(xv).shape;
+  if (keep && xs[xs.length - 1] !== k) throw invalid(`FULLY_CONNECTED input's last dim ${String(xs[xs.length - 1])} differs from the weights' ${k}`);
+  const total = xs.every((d) => typeof d === 'number') ? (xs as number[]).reduce((p, q) => p * q, 1) : -1;
+  if (!keep && total >= 0 && total % k !== 0) throw invalid(`FULLY_CONNECTED input [${xs.join(',')}] does not flatten to rows of ${k}`);
+  const x2 = keep || (xs.length === 2 && xs[1] === k) ? xv : e.op('Reshape', [xv, e.i64(`${c.name}/rows`, [-1, k])], {}, `${c.name}/flatten`);
+  const b = biasOf(c, 2, n);
+  const yv = e.op('QGemm', b === null ? [x2, e.tf(c.input(1))] : [x2, e.tf(c.input(1)), b], {
+    trans_b: 1, x_zero_point: x.z, w_zero_point: zps, ...outStage(x.s, scales, y, o?.i8(0, 0) ?? 0),
+  }, c.name, 'edgec');
+  return [{ tf: yv }];
+}
+
+/** AVERAGE_POOL_2D: edgec.QAvgPool with TFLite's rounded division of the raw sum. */
+function qavgPool(c: OpCtx): LVal[] {
+  const o = c.op.options;
+  if (!o) throw invalid('AVERAGE_POOL_2D has no Pool2DOptions');
+  const s = spec(o.u8(0), o.i32(2, 1), o.i32(1, 1));
+  const k: [number, number] = [o.i32(4, 0), o.i32(3, 0)];
+  if (k[0] < 1 || k[1] < 1) throw invalid(`AVERAGE_POOL_2D filter ${k[0]}x${k[1]} must be positive`);
+  const x = act(c.inTensor(0), 'AVERAGE_POOL_2D input');
+  const y = act(c.outTensor(0), 'AVERAGE_POOL_2D output');
+  if (x.s !== y.s || x.z !== y.z || x.dt !== y.dt) throw unsupported('quantized AVERAGE_POOL_2D with different input and output quantization is not supported (TFLite requires them equal)');
+  const e = c.e;
+  const xc = e.cf(c.input(0));
+  const [, , h, w] = e.shape(xc, 'AVERAGE_POOL_2D input', 1);
+  const [lo, hi] = actRange(o.i8(5, 0), y.s, y.z, y.dt);
+  const yv = e.op('QAvgPool', [xc], {
+    kernel_shape: [...k], strides: [...s.strides], pads: windowPads(s, h!, w!, k[0], k[1]), count_include_pad: 0, rq_mode: 'tflite',
+    x_zero_point: 0, y_zero_point: 0, y_dtype: y.dt, clamp_lo: lo, clamp_hi: hi,
+  }, c.name, 'edgec');
+  return [{ cf: yv }];
+}
+
+/** SOFTMAX: edgec.QSoftmax with TFLite's table expf(-input_scale * beta * d) (float32). */
+function qsoftmax(c: OpCtx): LVal[] {
+  const beta = c.op.options?.f32(0, 1) ?? 1;
+  const x = act(c.inTensor(0), 'SOFTMAX input');
+  const y = act(c.outTensor(0), 'SOFTMAX output');
+  const f = Math.fround;
+  const scale = f(-x.s * beta);
+  const table = new Array<number>(256);
+  for (let v = 0; v <= 255; v++) table[255 - v] = f(Math.exp(f(scale * v)));
+  const xv = c.e.tf(c.input(0));
+  return [{ tf: c.e.op('QSoftmax', [xv], { table, y_scale: y.s, y_zero_point: y.z, y_dtype: y.dt }, c.name, 'edgec') }];
+}
+
+/** ADD: edgec.QAdd with TFLite's scheme (add.cc Prepare, int8 and uint8). */
+function qadd(): OpConverter {
+  return (c) => {
+    const a = act(c.inTensor(0), `${c.opName} input A`);
+    const b = act(c.inTensor(1), `${c.opName} input B`);
+    const y = act(c.outTensor(0), `${c.opName} output`);
+    if (a.dt !== y.dt || b.dt !== y.dt) throw unsupported(`quantized ${c.opName} with mixed integer types is not supported`);
+    const leftShift = 20;
+    const twiceMax = 2 * Math.max(a.s, b.s);
+    const ma = tfliteMultiplier(a.s / twiceMax);
+    const mb = tfliteMultiplier(b.s / twiceMax);
+    const my = tfliteMultiplier(twiceMax / (2 ** leftShift * y.s));
+    const [lo, hi] = actRange(c.op.options?.i8(0, 0) ?? 0, y.s, y.z, y.dt);
+    const e = c.e;
+    const va = c.input(0), vb = c.input(1);
+    const cf = e.lrank(va) === 4 && e.lrank(vb) === 4 && (va.cf !== undefined || vb.cf !== undefined);
+    const ia = cf ? e.cf(va) : e.tf(va);
+    const ib = cf ? e.cf(vb) : e.tf(vb);
+    const yv = e.op('QAdd', [ia, ib], {
+      rq_mode: 'tflite', left_shift: leftShift, a_zero_point: a.z, b_zero_point: b.z,
+      a_multiplier: ma.multiplier, a_shift: ma.shift, b_multiplier: mb.multiplier, b_shift: mb.shift,
+      multiplier: my.multiplier, shift: my.shift, y_zero_point: y.z, y_dtype: y.dt, clamp_lo: lo, clamp_hi: hi,
+    }, c.name, 'edgec');
+    return [cf ? { cf: yv } : { tf: yv }];
+  };
+}
+
+/** A layout/data-movement op on integers: the float converter, the output keeping the input's quantization. */
+function sameQuant(op: string, conv: OpConverter = TFLITE_OPS[op]!): OpConverter {
+  return (c) => {
+    const qi = c.inTensor(0).quant;
+    for (let j = 0; j < c.op.outputs.length; j++) {
+      const qo = c.outTensor(j).quant;
+      if (c.inTensor(0).type !== c.outTensor(j).type || !qi || !qo || qi.scale[0] !== qo.scale[0] || (qi.zeroPoint[0] ?? 0) !== (qo.zeroPoint[0] ?? 0)) {
+        throw unsupported(`quantized ${op} that changes the quantization parameters is not supported`);
+      }
+    }
+    return conv(c);
+  };
+}
+
+/** MAX_POOL_2D on integers: MaxPool (a fused activation is a clamp in the integer domain). */
+function qmaxPool(c: OpCtx): LVal[] {
+  const o = c.op.options;
+  const y = act(c.outTensor(0), 'MAX_POOL_2D output');
+  if ((o?.i8(5, 0) ?? 0) !== 0) {
+    const [lo, hi] = actRange(o!.i8(5, 0), y.s, y.z, y.dt);
+    const [dlo, dhi] = y.dt === 'i8' ? [-128, 127] : [0, 255];
+    if (lo !== dlo || hi !== dhi) throw unsupported('quantized MAX_POOL_2D with a clamping fused activation is not supported');
+  }
+  return sameQuant('MAX_POOL_2D', (c2) => {
+    const s = spec(o?.u8(0) ?? 0, o?.i32(2, 1) ?? 1, o?.i32(1, 1) ?? 1);
+    return [pool2d(c2.e, c2.input(0), 'max', [o?.i32(4, 0) ?? 0, o?.i32(3, 0) ?? 0], s, c2.name)];
+  })(c);
+}
+
+/** PAD / PADV2 on integers: the pad value is the output zero point (PAD) or the given constant (PADV2). */
+function qpad(c: OpCtx): LVal[] {
+  const x = act(c.inTensor(0), `${c.opName} input`);
+  const y = act(c.outTensor(0), `${c.opName} output`);
+  if (x.s !== y.s || x.z !== y.z || x.dt !== y.dt) throw unsupported(`quantized ${c.opName} that changes the quantization parameters is not supported`);
+  const e = c.e;
+  const p = constOf(c, 1, 'paddings').toNumbers();
+  const r = e.lrank(c.input(0));
+  if (p.length !== 2 * r) throw invalid(`${c.opName} paddings have ${p.length} values, the input has rank ${r}`);
+  const pairs = Array.from({ length: r }, (_, i) => [p[2 * i]!, p[2 * i + 1]!] as [number, number]);
+  if (pairs.some(([a, b]) => a < 0 || b < 0)) throw invalid(`${c.opName} paddings must be non-negative`);
+  let v = y.z;
+  if (c.hasInput(2)) {
+    const t = constOf(c, 2, 'constant value');
+    if (t.size !== 1 || t.dtype !== y.dt) throw invalid(`${c.opName} constant value must be one ${y.dt} value`);
+    v = t.get(0);
+  }
+  return [pad(e, c.input(0), pairs, 'constant', e.scalar(`${c.name}/value`, y.dt, v), c.name)];
+}
+
+/** QUANTIZE of an int8/uint8 value (TFLite's Requantize): edgec.Requantize with TFLite's multiplier. */
+function qquantize(c: OpCtx): LVal[] {
+  const it = c.inTensor(0);
+  if (it.type !== 9 && it.type !== 3) throw unsupported(`quantized QUANTIZE of a ${TENSOR_TYPES[it.type]} input is not supported (int8/uint8 requantization is; TFLite rounds float quantization half away from zero)`);
+  const x = act(it, 'QUANTIZE input');
+  const y = act(c.outTensor(0), 'QUANTIZE output');
+  const m = tfliteMultiplier(x.s / y.s);
+  const e = c.e;
+  const v = c.input(0);
+  const attrs = { x_zero_point: x.z, rq_mode: 'tflite', multiplier: [m.multiplier], shift: [m.shift], y_zero_point: y.z, y_dtype: y.dt };
+  if (v.cf !== undefined) return [{ cf: e.op('Requantize', [v.cf], attrs, c.name, 'edgec') }];
+  return [{ tf: e.op('Requantize', [e.tf(v)], attrs, c.name, 'edgec') }];
+}
+
+/** DEQUANTIZE of an int8/uint8 value: (x - zero_point) * scale in float32, as DequantizeLinear. */
+function qdequantize(c: OpCtx): LVal[] {
+  const x = act(c.inTensor(0), 'DEQUANTIZE input');
+  const e = c.e;
+  const s = e.scalar(`${c.name}/scale`, 'f32', x.s);
+  const z = e.scalar(`${c.name}/zero_point`, x.dt, x.z);
+  const v = c.input(0);
+  if (v.cf !== undefined) return [{ cf: e.op('DequantizeLinear', [v.cf, s, z], {}, c.name) }];
+  return [{ tf: e.op('DequantizeLinear', [e.tf(v), s, z], {}, c.name) }];
+}
+
+/** CONCATENATION on integers: every input with the output's quantization, no clamping activation. */
+function qconcat(c: OpCtx): LVal[] {
+  const y = act(c.outTensor(0), 'CONCATENATION output');
+  c.op.inputs.forEach((_, j) => {
+    const x = act(c.inTensor(j), `CONCATENATION input ${j}`);
+    if (x.s !== y.s || x.z !== y.z || x.dt !== y.dt) throw unsupported('quantized CONCATENATION of inputs with other quantization parameters than the output (a requantizing concat) is not supported');
+  });
+  if ((c.op.options?.i8(1, 0) ?? 0) !== 0) throw unsupported('quantized CONCATENATION with a fused activation is not supported');
+  return TFLITE_OPS['CONCATENATION']!(c);
+}
+
+/**
+ * Converters of quantized operators by builtin name. An operator whose activations are quantized
+ * and has no entry here is rejected by name (import.ts), never run with float semantics.
+ */
+export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
+  CONV_2D: qconv(false),
+  DEPTHWISE_CONV_2D: qconv(true),
+  FULLY_CONNECTED: qfullyConnected,
+  AVERAGE_POOL_2D: qavgPool,
+  MAX_POOL_2D: qmaxPool,
+  SOFTMAX: qsoftmax,
+  ADD: qadd(),
+  PAD: qpad,
+  PADV2: qpad,
+  CONCATENATION: qconcat,
+  QUANTIZE: qquantize,
+  DEQUANTIZE: qdequantize,
+  RESHAPE: sameQuant('RESHAPE'),
+  SQUEEZE: sameQuant('SQUEEZE'),
+  EXPAND_DIMS: sameQuant('EXPAND_DIMS'),
+  TRANSPOSE: sameQuant('TRANSPOSE'),
+};
