@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -229,14 +230,29 @@ int main() {
         out[r * L + j] = std::max(std::min(127, prob_quantized), -128);
       }
     }
-  } else if (opcode == 114) {  // QUANTIZE int8 -> int8 (quantize.cc: Requantize)
+  } else if (opcode == 114) {  // QUANTIZE (quantize.cc; opts: [input type, output type], 0 int8, 1 uint8, 2 float32)
+    // float32 input: AffineQuantize (optimized_ops / reference_ops, float division, TfLiteRound);
+    // integer input: Requantize. float32 data arrive as their IEEE-754 bit patterns.
     const T& x = ts[0];
-    int32_t m;
-    int s;
-    QuantizeMultiplier(static_cast<double>(x.scales[0]) / static_cast<double>(y.scales[0]), &m, &s);
-    for (long long i = 0; i < ysize; ++i) {
-      const int32_t v = MultiplyByQuantizedMultiplier(static_cast<int32_t>(x.data[i]) - x.zp, m, s) + y.zp;
-      out[i] = std::min(127, std::max(-128, v));
+    const int xt = nopts > 0 ? o[0] : 0, yt = nopts > 1 ? o[1] : 0;
+    const int32_t qmin = yt == 1 ? 0 : -128, qmax = yt == 1 ? 255 : 127;
+    if (xt == 2) {
+      const float scale = y.scales[0];
+      for (long long i = 0; i < ysize; ++i) {
+        const uint32_t bits = static_cast<uint32_t>(x.data[i]);
+        float val;
+        std::memcpy(&val, &bits, 4);
+        const int32_t unclamped = static_cast<int32_t>(std::round(val / scale)) + y.zp;
+        out[i] = std::min(std::max(unclamped, qmin), qmax);
+      }
+    } else {
+      int32_t m;
+      int s;
+      QuantizeMultiplier(static_cast<double>(x.scales[0]) / static_cast<double>(y.scales[0]), &m, &s);
+      for (long long i = 0; i < ysize; ++i) {
+        const int32_t v = MultiplyByQuantizedMultiplier(static_cast<int32_t>(x.data[i]) - x.zp, m, s) + y.zp;
+        out[i] = std::min(qmax, std::max(qmin, v));
+      }
     }
   } else if (opcode == 34) {  // PAD (rank 4, NHWC): the output zero point outside the input
     const T& x = ts[0];

@@ -292,15 +292,24 @@ function qpad(c: OpCtx): LVal[] {
   return [pad(e, c.input(0), pairs, 'constant', e.scalar(`${c.name}/value`, y.dt, v), c.name)];
 }
 
-/** QUANTIZE of an int8/uint8 value (TFLite's Requantize): edgec.Requantize with TFLite's multiplier. */
+/**
+ * QUANTIZE: of a float32 value, edgec.TflQuantize (TFLite's AffineQuantize, rounding half away from
+ * zero); of an int8/uint8 value (TFLite's Requantize, also int8 <-> uint8), edgec.Requantize with
+ * TFLite's multiplier.
+ */
 function qquantize(c: OpCtx): LVal[] {
   const it = c.inTensor(0);
-  if (it.type !== 9 && it.type !== 3) throw unsupported(`quantized QUANTIZE of a ${TENSOR_TYPES[it.type]} input is not supported (int8/uint8 requantization is; TFLite rounds float quantization half away from zero)`);
-  const x = act(it, 'QUANTIZE input');
   const y = act(c.outTensor(0), 'QUANTIZE output');
-  const m = tfliteMultiplier(x.s / y.s);
   const e = c.e;
   const v = c.input(0);
+  if (it.type === 0) {
+    const attrs = { scale: y.s, y_zero_point: y.z, y_dtype: y.dt };
+    if (v.cf !== undefined) return [{ cf: e.op('TflQuantize', [v.cf], attrs, c.name, 'edgec') }];
+    return [{ tf: e.op('TflQuantize', [e.tf(v)], attrs, c.name, 'edgec') }];
+  }
+  if (it.type !== 9 && it.type !== 3) throw unsupported(`QUANTIZE of a ${TENSOR_TYPES[it.type]} input is not supported (float32, int8 and uint8 are)`);
+  const x = act(it, 'QUANTIZE input');
+  const m = tfliteMultiplier(x.s / y.s);
   const attrs = { x_zero_point: x.z, rq_mode: 'tflite', multiplier: [m.multiplier], shift: [m.shift], y_zero_point: y.z, y_dtype: y.dt };
   if (v.cf !== undefined) return [{ cf: e.op('Requantize', [v.cf], attrs, c.name, 'edgec') }];
   return [{ tf: e.op('Requantize', [e.tf(v)], attrs, c.name, 'edgec') }];

@@ -28,7 +28,7 @@ import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
 import { geom3, readConvAttrs, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
 import { stageLen } from '../../../compiler/ops/qint.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../../compiler/ops/qint.js';
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
 import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
@@ -1013,6 +1013,7 @@ export const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => v
   }),
   MatMulInteger: lowerQMatMulRt, QLinearMatMul: lowerQMatMulRt,
   'edgec.QSoftmax': lowerQSoftmax,
+  'edgec.TflQuantize': lowerTflQuantize,
 };
 
 /** QAdd with TFLite's scheme (qadd_tfl_i8); `co` is the coalesced broadcast of lowerQBinary. */
@@ -1043,4 +1044,16 @@ function lowerQSoftmax(c: LowerCtx, n: Node): void {
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(bytesOf(Float32Array.from(a.table))), i32(total / L), i32(L), i32(flags),
     { k: 'f', v: a.yScale }, i32(a.yZeroPoint),
   ], { reads: [x], writes: [y] });
+}
+
+/** edgec.TflQuantize (quantize_tfl_f32): TFLite's float QUANTIZE, rounding half away from zero. */
+function lowerTflQuantize(c: LowerCtx, n: Node): void {
+  const a = attrsOf<TflQuantizeAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  needDtype(c, x, ['f32'], 'TflQuantize input');
+  const count = numel(c.shape(x));
+  if (count === 0) return;
+  emitQ(c, 'quantize_tfl_f32', [c.addr(x), { k: 'buf', id: y, off: 0 }, i32(count), { k: 'f', v: a.scale }, i32(a.yZeroPoint), i32(a.yDtype === 'i8' ? 1 : 0)],
+    { reads: [x], writes: [y] });
 }

@@ -1,0 +1,188 @@
+/**
+ * Quantized TFLite operators of float-input and MobileNetV2-style int8 models (QUANTIZE of float32
+ * inputs, int8 <-> uint8 QUANTIZE): edgec's import, reference interpreter and wasm target against
+ * TFLite's kernels transcribed in C++ (tflite-ref.cc, bit for bit) and TFLite's own wasm
+ * interpreter (oracle.ts: bit for bit, or within 1 where its XNNPACK delegate takes the op), on
+ * seeded random inputs; webgpu / c / hls refuse the ops in one line.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importTflite } from '../../compiler/frontends/tflite/index.js';
+import { runGraph } from '../../compiler/interp/interp.js';
+import { verify } from '../../compiler/ir/verify.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { EdgecError } from '../../compiler/errors.js';
+import { BTensor, buildTflite } from './build.js';
+import { HAVE_TFLITE, runTflite } from './oracle.js';
+import { runOnWasm } from '../targets/wasm-helpers.js';
+import { emitWebgpu } from '../../targets/webgpu/emit.js';
+import { emitHls } from '../../targets/hls/emit.js';
+import { emitC } from '../../targets/c/emit.js';
+
+const F32 = 0, I8 = 9, U8 = 3;
+
+/** Deterministic uniform numbers in [0, 1) (an LCG). */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+function ints(n: number, lo: number, hi: number, r: () => number): number[] {
+  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
+}
+
+const q = (name: string, shape: number[], type: number, scale: number, zp: number): BTensor => ({ name, shape, type, quant: { scale: [scale], zeroPoint: [zp] } });
+
+interface Case {
+  name: string;
+  /** Options as tflite-ref.cc reads them. */
+  opts: number[];
+  code: number;
+  tensors: BTensor[];
+  /** Input values (floats or integers) from a seeded generator. */
+  input: (r: () => number, n: number) => number[];
+}
+
+/** Float inputs: multiples of scale/2 around and beyond the int8 range (exact ties), and random values. */
+function floatInput(scale: number): (r: () => number, n: number) => number[] {
+  return (r, n) => Array.from({ length: n }, (_, i) => Math.fround(i % 2 === 0 ? (Math.floor(r() * 700) - 350) * scale / 2 : (r() - 0.5) * 400 * scale));
+}
+
+function cases(): Case[] {
+  return [
+    {
+      name: 'QUANTIZE float32 -> int8 (scale 2^-6: exact ties round half away from zero)', code: 114, opts: [2, 0],
+      tensors: [{ name: 'x', shape: [4, 50] }, q('y', [4, 50], I8, 1 / 64, -3)], input: floatInput(1 / 64),
+    },
+    {
+      name: 'QUANTIZE float32 -> uint8 (scale 0.0372)', code: 114, opts: [2, 1],
+      tensors: [{ name: 'x', shape: [1, 6, 7, 3] }, q('y', [1, 6, 7, 3], U8, 0.0372, 131)], input: floatInput(0.0372),
+    },
+    {
+      name: 'QUANTIZE int8 -> uint8 (requantization)', code: 114, opts: [0, 1],
+      tensors: [q('x', [2, 60], I8, 0.05, -5), q('y', [2, 60], U8, 0.031, 120)], input: (r, n) => ints(n, -128, 127, r),
+    },
+    {
+      name: 'QUANTIZE uint8 -> int8 (same scale, zero point - 128)', code: 114, opts: [1, 0],
+      tensors: [q('x', [3, 40], U8, 0.02, 140), q('y', [3, 40], I8, 0.02, 12)], input: (r, n) => ints(n, 0, 255, r),
+    },
+  ];
+}
+
+const DTYPE = (t: BTensor) => (t.type === I8 ? 'i8' : t.type === U8 ? 'u8' : 'f32') as 'i8' | 'u8' | 'f32';
+
+/** Serializes a one-op case for tflite-ref.cc (float32 data as their bit patterns). */
+function refInput(c: Case, x: number[]): string {
+  const lines = [`${c.code} ${c.opts.length} ${c.opts.join(' ')}`, String(c.tensors.length)];
+  c.tensors.forEach((t, i) => {
+    let data = i === 0 ? x : [];
+    if (i === 0 && DTYPE(t) === 'f32') data = Array.from(new Int32Array(Float32Array.from(x).buffer));
+    const qq = t.quant ?? { scale: [], zeroPoint: [0] };
+    lines.push(`${t.shape.length} ${t.shape.join(' ')} ${qq.scale.length} ${qq.scale.map((v) => Math.fround(v).toPrecision(9)).join(' ')} ${qq.zeroPoint[0] ?? 0} ${data.length} ${data.join(' ')}`);
+  });
+  return lines.join('\n') + '\n';
+}
+
+const RUN = HAVE_TFLITE || !!process.env['CI'];
+const HAVE_GXX = (() => {
+  try {
+    execFileSync('g++', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tfq2-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-style models: edgec vs TFLite', () => {
+  let refBin = '';
+  beforeAll(() => {
+    if (process.env['CI']) expect(HAVE_GXX, 'g++ (for tflite-ref.cc) is required in CI').toBe(true);
+    if (!HAVE_GXX) return;
+    refBin = path.join(tmp, 'tflite-ref');
+    execFileSync('g++', ['-O1', '-std=c++17', '-o', refBin, path.join(here, 'tflite-ref.cc')]);
+  });
+  it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
+  cases().forEach((c, ci) => {
+    it(`${c.name}: ref and wasm bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
+      const bytes = buildTflite(c.tensors, [{ code: c.code, inputs: [0], outputs: [1] }], [0], [1]);
+      const file = path.join(tmp, `case${ci}.tflite`);
+      fs.writeFileSync(file, bytes);
+      const g = importTflite(bytes);
+      verify(g);
+      const [xt, yt] = c.tensors as [BTensor, BTensor];
+      const r = lcg(11 + ci);
+      const n = xt.shape.reduce((p, d) => p * d, 1);
+      let diffs = 0, total = 0;
+      for (let trial = 0; trial < 3; trial++) {
+        const xv = c.input(r, n);
+        const x = Tensor.from(DTYPE(xt), xt.shape, xv);
+        const got = runGraph(g, [x])[0]!;
+        expect(got.dtype).toBe(DTYPE(yt));
+        const mine = Array.from(got.data as ArrayLike<number>);
+        const w = (await runOnWasm(g, [x])).outputs[0]!;
+        expect(Array.from(w.data as ArrayLike<number>), `trial ${trial} wasm vs ref`).toEqual(mine);
+        if (refBin) {
+          const ref = execFileSync(refBin, { input: refInput(c, xv) }).toString().trim().split('\n').map(Number);
+          expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);
+        }
+        const want = (await runTflite(file, [x]))[0]!;
+        expect(want.shape).toEqual(got.shape);
+        const theirs = Array.from(want.data as ArrayLike<number>);
+        if (DTYPE(xt) !== 'f32') expect(mine, `trial ${trial} vs TFLite`).toEqual(theirs);
+        else {
+          // TFLite's wasm build hands a float QUANTIZE to XNNPACK (f32 -> qs8/qu8 convert):
+          // roundHalfEven(f32(x * f32(1 / scale))) + zp, clamped; that differs from the builtin
+          // kernel by at most 1, on (near-)ties. TFLite's outputs follow that formula exactly.
+          const f = Math.fround;
+          const inv = f(1 / f(yt.quant!.scale[0]!));
+          const [lo, hi] = DTYPE(yt) === 'i8' ? [-128, 127] : [0, 255];
+          const xnn = xv.map((v) => {
+            const p = f(f(v) * inv);
+            const r = Math.abs(p % 1) === 0.5 ? 2 * Math.round(p / 2) : Math.round(p);
+            return Math.min(hi, Math.max(lo, r + yt.quant!.zeroPoint[0]!));
+          });
+          expect(theirs, `trial ${trial}: TFLite+XNNPACK vs its convert formula`).toEqual(xnn);
+          mine.forEach((v, i) => expect(Math.abs(v - theirs[i]!), `trial ${trial} element ${i} vs TFLite+XNNPACK`).toBeLessThanOrEqual(1));
+          diffs += mine.filter((v, i) => v !== theirs[i]).length;
+          total += mine.length;
+        }
+      }
+      if (total) console.log(`${c.name}: ${diffs} of ${total} outputs differ by 1 from TFLite+XNNPACK (round half to even of x * (1/scale))`);
+    });
+  });
+  it('a QUANTIZE of a float32 input differs from ONNX QuantizeLinear on ties (half away from zero, not to even)', () => {
+    const bytes = buildTflite([{ name: 'x', shape: [6] }, q('y', [6], I8, 0.5, 0)], [{ code: 114, inputs: [0], outputs: [1] }], [0], [1]);
+    const g = importTflite(bytes);
+    const got = runGraph(g, [Tensor.from('f32', [6], [0.25, -0.25, 0.75, -0.75, 1.25, 100])])[0]!;
+    // x / 0.5 = 0.5, -0.5, 1.5, -1.5, 2.5, 200: away from zero 1, -1, 2, -2, 3, then clamp 127
+    expect(Array.from(got.data as Int8Array)).toEqual([1, -1, 2, -2, 3, 127]);
+  });
+  it('webgpu, c and hls refuse a float-input QUANTIZE with a one-line unsupported error naming the op', () => {
+    const bytes = buildTflite([{ name: 'x', shape: [1, 8] }, q('y', [1, 8], I8, 0.1, 0)], [{ code: 114, inputs: [0], outputs: [1] }], [0], [1]);
+    const g = importTflite(bytes);
+    for (const [target, emit] of [['webgpu', () => emitWebgpu(g)], ['c', () => emitC(g)], ['hls', () => emitHls(g)]] as const) {
+      let err: unknown;
+      try {
+        emit();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, target).toBeInstanceOf(EdgecError);
+      expect((err as EdgecError).kind, target).toBe('unsupported');
+      expect((err as EdgecError).message, target).toContain('TflQuantize');
+      expect((err as EdgecError).message.split('\n'), target).toHaveLength(1);
+    }
+  });
+});
+
+void F32;
