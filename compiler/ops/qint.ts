@@ -644,6 +644,8 @@ export interface QReduceMeanAttrs {
 }
 
 // y = clamp(zy + rq(sum_{reduced axes}(x - zx), M, n)); M * 2^-n ~ sx / (sy * count)
+// rq_mode 'tflite' (TFLite's int8/uint8 MEAN, reference_integer_ops::Mean): M * 2^-n ~ sx / sy and
+// y = clamp(zy + roundedDiv(rqTflite(sum(x - zx), M, n), count)) (division rounded half away from zero)
 export const QReduceMean = defineOp<QReduceMeanAttrs>({
   name: 'QReduceMean',
   domain: 'edgec',
@@ -682,6 +684,14 @@ export const QReduceMean = defineOp<QReduceMeanAttrs>({
       sums[o]! += d[i]! - a.xZeroPoint;
     }
     const shape = a.keepdims ? keptShape : x.shape.filter((_, i) => !ax.has(i));
+    if (a.out.mode === 'tflite') {
+      const count = x.size / sums.length;
+      return [fill(a.out.yDtype, shape, (i) => {
+        const t = rqTflite(wrapI32(sums[i]!), a.out.multiplier[0]!, a.out.shift[0]!);
+        const v = roundedDiv(t, count) + a.out.yZeroPoint;
+        return v < a.out.lo ? a.out.lo : v > a.out.hi ? a.out.hi : v;
+      })];
+    }
     return [fill(a.out.yDtype, shape, (i) => outStage(a.out, wrapI32(sums[i]!), 0))];
   },
 });

@@ -16,14 +16,14 @@ import { runGraph } from '../../compiler/interp/interp.js';
 import { verify } from '../../compiler/ir/verify.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { EdgecError } from '../../compiler/errors.js';
-import { BTensor, buildTflite } from './build.js';
+import { BOp, BTensor, buildTflite } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 import { emitWebgpu } from '../../targets/webgpu/emit.js';
 import { emitHls } from '../../targets/hls/emit.js';
 import { emitC } from '../../targets/c/emit.js';
 
-const F32 = 0, I8 = 9, U8 = 3;
+const F32 = 0, I8 = 9, U8 = 3, I32 = 2;
 
 /** Deterministic uniform numbers in [0, 1) (an LCG). */
 function lcg(seed: number): () => number {
@@ -45,7 +45,10 @@ interface Case {
   /** Options as tflite-ref.cc reads them. */
   opts: number[];
   code: number;
+  /** Tensor 0 is the runtime input, the last one the output, any others constants. */
   tensors: BTensor[];
+  /** builtin_options of the operator. */
+  options?: BOp['options'];
   /** Input values (floats or integers) from a seeded generator. */
   input: (r: () => number, n: number) => number[];
 }
@@ -73,6 +76,11 @@ function cases(): Case[] {
       name: 'QUANTIZE uint8 -> int8 (same scale, zero point - 128)', code: 114, opts: [1, 0],
       tensors: [q('x', [3, 40], U8, 0.02, 140), q('y', [3, 40], I8, 0.02, 12)], input: (r, n) => ints(n, 0, 255, r),
     },
+    ...([[7, 7, 16, 0.05, -3, 0.03, 5, 1], [5, 4, 8, 0.02, 10, 0.02, 10, 1], [3, 3, 8, 0.04, -7, 0.02, 3, 0], [10, 10, 24, 0.1, 0, 0.007, -20, 1]] as const).map(([h, w, ch, sx, zx, sy, zy, keep]): Case => ({
+      name: `MEAN int8 over H,W of [1,${h},${w},${ch}]${sx === sy && zx === zy ? ' (same quantization)' : ''}${keep ? '' : ', keep_dims false'}`, code: 40, opts: [],
+      tensors: [q('x', [1, h, w, ch], I8, sx, zx), { name: 'axes', shape: [2], type: I32, data: Int32Array.from([1, 2]) }, q('y', keep ? [1, 1, 1, ch] : [1, ch], I8, sy, zy)],
+      options: { type: 27, fields: [[0, 'i8', keep]] }, input: (r, n) => ints(n, -128, 127, r),
+    })),
   ];
 }
 
@@ -82,7 +90,7 @@ const DTYPE = (t: BTensor) => (t.type === I8 ? 'i8' : t.type === U8 ? 'u8' : 'f3
 function refInput(c: Case, x: number[]): string {
   const lines = [`${c.code} ${c.opts.length} ${c.opts.join(' ')}`, String(c.tensors.length)];
   c.tensors.forEach((t, i) => {
-    let data = i === 0 ? x : [];
+    let data = i === 0 ? x : t.data ? Array.from(t.data as ArrayLike<number>) : [];
     if (i === 0 && DTYPE(t) === 'f32') data = Array.from(new Int32Array(Float32Array.from(x).buffer));
     const qq = t.quant ?? { scale: [], zeroPoint: [0] };
     lines.push(`${t.shape.length} ${t.shape.join(' ')} ${qq.scale.length} ${qq.scale.map((v) => Math.fround(v).toPrecision(9)).join(' ')} ${qq.zeroPoint[0] ?? 0} ${data.length} ${data.join(' ')}`);
@@ -113,17 +121,18 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
   });
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
   cases().forEach((c, ci) => {
-    it(`${c.name}: ref and wasm bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
-      const bytes = buildTflite(c.tensors, [{ code: c.code, inputs: [0], outputs: [1] }], [0], [1]);
+    it(`${c.name}: ref and wasm bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
+      const last = c.tensors.length - 1;
+      const bytes = buildTflite(c.tensors, [{ code: c.code, inputs: c.tensors.slice(0, last).map((_, i) => i), outputs: [last], options: c.options }], [0], [last]);
       const file = path.join(tmp, `case${ci}.tflite`);
       fs.writeFileSync(file, bytes);
       const g = importTflite(bytes);
       verify(g);
-      const [xt, yt] = c.tensors as [BTensor, BTensor];
+      const xt = c.tensors[0]!, yt = c.tensors[c.tensors.length - 1]!;
       const r = lcg(11 + ci);
       const n = xt.shape.reduce((p, d) => p * d, 1);
       let diffs = 0, total = 0;
-      for (let trial = 0; trial < 3; trial++) {
+      for (let trial = 0; trial < (c.code === 40 ? 6 : 3); trial++) {
         const xv = c.input(r, n);
         const x = Tensor.from(DTYPE(xt), xt.shape, xv);
         const got = runGraph(g, [x])[0]!;
@@ -138,7 +147,25 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
         const want = (await runTflite(file, [x]))[0]!;
         expect(want.shape).toEqual(got.shape);
         const theirs = Array.from(want.data as ArrayLike<number>);
-        if (DTYPE(xt) !== 'f32') expect(mine, `trial ${trial} vs TFLite`).toEqual(theirs);
+        if (c.code === 40) {
+          // TFLite's wasm build hands int8 MEAN to XNNPACK: roundHalfEven(f32((sum - n*zx) * f32(sx / f32(sy * n)))) + zy,
+          // within 1 of the integer kernel. TFLite's outputs follow that formula exactly.
+          const f = Math.fround;
+          const C = xt.shape[3]!, cnt = xt.shape[1]! * xt.shape[2]!;
+          const [sx, zx, sy, zy] = [xt.quant!.scale[0]!, xt.quant!.zeroPoint[0]!, yt.quant!.scale[0]!, yt.quant!.zeroPoint[0]!];
+          const sc = f(f(sx) / f(f(sy) * cnt));
+          const xnn = Array.from({ length: C }, (_, d) => {
+            let sum = 0;
+            for (let k = 0; k < cnt; k++) sum += xv[k * C + d]!;
+            const p = f((sum - cnt * zx) * sc);
+            const v = (Math.abs(p % 1) === 0.5 ? 2 * Math.round(p / 2) : Math.round(p)) + zy;
+            return Math.min(127, Math.max(-128, v));
+          });
+          expect(theirs, `trial ${trial}: TFLite+XNNPACK vs its mean formula`).toEqual(xnn);
+          mine.forEach((v, i) => expect(Math.abs(v - theirs[i]!), `trial ${trial} element ${i} vs TFLite+XNNPACK`).toBeLessThanOrEqual(1));
+          diffs += mine.filter((v, i) => v !== theirs[i]).length;
+          total += mine.length;
+        } else if (DTYPE(xt) !== 'f32') expect(mine, `trial ${trial} vs TFLite`).toEqual(theirs);
         else {
           // TFLite's wasm build hands a float QUANTIZE to XNNPACK (f32 -> qs8/qu8 convert):
           // roundHalfEven(f32(x * f32(1 / scale))) + zp, clamped; that differs from the builtin
@@ -157,7 +184,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
           total += mine.length;
         }
       }
-      if (total) console.log(`${c.name}: ${diffs} of ${total} outputs differ by 1 from TFLite+XNNPACK (round half to even of x * (1/scale))`);
+      if (total) console.log(`${c.name}: ${diffs} of ${total} outputs differ by 1 from TFLite+XNNPACK`);
     });
   });
   it('a QUANTIZE of a float32 input differs from ONNX QuantizeLinear on ties (half away from zero, not to even)', () => {
@@ -167,10 +194,11 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
     // x / 0.5 = 0.5, -0.5, 1.5, -1.5, 2.5, 200: away from zero 1, -1, 2, -2, 3, then clamp 127
     expect(Array.from(got.data as Int8Array)).toEqual([1, -1, 2, -2, 3, 127]);
   });
-  it('webgpu, c and hls refuse a float-input QUANTIZE with a one-line unsupported error naming the op', () => {
-    const bytes = buildTflite([{ name: 'x', shape: [1, 8] }, q('y', [1, 8], I8, 0.1, 0)], [{ code: 114, inputs: [0], outputs: [1] }], [0], [1]);
-    const g = importTflite(bytes);
-    for (const [target, emit] of [['webgpu', () => emitWebgpu(g)], ['c', () => emitC(g)], ['hls', () => emitHls(g)]] as const) {
+  it('webgpu, c and hls refuse a float-input QUANTIZE and an int8 MEAN with a one-line unsupported error naming the op', () => {
+    const gq = importTflite(buildTflite([{ name: 'x', shape: [1, 8] }, q('y', [1, 8], I8, 0.1, 0)], [{ code: 114, inputs: [0], outputs: [1] }], [0], [1]));
+    const gm = importTflite(buildTflite([q('x', [1, 4, 4, 8], I8, 0.05, 1), { name: 'axes', shape: [2], type: I32, data: Int32Array.from([1, 2]) }, q('y', [1, 1, 1, 8], I8, 0.04, -2)],
+      [{ code: 40, inputs: [0, 1], outputs: [2], options: { type: 27, fields: [[0, 'i8', 1]] } }], [0], [2]));
+    for (const [g, op] of [[gq, 'TflQuantize'], [gm, 'QReduceMean']] as const) for (const [target, emit] of [['webgpu', () => emitWebgpu(g)], ['c', () => emitC(g)], ['hls', () => emitHls(g)]] as const) {
       let err: unknown;
       try {
         emit();
@@ -179,7 +207,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
       }
       expect(err, target).toBeInstanceOf(EdgecError);
       expect((err as EdgecError).kind, target).toBe('unsupported');
-      expect((err as EdgecError).message, target).toContain('TflQuantize');
+      expect((err as EdgecError).message, target).toContain(op);
       expect((err as EdgecError).message.split('\n'), target).toHaveLength(1);
     }
   });

@@ -254,6 +254,23 @@ int main() {
         out[i] = std::min(qmax, std::max(qmin, v));
       }
     }
+  } else if (opcode == 40) {  // MEAN int8 over H, W (reference_integer_ops::Mean; reduce.cc Prepare's multiplier)
+    const T& x = ts[0];
+    const int B = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+    int32_t multiplier;
+    int shift;
+    QuantizeMultiplier(static_cast<double>(x.scales[0]) / static_cast<double>(y.scales[0]), &multiplier, &shift);
+    const int num_elements_in_axis = H * W;
+    for (int b = 0; b < B; ++b)
+      for (int d = 0; d < C; ++d) {
+        int32_t acc = 0;
+        for (int h = 0; h < H; ++h)
+          for (int w = 0; w < W; ++w) acc += static_cast<int32_t>(x.data[((b * H + h) * W + w) * C + d]) - x.zp;
+        acc = MultiplyByQuantizedMultiplier(acc, multiplier, shift);
+        acc = acc > 0 ? (acc + num_elements_in_axis / 2) / num_elements_in_axis : (acc - num_elements_in_axis / 2) / num_elements_in_axis;
+        acc += y.zp;
+        out[b * C + d] = std::min(std::max(acc, -128), 127);
+      }
   } else if (opcode == 34) {  // PAD (rank 4, NHWC): the output zero point outside the input
     const T& x = ts[0];
     const std::vector<long long>& p = ts[1].data;

@@ -243,6 +243,34 @@ function qadd(): OpConverter {
   };
 }
 
+/**
+ * MEAN over H and W of an int8 NHWC value (global average pooling): edgec.QReduceMean with
+ * rq_mode 'tflite', TFLite's reference_integer_ops::Mean (multiplier input_scale / output_scale,
+ * then the sum's division by H * W rounded half away from zero), the kernel reduce.cc runs for
+ * keep_dims models (with keep_dims false, some TFLite versions take a float or truncating path
+ * instead). Other axes and uint8 use other TFLite kernels (float arithmetic) and are refused.
+ */
+function qmean(c: OpCtx): LVal[] {
+  const x = act(c.inTensor(0), 'MEAN input');
+  const y = act(c.outTensor(0), 'MEAN output');
+  if (x.dt !== 'i8' || y.dt !== 'i8') throw unsupported('quantized MEAN on uint8 is not supported (int8 is)');
+  const e = c.e;
+  const v = c.input(0);
+  const r = e.lrank(v);
+  const axes = constOf(c, 1, 'axes').toNumbers().map((a) => (a < 0 ? a + r : a));
+  const hw = r === 4 && axes.length === 2 && new Set(axes).size === 2 && axes.every((a) => a === 1 || a === 2);
+  if (!hw) throw unsupported(`quantized MEAN over axes [${axes.join(',')}] of a rank-${r} value is not supported (int8 MEAN over H and W of an NHWC value is)`);
+  const keep = c.op.options?.bool(0, false) ?? false;
+  const m = tfliteMultiplier(x.s / y.s);
+  const attrs = {
+    axes: [2, 3], keepdims: keep ? 1 : 0, x_zero_point: x.z,
+    rq_mode: 'tflite', multiplier: [m.multiplier], shift: [m.shift], y_zero_point: y.z, y_dtype: y.dt,
+  };
+  const yv = e.op('QReduceMean', [e.cf(v)], attrs, c.name, 'edgec');
+  // [N, C, 1, 1] channels-first, or [N, C] (the same in both layouts)
+  return [keep ? { cf: yv } : { tf: yv }];
+}
+
 /** A layout/data-movement op on integers: the float converter, the output keeping the input's quantization. */
 function sameQuant(op: string, conv: OpConverter = TFLITE_OPS[op]!): OpConverter {
   return (c) => {
@@ -353,6 +381,7 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   PADV2: qpad,
   CONCATENATION: qconcat,
   QUANTIZE: qquantize,
+  MEAN: qmean,
   DEQUANTIZE: qdequantize,
   RESHAPE: sameQuant('RESHAPE'),
   SQUEEZE: sameQuant('SQUEEZE'),

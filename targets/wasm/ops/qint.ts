@@ -558,8 +558,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8'], 'QReduceMean input');
   const o = a.out;
-  needSingleRounding(c, o.mode, 'QReduceMean');
-  if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('QReduceMean with per-channel multipliers');
+  if ((o.mode !== 'float' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('QReduceMean with per-channel multipliers');
   const xs = c.shape(x);
   const st = contiguous(xs);
   const ax = new Set(a.axes.map((v) => normAxis(v, xs.length)));
@@ -574,7 +573,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
   if (o.mode === 'float') {
     flags |= QFLAG.float;
     scale = c.blob(bytesOf(new Float64Array([o.scale[0]!])));
-  }
+  } else if (o.mode === 'tflite') flags |= QFLAG.tflite;
   emitQ(c, 'qreduce_i8', [
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, i32(flags), i32(a.xZeroPoint), i32(o.multiplier[0] ?? 0), i32(o.shift[0] ?? 0),
     i32(o.yZeroPoint), i32(o.lo), i32(o.hi), scale, ...kept.dims.map(i32), ...kept.strides[0]!.map(i32), ...red.dims.map(i32), ...red.strides[0]!.map(i32),
