@@ -170,7 +170,7 @@ int main() {
         acc = MultiplyByQuantizedMultiplier(acc, m, s) + y.zp;
         out[r * N + n] = std::min(std::max(acc, lo), hi);
       }
-  } else if (opcode == 0) {  // ADD, same shapes (opts: act)
+  } else if (opcode == 0 || opcode == 41) {  // ADD / SUB, same shapes (opts: act); sub.cc negates input2's multiplier
     const T &a = ts[0], &b = ts[1];
     const int left_shift = 20;
     const double twice_max_input_scale = 2 * static_cast<double>(std::max(a.scales[0], b.scales[0]));
@@ -178,6 +178,7 @@ int main() {
     int s1, s2, so;
     QuantizeMultiplier(static_cast<double>(a.scales[0]) / twice_max_input_scale, &m1, &s1);
     QuantizeMultiplier(static_cast<double>(b.scales[0]) / twice_max_input_scale, &m2, &s2);
+    if (opcode == 41) m2 = -m2;
     QuantizeMultiplier(twice_max_input_scale / ((1 << left_shift) * static_cast<double>(y.scales[0])), &mo, &so);
     ActivationRange(o[0], y.scales[0], y.zp, &lo, &hi);
     for (long long i = 0; i < ysize; ++i) {

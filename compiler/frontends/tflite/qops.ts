@@ -216,8 +216,13 @@ function qsoftmax(c: OpCtx): LVal[] {
   return [{ tf: c.e.op('QSoftmax', [xv], { table, y_scale: y.s, y_zero_point: y.z, y_dtype: y.dt }, c.name, 'edgec') }];
 }
 
-/** ADD: edgec.QAdd with TFLite's scheme (add.cc Prepare, int8 and uint8). */
-function qadd(): OpConverter {
+/**
+ * ADD: edgec.QAdd with TFLite's scheme (add.cc Prepare, int8 and uint8). SUB: the same with the
+ * second input's multiplier negated, as sub.cc prepares its same-shape int8/uint8 kernel
+ * (reference_integer_ops::Add); a broadcasting quantized SUB runs another kernel
+ * (BroadcastQuantSubSlow, whose fixed-point rounding of the negated term differs on ties) and is refused.
+ */
+function qadd(sub = false): OpConverter {
   return (c) => {
     const a = act(c.inTensor(0), `${c.opName} input A`);
     const b = act(c.inTensor(1), `${c.opName} input B`);
@@ -227,10 +232,15 @@ function qadd(): OpConverter {
     const twiceMax = 2 * Math.max(a.s, b.s);
     const ma = tfliteMultiplier(a.s / twiceMax);
     const mb = tfliteMultiplier(b.s / twiceMax);
+    if (sub) mb.multiplier = -mb.multiplier;
     const my = tfliteMultiplier(twiceMax / (2 ** leftShift * y.s));
     const [lo, hi] = actRange(c.op.options?.i8(0, 0) ?? 0, y.s, y.z, y.dt);
     const e = c.e;
     const va = c.input(0), vb = c.input(1);
+    if (sub) {
+      const sa = e.ltype(va).shape, sb = e.ltype(vb).shape;
+      if (sa.length !== sb.length || sa.some((d, i) => d !== sb[i])) throw unsupported(`quantized SUB with broadcasting ([${sa.join(',')}] - [${sb.join(',')}]) is not supported (same shapes are)`);
+    }
     const cf = e.lrank(va) === 4 && e.lrank(vb) === 4 && (va.cf !== undefined || vb.cf !== undefined);
     const ia = cf ? e.cf(va) : e.tf(va);
     const ib = cf ? e.cf(vb) : e.tf(vb);
@@ -377,6 +387,7 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   MAX_POOL_2D: qmaxPool,
   SOFTMAX: qsoftmax,
   ADD: qadd(),
+  SUB: qadd(true),
   PAD: qpad,
   PADV2: qpad,
   CONCATENATION: qconcat,
