@@ -19,6 +19,7 @@ import { EdgecError } from '../../compiler/errors.js';
 import { BOp, BTensor, buildTflite } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
+import { csimVsRef } from '../targets/hls-helpers.js';
 import { emitWebgpu } from '../../targets/webgpu/emit.js';
 import { emitHls } from '../../targets/hls/emit.js';
 import { emitC } from '../../targets/c/emit.js';
@@ -126,7 +127,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
   });
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
   cases().forEach((c, ci) => {
-    it(`${c.name}: ref and wasm bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
+    it(`${c.name}: ref and wasm${c.code === 41 ? ' and hls' : ''} bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
       const last = c.tensors.length - 1;
       const rt = c.tensors.slice(0, last).flatMap((t, i) => (t.data ? [] : [i]));
       const bytes = buildTflite(c.tensors, [{ code: c.code, inputs: c.tensors.slice(0, last).map((_, i) => i), outputs: [last], options: c.options }], rt, [last]);
@@ -147,6 +148,11 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
         const mine = Array.from(got.data as ArrayLike<number>);
         const w = (await runOnWasm(g, xsAll)).outputs[0]!;
         expect(Array.from(w.data as ArrayLike<number>), `trial ${trial} wasm vs ref`).toEqual(mine);
+        if (c.code === 41 && trial === 0 && HAVE_GXX) {
+          // SUB runs on the hls kernels (which the c target runs too) as ADD does
+          const hs = await csimVsRef(g, xsAll);
+          expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(mine);
+        }
         if (refBin) {
           const ref = execFileSync(refBin, { input: refInput(c, new Map(rt.map((i, k) => [i, vals[k]!]))) }).toString().trim().split('\n').map(Number);
           expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);
@@ -199,6 +205,52 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
       }
       if (total) console.log(`${c.name}: ${diffs} of ${total} outputs differ by 1 from TFLite's wasm interpreter`);
     });
+  });
+  it('a float-input int8 model (QUANTIZE, CONV_2D, SUB, MEAN, FULLY_CONNECTED, DEQUANTIZE): wasm == ref, within 2 output steps of TFLite, same top class', async () => {
+    const r = lcg(21);
+    const i8 = (n: number) => Int8Array.from(ints(n, -127, 127, r));
+    const cs = [0.011, 0.007, 0.013, 0.009];
+    const t: BTensor[] = [
+      { name: 'x', shape: [1, 8, 8, 3] },
+      q('xq', [1, 8, 8, 3], I8, 0.03, -2),
+      { name: 'w', shape: [4, 3, 3, 3], type: I8, data: i8(108), quant: { scale: cs, zeroPoint: [0, 0, 0, 0], axis: 0 } },
+      { name: 'b', shape: [4], type: I32, data: Int32Array.from(ints(4, -300, 300, r)), quant: { scale: cs.map((v) => v * 0.03), zeroPoint: [0, 0, 0, 0] } },
+      q('conv', [1, 8, 8, 4], I8, 0.05, -128),
+      q('conv2', [1, 8, 8, 4], I8, 0.04, 5),
+      q('diff', [1, 8, 8, 4], I8, 0.06, 3),
+      { name: 'axes', shape: [2], type: I32, data: Int32Array.from([1, 2]) },
+      q('mean', [1, 4], I8, 0.02, -7),
+      { name: 'fw', shape: [5, 4], type: I8, data: i8(20), quant: { scale: [0.01], zeroPoint: [0] } },
+      { name: 'fb', shape: [5], type: I32, data: Int32Array.from(ints(5, -200, 200, r)), quant: { scale: [0.0002], zeroPoint: [0] } },
+      q('fc', [1, 5], I8, 0.03, 1),
+      { name: 'y', shape: [1, 5] },
+    ];
+    const ops: BOp[] = [
+      { code: 114, inputs: [0], outputs: [1] },
+      { code: 3, inputs: [1, 2, 3], outputs: [4], options: { type: 1, fields: [[0, 'i8', 0], [1, 'i32', 1], [2, 'i32', 1], [3, 'i8', 1]] } },
+      { code: 114, inputs: [4], outputs: [5] },
+      { code: 41, inputs: [4, 5], outputs: [6], options: { type: 28, fields: [[0, 'i8', 0]] } },
+      { code: 40, inputs: [6, 7], outputs: [8], options: { type: 27, fields: [[0, 'i8', 0]] } },
+      { code: 9, inputs: [8, 9, 10], outputs: [11] },
+      { code: 6, inputs: [11], outputs: [12] },
+    ];
+    const bytes = buildTflite(t, ops, [0], [12]);
+    const file = path.join(tmp, 'float-input-int8.tflite');
+    fs.writeFileSync(file, bytes);
+    const g = importTflite(bytes);
+    verify(g);
+    for (let trial = 0; trial < 3; trial++) {
+      const x = Tensor.from('f32', [1, 8, 8, 3], Array.from({ length: 192 }, () => (r() - 0.5) * 6));
+      const got = runGraph(g, [x])[0]!;
+      expect(got.dtype).toBe('f32');
+      const mine = Array.from(got.data as Float32Array);
+      expect(new Set(mine).size, 'the outputs are not saturated to one value').toBeGreaterThan(2);
+      expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as Float32Array), `trial ${trial} wasm vs ref`).toEqual(mine);
+      const want = Array.from((await runTflite(file, [x]))[0]!.data as Float32Array);
+      mine.forEach((v, i) => expect(Math.abs(v - want[i]!), `trial ${trial} element ${i} vs TFLite`).toBeLessThanOrEqual(2 * 0.03 + 1e-6));
+      const top = (v: number[]) => v.indexOf(Math.max(...v));
+      expect(top(mine)).toBe(top(want));
+    }
   });
   it('a QUANTIZE of a float32 input differs from ONNX QuantizeLinear on ties (half away from zero, not to even)', () => {
     const bytes = buildTflite([{ name: 'x', shape: [6] }, q('y', [6], I8, 0.5, 0)], [{ code: 114, inputs: [0], outputs: [1] }], [0], [1]);
