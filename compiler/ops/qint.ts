@@ -644,6 +644,8 @@ export interface QReduceMeanAttrs {
 }
 
 // y = clamp(zy + rq(sum_{reduced axes}(x - zx), M, n)); M * 2^-n ~ sx / (sy * count)
+// rq_mode 'tflite' (TFLite's int8/uint8 MEAN, reference_integer_ops::Mean): M * 2^-n ~ sx / sy and
+// y = clamp(zy + roundedDiv(rqTflite(sum(x - zx), M, n), count)) (division rounded half away from zero)
 export const QReduceMean = defineOp<QReduceMeanAttrs>({
   name: 'QReduceMean',
   domain: 'edgec',
@@ -682,6 +684,14 @@ export const QReduceMean = defineOp<QReduceMeanAttrs>({
       sums[o]! += d[i]! - a.xZeroPoint;
     }
     const shape = a.keepdims ? keptShape : x.shape.filter((_, i) => !ax.has(i));
+    if (a.out.mode === 'tflite') {
+      const count = x.size / sums.length;
+      return [fill(a.out.yDtype, shape, (i) => {
+        const t = rqTflite(wrapI32(sums[i]!), a.out.multiplier[0]!, a.out.shift[0]!);
+        const v = roundedDiv(t, count) + a.out.yZeroPoint;
+        return v < a.out.lo ? a.out.lo : v > a.out.hi ? a.out.hi : v;
+      })];
+    }
     return [fill(a.out.yDtype, shape, (i) => outStage(a.out, wrapI32(sums[i]!), 0))];
   },
 });
@@ -839,4 +849,58 @@ export const QSoftmax = defineOp<QSoftmaxAttrs>({
     }
     return [out];
   },
+});
+
+// ---------------------------------------------------------------------------------------------
+// TflQuantize (TFLite's float -> int8/uint8 QUANTIZE: rounds half away from zero)
+// ---------------------------------------------------------------------------------------------
+
+export interface TflQuantizeAttrs {
+  /** The output scale, a float32 value. */
+  scale: number;
+  yZeroPoint: number;
+  yDtype: 'i8' | 'u8';
+}
+
+/**
+ * TfLiteRound(v): round half away from zero (std::round), unlike QuantizeLinear's half to even.
+ * @param v a finite number
+ */
+export function roundHalfAway(v: number): number {
+  return Math.sign(v) * Math.round(Math.abs(v));
+}
+
+// TFLite's AffineQuantize (optimized_ops / reference_ops, the float32 kernel of its builtin
+// QUANTIZE): q = f32(x / scale); y = clamp(TfLiteRound(q) + zy) to the output dtype; NaN -> zy.
+export const TflQuantize = defineOp<TflQuantizeAttrs>({
+  name: 'TflQuantize',
+  domain: 'edgec',
+  since: 1,
+  arity: [1, 1],
+  attrs: (r) => {
+    const scale = Math.fround(r.float('scale', 0));
+    if (!(scale > 0) || !Number.isFinite(scale)) throw r.error('attribute "scale" must be a positive finite number');
+    const yDtype = r.oneOf<'i8' | 'u8'>('y_dtype', 'i8', ['i8', 'u8']);
+    const [dlo, dhi] = qRange(yDtype);
+    const yZeroPoint = r.int('y_zero_point', 0);
+    if (yZeroPoint < dlo || yZeroPoint > dhi) throw r.error(`y_zero_point ${yZeroPoint} is outside the ${yDtype} range`);
+    return { scale, yZeroPoint, yDtype };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'TflQuantize');
+    if (x.dtype !== 'f32') throw unsupported(`TflQuantize: input must be float32, got ${x.dtype}`);
+    return [{ dtype: a.yDtype, shape: x.shape }];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'TflQuantize');
+    const d = x.data as Float32Array;
+    const [lo, hi] = qRange(a.yDtype);
+    return [fill(a.yDtype, x.shape, (i) => {
+      const q = Math.fround(d[i]! / a.scale);
+      if (Number.isNaN(q)) return a.yZeroPoint;
+      const v = roundHalfAway(q) + a.yZeroPoint;
+      return v < lo ? lo : v > hi ? hi : v;
+    })];
+  },
+  cost: (_c, _a, outs) => ({ macs: 0, flops: 2 * elemsOf(outs[0]?.shape ?? []) }),
 });

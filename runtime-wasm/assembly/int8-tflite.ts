@@ -62,3 +62,25 @@ export function qsoftmax_i8(p: usize): void {
     }
   }
 }
+
+/**
+ * quantize_tfl_f32: edgec.TflQuantize (TFLite's float QUANTIZE): q = x / s (f32);
+ * y = clamp(round_half_away(q) + zy) to [lo, hi]; NaN -> zy.
+ * Params: 0 x (f32), 1 y (i8/u8), 2 count, 3 s (f32), 4 zy, 5 y signed.
+ */
+export function quantize_tfl_f32(p: usize): void {
+  const X = pa(p, 0), Y = pa(p, 1), n = pi(p, 2), s = pf(p, 3), zy = pi(p, 4), ys = pi(p, 5) != 0;
+  const lo: i32 = ys ? -128 : 0, hi: i32 = ys ? 127 : 255;
+  const flo = <f32>(lo - zy), fhi = <f32>(hi - zy);
+  for (let i = 0; i < n; i++) {
+    const q: f32 = load<f32>(X + (<usize>i << 2)) / s;
+    let v: i32;
+    if (q != q) v = zy;
+    else {
+      let r: f32 = Mathf.trunc(q);
+      if (Mathf.abs(q - r) >= <f32>0.5) r += q < 0 ? <f32>-1 : <f32>1; // q - r is exact
+      v = r <= flo ? lo : r >= fhi ? hi : <i32>r + zy;
+    }
+    store<u8>(Y + <usize>i, <u8>v);
+  }
+}

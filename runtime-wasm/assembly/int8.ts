@@ -1396,7 +1396,8 @@ function sumBytes(x: usize, n: i32, signed: bool): i32 {
 /**
  * qreduce_i8: QReduceMean: y[kept] = clamp(zy + rq(sum_{reduced}(x - zx))). Kept and reduced dims
  * are coalesced and left-padded to 4 each (element strides into x); y is contiguous over kept dims.
- * Params: 0 x, 1 y, 2 flags (F_XS, F_YS, F_FLOAT), 3 zx, 4 multiplier, 5 shift, 6 zy, 7 lo, 8 hi,
+ * F_TFL: TFLite's MEAN, clamp(zy + roundedDiv(rqTflite(sum), count)).
+ * Params: 0 x, 1 y, 2 flags (F_XS, F_YS, F_FLOAT, F_TFL), 3 zx, 4 multiplier, 5 shift, 6 zy, 7 lo, 8 hi,
  * 9 scale (address of one f64; float mode), 10..13 kept dims, 14..17 kept strides,
  * 18..21 reduced dims, 22..25 reduced strides.
  */
@@ -1422,7 +1423,14 @@ export function qreduce_i8(p: usize): void {
         }
       }
       sum -= count * zx;
-      const v = (flags & F_FLOAT) ? rqScalarF(<f64>sum, sc, zy, lo, hi) : rqScalar(<i64>sum, mult, sh, zy, lo, hi);
+      let v: i32;
+      if (flags & F_TFL) {
+        // TFLite's MEAN: rounded division (half away from zero) of the requantized sum by the count
+        const t = rqTflScalar(sum, mult, sh, 0, i32.MIN_VALUE, i32.MAX_VALUE);
+        const h = count >> 1;
+        const d = (t > 0 ? t + h : t - h) / count;
+        v = d + zy < lo ? lo : d + zy > hi ? hi : d + zy;
+      } else v = (flags & F_FLOAT) ? rqScalarF(<f64>sum, sc, zy, lo, hi) : rqScalar(<i64>sum, mult, sh, zy, lo, hi);
       store<u8>(y, <u8>v);
       y += 1;
     }

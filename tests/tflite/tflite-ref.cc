@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <vector>
 
@@ -169,7 +170,7 @@ int main() {
         acc = MultiplyByQuantizedMultiplier(acc, m, s) + y.zp;
         out[r * N + n] = std::min(std::max(acc, lo), hi);
       }
-  } else if (opcode == 0) {  // ADD, same shapes (opts: act)
+  } else if (opcode == 0 || opcode == 41) {  // ADD / SUB, same shapes (opts: act); sub.cc negates input2's multiplier
     const T &a = ts[0], &b = ts[1];
     const int left_shift = 20;
     const double twice_max_input_scale = 2 * static_cast<double>(std::max(a.scales[0], b.scales[0]));
@@ -177,6 +178,7 @@ int main() {
     int s1, s2, so;
     QuantizeMultiplier(static_cast<double>(a.scales[0]) / twice_max_input_scale, &m1, &s1);
     QuantizeMultiplier(static_cast<double>(b.scales[0]) / twice_max_input_scale, &m2, &s2);
+    if (opcode == 41) m2 = -m2;
     QuantizeMultiplier(twice_max_input_scale / ((1 << left_shift) * static_cast<double>(y.scales[0])), &mo, &so);
     ActivationRange(o[0], y.scales[0], y.zp, &lo, &hi);
     for (long long i = 0; i < ysize; ++i) {
@@ -229,15 +231,47 @@ int main() {
         out[r * L + j] = std::max(std::min(127, prob_quantized), -128);
       }
     }
-  } else if (opcode == 114) {  // QUANTIZE int8 -> int8 (quantize.cc: Requantize)
+  } else if (opcode == 114) {  // QUANTIZE (quantize.cc; opts: [input type, output type], 0 int8, 1 uint8, 2 float32)
+    // float32 input: AffineQuantize (optimized_ops / reference_ops, float division, TfLiteRound);
+    // integer input: Requantize. float32 data arrive as their IEEE-754 bit patterns.
     const T& x = ts[0];
-    int32_t m;
-    int s;
-    QuantizeMultiplier(static_cast<double>(x.scales[0]) / static_cast<double>(y.scales[0]), &m, &s);
-    for (long long i = 0; i < ysize; ++i) {
-      const int32_t v = MultiplyByQuantizedMultiplier(static_cast<int32_t>(x.data[i]) - x.zp, m, s) + y.zp;
-      out[i] = std::min(127, std::max(-128, v));
+    const int xt = nopts > 0 ? o[0] : 0, yt = nopts > 1 ? o[1] : 0;
+    const int32_t qmin = yt == 1 ? 0 : -128, qmax = yt == 1 ? 255 : 127;
+    if (xt == 2) {
+      const float scale = y.scales[0];
+      for (long long i = 0; i < ysize; ++i) {
+        const uint32_t bits = static_cast<uint32_t>(x.data[i]);
+        float val;
+        std::memcpy(&val, &bits, 4);
+        const int32_t unclamped = static_cast<int32_t>(std::round(val / scale)) + y.zp;
+        out[i] = std::min(std::max(unclamped, qmin), qmax);
+      }
+    } else {
+      int32_t m;
+      int s;
+      QuantizeMultiplier(static_cast<double>(x.scales[0]) / static_cast<double>(y.scales[0]), &m, &s);
+      for (long long i = 0; i < ysize; ++i) {
+        const int32_t v = MultiplyByQuantizedMultiplier(static_cast<int32_t>(x.data[i]) - x.zp, m, s) + y.zp;
+        out[i] = std::min(qmax, std::max(qmin, v));
+      }
     }
+  } else if (opcode == 40) {  // MEAN int8 over H, W (reference_integer_ops::Mean; reduce.cc Prepare's multiplier)
+    const T& x = ts[0];
+    const int B = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+    int32_t multiplier;
+    int shift;
+    QuantizeMultiplier(static_cast<double>(x.scales[0]) / static_cast<double>(y.scales[0]), &multiplier, &shift);
+    const int num_elements_in_axis = H * W;
+    for (int b = 0; b < B; ++b)
+      for (int d = 0; d < C; ++d) {
+        int32_t acc = 0;
+        for (int h = 0; h < H; ++h)
+          for (int w = 0; w < W; ++w) acc += static_cast<int32_t>(x.data[((b * H + h) * W + w) * C + d]) - x.zp;
+        acc = MultiplyByQuantizedMultiplier(acc, multiplier, shift);
+        acc = acc > 0 ? (acc + num_elements_in_axis / 2) / num_elements_in_axis : (acc - num_elements_in_axis / 2) / num_elements_in_axis;
+        acc += y.zp;
+        out[b * C + d] = std::min(std::max(acc, -128), 127);
+      }
   } else if (opcode == 34) {  // PAD (rank 4, NHWC): the output zero point outside the input
     const T& x = ts[0];
     const std::vector<long long>& p = ts[1].data;

@@ -216,8 +216,13 @@ function qsoftmax(c: OpCtx): LVal[] {
   return [{ tf: c.e.op('QSoftmax', [xv], { table, y_scale: y.s, y_zero_point: y.z, y_dtype: y.dt }, c.name, 'edgec') }];
 }
 
-/** ADD: edgec.QAdd with TFLite's scheme (add.cc Prepare, int8 and uint8). */
-function qadd(): OpConverter {
+/**
+ * ADD: edgec.QAdd with TFLite's scheme (add.cc Prepare, int8 and uint8). SUB: the same with the
+ * second input's multiplier negated, as sub.cc prepares its same-shape int8/uint8 kernel
+ * (reference_integer_ops::Add); a broadcasting quantized SUB runs another kernel
+ * (BroadcastQuantSubSlow, whose fixed-point rounding of the negated term differs on ties) and is refused.
+ */
+function qadd(sub = false): OpConverter {
   return (c) => {
     const a = act(c.inTensor(0), `${c.opName} input A`);
     const b = act(c.inTensor(1), `${c.opName} input B`);
@@ -227,10 +232,15 @@ function qadd(): OpConverter {
     const twiceMax = 2 * Math.max(a.s, b.s);
     const ma = tfliteMultiplier(a.s / twiceMax);
     const mb = tfliteMultiplier(b.s / twiceMax);
+    if (sub) mb.multiplier = -mb.multiplier;
     const my = tfliteMultiplier(twiceMax / (2 ** leftShift * y.s));
     const [lo, hi] = actRange(c.op.options?.i8(0, 0) ?? 0, y.s, y.z, y.dt);
     const e = c.e;
     const va = c.input(0), vb = c.input(1);
+    if (sub) {
+      const sa = e.ltype(va).shape, sb = e.ltype(vb).shape;
+      if (sa.length !== sb.length || sa.some((d, i) => d !== sb[i])) throw unsupported(`quantized SUB with broadcasting ([${sa.join(',')}] - [${sb.join(',')}]) is not supported (same shapes are)`);
+    }
     const cf = e.lrank(va) === 4 && e.lrank(vb) === 4 && (va.cf !== undefined || vb.cf !== undefined);
     const ia = cf ? e.cf(va) : e.tf(va);
     const ib = cf ? e.cf(vb) : e.tf(vb);
@@ -241,6 +251,34 @@ function qadd(): OpConverter {
     }, c.name, 'edgec');
     return [cf ? { cf: yv } : { tf: yv }];
   };
+}
+
+/**
+ * MEAN over H and W of an int8 NHWC value (global average pooling): edgec.QReduceMean with
+ * rq_mode 'tflite', TFLite's reference_integer_ops::Mean (multiplier input_scale / output_scale,
+ * then the sum's division by H * W rounded half away from zero), the kernel reduce.cc runs for
+ * keep_dims models (with keep_dims false, some TFLite versions take a float or truncating path
+ * instead). Other axes and uint8 use other TFLite kernels (float arithmetic) and are refused.
+ */
+function qmean(c: OpCtx): LVal[] {
+  const x = act(c.inTensor(0), 'MEAN input');
+  const y = act(c.outTensor(0), 'MEAN output');
+  if (x.dt !== 'i8' || y.dt !== 'i8') throw unsupported('quantized MEAN on uint8 is not supported (int8 is)');
+  const e = c.e;
+  const v = c.input(0);
+  const r = e.lrank(v);
+  const axes = constOf(c, 1, 'axes').toNumbers().map((a) => (a < 0 ? a + r : a));
+  const hw = r === 4 && axes.length === 2 && new Set(axes).size === 2 && axes.every((a) => a === 1 || a === 2);
+  if (!hw) throw unsupported(`quantized MEAN over axes [${axes.join(',')}] of a rank-${r} value is not supported (int8 MEAN over H and W of an NHWC value is)`);
+  const keep = c.op.options?.bool(0, false) ?? false;
+  const m = tfliteMultiplier(x.s / y.s);
+  const attrs = {
+    axes: [2, 3], keepdims: keep ? 1 : 0, x_zero_point: x.z,
+    rq_mode: 'tflite', multiplier: [m.multiplier], shift: [m.shift], y_zero_point: y.z, y_dtype: y.dt,
+  };
+  const yv = e.op('QReduceMean', [e.cf(v)], attrs, c.name, 'edgec');
+  // [N, C, 1, 1] channels-first, or [N, C] (the same in both layouts)
+  return [keep ? { cf: yv } : { tf: yv }];
 }
 
 /** A layout/data-movement op on integers: the float converter, the output keeping the input's quantization. */
@@ -292,15 +330,24 @@ function qpad(c: OpCtx): LVal[] {
   return [pad(e, c.input(0), pairs, 'constant', e.scalar(`${c.name}/value`, y.dt, v), c.name)];
 }
 
-/** QUANTIZE of an int8/uint8 value (TFLite's Requantize): edgec.Requantize with TFLite's multiplier. */
+/**
+ * QUANTIZE: of a float32 value, edgec.TflQuantize (TFLite's AffineQuantize, rounding half away from
+ * zero); of an int8/uint8 value (TFLite's Requantize, also int8 <-> uint8), edgec.Requantize with
+ * TFLite's multiplier.
+ */
 function qquantize(c: OpCtx): LVal[] {
   const it = c.inTensor(0);
-  if (it.type !== 9 && it.type !== 3) throw unsupported(`quantized QUANTIZE of a ${TENSOR_TYPES[it.type]} input is not supported (int8/uint8 requantization is; TFLite rounds float quantization half away from zero)`);
-  const x = act(it, 'QUANTIZE input');
   const y = act(c.outTensor(0), 'QUANTIZE output');
-  const m = tfliteMultiplier(x.s / y.s);
   const e = c.e;
   const v = c.input(0);
+  if (it.type === 0) {
+    const attrs = { scale: y.s, y_zero_point: y.z, y_dtype: y.dt };
+    if (v.cf !== undefined) return [{ cf: e.op('TflQuantize', [v.cf], attrs, c.name, 'edgec') }];
+    return [{ tf: e.op('TflQuantize', [e.tf(v)], attrs, c.name, 'edgec') }];
+  }
+  if (it.type !== 9 && it.type !== 3) throw unsupported(`QUANTIZE of a ${TENSOR_TYPES[it.type]} input is not supported (float32, int8 and uint8 are)`);
+  const x = act(it, 'QUANTIZE input');
+  const m = tfliteMultiplier(x.s / y.s);
   const attrs = { x_zero_point: x.z, rq_mode: 'tflite', multiplier: [m.multiplier], shift: [m.shift], y_zero_point: y.z, y_dtype: y.dt };
   if (v.cf !== undefined) return [{ cf: e.op('Requantize', [v.cf], attrs, c.name, 'edgec') }];
   return [{ tf: e.op('Requantize', [e.tf(v)], attrs, c.name, 'edgec') }];
@@ -340,10 +387,12 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   MAX_POOL_2D: qmaxPool,
   SOFTMAX: qsoftmax,
   ADD: qadd(),
+  SUB: qadd(true),
   PAD: qpad,
   PADV2: qpad,
   CONCATENATION: qconcat,
   QUANTIZE: qquantize,
+  MEAN: qmean,
   DEQUANTIZE: qdequantize,
   RESHAPE: sameQuant('RESHAPE'),
   SQUEEZE: sameQuant('SQUEEZE'),

@@ -28,7 +28,7 @@ import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
 import { geom3, readConvAttrs, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
 import { stageLen } from '../../../compiler/ops/qint.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../../compiler/ops/qint.js';
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
 import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
@@ -558,8 +558,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
   const y = n.outputs[0]!;
   const xd = needDtype(c, x, ['i8', 'u8'], 'QReduceMean input');
   const o = a.out;
-  needSingleRounding(c, o.mode, 'QReduceMean');
-  if ((o.mode === 'fixed' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('QReduceMean with per-channel multipliers');
+  if ((o.mode !== 'float' ? o.multiplier.length : o.scale.length) !== 1) throw c.unsupported('QReduceMean with per-channel multipliers');
   const xs = c.shape(x);
   const st = contiguous(xs);
   const ax = new Set(a.axes.map((v) => normAxis(v, xs.length)));
@@ -574,7 +573,7 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
   if (o.mode === 'float') {
     flags |= QFLAG.float;
     scale = c.blob(bytesOf(new Float64Array([o.scale[0]!])));
-  }
+  } else if (o.mode === 'tflite') flags |= QFLAG.tflite;
   emitQ(c, 'qreduce_i8', [
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, i32(flags), i32(a.xZeroPoint), i32(o.multiplier[0] ?? 0), i32(o.shift[0] ?? 0),
     i32(o.yZeroPoint), i32(o.lo), i32(o.hi), scale, ...kept.dims.map(i32), ...kept.strides[0]!.map(i32), ...red.dims.map(i32), ...red.strides[0]!.map(i32),
@@ -1013,6 +1012,7 @@ export const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => v
   }),
   MatMulInteger: lowerQMatMulRt, QLinearMatMul: lowerQMatMulRt,
   'edgec.QSoftmax': lowerQSoftmax,
+  'edgec.TflQuantize': lowerTflQuantize,
 };
 
 /** QAdd with TFLite's scheme (qadd_tfl_i8); `co` is the coalesced broadcast of lowerQBinary. */
@@ -1043,4 +1043,16 @@ function lowerQSoftmax(c: LowerCtx, n: Node): void {
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(bytesOf(Float32Array.from(a.table))), i32(total / L), i32(L), i32(flags),
     { k: 'f', v: a.yScale }, i32(a.yZeroPoint),
   ], { reads: [x], writes: [y] });
+}
+
+/** edgec.TflQuantize (quantize_tfl_f32): TFLite's float QUANTIZE, rounding half away from zero. */
+function lowerTflQuantize(c: LowerCtx, n: Node): void {
+  const a = attrsOf<TflQuantizeAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  needDtype(c, x, ['f32'], 'TflQuantize input');
+  const count = numel(c.shape(x));
+  if (count === 0) return;
+  emitQ(c, 'quantize_tfl_f32', [c.addr(x), { k: 'buf', id: y, off: 0 }, i32(count), { k: 'f', v: a.scale }, i32(a.yZeroPoint), i32(a.yDtype === 'i8' ? 1 : 0)],
+    { reads: [x], writes: [y] });
 }
