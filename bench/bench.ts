@@ -54,6 +54,7 @@ import { recurrentModels, recurrentSweep } from './recurrent.js';
 import { benchPruning, pruningTable } from './pruning.js';
 import { benchThreads, threadsTable } from './threads.js';
 import { TfjsResult, benchTfjs, tfjsGeomean, tfjsTable } from './tfjs.js';
+import { median, randomData } from './stats.js';
 
 interface Args {
   models: string;
@@ -99,26 +100,6 @@ function parseArgs(argv: string[]): Args {
     else throw new Error(`unknown flag ${k}`);
   }
   return a;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((p, q) => p - q);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Seeded uniform [-1, 1) data. */
-function randomData(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    d[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return d;
 }
 
 const PEAK_CHAINS = 12;

@@ -13,6 +13,7 @@ import { pruneModel, PruneMode } from '../prune/index.js';
 import { emitWasm } from '../targets/wasm/emit.js';
 import { lowerGraph } from '../targets/wasm/lower.js';
 import { loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
+import { median } from './stats.js';
 
 export interface PruneRow {
   model: string;
@@ -43,11 +44,6 @@ export const PRUNE_CASES: readonly { model: string; mode: PruneMode; ratio: numb
   { model: 'autoencoder', mode: '2:4', ratio: 0.5 },
   { model: 'resnet8', mode: 'channel', ratio: 0.5 },
 ];
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 async function load(g: ReturnType<typeof loadOnnxFile>) {
   const art = emitWasm(g);

@@ -30,6 +30,7 @@ import { optimize } from '../compiler/pipeline.js';
 import { quantizeModel } from '../quantize/index.js';
 import { createFloatObserver } from '../targets/wasm/observe.js';
 import { WasmModel, feedOf, loadWasmArtifact, tensorOfOutput, writeTempArtifact } from '../targets/wasm/runner.js';
+import { median, uniform01 } from './stats.js';
 
 /** One TF.js model's row: edgec fp32 (and int8) against TF.js wasm. */
 export interface TfjsResult {
@@ -84,29 +85,9 @@ export interface TfjsBenchOptions {
   int8: boolean;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((p, q) => p - q);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-/** Seeded U(0, 1) (mulberry32). */
-function uniform(n: number, seed: number): Float64Array {
-  let s = seed >>> 0;
-  const d = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    d[i] = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  return d;
-}
-
 /** A seeded image of `shape`: f32 in U(-1, 1), integer dtypes 0..255. */
 function image(dt: DType, shape: number[], seed: number): Tensor {
-  const u = uniform(shape.reduce((p, q) => p * q, 1), seed);
+  const u = uniform01(shape.reduce((p, q) => p * q, 1), seed);
   return dt === 'f32' ? new Tensor('f32', shape, Float32Array.from(u, (v) => v * 2 - 1)) : Tensor.from(dt, shape, Array.from(u, (v) => Math.floor(v * 256)));
 }
 

@@ -24,6 +24,7 @@ import { optimize } from '../compiler/pipeline.js';
 import { quantizeModel } from '../quantize/index.js';
 import { compileWasm, emitWasm } from '../targets/wasm/emit.js';
 import { WasmModel, loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
+import { median, randomData } from './stats.js';
 
 export interface ThreadsRow {
   model: string;
@@ -41,25 +42,6 @@ export interface ThreadsRow {
   matches_ref: boolean;
   split_layers: number;
 }
-
-/** Seeded uniform [-1, 1) data (mulberry32), as the main bench draws its inputs. */
-function randomData(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const d = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    d[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  }
-  return d;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) >> 1]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * Throughput of two independent busy loops on two threads relative to one loop on one thread
