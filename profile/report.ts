@@ -36,8 +36,8 @@ export type ReportConfig = MeasuredConfig & { pareto: boolean };
 
 /**
  * One objective of the Pareto front. Two values are tied (neither is better) when they differ by
- * no more than the sum of their spreads (`spreadKey`, e.g. the latency's run-to-run spread) or
- * than `rel` times the smaller one: a difference inside the measurement noise decides nothing.
+ * no more than the sum of their spreads (`spreadKey`, e.g. the latency's run-to-run spread), than
+ * `rel` times the smaller one, or than `abs`: a difference inside the measurement noise decides nothing.
  */
 export interface Objective {
   key: string;
@@ -46,10 +46,17 @@ export interface Objective {
   spreadKey?: string;
   /** Relative tie band (default 0: exact comparison). */
   rel?: number;
+  /** Absolute tie band in the value's unit (default 0). */
+  abs?: number;
 }
 
 /** Latency differences below this fraction are ties in the report's front (host timing noise). */
 export const LATENCY_TIE = 0.05;
+/**
+ * Latency differences below this many ms are ties too: for models that run in tens of microseconds
+ * the host's timer and scheduling jitter (microseconds) exceeds 5% and flipped the front run to run.
+ */
+export const LATENCY_TIE_MS = 0.005;
 
 /** report.json */
 export interface ReportJson {
@@ -143,7 +150,7 @@ export function paretoFront(points: readonly object[], objectives: readonly Obje
   const cmp = (i: number, j: number, k: number): number => {
     const a = vals[i]![k]!;
     const b = vals[j]![k]!;
-    const tol = Math.max(spreads[i]![k]! + spreads[j]![k]!, (objectives[k]!.rel ?? 0) * Math.min(Math.abs(a), Math.abs(b)));
+    const tol = Math.max(spreads[i]![k]! + spreads[j]![k]!, (objectives[k]!.rel ?? 0) * Math.min(Math.abs(a), Math.abs(b)), objectives[k]!.abs ?? 0);
     return b - a > tol ? 1 : a - b > tol ? -1 : 0;
   };
   return vals.map((a, i) => {
@@ -224,13 +231,13 @@ function fmtBytes(v: number | null | undefined): string {
 export function buildReport(configs: readonly MeasuredConfig[], model: string, opts: ReportOptions = {}): { json: string; md: string; html: string; report: ReportJson } {
   const metric = opts.metric ?? 'accuracy';
   const sizeKey = configs.some((c) => num(c, 'gzip_bytes') !== undefined) ? 'gzip_bytes' : 'size_bytes';
-  const objectives = defaultObjectives(metric, sizeKey).map((o) => (o.key === 'latency_ms' ? { ...o, rel: LATENCY_TIE } : o));
+  const objectives = defaultObjectives(metric, sizeKey).map((o) => (o.key === 'latency_ms' ? { ...o, rel: LATENCY_TIE, abs: LATENCY_TIE_MS } : o));
   const sorted = [...configs].sort(compareConfigs);
   const front = paretoFront(sorted, objectives);
   const withPareto: ReportConfig[] = sorted.map((c, i) => ({ ...c, pareto: front[i]! }));
   const notes = [
     `Pareto front over: ${objectives.map((o) => `${o.goal === 'max' ? 'maximize' : 'minimize'} ${o.key}`).join(', ')}; `
-      + `latencies within their measured spread or ${LATENCY_TIE * 100}% of each other are ties; ties are all kept; configurations with a missing value are excluded.`,
+      + `latencies within their measured spread, ${LATENCY_TIE * 100}% or ${LATENCY_TIE_MS * 1000} µs of each other are ties; ties are all kept; configurations with a missing value are excluded.`,
     ...(opts.notes ?? []),
   ];
   const sources = [...new Set(sorted.map((c) => c['latency_source']).filter((x): x is string => typeof x === 'string'))].sort();

@@ -1,7 +1,7 @@
 /** Pareto front, report.json schema (CLI.md), deterministic order, and escaping of hostile names. */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LATENCY_TIE, MeasuredConfig, Objective, buildReport, configFromProfile, defaultObjectives, escapeHtml, niceTicks, paretoFront } from '../../profile/report.js';
+import { LATENCY_TIE, LATENCY_TIE_MS, MeasuredConfig, Objective, buildReport, configFromProfile, defaultObjectives, escapeHtml, niceTicks, paretoFront } from '../../profile/report.js';
 
 const OBJ = defaultObjectives();
 
@@ -64,6 +64,14 @@ describe('ties within the measurement spread', () => {
     expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0, latency_spread_ms: 0.15 }, { accuracy: 0.9, latency_ms: 0.8, latency_spread_ms: 0.15 }], lat)).toEqual([true, true]);
     // 20% faster with tight spreads: B dominates A
     expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0, latency_spread_ms: 0.01 }, { accuracy: 0.9, latency_ms: 0.8, latency_spread_ms: 0.01 }], lat)).toEqual([false, true]);
+  });
+  it('microsecond latencies: differences under LATENCY_TIE_MS tie whatever their ratio', () => {
+    const abs: Objective[] = [{ key: 'accuracy', goal: 'max' }, { key: 'latency_ms', goal: 'min', spreadKey: 'latency_spread_ms', rel: LATENCY_TIE, abs: LATENCY_TIE_MS }];
+    // 25 us vs 23 us (8% apart, 2 us): a tie, the more accurate A dominates B; without the floor B stays
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 0.025 }, { accuracy: 0.8, latency_ms: 0.023 }], abs)).toEqual([true, false]);
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 0.025 }, { accuracy: 0.8, latency_ms: 0.023 }], lat)).toEqual([true, true]);
+    // 1.0 ms vs 0.9 ms: far above the floor, decided by the 5% band as before
+    expect(paretoFront([{ accuracy: 0.9, latency_ms: 1.0 }, { accuracy: 0.8, latency_ms: 0.9 }], abs)).toEqual([true, true]);
   });
   it('property: jitter inside the tie band never changes the front', () => {
     const cfg = fc.record({ accuracy: fc.integer({ min: 0, max: 3 }), latency_ms: fc.integer({ min: 1, max: 4 }) });
