@@ -20,6 +20,7 @@ import { roundF16F32 } from './round-f16.js';
 import { softmaxF32 } from './softmax.js';
 import { KernelGen } from './types.js';
 import { QINT_KERNELS } from './qint.js';
+import { QINT_TFLITE_KERNELS } from './qint-tflite.js';
 import { QMOVE_KERNELS } from './qmove.js';
 import { TYPED_KERNELS } from './typed.js';
 import { INDEX_KERNELS } from './index-ops.js';
@@ -32,7 +33,7 @@ import { deformConvF32 } from './conv-deform.js';
 
 const ALL = [unaryF32, binaryF32, copyStridedF32, padF32, conv2dDirectF32, conv2dIgemmTiledF32, convTranspose2dDirectF32, gemmTiledF32, gemmDirectF32, pool2dF32,
   globalPoolF32, softmaxF32, reduceF32, reduceAxesF32, gatherF32, resizeF32, gridSampleF32, normF32, channelAffineF32, roundF16F32,
-  ...QINT_KERNELS, ...QMOVE_KERNELS, ...TYPED_KERNELS, ...INDEX_KERNELS,
+  ...QINT_KERNELS, ...QINT_TFLITE_KERNELS, ...QMOVE_KERNELS, ...TYPED_KERNELS, ...INDEX_KERNELS,
   pool3dF32, maxUnpoolF32, resizeAxisF32, ...SIGNAL_KERNELS, ...IMAGE_EXT_KERNELS, deformConvF32] as const;
 
 /** Kernel id -> generator. */

@@ -10,7 +10,7 @@
  * (x - zx) and padded taps are skipped, which is the reference's "padding reads zx".
  */
 import { WgslFn, decompose, int, linear } from '../wgsl/shader.js';
-import { QElem, QShaderBuilder, RQ_LIB } from '../wgsl/qshader.js';
+import { QElem, QShaderBuilder, RQ_LIB, TFL_LIB } from '../wgsl/qshader.js';
 import { qtiledMatmul } from '../wgsl/qtiled.js';
 import { BaseParams, KernelGen, bufOf } from './types.js';
 
@@ -18,7 +18,8 @@ import { BaseParams, KernelGen, bufOf } from './types.js';
 export interface QOut {
   /** Output dtype ('i32': the raw accumulator). */
   y: 'i8' | 'u8' | 'i32';
-  mode: 'fixed' | 'float';
+  /** 'tflite': TFLite's MultiplyByQuantizedMultiplier (rq_tfl) with the fixed-mode [multiplier, shift]. */
+  mode: 'fixed' | 'float' | 'tflite';
   zp: number;
   lo: number;
   hi: number;
@@ -35,9 +36,9 @@ function stageFn(s: QShaderBuilder, o: QOut, table: boolean): void {
     s.fn({ name: 'stage', code: 'fn stage(acc: i32, ch: i32) -> u32 {\n  return bitcast<u32>(acc);\n}' });
     return;
   }
-  s.fnAll(RQ_LIB);
+  s.fnAll(o.mode === 'tflite' ? TFL_LIB : RQ_LIB);
   const [a, b] = table ? ['ld_st(ch * 3 + 1)', 'ld_st(ch * 3 + 2)'] : [int(o.k![0]), int(o.k![1])];
-  const rq = o.mode === 'fixed' ? `rq_fixed(acc, ${a}, u32(${b}))` : `rq_float(acc, u32(${a}), ${b})`;
+  const rq = o.mode === 'fixed' ? `rq_fixed(acc, ${a}, u32(${b}))` : o.mode === 'tflite' ? `rq_tfl_sat(acc, ${a}, u32(${b}))` : `rq_float(acc, u32(${a}), ${b})`;
   s.fn({
     name: 'stage',
     code: `fn stage(acc: i32, ch: i32) -> u32 {\n  return bitcast<u32>(clamp(${rq} + ${int(o.zp)}, ${int(o.lo)}, ${int(o.hi)}));\n}`,
@@ -462,11 +463,13 @@ export interface QAvgPoolParams extends BaseParams {
   zx: number;
   y: 'i8' | 'u8';
   zp: number; lo: number; hi: number;
+  /** TFLite's rounded division sum / cnt (half away from zero) instead of the per-count multipliers. */
+  tfl?: boolean;
 }
 
 /**
- * qavgpool_i8: y = clamp(zy + rq(sum_window(x - zx), M[cnt-1], n[cnt-1])). Table `tb`:
- * (cnt - 1) per output position (OH*OW words), then the multipliers and shifts (KH*KW each).
+ * qavgpool_i8: y = clamp(zy + rq(sum_window(x - zx), M[cnt-1], n[cnt-1])) (tfl: rdiv_tfl(sum, cnt)).
+ * Table `tb`: (cnt - 1) per output position (OH*OW words), then the multipliers and shifts (KH*KW each).
  */
 export const qavgpoolI8: KernelGen<QAvgPoolParams> = {
   id: 'qavgpool_i8',
@@ -474,7 +477,7 @@ export const qavgpoolI8: KernelGen<QAvgPoolParams> = {
     const s = new QShaderBuilder(this.id);
     const x = s.input('x', p.xdt, bufOf(p, 'x'));
     const tb = s.input('tb', 'i32', 'weights');
-    s.fnAll(RQ_LIB);
+    s.fnAll(p.tfl ? TFL_LIB : RQ_LIB);
     const P = p.OH * p.OW;
     const vol = p.KH * p.KW;
     return s.elementwiseBody(p.planes * P, p.y, [
@@ -493,7 +496,7 @@ export const qavgpoolI8: KernelGen<QAvgPoolParams> = {
       '  }',
       '}',
       `let k = ${tb.ld('pos')};`,
-      `let v = rq_fixed(acc, ${tb.ld(`${int(P)} + k`)}, u32(${tb.ld(`${int(P + vol)} + k`)}));`,
+      p.tfl ? 'let v = rdiv_tfl(acc, u32(k + 1));' : `let v = rq_fixed(acc, ${tb.ld(`${int(P)} + k`)}, u32(${tb.ld(`${int(P + vol)} + k`)}));`,
       `return bitcast<u32>(clamp(v + ${int(p.zp)}, ${int(p.lo)}, ${int(p.hi)}));`,
     ]);
   },

@@ -23,12 +23,12 @@ import { Graph, Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { geom3, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QMulAttrs, QReduceMeanAttrs, RequantizeAttrs } from '../../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../../compiler/ops/qint.js';
 import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
-import { int8Lowerings, needDtype, needSingleRounding, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 import { stridesOf } from '../wgsl/shader.js';
 import { f32Parts, wordsOf } from '../wgsl/qshader.js';
 import { QOut, convTapTable } from '../kernels/qint.js';
@@ -55,13 +55,11 @@ function scaleParts(c: LowerCtx, s: number): [number, number] {
  * @param bias int32 bias or null
  */
 function stageTable(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | null): { st: Operand; out: QOut } {
-  needSingleRounding(c, out.mode, 'an integer op');
-  if (out.mode === 'tflite') throw c.unsupported('rq_mode tflite');
   const t = new Int32Array(3 * Math.max(1, M));
   for (let m = 0; m < M; m++) {
     t[3 * m] = bias ? bias[m]! : 0;
     if (out.yDtype === 'i32') continue;
-    if (out.mode === 'fixed') {
+    if (out.mode !== 'float') {
       t[3 * m + 1] = pick(out.multiplier, m);
       t[3 * m + 2] = pick(out.shift, m);
     } else [t[3 * m + 1], t[3 * m + 2]] = scaleParts(c, pick(out.scale, m));
@@ -71,10 +69,8 @@ function stageTable(c: LowerCtx, out: OutStage, M: number, bias: Int32Array | nu
 
 /** Per-tensor output stage as kernel constants. */
 function stageConst(c: LowerCtx, out: OutStage, what: string): QOut {
-  needSingleRounding(c, out.mode, what);
-  if (out.mode === 'tflite') throw c.unsupported(what);
-  if ((out.mode === 'fixed' ? out.multiplier.length : out.scale.length) !== 1) throw c.unsupported(`${what} with per-channel multipliers`);
-  const k: [number, number] = out.mode === 'fixed' ? [out.multiplier[0]!, out.shift[0]!] : scaleParts(c, out.scale[0]!);
+  if ((out.mode !== 'float' ? out.multiplier.length : out.scale.length) !== 1) throw c.unsupported(`${what} with per-channel multipliers`);
+  const k: [number, number] = out.mode !== 'float' ? [out.multiplier[0]!, out.shift[0]!] : scaleParts(c, out.scale[0]!);
   return { y: out.yDtype, mode: out.mode, zp: out.yZeroPoint, lo: out.lo, hi: out.hi, k };
 }
 
@@ -159,10 +155,18 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const add = n.op === 'QAdd';
   const at = add ? attrsOf<QAddAttrs>(c, n) : null;
   const mt = add ? null : attrsOf<QMulAttrs>(c, n);
-  if (at) needSingleRounding(c, at.mode, 'QAdd');
   const base = (at ?? mt)!;
   const ys = c.shape(y);
   if (numel(ys) === 0) return;
+  if (at?.mode === 'tflite') {
+    c.emit('qadd_tfl_i8', {
+      shape: ys, sa: broadcastStrides(c.shape(aId!), ys), sb: broadcastStrides(c.shape(bId!), ys),
+      adt: qelem(c, aId!, adt), bdt: qelem(c, bId!, bdt), za: at.aZeroPoint, zb: at.bZeroPoint, ls: at.leftShift,
+      ma: at.aMultiplier, na: at.aShift, mb: at.bMultiplier, nb: at.bShift, m: at.multiplier, n: at.shift,
+      y: at.yDtype as 'i8' | 'u8', zp: at.yZeroPoint, lo: at.lo, hi: at.hi,
+    }, { a: qop(c, aId!), b: qop(c, bId!), y: val(y) });
+    return;
+  }
   c.emit('qbinary_i8', {
     op: add ? 'add' : 'mul', shape: ys, sa: broadcastStrides(c.shape(aId!), ys), sb: broadcastStrides(c.shape(bId!), ys),
     adt: qelem(c, aId!, adt), bdt: qelem(c, bId!, bdt),
@@ -197,6 +201,14 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
   const kept = xs.map((_, i) => i).filter((i) => !ax.has(i) && xs[i] !== 1);
   const red = xs.map((_, i) => i).filter((i) => ax.has(i));
   if (numel(c.shape(y)) === 0) return;
+  if (a.out.mode === 'tflite') {
+    // TFLite's MEAN: rq_tfl of the sum, then the rounded division by the element count
+    c.emit('qmean_tfl_i8', {
+      kept: kept.map((i) => xs[i]!), ks: kept.map((i) => st[i]!), red: red.map((i) => xs[i]!), rs: red.map((i) => st[i]!), xdt: qelem(c, x, xdt), zx: a.xZeroPoint,
+      m: a.out.multiplier[0]!, n: a.out.shift[0]!, y: a.out.yDtype as 'i8' | 'u8', zp: a.out.yZeroPoint, lo: a.out.lo, hi: a.out.hi,
+    }, { x: qop(c, x), y: val(y) });
+    return;
+  }
   c.emit('qreduce_i8', {
     kept: kept.map((i) => xs[i]!), ks: kept.map((i) => st[i]!), red: red.map((i) => xs[i]!), rs: red.map((i) => st[i]!), xdt: qelem(c, x, xdt), zx: a.xZeroPoint, out,
   }, { x: qop(c, x), y: val(y) });
@@ -204,7 +216,6 @@ function lowerQReduceMean(c: LowerCtx, n: Node): void {
 
 function lowerQAvgPool(c: LowerCtx, n: Node): void {
   const a = attrsOf<QAvgPoolAttrs>(c, n);
-  needSingleRounding(c, a.mode, 'QAvgPool');
   const x = n.inputs[0]!;
   const y = n.outputs[0]!;
   const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'QAvgPool input');
@@ -225,8 +236,44 @@ function lowerQAvgPool(c: LowerCtx, n: Node): void {
   if (numel(c.shape(y)) === 0) return;
   c.emit('qavgpool_i8', {
     planes: xs[0]! * xs[1]!, H: IH, W: IW, OH, OW, KH: g.K[1], KW: g.K[2], sh: g.S[1], sw: g.S[2], ph: g.P[1], pw: g.P[2],
-    xdt: qelem(c, x, xdt), zx: a.xZeroPoint, y: a.yDtype as 'i8' | 'u8', zp: a.yZeroPoint, lo: a.lo, hi: a.hi,
+    xdt: qelem(c, x, xdt), zx: a.xZeroPoint, y: a.yDtype as 'i8' | 'u8', zp: a.yZeroPoint, lo: a.lo, hi: a.hi, tfl: a.mode === 'tflite',
   }, { x: qop(c, x), tb: c.blob(tb), y: val(y) });
+}
+
+/** The f32 bit pattern of a float32 value. */
+const f32Bits = (v: number): number => new Uint32Array(new Float32Array([v]).buffer)[0]!;
+
+/**
+ * edgec.QSoftmax over the last axis: qsoftmax_stats_i8 (per row: max and the f32 reciprocal of
+ * sum * y_scale, in a temporary) then qsoftmax_i8 per element (packed output).
+ */
+function lowerQSoftmax(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QSoftmaxAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'QSoftmax input');
+  const xs = c.shape(x);
+  const L = xs[xs.length - 1]!;
+  const total = numel(xs);
+  if (total === 0) return;
+  const rows = total / L;
+  // 1 <= sum <= L (table[255] = exp(0) = 1): the reciprocal of sum * y_scale stays a normal f32
+  if (!(a.yScale >= 2 ** -120 && L * a.yScale <= 2 ** 120)) throw c.unsupported(`QSoftmax y_scale ${a.yScale} with rows of ${L} is outside the range webgpu's exact reciprocal covers`);
+  const tb = c.blob(new Int32Array(new Float32Array(a.table).buffer));
+  const stats = c.temp(8 * rows);
+  c.emit('qsoftmax_stats_i8', { rows, L, xdt: qelem(c, x, xdt), ys: f32Bits(a.yScale) }, { x: qop(c, x), tb, y: val(stats) });
+  c.emit('qsoftmax_i8', { n: total, L, xdt: qelem(c, x, xdt), y: a.yDtype, zp: a.yZeroPoint }, { x: qop(c, x), tb, st: val(stats), y: val(y) });
+}
+
+/** edgec.TflQuantize (tfl_quantize_f32_i8): TFLite's float QUANTIZE, half away from zero. */
+function lowerTflQuantize(c: LowerCtx, n: Node): void {
+  const a = attrsOf<TflQuantizeAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  needDtype(c, x, ['f32'] as const, 'TflQuantize input');
+  const nx = numel(c.shape(x));
+  if (nx === 0) return;
+  c.emit('tfl_quantize_f32_i8', { n: nx, sb: f32Bits(a.scale), zp: a.yZeroPoint, y: a.yDtype }, { x: qop(c, x), y: val(y) });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -506,10 +553,11 @@ export const INT8_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   Transpose: lowerTranspose, Slice: lowerSlice, Expand: lowerExpand, Tile: lowerTile, Split: lowerSplit, Concat: lowerConcat,
   Pad: lowerPad, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
   Max: lowerMinMax, Min: lowerMinMax, MaxPool: lowerMaxPool,
+  'edgec.QSoftmax': lowerQSoftmax, 'edgec.TflQuantize': lowerTflQuantize,
 };
 
 /** Ops of the integer path that are claimed whatever their operand dtypes. */
-const ALWAYS = new Set(['edgec.QConv', 'edgec.QGemm', 'edgec.Requantize', 'edgec.QAdd', 'edgec.QMul', 'edgec.QReduceMean', 'edgec.QAvgPool', 'QuantizeLinear', 'DequantizeLinear']);
+const ALWAYS = new Set(['edgec.QConv', 'edgec.QGemm', 'edgec.Requantize', 'edgec.QAdd', 'edgec.QMul', 'edgec.QReduceMean', 'edgec.QAvgPool', 'edgec.QSoftmax', 'edgec.TflQuantize', 'QuantizeLinear', 'DequantizeLinear']);
 
 /**
  * True when `n` belongs to the integer path: an integer op, a (de)quantization, or any node with
@@ -533,7 +581,7 @@ export function isIntNode(c: LowerCtx, n: Node): boolean {
  * @param g graph
  */
 export function isIntegerGraph(g: Graph): boolean {
-  return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|Requantize)$/.test(n.op));
+  return g.orderedNodes().some((n) => n.domain === 'edgec' && /^(QConv|QGemm|QAdd|QMul|QReduceMean|QAvgPool|QSoftmax|TflQuantize|Requantize)$/.test(n.op));
 }
 
 /**

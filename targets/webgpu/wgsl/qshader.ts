@@ -412,8 +412,55 @@ export const RQ_FLOAT: WgslFn = {
   ].join('\n'),
 };
 
+/**
+ * TFLite's MultiplyByQuantizedMultiplier(acc, m, 31 - n) (compiler/ops/qint.ts rqTflite): the
+ * accumulator shifted left by max(0, 31 - n) (int32, wrapping), SaturatingRoundingDoublingHighMul
+ * floor((a * m + 2^30) / 2^31) exactly in 64 bits (m in (-2^31, 2^31): never saturates; the
+ * result fits an i32), then RoundingDivideByPOT by max(0, n - 31) (half away from zero). Needs RQ_LIB.
+ */
+export const RQ_TFL: WgslFn = {
+  name: 'rq_tfl',
+  code: [
+    'fn rq_tfl(acc: i32, m: i32, n: u32) -> i32 {',
+    '  let ls = select(0u, 31u - n, n < 31u);',
+    '  let rs = select(0u, n - 31u, n > 31u);',
+    '  let a = acc << ls;',
+    '  let h = bitcast<i32>(sar_64(add_u64(smul_64(a, m), vec2<u32>(0x40000000u, 0u)), 31u).x);',
+    '  if (rs == 0u) { return h; }',
+    '  let mask = bitcast<i32>((1u << rs) - 1u);',
+    '  let thr = (mask >> 1u) + select(0, 1, h < 0);',
+    '  return (h >> rs) + select(0, 1, (h & mask) > thr);',
+    '}',
+  ].join('\n'),
+};
+
+/**
+ * TFLite's integer average (compiler/ops/qint.ts roundedDiv): t / cnt rounded half away from zero,
+ * for any int32 t (the magnitude in u32 cannot overflow), saturated to [-65536, 65536] (every
+ * 8-bit output stage clamps far inside).
+ */
+export const RDIV_TFL: WgslFn = {
+  name: 'rdiv_tfl',
+  code: [
+    'fn rdiv_tfl(t: i32, cnt: u32) -> i32 {',
+    '  let u = bitcast<u32>(abs(t));',
+    '  let q = i32(min((u + cnt / 2u) / cnt, 65536u));',
+    '  return select(q, -q, t < 0);',
+    '}',
+  ].join('\n'),
+};
+
+/** The stage value clamp(rq_tfl(acc, m, n), -65536, 65536) (the zero point add cannot overflow). */
+export const RQ_TFL_SAT: WgslFn = {
+  name: 'rq_tfl_sat',
+  code: 'fn rq_tfl_sat(acc: i32, m: i32, n: u32) -> i32 {\n  return clamp(rq_tfl(acc, m, n), -65536, 65536);\n}',
+};
+
 /** Every 64-bit helper a requantizing kernel may call (in dependency order). */
 export const RQ_LIB: readonly WgslFn[] = [MUL_U64, ADD_U64, SMUL_64, SAR_64, SHR_U64, SHL_U64, POW2_U64, SAT_64, RNE_SHR_U64, BITLEN_U64, RQ_WIDE, RQ_FIXED, RQ_FLOAT];
+
+/** RQ_LIB and TFLite's arithmetic (rq_tfl, rq_tfl_sat, rdiv_tfl), in dependency order. */
+export const TFL_LIB: readonly WgslFn[] = [...RQ_LIB, RQ_TFL, RQ_TFL_SAT, RDIV_TFL];
 
 /**
  * mantissa/exponent of an f32 value s >= 0: s = mant * 2^ex, mant < 2^24 (mant = 0 for s = 0).
