@@ -25,7 +25,7 @@ import { Tensor, numel, stridesOf } from '../../compiler/ir/tensor.js';
 import { EdgecError, internal, invalid, unsupported, usage } from '../../compiler/errors.js';
 import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
 import { ConvAttrs, FusedAttrs, WindowAttrs, geom3, windowParams, Geom3 } from '../../compiler/ops/conv.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs } from '../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../compiler/ops/qint.js';
 import { actParams } from '../../compiler/ops/act.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { roundF16 } from '../../compiler/ir/dtype.js';
@@ -799,7 +799,6 @@ function lowerReduce(e: Emitter, n: Node): void {
   let k: string;
   if (q) {
     const s = qa!.out;
-    if (s.mode === 'tflite') throw unsupported("QReduceMean with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target yet");
     L.push(i('op', 1), i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(s), i64('multiplier', s.multiplier[0] ?? 0), i('shift', s.shift[0] ?? 0),
       f('scale', s.scale[0] ?? 0), '  typedef int64_t accum_t;');
     k = 'qreduce_mean';
@@ -1066,6 +1065,22 @@ function lowerQuantLinear(e: Emitter, n: Node): void {
   });
 }
 
+/** edgec.TflQuantize (nnet::tfl_quantize): TFLite's float QUANTIZE, rounding half away from zero. */
+function lowerTflQuantize(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const a = e.attrs<TflQuantizeAttrs>(n);
+  if (e.dtype(x) !== 'f32') throw unsupported(`TflQuantize from ${e.dtype(x)} is not supported by the HLS target`);
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  const [lo, hi] = a.yDtype === 'u8' ? [0, 255] : [-128, 127];
+  const L = [cfgHead(e, 'unary_config', n.op), u('n_elem', y.size), f('scale', a.scale), i64('zero_point', a.yZeroPoint), u('reuse_factor', 1),
+    i64('clamp_lo', lo), i64('clamp_hi', hi), '};'];
+  e.push([L.join('\n')], [`nnet::tfl_quantize<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name});`], {
+    kernel: 'nnet::tfl_quantize', macs: 0, multipliers: 1, reuse: 1, iterations: y.size, weightBits: 0, outBits: y.size * BITS[y.dtype]!, int8: true, requant: false,
+  });
+}
+
 function lowerRequantize(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   const a = e.attrs<RequantizeAttrs>(n);
@@ -1249,7 +1264,7 @@ const LOWER: Record<string, LowerFn> = {
   ...Object.fromEntries(Object.keys(RED_ID).map((k) => [k, lowerReduce])), 'edgec.QReduceMean': lowerReduce,
   BatchNormalization: lowerBatchNorm, LayerNormalization: lowerLayerNorm, Pad: lowerPad,
   Concat: lowerConcat, Slice: lowerSlice, Transpose: lowerTranspose,
-  QuantizeLinear: lowerQuantLinear, DequantizeLinear: lowerQuantLinear, 'edgec.Requantize': lowerRequantize,
+  QuantizeLinear: lowerQuantLinear, DequantizeLinear: lowerQuantLinear, 'edgec.Requantize': lowerRequantize, 'edgec.TflQuantize': lowerTflQuantize,
   LSTM: lowerRecurrent, GRU: lowerRecurrent, RNN: lowerRecurrent,
 };
 

@@ -3,7 +3,8 @@
  * inputs, int8 <-> uint8 QUANTIZE, SUB, MEAN over H,W): edgec's import, reference interpreter and wasm target against
  * TFLite's kernels transcribed in C++ (tflite-ref.cc, bit for bit) and TFLite's own wasm
  * interpreter (oracle.ts: bit for bit, or within 1 where its XNNPACK delegate takes the op), on
- * seeded random inputs; webgpu / c / hls refuse the ops in one line.
+ * seeded random inputs; webgpu and the hls C simulation bit-exact with ref on every case, and the
+ * c target (host g++) too on the float-input model.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -15,14 +16,15 @@ import { importTflite } from '../../compiler/frontends/tflite/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { verify } from '../../compiler/ir/verify.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
-import { EdgecError } from '../../compiler/errors.js';
 import { BOp, BTensor, buildTflite } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 import { csimVsRef } from '../targets/hls-helpers.js';
-import { emitWebgpu } from '../../targets/webgpu/emit.js';
-import { emitHls } from '../../targets/hls/emit.js';
+import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
+import { optimize } from '../../compiler/pipeline.js';
 import { emitC } from '../../targets/c/emit.js';
+import { runCArtifact } from '../../targets/c/run.js';
+import { writeTempArtifact } from '../../targets/common/target.js';
 
 const F32 = 0, I8 = 9, U8 = 3, I32 = 2;
 
@@ -105,6 +107,20 @@ function refInput(c: Case, inputs: Map<number, number[]>): string {
 }
 
 const RUN = HAVE_TFLITE || !!process.env['CI'];
+const GPU = RUN && (await gpuAvailable('tflite quant-ops2'));
+
+/** Outputs of `g` compiled for the c target and run with the host C++ compiler. */
+async function runOnC(g: import('../../compiler/ir/graph.js').Graph, xs: Tensor[]): Promise<Tensor[]> {
+  const gc = g.clone();
+  optimize(gc, { target: 'c' });
+  const art = emitC(gc);
+  const dir = writeTempArtifact(new Map<string, string | Uint8Array>([...art.files, ['manifest.json', JSON.stringify(art.manifest)]]), 'edgec-tfq2-c-');
+  try {
+    return (await runCArtifact(dir, xs)).outputs;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 const HAVE_GXX = (() => {
   try {
     execFileSync('g++', ['--version'], { stdio: 'ignore' });
@@ -127,7 +143,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
   });
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
   cases().forEach((c, ci) => {
-    it(`${c.name}: ref and wasm${c.code === 41 ? ' and hls' : ''} bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
+    it(`${c.name}: ref, wasm, webgpu and hls bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
       const last = c.tensors.length - 1;
       const rt = c.tensors.slice(0, last).flatMap((t, i) => (t.data ? [] : [i]));
       const bytes = buildTflite(c.tensors, [{ code: c.code, inputs: c.tensors.slice(0, last).map((_, i) => i), outputs: [last], options: c.options }], rt, [last]);
@@ -148,10 +164,14 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
         const mine = Array.from(got.data as ArrayLike<number>);
         const w = (await runOnWasm(g, xsAll)).outputs[0]!;
         expect(Array.from(w.data as ArrayLike<number>), `trial ${trial} wasm vs ref`).toEqual(mine);
-        if (c.code === 41 && trial === 0 && HAVE_GXX) {
-          // SUB runs on the hls kernels (which the c target runs too) as ADD does
+        if (trial === 0 && GPU) {
+          const wg = (await runOnWebgpu(g, xsAll)).outputs[0]!;
+          expect(Array.from(wg.data as ArrayLike<number>), 'webgpu vs ref').toEqual(mine);
+        }
+        if (trial === 0 && HAVE_GXX) {
+          // the hls kernels, which the c target runs too
           const hs = await csimVsRef(g, xsAll);
-          expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(mine);
+          expect(Array.from(hs.outputs[0]!.data as ArrayLike<number>), 'hls C simulation vs ref').toEqual(mine);
         }
         if (refBin) {
           const ref = execFileSync(refBin, { input: refInput(c, new Map(rt.map((i, k) => [i, vals[k]!]))) }).toString().trim().split('\n').map(Number);
@@ -206,7 +226,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
       if (total) console.log(`${c.name}: ${diffs} of ${total} outputs differ by 1 from TFLite's wasm interpreter`);
     });
   });
-  it('a float-input int8 model (QUANTIZE, CONV_2D, SUB, MEAN, FULLY_CONNECTED, DEQUANTIZE): wasm == ref, within 2 output steps of TFLite, same top class', async () => {
+  it('a float-input int8 model (QUANTIZE, CONV_2D, SUB, MEAN, FULLY_CONNECTED, DEQUANTIZE): wasm == webgpu == c == hls == ref, within 2 output steps of TFLite, same top class', async () => {
     const r = lcg(21);
     const i8 = (n: number) => Int8Array.from(ints(n, -127, 127, r));
     const cs = [0.011, 0.007, 0.013, 0.009];
@@ -246,6 +266,13 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
       const mine = Array.from(got.data as Float32Array);
       expect(new Set(mine).size, 'the outputs are not saturated to one value').toBeGreaterThan(2);
       expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as Float32Array), `trial ${trial} wasm vs ref`).toEqual(mine);
+      if (trial === 0) {
+        if (GPU) expect(Array.from((await runOnWebgpu(g, [x])).outputs[0]!.data as Float32Array), 'webgpu vs ref').toEqual(mine);
+        if (HAVE_GXX) {
+          expect(Array.from((await runOnC(g, [x]))[0]!.data as Float32Array), 'c target vs ref').toEqual(mine);
+          expect(Array.from((await csimVsRef(g, [x])).outputs[0]!.data as Float32Array), 'hls C simulation vs ref').toEqual(mine);
+        }
+      }
       const want = Array.from((await runTflite(file, [x]))[0]!.data as Float32Array);
       mine.forEach((v, i) => expect(Math.abs(v - want[i]!), `trial ${trial} element ${i} vs TFLite`).toBeLessThanOrEqual(2 * 0.03 + 1e-6));
       const top = (v: number[]) => v.indexOf(Math.max(...v));
@@ -258,23 +285,6 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
     const got = runGraph(g, [Tensor.from('f32', [6], [0.25, -0.25, 0.75, -0.75, 1.25, 100])])[0]!;
     // x / 0.5 = 0.5, -0.5, 1.5, -1.5, 2.5, 200: away from zero 1, -1, 2, -2, 3, then clamp 127
     expect(Array.from(got.data as Int8Array)).toEqual([1, -1, 2, -2, 3, 127]);
-  });
-  it('webgpu, c and hls refuse a float-input QUANTIZE and an int8 MEAN with a one-line unsupported error naming the op', () => {
-    const gq = importTflite(buildTflite([{ name: 'x', shape: [1, 8] }, q('y', [1, 8], I8, 0.1, 0)], [{ code: 114, inputs: [0], outputs: [1] }], [0], [1]));
-    const gm = importTflite(buildTflite([q('x', [1, 4, 4, 8], I8, 0.05, 1), { name: 'axes', shape: [2], type: I32, data: Int32Array.from([1, 2]) }, q('y', [1, 1, 1, 8], I8, 0.04, -2)],
-      [{ code: 40, inputs: [0, 1], outputs: [2], options: { type: 27, fields: [[0, 'i8', 1]] } }], [0], [2]));
-    for (const [g, op] of [[gq, 'TflQuantize'], [gm, 'QReduceMean']] as const) for (const [target, emit] of [['webgpu', () => emitWebgpu(g)], ['c', () => emitC(g)], ['hls', () => emitHls(g)]] as const) {
-      let err: unknown;
-      try {
-        emit();
-      } catch (e) {
-        err = e;
-      }
-      expect(err, target).toBeInstanceOf(EdgecError);
-      expect((err as EdgecError).kind, target).toBe('unsupported');
-      expect((err as EdgecError).message, target).toContain(op);
-      expect((err as EdgecError).message.split('\n'), target).toHaveLength(1);
-    }
   });
 });
 

@@ -128,6 +128,29 @@ Elem:
   }
 }
 
+// edgec.TflQuantize (TFLite's float QUANTIZE, per tensor): y = saturate(round(f32(x / scale)) + zp)
+// rounding half away from zero (TfLiteRound); NaN gives zp.
+template<class In, class Out, class CFG>
+void tfl_quantize(const In x[], Out y[]) {
+  const float s = CFG::scale;
+Elem:
+  for (unsigned i = 0; i < CFG::n_elem; i++) {
+#pragma HLS PIPELINE II=CFG::reuse_factor
+    const float q = (float)x[i] / s;
+    if (q != q) { y[i] = (Out)CFG::zero_point; continue; }
+    // |q| >= 2^23 is an integer (or infinite) already; below, a - trunc(a) is exact
+    const float a = std::fabs(q);
+    float r = a;
+    if (a < 8388608.0f) {
+      const float t = (float)(int32_t)a;
+      r = a - t >= 0.5f ? t + 1.0f : t;
+    }
+    if (q < 0.0f) r = -r;
+    y[i] = (Out)(r < (float)(CFG::clamp_lo - CFG::zero_point) ? CFG::clamp_lo
+               : (r > (float)(CFG::clamp_hi - CFG::zero_point) ? CFG::clamp_hi : (int64_t)(int32_t)r + CFG::zero_point));
+  }
+}
+
 // DequantizeLinear (per tensor): y = float(x - zp) * scale.
 template<class In, class Out, class CFG>
 void dequantize(const In x[], Out y[]) {

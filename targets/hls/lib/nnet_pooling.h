@@ -157,7 +157,10 @@ Outer:
       for (unsigned r = 0; r < CFG::n_reduce; r++) {
         acc += (int32_t)x[(o * CFG::n_reduce + r) * CFG::n_inner + i] - CFG::x_zero_point;
       }
-      y[o * CFG::n_inner + i] = (Out)out_stage<CFG>(wrap_i32(acc), CFG::multiplier, CFG::shift, CFG::scale);
+      // rq_tflite: TFLite's MEAN, MultiplyByQuantizedMultiplier of the sum, then / count rounded half away
+      y[o * CFG::n_inner + i] = CFG::rq_tflite
+        ? (Out)clamp64(rounded_div(rq_tflite(wrap_i32(acc), CFG::multiplier, CFG::shift), CFG::n_reduce) + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi)
+        : (Out)out_stage<CFG>(wrap_i32(acc), CFG::multiplier, CFG::shift, CFG::scale);
     }
   }
 }
