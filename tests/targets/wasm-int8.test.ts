@@ -24,6 +24,7 @@ import { runOnWasm } from './wasm-helpers.js';
 import { ConvCase, XS, convGraph, finish, fixedStage, input, quantIn, randInts, rng, spread } from './int8-graphs.js';
 import { MODELS_DIR } from '../models/harness.js';
 import { qbinaryCases, qconvTieCases, qdqCases, qgemmGraph, qgemmWrapCase, qmoveCases, qpoolCases, requantizerTieCases, sameAs } from './int8-cases.js';
+import { tfliteArithmeticCases } from './int8-tflite-cases.js';
 
 /** Runs both and requires identical bits; returns the reference outputs. */
 const same = sameAs(async (g, inputs) => (await runOnWasm(g, inputs)).outputs);
@@ -181,6 +182,10 @@ describe('wasm int8: channels-last depthwise chains == reference, bit for bit', 
     expect(lowerGraph(g).steps.some((st) => st.kernel === 'qdw_nhwc_i8')).toBe(false);
     await same(g, [x]);
   });
+});
+
+describe('wasm int8: TFLite integer arithmetic (rq_mode tflite, QSoftmax, TflQuantize)', () => {
+  tfliteArithmeticCases(same);
 });
 
 describe('wasm int8: rounding ties in the scalar and vector requantizers', () => {

@@ -33,6 +33,7 @@ import { cli } from '../cli/helpers.js';
 import { encodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
 import { MODELS_DIR } from '../models/harness.js';
 import { qbinaryCases, qconvTieCases, qdqCases, qgemmGraph, qgemmWrapCase, qmoveCases, qpoolCases, requantizerTieCases, sameAs } from './int8-cases.js';
+import { tfliteArithmeticCases } from './int8-tflite-cases.js';
 
 const gpu = await gpuAvailable('webgpu-int8');
 
@@ -344,6 +345,10 @@ describe.skipIf(!gpu)('webgpu int8: QGemm', () => {
     await same(finish(b, [y]), [input([2, 4, 21], 2, XS)]);
   });
   qgemmWrapCase(same);
+});
+
+describe.skipIf(!gpu)('webgpu int8: TFLite integer arithmetic (rq_mode tflite, QSoftmax, TflQuantize)', () => {
+  tfliteArithmeticCases(same);
 });
 
 describe.skipIf(!gpu)('webgpu int8: rounding ties in the requantizers', () => {
