@@ -170,10 +170,11 @@ async function cImageSizes(files: ReadonlyMap<string, Uint8Array | string>, weig
     const s = await measureImage(dir, 'cortex-m4');
     return { flash_bytes: s.flash_bytes, ram_bytes: s.ram_bytes, stack_bytes: MCU_STACK_BYTES, size_source: 'arm-none-eabi-size (cortex-m4 firmware image: model + a main calling edgec_run)', image: { text: s.text, data: s.data, bss: s.bss } };
   } catch (e) {
-    // no toolchain (io) or a build that timed out (limit): the package is still valid
-    if (!(e instanceof EdgecError) || (e.kind !== 'io' && e.kind !== 'limit')) throw e;
+    // no toolchain (io), a build that timed out (limit) or an image larger than the board (unsupported): the package is still valid
+    if (!(e instanceof EdgecError) || (e.kind !== 'io' && e.kind !== 'limit' && e.kind !== 'unsupported')) throw e;
     log?.(`note: ${e.message}; manifest.json records the host-independent sizes`);
-    return { flash_bytes: weights, ram_bytes: arena + MCU_STACK_BYTES, stack_bytes: MCU_STACK_BYTES, size_source: `estimate (${e.kind === 'io' ? 'arm-none-eabi-gcc not found' : 'the Cortex-M4 build timed out'}): flash = const weight bytes (no code), ram = arena + stack reservation` };
+    const why = e.kind === 'io' ? 'arm-none-eabi-gcc not found' : e.kind === 'limit' ? 'the Cortex-M4 build timed out' : 'the image does not fit the Cortex-M4 board memory';
+    return { flash_bytes: weights, ram_bytes: arena + MCU_STACK_BYTES, stack_bytes: MCU_STACK_BYTES, size_source: `estimate (${why}): flash = const weight bytes (no code), ram = arena + stack reservation` };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

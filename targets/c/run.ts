@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { DType } from '../../compiler/ir/dtype.js';
-import { EdgecError, internal, invalid, ioError, limit, usage } from '../../compiler/errors.js';
+import { EdgecError, internal, invalid, ioError, limit, unsupported, usage } from '../../compiler/errors.js';
 import { ArtifactManifest } from '../target.js';
 import { ProcResult, runProc } from '../hls/csim.js';
 import { MCU_DEVICES, MCU_STACK_BYTES, MCU_TEST_HEAP_BYTES, McuDevice, mcuFlags, qemuArgs } from './mcu.js';
@@ -169,7 +169,12 @@ async function crossBuild(dir: string, d: McuDevice, work: string, out: string, 
     objs.push(obj);
   }
   const r = await tool('arm-none-eabi-g++', [...f.arch, ...f.link, '-T', path.join(dir, 'mcu', 'mps2.ld'), `-Wl,--defsym=EDGEC_HEAP_BYTES=${heap}`, '-o', out, ...objs], work, timeout, `${d.cpu} link`);
-  if (r.code !== 0) throw compileError(r, `${d.cpu} link`, path.join(dir, 'mcu', 'mps2.ld'));
+  if (r.code !== 0) {
+    // a model larger than the board's memory: say which region and by how much
+    const over = /region [`'"]?(\w+)['"]? overflowed by (\d+) bytes/.exec(r.stderr);
+    if (over) throw unsupported(`the ${d.cpu} image does not fit the device memory: region ${over[1]} overflowed by ${over[2]} bytes`, { file: path.join(dir, 'mcu', 'mps2.ld') });
+    throw compileError(r, `${d.cpu} link`, path.join(dir, 'mcu', 'mps2.ld'));
+  }
 }
 
 /** Result of one run: outputs, and on a device the emulated instruction count and stack use. */
