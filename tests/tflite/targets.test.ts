@@ -20,6 +20,8 @@ import { runGraph } from '../../compiler/interp/interp.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { cli, HAVE_MODELS, MODELS } from '../cli/helpers.js';
 import { gpuAvailable } from '../targets/webgpu-helpers.js';
+import { csimVsRef, firstBitDiff } from '../targets/hls-helpers.js';
+import { optimize } from '../../compiler/pipeline.js';
 
 const DIR = path.join(MODELS, 'tflite');
 const CI = !!process.env['CI'];
@@ -35,6 +37,8 @@ const HAVE_GXX = has('g++');
 const HAVE_MCU = has('arm-none-eabi-gcc') && has('qemu-system-arm');
 const RUN = HAVE_MODELS || CI;
 const GPU = RUN && (await gpuAvailable('tflite targets'));
+const AP_DIR = path.join(MODELS, '..', 'third_party', 'hls_ap_types', 'include');
+const HAVE_AP = fs.existsSync(path.join(AP_DIR, 'ap_int.h'));
 
 const TARGETS = ['wasm', 'webgpu', 'c', 'hls', 'onnx'] as const;
 type Target = (typeof TARGETS)[number];
@@ -156,5 +160,22 @@ describe.runIf(RUN)('every .tflite of ../shared/models/tflite on every target (C
         });
       }
     }, 600_000);
+  }
+
+  for (const file of ['tflite-micro/micro_speech_quantized.tflite', 'mlperf-tiny/kws_ref_model.tflite']) {
+    it(`${file}: hls C simulation with the Xilinx ap_types (-DEDGEC_AP_TYPES) bit for bit with the reference`, async () => {
+      if (!CI && (!HAVE_GXX || !HAVE_AP)) return;
+      expect(HAVE_AP, `the Xilinx ap_types headers at ${AP_DIR}`).toBe(true);
+      const g = loadModelFile(path.join(DIR, file));
+      optimize(g, { target: 'hls' });
+      const ty = g.typeOf(g.inputs[0]!);
+      const x = seededInput(ty.dtype, ty.shape as number[], 77);
+      const res = await csimVsRef(g, [x], { precision: 'int8' }, { cxxFlags: ['-DEDGEC_AP_TYPES', `-I${AP_DIR}`] });
+      expect(res.art.files.get('firmware/defines.h')).toMatch(/ap_int\.h/);
+      res.want.forEach((w, k) => {
+        const bad = firstBitDiff(res.outputs[k]!, w);
+        expect(bad < 0 ? 'same' : `output ${k}[${bad}] ${res.outputs[k]!.get(bad)} vs ${w.get(bad)}`).toBe('same');
+      });
+    }, 300_000);
   }
 });
