@@ -1,8 +1,8 @@
 /**
  * WebGPU lowerings of the integer family (compiler/ops/qint.ts) and of integer graphs: the integer ops of compiler/ops/qint.ts (QConv, QGemm, QAdd,
- * QMul, Requantize, QReduceMean, QAvgPool), QuantizeLinear / DequantizeLinear at the float
+ * QMul, Requantize, QReduceMean, QAvgPool, QSoftmax, TflQuantize; rq_mode 'fixed', 'float' and 'tflite'), QuantizeLinear / DequantizeLinear at the float
  * boundaries, Cast from integers, and data movement on int8/uint8/int32 tensors, to the kernels
- * of kernels/qint.ts and kernels/qmove.ts. Results match the reference interpreter bit for bit.
+ * of kernels/qint.ts, kernels/qint-tflite.ts and kernels/qmove.ts. Results match the reference interpreter bit for bit.
  *
  * Storage (wgsl/qshader.ts): 8-bit values packed 4 per u32 word (byte order = element order),
  * or "wide" (one word per element) when a convolution / GEMM writes rows that do not fill whole
