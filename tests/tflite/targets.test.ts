@@ -19,7 +19,7 @@ import { decodeTensorProtoBytes, encodeTensorProtoBytes } from '../../compiler/f
 import { runGraph } from '../../compiler/interp/interp.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { cli, HAVE_MODELS, MODELS } from '../cli/helpers.js';
-import { gpuAvailable } from '../targets/webgpu-helpers.js';
+import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
 import { csimVsRef, firstBitDiff } from '../targets/hls-helpers.js';
 import { optimize } from '../../compiler/pipeline.js';
 
@@ -176,6 +176,25 @@ describe.runIf(RUN)('every .tflite of ../shared/models/tflite on every target (C
         const bad = firstBitDiff(res.outputs[k]!, w);
         expect(bad < 0 ? 'same' : `output ${k}[${bad}] ${res.outputs[k]!.get(bad)} vs ${w.get(bad)}`).toBe('same');
       });
+    }, 300_000);
+  }
+
+  // the final outputs of the int8 models are a few values (2 for vww): compare every integer value
+  const INT8_MODELS = Object.keys(RUNS).filter((f) => !f.includes('float') && !f.includes('fp32'));
+  for (const file of INT8_MODELS) {
+    it(`${file}: webgpu, every intermediate integer value bit for bit with the reference`, async () => {
+      if (!GPU) return;
+      const g = loadModelFile(path.join(DIR, file));
+      const seen = new Set(g.outputs);
+      for (const n of g.orderedNodes()) {
+        for (const o of n.outputs) if (!seen.has(o) && g.typeOf(o).dtype !== 'f32') (g.outputs.push(o), seen.add(o));
+      }
+      expect(g.outputs.length).toBeGreaterThanOrEqual(3);
+      const ty = g.typeOf(g.inputs[0]!);
+      const x = seededInput(ty.dtype, ty.shape as number[], 4242);
+      const want = runGraph(g, [x]);
+      const got = (await runOnWebgpu(g, [x])).outputs;
+      want.forEach((w, i) => expect(got[i]!.toNumbers(), `value ${i} (${g.value(g.outputs[i]!).name})`).toEqual(w.toNumbers()));
     }, 300_000);
   }
 });
