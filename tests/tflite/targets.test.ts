@@ -22,6 +22,10 @@ import { cli, HAVE_MODELS, MODELS } from '../cli/helpers.js';
 import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
 import { csimVsRef, firstBitDiff } from '../targets/hls-helpers.js';
 import { optimize } from '../../compiler/pipeline.js';
+import { emitC } from '../../targets/c/emit.js';
+import { runCArtifact } from '../../targets/c/run.js';
+import { writeTempArtifact } from '../../targets/common/target.js';
+import { Graph } from '../../compiler/ir/graph.js';
 
 const DIR = path.join(MODELS, 'tflite');
 const CI = !!process.env['CI'];
@@ -181,15 +185,40 @@ describe.runIf(RUN)('every .tflite of ../shared/models/tflite on every target (C
 
   // the final outputs of the int8 models are a few values (2 for vww): compare every integer value
   const INT8_MODELS = Object.keys(RUNS).filter((f) => !f.includes('float') && !f.includes('fp32'));
+  /** The model with every integer value a graph output. */
+  const everyValue = (g: Graph): Graph => {
+    const seen = new Set(g.outputs);
+    for (const n of g.orderedNodes()) {
+      for (const o of n.outputs) if (!seen.has(o) && g.typeOf(o).dtype !== 'f32') (g.outputs.push(o), seen.add(o));
+    }
+    expect(g.outputs.length).toBeGreaterThanOrEqual(3);
+    return g;
+  };
+  for (const file of ['mlperf-tiny/kws_ref_model.tflite', 'mlperf-tiny/ad01_int8.tflite']) {
+    it(`${file}: c (host) and the hls C simulation, every intermediate integer value bit for bit with the reference`, async () => {
+      if (!CI && !HAVE_GXX) return;
+      const g = loadModelFile(path.join(DIR, file));
+      optimize(g, { target: 'c' });
+      everyValue(g);
+      const ty = g.typeOf(g.inputs[0]!);
+      const x = seededInput(ty.dtype, ty.shape as number[], 4343);
+      const want = runGraph(g, [x]);
+      const art = emitC(g);
+      const dir = writeTempArtifact(new Map<string, string | Uint8Array>([...art.files, ['manifest.json', JSON.stringify(art.manifest)]]), 'edgec-tfl-c-');
+      try {
+        const got = (await runCArtifact(dir, [x])).outputs;
+        want.forEach((w, i) => expect(got[i]!.toNumbers(), `c: value ${i} (${g.value(g.outputs[i]!).name})`).toEqual(w.toNumbers()));
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+      const hs = await csimVsRef(g, [x]);
+      want.forEach((w, i) => expect(hs.outputs[i]!.toNumbers(), `hls: value ${i} (${g.value(g.outputs[i]!).name})`).toEqual(w.toNumbers()));
+    }, 300_000);
+  }
   for (const file of INT8_MODELS) {
     it(`${file}: webgpu, every intermediate integer value bit for bit with the reference`, async () => {
       if (!GPU) return;
-      const g = loadModelFile(path.join(DIR, file));
-      const seen = new Set(g.outputs);
-      for (const n of g.orderedNodes()) {
-        for (const o of n.outputs) if (!seen.has(o) && g.typeOf(o).dtype !== 'f32') (g.outputs.push(o), seen.add(o));
-      }
-      expect(g.outputs.length).toBeGreaterThanOrEqual(3);
+      const g = everyValue(loadModelFile(path.join(DIR, file)));
       const ty = g.typeOf(g.inputs[0]!);
       const x = seededInput(ty.dtype, ty.shape as number[], 4242);
       const want = runGraph(g, [x]);
