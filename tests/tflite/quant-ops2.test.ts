@@ -4,7 +4,7 @@
  * TFLite's kernels transcribed in C++ (tflite-ref.cc, bit for bit) and TFLite's own wasm
  * interpreter (oracle.ts: bit for bit, or within 1 where its XNNPACK delegate takes the op), on
  * seeded random inputs; webgpu and the hls C simulation bit-exact with ref on every case, and the
- * c target (host g++) too on the float-input model.
+ * c target (host g++ and QEMU Cortex-M4) too on the float-input model.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -109,14 +109,23 @@ function refInput(c: Case, inputs: Map<number, number[]>): string {
 const RUN = HAVE_TFLITE || !!process.env['CI'];
 const GPU = RUN && (await gpuAvailable('tflite quant-ops2'));
 
-/** Outputs of `g` compiled for the c target and run with the host C++ compiler. */
-async function runOnC(g: import('../../compiler/ir/graph.js').Graph, xs: Tensor[]): Promise<Tensor[]> {
+const HAVE_MCU = ['arm-none-eabi-gcc', 'qemu-system-arm'].every((cmd) => {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+/** Outputs of `g` compiled for the c target and run with the host C++ compiler (or on an emulated device). */
+async function runOnC(g: import('../../compiler/ir/graph.js').Graph, xs: Tensor[], device?: string): Promise<Tensor[]> {
   const gc = g.clone();
   optimize(gc, { target: 'c' });
   const art = emitC(gc);
   const dir = writeTempArtifact(new Map<string, string | Uint8Array>([...art.files, ['manifest.json', JSON.stringify(art.manifest)]]), 'edgec-tfq2-c-');
   try {
-    return (await runCArtifact(dir, xs)).outputs;
+    return (await runCArtifact(dir, xs, device ? { device } : {})).outputs;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -226,7 +235,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
       if (total) console.log(`${c.name}: ${diffs} of ${total} outputs differ by 1 from TFLite's wasm interpreter`);
     });
   });
-  it('a float-input int8 model (QUANTIZE, CONV_2D, SUB, MEAN, FULLY_CONNECTED, DEQUANTIZE): wasm == webgpu == c == hls == ref, within 2 output steps of TFLite, same top class', async () => {
+  it('a float-input int8 model (QUANTIZE, CONV_2D, SUB, MEAN, FULLY_CONNECTED, DEQUANTIZE): wasm == webgpu == c (host and Cortex-M4) == hls == ref, within 2 output steps of TFLite, same top class', async () => {
     const r = lcg(21);
     const i8 = (n: number) => Int8Array.from(ints(n, -127, 127, r));
     const cs = [0.011, 0.007, 0.013, 0.009];
@@ -270,6 +279,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
         if (GPU) expect(Array.from((await runOnWebgpu(g, [x])).outputs[0]!.data as Float32Array), 'webgpu vs ref').toEqual(mine);
         if (HAVE_GXX) {
           expect(Array.from((await runOnC(g, [x]))[0]!.data as Float32Array), 'c target vs ref').toEqual(mine);
+          if (HAVE_MCU || process.env['CI']) expect(Array.from((await runOnC(g, [x], 'cortex-m4'))[0]!.data as Float32Array), 'c target on QEMU Cortex-M4 vs ref').toEqual(mine);
           expect(Array.from((await csimVsRef(g, [x])).outputs[0]!.data as Float32Array), 'hls C simulation vs ref').toEqual(mine);
         }
       }
