@@ -3,7 +3,8 @@
  * int8 weights and int32 biases): edgec's import, reference interpreter and wasm target against
  * TFLite's integer kernels transcribed in C++ (tflite-ref.cc, bit for bit) and TFLite's own wasm
  * interpreter (oracle.ts: bit for bit where its XNNPACK delegate does not take the op, within 1
- * where it does), on seeded random int8 inputs.
+ * where it does), on seeded random int8 inputs; webgpu (SwiftShader) and the hls C simulation (the
+ * c target's kernels) bit for bit with ref on every operator.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -20,6 +21,7 @@ import { BOp, BTensor, buildTflite, smallQuantCnn } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 import { csimVsRef } from '../targets/hls-helpers.js';
+import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
 
 const I8 = 9;
 const I32 = 2;
@@ -45,8 +47,6 @@ interface Case {
   xnnpack: boolean;
   /** The delegate's requantization formula is not modelled here (only the bound of 1 is checked). */
   noFormula?: boolean;
-  /** Also run the hls C simulation (the c target's kernels) on the first trial. */
-  hls?: boolean;
   tensors: BTensor[];
   ops: BOp[];
   inputs: number[];
@@ -123,7 +123,7 @@ function cases(): Case[] {
   });
   // QUANTIZE int8 -> int8 (requantization)
   out.push({
-    name: 'QUANTIZE int8 -> int8', opts: [], xnnpack: true, noFormula: true, hls: true,
+    name: 'QUANTIZE int8 -> int8', opts: [], xnnpack: true, noFormula: true,
     tensors: [act('x', [2, 50], sc(0.02, 0.1), 6), act('y', [2, 50], sc(0.01, 0.05), -9)],
     ops: [{ code: 114, inputs: [0], outputs: [1] }],
     inputs: [0], outputs: [1],
@@ -210,6 +210,7 @@ function refInput(c: Case, code: number, inputs: Map<number, number[]>): string 
 }
 
 const RUN = HAVE_TFLITE || !!process.env['CI'];
+const GPU = RUN && (await gpuAvailable('tflite quant-ops'));
 const HAVE_GXX = (() => {
   try {
     execFileSync('g++', ['--version'], { stdio: 'ignore' });
@@ -235,7 +236,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
     if (process.env['CI']) expect(HAVE_GXX).toBe(true);
   });
   for (const c of cases()) {
-    it(`${c.name}: ref and wasm${c.hls ? ' and hls' : ''} bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
+    it(`${c.name}: ref, wasm, webgpu and hls bit-exact with TFLite's integer kernels (tflite-ref.cc)${c.xnnpack ? ', within 1 of TFLite+XNNPACK' : ' and TFLite'}`, async () => {
       const bytes = buildTflite(c.tensors, c.ops, c.inputs, c.outputs);
       const file = path.join(tmp, `${c.name.split(' ')[0]}.tflite`);
       fs.writeFileSync(file, bytes);
@@ -259,7 +260,8 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
         const w = (await runOnWasm(g, inputs)).outputs[0]!;
         expect(w.dtype).toBe('i8');
         expect(Array.from(w.data as Int8Array), `trial ${trial} wasm vs ref`).toEqual(mine);
-        if (c.hls && trial === 0 && HAVE_GXX) {
+        if (trial === 0 && GPU) expect(Array.from((await runOnWebgpu(g, inputs)).outputs[0]!.data as Int8Array), 'webgpu vs ref').toEqual(mine);
+        if (trial === 0 && HAVE_GXX) {
           const hs = await csimVsRef(g, inputs);
           expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(mine);
         }
@@ -282,7 +284,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
       if (c.xnnpack) console.log(`${c.name}: ${xnnDiffs} of ${total} outputs differ by 1 from TFLite+XNNPACK${c.noFormula ? '' : ', whose outputs all follow its fp32 requantization'}`);
     });
   }
-  it('an int8 CNN (CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX; the tflite fuzz seed): wasm == hls C simulation == ref, top class == TFLite', async () => {
+  it('an int8 CNN (CONV_2D, DEPTHWISE_CONV_2D, ADD, AVERAGE_POOL_2D, RESHAPE, FULLY_CONNECTED, SOFTMAX; the tflite fuzz seed): wasm == webgpu == hls C simulation == ref, top class == TFLite', async () => {
     const bytes = smallQuantCnn();
     const file = path.join(tmp, 'small-quant-cnn.tflite');
     fs.writeFileSync(file, bytes);
@@ -293,6 +295,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
       const x = Tensor.from('i8', [1, 6, 6, 2], ints(72, -128, 127, r));
       const got = Array.from(runGraph(g, [x])[0]!.data as Int8Array);
       expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as Int8Array)).toEqual(got);
+      if (trial === 0 && GPU) expect(Array.from((await runOnWebgpu(g, [x])).outputs[0]!.data as Int8Array), 'webgpu vs ref').toEqual(got);
       if (trial === 0 && HAVE_GXX) {
         // the hls kernels (which the c target runs too) in the C simulation
         const hs = await csimVsRef(g, [x]);
@@ -304,7 +307,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
       got.forEach((v, i) => expect(Math.abs(v - want[i]!)).toBeLessThanOrEqual(8));
     }
   });
-  it('DEQUANTIZE of an int8 value: ref and wasm == TFLite (float32, bit for bit)', async () => {
+  it('DEQUANTIZE of an int8 value: ref, wasm, webgpu and hls == TFLite (float32, bit for bit)', async () => {
     const bytes = buildTflite([act('x', [2, 30], 0.0371, -7), { name: 'y', shape: [2, 30] }], [{ code: 6, inputs: [0], outputs: [1] }], [0], [1]);
     const file = path.join(tmp, 'dequantize.tflite');
     fs.writeFileSync(file, bytes);
@@ -316,5 +319,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
     expect(got.dtype).toBe('f32');
     expect(Array.from(got.data as Float32Array)).toEqual(want);
     expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as Float32Array)).toEqual(want);
+    if (GPU) expect(Array.from((await runOnWebgpu(g, [x])).outputs[0]!.data as Float32Array), 'webgpu').toEqual(want);
+    if (HAVE_GXX) expect(Array.from((await csimVsRef(g, [x])).outputs[0]!.data as Float32Array), 'hls C simulation').toEqual(want);
   });
 });
