@@ -344,6 +344,23 @@ function outStageLines(s: OutStage): string[] {
   ];
 }
 
+/**
+ * Config lines of the c target's mcu kernels (targets/c/lib/nnet_mcu.h): `w_zero` (every filter's
+ * weight zero point is 0: the blocked kernels drop the subtraction) and `rq_hi` (every channel's
+ * fixed-point rescale has M >= 0 and n in [33, 62], the 32-bit path of `rq_fixed_hi`).
+ */
+function mcuQLines(M: number, zw: number[], s: OutStage): string[] {
+  const k = (arr: number[], m: number) => (arr.length > 1 ? arr[m]! : arr[0] ?? 0);
+  let wZero = true;
+  let hi = s.mode === 'fixed' && s.yDtype !== 'i32';
+  for (let m = 0; m < M; m++) {
+    if (k(zw, m) !== 0) wZero = false;
+    const [mm, n] = [k(s.multiplier, m), k(s.shift, m)];
+    if (!(mm >= 0 && n >= 33 && n <= 62)) hi = false;
+  }
+  return [b('w_zero', wZero), b('rq_hi', hi)];
+}
+
 function qchanArray(e: Emitter, name: string, M: number, zw: number[], s: OutStage): string {
   const vals: string[] = [];
   for (let m = 0; m < M; m++) {
@@ -470,7 +487,7 @@ function lowerConv(e: Emitter, n: Node): void {
   const scratchSize = dw2d ? padH * padW : 2 * colStride;
   if (mcu) L.push(u('col_stride', colStride), u('pad_h', padH), u('pad_w', padW));
   if (q) {
-    L.push(`  typedef int64_t accum_t;`, i64('x_zero_point', a.xZeroPoint!), ...outStageLines(a.out!));
+    L.push(`  typedef int64_t accum_t;`, i64('x_zero_point', a.xZeroPoint!), ...outStageLines(a.out!), ...(mcu ? mcuQLines(M, a.wZeroPoint!, a.out!) : []));
   } else {
     const [act, p0, p1] = layerAct(e, n, a);
     L.push(`  typedef float accum_t;`, i('activation', act), f('act_p0', p0), f('act_p1', p1));
@@ -571,7 +588,7 @@ function lowerDense(e: Emitter, n: Node): void {
   const kname = mcuDense ? 'mcu_qdense' : q ? 'qdense' : bw ? 'dense_int4' : 'dense';
   const L = [cfgHead(e, 'dense_config', kname), u('n_rows', rows), u('n_in', K), u('n_out', Nn), b('has_bias', hasBias),
     u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)), ...(bw ? int4Lines(e, bw, nb) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
-  if (q) L.push('  typedef int64_t accum_t;', i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(qa!.out));
+  if (q) L.push('  typedef int64_t accum_t;', i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(qa!.out), ...(mcuDense ? mcuQLines(Nn, qa!.wZeroPoint, qa!.out) : []));
   else L.push('  typedef float accum_t;', i('activation', act[0]), f('act_p0', act[1]), f('act_p1', act[2]));
   L.push('};');
   const extra = q ? `, ${qchanArray(e, `q${idx}`, Nn, qa!.wZeroPoint, qa!.out)}` : '';
@@ -648,7 +665,9 @@ function lowerQBinary(e: Emitter, n: Node): void {
   }
   L.push('};');
   e.kernels.add('nnet_merge.h');
-  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : 'qadd') : 'qmul';
+  // mcu_qadd (c target, targets/c/lib/nnet_mcu.h): qadd with a flat 32-bit loop where it is exact
+  const mcuAdd = !!e.opts.mcuKernels && is8bit(e.dtype(a)) && is8bit(e.dtype(bb));
+  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : mcuAdd ? 'mcu_qadd' : 'qadd') : 'qmul';
   e.push([L.join('\n')], [`nnet::${k}<${e.tref(a)}, ${e.tref(bb)}, ${y.ctype}, config${idx}>(${e.ref(a)}, ${e.ref(bb)}, ${y.name});`], {
     kernel: `nnet::${k}`, macs: 0, multipliers: n.op === 'QMul' ? 1 : 0, reuse: 1, iterations: numel(os), weightBits: 0, outBits: y.size * 8, int8: true, requant: true,
   });
