@@ -466,6 +466,19 @@ function lowerConv(e: Emitter, n: Node): void {
   const bct = q ? 'int32_t' : biasType(bT);
   const bname = `b${idx}`;
   const bvals = bT ? bT.toNumbers() : new Array<number>(M).fill(0);
+  // mcu_qconv's im2col holds x itself (zx in the padding): the input zero point term
+  // -zx * sum_k (w[m][k] - zw[m]) of every filter is folded into its bias (modulo 2^32, as the sums)
+  const foldZx = mcu && !mcuDw;
+  if (foldZx) {
+    const wn = wT.toNumbers();
+    const K = wT.size / M;
+    for (let m = 0; m < M; m++) {
+      const zw = a.wZeroPoint!.length > 1 ? a.wZeroPoint![m]! : a.wZeroPoint![0] ?? 0;
+      let sw = 0;
+      for (let k = 0; k < K; k++) sw += wn[m * K + k]! - zw;
+      bvals[m] = (bvals[m]! - a.xZeroPoint! * sw) | 0;
+    }
+  }
   e.addWeight(bname, bct, bct === 'int32_t' ? bvals.map(String) : bvals.map((v) => literal(bct === 'half' ? 'f16' : 'f32', v)), bct === 'half' ? 16 : 32);
   const kvol = gm.K[0] * gm.K[1] * gm.K[2];
   const macsPerIter = (C / G) * kvol;
@@ -476,7 +489,7 @@ function lowerConv(e: Emitter, n: Node): void {
   e.kernels.add('nnet_conv.h');
   const L = [cfgHead(e, 'conv_config', `${kname} ${nd}-D, group ${G}`),
     u('n_batch', N), u('n_chan', C), u('n_filt', M), u('n_group', G), ...geomLines(gm, false),
-    b('has_bias', !!bT), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
+    b('has_bias', !!bT || foldZx), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
     ...(bw ? int4Lines(e, bw, Math.ceil(C / G / bw.block)) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
   // mcu_qconv: the im2col scratch (two int16 columns, even stride) unless one channel per group
   // depthwise 2-D: a padded int16 plane (pad_h x pad_w: every window of the output inside it)

@@ -140,8 +140,9 @@ inline void mcu_block_2x2(const W *w0, const int16_t *c0, int32_t zw0, int32_t z
 }
 
 // The im2col column of output pixel p (flat index in out_d x out_h x out_w) of one group: for
-// every input channel c of the group and kernel tap (kd, kh, kw), in the weight's order,
-// x - zx as int16, 0 for taps in the padding (they read zx).
+// every input channel c of the group and kernel tap (kd, kh, kw), in the weight's order, x as
+// int16, zx for taps in the padding (the input zero point term is folded into the bias by the
+// emitter: sum (w - zw)(x - zx) = sum (w - zw) x - zx sum (w - zw), and padding taps give 0).
 template<class CFG, class In>
 inline void mcu_im2col(const In *xg, unsigned p, int16_t *col, int32_t zx) {
   const unsigned cpg = CFG::n_chan / CFG::n_group;
@@ -161,7 +162,7 @@ inline void mcu_im2col(const In *xg, unsigned p, int16_t *col, int32_t zx) {
       const bool in = id >= 0 && id < (int)CFG::in_d && ih >= 0 && ih < (int)CFG::in_h;
       const In *xr = xg + (in ? ((unsigned)id * CFG::in_h + (unsigned)ih) * CFG::in_w : 0u) + iw0;
       for (unsigned c = 0; c < cpg; c++, cr += kvol, xr += in_plane) {
-        for (int kw = 0; kw < (int)CFG::k_w; kw++) cr[kw] = in && kw >= lo && kw < hi ? (int16_t)((int32_t)xr[kw * (int)CFG::dl_w] - zx) : (int16_t)0;
+        for (int kw = 0; kw < (int)CFG::k_w; kw++) cr[kw] = in && kw >= lo && kw < hi ? (int16_t)xr[kw * (int)CFG::dl_w] : (int16_t)zx;
       }
     }
   }
@@ -196,8 +197,8 @@ inline void mcu_im2col2(const In *xg, unsigned p, int16_t *col0, int16_t *col1, 
         int32_t va[CFG::k_w], vb[CFG::k_w];
 #pragma GCC unroll 16
         for (unsigned kw = 0; kw < CFG::k_w; kw++) {
-          va[kw] = (int32_t)xr[kw * CFG::dl_w] - zx;
-          vb[kw] = (int32_t)xr[CFG::s_w + kw * CFG::dl_w] - zx;
+          va[kw] = (int32_t)xr[kw * CFG::dl_w];
+          vb[kw] = (int32_t)xr[CFG::s_w + kw * CFG::dl_w];
         }
 #pragma GCC unroll 16
         for (unsigned kw = 0; kw < CFG::k_w; kw++) {
