@@ -478,39 +478,42 @@ template<class T> inline int64_t mcu_max_abs_diff(int64_t z) {
   return d0 > d1 ? d0 : d1;
 }
 
-// int8 QAdd (rq_mode 'fixed', nnet_merge.h qadd) for microcontrollers. When a and b have the output's
-// shape (no broadcast) and every value of Ma(a - za) + Mb(b - zb) + 2^(n-1) fits int32 (checked
-// on the operand types' ranges at compile time; the usual 8-bit multipliers are < 2^22), one flat
-// loop in 32-bit arithmetic: Ma a + Mb b + (2^(n-1) - Ma za - Mb zb), then >> n (floor), the same
-// value as qadd's 64-bit round_shift (the sum is computed modulo 2^32 and its exact value fits).
-// Otherwise qadd itself.
-template<class InA, class InB, class Out, class CFG>
-void mcu_qadd(const InA a[], const InB b[], Out y[]) {
-  const unsigned n = CFG::d0 * CFG::d1 * CFG::d2 * CFG::d3 * CFG::d4 * CFG::d5;
-  const bool flat = CFG::sa5 == (CFG::d5 > 1 ? 1u : CFG::sa5) && CFG::sb5 == (CFG::d5 > 1 ? 1u : CFG::sb5) &&
-                    CFG::sa4 == (CFG::d4 > 1 ? CFG::d5 : CFG::sa4) && CFG::sb4 == (CFG::d4 > 1 ? CFG::d5 : CFG::sb4) &&
-                    CFG::sa3 == (CFG::d3 > 1 ? CFG::d5 * CFG::d4 : CFG::sa3) && CFG::sb3 == (CFG::d3 > 1 ? CFG::d5 * CFG::d4 : CFG::sb3) &&
-                    CFG::sa2 == (CFG::d2 > 1 ? CFG::d5 * CFG::d4 * CFG::d3 : CFG::sa2) && CFG::sb2 == (CFG::d2 > 1 ? CFG::d5 * CFG::d4 * CFG::d3 : CFG::sb2) &&
-                    CFG::sa1 == (CFG::d1 > 1 ? CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 : CFG::sa1) &&
-                    CFG::sb1 == (CFG::d1 > 1 ? CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 : CFG::sb1) &&
-                    CFG::sa0 == (CFG::d0 > 1 ? CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 * CFG::d1 : CFG::sa0) &&
-                    CFG::sb0 == (CFG::d0 > 1 ? CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 * CFG::d1 : CFG::sb0);
-  // bounds of |a - za| and |b - zb| over the operand types
+// True when mcu_qadd takes its 32-bit loop: a and b have the output's shape (no broadcast), both
+// are 8-bit, 1 <= n <= 30, and |Ma| max|a - za| + |Mb| max|b - zb| + 2^(n-1) < 2^31 over the
+// operand types' ranges (the usual 8-bit multipliers are < 2^22).
+template<class InA, class InB, class CFG> inline bool mcu_qadd_fast() {
+  const bool flat = (CFG::d5 <= 1 || (CFG::sa5 == 1 && CFG::sb5 == 1)) &&
+                    (CFG::d4 <= 1 || (CFG::sa4 == CFG::d5 && CFG::sb4 == CFG::d5)) &&
+                    (CFG::d3 <= 1 || (CFG::sa3 == CFG::d5 * CFG::d4 && CFG::sb3 == CFG::d5 * CFG::d4)) &&
+                    (CFG::d2 <= 1 || (CFG::sa2 == CFG::d5 * CFG::d4 * CFG::d3 && CFG::sb2 == CFG::d5 * CFG::d4 * CFG::d3)) &&
+                    (CFG::d1 <= 1 || (CFG::sa1 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 && CFG::sb1 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2)) &&
+                    (CFG::d0 <= 1 || (CFG::sa0 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 * CFG::d1 && CFG::sb0 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 * CFG::d1));
   const int64_t ra = mcu_max_abs_diff<InA>(CFG::a_zero_point), rb = mcu_max_abs_diff<InB>(CFG::b_zero_point);
   const int64_t ma = CFG::a_multiplier < 0 ? -CFG::a_multiplier : CFG::a_multiplier;
   const int64_t mb = CFG::b_multiplier < 0 ? -CFG::b_multiplier : CFG::b_multiplier;
-  const bool fits = sizeof(InA) == 1 && sizeof(InB) == 1 && CFG::shift >= 1 && CFG::shift <= 30 && ma < ((int64_t)1 << 31) && mb < ((int64_t)1 << 31) &&
-                    ma * ra + mb * rb + ((int64_t)1 << (CFG::shift >= 1 && CFG::shift <= 30 ? CFG::shift - 1 : 0)) < ((int64_t)1 << 31);
-  if (!flat || !fits) {
+  const bool shift_ok = CFG::shift >= 1 && CFG::shift <= 30;
+  return flat && sizeof(InA) == 1 && sizeof(InB) == 1 && shift_ok && ma < ((int64_t)1 << 31) && mb < ((int64_t)1 << 31) &&
+         ma * ra + mb * rb + ((int64_t)1 << (shift_ok ? CFG::shift - 1 : 0)) < ((int64_t)1 << 31);
+}
+
+// int8 QAdd (rq_mode 'fixed', nnet_merge.h qadd) for microcontrollers: where mcu_qadd_fast, one
+// flat loop in 32-bit arithmetic, Ma a + Mb b + (2^(n-1) - Ma za - Mb zb) then >> n (floor): the
+// same value as qadd's 64-bit round_shift (the sum is computed modulo 2^32 and its exact value
+// fits int32). Otherwise qadd itself.
+template<class InA, class InB, class Out, class CFG>
+void mcu_qadd(const InA a[], const InB b[], Out y[]) {
+  if (!mcu_qadd_fast<InA, InB, CFG>()) {
     qadd<InA, InB, Out, CFG>(a, b, y);
     return;
   }
+  const unsigned n = CFG::d0 * CFG::d1 * CFG::d2 * CFG::d3 * CFG::d4 * CFG::d5;
   const uint32_t Ma = (uint32_t)(int32_t)CFG::a_multiplier, Mb = (uint32_t)(int32_t)CFG::b_multiplier;
-  const uint32_t c = ((uint32_t)1 << (CFG::shift - 1)) - Ma * (uint32_t)(int32_t)CFG::a_zero_point - Mb * (uint32_t)(int32_t)CFG::b_zero_point;
-  const int32_t zy = (int32_t)CFG::y_zero_point, lo = (int32_t)CFG::clamp_lo, hi = (int32_t)CFG::clamp_hi;
+  const int S = CFG::shift >= 1 && CFG::shift <= 30 ? CFG::shift : 1;  // (CFG::shift on this path)
+  const uint32_t c = ((uint32_t)1 << (S - 1)) - Ma * (uint32_t)(int32_t)CFG::a_zero_point - Mb * (uint32_t)(int32_t)CFG::b_zero_point;
+  const int32_t zy = (int32_t)CFG::y_zero_point;
   for (unsigned i = 0; i < n; i++) {
-    const int32_t v = ((int32_t)(Ma * (uint32_t)(int32_t)a[i] + Mb * (uint32_t)(int32_t)b[i] + c) >> CFG::shift) + zy;
-    y[i] = (Out)(v < lo ? lo : (v > hi ? hi : v));
+    const int32_t v = ((int32_t)(Ma * (uint32_t)(int32_t)a[i] + Mb * (uint32_t)(int32_t)b[i] + c) >> S) + zy;
+    y[i] = (Out)mcu_clamp<CFG>(v);
   }
 }
 
