@@ -344,6 +344,23 @@ function outStageLines(s: OutStage): string[] {
   ];
 }
 
+/**
+ * Config lines of the c target's mcu kernels (targets/c/lib/nnet_mcu.h): `w_zero` (every filter's
+ * weight zero point is 0: the blocked kernels drop the subtraction) and `rq_hi` (every channel's
+ * fixed-point rescale has M >= 0 and n in [33, 62], the 32-bit path of `rq_fixed_hi`).
+ */
+function mcuQLines(M: number, zw: number[], s: OutStage): string[] {
+  const k = (arr: number[], m: number) => (arr.length > 1 ? arr[m]! : arr[0] ?? 0);
+  let wZero = true;
+  let hi = s.mode === 'fixed' && s.yDtype !== 'i32';
+  for (let m = 0; m < M; m++) {
+    if (k(zw, m) !== 0) wZero = false;
+    const [mm, n] = [k(s.multiplier, m), k(s.shift, m)];
+    if (!(mm >= 0 && n >= 33 && n <= 62)) hi = false;
+  }
+  return [b('w_zero', wZero), b('rq_hi', hi)];
+}
+
 function qchanArray(e: Emitter, name: string, M: number, zw: number[], s: OutStage): string {
   const vals: string[] = [];
   for (let m = 0; m < M; m++) {
@@ -449,6 +466,19 @@ function lowerConv(e: Emitter, n: Node): void {
   const bct = q ? 'int32_t' : biasType(bT);
   const bname = `b${idx}`;
   const bvals = bT ? bT.toNumbers() : new Array<number>(M).fill(0);
+  // mcu_qconv's im2col holds x itself (zx in the padding): the input zero point term
+  // -zx * sum_k (w[m][k] - zw[m]) of every filter is folded into its bias (modulo 2^32, as the sums)
+  const foldZx = mcu && !mcuDw;
+  if (foldZx) {
+    const wn = wT.toNumbers();
+    const K = wT.size / M;
+    for (let m = 0; m < M; m++) {
+      const zw = a.wZeroPoint!.length > 1 ? a.wZeroPoint![m]! : a.wZeroPoint![0] ?? 0;
+      let sw = 0;
+      for (let k = 0; k < K; k++) sw += wn[m * K + k]! - zw;
+      bvals[m] = (bvals[m]! - a.xZeroPoint! * sw) | 0;
+    }
+  }
   e.addWeight(bname, bct, bct === 'int32_t' ? bvals.map(String) : bvals.map((v) => literal(bct === 'half' ? 'f16' : 'f32', v)), bct === 'half' ? 16 : 32);
   const kvol = gm.K[0] * gm.K[1] * gm.K[2];
   const macsPerIter = (C / G) * kvol;
@@ -459,7 +489,7 @@ function lowerConv(e: Emitter, n: Node): void {
   e.kernels.add('nnet_conv.h');
   const L = [cfgHead(e, 'conv_config', `${kname} ${nd}-D, group ${G}`),
     u('n_batch', N), u('n_chan', C), u('n_filt', M), u('n_group', G), ...geomLines(gm, false),
-    b('has_bias', !!bT), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
+    b('has_bias', !!bT || foldZx), u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)),
     ...(bw ? int4Lines(e, bw, Math.ceil(C / G / bw.block)) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
   // mcu_qconv: the im2col scratch (two int16 columns, even stride) unless one channel per group
   // depthwise 2-D: a padded int16 plane (pad_h x pad_w: every window of the output inside it)
@@ -470,7 +500,7 @@ function lowerConv(e: Emitter, n: Node): void {
   const scratchSize = dw2d ? padH * padW : 2 * colStride;
   if (mcu) L.push(u('col_stride', colStride), u('pad_h', padH), u('pad_w', padW));
   if (q) {
-    L.push(`  typedef int64_t accum_t;`, i64('x_zero_point', a.xZeroPoint!), ...outStageLines(a.out!));
+    L.push(`  typedef int64_t accum_t;`, i64('x_zero_point', a.xZeroPoint!), ...outStageLines(a.out!), ...(mcu ? mcuQLines(M, a.wZeroPoint!, a.out!) : []));
   } else {
     const [act, p0, p1] = layerAct(e, n, a);
     L.push(`  typedef float accum_t;`, i('activation', act), f('act_p0', p0), f('act_p1', p1));
@@ -571,7 +601,7 @@ function lowerDense(e: Emitter, n: Node): void {
   const kname = mcuDense ? 'mcu_qdense' : q ? 'qdense' : bw ? 'dense_int4' : 'dense';
   const L = [cfgHead(e, 'dense_config', kname), u('n_rows', rows), u('n_in', K), u('n_out', Nn), b('has_bias', hasBias),
     u('reuse_factor', rf), u('n_partitions', Math.max(1, mult)), ...(bw ? int4Lines(e, bw, nb) : [`  typedef ${wct} weight_t;`]), `  typedef ${bct} bias_t;`];
-  if (q) L.push('  typedef int64_t accum_t;', i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(qa!.out));
+  if (q) L.push('  typedef int64_t accum_t;', i64('x_zero_point', qa!.xZeroPoint), ...outStageLines(qa!.out), ...(mcuDense ? mcuQLines(Nn, qa!.wZeroPoint, qa!.out) : []));
   else L.push('  typedef float accum_t;', i('activation', act[0]), f('act_p0', act[1]), f('act_p1', act[2]));
   L.push('};');
   const extra = q ? `, ${qchanArray(e, `q${idx}`, Nn, qa!.wZeroPoint, qa!.out)}` : '';
@@ -648,7 +678,9 @@ function lowerQBinary(e: Emitter, n: Node): void {
   }
   L.push('};');
   e.kernels.add('nnet_merge.h');
-  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : 'qadd') : 'qmul';
+  // mcu_qadd (c target, targets/c/lib/nnet_mcu.h): qadd with a flat 32-bit loop where it is exact
+  const mcuAdd = !!e.opts.mcuKernels && is8bit(e.dtype(a)) && is8bit(e.dtype(bb));
+  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : mcuAdd ? 'mcu_qadd' : 'qadd') : 'qmul';
   e.push([L.join('\n')], [`nnet::${k}<${e.tref(a)}, ${e.tref(bb)}, ${y.ctype}, config${idx}>(${e.ref(a)}, ${e.ref(bb)}, ${y.name});`], {
     kernel: `nnet::${k}`, macs: 0, multipliers: n.op === 'QMul' ? 1 : 0, reuse: 1, iterations: numel(os), weightBits: 0, outBits: y.size * 8, int8: true, requant: true,
   });

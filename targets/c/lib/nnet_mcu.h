@@ -12,6 +12,7 @@
 #include "nnet_common.h"
 #include "nnet_conv.h"
 #include "nnet_dense.h"
+#include "nnet_merge.h"
 
 namespace nnet {
 
@@ -54,6 +55,31 @@ inline uint32_t mcu_ssub16(uint32_t a, uint32_t b) {
 }
 #endif
 
+// v clamped to [CFG::clamp_lo, CFG::clamp_hi]: one SSAT / USAT for the full int8 / uint8 range
+// with EDGEC_ARM_DSP, else two compares.
+template<class CFG> inline int32_t mcu_clamp(int32_t v) {
+#if EDGEC_ARM_DSP
+  if (CFG::clamp_lo == -128 && CFG::clamp_hi == 127) {
+    __asm__("ssat %0, #8, %0" : "+r"(v));
+    return v;
+  }
+  if (CFG::clamp_lo == 0 && CFG::clamp_hi == 255) {
+    __asm__("usat %0, #8, %0" : "+r"(v));
+    return v;
+  }
+#endif
+  const int32_t lo = (int32_t)CFG::clamp_lo, hi = (int32_t)CFG::clamp_hi;
+  return v < lo ? lo : (v > hi ? hi : v);
+}
+
+// The output stage of the mcu kernels: out_stage (nnet_common.h), with its 32-bit path
+// (rq_fixed_hi: one SMULL, an add and a shift) chosen at compile time when every channel of the
+// layer takes it (CFG::rq_hi, set by the emitter), no per-output test of the shift.
+template<class CFG> inline int32_t mcu_out_stage(int32_t acc, int32_t M, int n, float s) {
+  if (CFG::rq_hi && !CFG::out_raw && !CFG::rq_float && !CFG::rq_tflite) return mcu_clamp<CFG>(rq_fixed_hi(acc, M, n) + (int32_t)CFG::y_zero_point);
+  return (int32_t)out_stage<CFG>(acc, M, n, s);
+}
+
 // acc[r][p] += sum_k (w_r[k] - zw_r) * col_p[k] for two filter rows (w0 and w1 = w0 + K:
 // permuted ROM rows, mcu_w_pos) and two int16 columns (c0 and c1 = c0 + S): the 2 x 2 block.
 // ZW: the rows have a non-zero zero point. K and S are constants, so the second row and column
@@ -66,7 +92,7 @@ inline void mcu_block_2x2(const W *w0, const int16_t *c0, int32_t zw0, int32_t z
   unsigned k = 0;
 #if EDGEC_ARM_DSP
   const uint32_t z0 = pack_i16x2(zw0, zw0), z1 = pack_i16x2(zw1, zw1);
-#pragma GCC unroll 2
+#pragma GCC unroll 4
   for (; k + 4 <= K; k += 4) {
     const uint32_t wa = mcu_ld32(w0 + k), wb = mcu_ld32(w1 + k);
     uint32_t wa0 = mcu_x16_lo<W>(wa), wa1 = mcu_x16_hi<W>(wa), wb0 = mcu_x16_lo<W>(wb), wb1 = mcu_x16_hi<W>(wb);
@@ -114,8 +140,9 @@ inline void mcu_block_2x2(const W *w0, const int16_t *c0, int32_t zw0, int32_t z
 }
 
 // The im2col column of output pixel p (flat index in out_d x out_h x out_w) of one group: for
-// every input channel c of the group and kernel tap (kd, kh, kw), in the weight's order,
-// x - zx as int16, 0 for taps in the padding (they read zx).
+// every input channel c of the group and kernel tap (kd, kh, kw), in the weight's order, x as
+// int16, zx for taps in the padding (the input zero point term is folded into the bias by the
+// emitter: sum (w - zw)(x - zx) = sum (w - zw) x - zx sum (w - zw), and padding taps give 0).
 template<class CFG, class In>
 inline void mcu_im2col(const In *xg, unsigned p, int16_t *col, int32_t zx) {
   const unsigned cpg = CFG::n_chan / CFG::n_group;
@@ -135,7 +162,7 @@ inline void mcu_im2col(const In *xg, unsigned p, int16_t *col, int32_t zx) {
       const bool in = id >= 0 && id < (int)CFG::in_d && ih >= 0 && ih < (int)CFG::in_h;
       const In *xr = xg + (in ? ((unsigned)id * CFG::in_h + (unsigned)ih) * CFG::in_w : 0u) + iw0;
       for (unsigned c = 0; c < cpg; c++, cr += kvol, xr += in_plane) {
-        for (int kw = 0; kw < (int)CFG::k_w; kw++) cr[kw] = in && kw >= lo && kw < hi ? (int16_t)((int32_t)xr[kw * (int)CFG::dl_w] - zx) : (int16_t)0;
+        for (int kw = 0; kw < (int)CFG::k_w; kw++) cr[kw] = in && kw >= lo && kw < hi ? (int16_t)xr[kw * (int)CFG::dl_w] : (int16_t)zx;
       }
     }
   }
@@ -170,8 +197,8 @@ inline void mcu_im2col2(const In *xg, unsigned p, int16_t *col0, int16_t *col1, 
         int32_t va[CFG::k_w], vb[CFG::k_w];
 #pragma GCC unroll 16
         for (unsigned kw = 0; kw < CFG::k_w; kw++) {
-          va[kw] = (int32_t)xr[kw * CFG::dl_w] - zx;
-          vb[kw] = (int32_t)xr[CFG::s_w + kw * CFG::dl_w] - zx;
+          va[kw] = (int32_t)xr[kw * CFG::dl_w];
+          vb[kw] = (int32_t)xr[CFG::s_w + kw * CFG::dl_w];
         }
 #pragma GCC unroll 16
         for (unsigned kw = 0; kw < CFG::k_w; kw++) {
@@ -228,7 +255,7 @@ void mcu_qconv_dw(const In x[], Out y[], const typename CFG::weight_t w[], const
                 const unsigned kd = k / (CFG::k_h * CFG::k_w), kh = (k / CFG::k_w) % CFG::k_h, kw = k % CFG::k_w;
                 acc += (uint32_t)(int32_t)xo[(kd * CFG::dl_d * CFG::in_h + kh * CFG::dl_h) * CFG::in_w + kw * CFG::dl_w] * (uint32_t)wv[k];
               }
-              yr[ow] = (Out)out_stage<CFG>((int32_t)acc, qm, qn, qs);
+              yr[ow] = (Out)mcu_out_stage<CFG>((int32_t)acc, qm, qn, qs);
             }
             ow = 0;
           }
@@ -254,7 +281,7 @@ void mcu_qconv_dw(const In x[], Out y[], const typename CFG::weight_t w[], const
                 }
               }
             }
-            yr[ow] = (Out)out_stage<CFG>((int32_t)acc, qm, qn, qs);
+            yr[ow] = (Out)mcu_out_stage<CFG>((int32_t)acc, qm, qn, qs);
           }
         }
       }
@@ -313,7 +340,7 @@ void mcu_qconv_dw2d(const In x[], Out y[], const typename CFG::weight_t w[], con
 #pragma GCC unroll 16
             for (; kw < CFG::k_w; kw++) acc += (uint32_t)(int32_t)xr[kw * CFG::dl_w] * (uint32_t)wv[kh * CFG::k_w + kw];
           }
-          yr[ow] = (Out)out_stage<CFG>((int32_t)acc, qm, qn, qs);
+          yr[ow] = (Out)mcu_out_stage<CFG>((int32_t)acc, qm, qn, qs);
         }
       }
     }
@@ -356,15 +383,15 @@ void mcu_qconv(const In x[], Out y[], const typename CFG::weight_t w[], const ty
           acc[0] = acc[1] = CFG::has_bias ? (uint32_t)(int32_t)b[m0] : 0u;
           acc[2] = acc[3] = CFG::has_bias ? (uint32_t)(int32_t)b[m1] : 0u;
           const int32_t zw0 = q[m0].w_zero_point, zw1 = q[m1].w_zero_point;
-          if (zw0 == 0 && zw1 == 0) mcu_block_2x2<W, false, K, CFG::col_stride>(w + m0 * K, col, 0, 0, acc);
+          if (CFG::w_zero || (zw0 == 0 && zw1 == 0)) mcu_block_2x2<W, false, K, CFG::col_stride>(w + m0 * K, col, 0, 0, acc);
           else mcu_block_2x2<W, true, K, CFG::col_stride>(w + m0 * K, col, zw0, zw1, acc);
           // the output stage's parameters in locals (the 8-bit stores may alias q for the compiler)
           const qchan q0 = q[m0], q1 = q[m1];
           Out *y0 = y + (n * CFG::n_filt + m0) * P + p;
-          const Out r00 = (Out)out_stage<CFG>((int32_t)acc[0], q0.multiplier, q0.shift, q0.scale);
-          const Out r01 = (Out)out_stage<CFG>((int32_t)acc[1], q0.multiplier, q0.shift, q0.scale);
-          const Out r10 = (Out)out_stage<CFG>((int32_t)acc[2], q1.multiplier, q1.shift, q1.scale);
-          const Out r11 = (Out)out_stage<CFG>((int32_t)acc[3], q1.multiplier, q1.shift, q1.scale);
+          const Out r00 = (Out)mcu_out_stage<CFG>((int32_t)acc[0], q0.multiplier, q0.shift, q0.scale);
+          const Out r01 = (Out)mcu_out_stage<CFG>((int32_t)acc[1], q0.multiplier, q0.shift, q0.scale);
+          const Out r10 = (Out)mcu_out_stage<CFG>((int32_t)acc[2], q1.multiplier, q1.shift, q1.scale);
+          const Out r11 = (Out)mcu_out_stage<CFG>((int32_t)acc[3], q1.multiplier, q1.shift, q1.scale);
           y0[0] = r00;
           if (two) y0[1] = r01;
           if (m1 != m0) {
@@ -437,9 +464,56 @@ void mcu_qdense(const In x[], Out y[], const typename CFG::weight_t w[], const t
         acc[3] += xv * (uint32_t)((int32_t)w3[k] - zw[3]);
       }
       for (unsigned t = 0; t < 4 && j0 + t < N; t++) {
-        y[r * N + j0 + t] = (Out)out_stage<CFG>((int32_t)acc[t], q[j0 + t].multiplier, q[j0 + t].shift, q[j0 + t].scale);
+        y[r * N + j0 + t] = (Out)mcu_out_stage<CFG>((int32_t)acc[t], q[j0 + t].multiplier, q[j0 + t].shift, q[j0 + t].scale);
       }
     }
+  }
+}
+
+// max |v - z| over the values v of an integer type T (8/16/32-bit; z within int32).
+template<class T> inline int64_t mcu_max_abs_diff(int64_t z) {
+  const int64_t lo = (T)-1 < (T)0 ? -((int64_t)1 << (8 * sizeof(T) - 1)) : 0;
+  const int64_t hi = (T)-1 < (T)0 ? ((int64_t)1 << (8 * sizeof(T) - 1)) - 1 : ((int64_t)1 << (8 * sizeof(T))) - 1;
+  const int64_t d0 = z - lo, d1 = hi - z;
+  return d0 > d1 ? d0 : d1;
+}
+
+// True when mcu_qadd takes its 32-bit loop: a and b have the output's shape (no broadcast), both
+// are 8-bit, 1 <= n <= 30, and |Ma| max|a - za| + |Mb| max|b - zb| + 2^(n-1) < 2^31 over the
+// operand types' ranges (the usual 8-bit multipliers are < 2^22).
+template<class InA, class InB, class CFG> inline bool mcu_qadd_fast() {
+  const bool flat = (CFG::d5 <= 1 || (CFG::sa5 == 1 && CFG::sb5 == 1)) &&
+                    (CFG::d4 <= 1 || (CFG::sa4 == CFG::d5 && CFG::sb4 == CFG::d5)) &&
+                    (CFG::d3 <= 1 || (CFG::sa3 == CFG::d5 * CFG::d4 && CFG::sb3 == CFG::d5 * CFG::d4)) &&
+                    (CFG::d2 <= 1 || (CFG::sa2 == CFG::d5 * CFG::d4 * CFG::d3 && CFG::sb2 == CFG::d5 * CFG::d4 * CFG::d3)) &&
+                    (CFG::d1 <= 1 || (CFG::sa1 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 && CFG::sb1 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2)) &&
+                    (CFG::d0 <= 1 || (CFG::sa0 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 * CFG::d1 && CFG::sb0 == CFG::d5 * CFG::d4 * CFG::d3 * CFG::d2 * CFG::d1));
+  const int64_t ra = mcu_max_abs_diff<InA>(CFG::a_zero_point), rb = mcu_max_abs_diff<InB>(CFG::b_zero_point);
+  const int64_t ma = CFG::a_multiplier < 0 ? -CFG::a_multiplier : CFG::a_multiplier;
+  const int64_t mb = CFG::b_multiplier < 0 ? -CFG::b_multiplier : CFG::b_multiplier;
+  const bool shift_ok = CFG::shift >= 1 && CFG::shift <= 30;
+  return flat && sizeof(InA) == 1 && sizeof(InB) == 1 && shift_ok && ma < ((int64_t)1 << 31) && mb < ((int64_t)1 << 31) &&
+         ma * ra + mb * rb + ((int64_t)1 << (shift_ok ? CFG::shift - 1 : 0)) < ((int64_t)1 << 31);
+}
+
+// int8 QAdd (rq_mode 'fixed', nnet_merge.h qadd) for microcontrollers: where mcu_qadd_fast, one
+// flat loop in 32-bit arithmetic, Ma a + Mb b + (2^(n-1) - Ma za - Mb zb) then >> n (floor): the
+// same value as qadd's 64-bit round_shift (the sum is computed modulo 2^32 and its exact value
+// fits int32). Otherwise qadd itself.
+template<class InA, class InB, class Out, class CFG>
+void mcu_qadd(const InA a[], const InB b[], Out y[]) {
+  if (!mcu_qadd_fast<InA, InB, CFG>()) {
+    qadd<InA, InB, Out, CFG>(a, b, y);
+    return;
+  }
+  const unsigned n = CFG::d0 * CFG::d1 * CFG::d2 * CFG::d3 * CFG::d4 * CFG::d5;
+  const uint32_t Ma = (uint32_t)(int32_t)CFG::a_multiplier, Mb = (uint32_t)(int32_t)CFG::b_multiplier;
+  const int S = CFG::shift >= 1 && CFG::shift <= 30 ? CFG::shift : 1;  // (CFG::shift on this path)
+  const uint32_t c = ((uint32_t)1 << (S - 1)) - Ma * (uint32_t)(int32_t)CFG::a_zero_point - Mb * (uint32_t)(int32_t)CFG::b_zero_point;
+  const int32_t zy = (int32_t)CFG::y_zero_point;
+  for (unsigned i = 0; i < n; i++) {
+    const int32_t v = ((int32_t)(Ma * (uint32_t)(int32_t)a[i] + Mb * (uint32_t)(int32_t)b[i] + c) >> S) + zy;
+    y[i] = (Out)mcu_clamp<CFG>(v);
   }
 }
 
