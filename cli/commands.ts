@@ -584,6 +584,10 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     passes: built.passes.map((p) => ({ name: p.name, changes: p.changes })),
   };
   delete manifest[IO_ABI];
+  // A model that arrives quantized (int8 TFLite, ONNX QLinear*/ConvInteger/QDQ) keeps its own integer ops
+  // whatever the precision flag says; the manifest and the summary line say so.
+  const inModel = precision === 'fp32' ? integerOpsIn(built.graph) : [];
+  if (inModel.length > 0) manifest['quantized_in_model'] = inModel;
 
   // --bind: inputs fixed to constants at compile time (they are not in the signature)
   if (o.bind && Object.keys(o.bind).length > 0) manifest['bound_inputs'] = { ...o.bind };
@@ -622,5 +626,15 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     for (const line of gl.warn) io.err(`edgec: warning: ${line}\n`);
   }
   io.err(fileSizeLines(written, manifest));
-  io.out(`wrote ${sanitize(out, 200)} (${files.size + 1} files, target ${o.target}, ${precision})\n`);
+  const label = inModel.length > 0 ? `${precision} flag; integer ops from the model: ${inModel.join(', ')}` : precision;
+  io.out(`wrote ${sanitize(out, 200)} (${files.size + 1} files, target ${o.target}, ${sanitize(label, 200)})\n`);
+}
+
+/** Integer ops a model brought with it (pre-quantized models), sorted; empty for a float graph. */
+export function integerOpsIn(g: Graph): string[] {
+  const integer = (op: string, domain: string): boolean =>
+    domain === 'edgec' ? /^(Q|Tfl)/.test(op) : /^(QLinear|QuantizeLinear$|DequantizeLinear$|ConvInteger$|MatMulInteger$|DynamicQuantizeLinear$)/.test(op);
+  const seen = new Set<string>();
+  for (const n of g.nodes.values()) if (integer(n.op, n.domain ?? '')) seen.add(n.domain === 'edgec' ? `edgec.${n.op}` : n.op);
+  return [...seen].sort();
 }

@@ -41,6 +41,7 @@ describe('edgec CLI on .tflite files', () => {
       const art = path.join(tmp, 'vww');
       const c = await cli('compile', model, '-o', art);
       expect(c.code, c.err).toBe(0);
+      expect(c.out).toMatch(/target wasm, fp32\)/); // a float model: no integer ops of its own
       const x = randomTensor([1, 96, 96, 3], 9, 0, 1);
       const inFile = path.join(tmp, 'input_0.pb');
       fs.writeFileSync(inFile, encodeTensorProtoBytes(x));
@@ -64,7 +65,10 @@ describe('edgec CLI on .tflite files', () => {
       const art = path.join(tmp, 'resnet8');
       const c = await cli('compile', model, '-o', art);
       expect(c.code, c.err).toBe(0);
-      const m = JSON.parse(fs.readFileSync(path.join(art, 'manifest.json'), 'utf8')) as { inputs: { dtype: string }[]; outputs: { dtype: string }[] };
+      const m = JSON.parse(fs.readFileSync(path.join(art, 'manifest.json'), 'utf8')) as { inputs: { dtype: string }[]; outputs: { dtype: string }[]; quantized_in_model?: string[] };
+      // the summary line and the manifest say the model brought its own integer ops
+      expect(c.out).toMatch(/target wasm, fp32 flag; integer ops from the model: .*edgec\.QConv/);
+      expect(m.quantized_in_model).toEqual(expect.arrayContaining(['edgec.QConv', 'edgec.QGemm', 'edgec.QSoftmax']));
       expect(m.inputs[0]!.dtype).toBe('i8');
       expect(m.outputs[0]!.dtype).toBe('i8');
       let s = 11;
