@@ -16,7 +16,7 @@ import { lowerGraph } from '../../targets/wasm/lower.js';
 import { emitWasmDynamic } from '../../targets/wasm/dynamic/emit.js';
 import { loadWasmArtifact, writeTempArtifact } from '../../targets/wasm/runner.js';
 import fs from 'node:fs';
-import { blockLayout, chooseSparse, is24, layout24 } from '../../targets/wasm/ops/sparse.js';
+import { blockLayout, chooseSparse, countBlocks, countOrderedBlocks, groupColumns, is24, layout24 } from '../../targets/wasm/ops/sparse.js';
 import { randomTensor, runOnWasm } from './wasm-helpers.js';
 
 /** mulberry32 in [0, 1). */
@@ -130,6 +130,28 @@ describe('wasm sparse Gemm kernels vs the reference', () => {
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!)));
   });
 
+  it('elementwise 70% with hidden column structure runs column-permuted groups (lanes stored to their columns)', async () => {
+    // N = 54 columns: 6 patterns of nonzero k shared by 9 columns each, interleaved (column n has
+    // pattern n % 6), so consecutive 1x4 groups mix patterns and only a permutation finds blocks
+    const K = 150, N = 54;
+    const r = rand(77);
+    const pat = Array.from({ length: 6 }, () => Array.from({ length: K }, () => r() < 0.3));
+    const w = new Float32Array(N * K);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) w[n * K + k] = pat[n % 6]![k]! ? r() * 2 - 1 : 0;
+    for (const M of [1, 2]) {
+      for (const act of ['Relu', 'none'] as const) {
+        const g = gemmGraph(M, K, N, new Tensor('f32', [N, K], w), M === 1 ? 'n' : 'mn', act, 40 + M);
+        const steps = lowerGraph(g).steps.filter((s) => s.kernel === 'spmm_f32');
+        expect(steps.length).toBe(1);
+        await checkAgainstRef(g, M, K, 50 + M);
+      }
+    }
+    const kn = new Float32Array(K * N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) kn[k * N + n] = w[n * K + k]!;
+    const ch = chooseSparse(kn, 1, K, N);
+    expect(ch.kind === 'block' && ch.order !== undefined).toBe(true);
+  });
+
   it('dense weights keep gemm_f32; a zero weight matrix runs a sparse kernel with no blocks', async () => {
     const dense = gemmGraph(1, 64, 32, randomTensor([32, 64], 1), 'n', 'none', 1);
     expect(kernelsOf(dense)).toEqual(['gemm_f32']);
@@ -189,6 +211,40 @@ describe('sparse layouts', () => {
       }
       expect([...back]).toEqual([...kn]);
     }
+  });
+
+  it('column grouping: a permutation of the columns, never more blocks than consecutive groups on clustered patterns', () => {
+    const r = rand(5);
+    for (const [K, N] of [[40, 13], [70, 32], [33, 7]] as const) {
+      const kn = new Float32Array(K * N).map(() => (r() < 0.7 ? 0 : r() + 0.1));
+      const order = groupColumns(kn, K, N, 4)!;
+      expect(order.length).toBe(Math.ceil(N / 4) * 4);
+      expect([...order].filter((n) => n >= 0).sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
+      // layout round-trip through the permuted lanes
+      const l = blockLayout(kn, K, N, 4, order);
+      const back = new Float32Array(K * N);
+      for (let j = 0; j + 1 < l.ptr.length; j++) {
+        for (let i = l.ptr[j]!; i < l.ptr[j + 1]!; i++) {
+          for (let c = 0; c < 4; c++) {
+            const n = order[j * 4 + c]!;
+            if (n >= 0) back[l.idx[i]! * N + n] = l.vals[i * 4 + c]!;
+            else expect(l.vals[i * 4 + c]).toBe(0);
+          }
+        }
+      }
+      expect([...back]).toEqual([...kn]);
+      expect(l.idx.length).toBe(countOrderedBlocks(kn, K, N, 4, order));
+    }
+    // columns that repeat 4 patterns in turn: grouping recovers one pattern per group
+    const K = 64, N = 32;
+    const pats = Array.from({ length: 4 }, () => Array.from({ length: K }, () => r() < 0.3));
+    const kn = new Float32Array(K * N);
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) kn[k * N + n] = pats[n % 4]![k]! ? 1 : 0;
+    const order = groupColumns(kn, K, N, 4)!;
+    let ideal = 0;
+    for (const p of pats) ideal += 2 * p.filter(Boolean).length;
+    expect(countOrderedBlocks(kn, K, N, 4, order)).toBe(ideal);
+    expect(countBlocks(kn, K, N, 4)).toBeGreaterThan(ideal);
   });
 
   it('2:4 detection and cells', () => {

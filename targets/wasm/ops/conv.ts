@@ -8,6 +8,7 @@ import { ConvTransposeParams, convTransposeBeginPads, windowParams } from '../..
 import { contiguous, conv2dGeom } from '../../common/params.js';
 import { copyView } from '../ctx.js';
 import { gemmCall } from './matmul.js';
+import { sparseConv1x1 } from './sparse.js';
 import { LowerCtx, LowerFn, Word, f32, i32, NULL, SCRATCH, fusedAct, asF32, asI8 } from '../ctx.js';
 import { Int4Blob, Int4Weight } from '../../common/compress.js';
 
@@ -40,6 +41,10 @@ function lowerConv(c: LowerCtx, n: Node): void {
     ], { reads: [xId!, bId ?? null], writes: [y], scratch: scr });
     return;
   }
+  // sparse 1x1 weights (pruned, any pattern): SpMM over the pixels when the cost model says it pays
+  if (wt0 && direct && group === 1 && !c.int4.has(wId!) && wt0.dtype === 'f32'
+    && sparseConv1x1(c, c.addr(xId!), c.f32Data(wt0), bId != null ? c.addr(bId) : NULL, c.addr(y), N, C, K, H * W, act,
+      { reads: [xId!, bId ?? null], writes: [y] })) return;
   // constant weights of GEMM-path convs are packed in 4-row groups (one pointer in the microkernel)
   const Kg = K / group;
   const wt = c.consts.get(wId!);
