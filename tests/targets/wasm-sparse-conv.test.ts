@@ -63,9 +63,9 @@ const kernels = (g: Graph): string[] => lowerGraph(g).steps.map((s) => s.kernel)
 describe('sparse 1x1 conv (spmm_chw_f32) vs the reference', () => {
   const sparse: ConvCase[] = [
     { name: '70% elementwise, 7x7 pixels (49: 16-blocks, a 4-block, 1 single), odd channels', B: 1, C: 37, K: 29, H: 7, W: 7, sparsity: 0.7, act: 'Relu' },
-    { name: '80%, batch 2, 5x3 pixels (15 < 16), no bias, empty rows', B: 2, C: 24, K: 19, H: 5, W: 3, sparsity: 0.8, bias: false, emptyRows: [0, 7, 18] },
+    { name: '80%, batch 2, 9x3 pixels (16 + 2 x 4 + 3), no bias, empty rows', B: 2, C: 24, K: 19, H: 9, W: 3, sparsity: 0.8, bias: false, emptyRows: [0, 7, 18] },
     { name: '70%, 12x12 pixels, Clip 0..6 (ReLU6)', B: 1, C: 64, K: 48, H: 12, W: 12, sparsity: 0.7, act: 'Clip' },
-    { name: '90%, 2x2 pixels (one vector), Sigmoid', B: 1, C: 33, K: 20, H: 2, W: 2, sparsity: 0.9, act: 'Sigmoid' },
+    { name: '90%, 4x5 pixels (16 + 4), Sigmoid', B: 1, C: 33, K: 20, H: 4, W: 5, sparsity: 0.9, act: 'Sigmoid' },
   ];
   for (const [i, c] of sparse.entries()) {
     it(c.name, async () => {

@@ -1,7 +1,7 @@
 /**
  * Sparse weights on wasm (targets/wasm/ops/sparse.ts, runtime-wasm/assembly/sparse.ts): Gemm / MatMul
- * with pruned constant weights run the block kernel (spmm_f32, G = 4 / 8), the 2:4 kernel
- * (spmm24_f32) or the dense kernel on bitmap-stored weights, and match the reference interpreter
+ * with pruned constant weights run the block kernel (spmm_f32, G = 4 / 8, consecutive or
+ * column-grouped), the 2:4 kernel (spmm24_f32), row SpMM (spmm_chw_f32, M >= 4) or the dense kernel on bitmap-stored weights, and match the reference interpreter
  * (fp32, |got - want| <= 1e-5 * (1 + |want|)) with SIMD and with the scalar kernel library. Edge
  * cases: empty column groups, fully dense groups, N and K not multiples of the group / 4, M > 1,
  * bias of every shape Gemm takes, fused activations.
@@ -123,7 +123,8 @@ describe('wasm sparse Gemm kernels vs the reference', () => {
     b.output(b.node('MatMul', [x, b.const('B', new Tensor('f32', [K, N], kn))]));
     const g = b.build();
     optimize(g, { target: 'wasm' });
-    expect(kernelsOf(g)).toContain('spmm_f32');
+    expect(kernelsOf(g).some((k) => k.startsWith('spmm'))).toBe(true);
+    expect(kernelsOf(g)).not.toContain('gemm_f32');
     const xt = randomTensor([2, 3, K], 3);
     const want = runGraph(g, [xt])[0]!.data as Float32Array;
     const got = (await runOnWasm(g, [xt])).outputs[0]!.data as Float32Array;
@@ -150,6 +151,27 @@ describe('wasm sparse Gemm kernels vs the reference', () => {
     for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) kn[k * N + n] = w[n * K + k]!;
     const ch = chooseSparse(kn, 1, K, N);
     expect(ch.kind === 'block' && ch.order !== undefined).toBe(true);
+  });
+
+  it('elementwise 70% with M >= 4 rows runs SpMM over the rows (spmm_chw_f32 between two transposes)', async () => {
+    const r = rand(91);
+    // M = 32: two 16-row blocks; 21 = 16 + 4 + 1 rows: every path of the kernel
+    for (const [M, K, N, bias, act] of [[32, 256, 129, 'n', 'Relu'], [21, 200, 160, 'none', 'none'], [21, 50, 9, 'scalar', 'Sigmoid']] as const) {
+      const w = new Float32Array(N * K).map(() => (r() < 0.75 ? 0 : r() * 2 - 1));
+      const g = gemmGraph(M, K, N, new Tensor('f32', [N, K], w), bias, act, M);
+      const ks = kernelsOf(g);
+      if (bias === 'scalar') expect(ks).not.toContain('spmm_chw_f32');
+      else {
+        expect(ks).toContain('spmm_chw_f32');
+        expect(ks).not.toContain('gemm_f32');
+      }
+      await checkAgainstRef(g, M, K, M + 1);
+    }
+    // bias [M, N] keeps another kernel
+    const w = new Float32Array(40 * 64).map(() => (r() < 0.7 ? 0 : r() - 0.5));
+    const g = gemmGraph(8, 64, 40, new Tensor('f32', [40, 64], w), 'mn', 'none', 3);
+    expect(kernelsOf(g)).not.toContain('spmm_chw_f32');
+    await checkAgainstRef(g, 8, 64, 4);
   });
 
   it('dense weights keep gemm_f32; a zero weight matrix runs a sparse kernel with no blocks', async () => {

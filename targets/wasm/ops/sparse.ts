@@ -11,7 +11,8 @@
  * - `sparseStored` stores an f32 blob that is mostly zeros as a bitmap plus its nonzero values,
  *   expanded by sparse_pack_f32 at instantiation (a PackBlob), so model.wasm shrinks with any pruning.
  */
-import { FusedAct, LowerCtx, Word, f32, i32, NULL, SCRATCH } from '../ctx.js';
+import { FusedAct, LowerCtx, Word, copyView, f32, i32, NULL, SCRATCH } from '../ctx.js';
+import { BIAS } from '../kernels.js';
 
 /**
  * Relative costs (dense MAC = 1 at M < 4) of the kernels' inner steps, fitted to
@@ -28,7 +29,7 @@ export const SPARSE_COST = { dense1: 1, dense4: 0.6, block4: 5.7, block8: 8.5, g
  * The sparse form chosen for a B [K, N] weight; `order` (block kernel): the column of each lane of
  * the column-permuted groups (groupColumns), absent for consecutive columns.
  */
-export type SparseKind = { kind: 'dense' } | { kind: 'block'; G: 4 | 8; order?: Int32Array } | { kind: '2:4' };
+export type SparseKind = { kind: 'dense' } | { kind: 'block'; G: 4 | 8; order?: Int32Array } | { kind: '2:4' } | { kind: 'rows' };
 
 /** Bit count of a u32. */
 function popcount(v: number): number {
@@ -145,8 +146,10 @@ export function is24(kn: Float32Array, K: number, N: number): boolean {
  * The cheapest kernel for y[M, N] = x[M, K] B (SPARSE_COST model); dense unless a sparse kernel is
  * estimated at least 5% cheaper.
  * @param kn B row-major [K, N] @param M rows of A
+ * @param rowsOk whether the row-SpMM form (kind 'rows': spmm_chw_f32 over the rows of a transposed A,
+ * M >= 4) can take the Gemm's bias
  */
-export function chooseSparse(kn: Float32Array, M: number, K: number, N: number): SparseKind {
+export function chooseSparse(kn: Float32Array, M: number, K: number, N: number, rowsOk = false): SparseKind {
   let nnz = 0;
   for (let i = 0; i < kn.length; i++) if (kn[i] !== 0) nnz++;
   // more than 60% nonzero: no sparse kernel can win (and dense models skip the block counts)
@@ -170,6 +173,10 @@ export function chooseSparse(kn: Float32Array, M: number, K: number, N: number):
   // ~0.9x of dense at batch 1, README Benchmarks)
   const two4 = is24(kn, K, N);
   if (two4) options.push({ k: { kind: '2:4' }, cost: M * (Math.ceil(N / 4) * (K / 4) * SPARSE_COST.cell24 + Math.ceil(N / 4) * SPARSE_COST.group) });
+  // M >= 4 rows: SpMM over the rows (CHW_COST) plus the two transposes (A in, y out)
+  if (rowsOk && M >= 4 && K <= 65536) {
+    options.push({ k: { kind: 'rows' }, cost: nnz * chwNnzCost(M) + N * M * CHW_COST.output + (M * K + M * N) * CHW_COST.copy });
+  }
   const best = options.reduce((a, b) => (b.cost < a.cost ? b : a));
   return two4 || best.cost < 0.95 * dense ? best.k : { kind: 'dense' };
 }
@@ -267,8 +274,23 @@ export function sparseStored(c: LowerCtx, data: Float32Array): Word {
  */
 export function sparseGemm(c: LowerCtx, A: Word, kn: Float32Array, C: Word, bias: Word, bmode: number, M: number, N: number, K: number,
   lda: number, alpha: number, act: FusedAct, io: { reads: (number | null)[]; writes: number[] }): boolean {
-  const ch = chooseSparse(kn, M, K, N);
+  const ch = chooseSparse(kn, M, K, N, bmode === BIAS.none || bmode === BIAS.col);
   const epi = [f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1), f32(alpha)];
+  if (ch.kind === 'rows') {
+    // y^T [N, M] = B^T [N, K] x^T [K, M]: x transposed into a temporary, SpMM over its rows (the M
+    // dimension, contiguous), transposed back; alpha folded into the weights, bias per output row
+    const bt = new Float32Array(N * K);
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) bt[n * K + k] = Math.fround(alpha * kn[k * N + n]!);
+    const l = csrRows(bt, N, K);
+    const at = c.temp(M * K * 4), yt = c.temp(N * M * 4);
+    const bias0 = io.reads.filter((r) => r !== null && !io.writes.includes(r));
+    copyView(c, { k: 'buf', id: at, off: 0 }, [M, 1], A, [1, lda], [K, M], { reads: io.reads, writes: [at] });
+    c.emit('spmm_chw_f32', [{ k: 'buf', id: at, off: 0 }, c.blob(l.vals), c.blob(new Uint8Array(l.idx.buffer)), c.blob(l.ptr), bmode === BIAS.col ? bias : NULL,
+      { k: 'buf', id: yt, off: 0 }, i32(1), i32(K), i32(N), i32(M), f32(act.lo), f32(act.hi), i32(act.code), f32(act.a0), f32(act.a1)],
+    { reads: [at, ...bias0], writes: [yt] });
+    copyView(c, C, [N, 1], { k: 'buf', id: yt, off: 0 }, [1, M], [M, N], { reads: [yt], writes: io.writes });
+    return true;
+  }
   if (ch.kind === 'block') {
     const l = blockLayout(kn, K, N, ch.G, ch.order);
     const idx = new Uint8Array(l.idx.buffer);
@@ -290,11 +312,22 @@ export function sparseGemm(c: LowerCtx, A: Word, kn: Float32Array, C: Word, bias
 }
 
 /**
- * Cost (dense MAC of gemm_f32's 4x8 tiles = SPARSE_COST.dense4) of spmm_chw_f32 per nonzero weight and
- * pixel, and per output (row bookkeeping and epilogue), fitted to 1x1 convs of MobileNet-like shapes
- * (`npm run bench -- --only prune`, mobilenet rows).
+ * Cost (a dense MAC of the conv GEMM = SPARSE_COST.dense4) of spmm_chw_f32 per nonzero weight and
+ * pixel, and per output (row bookkeeping, bias, epilogue, store), fitted to single 1x1 convs of
+ * MobileNetV2 shapes (C -> K at HxW: 24 -> 144 at 56x56 ... 160 -> 960 at 7x7, 384 -> 64 at 14x14) at
+ * 30% and 50% density: 0.045-0.064 ns per nonzero-pixel and 0.46-0.86 ns per output, against
+ * 0.044-0.067 ns per dense MAC (spmm_chw_f32 1.5-2.0x faster than dense at 30%, 1.1-1.3x at 50%);
+ * `nnzPixel4` / `nnzPixel1`: the same in the 4-pixel and single-pixel tails (per pixel: one
+ * accumulator, add-latency bound); `copy`: one element of a strided transpose (row-SpMM Gemm;
+ * fitted to Gemm M = 4..128 at 30% density: 0.91x at M = 4, 1.2-2.0x at M = 16..128).
  */
-export const CHW_COST = { nnzPixel: 0.55, output: 2 } as const;
+export const CHW_COST = { nnzPixel: 0.65, nnzPixel4: 1.6, nnzPixel1: 4, output: 7, copy: 20 } as const;
+
+/** CHW_COST of one nonzero weight over P pixels: 16-pixel blocks, then 4-pixel vectors, then single pixels. */
+export function chwNnzCost(P: number): number {
+  const b16 = Math.floor(P / 16) * 16, b4 = Math.floor((P - b16) / 4) * 4;
+  return b16 * CHW_COST.nnzPixel + b4 * CHW_COST.nnzPixel4 + (P - b16 - b4) * CHW_COST.nnzPixel1;
+}
 
 /** CSR rows of W [K, C] (row-major): f32 nonzeros, u16 column of each, i32 row pointers [K + 1]. */
 export function csrRows(w: Float32Array, K: number, C: number): { vals: Float32Array; idx: Uint16Array; ptr: Int32Array } {
@@ -326,7 +359,7 @@ export function chooseChw(w: Float32Array, K: number, C: number, P: number): boo
   let nnz = 0;
   for (let i = 0; i < K * C; i++) if (w[i] !== 0) nnz++;
   const dense = K * C * P * SPARSE_COST.dense4;
-  return (nnz * P * CHW_COST.nnzPixel + K * P * CHW_COST.output) < 0.95 * dense;
+  return (nnz * chwNnzCost(P) + K * P * CHW_COST.output) < 0.95 * dense;
 }
 
 /**
