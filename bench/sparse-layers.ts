@@ -7,6 +7,8 @@
  *    (groupColumns), and the layer timed on the dense GEMV, the block kernel and the column-grouped
  *    block kernel (the kernel forced through the cost constants), with the dense MAC rate.
  * 2. 1x1 convolutions of MobileNetV2 shapes at 30% and 50% density: dense conv2d_f32 vs spmm_chw_f32.
+ * 3. Gemm with M = 4..128 rows at 30% density: dense gemm_f32 vs the row SpMM, and what the cost
+ *    model picks.
  * Every configuration is timed in the same process, rotating, medians of rounds.
  */
 import path from 'node:path';
@@ -124,6 +126,29 @@ async function pointwise(rounds: number): Promise<void> {
   }
 }
 
+async function rowsGemm(rounds: number): Promise<void> {
+  console.log('\nGemm x[M, K] W[N, K]^T + bias, 70% elementwise zeros: dense gemm_f32 vs row SpMM (transpose, spmm_chw_f32, transpose):');
+  console.log('| M x K x N | dense us | row SpMM us | speedup | cost model picks |');
+  console.log('|---|---:|---:|---:|---|');
+  for (const [M, K, N] of [[4, 256, 256], [8, 256, 256], [16, 512, 512], [32, 640, 128], [64, 256, 256], [128, 128, 128]] as const) {
+    const u = randomData(2 * K * N, M + K + N);
+    const w = new Float32Array(N * K).map((_, i) => ((u[2 * i]! + 1) / 2 < 0.3 ? u[2 * i + 1]! : 0));
+    const build = () => {
+      const b = new GraphBuilder('rows', { '': 17 });
+      const x = b.input('x', 'f32', [M, K]);
+      b.output(b.node('Gemm', [x, b.const('w', new Tensor('f32', [N, K], w)), b.const('b', new Tensor('f32', [N], new Float32Array(N).fill(0.1)))], { transB: 1 }));
+      return b.build();
+    };
+    const dense = await compileWith(build(), DENSE, { nnzPixel: NEVER });
+    const rows = await compileWith(build(), DENSE, { nnzPixel: 0, nnzPixel4: 0, nnzPixel1: 0, output: 0, copy: 0 });
+    const chosen = await compileWith(build(), {}, {});
+    const feeds = { [dense.model.inputs[0]!.name]: randomData(M * K, 9) };
+    const reps = Math.max(1, Math.round(2e6 / (M * K * N)));
+    const [td, tr] = await timeAll([dense.model, rows.model], feeds, rounds, reps);
+    console.log(`| ${M} x ${K} x ${N} | ${td!.toFixed(1)} | ${tr!.toFixed(1)} | ${(td! / tr!).toFixed(2)}x | ${chosen.kernels} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -137,6 +162,7 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(models, 'autoencoder.onnx'))) throw new Error(`sparse-layers: no autoencoder.onnx in ${models} (--models DIR)`);
   await autoencoderLayers(models, rounds);
   await pointwise(rounds);
+  await rowsGemm(rounds);
 }
 
 main().catch((e: unknown) => {

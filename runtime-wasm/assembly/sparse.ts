@@ -292,7 +292,8 @@ export function sparse_pack_f32(p: usize): void {
  * spmm_chw_f32: 1x1 convolution (stride 1, no padding, one group) of channel-major X [B, C, P]
  * (P = H * W pixels) by a sparse W [K, C] in rows: Y[b, k, p] = act(bias[k] + sum over the nonzero
  * W[k, c] of W[k, c] X[b, c, p]) (XNNPACK's f32-spmm: SIMD over pixels, one splat per nonzero weight
- * feeds 4 vectors of 16 consecutive pixels, then 1 vector of 4, then single pixels). Every output
+ * feeds 4 vectors of 16 consecutive pixels, then 1 vector of 4 for two output rows at a time, then
+ * single pixels). Every output
  * sums bias first, then its row's nonzeros in order, one rounding each (the scalar build alike).
  * Params: 0 X, 1 vals (f32 nonzeros, row k's at ptr[k] .. ptr[k + 1] - 1), 2 idx (u16 c of each
  * nonzero), 3 ptr (i32 [K + 1]), 4 bias (f32 [K]; 0: none), 5 Y, 6 B, 7 C, 8 K, 9 P, 10 lo (f32),
@@ -331,7 +332,32 @@ export function spmm_chw_f32(p: usize): void {
       }
       for (; px + 4 <= P; px += 4) {
         const xp = x + (<usize>px << 2);
-        for (let k = 0; k < K; k++) {
+        let k = 0;
+        // two output rows at a time: two independent add chains (each row still sums in order)
+        for (; k + 2 <= K; k += 2) {
+          let c0 = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>k << 2)) : 0);
+          let c1 = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>(k + 1) << 2)) : 0);
+          let i0 = load<i32>(ptr + (<usize>k << 2)), i1 = load<i32>(ptr + (<usize>(k + 1) << 2));
+          const e0 = i1, e1 = load<i32>(ptr + (<usize>(k + 2) << 2));
+          const n = min(e0 - i0, e1 - i1);
+          for (let t = 0; t < n; t++, i0++, i1++) {
+            const r0 = xp + <usize>load<u16>(idx + (<usize>i0 << 1)) * rowBytes;
+            const r1 = xp + <usize>load<u16>(idx + (<usize>i1 << 1)) * rowBytes;
+            c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(vals + (<usize>i0 << 2)), v128.load(r0)));
+            c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(vals + (<usize>i1 << 2)), v128.load(r1)));
+          }
+          for (; i0 < e0; i0++) {
+            const r = xp + <usize>load<u16>(idx + (<usize>i0 << 1)) * rowBytes;
+            c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(vals + (<usize>i0 << 2)), v128.load(r)));
+          }
+          for (; i1 < e1; i1++) {
+            const r = xp + <usize>load<u16>(idx + (<usize>i1 << 1)) * rowBytes;
+            c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(vals + (<usize>i1 << 2)), v128.load(r)));
+          }
+          storeClamped(y + <usize>k * rowBytes + (<usize>px << 2), c0, vlo, vhi, 0);
+          storeClamped(y + <usize>(k + 1) * rowBytes + (<usize>px << 2), c1, vlo, vhi, 0);
+        }
+        if (k < K) {
           let c0 = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>k << 2)) : 0);
           const e = load<i32>(ptr + (<usize>(k + 1) << 2));
           for (let i = load<i32>(ptr + (<usize>k << 2)); i < e; i++) {

@@ -318,8 +318,9 @@ export function sparseGemm(c: LowerCtx, A: Word, kn: Float32Array, C: Word, bias
  * 30% and 50% density: 0.045-0.064 ns per nonzero-pixel and 0.46-0.86 ns per output, against
  * 0.044-0.067 ns per dense MAC (spmm_chw_f32 1.5-2.0x faster than dense at 30%, 1.1-1.3x at 50%);
  * `nnzPixel4` / `nnzPixel1`: the same in the 4-pixel and single-pixel tails (per pixel: one
- * accumulator, add-latency bound); `copy`: one element of a strided transpose (row-SpMM Gemm;
- * fitted to Gemm M = 4..128 at 30% density: 0.91x at M = 4, 1.2-2.0x at M = 16..128).
+ * vector per row, two rows interleaved); `copy`: one element of a strided transpose (row-SpMM Gemm;
+ * fitted to Gemm M = 4..128 at 30% density, `node dist/bench/sparse-layers.js`: 0.9-1.1x of dense at
+ * M = 4..12, 1.2-2.2x at M = 16..128).
  */
 export const CHW_COST = { nnzPixel: 0.65, nnzPixel4: 1.6, nnzPixel1: 4, output: 7, copy: 20 } as const;
 
