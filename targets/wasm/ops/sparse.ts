@@ -1,13 +1,19 @@
 /**
- * Sparse constant weights on wasm (pruned Gemm / MatMul B operands; runtime-wasm/assembly/sparse.ts):
+ * Sparse constant weights on wasm (pruned Gemm / MatMul B operands and 1x1 conv weights;
+ * runtime-wasm/assembly/sparse.ts):
  *
  * - `sparseGemm` picks, from the weight values alone (any pruning that left zeros), the cheapest of
  *   the dense gemm_f32, the block kernel spmm_f32 (groups of G = 4 or 8 consecutive output columns
- *   per k: one splat feeds G/4 vector multiply-adds) and, when every column has at most 2 nonzeros
- *   in each 4 consecutive k, the 2:4 kernel spmm24_f32 (then always a sparse kernel), by a cost
- *   model fitted to measurements (SPARSE_COST; `npm run bench -- --only prune` measures the result).
+ *   per k: one splat feeds G/4 vector multiply-adds; at M < 4 also groups of 4 columns chosen to
+ *   overlap, groupColumns), for M >= 4 rows the row SpMM (spmm_chw_f32 over a transposed A) and,
+ *   when every column has at most 2 nonzeros in each 4 consecutive k, the 2:4 kernel spmm24_f32
+ *   (then always a sparse kernel), by a cost model fitted to measurements (SPARSE_COST, CHW_COST;
+ *   `npm run bench -- --only prune` and `node dist/bench/sparse-layers.js` measure the result).
  *   Elementwise (unstructured) zeros seldom fill whole blocks: at 70% sparsity 76% of the G = 4
- *   blocks still hold a nonzero, so such weights keep the dense kernel (they are still stored sparse).
+ *   blocks still hold a nonzero (66-73% grouped), so at batch 1 such weights mostly keep the dense
+ *   kernel (they are still stored sparse).
+ * - `sparseConv1x1`: 1x1 stride-1 unpadded ungrouped convs with zeros run spmm_chw_f32 (XNNPACK's
+ *   sparse inference: SIMD over the pixels of the NCHW input, CSR weight rows) when CHW_COST says so.
  * - `sparseStored` stores an f32 blob that is mostly zeros as a bitmap plus its nonzero values,
  *   expanded by sparse_pack_f32 at instantiation (a PackBlob), so model.wasm shrinks with any pruning.
  */
@@ -18,7 +24,8 @@ import { BIAS } from '../kernels.js';
  * Relative costs (dense MAC = 1 at M < 4) of the kernels' inner steps, fitted to
  * `npm run bench -- --only prune` on the autoencoder (elementwise 70%: 76% of the 1x4 blocks hold a
  * nonzero and the block kernel measured ~1.1x; 1x4 blocks at 30%: ~1.5-1.8x) and to single layers of
- * it (a 1x4 block cost 4.3-7 dense GEMV MACs: 0.43-0.63 ns vs 0.085-0.1 ns per MAC): a dense
+ * it (`node dist/bench/sparse-layers.js`: a 1x4 block cost 4.3-7 dense GEMV MACs, 0.43-0.63 ns vs
+ * 0.085-0.1 ns per MAC): a dense
  * MAC of gemm_f32's 1x8 GEMV tiles, of its 4x8 tiles (M >= 4), one block of spmm_f32 (G = 4, 8),
  * one group's fixed cost, one 64-byte cell (16 dense MACs) of spmm24_f32 and the extra scalar
  * stores of a column-permuted group.
