@@ -210,6 +210,40 @@ describe('sparse kernels in a dynamic-shape artifact (step table, blobs written 
   });
 });
 
+describe('row SpMM and sparse 1x1 convs in a dynamic-shape artifact', () => {
+  it('Gemm (elementwise 75% zeros) and a pruned 1x1 conv over a symbolic batch, every batch size', async () => {
+    const K = 256, N = 129;
+    const r = rand(61);
+    const w = new Tensor('f32', [N, K], new Float32Array(N * K).map(() => (r() < 0.75 ? 0 : r() * 2 - 1)));
+    const b = new GraphBuilder('dynrows', { '': 17 });
+    const x = b.input('x', 'f32', ['B', K]);
+    b.output(b.node('Relu', [b.node('Gemm', [x, b.const('w', w), b.const('b', randomTensor([N], 62))], { transB: 1 })]));
+    const xc = b.input('xc', 'f32', ['B', 40, 6, 6]);
+    const wc = new Tensor('f32', [24, 40, 1, 1], new Float32Array(24 * 40).map(() => (r() < 0.8 ? 0 : r() - 0.5)));
+    b.output(b.node('Conv', [xc, b.const('wc', wc)], { kernel_shape: [1, 1] }));
+    const g = b.build();
+    optimize(g, { target: 'wasm' });
+    const art = emitWasmDynamic(g, { maxInputShapes: { x: [32, K], xc: [32, 40, 6, 6] }, manifest: { edgec: 'test', precision: 'fp32' } });
+    const dir = writeTempArtifact(art.files);
+    try {
+      const model = await loadWasmArtifact(dir) as unknown as { run(f: Record<string, { data: Float32Array; shape: number[] }>): Record<string, Float32Array> };
+      for (const B of [1, 5, 17, 32]) {
+        const xt = randomTensor([B, K], 70 + B);
+        const xct = randomTensor([B, 40, 6, 6], 90 + B);
+        const want = runGraph(g, [xt, xct]).map((t) => t.data as Float32Array);
+        const got = Object.values(model.run({ x: { data: xt.data as Float32Array, shape: [B, K] }, xc: { data: xct.data as Float32Array, shape: [B, 40, 6, 6] } }));
+        expect(got.length).toBe(2);
+        for (const [j, wv] of want.entries()) {
+          expect(got[j]!.length).toBe(wv.length);
+          for (let i = 0; i < wv.length; i++) expect(Math.abs(got[j]![i]! - wv[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(wv[i]!)));
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('sparse layouts', () => {
   it('block layout lists exactly the nonzero blocks, k ascending, and round-trips', () => {
     const K = 13, N = 10;
