@@ -3,7 +3,8 @@
  * both compiled to wasm fp32 and timed in the same process, alternating in blocks of 10 runs
  * (rotating). The configurations are the ones issue 13 names: unstructured 70% on the MLPerf Tiny
  * autoencoder (dense layers; elementwise, and in 1x4 / 1x8 blocks that the wasm sparse kernel runs),
- * 2:4 on the autoencoder, and channel pruning 0.5 on resnet8.
+ * 2:4 on the autoencoder, channel pruning 0.5 on resnet8, and elementwise 70% on the convnets
+ * (dscnn, mobilenetv1_025, mobilenetv2), whose pruned 1x1 convs run SpMM over the pixels.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -43,6 +44,10 @@ export const PRUNE_CASES: readonly { model: string; mode: PruneMode; ratio: numb
   { model: 'autoencoder', mode: 'unstructured', ratio: 0.7, block: 8 },
   { model: 'autoencoder', mode: '2:4', ratio: 0.5 },
   { model: 'resnet8', mode: 'channel', ratio: 0.5 },
+  // elementwise 70% on convnets: pruned 1x1 convs run spmm_chw_f32 (SpMM over the pixels)
+  { model: 'dscnn', mode: 'unstructured', ratio: 0.7 },
+  { model: 'mobilenetv1_025', mode: 'unstructured', ratio: 0.7 },
+  { model: 'mobilenetv2', mode: 'unstructured', ratio: 0.7 },
 ];
 
 async function load(g: ReturnType<typeof loadOnnxFile>) {

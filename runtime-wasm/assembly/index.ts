@@ -30,5 +30,5 @@ export { det, reverse_sequence, tensor_scatter, bn_train } from './misc';
 export { tfidf, tree_ensemble } from './ml';
 export { linear_attention } from './linattn';
 export { slice_rt, check_ints } from './slicert';
-export { spmm_f32, spmm24_f32, sparse_pack_f32 } from './sparse';
+export { spmm_f32, spmm24_f32, sparse_pack_f32, spmm_chw_f32 } from './sparse';
 export { qadd_tfl_i8, qsoftmax_i8, quantize_tfl_f32 } from './int8-tflite';

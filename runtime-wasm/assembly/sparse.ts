@@ -27,8 +27,20 @@ import { BIAS_COL, BIAS_FULL, BIAS_ROW, BIAS_SCALAR } from './gemm';
   return 0;
 }
 
-/** Writes lanes [0, cnt) of the epilogue of `acc` for columns n0.. of row m (cnt <= 4). */
-@inline function storeLanes(acc: v128, cm: usize, n0: i32, cnt: i32, m: i32, N: i32, alpha: f32, bias: usize, bmode: i32, lo: f32, hi: f32): void {
+/**
+ * Writes lanes [0, cnt) of the epilogue of `acc` for columns n0.. of row m (cnt <= 4); with `perm`
+ * (i32 per lane, 0: identity), lane i goes to column perm[n0 + i] (none when negative).
+ */
+@inline function storeLanes(acc: v128, cm: usize, n0: i32, cnt: i32, m: i32, N: i32, alpha: f32, bias: usize, bmode: i32, lo: f32, hi: f32, perm: usize = 0): void {
+  if (perm != 0) {
+    for (let i = 0; i < 4; i++) {
+      const n = load<i32>(perm + (<usize>(n0 + i) << 2));
+      if (n < 0) continue;
+      let s: f32 = i == 0 ? f32x4.extract_lane(acc, 0) : i == 1 ? f32x4.extract_lane(acc, 1) : i == 2 ? f32x4.extract_lane(acc, 2) : f32x4.extract_lane(acc, 3);
+      store<f32>(cm + (<usize>n << 2), pminf(pmaxf(s * alpha + biasAt(bias, bmode, m, n, N), lo), hi));
+    }
+    return;
+  }
   if (cnt >= 4 && (bmode == BIAS_COL || bmode == 0 || bmode == BIAS_ROW || bmode == BIAS_SCALAR)) {
     let b = f32x4.splat(0);
     if (bmode == BIAS_COL) b = v128.load(bias + (<usize>n0 << 2));
@@ -138,14 +150,15 @@ function group8Scalar(x: usize, vals: usize, idx: usize, b: i32, e: i32, l: i32)
  * of block i), 3 ptr (i32 [J + 1]: group j's blocks are ptr[j] .. ptr[j + 1] - 1, J = ceil(N / G)),
  * 4 C (row m at C + m * ldc), 5 bias (0: none), 6 M, 7 N, 8 lda, 9 ldc, 10 G (4 or 8), 11 bias mode
  * (gemm.ts BIAS_*), 12 lo (f32), 13 hi (f32), 14 act kind, 15 act a0 (f32), 16 act a1 (f32),
- * 17 alpha (f32), 18 scratch (32 bytes, 16-aligned; G = 8). Columns past N in the last group are
- * computed but not stored.
+ * 17 alpha (f32), 18 scratch (32 bytes, 16-aligned; G = 8), 19 perm (0: group j holds columns
+ * jG .. jG + G - 1, columns past N in the last group computed but not stored; else i32 [J * G]: the
+ * column of each lane, -1 for none, each column once: column-permuted groups, targets/wasm/ops/sparse.ts groupColumns).
  */
 export function spmm_f32(p: usize): void {
   const A = pa(p, 0), vals = pa(p, 1), idx = pa(p, 2), ptr = pa(p, 3), C = pa(p, 4), bias = pa(p, 5);
   const M = pi(p, 6), N = pi(p, 7), lda = pi(p, 8), ldc = pi(p, 9), G = pi(p, 10), bmode = pi(p, 11);
   const lo = pf(p, 12), hi = pf(p, 13), act = pi(p, 14), a0 = pf(p, 15), a1 = pf(p, 16), alpha = pf(p, 17);
-  const tmp = pa(p, 18);
+  const tmp = pa(p, 18), perm = pa(p, 19);
   const J = (N + G - 1) / G;
   for (let m = 0; m < M; m++) {
     const x = A + ((<usize>m * <usize>lda) << 2), cm = C + ((<usize>m * <usize>ldc) << 2);
@@ -154,16 +167,18 @@ export function spmm_f32(p: usize): void {
       const n0 = j * G;
       if (ASC_FEATURE_SIMD) {
         if (G == 4) {
-          storeLanes(group4(x, vals, idx, b, e), cm, n0, min(4, N - n0), m, N, alpha, bias, bmode, lo, hi);
+          storeLanes(group4(x, vals, idx, b, e), cm, n0, min(4, N - n0), m, N, alpha, bias, bmode, lo, hi, perm);
         } else {
           group8(x, vals, idx, b, e, tmp);
-          storeLanes(v128.load(tmp), cm, n0, min(4, N - n0), m, N, alpha, bias, bmode, lo, hi);
-          if (N - n0 > 4) storeLanes(v128.load(tmp, 16), cm, n0 + 4, min(4, N - n0 - 4), m, N, alpha, bias, bmode, lo, hi);
+          storeLanes(v128.load(tmp), cm, n0, min(4, N - n0), m, N, alpha, bias, bmode, lo, hi, perm);
+          if (perm != 0 || N - n0 > 4) storeLanes(v128.load(tmp, 16), cm, n0 + 4, min(4, N - n0 - 4), m, N, alpha, bias, bmode, lo, hi, perm);
         }
       } else {
-        for (let l = 0; l < G && n0 + l < N; l++) {
+        for (let l = 0; l < G && (perm != 0 || n0 + l < N); l++) {
+          const col = perm != 0 ? load<i32>(perm + (<usize>(n0 + l) << 2)) : n0 + l;
+          if (col < 0) continue;
           const s = G == 4 ? group4Scalar(x, vals, idx, b, e, 4, l) : group8Scalar(x, vals, idx, b, e, l);
-          storeOne(s, cm, n0 + l, m, N, alpha, bias, bmode, lo, hi);
+          storeOne(s, cm, col, m, N, alpha, bias, bmode, lo, hi);
         }
       }
     }
@@ -265,5 +280,105 @@ export function sparse_pack_f32(p: usize): void {
         store<u8>(o + 48 + <usize>(l * 4 + b), <u8>(i1 * 4 + b));
       }
     }
+  }
+}
+
+/** Epilogue of 4 pixels: clamp(acc, lo, hi) stored at y. */
+@inline function storeClamped(y: usize, acc: v128, lo: v128, hi: v128, off: usize): void {
+  v128.store(y + off, f32x4.pmin(f32x4.pmax(acc, lo), hi));
+}
+
+/**
+ * spmm_chw_f32: 1x1 convolution (stride 1, no padding, one group) of channel-major X [B, C, P]
+ * (P = H * W pixels) by a sparse W [K, C] in rows: Y[b, k, p] = act(bias[k] + sum over the nonzero
+ * W[k, c] of W[k, c] X[b, c, p]) (XNNPACK's f32-spmm: SIMD over pixels, one splat per nonzero weight
+ * feeds 4 vectors of 16 consecutive pixels, then 1 vector of 4 for two output rows at a time, then
+ * single pixels). Every output
+ * sums bias first, then its row's nonzeros in order, one rounding each (the scalar build alike).
+ * Params: 0 X, 1 vals (f32 nonzeros, row k's at ptr[k] .. ptr[k + 1] - 1), 2 idx (u16 c of each
+ * nonzero), 3 ptr (i32 [K + 1]), 4 bias (f32 [K]; 0: none), 5 Y, 6 B, 7 C, 8 K, 9 P, 10 lo (f32),
+ * 11 hi (f32), 12 act kind, 13 act a0 (f32), 14 act a1 (f32).
+ */
+export function spmm_chw_f32(p: usize): void {
+  const X = pa(p, 0), vals = pa(p, 1), idx = pa(p, 2), ptr = pa(p, 3), bias = pa(p, 4), Y = pa(p, 5);
+  const B = pi(p, 6), C = pi(p, 7), K = pi(p, 8), P = pi(p, 9);
+  const lo = pf(p, 10), hi = pf(p, 11), act = pi(p, 12), a0 = pf(p, 13), a1 = pf(p, 14);
+  const rowBytes = <usize>P << 2;
+  for (let b = 0; b < B; b++) {
+    const x = X + <usize>b * <usize>C * rowBytes, y = Y + <usize>b * <usize>K * rowBytes;
+    let px = 0;
+    if (ASC_FEATURE_SIMD) {
+      const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+      for (; px + 16 <= P; px += 16) {
+        const xp = x + (<usize>px << 2);
+        for (let k = 0; k < K; k++) {
+          const s = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>k << 2)) : 0);
+          let c0 = s, c1 = s, c2 = s, c3 = s;
+          const e = load<i32>(ptr + (<usize>(k + 1) << 2));
+          for (let i = load<i32>(ptr + (<usize>k << 2)); i < e; i++) {
+            const w = v128.load32_splat(vals + (<usize>i << 2));
+            const r = xp + <usize>load<u16>(idx + (<usize>i << 1)) * rowBytes;
+            c0 = f32x4.add(c0, f32x4.mul(w, v128.load(r)));
+            c1 = f32x4.add(c1, f32x4.mul(w, v128.load(r, 16)));
+            c2 = f32x4.add(c2, f32x4.mul(w, v128.load(r, 32)));
+            c3 = f32x4.add(c3, f32x4.mul(w, v128.load(r, 48)));
+          }
+          const yo = y + <usize>k * rowBytes + (<usize>px << 2);
+          storeClamped(yo, c0, vlo, vhi, 0);
+          storeClamped(yo, c1, vlo, vhi, 16);
+          storeClamped(yo, c2, vlo, vhi, 32);
+          storeClamped(yo, c3, vlo, vhi, 48);
+        }
+      }
+      for (; px + 4 <= P; px += 4) {
+        const xp = x + (<usize>px << 2);
+        let k = 0;
+        // two output rows at a time: two independent add chains (each row still sums in order)
+        for (; k + 2 <= K; k += 2) {
+          let c0 = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>k << 2)) : 0);
+          let c1 = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>(k + 1) << 2)) : 0);
+          let i0 = load<i32>(ptr + (<usize>k << 2)), i1 = load<i32>(ptr + (<usize>(k + 1) << 2));
+          const e0 = i1, e1 = load<i32>(ptr + (<usize>(k + 2) << 2));
+          const n = min(e0 - i0, e1 - i1);
+          for (let t = 0; t < n; t++, i0++, i1++) {
+            const r0 = xp + <usize>load<u16>(idx + (<usize>i0 << 1)) * rowBytes;
+            const r1 = xp + <usize>load<u16>(idx + (<usize>i1 << 1)) * rowBytes;
+            c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(vals + (<usize>i0 << 2)), v128.load(r0)));
+            c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(vals + (<usize>i1 << 2)), v128.load(r1)));
+          }
+          for (; i0 < e0; i0++) {
+            const r = xp + <usize>load<u16>(idx + (<usize>i0 << 1)) * rowBytes;
+            c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(vals + (<usize>i0 << 2)), v128.load(r)));
+          }
+          for (; i1 < e1; i1++) {
+            const r = xp + <usize>load<u16>(idx + (<usize>i1 << 1)) * rowBytes;
+            c1 = f32x4.add(c1, f32x4.mul(v128.load32_splat(vals + (<usize>i1 << 2)), v128.load(r)));
+          }
+          storeClamped(y + <usize>k * rowBytes + (<usize>px << 2), c0, vlo, vhi, 0);
+          storeClamped(y + <usize>(k + 1) * rowBytes + (<usize>px << 2), c1, vlo, vhi, 0);
+        }
+        if (k < K) {
+          let c0 = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>k << 2)) : 0);
+          const e = load<i32>(ptr + (<usize>(k + 1) << 2));
+          for (let i = load<i32>(ptr + (<usize>k << 2)); i < e; i++) {
+            const r = xp + <usize>load<u16>(idx + (<usize>i << 1)) * rowBytes;
+            c0 = f32x4.add(c0, f32x4.mul(v128.load32_splat(vals + (<usize>i << 2)), v128.load(r)));
+          }
+          storeClamped(y + <usize>k * rowBytes + (<usize>px << 2), c0, vlo, vhi, 0);
+        }
+      }
+    }
+    for (; px < P; px++) {
+      const xp = x + (<usize>px << 2);
+      for (let k = 0; k < K; k++) {
+        let s: f32 = bias != 0 ? load<f32>(bias + (<usize>k << 2)) : 0;
+        const e = load<i32>(ptr + (<usize>(k + 1) << 2));
+        for (let i = load<i32>(ptr + (<usize>k << 2)); i < e; i++) {
+          s += load<f32>(vals + (<usize>i << 2)) * load<f32>(xp + <usize>load<u16>(idx + (<usize>i << 1)) * rowBytes);
+        }
+        store<f32>(y + <usize>k * rowBytes + (<usize>px << 2), pminf(pmaxf(s, lo), hi));
+      }
+    }
+    applyActInPlace(y, K * P, act, a0, a1);
   }
 }

@@ -30,7 +30,7 @@ export const KERNELS = {
   // weight packing at instantiation (runtime-wasm/assembly/wpack.ts): stored weights -> kernel layouts
   qpack_i8: { words: 10 }, wino_pack_f32: { words: 4 },
   // sparse f32 weights (runtime-wasm/assembly/sparse.ts, lowered by ops/sparse.ts): block and 2:4 kernels, stored-form expansion
-  spmm_f32: { words: 19 }, spmm24_f32: { words: 16 }, sparse_pack_f32: { words: 4 },
+  spmm_f32: { words: 20 }, spmm24_f32: { words: 16 }, sparse_pack_f32: { words: 4 }, spmm_chw_f32: { words: 15 },
   // 1-byte data movement (runtime-wasm/assembly/bytes.ts): int8/uint8 tensors
   copy_strided_u8: { words: 20 }, fill_u8: { words: 3 }, gather_u8: { words: 8 }, pad_u8: { words: 21 }, minmax_u8: { words: 23 },
   // int8 kernels (runtime-wasm/assembly/int8.ts, lowered by lower-int8.ts)

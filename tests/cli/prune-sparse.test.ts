@@ -1,7 +1,8 @@
 /**
  * `edgec compile --prune` on wasm, end to end (issue 13 item 3): unstructured 70% in 1x4 blocks and
  * 2:4 compile to the sparse kernels, model.wasm stores the weights sparse (smaller than the dense
- * compile), and the artifact matches the reference interpreter on the pruned model (--emit-onnx);
+ * compile), elementwise 70% on dscnn runs its pruned 1x1 convs as SpMM over the pixels
+ * (spmm_chw_f32), and the artifact matches the reference interpreter on the pruned model (--emit-onnx);
  * bad pruning flags are one-line usage errors.
  */
 import fs from 'node:fs';
@@ -55,6 +56,26 @@ describe.skipIf(!HAVE_MODELS)('edgec compile --prune on the autoencoder (wasm sp
       expect(worst).toBeLessThanOrEqual(1e-5);
     });
   }
+});
+
+describe.skipIf(!HAVE_MODELS)('edgec compile --prune 0.7 (elementwise) on a convnet: pruned 1x1 convs run SpMM over the pixels', () => {
+  it('dscnn: spmm_chw_f32 layers, matches the reference on the pruned model', async () => {
+    const dir = tmpDir('edgec-sparse-conv-');
+    dirs.push(dir);
+    const r = await cli('compile', path.join(BENCH, 'dscnn.onnx'), '--prune', '0.7', '--emit-onnx', '-o', dir);
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('(pattern: elementwise');
+    const g = loadOnnxFile(path.join(dir, 'model.onnx'));
+    optimize(g, { target: 'wasm' });
+    expect(lowerGraph(g).steps.map((s) => s.kernel)).toContain('spmm_chw_f32');
+    const model = await loadWasmArtifact(dir);
+    const x = randomTensor(model.inputs[0]!.shape, 6, -1, 1);
+    const got = runWasmModel(model, [x])[0]!.data as Float32Array;
+    const want = runGraph(g, [x])[0]!.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (1 + Math.abs(want[i]!)));
+    expect(worst).toBeLessThanOrEqual(1e-5);
+  });
 });
 
 describe('pruning flag errors', () => {

@@ -1,7 +1,7 @@
 /**
  * Sparse weights on wasm (targets/wasm/ops/sparse.ts, runtime-wasm/assembly/sparse.ts): Gemm / MatMul
- * with pruned constant weights run the block kernel (spmm_f32, G = 4 / 8), the 2:4 kernel
- * (spmm24_f32) or the dense kernel on bitmap-stored weights, and match the reference interpreter
+ * with pruned constant weights run the block kernel (spmm_f32, G = 4 / 8, consecutive or
+ * column-grouped), the 2:4 kernel (spmm24_f32), row SpMM (spmm_chw_f32, M >= 4) or the dense kernel on bitmap-stored weights, and match the reference interpreter
  * (fp32, |got - want| <= 1e-5 * (1 + |want|)) with SIMD and with the scalar kernel library. Edge
  * cases: empty column groups, fully dense groups, N and K not multiples of the group / 4, M > 1,
  * bias of every shape Gemm takes, fused activations.
@@ -16,7 +16,7 @@ import { lowerGraph } from '../../targets/wasm/lower.js';
 import { emitWasmDynamic } from '../../targets/wasm/dynamic/emit.js';
 import { loadWasmArtifact, writeTempArtifact } from '../../targets/wasm/runner.js';
 import fs from 'node:fs';
-import { blockLayout, chooseSparse, is24, layout24 } from '../../targets/wasm/ops/sparse.js';
+import { blockLayout, chooseSparse, countBlocks, countOrderedBlocks, groupColumns, is24, layout24 } from '../../targets/wasm/ops/sparse.js';
 import { randomTensor, runOnWasm } from './wasm-helpers.js';
 
 /** mulberry32 in [0, 1). */
@@ -123,11 +123,55 @@ describe('wasm sparse Gemm kernels vs the reference', () => {
     b.output(b.node('MatMul', [x, b.const('B', new Tensor('f32', [K, N], kn))]));
     const g = b.build();
     optimize(g, { target: 'wasm' });
-    expect(kernelsOf(g)).toContain('spmm_f32');
+    expect(kernelsOf(g).some((k) => k.startsWith('spmm'))).toBe(true);
+    expect(kernelsOf(g)).not.toContain('gemm_f32');
     const xt = randomTensor([2, 3, K], 3);
     const want = runGraph(g, [xt])[0]!.data as Float32Array;
     const got = (await runOnWasm(g, [xt])).outputs[0]!.data as Float32Array;
     for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(want[i]!)));
+  });
+
+  it('elementwise 70% with hidden column structure runs column-permuted groups (lanes stored to their columns)', async () => {
+    // N = 54 columns: 6 patterns of nonzero k shared by 9 columns each, interleaved (column n has
+    // pattern n % 6), so consecutive 1x4 groups mix patterns and only a permutation finds blocks
+    const K = 150, N = 54;
+    const r = rand(77);
+    const pat = Array.from({ length: 6 }, () => Array.from({ length: K }, () => r() < 0.3));
+    const w = new Float32Array(N * K);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) w[n * K + k] = pat[n % 6]![k]! ? r() * 2 - 1 : 0;
+    for (const M of [1, 2]) {
+      for (const act of ['Relu', 'none'] as const) {
+        const g = gemmGraph(M, K, N, new Tensor('f32', [N, K], w), M === 1 ? 'n' : 'mn', act, 40 + M);
+        const steps = lowerGraph(g).steps.filter((s) => s.kernel === 'spmm_f32');
+        expect(steps.length).toBe(1);
+        await checkAgainstRef(g, M, K, 50 + M);
+      }
+    }
+    const kn = new Float32Array(K * N);
+    for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) kn[k * N + n] = w[n * K + k]!;
+    const ch = chooseSparse(kn, 1, K, N);
+    expect(ch.kind === 'block' && ch.order !== undefined).toBe(true);
+  });
+
+  it('elementwise 70% with M >= 4 rows runs SpMM over the rows (spmm_chw_f32 between two transposes)', async () => {
+    const r = rand(91);
+    // M = 32: two 16-row blocks; 21 = 16 + 4 + 1 rows: every path of the kernel
+    for (const [M, K, N, bias, act] of [[32, 256, 129, 'n', 'Relu'], [21, 200, 160, 'none', 'none'], [21, 50, 9, 'scalar', 'Sigmoid']] as const) {
+      const w = new Float32Array(N * K).map(() => (r() < 0.75 ? 0 : r() * 2 - 1));
+      const g = gemmGraph(M, K, N, new Tensor('f32', [N, K], w), bias, act, M);
+      const ks = kernelsOf(g);
+      if (bias === 'scalar') expect(ks).not.toContain('spmm_chw_f32');
+      else {
+        expect(ks).toContain('spmm_chw_f32');
+        expect(ks).not.toContain('gemm_f32');
+      }
+      await checkAgainstRef(g, M, K, M + 1);
+    }
+    // bias [M, N] keeps another kernel
+    const w = new Float32Array(40 * 64).map(() => (r() < 0.7 ? 0 : r() - 0.5));
+    const g = gemmGraph(8, 64, 40, new Tensor('f32', [40, 64], w), 'mn', 'none', 3);
+    expect(kernelsOf(g)).not.toContain('spmm_chw_f32');
+    await checkAgainstRef(g, 8, 64, 4);
   });
 
   it('dense weights keep gemm_f32; a zero weight matrix runs a sparse kernel with no blocks', async () => {
@@ -166,6 +210,40 @@ describe('sparse kernels in a dynamic-shape artifact (step table, blobs written 
   });
 });
 
+describe('row SpMM and sparse 1x1 convs in a dynamic-shape artifact', () => {
+  it('Gemm (elementwise 75% zeros) and a pruned 1x1 conv over a symbolic batch, every batch size', async () => {
+    const K = 256, N = 129;
+    const r = rand(61);
+    const w = new Tensor('f32', [N, K], new Float32Array(N * K).map(() => (r() < 0.75 ? 0 : r() * 2 - 1)));
+    const b = new GraphBuilder('dynrows', { '': 17 });
+    const x = b.input('x', 'f32', ['B', K]);
+    b.output(b.node('Relu', [b.node('Gemm', [x, b.const('w', w), b.const('b', randomTensor([N], 62))], { transB: 1 })]));
+    const xc = b.input('xc', 'f32', ['B', 40, 6, 6]);
+    const wc = new Tensor('f32', [24, 40, 1, 1], new Float32Array(24 * 40).map(() => (r() < 0.8 ? 0 : r() - 0.5)));
+    b.output(b.node('Conv', [xc, b.const('wc', wc)], { kernel_shape: [1, 1] }));
+    const g = b.build();
+    optimize(g, { target: 'wasm' });
+    const art = emitWasmDynamic(g, { maxInputShapes: { x: [32, K], xc: [32, 40, 6, 6] }, manifest: { edgec: 'test', precision: 'fp32' } });
+    const dir = writeTempArtifact(art.files);
+    try {
+      const model = await loadWasmArtifact(dir) as unknown as { run(f: Record<string, { data: Float32Array; shape: number[] }>): Record<string, Float32Array> };
+      for (const B of [1, 5, 17, 32]) {
+        const xt = randomTensor([B, K], 70 + B);
+        const xct = randomTensor([B, 40, 6, 6], 90 + B);
+        const want = runGraph(g, [xt, xct]).map((t) => t.data as Float32Array);
+        const got = Object.values(model.run({ x: { data: xt.data as Float32Array, shape: [B, K] }, xc: { data: xct.data as Float32Array, shape: [B, 40, 6, 6] } }));
+        expect(got.length).toBe(2);
+        for (const [j, wv] of want.entries()) {
+          expect(got[j]!.length).toBe(wv.length);
+          for (let i = 0; i < wv.length; i++) expect(Math.abs(got[j]![i]! - wv[i]!)).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(wv[i]!)));
+        }
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('sparse layouts', () => {
   it('block layout lists exactly the nonzero blocks, k ascending, and round-trips', () => {
     const K = 13, N = 10;
@@ -189,6 +267,40 @@ describe('sparse layouts', () => {
       }
       expect([...back]).toEqual([...kn]);
     }
+  });
+
+  it('column grouping: a permutation of the columns, never more blocks than consecutive groups on clustered patterns', () => {
+    const r = rand(5);
+    for (const [K, N] of [[40, 13], [70, 32], [33, 7]] as const) {
+      const kn = new Float32Array(K * N).map(() => (r() < 0.7 ? 0 : r() + 0.1));
+      const order = groupColumns(kn, K, N, 4)!;
+      expect(order.length).toBe(Math.ceil(N / 4) * 4);
+      expect([...order].filter((n) => n >= 0).sort((a, b) => a - b)).toEqual([...Array(N).keys()]);
+      // layout round-trip through the permuted lanes
+      const l = blockLayout(kn, K, N, 4, order);
+      const back = new Float32Array(K * N);
+      for (let j = 0; j + 1 < l.ptr.length; j++) {
+        for (let i = l.ptr[j]!; i < l.ptr[j + 1]!; i++) {
+          for (let c = 0; c < 4; c++) {
+            const n = order[j * 4 + c]!;
+            if (n >= 0) back[l.idx[i]! * N + n] = l.vals[i * 4 + c]!;
+            else expect(l.vals[i * 4 + c]).toBe(0);
+          }
+        }
+      }
+      expect([...back]).toEqual([...kn]);
+      expect(l.idx.length).toBe(countOrderedBlocks(kn, K, N, 4, order));
+    }
+    // columns that repeat 4 patterns in turn: grouping recovers one pattern per group
+    const K = 64, N = 32;
+    const pats = Array.from({ length: 4 }, () => Array.from({ length: K }, () => r() < 0.3));
+    const kn = new Float32Array(K * N);
+    for (let k = 0; k < K; k++) for (let n = 0; n < N; n++) kn[k * N + n] = pats[n % 4]![k]! ? 1 : 0;
+    const order = groupColumns(kn, K, N, 4)!;
+    let ideal = 0;
+    for (const p of pats) ideal += 2 * p.filter(Boolean).length;
+    expect(countOrderedBlocks(kn, K, N, 4, order)).toBe(ideal);
+    expect(countBlocks(kn, K, N, 4)).toBeGreaterThan(ideal);
   });
 
   it('2:4 detection and cells', () => {

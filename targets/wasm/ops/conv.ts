@@ -8,6 +8,7 @@ import { ConvTransposeParams, convTransposeBeginPads, windowParams } from '../..
 import { contiguous, conv2dGeom } from '../../common/params.js';
 import { copyView } from '../ctx.js';
 import { gemmCall } from './matmul.js';
+import { sparseConv1x1, sparseStored } from './sparse.js';
 import { LowerCtx, LowerFn, Word, f32, i32, NULL, SCRATCH, fusedAct, asF32, asI8 } from '../ctx.js';
 import { Int4Blob, Int4Weight } from '../../common/compress.js';
 
@@ -40,7 +41,12 @@ function lowerConv(c: LowerCtx, n: Node): void {
     ], { reads: [xId!, bId ?? null], writes: [y], scratch: scr });
     return;
   }
-  // constant weights of GEMM-path convs are packed in 4-row groups (one pointer in the microkernel)
+  // sparse 1x1 weights (pruned, any pattern): SpMM over the pixels when the cost model says it pays
+  if (wt0 && direct && group === 1 && !c.int4.has(wId!) && wt0.dtype === 'f32'
+    && sparseConv1x1(c, c.addr(xId!), c.f32Data(wt0), bId != null ? c.addr(bId) : NULL, c.addr(y), N, C, K, H * W, act,
+      { reads: [xId!, bId ?? null], writes: [y] })) return;
+  // constant weights of GEMM-path convs are packed in 4-row groups (one pointer in the microkernel);
+  // pruned ones are stored as a bitmap + nonzeros (sparseStored)
   const Kg = K / group;
   const wt = c.consts.get(wId!);
   const packA = !depthwise && Kg >= 4 && OH * OW >= 8 && wt !== undefined;
@@ -48,7 +54,7 @@ function lowerConv(c: LowerCtx, n: Node): void {
   const q4 = c.int4.get(wId!)?.axis === 1 ? c.int4.get(wId!) : undefined;
   const wWord = !packA ? c.addr(wId!)
     : q4 ? c.int4Blob(int4PackRows4(q4, group, Kg, Cg, KH * KW))
-      : c.blob(packRows4(c.f32Data(wt), group, Kg, Cg * KH * KW));
+      : sparseStored(c, packRows4(c.f32Data(wt), group, Kg, Cg * KH * KW));
   c.emit('conv2d_f32', [
     c.addr(xId!), wWord, bId != null ? c.addr(bId) : NULL, c.addr(y), SCRATCH,
     i32(N), i32(C), i32(H), i32(W), i32(K), i32(OH), i32(OW), i32(KH), i32(KW),
