@@ -65,9 +65,27 @@ function chainGraph(C: number, xShape: number[], seed: number): { g: Graph; x: T
 
 interface Case { name: string; g: Graph; x: Tensor }
 
+/**
+ * 7-bit activations (the one-plane kernel): inputs whose quantized bytes + 64 (i8) or + 0 (u8) lie
+ * in [0, 127]; `out` puts values beyond that range into the last rows, so those tiles take the
+ * two-plane kernel inside the same convolution.
+ */
+function sevenBit(cs: ConvCase, seed: number, out = false): { g: Graph; x: Tensor } {
+  const { g } = convGraph(cs, seed);
+  const x = input(cs.x, seed, XS, -0.55, 0.55);
+  const d = x.data as Float32Array;
+  if (out) for (let i = d.length - 37; i < d.length; i += 3) d[i] = i % 2 ? 1.4 : -1.4;
+  return { g, x };
+}
+
 const CASES: Case[] = [
   ...CONVS.map((cs, i) => ({ name: cs.name, ...convGraph(cs, 300 + i * 10) })),
   { name: 'chain pw -> dw (channels-last) -> pw, C 70', ...chainGraph(70, [1, 6, 9, 13], 41) },
+  { name: '7-bit i8: im2col 3x3 pad 1, C 5 -> 7', ...sevenBit({ name: '', x: [1, 5, 9, 11], w: [7, 5, 3, 3], xdt: 'i8', attrs: { pads: [1, 1, 1, 1] } }, 501) },
+  { name: '7-bit i8: pointwise 64 -> 40, 16x16, odd tail', ...sevenBit({ name: '', x: [1, 63, 16, 15], w: [40, 63, 1, 1], xdt: 'i8' }, 511) },
+  { name: '7-bit u8 (zp 60): im2col 5x5 s2 C 16 -> 24', ...sevenBit({ name: '', x: [1, 16, 19, 23], w: [24, 16, 5, 5], zx: 60, attrs: { strides: [2, 2], pads: [2, 2, 2, 2] } }, 521) },
+  { name: '7-bit i8 with out-of-range tail (mixed tiles): pointwise 24 -> 16, 60x60', ...sevenBit({ name: '', x: [1, 24, 60, 60], w: [16, 24, 1, 1], xdt: 'i8' }, 531, true) },
+  { name: '7-bit i8 grouped pointwise', ...sevenBit({ name: '', x: [1, 6, 50, 7], w: [9, 2, 1, 1], xdt: 'i8', attrs: { group: 3 } }, 541) },
 ];
 
 /** The Node flags for relaxed SIMD: Node 20 needs the experimental flag (Node >= 21 has it on). */
@@ -219,7 +237,8 @@ describe('CLI: --wasm-simd on|off|relaxed', () => {
 
 describe.skipIf(!CHROMIUM)('relaxed SIMD in headless Chromium', () => {
   it('chooses model-relaxed.wasm and matches the reference bit for bit (and model.wasm when asked)', async () => {
-    const picks = [CASES[1]!, CASES[5]!, CASES[CASES.length - 1]!];
+    const pick = (prefix: string): Case => CASES.find((c) => c.name.startsWith(prefix))!;
+    const picks = [CASES[1]!, CASES[5]!, pick('chain'), pick('7-bit u8'), pick('7-bit i8 with out-of-range')];
     const root = artifact(picks[0]!.g);
     const sub = picks.slice(1).map((c, i) => {
       const d = path.join(root, `m${i + 1}`);
