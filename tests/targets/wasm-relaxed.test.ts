@@ -233,6 +233,39 @@ describe('CLI: --wasm-simd on|off|relaxed', () => {
       rmTmp(dir);
     }
   }, 120_000);
+
+  it('--act-bits 7: the manifest says so, model.mjs picks model-relaxed.wasm by default where it works, same bits as model.wasm', async () => {
+    const dir = tmpDir('edgec-relaxed-act7-');
+    try {
+      const b = new GraphBuilder();
+      const x = b.input('image', 'f32', [1, 8, 12, 12]);
+      const w1 = b.const('w1', new Tensor('f32', [16, 8, 3, 3], Float32Array.from(randInts(1152, -50, 50, 5), (v) => v / 50)));
+      const w2 = b.const('w2', new Tensor('f32', [12, 16, 1, 1], Float32Array.from(randInts(192, -50, 50, 6), (v) => v / 50)));
+      const c1 = b.node('Relu', [b.node('Conv', [x, w1], { pads: [1, 1, 1, 1] })]);
+      b.output(b.node('Conv', [c1, w2], {}, { outputNames: ['y'] }));
+      fs.writeFileSync(path.join(dir, 'm.onnx'), exportOnnx(b.build()));
+      const r = await cli('compile', path.join(dir, 'm.onnx'), '--int8', '--calib-random', '--act-bits', '7', '-o', path.join(dir, 'a7'));
+      expect(r.code, r.err).toBe(0);
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'a7', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      expect(manifest['act_bits']).toBe(7);
+      expect((manifest['quantization'] as Record<string, unknown>)['act_bits']).toBe(7);
+      const xs = input([1, 8, 12, 12], 77, 0.01, -1, 1).data as Float32Array;
+      const [auto] = runChild([...RELAXED, '--no-liftoff'], [{ dir: path.join(dir, 'a7'), x: xs }]);
+      const [plain] = runChild([...RELAXED, '--no-liftoff'], [{ dir: path.join(dir, 'a7'), x: xs }], { relaxedSimd: false });
+      expect(auto!.relaxed).toBe(true); // x64 too: the one-plane kernel
+      expect(plain!.relaxed).toBe(false);
+      expect(auto!.y).toEqual(plain!.y);
+      // usage errors
+      const noInt8 = await cli('compile', path.join(dir, 'm.onnx'), '--act-bits', '7', '-o', path.join(dir, 'f'));
+      expect(noInt8.code).not.toBe(0);
+      expect(noInt8.err).toMatch(/--act-bits needs --int8/);
+      const six = await cli('compile', path.join(dir, 'm.onnx'), '--int8', '--calib-random', '--act-bits', '6', '-o', path.join(dir, 's'));
+      expect(six.code).not.toBe(0);
+      expect(six.err).toMatch(/--act-bits/);
+    } finally {
+      rmTmp(dir);
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!CHROMIUM)('relaxed SIMD in headless Chromium', () => {
