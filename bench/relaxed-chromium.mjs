@@ -2,7 +2,8 @@
  * Relaxed SIMD in headless Chromium: times model-relaxed.wasm (create({ relaxedSimd: true })) against
  * model.wasm (relaxedSimd: false) of compiled wasm artifacts, in the same page, 40 interleaved rounds
  * of 20 runs (Chromium's performance.now() has 0.1 ms resolution), medians; also checks both give
- * the same bits and prints which module create() picks by default.
+ * the same bits and prints which module create() picks by default. When ARTIFACTS_DIR/name.fp32/
+ * holds an fp32 artifact of the same model, it is timed in the same rounds (fp32Ms, relaxed vs fp32).
  *   node bench/relaxed-chromium.mjs ARTIFACTS_DIR name...   (ARTIFACTS_DIR/name/model.mjs each)
  * Needs /usr/bin/chromium (or CHROMIUM=path) and playwright-core.
  */
@@ -22,18 +23,20 @@ const base = `http://127.0.0.1:${server.address().port}/`;
 const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu'] });
 const page = await browser.newPage(); await page.goto(base + 'index.html');
 for (const m of models) {
+  const fp32 = fs.existsSync(path.join(root, `${m}.fp32`, 'model.mjs'));
   const r = await page.evaluate(`(async () => {
     const mod = await import('./${m}/model.mjs');
     const a = await mod.create({ relaxedSimd: true }), b = await mod.create({ relaxedSimd: false }), d = await mod.create();
+    const c = ${fp32} ? await (await import('./${m}.fp32/model.mjs')).create() : null;
     const x = new Float32Array(a.inputs[0].shape.reduce((p, q) => p * q, 1)); let s = 1; for (let i = 0; i < x.length; i++) { s = (s * 1103515245 + 12345) >>> 0; x[i] = s / 2 ** 31 - 1; }
     const f = { [a.inputs[0].name]: x };
     const ya = a.run(f)[a.outputs[0].name], yb = b.run(f)[b.outputs[0].name];
     const same = ya.length === yb.length && ya.every((v, i) => Object.is(v, yb[i]));
-    for (const mm of [a, b]) { const e = performance.now() + 500; while (performance.now() < e) mm.run(f); }
-    const ta = [], tb = [];
-    for (let round = 0; round < 40; round++) for (const [mm, t] of round % 2 ? [[a, ta], [b, tb]] : [[b, tb], [a, ta]]) { const s0 = performance.now(); for (let i = 0; i < 20; i++) mm.run(f); t.push((performance.now() - s0) / 20); }
+    for (const mm of c ? [a, b, c] : [a, b]) { const e = performance.now() + 500; while (performance.now() < e) mm.run(f); }
+    const ta = [], tb = [], tc = [];
+    for (let round = 0; round < 40; round++) for (const [mm, t] of (round % 2 ? [[a, ta], [b, tb], [c, tc]] : [[c, tc], [b, tb], [a, ta]]).filter((p) => p[0])) { const s0 = performance.now(); for (let i = 0; i < 20; i++) mm.run(f); t.push((performance.now() - s0) / 20); }
     const med = (t) => t.slice().sort((p, q) => p - q)[t.length >> 1];
-    return { relaxed: a.relaxedSimd, plain: b.relaxedSimd, auto: d.relaxedSimd, same, relaxedMs: med(ta), plainMs: med(tb), ratio: med(tb) / med(ta) };
+    return { relaxed: a.relaxedSimd, plain: b.relaxedSimd, auto: d.relaxedSimd, same, relaxedMs: med(ta), plainMs: med(tb), ratio: med(tb) / med(ta), ...(c ? { fp32Ms: med(tc), relaxedVsFp32: med(tc) / med(ta), plainVsFp32: med(tc) / med(tb) } : {}) };
   })()`);
   console.log(m, JSON.stringify(r));
 }
