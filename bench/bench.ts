@@ -26,7 +26,9 @@
  * Flags: --models DIR (default ../shared/models/bench), --runs N (default 100), --warmup N (10),
  * --only a,b (model names; `recurrent` selects every recurrent row), --out FILE, --no-check (skip
  * the reference check), --no-int8, --no-rnn, --rnn-sweep, --no-prune (skip the pruning rows of
- * bench/pruning.ts; `--only prune` selects only them), --no-relaxed (no int8 relaxed-SIMD column).
+ * bench/pruning.ts; `--only prune` selects only them), --no-relaxed (no int8 relaxed-SIMD column),
+ * --act-bits 7 (the int8 rows quantize activations to 7-bit ranges, quantize/qdq.ts actBits: the
+ * relaxed column then runs the one-plane kernel; plain and relaxed time the same 7-bit graph).
  * `--only threads[,model...]`: only the threads rows of bench/threads.ts (edgec and ORT-web on 1 and 2
  * threads, fp32 and int8), run alone because ORT-web sizes its thread pool at its first session.
  *
@@ -68,6 +70,8 @@ interface Args {
   rnnSweep: boolean;
   prune: boolean;
   relaxed: boolean;
+  /** int8 activation bits (--act-bits 7|8). */
+  actBits: 7 | 8;
   tfjs: boolean;
   tfjsModels: string;
 }
@@ -75,7 +79,7 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const root = fs.existsSync(path.resolve(here, '../package.json')) ? path.resolve(here, '..') : path.resolve(here, '../..');
-  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true, relaxed: true,
+  const a: Args = { models: path.resolve(root, '../shared/models/bench'), runs: 100, warmup: 10, check: true, int8: true, rnn: true, rnnSweep: false, prune: true, relaxed: true, actBits: 8,
     tfjs: true, tfjsModels: path.resolve(root, '../shared/models/tfjs') };
   for (let i = 0; i < argv.length; i++) {
     const k = argv[i]!;
@@ -92,6 +96,11 @@ function parseArgs(argv: string[]): Args {
     else if (k === '--no-check') a.check = false;
     else if (k === '--no-int8') a.int8 = false;
     else if (k === '--no-relaxed') a.relaxed = false;
+    else if (k === '--act-bits') {
+      const b = v();
+      if (b !== '7' && b !== '8') throw new Error(`--act-bits takes 7 or 8, got ${b}`);
+      a.actBits = b === '7' ? 7 : 8;
+    }
     else if (k === '--no-rnn') a.rnn = false;
     else if (k === '--rnn-sweep') a.rnnSweep = true;
     else if (k === '--no-prune') a.prune = false;
@@ -276,7 +285,7 @@ async function benchModel(file: string, args: Args, peak: number): Promise<Model
     const calibN = 8;
     const calib = model.inputs.map((x, i) => new Tensor('f32', [calibN, ...x.shape.slice(1)],
       randomData(calibN * x.shape.slice(1).reduce((p, r) => p * r, 1), 99 + i)));
-    const r = quantizeModel(gq, { mode: 'int8', calib });
+    const r = quantizeModel(gq, { mode: 'int8', calib, actBits: args.actBits });
     const art8 = emitWasm(r.graph, { precision: 'int8', relaxedSimd: args.relaxed });
     const compileMs8 = performance.now() - tq;
     const d8 = writeTempArtifact(art8.files);
@@ -465,7 +474,7 @@ async function main(): Promise<void> {
     const x = (a: number, b: number) => `${a.toFixed(2)}x / ${b.toFixed(2)}x`;
     lines.push(
       '',
-      'int8 (quantizeModel, minmax on 8 seeded uniform samples; edgec emitWasm of the integer graph; ORT-web QDQ = exportOnnx(qdq) on ORT-web WASM, one thread). Latencies median / min; ratios = other / edgec int8, from medians / from minimums.',
+      `int8 (quantizeModel, minmax on 8 seeded uniform samples, ${args.actBits}-bit activation ranges; edgec emitWasm of the integer graph; ORT-web QDQ = exportOnnx(qdq) on ORT-web WASM, one thread). Latencies median / min; ratios = other / edgec int8, from medians / from minimums.`,
       '',
       '| model | compile ms | code KB | weights KB | edgec int8 ms | edgec fp32 ms | ORT-web fp32 ms | ORT-web QDQ ms | vs edgec fp32 | vs ORT-web fp32 | vs ORT-web QDQ | bit-exact vs ref |',
       '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
@@ -504,7 +513,7 @@ async function main(): Promise<void> {
   console.log(lines.join('\n'));
   if (args.out) {
     const json = { machine: { simd_peak_gflops: peak, node: process.version, node_flags: process.execArgv, ort_web: ort.env.versions.web ?? '', ort_wasm_bytes: ortBytes },
-      runs: args.runs, warmup: args.warmup, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), ...(geoRx ? { int8_relaxed_geomean: geoRx } : {}), models: results,
+      runs: args.runs, warmup: args.warmup, act_bits: args.actBits, geomean_speedup: geo, geomean_speedup_min: geoMin, ...(geo8 ? { int8_geomean: geo8 } : {}), ...(geoRx ? { int8_relaxed_geomean: geoRx } : {}), models: results,
       ...(rnn.length ? { recurrent: rnn } : {}), ...(pruned.length ? { pruning: pruned } : {}),
       ...(tfjsRows.length ? { tfjs: { geomean: tfjsGeomean(tfjsRows), models: tfjsRows } } : {}) };
     fs.mkdirSync(path.dirname(path.resolve(args.out)), { recursive: true });

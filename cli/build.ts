@@ -39,6 +39,8 @@ export interface BuildOptions {
   calib?: Tensor[];
   calibrator?: Calibrator;
   perTensor?: boolean;
+  /** int8 activation bits (QuantizeOptions.actBits). */
+  actBits?: 7 | 8;
   keepFloat?: KeepFloat;
   explain?: boolean;
   /** int8 with calibration data: hold samples out and check int8 against float on them (quantize/guard.ts). */
@@ -146,6 +148,7 @@ export function buildGraph(g: Graph, o: BuildOptions, h: BuildHooks): BuildResul
     ...(o.calib ? { calib: o.calib } : {}),
     ...(o.calibrator ? { calibrator: o.calibrator } : {}),
     ...(o.perTensor ? { perTensor: true } : {}),
+    ...(o.actBits ? { actBits: o.actBits } : {}),
     ...(o.keepFloat !== undefined ? { keepFloat: o.keepFloat } : {}),
     ...(o.explain ? { explain: true } : {}),
     // calibration runs the float graph compiled to wasm when it compiles (the reference otherwise)

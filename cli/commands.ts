@@ -377,6 +377,8 @@ export interface CompileOptions {
   calibRandom?: boolean;
   calibrator?: Calibrator;
   perTensor?: boolean;
+  /** --act-bits: '7' or '8' (int8 activation levels). */
+  actBits?: string;
   keepFloat?: string;
   explain?: boolean;
   /** Bound on the int8 check's held-out output loss (default DEFAULT_GUARD_LOSS; cli/guard.ts). */
@@ -462,7 +464,7 @@ function checkCompileOptions(o: CompileOptions, precision: string): void {
   if (o.calib !== undefined && precision !== 'int8' && o.prune === undefined) throw usage('--calib needs --int8 (or --prune)');
   if (o.calib !== undefined && o.calibRandom) throw usage('give either --calib FILE or --calib-random, not both');
   if (o.calibRandom && precision !== 'int8') throw usage('--calib-random needs --int8');
-  for (const [flag, v] of [['--calibrator', o.calibrator], ['--keep-float', o.keepFloat], ['--explain', o.explain], ['--guard-loss', o.guardLoss]] as const) {
+  for (const [flag, v] of [['--calibrator', o.calibrator], ['--act-bits', o.actBits], ['--keep-float', o.keepFloat], ['--explain', o.explain], ['--guard-loss', o.guardLoss]] as const) {
     if (v !== undefined && v !== false && precision !== 'int8') throw usage(`${flag} needs --int8`);
   }
   if (o.perTensor && precision !== 'int8') throw usage('--per-tensor needs --int8 (--int4 always uses blocks of 32 weights)');
@@ -534,6 +536,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     ...(calib ? { calib } : {}),
     ...(o.calibrator ? { calibrator: o.calibrator } : {}),
     ...(o.perTensor ? { perTensor: true } : {}),
+    ...(o.actBits === '7' ? { actBits: 7 as const } : {}),
     ...(keepFloat !== undefined ? { keepFloat } : {}),
     ...(o.explain ? { explain: true } : {}),
     ...(precision === 'int8' ? { guardLoss: o.guardLoss ?? DEFAULT_GUARD_LOSS } : {}),
@@ -595,7 +598,7 @@ export async function cmdCompile(model: string, o: CompileOptions, limits: Limit
     const q = built.quant;
     manifest['quantization'] = {
       mode: q.mode,
-      ...(precision === 'int8' ? { calibrator: o.calibrator ?? 'minmax', per_tensor: !!o.perTensor, calibration: o.calib ? 'file' : 'random' } : {}),
+      ...(precision === 'int8' ? { calibrator: o.calibrator ?? 'minmax', per_tensor: !!o.perTensor, act_bits: o.actBits === '7' ? 7 : 8, calibration: o.calib ? 'file' : 'random' } : {}),
       weight_bytes_before: q.weightBytesBefore,
       weight_bytes_after: q.weightBytesAfter,
       float_islands: q.floatIslands,

@@ -235,6 +235,7 @@ function buildProgram(io: CliIO, version: string, captured: { msg?: string }, ar
     .option('--calib-random', `calibrate --int8 on ${RANDOM_CALIB_SAMPLES} seeded random samples (explicit opt-in; smoke tests only)`)
     .addOption(new Option('--calibrator <c>', 'activation range calibrator (default minmax; auto: the best of them per tensor by its local quantization error)').choices([...CALIBRATORS]))
     .option('--per-tensor', 'per-tensor int8 weight scales (default per-channel)')
+    .addOption(new Option('--act-bits <n>', 'int8 activation levels (default 8); 7: ranges on [-64, 63], so the wasm relaxed-SIMD module runs one dot product per 16 MACs and model.mjs prefers it on every engine').choices(['7', '8']))
     .option('--keep-float <spec>', 'keep layers in float: auto | auto:LOSS (max output loss, default 0.005) | name,name')
     .option('--explain', 'print the per-layer quantization SNR table (on stderr, like --print-after)')
     .option('--guard-loss <loss>', `int8 check: warn when the output loss on the held-out calibration samples exceeds LOSS (default ${DEFAULT_GUARD_LOSS}: 98% top-1 agreement, or SNR 17 dB)`, parseGuardLoss)

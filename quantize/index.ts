@@ -57,6 +57,8 @@ export interface QuantizeOptions {
    *   default: it helps alone but costs accuracy on top of equalization in the measurements.
    */
   fixes?: { channelAffine?: boolean; equalize?: boolean; biasCorrection?: boolean };
+  /** Activation bits, 8 (default) or 7 (see QdqOptions.actBits; `--act-bits 7`). */
+  actBits?: 7 | 8;
 }
 
 /** Defaults of QuantizeOptions.fixes. */
@@ -199,6 +201,7 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
     };
   }
   if (opts.mode !== 'int8') throw usage(`unknown quantization mode "${String(opts.mode)}"`);
+  if (opts.actBits !== undefined && opts.actBits !== 7 && opts.actBits !== 8) throw usage(`activation bits must be 7 or 8, got ${String(opts.actBits)}`);
   if (!opts.calib) throw usage('int8 quantization needs calibration data (--calib FILE)');
   const fixes = { ...DEFAULT_FIXES, ...opts.fixes };
   const fg = prepareFloat(g);
@@ -209,7 +212,7 @@ export function quantizeModel(g: Graph, opts: QuantizeOptions): QuantizeResult {
     ...(opts.batchSize ? { batchSize: opts.batchSize } : {}), ...(opts.calibEngine ? { engine: opts.calibEngine } : {}),
     ...(fixes.biasCorrection ? { channelMeans: layerInputAxes(fg) } : {}) });
   const build = (keep: ReadonlySet<string>) => {
-    const q = insertQdq(fg, stats, { calibrator, perTensor: opts.perTensor ?? false, keepFloat: keep, biasCorrection: fixes.biasCorrection });
+    const q = insertQdq(fg, stats, { calibrator, perTensor: opts.perTensor ?? false, keepFloat: keep, biasCorrection: fixes.biasCorrection, actBits: opts.actBits ?? 8 });
     return { q, lowered: lowerQdq(q.graph) };
   };
   const buildGraphs = (k: ReadonlySet<string>) => {

@@ -27,11 +27,13 @@ export const MIN_SCALE = 2 ** -60;
  * @param lo range low end
  * @param hi range high end
  * @param dtype i8 (default) or u8
+ * @param bits levels used (8, default; 7: [lo, hi] maps onto i8 [-64, 63] or u8 [0, 127])
  */
-export function activationParams(lo: number, hi: number, dtype: 'i8' | 'u8' = 'i8'): QParams {
+export function activationParams(lo: number, hi: number, dtype: 'i8' | 'u8' = 'i8', bits: 7 | 8 = 8): QParams {
   lo = Math.min(0, lo);
   hi = Math.max(0, hi);
-  const [qlo, qhi] = dtype === 'i8' ? [-128, 127] : [0, 255];
+  const half = 2 ** (bits - 1);
+  const [qlo, qhi] = dtype === 'i8' ? [-half, half - 1] : [0, 2 * half - 1];
   let scale = Math.fround((hi - lo) / (qhi - qlo));
   if (!Number.isFinite(scale) || scale <= 0) scale = 1;
   scale = Math.max(scale, MIN_SCALE);

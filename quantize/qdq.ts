@@ -48,6 +48,13 @@ export interface QdqOptions {
    * Conv / Gemm. Needs ValueStats.chanMean of the layer inputs (calibrate's channelMeans).
    */
   biasCorrection?: boolean;
+  /**
+   * Activation bits (default 8). 7: each calibrated activation range maps onto 128 levels, i8
+   * [-64, 63] (the tensors stay int8; a value beyond the calibrated range still saturates at
+   * [-128, 127]), so the wasm relaxed-SIMD kernel can take the activation as its 7-bit operand
+   * (runtime-wasm/README.md); the graph gets meta `edgec.act_bits` = "7".
+   */
+  actBits?: 7 | 8;
 }
 
 /** One layer in the summary. */
@@ -213,7 +220,7 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
     const s = stats.get(v);
     if (!s) throw internal(`no calibration statistics for value "${g.value(v).name}"`, { tensor: g.value(v).name });
     const [lo, hi] = rangeOf(s, calib);
-    return activationParams(lo, hi);
+    return activationParams(lo, hi, 'i8', opts.actBits ?? 8);
   };
   for (const v of g.inputs) if (qvals.has(v)) params.set(v, fromStats(v));
   for (const n of g.orderedNodes()) {
@@ -325,6 +332,7 @@ export function insertQdq(src: Graph, stats: Map<ValueId, ValueStats>, opts: Qdq
   g.toposort();
   g.removeUnusedValues();
   inferShapes(g);
+  if (opts.actBits === 7) g.meta['edgec.act_bits'] = '7';
   return { graph: g, layers, params };
 }
 

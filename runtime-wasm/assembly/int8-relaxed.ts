@@ -7,6 +7,13 @@
  * i32x4.relaxed_dot_i8x16_i7x16_add_s here has its second (i7) operand in [0, 127], where the
  * instruction's result is fully specified (no engine-dependent signedness or i16 saturation: a pair
  * sum is at most 2 * 128 * 127 = 32512 in magnitude).
+ *
+ * One plane (7-bit activations, `--act-bits 7`): when every packed activation byte x of a tile
+ * satisfies b = x + off in [0, 127] (off = 64 for i8 activations, 0 for u8; rxOffsetFits checks the
+ * whole tile), b is the i7 operand and the weights w' (|w'| <= 127) the i8 operand:
+ * sum_k w'_k x_k = sum_k w'_k b_k - off * sum_k w'_k, one relaxed dot per 16 multiply-adds.
+ * Otherwise (some byte outside, e.g. an input beyond the calibrated range) the tile runs the two
+ * planes below:
  * - activations a (u8 or i8) enter as the signed operand s = a - 128 (u8: a ^ 0x80) or s = a (i8);
  * - weights w' (= w - zw, |w'| <= 127) as two i7 planes: w' + 127 = u1 + u2, u1 = min(w' + 127, 127),
  *   u2 = w' + 127 - u1, both in [0, 127];
@@ -15,7 +22,7 @@
  *   Padding slots (k >= K) have w' = 0, so u1 + u2 = 127 and s * 127 - 127 * s = 0: any byte there
  *   cancels.
  */
-import { epi8v, epilogue8, prepSlot, storeNhwc4x8 } from './int8';
+import { prepSlot, storeTile4x8 } from './int8';
 
 /** True when every centered weight of the packed group (Mg4 rows, K2 pairs, i16 pairs) lies in [-127, 127]. */
 export function rxWeightsFit(wg: usize, Mg4: i32, K2: i32): bool {
@@ -37,6 +44,35 @@ export function rxWeightsFit(wg: usize, Mg4: i32, K2: i32): bool {
 export function rxFits(P8: i32, K2: i32): bool {
   const K4 = (K2 + 1) >> 1;
   return K4 * (P8 * 4 + 32) + P8 * 4 <= P8 * K2 * 4;
+}
+
+/**
+ * Adds `off` to each byte of `n32` 32-byte packed units in place and returns whether every result
+ * lies in [0, 127] (the one-plane condition).
+ */
+export function rxOffsetFits(packed: usize, n32: i32, off: i32): bool {
+  const ov = i8x16.splat(<i8>off);
+  let acc = i8x16.splat(0);
+  let p = packed;
+  for (let i = 0; i < n32; i++) {
+    const u = i8x16.add(v128.load(p), ov), v = i8x16.add(v128.load(p, 16), ov);
+    v128.store(p, u);
+    v128.store(p, v, 16);
+    acc = v128.or(acc, v128.or(u, v));
+    p += 32;
+  }
+  return i8x16.bitmask(acc) == 0;
+}
+
+/** Undoes rxOffsetFits's `off` and applies the two-plane flip (s = x ^ flip) over `n32` units in place. */
+export function rxRecenter(packed: usize, n32: i32, off: i32, flip: i32): void {
+  const ov = i8x16.splat(<i8>off), fv = i8x16.splat(<i8>flip);
+  let p = packed;
+  for (let i = 0; i < n32; i++) {
+    v128.store(p, v128.xor(i8x16.sub(v128.load(p), ov), fv));
+    v128.store(p, v128.xor(i8x16.sub(v128.load(p, 16), ov), fv), 16);
+    p += 32;
+  }
 }
 
 /**
@@ -128,23 +164,24 @@ export function rxPackNhwc(base: usize, pstride: i32, K: i32, npix: i32, flip: i
 
 /**
  * The relaxed GEMM over a tile packed by rxPackRows / rxPackNhwc (arguments as int8.ts gemmTile,
- * plus K and the u8 correction c): per 4 output rows, the weights (i16 pairs, [K2][4] per row
- * block) are converted into the two i7 planes at `wbuf` (32 bytes per quad: u1 of rows 0..3, then
- * u2), then 8 pixels x 4 rows accumulate with relaxed dots, 127 * S (rxPixelSums at `sums`) and
- * c * sum w' are applied, and the shared output stage runs.
+ * plus the correction c and the plane count). `one`: the tile holds b = x + off in [0, 127]
+ * (rxOffsetFits) and c = -off; per 4 output rows the weights (i16 pairs, [K2][4] per row block)
+ * become i8 quads at `wbuf` (16 bytes per quad: rows 0..3), and 8 pixels x 4 rows accumulate
+ * dot(w', b). Otherwise the tile holds s (rxRecenter), c is the u8 correction (128 or 0), the
+ * weights become the two i7 planes (32 bytes per quad: u1 of rows 0..3, then u2) and 127 * S
+ * (rxPixelSums at `sums`) is subtracted. Then c * sum w' is added and the shared output stage runs.
  */
 export function rxGemmTile(packed: usize, sums: usize, wbuf: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32,
-  s: usize, m0: i32, spill: bool, yEnd: usize, nhwcStride: i32, c: i32): void {
+  s: usize, m0: i32, spill: bool, yEnd: usize, nhwcStride: i32, c: i32, one: bool): void {
   const K4 = (K2 + 1) >> 1;
   const blocks = (npix + 7) >> 3;
   const mb4 = (Mg + 3) >> 2;
   const wstep = <usize>K2 << 4;
-  const span = <usize>(8 * osz);
   const ones16 = i16x8.splat(1);
   const b127 = i8x16.splat(127), z = i32x4.splat(0);
   for (let mb = 0; mb < mb4; mb++) {
     const wb = wg + <usize>mb * wstep;
-    // weights of rows 4mb..4mb+3 -> i7 planes; row sums of w'
+    // weights of rows 4mb..4mb+3 -> i8 quads (one plane) or i7 planes; row sums of w'
     let sw = i32x4.splat(0);
     for (let j4 = 0; j4 < K4; j4++) {
       const j = j4 << 1;
@@ -152,6 +189,10 @@ export function rxGemmTile(packed: usize, sums: usize, wbuf: usize, wg: usize, K
       const v1 = j + 1 < K2 ? v128.load(wb + (<usize>(j + 1) << 4)) : z;
       sw = i32x4.add(sw, i32x4.add(i32x4.dot_i16x8_s(v0, ones16), i32x4.dot_i16x8_s(v1, ones16)));
       const n = v128.shuffle<u8>(i8x16.narrow_i16x8_s(v0, v1), z, 0, 1, 8, 9, 2, 3, 10, 11, 4, 5, 12, 13, 6, 7, 14, 15);
+      if (one) {
+        v128.store(wbuf + (<usize>j4 << 4), n);
+        continue;
+      }
       const u = i8x16.add(n, b127);
       const u1 = i8x16.min_u(u, b127);
       v128.store(wbuf + (<usize>j4 << 5), u1);
@@ -166,64 +207,76 @@ export function rxGemmTile(packed: usize, sums: usize, wbuf: usize, wg: usize, K
       let xp = packed + (<usize>(blk * K4) << 5);
       let wp = wbuf;
       let a0 = z, b0 = z, a1 = z, b1 = z, a2 = z, b2 = z, a3 = z, b3 = z;
-      for (let j4 = 0; j4 < K4; j4++) {
-        const x0 = v128.load(xp);
-        const x1 = v128.load(xp, 16);
-        let w = v128.load32_splat(wp);
-        a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a0);
-        b0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b0);
-        w = v128.load32_splat(wp, 16);
-        a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a0);
-        b0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b0);
-        w = v128.load32_splat(wp, 4);
-        a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a1);
-        b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b1);
-        w = v128.load32_splat(wp, 20);
-        a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a1);
-        b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b1);
-        w = v128.load32_splat(wp, 8);
-        a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a2);
-        b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b2);
-        w = v128.load32_splat(wp, 24);
-        a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a2);
-        b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b2);
-        w = v128.load32_splat(wp, 12);
-        a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a3);
-        b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b3);
-        w = v128.load32_splat(wp, 28);
-        a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a3);
-        b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b3);
-        xp += 32;
-        wp += 32;
+      if (one) {
+        for (let j4 = 0; j4 < K4; j4++) {
+          const x0 = v128.load(xp);
+          const x1 = v128.load(xp, 16);
+          let w = v128.load32_splat(wp);
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x0, a0);
+          b0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x1, b0);
+          w = v128.load32_splat(wp, 4);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x0, a1);
+          b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x1, b1);
+          w = v128.load32_splat(wp, 8);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x0, a2);
+          b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x1, b2);
+          w = v128.load32_splat(wp, 12);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x0, a3);
+          b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(w, x1, b3);
+          xp += 32;
+          wp += 16;
+        }
+      } else {
+        for (let j4 = 0; j4 < K4; j4++) {
+          const x0 = v128.load(xp);
+          const x1 = v128.load(xp, 16);
+          let w = v128.load32_splat(wp);
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a0);
+          b0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b0);
+          w = v128.load32_splat(wp, 16);
+          a0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a0);
+          b0 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b0);
+          w = v128.load32_splat(wp, 4);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a1);
+          b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b1);
+          w = v128.load32_splat(wp, 20);
+          a1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a1);
+          b1 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b1);
+          w = v128.load32_splat(wp, 8);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a2);
+          b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b2);
+          w = v128.load32_splat(wp, 24);
+          a2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a2);
+          b2 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b2);
+          w = v128.load32_splat(wp, 12);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a3);
+          b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b3);
+          w = v128.load32_splat(wp, 28);
+          a3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x0, w, a3);
+          b3 = i32x4.relaxed_dot_i8x16_i7x16_add_s(x1, w, b3);
+          xp += 32;
+          wp += 32;
+        }
+        // sum w' s = D - 127 S
+        const ta = v128.load(sums + (<usize>blk << 5)), tb = v128.load(sums + (<usize>blk << 5), 16);
+        a0 = i32x4.sub(a0, ta);
+        b0 = i32x4.sub(b0, tb);
+        a1 = i32x4.sub(a1, ta);
+        b1 = i32x4.sub(b1, tb);
+        a2 = i32x4.sub(a2, ta);
+        b2 = i32x4.sub(b2, tb);
+        a3 = i32x4.sub(a3, ta);
+        b3 = i32x4.sub(b3, tb);
       }
-      // sum w' s = D - 127 S; sum w' a = that + c * sum w'
-      const ta = v128.load(sums + (<usize>blk << 5)), tb = v128.load(sums + (<usize>blk << 5), 16);
-      a0 = i32x4.add(i32x4.sub(a0, ta), c0);
-      b0 = i32x4.add(i32x4.sub(b0, tb), c0);
-      a1 = i32x4.add(i32x4.sub(a1, ta), c1);
-      b1 = i32x4.add(i32x4.sub(b1, tb), c1);
-      a2 = i32x4.add(i32x4.sub(a2, ta), c2);
-      b2 = i32x4.add(i32x4.sub(b2, tb), c2);
-      a3 = i32x4.add(i32x4.sub(a3, ta), c3);
-      b3 = i32x4.add(i32x4.sub(b3, tb), c3);
-      const px = blk << 3;
-      const nv = min(8, npix - px);
-      const r0 = mb << 2;
-      if (nhwcStride > 0) {
-        const v0 = epi8v(0, a0, b0);
-        const v1 = r0 + 1 < Mg ? epi8v(1, a1, b1) : z;
-        const v2 = r0 + 2 < Mg ? epi8v(2, a2, b2) : z;
-        const v3 = r0 + 3 < Mg ? epi8v(3, a3, b3) : z;
-        storeNhwc4x8(v0, v1, v2, v3, y + <usize>(px * nhwcStride + r0), <usize>nhwcStride, nv, min(4, Mg - r0));
-        continue;
-      }
-      const yb = y + <usize>(px * osz);
-      const rowStep = <usize>(OHW * osz);
-      const y0 = yb + <usize>r0 * rowStep, y1 = y0 + rowStep, y2 = y1 + rowStep, y3 = y2 + rowStep;
-      epilogue8(0, a0, b0, y0, spill && y0 + span <= yEnd ? 8 : nv);
-      if (r0 + 1 < Mg) epilogue8(1, a1, b1, y1, spill && y1 + span <= yEnd ? 8 : nv);
-      if (r0 + 2 < Mg) epilogue8(2, a2, b2, y2, spill && y2 + span <= yEnd ? 8 : nv);
-      if (r0 + 3 < Mg) epilogue8(3, a3, b3, y3, spill && y3 + span <= yEnd ? 8 : nv);
+      a0 = i32x4.add(a0, c0);
+      b0 = i32x4.add(b0, c0);
+      a1 = i32x4.add(a1, c1);
+      b1 = i32x4.add(b1, c1);
+      a2 = i32x4.add(a2, c2);
+      b2 = i32x4.add(b2, c2);
+      a3 = i32x4.add(a3, c3);
+      b3 = i32x4.add(b3, c3);
+      storeTile4x8(a0, b0, a1, b1, a2, b2, a3, b3, blk, mb, Mg, npix, y, OHW, osz, spill, yEnd, nhwcStride);
     }
   }
 }

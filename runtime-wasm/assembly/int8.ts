@@ -31,7 +31,7 @@
  * the same kernel call writes later (never past the end of the output).
  */
 import { pa, pi } from './common';
-import { rxFits, rxGemmTile, rxPackNhwc, rxPackRows, rxPixelSums, rxWeightsFit } from './int8-relaxed';
+import { rxFits, rxGemmTile, rxOffsetFits, rxPackNhwc, rxPackRows, rxPixelSums, rxRecenter, rxWeightsFit } from './int8-relaxed';
 import { dequantizeScalar, qbinaryScalar, qconvScalar, qconvWinoScalar, qdwNhwcScalar, qgemmScalar, quantizeScalar } from './int8-scalar';
 
 export const F_XS: i32 = 1;
@@ -994,6 +994,37 @@ function im2colBytes(x: usize, col: usize, P8: i32, C: i32, H: i32, W: i32, oh0:
 }
 
 /**
+ * Output stage of one GEMM tile block, shared by gemmTile and the relaxed tile (int8-relaxed.ts):
+ * accumulators a_r (pixels 0..3) and b_r (4..7) of rows 4 mb + r, block blk of 8 pixels, stored
+ * channels-last (nhwcStride > 0: pixel stride in bytes) or NCHW (rows OHW * osz bytes apart; 8-lane
+ * stores when `spill` allows writing past the last pixel and before yEnd).
+ */
+@inline export function storeTile4x8(a0: v128, b0: v128, a1: v128, b1: v128, a2: v128, b2: v128, a3: v128, b3: v128,
+  blk: i32, mb: i32, Mg: i32, npix: i32, y: usize, OHW: i32, osz: i32, spill: bool, yEnd: usize, nhwcStride: i32): void {
+  const px = blk << 3;
+  const nv = min(8, npix - px);
+  const r0 = mb << 2;
+  if (nhwcStride > 0) {
+    // channels-last: y is (pixel 0, channel m0); pixel stride nhwcStride bytes
+    const z = i32x4.splat(0);
+    const v0 = epi8v(0, a0, b0);
+    const v1 = r0 + 1 < Mg ? epi8v(1, a1, b1) : z;
+    const v2 = r0 + 2 < Mg ? epi8v(2, a2, b2) : z;
+    const v3 = r0 + 3 < Mg ? epi8v(3, a3, b3) : z;
+    storeNhwc4x8(v0, v1, v2, v3, y + <usize>(px * nhwcStride + r0), <usize>nhwcStride, nv, min(4, Mg - r0));
+    return;
+  }
+  const span = <usize>(8 * osz);
+  const yb = y + <usize>(px * osz);
+  const rowStep = <usize>(OHW * osz);
+  const y0 = yb + <usize>r0 * rowStep, y1 = y0 + rowStep, y2 = y1 + rowStep, y3 = y2 + rowStep;
+  epilogue8(0, a0, b0, y0, spill && y0 + span <= yEnd ? 8 : nv);
+  if (r0 + 1 < Mg) epilogue8(1, a1, b1, y1, spill && y1 + span <= yEnd ? 8 : nv);
+  if (r0 + 2 < Mg) epilogue8(2, a2, b2, y2, spill && y2 + span <= yEnd ? 8 : nv);
+  if (r0 + 3 < Mg) epilogue8(3, a3, b3, y3, spill && y3 + span <= yEnd ? 8 : nv);
+}
+
+/**
  * GEMM over a packed tile: for each block of 8 pixels and 4 output rows, acc[r] += dot(x pair,
  * w' pair) over K2 pairs (i32x4.dot_i16x8_s), then the output stage.
  * y points at output channel m0 = g*Mg, pixel p0; rows are OHW * osz bytes apart.
@@ -1003,7 +1034,6 @@ function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usiz
   const blocks = (npix + 7) >> 3;
   const mb4 = (Mg + 3) >> 2;
   const wstep = <usize>K2 << 4;
-  const span = <usize>(8 * osz);
   for (let mb = 0; mb < mb4; mb++) {
     const wb = wg + <usize>mb * wstep;
     for (let r = 0; r < 4; r++) if ((mb << 2) + r < Mg) prepSlot(s, m0 + (mb << 2) + r, r);
@@ -1031,26 +1061,7 @@ function gemmTile(packed: usize, wg: usize, K2: i32, Mg: i32, npix: i32, y: usiz
         xp += 32;
         wp += 16;
       }
-      const px = blk << 3;
-      const nv = min(8, npix - px);
-      const r0 = mb << 2;
-      if (nhwcStride > 0) {
-        // channels-last: y is (pixel 0, channel m0); pixel stride nhwcStride bytes
-        const z = i32x4.splat(0);
-        const v0 = epi8v(0, a0, b0);
-        const v1 = r0 + 1 < Mg ? epi8v(1, a1, b1) : z;
-        const v2 = r0 + 2 < Mg ? epi8v(2, a2, b2) : z;
-        const v3 = r0 + 3 < Mg ? epi8v(3, a3, b3) : z;
-        storeNhwc4x8(v0, v1, v2, v3, y + <usize>(px * nhwcStride + r0), <usize>nhwcStride, nv, min(4, Mg - r0));
-        continue;
-      }
-      const yb = y + <usize>(px * osz);
-      const rowStep = <usize>(OHW * osz);
-      const y0 = yb + <usize>r0 * rowStep, y1 = y0 + rowStep, y2 = y1 + rowStep, y3 = y2 + rowStep;
-      epilogue8(0, a0, b0, y0, spill && y0 + span <= yEnd ? 8 : nv);
-      if (r0 + 1 < Mg) epilogue8(1, a1, b1, y1, spill && y1 + span <= yEnd ? 8 : nv);
-      if (r0 + 2 < Mg) epilogue8(2, a2, b2, y2, spill && y2 + span <= yEnd ? 8 : nv);
-      if (r0 + 3 < Mg) epilogue8(3, a3, b3, y3, spill && y3 + span <= yEnd ? 8 : nv);
+      storeTile4x8(a0, b0, a1, b1, a2, b2, a3, b3, blk, mb, Mg, npix, y, OHW, osz, spill, yEnd, nhwcStride);
     }
   }
 }
@@ -1086,21 +1097,28 @@ function convGemm(x: usize, wpack: usize, y: usize, scratch: usize, s: usize, C:
       const npix = rows * OW;
       const p0 = oh0 * OW;
       if (ASC_FEATURE_RELAXED_SIMD && rx) {
-        const flip = xs ? 0 : 0x80;
+        // raw bytes first: one i7 plane when every byte + off (i8: 64) lies in [0, 127]
         if (pointwise && xNhwc) {
-          rxPackNhwc(xg + <usize>(p0 * C), C, K, npix, flip, packed, x + <usize>(HW * C));
+          rxPackNhwc(xg + <usize>(p0 * C), C, K, npix, 0, packed, x + <usize>(HW * C));
         } else if (pointwise) {
-          rxPackRows(xg + <usize>p0, HW, K, npix, flip, packed);
+          rxPackRows(xg + <usize>p0, HW, K, npix, 0, packed);
         } else {
           im2colBytes(xg, col, P8, Cg, H, W, oh0, rows, OW, KH, KW, sh, sw, dh, dw, ph, pw, <u8>zx);
-          rxPackRows(col, P8, K, npix, flip, packed);
+          rxPackRows(col, P8, K, npix, 0, packed);
         }
         const K4 = (K + 3) >> 2;
+        const blocks = (npix + 7) >> 3;
         const sums = packed + (<usize>(P8 * K4) << 2), wbuf = sums + (<usize>P8 << 2);
-        rxPixelSums(packed, K4, (npix + 7) >> 3, sums);
+        const off = xs ? 64 : 0;
+        const one = rxOffsetFits(packed, blocks * K4, off);
+        if (!one) {
+          rxRecenter(packed, blocks * K4, off, xs ? 0 : 0x80);
+          rxPixelSums(packed, K4, blocks, sums);
+        }
         const spill = (p0 == 0 && npix == OHW) || OHW - (p0 + npix) >= 8;
-        if (yNhwc) rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * M), OHW, osz, s, g * Mg, false, yEnd, M, xs ? 0 : 128);
-        else rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd, 0, xs ? 0 : 128);
+        const c = one ? -off : xs ? 0 : 128;
+        if (yNhwc) rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * M), OHW, osz, s, g * Mg, false, yEnd, M, c, one);
+        else rxGemmTile(packed, sums, wbuf, wg, K2, Mg, npix, yg + <usize>(p0 * osz), OHW, osz, s, g * Mg, spill, yEnd, 0, c, one);
         continue;
       }
       if (pointwise && xNhwc) {

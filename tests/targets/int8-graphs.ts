@@ -86,6 +86,8 @@ export interface ConvCase {
   float?: boolean;
   clamp?: [number, number];
   noBias?: boolean;
+  /** input zero point (default 131 for u8, -7 for i8) */
+  zx?: number;
 }
 
 /**
@@ -94,7 +96,7 @@ export interface ConvCase {
  */
 export function convGraph(cs: ConvCase, seed: number, yI32 = false, rqZeroPoint = 5): { g: Graph; x: Tensor } {
   const xdt = cs.xdt ?? 'u8';
-  const zx = xdt === 'u8' ? 131 : -7;
+  const zx = cs.zx ?? (xdt === 'u8' ? 131 : -7);
   const { b, x } = quantIn(cs.x, xdt, zx);
   const M = cs.w[0]!;
   const K = cs.w.slice(1).reduce((a, v) => a * v, 1);

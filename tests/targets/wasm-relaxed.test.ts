@@ -6,7 +6,9 @@
  *   baseline compiler gets i32x4.relaxed_dot_i8x16_i7x16_add_s wrong, which model.mjs's probe
  *   detects): model-relaxed.wasm runs (model.relaxedSimd) and every output is bit-identical to the
  *   reference interpreter, over the QConv GEMM paths (im2col, pointwise NCHW and channels-last,
- *   u8 / i8 activations, odd K, groups, weights outside [-127, 127] that keep the plain kernel).
+ *   u8 / i8 activations, odd K, groups, weights outside [-127, 127] that keep the plain kernel), and
+ *   with 7-bit activations (`--act-bits 7`) the one-plane kernel, including tiles that hold values
+ *   past the 7-bit range next to tiles that do not.
  * - The fallback: where the probe fails (this process, Node 20 without the flag; Node 20 with the flag
  *   and its baseline compiler) or `create({ relaxedSimd: false })`, model.wasm runs, same bits.
  * - Headless Chromium (relaxed SIMD on by default): model-relaxed.wasm runs when asked
@@ -65,9 +67,28 @@ function chainGraph(C: number, xShape: number[], seed: number): { g: Graph; x: T
 
 interface Case { name: string; g: Graph; x: Tensor }
 
+/**
+ * 7-bit activations (the one-plane kernel): inputs whose quantized bytes + 64 (i8) or + 0 (u8) lie
+ * in [0, 127]; `out` puts values beyond that range into the last rows, so those tiles take the
+ * two-plane kernel inside the same convolution.
+ */
+function sevenBit(cs: ConvCase, seed: number, out = false): { g: Graph; x: Tensor } {
+  const { g } = convGraph(cs, seed);
+  g.meta['edgec.act_bits'] = '7'; // what quantizeModel({ actBits: 7 }) records: model.mjs then prefers model-relaxed.wasm
+  const x = input(cs.x, seed, XS, -0.55, 0.55);
+  const d = x.data as Float32Array;
+  if (out) for (let i = d.length - 37; i < d.length; i += 3) d[i] = i % 2 ? 1.4 : -1.4;
+  return { g, x };
+}
+
 const CASES: Case[] = [
   ...CONVS.map((cs, i) => ({ name: cs.name, ...convGraph(cs, 300 + i * 10) })),
   { name: 'chain pw -> dw (channels-last) -> pw, C 70', ...chainGraph(70, [1, 6, 9, 13], 41) },
+  { name: '7-bit i8: im2col 3x3 pad 1, C 5 -> 7', ...sevenBit({ name: '', x: [1, 5, 9, 11], w: [7, 5, 3, 3], xdt: 'i8', attrs: { pads: [1, 1, 1, 1] } }, 501) },
+  { name: '7-bit i8: pointwise 64 -> 40, 16x16, odd tail', ...sevenBit({ name: '', x: [1, 63, 16, 15], w: [40, 63, 1, 1], xdt: 'i8' }, 511) },
+  { name: '7-bit u8 (zp 60): im2col 5x5 s2 C 16 -> 24', ...sevenBit({ name: '', x: [1, 16, 19, 23], w: [24, 16, 5, 5], zx: 60, attrs: { strides: [2, 2], pads: [2, 2, 2, 2] } }, 521) },
+  { name: '7-bit i8 with out-of-range tail (mixed tiles): pointwise 24 -> 16, 60x60', ...sevenBit({ name: '', x: [1, 24, 60, 60], w: [16, 24, 1, 1], xdt: 'i8' }, 531, true) },
+  { name: '7-bit i8 grouped pointwise', ...sevenBit({ name: '', x: [1, 6, 50, 7], w: [9, 2, 1, 1], xdt: 'i8', attrs: { group: 3 } }, 541) },
 ];
 
 /** The Node flags for relaxed SIMD: Node 20 needs the experimental flag (Node >= 21 has it on). */
@@ -215,11 +236,45 @@ describe('CLI: --wasm-simd on|off|relaxed', () => {
       rmTmp(dir);
     }
   }, 120_000);
+
+  it('--act-bits 7: the manifest says so, model.mjs picks model-relaxed.wasm by default where it works, same bits as model.wasm', async () => {
+    const dir = tmpDir('edgec-relaxed-act7-');
+    try {
+      const b = new GraphBuilder();
+      const x = b.input('image', 'f32', [1, 8, 12, 12]);
+      const w1 = b.const('w1', new Tensor('f32', [16, 8, 3, 3], Float32Array.from(randInts(1152, -50, 50, 5), (v) => v / 50)));
+      const w2 = b.const('w2', new Tensor('f32', [12, 16, 1, 1], Float32Array.from(randInts(192, -50, 50, 6), (v) => v / 50)));
+      const c1 = b.node('Relu', [b.node('Conv', [x, w1], { pads: [1, 1, 1, 1] })]);
+      b.output(b.node('Conv', [c1, w2], {}, { outputNames: ['y'] }));
+      fs.writeFileSync(path.join(dir, 'm.onnx'), exportOnnx(b.build()));
+      const r = await cli('compile', path.join(dir, 'm.onnx'), '--int8', '--calib-random', '--act-bits', '7', '-o', path.join(dir, 'a7'));
+      expect(r.code, r.err).toBe(0);
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'a7', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+      expect(manifest['act_bits']).toBe(7);
+      expect((manifest['quantization'] as Record<string, unknown>)['act_bits']).toBe(7);
+      const xs = input([1, 8, 12, 12], 77, 0.01, -1, 1).data as Float32Array;
+      const [auto] = runChild([...RELAXED, '--no-liftoff'], [{ dir: path.join(dir, 'a7'), x: xs }]);
+      const [plain] = runChild([...RELAXED, '--no-liftoff'], [{ dir: path.join(dir, 'a7'), x: xs }], { relaxedSimd: false });
+      expect(auto!.relaxed).toBe(true); // x64 too: the one-plane kernel
+      expect(plain!.relaxed).toBe(false);
+      expect(auto!.y).toEqual(plain!.y);
+      // usage errors
+      const noInt8 = await cli('compile', path.join(dir, 'm.onnx'), '--act-bits', '7', '-o', path.join(dir, 'f'));
+      expect(noInt8.code).not.toBe(0);
+      expect(noInt8.err).toMatch(/--act-bits needs --int8/);
+      const six = await cli('compile', path.join(dir, 'm.onnx'), '--int8', '--calib-random', '--act-bits', '6', '-o', path.join(dir, 's'));
+      expect(six.code).not.toBe(0);
+      expect(six.err).toMatch(/--act-bits/);
+    } finally {
+      rmTmp(dir);
+    }
+  }, 120_000);
 });
 
 describe.skipIf(!CHROMIUM)('relaxed SIMD in headless Chromium', () => {
   it('chooses model-relaxed.wasm and matches the reference bit for bit (and model.wasm when asked)', async () => {
-    const picks = [CASES[1]!, CASES[5]!, CASES[CASES.length - 1]!];
+    const pick = (prefix: string): Case => CASES.find((c) => c.name.startsWith(prefix))!;
+    const picks = [CASES[1]!, CASES[5]!, pick('chain'), pick('7-bit u8'), pick('7-bit i8 with out-of-range')];
     const root = artifact(picks[0]!.g);
     const sub = picks.slice(1).map((c, i) => {
       const d = path.join(root, `m${i + 1}`);
@@ -263,7 +318,9 @@ describe.skipIf(!CHROMIUM)('relaxed SIMD in headless Chromium', () => {
         expectReference(c, on!.y, 'chromium relaxed');
         expect(off!.relaxed).toBe(false);
         expectReference(c, off!.y, 'chromium plain');
-        if (process.arch === 'x64') expect(auto!.relaxed).toBe(false); // x64 lowering: model.wasm measured faster
+        // 7-bit artifacts: the relaxed module on every engine; else x64 keeps model.wasm (measured faster)
+        if (c.g.meta['edgec.act_bits'] === '7') expect(auto!.relaxed, c.name).toBe(true);
+        else if (process.arch === 'x64') expect(auto!.relaxed).toBe(false);
         expectReference(c, auto!.y, 'chromium default');
       }
     } finally {

@@ -8,7 +8,7 @@
  * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
  * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
  * @typedef {{ parts: number, pages: number, sync: number, start: number, stop: number, threads: number, mainWaits: number, inputs: number[], outputs: number[], splitLayers: number }} ThreadsSpec
- * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, relaxed: boolean | 'only', threads?: ThreadsSpec }} Spec
+ * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, relaxed: boolean | 'only', threads?: ThreadsSpec, act7?: boolean }} Spec
  */
 
 /** @type {Spec} */
@@ -329,15 +329,17 @@ function relaxedProbe() {
 }
 
 /**
- * Whether model-relaxed.wasm is expected to be faster here: the engine reads the dot product's
- * second operand as signed (byte 200 = -56: the Arm sdot lowering, one instruction per 16 products).
- * x64 engines read it as unsigned (pmaddubsw / vpdpbusd), where the exact two-plane kernel was
- * measured slower than model.wasm (runtime-wasm/README.md). Only the choice depends on this, never
- * the results: operands outside [0, 127] are not used by the kernels.
+ * Whether model-relaxed.wasm is expected to be faster here. 7-bit activations (SPEC.act7,
+ * `--act-bits 7`): everywhere relaxed SIMD works (the one-plane kernel, one relaxed dot per 16
+ * multiply-adds). Otherwise where the engine reads the dot product's second operand as signed
+ * (byte 200 = -56: the Arm sdot lowering); x64 engines read it as unsigned (pmaddubsw / vpdpbusd),
+ * where the exact two-plane kernel was measured slower than model.wasm (runtime-wasm/README.md).
+ * Only the choice depends on this, never the results: operands outside [0, 127] are not used by
+ * the kernels.
  */
 function relaxedSimdPays() {
   const p = relaxedProbe();
-  return p !== null && p(-1, 200, 0) === 224;
+  return p !== null && (SPEC.act7 === true || p(-1, 200, 0) === 224);
 }
 
 /**
