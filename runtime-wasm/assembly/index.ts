@@ -32,3 +32,4 @@ export { linear_attention } from './linattn';
 export { slice_rt, check_ints } from './slicert';
 export { spmm_f32, spmm24_f32, sparse_pack_f32 } from './sparse';
 export { qadd_tfl_i8, qsoftmax_i8, quantize_tfl_f32 } from './int8-tflite';
+export { lstm_tfl_i8 } from './lstm-tfl';

@@ -55,6 +55,8 @@ export const KERNELS = {
   pool3d_f32: { words: 28 },
   // recurrent layers, one direction over the whole sequence per call (runtime-wasm/assembly/rnn.ts)
   rnn_f32: { words: 38 },
+  // TFLite Micro's integer LSTM (runtime-wasm/assembly/lstm-tfl.ts)
+  lstm_tfl_i8: { words: 39 },
   // integer ops on runtime operands and the 4-bit wrap (runtime-wasm/assembly/qint4.ts)
   wrap4: { words: 4 }, qmatmul_rt: { words: 15 }, qconv_rt: { words: 32 }, dynquant_u8: { words: 5 }, softmax_f64: { words: 6 },
   // general image / geometry kernels (runtime-wasm/assembly/image.ts)
