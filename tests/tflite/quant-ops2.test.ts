@@ -8,8 +8,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importTflite } from '../../compiler/frontends/tflite/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
@@ -18,6 +16,7 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { EdgecError } from '../../compiler/errors.js';
 import { BOp, BTensor, buildTflite } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
+import { HAVE_GXX, buildRef, ints, lcg, refTensor, runRef } from './qref.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 import { csimVsRef } from '../targets/hls-helpers.js';
 import { emitWebgpu } from '../../targets/webgpu/emit.js';
@@ -25,19 +24,6 @@ import { emitHls } from '../../targets/hls/emit.js';
 import { emitC } from '../../targets/c/emit.js';
 
 const F32 = 0, I8 = 9, U8 = 3, I32 = 2;
-
-/** Deterministic uniform numbers in [0, 1) (an LCG). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function ints(n: number, lo: number, hi: number, r: () => number): number[] {
-  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
-}
 
 const q = (name: string, shape: number[], type: number, scale: number, zp: number): BTensor => ({ name, shape, type, quant: { scale: [scale], zeroPoint: [zp] } });
 
@@ -92,38 +78,24 @@ function cases(): Case[] {
 
 const DTYPE = (t: BTensor) => (t.type === I8 ? 'i8' : t.type === U8 ? 'u8' : 'f32') as 'i8' | 'u8' | 'f32';
 
-/** Serializes a one-op case for tflite-ref.cc (float32 data as their bit patterns). */
-function refInput(c: Case, inputs: Map<number, number[]>): string {
-  const lines = [`${c.code} ${c.opts.length} ${c.opts.join(' ')}`, String(c.tensors.length)];
-  c.tensors.forEach((t, i) => {
+/** tflite-ref.cc's output for a one-op case (float32 runtime data as their bit patterns). */
+function refRun(bin: string, c: Case, inputs: Map<number, number[]>): number[] {
+  return runRef(bin, c.code, c.opts, c.tensors.map((t, i) => {
     let data = t.data ? Array.from(t.data as ArrayLike<number>) : inputs.get(i) ?? [];
     if (!t.data && DTYPE(t) === 'f32') data = Array.from(new Int32Array(Float32Array.from(data).buffer));
-    const qq = t.quant ?? { scale: [], zeroPoint: [0] };
-    lines.push(`${t.shape.length} ${t.shape.join(' ')} ${qq.scale.length} ${qq.scale.map((v) => Math.fround(v).toPrecision(9)).join(' ')} ${qq.zeroPoint[0] ?? 0} ${data.length} ${data.join(' ')}`);
-  });
-  return lines.join('\n') + '\n';
+    return refTensor(t.shape, t.quant, data);
+  }));
 }
 
 const RUN = HAVE_TFLITE || !!process.env['CI'];
-const HAVE_GXX = (() => {
-  try {
-    execFileSync('g++', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tfq2-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-style models: edgec vs TFLite', () => {
   let refBin = '';
   beforeAll(() => {
     if (process.env['CI']) expect(HAVE_GXX, 'g++ (for tflite-ref.cc) is required in CI').toBe(true);
-    if (!HAVE_GXX) return;
-    refBin = path.join(tmp, 'tflite-ref');
-    execFileSync('g++', ['-O1', '-std=c++17', '-o', refBin, path.join(here, 'tflite-ref.cc')]);
+    if (HAVE_GXX) refBin = buildRef(tmp);
   });
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
   cases().forEach((c, ci) => {
@@ -154,7 +126,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
           expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(mine);
         }
         if (refBin) {
-          const ref = execFileSync(refBin, { input: refInput(c, new Map(rt.map((i, k) => [i, vals[k]!]))) }).toString().trim().split('\n').map(Number);
+          const ref = refRun(refBin, c, new Map(rt.map((i, k) => [i, vals[k]!])));
           expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);
         }
         const want = (await runTflite(file, xsAll))[0]!;
