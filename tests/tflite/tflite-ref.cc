@@ -530,6 +530,32 @@ int main() {
         const long long n = ts[k].dims[axis] * inner;
         for (long long j = 0; j < n; ++j) out[i++] = (int32_t)ts[k].data[r * n + j];
       }
+  } else if (opcode == 18) {  // MUL (opts: act): mul.cc Prepare + reference_integer_ops::Mul / BroadcastMul6DSlow
+    const T &a = ts[0], &b = ts[1];
+    int32_t lo, hi;
+    ActivationRange(o[0], y.scales[0], y.zp, &lo, &hi);
+    int32_t mult;
+    int shift;
+    QuantizeMultiplier(static_cast<double>(a.scales[0]) * static_cast<double>(b.scales[0]) / static_cast<double>(y.scales[0]), &mult, &shift);
+    // NdArrayDesc broadcasting: dims right-aligned, a size-1 dim repeats
+    const int R = (int)y.dims.size();
+    auto index = [&](const T& t, long long flat) {
+      long long idx = 0, stride = 1, rem = flat;
+      std::vector<long long> coord(R);
+      for (int d = R - 1; d >= 0; --d) { coord[d] = rem % y.dims[d]; rem /= y.dims[d]; }
+      const int off = R - (int)t.dims.size();
+      for (int d = (int)t.dims.size() - 1; d >= 0; --d) {
+        idx += (t.dims[d] == 1 ? 0 : coord[d + off]) * stride;
+        stride *= t.dims[d];
+      }
+      return idx;
+    };
+    for (long long i = 0; i < ysize; ++i) {
+      const int32_t input1_val = -a.zp + (int32_t)a.data[index(a, i)];
+      const int32_t input2_val = -b.zp + (int32_t)b.data[index(b, i)];
+      const int32_t unclamped_result = y.zp + MultiplyByQuantizedMultiplier(input1_val * input2_val, mult, shift);
+      out[i] = std::min(hi, std::max(lo, unclamped_result));
+    }
   } else if (opcode == 44) {  // UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite Micro's integer kernel)
     Lstm(o, ts, out);
   } else {

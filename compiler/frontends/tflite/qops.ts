@@ -254,6 +254,29 @@ function qadd(sub = false): OpConverter {
 }
 
 /**
+ * MUL on int8/uint8 (mul.cc: real multiplier input1_scale * input2_scale / output_scale in double,
+ * QuantizeMultiplier; reference_integer_ops::Mul, or BroadcastMul6DSlow with the same arithmetic
+ * when the shapes differ): edgec.QMul with rq_mode 'tflite',
+ * y = clamp(zy + MultiplyByQuantizedMultiplier((a - za) * (b - zb))).
+ */
+function qmul(c: OpCtx): LVal[] {
+  const a = act(c.inTensor(0), 'MUL input A');
+  const b = act(c.inTensor(1), 'MUL input B');
+  const y = act(c.outTensor(0), 'MUL output');
+  if (a.dt !== y.dt || b.dt !== y.dt) throw unsupported('quantized MUL with mixed integer types is not supported');
+  const m = tfliteMultiplier((a.s * b.s) / y.s);
+  const [lo, hi] = actRange(c.op.options?.i8(0, 0) ?? 0, y.s, y.z, y.dt);
+  const e = c.e;
+  const va = c.input(0), vb = c.input(1);
+  const cf = e.lrank(va) === 4 && e.lrank(vb) === 4 && (va.cf !== undefined || vb.cf !== undefined);
+  const yv = e.op('QMul', [cf ? e.cf(va) : e.tf(va), cf ? e.cf(vb) : e.tf(vb)], {
+    rq_mode: 'tflite', a_zero_point: a.z, b_zero_point: b.z, multiplier: m.multiplier, shift: m.shift,
+    y_zero_point: y.z, y_dtype: y.dt, clamp_lo: lo, clamp_hi: hi,
+  }, c.name, 'edgec');
+  return [cf ? { cf: yv } : { tf: yv }];
+}
+
+/**
  * MEAN over H and W of an int8 NHWC value (global average pooling): edgec.QReduceMean with
  * rq_mode 'tflite', TFLite's reference_integer_ops::Mean (multiplier input_scale / output_scale,
  * then the sum's division by H * W rounded half away from zero), the kernel reduce.cc runs for
@@ -480,6 +503,7 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   SOFTMAX: qsoftmax,
   ADD: qadd(),
   SUB: qadd(true),
+  MUL: qmul,
   PAD: qpad,
   PADV2: qpad,
   CONCATENATION: qconcat,

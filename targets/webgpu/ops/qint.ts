@@ -160,6 +160,7 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const at = add ? attrsOf<QAddAttrs>(c, n) : null;
   const mt = add ? null : attrsOf<QMulAttrs>(c, n);
   if (at) needSingleRounding(c, at.mode, 'QAdd');
+  if (mt) needSingleRounding(c, mt.mode, 'QMul');
   const base = (at ?? mt)!;
   const ys = c.shape(y);
   if (numel(ys) === 0) return;
