@@ -1,6 +1,6 @@
 /**
  * Quantized TFLite operators of float-input and MobileNetV2-style int8 models (QUANTIZE of float32
- * inputs, int8 <-> uint8 QUANTIZE, SUB, MEAN over H,W): edgec's import, reference interpreter and wasm target against
+ * inputs, int8 <-> uint8 QUANTIZE, SUB, MEAN over H,W, MUL, broadcasting ADD): edgec's import, reference interpreter and wasm target against
  * TFLite's kernels transcribed in C++ (tflite-ref.cc, bit for bit) and TFLite's own wasm
  * interpreter (oracle.ts: bit for bit, or within 1 where its XNNPACK delegate takes the op), on
  * seeded random inputs; webgpu / c / hls refuse the ops in one line.
@@ -68,6 +68,19 @@ function cases(): Case[] {
       tensors: [q('a', [1, 4, 5, 6], I8, sa, za), q('b', [1, 4, 5, 6], I8, sb, zb), q('y', [1, 4, 5, 6], I8, sy, zy)],
       options: { type: 28, fields: [[0, 'i8', fa]] }, input: (r, n) => ints(n, -128, 127, r),
     })),
+    ...([[7, 7, 16, 0.05, -3, 0.03, 5, 1], [5, 4, 8, 0.02, 10, 0.02, 10, 1], [3, 3, 8, 0.04, -7, 0.02, 3, 0], [10, 10, 24, 0.1, 0, 0.007, -20, 1]] as const).map(([h, w, ch, sx, zx, sy, zy, keep]): Case => ({
+      name: `MEAN int8 over H,W of [1,${h},${w},${ch}]${sx === sy && zx === zy ? ' (same quantization)' : ''}${keep ? '' : ', keep_dims false'}`, code: 40, opts: [],
+      tensors: [q('x', [1, h, w, ch], I8, sx, zx), { name: 'axes', shape: [2], type: I32, data: Int32Array.from([1, 2]) }, q('y', keep ? [1, 1, 1, ch] : [1, ch], I8, sy, zy)],
+      options: { type: 27, fields: [[0, 'i8', keep]] }, input: (r, n) => ints(n, -128, 127, r),
+    })),
+    ...([
+      [[1, 4, 5, 6], [6], [1, 4, 5, 6], 0.05, -5, 0.03, 9, 0.06, 2, 0, 'per-channel broadcast'],
+      [[2, 1, 5], [3, 1], [2, 3, 5], 0.02, 0, 0.09, -30, 0.1, -1, 1, 'two-sided broadcast, RELU'],
+    ] as const).map(([sa0, sb0, sy0, sa, za, sb, zb, sy, zy, fa, what]): Case => ({
+      name: `ADD int8 (${what})`, code: 0, opts: [fa],
+      tensors: [q('a', [...sa0], I8, sa, za), q('b', [...sb0], I8, sb, zb), q('y', [...sy0], I8, sy, zy)],
+      options: { type: 11, fields: [[0, 'i8', fa]] }, input: (r, n) => ints(n, -128, 127, r),
+    })),
     ...([
       [[1, 4, 5, 6], [1, 4, 5, 6], [1, 4, 5, 6], 0.05, -5, 0.03, 9, 0.02, 2, 0, 'same shapes'],
       [[1, 4, 5, 6], [6], [1, 4, 5, 6], 0.04, 3, 0.02, -10, 0.01, -20, 1, 'per-channel broadcast, RELU'],
@@ -76,11 +89,6 @@ function cases(): Case[] {
       name: `MUL int8 (${what})`, code: 18, opts: [fa],
       tensors: [q('a', [...sa0], I8, sa, za), q('b', [...sb0], I8, sb, zb), q('y', [...sy0], I8, sy, zy)],
       options: { type: 21, fields: [[0, 'i8', fa]] }, input: (r, n) => ints(n, -128, 127, r),
-    })),
-    ...([[7, 7, 16, 0.05, -3, 0.03, 5, 1], [5, 4, 8, 0.02, 10, 0.02, 10, 1], [3, 3, 8, 0.04, -7, 0.02, 3, 0], [10, 10, 24, 0.1, 0, 0.007, -20, 1]] as const).map(([h, w, ch, sx, zx, sy, zy, keep]): Case => ({
-      name: `MEAN int8 over H,W of [1,${h},${w},${ch}]${sx === sy && zx === zy ? ' (same quantization)' : ''}${keep ? '' : ', keep_dims false'}`, code: 40, opts: [],
-      tensors: [q('x', [1, h, w, ch], I8, sx, zx), { name: 'axes', shape: [2], type: I32, data: Int32Array.from([1, 2]) }, q('y', keep ? [1, 1, 1, ch] : [1, ch], I8, sy, zy)],
-      options: { type: 27, fields: [[0, 'i8', keep]] }, input: (r, n) => ints(n, -128, 127, r),
     })),
   ];
 }
@@ -108,7 +116,7 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
   });
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
   cases().forEach((c, ci) => {
-    it(`${c.name}: ref and wasm${c.code === 41 ? ' and hls' : ''} bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 || c.code === 18 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
+    it(`${c.name}: ref and wasm${c.code === 41 || c.code === 0 ? ' and hls' : ''} bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 || c.code === 18 || c.code === 0 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
       const last = c.tensors.length - 1;
       const rt = c.tensors.slice(0, last).flatMap((t, i) => (t.data ? [] : [i]));
       const bytes = buildTflite(c.tensors, [{ code: c.code, inputs: c.tensors.slice(0, last).map((_, i) => i), outputs: [last], options: c.options }], rt, [last]);
@@ -128,8 +136,8 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
         const mine = Array.from(got.data as ArrayLike<number>);
         const w = (await runOnWasm(g, xsAll)).outputs[0]!;
         expect(Array.from(w.data as ArrayLike<number>), `trial ${trial} wasm vs ref`).toEqual(mine);
-        if (c.code === 41 && trial === 0 && HAVE_GXX) {
-          // SUB runs on the hls kernels (which the c target runs too) as ADD does
+        if ((c.code === 41 || c.code === 0) && trial === 0 && HAVE_GXX) {
+          // SUB and (broadcasting) ADD run on the hls kernels (which the c target runs too)
           const hs = await csimVsRef(g, xsAll);
           expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(mine);
         }
@@ -158,8 +166,8 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
           mine.forEach((v, i) => expect(Math.abs(v - theirs[i]!), `trial ${trial} element ${i} vs TFLite+XNNPACK`).toBeLessThanOrEqual(1));
           diffs += mine.filter((v, i) => v !== theirs[i]).length;
           total += mine.length;
-        } else if (c.code === 41 || c.code === 18) {
-          // TFLite's wasm interpreter's int8 SUB (and MUL, which XNNPACK takes) rounds some near-tie outputs (|real| within 1e-6 of k + 0.5)
+        } else if (c.code === 41 || c.code === 18 || c.code === 0) {
+          // TFLite's wasm interpreter's int8 SUB (and MUL and broadcasting ADD, which it runs on other kernels) rounds some near-tie outputs (|real| within 1e-6 of k + 0.5)
           // the other way than sub.cc's reference arithmetic (its formula is not modelled here): within 1
           mine.forEach((v, i) => expect(Math.abs(v - theirs[i]!), `trial ${trial} element ${i} vs TFLite`).toBeLessThanOrEqual(1));
           diffs += mine.filter((v, i) => v !== theirs[i]).length;

@@ -323,6 +323,21 @@ static void Lstm(const std::vector<int>& o, std::vector<T>& ts, std::vector<int3
   for (size_t i = 0; i < output.size(); ++i) out[i] = output[i];
 }
 
+// NdArrayDesc broadcasting (BroadcastAdd6DSlow, BroadcastMul6DSlow): the index in `t` of output
+// element `flat` of dims `yd`, dims right-aligned, a size-1 dim repeating.
+static long long BroadcastIndex(const T& t, const std::vector<int>& yd, long long flat) {
+  const int R = (int)yd.size();
+  std::vector<long long> coord(R);
+  for (int d = R - 1; d >= 0; --d) { coord[d] = flat % yd[d]; flat /= yd[d]; }
+  const int off = R - (int)t.dims.size();
+  long long idx = 0, stride = 1;
+  for (int d = (int)t.dims.size() - 1; d >= 0; --d) {
+    idx += (t.dims[d] == 1 ? 0 : coord[d + off]) * stride;
+    stride *= t.dims[d];
+  }
+  return idx;
+}
+
 int main() {
   int opcode, nopts;
   if (scanf("%d %d", &opcode, &nopts) != 2) return 2;
@@ -404,7 +419,7 @@ int main() {
         acc = MultiplyByQuantizedMultiplier(acc, m, s) + y.zp;
         out[r * N + n] = std::min(std::max(acc, lo), hi);
       }
-  } else if (opcode == 0 || opcode == 41) {  // ADD / SUB, same shapes (opts: act); sub.cc negates input2's multiplier
+  } else if (opcode == 0 || opcode == 41) {  // ADD (broadcasting: BroadcastAdd6DSlow) / SUB, same shapes (opts: act); sub.cc negates input2's multiplier
     const T &a = ts[0], &b = ts[1];
     const int left_shift = 20;
     const double twice_max_input_scale = 2 * static_cast<double>(std::max(a.scales[0], b.scales[0]));
@@ -416,7 +431,7 @@ int main() {
     QuantizeMultiplier(twice_max_input_scale / ((1 << left_shift) * static_cast<double>(y.scales[0])), &mo, &so);
     ActivationRange(o[0], y.scales[0], y.zp, &lo, &hi);
     for (long long i = 0; i < ysize; ++i) {
-      const int32_t v1 = -a.zp + static_cast<int32_t>(a.data[i]), v2 = -b.zp + static_cast<int32_t>(b.data[i]);
+      const int32_t v1 = -a.zp + static_cast<int32_t>(a.data[BroadcastIndex(a, y.dims, i)]), v2 = -b.zp + static_cast<int32_t>(b.data[BroadcastIndex(b, y.dims, i)]);
       const int32_t sv1 = MultiplyByQuantizedMultiplier(v1 * (1 << left_shift), m1, s1);
       const int32_t sv2 = MultiplyByQuantizedMultiplier(v2 * (1 << left_shift), m2, s2);
       const int32_t raw = MultiplyByQuantizedMultiplier(sv1 + sv2, mo, so) + y.zp;
@@ -537,22 +552,9 @@ int main() {
     int32_t mult;
     int shift;
     QuantizeMultiplier(static_cast<double>(a.scales[0]) * static_cast<double>(b.scales[0]) / static_cast<double>(y.scales[0]), &mult, &shift);
-    // NdArrayDesc broadcasting: dims right-aligned, a size-1 dim repeats
-    const int R = (int)y.dims.size();
-    auto index = [&](const T& t, long long flat) {
-      long long idx = 0, stride = 1, rem = flat;
-      std::vector<long long> coord(R);
-      for (int d = R - 1; d >= 0; --d) { coord[d] = rem % y.dims[d]; rem /= y.dims[d]; }
-      const int off = R - (int)t.dims.size();
-      for (int d = (int)t.dims.size() - 1; d >= 0; --d) {
-        idx += (t.dims[d] == 1 ? 0 : coord[d + off]) * stride;
-        stride *= t.dims[d];
-      }
-      return idx;
-    };
     for (long long i = 0; i < ysize; ++i) {
-      const int32_t input1_val = -a.zp + (int32_t)a.data[index(a, i)];
-      const int32_t input2_val = -b.zp + (int32_t)b.data[index(b, i)];
+      const int32_t input1_val = -a.zp + (int32_t)a.data[BroadcastIndex(a, y.dims, i)];
+      const int32_t input2_val = -b.zp + (int32_t)b.data[BroadcastIndex(b, y.dims, i)];
       const int32_t unclamped_result = y.zp + MultiplyByQuantizedMultiplier(input1_val * input2_val, mult, shift);
       out[i] = std::min(hi, std::max(lo, unclamped_result));
     }
