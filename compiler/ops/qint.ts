@@ -567,6 +567,8 @@ export const QAdd = defineOp<QAddAttrs>({
 });
 
 export interface QMulAttrs {
+  /** 'fixed' (one rounding) or 'tflite' (TFLite's MUL: MultiplyByQuantizedMultiplier, double rounding). */
+  mode: 'fixed' | 'tflite';
   aZeroPoint: number;
   bZeroPoint: number;
   multiplier: number;
@@ -577,13 +579,15 @@ export interface QMulAttrs {
   hi: number;
 }
 
-// y = clamp(zy + rq((a - za) * (b - zb), M, n)); M * 2^-n ~ sa*sb/sy
+// y = clamp(zy + rq((a - za) * (b - zb), M, n)); M * 2^-n ~ sa*sb/sy; rq_mode 'tflite' (TFLite's
+// int8/uint8 MUL, reference_integer_ops::Mul / BroadcastMul6DSlow): rq = rqTflite
 export const QMul = defineOp<QMulAttrs>({
   name: 'QMul',
   domain: 'edgec',
   since: 1,
   arity: [2, 2],
   attrs: (r) => ({
+    mode: r.oneOf<'fixed' | 'tflite'>('rq_mode', 'fixed', ['fixed', 'tflite']),
     aZeroPoint: checkZp(r, r.int('a_zero_point', 0), 'a_zero_point'),
     bZeroPoint: checkZp(r, r.int('b_zero_point', 0), 'b_zero_point'),
     multiplier: fixedAttr(r, 'multiplier'),
@@ -601,7 +605,7 @@ export const QMul = defineOp<QMulAttrs>({
     const yd = y.data as ArrayLike<number>;
     return [fill(a.yDtype, shape, (i) => {
       const p = (xd[ia[i]!]! - a.aZeroPoint) * (yd[ib[i]!]! - a.bZeroPoint);
-      const v = rqFixed(p, a.multiplier, a.shift) + a.yZeroPoint;
+      const v = (a.mode === 'tflite' ? rqTflite(p, a.multiplier, a.shift) : rqFixed(p, a.multiplier, a.shift)) + a.yZeroPoint;
       return v < a.lo ? a.lo : v > a.hi ? a.hi : v;
     })];
   },

@@ -319,3 +319,220 @@ export const LSTM = defineOp<RnnAttrs>({
   ref: rnnRef,
   cost: rnnCost,
 });
+
+// ---------------------------------------------------------------------------------------------
+// edgec.TflLstm: TFLite Micro's integer UNIDIRECTIONAL_SEQUENCE_LSTM (lstm_eval.h, int8x8_16)
+// ---------------------------------------------------------------------------------------------
+
+/** Parsed attributes of edgec.TflLstm (multipliers as edgec's (M, n): m ~= M * 2^-n, n = 31 - TFLite shift). */
+export interface TflLstmAttrs {
+  timeMajor: boolean;
+  /** Zero points of the input and of the hidden state (= the output). */
+  xZeroPoint: number;
+  hZeroPoint: number;
+  /** Per gate (i, f, c, o): input FC and recurrent FC requantization to the int16 gate domain (2^-12). */
+  inMultiplier: number[];
+  inShift: number[];
+  recMultiplier: number[];
+  recShift: number[];
+  /** forget * cell -> cell, input * cell gate -> cell, tanh(cell) * output gate -> hidden. */
+  fcMultiplier: number;
+  fcShift: number;
+  icMultiplier: number;
+  icShift: number;
+  hMultiplier: number;
+  hShift: number;
+  /** log2 of the cell state's scale (rounded), which sets tanh(cell)'s input scaling. */
+  cellScalePower: number;
+  /** The cell clip in cell-state units (0: none). */
+  cellClip: number;
+  /** Activation of the cell gate (TFLite's fused activation: tanh or sigmoid). */
+  cellAct: 'tanh' | 'sigmoid';
+}
+
+/** sigmoid(i/24) in 0.16 fixed point (TFLite's sigmoid_table_uint16, reference_integer_ops). */
+export const TFL_SIGMOID_TABLE: readonly number[] = [
+  32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498, 40149, 40794, 41432, 42064, 42688,
+  43304, 43912, 44511, 45102, 45683, 46255, 46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409,
+  51865, 52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174, 56503, 56823, 57133, 57433,
+  57724, 58007, 58280, 58544, 58800, 59048, 59288, 59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110,
+  61279, 61441, 61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886, 62990, 63090, 63186,
+  63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835, 63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308,
+  64357, 64405, 64450, 64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845, 64873, 64900,
+  64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097, 65115, 65132, 65149, 65164, 65179, 65194, 65208,
+  65221, 65234, 65246, 65258, 65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360, 65367,
+  65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425, 65429, 65433, 65438, 65442, 65445, 65449,
+  65453, 65456, 65459, 65462, 65465, 65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+  65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508, 65509, 65510, 65511, 65512, 65513,
+  65514, 65515, 65516, 65517, 65517, 65518, 65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524,
+  65525, 65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529, 65529, 65529, 65530, 65530,
+  65530, 65530, 65531, 65531, 65531, 65531, 65531, 65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533,
+  65533, 65533, 65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65535,
+];
+
+/** TFLite's int16 LUT Logistic (reference_integer_ops::Logistic, multiplier 0: x * 3, Q3.12 in, Q0.15 out). */
+export function tflSigmoid16(x: number): number {
+  const v = x * 3;
+  const a = Math.abs(v);
+  const uh = a >>> 9;
+  let r: number;
+  if (uh >= 255) r = 0x7fff * 1024;
+  else {
+    const ua = TFL_SIGMOID_TABLE[uh]!, ub = TFL_SIGMOID_TABLE[uh + 1]!;
+    r = ua * 512 + (a & 0x1ff) * (ub - ua);
+  }
+  r = v >= 0 ? r + 512 : 2 ** 25 - r + 511;
+  return Math.floor(r / 1024);
+}
+
+/**
+ * TFLite's int16 LUT Tanh (reference_integer_ops::Tanh) as lstm_eval.cc calls it for an input of
+ * scale 2^p: left shift l = 12 + p; l >= 0 multiplies by 3 << l, l < 0 by 3 then shifts right
+ * by -l rounding half up. Output Q0.15.
+ */
+export function tflTanh16(x: number, p: number): number {
+  const l = 12 + p;
+  const v = l >= 0 ? wrap32(x * 3 * 2 ** l) : Math.floor((x * 3 + 2 ** (-l - 1)) / 2 ** -l);
+  const a = Math.abs(v);
+  const uh = Math.floor(a / 256);
+  let r: number;
+  if (uh >= 255) r = 0xffff * 256;
+  else {
+    const ua = TFL_SIGMOID_TABLE[uh]!, ub = TFL_SIGMOID_TABLE[uh + 1]!;
+    r = ua * 256 + (a & 0xff) * (ub - ua);
+  }
+  r = v >= 0 ? r - 2 ** 23 + 128 : -r + 2 ** 23 + 127;
+  return Math.floor(r / 256);
+}
+
+function wrap32(v: number): number {
+  return Number(BigInt.asIntN(32, BigInt(v)));
+}
+
+/** TFLite's MultiplyByQuantizedMultiplier with edgec's (M, n) (int32 in, int32 out). */
+function mbqm(acc: number, M: number, n: number): number {
+  const ls = n < 31 ? 31 - n : 0;
+  const rs = n > 31 ? n - 31 : 0;
+  const a = ls ? wrap32(acc * 2 ** ls) : acc;
+  const h = Number((BigInt(a) * BigInt(M) + (1n << 30n)) >> 31n);
+  if (rs === 0) return h;
+  const q = Math.floor(h / 2 ** rs);
+  const rem = h - q * 2 ** rs;
+  return q + (rem > 2 ** (rs - 1) - 1 + (h < 0 ? 1 : 0) ? 1 : 0);
+}
+
+const sat16 = (v: number): number => (v < -32768 ? -32768 : v > 32767 ? 32767 : v);
+
+function readMul(r: AttrReader, name: string, count: number): number[] {
+  const v = r.ints(name) ?? [];
+  if (v.length !== count || v.some((m) => !Number.isInteger(m) || m < 0 || m >= 2 ** 31)) throw r.error(`attribute "${name}" must hold ${count} multiplier(s) in [0, 2^31)`);
+  return v;
+}
+function readShift(r: AttrReader, name: string, count: number): number[] {
+  const v = r.ints(name) ?? [];
+  if (v.length !== count || v.some((n) => !Number.isInteger(n) || n < 0 || n > 62)) throw r.error(`attribute "${name}" must hold ${count} shift(s) in [0, 62]`);
+  return v;
+}
+
+function tflLstmShapes(x: TensorType | Tensor, w: TensorType | Tensor, rw: TensorType | Tensor, b: TensorType | Tensor): { H: number; I: number } {
+  for (const [t, dt, what] of [[x, 'i8', 'X'], [w, 'i8', 'W'], [rw, 'i8', 'R'], [b, 'i32', 'B']] as const) {
+    if (t.dtype !== dt) throw invalid(`TflLstm: ${what} must be ${dt}, got ${t.dtype}`);
+  }
+  if (x.shape.length !== 3) throw invalid(`TflLstm: X must have rank 3, got ${shapeToString(x.shape)}`);
+  const [g, H, I] = w.shape;
+  if (w.shape.length !== 3 || g !== 4 || typeof H !== 'number' || typeof I !== 'number') throw invalid(`TflLstm: W must be [4, H, I], got ${shapeToString(w.shape)}`);
+  if (x.shape[2] !== I) throw invalid(`TflLstm: X ${shapeToString(x.shape)} has ${String(x.shape[2])} features, W expects ${I}`);
+  if (rw.shape.length !== 3 || rw.shape[0] !== 4 || rw.shape[1] !== H || rw.shape[2] !== H) throw invalid(`TflLstm: R must be [4, ${H}, ${H}], got ${shapeToString(rw.shape)}`);
+  if (b.shape.length !== 2 || b.shape[0] !== 4 || b.shape[1] !== H) throw invalid(`TflLstm: B must be [4, ${H}], got ${shapeToString(b.shape)}`);
+  return { H, I };
+}
+
+// TFLite Micro's integer LSTM (lstm_eval.h LstmStep, int8 activations, int16 cell and gates),
+// zero initial states (h = zh, c = 0). Gates g in (i, f, c, o), per step and batch row:
+//   s_g = sat16(sat16(T(b_g + W_g (x - zx), in_g)) + sat16(T(R_g (h - zh), rec_g)))   (gate input 2^-12)
+//   i, f, o = Logistic16(s);  cg = Tanh16(s, -12) (or Logistic16)                    (gate output 2^-15)
+//   c = sat16(sat16(T(f * c, fc)) + sat16(T(i * cg, ic)));  clip to +-cell_clip when > 0
+//   h = clamp8(T(Tanh16(c, cell_scale_power) * o, h) + zh);  y_t = h
+// T = MultiplyByQuantizedMultiplier (int32 accumulators, double rounding).
+export const TflLstm = defineOp<TflLstmAttrs>({
+  name: 'TflLstm',
+  domain: 'edgec',
+  since: 1,
+  arity: [4, 4],
+  attrs: (r) => {
+    const zp = (name: string): number => {
+      const v = r.int(name, 0);
+      if (!Number.isInteger(v) || v < -128 || v > 127) throw r.error(`${name} ${v} is not an int8 value`);
+      return v;
+    };
+    const [fcMultiplier, icMultiplier, hMultiplier] = readMul(r, 'mul_multiplier', 3) as [number, number, number];
+    const [fcShift, icShift, hShift] = readShift(r, 'mul_shift', 3) as [number, number, number];
+    const cellClip = r.int('cell_clip', 0);
+    if (!Number.isInteger(cellClip) || cellClip < 0 || cellClip > 32767) throw r.error(`cell_clip ${cellClip} must be in [0, 32767]`);
+    const cellScalePower = r.int('cell_scale_power', -12);
+    if (!Number.isInteger(cellScalePower) || cellScalePower < -40 || cellScalePower > 0) throw r.error(`cell_scale_power ${cellScalePower} must be in [-40, 0]`);
+    return {
+      timeMajor: r.int('time_major', 0) !== 0, xZeroPoint: zp('x_zero_point'), hZeroPoint: zp('h_zero_point'),
+      inMultiplier: readMul(r, 'input_multiplier', 4), inShift: readShift(r, 'input_shift', 4),
+      recMultiplier: readMul(r, 'recurrent_multiplier', 4), recShift: readShift(r, 'recurrent_shift', 4),
+      fcMultiplier, fcShift, icMultiplier, icShift, hMultiplier, hShift, cellScalePower, cellClip,
+      cellAct: r.oneOf<'tanh' | 'sigmoid'>('cell_activation', 'tanh', ['tanh', 'sigmoid']),
+    };
+  },
+  infer: (ctx: InferCtx) => {
+    const [x, w, rw, b] = [0, 1, 2, 3].map((i) => need(ctx.inputs[i], i, 'TflLstm'));
+    const { H } = tflLstmShapes(x!, w!, rw!, b!);
+    return [{ dtype: 'i8', shape: [x!.shape[0]!, x!.shape[1]!, H] }];
+  },
+  ref: (ins, a) => {
+    const [x, w, rw, b] = [0, 1, 2, 3].map((i) => need(ins[i], i, 'TflLstm'));
+    const { H, I } = tflLstmShapes(x!, w!, rw!, b!);
+    const [d0, d1] = x!.shape as [number, number];
+    const [T, B] = a.timeMajor ? [d0, d1] : [d1, d0];
+    const X = x!.data as Int8Array, W = w!.data as Int8Array, R = rw!.data as Int8Array, bias = b!.data as Int32Array;
+    const out = Tensor.zeros('i8', [d0, d1, H]);
+    const Y = out.data as Int8Array;
+    for (let bi = 0; bi < B; bi++) {
+      const h = new Int8Array(H).fill(a.hZeroPoint);
+      const c = new Int16Array(H);
+      const gates = [0, 1, 2, 3].map(() => new Int16Array(H));
+      for (let t = 0; t < T; t++) {
+        const xo = (a.timeMajor ? t * B + bi : bi * T + t) * I;
+        for (let g = 0; g < 4; g++) {
+          for (let j = 0; j < H; j++) {
+            let acc = bias[g * H + j]!;
+            for (let k = 0; k < I; k++) acc += W[(g * H + j) * I + k]! * (X[xo + k]! - a.xZeroPoint);
+            const u = sat16(mbqm(wrap32(acc), a.inMultiplier[g]!, a.inShift[g]!));
+            let racc = 0;
+            for (let k = 0; k < H; k++) racc += R[(g * H + j) * H + k]! * (h[k]! - a.hZeroPoint);
+            const v = sat16(mbqm(wrap32(racc), a.recMultiplier[g]!, a.recShift[g]!));
+            const s = sat16(u + v);
+            gates[g]![j] = g === 2 && a.cellAct === 'tanh' ? tflTanh16(s, -12) : tflSigmoid16(s);
+          }
+        }
+        const [gi, gf, gc, go] = gates as [Int16Array, Int16Array, Int16Array, Int16Array];
+        for (let j = 0; j < H; j++) {
+          const fc = sat16(mbqm(gf[j]! * c[j]!, a.fcMultiplier, a.fcShift));
+          const ic = sat16(mbqm(gi[j]! * gc[j]!, a.icMultiplier, a.icShift));
+          let cn = sat16(fc + ic);
+          if (a.cellClip > 0) cn = Math.max(Math.min(a.cellClip, cn), -a.cellClip);
+          c[j] = cn;
+        }
+        const yo = (a.timeMajor ? t * B + bi : bi * T + t) * H;
+        for (let j = 0; j < H; j++) {
+          const th = tflTanh16(c[j]!, a.cellScalePower);
+          const hv = mbqm(th * go[j]!, a.hMultiplier, a.hShift) + a.hZeroPoint;
+          h[j] = hv < -128 ? -128 : hv > 127 ? 127 : hv;
+          Y[yo + j] = h[j]!;
+        }
+      }
+    }
+    return [out];
+  },
+  cost: (ctx) => {
+    const x = ctx.inputs[0], w = ctx.inputs[1];
+    const H = (w?.shape[1] as number) ?? 0, I = (w?.shape[2] as number) ?? 0;
+    const steps = x ? (x.shape[0] as number) * (x.shape[1] as number) : 0;
+    return { macs: steps * 4 * H * (I + H), flops: steps * 12 * H };
+  },
+});

@@ -84,3 +84,30 @@ export function quantize_tfl_f32(p: usize): void {
     store<u8>(Y + <usize>i, <u8>v);
   }
 }
+
+/**
+ * qmul_tfl_i8: QMul with rq_mode 'tflite' (TFLite's int8/uint8 MUL):
+ * y = clamp(zy + T((a - za) * (b - zb), M, n)), T = MultiplyByQuantizedMultiplier.
+ * y is contiguous; a and b are read through element strides over 6 (coalesced, left-padded) dims.
+ * Params: 0 a, 1 b, 2 y, 3 flags (F_XS a is i8, F_BS b is i8), 4 za, 5 zb, 6 M, 7 n, 8 zy, 9 lo,
+ * 10 hi, 11..16 dims, 17..22 a strides, 23..28 b strides.
+ */
+export function qmul_tfl_i8(p: usize): void {
+  const A = pa(p, 0), B = pa(p, 1), Y = pa(p, 2), flags = pi(p, 3);
+  const za = pi(p, 4), zb = pi(p, 5), m = pi(p, 6), n = pi(p, 7), zy = pi(p, 8), lo = pi(p, 9), hi = pi(p, 10);
+  const as = (flags & F_XS) != 0, bs = (flags & F_BS) != 0;
+  const d0 = pi(p, 11), d1 = pi(p, 12), d2 = pi(p, 13), d3 = pi(p, 14), d4 = pi(p, 15), d5 = pi(p, 16);
+  const sa5 = pi(p, 22), sb5 = pi(p, 28);
+  let y = Y;
+  for (let i0 = 0; i0 < d0; i0++) for (let i1 = 0; i1 < d1; i1++) for (let i2 = 0; i2 < d2; i2++)
+    for (let i3 = 0; i3 < d3; i3++) for (let i4 = 0; i4 < d4; i4++) {
+      const a = A + <usize>(i0 * pi(p, 17) + i1 * pi(p, 18) + i2 * pi(p, 19) + i3 * pi(p, 20) + i4 * pi(p, 21));
+      const b = B + <usize>(i0 * pi(p, 23) + i1 * pi(p, 24) + i2 * pi(p, 25) + i3 * pi(p, 26) + i4 * pi(p, 27));
+      for (let i = 0; i < d5; i++) {
+        const av = (as ? <i32>load<i8>(a + <usize>(i * sa5)) : <i32>load<u8>(a + <usize>(i * sa5))) - za;
+        const bv = (bs ? <i32>load<i8>(b + <usize>(i * sb5)) : <i32>load<u8>(b + <usize>(i * sb5))) - zb;
+        store<u8>(y + <usize>i, <u8>rqTflScalar(av * bv, m, n, zy, lo, hi));
+      }
+      y += <usize>d5;
+    }
+}

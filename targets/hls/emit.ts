@@ -673,6 +673,7 @@ function lowerQBinary(e: Emitter, n: Node): void {
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   } else {
     const q = e.attrs<QMulAttrs>(n);
+    if (q.mode === 'tflite') throw unsupported(`QMul with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target (node "${n.name}")`);
     L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('multiplier', q.multiplier),
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   }

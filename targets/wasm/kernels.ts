@@ -37,7 +37,7 @@ export const KERNELS = {
   // per-instance int8 output-stage slot area of a worker thread (threads build, targets/wasm/threads.ts)
   thread_area: { words: 1 },
   qconv_i8: { words: 29 }, qdw_nhwc_i8: { words: 25 }, qconv_wino_i8: { words: 21 }, qgemm_i8: { words: 13 }, qrequant_i8: { words: 12 }, qbinary_i8: { words: 31 },
-  qreduce_i8: { words: 26 }, qavgpool_i8: { words: 21 }, qmaxpool_i8: { words: 16 }, qadd_tfl_i8: { words: 34 }, qsoftmax_i8: { words: 8 }, quantize_tfl_f32: { words: 6 }, quantize_f32: { words: 8 }, dequantize_f32: { words: 8 },
+  qreduce_i8: { words: 26 }, qavgpool_i8: { words: 21 }, qmaxpool_i8: { words: 16 }, qadd_tfl_i8: { words: 34 }, qmul_tfl_i8: { words: 29 }, qsoftmax_i8: { words: 8 }, quantize_tfl_f32: { words: 6 }, quantize_f32: { words: 8 }, dequantize_f32: { words: 8 },
   // dtype-generic elementwise kernels (runtime-wasm/assembly/anytype.ts): every runtime dtype
   unary_any: { words: 9 }, binary_any: { words: 25 }, where_any: { words: 29 },
   // data movement on elements of any size (runtime-wasm/assembly/move.ts): 2- and 8-byte tensors
@@ -55,6 +55,8 @@ export const KERNELS = {
   pool3d_f32: { words: 28 },
   // recurrent layers, one direction over the whole sequence per call (runtime-wasm/assembly/rnn.ts)
   rnn_f32: { words: 38 },
+  // TFLite Micro's integer LSTM (runtime-wasm/assembly/lstm-tfl.ts)
+  lstm_tfl_i8: { words: 39 },
   // integer ops on runtime operands and the 4-bit wrap (runtime-wasm/assembly/qint4.ts)
   wrap4: { words: 4 }, qmatmul_rt: { words: 15 }, qconv_rt: { words: 32 }, dynquant_u8: { words: 5 }, softmax_f64: { words: 6 },
   // general image / geometry kernels (runtime-wasm/assembly/image.ts)

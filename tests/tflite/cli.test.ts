@@ -89,12 +89,35 @@ describe('edgec CLI on .tflite files', () => {
     }
   }, 120_000);
 
-  it.runIf(RUN)('the int8 LSTM (trained_lstm_int8): a one-line unsupported error naming the op, non-zero exit', async () => {
-    const r = await cli('inspect', path.join(DIR, 'tflite-micro/trained_lstm_int8.tflite'));
-    expect(r.code).not.toBe(0);
-    expect(r.err.trim().split('\n')).toHaveLength(1);
-    expect(r.err).toContain('quantized TFLite op UNIDIRECTIONAL_SEQUENCE_LSTM');
-  });
+  it.runIf(RUN)('the int8 LSTM (trained_lstm_int8): inspect, compile for wasm, run the artifact == the reference interpreter; --target c refuses TflLstm in one line, non-zero exit', async () => {
+    const tmp = tmpDir();
+    try {
+      const model = path.join(DIR, 'tflite-micro/trained_lstm_int8.tflite');
+      const i = await cli('inspect', model);
+      expect(i.code, i.err).toBe(0);
+      expect(i.out).toContain('edgec.TflLstm');
+      const art = path.join(tmp, 'lstm');
+      const c = await cli('compile', model, '-o', art);
+      expect(c.code, c.err).toBe(0);
+      let s = 5;
+      const x = Tensor.from('i8', [1, 28, 28], Array.from({ length: 784 }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) >>> 24) - 128));
+      const inFile = path.join(tmp, 'input_0.pb');
+      fs.writeFileSync(inFile, encodeTensorProtoBytes(x));
+      const want = runGraph(loadModelFile(model), [x])[0]!;
+      const out = path.join(tmp, 'out');
+      const r = await cli('run', art, '--inputs', inFile, '--out', out);
+      expect(r.code, r.err).toBe(0);
+      const got = readPb(path.join(out, 'output_0.pb'));
+      expect(got.dtype).toBe('i8');
+      expect(Array.from(got.data as Int8Array)).toEqual(Array.from(want.data as Int8Array));
+      const rc = await cli('compile', model, '--target', 'c', '-o', path.join(tmp, 'c'));
+      expect(rc.code).not.toBe(0);
+      expect(rc.err.trim().split('\n')).toHaveLength(1);
+      expect(rc.err).toContain('TflLstm');
+    } finally {
+      rmTmp(tmp);
+    }
+  }, 120_000);
 
   it('a custom op and a malformed file: one-line errors, non-zero exit', async () => {
     const tmp = tmpDir();

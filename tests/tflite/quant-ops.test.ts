@@ -9,8 +9,6 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importTflite } from '../../compiler/frontends/tflite/index.js';
 import { inferShapes, runGraph } from '../../compiler/interp/interp.js';
@@ -19,25 +17,13 @@ import { verify } from '../../compiler/ir/verify.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { BOp, BTensor, buildTflite, smallQuantCnn } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
+import { HAVE_GXX, buildRef, ints, lcg, refTensor, runRef } from './qref.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 import { csimVsRef } from '../targets/hls-helpers.js';
 import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
 
 const I8 = 9;
 const I32 = 2;
-
-/** Deterministic uniform numbers in [0, 1) (an LCG). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function ints(n: number, lo: number, hi: number, r: () => number): number[] {
-  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
-}
 
 interface Case {
   name: string;
@@ -198,37 +184,20 @@ function xnnpackOutputs(g: Graph, c: Case, inputs: Tensor[]): number[] {
   });
 }
 
-/** Serializes a one-op case with its runtime inputs for tflite-ref.cc. */
-function refInput(c: Case, code: number, inputs: Map<number, number[]>): string {
-  const lines = [`${code} ${c.opts.length} ${c.opts.join(' ')}`, String(c.tensors.length)];
-  c.tensors.forEach((t, i) => {
-    const data = t.data ? Array.from(t.data as ArrayLike<number>) : inputs.get(i) ?? [];
-    const q = t.quant ?? { scale: [], zeroPoint: [0] };
-    lines.push(`${t.shape.length} ${t.shape.join(' ')} ${q.scale.length} ${q.scale.map((v) => Math.fround(v).toPrecision(9)).join(' ')} ${q.zeroPoint[0] ?? 0} ${data.length} ${data.join(' ')}`);
-  });
-  return lines.join('\n') + '\n';
+/** tflite-ref.cc's output for a one-op case with its runtime inputs. */
+function refRun(bin: string, c: Case, code: number, inputs: Map<number, number[]>): number[] {
+  return runRef(bin, code, c.opts, c.tensors.map((t, i) => refTensor(t.shape, t.quant, t.data ?? inputs.get(i) ?? [])));
 }
 
 const RUN = HAVE_TFLITE || !!process.env['CI'];
 const GPU = RUN && (await gpuAvailable('tflite quant-ops'));
-const HAVE_GXX = (() => {
-  try {
-    execFileSync('g++', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tfq-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) vs TFLite', () => {
   let refBin = '';
   beforeAll(() => {
-    if (!HAVE_GXX) return;
-    refBin = path.join(tmp, 'tflite-ref');
-    execFileSync('g++', ['-O1', '-std=c++17', '-o', refBin, path.join(here, 'tflite-ref.cc')]);
+    if (HAVE_GXX) refBin = buildRef(tmp);
   });
   it('the oracles are installed (TFLite wasm interpreter, g++ for tflite-ref.cc)', () => {
     expect(HAVE_TFLITE).toBe(true);
@@ -266,7 +235,7 @@ describe.runIf(RUN)('quantized TFLite operators: edgec (reference interpreter) v
           expect(Array.from(hs.outputs[0]!.data as Int8Array), 'hls C simulation vs ref').toEqual(mine);
         }
         if (refBin) {
-          const ref = execFileSync(refBin, { input: refInput(c, c.ops[0]!.code as number, raw) }).toString().trim().split('\n').map(Number);
+          const ref = refRun(refBin, c, c.ops[0]!.code as number, raw);
           expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);
         }
         const want = (await runTflite(file, inputs))[0]!;

@@ -1,23 +1,26 @@
 /**
  * Quantized TFLite operators of float-input and MobileNetV2-style int8 models (QUANTIZE of float32
- * inputs, int8 <-> uint8 QUANTIZE, SUB, MEAN over H,W): edgec's import, reference interpreter and wasm target against
+ * inputs, int8 <-> uint8 QUANTIZE, SUB, MEAN over H,W, MUL, broadcasting ADD): edgec's import, reference interpreter and wasm target against
  * TFLite's kernels transcribed in C++ (tflite-ref.cc, bit for bit) and TFLite's own wasm
  * interpreter (oracle.ts: bit for bit, or within 1 where its XNNPACK delegate takes the op), on
  * seeded random inputs; webgpu and the hls C simulation bit-exact with ref on every case, and the
  * c target (host g++ and QEMU Cortex-M4) too on the float-input model.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importTflite } from '../../compiler/frontends/tflite/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { verify } from '../../compiler/ir/verify.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
+import { EdgecError } from '../../compiler/errors.js';
+import { emitWebgpu } from '../../targets/webgpu/emit.js';
+import { emitHls } from '../../targets/hls/emit.js';
 import { BOp, BTensor, buildTflite } from './build.js';
 import { HAVE_TFLITE, runTflite } from './oracle.js';
+import { HAVE_GXX, buildRef, ints, lcg, refTensor, runRef } from './qref.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
 import { csimVsRef } from '../targets/hls-helpers.js';
 import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
@@ -27,19 +30,6 @@ import { runCArtifact } from '../../targets/c/run.js';
 import { writeTempArtifact } from '../../targets/common/target.js';
 
 const F32 = 0, I8 = 9, U8 = 3, I32 = 2;
-
-/** Deterministic uniform numbers in [0, 1) (an LCG). */
-function lcg(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
-function ints(n: number, lo: number, hi: number, r: () => number): number[] {
-  return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));
-}
 
 const q = (name: string, shape: number[], type: number, scale: number, zp: number): BTensor => ({ name, shape, type, quant: { scale: [scale], zeroPoint: [zp] } });
 
@@ -89,21 +79,35 @@ function cases(): Case[] {
       tensors: [q('x', [1, h, w, ch], I8, sx, zx), { name: 'axes', shape: [2], type: I32, data: Int32Array.from([1, 2]) }, q('y', keep ? [1, 1, 1, ch] : [1, ch], I8, sy, zy)],
       options: { type: 27, fields: [[0, 'i8', keep]] }, input: (r, n) => ints(n, -128, 127, r),
     })),
+    ...([
+      [[1, 4, 5, 6], [6], [1, 4, 5, 6], 0.05, -5, 0.03, 9, 0.06, 2, 0, 'per-channel broadcast'],
+      [[2, 1, 5], [3, 1], [2, 3, 5], 0.02, 0, 0.09, -30, 0.1, -1, 1, 'two-sided broadcast, RELU'],
+    ] as const).map(([sa0, sb0, sy0, sa, za, sb, zb, sy, zy, fa, what]): Case => ({
+      name: `ADD int8 (${what})`, code: 0, opts: [fa],
+      tensors: [q('a', [...sa0], I8, sa, za), q('b', [...sb0], I8, sb, zb), q('y', [...sy0], I8, sy, zy)],
+      options: { type: 11, fields: [[0, 'i8', fa]] }, input: (r, n) => ints(n, -128, 127, r),
+    })),
+    ...([
+      [[1, 4, 5, 6], [1, 4, 5, 6], [1, 4, 5, 6], 0.05, -5, 0.03, 9, 0.02, 2, 0, 'same shapes'],
+      [[1, 4, 5, 6], [6], [1, 4, 5, 6], 0.04, 3, 0.02, -10, 0.01, -20, 1, 'per-channel broadcast, RELU'],
+      [[2, 1, 5], [3, 1], [2, 3, 5], 0.1, 0, 0.08, 4, 0.3, 1, 3, 'two-sided broadcast, RELU6'],
+    ] as const).map(([sa0, sb0, sy0, sa, za, sb, zb, sy, zy, fa, what]): Case => ({
+      name: `MUL int8 (${what})`, code: 18, opts: [fa],
+      tensors: [q('a', [...sa0], I8, sa, za), q('b', [...sb0], I8, sb, zb), q('y', [...sy0], I8, sy, zy)],
+      options: { type: 21, fields: [[0, 'i8', fa]] }, input: (r, n) => ints(n, -128, 127, r),
+    })),
   ];
 }
 
 const DTYPE = (t: BTensor) => (t.type === I8 ? 'i8' : t.type === U8 ? 'u8' : 'f32') as 'i8' | 'u8' | 'f32';
 
-/** Serializes a one-op case for tflite-ref.cc (float32 data as their bit patterns). */
-function refInput(c: Case, inputs: Map<number, number[]>): string {
-  const lines = [`${c.code} ${c.opts.length} ${c.opts.join(' ')}`, String(c.tensors.length)];
-  c.tensors.forEach((t, i) => {
+/** tflite-ref.cc's output for a one-op case (float32 runtime data as their bit patterns). */
+function refRun(bin: string, c: Case, inputs: Map<number, number[]>): number[] {
+  return runRef(bin, c.code, c.opts, c.tensors.map((t, i) => {
     let data = t.data ? Array.from(t.data as ArrayLike<number>) : inputs.get(i) ?? [];
     if (!t.data && DTYPE(t) === 'f32') data = Array.from(new Int32Array(Float32Array.from(data).buffer));
-    const qq = t.quant ?? { scale: [], zeroPoint: [0] };
-    lines.push(`${t.shape.length} ${t.shape.join(' ')} ${qq.scale.length} ${qq.scale.map((v) => Math.fround(v).toPrecision(9)).join(' ')} ${qq.zeroPoint[0] ?? 0} ${data.length} ${data.join(' ')}`);
-  });
-  return lines.join('\n') + '\n';
+    return refTensor(t.shape, t.quant, data);
+  }));
 }
 
 const RUN = HAVE_TFLITE || !!process.env['CI'];
@@ -130,29 +134,19 @@ async function runOnC(g: import('../../compiler/ir/graph.js').Graph, xs: Tensor[
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-const HAVE_GXX = (() => {
-  try {
-    execFileSync('g++', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tfq2-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-const here = path.dirname(fileURLToPath(import.meta.url));
 
 describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-style models: edgec vs TFLite', () => {
   let refBin = '';
   beforeAll(() => {
     if (process.env['CI']) expect(HAVE_GXX, 'g++ (for tflite-ref.cc) is required in CI').toBe(true);
-    if (!HAVE_GXX) return;
-    refBin = path.join(tmp, 'tflite-ref');
-    execFileSync('g++', ['-O1', '-std=c++17', '-o', refBin, path.join(here, 'tflite-ref.cc')]);
+    if (HAVE_GXX) refBin = buildRef(tmp);
   });
   it('the TFLite oracle is installed', () => expect(HAVE_TFLITE).toBe(true));
   cases().forEach((c, ci) => {
-    it(`${c.name}: ref, wasm, webgpu and hls bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
+    // int8 MUL (code 18) runs on ref and wasm only: webgpu, c and hls refuse TFLite's MUL arithmetic (tested below)
+    it(`${c.name}: ref, wasm${c.code === 18 ? '' : ', webgpu and hls'} bit-exact with tflite-ref.cc${c.tensors[0]!.type === undefined || c.code === 40 ? ', within 1 of TFLite+XNNPACK' : c.code === 41 || c.code === 18 || c.code === 0 ? ', within 1 of TFLite' : ' and TFLite'}`, async () => {
       const last = c.tensors.length - 1;
       const rt = c.tensors.slice(0, last).flatMap((t, i) => (t.data ? [] : [i]));
       const bytes = buildTflite(c.tensors, [{ code: c.code, inputs: c.tensors.slice(0, last).map((_, i) => i), outputs: [last], options: c.options }], rt, [last]);
@@ -162,10 +156,9 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
       verify(g);
       const xt = c.tensors[0]!, yt = c.tensors[c.tensors.length - 1]!;
       const r = lcg(11 + ci);
-      const n = xt.shape.reduce((p, d) => p * d, 1);
       let diffs = 0, total = 0;
       for (let trial = 0; trial < (c.code === 40 ? 6 : 3); trial++) {
-        const vals = rt.map(() => c.input(r, n));
+        const vals = rt.map((i) => c.input(r, c.tensors[i]!.shape.reduce((p, d) => p * d, 1)));
         const xv = vals[0]!;
         const xsAll = rt.map((i, k) => Tensor.from(DTYPE(c.tensors[i]!), c.tensors[i]!.shape, vals[k]!));
         const got = runGraph(g, xsAll)[0]!;
@@ -173,17 +166,17 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
         const mine = Array.from(got.data as ArrayLike<number>);
         const w = (await runOnWasm(g, xsAll)).outputs[0]!;
         expect(Array.from(w.data as ArrayLike<number>), `trial ${trial} wasm vs ref`).toEqual(mine);
-        if (trial === 0 && GPU) {
+        if (c.code !== 18 && trial === 0 && GPU) {
           const wg = (await runOnWebgpu(g, xsAll)).outputs[0]!;
           expect(Array.from(wg.data as ArrayLike<number>), 'webgpu vs ref').toEqual(mine);
         }
-        if (trial === 0 && HAVE_GXX) {
+        if (c.code !== 18 && trial === 0 && HAVE_GXX) {
           // the hls kernels, which the c target runs too
           const hs = await csimVsRef(g, xsAll);
           expect(Array.from(hs.outputs[0]!.data as ArrayLike<number>), 'hls C simulation vs ref').toEqual(mine);
         }
         if (refBin) {
-          const ref = execFileSync(refBin, { input: refInput(c, new Map(rt.map((i, k) => [i, vals[k]!]))) }).toString().trim().split('\n').map(Number);
+          const ref = refRun(refBin, c, new Map(rt.map((i, k) => [i, vals[k]!])));
           expect(mine, `trial ${trial} vs tflite-ref.cc`).toEqual(ref);
         }
         const want = (await runTflite(file, xsAll))[0]!;
@@ -207,8 +200,8 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
           mine.forEach((v, i) => expect(Math.abs(v - theirs[i]!), `trial ${trial} element ${i} vs TFLite+XNNPACK`).toBeLessThanOrEqual(1));
           diffs += mine.filter((v, i) => v !== theirs[i]).length;
           total += mine.length;
-        } else if (c.code === 41) {
-          // TFLite's wasm interpreter's int8 SUB rounds some near-tie outputs (|real| within 1e-6 of k + 0.5)
+        } else if (c.code === 41 || c.code === 18 || c.code === 0) {
+          // TFLite's wasm interpreter's int8 SUB (and MUL and broadcasting ADD, which it runs on other kernels) rounds some near-tie outputs (|real| within 1e-6 of k + 0.5)
           // the other way than sub.cc's reference arithmetic (its formula is not modelled here): within 1
           mine.forEach((v, i) => expect(Math.abs(v - theirs[i]!), `trial ${trial} element ${i} vs TFLite`).toBeLessThanOrEqual(1));
           diffs += mine.filter((v, i) => v !== theirs[i]).length;
@@ -295,6 +288,23 @@ describe.runIf(RUN)('quantized TFLite operators of float-input / MobileNetV2-sty
     const got = runGraph(g, [Tensor.from('f32', [6], [0.25, -0.25, 0.75, -0.75, 1.25, 100])])[0]!;
     // x / 0.5 = 0.5, -0.5, 1.5, -1.5, 2.5, 200: away from zero 1, -1, 2, -2, 3, then clamp 127
     expect(Array.from(got.data as Int8Array)).toEqual([1, -1, 2, -2, 3, 127]);
+  });
+  it('webgpu, c and hls refuse an int8 MUL (TFLite arithmetic) with a one-line unsupported error naming the op', () => {
+    const gx = importTflite(buildTflite([q('a', [1, 4, 4, 8], I8, 0.05, 1), q('b', [8], I8, 0.02, 0), q('y', [1, 4, 4, 8], I8, 0.04, -2)],
+      [{ code: 18, inputs: [0, 1], outputs: [2], options: { type: 21, fields: [[0, 'i8', 0]] } }], [0, 1], [2]));
+    const [g, op] = [gx, 'QMul'] as const;
+    for (const [target, emit] of [['webgpu', () => emitWebgpu(g)], ['c', () => emitC(g)], ['hls', () => emitHls(g)]] as const) {
+      let err: unknown;
+      try {
+        emit();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, target).toBeInstanceOf(EdgecError);
+      expect((err as EdgecError).kind, target).toBe('unsupported');
+      expect((err as EdgecError).message, target).toContain(op);
+      expect((err as EdgecError).message.split('\n'), target).toHaveLength(1);
+    }
   });
 });
 

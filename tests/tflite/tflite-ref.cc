@@ -89,6 +89,255 @@ static int Pad(int padding, int stride, int dilation, int in, int filter, int ou
   return total / 2;
 }
 
+// ---- TFLite Micro's integer LSTM (kernels/lstm_eval.h, lstm_eval.cc, lstm_eval_common.cc) and the
+// int16 kernels it calls (reference_integer_ops fully_connected.h, logistic.h, tanh.h, mul.h).
+
+static const uint16_t sigmoid_table_uint16[256] = {
+    32768, 33451, 34133, 34813, 35493, 36169, 36843, 37513, 38180, 38841, 39498,
+    40149, 40794, 41432, 42064, 42688, 43304, 43912, 44511, 45102, 45683, 46255,
+    46817, 47369, 47911, 48443, 48964, 49475, 49975, 50464, 50942, 51409, 51865,
+    52311, 52745, 53169, 53581, 53983, 54374, 54755, 55125, 55485, 55834, 56174,
+    56503, 56823, 57133, 57433, 57724, 58007, 58280, 58544, 58800, 59048, 59288,
+    59519, 59743, 59959, 60168, 60370, 60565, 60753, 60935, 61110, 61279, 61441,
+    61599, 61750, 61896, 62036, 62172, 62302, 62428, 62549, 62666, 62778, 62886,
+    62990, 63090, 63186, 63279, 63368, 63454, 63536, 63615, 63691, 63765, 63835,
+    63903, 63968, 64030, 64090, 64148, 64204, 64257, 64308, 64357, 64405, 64450,
+    64494, 64536, 64576, 64614, 64652, 64687, 64721, 64754, 64786, 64816, 64845,
+    64873, 64900, 64926, 64950, 64974, 64997, 65019, 65039, 65060, 65079, 65097,
+    65115, 65132, 65149, 65164, 65179, 65194, 65208, 65221, 65234, 65246, 65258,
+    65269, 65280, 65291, 65301, 65310, 65319, 65328, 65337, 65345, 65352, 65360,
+    65367, 65374, 65381, 65387, 65393, 65399, 65404, 65410, 65415, 65420, 65425,
+    65429, 65433, 65438, 65442, 65445, 65449, 65453, 65456, 65459, 65462, 65465,
+    65468, 65471, 65474, 65476, 65479, 65481, 65483, 65485, 65488, 65489, 65491,
+    65493, 65495, 65497, 65498, 65500, 65501, 65503, 65504, 65505, 65507, 65508,
+    65509, 65510, 65511, 65512, 65513, 65514, 65515, 65516, 65517, 65517, 65518,
+    65519, 65520, 65520, 65521, 65522, 65522, 65523, 65523, 65524, 65524, 65525,
+    65525, 65526, 65526, 65526, 65527, 65527, 65528, 65528, 65528, 65529, 65529,
+    65529, 65529, 65530, 65530, 65530, 65530, 65531, 65531, 65531, 65531, 65531,
+    65532, 65532, 65532, 65532, 65532, 65532, 65533, 65533, 65533, 65533, 65533,
+    65533, 65533, 65533, 65534, 65534, 65534, 65534, 65534, 65534, 65534, 65534,
+    65534, 65534, 65535};
+
+static void LogisticInt16(int32_t input_multiplier, int32_t input_left_shift, int32_t input_size, const int16_t* ptr_input_data, int16_t* ptr_output_data) {
+  if (input_multiplier == 0) {  // power of two case
+    input_multiplier = 3 << input_left_shift;
+    input_left_shift = 0;
+  }
+  int32_t round = (input_left_shift > 0) ? 1 << (input_left_shift - 1) : 0;
+  for (int i = 0; i < input_size; ++i, ptr_input_data++, ptr_output_data++) {
+    int32_t input_data = ((*ptr_input_data) * input_multiplier + round) >> input_left_shift;
+    uint32_t abs_input_data = abs(input_data);
+    uint32_t uh = abs_input_data >> 9;
+    uint32_t result;
+    if (uh >= 255) {
+      result = 0x7FFF << 10;
+    } else {
+      uint32_t ua = sigmoid_table_uint16[uh];
+      uint32_t ub = sigmoid_table_uint16[uh + 1];
+      uint32_t ut = abs_input_data & 0x1ff;
+      result = (ua << 9) + ut * (ub - ua);
+    }
+    result = (input_data >= 0) ? (result + (1 << 9)) : ((1 << (16 + 9)) - result + (1 << 9) - 1);
+    result >>= 10;
+    *ptr_output_data = result;
+  }
+}
+
+static void TanhInt16(int32_t input_multiplier, int32_t input_left_shift, int flat_size, const int16_t* ptr_input_data, int16_t* ptr_output_data) {
+  if (input_multiplier == 0) {  // power of two case
+    input_multiplier = 3 << input_left_shift;
+    input_left_shift = 0;
+  }
+  int32_t round = (input_left_shift > 0) ? 1 << (input_left_shift - 1) : 0;
+  for (int i = 0; i < flat_size; ++i, ptr_input_data++, ptr_output_data++) {
+    int32_t input_data = ((*ptr_input_data) * input_multiplier + round) >> input_left_shift;
+    uint32_t abs_input_data = abs(input_data);
+    uint32_t uh = abs_input_data >> 8;
+    int32_t result;
+    if (uh >= 255) {
+      result = 0xFFFF << 8;
+    } else {
+      uint32_t ua = sigmoid_table_uint16[uh];
+      uint32_t ub = sigmoid_table_uint16[uh + 1];
+      uint8_t ut = abs_input_data & 0xFF;
+      result = (ua << 8) + ut * (ub - ua);
+    }
+    result = (input_data >= 0) ? (result - (1 << (14 + 9)) + (1 << (9 - 2))) : (-result + (1 << (14 + 9)) + (1 << (9 - 2)) - 1);
+    result >>= (9 - 1);
+    *ptr_output_data = result;
+  }
+}
+
+struct FcParams { int32_t input_offset, weights_offset, output_offset, output_multiplier; int output_shift; int32_t act_min, act_max; };
+struct MulParams { int32_t input1_offset, input2_offset, output_offset, output_multiplier; int output_shift; int32_t act_min, act_max; };
+
+// reference_integer_ops::FullyConnected, int8 input, int16 output, int32 bias
+static void FullyConnected16(const FcParams& params, int batches, int accum_depth, const int8_t* input_data, int output_depth, const int8_t* filter_data, const int32_t* bias_data, int16_t* output_data) {
+  for (int b = 0; b < batches; ++b) {
+    for (int out_c = 0; out_c < output_depth; ++out_c) {
+      int32_t acc = 0;
+      for (int d = 0; d < accum_depth; ++d) {
+        int32_t input_val = input_data[b * accum_depth + d];
+        int32_t filter_val = filter_data[out_c * accum_depth + d];
+        acc += (filter_val + params.weights_offset) * (input_val + params.input_offset);
+      }
+      if (bias_data) acc += bias_data[out_c];
+      int32_t acc_scaled = MultiplyByQuantizedMultiplier(acc, params.output_multiplier, params.output_shift);
+      acc_scaled += params.output_offset;
+      acc_scaled = std::max(acc_scaled, params.act_min);
+      acc_scaled = std::min(acc_scaled, params.act_max);
+      output_data[out_c + output_depth * b] = static_cast<int16_t>(acc_scaled);
+    }
+  }
+}
+
+template <typename OutputType>
+static void MulElementwise(int size, const MulParams& params, const int16_t* input1_data, const int16_t* input2_data, OutputType* output_data) {
+  for (int i = 0; i < size; ++i) {
+    const int32_t input1_val = params.input1_offset + input1_data[i];
+    const int32_t input2_val = params.input2_offset + input2_data[i];
+    const int32_t unclamped_result = params.output_offset + MultiplyByQuantizedMultiplier(input1_val * input2_val, params.output_multiplier, params.output_shift);
+    const int32_t clamped_output = std::min(params.act_max, std::max(params.act_min, unclamped_result));
+    output_data[i] = static_cast<OutputType>(clamped_output);
+  }
+}
+
+static void AddElementWise(const int16_t* input_1, const int16_t* input_2, int n_batch, int n_input, int16_t* output) {
+  for (int batch = 0; batch < n_batch; ++batch)
+    for (int i = 0; i < n_input; ++i) {
+      const int index = batch * n_input + i;
+      int32_t sum = input_1[index] + input_2[index];
+      const int32_t sum_clamped = std::min(32767, std::max(-32768, sum));
+      output[index] = static_cast<int16_t>(sum_clamped);
+    }
+}
+
+// lstm_eval_common.cc CreateGateParams (CalculateOpDataFullyConnected with a temporary int16
+// output of scale nonlinear_activation_input_scale, zero point 0, no activation)
+static FcParams CreateFcParams(const T& input, const T& weight, float output_scale) {
+  FcParams p;
+  const double real_multiplier = static_cast<double>(input.scales[0]) * static_cast<double>(weight.scales[0]) / static_cast<double>(output_scale);
+  QuantizeMultiplier(real_multiplier, &p.output_multiplier, &p.output_shift);
+  p.input_offset = -input.zp;
+  p.weights_offset = -weight.zp;
+  p.output_offset = 0;
+  p.act_min = -32768;
+  p.act_max = 32767;
+  return p;
+}
+
+static MulParams CreateInterGateMulParams(float input1_scale, float input2_scale, float output_scale, bool int8_output, int output_zp) {
+  MulParams op = {};
+  op.act_min = int8_output ? -128 : -32768;
+  op.act_max = int8_output ? 127 : 32767;
+  op.input1_offset = 0;
+  op.input2_offset = 0;
+  op.output_offset = output_zp;
+  const double input_product_scale = static_cast<double>(input1_scale) * static_cast<double>(input2_scale);
+  double effective_scale = input_product_scale / static_cast<double>(output_scale);
+  QuantizeMultiplier(effective_scale, &op.output_multiplier, &op.output_shift);
+  return op;
+}
+
+// lstm_eval.cc lstm_internal::Tanh (cell_state_scale_power -> the int16 Tanh's multiplier / shift)
+static void LstmTanh(int32_t cell_state_scale_power, int n, const int16_t* input_data, int16_t* output_data) {
+  int32_t tanh_input_left_shift = (15 + cell_state_scale_power) - 3;
+  int32_t input_multiplier = 0;
+  if (tanh_input_left_shift < 0) {
+    tanh_input_left_shift = -tanh_input_left_shift;
+    input_multiplier = 3;
+  }
+  TanhInt16(input_multiplier, tanh_input_left_shift, n, input_data, output_data);
+}
+
+// UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations / int16 cell (opts: time_major, activation, cell_clip float bits).
+// ts: x, W_i W_f W_c W_o, R_i R_f R_c R_o, b_i b_f b_c b_o, hidden state, cell state, y.
+static void Lstm(const std::vector<int>& o, std::vector<T>& ts, std::vector<int32_t>& out) {
+  const bool time_major = o[0] != 0;
+  const int activation = o[1];
+  float cell_clip;
+  std::memcpy(&cell_clip, &o[2], 4);
+  const T& x = ts[0];
+  const T& hs = ts[13];
+  const T& cs = ts[14];
+  const int B = time_major ? x.dim(1) : x.dim(0), TS = time_major ? x.dim(0) : x.dim(1), I = x.dim(2);
+  const int S = ts[1].dim(0);
+  // Prepare: gate parameters in the order forget, input, cell, output as TFLM names them
+  const float nonlinear_input_scale = 0.000244140625;
+  FcParams in_fc[4], rec_fc[4];
+  for (int g = 0; g < 4; ++g) {
+    in_fc[g] = CreateFcParams(x, ts[1 + g], nonlinear_input_scale);
+    rec_fc[g] = CreateFcParams(hs, ts[5 + g], nonlinear_input_scale);
+  }
+  const float nonlinear_output_scale = 0.000030517578125;
+  const float cell_state_scale = cs.scales[0];
+  MulParams forget_cell = CreateInterGateMulParams(nonlinear_output_scale, cell_state_scale, cell_state_scale, false, 0);
+  MulParams input_mul = CreateInterGateMulParams(nonlinear_output_scale, nonlinear_output_scale, cell_state_scale, false, 0);
+  MulParams output_mul = CreateInterGateMulParams(nonlinear_output_scale, nonlinear_output_scale, hs.scales[0], true, hs.zp);
+  // CreateLstmCellStateInfo: CheckedLog2 and the quantized clip
+  const float x_log2 = std::log(cell_state_scale) * (1.0f / std::log(2.0f));
+  const int cell_state_scale_power = static_cast<int>(std::round(x_log2));
+  const int16_t quantized_cell_clip = static_cast<int16_t>(std::min(std::max(static_cast<double>(cell_clip) / static_cast<double>(cell_state_scale), -32768.0), 32767.0));
+  // weights as int8 and biases as int32
+  std::vector<std::vector<int8_t>> W(8);
+  std::vector<std::vector<int32_t>> bias(4);
+  for (int k = 0; k < 8; ++k) for (long long v : ts[1 + k].data) W[k].push_back((int8_t)v);
+  for (int k = 0; k < 4; ++k) for (long long v : ts[9 + k].data) bias[k].push_back((int32_t)v);
+  std::vector<int8_t> xin;
+  for (long long v : x.data) xin.push_back((int8_t)v);
+  // variable state tensors after ResetVariableTensors: an int8 tensor holds its zero point, others 0
+  std::vector<int8_t> hidden(B * S, static_cast<int8_t>(hs.zp));
+  std::vector<int16_t> cell(B * S, 0);
+  std::vector<int8_t> output(B * TS * S);
+  const int nb = time_major ? B : 1;  // batch rows per step
+  std::vector<int16_t> buf0(nb * S), buf1(nb * S), buf2(nb * S), buf3(nb * S);
+  auto gate = [&](int g, const int8_t* in, const int8_t* h, int16_t* gate_output, int act) {
+    FullyConnected16(in_fc[g], nb, I, in, S, W[g].data(), bias[g].data(), gate_output);
+    FullyConnected16(rec_fc[g], nb, S, h, S, W[4 + g].data(), nullptr, buf3.data());
+    AddElementWise(gate_output, buf3.data(), nb, S, gate_output);
+    if (act == 6) LogisticInt16(0, 0, nb * S, gate_output, gate_output);
+    else LstmTanh(-12, nb * S, gate_output, gate_output);
+  };
+  auto step = [&](const int8_t* in, int8_t* h, int16_t* c, int8_t* y) {
+    gate(1, in, h, buf0.data(), 6);           // forget
+    gate(0, in, h, buf1.data(), 6);           // input
+    gate(2, in, h, buf2.data(), activation);  // cell
+    // UpdateLstmCell
+    MulElementwise(nb * S, forget_cell, buf0.data(), c, c);
+    MulElementwise(nb * S, input_mul, buf1.data(), buf2.data(), buf1.data());
+    AddElementWise(c, buf1.data(), nb, S, c);
+    if (cell_clip > 0)
+      for (int i = 0; i < nb * S; i++) c[i] = std::max(std::min(quantized_cell_clip, c[i]), static_cast<int16_t>(-quantized_cell_clip));
+    gate(3, in, h, buf1.data(), 6);           // output
+    // UpdateLstmHidden
+    LstmTanh(cell_state_scale_power, nb * S, c, buf0.data());
+    MulElementwise(nb * S, output_mul, buf0.data(), buf1.data(), h);
+    std::memcpy(y, h, nb * S);
+  };
+  if (time_major) {
+    for (int t = 0; t < TS; t++) step(&xin[t * B * I], hidden.data(), cell.data(), &output[t * B * S]);
+  } else {
+    for (int b = 0; b < B; b++)
+      for (int t = 0; t < TS; t++) step(&xin[(b * TS + t) * I], &hidden[b * S], &cell[b * S], &output[(b * TS + t) * S]);
+  }
+  for (size_t i = 0; i < output.size(); ++i) out[i] = output[i];
+}
+
+// NdArrayDesc broadcasting (BroadcastAdd6DSlow, BroadcastMul6DSlow): the index in `t` of output
+// element `flat` of dims `yd`, dims right-aligned, a size-1 dim repeating.
+static long long BroadcastIndex(const T& t, const std::vector<int>& yd, long long flat) {
+  const int R = (int)yd.size();
+  std::vector<long long> coord(R);
+  for (int d = R - 1; d >= 0; --d) { coord[d] = flat % yd[d]; flat /= yd[d]; }
+  const int off = R - (int)t.dims.size();
+  long long idx = 0, stride = 1;
+  for (int d = (int)t.dims.size() - 1; d >= 0; --d) {
+    idx += (t.dims[d] == 1 ? 0 : coord[d + off]) * stride;
+    stride *= t.dims[d];
+  }
+  return idx;
+}
+
 int main() {
   int opcode, nopts;
   if (scanf("%d %d", &opcode, &nopts) != 2) return 2;
@@ -170,7 +419,7 @@ int main() {
         acc = MultiplyByQuantizedMultiplier(acc, m, s) + y.zp;
         out[r * N + n] = std::min(std::max(acc, lo), hi);
       }
-  } else if (opcode == 0 || opcode == 41) {  // ADD / SUB, same shapes (opts: act); sub.cc negates input2's multiplier
+  } else if (opcode == 0 || opcode == 41) {  // ADD (broadcasting: BroadcastAdd6DSlow) / SUB, same shapes (opts: act); sub.cc negates input2's multiplier
     const T &a = ts[0], &b = ts[1];
     const int left_shift = 20;
     const double twice_max_input_scale = 2 * static_cast<double>(std::max(a.scales[0], b.scales[0]));
@@ -182,7 +431,7 @@ int main() {
     QuantizeMultiplier(twice_max_input_scale / ((1 << left_shift) * static_cast<double>(y.scales[0])), &mo, &so);
     ActivationRange(o[0], y.scales[0], y.zp, &lo, &hi);
     for (long long i = 0; i < ysize; ++i) {
-      const int32_t v1 = -a.zp + static_cast<int32_t>(a.data[i]), v2 = -b.zp + static_cast<int32_t>(b.data[i]);
+      const int32_t v1 = -a.zp + static_cast<int32_t>(a.data[BroadcastIndex(a, y.dims, i)]), v2 = -b.zp + static_cast<int32_t>(b.data[BroadcastIndex(b, y.dims, i)]);
       const int32_t sv1 = MultiplyByQuantizedMultiplier(v1 * (1 << left_shift), m1, s1);
       const int32_t sv2 = MultiplyByQuantizedMultiplier(v2 * (1 << left_shift), m2, s2);
       const int32_t raw = MultiplyByQuantizedMultiplier(sv1 + sv2, mo, so) + y.zp;
@@ -296,6 +545,21 @@ int main() {
         const long long n = ts[k].dims[axis] * inner;
         for (long long j = 0; j < n; ++j) out[i++] = (int32_t)ts[k].data[r * n + j];
       }
+  } else if (opcode == 18) {  // MUL (opts: act): mul.cc Prepare + reference_integer_ops::Mul / BroadcastMul6DSlow
+    const T &a = ts[0], &b = ts[1];
+    int32_t lo, hi;
+    ActivationRange(o[0], y.scales[0], y.zp, &lo, &hi);
+    int32_t mult;
+    int shift;
+    QuantizeMultiplier(static_cast<double>(a.scales[0]) * static_cast<double>(b.scales[0]) / static_cast<double>(y.scales[0]), &mult, &shift);
+    for (long long i = 0; i < ysize; ++i) {
+      const int32_t input1_val = -a.zp + (int32_t)a.data[BroadcastIndex(a, y.dims, i)];
+      const int32_t input2_val = -b.zp + (int32_t)b.data[BroadcastIndex(b, y.dims, i)];
+      const int32_t unclamped_result = y.zp + MultiplyByQuantizedMultiplier(input1_val * input2_val, mult, shift);
+      out[i] = std::min(hi, std::max(lo, unclamped_result));
+    }
+  } else if (opcode == 44) {  // UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite Micro's integer kernel)
+    Lstm(o, ts, out);
   } else {
     fprintf(stderr, "opcode %d not covered\n", opcode);
     return 3;

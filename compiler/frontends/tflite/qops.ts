@@ -254,6 +254,29 @@ function qadd(sub = false): OpConverter {
 }
 
 /**
+ * MUL on int8/uint8 (mul.cc: real multiplier input1_scale * input2_scale / output_scale in double,
+ * QuantizeMultiplier; reference_integer_ops::Mul, or BroadcastMul6DSlow with the same arithmetic
+ * when the shapes differ): edgec.QMul with rq_mode 'tflite',
+ * y = clamp(zy + MultiplyByQuantizedMultiplier((a - za) * (b - zb))).
+ */
+function qmul(c: OpCtx): LVal[] {
+  const a = act(c.inTensor(0), 'MUL input A');
+  const b = act(c.inTensor(1), 'MUL input B');
+  const y = act(c.outTensor(0), 'MUL output');
+  if (a.dt !== y.dt || b.dt !== y.dt) throw unsupported('quantized MUL with mixed integer types is not supported');
+  const m = tfliteMultiplier((a.s * b.s) / y.s);
+  const [lo, hi] = actRange(c.op.options?.i8(0, 0) ?? 0, y.s, y.z, y.dt);
+  const e = c.e;
+  const va = c.input(0), vb = c.input(1);
+  const cf = e.lrank(va) === 4 && e.lrank(vb) === 4 && (va.cf !== undefined || vb.cf !== undefined);
+  const yv = e.op('QMul', [cf ? e.cf(va) : e.tf(va), cf ? e.cf(vb) : e.tf(vb)], {
+    rq_mode: 'tflite', a_zero_point: a.z, b_zero_point: b.z, multiplier: m.multiplier, shift: m.shift,
+    y_zero_point: y.z, y_dtype: y.dt, clamp_lo: lo, clamp_hi: hi,
+  }, c.name, 'edgec');
+  return [cf ? { cf: yv } : { tf: yv }];
+}
+
+/**
  * MEAN over H and W of an int8 NHWC value (global average pooling): edgec.QReduceMean with
  * rq_mode 'tflite', TFLite's reference_integer_ops::Mean (multiplier input_scale / output_scale,
  * then the sum's division by H * W rounded half away from zero), the kernel reduce.cc runs for
@@ -375,6 +398,98 @@ function qconcat(c: OpCtx): LVal[] {
   return TFLITE_OPS['CONCATENATION']!(c);
 }
 
+/** Per-tensor int16 quantization of a TFLite LSTM state tensor, checked. */
+function state16(t: TflTensor, what: string): { s: number; z: number } {
+  if (t.type !== 7) throw unsupported(`quantized UNIDIRECTIONAL_SEQUENCE_LSTM ${what} "${t.name}" is ${TENSOR_TYPES[t.type]}; the integer LSTM keeps its cell state in int16`);
+  const q = quantOf(t, `UNIDIRECTIONAL_SEQUENCE_LSTM ${what}`);
+  if (q.scale.length !== 1 || (q.zeroPoint[0] ?? 0) !== 0) throw unsupported(`UNIDIRECTIONAL_SEQUENCE_LSTM ${what} "${t.name}" must be per-tensor and symmetric (zero point 0)`);
+  return { s: q.scale[0]!, z: 0 };
+}
+
+/**
+ * UNIDIRECTIONAL_SEQUENCE_LSTM on int8 activations (TFLite Micro's integer LSTM, lstm_eval.h with
+ * int8 input / hidden state, int16 cell state and gates, int8 weights, int32 biases): edgec.TflLstm
+ * with the parameters TFLM's Prepare derives (lstm_eval_common.cc): each gate's input FC and
+ * recurrent FC requantize to the gate-input scale 2^-12 (QuantizeMultiplier of input_scale *
+ * weight_scale / 2^-12, double); the gate outputs have scale 2^-15; forget * cell and input * cell
+ * gate requantize to the cell scale, tanh(cell) * output gate to the hidden state's scale and zero
+ * point; cell_clip becomes cell-state units. The states start at zero (variable tensors of a
+ * fresh interpreter). Peepholes, projection, layer normalization and CIFG are refused (TFLM
+ * refuses them too).
+ */
+function qsequenceLstm(c: OpCtx): LVal[] {
+  const o = c.op.options;
+  const name = 'UNIDIRECTIONAL_SEQUENCE_LSTM';
+  const fa = o?.i8(0, 0) ?? 0;
+  if (fa !== 4 && fa !== 6) throw unsupported(`quantized ${name} with fused activation ${fa} is not supported (tanh and sigmoid are)`);
+  const clip = o?.f32(1, 0) ?? 0;
+  if (!(clip >= 0) || !Number.isFinite(clip)) throw invalid(`${name} cell_clip ${clip} must be finite and >= 0`);
+  if (o?.bool(5, false)) throw unsupported(`quantized ${name} with diagonal recurrent tensors is not supported`);
+  const timeMajor = o?.bool(3, false) ?? false;
+  for (const j of [1, 2, 3, 4, 5, 6, 7, 8, 12, 13, 14, 15, 18, 19]) if (!c.hasInput(j)) throw unsupported(`quantized ${name} without input ${j} (CIFG) is not supported`);
+  for (const j of [9, 10, 11, 16, 17, 20, 21, 22, 23]) if (c.hasInput(j)) throw unsupported(`quantized ${name} with peepholes, projection or layer normalization (input ${j}) is not supported`);
+  const x = act(c.inTensor(0), `${name} input`);
+  if (x.dt !== 'i8') throw unsupported(`quantized ${name} on uint8 is not supported (int8 is)`);
+  const ht = c.inTensor(18), ct = c.inTensor(19);
+  const h = act(ht, `${name} hidden state`);
+  if (h.dt !== 'i8') throw unsupported(`quantized ${name} hidden state must be int8`);
+  const cs = state16(ct, 'cell state');
+  for (const t of [ht, ct]) if (!t.isVariable) throw unsupported(`quantized ${name} state "${t.name}" is not a variable tensor (a constant initial state is not supported)`);
+  const y = act(c.outTensor(0), `${name} output`);
+  if (y.dt !== 'i8') throw unsupported(`quantized ${name} output must be int8`);
+  // the gates in order i, f, c, o
+  const wOf = (js: number[], what: string): { data: number[]; scales: number[] } => {
+    const data: number[] = [], scales: number[] = [];
+    for (const j of js) {
+      const w = constOf(c, j, what);
+      if (w.dtype !== 'i8') throw unsupported(`quantized ${name} ${what} of type ${w.dtype} are not supported (int8 is)`);
+      const q = quantOf(c.inTensor(j), `${name} ${what}`);
+      if (q.scale.length !== 1) throw unsupported(`quantized ${name} ${what} with per-channel scales are not supported (per-tensor are)`);
+      if ((q.zeroPoint[0] ?? 0) !== 0) throw unsupported(`quantized ${name} ${what} with a non-zero zero point are not supported`);
+      data.push(...w.toNumbers());
+      scales.push(q.scale[0]!);
+    }
+    return { data, scales };
+  };
+  const wi = wOf([1, 2, 3, 4], 'input weights'), wr = wOf([5, 6, 7, 8], 'recurrent weights');
+  const w0 = constOf(c, 1, 'input weights');
+  if (w0.shape.length !== 2) throw invalid(`${name} input weights must have rank 2, got [${w0.shape.join(',')}]`);
+  const [H, I] = w0.shape as [number, number];
+  if (wi.data.length !== 4 * H * I) throw invalid(`${name} input weights differ in shape (expected 4 of [${H},${I}])`);
+  if (wr.data.length !== 4 * H * H) throw invalid(`${name} recurrent weights must be [${H},${H}]`);
+  const bias: number[] = [];
+  for (const j of [12, 13, 14, 15]) {
+    const b = constOf(c, j, 'bias');
+    if (b.dtype !== 'i32') throw unsupported(`quantized ${name} bias of type ${b.dtype} is not supported (int32 is)`);
+    if (b.size !== H) throw invalid(`${name} bias has ${b.size} values, expected ${H}`);
+    bias.push(...b.toNumbers());
+  }
+  const gateIn = 2 ** -12, gateOut = 2 ** -15;
+  const fm = (m: number) => tfliteMultiplier(m);
+  const inM = wi.scales.map((s) => fm((x.s * s) / gateIn));
+  const recM = wr.scales.map((s) => fm((h.s * s) / gateIn));
+  const muls = [fm((gateOut * cs.s) / cs.s), fm((gateOut * gateOut) / cs.s), fm((gateOut * gateOut) / h.s)];
+  const e = c.e;
+  const xv = e.tf(c.input(0));
+  const xs = e.type(xv).shape;
+  if (xs.length !== 3 || xs[2] !== I) throw invalid(`${name} input [${xs.join(',')}] must be [batch, time, ${I}] (or time major)`);
+  const yv = e.op('TflLstm', [
+    xv,
+    e.const(`${c.name}/W`, Tensor.from('i8', [4, H, I], wi.data)),
+    e.const(`${c.name}/R`, Tensor.from('i8', [4, H, H], wr.data)),
+    e.const(`${c.name}/B`, Tensor.from('i32', [4, H], bias)),
+  ], {
+    time_major: timeMajor ? 1 : 0, x_zero_point: x.z, h_zero_point: h.z,
+    input_multiplier: inM.map((m) => m.multiplier), input_shift: inM.map((m) => m.shift),
+    recurrent_multiplier: recM.map((m) => m.multiplier), recurrent_shift: recM.map((m) => m.shift),
+    mul_multiplier: muls.map((m) => m.multiplier), mul_shift: muls.map((m) => m.shift),
+    cell_scale_power: Math.round(Math.log2(cs.s)),
+    cell_clip: Math.trunc(Math.min(Math.max(clip / cs.s, -32768), 32767)),
+    cell_activation: fa === 4 ? 'tanh' : 'sigmoid',
+  }, c.name, 'edgec');
+  return [{ tf: yv }];
+}
+
 /**
  * Converters of quantized operators by builtin name. An operator whose activations are quantized
  * and has no entry here is rejected by name (import.ts), never run with float semantics.
@@ -388,6 +503,7 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   SOFTMAX: qsoftmax,
   ADD: qadd(),
   SUB: qadd(true),
+  MUL: qmul,
   PAD: qpad,
   PADV2: qpad,
   CONCATENATION: qconcat,
@@ -398,4 +514,5 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   SQUEEZE: sameQuant('SQUEEZE'),
   EXPAND_DIMS: sameQuant('EXPAND_DIMS'),
   TRANSPOSE: sameQuant('TRANSPOSE'),
+  UNIDIRECTIONAL_SEQUENCE_LSTM: qsequenceLstm,
 };

@@ -514,6 +514,14 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
     lowerQAddTflite(c, n, at, ad, bd, co);
     return;
   }
+  if (mt?.mode === 'tflite') {
+    emitQ(c, 'qmul_tfl_i8', [
+      qaddr(c, aId!), qaddr(c, bId!), { k: 'buf', id: y, off: 0 }, i32((ad === 'i8' ? QFLAG.xSigned : 0) | (bd === 'i8' ? QFLAG.bSigned : 0)),
+      i32(mt.aZeroPoint), i32(mt.bZeroPoint), i32(mt.multiplier), i32(mt.shift), i32(mt.yZeroPoint), i32(mt.lo), i32(mt.hi),
+      ...co.dims.map(i32), ...co.strides[0]!.map(i32), ...co.strides[1]!.map(i32),
+    ], { reads: [aId!, bId!], writes: [y] });
+    return;
+  }
   const flags = (ad === 'i8' ? QFLAG.xSigned : 0) | (bd === 'i8' ? QFLAG.bSigned : 0) | (base.yDtype === 'i8' ? QFLAG.ySigned : 0);
   emitQ(c, 'qbinary_i8', [
     qaddr(c, aId!), qaddr(c, bId!), { k: 'buf', id: y, off: 0 }, i32(add ? 0 : 1), i32(flags), i32(base.aZeroPoint), i32(base.bZeroPoint),

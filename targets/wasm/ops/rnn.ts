@@ -13,6 +13,7 @@ import { invalid } from '../../../compiler/errors.js';
 import { LowerCtx, LowerFn, NULL, SCRATCH, Word, f32, i32 } from '../ctx.js';
 import { UNARY } from '../kernels.js';
 import { packB } from './matmul.js';
+import { TFL_SIGMOID_TABLE, TflLstmAttrs } from '../../../compiler/ops/rnn.js';
 
 type Kind = 'RNN' | 'GRU' | 'LSTM';
 
@@ -244,7 +245,36 @@ function lowerRnn(kind: Kind): LowerFn {
   };
 }
 
+/** A constant int8 / int32 operand of edgec.TflLstm as a blob (runtime weights are refused). */
+function tflConst(c: LowerCtx, id: ValueId, what: string): Word {
+  const t = c.consts.get(id);
+  if (!t) throw c.unsupported(`TflLstm ${what} must be a constant on the wasm target`);
+  if (t.data instanceof Int32Array) return c.blob(t.data);
+  if (t.data instanceof Int8Array) return c.blob(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  throw c.unsupported(`TflLstm ${what} has dtype ${t.dtype}`);
+}
+
+/** edgec.TflLstm (lstm_tfl_i8): TFLite Micro's integer LSTM over the whole sequence, one call. */
+function lowerTflLstm(c: LowerCtx, n: Node): void {
+  const a = c.attrs<TflLstmAttrs>();
+  const [x, w, r, b] = n.inputs as ValueId[];
+  const y = n.outputs[0]!;
+  const xs = c.shape(x!), ws = c.shape(w!);
+  const [H, I] = [ws[1]!, ws[2]!];
+  const [T, B] = a.timeMajor ? [xs[0]!, xs[1]!] : [xs[1]!, xs[0]!];
+  if (T * B === 0) return;
+  if (c.g.typeOf(x!).dtype !== 'i8') throw c.unsupported('TflLstm input must be int8');
+  c.emit('lstm_tfl_i8', [
+    { k: 'buf', id: x!, off: 0 }, tflConst(c, w!, 'W'), tflConst(c, r!, 'R'), tflConst(c, b!, 'B'), { k: 'buf', id: y, off: 0 }, SCRATCH, c.blob(Int32Array.from(TFL_SIGMOID_TABLE)),
+    i32(T), i32(B), i32(I), i32(H), i32(a.timeMajor ? 1 : 0), i32(a.xZeroPoint), i32(a.hZeroPoint),
+    ...a.inMultiplier.map(i32), ...a.inShift.map(i32), ...a.recMultiplier.map(i32), ...a.recShift.map(i32),
+    i32(a.fcMultiplier), i32(a.fcShift), i32(a.icMultiplier), i32(a.icShift), i32(a.hMultiplier), i32(a.hShift),
+    i32(a.cellScalePower), i32(a.cellClip), i32(a.cellAct === 'sigmoid' ? 1 : 0),
+  ], { reads: [x!], writes: [y], scratch: 11 * H + 8, dtype: 'i8' });
+}
+
 /** Recurrent-family lowerings by qualified op name. */
 export const RNN_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   RNN: lowerRnn('RNN'), GRU: lowerRnn('GRU'), LSTM: lowerRnn('LSTM'),
+  'edgec.TflLstm': lowerTflLstm,
 };

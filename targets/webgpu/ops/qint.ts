@@ -28,7 +28,7 @@ import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
-import { int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { int8Lowerings, needDtype, needSingleRounding, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 import { stridesOf } from '../wgsl/shader.js';
 import { f32Parts, wordsOf } from '../wgsl/qshader.js';
 import { QOut, convTapTable } from '../kernels/qint.js';
@@ -155,6 +155,7 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const add = n.op === 'QAdd';
   const at = add ? attrsOf<QAddAttrs>(c, n) : null;
   const mt = add ? null : attrsOf<QMulAttrs>(c, n);
+  if (mt) needSingleRounding(c, mt.mode, 'QMul');
   const base = (at ?? mt)!;
   const ys = c.shape(y);
   if (numel(ys) === 0) return;
