@@ -33,6 +33,12 @@ export interface ThreadPlan {
   blobs: Uint8Array[];
   /** Largest scratch bytes of a split step (each extra part gets a region this large). */
   scratchBytes: number;
+  /**
+   * Split steps j whose barrier before them (after split step j - 1) is skipped when the run has
+   * exactly `parts` threads: part k of j touches nothing that another part wrote since the last
+   * barrier, and writes nothing another part read or wrote since then (threads.ts partAccess).
+   */
+  elide: Set<number>;
 }
 
 /** Layers below this many multiply-accumulates run on one thread (a barrier costs a few microseconds). */
@@ -62,7 +68,7 @@ function ranges(n: number, parts: number, unit: number): [number, number][] {
  * @param parts threads to split for (>= 2)
  */
 export function planThreads(low: Lowered, parts: number): ThreadPlan {
-  const plan: ThreadPlan = { parts, split: new Map(), blobs: [], scratchBytes: 0 };
+  const plan: ThreadPlan = { parts, split: new Map(), blobs: [], scratchBytes: 0, elide: new Set() };
   let depth = 0;
   low.steps.forEach((s, i) => {
     if (s.ctrl) {
@@ -75,7 +81,107 @@ export function planThreads(low: Lowered, parts: number): ThreadPlan {
     plan.split.set(i, ws);
     plan.scratchBytes = Math.max(plan.scratchBytes, s.scratchBytes);
   });
+  // barriers between consecutive split steps that each thread can pass alone: an epoch is the steps
+  // since the last barrier, with what each part index read and wrote in it
+  let epoch: PartAccess[] | undefined;
+  for (const [i, ws] of [...plan.split].sort((p, q) => p[0] - q[0])) {
+    const acc = ws.map((w, k) => partAccess(low, i, low.steps[i]!.kernel, w, k));
+    const known = acc.every((a) => a !== undefined) ? (acc as PartAccess[]) : undefined;
+    if (known && epoch && plan.split.has(i - 1) && !conflicts(known, epoch)) {
+      plan.elide.add(i);
+      known.forEach((a, k) => {
+        const e = (epoch![k] ??= { r: [], w: [] });
+        e.r.push(...a.r);
+        e.w.push(...a.w);
+      });
+    } else epoch = known?.map((a) => ({ r: [...a.r], w: [...a.w] }));
+  }
   return plan;
+}
+
+/** Arena byte ranges [lo, hi) one part reads and writes (constants left out). */
+interface PartAccess { r: [number, number][]; w: [number, number][] }
+
+const overlaps = (xs: [number, number][], ys: [number, number][]): boolean => xs.some(([a, b]) => ys.some(([c, d]) => a < d && c < b));
+
+/** Whether part k of a step (`next`) depends on or clobbers what another part did in the epoch. */
+function conflicts(next: PartAccess[], epoch: PartAccess[]): boolean {
+  return next.some((a, k) => epoch.some((e, j) => j !== k && (overlaps(a.r, e.w) || overlaps(a.w, e.r) || overlaps(a.w, e.w))));
+}
+
+/**
+ * The arena ranges part k (words `w`) of step i reads and writes, or undefined when not known (a
+ * kernel without a model here, or a buffer word the model does not account for): then a barrier
+ * stays. Part 0's scratch is the step's arena scratch; part k > 0's is its own region, used by no
+ * other part index (left out). Ranges over-approximate (a whole input where the part may read less).
+ */
+function partAccess(low: Lowered, i: number, kernel: string, w: Word[], k: number): PartAccess | undefined {
+  const step = low.steps[i]!;
+  let bad = false;
+  const used = new Set<number>();
+  const span = (j: number, bytes: number): [number, number][] => {
+    used.add(j);
+    const x = w[j];
+    if (!x || x.k === 'blob' || (x.k === 'i' && x.v === 0)) return [];
+    if (x.k === 'scratch') {
+      const key = low.scratchKey.get(i);
+      const base = key === undefined ? undefined : low.plan.offsets.get(key);
+      if (base === undefined) bad = true;
+      return k === 0 && base !== undefined ? [[base, base + step.scratchBytes]] : [];
+    }
+    const base = x.k === 'buf' ? low.plan.offsets.get(low.rootOf(x.id)) : undefined;
+    if (x.k !== 'buf' || base === undefined || !(bytes >= 0)) {
+      bad = true;
+      return [];
+    }
+    return [[base + x.off, base + x.off + bytes]];
+  };
+  // constant operands (weights, channel parameters): a runtime buffer there is not modelled
+  const cst = (...js: number[]): void => js.forEach((j) => {
+    used.add(j);
+    if (w[j]?.k === 'buf') bad = true;
+  });
+  let acc: PartAccess | undefined;
+  if (kernel === 'conv2d_f32') {
+    const [N, C, H, W, K, OH, OW] = [5, 6, 7, 8, 9, 10, 11].map((j) => iv(w[j]));
+    cst(1, 2);
+    if (N === 1) acc = { r: span(0, C! * H! * W! * 4), w: [...span(3, K! * OH! * OW! * 4), ...span(4, 0)] };
+  } else if (kernel === 'binary_f32' || kernel === 'qbinary_i8') {
+    const f32 = kernel === 'binary_f32';
+    const [A, B, Y, d, sa, sb, esz] = f32 ? [1, 2, 3, 4, 10, 16, 4] : [0, 1, 2, 13, 19, 25, 1];
+    const dims = [0, 1, 2, 3, 4, 5].map((j) => iv(w[d + j]));
+    const extent = (s0: number): number => {
+      const st = [0, 1, 2, 3, 4, 5].map((j) => iv(w[s0 + j]));
+      return st.some((v) => !(v >= 0)) ? NaN : (dims.reduce((p, v, j) => p + (v - 1) * st[j]!, 0) + 1) * esz;
+    };
+    acc = { r: [...span(A, extent(sa)), ...span(B, extent(sb))], w: span(Y, dims.reduce((p, v) => p * v, 1) * esz) };
+  } else if (kernel === 'qconv_i8') {
+    const [flags, M, N, C, H, W, OH, OW, KH, KW, sh, sw, ph, pw, path, layout] = [6, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 23, 24, 26, 28].map((j) => iv(w[j]));
+    cst(1, 4, 5);
+    const rows = (layout! & 4) !== 0 && w.length > 30;
+    const [r0, r1] = rows ? [iv(w[29])!, iv(w[30])!] : [0, 0];
+    const slice = (sp: [number, number][], row: number): [number, number][] => sp.map(([lo]) => [lo + r0 * row, lo + r1 * row]);
+    const y = rows ? slice(span(2, 0), OW! * M!) : span(2, M! * OH! * OW! * ((flags! & 4) !== 0 ? 4 : 1));
+    // a pointwise layer on a channels-last input (path 1, 1x1, stride 1, no padding) reads only its output rows
+    const pointRows = rows && path === 1 && (layout! & 1) !== 0 && KH === 1 && KW === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0 && OW === W;
+    if (N === 1) acc = { r: pointRows ? slice(span(0, 0), W! * C!) : span(0, C! * H! * W!), w: [...y, ...span(3, 0)] };
+  } else if (kernel === 'qdw_nhwc_i8') {
+    const [N, C, H, W, OH, OW] = [9, 10, 11, 12, 13, 14].map((j) => iv(w[j]));
+    cst(1, 3);
+    if (N === 1) acc = { r: span(0, H! * W! * C!), w: [...span(2, OH! * OW! * C!), ...span(24, 0)] };
+  }
+  if (!acc || bad || w.some((x, j) => (x.k === 'buf' || x.k === 'scratch') && !used.has(j))) return undefined;
+  return acc;
+}
+
+/**
+ * Barriers each inference passes (every thread): one after each split step and one before a split
+ * step that follows a step run by thread 0 alone. Independent of load, unlike timings.
+ */
+export function barrierCount(plan: ThreadPlan): number {
+  let n = 0;
+  for (const i of plan.split.keys()) n += (i > 0 && !plan.split.has(i - 1) ? 2 : 1) - (plan.elide.has(i + 1) ? 1 : 0);
+  return n;
 }
 
 /** Parts of one step, or undefined when it stays whole (small, batched or not splittable). */
@@ -86,7 +192,9 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
     const [N, C, H, W, K, OH, OW, KH, KW, G] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 20].map((j) => iv(w[j])) as Nums;
     if (N !== 1 || K * OH * OW * (C / G) * KH * KW < MIN_SPLIT_MACS) return undefined;
     if (G === C && G === K) {
-      return ranges(C, parts, 1).map(([a, b]) => set(w, {
+      // ranges of 4 channels, as a pointwise layer's output channels: a depthwise layer after one then
+      // reads only what the same thread wrote (planThreads drops the barrier between them)
+      return ranges(C, parts, C >= 8 ? 4 : 1).map(([a, b]) => set(w, {
         0: off(w[0]!, a * H * W * 4), 1: off(w[1]!, a * KH * KW * 4), 2: off(w[2]!, a * 4), 3: off(w[3]!, a * OH * OW * 4),
         6: I(b - a), 9: I(b - a), 20: I(b - a),
       }));
@@ -113,7 +221,7 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
     if (!dw && (G !== 1 || M < 8 || path === 2)) return undefined;
     const K2 = (C * KH * KW + 1) >> 1;
     const KH2 = (KH + 1) >> 1;
-    return ranges(M, parts, dw ? 1 : 4).map(([a, b]) => {
+    return ranges(M, parts, dw && M < 8 ? 1 : 4).map(([a, b]) => {
       const id = low.blobs.length + plan.blobs.length;
       plan.blobs.push(chanSlice(low.blobs[chan.id]!, M, a, b));
       const e: Record<number, Word> = {
@@ -123,6 +231,12 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
       if (dw) Object.assign(e, { 0: off(w[0]!, a * H * W), 12: I(b - a), 25: I(b - a) });
       return set(w, e);
     });
+  }
+  if (kernel === 'binary_f32' || kernel === 'qbinary_i8') {
+    // elementwise with broadcasting: dims at words d..d+5, operand strides (elements) at sa.. and sb..
+    const f32 = kernel === 'binary_f32';
+    const [A, B, Y, d, sa, sb, esz] = f32 ? [1, 2, 3, 4, 10, 16, 4] : [0, 1, 2, 13, 19, 25, 1];
+    return splitElementwise(w, { A, B, Y, d, sa, sb, esz }, parts, set);
   }
   if (kernel === 'qdw_nhwc_i8') {
     const [N, C, H, W, OH, OW, KH, KW, sh, ph] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 21].map((j) => iv(w[j])) as Nums;
@@ -138,6 +252,31 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
   return undefined;
 }
 
+/** Elementwise steps with fewer output elements than this run on one thread. */
+export const MIN_SPLIT_ELEMS = 1 << 12;
+
+/**
+ * Parts of a broadcasting elementwise kernel (6 dims, row-major output, per-operand element
+ * strides): by ranges of the outermost dim larger than 1, or, when only the innermost is, by
+ * ranges of 16 elements of it (parts start on a SIMD vector boundary and only the last part has the
+ * kernel's scalar tail, the same elements as on one thread). Each output element is computed by
+ * the same instructions, so the parts give the whole call's bits.
+ */
+function splitElementwise(w: Word[], at: { A: number; B: number; Y: number; d: number; sa: number; sb: number; esz: number }, parts: number,
+  set: (base: Word[], edits: Record<number, Word>) => Word[]): Word[][] | undefined {
+  const dims = [0, 1, 2, 3, 4, 5].map((j) => iv(w[at.d + j]));
+  const sa = [0, 1, 2, 3, 4, 5].map((j) => iv(w[at.sa + j]));
+  const sb = [0, 1, 2, 3, 4, 5].map((j) => iv(w[at.sb + j]));
+  if ([...dims, ...sa, ...sb].some((v) => !Number.isInteger(v))) return undefined;
+  if (dims.reduce((p, v) => p * v, 1) < MIN_SPLIT_ELEMS) return undefined;
+  const j = dims.findIndex((v, i) => v > 1 || i === 5);
+  const inner = dims.slice(j + 1).reduce((p, v) => p * v, 1);
+  return ranges(dims[j]!, parts, j === 5 ? 16 : 1).map(([a, b]) => set(w, {
+    [at.A]: off(w[at.A]!, a * sa[j]! * at.esz), [at.B]: off(w[at.B]!, a * sb[j]! * at.esz), [at.Y]: off(w[at.Y]!, a * inner * at.esz),
+    [at.d + j]: { k: 'i', v: b - a },
+  }));
+}
+
 /** Channel parameters (i32 off[Mp], mult[Mp], shift[Mp], Mp = M rounded up to 4) of channels [a, b). */
 function chanSlice(blob: Uint8Array, M: number, a: number, b: number): Uint8Array {
   const mp = (M + 3) & ~3, n = b - a, np = (n + 3) & ~3;
@@ -148,11 +287,13 @@ function chanSlice(blob: Uint8Array, M: number, a: number, b: number): Uint8Arra
 }
 
 /** Byte offsets of the synchronization words (from `ThreadLayout.sync`). */
-export const SYNC = { start: 0, stop: 4, count: 8, gen: 12, threads: 16, mainWaits: 20 } as const;
+export const SYNC = { start: 0, stop: 4, count: 8, gen: 12, threads: 16, mainWaits: 20, abort: 24, timeoutMs: 28 } as const;
 /** Bytes per worker area: a one-word parameter block for thread_area at 0, the slot area at 64. */
 const AREA_BYTES = 512;
 /** Barrier spins before a thread that may block waits (memory.atomic.wait32). */
 const SPIN = 1 << 14;
+/** Thread 0 blocks in slices this long (ns) at a barrier, checking the abort word and its deadline. */
+const MAIN_WAIT_NS = 1_000_000;
 
 /** Where the threads module's own memory lives (after the arena). */
 export interface ThreadLayout {
@@ -182,34 +323,52 @@ export function threadLayout(plan: ThreadPlan, arenaEnd: number): ThreadLayout {
  * Barrier: a counter and a generation word; the last thread to arrive resets the counter and bumps
  * the generation, the others spin on the generation, then block in memory.atomic.wait32 (workers,
  * and thread 0 when the mainWaits word is 1: Node; a browser's main thread only spins).
+ * Failure: a nonzero abort word (model.mjs writes t + 1 when worker t's share trapped, -2 when it
+ * saw a worker fail or exit, or thread 0's own kernel trap) makes every
+ * waiting thread trap (`unreachable`); thread 0 also gives up after the timeoutMs word's
+ * milliseconds (0: never) of waiting at one barrier, writes -1 there and traps, so a worker that
+ * died or hangs mid-run ends the run with an error instead of blocking it forever.
  */
 export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: ThreadLayout, fnOf: Map<string, string>,
   partAddr: Map<number, number[]>, stepKernel: (i: number) => string): { thread0(i: number, calls: number[]): number[]; prologue(): number[]; finish(): void } {
   const I32 = binaryen.i32;
   const at = (o: number): number => mod.i32.const(tl.sync + o);
   const load = (o: number): number => mod.i32.atomic.load(0, at(o));
-  const barrier = (canWait: number): number => mod.call('edgec_barrier', [canWait], binaryen.none);
+  const barrier = (canWait: number, main: boolean): number => mod.call('edgec_barrier', [canWait, mod.i32.const(main ? 1 : 0)], binaryen.none);
   // the share of thread `t` (an expression) of split step i: parts k with k % n == t, then a barrier
-  const share = (i: number, t: () => number, calls: (k: number) => number, canWait: () => number): number[] => {
+  const share = (i: number, t: () => number, calls: (k: number) => number, canWait: () => number, main: boolean): number[] => {
     const out: number[] = [];
-    if (i > 0 && !plan.split.has(i - 1)) out.push(barrier(canWait()));
+    if (i > 0 && !plan.split.has(i - 1)) out.push(barrier(canWait(), main));
     const n = partAddr.get(i)!.length;
     for (let k = 0; k < n; k++) out.push(mod.if(mod.i32.eq(mod.i32.rem_u(mod.i32.const(k), load(SYNC.threads)), t()), calls(k)));
-    out.push(barrier(canWait()));
+    // the next step needs no barrier when each thread runs the part index it runs here (plan.elide)
+    if (plan.elide.has(i + 1)) out.push(mod.if(mod.i32.ne(load(SYNC.threads), mod.i32.const(plan.parts)), barrier(canWait(), main)));
+    else out.push(barrier(canWait(), main));
     return out;
   };
   return {
     thread0(i, calls) {
-      return share(i, () => mod.i32.const(0), (k) => calls[k]!, () => load(SYNC.mainWaits));
+      return share(i, () => mod.i32.const(0), (k) => calls[k]!, () => load(SYNC.mainWaits), true);
     },
     prologue() {
       return [mod.drop(mod.i32.atomic.rmw.add(0, at(SYNC.start), mod.i32.const(1))), mod.drop(mod.memory.atomic.notify(at(SYNC.start), mod.i32.const(0x7fffffff)))];
     },
     finish() {
-      // edgec_barrier(canWait): locals 1 generation, 2 spins
-      const g = mod.local.get(1, I32), spins = mod.local.get(2, I32);
-      mod.addFunction('edgec_barrier', binaryen.createType([I32]), binaryen.none, [I32, I32], mod.block(null, [
-        mod.local.set(1, load(SYNC.gen)),
+      // edgec_barrier(canWait, main): locals 2 generation, 3 spins, 4 deadline (ms, 0: not yet set)
+      const F64 = binaryen.f64;
+      mod.addFunctionImport('edgec_now', 'env', 'now', binaryen.none, F64);
+      const g = mod.local.get(2, I32), spins = mod.local.get(3, I32), main = mod.local.get(1, I32);
+      const deadline = (): number => mod.local.get(4, F64);
+      const now = (): number => mod.call('edgec_now', [], F64);
+      const notifyAll = (o: number): number => mod.drop(mod.memory.atomic.notify(at(o), mod.i32.const(0x7fffffff)));
+      // thread 0 past its deadline: abort (-1), wake everyone, trap
+      const timeout = mod.if(mod.i32.ne(load(SYNC.timeoutMs), mod.i32.const(0)), mod.if(mod.f64.eq(deadline(), mod.f64.const(0)),
+        mod.local.set(4, mod.f64.add(now(), mod.f64.convert_u.i32(load(SYNC.timeoutMs)))),
+        mod.if(mod.f64.gt(now(), deadline()), mod.block(null, [
+          mod.i32.atomic.store(0, at(SYNC.abort), mod.i32.const(-1)), notifyAll(SYNC.gen), notifyAll(SYNC.start), mod.unreachable(),
+        ]))));
+      mod.addFunction('edgec_barrier', binaryen.createType([I32, I32]), binaryen.none, [I32, I32, F64], mod.block(null, [
+        mod.local.set(2, load(SYNC.gen)),
         mod.if(mod.i32.eq(mod.i32.atomic.rmw.add(0, at(SYNC.count), mod.i32.const(1)), mod.i32.sub(load(SYNC.threads), mod.i32.const(1))),
           mod.block(null, [
             mod.i32.atomic.store(0, at(SYNC.count), mod.i32.const(0)),
@@ -218,10 +377,14 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
             mod.return(),
           ])),
         mod.loop('spin', mod.block(null, [
+          mod.if(mod.i32.ne(load(SYNC.abort), mod.i32.const(0)), mod.unreachable()),
           mod.if(mod.i32.ne(load(SYNC.gen), g), mod.return()),
-          mod.local.set(2, mod.i32.add(spins, mod.i32.const(1))),
-          mod.if(mod.i32.and(mod.i32.gt_u(spins, mod.i32.const(SPIN)), mod.local.get(0, I32)),
-            mod.drop(mod.memory.atomic.wait32(at(SYNC.gen), g, mod.i64.const(-1n as unknown as number)))),
+          mod.local.set(3, mod.i32.add(spins, mod.i32.const(1))),
+          mod.if(mod.i32.gt_u(spins, mod.i32.const(SPIN)), mod.block(null, [
+            mod.if(main, timeout),
+            mod.if(mod.local.get(0, I32), mod.drop(mod.memory.atomic.wait32(at(SYNC.gen), g,
+              mod.select(main, mod.i64.const(BigInt(MAIN_WAIT_NS)), mod.i64.const(-1n))))),
+          ])),
           mod.br('spin'),
         ])),
       ]));
@@ -234,7 +397,7 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
       const body: number[] = [];
       for (const i of [...plan.split.keys()].sort((p, q) => p - q)) {
         const fn = stepKernel(i);
-        body.push(...share(i, t, (k) => mod.call(fn, [mod.i32.const(partAddr.get(i)![k]!)], binaryen.none), () => mod.i32.const(1)));
+        body.push(...share(i, t, (k) => mod.call(fn, [mod.i32.const(partAddr.get(i)![k]!)], binaryen.none), () => mod.i32.const(1), false));
       }
       mod.addFunction('thread_main', binaryen.createType([I32]), binaryen.none, [I32, I32], mod.block(null, [
         mod.local.set(2, a),
@@ -248,7 +411,7 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
             mod.br('runs'),
           ])),
           mod.local.set(1, load(SYNC.start)),
-          mod.if(load(SYNC.stop), mod.return()),
+          mod.if(mod.i32.or(load(SYNC.stop), load(SYNC.abort)), mod.return()),
           ...body,
           mod.br('runs'),
         ])),
