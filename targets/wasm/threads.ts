@@ -70,16 +70,26 @@ function ranges(n: number, parts: number, unit: number): [number, number][] {
 export function planThreads(low: Lowered, parts: number): ThreadPlan {
   const plan: ThreadPlan = { parts, split: new Map(), blobs: [], scratchBytes: 0, elide: new Set() };
   let depth = 0;
-  low.steps.forEach((s, i) => {
+  const top: boolean[] = low.steps.map((s) => {
     if (s.ctrl) {
       depth += s.ctrl.k === 'if' || s.ctrl.k === 'loop' ? 1 : s.ctrl.k === 'end' ? -1 : 0;
-      return;
+      return false;
     }
-    if (depth > 0 || s.patches?.length) return;
-    const ws = splitStep(low, plan, s.kernel, s.words, parts);
+    return depth === 0 && !s.patches?.length;
+  });
+  const trySplit = (i: number, scale: number): void => {
+    const s = low.steps[i]!;
+    if (!top[i] || plan.split.has(i)) return;
+    const ws = splitStep(low, plan, s.kernel, s.words, parts, scale);
     if (!ws || ws.length < 2) return;
     plan.split.set(i, ws);
     plan.scratchBytes = Math.max(plan.scratchBytes, s.scratchBytes);
+  };
+  low.steps.forEach((_, i) => trySplit(i, 1));
+  // a smaller step between two split ones adds no barrier when split too (thread 0 alone would need
+  // the barrier before the next split step instead): split it from 1/16 of the thresholds
+  low.steps.forEach((_, i) => {
+    if (plan.split.has(i - 1) && plan.split.has(i + 1)) trySplit(i, 1 / 16);
   });
   // barriers between consecutive split steps that each thread can pass alone: an epoch is the steps
   // since the last barrier, with what each part index read and wrote in it
@@ -122,7 +132,7 @@ function partAccess(low: Lowered, i: number, kernel: string, w: Word[], k: numbe
   const span = (j: number, bytes: number): [number, number][] => {
     used.add(j);
     const x = w[j];
-    if (!x || x.k === 'blob' || (x.k === 'i' && x.v === 0)) return [];
+    if (!x || x.k === 'blob' || x.k === 'null' || (x.k === 'i' && x.v === 0)) return [];
     if (x.k === 'scratch') {
       const key = low.scratchKey.get(i);
       const base = key === undefined ? undefined : low.plan.offsets.get(key);
@@ -146,6 +156,9 @@ function partAccess(low: Lowered, i: number, kernel: string, w: Word[], k: numbe
     const [N, C, H, W, K, OH, OW] = [5, 6, 7, 8, 9, 10, 11].map((j) => iv(w[j]));
     cst(1, 2);
     if (N === 1) acc = { r: span(0, C! * H! * W! * 4), w: [...span(3, K! * OH! * OW! * 4), ...span(4, 0)] };
+  } else if (kernel === 'global_pool_f32') {
+    const [NC, HW] = [2, 3].map((j) => iv(w[j]));
+    acc = { r: span(0, NC! * HW! * 4), w: span(1, NC! * 4) };
   } else if (kernel === 'binary_f32' || kernel === 'qbinary_i8') {
     const f32 = kernel === 'binary_f32';
     const [A, B, Y, d, sa, sb, esz] = f32 ? [1, 2, 3, 4, 10, 16, 4] : [0, 1, 2, 13, 19, 25, 1];
@@ -185,12 +198,13 @@ export function barrierCount(plan: ThreadPlan): number {
 }
 
 /** Parts of one step, or undefined when it stays whole (small, batched or not splittable). */
-function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], parts: number): Word[][] | undefined {
+function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], parts: number, scale: number): Word[][] | undefined {
+  const minMacs = MIN_SPLIT_MACS * scale;
   const set = (base: Word[], edits: Record<number, Word>): Word[] => base.map((x, i) => edits[i] ?? x);
   const I = (v: number): Word => ({ k: 'i', v });
   if (kernel === 'conv2d_f32') {
     const [N, C, H, W, K, OH, OW, KH, KW, G] = [5, 6, 7, 8, 9, 10, 11, 12, 13, 20].map((j) => iv(w[j])) as Nums;
-    if (N !== 1 || K * OH * OW * (C / G) * KH * KW < MIN_SPLIT_MACS) return undefined;
+    if (N !== 1 || K * OH * OW * (C / G) * KH * KW < minMacs) return undefined;
     if (G === C && G === K) {
       // ranges of 4 channels, as a pointwise layer's output channels: a depthwise layer after one then
       // reads only what the same thread wrote (planThreads drops the barrier between them)
@@ -208,7 +222,7 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
   }
   if (kernel === 'qconv_i8') {
     const [flags, M, N, C, H, W, OH, OW, KH, KW, G, path, layout] = [6, 10, 11, 12, 13, 14, 15, 16, 17, 18, 25, 26, 28].map((j) => iv(w[j])) as Nums;
-    if (N !== 1 || M * OH * OW * (C / G) * KH * KW < MIN_SPLIT_MACS) return undefined;
+    if (N !== 1 || M * OH * OW * (C / G) * KH * KW < minMacs) return undefined;
     if ((layout & 2) !== 0) {
       // channels-last output (GEMM paths): output-row ranges, words 29 and 30 (layout bit 4, threads build)
       if (path === 2) return undefined;
@@ -232,15 +246,35 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
       return set(w, e);
     });
   }
+  if (kernel === 'gemm_f32') {
+    // by output columns in ranges of 8 (the kernel's column panels; a packed B's panels stay whole),
+    // where every part takes the whole call's path: pre-packed B or M < 8 (no rows-outer / panel
+    // copy path), one batch, at least 8 columns per part (an overlapping last panel, as on one thread)
+    const [M, N, K, bmode, batch, packed] = [4, 5, 6, 10, 16, 23].map((j) => iv(w[j])) as Nums;
+    if (batch !== 1 || M * N * K < minMacs || !(packed === 1 || M < 8) || w[22]!.k !== 'null') return undefined;
+    if (bmode === 3 && M !== 1) return undefined; // a full M x N bias indexes rows by N
+    const rs = ranges(N, parts, 8);
+    if (rs.length < 2 || rs.some(([a, b]) => b - a < 8)) return undefined;
+    return rs.map(([a, b]) => set(w, {
+      1: off(w[1]!, packed === 1 ? (a / 8) * K * 32 : a * 4), 2: off(w[2]!, a * 4), 5: I(b - a),
+      3: bmode === 2 || bmode === 3 ? off(w[3]!, a * 4) : w[3]!,
+    }));
+  }
+  if (kernel === 'global_pool_f32') {
+    // by (batch x channel) rows, in ranges of 4 like the convolution before it
+    const [NC, HW] = [2, 3].map((j) => iv(w[j])) as Nums;
+    if (NC * HW < MIN_SPLIT_ELEMS * scale) return undefined;
+    return ranges(NC, parts, NC >= 8 ? 4 : 1).map(([a, b]) => set(w, { 0: off(w[0]!, a * HW * 4), 1: off(w[1]!, a * 4), 2: I(b - a) }));
+  }
   if (kernel === 'binary_f32' || kernel === 'qbinary_i8') {
     // elementwise with broadcasting: dims at words d..d+5, operand strides (elements) at sa.. and sb..
     const f32 = kernel === 'binary_f32';
     const [A, B, Y, d, sa, sb, esz] = f32 ? [1, 2, 3, 4, 10, 16, 4] : [0, 1, 2, 13, 19, 25, 1];
-    return splitElementwise(w, { A, B, Y, d, sa, sb, esz }, parts, set);
+    return splitElementwise(w, { A, B, Y, d, sa, sb, esz }, parts, MIN_SPLIT_ELEMS * scale, set);
   }
   if (kernel === 'qdw_nhwc_i8') {
     const [N, C, H, W, OH, OW, KH, KW, sh, ph] = [9, 10, 11, 12, 13, 14, 15, 16, 17, 21].map((j) => iv(w[j])) as Nums;
-    if (N !== 1 || C * OH * OW * KH * KW < MIN_SPLIT_MACS) return undefined;
+    if (N !== 1 || C * OH * OW * KH * KW < minMacs) return undefined;
     return ranges(OH, parts, 1).map(([a, b]) => {
       const iy0 = a * sh - ph;
       const skip = Math.max(iy0, 0);
@@ -262,13 +296,13 @@ export const MIN_SPLIT_ELEMS = 1 << 12;
  * kernel's scalar tail, the same elements as on one thread). Each output element is computed by
  * the same instructions, so the parts give the whole call's bits.
  */
-function splitElementwise(w: Word[], at: { A: number; B: number; Y: number; d: number; sa: number; sb: number; esz: number }, parts: number,
+function splitElementwise(w: Word[], at: { A: number; B: number; Y: number; d: number; sa: number; sb: number; esz: number }, parts: number, minElems: number,
   set: (base: Word[], edits: Record<number, Word>) => Word[]): Word[][] | undefined {
   const dims = [0, 1, 2, 3, 4, 5].map((j) => iv(w[at.d + j]));
   const sa = [0, 1, 2, 3, 4, 5].map((j) => iv(w[at.sa + j]));
   const sb = [0, 1, 2, 3, 4, 5].map((j) => iv(w[at.sb + j]));
   if ([...dims, ...sa, ...sb].some((v) => !Number.isInteger(v))) return undefined;
-  if (dims.reduce((p, v) => p * v, 1) < MIN_SPLIT_ELEMS) return undefined;
+  if (dims.reduce((p, v) => p * v, 1) < minElems) return undefined;
   const j = dims.findIndex((v, i) => v > 1 || i === 5);
   const inner = dims.slice(j + 1).reduce((p, v) => p * v, 1);
   return ranges(dims[j]!, parts, j === 5 ? 16 : 1).map(([a, b]) => set(w, {

@@ -69,6 +69,16 @@ function resBlock(): Graph {
   return b.build();
 }
 
+/** A classifier head on odd sizes: GlobalAveragePool over 600 x 7 x 9, then Gemm 600 -> 1003 (a ragged last column panel). */
+function head(): Graph {
+  const b = new GraphBuilder();
+  const x = b.input('x', 'f32', [1, 600, 7, 9]);
+  const f = b.node('Flatten', [b.node('GlobalAveragePool', [x])]);
+  const w = b.const('w', randomTensor([600, 1003], 61, -0.5, 0.5)), bias = b.const('b', randomTensor([1003], 62));
+  b.output(b.node('Relu', [b.node('Gemm', [f, w, bias])], {}, { outputNames: ['y'] }));
+  return b.build();
+}
+
 const dirs: string[] = [];
 const models: WasmModel[] = [];
 afterAll(() => {
@@ -102,7 +112,7 @@ describe('wasm --threads: threaded == single thread, bit for bit', () => {
     it(`fp32, ${threads} threads (== single thread bit for bit, reference within rtol 1e-3)`, async () => {
       const g = mbnet();
       const art = compileWasm(g, { threads });
-      expect(new Set(splitKernels(art.graph, threads))).toEqual(new Set(['conv2d_f32']));
+      expect(new Set(splitKernels(art.graph, threads))).toEqual(new Set(['conv2d_f32', 'global_pool_f32']));
       const { one, many } = await load(art.files, threads);
       const a = runWasmModel(one, [x])[0]!, b = runWasmModel(many, [x])[0]!;
       expect(bits(b)).toEqual(bits(a));
@@ -187,6 +197,19 @@ describe('wasm --threads: elementwise parts and dropped barriers', () => {
     expect(m32.threads).toBe(2);
     expect(bits(runWasmModel(m32, [x])[0]!)).toEqual(want);
     expect(compareTensors(runWasmModel(many, [x])[0]!, runGraph(g, [x])[0]!, { rtol: 1e-3, atol: 1e-5 })).toBeNull();
+  }, 60_000);
+
+  it('fp32 classifier head: global pooling by channels, Gemm by output columns; 2 and 3 threads == 1 thread', async () => {
+    const g = head();
+    const x = randomTensor([1, 600, 7, 9], 12);
+    for (const threads of [2, 3]) {
+      const art = compileWasm(g, { threads });
+      expect(new Set(splitKernels(art.graph, threads))).toEqual(new Set(['global_pool_f32', 'gemm_f32']));
+      const { one, many } = await load(art.files, threads);
+      const a = runWasmModel(one, [x])[0]!;
+      expect(bits(runWasmModel(many, [x])[0]!)).toEqual(bits(a));
+      expect(compareTensors(a, runGraph(g, [x])[0]!, { rtol: 1e-3, atol: 1e-5 })).toBeNull();
+    }
   }, 60_000);
 
   it('int8: QAdd / QMul split; 2 threads == 1 thread == reference, bit for bit', async () => {
