@@ -433,7 +433,9 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
         const fn = stepKernel(i);
         body.push(...share(i, t, (k) => mod.call(fn, [mod.i32.const(partAddr.get(i)![k]!)], binaryen.none), () => mod.i32.const(1), false));
       }
-      mod.addFunction('thread_main', binaryen.createType([I32]), binaryen.none, [I32, I32], mod.block(null, [
+      // between runs: spin SPIN times on the run counter (back-to-back runs start without a wake-up), then block
+      const idle = () => mod.local.get(3, I32);
+      mod.addFunction('thread_main', binaryen.createType([I32]), binaryen.none, [I32, I32, I32], mod.block(null, [
         mod.local.set(2, a),
         mod.i32.store(0, 4, mod.local.get(2, I32), mod.i32.add(mod.local.get(2, I32), mod.i32.const(64))),
         mod.call(area, [mod.local.get(2, I32)], binaryen.none),
@@ -441,9 +443,11 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
         mod.loop('runs', mod.block(null, [
           mod.if(mod.i32.eq(load(SYNC.start), last()), mod.block(null, [
             mod.if(load(SYNC.stop), mod.return()),
-            mod.drop(mod.memory.atomic.wait32(at(SYNC.start), last(), mod.i64.const(-1n as unknown as number))),
+            mod.local.set(3, mod.i32.add(idle(), mod.i32.const(1))),
+            mod.if(mod.i32.gt_u(idle(), mod.i32.const(SPIN)), mod.drop(mod.memory.atomic.wait32(at(SYNC.start), last(), mod.i64.const(-1n)))),
             mod.br('runs'),
           ])),
+          mod.local.set(3, mod.i32.const(0)),
           mod.local.set(1, load(SYNC.start)),
           mod.if(mod.i32.or(load(SYNC.stop), load(SYNC.abort)), mod.return()),
           ...body,
