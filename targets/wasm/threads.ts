@@ -156,6 +156,10 @@ function partAccess(low: Lowered, i: number, kernel: string, w: Word[], k: numbe
     const [N, C, H, W, K, OH, OW] = [5, 6, 7, 8, 9, 10, 11].map((j) => iv(w[j]));
     cst(1, 2);
     if (N === 1) acc = { r: span(0, C! * H! * W! * 4), w: [...span(3, K! * OH! * OW! * 4), ...span(4, 0)] };
+  } else if (kernel === 'quantize_f32') {
+    const n = [4, 5, 6].map((j) => iv(w[j])).reduce((p, v) => p * v!, 1);
+    cst(2, 3);
+    acc = { r: span(0, n * 4), w: span(1, n) };
   } else if (kernel === 'global_pool_f32') {
     const [NC, HW] = [2, 3].map((j) => iv(w[j]));
     acc = { r: span(0, NC! * HW! * 4), w: span(1, NC! * 4) };
@@ -258,6 +262,16 @@ function splitStep(low: Lowered, plan: ThreadPlan, kernel: string, w: Word[], pa
     return rs.map(([a, b]) => set(w, {
       1: off(w[1]!, packed === 1 ? (a / 8) * K * 32 : a * 4), 2: off(w[2]!, a * 4), 5: I(b - a),
       3: bmode === 2 || bmode === 3 ? off(w[3]!, a * 4) : w[3]!,
+    }));
+  }
+  if (kernel === 'quantize_f32') {
+    // [outer][A][inner]: by outer rows, or (one row, per-tensor scale) by ranges of 16 elements;
+    // every element is rounded exactly (SIMD body and scalar tail agree), so any cut keeps the bits
+    const [outer, A, inner] = [4, 5, 6].map((j) => iv(w[j])) as Nums;
+    if (outer * A * inner < MIN_SPLIT_ELEMS * scale || (outer === 1 && A !== 1)) return undefined;
+    const row = outer > 1 ? A * inner : 1;
+    return ranges(outer > 1 ? outer : inner, parts, outer > 1 ? 1 : 16).map(([a, b]) => set(w, {
+      0: off(w[0]!, a * row * 4), 1: off(w[1]!, a * row), [outer > 1 ? 4 : 6]: I(b - a),
     }));
   }
   if (kernel === 'global_pool_f32') {
