@@ -39,7 +39,21 @@ export interface ThreadPlan {
    * barrier, and writes nothing another part read or wrote since then (threads.ts partAccess).
    */
   elide: Set<number>;
+  /**
+   * Split steps run as chunks that the threads take in turn (an atomic counter per step) instead of
+   * part k on thread k % N: a thread slowed down (another process on its core) leaves its chunks to
+   * the others. Steps next to a dropped barrier keep fixed parts; so do steps with large scratch.
+   * Step index -> the step's position among them (its counter word).
+   */
+  dynamic: Map<number, number>;
+  /** Largest scratch bytes of a dynamic step (chunks past the first `parts` get regions this large). */
+  dynScratchBytes: number;
 }
+
+/** Chunks per thread of a dynamically scheduled step. */
+export const CHUNKS_PER_THREAD = 4;
+/** Steps with more scratch than this (im2col: each chunk would repeat it) keep one part per thread. */
+const MAX_DYNAMIC_SCRATCH = 1 << 16;
 
 /** Layers below this many multiply-accumulates run on one thread (a barrier costs a few microseconds). */
 export const MIN_SPLIT_MACS = 1 << 18;
@@ -68,7 +82,7 @@ function ranges(n: number, parts: number, unit: number): [number, number][] {
  * @param parts threads to split for (>= 2)
  */
 export function planThreads(low: Lowered, parts: number): ThreadPlan {
-  const plan: ThreadPlan = { parts, split: new Map(), blobs: [], scratchBytes: 0, elide: new Set() };
+  const plan: ThreadPlan = { parts, split: new Map(), blobs: [], scratchBytes: 0, elide: new Set(), dynamic: new Map(), dynScratchBytes: 0 };
   let depth = 0;
   const top: boolean[] = low.steps.map((s) => {
     if (s.ctrl) {
@@ -105,6 +119,16 @@ export function planThreads(low: Lowered, parts: number): ThreadPlan {
         e.w.push(...a.w);
       });
     } else epoch = known?.map((a) => ({ r: [...a.r], w: [...a.w] }));
+  }
+  // the other split steps: chunks taken dynamically (a first split's channel blobs left unused are not stored)
+  for (const i of [...plan.split.keys()].sort((p, q) => p - q)) {
+    const s = low.steps[i]!;
+    if (plan.elide.has(i) || plan.elide.has(i + 1) || s.scratchBytes > MAX_DYNAMIC_SCRATCH) continue;
+    const ws = splitStep(low, plan, s.kernel, s.words, parts * CHUNKS_PER_THREAD, 1 / 16);
+    if (!ws || ws.length <= parts) continue;
+    plan.split.set(i, ws);
+    plan.dynamic.set(i, plan.dynamic.size);
+    plan.dynScratchBytes = Math.max(plan.dynScratchBytes, s.scratchBytes);
   }
   return plan;
 }
@@ -351,6 +375,8 @@ export interface ThreadLayout {
   areas: number;
   /** Scratch region of part k >= 1 of a split step. */
   scratchOf(k: number): number;
+  /** Chunk counters of the dynamically scheduled steps (one word each, ThreadPlan.dynamic). */
+  counters: number;
   end: number;
 }
 
@@ -359,9 +385,17 @@ export function threadLayout(plan: ThreadPlan, arenaEnd: number): ThreadLayout {
   const a64 = (x: number): number => Math.ceil(x / 64) * 64;
   const sync = a64(arenaEnd);
   const areas = sync + 64;
-  const scratch = a64(areas + plan.parts * AREA_BYTES);
+  const counters = a64(areas + plan.parts * AREA_BYTES);
+  const scratch = a64(counters + plan.dynamic.size * 4);
+  // parts 1 .. parts - 1: the largest scratch of any split step; chunks past them: of a dynamic step
   const per = a64(plan.scratchBytes);
-  return { sync, areas, scratchOf: (k) => scratch + (k - 1) * per, end: scratch + (plan.parts - 1) * per };
+  const dyn = a64(plan.dynScratchBytes);
+  const most = Math.max(plan.parts, ...[...plan.split.values()].map((ws) => ws.length));
+  const first = scratch + (plan.parts - 1) * per;
+  return {
+    sync, areas, counters, scratchOf: (k) => (k < plan.parts ? scratch + (k - 1) * per : first + (k - plan.parts) * dyn),
+    end: first + (most - plan.parts) * dyn,
+  };
 }
 
 /**
@@ -383,12 +417,34 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
   const at = (o: number): number => mod.i32.const(tl.sync + o);
   const load = (o: number): number => mod.i32.atomic.load(0, at(o));
   const barrier = (canWait: number, main: boolean): number => mod.call('edgec_barrier', [canWait, mod.i32.const(main ? 1 : 0)], binaryen.none);
-  // the share of thread `t` (an expression) of split step i: parts k with k % n == t, then a barrier
+  // edgec_chunks_<j>() of dynamic step i: take chunk numbers from the step's counter until none is
+  // left. Every thread takes exactly one number past the last chunk per run, so run r (the run
+  // counter is r + 1) starts at r * (chunks + threads) (mod 2^32: the counter may wrap)
+  const chunks = (i: number): string => {
+    const name = `edgec_chunks_${plan.dynamic.get(i)!}`;
+    if (mod.getFunction(name)) return name;
+    const parts = partAddr.get(i)!;
+    const ctr = mod.i32.const(tl.counters + 4 * plan.dynamic.get(i)!);
+    const k = (): number => mod.local.get(0, I32);
+    const base = mod.i32.mul(mod.i32.sub(load(SYNC.start), mod.i32.const(1)), mod.i32.add(mod.i32.const(parts.length), load(SYNC.threads)));
+    const fn = stepKernel(i);
+    mod.addFunction(name, binaryen.none, binaryen.none, [I32], mod.loop('take', mod.block(null, [
+      mod.local.set(0, mod.i32.sub(mod.i32.atomic.rmw.add(0, ctr, mod.i32.const(1)), base)),
+      mod.if(mod.i32.lt_u(k(), mod.i32.const(parts.length)), mod.block(null, [
+        ...parts.map((a, j) => mod.if(mod.i32.eq(k(), mod.i32.const(j)), mod.call(fn, [mod.i32.const(a)], binaryen.none))),
+        mod.br('take'),
+      ])),
+    ])));
+    return name;
+  };
+  // the share of thread `t` (an expression) of split step i: parts k with k % n == t (or chunks
+  // taken in turn: plan.dynamic), then a barrier
   const share = (i: number, t: () => number, calls: (k: number) => number, canWait: () => number, main: boolean): number[] => {
     const out: number[] = [];
     if (i > 0 && !plan.split.has(i - 1)) out.push(barrier(canWait(), main));
     const n = partAddr.get(i)!.length;
-    for (let k = 0; k < n; k++) out.push(mod.if(mod.i32.eq(mod.i32.rem_u(mod.i32.const(k), load(SYNC.threads)), t()), calls(k)));
+    if (plan.dynamic.has(i)) out.push(mod.call(chunks(i), [], binaryen.none));
+    else for (let k = 0; k < n; k++) out.push(mod.if(mod.i32.eq(mod.i32.rem_u(mod.i32.const(k), load(SYNC.threads)), t()), calls(k)));
     // the next step needs no barrier when each thread runs the part index it runs here (plan.elide)
     if (plan.elide.has(i + 1)) out.push(mod.if(mod.i32.ne(load(SYNC.threads), mod.i32.const(plan.parts)), barrier(canWait(), main)));
     else out.push(barrier(canWait(), main));
