@@ -51,7 +51,7 @@ export interface ThreadPlan {
 }
 
 /** Chunks per thread of a dynamically scheduled step. */
-export const CHUNKS_PER_THREAD = 4;
+export const CHUNKS_PER_THREAD = 2;
 /** Steps with more scratch than this (im2col: each chunk would repeat it) keep one part per thread. */
 const MAX_DYNAMIC_SCRATCH = 1 << 16;
 
@@ -124,7 +124,8 @@ export function planThreads(low: Lowered, parts: number): ThreadPlan {
   for (const i of [...plan.split.keys()].sort((p, q) => p - q)) {
     const s = low.steps[i]!;
     if (plan.elide.has(i) || plan.elide.has(i + 1) || s.scratchBytes > MAX_DYNAMIC_SCRATCH) continue;
-    const ws = splitStep(low, plan, s.kernel, s.words, parts * CHUNKS_PER_THREAD, 1 / 16);
+    // only steps large enough that each chunk stays about as large as a split step's part
+    const ws = splitStep(low, plan, s.kernel, s.words, parts * CHUNKS_PER_THREAD, CHUNKS_PER_THREAD);
     if (!ws || ws.length <= parts) continue;
     plan.split.set(i, ws);
     plan.dynamic.set(i, plan.dynamic.size);
@@ -481,10 +482,11 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
             mod.return(),
           ])),
         mod.loop('spin', mod.block(null, [
-          mod.if(mod.i32.ne(load(SYNC.abort), mod.i32.const(0)), mod.unreachable()),
           mod.if(mod.i32.ne(load(SYNC.gen), g), mod.return()),
           mod.local.set(3, mod.i32.add(spins, mod.i32.const(1))),
+          // past the spins (the abort word is read only here: the spin itself stays one load)
           mod.if(mod.i32.gt_u(spins, mod.i32.const(SPIN)), mod.block(null, [
+            mod.if(mod.i32.ne(load(SYNC.abort), mod.i32.const(0)), mod.unreachable()),
             mod.if(main, timeout),
             mod.if(mod.local.get(0, I32), mod.drop(mod.memory.atomic.wait32(at(SYNC.gen), g,
               mod.select(main, mod.i64.const(BigInt(MAIN_WAIT_NS)), mod.i64.const(-1n))))),

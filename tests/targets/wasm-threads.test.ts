@@ -280,6 +280,9 @@ describe.skipIf(!HAVE_BENCH)('wasm --threads on the bench models (../shared/mode
     const q = quantizeModel(g, { mode: 'int8', calib: [randomTensor([2, ...shape.slice(1)], 9)] }).graph;
     const plan = planThreads(lowerGraph(q), 2);
     expect(plan.elide.size).toBeGreaterThan(0);
+    // and steps run as chunks taken in turn (more chunks than threads)
+    expect(plan.dynamic.size).toBeGreaterThan(0);
+    for (const i of plan.dynamic.keys()) expect(plan.split.get(i)!.length).toBeGreaterThan(2);
     const { many } = await load(emitWasm(q, { precision: 'int8', threads: 2 }).files, 2);
     expect(many.barriers).toBeLessThan(plan.split.size);
     const x = randomTensor(shape, 6);
