@@ -15,6 +15,14 @@
  *   threads build of the kernel reads (runtime-wasm/assembly/int8.ts L_ROWS).
  * - qdw_nhwc_i8: by output-row ranges (rows of a channels-last tensor are contiguous); the top
  *   padding and input start move with the range.
+ * - binary_f32 / qbinary_i8 (broadcasting elementwise), quantize_f32: by ranges of the outermost
+ *   dim larger than 1, or of 16 elements of a single row; global_pool_f32 by channels; gemm_f32 by
+ *   output-column ranges of 8 (whole panels of a pre-packed B).
+ * Barriers: one after each split step, one before a split step that follows a step of thread 0;
+ * the one between two split steps is dropped (plan.elide) when the parts' arena ranges show that
+ * each thread reads only what it wrote itself and overwrites nothing another thread used since
+ * the last barrier, valid when the run has exactly `parts` threads (checked at run time). Other
+ * large steps run as chunks taken from a per-step atomic counter (plan.dynamic).
  * Every other step runs on thread 0. Part k > 0 of a split step gets its own scratch region (after
  * the arena); part 0 uses the step's own. int8 kernels keep per-instance output-stage slots
  * (runtime-wasm/assembly/int8.ts thread_area), set once per worker.
