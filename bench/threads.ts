@@ -23,6 +23,8 @@ import { Tensor } from '../compiler/ir/tensor.js';
 import { optimize } from '../compiler/pipeline.js';
 import { quantizeModel } from '../quantize/index.js';
 import { compileWasm, emitWasm } from '../targets/wasm/emit.js';
+import { lowerGraph } from '../targets/wasm/lower.js';
+import { planThreads } from '../targets/wasm/threads.js';
 import { WasmModel, loadWasmArtifact, writeTempArtifact } from '../targets/wasm/runner.js';
 import { median, randomData } from './stats.js';
 
@@ -41,6 +43,40 @@ export interface ThreadsRow {
   same_as_1_thread: boolean;
   matches_ref: boolean;
   split_layers: number;
+  /** Barriers per 2-thread inference (model-threads.wasm's plan: a count, independent of load). */
+  barriers: number;
+  /** Share of the 1-thread time (per-layer profile of model.wasm) in layers the 2-thread plan runs on thread 0 alone. */
+  serial_share: number;
+}
+
+/**
+ * Share of one thread's time spent in layers that the 2-thread plan leaves whole (run by thread 0
+ * while the others wait): the per-layer profile (`--profile`) of the single-thread module, `runs`
+ * runs. NaN when the profile's layers are not the plan's.
+ */
+async function serialShare(graph: Graph, int8: boolean, feeds: Record<string, Float32Array>, runs: number): Promise<number> {
+  let art, lowered: Graph;
+  if (int8) [art, lowered] = [emitWasm(graph, { precision: 'int8', profile: true }), graph];
+  else {
+    const c = compileWasm(graph, { profile: true });
+    [art, lowered] = [c, c.graph];
+  }
+  const low = lowerGraph(lowered);
+  const plan = planThreads(low, 2);
+  const whole = new Set(low.steps.filter((st, i) => !st.ctrl && !plan.split.has(i)).map((st) => st.node));
+  const dir = writeTempArtifact(art.files);
+  try {
+    const m = await loadWasmArtifact(dir);
+    m.run(feeds);
+    m.resetProfile?.();
+    for (let i = 0; i < runs; i++) m.run(feeds);
+    const prof = m.profile?.() ?? [];
+    if (prof.length !== low.layers.length || prof.some((l, i) => l.name !== low.layers[i]!.name)) return NaN;
+    const total = prof.reduce((a, l) => a + l.ms, 0);
+    return prof.reduce((a, l, i) => a + (whole.has(low.layers[i]!) ? l.ms : 0), 0) / total;
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -122,16 +158,18 @@ async function row(name: string, g: Graph, onnx: Uint8Array, q: { graph: Graph; 
       }
     }
   }
+  const barriers = two.barriers;
   two.dispose?.();
   await s1.release();
   await s2?.release();
   const [e1, e2, o1] = [median(times[0]!), median(times[1]!), median(times[2]!)];
   const o2 = s2 ? median(times[3]!) : null;
   const spec = (art.files.get('model.mjs') as string).match(/"splitLayers":(\d+)/);
+  const serial = await serialShare(q ? q.graph : g, !!q, feeds, Math.max(5, Math.min(runs, 20)));
   return {
     model: name, precision: q ? 'int8' : 'fp32', edgec1_ms: e1, edgec2_ms: e2, ort1_ms: o1, ort2_ms: o2,
     edgec_speedup: e1 / e2, ort_speedup: o2 === null ? null : o1 / o2, same_as_1_thread: same, matches_ref: matches,
-    split_layers: spec ? Number(spec[1]) : 0,
+    split_layers: spec ? Number(spec[1]) : 0, barriers: barriers ?? 0, serial_share: serial,
   };
 }
 
@@ -184,8 +222,8 @@ export function threadsTable(r: { rows: readonly ThreadsRow[]; capacity: [number
     '',
     `Threads (edgec --threads 2: model-threads.wasm, create({ threads: 2 }); ORT-web intraOpNumThreads 1 / 2; medians, the four runtimes alternating in blocks of 10). Parallel capacity of this machine during the run: ${r.capacity[0].toFixed(2)}x before, ${r.capacity[1].toFixed(2)}x after (two independent busy loops on two threads vs one; 2.00x = two free cores).`,
     '',
-    '| model | precision | split layers | edgec 1 thread ms | edgec 2 threads ms | edgec 2 vs 1 | ORT-web 1 thread ms | ORT-web 2 threads ms | ORT-web 2 vs 1 | 2 threads == 1 thread | matches ref |',
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|',
-    ...r.rows.map((t) => `| ${t.model} | ${t.precision} | ${t.split_layers} | ${ms(t.edgec1_ms)} | ${ms(t.edgec2_ms)} | ${x(t.edgec_speedup)} | ${ms(t.ort1_ms)} | ${ms(t.ort2_ms)} | ${x(t.ort_speedup)} | ${t.same_as_1_thread ? 'yes' : 'NO'} | ${t.matches_ref ? 'yes' : 'NO'} |`),
+    '| model | precision | split layers | barriers / inference | 1-thread time in unsplit layers | edgec 1 thread ms | edgec 2 threads ms | edgec 2 vs 1 | ORT-web 1 thread ms | ORT-web 2 threads ms | ORT-web 2 vs 1 | 2 threads == 1 thread | matches ref |',
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|',
+    ...r.rows.map((t) => `| ${t.model} | ${t.precision} | ${t.split_layers} | ${t.barriers} | ${(100 * t.serial_share).toFixed(1)}% | ${ms(t.edgec1_ms)} | ${ms(t.edgec2_ms)} | ${x(t.edgec_speedup)} | ${ms(t.ort1_ms)} | ${ms(t.ort2_ms)} | ${x(t.ort_speedup)} | ${t.same_as_1_thread ? 'yes' : 'NO'} | ${t.matches_ref ? 'yes' : 'NO'} |`),
   ];
 }

@@ -21,7 +21,7 @@ import { buildModule, MemoryLayout } from './module.js';
 import { abiHeader } from './abi-header.js';
 import { emitWasmDynamic, isStaticGraph } from './dynamic/emit.js';
 import { IoGroup, SequenceShapes, flattenSequences, hasNonTensorValues } from '../common/sequences.js';
-import { SYNC, planThreads } from './threads.js';
+import { SYNC, barrierCount, planThreads } from './threads.js';
 
 export interface WasmOptions extends TargetOptions {
   /** Per-layer timing hooks (imports env.now; model.profile() returns per-layer ms). */
@@ -150,7 +150,8 @@ export function emitWasm(g0: Graph, opts: WasmOptions = {}): Artifact & { stats:
     const t = buildModule(low, { simd, threads: plan });
     const sync = t.layout.threadSync!;
     mt = { wasm: t.wasm, spec: { parts: threads, pages: t.layout.pages, sync: sync / 4, start: SYNC.start / 4, stop: SYNC.stop / 4, threads: SYNC.threads / 4, mainWaits: SYNC.mainWaits / 4,
-      inputs: t.layout.inputAddr, outputs: t.layout.outputAddr, splitLayers: plan.split.size } };
+      gen: SYNC.gen / 4, abort: SYNC.abort / 4, timeoutMs: SYNC.timeoutMs / 4,
+      inputs: t.layout.inputAddr, outputs: t.layout.outputAddr, splitLayers: plan.split.size, barriers: barrierCount(plan) } };
   }
   // --act-bits 7 (quantize/qdq.ts): the relaxed kernel's one-plane path applies, so model.mjs prefers the twin
   const act7 = g.meta['edgec.act_bits'] === '7';
@@ -253,7 +254,10 @@ export const wasmTarget: Target<WasmOptions> = WASM.target;
  */
 interface ThreadsSpec {
   parts: number; pages: number; sync: number; start: number; stop: number; threads: number; mainWaits: number;
+  gen: number; abort: number; timeoutMs: number;
   inputs: number[]; outputs: number[]; splitLayers: number;
+  /** Barriers per inference (threads.ts barrierCount). */
+  barriers: number;
 }
 
 function modelMjs(low: Lowered, layout: MemoryLayout, profile: boolean,
@@ -308,6 +312,10 @@ export interface Model {
   resetProfile(): void;` : ''}${threads ? `
   /** Threads running each inference (create({ threads }) on model-threads.wasm); absent on one thread. */
   readonly threads?: number;
+  /** Barriers each threaded inference passes (the plan's count, independent of load). */
+  readonly barriers?: number;
+  /** The N - 1 worker threads (Node worker_threads Workers / Web Workers). */
+  readonly workers?: readonly unknown[];
   /** Stops the worker threads (threaded models; the model cannot run afterwards). */
   dispose?(): void;` : ''}
 }
@@ -332,7 +340,12 @@ export interface CreateOptions {
   threads?: number;
   /** model-threads.wasm bytes or a compiled module / its location (default: next to model.mjs). */
   threadsWasm?: BufferSource | WebAssembly.Module;
-  threadsUrl?: string | URL;` : ''}
+  threadsUrl?: string | URL;
+  /**
+   * Threaded runs: milliseconds the calling thread waits at one barrier before run throws (a worker
+   * died or hangs; the model is unusable afterwards). Default 10000; 0: no limit.
+   */
+  timeoutMs?: number;` : ''}
 }
 export function create(options?: CreateOptions): Promise<Model>;
 /** Whether this engine runs relaxed SIMD correctly (validates and computes a probe module). */

@@ -37,6 +37,8 @@ export interface WasmModel {
   resetProfile?(): void;
   /** create({ threads }): the threads running each inference; dispose() stops the workers. */
   threads?: number;
+  /** create({ threads }): barriers each inference passes (threads.ts barrierCount). */
+  barriers?: number;
   dispose?(): void;
   /** Static artifacts: whether model-relaxed.wasm (relaxed-SIMD kernels) runs. */
   relaxedSimd?: boolean;

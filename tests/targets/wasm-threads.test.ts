@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { Graph } from '../../compiler/ir/graph.js';
@@ -19,7 +19,7 @@ import { optimize } from '../../compiler/pipeline.js';
 import { quantizeModel } from '../../quantize/index.js';
 import { compileWasm, emitWasm } from '../../targets/wasm/emit.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
-import { planThreads } from '../../targets/wasm/threads.js';
+import { barrierCount, planThreads } from '../../targets/wasm/threads.js';
 import { WasmModel, loadWasmArtifact, runWasmModel, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { compareTensors } from '../helpers/compare.js';
 import { randomTensor } from './wasm-helpers.js';
@@ -45,6 +45,37 @@ function mbnet(): Graph {
   }
   const f = b.node('Flatten', [b.node('GlobalAveragePool', [h])]);
   b.output(b.node('Gemm', [f, w([c, 10]), w([10])], {}, { outputNames: ['y'] }));
+  return b.build();
+}
+
+/**
+ * A residual block on odd sizes: 1x1 expand -> depthwise 3x3 -> 1x1 project -> + x, then
+ * elementwise ops with broadcasting (per channel, per spatial position) and a second residual add.
+ * 12690 elements per activation: the adds split on their innermost dim (a last part with a scalar
+ * tail), the per-channel Mul on its channel dim.
+ */
+function resBlock(): Graph {
+  const b = new GraphBuilder();
+  let seed = 40;
+  const w = (shape: number[]) => b.const(`w${seed}`, randomTensor(shape, seed++, -0.5, 0.5));
+  const x = b.input('x', 'f32', [1, 6, 45, 47]);
+  const ex = b.node('Relu', [b.node('Conv', [x, w([40, 6, 1, 1]), w([40])])]);
+  const dw = b.node('Relu', [b.node('Conv', [ex, w([40, 1, 3, 3]), w([40])], { group: 40, pads: [1, 1, 1, 1] })]);
+  const pr = b.node('Conv', [dw, w([6, 40, 1, 1]), w([6])]);
+  const r1 = b.node('Add', [pr, x]);
+  const m = b.node('Mul', [r1, w([1, 6, 1, 1])]);
+  const a = b.node('Add', [m, w([1, 1, 45, 47])]);
+  b.output(b.node('Add', [a, r1], {}, { outputNames: ['y'] }));
+  return b.build();
+}
+
+/** A classifier head on odd sizes: GlobalAveragePool over 600 x 7 x 9, then Gemm 600 -> 1003 (a ragged last column panel). */
+function head(): Graph {
+  const b = new GraphBuilder();
+  const x = b.input('x', 'f32', [1, 600, 7, 9]);
+  const f = b.node('Flatten', [b.node('GlobalAveragePool', [x])]);
+  const w = b.const('w', randomTensor([600, 1003], 61, -0.5, 0.5)), bias = b.const('b', randomTensor([1003], 62));
+  b.output(b.node('Relu', [b.node('Gemm', [f, w, bias])], {}, { outputNames: ['y'] }));
   return b.build();
 }
 
@@ -81,7 +112,7 @@ describe('wasm --threads: threaded == single thread, bit for bit', () => {
     it(`fp32, ${threads} threads (== single thread bit for bit, reference within rtol 1e-3)`, async () => {
       const g = mbnet();
       const art = compileWasm(g, { threads });
-      expect(new Set(splitKernels(art.graph, threads))).toEqual(new Set(['conv2d_f32']));
+      expect(new Set(splitKernels(art.graph, threads))).toEqual(new Set(['conv2d_f32', 'global_pool_f32']));
       const { one, many } = await load(art.files, threads);
       const a = runWasmModel(one, [x])[0]!, b = runWasmModel(many, [x])[0]!;
       expect(bits(b)).toEqual(bits(a));
@@ -140,14 +171,126 @@ describe('wasm --threads: threaded == single thread, bit for bit', () => {
   });
 });
 
+describe('wasm --threads: elementwise parts and dropped barriers', () => {
+  const x = randomTensor([1, 6, 45, 47], 8);
+
+  it('fp32: adds and broadcasting muls split; barriers between same-thread parts dropped; 2 and 3 threads (and a 3-part module on 2) == 1 thread', async () => {
+    const g = resBlock();
+    const art2 = compileWasm(g, { threads: 2 });
+    const low = lowerGraph(art2.graph);
+    const plan = planThreads(low, 2);
+    const kernels = [...plan.split.keys()].map((i) => low.steps[i]!.kernel);
+    expect(kernels.filter((k) => k === 'binary_f32').length).toBeGreaterThanOrEqual(3);
+    // expand -> depthwise (same channel ranges) and project -> residual add (same element ranges)
+    expect([...plan.elide].map((i) => low.steps[i]!.kernel)).toEqual(expect.arrayContaining(['conv2d_f32', 'binary_f32']));
+    expect(barrierCount(plan)).toBe(barrierCount({ ...plan, elide: new Set() }) - plan.elide.size);
+    const { one, many } = await load(art2.files, 2);
+    expect(many.barriers).toBe(barrierCount(plan));
+    const want = bits(runWasmModel(one, [x])[0]!);
+    for (let r = 0; r < 3; r++) expect(bits(runWasmModel(many, [x])[0]!)).toEqual(want);
+    const three = compileWasm(g, { threads: 3 });
+    const m3 = await load(three.files, 3);
+    expect(bits(runWasmModel(m3.many, [x])[0]!)).toEqual(want);
+    // 3 parts on 2 threads: thread 0 runs parts 0 and 2, so every barrier stays
+    const m32 = await loadWasmArtifact(dirs[dirs.length - 1]!, { threads: 2 });
+    models.push(m32);
+    expect(m32.threads).toBe(2);
+    expect(bits(runWasmModel(m32, [x])[0]!)).toEqual(want);
+    expect(compareTensors(runWasmModel(many, [x])[0]!, runGraph(g, [x])[0]!, { rtol: 1e-3, atol: 1e-5 })).toBeNull();
+  }, 60_000);
+
+  it('fp32 classifier head: global pooling by channels, Gemm by output columns; 2 and 3 threads == 1 thread', async () => {
+    const g = head();
+    const x = randomTensor([1, 600, 7, 9], 12);
+    for (const threads of [2, 3]) {
+      const art = compileWasm(g, { threads });
+      expect(new Set(splitKernels(art.graph, threads))).toEqual(new Set(['global_pool_f32', 'gemm_f32']));
+      const { one, many } = await load(art.files, threads);
+      const a = runWasmModel(one, [x])[0]!;
+      expect(bits(runWasmModel(many, [x])[0]!)).toEqual(bits(a));
+      expect(compareTensors(a, runGraph(g, [x])[0]!, { rtol: 1e-3, atol: 1e-5 })).toBeNull();
+    }
+  }, 60_000);
+
+  it('int8: QuantizeLinear, QAdd / QMul split; 2 threads == 1 thread == reference, bit for bit', async () => {
+    const g = resBlock();
+    optimize(g, { target: 'wasm' });
+    const q = quantizeModel(g, { mode: 'int8', calib: [randomTensor([8, 6, 45, 47], 4)] }).graph;
+    expect(splitKernels(q, 2)).toEqual(expect.arrayContaining(['qbinary_i8', 'quantize_f32']));
+    const { one, many } = await load(emitWasm(q, { precision: 'int8', threads: 2 }).files, 2);
+    const want = bits(runGraph(q, [x])[0]!);
+    expect(bits(runWasmModel(one, [x])[0]!)).toEqual(want);
+    expect(bits(runWasmModel(many, [x])[0]!)).toEqual(want);
+  }, 60_000);
+});
+
+describe('wasm --threads: a worker that dies', () => {
+  type Threaded = { run(f: Record<string, Float32Array>): Record<string, Float32Array>; workers: { terminate(): Promise<number> }[]; dispose(): void };
+  const x = { x: Float32Array.from(randomTensor([1, 3, 40, 40], 7).data as Float32Array) };
+  async function threaded(timeoutMs: number): Promise<Threaded> {
+    const dir = writeTempArtifact(compileWasm(mbnet(), { threads: 2 }).files);
+    dirs.push(dir);
+    const mod = (await import(pathToFileURL(path.join(dir, 'model.mjs')).href)) as { create(o: unknown): Promise<Threaded> };
+    const m = await mod.create({ threads: 2, timeoutMs });
+    models.push(m as unknown as WasmModel);
+    return m;
+  }
+
+  it('killed mid-run: run throws a one-line timeout error instead of hanging, then refuses to run', async () => {
+    const m = await threaded(300);
+    m.run(x);
+    void m.workers[0]!.terminate();
+    // the kill lands during one of these runs (or before the first): that run times out
+    const t0 = performance.now();
+    expect(() => { for (let r = 0; r < 1000; r++) m.run(x); }).toThrow(/^run: (timed out after 300 ms waiting for the worker threads|worker thread 1 exited).*create it again$/);
+    expect(performance.now() - t0).toBeLessThan(20_000);
+    expect(() => m.run(x)).toThrow(/cannot run any more: create it again/);
+    m.dispose();
+  }, 60_000);
+
+  it('exited between runs: the next run throws at once (the exit event), without waiting for the timeout', async () => {
+    const m = await threaded(60_000);
+    m.run(x);
+    await m.workers[0]!.terminate();
+    await new Promise((r) => setTimeout(r, 20));
+    const t0 = performance.now();
+    expect(() => m.run(x)).toThrow(/^run: worker thread 1 exited \(code \d+\); the threaded model cannot run any more: create it again$/);
+    expect(performance.now() - t0).toBeLessThan(1000);
+    m.dispose();
+  }, 60_000);
+
+  it('create rejects a bad timeoutMs', async () => {
+    await expect(threaded(-1)).rejects.toThrow(/timeoutMs must be a number of milliseconds/);
+  });
+});
+
 describe.skipIf(!HAVE_BENCH)('wasm --threads on the bench models (../shared/models/bench)', () => {
   it('mobilenetv2 fp32 on 2 threads == single thread, bit for bit', async () => {
     const g = loadOnnxFile(path.join(BENCH, 'mobilenetv2.onnx'));
     const art = compileWasm(g, { threads: 2 });
     const { one, many } = await load(art.files, 2);
-    const x = randomTensor(one.inputs[0]!.shape, 5);
-    expect(bits(runWasmModel(many, [x])[0]!)).toEqual(bits(runWasmModel(one, [x])[0]!));
+    // many runs on fresh inputs: a missing barrier would show as a run that differs
+    for (let r = 0; r < 10; r++) {
+      const x = randomTensor(one.inputs[0]!.shape, 5 + r);
+      expect(bits(runWasmModel(many, [x])[0]!)).toEqual(bits(runWasmModel(one, [x])[0]!));
+    }
   }, 120_000);
+
+  it('mobilenetv2 int8 on 2 threads == reference, bit for bit; fewer barriers than split layers', async () => {
+    const g = loadOnnxFile(path.join(BENCH, 'mobilenetv2.onnx'));
+    optimize(g, { target: 'wasm' });
+    const shape = g.typeOf(g.inputs[0]!).shape as number[];
+    const q = quantizeModel(g, { mode: 'int8', calib: [randomTensor([2, ...shape.slice(1)], 9)] }).graph;
+    const plan = planThreads(lowerGraph(q), 2);
+    expect(plan.elide.size).toBeGreaterThan(0);
+    // and steps run as chunks taken in turn (more chunks than threads)
+    expect(plan.dynamic.size).toBeGreaterThan(0);
+    for (const i of plan.dynamic.keys()) expect(plan.split.get(i)!.length).toBeGreaterThan(2);
+    const { many } = await load(emitWasm(q, { precision: 'int8', threads: 2 }).files, 2);
+    expect(many.barriers).toBeLessThan(plan.split.size);
+    const x = randomTensor(shape, 6);
+    expect(bits(runWasmModel(many, [x])[0]!)).toEqual(bits(runGraph(q, [x])[0]!));
+  }, 180_000);
 
   it('resnet8 int8 on 2 threads == reference, bit for bit', async () => {
     const g = loadOnnxFile(path.join(BENCH, 'resnet8.onnx'));

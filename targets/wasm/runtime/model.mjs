@@ -7,7 +7,7 @@
  * @typedef {{ name: string, shape: number[], dtype: string, addr: number, size: number }} IoSlot
  * @typedef {{ name: string, kind: string, dtype: string, items: string[], present?: boolean, flag?: string }} IoGroup
  * @typedef {{ inputs: IoGroup[], outputs: IoGroup[], names: { inputs: string[], outputs: string[] } }} Groups
- * @typedef {{ parts: number, pages: number, sync: number, start: number, stop: number, threads: number, mainWaits: number, inputs: number[], outputs: number[], splitLayers: number }} ThreadsSpec
+ * @typedef {{ parts: number, pages: number, sync: number, start: number, stop: number, threads: number, mainWaits: number, gen: number, abort: number, timeoutMs: number, inputs: number[], outputs: number[], splitLayers: number, barriers: number }} ThreadsSpec
  * @typedef {{ inputs: IoSlot[], outputs: IoSlot[], profileOffset: number, layers: { name: string, op: string }[], groups: Groups, relaxed: boolean | 'only', threads?: ThreadsSpec, act7?: boolean }} Spec
  */
 
@@ -178,15 +178,35 @@ async function loadSource(options) {
 const IS_NODE = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
 /**
+ * Sets the abort word (thread t failed: t + 1; thread 0 timed out: -1) unless already set, and wakes
+ * every thread waiting at a barrier or for the next run: they trap / return (threads.ts).
+ * @param {WebAssembly.Memory} memory
+ * @param {number} code
+ */
+function abortThreads(memory, code) {
+  const ts = /** @type {ThreadsSpec} */ (SPEC.threads);
+  const sync = new Int32Array(memory.buffer, ts.sync * 4, 16);
+  Atomics.compareExchange(sync, ts.abort, 0, code);
+  Atomics.notify(sync, ts.gen);
+  Atomics.notify(sync, ts.start);
+}
+
+/**
  * A worker thread of create({ threads }): instantiates model-threads.wasm over the shared memory,
  * says it is ready, then runs its share of every run until the stop flag (thread_main returns).
+ * A trap in its share aborts the run for every thread (abortThreads) and is reported to the creator.
  * @param {{ module: WebAssembly.Module, memory: WebAssembly.Memory, t: number }} d
- * @param {(m: string) => void} post
+ * @param {(m: string | { failed: string }) => void} post
  */
 function threadMain(d, post) {
   const inst = new WebAssembly.Instance(d.module, { env: { memory: d.memory, now: () => performance.now() } });
   post('ready');
-  /** @type {(t: number) => void} */ (inst.exports['thread_main'])(d.t);
+  try {
+    /** @type {(t: number) => void} */ (inst.exports['thread_main'])(d.t);
+  } catch (e) {
+    abortThreads(d.memory, d.t + 1);
+    post({ failed: String(e instanceof Error ? e.message : e).split('\n')[0] });
+  }
 }
 if (IS_NODE) {
   // a worker_threads worker started by create({ threads }) (workerData.edgecThread)
@@ -216,8 +236,10 @@ function threadsUnavailable() {
 
 /**
  * create({ threads: N }): model-threads.wasm on N threads (this one and N - 1 workers) over one
- * shared memory; null (after a one-line warning) when threads cannot run here.
- * @param {{ threads?: number, threadsWasm?: BufferSource | WebAssembly.Module, threadsUrl?: string | URL }} options
+ * shared memory; null (after a one-line warning) when threads cannot run here. A worker that fails
+ * or exits, or a run where the calling thread waits longer than options.timeoutMs (default 10000;
+ * 0: no limit) at one barrier, makes run throw a one-line error; the model is unusable afterwards.
+ * @param {{ threads?: number, threadsWasm?: BufferSource | WebAssembly.Module, threadsUrl?: string | URL, timeoutMs?: number }} options
  */
 async function createThreaded(options) {
   const why = threadsUnavailable();
@@ -232,20 +254,37 @@ async function createThreaded(options) {
   const memory = new WebAssembly.Memory({ initial: ts.pages, maximum: ts.pages, shared: true });
   const instance = await WebAssembly.instantiate(module, { env: { memory, now: () => performance.now() } });
   const sync = new Int32Array(memory.buffer, ts.sync * 4, 16);
+  const timeoutMs = options.timeoutMs ?? 10000;
+  if (!(timeoutMs >= 0 && timeoutMs <= 0x7fffffff)) throw new RangeError(`create: timeoutMs must be a number of milliseconds from 0 (no limit) to ${0x7fffffff}, got ${timeoutMs}`);
+  sync[ts.timeoutMs] = Math.ceil(timeoutMs);
   sync[ts.threads] = n;
   // Node's main thread may block in memory.atomic.wait32; a browser's main thread only spins
   sync[ts.mainWaits] = IS_NODE ? 1 : 0;
   /** @type {{ terminate(): unknown }[]} */
   const workers = [];
   const ready = [];
+  let disposed = false;
+  /** Why the model cannot run any more ('' while it can): the first failure seen. */
+  let failed = '';
+  /** @param {string} why */
+  const fail = (why) => {
+    if (disposed || failed) return;
+    failed = why;
+    abortThreads(memory, -2);
+  };
   for (let t = 1; t < n; t++) {
     const data = { edgecThread: true, module, memory, t };
+    /** @param {any} m */
+    const onMessage = (m) => { if (m && m.failed) fail(`worker thread ${t} failed: ${m.failed}`); };
     if (IS_NODE) {
       const { Worker } = await import('node:worker_threads');
       const w = new Worker(new URL(import.meta.url), { workerData: data });
       w.unref();
       workers.push(w);
       ready.push(new Promise((res, rej) => { w.once('message', res); w.once('error', rej); }));
+      w.on('message', onMessage);
+      w.on('error', (e) => fail(`worker thread ${t} failed: ${String(e && e.message).split('\n')[0]}`));
+      w.on('exit', (code) => fail(`worker thread ${t} exited (code ${code})`));
     } else {
       const w = new Worker(new URL(import.meta.url), { type: 'module' });
       workers.push(w);
@@ -253,6 +292,8 @@ async function createThreaded(options) {
         w.addEventListener('message', res, { once: true });
         w.addEventListener('error', (e) => rej(new Error(`edgec model.mjs: worker failed: ${e.message}`)), { once: true });
       }));
+      w.addEventListener('message', (e) => onMessage(e.data));
+      w.addEventListener('error', (e) => fail(`worker thread ${t} failed: ${e.message}`));
       w.postMessage(data);
     }
   }
@@ -262,13 +303,13 @@ async function createThreaded(options) {
   const outs = SPEC.outputs.map((x, i) => ({ ...x, addr: /** @type {number} */ (ts.outputs[i]) }));
   /** @param {IoSlot} x */
   const view = (x) => new ARRAYS[x.dtype](memory.buffer, x.addr, x.size);
-  let disposed = false;
   /**
    * Runs one inference on all threads (synchronous, like the single-thread run).
    * @param {Record<string, ArrayLike<number | bigint | boolean>>} feeds
    */
   function run(feeds) {
     if (disposed) throw new Error('run: the model was disposed');
+    if (failed) throw new Error(`run: ${failed}; the threaded model cannot run any more: create it again`);
     if (feeds === null || typeof feeds !== 'object') throw new TypeError('run(feeds): feeds must be an object { inputName: typed array }');
     feeds = slotFeeds(feeds);
     for (const x of ins) {
@@ -277,7 +318,17 @@ async function createThreaded(options) {
       if (v.length !== x.size) throw new Error(`run: input "${x.name}" has ${v.length} elements, expected ${x.size} (shape [${x.shape}])`);
       writeInput(view(x), x.dtype, v);
     }
-    runWasm();
+    try {
+      runWasm();
+    } catch (e) {
+      // a trap on this thread: its own kernel (abort the workers), or the abort word / timeout (threads.ts)
+      const code = Atomics.load(sync, ts.abort);
+      if (code === -1) fail(`timed out after ${sync[ts.timeoutMs]} ms waiting for the worker threads at a barrier (a worker died or hangs)`);
+      else if (code > 1) fail(`worker thread ${code - 1} failed mid-run`);
+      else if (!failed) fail(`thread 0 failed: ${String(e instanceof Error ? e.message : e).split('\n')[0]}`);
+      for (const w of workers) w.terminate();
+      throw new Error(`run: ${failed}; the threaded model cannot run any more: create it again`);
+    }
     /** @type {Record<string, any>} */
     const out = {};
     for (const y of outs) out[y.name] = view(y).slice();
@@ -289,6 +340,10 @@ async function createThreaded(options) {
     outputs: grouped ? values(SPEC.outputs, SPEC.groups.outputs, SPEC.groups.names.outputs) : pub(SPEC.outputs),
     run,
     threads: n,
+    /** Barriers each inference passes (model-threads.wasm's plan; independent of load). */
+    barriers: ts.barriers,
+    /** The N - 1 worker threads (worker_threads Workers in Node, Web Workers in browsers). */
+    workers: /** @type {readonly unknown[]} */ (workers.slice()),
     /** Stops the worker threads (the model cannot run afterwards). */
     dispose() {
       if (disposed) return;
