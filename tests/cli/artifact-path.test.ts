@@ -21,6 +21,7 @@ import { DType } from '../../compiler/ir/dtype.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { compareTensors } from '../helpers/compare.js';
 import { HAVE_MODELS, MODELS, cli, rmTmp, tmpDir } from './helpers.js';
+import { rng } from '../helpers/rng.js';
 
 /** Relative tolerance the README claims for fp32 artifacts; atol as MANIFEST.md suggests. */
 const TOL = { rtol: 1e-3, atol: 1e-4 };
@@ -72,17 +73,6 @@ function discover(): Case[] {
   return cases.sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Seeded noise for each graph input (symbolic dims 1): floats in [-1, 1), integers in [0, 10). */
 function noiseInputs(c: Case, dir: string): string[] {

@@ -14,6 +14,7 @@ import { Tensor, TensorData } from '../../compiler/ir/tensor.js';
 import { importOnnx, loadOnnxFile } from '../../compiler/frontends/onnx/import.js';
 import { decodeTensorProtoBytes } from '../../compiler/frontends/onnx/tensor-proto.js';
 import { runGraph } from '../../compiler/interp/interp.js';
+import { rng } from '../helpers/rng.js';
 
 const { onnx } = onnxproto;
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -171,17 +172,7 @@ export function mergeStats(all: ErrStats[]): ErrStats {
   return m;
 }
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers/rng.js';
 
 /** Seeded U(lo, hi) f32 tensor. */
 export function uniform(shape: number[], seed: number, lo = 0, hi = 1): Tensor {

@@ -12,18 +12,9 @@ import { verify } from '../../compiler/ir/verify.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { Pass, PassOptions, passCtx } from '../../compiler/passes/pass.js';
 import { compareTensors } from '../helpers/compare.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers/rng.js';
 
 /** Random inputs for every graph input (floats uniform in [-2, 2], ints in [0, 4]); symbolic dims -> 1. */
 export function randomInputs(g: Graph, seed = 1): Tensor[] {

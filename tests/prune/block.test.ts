@@ -11,17 +11,8 @@ import { Tensor } from '../../compiler/ir/tensor.js';
 import { EdgecError } from '../../compiler/errors.js';
 import { optimize } from '../../compiler/pipeline.js';
 import { pruneModel } from '../../prune/index.js';
+import { rng as rand } from '../helpers/rng.js';
 
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const r = rand(1);
 const W1 = new Tensor('f32', [30, 64], new Float32Array(30 * 64).map(() => r() * 2 - 1)); // Gemm transB: [N, K]

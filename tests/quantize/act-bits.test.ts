@@ -12,17 +12,7 @@ import { runGraph } from '../../compiler/interp/interp.js';
 import { EdgecError } from '../../compiler/errors.js';
 import { activationParams, quantizeValue } from '../../quantize/params.js';
 import { quantizeModel } from '../../quantize/index.js';
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 const uniform = (r: () => number, shape: number[], lo: number, hi: number): Tensor =>
   Tensor.from('f32', shape, Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => lo + (hi - lo) * r()));

@@ -23,17 +23,8 @@ import { quantizeModel } from '../../quantize/index.js';
 import { calibrate } from '../../quantize/calibrate.js';
 import { lowerQdq } from '../../quantize/lower.js';
 import { HAVE_MODELS, MODELS_DIR, ortSession, readPb, runOrt } from '../models/harness.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function randn(r: () => number, shape: number[], s = 1, mean = 0): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   return Tensor.from('f32', shape, Array.from({ length: n }, () => mean + s * Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r())));

@@ -13,18 +13,8 @@ import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { quantizeMultiplier, rqFixed } from '../../compiler/ops/qint.js';
 import { activationParams, quantizeValue } from '../../quantize/params.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randInt = (r: () => number, lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
 
 /** floor(a / b) for bigints (b > 0). */

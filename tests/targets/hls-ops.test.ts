@@ -26,21 +26,11 @@ import { runGraph } from '../../compiler/interp/interp.js';
 import { compareTensors } from '../helpers/compare.js';
 import { randomTensor } from './wasm-helpers.js';
 import { CsimResult, csimVsRef, firstBitDiff } from './hls-helpers.js';
+import { rng } from '../helpers/rng.js';
 
 const HAVE_GXX = spawnSync(process.env['CXX'] || 'g++', ['--version']).status === 0;
 const TOL = { rtol: 1e-3, atol: 1e-4 };
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const randInts = (n: number, lo: number, hi: number, seed: number): number[] => {
   const r = rng(seed);
   return Array.from({ length: n }, () => lo + Math.floor(r() * (hi - lo + 1)));

@@ -9,18 +9,9 @@ import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { AttrValue, Graph, ValueId } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { quantizeMultiplier } from '../../compiler/ops/qint.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic PRNG (mulberry32) in [0, 1). */
-export function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { rng } from '../helpers/rng.js';
 
 export const randInts = (n: number, lo: number, hi: number, seed: number): number[] => {
   const r = rng(seed);

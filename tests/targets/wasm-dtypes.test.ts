@@ -17,23 +17,13 @@ import { compileWasm } from '../../targets/wasm/emit.js';
 import { loadWasmArtifact, writeTempArtifact } from '../../targets/wasm/runner.js';
 import { runOnWasm } from './wasm-helpers.js';
 import fs from 'node:fs';
+import { rng } from '../helpers/rng.js';
 
 const INTS: DType[] = ['i8', 'u8', 'i16', 'u16', 'i32', 'u32', 'i64', 'u64'];
 const FLOATS: DType[] = ['f32', 'f64', 'f16', 'bf16'];
 const NUMERIC: DType[] = [...FLOATS, ...INTS];
 const ALL: DType[] = [...NUMERIC, 'bool'];
 
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Edge values of a dtype (bigints for i64/u64). */
 function edges(dt: DType): (number | bigint)[] {

@@ -15,18 +15,8 @@ import { DType, ONNX_DTYPE } from '../../compiler/ir/dtype.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { runOnWasm } from './wasm-helpers.js';
+import { rng } from '../helpers/rng.js';
 
-/** Deterministic generator (mulberry32). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Integers uniform in [lo, hi] of dtype `dt`. */
 function ints(dt: DType, shape: number[], seed: number, lo: number, hi: number): Tensor {

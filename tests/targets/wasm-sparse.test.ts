@@ -18,18 +18,8 @@ import { loadWasmArtifact, writeTempArtifact } from '../../targets/wasm/runner.j
 import fs from 'node:fs';
 import { blockLayout, chooseSparse, countBlocks, countOrderedBlocks, groupColumns, is24, layout24 } from '../../targets/wasm/ops/sparse.js';
 import { randomTensor, runOnWasm } from './wasm-helpers.js';
+import { rng as rand } from '../helpers/rng.js';
 
-/** mulberry32 in [0, 1). */
-function rand(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Pattern = 'block4' | 'block8' | '2:4' | 'elementwise';
 
