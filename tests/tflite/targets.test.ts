@@ -54,7 +54,7 @@ const EXPECTED_REFUSALS: Record<string, string> = {};
 const RUNS: Record<string, Array<Target | 'c-m4'>> = {
   'tflite-micro/hello_world_int8.tflite': ['wasm', 'webgpu', 'c', 'hls', 'onnx'],
   'tflite-micro/micro_speech_quantized.tflite': ['wasm', 'webgpu', 'c', 'c-m4', 'hls', 'onnx'],
-  'tflite-micro/trained_lstm_int8.tflite': ['wasm', 'c', 'c-m4', 'hls', 'onnx'],
+  'tflite-micro/trained_lstm_int8.tflite': ['wasm', 'webgpu', 'c', 'c-m4', 'hls', 'onnx'],
   'mlperf-tiny/ad01_int8.tflite': ['webgpu', 'c', 'hls', 'onnx'],
   'mlperf-tiny/kws_ref_model.tflite': ['webgpu', 'c', 'hls'],
   'mlperf-tiny/str_ww_ref_model.tflite': ['webgpu'],
