@@ -674,7 +674,6 @@ function lowerQBinary(e: Emitter, n: Node): void {
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   } else {
     const q = e.attrs<QMulAttrs>(n);
-    if (q.mode === 'tflite') throw unsupported(`QMul with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target (node "${n.name}")`);
     L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('multiplier', q.multiplier),
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   }
@@ -682,7 +681,7 @@ function lowerQBinary(e: Emitter, n: Node): void {
   e.kernels.add('nnet_merge.h');
   // mcu_qadd (c target, targets/c/lib/nnet_mcu.h): qadd with a flat 32-bit loop where it is exact
   const mcuAdd = !!e.opts.mcuKernels && is8bit(e.dtype(a)) && is8bit(e.dtype(bb));
-  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : mcuAdd ? 'mcu_qadd' : 'qadd') : 'qmul';
+  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : mcuAdd ? 'mcu_qadd' : 'qadd') : e.attrs<QMulAttrs>(n).mode === 'tflite' ? 'qmul_tflite' : 'qmul';
   e.push([L.join('\n')], [`nnet::${k}<${e.tref(a)}, ${e.tref(bb)}, ${y.ctype}, config${idx}>(${e.ref(a)}, ${e.ref(bb)}, ${y.name});`], {
     kernel: `nnet::${k}`, macs: 0, multipliers: n.op === 'QMul' ? 1 : 0, reuse: 1, iterations: numel(os), weightBits: 0, outBits: y.size * 8, int8: true, requant: true,
   });

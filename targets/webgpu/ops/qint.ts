@@ -28,7 +28,7 @@ import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
-import { int8Lowerings, needDtype, needSingleRounding, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 import { stridesOf } from '../wgsl/shader.js';
 import { f32Parts, wordsOf } from '../wgsl/qshader.js';
 import { QOut, convTapTable } from '../kernels/qint.js';
@@ -155,10 +155,17 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const add = n.op === 'QAdd';
   const at = add ? attrsOf<QAddAttrs>(c, n) : null;
   const mt = add ? null : attrsOf<QMulAttrs>(c, n);
-  if (mt) needSingleRounding(c, mt.mode, 'QMul');
   const base = (at ?? mt)!;
   const ys = c.shape(y);
   if (numel(ys) === 0) return;
+  if (mt?.mode === 'tflite') {
+    c.emit('qmul_tfl_i8', {
+      shape: ys, sa: broadcastStrides(c.shape(aId!), ys), sb: broadcastStrides(c.shape(bId!), ys),
+      adt: qelem(c, aId!, adt), bdt: qelem(c, bId!, bdt), za: mt.aZeroPoint, zb: mt.bZeroPoint, m: mt.multiplier, n: mt.shift,
+      y: mt.yDtype as 'i8' | 'u8', zp: mt.yZeroPoint, lo: mt.lo, hi: mt.hi,
+    }, { a: qop(c, aId!), b: qop(c, bId!), y: val(y) });
+    return;
+  }
   if (at?.mode === 'tflite') {
     c.emit('qadd_tfl_i8', {
       shape: ys, sa: broadcastStrides(c.shape(aId!), ys), sb: broadcastStrides(c.shape(bId!), ys),
