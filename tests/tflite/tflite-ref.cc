@@ -558,6 +558,21 @@ int main() {
       const int32_t unclamped_result = y.zp + MultiplyByQuantizedMultiplier(input1_val * input2_val, mult, shift);
       out[i] = std::min(hi, std::max(lo, unclamped_result));
     }
+  } else if (opcode == 14 || opcode == 28) {  // LOGISTIC / TANH int8 (opts: [uint8]): activations.cc Prepare's LUTPopulate
+    // (full TFLite's builtin kernel: a 256-entry table built in float from the scales, indexed by the input's byte)
+    const T& x = ts[0];
+    const bool u8 = nopts > 0 && o[0] == 1;
+    const int32_t minval = u8 ? 0 : -128, maxval = u8 ? 255 : 127;
+    int32_t lut[256];
+    const float inverse_scale = 1 / y.scales[0];
+    for (int32_t val = minval; val <= maxval; ++val) {
+      const float dequantized = x.scales[0] * (val - x.zp);
+      const float transformed = opcode == 14 ? 1.0f / (1.0f + std::exp(-dequantized)) : std::tanh(dequantized);
+      const float rescaled = std::round(transformed * inverse_scale);
+      const int32_t quantized = static_cast<int32_t>(rescaled + y.zp);
+      lut[static_cast<uint8_t>(val)] = std::max(std::min(maxval, quantized), minval);
+    }
+    for (long long i = 0; i < ysize; ++i) out[i] = lut[static_cast<uint8_t>(x.data[i])];
   } else if (opcode == 44) {  // UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite Micro's integer kernel)
     Lstm(o, ts, out);
   } else {

@@ -217,6 +217,32 @@ function qsoftmax(c: OpCtx): LVal[] {
 }
 
 /**
+ * LOGISTIC / TANH (int8, uint8): edgec.QLut with the table full TFLite's builtin kernels build in
+ * Prepare (activations.cc, LUTPopulate; all float32): table[byte(v)] = clamp(TfLiteRound(
+ * f(x_scale * (v - zx)) * (1 / y_scale)) + zy), f = 1 / (1 + exp(-x)) or tanh. (TFLite Micro runs
+ * gemmlowp's fixed-point kernels instead, which can differ by 1.)
+ */
+function qlut(kind: 'sigmoid' | 'tanh'): OpConverter {
+  return (c) => {
+    const x = act(c.inTensor(0), `${c.opName} input`);
+    const y = act(c.outTensor(0), `${c.opName} output`);
+    if (x.dt !== y.dt) throw unsupported(`quantized ${c.opName} with mixed integer types is not supported`);
+    const f = Math.fround;
+    const [lo, hi] = y.dt === 'i8' ? [-128, 127] : [0, 255];
+    const inv = f(1 / y.s);
+    const table = new Array<number>(256);
+    for (let v = lo; v <= hi; v++) {
+      const dq = f(x.s * (v - x.z));
+      const t = kind === 'sigmoid' ? f(1 / f(1 + f(Math.exp(-dq)))) : f(Math.tanh(dq));
+      const r = f(t * inv);
+      const q = Math.sign(r) * Math.round(Math.abs(r)) + y.z;
+      table[v & 0xff] = q < lo ? lo : q > hi ? hi : q;
+    }
+    return [{ tf: c.e.op('QLut', [c.e.tf(c.input(0))], { table, y_dtype: y.dt }, c.name, 'edgec') }];
+  };
+}
+
+/**
  * ADD: edgec.QAdd with TFLite's scheme (add.cc Prepare, int8 and uint8). SUB: the same with the
  * second input's multiplier negated, as sub.cc prepares its same-shape int8/uint8 kernel
  * (reference_integer_ops::Add); a broadcasting quantized SUB runs another kernel
@@ -515,4 +541,6 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   EXPAND_DIMS: sameQuant('EXPAND_DIMS'),
   TRANSPOSE: sameQuant('TRANSPOSE'),
   UNIDIRECTIONAL_SEQUENCE_LSTM: qsequenceLstm,
+  LOGISTIC: qlut('sigmoid'),
+  TANH: qlut('tanh'),
 };

@@ -1,0 +1,87 @@
+/**
+ * int8 / uint8 LOGISTIC and TANH (full TFLite's builtin kernels: activations.cc Prepare builds a
+ * 256-entry table in float, LUTPopulate): edgec's import (edgec.QLut), the reference interpreter
+ * and the wasm target bit for bit against the table transcribed in C++ (tflite-ref.cc opcodes 14 /
+ * 28), on every input byte, for the output quantizations TFLite requires and other input scales.
+ * webgpu, c and hls refuse edgec.QLut in one typed line. Fails (not skips) when CI is set and
+ * g++ is missing.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importTflite } from '../../compiler/frontends/tflite/index.js';
+import { runGraph } from '../../compiler/interp/interp.js';
+import { verify } from '../../compiler/ir/verify.js';
+import { Tensor } from '../../compiler/ir/tensor.js';
+import { EdgecError } from '../../compiler/errors.js';
+import { emitWebgpu } from '../../targets/webgpu/emit.js';
+import { emitHls } from '../../targets/hls/emit.js';
+import { emitC } from '../../targets/c/emit.js';
+import { runOnWasm } from '../targets/wasm-helpers.js';
+import { buildTflite } from './build.js';
+import { HAVE_GXX, buildRef, refTensor, runRef } from './qref.js';
+
+const I8 = 9, U8 = 3;
+const LOGISTIC = 14, TANH = 28;
+
+interface LutCase { op: number; type: number; sx: number; zx: number; sy: number; zy: number }
+
+const CASES: LutCase[] = [
+  // TFLite's required output quantizations: LOGISTIC 1/256 (int8 zp -128, uint8 0), TANH 1/128 (int8 zp 0, uint8 128)
+  { op: LOGISTIC, type: I8, sx: 0.0625, zx: 0, sy: 1 / 256, zy: -128 },
+  { op: LOGISTIC, type: I8, sx: 0.0371, zx: -17, sy: 1 / 256, zy: -128 },
+  { op: LOGISTIC, type: U8, sx: 0.05, zx: 128, sy: 1 / 256, zy: 0 },
+  { op: TANH, type: I8, sx: 0.03125, zx: 0, sy: 1 / 128, zy: 0 },
+  { op: TANH, type: I8, sx: 0.0213, zx: 9, sy: 1 / 128, zy: 0 },
+  { op: TANH, type: U8, sx: 0.02, zx: 120, sy: 1 / 128, zy: 128 },
+];
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tflut-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+function model(c: LutCase): Uint8Array {
+  const q = (s: number, z: number) => ({ scale: [s], zeroPoint: [z] });
+  return buildTflite([{ name: 'x', shape: [1, 4, 8, 8], type: c.type, quant: q(c.sx, c.zx) }, { name: 'y', shape: [1, 4, 8, 8], type: c.type, quant: q(c.sy, c.zy) }],
+    [{ code: c.op, inputs: [0], outputs: [1] }], [0], [1]);
+}
+
+const RUN = HAVE_GXX || !!process.env['CI'];
+describe.runIf(RUN)('int8 / uint8 LOGISTIC and TANH: edgec.QLut vs TFLite\'s builtin table (tflite-ref.cc)', () => {
+  let refBin = '';
+  beforeAll(() => {
+    expect(HAVE_GXX, 'g++ builds tflite-ref.cc').toBe(true);
+    refBin = buildRef(tmp);
+  });
+  for (const c of CASES) {
+    const name = `${c.op === LOGISTIC ? 'LOGISTIC' : 'TANH'} ${c.type === I8 ? 'int8' : 'uint8'} x ${c.sx}/${c.zx} -> y ${c.sy}/${c.zy}`;
+    it(`${name}: ref and wasm bit-exact with tflite-ref.cc on all 256 inputs`, async () => {
+      const g = importTflite(model(c));
+      verify(g);
+      expect([...g.nodes.values()].map((n) => n.op)).toEqual(['QLut']);
+      const lo = c.type === I8 ? -128 : 0;
+      const v = Array.from({ length: 256 }, (_, i) => lo + ((i * 37) % 256));
+      const x = Tensor.from(c.type === I8 ? 'i8' : 'u8', [1, 4, 8, 8], v);
+      const want = runRef(refBin, c.op, [c.type === U8 ? 1 : 0], [refTensor([1, 4, 8, 8], { scale: [c.sx], zeroPoint: [c.zx] }, v), refTensor([1, 4, 8, 8], { scale: [c.sy], zeroPoint: [c.zy] }, [])]);
+      const got = Array.from(runGraph(g, [x])[0]!.data as ArrayLike<number>);
+      expect(got, 'ref vs tflite-ref.cc').toEqual(want);
+      expect(new Set(got).size, 'the table is not constant').toBeGreaterThan(50);
+      expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as ArrayLike<number>), 'wasm vs tflite-ref.cc').toEqual(want);
+    });
+  }
+  it('webgpu, c and hls refuse edgec.QLut in one typed line', () => {
+    const g = importTflite(model(CASES[0]!));
+    for (const [target, emit] of [['webgpu', () => emitWebgpu(g)], ['hls', () => emitHls(g)], ['c', () => emitC(g)]] as const) {
+      let err: unknown;
+      try {
+        emit();
+      } catch (e) {
+        err = e;
+      }
+      expect(err, target).toBeInstanceOf(EdgecError);
+      expect((err as EdgecError).kind, target).toBe('unsupported');
+      expect((err as EdgecError).message, target).toContain('QLut');
+      expect((err as EdgecError).message.split('\n'), target).toHaveLength(1);
+    }
+  });
+});
