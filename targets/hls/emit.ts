@@ -25,7 +25,7 @@ import { Tensor, numel, stridesOf } from '../../compiler/ir/tensor.js';
 import { EdgecError, internal, invalid, unsupported, usage } from '../../compiler/errors.js';
 import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
 import { ConvAttrs, FusedAttrs, WindowAttrs, geom3, windowParams, Geom3 } from '../../compiler/ops/conv.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QLutAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../compiler/ops/qint.js';
 import { actParams } from '../../compiler/ops/act.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { roundF16 } from '../../compiler/ir/dtype.js';
@@ -731,6 +731,19 @@ function lowerSoftmax(e: Emitter, n: Node): void {
 }
 
 /** edgec.QSoftmax over the last axis (nnet::qsoftmax, the exp table as a weight array). */
+/** edgec.QLut -> nnet::qlut (lib/nnet_merge.h): the 256-entry table as an int16 weight. */
+function lowerQLut(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const a = e.attrs<QLutAttrs>(n);
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  e.addWeight(`t${idx}`, 'int16_t', a.table.map(String), 16);
+  e.push([[cfgHead(e, 'lut_config', n.op), u('n_elem', y.size), '};'].join('\n')], [`nnet::qlut<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, t${idx});`], {
+    kernel: 'nnet::qlut', macs: 0, multipliers: 0, reuse: 1, iterations: y.size, weightBits: 256 * 16, outBits: y.size * 8, int8: true, requant: false,
+  });
+}
+
 function lowerQSoftmax(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   const xs = e.shape(x);
@@ -1329,7 +1342,7 @@ const LOWER: Record<string, LowerFn> = {
   Add: lowerBinary, Sub: lowerBinary, Mul: lowerBinary, Div: lowerBinary, Max: lowerBinary, Min: lowerBinary, Pow: lowerBinary,
   'edgec.QAdd': lowerQBinary, 'edgec.QMul': lowerQBinary,
   ...Object.fromEntries(Object.keys(ACT_ID).map((k) => [k, lowerUnary])),
-  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax, 'edgec.QSoftmax': lowerQSoftmax,
+  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax, 'edgec.QSoftmax': lowerQSoftmax, 'edgec.QLut': lowerQLut,
   MaxPool: lowerPool, AveragePool: lowerPool, GlobalAveragePool: lowerPool, GlobalMaxPool: lowerPool, 'edgec.QAvgPool': lowerPool,
   ...Object.fromEntries(Object.keys(RED_ID).map((k) => [k, lowerReduce])), 'edgec.QReduceMean': lowerReduce,
   BatchNormalization: lowerBatchNorm, LayerNormalization: lowerLayerNorm, Pad: lowerPad,

@@ -2,9 +2,9 @@
  * int8 / uint8 LOGISTIC and TANH (full TFLite's builtin kernels: activations.cc Prepare builds a
  * 256-entry table in float, LUTPopulate): edgec's import (edgec.QLut), the reference interpreter
  * and the wasm target bit for bit against the table transcribed in C++ (tflite-ref.cc opcodes 14 /
- * 28), on every input byte, for the output quantizations TFLite requires and other input scales.
- * webgpu, c and hls refuse edgec.QLut in one typed line. Fails (not skips) when CI is set and
- * g++ is missing.
+ * 28), on every input byte, for the output quantizations TFLite requires and other input scales;
+ * webgpu (SwiftShader, when an adapter exists), the c target (host g++) and the hls C simulation
+ * bit for bit too. Fails (not skips) when CI is set and g++ is missing.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -14,11 +14,13 @@ import { importTflite } from '../../compiler/frontends/tflite/index.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { verify } from '../../compiler/ir/verify.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
-import { EdgecError } from '../../compiler/errors.js';
-import { emitWebgpu } from '../../targets/webgpu/emit.js';
-import { emitHls } from '../../targets/hls/emit.js';
+import { Graph } from '../../compiler/ir/graph.js';
 import { emitC } from '../../targets/c/emit.js';
+import { runCArtifact } from '../../targets/c/run.js';
+import { writeTempArtifact } from '../../targets/common/target.js';
 import { runOnWasm } from '../targets/wasm-helpers.js';
+import { csimVsRef } from '../targets/hls-helpers.js';
+import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
 import { buildTflite } from './build.js';
 import { HAVE_GXX, buildRef, refTensor, runRef } from './qref.js';
 
@@ -47,6 +49,18 @@ function model(c: LutCase): Uint8Array {
 }
 
 const RUN = HAVE_GXX || !!process.env['CI'];
+const GPU = RUN && (await gpuAvailable('TFLite LOGISTIC / TANH'));
+
+/** The c target's outputs of `g` on `x` (host g++ build). */
+async function runC(g: Graph, x: Tensor): Promise<number[]> {
+  const art = emitC(g);
+  const dir = writeTempArtifact(new Map<string, string | Uint8Array>([...art.files, ['manifest.json', JSON.stringify(art.manifest)]]), 'edgec-tflut-c-');
+  try {
+    return Array.from((await runCArtifact(dir, [x])).outputs[0]!.data as ArrayLike<number>);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
 describe.runIf(RUN)('int8 / uint8 LOGISTIC and TANH: edgec.QLut vs TFLite\'s builtin table (tflite-ref.cc)', () => {
   let refBin = '';
   beforeAll(() => {
@@ -55,7 +69,7 @@ describe.runIf(RUN)('int8 / uint8 LOGISTIC and TANH: edgec.QLut vs TFLite\'s bui
   });
   for (const c of CASES) {
     const name = `${c.op === LOGISTIC ? 'LOGISTIC' : 'TANH'} ${c.type === I8 ? 'int8' : 'uint8'} x ${c.sx}/${c.zx} -> y ${c.sy}/${c.zy}`;
-    it(`${name}: ref and wasm bit-exact with tflite-ref.cc on all 256 inputs`, async () => {
+    it(`${name}: ref, wasm, webgpu, c and the hls C simulation bit-exact with tflite-ref.cc on all 256 inputs`, async () => {
       const g = importTflite(model(c));
       verify(g);
       expect([...g.nodes.values()].map((n) => n.op)).toEqual(['QLut']);
@@ -67,21 +81,9 @@ describe.runIf(RUN)('int8 / uint8 LOGISTIC and TANH: edgec.QLut vs TFLite\'s bui
       expect(got, 'ref vs tflite-ref.cc').toEqual(want);
       expect(new Set(got).size, 'the table is not constant').toBeGreaterThan(50);
       expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as ArrayLike<number>), 'wasm vs tflite-ref.cc').toEqual(want);
-    });
+      if (GPU) expect(Array.from((await runOnWebgpu(g, [x])).outputs[0]!.data as ArrayLike<number>), 'webgpu vs tflite-ref.cc').toEqual(want);
+      expect(await runC(g, x), 'c vs tflite-ref.cc').toEqual(want);
+      expect(Array.from((await csimVsRef(g, [x])).outputs[0]!.data as ArrayLike<number>), 'hls csim vs tflite-ref.cc').toEqual(want);
+    }, 120_000);
   }
-  it('webgpu, c and hls refuse edgec.QLut in one typed line', () => {
-    const g = importTflite(model(CASES[0]!));
-    for (const [target, emit] of [['webgpu', () => emitWebgpu(g)], ['hls', () => emitHls(g)], ['c', () => emitC(g)]] as const) {
-      let err: unknown;
-      try {
-        emit();
-      } catch (e) {
-        err = e;
-      }
-      expect(err, target).toBeInstanceOf(EdgecError);
-      expect((err as EdgecError).kind, target).toBe('unsupported');
-      expect((err as EdgecError).message, target).toContain('QLut');
-      expect((err as EdgecError).message.split('\n'), target).toHaveLength(1);
-    }
-  });
 });

@@ -100,6 +100,18 @@ void qmul_tflite(const InA a[], const InB b[], Out y[]) {
   })
 }
 
+// edgec.QLut (TFLite's int8 / uint8 LOGISTIC and TANH): y = table[byte(x)].
+struct lut_config {
+  static const unsigned n_elem = 1;
+};
+template<class In, class Out, class CFG>
+void qlut(const In x[], Out y[], const int16_t table[256]) {
+  for (unsigned i = 0; i < CFG::n_elem; i++) {
+#pragma HLS PIPELINE II=1
+    y[i] = (Out)table[(uint8_t)(int32_t)x[i]];
+  }
+}
+
 struct unary_config {
   static const unsigned n_elem = 1;
   static const int activation = ACT_RELU;
