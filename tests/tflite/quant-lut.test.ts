@@ -25,7 +25,7 @@ import { buildTflite } from './build.js';
 import { HAVE_GXX, buildRef, refTensor, runRef } from './qref.js';
 
 const I8 = 9, U8 = 3;
-const LOGISTIC = 14, TANH = 28;
+const LOGISTIC = 14, TANH = 28, HARD_SWISH = 117;
 
 interface LutCase { op: number; type: number; sx: number; zx: number; sy: number; zy: number }
 
@@ -37,6 +37,10 @@ const CASES: LutCase[] = [
   { op: TANH, type: I8, sx: 0.03125, zx: 0, sy: 1 / 128, zy: 0 },
   { op: TANH, type: I8, sx: 0.0213, zx: 9, sy: 1 / 128, zy: 0 },
   { op: TANH, type: U8, sx: 0.02, zx: 120, sy: 1 / 128, zy: 128 },
+  // HARD_SWISH: reluish multiplier exponent > 0 (left-shift path) and < 0 (right shift), uint8
+  { op: HARD_SWISH, type: I8, sx: 0.05, zx: -10, sy: 0.03, zy: -100 },
+  { op: HARD_SWISH, type: I8, sx: 0.005, zx: 3, sy: 0.0041, zy: -90 },
+  { op: HARD_SWISH, type: U8, sx: 0.04, zx: 100, sy: 0.025, zy: 20 },
 ];
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'edgec-tflut-'));
@@ -61,14 +65,14 @@ async function runC(g: Graph, x: Tensor): Promise<number[]> {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
-describe.runIf(RUN)('int8 / uint8 LOGISTIC and TANH: edgec.QLut vs TFLite\'s builtin table (tflite-ref.cc)', () => {
+describe.runIf(RUN)('int8 / uint8 LOGISTIC, TANH and HARD_SWISH: edgec.QLut vs TFLite\'s builtin kernels (tflite-ref.cc)', () => {
   let refBin = '';
   beforeAll(() => {
     expect(HAVE_GXX, 'g++ builds tflite-ref.cc').toBe(true);
     refBin = buildRef(tmp);
   });
   for (const c of CASES) {
-    const name = `${c.op === LOGISTIC ? 'LOGISTIC' : 'TANH'} ${c.type === I8 ? 'int8' : 'uint8'} x ${c.sx}/${c.zx} -> y ${c.sy}/${c.zy}`;
+    const name = `${c.op === LOGISTIC ? 'LOGISTIC' : c.op === TANH ? 'TANH' : 'HARD_SWISH'} ${c.type === I8 ? 'int8' : 'uint8'} x ${c.sx}/${c.zx} -> y ${c.sy}/${c.zy}`;
     it(`${name}: ref, wasm, webgpu, c and the hls C simulation bit-exact with tflite-ref.cc on all 256 inputs`, async () => {
       const g = importTflite(model(c));
       verify(g);
@@ -80,6 +84,13 @@ describe.runIf(RUN)('int8 / uint8 LOGISTIC and TANH: edgec.QLut vs TFLite\'s bui
       const got = Array.from(runGraph(g, [x])[0]!.data as ArrayLike<number>);
       expect(got, 'ref vs tflite-ref.cc').toEqual(want);
       expect(new Set(got).size, 'the table is not constant').toBeGreaterThan(50);
+      // an independent sanity check of both transcriptions: within 1 output step of the float function (2 for HARD_SWISH's fixed point), unless clamped
+      const fn = c.op === LOGISTIC ? (t: number) => 1 / (1 + Math.exp(-t)) : c.op === TANH ? Math.tanh : (t: number) => (t * Math.min(6, Math.max(0, t + 3))) / 6;
+      const hi = c.type === I8 ? 127 : 255;
+      want.forEach((q, i) => {
+        const real = fn(c.sx * (v[i]! - c.zx)) / c.sy + c.zy;
+        if (real > lo && real < hi) expect(Math.abs(q - real), `input ${v[i]}: ${q} vs float ${real}`).toBeLessThanOrEqual(c.op === HARD_SWISH ? 2 : 1);
+      });
       expect(Array.from((await runOnWasm(g, [x])).outputs[0]!.data as ArrayLike<number>), 'wasm vs tflite-ref.cc').toEqual(want);
       if (GPU) expect(Array.from((await runOnWebgpu(g, [x])).outputs[0]!.data as ArrayLike<number>), 'webgpu vs tflite-ref.cc').toEqual(want);
       expect(await runC(g, x), 'c vs tflite-ref.cc').toEqual(want);
