@@ -23,6 +23,7 @@ import { csimVsRef } from '../targets/hls-helpers.js';
 import { gpuAvailable, runOnWebgpu } from '../targets/webgpu-helpers.js';
 import { buildTflite } from './build.js';
 import { HAVE_GXX, buildRef, refTensor, runRef } from './qref.js';
+import { MODELS } from '../cli/helpers.js';
 
 const I8 = 9, U8 = 3;
 const LOGISTIC = 14, TANH = 28, HARD_SWISH = 117;
@@ -53,6 +54,8 @@ function model(c: LutCase): Uint8Array {
 }
 
 const RUN = HAVE_GXX || !!process.env['CI'];
+const AP_DIR = path.join(MODELS, '..', 'third_party', 'hls_ap_types', 'include');
+const HAVE_AP = fs.existsSync(path.join(AP_DIR, 'ap_int.h'));
 const GPU = RUN && (await gpuAvailable('TFLite LOGISTIC / TANH'));
 
 /** The c target's outputs of `g` on `x` (host g++ build). */
@@ -95,6 +98,12 @@ describe.runIf(RUN)('int8 / uint8 LOGISTIC, TANH and HARD_SWISH: edgec.QLut vs T
       if (GPU) expect(Array.from((await runOnWebgpu(g, [x])).outputs[0]!.data as ArrayLike<number>), 'webgpu vs tflite-ref.cc').toEqual(want);
       expect(await runC(g, x), 'c vs tflite-ref.cc').toEqual(want);
       expect(Array.from((await csimVsRef(g, [x])).outputs[0]!.data as ArrayLike<number>), 'hls csim vs tflite-ref.cc').toEqual(want);
+      if (c === CASES[0] && (HAVE_AP || process.env['CI'])) {
+        // once with the Xilinx ap_types (-DEDGEC_AP_TYPES): ap_int<8> activations index the table
+        expect(HAVE_AP, `the Xilinx ap_types headers at ${AP_DIR}`).toBe(true);
+        const ap = await csimVsRef(g, [x], {}, { cxxFlags: ['-DEDGEC_AP_TYPES', `-I${AP_DIR}`] });
+        expect(Array.from(ap.outputs[0]!.data as ArrayLike<number>), 'hls csim (ap_types) vs tflite-ref.cc').toEqual(want);
+      }
     }, 120_000);
   }
 });
