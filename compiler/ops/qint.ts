@@ -908,3 +908,41 @@ export const TflQuantize = defineOp<TflQuantizeAttrs>({
   },
   cost: (_c, _a, outs) => ({ macs: 0, flops: 2 * elemsOf(outs[0]?.shape ?? []) }),
 });
+
+// ---------------------------------------------------------------------------------------------
+// QLut (a 256-entry table lookup: TFLite's int8 / uint8 LOGISTIC and TANH)
+// ---------------------------------------------------------------------------------------------
+
+export interface QLutAttrs {
+  /** y for each input byte: table[b] where b is the input's byte (two's complement for int8). */
+  table: number[];
+  yDtype: 'i8' | 'u8';
+}
+
+// y = table[byte(x)] (elementwise; the table is built by the importer, e.g. TFLite's LUTPopulate:
+// table[byte(v)] = clamp(TfLiteRound(f(x_scale * (v - zx)) / y_scale) + zy) in float32)
+export const QLut = defineOp<QLutAttrs>({
+  name: 'QLut',
+  domain: 'edgec',
+  since: 1,
+  arity: [1, 1],
+  attrs: (r) => {
+    const yDtype = r.oneOf<'i8' | 'u8'>('y_dtype', 'i8', ['i8', 'u8']);
+    const [lo, hi] = qRange(yDtype);
+    const table = r.ints('table') ?? [];
+    if (table.length !== 256 || table.some((v) => !Number.isInteger(v) || v < lo || v > hi)) throw r.error(`attribute "table" must hold 256 ${yDtype} values`);
+    return { table, yDtype };
+  },
+  infer: (ctx, a) => {
+    const x = need(ctx.inputs[0], 0, 'QLut');
+    check8('QLut', x, 'input');
+    return [{ dtype: a.yDtype, shape: x.shape }];
+  },
+  ref: (ins, a) => {
+    const x = need(ins[0], 0, 'QLut');
+    check8('QLut', x, 'input');
+    const d = x.data as ArrayLike<number>;
+    return [fill(a.yDtype, x.shape as number[], (i) => a.table[d[i]! & 0xff]!)];
+  },
+  cost: (_c, _a, outs) => ({ macs: 0, flops: elemsOf(outs[0]?.shape ?? []) }),
+});

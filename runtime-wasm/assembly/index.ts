@@ -31,5 +31,5 @@ export { tfidf, tree_ensemble } from './ml';
 export { linear_attention } from './linattn';
 export { slice_rt, check_ints } from './slicert';
 export { spmm_f32, spmm24_f32, sparse_pack_f32, spmm_chw_f32 } from './sparse';
-export { qadd_tfl_i8, qmul_tfl_i8, qsoftmax_i8, quantize_tfl_f32 } from './int8-tflite';
+export { lut_u8, qadd_tfl_i8, qmul_tfl_i8, qsoftmax_i8, quantize_tfl_f32 } from './int8-tflite';
 export { lstm_tfl_i8 } from './lstm-tfl';

@@ -111,3 +111,12 @@ export function qmul_tfl_i8(p: usize): void {
       y += <usize>d5;
     }
 }
+
+/**
+ * lut_u8: edgec.QLut (TFLite's int8 / uint8 LOGISTIC and TANH tables): y = table[byte(x)].
+ * Params: 0 x (8-bit), 1 y (8-bit), 2 table (256 bytes), 3 count.
+ */
+export function lut_u8(p: usize): void {
+  const X = pa(p, 0), Y = pa(p, 1), T = pa(p, 2), n = pi(p, 3);
+  for (let i = 0; i < n; i++) store<u8>(Y + <usize>i, load<u8>(T + <usize>load<u8>(X + <usize>i)));
+}

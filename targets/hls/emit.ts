@@ -25,10 +25,11 @@ import { Tensor, numel, stridesOf } from '../../compiler/ir/tensor.js';
 import { EdgecError, internal, invalid, unsupported, usage } from '../../compiler/errors.js';
 import { normAxis, opOf, opsetOf, parseAttrs } from '../../compiler/ops/registry.js';
 import { ConvAttrs, FusedAttrs, WindowAttrs, geom3, windowParams, Geom3 } from '../../compiler/ops/conv.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QGemmAttrs, QLutAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../compiler/ops/qint.js';
 import { actParams } from '../../compiler/ops/act.js';
 import { runGraph } from '../../compiler/interp/interp.js';
 import { roundF16 } from '../../compiler/ir/dtype.js';
+import { TFL_SIGMOID_TABLE, TflLstmAttrs } from '../../compiler/ops/rnn.js';
 import { Pass } from '../../compiler/passes/pass.js';
 import { Artifact, ArtifactManifest, IoSpec, Target, TargetOptions } from '../target.js';
 import { edgecVersion, graphStats } from '../wasm/emit.js';
@@ -673,7 +674,6 @@ function lowerQBinary(e: Emitter, n: Node): void {
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   } else {
     const q = e.attrs<QMulAttrs>(n);
-    if (q.mode === 'tflite') throw unsupported(`QMul with TFLite integer arithmetic (rq_mode 'tflite') is not supported by the HLS target (node "${n.name}")`);
     L.push(i64('a_zero_point', q.aZeroPoint), i64('b_zero_point', q.bZeroPoint), i64('multiplier', q.multiplier),
       i('shift', q.shift), i64('y_zero_point', q.yZeroPoint), i64('clamp_lo', q.lo), i64('clamp_hi', q.hi));
   }
@@ -681,7 +681,7 @@ function lowerQBinary(e: Emitter, n: Node): void {
   e.kernels.add('nnet_merge.h');
   // mcu_qadd (c target, targets/c/lib/nnet_mcu.h): qadd with a flat 32-bit loop where it is exact
   const mcuAdd = !!e.opts.mcuKernels && is8bit(e.dtype(a)) && is8bit(e.dtype(bb));
-  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : mcuAdd ? 'mcu_qadd' : 'qadd') : 'qmul';
+  const k = n.op === 'QAdd' ? (e.attrs<QAddAttrs>(n).mode === 'tflite' ? 'qadd_tflite' : mcuAdd ? 'mcu_qadd' : 'qadd') : e.attrs<QMulAttrs>(n).mode === 'tflite' ? 'qmul_tflite' : 'qmul';
   e.push([L.join('\n')], [`nnet::${k}<${e.tref(a)}, ${e.tref(bb)}, ${y.ctype}, config${idx}>(${e.ref(a)}, ${e.ref(bb)}, ${y.name});`], {
     kernel: `nnet::${k}`, macs: 0, multipliers: n.op === 'QMul' ? 1 : 0, reuse: 1, iterations: numel(os), weightBits: 0, outBits: y.size * 8, int8: true, requant: true,
   });
@@ -731,6 +731,19 @@ function lowerSoftmax(e: Emitter, n: Node): void {
 }
 
 /** edgec.QSoftmax over the last axis (nnet::qsoftmax, the exp table as a weight array). */
+/** edgec.QLut -> nnet::qlut (lib/nnet_merge.h): the 256-entry table as an int16 weight. */
+function lowerQLut(e: Emitter, n: Node): void {
+  const x = n.inputs[0]!;
+  const a = e.attrs<QLutAttrs>(n);
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.kernels.add('nnet_merge.h');
+  e.addWeight(`t${idx}`, 'int16_t', a.table.map(String), 16);
+  e.push([[cfgHead(e, 'lut_config', n.op), u('n_elem', y.size), '};'].join('\n')], [`nnet::qlut<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, t${idx});`], {
+    kernel: 'nnet::qlut', macs: 0, multipliers: 0, reuse: 1, iterations: y.size, weightBits: 256 * 16, outBits: y.size * 8, int8: true, requant: false,
+  });
+}
+
 function lowerQSoftmax(e: Emitter, n: Node): void {
   const x = n.inputs[0]!;
   const xs = e.shape(x);
@@ -1284,6 +1297,43 @@ function lowerRecurrent(e: Emitter, n: Node): void {
   });
 }
 
+/**
+ * edgec.TflLstm (TFLite Micro's integer LSTM, compiler/ops/rnn.ts) -> nnet::tfl_lstm
+ * (lib/nnet_recurrent.h): int8 W [4, H, I], R [4, H, H] and int32 B [4, H] constants stored as
+ * laid out, the per-gate requantizations as one int32 array (input M, n, recurrent M, n) and
+ * TFLite's sigmoid table (uint16); the other multipliers, zero points and sizes in the config.
+ */
+function lowerTflLstm(e: Emitter, n: Node): void {
+  const a = e.attrs<TflLstmAttrs>(n);
+  const x = n.inputs[0]!;
+  if (e.dtype(x) !== 'i8') throw unsupported(`TflLstm on ${e.dtype(x)} input is not supported by the HLS target (int8 only)`);
+  const wT = needConst(e, n.inputs[1], 'the TflLstm weight W');
+  const rT = needConst(e, n.inputs[2], 'the TflLstm recurrence weight R');
+  const bT = needConst(e, n.inputs[3], 'the TflLstm bias B');
+  const xs = e.shape(x);
+  const [H, I] = [wT.shape[1]!, wT.shape[2]!];
+  const [T, B] = a.timeMajor ? [xs[0]!, xs[1]!] : [xs[1]!, xs[0]!];
+  if (T < 1 || B < 1) throw unsupported('TflLstm with an empty sequence or batch is not supported by the HLS target');
+  const y = e.out(n.outputs[0]!);
+  const idx = e.index;
+  e.addWeight(`w${idx}`, 'int8_t', wT.toNumbers().map(String), 8);
+  e.addWeight(`r${idx}`, 'int8_t', rT.toNumbers().map(String), 8);
+  e.addWeight(`b${idx}`, 'int32_t', bT.toNumbers().map(String), 32);
+  e.addWeight(`q${idx}`, 'int32_t', [...a.inMultiplier, ...a.inShift, ...a.recMultiplier, ...a.recShift].map(String), 32);
+  e.addWeight(`t${idx}`, 'uint16_t', TFL_SIGMOID_TABLE.map(String), 16);
+  e.kernels.add('nnet_recurrent.h');
+  const L = [cfgHead(e, 'tfl_lstm_config', n.op), u('n_seq', T), u('n_batch', B), u('n_in', I), u('n_hidden', H), b('time_major', a.timeMajor),
+    i('x_zero_point', a.xZeroPoint), i('h_zero_point', a.hZeroPoint), i('fc_multiplier', a.fcMultiplier), i('fc_shift', a.fcShift),
+    i('ic_multiplier', a.icMultiplier), i('ic_shift', a.icShift), i('h_multiplier', a.hMultiplier), i('h_shift', a.hShift),
+    i('cell_scale_power', a.cellScalePower), i('cell_clip', a.cellClip), b('cell_sigmoid', a.cellAct === 'sigmoid'), '};'];
+  const steps = T * B;
+  e.push([L.join('\n')], [`nnet::tfl_lstm<${e.tref(x)}, ${y.ctype}, config${idx}>(${e.ref(x)}, ${y.name}, w${idx}, r${idx}, b${idx}, q${idx}, t${idx});`], {
+    kernel: 'nnet::tfl_lstm', macs: steps * 4 * H * (I + H), multipliers: 1, reuse: I + H, perIter: I + H, iterations: steps * 4 * H,
+    weightBits: (wT.size + rT.size) * 8 + bT.size * 32 + 16 * 32 + 256 * 16, outBits: y.size * 8, int8: true, requant: true,
+    recurrent: { steps, stateCycles: H, stateMults: 3, activations: 5 },
+  });
+}
+
 type LowerFn = (e: Emitter, n: Node) => void;
 
 const LOWER: Record<string, LowerFn> = {
@@ -1292,13 +1342,13 @@ const LOWER: Record<string, LowerFn> = {
   Add: lowerBinary, Sub: lowerBinary, Mul: lowerBinary, Div: lowerBinary, Max: lowerBinary, Min: lowerBinary, Pow: lowerBinary,
   'edgec.QAdd': lowerQBinary, 'edgec.QMul': lowerQBinary,
   ...Object.fromEntries(Object.keys(ACT_ID).map((k) => [k, lowerUnary])),
-  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax, 'edgec.QSoftmax': lowerQSoftmax,
+  Softmax: lowerSoftmax, LogSoftmax: lowerSoftmax, 'edgec.QSoftmax': lowerQSoftmax, 'edgec.QLut': lowerQLut,
   MaxPool: lowerPool, AveragePool: lowerPool, GlobalAveragePool: lowerPool, GlobalMaxPool: lowerPool, 'edgec.QAvgPool': lowerPool,
   ...Object.fromEntries(Object.keys(RED_ID).map((k) => [k, lowerReduce])), 'edgec.QReduceMean': lowerReduce,
   BatchNormalization: lowerBatchNorm, LayerNormalization: lowerLayerNorm, Pad: lowerPad,
   Concat: lowerConcat, Slice: lowerSlice, Transpose: lowerTranspose,
   QuantizeLinear: lowerQuantLinear, DequantizeLinear: lowerQuantLinear, 'edgec.Requantize': lowerRequantize, 'edgec.TflQuantize': lowerTflQuantize,
-  LSTM: lowerRecurrent, GRU: lowerRecurrent, RNN: lowerRecurrent,
+  LSTM: lowerRecurrent, GRU: lowerRecurrent, RNN: lowerRecurrent, 'edgec.TflLstm': lowerTflLstm,
 };
 
 /** Ops that only reinterpret the flat NCHW buffer (reshape-free layouts). */

@@ -37,7 +37,7 @@ export const KERNELS = {
   // per-instance int8 output-stage slot area of a worker thread (threads build, targets/wasm/threads.ts)
   thread_area: { words: 1 },
   qconv_i8: { words: 29 }, qdw_nhwc_i8: { words: 25 }, qconv_wino_i8: { words: 21 }, qgemm_i8: { words: 13 }, qrequant_i8: { words: 12 }, qbinary_i8: { words: 31 },
-  qreduce_i8: { words: 26 }, qavgpool_i8: { words: 21 }, qmaxpool_i8: { words: 16 }, qadd_tfl_i8: { words: 34 }, qmul_tfl_i8: { words: 29 }, qsoftmax_i8: { words: 8 }, quantize_tfl_f32: { words: 6 }, quantize_f32: { words: 8 }, dequantize_f32: { words: 8 },
+  qreduce_i8: { words: 26 }, qavgpool_i8: { words: 21 }, qmaxpool_i8: { words: 16 }, qadd_tfl_i8: { words: 34 }, qmul_tfl_i8: { words: 29 }, qsoftmax_i8: { words: 8 }, lut_u8: { words: 4 }, quantize_tfl_f32: { words: 6 }, quantize_f32: { words: 8 }, dequantize_f32: { words: 8 },
   // dtype-generic elementwise kernels (runtime-wasm/assembly/anytype.ts): every runtime dtype
   unary_any: { words: 9 }, binary_any: { words: 25 }, where_any: { words: 29 },
   // data movement on elements of any size (runtime-wasm/assembly/move.ts): 2- and 8-byte tensors

@@ -31,6 +31,7 @@ import { NORM_LOWERINGS } from './ops/norm.js';
 import { POOL_INT_LOWERINGS, POOL_LOWERINGS } from './ops/pool.js';
 import { INT8_LOWERINGS, isIntNode } from './ops/qint.js';
 import { REDUCE_INT_LOWERINGS, REDUCE_LOWERINGS } from './ops/reduce.js';
+import { RNN_INT_LOWERINGS } from './ops/rnn.js';
 import { INDEX_LOWERINGS, SHAPE_LOWERINGS, SHAPE_TYPED_LOWERINGS } from './ops/shape.js';
 import { SIGNAL_INT_LOWERINGS, SIGNAL_LOWERINGS } from './ops/signal.js';
 
@@ -53,7 +54,7 @@ export const LOWERINGS: Readonly<Record<string, LowerFn>> = {
  */
 export const INT_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   ...ELEMENTWISE_INT_LOWERINGS, ...REDUCE_INT_LOWERINGS, ...SHAPE_TYPED_LOWERINGS, ...CONTROL_LOWERINGS, ...INT8_LOWERINGS, ...INDEX_LOWERINGS, ...MATMUL_INT_LOWERINGS,
-  ...IMAGE_INT_LOWERINGS, ...SIGNAL_INT_LOWERINGS, ...CONV_INT_LOWERINGS, ...POOL_INT_LOWERINGS,
+  ...IMAGE_INT_LOWERINGS, ...SIGNAL_INT_LOWERINGS, ...CONV_INT_LOWERINGS, ...POOL_INT_LOWERINGS, ...RNN_INT_LOWERINGS,
 };
 
 /** Qualified op name of a node for the lowering table. */

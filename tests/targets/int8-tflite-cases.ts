@@ -86,6 +86,21 @@ export function tfliteArithmeticCases(same: SameFn): void {
     expect(spread(want[0]!)).toBeGreaterThan(20);
   });
 
+  it('QMul rq_mode tflite: multipliers above 1 (left shift), near 2^-8 and 2^-12 (right shifts), broadcasting, uint8 output, clamp', async () => {
+    const b = new GraphBuilder('tfl-mul', { '': 19, edgec: 1 });
+    const xa = b.input('a', 'f32', [2, 3, 4, 5]);
+    const xb = b.input('b', 'f32', [3, 1, 5]);
+    const qa = b.node('QuantizeLinear', [xa, b.const('sa', 'f32', [], [XS]), b.const('za', 'i8', [], [-5])]);
+    const qb = b.node('QuantizeLinear', [xb, b.const('sb', 'f32', [], [XS]), b.const('zb', 'i8', [], [7])]);
+    const ys = [[3.7, 'i8', 0, -128, 127], [1 / 300, 'i8', -3, -100, 90], [2 ** -12, 'u8', 128, 0, 255]] as const;
+    const outs = ys.map(([m, dt, zp, lo, hi]) => {
+      const q = quantizeMultiplier(m);
+      return b.node('QMul', [qa, qb], { a_zero_point: -5, b_zero_point: 7, multiplier: q.multiplier, shift: q.shift, y_zero_point: zp, y_dtype: dt, clamp_lo: lo, clamp_hi: hi, ...TFL }, { domain: 'edgec' });
+    });
+    const want = await same(finish(b, outs), [input([2, 3, 4, 5], 43, XS), input([3, 1, 5], 44, XS)]);
+    expect(spread(want[1]!)).toBeGreaterThan(10);
+  });
+
   it('QAvgPool rq_mode tflite: 3x3 stride 2 with padding (in-bounds counts), 2x2 without, uint8', async () => {
     const { b, x } = quantIn([1, 3, 9, 8], 'u8', 128);
     const p1 = b.node('QAvgPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], x_zero_point: 0, ...TFL, y_dtype: 'u8' }, { domain: 'edgec' });

@@ -48,14 +48,13 @@ const TARGETS = ['wasm', 'webgpu', 'c', 'hls', 'onnx'] as const;
 type Target = (typeof TARGETS)[number];
 
 /** Models the importer refuses, and the operator the one-line error must name. */
-const EXPECTED_REFUSALS: Record<string, string> = {
-  'tflite-micro/trained_lstm_int8.tflite': 'UNIDIRECTIONAL_SEQUENCE_LSTM',
-};
+const EXPECTED_REFUSALS: Record<string, string> = {};
 
 /** Which compiled artifacts run (against the reference), per model; the others are compile-only. */
 const RUNS: Record<string, Array<Target | 'c-m4'>> = {
   'tflite-micro/hello_world_int8.tflite': ['wasm', 'webgpu', 'c', 'hls', 'onnx'],
   'tflite-micro/micro_speech_quantized.tflite': ['wasm', 'webgpu', 'c', 'c-m4', 'hls', 'onnx'],
+  'tflite-micro/trained_lstm_int8.tflite': ['wasm', 'webgpu', 'c', 'c-m4', 'hls', 'onnx'],
   'mlperf-tiny/ad01_int8.tflite': ['webgpu', 'c', 'hls', 'onnx'],
   'mlperf-tiny/kws_ref_model.tflite': ['webgpu', 'c', 'hls'],
   'mlperf-tiny/str_ww_ref_model.tflite': ['webgpu'],
@@ -166,7 +165,7 @@ describe.runIf(RUN)('every .tflite of ../shared/models/tflite on every target (C
     }, 600_000);
   }
 
-  for (const file of ['tflite-micro/micro_speech_quantized.tflite', 'mlperf-tiny/kws_ref_model.tflite']) {
+  for (const file of ['tflite-micro/micro_speech_quantized.tflite', 'mlperf-tiny/kws_ref_model.tflite', 'tflite-micro/trained_lstm_int8.tflite']) {
     it(`${file}: hls C simulation with the Xilinx ap_types (-DEDGEC_AP_TYPES) bit for bit with the reference`, async () => {
       if (!CI && (!HAVE_GXX || !HAVE_AP)) return;
       expect(HAVE_AP, `the Xilinx ap_types headers at ${AP_DIR}`).toBe(true);
@@ -194,7 +193,7 @@ describe.runIf(RUN)('every .tflite of ../shared/models/tflite on every target (C
     expect(g.outputs.length).toBeGreaterThanOrEqual(3);
     return g;
   };
-  for (const file of ['mlperf-tiny/kws_ref_model.tflite', 'mlperf-tiny/ad01_int8.tflite']) {
+  for (const file of ['mlperf-tiny/kws_ref_model.tflite', 'mlperf-tiny/ad01_int8.tflite', 'tflite-micro/trained_lstm_int8.tflite']) {
     it(`${file}: c (host) and the hls C simulation, every intermediate integer value bit for bit with the reference`, async () => {
       if (!CI && !HAVE_GXX) return;
       const g = loadModelFile(path.join(DIR, file));

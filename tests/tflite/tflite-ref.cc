@@ -338,6 +338,41 @@ static long long BroadcastIndex(const T& t, const std::vector<int>& yd, long lon
   return idx;
 }
 
+// HARD_SWISH int8 / uint8 (reference_ops::HardSwish, hard_swish.h; activations.cc HardSwishPrepare)
+static int16_t SRDHM16(int16_t a, int16_t b) {  // gemmlowp SaturatingRoundingDoublingHighMul (int16)
+  bool overflow = a == b && a == std::numeric_limits<int16_t>::min();
+  int32_t ab_32 = static_cast<int32_t>(a) * static_cast<int32_t>(b);
+  int16_t nudge = ab_32 >= 0 ? (1 << 14) : (1 - (1 << 14));
+  int16_t ab_x2_high16 = static_cast<int16_t>((ab_32 + nudge) / (1 << 15));
+  return overflow ? std::numeric_limits<int16_t>::max() : ab_x2_high16;
+}
+static int16_t SaturatingDoublingHighMul16(int16_t a, int16_t b) {
+  bool overflow = a == b && a == std::numeric_limits<int16_t>::min();
+  int32_t ab_32 = static_cast<int32_t>(a) * static_cast<int32_t>(b);
+  int16_t ab_x2_high16 = static_cast<int16_t>((ab_32) / (1 << 15));
+  return overflow ? std::numeric_limits<int16_t>::max() : ab_x2_high16;
+}
+static int16_t SaturatingLeftShift16(int16_t value, int amount) {
+  int64_t result = static_cast<int64_t>(value) * (1 << amount);
+  result = std::min<int64_t>(result, std::numeric_limits<int16_t>::max());
+  result = std::max<int64_t>(result, std::numeric_limits<int16_t>::min());
+  return static_cast<int16_t>(result);
+}
+static int16_t RoundingDivideByPOT16(int16_t x, int exponent) {
+  const int16_t mask = static_cast<int16_t>((1 << exponent) - 1);
+  const int16_t remainder = x & mask;
+  const int16_t threshold = (mask >> 1) + (x < 0 ? 1 : 0);
+  return static_cast<int16_t>((x >> exponent) + (remainder > threshold ? 1 : 0));
+}
+static void DownScaleInt32ToInt16Multiplier(int32_t m32, int16_t* m16) {
+  static constexpr int32_t kRoundingOffset = 1 << 15;
+  if (m32 >= std::numeric_limits<int32_t>::max() - kRoundingOffset) {
+    *m16 = std::numeric_limits<int16_t>::max();
+    return;
+  }
+  *m16 = static_cast<int16_t>((m32 + kRoundingOffset) >> 16);
+}
+
 int main() {
   int opcode, nopts;
   if (scanf("%d %d", &opcode, &nopts) != 2) return 2;
@@ -557,6 +592,59 @@ int main() {
       const int32_t input2_val = -b.zp + (int32_t)b.data[BroadcastIndex(b, y.dims, i)];
       const int32_t unclamped_result = y.zp + MultiplyByQuantizedMultiplier(input1_val * input2_val, mult, shift);
       out[i] = std::min(hi, std::max(lo, unclamped_result));
+    }
+  } else if (opcode == 14 || opcode == 28) {  // LOGISTIC / TANH int8 (opts: [uint8]): activations.cc Prepare's LUTPopulate
+    // (full TFLite's builtin kernel: a 256-entry table built in float from the scales, indexed by the input's byte)
+    const T& x = ts[0];
+    const bool u8 = nopts > 0 && o[0] == 1;
+    const int32_t minval = u8 ? 0 : -128, maxval = u8 ? 255 : 127;
+    int32_t lut[256];
+    const float inverse_scale = 1 / y.scales[0];
+    for (int32_t val = minval; val <= maxval; ++val) {
+      const float dequantized = x.scales[0] * (val - x.zp);
+      const float transformed = opcode == 14 ? 1.0f / (1.0f + std::exp(-dequantized)) : std::tanh(dequantized);
+      const float rescaled = std::round(transformed * inverse_scale);
+      const int32_t quantized = static_cast<int32_t>(rescaled + y.zp);
+      lut[static_cast<uint8_t>(val)] = std::max(std::min(maxval, quantized), minval);
+    }
+    for (long long i = 0; i < ysize; ++i) out[i] = lut[static_cast<uint8_t>(x.data[i])];
+  } else if (opcode == 117) {  // HARD_SWISH int8 (opts: [uint8])
+    const T& x = ts[0];
+    const bool u8 = nopts > 0 && o[0] == 1;
+    const int32_t minval = u8 ? 0 : -128, maxval = u8 ? 255 : 127;
+    const float input_scale = x.scales[0];
+    const float hires_input_scale = (1.0f / 128.0f) * input_scale;
+    const float reluish_scale = 3.0f / 32768.0f;
+    const float output_scale = y.scales[0];
+    const float output_multiplier = hires_input_scale / output_scale;
+    int32_t om32, rm32;
+    int output_multiplier_exponent, reluish_multiplier_exponent;
+    int16_t om16, rm16;
+    QuantizeMultiplier(output_multiplier, &om32, &output_multiplier_exponent);
+    DownScaleInt32ToInt16Multiplier(om32, &om16);
+    if (output_multiplier_exponent > 0) {
+      fprintf(stderr, "HARD_SWISH: output multiplier exponent %d > 0\n", output_multiplier_exponent);
+      return 4;
+    }
+    const float reluish_multiplier = hires_input_scale / reluish_scale;
+    QuantizeMultiplier(reluish_multiplier, &rm32, &reluish_multiplier_exponent);
+    DownScaleInt32ToInt16Multiplier(rm32, &rm16);
+    for (long long i = 0; i < ysize; ++i) {
+      const int16_t input_value = static_cast<int16_t>(x.data[i] - x.zp);
+      const int16_t input_value_on_hires_input_scale = static_cast<int16_t>(input_value * (1 << 7));
+      const int16_t input_value_on_preshift_output_scale = SRDHM16(input_value_on_hires_input_scale, om16);
+      int16_t reluish_value = input_value_on_hires_input_scale;
+      if (reluish_multiplier_exponent > 0) reluish_value = SaturatingLeftShift16(reluish_value, reluish_multiplier_exponent - 1);
+      reluish_value = SRDHM16(reluish_value, rm16);
+      if (reluish_multiplier_exponent > 0) reluish_value = SaturatingLeftShift16(reluish_value, 1);
+      if (reluish_multiplier_exponent < 0) reluish_value = RoundingDivideByPOT16(reluish_value, -reluish_multiplier_exponent);
+      reluish_value = static_cast<int16_t>((reluish_value + (1 << 15)) >> 1);
+      const int16_t preshift_output_value = SaturatingDoublingHighMul16(reluish_value, input_value_on_preshift_output_scale);
+      int16_t output_value = RoundingDivideByPOT16(preshift_output_value, -output_multiplier_exponent);
+      output_value = static_cast<int16_t>(output_value + y.zp);
+      output_value = std::min<int16_t>(output_value, static_cast<int16_t>(maxval));
+      output_value = std::max<int16_t>(output_value, static_cast<int16_t>(minval));
+      out[i] = output_value;
     }
   } else if (opcode == 44) {  // UNIDIRECTIONAL_SEQUENCE_LSTM (TFLite Micro's integer kernel)
     Lstm(o, ts, out);

@@ -217,6 +217,86 @@ function qsoftmax(c: OpCtx): LVal[] {
 }
 
 /**
+ * LOGISTIC / TANH (int8, uint8): edgec.QLut with the table full TFLite's builtin kernels build in
+ * Prepare (activations.cc, LUTPopulate; all float32): table[byte(v)] = clamp(TfLiteRound(
+ * f(x_scale * (v - zx)) * (1 / y_scale)) + zy), f = 1 / (1 + exp(-x)) or tanh. (TFLite Micro runs
+ * gemmlowp's fixed-point kernels instead, which can differ by 1.)
+ */
+function qlut(kind: 'sigmoid' | 'tanh'): OpConverter {
+  return (c) => {
+    const x = act(c.inTensor(0), `${c.opName} input`);
+    const y = act(c.outTensor(0), `${c.opName} output`);
+    if (x.dt !== y.dt) throw unsupported(`quantized ${c.opName} with mixed integer types is not supported`);
+    const f = Math.fround;
+    const [lo, hi] = y.dt === 'i8' ? [-128, 127] : [0, 255];
+    const inv = f(1 / y.s);
+    const table = new Array<number>(256);
+    for (let v = lo; v <= hi; v++) {
+      const dq = f(x.s * (v - x.z));
+      const t = kind === 'sigmoid' ? f(1 / f(1 + f(Math.exp(-dq)))) : f(Math.tanh(dq));
+      const r = f(t * inv);
+      const q = Math.sign(r) * Math.round(Math.abs(r)) + y.z;
+      table[v & 0xff] = q < lo ? lo : q > hi ? hi : q;
+    }
+    return [{ tf: c.e.op('QLut', [c.e.tf(c.input(0))], { table, y_dtype: y.dt }, c.name, 'edgec') }];
+  };
+}
+
+const i16 = (v: number): number => (v << 16) >> 16;
+/** gemmlowp's int16 SaturatingRoundingDoublingHighMul. */
+function srdhm16(a: number, b: number): number {
+  if (a === b && a === -32768) return 32767;
+  const ab = a * b;
+  return i16(Math.trunc((ab + (ab >= 0 ? 1 << 14 : 1 - (1 << 14))) / 32768));
+}
+/** gemmlowp's int16 RoundingDivideByPOT (with C++'s int16 wrapping of the mask). */
+function rdbpot16(x: number, e: number): number {
+  const mask = i16((1 << e) - 1);
+  const rem = i16(x & mask);
+  const threshold = i16((mask >> 1) + (x < 0 ? 1 : 0));
+  return i16((x >> e) + (rem > threshold ? 1 : 0));
+}
+const satShl16 = (v: number, amount: number): number => Math.min(32767, Math.max(-32768, v * 2 ** amount));
+/** TFLite's DownScaleInt32ToInt16Multiplier. */
+const downScale16 = (m: number): number => (m >= 2 ** 31 - 1 - 2 ** 15 ? 32767 : Math.floor((m + 2 ** 15) / 2 ** 16));
+
+/**
+ * HARD_SWISH (int8, uint8): reference_ops::HardSwish with HardSwishPrepare's int16 fixed-point
+ * multipliers (hires input scale x_scale / 128, reluish scale 3 / 32768, QuantizeMultiplier then
+ * DownScaleInt32ToInt16Multiplier, float32 scale arithmetic). The result depends only on the
+ * input byte, so the kernel's integer arithmetic is evaluated here for all 256 inputs into an
+ * edgec.QLut table (bit-identical to running it per element).
+ */
+function qhardSwish(c: OpCtx): LVal[] {
+  const x = act(c.inTensor(0), 'HARD_SWISH input');
+  const y = act(c.outTensor(0), 'HARD_SWISH output');
+  if (x.dt !== y.dt) throw unsupported('quantized HARD_SWISH with mixed integer types is not supported');
+  const f = Math.fround;
+  const hires = f(f(1 / 128) * f(x.s));
+  const om = tfliteMultiplier(f(hires / f(y.s)));
+  const rm = tfliteMultiplier(f(hires / f(3 / 32768)));
+  const [oExp, rExp] = [31 - om.shift, 31 - rm.shift];
+  if (oExp > 0) throw unsupported(`quantized HARD_SWISH with output scale ${y.s} below input scale / 128 (TFLite refuses it: output multiplier exponent ${oExp} > 0)`);
+  const [om16, rm16] = [downScale16(om.multiplier), downScale16(rm.multiplier)];
+  const [lo, hi] = y.dt === 'i8' ? [-128, 127] : [0, 255];
+  const table = new Array<number>(256);
+  for (let v = lo; v <= hi; v++) {
+    const hv = i16(i16(v - x.z) * 128);
+    const pre = srdhm16(hv, om16);
+    let r = hv;
+    if (rExp > 0) r = satShl16(r, rExp - 1);
+    r = srdhm16(r, rm16);
+    if (rExp > 0) r = satShl16(r, 1);
+    if (rExp < 0) r = rdbpot16(r, -rExp);
+    r = i16((r + (1 << 15)) >> 1);
+    const post = r === -32768 && pre === -32768 ? 32767 : i16(Math.trunc((r * pre) / 32768));
+    const out = i16(rdbpot16(post, -oExp) + y.z);
+    table[v & 0xff] = Math.min(hi, Math.max(lo, out));
+  }
+  return [{ tf: c.e.op('QLut', [c.e.tf(c.input(0))], { table, y_dtype: y.dt }, c.name, 'edgec') }];
+}
+
+/**
  * ADD: edgec.QAdd with TFLite's scheme (add.cc Prepare, int8 and uint8). SUB: the same with the
  * second input's multiplier negated, as sub.cc prepares its same-shape int8/uint8 kernel
  * (reference_integer_ops::Add); a broadcasting quantized SUB runs another kernel
@@ -515,4 +595,7 @@ export const TFLITE_QOPS: Readonly<Record<string, OpConverter>> = {
   EXPAND_DIMS: sameQuant('EXPAND_DIMS'),
   TRANSPOSE: sameQuant('TRANSPOSE'),
   UNIDIRECTIONAL_SEQUENCE_LSTM: qsequenceLstm,
+  LOGISTIC: qlut('sigmoid'),
+  TANH: qlut('tanh'),
+  HARD_SWISH: qhardSwish,
 };

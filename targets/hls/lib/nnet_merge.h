@@ -90,6 +90,28 @@ void qmul(const InA a[], const InB b[], Out y[]) {
   })
 }
 
+// int8 QMul with rq_mode 'tflite' (TFLite's MUL, reference_integer_ops::Mul):
+// y = clamp(zy + rq_tflite((a - za)(b - zb), M, n)), the product an int32.
+template<class InA, class InB, class Out, class CFG>
+void qmul_tflite(const InA a[], const InB b[], Out y[]) {
+  NNET_BROADCAST_LOOP(CFG, {
+    const int32_t p = ((int32_t)a[ia] - (int32_t)CFG::a_zero_point) * ((int32_t)b[ib] - (int32_t)CFG::b_zero_point);
+    y[i] = (Out)clamp64((int64_t)rq_tflite(p, CFG::multiplier, CFG::shift) + CFG::y_zero_point, CFG::clamp_lo, CFG::clamp_hi);
+  })
+}
+
+// edgec.QLut (TFLite's int8 / uint8 LOGISTIC and TANH): y = table[byte(x)].
+struct lut_config {
+  static const unsigned n_elem = 1;
+};
+template<class In, class Out, class CFG>
+void qlut(const In x[], Out y[], const int16_t table[256]) {
+  for (unsigned i = 0; i < CFG::n_elem; i++) {
+#pragma HLS PIPELINE II=1
+    y[i] = (Out)table[(uint8_t)(int32_t)x[i]];
+  }
+}
+
 struct unary_config {
   static const unsigned n_elem = 1;
   static const int activation = ACT_RELU;

@@ -272,6 +272,101 @@ Dir:
   }
 }
 
+// ---- edgec.TflLstm: TFLite Micro's integer UNIDIRECTIONAL_SEQUENCE_LSTM (lstm_eval.h, int8x8_16) ----
+// compiler/ops/rnn.ts is the specification. int8 input x [T, B, I] (time_major) or [B, T, I] and
+// output y (the hidden state of every step, same layout with H features), int8 weights W [4][H][I]
+// and R [4][H][H] (gates i, f, c, o), int32 bias [4][H], int16 gates and cell state, zero initial
+// states (h = zh, c = 0). q holds the per-gate requantizations: input M[4], n[4], recurrent M[4],
+// n[4] (MultiplyByQuantizedMultiplier, rq_tflite). table: TFLite's sigmoid_table_uint16.
+struct tfl_lstm_config {
+  static const unsigned n_seq = 1, n_batch = 1, n_in = 1, n_hidden = 1;
+  static const bool time_major = false;
+  static const int x_zero_point = 0, h_zero_point = 0;
+  static const int fc_multiplier = 0, fc_shift = 0, ic_multiplier = 0, ic_shift = 0, h_multiplier = 0, h_shift = 0;
+  static const int cell_scale_power = -12;
+  static const int cell_clip = 0;            // 0: no clip
+  static const bool cell_sigmoid = false;    // cell gate activation (else tanh)
+};
+
+inline int32_t tfl_sat16(int32_t v) { return v < -32768 ? -32768 : (v > 32767 ? 32767 : v); }
+
+// TFLite's int16 Logistic (reference_integer_ops::Logistic, input multiplier 3): Q3.12 in, Q0.15 out.
+inline int32_t tfl_sigmoid16(const uint16_t table[256], int32_t x) {
+  const int32_t v = x * 3;
+  const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+  const uint32_t uh = a >> 9;
+  uint32_t r;
+  if (uh >= 255) r = (uint32_t)0x7fff << 10;
+  else {
+    const uint32_t ua = table[uh], ub = table[uh + 1];
+    r = (ua << 9) + (a & 0x1ff) * (ub - ua);
+  }
+  r = v >= 0 ? r + (1u << 9) : (1u << 25) - r + (1u << 9) - 1;
+  return (int32_t)(r >> 10);
+}
+
+// TFLite's int16 Tanh as lstm_eval.cc calls it for an input of scale 2^p: l = 12 + p; l >= 0
+// multiplies by 3 << l, l < 0 by 3 then shifts right by -l rounding half up. Q0.15 out.
+inline int32_t tfl_tanh16(const uint16_t table[256], int32_t x, int p) {
+  const int l = 12 + p;
+  const int32_t v = l >= 0 ? x * (3 << l) : (x * 3 + (1 << (-l - 1))) >> -l;
+  const uint32_t a = (uint32_t)(v < 0 ? -v : v);
+  const uint32_t uh = a >> 8;
+  int32_t r;
+  if (uh >= 255) r = 0xffff << 8;
+  else {
+    const uint32_t ua = table[uh], ub = table[uh + 1];
+    r = (int32_t)((ua << 8) + (a & 0xff) * (ub - ua));
+  }
+  r = v >= 0 ? r - (1 << 23) + (1 << 7) : -r + (1 << 23) + (1 << 7) - 1;
+  return r >> 8;
+}
+
+template<class In, class Out, class CFG>
+void tfl_lstm(const In x[], Out y[], const int8_t w[], const int8_t r[], const int32_t bias[], const int32_t q[16], const uint16_t table[256]) {
+  const unsigned T = CFG::n_seq, NB = CFG::n_batch, I = CFG::n_in, H = CFG::n_hidden;
+  int8_t h[H];
+  int16_t c[H];
+  int16_t gate[4][H];
+Batch:
+  for (unsigned b = 0; b < NB; b++) {
+    for (unsigned j = 0; j < H; j++) {
+      h[j] = (int8_t)CFG::h_zero_point;
+      c[j] = 0;
+    }
+  Step:
+    for (unsigned t = 0; t < T; t++) {
+      const unsigned row = CFG::time_major ? t * NB + b : b * T + t;
+    Gates:
+      for (unsigned g = 0; g < 4; g++) {
+        for (unsigned j = 0; j < H; j++) {
+#pragma HLS PIPELINE II=1
+          int32_t acc = bias[g * H + j];
+          for (unsigned k = 0; k < I; k++) acc += (int32_t)w[(g * H + j) * I + k] * ((int32_t)x[row * I + k] - CFG::x_zero_point);
+          const int32_t u = tfl_sat16(rq_tflite(acc, q[g], q[4 + g]));
+          int32_t racc = 0;
+          for (unsigned k = 0; k < H; k++) racc += (int32_t)r[(g * H + j) * H + k] * ((int32_t)h[k] - CFG::h_zero_point);
+          const int32_t v = tfl_sat16(rq_tflite(racc, q[8 + g], q[12 + g]));
+          const int32_t s = tfl_sat16(u + v);
+          gate[g][j] = (int16_t)(g == 2 && !CFG::cell_sigmoid ? tfl_tanh16(table, s, -12) : tfl_sigmoid16(table, s));
+        }
+      }
+    State:
+      for (unsigned j = 0; j < H; j++) {
+#pragma HLS PIPELINE II=1
+        const int32_t fc = tfl_sat16(rq_tflite((int32_t)gate[1][j] * c[j], CFG::fc_multiplier, CFG::fc_shift));
+        const int32_t ic = tfl_sat16(rq_tflite((int32_t)gate[0][j] * gate[2][j], CFG::ic_multiplier, CFG::ic_shift));
+        int32_t cn = tfl_sat16(fc + ic);
+        if (CFG::cell_clip > 0) cn = cn > CFG::cell_clip ? CFG::cell_clip : (cn < -CFG::cell_clip ? -CFG::cell_clip : cn);
+        c[j] = (int16_t)cn;
+        const int32_t hv = rq_tflite(tfl_tanh16(table, cn, CFG::cell_scale_power) * (int32_t)gate[3][j], CFG::h_multiplier, CFG::h_shift) + CFG::h_zero_point;
+        h[j] = (int8_t)(hv < -128 ? -128 : (hv > 127 ? 127 : hv));
+        y[row * H + j] = (Out)h[j];
+      }
+    }
+  }
+}
+
 } // namespace nnet
 
 #endif

@@ -28,7 +28,7 @@ import { internal } from '../../../compiler/errors.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
 import { geom3, readConvAttrs, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
 import { stageLen } from '../../../compiler/ops/qint.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QConvAttrs, QLutAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../../compiler/ops/qint.js';
 import { ANY_BINARY, ANY_UNARY, DTYPE, KERNELS, KernelId } from '../kernels.js';
 import { Operand, blobOperand, emitBinaryAny, emitUnaryOperands, operand, tempOperand } from './elementwise.js';
 import { avgPoolCountsMinus1, broadcastStrides, contiguous } from '../../common/params.js';
@@ -1021,6 +1021,7 @@ export const INT8_LOWERINGS: Readonly<Record<string, (c: LowerCtx, n: Node) => v
   MatMulInteger: lowerQMatMulRt, QLinearMatMul: lowerQMatMulRt,
   'edgec.QSoftmax': lowerQSoftmax,
   'edgec.TflQuantize': lowerTflQuantize,
+  'edgec.QLut': lowerQLut,
 };
 
 /** QAdd with TFLite's scheme (qadd_tfl_i8); `co` is the coalesced broadcast of lowerQBinary. */
@@ -1051,6 +1052,17 @@ function lowerQSoftmax(c: LowerCtx, n: Node): void {
     qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(bytesOf(Float32Array.from(a.table))), i32(total / L), i32(L), i32(flags),
     { k: 'f', v: a.yScale }, i32(a.yZeroPoint),
   ], { reads: [x], writes: [y] });
+}
+
+/** edgec.QLut (lut_u8): y = table[byte(x)]. */
+function lowerQLut(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QLutAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  needDtype(c, x, ['i8', 'u8'], 'QLut input');
+  const count = numel(c.shape(x));
+  if (count === 0) return;
+  emitQ(c, 'lut_u8', [qaddr(c, x), { k: 'buf', id: y, off: 0 }, c.blob(Uint8Array.from(a.table, (v) => v & 0xff)), i32(count)], { reads: [x], writes: [y] });
 }
 
 /** edgec.TflQuantize (quantize_tfl_f32): TFLite's float QUANTIZE, rounding half away from zero. */

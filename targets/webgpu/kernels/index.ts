@@ -30,11 +30,12 @@ import { resizeAxisF32 } from './resize-axis.js';
 import { SIGNAL_KERNELS } from './signal.js';
 import { IMAGE_EXT_KERNELS } from './image-ext.js';
 import { deformConvF32 } from './conv-deform.js';
+import { lstmTflI8 } from './lstm-tfl.js';
 
 const ALL = [unaryF32, binaryF32, copyStridedF32, padF32, conv2dDirectF32, conv2dIgemmTiledF32, convTranspose2dDirectF32, gemmTiledF32, gemmDirectF32, pool2dF32,
   globalPoolF32, softmaxF32, reduceF32, reduceAxesF32, gatherF32, resizeF32, gridSampleF32, normF32, channelAffineF32, roundF16F32,
   ...QINT_KERNELS, ...QINT_TFLITE_KERNELS, ...QMOVE_KERNELS, ...TYPED_KERNELS, ...INDEX_KERNELS,
-  pool3dF32, maxUnpoolF32, resizeAxisF32, ...SIGNAL_KERNELS, ...IMAGE_EXT_KERNELS, deformConvF32] as const;
+  pool3dF32, maxUnpoolF32, resizeAxisF32, ...SIGNAL_KERNELS, ...IMAGE_EXT_KERNELS, deformConvF32, lstmTflI8] as const;
 
 /** Kernel id -> generator. */
 export const KERNELS: ReadonlyMap<string, KernelGen<never>> = new Map(ALL.map((k) => [k.id, k as unknown as KernelGen<never>]));

@@ -1,6 +1,6 @@
 /**
  * Integer kernels of TFLite's arithmetic (compiler/ops/qint.ts rq_mode 'tflite', edgec.QSoftmax,
- * edgec.TflQuantize), bit for bit with the reference interpreter: qadd_tfl_i8 (TFLite's ADD/SUB),
+ * edgec.TflQuantize), bit for bit with the reference interpreter: qadd_tfl_i8 (TFLite's ADD/SUB), qmul_tfl_i8 (MUL), qlut_i8 (LOGISTIC / TANH tables),
  * qmean_tfl_i8 (MEAN), qsoftmax_stats_i8 + qsoftmax_i8 (the builtin int8 SOFTMAX) and
  * tfl_quantize_f32_i8 (float QUANTIZE, half away from zero). The per-channel output stage of
  * QConv / QGemm / Requantize and the average pool's rounded division live in kernels/qint.ts
@@ -55,6 +55,61 @@ export const qaddTflI8: KernelGen<QAddTflParams> = {
       `let sum = rq_tfl(da, ${int(p.ma)}, ${p.na}u) + rq_tfl(db, ${int(p.mb)}, ${p.nb}u);`,
       `return bitcast<u32>(clamp(rq_tfl_sat(sum, ${int(p.m)}, ${p.n}u) + ${int(p.zp)}, ${int(p.lo)}, ${int(p.hi)}));`,
     ]);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// MUL
+// ---------------------------------------------------------------------------------------------
+
+export interface QMulTflParams extends BaseParams {
+  shape: number[];
+  sa: number[];
+  sb: number[];
+  adt: 'i8' | 'u8' | 'i32';
+  bdt: 'i8' | 'u8' | 'i32';
+  za: number; zb: number;
+  /** Output multiplier and right shift (edgec's (M, n)). */
+  m: number; n: number;
+  y: 'i8' | 'u8';
+  zp: number; lo: number; hi: number;
+}
+
+/** qmul_tfl_i8: y = clamp(zy + rq_tfl((a - za)(b - zb), M, n)) (TFLite's MUL); numpy broadcasting by strides. */
+export const qmulTflI8: KernelGen<QMulTflParams> = {
+  id: 'qmul_tfl_i8',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const a = s.input('a', p.adt, bufOf(p, 'a'));
+    const b = s.input('b', p.bdt, bufOf(p, 'b'));
+    s.fnAll(TFL_LIB);
+    const d = decompose('e', p.shape, 'i');
+    return s.elementwiseBody(p.shape.reduce((u, w) => u * w, 1), p.y, [
+      ...d.code,
+      `let prod = (${a.ld(linear(d.idx, p.sa))} - ${int(p.za)}) * (${b.ld(linear(d.idx, p.sb))} - ${int(p.zb)});`,
+      `return bitcast<u32>(clamp(rq_tfl_sat(prod, ${int(p.m)}, ${p.n}u) + ${int(p.zp)}, ${int(p.lo)}, ${int(p.hi)}));`,
+    ]);
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+// LOGISTIC / TANH (edgec.QLut)
+// ---------------------------------------------------------------------------------------------
+
+export interface QLutParams extends BaseParams {
+  n: number;
+  xdt: 'i8' | 'u8' | 'i32';
+  y: 'i8' | 'u8';
+}
+
+/** qlut_i8: y = tb[byte(x)] (tb: the 256 table values, one i32 word each). */
+export const qlutI8: KernelGen<QLutParams> = {
+  id: 'qlut_i8',
+  gen(p) {
+    const s = new QShaderBuilder(this.id);
+    const x = s.input('x', p.xdt, bufOf(p, 'x'));
+    const tb = s.input('tb', 'i32', 'weights');
+    return s.elementwiseBody(p.n, p.y, [`return bitcast<u32>(${tb.ld(`${x.ld('e')} & 255`)});`]);
   },
 };
 
@@ -276,4 +331,4 @@ export const tflQuantizeF32I8: KernelGen<TflQuantizeParams> = {
 };
 
 /** Every kernel of this file. */
-export const QINT_TFLITE_KERNELS = [qaddTflI8, qmeanTflI8, qsoftmaxStatsI8, qsoftmaxI8, tflQuantizeF32I8] as const;
+export const QINT_TFLITE_KERNELS = [qaddTflI8, qmulTflI8, qlutI8, qmeanTflI8, qsoftmaxStatsI8, qsoftmaxI8, tflQuantizeF32I8] as const;

@@ -23,12 +23,12 @@ import { Graph, Node, ValueId } from '../../../compiler/ir/graph.js';
 import { numel } from '../../../compiler/ir/tensor.js';
 import { geom3, readWindowAttrs, windowParams } from '../../../compiler/ops/conv.js';
 import { AttrReader, normAxis } from '../../../compiler/ops/registry.js';
-import type { OutStage, QAddAttrs, QAvgPoolAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../../compiler/ops/qint.js';
+import type { OutStage, QAddAttrs, QAvgPoolAttrs, QLutAttrs, QMulAttrs, QReduceMeanAttrs, QSoftmaxAttrs, RequantizeAttrs, TflQuantizeAttrs } from '../../../compiler/ops/qint.js';
 import {
   avgPoolCountsMinus1,
   StridedView, broadcastStrides, depthSpaceView, gatherLayout, opAttrs, padSpec, partOffsets, sliceView, tileView, transposeView,
 } from '../../common/params.js';
-import { int8Lowerings, needDtype, needSingleRounding, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
+import { int8Lowerings, needDtype, pick, qconvGeom, qgemmOperands } from '../../common/qint.js';
 import { stridesOf } from '../wgsl/shader.js';
 import { f32Parts, wordsOf } from '../wgsl/qshader.js';
 import { QOut, convTapTable } from '../kernels/qint.js';
@@ -155,10 +155,17 @@ function lowerQBinary(c: LowerCtx, n: Node): void {
   const add = n.op === 'QAdd';
   const at = add ? attrsOf<QAddAttrs>(c, n) : null;
   const mt = add ? null : attrsOf<QMulAttrs>(c, n);
-  if (mt) needSingleRounding(c, mt.mode, 'QMul');
   const base = (at ?? mt)!;
   const ys = c.shape(y);
   if (numel(ys) === 0) return;
+  if (mt?.mode === 'tflite') {
+    c.emit('qmul_tfl_i8', {
+      shape: ys, sa: broadcastStrides(c.shape(aId!), ys), sb: broadcastStrides(c.shape(bId!), ys),
+      adt: qelem(c, aId!, adt), bdt: qelem(c, bId!, bdt), za: mt.aZeroPoint, zb: mt.bZeroPoint, m: mt.multiplier, n: mt.shift,
+      y: mt.yDtype as 'i8' | 'u8', zp: mt.yZeroPoint, lo: mt.lo, hi: mt.hi,
+    }, { a: qop(c, aId!), b: qop(c, bId!), y: val(y) });
+    return;
+  }
   if (at?.mode === 'tflite') {
     c.emit('qadd_tfl_i8', {
       shape: ys, sa: broadcastStrides(c.shape(aId!), ys), sb: broadcastStrides(c.shape(bId!), ys),
@@ -264,6 +271,17 @@ function lowerQSoftmax(c: LowerCtx, n: Node): void {
   const stats = c.temp(8 * rows);
   c.emit('qsoftmax_stats_i8', { rows, L, xdt: qelem(c, x, xdt), ys: f32Bits(a.yScale) }, { x: qop(c, x), tb, y: val(stats) });
   c.emit('qsoftmax_i8', { n: total, L, xdt: qelem(c, x, xdt), y: a.yDtype, zp: a.yZeroPoint }, { x: qop(c, x), tb, st: val(stats), y: val(y) });
+}
+
+/** edgec.QLut (qlut_i8): y = table[byte(x)], packed output. */
+function lowerQLut(c: LowerCtx, n: Node): void {
+  const a = attrsOf<QLutAttrs>(c, n);
+  const x = n.inputs[0]!;
+  const y = n.outputs[0]!;
+  const xdt = needDtype(c, x, ['i8', 'u8'] as const, 'QLut input');
+  const total = numel(c.shape(x));
+  if (total === 0) return;
+  c.emit('qlut_i8', { n: total, xdt: qelem(c, x, xdt), y: a.yDtype }, { x: qop(c, x), tb: c.blob(Int32Array.from(a.table)), y: val(y) });
 }
 
 /** edgec.TflQuantize (tfl_quantize_f32_i8): TFLite's float QUANTIZE, half away from zero. */
@@ -554,11 +572,11 @@ export const INT8_LOWERINGS: Readonly<Record<string, LowerFn>> = {
   Transpose: lowerTranspose, Slice: lowerSlice, Expand: lowerExpand, Tile: lowerTile, Split: lowerSplit, Concat: lowerConcat,
   Pad: lowerPad, Gather: lowerGather, DepthToSpace: lowerDepthSpace, SpaceToDepth: lowerDepthSpace,
   Max: lowerMinMax, Min: lowerMinMax, MaxPool: lowerMaxPool,
-  'edgec.QSoftmax': lowerQSoftmax, 'edgec.TflQuantize': lowerTflQuantize,
+  'edgec.QSoftmax': lowerQSoftmax, 'edgec.TflQuantize': lowerTflQuantize, 'edgec.QLut': lowerQLut,
 };
 
 /** Ops of the integer path that are claimed whatever their operand dtypes. */
-const ALWAYS = new Set(['edgec.QConv', 'edgec.QGemm', 'edgec.Requantize', 'edgec.QAdd', 'edgec.QMul', 'edgec.QReduceMean', 'edgec.QAvgPool', 'edgec.QSoftmax', 'edgec.TflQuantize', 'QuantizeLinear', 'DequantizeLinear']);
+const ALWAYS = new Set(['edgec.QConv', 'edgec.QGemm', 'edgec.Requantize', 'edgec.QAdd', 'edgec.QMul', 'edgec.QReduceMean', 'edgec.QAvgPool', 'edgec.QSoftmax', 'edgec.TflQuantize', 'edgec.QLut', 'QuantizeLinear', 'DequantizeLinear']);
 
 /**
  * True when `n` belongs to the integer path: an integer op, a (de)quantization, or any node with
