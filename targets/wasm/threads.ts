@@ -22,7 +22,7 @@
  * the one between two split steps is dropped (plan.elide) when the parts' arena ranges show that
  * each thread reads only what it wrote itself and overwrites nothing another thread used since
  * the last barrier, valid when the run has exactly `parts` threads (checked at run time). Other
- * large steps run as chunks taken from a per-step atomic counter (plan.dynamic).
+ * large steps run as chunks taken from atomic counters, each thread its home group first (plan.dynamic).
  * Every other step runs on thread 0. Part k > 0 of a split step gets its own scratch region (after
  * the arena); part 0 uses the step's own. int8 kernels keep per-instance output-stage slots
  * (runtime-wasm/assembly/int8.ts thread_area), set once per worker.
@@ -48,10 +48,12 @@ export interface ThreadPlan {
    */
   elide: Set<number>;
   /**
-   * Split steps run as chunks that the threads take in turn (an atomic counter per step) instead of
-   * part k on thread k % N: a thread slowed down (another process on its core) leaves its chunks to
-   * the others. Steps next to a dropped barrier keep fixed parts; so do steps with large scratch.
-   * Step index -> the step's position among them (its counter word).
+   * Split steps run as chunks that the threads take in turn instead of part k on thread k % N:
+   * each thread first takes the chunks of its own home group (the range part t of a fixed split
+   * covers, so its data stays in its core's cache), then what is left of the others' (atomic
+   * counters per group), so a thread slowed down (another process on its core) leaves its chunks
+   * to the others. Steps next to a dropped barrier keep fixed parts; so do steps with large scratch.
+   * Step index -> the step's position among them (its counter words).
    */
   dynamic: Map<number, number>;
   /** Largest scratch bytes of a dynamic step (chunks past the first `parts` get regions this large). */
@@ -371,8 +373,19 @@ function chanSlice(blob: Uint8Array, M: number, a: number, b: number): Uint8Arra
 export const SYNC = { start: 0, stop: 4, count: 8, gen: 12, threads: 16, mainWaits: 20, abort: 24, timeoutMs: 28 } as const;
 /** Bytes per worker area: a one-word parameter block for thread_area at 0, the slot area at 64. */
 const AREA_BYTES = 512;
-/** Barrier spins before a thread that may block waits (memory.atomic.wait32). */
-const SPIN = 1 << 14;
+/**
+ * Longest spin (ms) of a thread at a barrier, or of a worker between runs, before it blocks
+ * (memory.atomic.wait32): waking a blocked thread costs tens of microseconds, more than the usual
+ * imbalance at a barrier, so a fixed 16K spins (about 10-20 us) made most barriers block. Each
+ * thread adapts its own bound (a global of its instance): halved down to SPIN_MIN_MS each time the
+ * spin runs out and the thread blocks (another process holds the core the other thread needs:
+ * spinning longer only delays it), doubled back each time the wait ends while spinning.
+ */
+const SPIN_MS = 0.5;
+/** Shortest spin bound (ms). */
+const SPIN_MIN_MS = 0.01;
+/** Spins between two reads of the clock (and of the abort word) while spinning. */
+const SPIN_CHECK = 1024;
 /** Thread 0 blocks in slices this long (ns) at a barrier, checking the abort word and its deadline. */
 const MAIN_WAIT_NS = 1_000_000;
 
@@ -384,7 +397,7 @@ export interface ThreadLayout {
   areas: number;
   /** Scratch region of part k >= 1 of a split step. */
   scratchOf(k: number): number;
-  /** Chunk counters of the dynamically scheduled steps (one word each, ThreadPlan.dynamic). */
+  /** Chunk counters of the dynamically scheduled steps (`parts` words each, one per home group: ThreadPlan.dynamic). */
   counters: number;
   end: number;
 }
@@ -395,7 +408,7 @@ export function threadLayout(plan: ThreadPlan, arenaEnd: number): ThreadLayout {
   const sync = a64(arenaEnd);
   const areas = sync + 64;
   const counters = a64(areas + plan.parts * AREA_BYTES);
-  const scratch = a64(counters + plan.dynamic.size * 4);
+  const scratch = a64(counters + plan.dynamic.size * plan.parts * 4);
   // parts 1 .. parts - 1: the largest scratch of any split step; chunks past them: of a dynamic step
   const per = a64(plan.scratchBytes);
   const dyn = a64(plan.dynScratchBytes);
@@ -426,33 +439,51 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
   const at = (o: number): number => mod.i32.const(tl.sync + o);
   const load = (o: number): number => mod.i32.atomic.load(0, at(o));
   const barrier = (canWait: number, main: boolean): number => mod.call('edgec_barrier', [canWait, mod.i32.const(main ? 1 : 0)], binaryen.none);
-  // edgec_chunks_<j>() of dynamic step i: take chunk numbers from the step's counter until none is
-  // left. Every thread takes exactly one number past the last chunk per run, so run r (the run
-  // counter is r + 1) starts at r * (chunks + threads) (mod 2^32: the counter may wrap)
+  // edgec_chunks_<j>(t) of dynamic step i: the chunks are cut in `parts` home groups of consecutive
+  // chunks (group h: the output range that part h of a fixed split would cover), each with its own
+  // counter; thread t empties group t first, then takes what is left of groups t + 1, t + 2 ...
+  // (mod parts), so on an even load each thread computes the range it computes in the fixed split
+  // steps around (its data stays in its core's cache) and a slowed thread still leaves its chunks to
+  // the others. Every thread takes exactly one number past the last chunk of every group per run,
+  // so run r (the run counter is r + 1) starts group h's counter at r * (its chunks + threads)
+  // (mod 2^32: the counter may wrap)
   const chunks = (i: number): string => {
-    const name = `edgec_chunks_${plan.dynamic.get(i)!}`;
+    const d = plan.dynamic.get(i)!;
+    const name = `edgec_chunks_${d}`;
     if (mod.getFunction(name)) return name;
     const parts = partAddr.get(i)!;
-    const ctr = mod.i32.const(tl.counters + 4 * plan.dynamic.get(i)!);
-    const k = (): number => mod.local.get(0, I32);
-    const base = mod.i32.mul(mod.i32.sub(load(SYNC.start), mod.i32.const(1)), mod.i32.add(mod.i32.const(parts.length), load(SYNC.threads)));
+    const P = plan.parts;
     const fn = stepKernel(i);
-    mod.addFunction(name, binaryen.none, binaryen.none, [I32], mod.loop('take', mod.block(null, [
-      mod.local.set(0, mod.i32.sub(mod.i32.atomic.rmw.add(0, ctr, mod.i32.const(1)), base)),
-      mod.if(mod.i32.lt_u(k(), mod.i32.const(parts.length)), mod.block(null, [
-        ...parts.map((a, j) => mod.if(mod.i32.eq(k(), mod.i32.const(j)), mod.call(fn, [mod.i32.const(a)], binaryen.none))),
-        mod.br('take'),
-      ])),
-    ])));
+    const k = (): number => mod.local.get(1, I32);
+    const h = (): number => mod.local.get(2, I32);
+    const home = (g: number, v: number): number => {
+      const [lo, hi] = [Math.floor((g * parts.length) / P), Math.floor(((g + 1) * parts.length) / P)];
+      const ctr = mod.i32.const(tl.counters + 4 * (d * P + g));
+      const base = mod.i32.mul(mod.i32.sub(load(SYNC.start), mod.i32.const(1)), mod.i32.add(mod.i32.const(hi - lo), load(SYNC.threads)));
+      return mod.if(mod.i32.eq(h(), mod.i32.const(g)), mod.loop(`take${v}_${g}`, mod.block(null, [
+        mod.local.set(1, mod.i32.sub(mod.i32.atomic.rmw.add(0, ctr, mod.i32.const(1)), base)),
+        mod.if(mod.i32.lt_u(k(), mod.i32.const(hi - lo)), mod.block(null, [
+          ...parts.slice(lo, hi).map((a, j) => mod.if(mod.i32.eq(k(), mod.i32.const(j)), mod.call(fn, [mod.i32.const(a)], binaryen.none))),
+          mod.br(`take${v}_${g}`),
+        ])),
+      ])));
+    };
+    const visits: number[] = [];
+    for (let v = 0; v < P; v++) {
+      visits.push(mod.local.set(2, mod.i32.rem_u(mod.i32.add(mod.local.get(0, I32), mod.i32.const(v)), mod.i32.const(P))));
+      for (let g = 0; g < P; g++) visits.push(home(g, v));
+    }
+    mod.addFunction(name, binaryen.createType([I32]), binaryen.none, [I32, I32], mod.block(null, visits));
     return name;
   };
   // the share of thread `t` (an expression) of split step i: parts k with k % n == t (or chunks
-  // taken in turn: plan.dynamic), then a barrier
+  // taken in turn, home group first: plan.dynamic), then a barrier
+  const F64 = binaryen.f64;
   const share = (i: number, t: () => number, calls: (k: number) => number, canWait: () => number, main: boolean): number[] => {
     const out: number[] = [];
     if (i > 0 && !plan.split.has(i - 1)) out.push(barrier(canWait(), main));
     const n = partAddr.get(i)!.length;
-    if (plan.dynamic.has(i)) out.push(mod.call(chunks(i), [], binaryen.none));
+    if (plan.dynamic.has(i)) out.push(mod.call(chunks(i), [t()], binaryen.none));
     else for (let k = 0; k < n; k++) out.push(mod.if(mod.i32.eq(mod.i32.rem_u(mod.i32.const(k), load(SYNC.threads)), t()), calls(k)));
     // the next step needs no barrier when each thread runs the part index it runs here (plan.elide)
     if (plan.elide.has(i + 1)) out.push(mod.if(mod.i32.ne(load(SYNC.threads), mod.i32.const(plan.parts)), barrier(canWait(), main)));
@@ -467,11 +498,11 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
       return [mod.drop(mod.i32.atomic.rmw.add(0, at(SYNC.start), mod.i32.const(1))), mod.drop(mod.memory.atomic.notify(at(SYNC.start), mod.i32.const(0x7fffffff)))];
     },
     finish() {
-      // edgec_barrier(canWait, main): locals 2 generation, 3 spins, 4 deadline (ms, 0: not yet set)
-      const F64 = binaryen.f64;
+      // edgec_barrier(canWait, main): locals 2 generation, 3 spins, 4 deadline (ms, 0: not yet set), 5 end of the spinning (ms, 0: not yet set), 6 blocked
       mod.addFunctionImport('edgec_now', 'env', 'now', binaryen.none, F64);
       const g = mod.local.get(2, I32), spins = mod.local.get(3, I32), main = mod.local.get(1, I32);
       const deadline = (): number => mod.local.get(4, F64);
+      const spinEnd = (): number => mod.local.get(5, F64);
       const now = (): number => mod.call('edgec_now', [], F64);
       const notifyAll = (o: number): number => mod.drop(mod.memory.atomic.notify(at(o), mod.i32.const(0x7fffffff)));
       // thread 0 past its deadline: abort (-1), wake everyone, trap
@@ -480,7 +511,11 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
         mod.if(mod.f64.gt(now(), deadline()), mod.block(null, [
           mod.i32.atomic.store(0, at(SYNC.abort), mod.i32.const(-1)), notifyAll(SYNC.gen), notifyAll(SYNC.start), mod.unreachable(),
         ]))));
-      mod.addFunction('edgec_barrier', binaryen.createType([I32, I32]), binaryen.none, [I32, I32, F64], mod.block(null, [
+      mod.addGlobal('edgec_spin', F64, true, mod.f64.const(SPIN_MS));
+      const budget = (): number => mod.global.get('edgec_spin', F64);
+      const shrink = mod.global.set('edgec_spin', mod.f64.max(mod.f64.mul(budget(), mod.f64.const(0.5)), mod.f64.const(SPIN_MIN_MS)));
+      const grow = mod.global.set('edgec_spin', mod.f64.min(mod.f64.add(budget(), budget()), mod.f64.const(SPIN_MS)));
+      mod.addFunction('edgec_barrier', binaryen.createType([I32, I32]), binaryen.none, [I32, I32, F64, F64, I32], mod.block(null, [
         mod.local.set(2, load(SYNC.gen)),
         mod.if(mod.i32.eq(mod.i32.atomic.rmw.add(0, at(SYNC.count), mod.i32.const(1)), mod.i32.sub(load(SYNC.threads), mod.i32.const(1))),
           mod.block(null, [
@@ -490,14 +525,22 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
             mod.return(),
           ])),
         mod.loop('spin', mod.block(null, [
-          mod.if(mod.i32.ne(load(SYNC.gen), g), mod.return()),
+          // passed: a wait that ended while spinning lets the bound grow back (local 6: this call blocked)
+          mod.if(mod.i32.ne(load(SYNC.gen), g), mod.block(null, [mod.if(mod.i32.eqz(mod.local.get(6, I32)), grow), mod.return()])),
           mod.local.set(3, mod.i32.add(spins, mod.i32.const(1))),
-          // past the spins (the abort word is read only here: the spin itself stays one load)
-          mod.if(mod.i32.gt_u(spins, mod.i32.const(SPIN)), mod.block(null, [
+          // every SPIN_CHECK spins (the spin itself stays one load): the abort word, then the clock
+          mod.if(mod.i32.eqz(mod.i32.and(spins, mod.i32.const(SPIN_CHECK - 1))), mod.block(null, [
             mod.if(mod.i32.ne(load(SYNC.abort), mod.i32.const(0)), mod.unreachable()),
-            mod.if(main, timeout),
-            mod.if(mod.local.get(0, I32), mod.drop(mod.memory.atomic.wait32(at(SYNC.gen), g,
-              mod.select(main, mod.i64.const(BigInt(MAIN_WAIT_NS)), mod.i64.const(-1n))))),
+            mod.if(mod.f64.eq(spinEnd(), mod.f64.const(0)), mod.local.set(5, mod.f64.add(now(), budget())),
+              // past the bound: thread 0's deadline, then block (and check again right after each wait)
+              mod.if(mod.f64.gt(now(), spinEnd()), mod.block(null, [
+                mod.if(main, timeout),
+                mod.if(mod.i32.eqz(mod.local.get(6, I32)), mod.block(null, [shrink, mod.local.set(6, mod.i32.const(1))])),
+                mod.if(mod.local.get(0, I32), mod.block(null, [
+                  mod.drop(mod.memory.atomic.wait32(at(SYNC.gen), g, mod.select(main, mod.i64.const(BigInt(MAIN_WAIT_NS)), mod.i64.const(-1n)))),
+                  mod.local.set(3, mod.i32.sub(spins, mod.i32.const(1))),
+                ])),
+              ])))
           ])),
           mod.br('spin'),
         ])),
@@ -513,9 +556,10 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
         const fn = stepKernel(i);
         body.push(...share(i, t, (k) => mod.call(fn, [mod.i32.const(partAddr.get(i)![k]!)], binaryen.none), () => mod.i32.const(1), false));
       }
-      // between runs: spin SPIN times on the run counter (back-to-back runs start without a wake-up), then block
+      // between runs: spin (the thread's bound) on the run counter (back-to-back runs start without a wake-up), then block
       const idle = () => mod.local.get(3, I32);
-      mod.addFunction('thread_main', binaryen.createType([I32]), binaryen.none, [I32, I32, I32], mod.block(null, [
+      const idleEnd = () => mod.local.get(4, F64);
+      mod.addFunction('thread_main', binaryen.createType([I32]), binaryen.none, [I32, I32, I32, F64], mod.block(null, [
         mod.local.set(2, a),
         mod.i32.store(0, 4, mod.local.get(2, I32), mod.i32.add(mod.local.get(2, I32), mod.i32.const(64))),
         mod.call(area, [mod.local.get(2, I32)], binaryen.none),
@@ -524,10 +568,16 @@ export function threadFunctions(mod: binaryen.Module, plan: ThreadPlan, tl: Thre
           mod.if(mod.i32.eq(load(SYNC.start), last()), mod.block(null, [
             mod.if(load(SYNC.stop), mod.return()),
             mod.local.set(3, mod.i32.add(idle(), mod.i32.const(1))),
-            mod.if(mod.i32.gt_u(idle(), mod.i32.const(SPIN)), mod.drop(mod.memory.atomic.wait32(at(SYNC.start), last(), mod.i64.const(-1n)))),
+            mod.if(mod.i32.eqz(mod.i32.and(idle(), mod.i32.const(SPIN_CHECK - 1))),
+              mod.if(mod.f64.eq(idleEnd(), mod.f64.const(0)), mod.local.set(4, mod.f64.add(mod.call('edgec_now', [], F64), mod.global.get('edgec_spin', F64))),
+                mod.if(mod.f64.gt(mod.call('edgec_now', [], F64), idleEnd()), mod.block(null, [
+                  mod.drop(mod.memory.atomic.wait32(at(SYNC.start), last(), mod.i64.const(-1n))),
+                  mod.local.set(3, mod.i32.sub(idle(), mod.i32.const(1))),
+                ])))),
             mod.br('runs'),
           ])),
           mod.local.set(3, mod.i32.const(0)),
+          mod.local.set(4, mod.f64.const(0)),
           mod.local.set(1, load(SYNC.start)),
           mod.if(mod.i32.or(load(SYNC.stop), load(SYNC.abort)), mod.return()),
           ...body,

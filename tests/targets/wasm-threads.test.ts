@@ -212,6 +212,32 @@ describe('wasm --threads: elementwise parts and dropped barriers', () => {
     }
   }, 60_000);
 
+  it('chunked steps (home groups first): many runs with new inputs, 2 and 3 threads and a 3-part module on 2 == 1 thread', async () => {
+    // three 1x1 layers large enough to run as chunks, none next to a dropped barrier
+    const b = new GraphBuilder();
+    let seed = 40;
+    const w = (shape: number[]) => b.const(`w${seed}`, randomTensor(shape, seed++, -0.5, 0.5));
+    const h = b.node('Relu', [b.node('Conv', [b.input('x', 'f32', [1, 16, 48, 48]), w([64, 16, 1, 1]), w([64])])]);
+    b.output(b.node('Conv', [b.node('Conv', [h, w([24, 64, 1, 1]), w([24])]), w([40, 24, 1, 1]), w([40])], {}, { outputNames: ['y'] }));
+    const g = b.build();
+    for (const parts of [2, 3]) {
+      const art = compileWasm(g, { threads: parts });
+      const low = lowerGraph(art.graph);
+      const plan = planThreads(low, parts);
+      expect(plan.dynamic.size).toBe(3);
+      for (const i of plan.dynamic.keys()) expect(plan.split.get(i)!.length).toBe(2 * parts);
+      const { one, many } = await load(art.files, parts);
+      const runs = parts === 3 ? [many, await loadWasmArtifact(dirs[dirs.length - 1]!, { threads: 2 })] : [many];
+      models.push(...runs.slice(1));
+      // every run must take every chunk once (the group counters go on from run to run)
+      for (let r = 0; r < 6; r++) {
+        const xr = randomTensor([1, 16, 48, 48], 100 + r);
+        const want = bits(runWasmModel(one, [xr])[0]!);
+        for (const m of runs) expect(bits(runWasmModel(m, [xr])[0]!)).toEqual(want);
+      }
+    }
+  }, 60_000);
+
   it('int8: QuantizeLinear, QAdd / QMul split; 2 threads == 1 thread == reference, bit for bit', async () => {
     const g = resBlock();
     optimize(g, { target: 'wasm' });
