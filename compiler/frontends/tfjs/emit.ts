@@ -76,6 +76,8 @@ export class Emitter {
   /** Context added to errors (file). */
   readonly fctx: ErrorContext;
   private names = new Set<string>();
+  /** Per base name, the suffix where the next uniqueness search starts (see uniq). */
+  private nextSuffix = new Map<string, number>();
 
   constructor(name: string, fctx: ErrorContext) {
     this.b = new GraphBuilder(name, { '': 17 });
@@ -86,7 +88,11 @@ export class Emitter {
   /** A node name not used before (names are data; uniqueness keeps printouts readable). */
   uniq(base: string): string {
     let n = base;
-    for (let k = 1; this.names.has(n); k++) n = `${base}_${k}`;
+    // the first free `${base}_k`, searched from where the last search for this base stopped (names
+    // are never released, so every k below it is taken): linear, not quadratic, in repeats of a base
+    let k = this.nextSuffix.get(base) ?? 1;
+    for (; this.names.has(n); k++) n = `${base}_${k}`;
+    if (n !== base) this.nextSuffix.set(base, k);
     this.names.add(n);
     return n;
   }

@@ -411,15 +411,17 @@ function unrolledLstm(c: OpCtx, wi: Tensor[], wr: Tensor[], bs: Tensor[], peep: 
   const lo = e.scalar(`${n}/clip_lo`, 'f32', -cellClip);
   const hi = e.scalar(`${n}/clip_hi`, 'f32', cellClip);
   const pv = peep?.map((t, k) => e.const(`${n}/peephole_${k}`, Tensor.from('f32', [H], t.toNumbers())));
-  const gate = (g: ValueId, k: number, t: number): ValueId =>
-    e.op('Slice', [g, e.i64(`${n}/s${k}`, [k * H]), e.i64(`${n}/e${k}`, [(k + 1) * H]), e.i64(`${n}/ax`, [1])], {}, `${n}/t${t}/gate${k}`);
+  // constants shared by every step (one node each, not one per step)
+  const gs = [0, 1, 2, 3].map((k) => [e.i64(`${n}/s${k}`, [k * H]), e.i64(`${n}/e${k}`, [(k + 1) * H])] as const);
+  const gax = e.i64(`${n}/ax`, [1]);
+  const gate = (g: ValueId, k: number, t: number): ValueId => e.op('Slice', [g, gs[k]![0], gs[k]![1], gax], {}, `${n}/t${t}/gate${k}`);
   let h = e.const(`${n}/h0`, Tensor.zeros('f32', [B, H]));
   let cs = e.const(`${n}/c0`, Tensor.zeros('f32', [B, H]));
   const hs: ValueId[] = [];
   const ax = timeMajor ? 0 : 1;
+  const axc = e.i64(`${n}/xa`, [ax]);
   for (let t = 0; t < T; t++) {
-    const xt = e.op('Squeeze', [e.op('Slice', [x, e.i64(`${n}/xs`, [t]), e.i64(`${n}/xe`, [t + 1]), e.i64(`${n}/xa`, [ax])], {}, `${n}/t${t}/x`),
-      e.i64(`${n}/xa2`, [ax])], {}, `${n}/t${t}/xt`);
+    const xt = e.op('Squeeze', [e.op('Slice', [x, e.i64(`${n}/xs`, [t]), e.i64(`${n}/xe`, [t + 1]), axc], {}, `${n}/t${t}/x`), axc], {}, `${n}/t${t}/xt`);
     const g = e.op('Add', [e.op('Gemm', [xt, W, b], { transB: 1 }, `${n}/t${t}/xw`), e.op('Gemm', [h, R], { transB: 1 }, `${n}/t${t}/hr`)], {}, `${n}/t${t}/g`);
     let gi = gate(g, 0, t);
     const go0 = gate(g, 1, t);
@@ -435,7 +437,7 @@ function unrolledLstm(c: OpCtx, wi: Tensor[], wr: Tensor[], bs: Tensor[], peep: 
     cs = e.op('Clip', [cNew, lo, hi], {}, `${n}/t${t}/c`);
     const go = pv ? e.op('Add', [go0, e.op('Mul', [pv[1]!, cs], {}, `${n}/t${t}/po`)], {}, `${n}/t${t}/go`) : go0;
     h = e.op('Mul', [e.op('Sigmoid', [go], {}, `${n}/t${t}/o`), e.op('Tanh', [cs], {}, `${n}/t${t}/tanh_c`)], {}, `${n}/t${t}/h`);
-    hs.push(e.op('Unsqueeze', [h, e.i64(`${n}/ua`, [ax])], {}, `${n}/t${t}/h_seq`));
+    hs.push(e.op('Unsqueeze', [h, axc], {}, `${n}/t${t}/h_seq`));
   }
   return { tf: hs.length === 1 ? hs[0]! : e.op('Concat', hs, { axis: ax }, `${n}/y`) };
 }
