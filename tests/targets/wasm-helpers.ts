@@ -1,5 +1,7 @@
 /** Shared helpers of the wasm target tests: compile a graph, run it through model.mjs. */
 import fs from 'node:fs';
+import { expect } from 'vitest';
+import { runGraph } from '../../compiler/interp/interp.js';
 import { Graph } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
 import { compileWasm, WasmOptions } from '../../targets/wasm/emit.js';
@@ -31,4 +33,21 @@ export function randomTensor(shape: number[], seed: number, lo = -1, hi = 1): Te
   const d = new Float32Array(n);
   for (let i = 0; i < n; i++) d[i] = lo + (hi - lo) * next();
   return new Tensor('f32', shape, d);
+}
+
+/**
+ * Runs `g` on the reference interpreter and on wasm with and without SIMD; asserts the one f32
+ * output agrees within `tol` x (1 + |reference|) elementwise.
+ */
+export async function expectWasmF32MatchesRef(g: Graph, x: Tensor, tol = 1e-5): Promise<void> {
+  const want = runGraph(g, [x])[0]!;
+  for (const simd of [true, false]) {
+    const got = (await runOnWasm(g, [x], { simd })).outputs[0]!;
+    expect(got.shape).toEqual(want.shape);
+    const a = got.data as Float32Array;
+    const b = want.data as Float32Array;
+    let worst = 0;
+    for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
+    expect(worst, `simd ${simd}`).toBeLessThanOrEqual(tol);
+  }
 }

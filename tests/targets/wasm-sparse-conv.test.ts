@@ -10,11 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../../compiler/ir/builder.js';
 import { Graph } from '../../compiler/ir/graph.js';
 import { Tensor } from '../../compiler/ir/tensor.js';
-import { runGraph } from '../../compiler/interp/interp.js';
 import { optimize } from '../../compiler/pipeline.js';
 import { lowerGraph } from '../../targets/wasm/lower.js';
 import { chooseChw, csrRows } from '../../targets/wasm/ops/sparse.js';
-import { randomTensor, runOnWasm } from './wasm-helpers.js';
+import { randomTensor, expectWasmF32MatchesRef } from './wasm-helpers.js';
 
 /** W [K, C, 1, 1] uniform in [-1, 1) with each weight zero with probability `sparsity`; rows in `emptyRows` all zero. */
 function sparseW(K: number, C: number, sparsity: number, seed: number, emptyRows: number[] = []): Tensor {
@@ -46,16 +45,7 @@ function convGraph(c: ConvCase, seed: number): Graph {
 
 async function checkAgainstRef(g: Graph, c: ConvCase, seed: number): Promise<void> {
   const x = randomTensor([c.B, c.C, c.H, c.W], seed + 7);
-  const want = runGraph(g, [x])[0]!;
-  for (const simd of [true, false]) {
-    const got = (await runOnWasm(g, [x], { simd })).outputs[0]!;
-    expect(got.shape).toEqual(want.shape);
-    const a = got.data as Float32Array;
-    const b = want.data as Float32Array;
-    let worst = 0;
-    for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
-    expect(worst, `simd ${simd}`).toBeLessThanOrEqual(1e-5);
-  }
+  await expectWasmF32MatchesRef(g, x);
 }
 
 const kernels = (g: Graph): string[] => lowerGraph(g).steps.map((s) => s.kernel);

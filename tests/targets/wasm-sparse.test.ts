@@ -17,7 +17,7 @@ import { emitWasmDynamic } from '../../targets/wasm/dynamic/emit.js';
 import { loadWasmArtifact, writeTempArtifact } from '../../targets/wasm/runner.js';
 import fs from 'node:fs';
 import { blockLayout, chooseSparse, countBlocks, countOrderedBlocks, groupColumns, is24, layout24 } from '../../targets/wasm/ops/sparse.js';
-import { randomTensor, runOnWasm } from './wasm-helpers.js';
+import { randomTensor, runOnWasm, expectWasmF32MatchesRef } from './wasm-helpers.js';
 import { rng as rand } from '../helpers/rng.js';
 
 
@@ -70,16 +70,7 @@ function kernelsOf(g: Graph): string[] {
 
 async function checkAgainstRef(g: Graph, M: number, K: number, seed: number): Promise<void> {
   const x = randomTensor([M, K], seed + 7);
-  const want = runGraph(g, [x])[0]!;
-  for (const simd of [true, false]) {
-    const got = (await runOnWasm(g, [x], { simd })).outputs[0]!;
-    expect(got.shape).toEqual(want.shape);
-    const a = got.data as Float32Array;
-    const b = want.data as Float32Array;
-    let worst = 0;
-    for (let i = 0; i < b.length; i++) worst = Math.max(worst, Math.abs(a[i]! - b[i]!) / (1 + Math.abs(b[i]!)));
-    expect(worst, `simd ${simd}`).toBeLessThanOrEqual(1e-5);
-  }
+  await expectWasmF32MatchesRef(g, x);
 }
 
 describe('wasm sparse Gemm kernels vs the reference', () => {
